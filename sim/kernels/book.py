@@ -1,0 +1,154 @@
+"""The order book: a lazy tick ladder that refills toward a profile around the fair price.
+
+Each side keeps, per level, the size left after the last touch and the time of that touch. The size
+now is computed on demand: makers quote only on their side of the fair price (bids below it, asks
+above it, so the book can never cross) and every level relaxes toward the profile size at its
+current distance from the fair price with a half-life (resilience and re-centering, model §4). An
+untouched level is simply full. Work is O(levels an order walks), never O(ladder).
+
+Level ``i`` is absolute tick ``grid_lo + i``, price ``(grid_lo + i)·tick``. Offsets ``d = 1..D``
+count ticks away from the fair price; ``prof[d]`` is the target size (base units).
+"""
+
+import math
+
+import numpy as np
+
+from sim import state as S
+from sim._jit import jit
+
+
+@jit
+def level_size_nb(q0, t0, target, t, half_life):
+    """Size of a level at time ``t`` (ms) last left at size ``q0`` at time ``t0``."""
+    if target <= 0.0:
+        return 0.0
+    dt = t - t0
+    if dt >= 60.0 * half_life:
+        return target
+    return target - (target - q0) * math.exp(-math.log(2.0) * dt / half_life)
+
+
+@jit
+def top_ticks_nb(fair, tick):
+    """Absolute ticks of the first bid (just below ``fair``) and first ask (just above)."""
+    phi = fair / tick
+    return np.int64(math.ceil(phi)) - 1, np.int64(math.floor(phi)) + 1
+
+
+@jit
+def best_price_nb(book, is_bid, fair, t, p, sf, si):
+    """Best quoted price on one side, NaN if nothing is quoted within the profile's reach."""
+    bid_top, ask_bot = top_ticks_nb(fair, p.tick)
+    qeps = p.lot * 1e-6
+    dmax = book.prof_bid.size - 1
+    step = -1 if is_bid else 1
+    a = bid_top if is_bid else ask_bot
+    q = book.bid_q if is_bid else book.ask_q
+    tt = book.bid_t if is_bid else book.ask_t
+    prof = book.prof_bid if is_bid else book.prof_ask
+    a, d = _cursor_start_nb(is_bid, a, fair, t, sf, si)
+    while d <= dmax:
+        i = a - p.grid_lo
+        if i < 0 or i >= p.n_levels:
+            break
+        if level_size_nb(q[i], tt[i], prof[d], t, p.refill_half_life) >= qeps:
+            return a * p.tick
+        a += step
+        d += 1
+    return np.nan
+
+
+@jit
+def _cursor_start_nb(is_bid, a_top, fair, t, sf, si):
+    """Where a walk may start: levels before the cursor are known empty at this (time, fair)."""
+    if is_bid:
+        if si[S.I_BID_CUR_T] == t and sf[S.F_BID_CUR_FAIR] == fair and si[S.I_BID_CUR_A] < a_top:
+            return si[S.I_BID_CUR_A], a_top - si[S.I_BID_CUR_A] + 1
+        return a_top, 1
+    if si[S.I_ASK_CUR_T] == t and sf[S.F_ASK_CUR_FAIR] == fair and si[S.I_ASK_CUR_A] > a_top:
+        return si[S.I_ASK_CUR_A], si[S.I_ASK_CUR_A] - a_top + 1
+    return a_top, 1
+
+
+@jit
+def walk_nb(book, side, qty, limit, fair, t, p, sf, si):
+    """Execute an IOC market order; returns ``(filled, notional, last_price)``.
+
+    ``side`` +1 buys (walks the asks upward), −1 sells (walks the bids downward); ``limit`` is the
+    worst acceptable level price. The book is mutated. ``filled`` is ``qty − unfilled`` so a fully
+    filled order reports exactly ``qty``.
+    """
+    is_bid = side < 0
+    bid_top, ask_bot = top_ticks_nb(fair, p.tick)
+    a0 = bid_top if is_bid else ask_bot
+    step = -1 if is_bid else 1
+    q = book.bid_q if is_bid else book.ask_q
+    tt = book.bid_t if is_bid else book.ask_t
+    prof = book.prof_bid if is_bid else book.prof_ask
+    dmax = prof.size - 1
+    qeps = p.lot * 1e-6
+    rem = qty
+    notional = 0.0
+    last = np.nan
+    a, d = _cursor_start_nb(is_bid, a0, fair, t, sf, si)
+    while rem > 0.0:
+        if d > dmax:
+            break
+        i = a - p.grid_lo
+        if i < 0 or i >= p.n_levels:
+            break
+        price = a * p.tick
+        if (is_bid and price < limit) or ((not is_bid) and price > limit):
+            break
+        size = level_size_nb(q[i], tt[i], prof[d], t, p.refill_half_life)
+        if size >= qeps:
+            take = min(size, rem)
+            q[i] = size - take
+            tt[i] = t
+            rem -= take
+            notional += take * price
+            last = price
+            if q[i] >= qeps:
+                break
+        a += step
+        d += 1
+    if is_bid:
+        si[S.I_BID_CUR_T] = t
+        si[S.I_BID_CUR_A] = a
+        sf[S.F_BID_CUR_FAIR] = fair
+    else:
+        si[S.I_ASK_CUR_T] = t
+        si[S.I_ASK_CUR_A] = a
+        sf[S.F_ASK_CUR_FAIR] = fair
+    return qty - rem, notional, last
+
+
+@jit
+def depth_usd_nb(book, is_bid, fair, t, p, pct):
+    """USD value quoted on one side within ``pct`` (fraction) of the fair price; no mutation."""
+    bid_top, ask_bot = top_ticks_nb(fair, p.tick)
+    qeps = p.lot * 1e-6
+    q = book.bid_q if is_bid else book.ask_q
+    tt = book.bid_t if is_bid else book.ask_t
+    prof = book.prof_bid if is_bid else book.prof_ask
+    dmax = prof.size - 1
+    a = bid_top if is_bid else ask_bot
+    step = -1 if is_bid else 1
+    lo = fair * (1.0 - pct)
+    hi = fair * (1.0 + pct)
+    total = 0.0
+    d = 1
+    while d <= dmax:
+        i = a - p.grid_lo
+        if i < 0 or i >= p.n_levels:
+            break
+        price = a * p.tick
+        if (is_bid and price < lo) or ((not is_bid) and price > hi):
+            break
+        size = level_size_nb(q[i], tt[i], prof[d], t, p.refill_half_life)
+        if size >= qeps:
+            total += size * price
+        a += step
+        d += 1
+    return total

@@ -1,0 +1,142 @@
+"""Binary heaps over plain arrays.
+
+* The trigger heap holds positions whose liquidation price changed during a run (partial
+  liquidation, ADL). It is a max-heap on ``(key, -id)``: the position closest to (or furthest past)
+  its trigger comes first, ties broken by the lower id. Entries carry the position's version; an
+  entry whose version no longer matches is stale and skipped by the caller.
+* The event queue is a min-heap on the total key ``(time, priority, seq)``.
+"""
+
+from sim._jit import jit
+
+
+@jit
+def _before(k_a, i_a, k_b, i_b):
+    return k_a > k_b or (k_a == k_b and i_a < i_b)
+
+
+@jit
+def _sift_up(hk, hi, hv, j):
+    while j > 0:
+        parent = (j - 1) // 2
+        if _before(hk[j], hi[j], hk[parent], hi[parent]):
+            hk[j], hk[parent] = hk[parent], hk[j]
+            hi[j], hi[parent] = hi[parent], hi[j]
+            hv[j], hv[parent] = hv[parent], hv[j]
+            j = parent
+        else:
+            break
+
+
+@jit
+def _sift_down(hk, hi, hv, j, n):
+    while True:
+        left = 2 * j + 1
+        if left >= n:
+            break
+        best = left
+        right = left + 1
+        if right < n and _before(hk[right], hi[right], hk[left], hi[left]):
+            best = right
+        if _before(hk[best], hi[best], hk[j], hi[j]):
+            hk[j], hk[best] = hk[best], hk[j]
+            hi[j], hi[best] = hi[best], hi[j]
+            hv[j], hv[best] = hv[best], hv[j]
+            j = best
+        else:
+            break
+
+
+@jit
+def heap_push_nb(hk, hi, hv, n, key, idx, ver):
+    """Push one entry; returns the new count. The caller guarantees room."""
+    hk[n] = key
+    hi[n] = idx
+    hv[n] = ver
+    _sift_up(hk, hi, hv, n)
+    return n + 1
+
+
+@jit
+def heap_pop_nb(hk, hi, hv, n):
+    """Remove the top entry; returns the new count."""
+    n -= 1
+    if n > 0:
+        hk[0] = hk[n]
+        hi[0] = hi[n]
+        hv[0] = hv[n]
+        _sift_down(hk, hi, hv, 0, n)
+    return n
+
+
+@jit
+def heap_compact_nb(hk, hi, hv, n, version, status, open_code):
+    """Drop stale entries (version changed or position no longer open) and re-heapify."""
+    m = 0
+    for j in range(n):
+        idx = hi[j]
+        if hv[j] == version[idx] and status[idx] == open_code:
+            hk[m] = hk[j]
+            hi[m] = hi[j]
+            hv[m] = hv[j]
+            m += 1
+    for j in range(m // 2 - 1, -1, -1):
+        _sift_down(hk, hi, hv, j, m)
+    return m
+
+
+@jit
+def _ev_before(ev, a, b):
+    if ev.t[a] != ev.t[b]:
+        return ev.t[a] < ev.t[b]
+    if ev.prio[a] != ev.prio[b]:
+        return ev.prio[a] < ev.prio[b]
+    return ev.seq[a] < ev.seq[b]
+
+
+@jit
+def _ev_swap(ev, a, b):
+    ev.t[a], ev.t[b] = ev.t[b], ev.t[a]
+    ev.prio[a], ev.prio[b] = ev.prio[b], ev.prio[a]
+    ev.seq[a], ev.seq[b] = ev.seq[b], ev.seq[a]
+    ev.kind[a], ev.kind[b] = ev.kind[b], ev.kind[a]
+
+
+@jit
+def event_push_nb(ev, n, t, prio, seq, kind):
+    """Push an event; returns the new count."""
+    ev.t[n] = t
+    ev.prio[n] = prio
+    ev.seq[n] = seq
+    ev.kind[n] = kind
+    j = n
+    while j > 0:
+        parent = (j - 1) // 2
+        if _ev_before(ev, j, parent):
+            _ev_swap(ev, j, parent)
+            j = parent
+        else:
+            break
+    return n + 1
+
+
+@jit
+def event_pop_nb(ev, n):
+    """Remove the earliest event (callers read ``ev.t[0]``, ``ev.kind[0]`` first)."""
+    n -= 1
+    if n > 0:
+        _ev_swap(ev, 0, n)
+        j = 0
+        while True:
+            left = 2 * j + 1
+            if left >= n:
+                break
+            best = left
+            if left + 1 < n and _ev_before(ev, left + 1, left):
+                best = left + 1
+            if _ev_before(ev, best, j):
+                _ev_swap(ev, best, j)
+                j = best
+            else:
+                break
+    return n

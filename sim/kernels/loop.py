@@ -1,0 +1,203 @@
+"""The event loop (docs/engine.md §6): one kernel that runs a simulation up to a stop time.
+
+Events are ordered by ``(time, priority, seq)``; the liquidation and ADL work that an oracle tick
+starts is finished, one unit at a time, before the next event is popped. All state is in arrays, so
+:func:`run_nb` can return at any stop time (for progress reports) or when the fill buffer needs to
+grow, and a second call resumes exactly where the first stopped.
+"""
+
+import math
+
+import numpy as np
+
+from sim import enums as E
+from sim import state as S
+from sim._jit import jit
+from sim.kernels.book import best_price_nb, depth_usd_nb, walk_nb
+from sim.kernels.heap import event_pop_nb, event_push_nb
+from sim.kernels.liquidation import (
+    adl_step_nb,
+    flush_deferred_nb,
+    fund_trade_nb,
+    liquidate_nb,
+    maker_trade_nb,
+    next_triggered_nb,
+    record_nb,
+)
+
+@jit
+def push_event_nb(ev, si, t, kind):
+    si[S.I_NEV] = event_push_nb(ev, si[S.I_NEV], t, kind, si[S.I_SEQ], kind)
+    si[S.I_SEQ] += 1
+
+
+@jit
+def path_price_nb(path_t, path_p, t):
+    """Exogenous index path at ``t``: linear between points; a repeated time is a gap."""
+    k = np.searchsorted(path_t, t, side="right") - 1
+    if k < 0:
+        return path_p[0]
+    if k >= path_t.size - 1:
+        return path_p[path_t.size - 1]
+    w = (t - path_t[k]) / (path_t[k + 1] - path_t[k])
+    return path_p[k] + (path_p[k + 1] - path_p[k]) * w
+
+
+@jit
+def start_nb(ev, mk, sf, si, p):
+    """Schedule the first events (t = 0) in the order oracle, noise, unwind, sample."""
+    push_event_nb(ev, si, 0, E.EV_ORACLE)
+    if mk.noise_t.size > 0 and mk.noise_t[0] <= p.duration:
+        push_event_nb(ev, si, mk.noise_t[0], E.EV_NOISE)
+    push_event_nb(ev, si, 0, E.EV_UNWIND)
+    push_event_nb(ev, si, 0, E.EV_SAMPLE)
+
+
+@jit
+def run_nb(pos, tiers, book, trig, ev, mk, fl, series, sf, si, p, t_stop):
+    """Run events with time ≤ ``t_stop`` (ms). Returns a status code from :mod:`sim.enums`.
+
+    Mutates every array argument. ``series`` is (n_samples, 12) float64; ``fl`` must have room for
+    4 more records whenever work is pending, else ``ST_FILLS_FULL`` is returned.
+    """
+    while True:
+        if si[S.I_NFILLS] + 4 > fl.t.size:
+            return E.ST_FILLS_FULL
+        now = si[S.I_NOW]
+        if si[S.I_ADL_SRC] >= 0:
+            adl_step_nb(now, pos, tiers, trig, fl, sf, si, p)
+            continue
+        if si[S.I_PHASE] > 0:
+            side = si[S.I_FIRST_SIDE] if si[S.I_PHASE] == 1 else -si[S.I_FIRST_SIDE]
+            i = next_triggered_nb(pos, trig, si, side, sf[S.F_MARK])
+            if i >= 0:
+                liquidate_nb(i, now, pos, tiers, book, trig, fl, sf, si, p)
+            else:
+                si[S.I_PHASE] = (si[S.I_PHASE] + 1) % 3
+            continue
+        if si[S.I_NEV] == 0:
+            return E.ST_FINISHED
+        if ev.t[0] > t_stop:
+            return E.ST_DONE
+        t = ev.t[0]
+        kind = ev.kind[0]
+        si[S.I_NEV] = event_pop_nb(ev, si[S.I_NEV])
+        si[S.I_NOW] = t
+        if kind == E.EV_ORACLE:
+            oracle_nb(t, pos, book, trig, mk, sf, si, p)
+            if t + p.oracle_interval <= p.duration:
+                push_event_nb(ev, si, t + p.oracle_interval, E.EV_ORACLE)
+        elif kind == E.EV_NOISE:
+            noise_nb(t, pos.size.size, book, mk, fl, sf, si, p)
+            k = si[S.I_NOISE_NEXT]
+            if k < mk.noise_t.size and mk.noise_t[k] <= p.duration:
+                push_event_nb(ev, si, mk.noise_t[k], E.EV_NOISE)
+        elif kind == E.EV_UNWIND:
+            unwind_nb(t, pos.size.size, book, fl, sf, si, p)
+            if t + p.unwind_interval <= p.duration:
+                push_event_nb(ev, si, t + p.unwind_interval, E.EV_UNWIND)
+        else:
+            sample_nb(t, book, series, sf, si, p)
+            if t + p.sample_interval <= p.duration:
+                push_event_nb(ev, si, t + p.sample_interval, E.EV_SAMPLE)
+
+
+@jit
+def oracle_nb(t, pos, book, trig, mk, sf, si, p):
+    """Index from the shock path and the perp's last price, a basis sample, the Binance-style
+    median mark; then open this tick's liquidation work."""
+    si[S.I_TICK] += 1
+    x = path_price_nb(mk.path_t, mk.path_p, t)
+    index = x + p.index_coupling * (sf[S.F_LAST] - x)
+    sf[S.F_INDEX] = index
+    bid = best_price_nb(book, True, index, t, p, sf, si)
+    ask = best_price_nb(book, False, index, t, p, sf, si)
+    mid = index if (math.isnan(bid) or math.isnan(ask)) else 0.5 * (bid + ask)
+    basis = mk.basis
+    w = basis.size
+    if si[S.I_BASIS_N] == 0:
+        basis[:] = mid - index
+    else:
+        basis[si[S.I_BASIS_N] % w] = mid - index
+    si[S.I_BASIS_N] += 1
+    total = 0.0
+    for k in range(w):
+        total += basis[k]
+    interval = p.funding_interval
+    tau = interval - ((interval - p.time_to_funding + t) % interval)
+    a = index * (1.0 + p.funding_rate * tau / interval)
+    b = index + total / w
+    c = sf[S.F_LAST]
+    mark = max(min(a, b), min(max(a, b), c))  # median of three
+    sf[S.F_PREV_MARK] = sf[S.F_MARK]
+    sf[S.F_MARK] = mark
+    flush_deferred_nb(pos, trig, si)
+    si[S.I_FIRST_SIDE] = 1 if mark < sf[S.F_PREV_MARK] else -1
+    si[S.I_PHASE] = 1
+
+
+@jit
+def noise_nb(t, n_pos, book, mk, fl, sf, si, p):
+    """One background market order of the noise account; it pays the taker fee to the fee account."""
+    k = si[S.I_NOISE_NEXT]
+    si[S.I_NOISE_NEXT] = k + 1
+    side = mk.noise_side[k]
+    qty = mk.noise_qty[k]
+    if qty <= 0.0:
+        return
+    index = sf[S.F_INDEX]
+    filled, notional, last = walk_nb(book, side, qty, index * (1.0 + side * p.noise_band), index, t, p, sf, si)
+    if filled <= 0.0:
+        return
+    price = notional / filled
+    sf[S.F_NOISE_Q] += side * filled
+    sf[S.F_NOISE_CASH] -= side * filled * price
+    maker_trade_nb(sf, -side * filled, price)
+    fee = p.taker_fee * filled * price
+    sf[S.F_NOISE_CASH] -= fee
+    sf[S.F_FEE_CASH] += fee
+    sf[S.F_LAST] = last
+    record_nb(fl, si, t, E.NOISE_FILL, n_pos + 1, side, filled, price, np.nan, 0.0, fee, sf[S.F_MARK])
+
+
+@jit
+def unwind_nb(t, n_pos, book, fl, sf, si, p):
+    """The fund works a slice of its inventory into the book, no worse than a band around index."""
+    q = sf[S.F_FUND_Q]
+    if q == 0.0:
+        return
+    sign = 1.0 if q > 0.0 else -1.0
+    qty = min(abs(q), max(p.lot, p.unwind_fraction * abs(q)))
+    index = sf[S.F_INDEX]
+    side = -int(sign)
+    filled, notional, last = walk_nb(book, side, qty, index * (1.0 - sign * p.unwind_band), index, t, p, sf, si)
+    if filled <= 0.0:
+        return
+    price = notional / filled
+    realized = fund_trade_nb(sf, side * filled, price)
+    maker_trade_nb(sf, -side * filled, price)
+    sf[S.F_LAST] = last
+    record_nb(fl, si, t, E.FUND_UNWIND, n_pos + 2, side, filled, price, np.nan, realized, 0.0, sf[S.F_MARK])
+
+
+@jit
+def sample_nb(t, book, series, sf, si, p):
+    """One row of the time series (docs/engine.md §11)."""
+    k = si[S.I_NSERIES]
+    if k >= series.shape[0]:
+        return
+    index = sf[S.F_INDEX]
+    row = series[k]
+    row[0] = t / 1000.0
+    row[1] = index
+    row[2] = sf[S.F_MARK]
+    row[3] = sf[S.F_LAST]
+    row[4] = best_price_nb(book, True, index, t, p, sf, si)
+    row[5] = best_price_nb(book, False, index, t, p, sf, si)
+    row[6] = depth_usd_nb(book, True, index, t, p, 0.01)
+    row[7] = depth_usd_nb(book, False, index, t, p, 0.01)
+    row[8] = sf[S.F_FUND_BAL]
+    row[9] = sf[S.F_OI_LONG]
+    row[10] = sf[S.F_OI_SHORT]
+    row[11] = sf[S.F_LIQ_NOTIONAL]
+    si[S.I_NSERIES] = k + 1

@@ -1,0 +1,108 @@
+"""Tiered maintenance margin, liquidation and bankruptcy prices (model §2, docs/engine.md §3).
+
+All functions take one position as scalars ``(side, q, ep, w)``: side ±1, size in base units (> 0),
+entry price and wallet (USD). Tier arrays: ``floor`` (USD notional, floor[0] = 0, increasing),
+``mmr`` (fractions), ``cum`` (maintenance amounts, USD).
+"""
+
+import numpy as np
+
+from sim._jit import jit
+
+
+@jit
+def tier_nb(notional, floor):
+    """Index of the last tier whose floor is ≤ ``notional``."""
+    j = 0
+    for k in range(1, floor.size):
+        if floor[k] <= notional:
+            j = k
+        else:
+            break
+    return j
+
+
+@jit
+def maintenance_margin_nb(q, price, floor, mmr, cum):
+    """MM = notional × MMR(tier) − cum(tier), with the tier of the notional at ``price``."""
+    j = tier_nb(q * price, floor)
+    return q * price * mmr[j] - cum[j]
+
+
+@jit
+def liquidation_price_nb(side, q, ep, w, floor, mmr, cum):
+    """Price where equity equals maintenance margin, with the tier of the notional at that price.
+
+    ``f(P) = W + side·Q·(P − EP) − MM(P)`` is strictly monotone (increasing for a long, decreasing
+    for a short), so the root is unique. The tier bracket is found by evaluating ``f`` at the tier
+    floors (robust to rounding at a boundary), then the one-tier closed form
+    ``(W + cum − side·Q·EP) / (Q·MMR − side·Q)`` is solved and clipped to that bracket.
+    Returns 0 for a long that cannot be liquidated at any positive price.
+    """
+    j = -1
+    for k in range(floor.size):
+        p_k = floor[k] / q
+        f_k = w + side * q * (p_k - ep) - (floor[k] * mmr[k] - cum[k])
+        if side * f_k <= 0.0:
+            j = k
+        else:
+            break
+    if j < 0:
+        return 0.0
+    lp = (w + cum[j] - side * q * ep) / (q * mmr[j] - side * q)
+    lo = floor[j] / q
+    if lp < lo:
+        lp = lo
+    if j + 1 < floor.size:
+        hi = floor[j + 1] / q
+        if lp > hi:
+            lp = hi
+    return lp
+
+
+@jit
+def bankruptcy_price_nb(side, q, ep, w):
+    """Price where equity is exactly zero (no closing fee)."""
+    return ep - side * w / q
+
+
+@jit
+def equity_nb(side, q, ep, w, price):
+    return w + side * q * (price - ep)
+
+
+@jit
+def refresh_prices_nb(pos, i, floor, mmr, cum):
+    """Recompute LP, BP and trigger key of position row ``i`` after its size or wallet changed."""
+    s = pos.side[i]
+    q = pos.size[i]
+    lp = liquidation_price_nb(s, q, pos.entry[i], pos.wallet[i], floor, mmr, cum)
+    pos.lp[i] = lp
+    pos.bp[i] = bankruptcy_price_nb(s, q, pos.entry[i], pos.wallet[i])
+    pos.key[i] = lp if s > 0 else -lp
+    pos.version[i] += 1
+
+
+@jit
+def init_prices_nb(pos, floor, mmr, cum):
+    """LP, BP and key of every row (start of a run)."""
+    for i in range(pos.size.size):
+        s = pos.side[i]
+        q = pos.size[i]
+        if q <= 0.0:  # a flat row (e.g. a counterparty with no residual) is never triggered
+            pos.lp[i] = np.nan
+            pos.bp[i] = np.nan
+            pos.key[i] = -np.inf
+            continue
+        lp = liquidation_price_nb(s, q, pos.entry[i], pos.wallet[i], floor, mmr, cum)
+        pos.lp[i] = lp
+        pos.bp[i] = bankruptcy_price_nb(s, q, pos.entry[i], pos.wallet[i])
+        pos.key[i] = lp if s > 0 else -lp
+
+
+@jit
+def liquidation_prices_nb(side, q, ep, w, floor, mmr, cum, out):
+    """Vectorised liquidation price over arrays (population build, calculator)."""
+    for i in range(side.size):
+        out[i] = liquidation_price_nb(side[i], q[i], ep[i], w[i], floor, mmr, cum)
+    return out

@@ -1,0 +1,195 @@
+"""Engine state: NamedTuples of NumPy arrays (structure of arrays) and their allocators.
+
+Kernels receive these tuples and mutate the arrays in place; nothing here is a jitclass. Scalars that
+change during a run live in two small arrays, ``sf`` (float64) and ``si`` (int64), addressed by the
+slot constants below, so a run can stop at any time and resume exactly where it was.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+# Times are int64 milliseconds; "never touched" is a time far in the past.
+NEVER = -(1 << 62)
+
+# --- float slots (sf) ---------------------------------------------------------------------------
+F_INDEX = 0
+F_MARK = 1
+F_PREV_MARK = 2
+F_LAST = 3
+F_MAKER_CASH = 4
+F_MAKER_Q = 5
+F_NOISE_CASH = 6
+F_NOISE_Q = 7
+F_FEE_CASH = 8
+F_FUND_CASH = 9
+F_FUND_Q = 10
+F_FUND_AVG = 11
+F_FUND_BAL = 12
+F_FUND_MIN = 13
+F_LIQ_NOTIONAL = 14
+F_OI_LONG = 15  # open interest of trader rows, base units
+F_ADL_REM = 16  # quantity of the bankrupt order still to be matched by ADL
+F_ADL_PRICE = 17  # its bankruptcy price
+F_BID_CUR_FAIR = 18  # fair price the bid walk cursor was set at
+F_ASK_CUR_FAIR = 19
+F_OI_SHORT = 20
+N_F = 21
+
+# --- int slots (si) -----------------------------------------------------------------------------
+I_SEQ = 0  # event sequence counter (owned by the run)
+I_NEV = 1  # events in the queue
+I_TICK = 2  # oracle ticks so far
+I_NOISE_NEXT = 3  # next background order
+I_NFILLS = 4
+I_NSERIES = 5
+I_PHASE = 6  # liquidation work this tick: 0 none, 1 first side, 2 second side
+I_FIRST_SIDE = 7  # +1 longs first, -1 shorts first
+I_CUR_LONG = 8  # cursor into the sorted trigger index
+I_CUR_SHORT = 9
+I_HEAP_LONG = 10  # entries in the re-index heaps
+I_HEAP_SHORT = 11
+I_NDEFER = 12  # positions waiting for the next tick after a partial liquidation
+I_ADL_SRC = 13  # bankrupt position being matched by ADL (-1 none)
+I_RANK_TICK = 14  # (tick, side) the ADL ranking was computed for
+I_RANK_SIDE = 15
+I_RANK_N = 16
+I_RANK_CUR = 17
+I_BASIS_N = 18  # basis samples taken
+I_BID_CUR_T = 19  # time / tick of the bid walk cursor (see kernels.book)
+I_BID_CUR_A = 20
+I_ASK_CUR_T = 21
+I_ASK_CUR_A = 22
+I_FULL = 23  # fully liquidated positions
+I_PARTIAL = 24
+I_NOW = 25  # time of the event being processed (ms)
+N_I = 26
+
+
+class Positions(NamedTuple):
+    """Position rows (traders, then the residual counterparty). Shapes (n,)."""
+
+    side: np.ndarray  # int8, +1 long / -1 short
+    size: np.ndarray  # f8, base units, mutated
+    entry: np.ndarray  # f8, USD
+    wallet: np.ndarray  # f8, USD, mutated
+    kind: np.ndarray  # int8, enums.TRADER / COUNTERPARTY
+    lp: np.ndarray  # f8, liquidation price, mutated
+    bp: np.ndarray  # f8, bankruptcy price, mutated
+    key: np.ndarray  # f8, trigger key (LP for longs, -LP for shorts), mutated
+    status: np.ndarray  # int8, enums status, mutated
+    version: np.ndarray  # int64, bumped whenever the key changes
+    eligible: np.ndarray  # int64, first oracle tick at which the position may be liquidated
+
+
+class Tiers(NamedTuple):
+    floor: np.ndarray  # f8 (k,), USD notional
+    mmr: np.ndarray  # f8 (k,), fraction
+    cum: np.ndarray  # f8 (k,), USD
+
+
+class Book(NamedTuple):
+    """Lazy ladder: size left after the last touch and the time of that touch, per level."""
+
+    bid_q: np.ndarray  # f8 (n_levels,)
+    bid_t: np.ndarray  # int64 (n_levels,)
+    ask_q: np.ndarray
+    ask_t: np.ndarray
+    prof_bid: np.ndarray  # f8 (D+1,), target size by offset in ticks from the fair price
+    prof_ask: np.ndarray
+
+
+class Trigger(NamedTuple):
+    """What a mark move liquidates: sorted ids per side plus heaps of re-indexed positions."""
+
+    order_long: np.ndarray  # int64, long ids by (key desc, id asc) at the start
+    order_short: np.ndarray
+    heap_key: np.ndarray  # f8 (2, cap): row 0 longs, row 1 shorts
+    heap_id: np.ndarray  # int64 (2, cap)
+    heap_ver: np.ndarray  # int64 (2, cap)
+    deferred: np.ndarray  # int64 (n,)
+    rank: np.ndarray  # int64 (n,), ADL queue
+    rank_score: np.ndarray  # f8 (n,), scratch
+
+
+class Events(NamedTuple):
+    t: np.ndarray  # int64 (8,)
+    prio: np.ndarray
+    seq: np.ndarray
+    kind: np.ndarray
+
+
+class Fills(NamedTuple):
+    """Fill columns, (capacity,). Packed into sim.dtypes.FILL_DTYPE after the run."""
+
+    t: np.ndarray  # int64 ms
+    kind: np.ndarray  # int8
+    account: np.ndarray  # int64
+    side: np.ndarray  # int8
+    qty: np.ndarray
+    price: np.ndarray
+    bp: np.ndarray
+    fund_delta: np.ndarray
+    fee: np.ndarray
+    mark: np.ndarray
+
+
+class Market(NamedTuple):
+    """Read-only inputs of the market."""
+
+    path_t: np.ndarray  # int64 ms
+    path_p: np.ndarray  # f8 USD
+    noise_t: np.ndarray  # int64 ms, sorted
+    noise_side: np.ndarray  # int8
+    noise_qty: np.ndarray  # f8 base units
+    basis: np.ndarray  # f8 (basis_window,), ring buffer (mutated)
+
+
+class Params(NamedTuple):
+    """Kernel scalars (docs/engine.md §10). Times in ms, rates as fractions."""
+
+    duration: int
+    oracle_interval: int
+    sample_interval: int
+    unwind_interval: int
+    index_coupling: float
+    funding_rate: float
+    funding_interval: int
+    time_to_funding: int
+    refill_half_life: float
+    clearance: float
+    band: float
+    taker_fee: float
+    noise_band: float
+    fund_initial: float
+    max_inventory: float
+    unwind_fraction: float
+    unwind_band: float
+    adl_enabled: bool
+    start_price: float
+    tick: float
+    lot: float
+    grid_lo: int
+    n_levels: int
+
+
+N_SERIES_COLS = 12
+
+
+def allocate_fills(capacity):
+    """Empty fill columns of the given capacity."""
+    return Fills(
+        np.zeros(capacity, np.int64),
+        np.zeros(capacity, np.int8),
+        np.zeros(capacity, np.int64),
+        np.zeros(capacity, np.int8),
+        *(np.zeros(capacity) for _ in range(6)),
+    )
+
+
+def grow_fills(fills, capacity):
+    """Copy ``fills`` into new columns of a larger capacity."""
+    new = allocate_fills(capacity)
+    for old_col, new_col in zip(fills, new):
+        new_col[: old_col.size] = old_col
+    return new
