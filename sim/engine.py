@@ -1,0 +1,288 @@
+"""``run(scenario) → Result``: validate, draw, allocate, call the kernels, wrap.
+
+The Python face does everything that is not a hot loop: it draws all randomness from a seeded
+generator (population and background flow get independent child streams, so changing one does not
+reshuffle the other), builds the book profile and the shock path, allocates the state arrays, then
+runs :func:`sim.kernels.loop.run_nb` in time chunks (so a caller can show progress) and grows the
+fill buffer when the kernel asks for it.
+"""
+
+import time
+from typing import NamedTuple
+
+import numpy as np
+
+from sim import enums as E
+from sim import state as S
+from sim.dtypes import ACCOUNT_DTYPE, FILL_DTYPE, SERIES_DTYPE
+from sim.kernels.loop import run_nb, start_nb
+from sim.kernels.margin import init_prices_nb
+from sim.market import book_profile, noise_flow, shock_path
+from sim.population import from_arrays, generate
+
+
+class Inputs(NamedTuple):
+    """Everything a run depends on, as arrays and scalars (docs/engine.md §2, §10).
+
+    The pure-Python reference engine in the tests consumes exactly this, so both engines see the
+    same draws.
+    """
+
+    pos_side: np.ndarray
+    pos_size: np.ndarray
+    pos_entry: np.ndarray
+    pos_wallet: np.ndarray
+    pos_kind: np.ndarray
+    pos_mode: np.ndarray
+    pos_leverage: np.ndarray
+    tier_floor: np.ndarray
+    tier_mmr: np.ndarray
+    tier_cum: np.ndarray
+    tick: float
+    lot: float
+    grid_lo: int
+    n_levels: int
+    prof_bid: np.ndarray
+    prof_ask: np.ndarray
+    path_t: np.ndarray
+    path_p: np.ndarray
+    noise_t: np.ndarray
+    noise_side: np.ndarray
+    noise_qty: np.ndarray
+    duration: int
+    oracle_interval: int
+    sample_interval: int
+    unwind_interval: int
+    index_coupling: float
+    funding_rate: float
+    funding_interval: int
+    time_to_funding: int
+    basis_window: int
+    refill_half_life: float
+    clearance: float
+    band: float
+    taker_fee: float
+    noise_band: float
+    fund_initial: float
+    max_inventory: float
+    unwind_fraction: float
+    unwind_band: float
+    adl_enabled: bool
+    start_price: float
+
+
+class Raw(NamedTuple):
+    """What a simulation leaves behind, before it is wrapped into a Result."""
+
+    fills: np.ndarray  # FILL_DTYPE
+    series: np.ndarray  # SERIES_DTYPE
+    accounts: np.ndarray  # ACCOUNT_DTYPE
+    fund_balance: float
+    fund_cash: float
+    fund_q: float
+    final_mark: float
+    lp_start: np.ndarray  # liquidation price of every position row at the start
+    full: int
+    partial: int
+
+
+def _ms(seconds):
+    return int(round(seconds * 1000.0))
+
+
+def prepare(scn):
+    """Draw and derive every input of a run from a validated scenario."""
+    seed_seq = np.random.SeedSequence(scn.scenario.seed)
+    pop_rng, noise_rng = (np.random.default_rng(s) for s in seed_seq.spawn(2))
+    mk, pcfg, book, fund = scn.market, scn.population, scn.book, scn.insurance_fund
+    if getattr(pcfg, "positions", None) is not None:
+        pop = from_arrays(pcfg.positions, mk, pcfg.counterparty_leverage)
+    else:
+        pop = generate(pcfg, mk, pop_rng)
+    floor, mmr, cum, _ = mk.tier_arrays()
+    prof = book_profile(book, mk)
+    path_t, path_p = shock_path(scn.shock, mk)
+    duration = _ms(scn.scenario.duration_s)
+    noise_t, noise_side, noise_qty = noise_flow(book, mk, duration, noise_rng)
+    oracle = max(1, _ms(mk.oracle_interval_s))
+    return Inputs(
+        pos_side=pop.side, pos_size=pop.size, pos_entry=pop.entry, pos_wallet=pop.wallet,
+        pos_kind=pop.kind, pos_mode=pop.mode, pos_leverage=pop.leverage,
+        tier_floor=floor, tier_mmr=mmr, tier_cum=cum,
+        tick=float(mk.tick_size_usd), lot=float(mk.lot_size),
+        grid_lo=prof.grid_lo, n_levels=prof.n_levels, prof_bid=prof.prof_bid, prof_ask=prof.prof_ask,
+        path_t=path_t, path_p=path_p, noise_t=noise_t, noise_side=noise_side, noise_qty=noise_qty,
+        duration=duration, oracle_interval=oracle,
+        sample_interval=max(1, _ms(scn.output.sample_interval_s)),
+        unwind_interval=max(1, _ms(fund.unwind_interval_s)),
+        index_coupling=float(mk.index_coupling), funding_rate=mk.funding_rate_pct / 100.0,
+        funding_interval=max(1, _ms(mk.funding_interval_h * 3600.0)),
+        time_to_funding=_ms(mk.time_to_funding_s),
+        basis_window=max(1, int(round(mk.mark_basis_window_s * 1000.0 / oracle))),
+        refill_half_life=float(_ms(book.refill_half_life_s)),
+        clearance=mk.clearance_fee_pct / 100.0, band=mk.liquidation_band_pct / 100.0,
+        taker_fee=mk.taker_fee_bps / 10_000.0, noise_band=book.noise_band_pct / 100.0,
+        fund_initial=float(fund.initial_usd), max_inventory=fund.max_inventory_pct / 100.0,
+        unwind_fraction=float(fund.unwind_fraction), unwind_band=fund.unwind_band_pct / 100.0,
+        adl_enabled=bool(scn.adl.enabled), start_price=float(mk.start_price_usd),
+    )
+
+
+def _params(inp):
+    return S.Params(
+        duration=inp.duration, oracle_interval=inp.oracle_interval,
+        sample_interval=inp.sample_interval, unwind_interval=inp.unwind_interval,
+        index_coupling=inp.index_coupling, funding_rate=inp.funding_rate,
+        funding_interval=inp.funding_interval, time_to_funding=inp.time_to_funding,
+        refill_half_life=inp.refill_half_life, clearance=inp.clearance, band=inp.band,
+        taker_fee=inp.taker_fee, noise_band=inp.noise_band, fund_initial=inp.fund_initial,
+        max_inventory=inp.max_inventory, unwind_fraction=inp.unwind_fraction,
+        unwind_band=inp.unwind_band, adl_enabled=inp.adl_enabled, start_price=inp.start_price,
+        tick=inp.tick, lot=inp.lot, grid_lo=inp.grid_lo, n_levels=inp.n_levels,
+    )
+
+
+def _allocate(inp):
+    n = inp.pos_side.size
+    status = np.where(inp.pos_size > 0.0, E.OPEN, E.FLAT).astype(np.int8)
+    pos = S.Positions(
+        side=inp.pos_side.astype(np.int8).copy(), size=inp.pos_size.astype(np.float64).copy(),
+        entry=inp.pos_entry.astype(np.float64).copy(), wallet=inp.pos_wallet.astype(np.float64).copy(),
+        kind=inp.pos_kind.astype(np.int8).copy(), lp=np.zeros(n), bp=np.zeros(n), key=np.zeros(n),
+        status=status, version=np.zeros(n, np.int64), eligible=np.zeros(n, np.int64),
+    )
+    tiers = S.Tiers(*(np.ascontiguousarray(a, np.float64) for a in (inp.tier_floor, inp.tier_mmr, inp.tier_cum)))
+    init_prices_nb(pos, tiers.floor, tiers.mmr, tiers.cum)
+    ids = np.arange(n, dtype=np.int64)
+    orders = []
+    for s in (1, -1):
+        sel = ids[(pos.side == s) & (status == E.OPEN)]
+        orders.append(sel[np.lexsort((sel, -pos.key[sel]))])
+    cap = n + 64
+    trig = S.Trigger(
+        order_long=orders[0], order_short=orders[1],
+        heap_key=np.zeros((2, cap)), heap_id=np.zeros((2, cap), np.int64),
+        heap_ver=np.zeros((2, cap), np.int64), deferred=np.zeros(n, np.int64),
+        rank=np.zeros(n, np.int64), rank_score=np.zeros(n),
+    )
+    book = S.Book(
+        bid_q=np.zeros(inp.n_levels), bid_t=np.full(inp.n_levels, S.NEVER, np.int64),
+        ask_q=np.zeros(inp.n_levels), ask_t=np.full(inp.n_levels, S.NEVER, np.int64),
+        prof_bid=np.ascontiguousarray(inp.prof_bid, np.float64),
+        prof_ask=np.ascontiguousarray(inp.prof_ask, np.float64),
+    )
+    ev = S.Events(*(np.zeros(8, np.int64) for _ in range(4)))
+    mk = S.Market(
+        path_t=np.ascontiguousarray(inp.path_t, np.int64), path_p=np.ascontiguousarray(inp.path_p, np.float64),
+        noise_t=np.ascontiguousarray(inp.noise_t, np.int64), noise_side=np.ascontiguousarray(inp.noise_side, np.int8),
+        noise_qty=np.ascontiguousarray(inp.noise_qty, np.float64), basis=np.zeros(inp.basis_window),
+    )
+    n_unwind = inp.duration // inp.unwind_interval + 1
+    fills = S.allocate_fills(inp.noise_t.size + n_unwind + n // 4 + 1024)
+    series = np.full((inp.duration // inp.sample_interval + 1, S.N_SERIES_COLS), np.nan)
+    sf = np.zeros(S.N_F)
+    for slot in (S.F_INDEX, S.F_MARK, S.F_PREV_MARK, S.F_LAST):
+        sf[slot] = inp.start_price
+    for slot in (S.F_FUND_CASH, S.F_FUND_BAL, S.F_FUND_MIN):
+        sf[slot] = inp.fund_initial
+    trader = pos.kind == E.TRADER
+    sf[S.F_OI_LONG] = pos.size[trader & (pos.side > 0)].sum()
+    sf[S.F_OI_SHORT] = pos.size[trader & (pos.side < 0)].sum()
+    sf[S.F_BID_CUR_FAIR] = sf[S.F_ASK_CUR_FAIR] = np.nan
+    si = np.zeros(S.N_I, np.int64)
+    si[S.I_ADL_SRC] = -1
+    si[S.I_RANK_TICK] = -1
+    si[S.I_BID_CUR_T] = si[S.I_ASK_CUR_T] = S.NEVER
+    return pos, tiers, book, trig, ev, mk, fills, series, sf, si
+
+
+def simulate(inp, progress=None, n_chunks=50):
+    """Run the kernels on prepared inputs; ``progress(fraction)`` is called after each time chunk."""
+    pos, tiers, book, trig, ev, mk, fills, series, sf, si = _allocate(inp)
+    lp_start = np.where(pos.status == E.FLAT, np.nan, pos.lp)
+    p = _params(inp)
+    start_nb(ev, mk, sf, si, p)
+    stops = np.linspace(0, inp.duration, n_chunks + 1)[1:].astype(np.int64)
+    for t_stop in stops:
+        while True:
+            status = run_nb(pos, tiers, book, trig, ev, mk, fills, series, sf, si, p, t_stop)
+            if status != E.ST_FILLS_FULL:
+                break
+            fills = S.grow_fills(fills, 2 * fills.t.size)
+        if progress is not None:
+            progress(float(t_stop) / max(inp.duration, 1))
+        if status == E.ST_FINISHED:
+            break
+    return _wrap(inp, pos, fills, series, sf, si, lp_start)
+
+
+def _wrap(inp, pos, fills, series, sf, si, lp_start):
+    nf = si[S.I_NFILLS]
+    f = np.zeros(nf, FILL_DTYPE)
+    f["t"] = fills.t[:nf] / 1000.0
+    for name, col in (("kind", fills.kind), ("account", fills.account), ("side", fills.side),
+                      ("qty", fills.qty), ("price", fills.price), ("bankruptcy_price", fills.bp),
+                      ("fund_delta", fills.fund_delta), ("fee", fills.fee), ("mark", fills.mark)):
+        f[name] = col[:nf]
+    ns = si[S.I_NSERIES]
+    ser = np.zeros(ns, SERIES_DTYPE)
+    for k, name in enumerate(SERIES_DTYPE.names):
+        ser[name] = series[:ns, k]
+    mark = sf[S.F_MARK]
+    n = pos.side.size
+    acc = np.zeros(n + 4, ACCOUNT_DTYPE)
+    acc["id"] = np.arange(n + 4)
+    acc["kind"][:n] = pos.kind
+    acc["kind"][n:] = (E.MAKER, E.NOISE, E.FUND, E.FEE)
+    acc["mode"] = -1
+    acc["mode"][:n] = inp.pos_mode
+    acc["status"] = -1
+    acc["status"][:n] = pos.status
+    acc["leverage"] = np.nan
+    acc["leverage"][:n] = inp.pos_leverage
+    acc["entry_price"] = np.nan
+    acc["entry_price"][:n] = inp.pos_entry
+    acc["liquidation_price_start"] = np.nan
+    acc["liquidation_price_start"][:n] = lp_start
+    q0 = inp.pos_side * inp.pos_size
+    acc["position_start"][:n] = q0
+    acc["cash_start"][:n] = inp.pos_wallet - q0 * inp.pos_entry
+    acc["cash_start"][n + 2] = inp.fund_initial
+    q1 = pos.side * pos.size
+    acc["position_end"][:n] = q1
+    acc["cash_end"][:n] = pos.wallet - q1 * pos.entry
+    acc["position_end"][n:] = (sf[S.F_MAKER_Q], sf[S.F_NOISE_Q], sf[S.F_FUND_Q], 0.0)
+    acc["cash_end"][n:] = (sf[S.F_MAKER_CASH], sf[S.F_NOISE_CASH], sf[S.F_FUND_CASH], sf[S.F_FEE_CASH])
+    acc["equity_start"] = acc["cash_start"] + acc["position_start"] * inp.start_price
+    acc["equity_end"] = acc["cash_end"] + acc["position_end"] * mark
+    return Raw(
+        fills=f, series=ser, accounts=acc, fund_balance=float(sf[S.F_FUND_BAL]),
+        fund_cash=float(sf[S.F_FUND_CASH]), fund_q=float(sf[S.F_FUND_Q]), final_mark=float(mark), lp_start=lp_start,
+        full=int(si[S.I_FULL]), partial=int(si[S.I_PARTIAL]),
+    )
+
+
+def run(scn, progress=None):
+    """Run a validated scenario end to end and return a :class:`sim.result.Result`."""
+    from sim import metrics
+    from sim.result import Result, versions
+
+    t0 = time.perf_counter()
+    inp = prepare(scn)
+    t_prep = time.perf_counter()
+    raw = simulate(inp, progress=progress)
+    t_run = time.perf_counter()
+    accounts = raw.accounts
+    bad_debt = max(0.0, -(raw.fund_cash + raw.fund_q * raw.final_mark))
+    meta = {
+        "fund_initial": inp.fund_initial, "fund_balance_end": raw.fund_balance,
+        "bad_debt_usd": bad_debt, "final_mark": raw.final_mark, "path_p": inp.path_p,
+        "start_price": inp.start_price, "shock_start_s": scn.shock.start_s if scn.shock.kind != "none" else None,
+        "n_positions": int(np.sum(inp.pos_kind == E.TRADER)), "runtime_s": t_run - t0,
+    }
+    summary = metrics.summarize(raw.fills, raw.series, accounts, meta)
+    timings = {"prepare_s": t_prep - t0, "simulate_s": t_run - t_prep, "total_s": t_run - t0}
+    return Result(
+        scenario=scn, summary=summary, fills=raw.fills, series=raw.series, accounts=accounts,
+        seed=scn.scenario.seed, versions=versions(), timings=timings,
+    )

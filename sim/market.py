@@ -1,0 +1,87 @@
+"""Market inputs drawn or derived from a scenario: the book profile, the shock path, background flow.
+
+* Book profile (model §4): cumulative resting depth within a relative distance ``x`` of the fair
+  price is ``depth_usd_1pct·(x / 1%)^shape`` per side; level ``d`` ticks away holds the increment,
+  in base units at the start price. The profile is fixed in ticks at the start price, so a book
+  re-centred anywhere keeps its shape. Or explicit levels from a file, as offsets from the start price.
+* Shock path (model §6): the exogenous index as piecewise-linear ``(t_ms, price)`` points.
+* Background flow: a Poisson stream of market orders with lognormal notional, random side.
+"""
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+
+class BookProfile(NamedTuple):
+    prof_bid: np.ndarray  # f8 (D+1,), base units by offset; index 0 unused
+    prof_ask: np.ndarray
+    grid_lo: int  # absolute tick of level 0
+    n_levels: int
+
+
+def book_profile(book_cfg, market_cfg):
+    """Target size by tick offset for both sides, and the ladder's extent."""
+    p0 = market_cfg.start_price_usd
+    tick = market_cfg.tick_size_usd
+    span = book_cfg.range_pct / 100.0
+    grid_lo = int(math.floor(p0 * (1.0 - span) / tick))
+    grid_hi = int(math.ceil(p0 * (1.0 + span) / tick))
+    levels = getattr(book_cfg, "levels", None)
+    if levels is not None:
+        prof_bid, prof_ask = _profile_from_levels(levels, p0, tick)
+    else:
+        dmax = int(math.floor(span * p0 / tick))
+        rel = np.arange(dmax + 1) * tick / (0.01 * p0)
+        cum_usd = book_cfg.depth_usd_1pct * rel**book_cfg.shape
+        prof = np.zeros(dmax + 1)
+        prof[1:] = np.diff(cum_usd) / p0
+        prof_bid, prof_ask = prof, prof.copy()
+    return BookProfile(prof_bid, prof_ask, grid_lo, grid_hi - grid_lo + 1)
+
+
+def _profile_from_levels(levels, p0, tick):
+    side = levels["side"]
+    offsets = np.rint(np.where(side > 0, p0 - levels["price"], levels["price"] - p0) / tick).astype(np.int64)
+    dmax = int(offsets.max())
+    prof_bid = np.zeros(dmax + 1)
+    prof_ask = np.zeros(dmax + 1)
+    np.add.at(prof_bid, offsets[side > 0], levels["size"][side > 0])
+    np.add.at(prof_ask, offsets[side < 0], levels["size"][side < 0])
+    return prof_bid, prof_ask
+
+
+def shock_path(shock_cfg, market_cfg):
+    """``(t_ms int64, price f8)`` points of the exogenous index path."""
+    p0 = market_cfg.start_price_usd
+    start = int(round(shock_cfg.start_s * 1000))
+    end_price = p0 * (1.0 + shock_cfg.size_pct / 100.0)
+    if shock_cfg.kind == "none":
+        t, p = [0], [p0]
+    elif shock_cfg.kind == "gap":
+        t, p = [0, start, start], [p0, p0, end_price]
+    elif shock_cfg.kind == "ramp":
+        t, p = [0, start, start + int(round(shock_cfg.duration_s * 1000))], [p0, p0, end_price]
+    else:  # replay
+        path = shock_cfg.path
+        prices = path["price"] * (p0 / path["price"][0] if shock_cfg.rescale else 1.0)
+        t, p = np.rint(path["t_s"] * 1000.0), prices
+    return np.asarray(t, np.int64), np.asarray(p, np.float64)
+
+
+def noise_flow(book_cfg, market_cfg, duration_ms, rng):
+    """Background orders: Poisson arrivals (times in ms), random sides, lognormal notional."""
+    rate = book_cfg.noise_rate_per_s
+    if rate <= 0.0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros(0)
+    n_max = int(rate * duration_ms / 1000.0 + 10.0 * math.sqrt(rate * duration_ms / 1000.0) + 10)
+    gaps = rng.exponential(1000.0 / rate, n_max)
+    times = np.cumsum(gaps)
+    times = np.floor(times[times <= duration_ms]).astype(np.int64)
+    n = times.size
+    side = np.where(rng.random(n) < 0.5, 1, -1).astype(np.int8)
+    notional = book_cfg.noise_notional_median_usd * np.exp(book_cfg.noise_notional_sigma * rng.standard_normal(n))
+    lot = market_cfg.lot_size
+    qty = np.maximum(np.round(notional / market_cfg.start_price_usd / lot), 1.0) * lot
+    return times, side, qty

@@ -1,0 +1,126 @@
+"""Synthetic leveraged populations (model §5): scenario + random generator → position arrays.
+
+A population is a structure of arrays over position rows: the traders, then one residual
+counterparty account holding the long/short imbalance so open interest balances. Sizes are
+heavy-tailed (Pareto notional, tail exponent ``size_tail_alpha``), entry prices are spread over a
+synthetic recent price history (which is what gives a liquidation heatmap its shape), leverage is
+drawn from the leverage mix and capped by the tier of the position's notional, and a share of
+accounts is cross-margined with spare balance. Positions that would already be past their
+liquidation price at the start price are redrawn: they would have been liquidated before the run.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from sim import enums as E
+from sim.kernels.margin import liquidation_prices_nb
+
+
+class Population(NamedTuple):
+    """Position rows, shape (n_traders + 1,); the last row is the residual counterparty."""
+
+    side: np.ndarray  # int8 ±1
+    size: np.ndarray  # f8 base units
+    entry: np.ndarray  # f8 USD
+    wallet: np.ndarray  # f8 USD (isolated margin, or the cross account's balance)
+    kind: np.ndarray  # int8 TRADER / COUNTERPARTY
+    mode: np.ndarray  # int8 ISOLATED / CROSS
+    leverage: np.ndarray  # f8, initial leverage (notional at entry / margin)
+
+    @property
+    def n(self):
+        return self.side.size
+
+
+def price_history(p0, hours, vol_pct_per_day, rng, steps_per_hour=12):
+    """A synthetic price history ending at ``p0``: log-Brownian, ``hours`` long, 5-minute steps.
+
+    Returns ``(t_h, price)`` with ``t_h`` in hours before the start (descending to 0).
+    """
+    n = max(2, int(round(hours * steps_per_hour)) + 1)
+    sigma_step = vol_pct_per_day / 100.0 / np.sqrt(24.0 * steps_per_hour)
+    steps = rng.standard_normal(n - 1) * sigma_step
+    log_back = np.concatenate(([0.0], np.cumsum(steps)))  # walk backwards from p0
+    t_h = np.linspace(0.0, hours, n)
+    return t_h, p0 * np.exp(log_back)
+
+
+def generate(pop_cfg, market_cfg, rng):
+    """Draw a population from ``[population]`` settings; see the module docstring."""
+    p0 = market_cfg.start_price_usd
+    lot = market_cfg.lot_size
+    floor, mmr, cum, max_lev = market_cfg.tier_arrays()
+    n = pop_cfg.n_positions
+
+    side = np.where(rng.random(n) < pop_cfg.long_share, 1, -1).astype(np.int8)
+    levs = np.array([lev for lev, _ in pop_cfg.leverage_mix])
+    weights = np.array([w for _, w in pop_cfg.leverage_mix])
+    leverage = rng.choice(levs, size=n, p=weights / weights.sum())
+    u = rng.random(n)
+    notional = pop_cfg.notional_min_usd * (1.0 - u) ** (-1.0 / pop_cfg.size_tail_alpha)
+    notional = np.minimum(notional, pop_cfg.notional_max_usd)
+    cross = rng.random(n) < pop_cfg.cross_share
+    spare_factor = rng.exponential(pop_cfg.cross_spare_mean, n) if pop_cfg.cross_spare_mean > 0 else np.zeros(n)
+    if pop_cfg.open_interest_usd is not None:
+        long_total = notional[side > 0].sum()
+        short_total = notional[side < 0].sum()
+        notional *= pop_cfg.open_interest_usd / max(long_total, short_total, 1e-300)
+    # A position's leverage cannot exceed its tier's maximum.
+    tier_idx = np.searchsorted(floor, notional, side="right") - 1
+    leverage = np.minimum(leverage, max_lev[tier_idx])
+
+    t_h, hist = price_history(p0, pop_cfg.entry_lookback_h, pop_cfg.entry_volatility_pct_per_day, rng)
+    entry = np.interp(rng.uniform(0.0, pop_cfg.entry_lookback_h, n), t_h, hist)
+    for attempt in range(6):
+        size, wallet = _size_and_wallet(notional, entry, leverage, cross, spare_factor, lot)
+        lp = liquidation_prices_nb(side, size, entry, wallet, floor, mmr, cum, np.empty(n))
+        dead = np.where(side > 0, lp >= p0, lp <= p0)
+        if not dead.any():
+            break
+        if attempt < 5:
+            entry[dead] = np.interp(rng.uniform(0.0, pop_cfg.entry_lookback_h, dead.sum()), t_h, hist)
+        else:
+            entry[dead] = p0  # opened just now
+            size, wallet = _size_and_wallet(notional, entry, leverage, cross, spare_factor, lot)
+    mode = np.where(cross, E.CROSS, E.ISOLATED).astype(np.int8)
+    return with_counterparty(side, size, entry, wallet, mode, p0, pop_cfg.counterparty_leverage)
+
+
+def _size_and_wallet(notional, entry, leverage, cross, spare_factor, lot):
+    size = np.maximum(np.round(notional / entry / lot), 1.0) * lot
+    margin = size * entry / leverage
+    wallet = np.where(cross, margin * (1.0 + spare_factor), margin)
+    return size, wallet
+
+
+def from_arrays(arrays, market_cfg, counterparty_leverage):
+    """Population from an explicit positions file (arrays as read by :mod:`sim.files`)."""
+    return with_counterparty(
+        arrays["side"].astype(np.int8),
+        arrays["size"].astype(float),
+        arrays["entry_price"].astype(float),
+        arrays["wallet"].astype(float),
+        arrays["mode"].astype(np.int8),
+        market_cfg.start_price_usd,
+        counterparty_leverage,
+    )
+
+
+def with_counterparty(side, size, entry, wallet, mode, p0, cp_leverage):
+    """Append the residual counterparty row: it holds −Σ side·size at the start price."""
+    residual = float(np.sum(side * size))
+    cp_side = -1 if residual > 0 else 1
+    cp_size = abs(residual)
+    n = side.size
+    # Leverage on the wallet: the chosen leverage for isolated rows, notional / balance for cross.
+    leverage = np.append(size * entry / wallet, cp_leverage)
+    return Population(
+        side=np.append(side, cp_side).astype(np.int8),
+        size=np.append(size, cp_size),
+        entry=np.append(entry, p0),
+        wallet=np.append(wallet, cp_size * p0 / cp_leverage),
+        kind=np.append(np.full(n, E.TRADER, np.int8), np.int8(E.COUNTERPARTY)),
+        mode=np.append(mode, np.int8(E.CROSS)),
+        leverage=leverage,
+    )

@@ -1,0 +1,162 @@
+"""The result of a run: records, series, summary and the scenario that produced them.
+
+A :class:`Result` describes itself (resolved scenario, seed, library versions, timings), turns into
+pandas DataFrames for notebooks (pandas is optional), draws its cascade picture and saves to a
+folder atomically: everything is written under a temporary name and renamed into place, so a crash
+never leaves a half-written output folder.
+"""
+
+import csv
+import json
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from sim import enums as E
+
+
+
+def versions():
+    """Versions of liqsim and the libraries that shape its numbers."""
+    import numba
+
+    from sim import __version__
+
+    return {"liqsim": __version__, "numpy": np.__version__, "numba": numba.__version__}
+
+
+def _clean(obj):
+    """JSON-ready copy: NaN/inf become None, NumPy scalars become Python ones."""
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        v = float(obj)
+        return v if math.isfinite(v) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
+def _label_columns(records, table):
+    """Columns of a record array, with integer codes turned into names for people."""
+    cols = {}
+    for name in records.dtype.names:
+        col = records[name]
+        if name == "kind":
+            names = E.FILL_KIND_NAMES if table == "fills" else E.ACCOUNT_KIND_NAMES
+            col = np.array(names, dtype=object)[col]
+        elif name == "mode" and table == "accounts":
+            col = np.array(("",) + E.MODE_NAMES, dtype=object)[col + 1]
+        elif name == "status" and table == "accounts":
+            col = np.array(("",) + E.STATUS_NAMES, dtype=object)[col + 1]
+        cols[name] = col
+    return cols
+
+
+def _write_csv(path, records, table):
+    cols = _label_columns(records, table)
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(cols.keys())
+        writer.writerows(zip(*(c.tolist() for c in cols.values())))
+
+
+@dataclass(frozen=True)
+class Result:
+    """A finished run.
+
+    Attributes
+    ----------
+    scenario : sim.scenario.Scenario
+        The resolved scenario (all defaults filled in).
+    summary : dict
+        Headline figures (see ``sim.metrics.summarize``), JSON-ready.
+    fills : ndarray of sim.dtypes.FILL_DTYPE
+        The tape: one record per order execution.
+    series : ndarray of sim.dtypes.SERIES_DTYPE
+        Time series sampled every ``output.sample_interval_s``.
+    accounts : ndarray of sim.dtypes.ACCOUNT_DTYPE
+        One row per account of every kind (traders, counterparty, maker, noise, fund, fee).
+    """
+
+    scenario: object
+    summary: dict
+    fills: np.ndarray = field(repr=False)
+    series: np.ndarray = field(repr=False)
+    accounts: np.ndarray = field(repr=False)
+    seed: int = 0
+    versions: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+
+    def to_frames(self):
+        """``{"fills", "series", "accounts"}`` as pandas DataFrames (codes as names)."""
+        try:
+            import pandas as pd
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("Result.to_frames needs pandas: pip install pandas") from exc
+        return {
+            table: pd.DataFrame(_label_columns(getattr(self, table), table))
+            for table in ("fills", "series", "accounts")
+        }
+
+    def plot(self, fig=None):
+        """The cascade picture (prices, liquidation tape, insurance fund); returns the Figure."""
+        from sim.plots import plot_cascade
+
+        return plot_cascade(self, fig=fig)
+
+    def save(self, directory, plot=True, accounts=False):
+        """Write summary.json, fills.csv, series.csv, scenario.toml (and cascade.png) atomically.
+
+        The folder is assembled under a temporary name beside ``directory`` and renamed into place;
+        an existing folder of that name is replaced only once the new one is complete.
+        """
+        target = Path(directory).resolve()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        try:
+            meta = {"summary": self.summary, "seed": self.seed, "versions": self.versions,
+                    "timings": self.timings, "scenario": self.scenario.scenario.name}
+            (tmp / "summary.json").write_text(json.dumps(_clean(meta), indent=2) + "\n")
+            _write_csv(tmp / "fills.csv", self.fills, "fills")
+            _write_csv(tmp / "series.csv", self.series, "series")
+            if accounts:
+                _write_csv(tmp / "accounts.csv", self.accounts, "accounts")
+            (tmp / "scenario.toml").write_text(self.scenario.to_toml())
+            if plot:
+                from sim.plots import save_cascade_png
+
+                save_cascade_png(self, tmp / "cascade.png")
+            old = None
+            if target.exists():
+                old = target.with_name(f".{target.name}.old-{os.getpid()}")
+                os.replace(target, old)
+            os.replace(tmp, target)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return target
+
+    def _repr_html_(self):
+        s = self.summary
+        liq = s["liquidated_notional_usd"]
+        rows = [
+            ("scenario", self.scenario.scenario.name),
+            ("positions", f"{s['n_positions']:,}"),
+            ("liquidated", f"${(liq['total'] or 0) / 1e6:,.1f}M (long ${(liq['long'] or 0) / 1e6:,.1f}M)"),
+            ("min last / exogenous", f"{s['realized_drawdown_pct']:.2f}% / {s['exogenous_drawdown_pct']:.2f}%"),
+            ("ADL notional", f"${(s['adl']['notional_usd'] or 0) / 1e6:,.1f}M"),
+            ("bad debt", f"${s['bad_debt_usd']:,.0f}"),
+            ("runtime", f"{s['runtime_s']:.2f} s"),
+        ]
+        body = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>" for k, v in rows)
+        return f"<table><caption>liqsim Result</caption>{body}</table>"
