@@ -1,0 +1,319 @@
+"""Headline numbers of a run, computed from its records (pure functions, numpy only).
+
+Inputs are the record arrays of :mod:`sim.dtypes` (``FILL_DTYPE``, ``SERIES_DTYPE``,
+``ACCOUNT_DTYPE``) plus a ``meta`` dict of run-level scalars written by the engine. Times are
+seconds from the start of the run, prices and money are USD, sizes are base units.
+
+The *liquidated side* of a liquidation-kind fill is the side of the position that was closed:
+
+- ``LIQUIDATION``, ``PARTIAL``, ``TAKEOVER``: ``-side`` (the order that closes a long sells);
+- ``ADL``: ``+side`` (the record sits on the ADL'd counterparty, whose order side equals the side
+  of the bankrupt position).
+
+Liquidated notional is ``qty * price`` of those fills. "Long" always means liquidated longs.
+"""
+
+import math
+
+import numpy as np
+
+from sim.enums import ADL, COUNTERPARTY, LIQUIDATED, LIQUIDATION, PARTIAL, TAKEOVER
+
+#: Fill kinds that close (part of) a position that could not carry its margin.
+LIQUIDATION_KINDS = (LIQUIDATION, PARTIAL, TAKEOVER, ADL)
+
+#: Default gap (s) between non-empty 1 s bins that starts a new liquidation wave.
+DEFAULT_WAVE_GAP_S = 10.0
+
+#: Width (s) of the rolling window behind ``peak_liquidation_minute_usd``.
+PEAK_WINDOW_S = 60.0
+
+#: Rows of :func:`wave_table`.
+WAVE_DTYPE = np.dtype(
+    [
+        ("start_s", "f8"),  # seconds, time of the wave's first liquidation fill
+        ("end_s", "f8"),  # seconds, time of its last liquidation fill
+        ("notional_usd", "f8"),  # USD, liquidated notional (qty x price) in the wave
+        ("count", "i8"),  # number of liquidation-kind fills in the wave
+    ]
+)
+
+#: Keys :func:`summarize` reads from ``meta`` (``wave_gap_s`` and ``shock_start_s`` are optional).
+REQUIRED_META = (
+    "fund_initial",
+    "fund_balance_end",
+    "bad_debt_usd",
+    "final_mark",
+    "path_p",
+    "start_price",
+    "n_positions",
+    "runtime_s",
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Per-fill helpers
+
+
+def liquidation_mask(fills):
+    """Boolean mask of the fills whose kind is a liquidation kind (LIQUIDATION, PARTIAL, TAKEOVER, ADL)."""
+    return np.isin(fills["kind"], LIQUIDATION_KINDS)
+
+
+def liquidated_side(fills):
+    """Side (+1 long, -1 short) of the position each fill liquidated; 0 for other kinds (int8)."""
+    side = fills["side"].astype(np.int8)
+    out = np.zeros(len(fills), dtype=np.int8)
+    adl = fills["kind"] == ADL
+    closing = liquidation_mask(fills) & ~adl
+    out[closing] = -side[closing]
+    out[adl] = side[adl]
+    return out
+
+
+def liquidated_notional(fills):
+    """Liquidated notional of each fill in USD (``qty * price``; 0 for non-liquidation kinds)."""
+    notional = fills["qty"] * fills["price"]
+    return np.where(liquidation_mask(fills), notional, 0.0)
+
+
+def _binned_rows(fills, bin_s):
+    """Bin index, liquidated side and notional (USD) of the fills with a positive liquidated notional."""
+    if bin_s <= 0:
+        raise ValueError(f"bin_s must be positive, got {bin_s!r}")
+    notional = liquidated_notional(fills)
+    keep = notional > 0
+    bins = np.floor(fills["t"][keep] / bin_s).astype(np.int64)
+    return bins, liquidated_side(fills)[keep], notional[keep], fills["t"][keep]
+
+
+# --------------------------------------------------------------------------------------------
+# Bins, waves, windows
+
+
+def liquidation_bins(fills, bin_s=1.0):
+    """Liquidated notional per time bin, split by liquidated side.
+
+    Bins are ``[k*bin_s, (k+1)*bin_s)`` seconds from the start of the run, from 0 up to the bin of
+    the last liquidation fill. Returns ``(t_edges, long_usd, short_usd)``: ``t_edges`` (s) has one
+    more entry than the two USD arrays. Without liquidations the arrays are empty and
+    ``t_edges == [0.0]``.
+    """
+    bins, side, notional, _ = _binned_rows(fills, bin_s)
+    n = int(bins.max()) + 1 if len(bins) else 0
+    long_usd = np.bincount(bins[side > 0], weights=notional[side > 0], minlength=n).astype(float)
+    short_usd = np.bincount(bins[side < 0], weights=notional[side < 0], minlength=n).astype(float)
+    t_edges = np.arange(n + 1, dtype=float) * bin_s
+    return t_edges, long_usd, short_usd
+
+
+def wave_table(fills, gap_s=DEFAULT_WAVE_GAP_S, bin_s=1.0):
+    """Liquidation waves as a ``WAVE_DTYPE`` array, in time order.
+
+    Liquidated notional is binned into ``bin_s``-second bins; a wave is a maximal run of non-empty
+    bins (positive liquidated notional) in which consecutive non-empty bins start less than
+    ``gap_s`` seconds apart. ``start_s``/``end_s`` (s) are the times of the wave's first and last
+    liquidation fill, ``notional_usd`` (USD) its liquidated notional and ``count`` its fills.
+    """
+    bins, _, notional, t = _binned_rows(fills, bin_s)
+    if len(bins) == 0:
+        return np.zeros(0, dtype=WAVE_DTYPE)
+    order = np.argsort(bins, kind="stable")
+    bins, notional, t = bins[order], notional[order], t[order]
+    occupied = np.unique(bins)
+    new_wave = np.concatenate(([True], np.diff(occupied) * bin_s >= gap_s))
+    wave_of_bin = np.cumsum(new_wave) - 1
+    wave = wave_of_bin[np.searchsorted(occupied, bins)]
+    n = int(wave[-1]) + 1
+    out = np.zeros(n, dtype=WAVE_DTYPE)
+    out["notional_usd"] = np.bincount(wave, weights=notional, minlength=n)
+    out["count"] = np.bincount(wave, minlength=n)
+    out["start_s"] = np.full(n, np.inf)
+    out["end_s"] = np.full(n, -np.inf)
+    np.minimum.at(out["start_s"], wave, t)
+    np.maximum.at(out["end_s"], wave, t)
+    return out
+
+
+def peak_window_usd(fills, window_s=PEAK_WINDOW_S, bin_s=1.0):
+    """Largest liquidated notional (USD) in any window of ``window_s`` seconds.
+
+    The window rolls over ``bin_s`` bins (``round(window_s / bin_s)`` bins wide); 0 without
+    liquidations.
+    """
+    _, long_usd, short_usd = liquidation_bins(fills, bin_s)
+    total = long_usd + short_usd
+    width = max(1, int(round(window_s / bin_s)))
+    if len(total) == 0:
+        return 0.0
+    if len(total) <= width:
+        return float(total.sum())
+    windows = np.lib.stride_tricks.sliding_window_view(total, width)
+    return float(windows.sum(axis=1).max())
+
+
+# --------------------------------------------------------------------------------------------
+# Prices and the fund
+
+
+def fund_running_balance(fills, start):
+    """Insurance-fund balance (USD) after each fill, in time order: ``start + cumsum(fund_delta)``."""
+    order = np.argsort(fills["t"], kind="stable")
+    return float(start) + np.cumsum(fills["fund_delta"][order])
+
+
+def move_pct(prices, ref, direction=0):
+    """Largest move of ``prices`` away from ``ref`` in percent, signed (negative for a fall).
+
+    ``direction=-1`` gives the fall ``100*(min/ref - 1)``, ``+1`` the rise ``100*(max/ref - 1)``,
+    ``0`` whichever has the larger magnitude (the fall on a tie). Non-finite prices are ignored;
+    ``None`` when there is no finite price or ``ref`` is not positive.
+    """
+    p = np.asarray(prices, dtype=float)
+    p = p[np.isfinite(p)]
+    if len(p) == 0 or not (ref > 0):
+        return None
+    down = 100.0 * (p.min() / ref - 1.0)
+    up = 100.0 * (p.max() / ref - 1.0)
+    if direction < 0:
+        return float(down)
+    if direction > 0:
+        return float(up)
+    return float(up) if abs(up) > abs(down) else float(down)
+
+
+def _finite_min(*arrays):
+    """Smallest finite value over the arrays, or ``None``."""
+    vals = np.concatenate([np.asarray(a, dtype=float).ravel() for a in arrays])
+    vals = vals[np.isfinite(vals)]
+    return float(vals.min()) if len(vals) else None
+
+
+def _num(x):
+    """Plain float for JSON: ``None`` for None, NaN and +-inf."""
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _ratio(a, b):
+    """``a / b`` as a JSON number, ``None`` if either is None or ``b`` is 0."""
+    if a is None or b is None or b == 0:
+        return None
+    return _num(a / b)
+
+
+# --------------------------------------------------------------------------------------------
+# Summary sections
+
+
+def _liquidated_section(fills):
+    side = liquidated_side(fills)
+    notional = liquidated_notional(fills)
+    long_usd = float(notional[side > 0].sum())
+    short_usd = float(notional[side < 0].sum())
+    return {"long": _num(long_usd), "short": _num(short_usd), "total": _num(long_usd + short_usd)}
+
+
+def _liquidation_counts(fills, accounts):
+    positions = accounts["kind"] <= COUNTERPARTY
+    full = int(np.count_nonzero(positions & (accounts["status"] == LIQUIDATED)))
+    partial = int(np.count_nonzero(fills["kind"] == PARTIAL))
+    return {"full": full, "partial": partial}
+
+
+def _adl_section(fills):
+    """ADL count, notional at mark (USD), deficit covered (USD), overshoot ratio, distinct accounts."""
+    adl = fills[fills["kind"] == ADL]
+    bankrupt_side = adl["side"].astype(float)
+    notional = float(np.sum(adl["qty"] * adl["mark"]))
+    deficit = float(np.sum(np.maximum(0.0, bankrupt_side * adl["qty"] * (adl["price"] - adl["mark"]))))
+    return {
+        "count": int(len(adl)),
+        "notional_usd": _num(notional),
+        "deficit_covered_usd": _num(deficit),
+        "overshoot": _ratio(notional, deficit),
+        "accounts": int(len(np.unique(adl["account"]))),
+    }
+
+
+def _fund_section(fills, series, start):
+    running = fund_running_balance(fills, start)
+    low = _finite_min([start], series["fund_balance"], running)
+    end = float(start) + float(np.sum(fills["fund_delta"]))
+    return {"start": _num(start), "min": _num(low), "end": _num(end)}
+
+
+def _time_to_quiet(fills, shock_start_s):
+    """Seconds from the shock start to the last liquidation-kind fill (never negative)."""
+    liq_t = fills["t"][liquidation_mask(fills)]
+    if len(liq_t) == 0:
+        return None if shock_start_s is None else 0.0
+    start = 0.0 if shock_start_s is None else float(shock_start_s)
+    return max(0.0, float(liq_t.max()) - start)
+
+
+def _oi_destroyed_pct(series):
+    if len(series) == 0:
+        return 0.0
+    first, last = float(series["oi_long"][0]), float(series["oi_long"][-1])
+    if first == 0:
+        return 0.0
+    return _num(100.0 * (1.0 - last / first))
+
+
+def _check_meta(meta):
+    missing = [k for k in REQUIRED_META if k not in meta]
+    if missing:
+        raise KeyError(f"summarize: meta is missing {missing}")
+
+
+def summarize(fills, series, accounts, meta):
+    """Headline metrics of one run as a JSON-ready dict (plain floats/ints; NaN/inf become None).
+
+    ``fills``/``series``/``accounts`` are ``FILL_DTYPE``/``SERIES_DTYPE``/``ACCOUNT_DTYPE`` arrays.
+    ``meta`` must hold ``REQUIRED_META``: ``fund_initial``, ``fund_balance_end``, ``bad_debt_usd``
+    (USD), ``final_mark``, ``start_price`` (USD), ``path_p`` (USD, the exogenous path),
+    ``n_positions``, ``runtime_s`` (s); optional ``shock_start_s`` (s, None/absent = no shock) and
+    ``wave_gap_s`` (s, default 10).
+
+    Money is USD, prices USD, times seconds, ``*_pct`` percent. Drawdowns are signed (negative
+    for a fall); the exogenous one takes the larger-magnitude move of the path and the realized
+    one measures ``last`` in that same direction, so ``amplification`` compares like with like.
+    """
+    _check_meta(meta)
+    start_price = float(meta["start_price"])
+    liquidated = _liquidated_section(fills)
+    fund = _fund_section(fills, series, float(meta["fund_initial"]))
+
+    exogenous = move_pct(meta["path_p"], start_price)
+    direction = 0 if not exogenous else (1 if exogenous > 0 else -1)
+    realized = move_pct(series["last"], start_price, direction)
+
+    gap_s = float(meta.get("wave_gap_s", DEFAULT_WAVE_GAP_S))
+    end_fund = fund["end"]
+    engine_end = _num(meta["fund_balance_end"])
+    identity = None if end_fund is None or engine_end is None else abs(end_fund - engine_end)
+
+    return {
+        "liquidated_notional_usd": liquidated,
+        "liquidations": _liquidation_counts(fills, accounts),
+        "adl": _adl_section(fills),
+        "insurance_fund_usd": fund,
+        "fund_identity_error_usd": _num(identity),
+        "bad_debt_usd": _num(meta["bad_debt_usd"]),
+        "min_last_price": _finite_min(series["last"]),
+        "min_mark_price": _finite_min(series["mark"], fills["mark"]),
+        "final_mark_price": _num(meta["final_mark"]),
+        "exogenous_drawdown_pct": _num(exogenous),
+        "realized_drawdown_pct": _num(realized),
+        "amplification": _ratio(realized, exogenous),
+        "waves": int(len(wave_table(fills, gap_s))),
+        "time_to_quiet_s": _num(_time_to_quiet(fills, meta.get("shock_start_s"))),
+        "open_interest_destroyed_pct": _oi_destroyed_pct(series),
+        "n_positions": int(meta["n_positions"]),
+        "runtime_s": _num(meta["runtime_s"]),
+        "peak_liquidation_minute_usd": peak_window_usd(fills),
+        "long_share_of_liquidated": _ratio(liquidated["long"], liquidated["total"]),
+    }
