@@ -1,0 +1,115 @@
+"""A tiny DSL to build engine inputs by hand, and helpers to read both engines' results alike.
+
+``make_input(positions, ...)`` takes positions as ``(side, Q, EP, W, kind)`` tuples, an index path
+as ``(t_ms, price)`` points, background orders as ``(t_ms, side, qty)`` and a flat book profile, and
+returns a :class:`sim.engine.Inputs` that both the Numba engine and the reference engine accept.
+The default grid is ticks 0..999 with tick 0.5 (prices 0 .. 499.5), start price 100.
+"""
+
+import math
+
+import numpy as np
+
+from sim import enums
+from sim.engine import Inputs
+
+ONE_TIER = ([0.0], [0.004], [0.0])
+# two tiers with a continuous maintenance margin: cum1 = 1000 * (0.05 - 0.01) = 40
+TWO_TIERS = ([0.0, 1000.0], [0.01, 0.05], [0.0, 40.0])
+
+DEFAULTS = dict(
+    duration=1000,
+    oracle_interval=1000,
+    sample_interval=1000,
+    unwind_interval=1000,
+    index_coupling=0.0,
+    funding_rate=0.0,
+    funding_interval=8 * 3600 * 1000,
+    time_to_funding=3600 * 1000,
+    basis_window=5,
+    refill_half_life=1000.0,
+    clearance=0.005,
+    band=0.05,
+    taker_fee=0.0005,
+    noise_band=0.05,
+    fund_initial=1000.0,
+    max_inventory=1.0,
+    unwind_fraction=0.5,
+    unwind_band=0.1,
+    adl_enabled=True,
+    start_price=100.0,
+    tick=0.5,
+    lot=0.001,
+    grid_lo=0,
+    n_levels=1000,
+)
+
+
+def make_input(positions, tiers=ONE_TIER, path=((0, 100.0),), noise=(), prof=100.0, depth_levels=40, **params):
+    """Engine inputs from a readable description (see the module docstring).
+
+    ``prof`` is the target size of every level for offsets 1..``depth_levels`` (a scalar), or an
+    array of length ``depth_levels + 1`` used as is.
+    """
+    base = dict(DEFAULTS)
+    base.update(params)
+    base["adl_enabled"] = bool(base["adl_enabled"])
+    if np.ndim(prof) == 0:
+        profile = np.full(depth_levels + 1, float(prof))
+        profile[0] = 0.0
+    else:
+        profile = np.asarray(prof, dtype=np.float64)
+    floors, mmrs, cums = tiers
+    side = np.array([p[0] for p in positions], dtype=np.int8)
+    size = np.array([p[1] for p in positions], dtype=np.float64)
+    entry = np.array([p[2] for p in positions], dtype=np.float64)
+    wallet = np.array([p[3] for p in positions], dtype=np.float64)
+    return Inputs(
+        pos_side=side, pos_size=size, pos_entry=entry, pos_wallet=wallet,
+        pos_kind=np.array([p[4] for p in positions], dtype=np.int8),
+        pos_mode=np.zeros(side.size, np.int8),
+        pos_leverage=np.where(wallet > 0, size * entry / np.where(wallet > 0, wallet, 1.0), np.nan),
+        tier_floor=np.array(floors, dtype=np.float64), tier_mmr=np.array(mmrs, dtype=np.float64),
+        tier_cum=np.array(cums, dtype=np.float64),
+        prof_bid=profile.copy(), prof_ask=profile.copy(),
+        path_t=np.array([p[0] for p in path], dtype=np.int64),
+        path_p=np.array([p[1] for p in path], dtype=np.float64),
+        noise_t=np.array([x[0] for x in noise], dtype=np.int64),
+        noise_side=np.array([x[1] for x in noise], dtype=np.int8),
+        noise_qty=np.array([x[2] for x in noise], dtype=np.float64),
+        **base,
+    )
+
+
+def initial_cash(inp):
+    """Cash of every account at the start: position rows, then maker, noise, fund, fee."""
+    n = len(inp.pos_side)
+    cash = [float(inp.pos_wallet[i]) - int(inp.pos_side[i]) * float(inp.pos_size[i]) * float(inp.pos_entry[i])
+            for i in range(n)]
+    return cash + [0.0, 0.0, float(inp.fund_initial), 0.0]
+
+
+def engine_result(raw):
+    """The Numba engine's :class:`sim.engine.Raw` in the reference engine's dict shape."""
+    acc = raw.accounts
+    n = int(np.sum(acc["kind"] <= enums.COUNTERPARTY))
+    f = raw.fills
+    fills = [(int(round(r["t"] * 1000)), int(r["kind"]), int(r["account"]), int(r["side"]), float(r["qty"]),
+              float(r["price"]), float(r["bankruptcy_price"]), float(r["fund_delta"]), float(r["fee"]),
+              float(r["mark"])) for r in f]
+    series = [(round(row[0] * 1000),) + tuple(float(v) for v in row[1:]) for row in raw.series.tolist()]
+    return {
+        "fills": fills,
+        "series": series,
+        "pos_size": [abs(float(v)) for v in acc["position_end"][:n]],
+        "pos_status": [int(v) for v in acc["status"][:n]],
+        "cash": [float(v) for v in acc["cash_end"]],
+        "position": [float(v) for v in acc["position_end"]],
+        "fund_balance": raw.fund_balance,
+        "fund_q": raw.fund_q,
+        "mark": raw.final_mark,
+    }
+
+
+def money_total(cash):
+    return math.fsum(cash)

@@ -1,0 +1,704 @@
+"""Slow, pure-Python reference engine: the test oracle for ``docs/engine.md``.
+
+This module re-implements the engine contract as plainly as possible, for the differential tests:
+
+* plain Python floats, ints, lists and dicts (inputs are converted once at the start);
+* ``heapq`` for the event queue, keyed by ``(time_ms, priority, seq)``;
+* triggered positions are found by scanning *all* positions every time, and every key / liquidation
+  price is recomputed from the position's current ``(W, Q, EP)`` when it is needed (no sorted index);
+* formulas are written in the same order as the page so the floats agree closely with the kernels.
+
+Section numbers (§) refer to ``docs/engine.md``.
+
+Choices the page leaves open are resolved as follows (the simplest reading):
+
+* Initial state: ``last = mark = previous mark = index = start_price``; every book level is "full"
+  (size 0 touched at time −∞, so the first read gives the target size).
+* ORACLE, UNWIND and SAMPLE run at t = 0 and then every interval (an interval ≤ 0 means "only at
+  t = 0"); NOISE order k runs at ``noise_t[k]``; only events with ``t ≤ duration`` are pushed, and the
+  initial pushes are ORACLE, NOISE (first), UNWIND, SAMPLE.
+* Book walks and best-price scans go from offset 1 outwards and stop at offset D or at the edge of the
+  grid; levels below the "quoted" threshold ``lot·1e-6`` are skipped (not taken from) but the walk
+  goes on. A side with nothing quoted has best price NaN, and then mid = the fair price.
+* The filled quantity of an order is the sum of the quantities taken level by level and its price is
+  the VWAP ``Σ qty·price / Σ qty``. Orders with quantity ≤ 0 are skipped, and an order that fills
+  nothing writes no fill record.
+* The TAKEOVER record belongs to the liquidated position (account = its row, side = ``−s``, the side
+  of its liquidation order); the fund's own trade is booked on the fund account.
+* An ADL'd position whose size falls to ``≤ lot·1e-9`` becomes ADL_CLOSED (its tiny remainder, if
+  any, is kept, so money stays conserved). A fully liquidated position ends LIQUIDATED with Q = 0
+  (W keeps whatever the settlement formulas gave, i.e. ≈ 0).
+* Path interpolation: ``p_k + (p_{k+1} − p_k)·(t − t_k)/(t_{k+1} − t_k)``.
+"""
+
+import heapq
+import math
+
+from sim import enums
+
+LN2 = math.log(2)
+NAN = float("nan")
+INF = float("inf")
+
+
+# ---------------------------------------------------------------------------------------------------
+# §3 Margin
+# ---------------------------------------------------------------------------------------------------
+
+
+def reference_tier(notional, tier_floor):
+    """Index of the last tier ``j`` with ``tier_floor[j] <= notional`` (−1 if there is none)."""
+    j = -1
+    for k in range(len(tier_floor)):
+        if float(tier_floor[k]) <= notional:
+            j = k
+    return j
+
+
+def reference_liquidation_price(side, size, entry, wallet, tier_floor, tier_mmr, tier_cum):
+    """Liquidation price of one position (§3).
+
+    ``f(P) = W + s·Q·(P − EP) − MM(P)`` is monotone; the root's tier ``j`` is the last tier with
+    ``s·f(floor[j]/Q) ≤ 0``; then the one-tier closed form, clipped to that tier's price bracket.
+    A long with no such tier can never be liquidated (0).
+    """
+    s = int(side)
+    Q = float(size)
+    EP = float(entry)
+    W = float(wallet)
+    floors = _floats(tier_floor)
+
+    def f(price):
+        notional = Q * price
+        j = reference_tier(notional, floors)
+        return W + s * Q * (price - EP) - (notional * float(tier_mmr[j]) - float(tier_cum[j]))
+
+    j = -1
+    for k in range(len(floors)):
+        if s * f(floors[k] / Q) <= 0.0:
+            j = k
+    if j < 0:
+        return 0.0
+    lp = (W + float(tier_cum[j]) - s * Q * EP) / (Q * float(tier_mmr[j]) - s * Q)
+    lp = max(lp, floors[j] / Q)
+    if j + 1 < len(floors):
+        lp = min(lp, floors[j + 1] / Q)
+    return lp
+
+
+def reference_bankruptcy_price(side, size, entry, wallet):
+    """``BP = EP − s·W/Q`` (§3)."""
+    return float(entry) - int(side) * float(wallet) / float(size)
+
+
+def reference_key(side, size, entry, wallet, tier_floor, tier_mmr, tier_cum):
+    """Trigger key: ``LP`` for a long, ``−LP`` for a short (§3)."""
+    lp = reference_liquidation_price(side, size, entry, wallet, tier_floor, tier_mmr, tier_cum)
+    return lp if int(side) > 0 else -lp
+
+
+# ---------------------------------------------------------------------------------------------------
+# The engine
+# ---------------------------------------------------------------------------------------------------
+
+
+def _floats(a):
+    return [float(v) for v in a]
+
+
+def _ints(a):
+    return [int(v) for v in a]
+
+
+class _Reference:
+    """State of one reference run. Everything is a plain Python value."""
+
+    def __init__(self, inp):
+        # positions (§2)
+        self.side = _ints(inp.pos_side)
+        self.Q = _floats(inp.pos_size)
+        self.EP = _floats(inp.pos_entry)
+        self.W = _floats(inp.pos_wallet)
+        self.kind = _ints(inp.pos_kind)
+        self.n = len(self.side)
+        self.status = [enums.OPEN] * self.n
+        self.eligible = [True] * self.n
+
+        # tiers
+        self.tier_floor = _floats(inp.tier_floor)
+        self.tier_mmr = _floats(inp.tier_mmr)
+        self.tier_cum = _floats(inp.tier_cum)
+
+        # book (§5)
+        self.tick = float(inp.tick)
+        self.lot = float(inp.lot)
+        self.quoted_min = self.lot * 1e-6
+        self.open_min = self.lot * 1e-9
+        self.grid_lo = int(inp.grid_lo)
+        self.n_levels = int(inp.n_levels)
+        self.prof_bid = _floats(inp.prof_bid)
+        self.prof_ask = _floats(inp.prof_ask)
+        self.D = len(self.prof_bid) - 1
+        self.bid_q = [0.0] * self.n_levels
+        self.bid_t = [-INF] * self.n_levels
+        self.ask_q = [0.0] * self.n_levels
+        self.ask_t = [-INF] * self.n_levels
+
+        # exogenous inputs
+        self.path_t = _ints(inp.path_t)
+        self.path_p = _floats(inp.path_p)
+        self.noise_t = _ints(inp.noise_t)
+        self.noise_side = _ints(inp.noise_side)
+        self.noise_qty = _floats(inp.noise_qty)
+
+        # parameters (§10)
+        self.duration = int(inp.duration)
+        self.oracle_interval = int(inp.oracle_interval)
+        self.sample_interval = int(inp.sample_interval)
+        self.unwind_interval = int(inp.unwind_interval)
+        self.kappa = float(inp.index_coupling)
+        self.funding_rate = float(inp.funding_rate)
+        self.funding_interval = int(inp.funding_interval)
+        self.time_to_funding = int(inp.time_to_funding)
+        self.basis_window = int(inp.basis_window)
+        self.h = float(inp.refill_half_life)
+        self.clearance = float(inp.clearance)
+        self.band = float(inp.band)
+        self.taker_fee = float(inp.taker_fee)
+        self.noise_band = float(inp.noise_band)
+        self.fund_initial = float(inp.fund_initial)
+        self.max_inventory = float(inp.max_inventory)
+        self.unwind_fraction = float(inp.unwind_fraction)
+        self.unwind_band = float(inp.unwind_band)
+        self.adl_enabled = bool(int(inp.adl_enabled))
+        self.start_price = float(inp.start_price)
+
+        # prices (§4)
+        self.index = self.start_price
+        self.mark = self.start_price
+        self.prev_mark = self.start_price
+        self.last = self.start_price
+        self.basis = None  # ring buffer, created at the first ORACLE
+        self.basis_count = 0
+
+        # other accounts
+        self.maker_cash = 0.0
+        self.maker_pos = 0.0
+        self.noise_cash = 0.0
+        self.noise_pos = 0.0
+        self.fee_cash = 0.0
+        self.fund_cash = self.fund_initial
+        self.fund_q = 0.0
+        self.fund_avg = 0.0
+        self.fund_bal = self.fund_initial
+
+        # bookkeeping
+        self.oracle_number = 0
+        self.rankings = {}
+        self.liquidated_notional = 0.0
+        self.fills = []
+        self.series = []
+        self.heap = []
+        self.seq = 0
+        self.t = 0
+
+    # -- accounts -----------------------------------------------------------------------------------
+
+    @property
+    def MAKER(self):
+        return self.n
+
+    @property
+    def NOISE(self):
+        return self.n + 1
+
+    @property
+    def FUND(self):
+        return self.n + 2
+
+    @property
+    def FEE(self):
+        return self.n + 3
+
+    def is_open(self, i):
+        return self.status[i] == enums.OPEN and self.Q[i] > self.open_min
+
+    def liquidation_price(self, i):
+        return reference_liquidation_price(
+            self.side[i], self.Q[i], self.EP[i], self.W[i], self.tier_floor, self.tier_mmr, self.tier_cum
+        )
+
+    def key(self, i):
+        lp = self.liquidation_price(i)
+        return lp if self.side[i] > 0 else -lp
+
+    def bankruptcy_price(self, i):
+        return self.EP[i] - self.side[i] * self.W[i] / self.Q[i]
+
+    def tier(self, notional):
+        return reference_tier(notional, self.tier_floor)
+
+    def record(self, kind, account, side, qty, price, bankruptcy_price, fund_delta, fee):
+        self.fills.append(
+            (self.t, kind, account, side, qty, price, bankruptcy_price, fund_delta, fee, self.mark)
+        )
+        if kind in (enums.LIQUIDATION, enums.PARTIAL, enums.TAKEOVER, enums.ADL):
+            self.liquidated_notional += qty * price
+
+    def fund_trade(self, side, qty, price):
+        """The fund trades ``qty`` (> 0) of side ``side`` at ``price``; returns the realized PnL."""
+        dq = side * qty
+        fq = self.fund_q
+        realized = 0.0
+        if fq == 0.0 or (fq > 0.0) == (dq > 0.0):
+            # opens or adds: size-weighted average cost
+            self.fund_avg = (abs(fq) * self.fund_avg + qty * price) / (abs(fq) + qty)
+            self.fund_q = fq + dq
+        else:
+            # reduces (and maybe flips): realize on the reduced part
+            sign = 1.0 if fq > 0.0 else -1.0
+            reduced = min(qty, abs(fq))
+            realized = sign * reduced * (price - self.fund_avg)
+            self.fund_q = fq + dq
+            if qty > abs(fq):
+                self.fund_avg = price  # the excess opens at the trade price
+        self.fund_cash -= dq * price
+        self.fund_bal += realized
+        return realized
+
+    # -- prices (§4) --------------------------------------------------------------------------------
+
+    def path(self, t):
+        m = len(self.path_t)
+        if m == 0:
+            return self.start_price
+        if t < self.path_t[0]:
+            return self.path_p[0]
+        k = 0
+        for j in range(m):
+            if self.path_t[j] <= t:
+                k = j
+        if k == m - 1:
+            return self.path_p[m - 1]
+        t0, t1 = self.path_t[k], self.path_t[k + 1]
+        p0, p1 = self.path_p[k], self.path_p[k + 1]
+        return p0 + (p1 - p0) * (t - t0) / (t1 - t0)
+
+    # -- book (§5) ----------------------------------------------------------------------------------
+
+    def levels(self, bid):
+        """Book levels of one side from offset 1 outwards: list of ``(d, absolute tick, grid index)``.
+
+        Stops at offset D and at the edge of the grid.
+        """
+        phi = self.index / self.tick
+        out = []
+        for d in range(1, self.D + 1):
+            if bid:
+                a = math.ceil(phi) - d
+            else:
+                a = math.floor(phi) + d
+            i = a - self.grid_lo
+            if i < 0 or i >= self.n_levels:
+                break
+            out.append((d, a, i))
+        return out
+
+    def level_size(self, bid, d, i, t):
+        """Current size of a level at offset ``d`` (grid index ``i``) at time ``t``."""
+        prof = self.prof_bid if bid else self.prof_ask
+        T = prof[d] if 1 <= d <= self.D else 0.0
+        if T == 0.0:
+            return 0.0
+        if bid:
+            q0, t0 = self.bid_q[i], self.bid_t[i]
+        else:
+            q0, t0 = self.ask_q[i], self.ask_t[i]
+        dt = t - t0
+        if dt >= 60 * self.h:
+            return T
+        return T - (T - q0) * math.exp(-LN2 * dt / self.h)
+
+    def best(self, bid, t):
+        for d, a, i in self.levels(bid):
+            if self.level_size(bid, d, i, t) >= self.quoted_min:
+                return a * self.tick
+        return NAN
+
+    def mid(self, t):
+        bb = self.best(True, t)
+        ba = self.best(False, t)
+        if math.isnan(bb) or math.isnan(ba):
+            return self.index
+        return (bb + ba) / 2
+
+    def depth(self, bid, t):
+        fair = self.index
+        total = 0.0
+        for d, a, i in self.levels(bid):
+            size = self.level_size(bid, d, i, t)
+            if size < self.quoted_min:
+                continue
+            price = a * self.tick
+            if bid and price >= fair * 0.99:
+                total += size * price
+            elif not bid and price <= fair * 1.01:
+                total += size * price
+        return total
+
+    def market(self, side, qty, limit):
+        """IOC market order of ``side`` against the book; the maker is the counterparty.
+
+        Returns ``(filled, vwap)``; ``(0.0, nan)`` when nothing trades.
+        """
+        if not qty > 0.0:
+            return 0.0, NAN
+        t = self.t
+        bid = side < 0  # a sell walks the bids, a buy the asks
+        remaining = qty
+        filled = 0.0
+        notional = 0.0
+        for d, a, i in self.levels(bid):
+            if not remaining > 0.0:
+                break
+            price = a * self.tick
+            if side < 0 and not price >= limit:
+                break
+            if side > 0 and not price <= limit:
+                break
+            size = self.level_size(bid, d, i, t)
+            if size < self.quoted_min:
+                continue
+            take = min(size, remaining)
+            if bid:
+                self.bid_q[i] = size - take
+                self.bid_t[i] = t
+            else:
+                self.ask_q[i] = size - take
+                self.ask_t[i] = t
+            filled += take
+            notional += take * price
+            remaining -= take
+            self.last = price
+        if not filled > 0.0:
+            return 0.0, NAN
+        filled = qty - remaining  # exact when the order fills completely
+        vwap = notional / filled
+        self.maker_pos -= side * filled
+        self.maker_cash += side * filled * vwap
+        return filled, vwap
+
+    # -- events -------------------------------------------------------------------------------------
+
+    def push(self, t, priority, payload=None):
+        if t > self.duration:
+            return
+        heapq.heappush(self.heap, (t, priority, self.seq, payload))
+        self.seq += 1
+
+    def run(self):
+        self.push(0, enums.EV_ORACLE)
+        if len(self.noise_t) > 0:
+            self.push(self.noise_t[0], enums.EV_NOISE, 0)
+        self.push(0, enums.EV_UNWIND)
+        self.push(0, enums.EV_SAMPLE)
+        while self.heap:
+            t, priority, _seq, payload = heapq.heappop(self.heap)
+            self.t = t
+            if priority == enums.EV_ORACLE:
+                self.on_oracle()
+                if self.oracle_interval > 0:
+                    self.push(t + self.oracle_interval, enums.EV_ORACLE)
+            elif priority == enums.EV_NOISE:
+                self.on_noise(payload)
+                if payload + 1 < len(self.noise_t):
+                    self.push(self.noise_t[payload + 1], enums.EV_NOISE, payload + 1)
+            elif priority == enums.EV_UNWIND:
+                self.on_unwind()
+                if self.unwind_interval > 0:
+                    self.push(t + self.unwind_interval, enums.EV_UNWIND)
+            elif priority == enums.EV_SAMPLE:
+                self.on_sample()
+                if self.sample_interval > 0:
+                    self.push(t + self.sample_interval, enums.EV_SAMPLE)
+            else:  # pragma: no cover
+                raise AssertionError(priority)
+        return self.result()
+
+    def on_oracle(self):
+        t = self.t
+        x = self.path(t)
+        self.index = x + self.kappa * (self.last - x)
+
+        sample = self.mid(t) - self.index
+        if self.basis is None:
+            self.basis = [sample] * self.basis_window
+        else:
+            self.basis[self.basis_count % self.basis_window] = sample
+        self.basis_count += 1
+        total = 0.0
+        for b in self.basis:
+            total += b
+        mean_basis = total / self.basis_window
+
+        I = self.funding_interval
+        tau = I - ((I - self.time_to_funding + t) % I)
+        term = self.index * (1 + self.funding_rate * tau / I)
+
+        self.prev_mark = self.mark
+        self.mark = sorted([term, self.index + mean_basis, self.last])[1]
+
+        self.oracle_number += 1
+        self.rankings = {}
+        self.liquidation_work()
+
+    def on_noise(self, k):
+        side = self.noise_side[k]
+        qty = self.noise_qty[k]
+        if not qty > 0.0:
+            return
+        limit = self.index * (1 + side * self.noise_band)
+        x, F = self.market(side, qty, limit)
+        if x > 0.0:
+            self.noise_pos += side * x
+            self.noise_cash -= side * x * F
+            fee = self.taker_fee * x * F
+            self.noise_cash -= fee
+            self.fee_cash += fee
+            self.record(enums.NOISE_FILL, self.NOISE, side, x, F, NAN, 0.0, fee)
+
+    def on_unwind(self):
+        fq = self.fund_q
+        if fq == 0.0:
+            return
+        sign = 1 if fq > 0.0 else -1
+        qty = min(abs(fq), max(self.lot, self.unwind_fraction * abs(fq)))
+        limit = self.index * (1 - sign * self.unwind_band)
+        x, F = self.market(-sign, qty, limit)
+        if x > 0.0:
+            realized = self.fund_trade(-sign, x, F)
+            self.record(enums.FUND_UNWIND, self.FUND, -sign, x, F, NAN, realized, 0.0)
+
+    def on_sample(self):
+        t = self.t
+        oi_long = 0.0
+        oi_short = 0.0
+        for i in range(self.n):  # open interest of trader rows (not the counterparty)
+            if self.kind[i] == enums.TRADER:
+                q = self.side[i] * self.Q[i]
+                if q > 0.0:
+                    oi_long += q
+                elif q < 0.0:
+                    oi_short += -q
+        self.series.append(
+            (
+                t,
+                self.index,
+                self.mark,
+                self.last,
+                self.best(True, t),
+                self.best(False, t),
+                self.depth(True, t),
+                self.depth(False, t),
+                self.fund_bal,
+                oi_long,
+                oi_short,
+                self.liquidated_notional,
+            )
+        )
+
+    # -- liquidation work (§7) ----------------------------------------------------------------------
+
+    def liquidation_work(self):
+        for i in range(self.n):
+            self.eligible[i] = True
+        if self.mark < self.prev_mark:
+            sides = (1, -1)
+        else:
+            sides = (-1, 1)
+        for s in sides:
+            while True:
+                best_i = -1
+                best_key = 0.0
+                for i in range(self.n):  # scan ALL positions, ascending id (ties: smallest id)
+                    if self.side[i] != s or not self.is_open(i) or not self.eligible[i]:
+                        continue
+                    k = self.key(i)
+                    if best_i < 0 or k > best_key:
+                        best_i = i
+                        best_key = k
+                if best_i < 0:
+                    break
+                if not best_key >= s * self.mark:
+                    break
+                self.liquidate(best_i)
+
+    def liquidate(self, i):
+        s = self.side[i]
+        Q = self.Q[i]
+        W = self.W[i]
+        EP = self.EP[i]
+        m = self.mark
+        N = Q * m
+        j = self.tier(N)
+        E = W + s * Q * (m - EP)
+        partial = None
+        if j > 0:
+            for jp in range(j - 1, -1, -1):
+                keep = math.floor(min(Q, self.tier_floor[jp + 1] / m) / self.lot) * self.lot
+                r = Q - keep
+                E2 = E - self.clearance * r * m
+                MM2 = keep * m * self.tier_mmr[jp] - self.tier_cum[jp]
+                if keep > 0.0 and E2 > MM2:
+                    partial = r
+                    break
+        if partial is not None and self.partial(i, partial):
+            return
+        self.full(i)
+
+    def partial(self, i, r):
+        """§7.5. Returns False when the order filled nothing (then a full liquidation follows)."""
+        s = self.side[i]
+        EP = self.EP[i]
+        m = self.mark
+        BP = self.bankruptcy_price(i)
+        x, F = self.market(-s, r, BP)
+        if not x > 0.0:
+            return False
+        self.W[i] += s * x * (F - EP)
+        self.Q[i] -= x
+        fee = min(self.clearance * x * F, max(0.0, self.W[i] + s * self.Q[i] * (m - EP)))
+        self.W[i] -= fee
+        self.fund_cash += fee
+        self.fund_bal += fee
+        self.record(enums.PARTIAL, i, -s, x, F, BP, fee, fee)
+        self.eligible[i] = False
+        return True
+
+    def settle(self, i, y, B):
+        """The bankrupt position closes ``y`` at its bankruptcy price ``B``."""
+        s = self.side[i]
+        self.W[i] += s * y * (B - self.EP[i])
+        self.Q[i] -= y
+
+    def takeover(self, i, y, B):
+        s = self.side[i]
+        self.settle(i, y, B)
+        realized = self.fund_trade(s, y, B)
+        self.record(enums.TAKEOVER, i, -s, y, B, B, realized, 0.0)
+
+    def full(self, i):
+        """§7.6–9."""
+        s = self.side[i]
+        m = self.mark
+        B = self.bankruptcy_price(i)
+        x, F = self.market(-s, self.Q[i], B * (1 - s * self.band))
+        if x > 0.0:
+            self.settle(i, x, B)
+            fund_delta = s * x * (F - B)
+            fee = min(self.clearance * x * F, max(0.0, fund_delta))
+            self.fund_cash += fund_delta
+            self.fund_bal += fund_delta
+            self.record(enums.LIQUIDATION, i, -s, x, F, B, fund_delta, fee)
+
+        # §7.7 takeover up to capacity (everything when ADL is off)
+        r = self.Q[i]
+        if r > self.open_min:  # a remainder left only by rounding is not an order
+            if self.adl_enabled:
+                capacity = max(0.0, self.max_inventory * self.fund_bal / m - s * self.fund_q)
+                y = r if capacity >= r else capacity
+            else:
+                y = r
+            if y > 0.0:
+                self.takeover(i, y, B)
+
+        # §7.8 ADL
+        if self.adl_enabled and self.Q[i] > self.open_min:
+            ranking_key = (self.oracle_number, s)
+            if ranking_key not in self.rankings:
+                self.rankings[ranking_key] = self.adl_ranking(i, B)
+            for c in self.rankings[ranking_key]:
+                if not self.Q[i] > self.open_min:
+                    break
+                if not self.is_open(c):
+                    continue
+                sc = self.side[c]
+                y = min(self.Q[c], self.Q[i])
+                self.W[c] += sc * y * (B - self.EP[c])
+                self.Q[c] -= y
+                if self.Q[c] <= self.open_min:
+                    self.status[c] = enums.ADL_CLOSED
+                self.settle(i, y, B)
+                self.record(enums.ADL, c, -sc, y, B, B, 0.0, 0.0)
+            if self.Q[i] > self.open_min:
+                self.takeover(i, self.Q[i], B)
+
+        # §7.9 (a rounding-sized remainder stays on the row, so money stays exact)
+        self.status[i] = enums.LIQUIDATED
+
+    def adl_ranking(self, i, P):
+        """Opposite-side open positions ranked by ``(−score, id)`` at price ``P``."""
+        s = self.side[i]
+        entries = []
+        for c in range(self.n):
+            if c == i or self.side[c] != -s:
+                continue
+            if self.status[c] != enums.OPEN or not self.Q[c] > 0.0:
+                continue
+            sc = self.side[c]
+            EPc = self.EP[c]
+            Qc = self.Q[c]
+            pnl = sc * (P - EPc) / EPc
+            eq = self.W[c] + sc * Qc * (P - EPc)
+            if eq <= 0.0:
+                continue
+            lev = Qc * P / eq
+            if pnl > 0.0:
+                score = pnl * lev
+            elif lev != 0.0:
+                score = pnl / lev
+            else:  # only for P == 0, never in practice
+                score = -INF if pnl < 0.0 else 0.0
+            entries.append((-score, c))
+        entries.sort()
+        return [c for _neg_score, c in entries]
+
+    # -- output -------------------------------------------------------------------------------------
+
+    def positions(self):
+        """Signed position of every account (n + 4)."""
+        out = [self.side[i] * self.Q[i] for i in range(self.n)]
+        out += [self.maker_pos, self.noise_pos, self.fund_q, 0.0]
+        return out
+
+    def cashes(self):
+        """Cash of every account (n + 4)."""
+        out = [self.W[i] - self.side[i] * self.Q[i] * self.EP[i] for i in range(self.n)]
+        out += [self.maker_cash, self.noise_cash, self.fund_cash, self.fee_cash]
+        return out
+
+    def result(self):
+        return {
+            "fills": list(self.fills),
+            "series": list(self.series),
+            "pos_size": list(self.Q),
+            "pos_wallet": list(self.W),
+            "pos_status": list(self.status),
+            "cash": self.cashes(),
+            "position": self.positions(),
+            "fund_balance": self.fund_bal,
+            "fund_q": self.fund_q,
+            "mark": self.mark,
+            "last": self.last,
+            "index": self.index,
+        }
+
+
+def reference_run(inp):
+    """Run the reference engine on ``inp`` (attributes as in ``docs/engine.md`` §2 and §10).
+
+    Returns a dict with ``fills``, ``series``, ``pos_size``, ``pos_wallet``, ``pos_status``, ``cash``,
+    ``position``, ``fund_balance``, ``fund_q``, ``mark``, ``last`` and ``index`` (see the module
+    docstring and §11 for their meaning).
+    """
+    return _Reference(inp).run()
