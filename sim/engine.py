@@ -85,6 +85,11 @@ class Raw(NamedTuple):
     full: int
     partial: int
 
+    @property
+    def bad_debt(self):
+        """What the fund could not pay: its negative equity at the final mark (docs/engine.md §8)."""
+        return max(0.0, -(self.fund_cash + self.fund_q * self.final_mark))
+
 
 def _ms(seconds):
     return int(round(seconds * 1000.0))
@@ -157,7 +162,7 @@ def _allocate(inp):
     orders = []
     for s in (1, -1):
         sel = ids[(pos.side == s) & (status == E.OPEN)]
-        orders.append(sel[np.lexsort((sel, -pos.key[sel]))])
+        orders.append(sel[np.argsort(-pos.key[sel], kind="stable")])  # key desc, then id asc
     cap = n + 64
     trig = S.Trigger(
         order_long=orders[0], order_short=orders[1],
@@ -166,8 +171,8 @@ def _allocate(inp):
         rank=np.zeros(n, np.int64), rank_score=np.zeros(n),
     )
     book = S.Book(
-        bid_q=np.zeros(inp.n_levels), bid_t=np.full(inp.n_levels, S.NEVER, np.int64),
-        ask_q=np.zeros(inp.n_levels), ask_t=np.full(inp.n_levels, S.NEVER, np.int64),
+        bid_q=np.zeros(inp.n_levels), bid_t=np.zeros(inp.n_levels, np.int64),
+        ask_q=np.zeros(inp.n_levels), ask_t=np.zeros(inp.n_levels, np.int64),
         prof_bid=np.ascontiguousarray(inp.prof_bid, np.float64),
         prof_ask=np.ascontiguousarray(inp.prof_ask, np.float64),
     )
@@ -273,10 +278,9 @@ def run(scn, progress=None):
     raw = simulate(inp, progress=progress)
     t_run = time.perf_counter()
     accounts = raw.accounts
-    bad_debt = max(0.0, -(raw.fund_cash + raw.fund_q * raw.final_mark))
     meta = {
         "fund_initial": inp.fund_initial, "fund_balance_end": raw.fund_balance,
-        "bad_debt_usd": bad_debt, "final_mark": raw.final_mark, "path_p": inp.path_p,
+        "bad_debt_usd": raw.bad_debt, "final_mark": raw.final_mark, "path_p": inp.path_p,
         "start_price": inp.start_price, "shock_start_s": scn.shock.start_s if scn.shock.kind != "none" else None,
         "n_positions": int(np.sum(inp.pos_kind == E.TRADER)), "runtime_s": t_run - t0,
     }

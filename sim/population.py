@@ -62,27 +62,34 @@ def generate(pop_cfg, market_cfg, rng):
     notional = np.minimum(notional, pop_cfg.notional_max_usd)
     cross = rng.random(n) < pop_cfg.cross_share
     spare_factor = rng.exponential(pop_cfg.cross_spare_mean, n) if pop_cfg.cross_spare_mean > 0 else np.zeros(n)
-    if pop_cfg.open_interest_usd is not None:
-        long_total = notional[side > 0].sum()
-        short_total = notional[side < 0].sum()
-        notional *= pop_cfg.open_interest_usd / max(long_total, short_total, 1e-300)
+    t_h, hist = price_history(p0, pop_cfg.entry_lookback_h, pop_cfg.entry_volatility_pct_per_day, rng)
+    entry = np.interp(rng.uniform(0.0, pop_cfg.entry_lookback_h, n), t_h, hist)
+    if pop_cfg.open_interest_usd > 0:
+        # open interest: the larger side's total size valued at the start price (the few rows
+        # redrawn below shift it by a fraction of a percent at most)
+        at_start = notional * p0 / entry
+        scale = pop_cfg.open_interest_usd / max(at_start[side > 0].sum(), at_start[side < 0].sum(), 1e-300)
+        notional *= scale
     # A position's leverage cannot exceed its tier's maximum.
     tier_idx = np.searchsorted(floor, notional, side="right") - 1
     leverage = np.minimum(leverage, max_lev[tier_idx])
 
-    t_h, hist = price_history(p0, pop_cfg.entry_lookback_h, pop_cfg.entry_volatility_pct_per_day, rng)
-    entry = np.interp(rng.uniform(0.0, pop_cfg.entry_lookback_h, n), t_h, hist)
+    size, wallet = _size_and_wallet(notional, entry, leverage, cross, spare_factor, lot)
+    todo = np.arange(n)  # rows whose entry is still to be checked
     for attempt in range(6):
-        size, wallet = _size_and_wallet(notional, entry, leverage, cross, spare_factor, lot)
-        lp = liquidation_prices_nb(side, size, entry, wallet, floor, mmr, cum, np.empty(n))
-        dead = np.where(side > 0, lp >= p0, lp <= p0)
-        if not dead.any():
+        lp = liquidation_prices_nb(side[todo], size[todo], entry[todo], wallet[todo], floor, mmr, cum, np.empty(todo.size))
+        todo = todo[np.where(side[todo] > 0, lp >= p0, lp <= p0)]
+        if todo.size == 0:
             break
+        # already past its liquidation price at the start: it would not exist; draw another entry,
+        # and after five tries open it at the start price.
         if attempt < 5:
-            entry[dead] = np.interp(rng.uniform(0.0, pop_cfg.entry_lookback_h, dead.sum()), t_h, hist)
+            entry[todo] = np.interp(rng.uniform(0.0, pop_cfg.entry_lookback_h, todo.size), t_h, hist)
         else:
-            entry[dead] = p0  # opened just now
-            size, wallet = _size_and_wallet(notional, entry, leverage, cross, spare_factor, lot)
+            entry[todo] = p0
+        size[todo], wallet[todo] = _size_and_wallet(
+            notional[todo], entry[todo], leverage[todo], cross[todo], spare_factor[todo], lot
+        )
     mode = np.where(cross, E.CROSS, E.ISOLATED).astype(np.int8)
     return with_counterparty(side, size, entry, wallet, mode, p0, pop_cfg.counterparty_leverage)
 

@@ -122,9 +122,9 @@ class Result:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
         try:
-            meta = {"summary": self.summary, "seed": self.seed, "versions": self.versions,
-                    "timings": self.timings, "scenario": self.scenario.scenario.name}
-            (tmp / "summary.json").write_text(json.dumps(_clean(meta), indent=2) + "\n")
+            doc = {"scenario": self.scenario.scenario.name, "seed": self.seed, **self.summary,
+                   "timings": self.timings, "versions": self.versions}
+            (tmp / "summary.json").write_text(json.dumps(_clean(doc), indent=2) + "\n")
             _write_csv(tmp / "fills.csv", self.fills, "fills")
             _write_csv(tmp / "series.csv", self.series, "series")
             if accounts:

@@ -1,9 +1,11 @@
 """Scenarios: TOML files turned into validated, frozen dataclasses.
 
 A scenario has one TOML table per dataclass below (``[scenario]``, ``[market]``, ...). Every key is a dataclass
-field whose ``metadata["spec"]`` (a :class:`Spec`) carries its type, unit, allowed range and doc; validation,
-overrides, :meth:`Scenario.to_dict` and the reference in ``scenarios/README.md`` (:func:`schema_markdown`) are all
-driven by those specs, so adding a key means adding one field.
+field whose ``metadata["spec"]`` (a :class:`sim._schema.Spec`) carries its type, unit, allowed range and doc;
+validation, overrides, :meth:`Scenario.to_dict` and the reference in ``scenarios/README.md`` (:func:`schema_markdown`,
+printed by ``python -m sim.scenario --markdown``) are all driven by those specs, so adding a key means adding one
+field. The generic machinery (specs, type and range checks, docs tables) is in :mod:`sim._schema`; this module holds
+the tables, the rules that tie keys together, loading and overrides.
 
 Validation collects every problem before raising one :class:`sim.errors.ScenarioError`; a message reads
 ``"{source}: {dotted.key} = {value!r}: {what is allowed}"``, where ``source`` is the file, or ``override`` for a
@@ -13,13 +15,11 @@ value that came from :func:`load_scenario`'s ``overrides``.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import math
-import numbers
-import os
 import re
 import sys
 import tomllib
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,92 +28,15 @@ import numpy as np
 import tomli_w
 
 from sim import files
+from sim._schema import (BAD, REQUIRED, Checker, Spec, as_number, data_file, defaults, fmt, markdown_table, num,
+                         setting, specs)
 from sim.errors import ScenarioError
 
-# ------------------------------------------------------------------------------------------------- key specs
-
-
-@dataclass(frozen=True)
-class Ref:
-    """A bound set by another key: ``value(key) · mul / div``; ``text`` is how it reads in docs."""
-
-    key: str
-    text: str
-    mul: float = 1.0
-    div: float = 1.0
-
-    def of(self, values: dict[str, Any]) -> float:
-        return values[self.key] * self.mul / self.div
-
-
-@dataclass(frozen=True)
-class Spec:
-    """What one scenario key accepts, kept in its dataclass field's ``metadata["spec"]``.
-
-    ``kind`` is ``float``, ``int``, ``str``, ``bool``, ``path``, ``tiers`` or ``mix``. Numbers are bounded by
-    ``lo``/``hi`` (None = unbounded, a :class:`Ref` = set by another key); strings by ``choices`` or a regex
-    ``pattern`` whose wording for people is ``allowed``. An ``optional`` key may be absent (None).
-    """
-
-    kind: str
-    doc: str
-    unit: str = ""
-    lo: float | Ref | None = None
-    hi: float | Ref | None = None
-    lo_open: bool = False
-    hi_open: bool = False
-    choices: tuple[str, ...] = ()
-    pattern: str | None = None
-    allowed: str = ""
-    optional: bool = False
-
-
-_RANGE = re.compile(r"([\[(])(.+),(.+)([\])])$|(≥|>)(.+)$")
-_REF = re.compile(r"([a-z_]+\.[a-z_]+)(?:\s*([/×])\s*(\d+))?$")
-
-
-def _bound(token: str) -> float | Ref:
-    """One end of a range: a number, ``2**63``, or a key reference such as ``market.start_price_usd / 10``."""
-    token = token.strip()
-    if m := _REF.match(token):
-        factor = float(m[3] or 1)
-        return Ref(m[1], token, mul=factor if m[2] == "×" else 1.0, div=factor if m[2] == "/" else 1.0)
-    if token == "2**63":
-        return 2**63
-    return int(token) if re.fullmatch(r"-?[\d_]+", token) else float(token)
-
-
-def _key(default: Any, kind: str, doc: str, rng: str = "", **kw: Any) -> Any:
-    """A dataclass field that is a scenario key; ``rng`` is a number range such as ``(0, 1e9]`` or ``≥ 1``."""
-    if rng:
-        m = _RANGE.match(rng)
-        if m[5]:
-            kw.update(lo=_bound(m[6]), lo_open=m[5] == ">")
-        else:
-            kw.update(lo=_bound(m[2]), hi=_bound(m[3]), lo_open=m[1] == "(", hi_open=m[4] == ")")
-    meta = {"spec": Spec(kind, doc, **kw)}
-    return field(metadata=meta) if default is REQUIRED else field(default=default, metadata=meta)
-
-
-def _num(default: Any, rng: str, unit: str, doc: str, **kw: Any) -> Any:
-    return _key(default, kw.pop("kind", "float"), doc, rng, unit=unit, **kw)
-
-
-def _path(doc: str) -> Any:
-    return _key(None, "path", doc, optional=True)
-
-
-REQUIRED = dataclasses.MISSING  # default of a key that must be given
-
-
-def _specs(cls: type) -> dict[str, Spec]:
-    """The scenario keys of a table dataclass, in declaration order."""
-    return {f.name: f.metadata["spec"] for f in dataclasses.fields(cls) if "spec" in f.metadata}
-
-
-def _defaults(cls: type) -> dict[str, Any]:
-    return {f.name: f.default for f in dataclasses.fields(cls) if "spec" in f.metadata}
-
+if sys.argv[:1] == ["-m"]:
+    # `python -m sim.scenario --markdown`: runpy imports the package first, which imports this module, and then
+    # warns that it will run a second copy as __main__. That copy only prints the docs, so the warning is noise.
+    # (sys.argv[0] is "-m" only while `python -m` is locating its module.)
+    warnings.filterwarnings("ignore", r"'sim\.scenario' found in sys\.modules", RuntimeWarning)
 
 # ------------------------------------------------------------------------------------------------------ schema
 
@@ -122,23 +45,23 @@ def _defaults(cls: type) -> dict[str, Any]:
 class ScenarioInfo:
     """``[scenario]``: what the run is called and how long it lasts."""
 
-    name: str = _key("btc_flash_crash", "str", "Run name; used in output folder names.",
-                     pattern=r"[A-Za-z0-9_.-]+", allowed="letters, digits, `_`, `.`, `-`")
-    description: str = _key("", "str", "Free text for people; not used by the engine.")
-    seed: int = _num(0, "[0, 2**63)", "", "Seed of every random draw; the same scenario and seed give the same run.",
-                     kind="int")
-    duration_s: float = _num(900.0, "(0, 86400]", "s", "Simulated time.")
+    name: str = setting("btc_flash_crash", "str", "Run name; used in output folder names.",
+                        pattern=r"[A-Za-z0-9_.-]+", allowed="letters, digits, `_`, `.`, `-`")
+    description: str = setting("", "str", "Free text for people; not used by the engine.")
+    seed: int = num(0, "[0, 2**63)", "", "Seed of every random draw; the same scenario and seed give the same run.",
+                    kind="int")
+    duration_s: float = num(600.0, "(0, 86400]", "s", "Simulated time.")
 
 
 @dataclass(frozen=True)
 class Tier:
     """One ``[[market.tiers]]`` entry of the tiered maintenance margin."""
 
-    notional_floor_usd: float = _num(REQUIRED, "≥ 0", "USD", "Position notional at which the tier starts.")
-    max_leverage: float = _num(REQUIRED, "≥ 1", "×", "Largest leverage allowed in the tier.")
-    mmr_pct: float = _num(REQUIRED, "[0, 100)", "%", "Maintenance margin rate.")
-    maintenance_amount_usd: float | None = _num(None, "≥ 0", "USD", "Maintenance amount (cum); computed from the "
-                                                "recurrence when omitted.", optional=True)
+    notional_floor_usd: float = num(REQUIRED, "≥ 0", "USD", "Position notional at which the tier starts.")
+    max_leverage: float = num(REQUIRED, "≥ 1", "×", "Largest leverage allowed in the tier.")
+    mmr_pct: float = num(REQUIRED, "[0, 100)", "%", "Maintenance margin rate.")
+    maintenance_amount_usd: float | None = num(None, "≥ 0", "USD", "Maintenance amount (cum); computed from the "
+                                               "recurrence when omitted.", optional=True)
 
 
 def _binance_btcusdt_tiers() -> tuple[Tier, ...]:
@@ -154,27 +77,28 @@ def _binance_btcusdt_tiers() -> tuple[Tier, ...]:
 class Market:
     """``[market]``: contract, fees, oracle and margin tiers."""
 
-    symbol: str = _key("BTCUSDT", "str", "Contract name, for labels.")
-    start_price_usd: float = _num(121000.0, "(0, 1e9]", "USD", "Index, mark and last price at t = 0.")
-    tick_size_usd: float = _num(0.1, "(0, market.start_price_usd / 10]", "USD",
-                                "Price tick; the book has one level per tick.")
-    lot_size: float = _num(0.001, "(0, 1e6]", "base units", "Quantity step of liquidation orders.")
-    clearance_fee_pct: float = _num(0.5, "[0, 10]", "%", "Liquidation clearance fee on liquidated notional, paid "
-                                    "to the insurance fund.")
-    taker_fee_bps: float = _num(5.0, "[0, 100]", "bp", "Taker fee of background orders, paid to the venue's fee "
-                                "account.")
-    liquidation_band_pct: float = _num(1.0, "[0, 50]", "%", "A full liquidation's IOC order may fill up to this "
-                                       "far beyond the bankruptcy price; the fund pays the gap.")
-    index_coupling: float = _num(0.3, "[0, 1]", "fraction", "How far the index is pulled from the shock path "
-                                 "toward the perp's last price.")
-    oracle_interval_s: float = _num(1.0, "[0.01, 60]", "s", "Index/mark update period.")
-    funding_rate_pct: float = _num(0.01, "[-5, 5]", "% per interval", "Funding rate used in the mark price.")
-    funding_interval_h: float = _num(8.0, "(0, 24]", "h", "Funding interval.")
-    time_to_funding_s: float = _num(14400.0, "[0, market.funding_interval_h × 3600]", "s",
-                                    "Time to the next funding at t = 0.")
-    mark_basis_window_s: float = _num(30.0, "[0, 3600]", "s", "Window of the average of mid − index in the mark.")
-    tiers: tuple[Tier, ...] = _key(_binance_btcusdt_tiers(), "tiers", "Tiered maintenance margin (see "
-                                   "[[market.tiers]] below).")
+    symbol: str = setting("BTCUSDT", "str", "Contract name, for labels.")
+    start_price_usd: float = num(121000.0, "(0, 1e9]", "USD", "Index, mark and last price at t = 0.")
+    tick_size_usd: float = num(0.1, "(0, market.start_price_usd / 10]", "USD",
+                               "Price tick; the book has one level per tick.")
+    lot_size: float = num(0.001, "(0, 1e6]", "base units", "Quantity step of liquidation orders.")
+    clearance_fee_pct: float = num(0.5, "[0, 10]", "%", "Liquidation clearance fee on liquidated notional, paid "
+                                   "to the insurance fund.")
+    taker_fee_bps: float = num(5.0, "[0, 100]", "bp", "Taker fee of background orders, paid to the venue's fee "
+                               "account.")
+    liquidation_band_pct: float = num(1.0, "[0, 50]", "%", "A full liquidation's IOC order may fill up to this "
+                                      "far beyond the bankruptcy price; the fund pays the gap.")
+    index_coupling: float = num(0.3, "[0, 1]", "fraction", "How far the index is pulled from the shock path "
+                                "toward the perp's last price.")
+    oracle_interval_s: float = num(1.0, "[0.01, 60]", "s", "Index/mark update period.")
+    funding_rate_pct: float = num(0.01, "[-5, 5]", "% per interval", "Funding rate used in the mark price.")
+    funding_interval_h: float = num(8.0, "(0, 24]", "h", "Funding interval.")
+    time_to_funding_s: float = num(14400.0, "[0, market.funding_interval_h × 3600]", "s",
+                                   "Time to the next funding at t = 0.")
+    mark_basis_window_s: float = num(30.0, "[0, 3600]", "s", "Window of the average of mid − index in the mark.")
+    tiers: tuple[Tier, ...] = setting(_binance_btcusdt_tiers(), "tiers", "Tiered maintenance margin (see "
+                                      "[[market.tiers]] below).", type_name="array of tables",
+                                      allowed="see below", shown_default="Binance BTCUSDT (below)")
 
     def tier_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The tiers as engine arrays.
@@ -190,31 +114,40 @@ class Market:
         return tuple(np.array(c, dtype=np.float64) for c in zip(*cols))
 
 
+_DEFAULT_MIX = ((2.0, 0.2), (5.0, 0.3), (10.0, 0.25), (20.0, 0.15), (50.0, 0.07), (100.0, 0.03))
+
+
+def _lev_key(lev: float) -> str:
+    """A leverage as a TOML key: ``"10"`` for whole numbers, else the shortest exact float text."""
+    return str(int(lev)) if float(lev).is_integer() else repr(float(lev))
+
+
 @dataclass(frozen=True)
 class Population:
     """``[population]``: the synthetic trader positions, or a CSV of explicit ones."""
 
-    n_positions: int = _num(100000, "[1, 50_000_000]", "positions", "Number of trader positions.", kind="int")
-    open_interest_usd: float | None = _num(None, "(0, 1e13]", "USD", "Rescale sizes so the larger side's total "
-                                           "notional equals this; unset keeps sizes as drawn.", optional=True)
-    long_share: float = _num(0.6, "[0, 1]", "fraction", "Fraction of positions that are long.")
-    leverage_mix: tuple[tuple[float, float], ...] = _key(
-        ((2.0, 0.2), (5.0, 0.3), (10.0, 0.25), (20.0, 0.15), (50.0, 0.07), (100.0, 0.03)), "mix",
-        'Leverage → weight; weights are normalised. Write a fractional leverage as a quoted key ("2.5" = 0.1).')
-    notional_min_usd: float = _num(200.0, "(0, 1e9]", "USD", "Pareto scale of position notional.")
-    size_tail_alpha: float = _num(1.5, "(1, 10]", "", "Pareto tail exponent of position notional.")
-    notional_max_usd: float = _num(20e6, "[population.notional_min_usd, 1e13]", "USD",
-                                   "Largest position notional (the Pareto draw is capped here).")
-    entry_lookback_h: float = _num(72.0, "[0, 720]", "h", "Entries are spread over a synthetic price history "
-                                   "this long.")
-    entry_volatility_pct_per_day: float = _num(3.0, "[0, 100]", "% per day", "Volatility of that price history.")
-    cross_share: float = _num(0.3, "[0, 1]", "fraction", "Fraction of positions in cross margin mode.")
-    cross_spare_mean: float = _num(1.0, "[0, 100]", "× initial margin", "Mean spare balance of a cross account.")
-    counterparty_leverage: float = _num(1.0, "[1, 125]", "", "Leverage of the account holding the long/short "
-                                        "residual.")
-    file: str | None = _path("Positions CSV (side, size, entry_price, margin or leverage, mode, wallet) used "
-                             "instead of the synthetic population; the other keys above except "
-                             "counterparty_leverage may not be set with it.")
+    n_positions: int = num(100000, "[1, 50_000_000]", "positions", "Number of trader positions.", kind="int")
+    open_interest_usd: float = num(8e9, "[0, 1e13]", "USD", "Open interest: total notional of the larger side at "
+                                   "the start price; positions are scaled to it; 0 keeps sizes as drawn.")
+    long_share: float = num(0.6, "[0, 1]", "fraction", "Fraction of positions that are long.")
+    leverage_mix: tuple[tuple[float, float], ...] = setting(
+        _DEFAULT_MIX, "mix", 'Leverage → weight; weights are normalised. Write a fractional leverage as a quoted '
+        'key ("2.5" = 0.1).', type_name="table", allowed="leverage in [1, market.tiers[0].max_leverage] = weight ≥ 0",
+        shown_default="`{" + ", ".join(f"{_lev_key(lev)} = {fmt(w)}" for lev, w in _DEFAULT_MIX) + "}`")
+    notional_min_usd: float = num(200.0, "(0, 1e9]", "USD", "Pareto scale of position notional.")
+    size_tail_alpha: float = num(1.5, "(1, 10]", "", "Pareto tail exponent of position notional.")
+    notional_max_usd: float = num(20e6, "[population.notional_min_usd, 1e13]", "USD",
+                                  "Largest position notional (the Pareto draw is capped here).")
+    entry_lookback_h: float = num(72.0, "[0, 720]", "h", "Entries are spread over a synthetic price history "
+                                  "this long.")
+    entry_volatility_pct_per_day: float = num(3.0, "[0, 100]", "% per day", "Volatility of that price history.")
+    cross_share: float = num(0.3, "[0, 1]", "fraction", "Fraction of positions in cross margin mode.")
+    cross_spare_mean: float = num(1.0, "[0, 100]", "× initial margin", "Mean spare balance of a cross account.")
+    counterparty_leverage: float = num(1.0, "[1, 125]", "", "Leverage of the account holding the long/short "
+                                       "residual.")
+    file: str | None = data_file("Positions CSV (side, size, entry_price, margin or leverage, mode, wallet) used "
+                                 "instead of the synthetic population; the other keys above except "
+                                 "counterparty_leverage may not be set with it.")
     positions: dict[str, np.ndarray] | None = field(default=None, compare=False, repr=False)
 
     def leverage_mix_arrays(self) -> tuple[np.ndarray, np.ndarray]:
@@ -233,18 +166,18 @@ _GENERATED = ("n_positions", "open_interest_usd", "long_share", "leverage_mix", 
 class Book:
     """``[book]``: the resting order book and the background order flow."""
 
-    depth_usd_1pct: float = _num(270e6, "(0, 1e13]", "USD per side", "Resting depth within 1% of the fair price "
-                                 "(BTCUSDT perp median on 10 Oct 2025 before the crash: about 240–300M).")
-    shape: float = _num(0.8, "(0, 5]", "", "Cumulative depth within x% grows as x^shape.")
-    range_pct: float = _num(40.0, "(0, 95]", "%", "The ladder spans start_price·(1 ± range_pct/100); it must hold "
-                            "the whole shock path plus a 1-point margin.")
-    refill_half_life_s: float = _num(20.0, "(0, 86400]", "s", "Half-life of makers refilling a taken level.")
-    noise_rate_per_s: float = _num(2.0, "[0, 1000]", "orders/s", "Rate of background market orders.")
-    noise_notional_median_usd: float = _num(20000.0, "(0, 1e10]", "USD", "Median notional of a background order.")
-    noise_notional_sigma: float = _num(1.0, "[0, 5]", "", "Lognormal sigma of background order notional.")
-    noise_band_pct: float = _num(2.0, "(0, 50]", "%", "Background orders fill at most this far from the index.")
-    file: str | None = _path("Levels CSV (side, price, size) replacing the synthetic ladder; prices on the tick "
-                             "grid, bids below and asks above the start price, within the range.")
+    depth_usd_1pct: float = num(270e6, "(0, 1e13]", "USD per side", "Resting depth within 1% of the fair price "
+                                "(BTCUSDT perp median on 10 Oct 2025 before the crash: about 240–300M).")
+    shape: float = num(0.8, "(0, 5]", "", "Cumulative depth within x% grows as x^shape.")
+    range_pct: float = num(40.0, "(0, 95]", "%", "The ladder spans start_price·(1 ± range_pct/100); it must hold "
+                           "the whole shock path plus a 1-point margin.")
+    refill_half_life_s: float = num(30.0, "(0, 86400]", "s", "Half-life of makers refilling a taken level.")
+    noise_rate_per_s: float = num(2.0, "[0, 1000]", "orders/s", "Rate of background market orders.")
+    noise_notional_median_usd: float = num(20000.0, "(0, 1e10]", "USD", "Median notional of a background order.")
+    noise_notional_sigma: float = num(1.0, "[0, 5]", "", "Lognormal sigma of background order notional.")
+    noise_band_pct: float = num(2.0, "(0, 50]", "%", "Background orders fill at most this far from the index.")
+    file: str | None = data_file("Levels CSV (side, price, size) replacing the synthetic ladder; prices on the "
+                                 "tick grid, bids below and asks above the start price, within the range.")
     levels: dict[str, np.ndarray] | None = field(default=None, compare=False, repr=False)
 
 
@@ -252,13 +185,14 @@ class Book:
 class Shock:
     """``[shock]``: the exogenous index path."""
 
-    kind: str = _key("ramp", "str", "none: flat; gap: jump at start_s; ramp: linear move over duration_s; replay: "
-                     "a recorded path from file.", choices=("none", "gap", "ramp", "replay"))
-    start_s: float = _num(60.0, "[0, scenario.duration_s]", "s", "When the shock starts.")
-    size_pct: float = _num(-10.0, "(-95, 1000]", "%", "Size of the move for gap and ramp (−10 = a 10% fall).")
-    duration_s: float = _num(300.0, "(0, 86400]", "s", "Length of a ramp.")
-    file: str | None = _path("Path CSV (timestamp, price) to replay; required for replay, not allowed otherwise.")
-    rescale: bool = _key(True, "bool", "Replay: scale the path so it starts at market.start_price_usd.")
+    kind: str = setting("ramp", "str", "none: flat; gap: jump at start_s; ramp: linear move over duration_s; "
+                        "replay: a recorded path from file.", choices=("none", "gap", "ramp", "replay"))
+    start_s: float = num(60.0, "[0, scenario.duration_s]", "s", "When the shock starts.")
+    size_pct: float = num(-10.0, "(-95, 1000]", "%", "Size of the move for gap and ramp (−10 = a 10% fall).")
+    duration_s: float = num(60.0, "(0, 86400]", "s", "Length of a ramp.")
+    file: str | None = data_file("Path CSV (timestamp, price) to replay; required for replay, not allowed "
+                                 "otherwise.")
+    rescale: bool = setting(True, "bool", "Replay: scale the path so it starts at market.start_price_usd.")
     path: dict[str, np.ndarray] | None = field(default=None, compare=False, repr=False)
 
 
@@ -266,30 +200,30 @@ class Shock:
 class InsuranceFund:
     """``[insurance_fund]``: the fund's money and how it works off taken-over positions."""
 
-    initial_usd: float = _num(50e6, "[0, 1e13]", "USD", "Balance at t = 0.")
-    max_inventory_pct: float = _num(100.0, "[0, 10000]", "% of balance", "Largest net notional of taken-over "
-                                    "positions the fund may hold.")
-    unwind_interval_s: float = _num(5.0, "(0, 3600]", "s", "How often the fund sells down its inventory.")
-    unwind_fraction: float = _num(0.2, "(0, 1]", "fraction", "Share of the inventory offered per unwind.")
-    unwind_band_pct: float = _num(0.5, "(0, 50]", "%", "Unwind orders fill at most this far from the index.")
+    initial_usd: float = num(50e6, "[0, 1e13]", "USD", "Balance at t = 0.")
+    max_inventory_pct: float = num(100.0, "[0, 10000]", "% of balance", "Largest net notional of taken-over "
+                                   "positions the fund may hold.")
+    unwind_interval_s: float = num(5.0, "(0, 3600]", "s", "How often the fund sells down its inventory.")
+    unwind_fraction: float = num(0.2, "(0, 1]", "fraction", "Share of the inventory offered per unwind.")
+    unwind_band_pct: float = num(0.5, "(0, 50]", "%", "Unwind orders fill at most this far from the index.")
 
 
 @dataclass(frozen=True)
 class Adl:
     """``[adl]``: auto-deleveraging."""
 
-    enabled: bool = _key(True, "bool", "Close opposite positions when the fund cannot take over; false makes the "
-                         "fund take everything.")
-    ranking: str = _key("pnl_leverage", "str", "ADL queue order (profit × leverage).", choices=("pnl_leverage",))
+    enabled: bool = setting(True, "bool", "Close opposite positions when the fund cannot take over; false makes "
+                            "the fund take everything.")
+    ranking: str = setting("pnl_leverage", "str", "ADL queue order (profit × leverage).", choices=("pnl_leverage",))
 
 
 @dataclass(frozen=True)
 class Output:
     """``[output]``: where results go."""
 
-    dir: str = _key("", "str", "Output folder; empty means `runs/<scenario.name>`.")
-    sample_interval_s: float = _num(1.0, "(0, 3600]", "s", "Period of the time-series samples.")
-    plot: bool = _key(True, "bool", "Draw the summary plots.")
+    dir: str = setting("", "str", "Output folder; empty means `runs/<scenario.name>`.")
+    sample_interval_s: float = num(1.0, "(0, 3600]", "s", "Period of the time-series samples.")
+    plot: bool = setting(True, "bool", "Draw the summary plots.")
 
 
 TABLES: dict[str, type] = {"scenario": ScenarioInfo, "market": Market, "population": Population, "book": Book,
@@ -333,12 +267,12 @@ class Scenario:
         out: dict[str, dict[str, Any]] = {}
         for name, cls in TABLES.items():
             obj, table = getattr(self, name), {}
-            for key, spec in _specs(cls).items():
+            for key, spec in specs(cls).items():
                 value = getattr(obj, key)
                 if value is None or (cls is Population and self.population.file and key in _GENERATED):
                     continue
                 if spec.kind == "tiers":
-                    value = [{k: getattr(t, k) for k in _specs(Tier)} for t in value]
+                    value = [{k: getattr(t, k) for k in specs(Tier)} for t in value]
                 elif spec.kind == "mix":
                     value = {_lev_key(lev): w for lev, w in value}
                 table[key] = value
@@ -358,148 +292,12 @@ class Scenario:
 
 # -------------------------------------------------------------------------------------------------- validation
 
-_BAD = type("_Invalid", (), {"__repr__": lambda self: "<invalid>"})()  # a value that failed validation
-_NO_VALUE = object()
 
+class _Checker(Checker):
+    """The generic checker plus the scenario's own kinds: ``market.tiers`` and ``population.leverage_mix``."""
 
-def _lev_key(lev: float) -> str:
-    """A leverage as a TOML key: ``"10"`` for whole numbers, else the shortest exact float text."""
-    return str(int(lev)) if float(lev).is_integer() else repr(float(lev))
-
-
-def _fmt(x: Any) -> str:
-    """A number for people: whole numbers without ``.0``, big round ones as ``2.7e8``, 2**63 as such."""
-    if isinstance(x, bool):
-        return str(x).lower()
-    if isinstance(x, int):
-        return "2**63" if x == 2**63 else str(x)
-    if not (math.isfinite(x) and x.is_integer()):
-        return repr(float(x))
-    mantissa, exp = f"{x:.2e}".split("e")
-    if abs(x) >= 1e6 and float(f"{mantissa}e{exp}") == x:
-        return f"{mantissa.rstrip('0').rstrip('.')}e{int(exp)}"
-    return str(int(x))
-
-
-def _interval(spec: Spec, values: dict[str, Any] | None = None) -> str:
-    """A spec's number range, e.g. ``(0, 1e9]`` or ``≥ 1``; key references resolved when ``values`` is given."""
-
-    def show(b: float | Ref) -> str:
-        return (b.text if values is None else _fmt(b.of(values))) if isinstance(b, Ref) else _fmt(b)
-
-    lo, hi = spec.lo, spec.hi
-    if lo is None or hi is None:
-        one, is_open, signs = (lo, spec.lo_open, "≥>") if hi is None else (hi, spec.hi_open, "≤<")
-        return "" if one is None else f"{signs[is_open]} {show(one)}"
-    return f"{'(' if spec.lo_open else '['}{show(lo)}, {show(hi)}{')' if spec.hi_open else ']'}"
-
-
-def _must(spec: Spec, values: dict[str, Any] | None = None) -> str:
-    """What a spec allows, phrased for an error message."""
-    if spec.kind in ("float", "int"):
-        rng = _interval(spec, values)
-        text = "must be " + ("an integer" if spec.kind == "int" else "a number") + (" in " if rng[:1] in "[(" else " ")
-        refs = [b for b in (spec.lo, spec.hi) if isinstance(b, Ref)]
-        if values is not None and refs:
-            rng += " (" + "; ".join(f"{_fmt(b.of(values))} = {b.text}" for b in refs) + ")"
-        return (text + rng).rstrip()
-    if spec.choices:
-        return "must be one of " + ", ".join(spec.choices)
-    if spec.kind == "bool":
-        return "must be true or false"
-    if spec.pattern:
-        return "must be a non-empty string of " + spec.allowed.replace("`", "'") + " only"
-    return "must be a file path (a string)" if spec.kind == "path" else "must be a string"
-
-
-def _as_number(x: Any, integer: bool = False) -> float | int | None:
-    """``x`` as a finite float (or an int if ``integer``), or None if it is not one; bools never count."""
-    if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real):
-        return None
-    if isinstance(x, numbers.Integral):
-        return int(x) if integer else (float(x) if abs(x) < 2**1023 else None)
-    x = float(x)
-    return None if not math.isfinite(x) or (integer and not x.is_integer()) else (int(x) if integer else x)
-
-
-def _breaks(spec: Spec, x: float, values: dict[str, Any] | None) -> bool:
-    """Whether ``x`` is outside the spec's range: fixed bounds if ``values`` is None, else key references."""
-    for b, is_open, below in ((spec.lo, spec.lo_open, True), (spec.hi, spec.hi_open, False)):
-        if b is None or isinstance(b, Ref) != (values is not None):
-            continue
-        if isinstance(b, Ref):
-            if values[b.key] is _BAD:
-                continue
-            b = b.of(values)
-        if (x <= b if is_open else x < b) if below else (x >= b if is_open else x > b):
-            return True
-    return False
-
-
-class _Checker:
-    """Collects problems while turning raw TOML data into table field values."""
-
-    def __init__(self, source: str, base_dir: str | None, overridden: frozenset[str]):
-        self.source, self.base_dir, self.overridden = source, base_dir, overridden
-        self.problems: list[str] = []
-        self.values: dict[str, Any] = {}  # dotted key -> parsed value (or _BAD)
-        self.given: dict[str, Any] = {}  # dotted key -> raw value, for keys present in the input
-
-    def fail(self, key: str, message: str, value: Any = _NO_VALUE) -> Any:
-        """Record one problem and return the _BAD marker."""
-        origin = "override" if ".".join(re.split(r"[.\[]", key)[:2]) in self.overridden else self.source
-        self.problems.append(f"{origin}: {key}{'' if value is _NO_VALUE else f' = {value!r}'}: {message}")
-        return _BAD
-
-    def ok(self, *keys: str) -> bool:
-        return all(self.values[k] is not _BAD for k in keys)
-
-    def table(self, cls: type, data: Any, prefix: str) -> dict[str, Any]:
-        """Parse one table's keys (defaults for absent ones); unknown keys are problems."""
-        specs, whole = _specs(cls), isinstance(data, dict)  # a broken table is one problem, not one per key
-        if isinstance(data, list) and all(isinstance(d, dict) for d in data):
-            self.fail(prefix, f"must be a table ([{prefix}]), not an array of tables ([[{prefix}]])")
-            data = {}
-        elif not isinstance(data, dict):
-            self.fail(prefix, "must be a table" + ("" if "[" in prefix else f" ([{prefix}])"), data)
-            data = {}
-        for k in data:
-            if k not in specs:
-                self.fail(f"{prefix}.{k}", "unknown key; allowed: " + ", ".join(sorted(specs)))
-        out = _defaults(cls)
-        for name, spec in specs.items():
-            key = f"{prefix}.{name}"
-            if name in data:
-                self.given[key] = data[name]
-                out[name] = self.coerce(spec, data[name], key)
-            elif out[name] is REQUIRED and whole:
-                out[name] = self.fail(key, "missing; required in every " + prefix.rsplit("[", 1)[0] + " entry")
-            self.values[key] = out[name]
-        return out
-
-    def coerce(self, spec: Spec, value: Any, key: str) -> Any:
-        """Check one value's type and fixed range; return it in its stored form, or _BAD."""
-        kind = spec.kind
-        if kind == "tiers":
-            return self.tiers(value, key)
-        if kind == "mix":
-            return self.mix(value, key)
-        if kind in ("float", "int"):
-            x = _as_number(value, integer=kind == "int")
-            return self.fail(key, _must(spec), value) if x is None or _breaks(spec, x, None) else x
-        if kind == "bool":
-            return value if isinstance(value, bool) else self.fail(key, _must(spec), value)
-        if kind == "path" and isinstance(value, os.PathLike):
-            value = os.fspath(value)
-        if not isinstance(value, str) or (spec.choices and value not in spec.choices) or (
-                spec.pattern and not re.fullmatch(spec.pattern, value)):
-            return self.fail(key, _must(spec), value)
-        if kind == "path" and value:
-            # Relative paths are relative to the scenario file, except those typed as overrides (cwd).
-            p = Path(value).expanduser()
-            base = Path.cwd() if self.base_dir is None or key in self.overridden else Path(self.base_dir)
-            return str(p if p.is_absolute() else (base / p).resolve())
-        return None if kind == "path" else value
+    def custom(self, spec: Spec, value: Any, key: str) -> Any:
+        return self.tiers(value, key) if spec.kind == "tiers" else self.mix(value, key)
 
     def tiers(self, value: Any, key: str) -> Any:
         """``market.tiers``: an array of tier tables obeying the ordering and maintenance-amount rules."""
@@ -508,7 +306,8 @@ class _Checker:
         before = len(self.problems)
         rows = [self.table(Tier, t, f"{key}[{i}]") for i, t in enumerate(value)]
         if len(self.problems) > before:
-            return _BAD
+            return BAD
+
         def raw(i: int, name: str) -> Any:  # messages show values as written
             return self.given.get(f"{key}[{i}].{name}", rows[i][name])
 
@@ -520,13 +319,13 @@ class _Checker:
             for name, ok, rule in rules if i else ():
                 if not ok(rows[i - 1][name], t[name]):
                     self.fail(f"{key}[{i}].{name}", f"must be {rule} {key}[{i - 1}].{name} = "
-                              f"{_fmt(rows[i - 1][name])}", raw(i, name))
+                              f"{fmt(rows[i - 1][name])}", raw(i, name))
             if t["mmr_pct"] >= 100.0 / t["max_leverage"]:
-                self.fail(f"{key}[{i}].mmr_pct", f"must be below 100 / max_leverage = {_fmt(100 / t['max_leverage'])}"
+                self.fail(f"{key}[{i}].mmr_pct", f"must be below 100 / max_leverage = {fmt(100 / t['max_leverage'])}"
                           ", or a position opened at the tier's maximum leverage would start below maintenance",
                           raw(i, "mmr_pct"))
         if len(self.problems) > before:
-            return _BAD
+            return BAD
         tiers, cum = [], 0.0
         for i, t in enumerate(rows):
             if i:
@@ -534,9 +333,10 @@ class _Checker:
             given = t["maintenance_amount_usd"]
             if given is not None and abs(given - cum) > max(0.01, 1e-9 * abs(cum)):
                 self.fail(f"{key}[{i}].maintenance_amount_usd", f"expected {cum:.12g} from cum[n] = cum[n-1] + "
-                          "floor[n]·(MMR[n] − MMR[n-1]) with cum[0] = 0 (MMR as a fraction)", raw(i, "maintenance_amount_usd"))
+                          "floor[n]·(MMR[n] − MMR[n-1]) with cum[0] = 0 (MMR as a fraction)",
+                          raw(i, "maintenance_amount_usd"))
             tiers.append(Tier(**{**t, "maintenance_amount_usd": cum if given is None else given}))
-        return tuple(tiers) if len(self.problems) == before else _BAD
+        return tuple(tiers) if len(self.problems) == before else BAD
 
     def mix(self, value: Any, key: str) -> Any:
         """``population.leverage_mix``: a table leverage → weight, stored as pairs sorted by leverage."""
@@ -552,7 +352,7 @@ class _Checker:
                 self.fail(f"{key}.{k}", 'is a table, not a weight; quote a fractional leverage, e.g. "2.5" = 0.1', w)
             elif not lev >= 1 or not math.isfinite(lev):
                 self.fail(f"{key}.{k}", "the key must be a leverage: a number ≥ 1")
-            elif _as_number(w) is None or w < 0:
+            elif as_number(w) is None or w < 0:
                 self.fail(f"{key}.{k}", "the weight must be a number ≥ 0", w)
             elif lev in pairs:
                 self.fail(f"{key}.{k}", f"the same leverage as {key}.{_lev_key(lev)}")
@@ -560,31 +360,14 @@ class _Checker:
                 pairs[lev] = float(w)
         if len(self.problems) == before and sum(pairs.values()) <= 0:
             self.fail(key, "needs at least one positive weight", value)
-        return tuple(sorted(pairs.items())) if len(self.problems) == before else _BAD
+        return tuple(sorted(pairs.items())) if len(self.problems) == before else BAD
 
-    def read(self, key: str, reader: Any, **kw: Any) -> dict[str, np.ndarray] | None:
-        """Read the data file named by ``key`` with ``reader``; its problems join ours."""
-        path = self.values[key]
-        if path is None or path is _BAD:
-            return None
-        if not Path(path).is_file():
-            self.fail(key, f"no such file ({path})", self.given[key])
-            return None
-        try:
-            return reader(path, **kw)
-        except ScenarioError as err:
-            self.problems.extend(err.problems)
-            return None
 
 
 def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
     """Rules tying keys of different tables together; returns extra field values (the data files' arrays)."""
     v, extra = c.values, {"population": {}, "book": {}, "shock": {}}
-    for tname, cls in TABLES.items():  # bounds set by other keys, now that every key has been read
-        for name, spec in _specs(cls).items():
-            key = f"{tname}.{name}"
-            if v[key] not in (None, _BAD) and _breaks(spec, v[key], v):
-                c.fail(key, _must(spec, v), c.given.get(key, v[key]))
+    c.check_refs(TABLES)  # bounds set by other keys, now that every key has been read
     if v["population.file"] is not None:
         for key in (f"population.{name}" for name in _GENERATED if f"population.{name}" in c.given):
             c.fail(key, "cannot be set together with population.file (the positions come from the file)", c.given[key])
@@ -595,7 +378,7 @@ def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
         note = "" if "population.leverage_mix" in c.given else " (in the default mix)"
         for lev in (lev for lev, _ in v["population.leverage_mix"] if lev > top):
             c.fail(f"population.leverage_mix.{_lev_key(lev)}",
-                   f"leverage must be in [1, {_fmt(top)}] (market.tiers[0].max_leverage){note}")
+                   f"leverage must be in [1, {fmt(top)}] (market.tiers[0].max_leverage){note}")
     if c.ok("market.tick_size_usd", "market.start_price_usd", "book.range_pct"):
         levels = c.read("book.file", files.read_book_csv, tick_size=v["market.tick_size_usd"],
                         start_price=v["market.start_price_usd"], range_pct=v["book.range_pct"])
@@ -603,7 +386,7 @@ def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
     kind = v["shock.kind"]
     if kind == "replay" and v["shock.file"] is None:
         c.fail("shock.kind", "replay needs shock.file (a CSV with columns timestamp,price)", kind)
-    elif kind not in ("replay", _BAD) and v["shock.file"] not in (None, _BAD):
+    elif kind not in ("replay", BAD) and v["shock.file"] not in (None, BAD):
         c.fail("shock.file", f"only allowed with shock.kind = 'replay' (it is {kind!r})", c.given["shock.file"])
     elif kind == "replay" and (path := c.read("shock.file", files.read_path_csv)) is not None:
         extra["shock"] = {"path": path}
@@ -628,7 +411,7 @@ def _check_shock_range(c: _Checker, path: dict[str, np.ndarray] | None) -> None:
     worst = prices.min() if prices.min() < lo else prices.max()
     if not lo <= worst <= hi:
         c.fail(key, f"the index path reaches {worst:.10g} USD, outside the book ladder less its 1% margin "
-               f"({lo:.10g}–{hi:.10g} USD for book.range_pct = {_fmt(r)}); book.range_pct would have to be at "
+               f"({lo:.10g}–{hi:.10g} USD for book.range_pct = {fmt(r)}); book.range_pct would have to be at "
                f"least {abs(worst / p0 - 1) * 100 + 1:.4g}", shown)
 
 
@@ -667,15 +450,15 @@ def _apply_overrides(raw: Any, overrides: dict[str, Any]) -> tuple[Any, frozense
     done, problems = set(), []
     for dotted, value in overrides.items():
         tname, _, name = str(dotted).partition(".")
-        specs = _specs(TABLES[tname]) if tname in TABLES else {}
-        if name not in specs:
-            allowed = [f"{tname}.{k}" for k in sorted(specs)] or [f"{t}.<key>" for t in sorted(TABLES)]
+        table_specs = specs(TABLES[tname]) if tname in TABLES else {}
+        if name not in table_specs:
+            allowed = [f"{tname}.{k}" for k in sorted(table_specs)] or [f"{t}.<key>" for t in sorted(TABLES)]
             problems.append(f"override: {dotted}: unknown key; allowed: " + ", ".join(allowed))
         elif isinstance(raw, dict) and isinstance(raw.setdefault(tname, {}), dict):
             if value is None:  # back to the default
                 raw[tname].pop(name, None)
             else:
-                raw[tname][name] = _override_value(value, specs[name]) if isinstance(value, str) else value
+                raw[tname][name] = _override_value(value, table_specs[name]) if isinstance(value, str) else value
             done.add(f"{tname}.{name}")
     return raw, frozenset(done), problems
 
@@ -774,7 +557,8 @@ size_pct = -20
 ```
 
 `btc_flash_crash.toml` restates the defaults with comments; `calm.toml` runs with no shock. Check a file with
-`liqsim validate FILE` and run it with `liqsim run FILE`.
+`liqsim validate FILE` and run it with `liqsim run FILE`. This page is generated from the key specs in
+`sim/scenario.py`: `python -m sim.scenario --markdown > scenarios/README.md`.
 
 Validation reports every problem at once: unknown keys (with the allowed ones), wrong types, values out of range,
 values that contradict each other and bad rows of the CSV files a scenario points at. Integers are accepted
@@ -792,57 +576,23 @@ current directory.
 ## Reference
 """
 
-_TYPE_NAMES = {"float": "number", "int": "integer", "str": "string", "bool": "boolean", "path": "path",
-               "tiers": "array of tables", "mix": "table"}
-
-
-def _doc_allowed(spec: Spec) -> str:
-    if spec.kind in ("float", "int"):
-        return _interval(spec) or "any"
-    if spec.choices:
-        return ", ".join(f"`{c}`" for c in spec.choices)
-    return {"bool": "`true`, `false`", "path": "a CSV file", "tiers": "see below",
-            "mix": "leverage in [1, market.tiers[0].max_leverage] = weight ≥ 0"}.get(spec.kind, spec.allowed or "any")
-
-
-def _doc_default(spec: Spec, value: Any) -> str:
-    if value is REQUIRED:
-        return "required"
-    if value is None:
-        return "unset"
-    if spec.kind == "tiers":
-        return "Binance BTCUSDT (below)"
-    if spec.kind == "mix":
-        return "`{" + ", ".join(f"{_lev_key(k)} = {_fmt(w)}" for k, w in value) + "}`"
-    return f'`"{value}"`' if isinstance(value, str) else f"`{_fmt(value)}`"
-
-
-def _doc_table(cls: type) -> list[str]:
-    lines = ["| key | type | unit | default | allowed | description |", "|---|---|---|---|---|---|"]
-    defaults = _defaults(cls)
-    for name, spec in _specs(cls).items():
-        kind = _TYPE_NAMES[spec.kind] + (", optional" if spec.optional else "")
-        lines.append(f"| `{name}` | {kind} | {spec.unit} | {_doc_default(spec, defaults[name])} | "
-                     f"{_doc_allowed(spec)} | {spec.doc} |")
-    return lines
-
 
 def schema_markdown() -> str:
     """The reference of every scenario key: the whole text of ``scenarios/README.md``."""
     out = [_INTRO]
     for name, cls in TABLES.items():
         summary = (cls.__doc__ or "").split(": ", 1)[-1].strip()
-        out += [f"### `[{name}]`", "", summary[:1].upper() + summary[1:], "", *_doc_table(cls), ""]
+        out += [f"### `[{name}]`", "", summary[:1].upper() + summary[1:], "", *markdown_table(cls), ""]
         if cls is Market:
             out += ["### `[[market.tiers]]`", "", "The tiered maintenance margin: at least one tier; the first floor "
                     "is 0, floors strictly increase, `mmr_pct` never decreases, `max_leverage` never increases and "
                     "`mmr_pct` < 100 / `max_leverage`. Maintenance amounts follow cum[0] = 0, cum[n] = cum[n-1] + "
                     "floor[n]·(MMR[n] − MMR[n-1]) (MMR as a fraction); a given amount must match within "
-                    "max(0.01, 1e-9·cum) USD, an omitted one is computed.", "", *_doc_table(Tier), "",
+                    "max(0.01, 1e-9·cum) USD, an omitted one is computed.", "", *markdown_table(Tier), "",
                     "Default (Binance BTCUSDT, 2024-10 snapshot):", "",
                     "| notional_floor_usd | max_leverage | mmr_pct | maintenance_amount_usd |", "|---:|---:|---:|---:|"]
-            out += [f"| {_fmt(t.notional_floor_usd)} | {_fmt(t.max_leverage)} | {_fmt(t.mmr_pct)} | "
-                    f"{_fmt(t.maintenance_amount_usd)} |" for t in Market().tiers] + [""]
+            out += [f"| {fmt(t.notional_floor_usd)} | {fmt(t.max_leverage)} | {fmt(t.mmr_pct)} | "
+                    f"{fmt(t.maintenance_amount_usd)} |" for t in Market().tiers] + [""]
     return "\n".join(out)
 
 

@@ -92,7 +92,7 @@ class Book(NamedTuple):
     """Lazy ladder: size left after the last touch and the time of that touch, per level."""
 
     bid_q: np.ndarray  # f8 (n_levels,)
-    bid_t: np.ndarray  # int64 (n_levels,)
+    bid_t: np.ndarray  # int64 (n_levels,), touch time + 1 (0 = never touched)
     ask_q: np.ndarray
     ask_t: np.ndarray
     prof_bid: np.ndarray  # f8 (D+1,), target size by offset in ticks from the fair price

@@ -61,14 +61,28 @@ def test_readme_is_the_generated_markdown():
 
 
 def test_markdown_command_prints_the_reference():
-    out = subprocess.run([sys.executable, "-m", "sim.scenario", "--markdown"], cwd=ROOT, capture_output=True,
-                         text=True, check=True).stdout
-    assert out == schema_markdown()
+    done = subprocess.run([sys.executable, "-m", "sim.scenario", "--markdown"], cwd=ROOT, capture_output=True,
+                          text=True, check=True)
+    assert done.stdout == schema_markdown() and done.stderr == ""  # no runpy warning about a second copy
+    usage = subprocess.run([sys.executable, "-m", "sim.scenario"], cwd=ROOT, capture_output=True, text=True)
+    assert usage.returncode == 2 and usage.stderr == "usage: python -m sim.scenario --markdown\n"
+
+
+def test_defaults():
+    scn = Scenario()
+    assert scn.population.open_interest_usd == 8e9 and scn.book.depth_usd_1pct == 270e6
+    assert (scn.scenario.duration_s, scn.shock.duration_s, scn.book.refill_half_life_s) == (600, 60, 30)
+    assert (scn.shock.kind, scn.shock.start_s, scn.shock.size_pct) == ("ramp", 60, -10)
 
 
 def test_markdown_lists_every_key_with_its_range():
     md = schema_markdown()
     for needle in ("`long_share` | number | fraction | `0.6` | [0, 1]", "`seed` | integer |  | `0` | [0, 2**63)",
+                   "`open_interest_usd` | number | USD | `8e9` | [0, 1e13] | Open interest: ",
+                   "`leverage_mix` | table |  | `{2 = 0.2, 5 = 0.3, 10 = 0.25, 20 = 0.15, 50 = 0.07, 100 = 0.03}` | "
+                   "leverage in [1, market.tiers[0].max_leverage] = weight ≥ 0 |",
+                   "`tiers` | array of tables |  | Binance BTCUSDT (below) | see below |",
+                   "`file` | path, optional |  | unset | a CSV file |",
                    "(0, market.start_price_usd / 10]", "### `[[market.tiers]]`", "| 1.2e9 | 1 | 50 | 421481450 |"):
         assert needle in md
 
@@ -122,6 +136,8 @@ def test_numbers_are_coerced_but_never_from_bools_or_strings():
     ("shock", "size_pct", -95, "must be a number in (-95, 1000]"),
     ("market", "oracle_interval_s", 0.001, "must be a number in [0.01, 60]"),
     ("population", "size_tail_alpha", 1, "must be a number in (1, 10]"),
+    ("population", "open_interest_usd", -1, "must be a number in [0, 1e13]"),
+    ("population", "open_interest_usd", 2e13, "must be a number in [0, 1e13]"),
 ])
 def test_out_of_range(table, key, value, allowed):
     (msg,) = problems_of(parse_scenario, {table: {key: value}}, source="scenarios/x.toml")
@@ -222,12 +238,11 @@ def test_tables_must_be_tables(tmp_path):
 
 def test_population_file_excludes_synthetic_keys():
     got = problems_of(parse_scenario, {"population": {"file": str(DATA / "scn_positions.csv"), "n_positions": 5,
-                                                      "long_share": 0.5, "counterparty_leverage": 3}})
+                                                      "open_interest_usd": 8e9, "long_share": 0.5,
+                                                      "counterparty_leverage": 3}})
     assert got == [
-        "<dict>: population.n_positions = 5: cannot be set together with population.file (the positions come "
-        "from the file)",
-        "<dict>: population.long_share = 0.5: cannot be set together with population.file (the positions come "
-        "from the file)",
+        f"<dict>: population.{key} = {value!r}: cannot be set together with population.file (the positions come "
+        "from the file)" for key, value in (("n_positions", 5), ("open_interest_usd", 8e9), ("long_share", 0.5))
     ]
 
 
@@ -299,12 +314,13 @@ def test_override_strings_are_read_as_toml_values():
     scn = load_scenario(overrides={
         "population.n_positions": "2e5", "adl.enabled": "false", "population.leverage_mix": "{2=0.5, 10=0.5}",
         "scenario.name": "123", "scenario.description": "a calm day", "market.symbol": '"ETHUSDT"',
-        "book.shape": 1.25, "population.open_interest_usd": " 8e9 ",
+        "book.shape": 1.25, "population.open_interest_usd": " 2.5e9 ",
     })
     assert scn.population.n_positions == 200_000 and scn.adl.enabled is False
     assert scn.population.leverage_mix == ((2.0, 0.5), (10.0, 0.5))
     assert (scn.scenario.name, scn.scenario.description, scn.market.symbol) == ("123", "a calm day", "ETHUSDT")
-    assert scn.book.shape == 1.25 and scn.population.open_interest_usd == 8e9
+    assert scn.book.shape == 1.25 and scn.population.open_interest_usd == 2.5e9
+    assert load_scenario(overrides={"population.open_interest_usd": "0"}).population.open_interest_usd == 0
 
 
 def test_override_problems():
@@ -361,7 +377,7 @@ def test_scenario_with_data_files():
     np.testing.assert_allclose(pos["wallet"], [6000, 20000, 1190, 4840])
     assert len(scn.book.levels["price"]) == 6
     assert list(scn.shock.path["t_s"]) == [0, 1, 1, 30, 90]
-    assert "n_positions" not in scn.to_dict()["population"]
+    assert "n_positions" not in scn.to_dict()["population"] and "open_interest_usd" not in scn.to_dict()["population"]
     assert "array(" not in repr(scn)
 
 

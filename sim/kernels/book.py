@@ -1,6 +1,7 @@
 """The order book: a lazy tick ladder that refills toward a profile around the fair price.
 
-Each side keeps, per level, the size left after the last touch and the time of that touch. The size
+Each side keeps, per level, the size left after the last touch and the time of that touch (stored
+plus one, so that zero means never touched). The size
 now is computed on demand: makers quote only on their side of the fair price (bids below it, asks
 above it, so the book can never cross) and every level relaxes toward the profile size at its
 current distance from the fair price with a half-life (resilience and re-centering, model §4). An
@@ -19,11 +20,17 @@ from sim._jit import jit
 
 
 @jit
-def level_size_nb(q0, t0, target, t, half_life):
-    """Size of a level at time ``t`` (ms) last left at size ``q0`` at time ``t0``."""
+def level_size_nb(q0, stamp, target, t, half_life):
+    """Size of a level at time ``t`` (ms) last left at size ``q0`` at time ``stamp − 1``.
+
+    ``stamp`` is the touch time plus one, so 0 means "never touched" (full) and the time arrays can
+    start as untouched zero pages.
+    """
     if target <= 0.0:
         return 0.0
-    dt = t - t0
+    if stamp == 0:
+        return target
+    dt = t - (stamp - 1)
     if dt >= 60.0 * half_life:
         return target
     return target - (target - q0) * math.exp(-math.log(2.0) * dt / half_life)
@@ -105,7 +112,7 @@ def walk_nb(book, side, qty, limit, fair, t, p, sf, si):
         if size >= qeps:
             take = min(size, rem)
             q[i] = size - take
-            tt[i] = t
+            tt[i] = t + 1
             rem -= take
             notional += take * price
             last = price

@@ -1,0 +1,95 @@
+"""The command line: outputs of a run, the resolved scenario, and clear errors with exit status 2."""
+
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+
+import sim
+from sim.cli import main
+
+SMALL = ["--set", "population.n_positions=800", "--set", "scenario.duration_s=120", "--set", "shock.start_s=10",
+         "--set", "shock.duration_s=20"]
+
+
+def test_run_writes_every_output(tmp_path, capsys, compiled):
+    out = tmp_path / "run1"
+    assert main(["run", *SMALL, "--seed", "3", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["cascade.png", "fills.csv", "scenario.toml", "series.csv", "summary.json"]
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("liquidated_notional_usd", "liquidations", "adl", "insurance_fund_usd", "bad_debt_usd",
+                "min_last_price", "min_mark_price", "final_mark_price", "exogenous_drawdown_pct",
+                "realized_drawdown_pct", "amplification", "waves", "time_to_quiet_s",
+                "open_interest_destroyed_pct", "n_positions", "runtime_s"):
+        assert key in summary
+    assert set(summary["liquidated_notional_usd"]) == {"long", "short", "total"}
+    assert summary["n_positions"] == 800
+    header = (out / "fills.csv").read_text().splitlines()[0].split(",")
+    assert header[:8] == ["t", "kind", "account", "side", "qty", "price", "bankruptcy_price", "fund_delta"]
+    assert (out / "cascade.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the tape explains the fund
+    with open(out / "fills.csv") as fh:
+        deltas = [float(row["fund_delta"]) for row in csv.DictReader(fh)]
+    fund = summary["insurance_fund_usd"]
+    assert fund["end"] == pytest.approx(fund["start"] + math.fsum(deltas), rel=1e-12, abs=1e-6)
+    # the resolved scenario reproduces the run
+    again = sim.load_scenario(out / "scenario.toml")
+    assert again.scenario.seed == 3 and again.population.n_positions == 800
+    printed = capsys.readouterr().out
+    assert "liquidated" in printed and str(out) in printed
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary leftovers
+
+
+def test_validate_ok(capsys):
+    assert main(["validate", "scenarios/calm.toml"]) == 0
+    assert "ok" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "args, needles",
+    [
+        (["run", "--set", "population.long_share=1.5"], ["population.long_share", "1.5", "[0, 1]"]),
+        (["run", "--set", "population.leverage_mx=3"], ["population.leverage_mx", "unknown key", "leverage_mix"]),
+        (["run", "--set", "nokey"], ["--set", "nokey", "dotted.key=value"]),
+        (["run", "no/such/file.toml"], ["no/such/file.toml", "no such file"]),
+        (["validate", "tests/data/scn_malformed.toml"], ["scn_malformed.toml", "line"]),
+    ],
+)
+def test_bad_input_exits_2_with_a_clear_message(tmp_path, capsys, args, needles):
+    out = tmp_path / "never"
+    code = main([*args, "--out", str(out)] if args[0] == "run" else args)
+    assert code == 2
+    err = capsys.readouterr().err
+    for needle in needles:
+        assert needle in err
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+def test_all_problems_are_reported_at_once(capsys):
+    assert main(["validate", "scenarios/calm.toml", "--set", "population.long_share=2",
+                 "--set", "book.shape=-1"]) == 2
+    err = capsys.readouterr().err
+    assert "population.long_share" in err and "book.shape" in err
+
+
+def test_bad_seed_is_an_argument_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--seed", "-4"])
+    assert exc.value.code == 2
+    assert "--seed" in capsys.readouterr().err
+
+
+def test_python_dash_m_sim_is_the_same_command(tmp_path, compiled):
+    proc = subprocess.run([sys.executable, "-m", "sim", "validate", "scenarios/btc_flash_crash.toml"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    bad = subprocess.run([sys.executable, "-m", "sim", "run", "--set", "shock.kind=crash", "--out", str(tmp_path / "x")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert "shock.kind" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "x").exists()

@@ -1,0 +1,88 @@
+"""The shape of the house: data flows scenario → population → kernels → result → plots/CLI, and
+imports never point back up. Checked from the source, so a stray import fails CI."""
+
+import ast
+import re
+from pathlib import Path
+
+SIM = Path(__file__).resolve().parents[1] / "sim"
+
+# what each module may import from the package (besides itself)
+ALLOWED = {
+    "enums": set(),
+    "dtypes": set(),
+    "_jit": set(),
+    "errors": set(),
+    "state": set(),
+    "kernels": {"enums", "state", "_jit", "kernels"},
+    "files": {"errors", "enums"},
+    "_schema": {"errors", "files"},
+    "scenario": {"errors", "files", "_schema"},
+    "population": {"enums", "kernels"},
+    "market": set(),
+    "engine": {"enums", "state", "dtypes", "kernels", "market", "population", "metrics", "result"},
+    "metrics": {"enums", "dtypes"},
+    "result": {"enums", "plots", "__init__"},
+    "plots": {"enums", "metrics", "dtypes"},
+    "cli": {"errors", "scenario", "engine", "__init__"},
+    "__init__": {"errors", "scenario", "engine", "result"},
+    "__main__": {"cli"},
+}
+
+
+def _sim_imports(path):
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "sim":
+            parts = node.module.split(".")
+            if len(parts) == 1:  # from sim import x: a submodule, or a name defined in __init__
+                found.update(a.name if (SIM / f"{a.name}.py").exists() or (SIM / a.name).is_dir() else "__init__"
+                             for a in node.names)
+            else:
+                found.add(parts[1])
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[0] == "sim":
+                    found.add(parts[1] if len(parts) > 1 else "__init__")
+    return found
+
+
+def _module_key(path):
+    rel = path.relative_to(SIM)
+    return "kernels" if rel.parts[0] == "kernels" else rel.stem
+
+
+def test_imports_follow_the_data_flow():
+    problems = []
+    for path in sorted(SIM.rglob("*.py")):
+        key = _module_key(path)
+        assert key in ALLOWED, f"new module {path.name}: add it to ALLOWED with its place in the flow"
+        extra = _sim_imports(path) - ALLOWED[key] - {key}
+        if extra:
+            problems.append(f"{path.relative_to(SIM.parent)} imports {sorted(extra)}")
+    assert not problems, "\n".join(problems)
+
+
+def test_only_plots_imports_matplotlib_and_only_cli_prints():
+    for path in SIM.rglob("*.py"):
+        text = path.read_text()
+        if path.name != "plots.py":
+            assert "import matplotlib" not in text and "from matplotlib" not in text, path
+        if path.name not in ("cli.py", "_schema.py", "scenario.py"):
+            assert not re.search(r"(?<![\w.])print\(", text), path
+
+
+def test_modules_stay_small():
+    for path in SIM.rglob("*.py"):
+        assert len(path.read_text().splitlines()) <= 650, f"{path} is too long; split it by concept"
+
+
+def test_import_sim_compiles_nothing():
+    import subprocess
+    import sys
+
+    code = "import sim, sys; print(any(m.startswith('numba') for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
