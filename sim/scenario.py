@@ -50,7 +50,7 @@ class ScenarioInfo:
     description: str = setting("", "str", "Free text for people; not used by the engine.")
     seed: int = num(0, "[0, 2**63)", "", "Seed of every random draw; the same scenario and seed give the same run.",
                     kind="int")
-    duration_s: float = num(600.0, "(0, 86400]", "s", "Simulated time.")
+    duration_s: float = num(300.0, "(0, 86400]", "s", "Simulated time.")
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,7 @@ def assert_same(fast, ref):
     np.testing.assert_allclose(fast["fund_balance"], ref["fund_balance"], rtol=RTOL, atol=ATOL)
 
 
-@settings(max_examples=60)
+@settings(max_examples=300)
 @given(markets())
 def test_numba_engine_matches_reference(compiled, inp):
     assert_same(engine_result(simulate(inp)), reference_run(inp))

@@ -36,7 +36,7 @@ def assert_money_conserved(inp, raw):
 # ------------------------------------------------------------------------------------------------
 
 
-@settings(max_examples=25)
+@settings(max_examples=80)
 @given(
     seed=st.integers(0, 2**32),
     kind=st.sampled_from(["gap", "ramp", "none"]),

@@ -71,7 +71,7 @@ def test_markdown_command_prints_the_reference():
 def test_defaults():
     scn = Scenario()
     assert scn.population.open_interest_usd == 8e9 and scn.book.depth_usd_1pct == 270e6
-    assert (scn.scenario.duration_s, scn.shock.duration_s, scn.book.refill_half_life_s) == (600, 60, 30)
+    assert (scn.scenario.duration_s, scn.shock.duration_s, scn.book.refill_half_life_s) == (300, 60, 30)
     assert (scn.shock.kind, scn.shock.start_s, scn.shock.size_pct) == ("ramp", 60, -10)
 
 
