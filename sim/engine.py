@@ -15,6 +15,8 @@ import numpy as np
 from sim import enums as E
 from sim import state as S
 from sim.dtypes import ACCOUNT_DTYPE, FILL_DTYPE, SERIES_DTYPE
+from sim.kernels.accounts import pack_positions_nb
+from sim.kernels.heap import order_by_key_nb
 from sim.kernels.loop import run_nb, start_nb
 from sim.kernels.margin import init_prices_nb
 from sim.market import book_profile, noise_flow, shock_path
@@ -162,7 +164,7 @@ def _allocate(inp):
     orders = []
     for s in (1, -1):
         sel = ids[(pos.side == s) & (status == E.OPEN)]
-        orders.append(sel[np.argsort(-pos.key[sel], kind="stable")])  # key desc, then id asc
+        orders.append(order_by_key_nb(sel, pos.key))  # key desc, then id asc
     cap = n + 64
     trig = S.Trigger(
         order_long=orders[0], order_short=orders[1],
@@ -235,31 +237,21 @@ def _wrap(inp, pos, fills, series, sf, si, lp_start):
         ser[name] = series[:ns, k]
     mark = sf[S.F_MARK]
     n = pos.side.size
-    acc = np.zeros(n + 4, ACCOUNT_DTYPE)
-    acc["id"] = np.arange(n + 4)
-    acc["kind"][:n] = pos.kind
-    acc["kind"][n:] = (E.MAKER, E.NOISE, E.FUND, E.FEE)
-    acc["mode"] = -1
-    acc["mode"][:n] = inp.pos_mode
-    acc["status"] = -1
-    acc["status"][:n] = pos.status
-    acc["leverage"] = np.nan
-    acc["leverage"][:n] = inp.pos_leverage
-    acc["entry_price"] = np.nan
-    acc["entry_price"][:n] = inp.pos_entry
-    acc["liquidation_price_start"] = np.nan
-    acc["liquidation_price_start"][:n] = lp_start
-    q0 = inp.pos_side * inp.pos_size
-    acc["position_start"][:n] = q0
-    acc["cash_start"][:n] = inp.pos_wallet - q0 * inp.pos_entry
-    acc["cash_start"][n + 2] = inp.fund_initial
-    q1 = pos.side * pos.size
-    acc["position_end"][:n] = q1
-    acc["cash_end"][:n] = pos.wallet - q1 * pos.entry
-    acc["position_end"][n:] = (sf[S.F_MAKER_Q], sf[S.F_NOISE_Q], sf[S.F_FUND_Q], 0.0)
-    acc["cash_end"][n:] = (sf[S.F_MAKER_CASH], sf[S.F_NOISE_CASH], sf[S.F_FUND_CASH], sf[S.F_FEE_CASH])
-    acc["equity_start"] = acc["cash_start"] + acc["position_start"] * inp.start_price
-    acc["equity_end"] = acc["cash_end"] + acc["position_end"] * mark
+    acc = np.zeros(n + 4, ACCOUNT_DTYPE)  # zeros, not empty: padding bytes must be reproducible too
+    pack_positions_nb(acc, inp.pos_side, inp.pos_size, inp.pos_entry, inp.pos_wallet, inp.pos_kind,
+                      inp.pos_mode, inp.pos_leverage, lp_start, pos, inp.start_price, mark)
+    other = acc[n:]
+    other["id"] = np.arange(n, n + 4)
+    other["kind"] = (E.MAKER, E.NOISE, E.FUND, E.FEE)
+    other["mode"] = other["status"] = -1
+    for name in ("leverage", "entry_price", "liquidation_price_start"):
+        other[name] = np.nan
+    other["position_start"] = 0.0
+    other["cash_start"] = (0.0, 0.0, inp.fund_initial, 0.0)
+    other["position_end"] = (sf[S.F_MAKER_Q], sf[S.F_NOISE_Q], sf[S.F_FUND_Q], 0.0)
+    other["cash_end"] = (sf[S.F_MAKER_CASH], sf[S.F_NOISE_CASH], sf[S.F_FUND_CASH], sf[S.F_FEE_CASH])
+    other["equity_start"] = other["cash_start"]
+    other["equity_end"] = other["cash_end"] + other["position_end"] * mark
     return Raw(
         fills=f, series=ser, accounts=acc, fund_balance=float(sf[S.F_FUND_BAL]),
         fund_cash=float(sf[S.F_FUND_CASH]), fund_q=float(sf[S.F_FUND_Q]), final_mark=float(mark), lp_start=lp_start,

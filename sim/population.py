@@ -46,6 +46,13 @@ def price_history(p0, hours, vol_pct_per_day, rng, steps_per_hour=12):
     return t_h, p0 * np.exp(log_back)
 
 
+def sample_history(hist, rng, size):
+    """Prices at uniformly random times of an evenly sampled history (linear in between)."""
+    x = rng.uniform(0.0, hist.size - 1, size)
+    i = np.minimum(x.astype(np.int64), hist.size - 2)
+    return hist[i] + (hist[i + 1] - hist[i]) * (x - i)
+
+
 def generate(pop_cfg, market_cfg, rng):
     """Draw a population from ``[population]`` settings; see the module docstring."""
     p0 = market_cfg.start_price_usd
@@ -62,8 +69,8 @@ def generate(pop_cfg, market_cfg, rng):
     notional = np.minimum(notional, pop_cfg.notional_max_usd)
     cross = rng.random(n) < pop_cfg.cross_share
     spare_factor = rng.exponential(pop_cfg.cross_spare_mean, n) if pop_cfg.cross_spare_mean > 0 else np.zeros(n)
-    t_h, hist = price_history(p0, pop_cfg.entry_lookback_h, pop_cfg.entry_volatility_pct_per_day, rng)
-    entry = np.interp(rng.uniform(0.0, pop_cfg.entry_lookback_h, n), t_h, hist)
+    _, hist = price_history(p0, pop_cfg.entry_lookback_h, pop_cfg.entry_volatility_pct_per_day, rng)
+    entry = sample_history(hist, rng, n)
     if pop_cfg.open_interest_usd > 0:
         # open interest: the larger side's total size valued at the start price (the few rows
         # redrawn below shift it by a fraction of a percent at most)
@@ -84,7 +91,7 @@ def generate(pop_cfg, market_cfg, rng):
         # already past its liquidation price at the start: it would not exist; draw another entry,
         # and after five tries open it at the start price.
         if attempt < 5:
-            entry[todo] = np.interp(rng.uniform(0.0, pop_cfg.entry_lookback_h, todo.size), t_h, hist)
+            entry[todo] = sample_history(hist, rng, todo.size)
         else:
             entry[todo] = p0
         size[todo], wallet[todo] = _size_and_wallet(

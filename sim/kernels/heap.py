@@ -7,6 +7,8 @@
 * The event queue is a min-heap on the total key ``(time, priority, seq)``.
 """
 
+import numpy as np
+
 from sim._jit import jit
 
 
@@ -140,3 +142,42 @@ def event_pop_nb(ev, n):
             else:
                 break
     return n
+
+
+@jit
+def order_by_key_nb(ids, keys):
+    """``ids`` ordered by ``keys`` descending, ties by id ascending: the start-of-run trigger index.
+
+    ``ids`` must be ascending. A least-significant-digit radix sort (four 16-bit passes) on the keys
+    mapped to unsigned integers in the same order; radix sort is stable, so equal keys keep their
+    id order. O(n), several times faster than a comparison sort on a million positions.
+    """
+    n = ids.size
+    # -key mapped to uint64 so that unsigned order equals float order (ascending -key = descending key)
+    neg = np.empty(n, np.float64)
+    for k in range(n):
+        neg[k] = -keys[ids[k]] + 0.0  # + 0.0 turns -0.0 into 0.0: equal keys must tie
+    u = neg.view(np.uint64)
+    sign = np.uint64(1) << np.uint64(63)
+    for k in range(n):
+        u[k] = ~u[k] if u[k] & sign else u[k] | sign
+    out = ids.copy()
+    tmp_ids = np.empty(n, ids.dtype)
+    tmp_u = np.empty(n, np.uint64)
+    counts = np.zeros(65537, np.int64)
+    for shift in range(0, 64, 16):
+        counts[:] = 0
+        sh = np.uint64(shift)
+        for k in range(n):
+            counts[np.int64((u[k] >> sh) & np.uint64(0xFFFF)) + 1] += 1
+        for d in range(65536):
+            counts[d + 1] += counts[d]
+        for k in range(n):
+            d = np.int64((u[k] >> sh) & np.uint64(0xFFFF))
+            j = counts[d]
+            counts[d] = j + 1
+            tmp_u[j] = u[k]
+            tmp_ids[j] = out[k]
+        u, tmp_u = tmp_u, u
+        out, tmp_ids = tmp_ids, out
+    return out
