@@ -1,6 +1,6 @@
 """The ``liqsim`` command line; the only module that prints.
 
-    liqsim run [FILE] [--set dotted.key=value ...] [--seed N] [--out DIR] [--no-plot] [--quiet]
+    liqsim run [FILE] [--set dotted.key=value ...] [--seed N] [--out DIR] [--no-plot] [--accounts] [--quiet]
     liqsim validate FILE [--set ...]
     liqsim warmup
 
@@ -30,6 +30,7 @@ def _parser():
     run.add_argument("--seed", type=_non_negative_int, help="random seed (overrides scenario.seed)")
     run.add_argument("--out", help="output folder (default: output.dir, or runs/<scenario name>)")
     run.add_argument("--no-plot", action="store_true", help="do not draw cascade.png")
+    run.add_argument("--accounts", action="store_true", help="also write accounts.csv (one row per account)")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
     val = sub.add_parser("validate", help="check a scenario file and report every problem")
@@ -131,7 +132,7 @@ def main(argv=None):
 
         out = Path(args.out or scn.output.dir or Path("runs") / scn.scenario.name)
         res = run(scn, progress=_Progress(sys.stderr, not args.quiet and sys.stderr.isatty()))
-        target = res.save(out, plot=scn.output.plot and not args.no_plot)
+        target = res.save(out, plot=scn.output.plot and not args.no_plot, accounts=args.accounts)
         if not args.quiet:
             _report(res, target)
         return 0

@@ -136,17 +136,8 @@ def prepare(scn):
 
 
 def _params(inp):
-    return S.Params(
-        duration=inp.duration, oracle_interval=inp.oracle_interval,
-        sample_interval=inp.sample_interval, unwind_interval=inp.unwind_interval,
-        index_coupling=inp.index_coupling, funding_rate=inp.funding_rate,
-        funding_interval=inp.funding_interval, time_to_funding=inp.time_to_funding,
-        refill_half_life=inp.refill_half_life, clearance=inp.clearance, band=inp.band,
-        taker_fee=inp.taker_fee, noise_band=inp.noise_band, fund_initial=inp.fund_initial,
-        max_inventory=inp.max_inventory, unwind_fraction=inp.unwind_fraction,
-        unwind_band=inp.unwind_band, adl_enabled=inp.adl_enabled, start_price=inp.start_price,
-        tick=inp.tick, lot=inp.lot, grid_lo=inp.grid_lo, n_levels=inp.n_levels,
-    )
+    """The kernel scalars: the fields of :class:`sim.state.Params`, taken from the inputs by name."""
+    return S.Params(**{name: getattr(inp, name) for name in S.Params._fields})
 
 
 def _allocate(inp):

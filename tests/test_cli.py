@@ -44,6 +44,17 @@ def test_run_writes_every_output(tmp_path, capsys, compiled):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary leftovers
 
 
+def test_accounts_flag_writes_accounts_csv(tmp_path, compiled):
+    out = tmp_path / "acc"
+    assert main(["run", *SMALL, "--no-plot", "--accounts", "--quiet", "--out", str(out)]) == 0
+    rows = list(csv.DictReader(open(out / "accounts.csv")))
+    assert len(rows) == 800 + 1 + 4  # traders, the counterparty, maker, noise, fund, fee
+    assert {r["kind"] for r in rows} == {"trader", "counterparty", "maker", "noise", "fund", "fee"}
+    assert not (out / "cascade.png").exists()
+    cash = math.fsum(float(r["cash_end"]) for r in rows)
+    assert cash == pytest.approx(math.fsum(float(r["cash_start"]) for r in rows), rel=1e-12, abs=1e-3)
+
+
 def test_validate_ok(capsys):
     assert main(["validate", "scenarios/calm.toml"]) == 0
     assert "ok" in capsys.readouterr().out
