@@ -70,18 +70,25 @@ def shock_path(shock_cfg, market_cfg):
     return np.asarray(t, np.int64), np.asarray(p, np.float64)
 
 
-def noise_flow(book_cfg, market_cfg, duration_ms, rng):
-    """Background orders: Poisson arrivals (times in ms), random sides, lognormal notional."""
+def noise_flow(book_cfg, market_cfg, duration_ms, rng, block=4096):
+    """Background orders: Poisson arrivals (times in ms), random sides, lognormal notional.
+
+    Drawn in fixed-size blocks, so the stream is a prefix of itself: a longer run with the same seed
+    sees exactly the same orders in its first part.
+    """
     rate = book_cfg.noise_rate_per_s
-    if rate <= 0.0:
+    times, sides, notionals = [], [], []
+    t_end = 0.0
+    while rate > 0.0 and t_end <= duration_ms:
+        arrivals = t_end + np.cumsum(rng.exponential(1000.0 / rate, block))
+        times.append(arrivals)
+        sides.append(np.where(rng.random(block) < 0.5, 1, -1).astype(np.int8))
+        notionals.append(book_cfg.noise_notional_median_usd * np.exp(book_cfg.noise_notional_sigma * rng.standard_normal(block)))
+        t_end = arrivals[-1]
+    if not times:
         return np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros(0)
-    n_max = int(rate * duration_ms / 1000.0 + 10.0 * math.sqrt(rate * duration_ms / 1000.0) + 10)
-    gaps = rng.exponential(1000.0 / rate, n_max)
-    times = np.cumsum(gaps)
-    times = np.floor(times[times <= duration_ms]).astype(np.int64)
-    n = times.size
-    side = np.where(rng.random(n) < 0.5, 1, -1).astype(np.int8)
-    notional = book_cfg.noise_notional_median_usd * np.exp(book_cfg.noise_notional_sigma * rng.standard_normal(n))
+    t = np.concatenate(times)
+    keep = t <= duration_ms
     lot = market_cfg.lot_size
-    qty = np.maximum(np.round(notional / market_cfg.start_price_usd / lot), 1.0) * lot
-    return times, side, qty
+    qty = np.maximum(np.round(np.concatenate(notionals)[keep] / market_cfg.start_price_usd / lot), 1.0) * lot
+    return np.floor(t[keep]).astype(np.int64), np.concatenate(sides)[keep], qty
