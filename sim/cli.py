@@ -84,6 +84,15 @@ class _Progress:
             self.stream.write("\n")
 
 
+def _first_compile():
+    """True when no compiled kernel is cached yet (the next run will compile them)."""
+    from pathlib import Path
+
+    from sim._jit import CACHE_DIR
+
+    return CACHE_DIR is not None and not any(Path(CACHE_DIR).rglob("*.nbi"))
+
+
 def _money(x):
     return "n/a" if x is None else f"${x / 1e6:,.1f}M"
 
@@ -131,6 +140,8 @@ def main(argv=None):
         from sim.engine import run
 
         out = Path(args.out or scn.output.dir or Path("runs") / scn.scenario.name)
+        if not args.quiet and _first_compile():
+            print("liqsim: compiling the engine (first run only, about 20 s; cached afterwards)", file=sys.stderr)
         res = run(scn, progress=_Progress(sys.stderr, not args.quiet and sys.stderr.isatty()))
         target = res.save(out, plot=scn.output.plot and not args.no_plot, accounts=args.accounts)
         if not args.quiet:

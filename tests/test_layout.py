@@ -24,7 +24,7 @@ ALLOWED = {
     "metrics": {"enums", "dtypes"},
     "result": {"enums", "plots", "__init__"},
     "plots": {"enums", "metrics", "dtypes"},
-    "cli": {"errors", "scenario", "engine", "__init__"},
+    "cli": {"errors", "scenario", "engine", "_jit", "__init__"},
     "__init__": {"errors", "scenario", "engine", "result"},
     "__main__": {"cli"},
 }
