@@ -139,7 +139,10 @@ def main(argv=None):
 
         from sim.engine import run
 
+        from sim.result import check_output_folder
+
         out = Path(args.out or scn.output.dir or Path("runs") / scn.scenario.name)
+        check_output_folder(out.resolve())  # refuse before spending the run, not after
         if not args.quiet and _first_compile():
             print("liqsim: compiling the engine (first run only, about 20 s; cached afterwards)", file=sys.stderr)
         res = run(scn, progress=_Progress(sys.stderr, not args.quiet and sys.stderr.isatty()))

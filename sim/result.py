@@ -60,6 +60,25 @@ def _label_columns(records, table):
     return cols
 
 
+#: What ``Result.save`` writes; a folder holding anything else is never replaced.
+OUTPUT_FILES = frozenset({"summary.json", "fills.csv", "series.csv", "accounts.csv", "scenario.toml", "cascade.png"})
+
+
+def check_output_folder(target):
+    """Refuse to overwrite a file, or a folder that holds anything but an earlier run's outputs."""
+    from sim.errors import ScenarioError
+
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise ScenarioError(f"{target}: output folder: exists and is a file; choose another folder")
+    foreign = sorted(p.name for p in target.iterdir() if p.name not in OUTPUT_FILES)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise ScenarioError(f"{target}: output folder: holds files liqsim did not write ({shown}); "
+                            "choose an empty or new folder, or one with an earlier run's results")
+
+
 def _write_csv(path, records, table):
     cols = _label_columns(records, table)
     with open(path, "w", newline="") as fh:
@@ -119,6 +138,7 @@ class Result:
         an existing folder of that name is replaced only once the new one is complete.
         """
         target = Path(directory).resolve()
+        check_output_folder(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
         try:

@@ -81,6 +81,13 @@ def test_bad_input_exits_2_with_a_clear_message(tmp_path, capsys, args, needles)
     assert not out.exists()
 
 
+def test_out_folder_with_foreign_files_is_refused(tmp_path, capsys, compiled):
+    (tmp_path / "keep.txt").write_text("mine")
+    assert main(["run", *SMALL, "--no-plot", "--out", str(tmp_path)]) == 2
+    assert "keep.txt" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+
+
 def test_all_problems_are_reported_at_once(capsys):
     assert main(["validate", "scenarios/calm.toml", "--set", "population.long_share=2",
                  "--set", "book.shape=-1"]) == 2

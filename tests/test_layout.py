@@ -22,9 +22,9 @@ ALLOWED = {
     "market": set(),
     "engine": {"enums", "state", "dtypes", "kernels", "market", "population", "metrics", "result"},
     "metrics": {"enums", "dtypes"},
-    "result": {"enums", "plots", "__init__"},
+    "result": {"enums", "errors", "plots", "__init__"},
     "plots": {"enums", "metrics", "dtypes"},
-    "cli": {"errors", "scenario", "engine", "_jit", "__init__"},
+    "cli": {"errors", "scenario", "engine", "result", "_jit", "__init__"},
     "__init__": {"errors", "scenario", "engine", "result"},
     "__main__": {"cli"},
 }

@@ -92,3 +92,17 @@ def test_open_interest_is_scaled_to_the_setting(compiled):
     assert max(longs, shorts) * scn.market.start_price_usd == pytest.approx(2e9, rel=0.01)
     # the residual counterparty balances open interest
     assert np.sum(acc["position_start"]) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_save_never_replaces_a_folder_with_other_files(small_run, tmp_path):
+    precious = tmp_path / "documents"
+    precious.mkdir()
+    (precious / "thesis.tex").write_text("years of work")
+    with pytest.raises(sim.ScenarioError, match="thesis.tex"):
+        small_run.save(precious, plot=False)
+    assert (precious / "thesis.tex").read_text() == "years of work"
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    with pytest.raises(sim.ScenarioError, match="is a file"):
+        small_run.save(a_file, plot=False)
+    assert a_file.read_text() == "x"
