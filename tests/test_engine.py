@@ -64,6 +64,21 @@ def test_money_is_conserved(compiled, seed, kind, size, long_share, depth, fund,
     assert np.all(np.abs(raw.accounts["position_end"][: inp.pos_side.size][liq]) <= inp.lot * 1e-9)
     if not adl:
         assert not np.any(raw.fills["kind"] == E.ADL)
+    assert_only_crossed_positions_are_liquidated(raw)
+
+
+def assert_only_crossed_positions_are_liquidated(raw):
+    """A position's first forced close happens only once the mark has reached its liquidation price."""
+    seen = set()
+    lp_start = raw.accounts["liquidation_price_start"]
+    for f in raw.fills:
+        i = int(f["account"])
+        if i in seen or f["kind"] not in (E.LIQUIDATION, E.PARTIAL, E.TAKEOVER):
+            seen.add(i)
+            continue
+        seen.add(i)
+        side = -int(f["side"])  # the order closes the position
+        assert side * (lp_start[i] - f["mark"]) >= -1e-9 * lp_start[i], (i, lp_start[i], f["mark"])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -192,6 +207,13 @@ def test_zero_shock_liquidates_nothing(compiled):
     res = sim.run(scn)
     assert res.summary["liquidated_notional_usd"]["total"] == 0.0
     assert len(res.fills) == 0
+    # with background flow the mark jitters by a few ticks: only positions sitting within that jitter
+    # of their liquidation price may go
+    calm = sim.run(small(**{"shock.kind": "none", "population.n_positions": 20_000, "scenario.duration_s": 300.0}))
+    marks = calm.series["mark"]
+    assert np.ptp(marks) < 0.001 * calm.scenario.market.start_price_usd
+    assert calm.summary["liquidated_notional_usd"]["total"] < 1e-3 * 8e9
+    assert_only_crossed_positions_are_liquidated(calm)
 
 
 @pytest.mark.parametrize("seed", [1, 2])
