@@ -4,7 +4,8 @@ A scenario table is a frozen dataclass whose fields are declared with :func:`set
 :func:`data_file`; each keeps a :class:`Spec` in ``metadata["spec"]``. A range end may be another key
 (:class:`Ref`, written ``market.start_price_usd / 10`` in a range string); such ends are checked by
 :meth:`Checker.check_refs` once every key has been read. :class:`Checker` turns raw TOML data into field values
-and collects every problem instead of stopping at the first; :func:`markdown_table` documents a table.
+and collects every problem instead of stopping at the first; :func:`read_toml` and :func:`apply_overrides` give it
+its input; :func:`markdown_table` documents a table.
 
 Nothing here knows about particular keys: the scenario's own kinds (``tiers``, ``mix``) and the rules that tie
 keys together live in :mod:`sim.scenario`.
@@ -12,14 +13,16 @@ keys together live in :mod:`sim.scenario`.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import numbers
 import os
 import re
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -267,13 +270,34 @@ class Checker:
         """Read a value of a kind of the caller's own; subclasses override this."""
         raise NotImplementedError(f"{key}: no reader for kind {spec.kind!r}")
 
-    def check_refs(self, tables: dict[str, type]) -> None:
-        """Check the range ends set by other keys, once every key of these tables has been read."""
+    def check_refs(self, tables: dict[str, type], skip: frozenset[str] | set[str] = frozenset()) -> None:
+        """Check the range ends set by other keys, once every key of these tables has been read.
+
+        Keys in ``skip`` are left out (a caller's rule may make a key's bound moot, e.g. an unused setting).
+        """
         for tname, cls in tables.items():
             for name, spec in specs(cls).items():
                 key, x = f"{tname}.{name}", self.values[f"{tname}.{name}"]
-                if x not in (None, BAD) and breaks(spec, x, self.values):
+                if key not in skip and x not in (None, BAD) and breaks(spec, x, self.values):
                     self.fail(key, must(spec, self.values), self.given.get(key, x))
+
+    def limit(self, key: str, others: tuple[str, ...], amount: Callable[..., float], most: int, what: str,
+              grows: bool, alternative: str = "") -> None:
+        """Fail ``key`` if ``amount(value of key, *values of others)`` exceeds ``most``.
+
+        For bounds that no single key's range can express (a product of keys); ``what`` names the amount,
+        ``grows`` says whether it rises with ``key`` (the message then gives the largest allowed value, else the
+        smallest), ``alternative`` is another way out.
+        """
+        if not self.ok(key, *others):
+            return
+        x = self.values[key]
+        n = amount(x, *(self.values[k] for k in others))
+        if n > most * (1 + 1e-9):
+            context = ", ".join(f"{k} = {fmt(self.values[k])}" for k in others)
+            bound = f"at most {x * most / n:.10g}" if grows else f"at least {x * n / most:.10g}"
+            self.fail(key, f"would make {n:,.0f} {what} with {context}; at most {most:,} are allowed: {key} must be "
+                      f"{bound}" + (f", or {alternative}" if alternative else ""), self.given.get(key, x))
 
     def read(self, key: str, reader: Any, **kw: Any) -> dict[str, np.ndarray] | None:
         """Read the data file named by ``key`` with ``reader``; its problems join ours."""
@@ -288,6 +312,65 @@ class Checker:
         except ScenarioError as err:
             self.problems.extend(err.problems)
             return None
+
+
+# ----------------------------------------------------------------------------------------------- reading input
+
+
+def read_toml(path: str | Path) -> dict:
+    """Parse a TOML file; every failure is a ScenarioError naming the file (and the line)."""
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ScenarioError(f"{path}: is a directory, not a scenario file") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not a UTF-8 text file") from None
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        m = re.search(r"\s*\(at line (\d+), column (\d+)\)$", msg)
+        where, msg = (f"line {m[1]}, column {m[2]}: ", msg[:m.start()]) if m else ("", msg)
+        raise ScenarioError(f"{path}: {where}invalid TOML: {msg}") from None
+
+
+def override_value(text: str, spec: Spec) -> Any:
+    """A command-line string as a TOML value (``200000``, ``true``, ``{2=0.5}``), else the string itself."""
+    try:
+        doc = tomllib.loads(f"v = {text.strip()}")
+    except tomllib.TOMLDecodeError:
+        return text.strip()
+    value = doc["v"] if len(doc) == 1 else text.strip()
+    # A name like 123 or 2025-10-10 is still a name when the key holds a string.
+    return text.strip() if spec.kind in ("str", "path") and not isinstance(value, str) else value
+
+
+def apply_overrides(raw: Any, overrides: dict[str, Any],
+                    tables: dict[str, type]) -> tuple[Any, frozenset[str], list[str]]:
+    """Raw data with ``table.key`` overrides applied; also the keys overridden and the bad override keys.
+
+    ``tables`` maps table names to their dataclasses; a string value is read by :func:`override_value`, None
+    removes the key (back to its default).
+    """
+    raw = copy.deepcopy(raw)
+    done, problems = set(), []
+    for dotted, value in overrides.items():
+        tname, _, name = str(dotted).partition(".")
+        table_specs = specs(tables[tname]) if tname in tables else {}
+        if name not in table_specs:
+            allowed = [f"{tname}.{k}" for k in sorted(table_specs)] or [f"{t}.<key>" for t in sorted(tables)]
+            problems.append(f"override: {dotted}: unknown key; allowed: " + ", ".join(allowed))
+        elif isinstance(raw, dict) and isinstance(raw.setdefault(tname, {}), dict):
+            if value is None:  # back to the default
+                raw[tname].pop(name, None)
+            else:
+                raw[tname][name] = override_value(value, table_specs[name]) if isinstance(value, str) else value
+            done.add(f"{tname}.{name}")
+    return raw, frozenset(done), problems
 
 
 # --------------------------------------------------------------------------------------------------------- docs

@@ -154,3 +154,6 @@ def main(argv=None):
         for line in str(err).splitlines():
             print(f"liqsim: error: {line}", file=sys.stderr)
         return 2
+    except OSError as err:  # the output could not be written (disk full, permissions changed mid-run)
+        print(f"liqsim: error: {err.filename or ''}: cannot write the results: {err.strerror or err}", file=sys.stderr)
+        return 2

@@ -17,7 +17,7 @@ from sim import state as S
 from sim.dtypes import ACCOUNT_DTYPE, FILL_DTYPE, SERIES_DTYPE
 from sim.kernels.accounts import pack_positions_nb
 from sim.kernels.heap import order_by_key_nb
-from sim.kernels.loop import run_nb, start_nb
+from sim.kernels.loop import path_price_nb, run_nb, start_nb
 from sim.kernels.margin import init_prices_nb
 from sim.market import book_profile, noise_flow, shock_path
 from sim.population import from_arrays, generate
@@ -84,6 +84,7 @@ class Raw(NamedTuple):
     fund_q: float
     final_mark: float
     lp_start: np.ndarray  # liquidation price of every position row at the start
+    extremes: dict  # min/max of last and mark over the run (USD)
     full: int
     partial: int
 
@@ -179,7 +180,7 @@ def _allocate(inp):
     fills = S.allocate_fills(inp.noise_t.size + n_unwind + n // 4 + 1024)
     series = np.full((inp.duration // inp.sample_interval + 1, S.N_SERIES_COLS), np.nan)
     sf = np.zeros(S.N_F)
-    for slot in (S.F_INDEX, S.F_MARK, S.F_PREV_MARK, S.F_LAST):
+    for slot in (S.F_INDEX, S.F_MARK, S.F_PREV_MARK, S.F_LAST, S.F_MIN_LAST, S.F_MAX_LAST, S.F_MIN_MARK, S.F_MAX_MARK):
         sf[slot] = inp.start_price
     for slot in (S.F_FUND_CASH, S.F_FUND_BAL, S.F_FUND_MIN):
         sf[slot] = inp.fund_initial
@@ -246,8 +247,18 @@ def _wrap(inp, pos, fills, series, sf, si, lp_start):
     return Raw(
         fills=f, series=ser, accounts=acc, fund_balance=float(sf[S.F_FUND_BAL]),
         fund_cash=float(sf[S.F_FUND_CASH]), fund_q=float(sf[S.F_FUND_Q]), final_mark=float(mark), lp_start=lp_start,
+        extremes={"min_last": float(sf[S.F_MIN_LAST]), "max_last": float(sf[S.F_MAX_LAST]),
+                  "min_mark": float(sf[S.F_MIN_MARK]), "max_mark": float(sf[S.F_MAX_MARK])},
         full=int(si[S.I_FULL]), partial=int(si[S.I_PARTIAL]),
     )
+
+
+def path_within(inp):
+    """Prices of the exogenous path the run actually reached: its points up to the end of the run,
+    plus the path's value at that end."""
+    inside = inp.path_p[inp.path_t <= inp.duration]
+    at_end = path_price_nb(inp.path_t, inp.path_p, inp.duration)
+    return np.append(inside, at_end)
 
 
 def run(scn, progress=None):
@@ -263,7 +274,8 @@ def run(scn, progress=None):
     accounts = raw.accounts
     meta = {
         "fund_initial": inp.fund_initial, "fund_balance_end": raw.fund_balance,
-        "bad_debt_usd": raw.bad_debt, "final_mark": raw.final_mark, "path_p": inp.path_p,
+        "bad_debt_usd": raw.bad_debt, "final_mark": raw.final_mark, "path_p": path_within(inp),
+        "fund_equity_end": raw.fund_cash + raw.fund_q * raw.final_mark, **raw.extremes,
         "start_price": inp.start_price, "shock_start_s": scn.shock.start_s if scn.shock.kind != "none" else None,
         "n_positions": int(np.sum(inp.pos_kind == E.TRADER)), "runtime_s": t_run - t0,
     }

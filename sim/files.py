@@ -175,7 +175,9 @@ def read_positions_csv(path: str | Path) -> dict[str, np.ndarray]:
     -------
     dict of numpy arrays
         ``side`` (int8, ±1), ``size``, ``entry_price``, ``wallet`` (float64; the margin for isolated
-        rows) and ``mode`` (int8, 0 isolated / 1 cross), one entry per row.
+        rows), ``mode`` (int8, 0 isolated / 1 cross), ``margin`` (float64; the row's own margin, given
+        or ``size·entry_price/leverage``, equal to ``wallet`` for isolated rows) and ``line`` (int64, the
+        row's line number in the file, for messages), one entry per row.
 
     Raises
     ------
@@ -184,7 +186,8 @@ def read_positions_csv(path: str | Path) -> dict[str, np.ndarray]:
     """
     t = _CsvTable(path, ("side", "size", "entry_price"), ("mode", "wallet"), ("margin", "leverage"))
     at_least_1 = _number(1.0)
-    out: dict[str, list] = {"side": [], "size": [], "entry_price": [], "wallet": [], "mode": []}
+    out: dict[str, list] = {"side": [], "size": [], "entry_price": [], "wallet": [], "mode": [], "margin": [],
+                            "line": []}
     for line, row in t.rows:
         side = t.cell(line, row, "side", _side_word)
         size = t.cell(line, row, "size", _positive)
@@ -204,7 +207,7 @@ def read_positions_csv(path: str | Path) -> dict[str, np.ndarray]:
             t.problem(line, "wallet", row["wallet"],
                       f"must be at least the row's margin ({margin:.10g} USD) for a cross account")
             continue
-        values = (side, size, entry, wallet, mode)
+        values = (side, size, entry, wallet, mode, margin, line)
         if any(v is None for v in values):
             continue
         for key, v in zip(out, values):
@@ -216,6 +219,8 @@ def read_positions_csv(path: str | Path) -> dict[str, np.ndarray]:
         "entry_price": np.array(out["entry_price"], dtype=np.float64),
         "wallet": np.array(out["wallet"], dtype=np.float64),
         "mode": np.array(out["mode"], dtype=np.int8),
+        "margin": np.array(out["margin"], dtype=np.float64),
+        "line": np.array(out["line"], dtype=np.int64),
     }
 
 

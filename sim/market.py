@@ -42,8 +42,12 @@ def book_profile(book_cfg, market_cfg):
 
 
 def _profile_from_levels(levels, p0, tick):
+    """Explicit levels as offsets from the start price, counted the way the book counts them: bids
+    from the first tick below the fair price, asks from the first tick above it (docs/engine.md §5)."""
     side = levels["side"]
-    offsets = np.rint(np.where(side > 0, p0 - levels["price"], levels["price"] - p0) / tick).astype(np.int64)
+    phi = p0 / tick
+    ticks = np.rint(levels["price"] / tick).astype(np.int64)
+    offsets = np.where(side > 0, int(math.ceil(phi)) - ticks, ticks - int(math.floor(phi)))
     dmax = int(offsets.max())
     prof_bid = np.zeros(dmax + 1)
     prof_ask = np.zeros(dmax + 1)
@@ -63,10 +67,10 @@ def shock_path(shock_cfg, market_cfg):
         t, p = [0, start, start], [p0, p0, end_price]
     elif shock_cfg.kind == "ramp":
         t, p = [0, start, start + int(round(shock_cfg.duration_s * 1000))], [p0, p0, end_price]
-    else:  # replay
+    else:  # replay: the recorded path starts at start_s; before it the index sits at its first price
         path = shock_cfg.path
         prices = path["price"] * (p0 / path["price"][0] if shock_cfg.rescale else 1.0)
-        t, p = np.rint(path["t_s"] * 1000.0), prices
+        t, p = start + np.rint(path["t_s"] * 1000.0), prices
     return np.asarray(t, np.int64), np.asarray(p, np.float64)
 
 

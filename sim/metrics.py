@@ -238,11 +238,16 @@ def _adl_section(fills):
     }
 
 
-def _fund_section(fills, series, start):
+def _fund_section(fills, series, start, equity_end=None):
+    """Balance at cost (start, min, end = start + Σ fund_delta) and, if given, the final equity with
+    the fund's inventory valued at the final mark (what it could really pay)."""
     running = fund_running_balance(fills, start)
     low = _finite_min([start], series["fund_balance"], running)
     end = float(start) + float(np.sum(fills["fund_delta"]))
-    return {"start": _num(start), "min": _num(low), "end": _num(end)}
+    out = {"start": _num(start), "min": _num(low), "end": _num(end)}
+    if equity_end is not None:
+        out["end_marked"] = _num(equity_end)
+    return out
 
 
 def _time_to_quiet(fills, shock_start_s):
@@ -255,9 +260,11 @@ def _time_to_quiet(fills, shock_start_s):
 
 
 def _oi_destroyed_pct(series):
+    """Share of the traders' open interest (longs plus shorts) gone between the first and last sample."""
     if len(series) == 0:
         return 0.0
-    first, last = float(series["oi_long"][0]), float(series["oi_long"][-1])
+    total = series["oi_long"] + series["oi_short"]
+    first, last = float(total[0]), float(total[-1])
     if first == 0:
         return 0.0
     return _num(100.0 * (1.0 - last / first))
@@ -275,8 +282,9 @@ def summarize(fills, series, accounts, meta):
     ``fills``/``series``/``accounts`` are ``FILL_DTYPE``/``SERIES_DTYPE``/``ACCOUNT_DTYPE`` arrays.
     ``meta`` must hold ``REQUIRED_META``: ``fund_initial``, ``fund_balance_end``, ``bad_debt_usd``
     (USD), ``final_mark``, ``start_price`` (USD), ``path_p`` (USD, the exogenous path),
-    ``n_positions``, ``runtime_s`` (s); optional ``shock_start_s`` (s, None/absent = no shock) and
-    ``wave_gap_s`` (s, default 10).
+    ``n_positions``, ``runtime_s`` (s); optional ``shock_start_s`` (s, None/absent = no shock),
+    ``wave_gap_s`` (s, default 10), ``min_last``/``max_last``/``min_mark``/``max_mark`` (USD, the
+    run's extremes, which samples can miss) and ``fund_equity_end`` (USD, the fund at the final mark).
 
     Money is USD, prices USD, times seconds, ``*_pct`` percent. Drawdowns are signed (negative
     for a fall); the exogenous one takes the larger-magnitude move of the path and the realized
@@ -285,11 +293,13 @@ def summarize(fills, series, accounts, meta):
     _check_meta(meta)
     start_price = float(meta["start_price"])
     liquidated = _liquidated_section(fills)
-    fund = _fund_section(fills, series, float(meta["fund_initial"]))
+    fund = _fund_section(fills, series, float(meta["fund_initial"]), meta.get("fund_equity_end"))
+    last_extremes = [v for v in (meta.get("min_last"), meta.get("max_last")) if v is not None]
+    mark_extremes = [v for v in (meta.get("min_mark"), meta.get("max_mark")) if v is not None]
 
     exogenous = move_pct(meta["path_p"], start_price)
     direction = 0 if not exogenous else (1 if exogenous > 0 else -1)
-    realized = move_pct(series["last"], start_price, direction)
+    realized = move_pct(np.concatenate([series["last"], last_extremes]), start_price, direction)
 
     gap_s = float(meta.get("wave_gap_s", DEFAULT_WAVE_GAP_S))
     end_fund = fund["end"]
@@ -303,8 +313,8 @@ def summarize(fills, series, accounts, meta):
         "insurance_fund_usd": fund,
         "fund_identity_error_usd": _num(identity),
         "bad_debt_usd": _num(meta["bad_debt_usd"]),
-        "min_last_price": _finite_min(series["last"]),
-        "min_mark_price": _finite_min(series["mark"], fills["mark"]),
+        "min_last_price": _finite_min(series["last"], last_extremes),
+        "min_mark_price": _finite_min(series["mark"], fills["mark"], mark_extremes),
         "final_mark_price": _num(meta["final_mark"]),
         "exogenous_drawdown_pct": _num(exogenous),
         "realized_drawdown_pct": _num(realized),

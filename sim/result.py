@@ -69,6 +69,11 @@ def check_output_folder(target):
     from sim.errors import ScenarioError
 
     if not target.exists():
+        parent = target.parent
+        while not parent.exists():
+            parent = parent.parent
+        if not parent.is_dir() or not os.access(parent, os.W_OK):
+            raise ScenarioError(f"{target}: output folder: cannot be created ({parent} is not a writable folder)")
         return
     if not target.is_dir():
         raise ScenarioError(f"{target}: output folder: exists and is a file; choose another folder")

@@ -4,8 +4,9 @@ A scenario has one TOML table per dataclass below (``[scenario]``, ``[market]``,
 field whose ``metadata["spec"]`` (a :class:`sim._schema.Spec`) carries its type, unit, allowed range and doc;
 validation, overrides, :meth:`Scenario.to_dict` and the reference in ``scenarios/README.md`` (:func:`schema_markdown`,
 printed by ``python -m sim.scenario --markdown``) are all driven by those specs, so adding a key means adding one
-field. The generic machinery (specs, type and range checks, docs tables) is in :mod:`sim._schema`; this module holds
-the tables, the rules that tie keys together, loading and overrides.
+field. The generic machinery (specs, type and range checks, bounds on products of keys, TOML reading, applying
+overrides, docs tables) is in :mod:`sim._schema`; this module holds the tables, the rules that tie keys together
+(including the positions file against the market) and loading.
 
 Validation collects every problem before raising one :class:`sim.errors.ScenarioError`; a message reads
 ``"{source}: {dotted.key} = {value!r}: {what is allowed}"``, where ``source`` is the file, or ``override`` for a
@@ -16,9 +17,7 @@ from __future__ import annotations
 
 import copy
 import math
-import re
 import sys
-import tomllib
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +28,8 @@ import tomli_w
 
 from sim import files
 from sim._schema import (BAD, REQUIRED, Checker, Spec, as_number, data_file, defaults, fmt, markdown_table, num,
-                         setting, specs)
-from sim.errors import ScenarioError
+                         apply_overrides, read_toml, setting, specs)
+from sim.errors import ScenarioError, capped
 
 if sys.argv[:1] == ["-m"]:
     # `python -m sim.scenario --markdown`: runpy imports the package first, which imports this module, and then
@@ -134,10 +133,13 @@ class Population:
         _DEFAULT_MIX, "mix", 'Leverage → weight; weights are normalised. Write a fractional leverage as a quoted '
         'key ("2.5" = 0.1).', type_name="table", allowed="leverage in [1, market.tiers[0].max_leverage] = weight ≥ 0",
         shown_default="`{" + ", ".join(f"{_lev_key(lev)} = {fmt(w)}" for lev, w in _DEFAULT_MIX) + "}`")
-    notional_min_usd: float = num(200.0, "(0, 1e9]", "USD", "Pareto scale of position notional.")
+    notional_min_usd: float = num(200.0, "(0, 1e9]", "USD", "Pareto scale of position notional, as drawn: it "
+                                  "bounds the notional before the sizes are scaled to open_interest_usd (the "
+                                  "scaling multiplies every size by one factor).")
     size_tail_alpha: float = num(1.5, "(1, 10]", "", "Pareto tail exponent of position notional.")
     notional_max_usd: float = num(20e6, "[population.notional_min_usd, 1e13]", "USD",
-                                  "Largest position notional (the Pareto draw is capped here).")
+                                  "Largest position notional as drawn (the Pareto draw is capped here), before "
+                                  "the sizes are scaled to open_interest_usd (one factor for every size).")
     entry_lookback_h: float = num(72.0, "[0, 720]", "h", "Entries are spread over a synthetic price history "
                                   "this long.")
     entry_volatility_pct_per_day: float = num(3.0, "[0, 100]", "% per day", "Volatility of that price history.")
@@ -147,7 +149,10 @@ class Population:
                                        "residual.")
     file: str | None = data_file("Positions CSV (side, size, entry_price, margin or leverage, mode, wallet) used "
                                  "instead of the synthetic population; the other keys above except "
-                                 "counterparty_leverage may not be set with it.")
+                                 "counterparty_leverage may not be set with it. Every row must have equity > 0 at "
+                                 "market.start_price_usd and a leverage (size·entry_price / margin) within the "
+                                 "max_leverage of the tier of its notional; a solvent row already past its "
+                                 "liquidation price is allowed and is liquidated at the first tick.")
     positions: dict[str, np.ndarray] | None = field(default=None, compare=False, repr=False)
 
     def leverage_mix_arrays(self) -> tuple[np.ndarray, np.ndarray]:
@@ -187,8 +192,11 @@ class Shock:
 
     kind: str = setting("ramp", "str", "none: flat; gap: jump at start_s; ramp: linear move over duration_s; "
                         "replay: a recorded path from file.", choices=("none", "gap", "ramp", "replay"))
-    start_s: float = num(60.0, "[0, scenario.duration_s]", "s", "When the shock starts.")
-    size_pct: float = num(-10.0, "(-95, 1000]", "%", "Size of the move for gap and ramp (−10 = a 10% fall).")
+    start_s: float = num(60.0, "[0, scenario.duration_s]", "s", "When the shock starts (not checked against "
+                         "scenario.duration_s for kind none). Replay: the recorded path starts here; before it "
+                         "the index stays at the path's first price.")
+    size_pct: float = num(-10.0, "(-95, 95]", "%", "Size of the move for gap and ramp (−10 = a 10% fall); the end "
+                          "price must also lie inside the book ladder less 1 point (book.range_pct).")
     duration_s: float = num(60.0, "(0, 86400]", "s", "Length of a ramp.")
     file: str | None = data_file("Path CSV (timestamp, price) to replay; required for replay, not allowed "
                                  "otherwise.")
@@ -286,7 +294,7 @@ class Scenario:
     def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
         """A copy with ``table.key`` values replaced, validated exactly like :func:`load_scenario`."""
         origin = self._origin or _Origin(self.to_dict(), None, frozenset())
-        raw, overridden, problems = _apply_overrides(origin.raw, overrides)
+        raw, overridden, problems = apply_overrides(origin.raw, overrides, TABLES)
         return _build(raw, self.source or "<dict>", origin.base_dir, origin.overridden | overridden, problems)
 
 
@@ -367,12 +375,17 @@ class _Checker(Checker):
 def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
     """Rules tying keys of different tables together; returns extra field values (the data files' arrays)."""
     v, extra = c.values, {"population": {}, "book": {}, "shock": {}}
-    c.check_refs(TABLES)  # bounds set by other keys, now that every key has been read
+    # bounds set by other keys, now that every key has been read; with no shock its start time is unused
+    c.check_refs(TABLES, skip={"shock.start_s"} if v["shock.kind"] == "none" else set())
+    _check_resources(c)
     if v["population.file"] is not None:
         for key in (f"population.{name}" for name in _GENERATED if f"population.{name}" in c.given):
             c.fail(key, "cannot be set together with population.file (the positions come from the file)", c.given[key])
         if (positions := c.read("population.file", files.read_positions_csv)) is not None:
             extra["population"] = {"positions": positions, "n_positions": len(positions["side"])}
+            if c.ok("market.start_price_usd", "market.tiers"):
+                c.problems.extend(_position_problems(positions, v["population.file"], v["market.start_price_usd"],
+                                                     v["market.tiers"]))
     elif c.ok("market.tiers", "population.leverage_mix"):
         top = v["market.tiers"][0].max_leverage
         note = "" if "population.leverage_mix" in c.given else " (in the default mix)"
@@ -392,6 +405,38 @@ def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
         extra["shock"] = {"path": path}
     _check_shock_range(c, extra["shock"].get("path"))
     return extra
+
+
+def _check_resources(c: _Checker) -> None:
+    """Values each inside their own range may still multiply into an absurd allocation; cap the products."""
+    c.limit("market.tick_size_usd", ("book.range_pct", "market.start_price_usd"),
+            lambda tick, r, p0: 2 * r / 100 * p0 / tick, 20_000_000, "book ladder levels (2·book.range_pct/100·"
+            "market.start_price_usd / market.tick_size_usd)", grows=False, alternative="lower book.range_pct")
+    c.limit("output.sample_interval_s", ("scenario.duration_s",), lambda dt, duration: duration / dt, 5_000_000,
+            "samples (scenario.duration_s / output.sample_interval_s)", grows=False)
+    c.limit("book.noise_rate_per_s", ("scenario.duration_s",), lambda rate, duration: rate * duration, 20_000_000,
+            "expected background orders (book.noise_rate_per_s · scenario.duration_s)", grows=True)
+
+
+def _position_problems(pos: dict[str, np.ndarray], path: str, p0: float, tiers: tuple[Tier, ...]) -> list[str]:
+    """Rows of a positions file that are bankrupt at the start price or above their tier's maximum leverage."""
+    notional = pos["size"] * pos["entry_price"]
+    equity = pos["wallet"] + pos["side"] * pos["size"] * (p0 - pos["entry_price"])
+    leverage = notional / pos["margin"]
+    tier = np.searchsorted([t.notional_floor_usd for t in tiers], notional, side="right") - 1
+    top = np.array([t.max_leverage for t in tiers])[tier]
+    out = []
+    for i in np.flatnonzero((equity <= 0) | (leverage > top * (1 + 1e-9))):
+        where = f"{path}: line {pos['line'][i]}"
+        if equity[i] <= 0:
+            out.append(f"{where}: equity at market.start_price_usd = {fmt(p0)} is {equity[i]:.10g} USD (wallet + "
+                       f"side·size·(start price − entry_price)); it must be > 0, or the position is bankrupt "
+                       "before the run starts (population.file)")
+        if leverage[i] > top[i] * (1 + 1e-9):
+            out.append(f"{where}: leverage = {leverage[i]:.10g} (size·entry_price / margin = {notional[i]:.10g} / "
+                       f"{pos['margin'][i]:.10g}): must be at most {fmt(top[i])}, the max_leverage of "
+                       f"market.tiers[{tier[i]}] for a notional of {notional[i]:.10g} USD (population.file)")
+    return capped(out)
 
 
 def _check_shock_range(c: _Checker, path: dict[str, np.ndarray] | None) -> None:
@@ -431,57 +476,6 @@ def _build(raw: Any, source: str, base_dir: str | None, overridden: frozenset[st
         raise ScenarioError(c.problems)
     tables = {name: cls(**{**parsed[name], **extra.get(name, {})}) for name, cls in TABLES.items()}
     return Scenario(**tables, source=source, _origin=_Origin(raw, base_dir, overridden))
-
-
-def _override_value(text: str, spec: Spec) -> Any:
-    """A command-line string as a TOML value (``200000``, ``true``, ``{2=0.5}``), else the string itself."""
-    try:
-        doc = tomllib.loads(f"v = {text.strip()}")
-    except tomllib.TOMLDecodeError:
-        return text.strip()
-    value = doc["v"] if len(doc) == 1 else text.strip()
-    # A name like 123 or 2025-10-10 is still a name when the key holds a string.
-    return text.strip() if spec.kind in ("str", "path") and not isinstance(value, str) else value
-
-
-def _apply_overrides(raw: Any, overrides: dict[str, Any]) -> tuple[Any, frozenset[str], list[str]]:
-    """Raw data with ``table.key`` overrides applied; also the keys overridden and the bad override keys."""
-    raw = copy.deepcopy(raw)
-    done, problems = set(), []
-    for dotted, value in overrides.items():
-        tname, _, name = str(dotted).partition(".")
-        table_specs = specs(TABLES[tname]) if tname in TABLES else {}
-        if name not in table_specs:
-            allowed = [f"{tname}.{k}" for k in sorted(table_specs)] or [f"{t}.<key>" for t in sorted(TABLES)]
-            problems.append(f"override: {dotted}: unknown key; allowed: " + ", ".join(allowed))
-        elif isinstance(raw, dict) and isinstance(raw.setdefault(tname, {}), dict):
-            if value is None:  # back to the default
-                raw[tname].pop(name, None)
-            else:
-                raw[tname][name] = _override_value(value, table_specs[name]) if isinstance(value, str) else value
-            done.add(f"{tname}.{name}")
-    return raw, frozenset(done), problems
-
-
-def _read_toml(path: str | Path) -> dict:
-    """Parse a TOML file; every failure is a ScenarioError naming the file (and the line)."""
-    try:
-        text = Path(path).read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ScenarioError(f"{path}: is a directory, not a scenario file") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(f"{path}: not a UTF-8 text file") from None
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        msg = str(exc)
-        m = re.search(r"\s*\(at line (\d+), column (\d+)\)$", msg)
-        where, msg = (f"line {m[1]}, column {m[2]}: ", msg[:m.start()]) if m else ("", msg)
-        raise ScenarioError(f"{path}: {where}invalid TOML: {msg}") from None
 
 
 def parse_scenario(data: dict, source: str = "<dict>", base_dir: str | Path | None = None) -> Scenario:
@@ -533,8 +527,8 @@ def load_scenario(path: str | Path | None = None, overrides: dict[str, Any] | No
     if path is None:
         raw, source, base_dir = {}, "<defaults>", None
     else:
-        raw, source, base_dir = _read_toml(path), str(path), str(Path(path).resolve().parent)
-    raw, overridden, problems = _apply_overrides(raw, overrides or {})
+        raw, source, base_dir = read_toml(path), str(path), str(Path(path).resolve().parent)
+    raw, overridden, problems = apply_overrides(raw, overrides or {}, TABLES)
     return _build(raw, source, base_dir, overridden, problems)
 
 
@@ -561,8 +555,11 @@ size_pct = -20
 `sim/scenario.py`: `python -m sim.scenario --markdown > scenarios/README.md`.
 
 Validation reports every problem at once: unknown keys (with the allowed ones), wrong types, values out of range,
-values that contradict each other and bad rows of the CSV files a scenario points at. Integers are accepted
-wherever a number is expected; booleans and strings never are. File paths are relative to the scenario file.
+values that contradict each other, combinations that would make a run allocate absurd memory (more than
+20,000,000 book ladder levels, 5,000,000 time-series samples or 20,000,000 expected background orders) and bad rows
+of the CSV files a scenario points at, including positions that are bankrupt at the start price or above their
+tier's maximum leverage. Integers are accepted wherever a number is expected; booleans and strings never are. File
+paths are relative to the scenario file.
 
 ## Overriding keys
 

@@ -34,7 +34,11 @@ F_ADL_PRICE = 17  # its bankruptcy price
 F_BID_CUR_FAIR = 18  # fair price the bid walk cursor was set at
 F_ASK_CUR_FAIR = 19
 F_OI_SHORT = 20
-N_F = 21
+F_MIN_LAST = 21  # extremes of last and mark over the run (samples can miss a wick)
+F_MAX_LAST = 22
+F_MIN_MARK = 23
+F_MAX_MARK = 24
+N_F = 25
 
 # --- int slots (si) -----------------------------------------------------------------------------
 I_SEQ = 0  # event sequence counter (owned by the run)

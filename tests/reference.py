@@ -121,7 +121,8 @@ class _Reference:
         self.W = _floats(inp.pos_wallet)
         self.kind = _ints(inp.pos_kind)
         self.n = len(self.side)
-        self.status = [enums.OPEN] * self.n
+        # a row with nothing to hold (a counterparty facing a balanced book) is flat from the start
+        self.status = [enums.OPEN if q > 0.0 else enums.FLAT for q in self.Q]
         self.eligible = [True] * self.n
 
         # tiers
@@ -556,8 +557,17 @@ class _Reference:
             return
         self.full(i)
 
+    def maintenance_margin(self, Q, price):
+        j = self.tier(Q * price)
+        return Q * price * self.tier_mmr[j] - self.tier_cum[j]
+
+    def fund_equity(self):
+        """The fund's equity with its inventory at the current mark."""
+        return self.fund_cash + self.fund_q * self.mark
+
     def partial(self, i, r):
-        """§7.5. Returns False when the order filled nothing (then a full liquidation follows)."""
+        """§7.5. True when the position is compliant afterwards; False when nothing filled or it is
+        still under water after the fill and the fee (then a full liquidation follows at once)."""
         s = self.side[i]
         EP = self.EP[i]
         m = self.mark
@@ -567,11 +577,14 @@ class _Reference:
             return False
         self.W[i] += s * x * (F - EP)
         self.Q[i] -= x
-        fee = min(self.clearance * x * F, max(0.0, self.W[i] + s * self.Q[i] * (m - EP)))
+        equity = self.W[i] + s * self.Q[i] * (m - EP)
+        fee = min(self.clearance * x * F, max(0.0, equity))
         self.W[i] -= fee
         self.fund_cash += fee
         self.fund_bal += fee
         self.record(enums.PARTIAL, i, -s, x, F, BP, fee, fee)
+        if equity - fee <= self.maintenance_margin(self.Q[i], m):
+            return False
         self.eligible[i] = False
         return True
 
@@ -592,7 +605,9 @@ class _Reference:
         s = self.side[i]
         m = self.mark
         B = self.bankruptcy_price(i)
-        x, F = self.market(-s, self.Q[i], B * (1 - s * self.band))
+        # the band beyond bankruptcy only while the fund has equity to pay the gap
+        limit = B * (1 - s * self.band) if self.fund_equity() > 0.0 else B
+        x, F = self.market(-s, self.Q[i], limit)
         if x > 0.0:
             self.settle(i, x, B)
             fund_delta = s * x * (F - B)
@@ -605,7 +620,14 @@ class _Reference:
         r = self.Q[i]
         if r > self.open_min:  # a remainder left only by rounding is not an order
             if self.adl_enabled:
-                capacity = max(0.0, self.max_inventory * self.fund_bal / m - s * self.fund_q)
+                # the largest y whose inventory at the mark stays within max_inventory x the fund's
+                # equity at the mark after paying y·max(0, s·(B − m)) for it
+                equity = self.fund_equity()
+                if equity > 0.0:
+                    room = self.max_inventory * equity - s * self.fund_q * m
+                    capacity = max(0.0, room / (m + self.max_inventory * max(0.0, s * (B - m))))
+                else:
+                    capacity = 0.0
                 y = r if capacity >= r else capacity
             else:
                 y = r

@@ -88,6 +88,13 @@ def test_out_folder_with_foreign_files_is_refused(tmp_path, capsys, compiled):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
 
 
+def test_out_under_a_file_is_refused_before_the_run(tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    assert main(["run", "--out", str(tmp_path / "afile" / "sub")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be created" in err and "Traceback" not in err
+
+
 def test_all_problems_are_reported_at_once(capsys):
     assert main(["validate", "scenarios/calm.toml", "--set", "population.long_share=2",
                  "--set", "book.shape=-1"]) == 2

@@ -197,6 +197,41 @@ def test_large_position_is_reduced_partially_to_a_lower_tier():
     assert_money_conserved(inp, raw)
 
 
+def test_partial_that_leaves_the_position_under_water_becomes_a_full_liquidation():
+    """Binance's step 3 → 4: if the reduced position is still not compliant after the fill and the
+    fee, it is closed in full at once, not left at zero equity until the next tick."""
+    big = (1, 20.0, 100.0, 155.0, E.TRADER)  # tier 2 at 93 (notional 1,860); BP 92.25
+    prof = np.zeros(41)
+    prof[1] = 10.0  # only 10 units, at 92.5 (one tick below the fair price 93)
+    path = ((0, 100.0), (1500, 100.0), (1500, 93.0))
+    inp = make_input([big, (-1, 20.0, 100.0, 2000.0, E.COUNTERPARTY)], tiers=TWO_TIERS, path=path,
+                     prof=prof, duration=2000)
+    raw = simulate(inp)
+    f = raw.fills
+    assert f["kind"].tolist() == [E.PARTIAL, E.LIQUIDATION, E.TAKEOVER]
+    assert len(set(f["t"].tolist())) == 1  # all in the same tick
+    keep = math.floor(1000.0 / 93.0 / inp.lot) * inp.lot
+    assert f["qty"][0] == pytest.approx(20.0 - keep)
+    assert f["qty"][1] == pytest.approx(10.0 - (20.0 - keep))  # what the level had left
+    assert f["qty"][0] + f["qty"][1] + f["qty"][2] == pytest.approx(20.0)
+    assert raw.accounts["status"][0] == E.LIQUIDATED
+    assert_money_conserved(inp, raw)
+
+
+def test_an_empty_fund_neither_pays_gaps_nor_takes_over():
+    """With no fund equity the IOC order stops at bankruptcy and the remainder goes to ADL."""
+    shorts = [(-1, 5.0, 100.0, 500.0, E.TRADER), (-1, 5.0, 100.0, 500.0, E.COUNTERPARTY)]
+    prof = np.zeros(41)
+    prof[30] = 100.0  # bids only far below bankruptcy
+    inp = make_input([LONG_10X] + shorts, path=CRASH, prof=prof, fund_initial=0.0, band=0.5, duration=2000)
+    raw = simulate(inp)
+    assert not np.any(raw.fills["kind"] == E.LIQUIDATION)  # nothing filled below bankruptcy
+    assert not np.any(raw.fills["kind"] == E.TAKEOVER)
+    assert fills_of(raw, E.ADL)["qty"].sum() == pytest.approx(10.0)
+    assert raw.bad_debt == 0.0
+    assert_money_conserved(inp, raw)
+
+
 # ------------------------------------------------------------------------------------------------
 # properties
 # ------------------------------------------------------------------------------------------------
@@ -218,13 +253,26 @@ def test_zero_shock_liquidates_nothing(compiled):
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_bigger_shock_never_liquidates_less(compiled, seed):
-    counts, notionals = [], []
-    for size in (-2.0, -4.0, -6.0, -9.0, -13.0):
-        res = sim.run(small(**{"scenario.seed": seed, "shock.size_pct": size, "population.n_positions": 3000}))
-        counts.append(int(np.sum(res.accounts["status"] == E.LIQUIDATED)) + res.summary["liquidations"]["partial"])
-        notionals.append(res.summary["liquidated_notional_usd"]["long"])
+    """Same seed, a deeper fall: never fewer positions liquidated, never less quantity. (Measured in
+    positions and base units: in dollars a deeper fall liquidates at lower prices.)"""
+    counts, quantities = [], []
+    for size in np.arange(-2.0, -30.0, -1.0):
+        res = sim.run(small(**{"scenario.seed": seed, "shock.kind": "gap", "shock.size_pct": float(size),
+                               "population.n_positions": 2000}))
+        hit = np.isin(res.fills["kind"], (E.LIQUIDATION, E.PARTIAL, E.TAKEOVER))
+        partial_only = set(res.fills["account"][res.fills["kind"] == E.PARTIAL].tolist())
+        liquidated = set(np.flatnonzero(res.accounts["status"] == E.LIQUIDATED).tolist())
+        counts.append(len(liquidated | partial_only))
+        quantities.append(float(res.fills["qty"][hit].sum()) + float(res.fills["qty"][res.fills["kind"] == E.ADL].sum()))
     assert counts == sorted(counts) and counts[-1] > counts[0]
-    assert notionals == sorted(notionals)
+    assert all(b >= a * (1 - 1e-12) for a, b in zip(quantities, quantities[1:]))
+
+
+def test_a_short_squeeze_destroys_open_interest(compiled):
+    res = sim.run(small(**{"shock.size_pct": 15.0, "population.n_positions": 3000}))
+    assert res.summary["liquidated_notional_usd"]["short"] > 0
+    assert res.summary["liquidated_notional_usd"]["long"] == 0
+    assert res.summary["open_interest_destroyed_pct"] > 0
 
 
 def test_mirrored_population_under_mirrored_shock_gives_mirrored_results():

@@ -176,8 +176,9 @@ def test_gap_adl_with_empty_book():
 
 
 def test_gap_takeover_capacity_then_adl():
-    # B = 100 - 30/3 = 90. Fund capacity max_inventory * bal / m = 0.1 * 890 / 89 = 1.0 of the 3.0
-    # remainder; the other 2.0 is ADL'd against row 1 (first in rank), which stays open with 0.5.
+    # B = 100 - 30/3 = 90, mark 89. Fund capacity: the largest y with y * 89 <= 0.1 * (891 - y * (90 - 89)),
+    # i.e. y = 89.1 / 89.1 = 1.0 of the 3.0 remainder; the other 2.0 is ADL'd against row 1 (first in
+    # rank), which stays open with 0.5.
     inp = make_input(
         [
             (1, 3.0, 100.0, 30.0, enums.TRADER),
@@ -186,7 +187,7 @@ def test_gap_takeover_capacity_then_adl():
         ],
         path=GAP_PATH,
         prof=0.0,
-        fund_initial=890.0,
+        fund_initial=891.0,
         max_inventory=0.1,
         unwind_interval=0,
     )

@@ -48,16 +48,18 @@ def test_replay_shock_drives_the_index(tmp_path, compiled):
     rows = ["timestamp,price"] + [f"{1_760_000_000 + t},{p}" for t, p in
                                   ((0, 50_000), (30, 50_000), (60, 47_000), (90, 48_500), (120, 48_500))]
     path.write_text("\n".join(rows) + "\n")
-    scn = sim.load_scenario(None, overrides={"shock.kind": "replay", "shock.file": str(path),
-                                             "scenario.duration_s": 150.0, "population.n_positions": 2000,
+    # the recorded path starts at shock.start_s = 10 s
+    scn = sim.load_scenario(None, overrides={"shock.kind": "replay", "shock.file": str(path), "shock.start_s": 10.0,
+                                             "scenario.duration_s": 160.0, "population.n_positions": 2000,
                                              "market.index_coupling": 0.0})
     res = sim.run(scn)
     ser = res.series
     p0 = scn.market.start_price_usd
     at = {round(t): i for i, t in enumerate(ser["t"])}
     assert ser["index"][at[0]] == pytest.approx(p0)
-    assert ser["index"][at[60]] == pytest.approx(p0 * 0.94)
-    assert ser["index"][at[75]] == pytest.approx(p0 * 0.955)
+    assert ser["index"][at[40]] == pytest.approx(p0)
+    assert ser["index"][at[70]] == pytest.approx(p0 * 0.94)
+    assert ser["index"][at[85]] == pytest.approx(p0 * 0.955)
     assert res.summary["exogenous_drawdown_pct"] == pytest.approx(-6.0)
     assert res.summary["liquidated_notional_usd"]["long"] > 0
 

@@ -133,7 +133,8 @@ def test_numbers_are_coerced_but_never_from_bools_or_strings():
     ("population", "long_share", 1.5, "must be a number in [0, 1]"),
     ("scenario", "duration_s", 0, "must be a number in (0, 86400]"),
     ("scenario", "seed", 2**63, "must be an integer in [0, 2**63)"),
-    ("shock", "size_pct", -95, "must be a number in (-95, 1000]"),
+    ("shock", "size_pct", -95, "must be a number in (-95, 95]"),
+    ("shock", "size_pct", 96, "must be a number in (-95, 95]"),
     ("market", "oracle_interval_s", 0.001, "must be a number in [0.01, 60]"),
     ("population", "size_tail_alpha", 1, "must be a number in (1, 10]"),
     ("population", "open_interest_usd", -1, "must be a number in [0, 1e13]"),
@@ -156,6 +157,51 @@ def test_out_of_range(table, key, value, allowed):
 ])
 def test_inconsistent_values(data, expected):
     assert problems_of(parse_scenario, data) == [f"<dict>: {expected}"]
+
+
+def test_shock_start_is_only_bounded_by_the_run_when_there_is_a_shock():
+    scn = parse_scenario({"scenario": {"duration_s": 30}, "shock": {"kind": "none", "start_s": 100}})
+    assert scn.shock.start_s == 100
+    for kind in ("gap", "ramp"):
+        (msg,) = problems_of(parse_scenario, {"scenario": {"duration_s": 30}, "shock": {"kind": kind, "start_s": 100}})
+        assert msg == "<dict>: shock.start_s = 100: must be a number in [0, 30] (30 = scenario.duration_s)"
+    md = schema_markdown()
+    assert "not checked against scenario.duration_s for kind none" in md
+    assert "Replay: the recorded path starts here; before it the index stays at the path's first price." in md
+
+
+@pytest.mark.parametrize("data, expected", [
+    ({"market": {"tick_size_usd": 0.001}},
+     "market.tick_size_usd = 0.001: would make 96,800,000 book ladder levels (2·book.range_pct/100·"
+     "market.start_price_usd / market.tick_size_usd) with book.range_pct = 40, market.start_price_usd = 121000; at "
+     "most 20,000,000 are allowed: market.tick_size_usd must be at least 0.00484, or lower book.range_pct"),
+    ({"market": {"start_price_usd": 1e9}, "book": {"range_pct": 95}},
+     "market.tick_size_usd = 0.1: would make 19,000,000,000 book ladder levels (2·book.range_pct/100·"
+     "market.start_price_usd / market.tick_size_usd) with book.range_pct = 95, market.start_price_usd = 1e9; at "
+     "most 20,000,000 are allowed: market.tick_size_usd must be at least 95, or lower book.range_pct"),
+    ({"output": {"sample_interval_s": 1e-5}},
+     "output.sample_interval_s = 1e-05: would make 30,000,000 samples (scenario.duration_s / "
+     "output.sample_interval_s) with scenario.duration_s = 300; at most 5,000,000 are allowed: "
+     "output.sample_interval_s must be at least 6e-05"),
+    ({"scenario": {"duration_s": 86400}, "book": {"noise_rate_per_s": 1000}},
+     "book.noise_rate_per_s = 1000: would make 86,400,000 expected background orders (book.noise_rate_per_s · "
+     "scenario.duration_s) with scenario.duration_s = 86400; at most 20,000,000 are allowed: book.noise_rate_per_s "
+     "must be at most 231.4814815"),
+])
+def test_resource_bounds(data, expected):
+    assert problems_of(parse_scenario, data) == [f"<dict>: {expected}"]
+
+
+def test_resource_bounds_allow_the_limit_and_are_all_reported():
+    scn = parse_scenario({"scenario": {"duration_s": 86400}, "book": {"noise_rate_per_s": 231.4814815},
+                          "output": {"sample_interval_s": 0.01728}, "market": {"tick_size_usd": 0.00484}})
+    assert scn.output.sample_interval_s == 0.01728
+    got = problems_of(load_scenario, SCENARIOS / "calm.toml", {"scenario.duration_s": 86400, "book.noise_rate_per_s":
+                                                               500, "output.sample_interval_s": 0.01,
+                                                               "market.tick_size_usd": 0.001})
+    assert [m.split(": ")[:2] for m in got] == [["override", "market.tick_size_usd = 0.001"],
+                                                ["override", "output.sample_interval_s = 0.01"],
+                                                ["override", "book.noise_rate_per_s = 500"]]
 
 
 def tiers(*rows):
@@ -244,6 +290,56 @@ def test_population_file_excludes_synthetic_keys():
         f"<dict>: population.{key} = {value!r}: cannot be set together with population.file (the positions come "
         "from the file)" for key, value in (("n_positions", 5), ("open_interest_usd", 8e9), ("long_share", 0.5))
     ]
+
+
+def positions_problems(tmp_path, rows, **population):
+    path = csv_file(tmp_path, "side,size,entry_price,leverage,mode,wallet\n" + rows)
+    return path, problems_of(parse_scenario, {"population": {"file": str(path), **population}})
+
+
+def test_positions_bankrupt_at_the_start_price(tmp_path):
+    # 10x long from 135000 at 121000: margin 13500, loss 14000; cross wallet 20000 survives the same loss
+    path, got = positions_problems(tmp_path, "long,1,135000,10,,\nlong,1,135000,10,cross,20000\n"
+                                             "\nshort,1,110000,10,cross,11000\nlong,1,100000,10,,\n")
+    assert got == [
+        f"{path}: line 2: equity at market.start_price_usd = 121000 is -500 USD (wallet + side·size·(start price − "
+        "entry_price)); it must be > 0, or the position is bankrupt before the run starts (population.file)",
+        f"{path}: line 5: equity at market.start_price_usd = 121000 is 0 USD (wallet + side·size·(start price − "
+        "entry_price)); it must be > 0, or the position is bankrupt before the run starts (population.file)",
+    ]
+    # solvent but already past its liquidation price: allowed, liquidated at the first tick
+    assert parse_scenario({"population": {"file": str(csv_file(tmp_path, "side,size,entry_price,leverage\n"
+                                                                         "long,1,130000,10\n", "ok.csv"))}})
+    md = schema_markdown()
+    assert "a solvent row already past its liquidation price is allowed and is liquidated at the first tick" in md
+
+
+def test_positions_above_their_tier_leverage(tmp_path):
+    # notional 121000 is in the 50k tier (100x); 0.1 BTC = 12100 is in the first tier (125x)
+    path, got = positions_problems(tmp_path, "long,1,121000,101,,\nlong,0.1,121000,125,,\n"
+                                             "short,1,121000,100,cross,2000\nlong,1,121000,100,,\n")
+    assert got == [
+        f"{path}: line 2: leverage = 101 (size·entry_price / margin = 121000 / 1198.019802): must be at most 100, "
+        "the max_leverage of market.tiers[1] for a notional of 121000 USD (population.file)",
+    ]
+    path = csv_file(tmp_path, "side,size,entry_price,margin,mode,wallet\nshort,1,121000,1000,cross,5000\n"
+                              "long,1,121000,1500,,\n", "m.csv")
+    (msg,) = problems_of(parse_scenario, {"population": {"file": str(path)}})
+    assert msg == (f"{path}: line 2: leverage = 121 (size·entry_price / margin = 121000 / 1000): must be at most "
+                   "100, the max_leverage of market.tiers[1] for a notional of 121000 USD (population.file)")
+    tiers_ = {"market": {"tiers": [{"notional_floor_usd": 0, "max_leverage": 20, "mmr_pct": 1}]}}
+    got = problems_of(parse_scenario, {**tiers_, "population": {"file": str(path)}})
+    assert [m.split(": ")[1] for m in got] == ["line 2", "line 3"]
+    assert all("must be at most 20, the max_leverage of market.tiers[0]" in m for m in got)
+
+
+def test_position_file_problems_are_capped_and_join_the_others(tmp_path):
+    path, got = positions_problems(tmp_path, "long,1,200000,10,,\n" * 15 + "long,1,121000,200,,\n" * 10,
+                                   long_share=0.5)
+    assert got[0] == ("<dict>: population.long_share = 0.5: cannot be set together with population.file (the "
+                      "positions come from the file)")
+    assert len(got) == 22 and got[-1] == "... and 5 more"
+    assert got[1].startswith(f"{path}: line 2: equity at") and got[16].startswith(f"{path}: line 17: leverage = 200")
 
 
 def test_replay_needs_a_file_and_only_replay_takes_one():
@@ -337,7 +433,8 @@ def test_with_overrides_is_validated_like_the_file():
     scn = base.with_overrides({"shock.kind": "gap", "shock.size_pct": "-20"})
     assert scn.scenario.name == "calm" and scn.shock.kind == "gap" and scn.shock.size_pct == -20
     assert base.shock.kind == "none"
-    (msg,) = problems_of(base.with_overrides, {"scenario.duration_s": "30"})
+    assert base.with_overrides({"scenario.duration_s": "30"}).scenario.duration_s == 30  # no shock: start_s unused
+    (msg,) = problems_of(base.with_overrides, {"scenario.duration_s": "30", "shock.kind": "gap"})
     assert msg == f"{SCENARIOS / 'calm.toml'}: shock.start_s = 60.0: must be a number in [0, 30] (30 = scenario.duration_s)"
     assert Scenario().with_overrides({"output.plot": False}).output.plot is False
 
@@ -375,6 +472,8 @@ def test_scenario_with_data_files():
     assert pos["side"].dtype == np.int8 and list(pos["side"]) == [1, -1, -1, 1]
     assert list(pos["mode"]) == [0, 1, 0, 1]
     np.testing.assert_allclose(pos["wallet"], [6000, 20000, 1190, 4840])
+    np.testing.assert_allclose(pos["margin"], [6000, 122500.5 * 1.25 / 20, 1190, 4840])
+    assert list(pos["line"]) == [2, 3, 4, 5]
     assert len(scn.book.levels["price"]) == 6
     assert list(scn.shock.path["t_s"]) == [0, 1, 1, 30, 90]
     assert "n_positions" not in scn.to_dict()["population"] and "open_interest_usd" not in scn.to_dict()["population"]
@@ -399,6 +498,7 @@ def test_positions_csv_margin_column(tmp_path):
     path = csv_file(tmp_path, "Side, Size ,entry_price,margin\nshort,2,100,50\n\nlong,1,200,200\n")
     pos = read_positions_csv(path)
     assert list(pos["side"]) == [-1, 1] and list(pos["wallet"]) == [50, 200] and list(pos["mode"]) == [0, 0]
+    assert list(pos["margin"]) == [50, 200] and list(pos["line"]) == [2, 4] and pos["line"].dtype == np.int64
     assert pos["size"].dtype == pos["entry_price"].dtype == np.float64
 
 

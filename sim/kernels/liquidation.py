@@ -19,7 +19,7 @@ from sim import state as S
 from sim._jit import jit
 from sim.kernels.book import walk_nb
 from sim.kernels.heap import heap_compact_nb, heap_pop_nb, heap_push_nb
-from sim.kernels.margin import refresh_prices_nb, tier_nb
+from sim.kernels.margin import maintenance_margin_nb, refresh_prices_nb, tier_nb
 
 
 @jit
@@ -60,6 +60,22 @@ def fund_trade_nb(sf, dq, price):
         sf[S.F_FUND_Q] = new_q
     fund_add_nb(sf, realized)
     return realized
+
+
+@jit
+def set_last_nb(sf, price):
+    """A trade printed at ``price``: the new last price, and the run's extremes of it."""
+    sf[S.F_LAST] = price
+    if price < sf[S.F_MIN_LAST]:
+        sf[S.F_MIN_LAST] = price
+    if price > sf[S.F_MAX_LAST]:
+        sf[S.F_MAX_LAST] = price
+
+
+@jit
+def fund_equity_nb(sf, mark):
+    """The fund's equity with its inventory valued at ``mark`` (what it could really pay)."""
+    return sf[S.F_FUND_CASH] + sf[S.F_FUND_Q] * mark
 
 
 @jit
@@ -187,7 +203,12 @@ def liquidate_nb(i, t, pos, tiers, book, trig, fl, sf, si, p):
 
 @jit
 def _partial_nb(i, r, t, pos, tiers, book, trig, fl, sf, si, p):
-    """IOC reduction of ``r`` never worse than bankruptcy; returns False if nothing filled."""
+    """IOC reduction of ``r`` never worse than bankruptcy.
+
+    Returns True when the position came out compliant (equity above the maintenance margin of what
+    is left, at the mark); False when nothing filled or it is still under water after the fill and
+    the fee, in which case the caller closes the rest in full at once (Binance's step 3 → 4).
+    """
     s = pos.side[i]
     m = sf[S.F_MARK]
     bp = pos.bp[i]
@@ -202,24 +223,32 @@ def _partial_nb(i, r, t, pos, tiers, book, trig, fl, sf, si, p):
     pos.wallet[i] -= fee
     sf[S.F_FUND_CASH] += fee
     fund_add_nb(sf, fee)
-    sf[S.F_LAST] = last
+    set_last_nb(sf, last)
     sf[S.F_LIQ_NOTIONAL] += filled * price
     record_nb(fl, si, t, E.PARTIAL, i, -s, filled, price, bp, fee, fee, m)
     si[S.I_PARTIAL] += 1
+    refresh_prices_nb(pos, i, tiers.floor, tiers.mmr, tiers.cum)
+    if equity - fee <= maintenance_margin_nb(pos.size[i], m, tiers.floor, tiers.mmr, tiers.cum):
+        return False
     pos.eligible[i] = si[S.I_TICK] + 1
     trig.deferred[si[S.I_NDEFER]] = i
     si[S.I_NDEFER] += 1
-    reindex_nb(pos, trig, si, i, tiers)
     return True
 
 
 @jit
 def _full_nb(i, t, pos, book, fl, sf, si, p):
-    """Close row ``i`` in full: book fill vs bankruptcy, then fund takeover, then ADL."""
+    """Close row ``i`` in full: book fill vs bankruptcy, then fund takeover, then ADL.
+
+    The IOC order may fill up to ``band`` beyond bankruptcy only while the fund has equity (at the
+    mark) to pay the gap; the fund takes over only what its equity can carry after marking the
+    position to the mark (so an under-water fund hands the rest to ADL).
+    """
     s = pos.side[i]
     m = sf[S.F_MARK]
     bp = pos.bp[i]
-    filled, notional, last = walk_nb(book, -s, pos.size[i], bp * (1.0 - s * p.band), sf[S.F_INDEX], t, p, sf, si)
+    limit = bp * (1.0 - s * p.band) if fund_equity_nb(sf, m) > 0.0 else bp
+    filled, notional, last = walk_nb(book, -s, pos.size[i], limit, sf[S.F_INDEX], t, p, sf, si)
     if filled > 0.0:
         price = notional / filled
         fund_delta = s * filled * (price - bp)
@@ -228,15 +257,14 @@ def _full_nb(i, t, pos, book, fl, sf, si, p):
         maker_trade_nb(sf, s * filled, price)
         sf[S.F_FUND_CASH] += fund_delta
         fund_add_nb(sf, fund_delta)
-        sf[S.F_LAST] = last
+        set_last_nb(sf, last)
         sf[S.F_LIQ_NOTIONAL] += filled * price
         record_nb(fl, si, t, E.LIQUIDATION, i, -s, filled, price, bp, fund_delta, fee, m)
     rem = pos.size[i]
     if rem > p.lot * 1e-9:
         take = rem
         if p.adl_enabled:
-            cap = max(0.0, p.max_inventory * sf[S.F_FUND_BAL] / m - s * sf[S.F_FUND_Q])
-            take = min(rem, cap)
+            take = min(rem, takeover_capacity_nb(sf, s, bp, m, p.max_inventory))
         if take > 0.0:
             takeover_nb(i, take, t, pos, fl, sf, si)
         rem = pos.size[i]
@@ -247,6 +275,23 @@ def _full_nb(i, t, pos, book, fl, sf, si, p):
             return
     pos.status[i] = E.LIQUIDATED
     si[S.I_FULL] += 1
+
+
+@jit
+def takeover_capacity_nb(sf, side, bp, mark, max_inventory):
+    """Base units of a side-``side`` position the fund can take at ``bp``.
+
+    With ``E`` the fund's equity at the mark and ``k`` its inventory limit (a multiple of equity), a
+    takeover of ``y`` costs ``y·max(0, side·(bp − mark))`` of equity at once; the fund takes the
+    largest ``y`` whose inventory after it, valued at the mark, stays within ``k`` times its equity
+    after it. Nothing when the fund has no equity left.
+    """
+    equity = fund_equity_nb(sf, mark)
+    if equity <= 0.0:
+        return 0.0
+    loss = max(0.0, side * (bp - mark))
+    room = max_inventory * equity - side * sf[S.F_FUND_Q] * mark
+    return max(0.0, room / (mark + max_inventory * loss))
 
 
 @jit

@@ -23,6 +23,7 @@ from sim.kernels.liquidation import (
     maker_trade_nb,
     next_triggered_nb,
     record_nb,
+    set_last_nb,
 )
 
 @jit
@@ -131,6 +132,10 @@ def oracle_nb(t, pos, book, trig, mk, sf, si, p):
     mark = max(min(a, b), min(max(a, b), c))  # median of three
     sf[S.F_PREV_MARK] = sf[S.F_MARK]
     sf[S.F_MARK] = mark
+    if mark < sf[S.F_MIN_MARK]:
+        sf[S.F_MIN_MARK] = mark
+    if mark > sf[S.F_MAX_MARK]:
+        sf[S.F_MAX_MARK] = mark
     flush_deferred_nb(pos, trig, si)
     si[S.I_FIRST_SIDE] = 1 if mark < sf[S.F_PREV_MARK] else -1
     si[S.I_PHASE] = 1
@@ -156,7 +161,7 @@ def noise_nb(t, n_pos, book, mk, fl, sf, si, p):
     fee = p.taker_fee * filled * price
     sf[S.F_NOISE_CASH] -= fee
     sf[S.F_FEE_CASH] += fee
-    sf[S.F_LAST] = last
+    set_last_nb(sf, last)
     record_nb(fl, si, t, E.NOISE_FILL, n_pos + 1, side, filled, price, np.nan, 0.0, fee, sf[S.F_MARK])
 
 
@@ -176,7 +181,7 @@ def unwind_nb(t, n_pos, book, fl, sf, si, p):
     price = notional / filled
     realized = fund_trade_nb(sf, side * filled, price)
     maker_trade_nb(sf, -side * filled, price)
-    sf[S.F_LAST] = last
+    set_last_nb(sf, last)
     record_nb(fl, si, t, E.FUND_UNWIND, n_pos + 2, side, filled, price, np.nan, realized, 0.0, sf[S.F_MARK])
 
 
