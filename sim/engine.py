@@ -23,54 +23,17 @@ from sim.market import book_profile, noise_flow, shock_path
 from sim.population import from_arrays, generate
 
 
-class Inputs(NamedTuple):
-    """Everything a run depends on, as arrays and scalars (docs/engine.md §2, §10).
+_INPUT_ARRAYS = [
+    (name, np.ndarray)
+    for name in ("pos_side", "pos_size", "pos_entry", "pos_wallet", "pos_kind", "pos_mode", "pos_leverage",
+                 "tier_floor", "tier_mmr", "tier_cum", "prof_bid", "prof_ask", "path_t", "path_p",
+                 "noise_t", "noise_side", "noise_qty")
+]
 
-    The pure-Python reference engine in the tests consumes exactly this, so both engines see the
-    same draws.
-    """
-
-    pos_side: np.ndarray
-    pos_size: np.ndarray
-    pos_entry: np.ndarray
-    pos_wallet: np.ndarray
-    pos_kind: np.ndarray
-    pos_mode: np.ndarray
-    pos_leverage: np.ndarray
-    tier_floor: np.ndarray
-    tier_mmr: np.ndarray
-    tier_cum: np.ndarray
-    tick: float
-    lot: float
-    grid_lo: int
-    n_levels: int
-    prof_bid: np.ndarray
-    prof_ask: np.ndarray
-    path_t: np.ndarray
-    path_p: np.ndarray
-    noise_t: np.ndarray
-    noise_side: np.ndarray
-    noise_qty: np.ndarray
-    duration: int
-    oracle_interval: int
-    sample_interval: int
-    unwind_interval: int
-    index_coupling: float
-    funding_rate: float
-    funding_interval: int
-    time_to_funding: int
-    basis_window: int
-    refill_half_life: float
-    clearance: float
-    band: float
-    taker_fee: float
-    noise_band: float
-    fund_initial: float
-    max_inventory: float
-    unwind_fraction: float
-    unwind_band: float
-    adl_enabled: bool
-    start_price: float
+#: Everything a run depends on, as arrays and scalars (docs/engine.md §2, §10): the arrays above, the
+#: basis window (it sizes an array) and every kernel scalar of :class:`sim.state.Params`. The
+#: pure-Python reference engine in the tests consumes exactly this, so both engines see the same draws.
+Inputs = NamedTuple("Inputs", _INPUT_ARRAYS + [("basis_window", int)] + list(S.Params.__annotations__.items()))
 
 
 class Raw(NamedTuple):
