@@ -97,6 +97,11 @@ def _money(x):
     return "n/a" if x is None else f"${x / 1e6:,.1f}M"
 
 
+def _differs(a, b):
+    """True when two dollar figures differ by more than the $0.1M the summary shows."""
+    return a is not None and b is not None and abs(a - b) >= 5e4
+
+
 def _pct(x):
     return "n/a" if x is None else f"{x:+.2f}%"
 
@@ -112,7 +117,9 @@ def _report(res, out):
         f"{s['liquidations']['full']:,} full, {s['liquidations']['partial']:,} partial, {s['waves']} wave(s)",
         f"  price        shock {_pct(s['exogenous_drawdown_pct'])}, last low {_pct(s['realized_drawdown_pct'])}"
         + (f" (amplification {amp:.2f}x)" if amp is not None else ""),
-        f"  fund         {_money(fund['start'])} -> min {_money(fund['min'])} -> {_money(fund['end'])}; "
+        f"  fund         {_money(fund['start'])} -> min {_money(fund['min'])} -> {_money(fund['end'])}"
+        + (f" (at the final mark {_money(fund['end_marked'])})" if _differs(fund.get("end_marked"), fund["end"]) else "")
+        + "; "
         f"ADL {s['adl']['count']:,} fills, {_money(s['adl']['notional_usd'])}; bad debt {_money(s['bad_debt_usd'])}",
         f"  written to   {out}",
     ]
