@@ -15,6 +15,9 @@ from sim.engine import simulate
 RTOL = 1e-9
 ATOL = 1e-7
 
+# three tiers at the scale of these small markets (floors 500 and 1,500 USD), amounts by the recurrence
+THREE_TIERS = ([0.0, 500.0, 1500.0], [0.004, 0.01, 0.025], [0.0, 500.0 * 0.006, 500.0 * 0.006 + 1500.0 * 0.015])
+
 
 @st.composite
 def markets(draw):
@@ -25,22 +28,26 @@ def markets(draw):
         q = draw(st.floats(0.5, 30.0))
         ep = draw(st.floats(90.0, 110.0))
         lev = draw(st.sampled_from([2.0, 5.0, 10.0, 20.0, 50.0]))
-        positions.append((side, q, ep, q * ep / lev, 0))
+        spare = draw(st.sampled_from([0.0, 0.0, 0.5, 3.0]))  # cross accounts carry spare balance
+        positions.append((side, q, ep, q * ep / lev * (1.0 + spare), 0))
     residual = sum(p[0] * p[1] for p in positions)
     positions.append((-1 if residual > 0 else 1, abs(residual), 100.0, abs(residual) * 100.0, 1))
     size = draw(st.floats(-15.0, 15.0))
     ramp = draw(st.integers(0, 5000))
     path = ((0, 100.0), (2000, 100.0), (2000 + ramp, 100.0 * (1.0 + size / 100.0)))
-    times = sorted(draw(st.lists(st.integers(0, 10_000), max_size=20)))
+    # on a 100 ms grid, so background orders often share a millisecond with an oracle tick
+    times = sorted(100 * t for t in draw(st.lists(st.integers(0, 100), max_size=20)))
     noise = [(t, draw(st.sampled_from([-1, 1])), draw(st.floats(0.1, 20.0))) for t in times]
     return make_input(
         positions,
-        tiers=draw(st.sampled_from([ONE_TIER, TWO_TIERS])),
+        tiers=draw(st.sampled_from([ONE_TIER, TWO_TIERS, THREE_TIERS])),
         path=path,
         noise=noise,
         prof=draw(st.floats(1.0, 50.0)),
         depth_levels=draw(st.integers(5, 60)),
         duration=10_000,
+        oracle_interval=draw(st.sampled_from([700, 1000, 1300])),
+        sample_interval=draw(st.sampled_from([500, 1000])),
         index_coupling=draw(st.floats(0.0, 0.8)),
         fund_initial=draw(st.sampled_from([0.0, 50.0, 1000.0])),
         adl_enabled=draw(st.booleans()),
