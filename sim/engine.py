@@ -106,7 +106,8 @@ def _params(inp):
 
 def _allocate(inp):
     n = inp.pos_side.size
-    status = np.where(inp.pos_size > 0.0, E.OPEN, E.FLAT).astype(np.int8)
+    # a row holding no more than rounding dust (e.g. a counterparty facing a balanced book) is flat
+    status = np.where(inp.pos_size > inp.lot * 1e-9, E.OPEN, E.FLAT).astype(np.int8)
     pos = S.Positions(
         side=inp.pos_side.astype(np.int8).copy(), size=inp.pos_size.astype(np.float64).copy(),
         entry=inp.pos_entry.astype(np.float64).copy(), wallet=inp.pos_wallet.astype(np.float64).copy(),
@@ -114,7 +115,7 @@ def _allocate(inp):
         status=status, version=np.zeros(n, np.int64), eligible=np.zeros(n, np.int64),
     )
     tiers = S.Tiers(*(np.ascontiguousarray(a, np.float64) for a in (inp.tier_floor, inp.tier_mmr, inp.tier_cum)))
-    init_prices_nb(pos, tiers.floor, tiers.mmr, tiers.cum)
+    init_prices_nb(pos, tiers.floor, tiers.mmr, tiers.cum, E.OPEN)
     ids = np.arange(n, dtype=np.int64)
     orders = []
     for s in (1, -1):

@@ -124,6 +124,8 @@ def from_arrays(arrays, market_cfg, counterparty_leverage):
 def with_counterparty(side, size, entry, wallet, mode, p0, cp_leverage):
     """Append the residual counterparty row: it holds −Σ side·size at the start price."""
     residual = float(np.sum(side * size))
+    if abs(residual) <= 1e-9 * max(1.0, float(np.abs(size).max(initial=0.0))):
+        residual = 0.0  # a balanced book up to rounding: the counterparty holds nothing
     cp_side = -1 if residual > 0 else 1
     cp_size = abs(residual)
     n = side.size

@@ -122,7 +122,7 @@ class _Reference:
         self.kind = _ints(inp.pos_kind)
         self.n = len(self.side)
         # a row with nothing to hold (a counterparty facing a balanced book) is flat from the start
-        self.status = [enums.OPEN if q > 0.0 else enums.FLAT for q in self.Q]
+        self.status = [enums.OPEN if q > inp.lot * 1e-9 else enums.FLAT for q in self.Q]
         self.eligible = [True] * self.n
 
         # tiers

@@ -94,6 +94,20 @@ def fills_of(raw, kind):
     return raw.fills[raw.fills["kind"] == kind]
 
 
+def test_a_dust_counterparty_is_flat_and_never_adl_d():
+    """0.1 + 0.2 longs against 0.3 short leave a float residual of 5.6e-17: rounding, not a position."""
+    residual = 0.1 + 0.2 - 0.3
+    positions = [(1, 0.1, 100.0, 1.0, E.TRADER), (1, 0.2, 100.0, 2.0, E.TRADER), (-1, 0.3, 100.0, 30.0, E.TRADER),
+                 (-1, residual, 100.0, residual * 20, E.COUNTERPARTY)]
+    inp = make_input(positions, path=((0, 100.0), (2000, 100.0), (2500, 80.0)), duration=5000,
+                     fund_initial=0.0, prof=0.01)
+    raw = simulate(inp)
+    assert raw.accounts["status"][3] == E.FLAT
+    assert 3 not in raw.fills["account"].tolist()
+    assert raw.full == 2
+    assert_money_conserved(inp, raw)
+
+
 def test_tv22_fund_delta_sign_follows_the_fill_vs_bankruptcy():
     """TV22 (linear analogue): fills better than bankruptcy pay the fund, worse ones draw on it."""
     # the index gaps to 90.30 (below LP 90.36); the only bids sit 10 ticks (90.20, better than BP 90)

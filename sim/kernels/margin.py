@@ -84,12 +84,12 @@ def refresh_prices_nb(pos, i, floor, mmr, cum):
 
 
 @jit
-def init_prices_nb(pos, floor, mmr, cum):
-    """LP, BP and key of every row (start of a run)."""
+def init_prices_nb(pos, floor, mmr, cum, open_code):
+    """LP, BP and key of every row (start of a run); rows not open are never triggered."""
     for i in range(pos.size.size):
         s = pos.side[i]
         q = pos.size[i]
-        if q <= 0.0:  # a flat row (e.g. a counterparty with no residual) is never triggered
+        if pos.status[i] != open_code:
             pos.lp[i] = np.nan
             pos.bp[i] = np.nan
             pos.key[i] = -np.inf
