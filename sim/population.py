@@ -36,14 +36,13 @@ class Population(NamedTuple):
 def price_history(p0, hours, vol_pct_per_day, rng, steps_per_hour=12):
     """A synthetic price history ending at ``p0``: log-Brownian, ``hours`` long, 5-minute steps.
 
-    Returns ``(t_h, price)`` with ``t_h`` in hours before the start (descending to 0).
+    Returns the prices, evenly spaced in time, from the start of the run backwards.
     """
     n = max(2, int(round(hours * steps_per_hour)) + 1)
     sigma_step = vol_pct_per_day / 100.0 / np.sqrt(24.0 * steps_per_hour)
     steps = rng.standard_normal(n - 1) * sigma_step
     log_back = np.concatenate(([0.0], np.cumsum(steps)))  # walk backwards from p0
-    t_h = np.linspace(0.0, hours, n)
-    return t_h, p0 * np.exp(log_back)
+    return p0 * np.exp(log_back)
 
 
 def sample_history(hist, rng, size):
@@ -69,7 +68,7 @@ def generate(pop_cfg, market_cfg, rng):
     notional = np.minimum(notional, pop_cfg.notional_max_usd)
     cross = rng.random(n) < pop_cfg.cross_share
     spare_factor = rng.exponential(pop_cfg.cross_spare_mean, n) if pop_cfg.cross_spare_mean > 0 else np.zeros(n)
-    _, hist = price_history(p0, pop_cfg.entry_lookback_h, pop_cfg.entry_volatility_pct_per_day, rng)
+    hist = price_history(p0, pop_cfg.entry_lookback_h, pop_cfg.entry_volatility_pct_per_day, rng)
     entry = sample_history(hist, rng, n)
     if pop_cfg.open_interest_usd > 0:
         # open interest: the larger side's total size valued at the start price (the few rows

@@ -19,7 +19,7 @@ from sim import state as S
 from sim._jit import jit
 from sim.kernels.book import walk_nb
 from sim.kernels.heap import heap_compact_nb, heap_pop_nb, heap_push_nb
-from sim.kernels.margin import maintenance_margin_nb, refresh_prices_nb, tier_nb
+from sim.kernels.margin import equity_nb, maintenance_margin_nb, refresh_prices_nb, tier_nb
 
 
 @jit
@@ -190,7 +190,7 @@ def liquidate_nb(i, t, pos, tiers, book, trig, fl, sf, si, p):
     m = sf[S.F_MARK]
     j = tier_nb(q * m, tiers.floor)
     if j > 0:
-        equity = pos.wallet[i] + s * q * (m - pos.entry[i])
+        equity = equity_nb(s, q, pos.entry[i], pos.wallet[i], m)
         for jj in range(j - 1, -1, -1):
             keep = math.floor(min(q, tiers.floor[jj + 1] / m) / p.lot) * p.lot
             r = q - keep
@@ -218,7 +218,7 @@ def _partial_nb(i, r, t, pos, tiers, book, trig, fl, sf, si, p):
     price = notional / filled
     reduce_position_nb(pos, sf, i, filled, price)
     maker_trade_nb(sf, s * filled, price)
-    equity = pos.wallet[i] + s * pos.size[i] * (m - pos.entry[i])
+    equity = equity_nb(s, pos.size[i], pos.entry[i], pos.wallet[i], m)
     fee = min(p.clearance * filled * price, max(0.0, equity))
     pos.wallet[i] -= fee
     sf[S.F_FUND_CASH] += fee

@@ -72,14 +72,19 @@ def equity_nb(side, q, ep, w, price):
 
 
 @jit
-def refresh_prices_nb(pos, i, floor, mmr, cum):
-    """Recompute LP, BP and trigger key of position row ``i`` after its size or wallet changed."""
+def _set_prices_nb(pos, i, floor, mmr, cum):
     s = pos.side[i]
     q = pos.size[i]
     lp = liquidation_price_nb(s, q, pos.entry[i], pos.wallet[i], floor, mmr, cum)
     pos.lp[i] = lp
     pos.bp[i] = bankruptcy_price_nb(s, q, pos.entry[i], pos.wallet[i])
     pos.key[i] = lp if s > 0 else -lp
+
+
+@jit
+def refresh_prices_nb(pos, i, floor, mmr, cum):
+    """Recompute LP, BP and trigger key of position row ``i`` after its size or wallet changed."""
+    _set_prices_nb(pos, i, floor, mmr, cum)
     pos.version[i] += 1
 
 
@@ -87,17 +92,12 @@ def refresh_prices_nb(pos, i, floor, mmr, cum):
 def init_prices_nb(pos, floor, mmr, cum, open_code):
     """LP, BP and key of every row (start of a run); rows not open are never triggered."""
     for i in range(pos.size.size):
-        s = pos.side[i]
-        q = pos.size[i]
-        if pos.status[i] != open_code:
+        if pos.status[i] == open_code:
+            _set_prices_nb(pos, i, floor, mmr, cum)
+        else:
             pos.lp[i] = np.nan
             pos.bp[i] = np.nan
             pos.key[i] = -np.inf
-            continue
-        lp = liquidation_price_nb(s, q, pos.entry[i], pos.wallet[i], floor, mmr, cum)
-        pos.lp[i] = lp
-        pos.bp[i] = bankruptcy_price_nb(s, q, pos.entry[i], pos.wallet[i])
-        pos.key[i] = lp if s > 0 else -lp
 
 
 @jit
