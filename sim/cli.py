@@ -3,21 +3,36 @@
     liqsim run [FILE] [--set dotted.key=value ...] [--seed N] [--out DIR] [--no-plot] [--accounts] [--quiet]
     liqsim validate FILE [--set ...]
     liqsim warmup
+    liqsim calc --venue V --side long|short --entry PRICE [--size QTY] (--leverage L | --margin USD)
+                [--mode isolated|cross] [--wallet USD] [--other-mm USD] [--other-upnl USD]
+                [--mmr PCT] [--cum USD] [--max-leverage L] [--asset BTC|ETH] [--version DATE] [--json]
+    liqsim venues [--verbose] [--json]
 
-Bad input (a missing or malformed file, an unknown key, a wrong or out-of-range value, a bad CSV)
-ends with exit status 2 and one message per problem naming the file, the dotted key, the bad value
-and what is allowed; nothing is written.
+Bad input (a missing or malformed file, an unknown key, a wrong or out-of-range value, a bad CSV, a
+bad flag) ends with exit status 2 and one message per problem, prefixed ``liqsim: error:``, naming the
+file, the dotted key or the flag, the bad value and what is allowed; nothing is written.
 """
 
 import argparse
+import json
+import re
 import sys
 import time
 
 from sim.errors import ScenarioError
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with liqsim's error format: one line, ``liqsim: error: ...``, exit status 2, no usage dump."""
+
+    def error(self, message):
+        # "argument --seed: --seed = '-4': ..." names the flag twice; keep the second
+        message = re.sub(r"^argument (\S+): (?=\1 )", "", message)
+        self.exit(2, f"liqsim: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser():
-    parser = argparse.ArgumentParser(prog="liqsim", description="Liquidation-cascade simulator for crypto perpetual futures.")
+    parser = _Parser(prog="liqsim", description="Liquidation-cascade simulator for crypto perpetual futures.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add_overrides(p):
@@ -38,6 +53,31 @@ def _parser():
     add_overrides(val)
 
     sub.add_parser("warmup", help="compile the kernels once so later runs start fast")
+
+    calc = sub.add_parser("calc", help="liquidation and bankruptcy price of one position on one venue",
+                          description="Liquidation price, bankruptcy price and maintenance margin of one position, "
+                          "computed with the engine's margin functions and the venue's rule pack.")
+    calc.add_argument("--venue", required=True, help="venue whose rules apply (see liqsim venues)")
+    calc.add_argument("--side", required=True, metavar="long|short")
+    calc.add_argument("--entry", required=True, metavar="PRICE", help="entry price, USD")
+    calc.add_argument("--size", default="1", metavar="QTY", help="position size in coins (default 1)")
+    calc.add_argument("--leverage", metavar="L", help="leverage; isolated: the margin is notional / L")
+    calc.add_argument("--margin", metavar="USD", help="isolated margin (instead of --leverage)")
+    calc.add_argument("--mode", default="isolated", metavar="isolated|cross", help="margin mode (default isolated)")
+    calc.add_argument("--wallet", metavar="USD", help="cross: the account's whole balance (required in cross)")
+    calc.add_argument("--other-mm", metavar="USD", help="cross: maintenance margin of the other positions")
+    calc.add_argument("--other-upnl", metavar="USD", help="cross: unrealised PnL of the other positions")
+    calc.add_argument("--mmr", metavar="PCT", help="one maintenance-margin rate, percent, instead of the tier table")
+    calc.add_argument("--cum", metavar="USD", help="maintenance amount with --mmr (default 0)")
+    calc.add_argument("--max-leverage", metavar="L", help="leverage cap instead of the tier's")
+    calc.add_argument("--asset", default="BTC", metavar="BTC|ETH", help="whose tier table applies (default BTC)")
+    calc.add_argument("--version", metavar="DATE",
+                      help="rule-pack version (default: the venue's default pack; see liqsim venues)")
+    calc.add_argument("--json", action="store_true", help="print one JSON object")
+
+    ven = sub.add_parser("venues", help="list the venues and their rule packs")
+    ven.add_argument("--verbose", action="store_true", help="also the tier tables and rule details")
+    ven.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 
@@ -49,6 +89,63 @@ def _non_negative_int(text):
     if value < 0 or value >= 2**63:
         raise argparse.ArgumentTypeError(f"--seed = {text!r}: must be a whole number in [0, 2**63)")
     return value
+
+
+def _number(text):
+    """A flag's text as a float, or the text itself when it is not a number (the calculator reports it)."""
+    try:
+        return None if text is None else float(text)
+    except ValueError:
+        return text
+
+
+def _calc(args):
+    from sim.calc import liquidation
+
+    res = liquidation(venue=args.venue, side=args.side, entry=_number(args.entry), size=_number(args.size),
+                      leverage=_number(args.leverage), margin=_number(args.margin), mode=args.mode,
+                      wallet=_number(args.wallet), other_mm=_number(args.other_mm),
+                      other_upnl=_number(args.other_upnl), mmr=_number(args.mmr), cum=_number(args.cum),
+                      max_leverage=_number(args.max_leverage), asset=args.asset, version=args.version)
+    print(json.dumps(res, indent=2) if args.json else _calc_text(res))
+    return 0
+
+
+def _calc_text(res):
+    """The calculator's answer as a few aligned lines."""
+    def usd(x):
+        return "none" if x is None else f"{x:,.2f}"
+
+    lev = f" {res['leverage']:.4g}x" if res["leverage"] is not None else ""
+    rows = [("position", f"{res['side']} {res['size']:g} {res['asset']} at {usd(res['entry'])}, {res['mode']}{lev}"),
+            ("venue", f"{res['venue']}, rules of {res['version']}")]
+    if res["liquidation_price"] is None:
+        rows.append(("liquidation price", "none: not liquidated at any positive price"))
+    else:
+        fee = res["trigger_mmr_pct"] - res["mmr"]
+        where = "on the entry value" if res["margin_basis"] == "entry" else "at the liquidation price"
+        tier = "one tier (--mmr)" if res["tier"] is None else f"tier {res['tier']}"
+        rows += [
+            ("liquidation price", usd(res["liquidation_price"])),
+            ("distance from entry", f"{res['distance_pct']:+.2f}%"),
+            ("maintenance margin", f"{usd(res['maintenance_margin'])} USD {where}"),
+            ("tier, MMR", f"{tier}, {res['mmr']:g}%"
+             + (f" (the trigger adds the {fee:.4g}% clearance fee)" if fee else "")),
+        ]
+    rows.append(("bankruptcy price", usd(res["bankruptcy_price"])))
+    if res["initial_margin"] is not None:
+        rows.append(("initial margin", f"{usd(res['initial_margin'])} USD"))
+    if res["below_maintenance_at_entry"]:
+        rows.append(("note", "below maintenance already at the entry price: liquidated at once"))
+    return "\n".join(f"  {label:<20} {value}" for label, value in rows)
+
+
+def _venues(args):
+    from sim.venues import venues_records, venues_text
+
+    text = json.dumps(venues_records(), indent=2) if args.json else venues_text(verbose=args.verbose)
+    print(text, end="" if text.endswith("\n") else "\n")
+    return 0
 
 
 def _overrides(pairs, seed=None):
@@ -136,6 +233,10 @@ def main(argv=None):
             sim.warmup()
             print(f"liqsim: kernels compiled and cached in {time.perf_counter() - t0:.1f} s")
             return 0
+        if args.command == "calc":
+            return _calc(args)
+        if args.command == "venues":
+            return _venues(args)
         from sim.scenario import load_scenario
 
         scn = load_scenario(args.file, overrides=_overrides(args.overrides, getattr(args, "seed", None)))

@@ -18,6 +18,7 @@ FILL_DTYPE = np.dtype(
         ("fund_delta", "f8"),  # USD, change of the insurance-fund balance
         ("fee", "f8"),  # USD, clearance fee (liquidations) or taker fee (noise)
         ("mark", "f8"),  # USD, mark price when the order ran
+        ("equity", "f8"),  # USD, the account's equity at the mark just before the fill (NaN for maker, noise, fund)
     ],
     align=True,
 )

@@ -33,7 +33,8 @@ _INPUT_ARRAYS = [
 #: Everything a run depends on, as arrays and scalars (docs/engine.md §2, §10): the arrays above, the
 #: basis window (it sizes an array) and every kernel scalar of :class:`sim.state.Params`. The
 #: pure-Python reference engine in the tests consumes exactly this, so both engines see the same draws.
-Inputs = NamedTuple("Inputs", _INPUT_ARRAYS + [("basis_window", int)] + list(S.Params.__annotations__.items()))
+Inputs = NamedTuple("Inputs", _INPUT_ARRAYS + [("basis_window", int), ("tier_entry_basis", bool)]
+                    + list(S.Params.__annotations__.items()))
 
 
 class Raw(NamedTuple):
@@ -66,11 +67,15 @@ def prepare(scn):
     seed_seq = np.random.SeedSequence(scn.scenario.seed)
     pop_rng, noise_rng = (np.random.default_rng(s) for s in seed_seq.spawn(2))
     mk, pcfg, book, fund = scn.market, scn.population, scn.book, scn.insurance_fund
+    rules = scn.rules()
     if getattr(pcfg, "positions", None) is not None:
         pop = from_arrays(pcfg.positions, mk, pcfg.counterparty_leverage)
     else:
-        pop = generate(pcfg, mk, pop_rng)
+        pop = generate(pcfg, mk, pop_rng, rules.mm_basis == "entry",
+                       rules.clearance_fee_pct / 100.0 if rules.trigger_includes_fee else 0.0)
     floor, mmr, cum, _ = mk.tier_arrays()
+    if rules.trigger_includes_fee:  # OKX: liquidation when equity ≤ MM + the clearance fee
+        mmr = mmr + rules.clearance_fee_pct / 100.0
     prof = book_profile(book, mk)
     path_t, path_p = shock_path(scn.shock, mk)
     duration = _ms(scn.scenario.duration_s)
@@ -79,7 +84,7 @@ def prepare(scn):
     return Inputs(
         pos_side=pop.side, pos_size=pop.size, pos_entry=pop.entry, pos_wallet=pop.wallet,
         pos_kind=pop.kind, pos_mode=pop.mode, pos_leverage=pop.leverage,
-        tier_floor=floor, tier_mmr=mmr, tier_cum=cum,
+        tier_floor=floor, tier_mmr=mmr, tier_cum=cum, tier_entry_basis=rules.mm_basis == "entry",
         tick=float(mk.tick_size_usd), lot=float(mk.lot_size),
         grid_lo=prof.grid_lo, n_levels=prof.n_levels, prof_bid=prof.prof_bid, prof_ask=prof.prof_ask,
         path_t=path_t, path_p=path_p, noise_t=noise_t, noise_side=noise_side, noise_qty=noise_qty,
@@ -89,13 +94,31 @@ def prepare(scn):
         index_coupling=float(mk.index_coupling), funding_rate=mk.funding_rate_pct / 100.0,
         funding_interval=max(1, _ms(mk.funding_interval_h * 3600.0)),
         time_to_funding=_ms(mk.time_to_funding_s),
-        basis_window=max(1, int(round(mk.mark_basis_window_s * 1000.0 / oracle))),
+        basis_window=max(1, int(round(rules.mark_basis_window_s * 1000.0 / oracle))),
         refill_half_life=float(_ms(book.refill_half_life_s)),
-        clearance=mk.clearance_fee_pct / 100.0, band=mk.liquidation_band_pct / 100.0,
+        clearance=rules.clearance_fee_pct / 100.0, band=rules.liquidation_band_pct / 100.0,
         taker_fee=mk.taker_fee_bps / 10_000.0, noise_band=book.noise_band_pct / 100.0,
-        fund_initial=float(fund.initial_usd), max_inventory=fund.max_inventory_pct / 100.0,
+        fund_initial=float(fund.initial_usd), max_inventory=rules.max_inventory_pct / 100.0,
         unwind_fraction=float(fund.unwind_fraction), unwind_band=fund.unwind_band_pct / 100.0,
         adl_enabled=bool(scn.adl.enabled), start_price=float(mk.start_price_usd),
+        **venue_params(rules, scn.adl.policy, oracle),
+    )
+
+
+def venue_params(rules, policy, oracle_ms):
+    """The kernel scalars of a venue's rules (sim.venues.Rules) and an ADL policy name."""
+    return dict(
+        partial_rule=E.PARTIAL_RULE_NAMES.index(rules.partial_rule),
+        partial_min_tier=max(1, int(rules.partial_min_tier) - 1),
+        partial_tiers_down=int(rules.partial_tiers_down),
+        partial_cooldown=_ms(rules.partial_cooldown_s),
+        slice_threshold=float(rules.slice_threshold_usd), slice_fraction=float(rules.slice_fraction),
+        settle_fill=rules.settle == "fill", backstop_fraction=float(rules.backstop_mm_fraction),
+        mark_method=E.MARK_METHOD_NAMES.index(rules.mark_method),
+        ema_slow=float(max(1, _ms(rules.mark_ema_slow_s))), ema_fast=float(max(1, _ms(rules.mark_ema_fast_s))),
+        adl_drawdown=rules.adl_drawdown_pct / 100.0, adl_window=max(1, _ms(rules.adl_drawdown_window_h * 3600.0)),
+        adl_ranking=E.ADL_RANKING_NAMES.index(rules.adl_ranking), adl_price=E.ADL_PRICE_NAMES.index(rules.adl_price),
+        adl_policy=E.ADL_POLICY_NAMES.index(policy),
     )
 
 
@@ -113,20 +136,25 @@ def _allocate(inp):
         entry=inp.pos_entry.astype(np.float64).copy(), wallet=inp.pos_wallet.astype(np.float64).copy(),
         kind=inp.pos_kind.astype(np.int8).copy(), lp=np.zeros(n), bp=np.zeros(n), key=np.zeros(n),
         status=status, version=np.zeros(n, np.int64), eligible=np.zeros(n, np.int64),
+        cooldown=np.full(n, S.NEVER, np.int64),
     )
-    tiers = S.Tiers(*(np.ascontiguousarray(a, np.float64) for a in (inp.tier_floor, inp.tier_mmr, inp.tier_cum)))
-    init_prices_nb(pos, tiers.floor, tiers.mmr, tiers.cum, E.OPEN)
+    tiers = S.Tiers(*(np.ascontiguousarray(a, np.float64) for a in (inp.tier_floor, inp.tier_mmr, inp.tier_cum)),
+                    bool(inp.tier_entry_basis))
+    init_prices_nb(pos, tiers, E.OPEN)
     ids = np.arange(n, dtype=np.int64)
     orders = []
     for s in (1, -1):
         sel = ids[(pos.side == s) & (status == E.OPEN)]
         orders.append(order_by_key_nb(sel, pos.key))  # key desc, then id asc
     cap = n + 64
+    n_ticks = inp.duration // inp.oracle_interval + 1
+    dd_cap = (min(n_ticks, inp.adl_window // inp.oracle_interval + 1) + 2) if inp.adl_drawdown > 0 else 1
     trig = S.Trigger(
         order_long=orders[0], order_short=orders[1],
         heap_key=np.zeros((2, cap)), heap_id=np.zeros((2, cap), np.int64),
         heap_ver=np.zeros((2, cap), np.int64), deferred=np.zeros(n, np.int64),
         rank=np.zeros(n, np.int64), rank_score=np.zeros(n),
+        dd_t=np.zeros(dd_cap, np.int64), dd_v=np.zeros(dd_cap),
     )
     book = S.Book(
         bid_q=np.zeros(inp.n_levels), bid_t=np.zeros(inp.n_levels, np.int64),
@@ -146,15 +174,13 @@ def _allocate(inp):
     sf = np.zeros(S.N_F)
     for slot in (S.F_INDEX, S.F_MARK, S.F_PREV_MARK, S.F_LAST, S.F_MIN_LAST, S.F_MAX_LAST, S.F_MIN_MARK, S.F_MAX_MARK):
         sf[slot] = inp.start_price
-    for slot in (S.F_FUND_CASH, S.F_FUND_BAL, S.F_FUND_MIN):
+    for slot in (S.F_FUND_CASH, S.F_FUND_BAL, S.F_FUND_MIN, S.F_DD_PEAK):
         sf[slot] = inp.fund_initial
     trader = pos.kind == E.TRADER
     sf[S.F_OI_LONG] = pos.size[trader & (pos.side > 0)].sum()
     sf[S.F_OI_SHORT] = pos.size[trader & (pos.side < 0)].sum()
     sf[S.F_BID_CUR_FAIR] = sf[S.F_ASK_CUR_FAIR] = np.nan
     si = np.zeros(S.N_I, np.int64)
-    si[S.I_ADL_SRC] = -1
-    si[S.I_RANK_TICK] = -1
     si[S.I_BID_CUR_T] = si[S.I_ASK_CUR_T] = S.NEVER
     return pos, tiers, book, trig, ev, mk, fills, series, sf, si
 
@@ -185,7 +211,8 @@ def _wrap(inp, pos, fills, series, sf, si, lp_start):
     f["t"] = fills.t[:nf] / 1000.0
     for name, col in (("kind", fills.kind), ("account", fills.account), ("side", fills.side),
                       ("qty", fills.qty), ("price", fills.price), ("bankruptcy_price", fills.bp),
-                      ("fund_delta", fills.fund_delta), ("fee", fills.fee), ("mark", fills.mark)):
+                      ("fund_delta", fills.fund_delta), ("fee", fills.fee), ("mark", fills.mark),
+                      ("equity", fills.equity)):
         f[name] = col[:nf]
     ns = si[S.I_NSERIES]
     ser = np.zeros(ns, SERIES_DTYPE)

@@ -35,6 +35,30 @@ NOISE_FILL = 4
 FUND_UNWIND = 5
 FILL_KIND_NAMES = ("liquidation", "partial", "takeover", "adl", "noise", "fund_unwind")
 
+# Venue rules (sim.venues names them; kernels see these codes)
+PARTIAL_NONE = 0
+PARTIAL_STEP_IOC = 1  # Binance: one IOC reduction to the largest compliant lower tier
+PARTIAL_STEP_FOK = 2  # Bybit: the same target, fill-or-kill
+PARTIAL_TO_TIER = 3  # OKX: reduce to a target tier, re-check after a freeze
+PARTIAL_SLICES = 4  # Hyperliquid: 20% slices above a notional, then whole-position orders
+PARTIAL_RULE_NAMES = ("none", "step_down_ioc", "step_down_fok", "to_tier", "slices")
+MARK_BINANCE = 0
+MARK_INDEX_BASIS = 1
+MARK_HYPERLIQUID = 2
+MARK_METHOD_NAMES = ("binance", "index_basis", "hyperliquid")
+RANK_PNL_LEVERAGE = 0
+RANK_LEVERAGE_PNL = 1
+RANK_HYPERLIQUID = 2
+ADL_RANKING_NAMES = ("pnl_leverage", "leverage_pnl", "hyperliquid")
+ADL_AT_BANKRUPTCY = 0
+ADL_AT_MARK = 1
+ADL_AT_PREVIOUS_MARK = 2
+ADL_PRICE_NAMES = ("bankruptcy", "mark", "previous_mark")
+POLICY_QUEUE = 0
+POLICY_PRO_RATA = 1
+POLICY_LEVERAGE_DRAIN = 2
+ADL_POLICY_NAMES = ("venue_queue", "pro_rata", "leverage_drain")
+
 # Events, in priority order at equal time
 EV_ORACLE = 0
 EV_NOISE = 1

@@ -11,6 +11,21 @@ The *liquidated side* of a liquidation-kind fill is the side of the position tha
   of the bankrupt position).
 
 Liquidated notional is ``qty * price`` of those fills. "Long" always means liquidated longs.
+
+Who paid for auto-deleveraging
+------------------------------
+An ``ADL`` fill sits on the ADL'd account (the winner on the other side): its ``side`` is the side
+of the bankrupt position it absorbs, so the ADL'd position itself has side ``-side``. With ``y`` the
+quantity closed, ``P`` the ADL price, ``B`` the bankruptcy price of the bankrupt quantity it took
+over and ``m`` the mark at that moment:
+
+- *haircut* ``side * y * (P - m)``: the equity at the mark the ADL'd account loses by being closed
+  at ``P`` rather than at the mark (positive = lost; 0 when ADL runs at the mark);
+- *deficit covered* ``side * y * (B - m)``: the negative equity at the mark of the bankrupt quantity;
+- the two differ by the fund's part, ``fund_delta = side * y * (P - B)``.
+
+:func:`adl_table` aggregates these per ADL'd account and :func:`gini` measures how unevenly the
+ADL'd accounts shared the cost, so ADL policies can be compared on the same cascade.
 """
 
 import math
@@ -36,6 +51,22 @@ WAVE_DTYPE = np.dtype(
         ("notional_usd", "f8"),  # USD, liquidated notional (qty x price) in the wave
         ("count", "i8"),  # number of liquidation-kind fills in the wave
     ]
+)
+
+#: Rows of :func:`adl_table`: one per ADL'd account, sorted by account.
+ADL_DTYPE = np.dtype(
+    [
+        ("account", "i8"),  # account row (ACCOUNT_DTYPE.id)
+        ("position_side", "i1"),  # side of the ADL'd position (-side of its fills; 0 if they disagree)
+        ("fills", "i8"),  # number of ADL fills on the account
+        ("contracts", "f8"),  # base units closed by ADL
+        ("notional_usd", "f8"),  # USD, sum of qty x mark
+        ("haircut_usd", "f8"),  # USD, sum of the per-fill haircuts (equity at the mark lost)
+        ("equity_before_usd", "f8"),  # USD, equity at the mark before its first ADL fill
+        ("equity_share", "f8"),  # haircut_usd / equity_before_usd; NaN if that equity <= 0
+        ("position_share", "f8"),  # contracts / |position_start|; NaN if it started flat
+    ],
+    align=True,
 )
 
 #: Keys :func:`summarize` reads from ``meta`` (``wave_gap_s`` and ``shock_start_s`` are optional).
@@ -204,6 +235,140 @@ def _ratio(a, b):
     return _num(a / b)
 
 
+def _stat(func, values, *args):
+    """``func(values, *args)`` as a JSON number; ``None`` for an empty array (and no warning)."""
+    if len(values) == 0:
+        return None
+    return _num(func(values, *args))
+
+
+# --------------------------------------------------------------------------------------------
+# Who paid for auto-deleveraging
+
+
+def adl_haircut(fills):
+    """Haircut of each fill in USD: ``side * qty * (price - mark)`` for ADL fills, 0 otherwise.
+
+    The equity at the mark the ADL'd account loses by being closed at the ADL price instead of the
+    mark: positive = lost, 0 when ADL runs at the mark, negative when the ADL price is better than
+    the mark for the ADL'd account (e.g. ADL at the previous mark after the mark moved against it).
+    """
+    side = fills["side"].astype(float)
+    haircut = side * fills["qty"] * (fills["price"] - fills["mark"])
+    return np.where(fills["kind"] == ADL, haircut, 0.0)
+
+
+def adl_deficit(fills):
+    """Deficit covered by each fill in USD: ``side * qty * (bankruptcy_price - mark)`` for ADL fills,
+    0 otherwise.
+
+    The negative equity at the mark of the bankrupt quantity the fill took over (negative when that
+    quantity was still above water at the mark). It does not depend on the ADL price, so it is the
+    same whether ADL runs at the bankruptcy price or at the mark; ``adl_haircut - adl_deficit`` is
+    the fill's ``fund_delta``.
+    """
+    side = fills["side"].astype(float)
+    deficit = side * fills["qty"] * (fills["bankruptcy_price"] - fills["mark"])
+    return np.where(fills["kind"] == ADL, deficit, 0.0)
+
+
+def adl_table(fills, accounts):
+    """Who paid for ADL: one ``ADL_DTYPE`` row per ADL'd account, sorted by account.
+
+    Parameters
+    ----------
+    fills : ndarray of FILL_DTYPE
+        The tape (any kinds; only ``ADL`` fills are read).
+    accounts : ndarray of ACCOUNT_DTYPE
+        Rows looked up by ``id`` for ``position_start``; an account missing here gets a NaN
+        ``position_share``.
+
+    Returns
+    -------
+    ndarray of ADL_DTYPE
+        ``position_side`` is ``-side`` of the account's ADL fills (0 if they disagree), ``fills``
+        their number, ``contracts`` the base units closed, ``notional_usd`` the sum of qty x mark,
+        ``haircut_usd`` the sum of :func:`adl_haircut`, ``equity_before_usd`` the ``equity`` of the
+        account's earliest ADL fill (equity at the mark before ADL first touched it),
+        ``equity_share = haircut_usd / equity_before_usd`` (NaN if that equity is not positive) and
+        ``position_share = contracts / |position_start|`` (NaN if the account started flat).
+    """
+    adl = fills[fills["kind"] == ADL]
+    if len(adl) == 0:
+        return np.zeros(0, dtype=ADL_DTYPE)
+    adl = adl[np.argsort(adl["t"], kind="stable")]  # so the first row of an account is its earliest
+    ids, first, row = np.unique(adl["account"], return_index=True, return_inverse=True)
+    n = len(ids)
+    side = adl["side"].astype(np.int64)
+    lo = np.full(n, 1, dtype=np.int64)
+    hi = np.full(n, -1, dtype=np.int64)
+    np.minimum.at(lo, row, side)
+    np.maximum.at(hi, row, side)
+
+    out = np.zeros(n, dtype=ADL_DTYPE)
+    out["account"] = ids
+    out["position_side"] = np.where(lo == hi, -lo, 0)
+    out["fills"] = np.bincount(row, minlength=n)
+    out["contracts"] = np.bincount(row, weights=adl["qty"], minlength=n)
+    out["notional_usd"] = np.bincount(row, weights=adl["qty"] * adl["mark"], minlength=n)
+    out["haircut_usd"] = np.bincount(row, weights=adl_haircut(adl), minlength=n)
+    equity = adl["equity"][first]
+    out["equity_before_usd"] = equity
+    start = np.abs(_position_start(accounts, ids))
+    with np.errstate(over="ignore"):  # a sliver of equity or position gives inf, not a warning
+        out["equity_share"] = np.divide(out["haircut_usd"], equity, out=np.full(n, np.nan), where=equity > 0)
+        out["position_share"] = np.divide(out["contracts"], start, out=np.full(n, np.nan), where=start > 0)
+    return out
+
+
+def _position_start(accounts, ids):
+    """``position_start`` of the accounts with these ids (NaN where there is no such row)."""
+    out = np.full(len(ids), np.nan)
+    if len(accounts) == 0:
+        return out
+    order = np.argsort(accounts["id"], kind="stable")
+    known = accounts["id"][order]
+    at = np.minimum(np.searchsorted(known, ids), len(known) - 1)
+    found = known[at] == ids
+    out[found] = accounts["position_start"][order][at[found]]
+    return out
+
+
+def gini(values):
+    """Gini coefficient of a non-negative vector, or ``None`` if it is empty or sums to 0.
+
+    ``G = mean absolute difference / (2 * mean)``, with the mean absolute difference taken over all
+    ``n**2`` ordered pairs: ``G = sum_i sum_j |x_i - x_j| / (2 * n * sum x)``. This is the exact
+    value for the ``n`` numbers given, with no small-sample correction. 0 means everyone paid the
+    same; when one of ``n`` pays everything ``G = (n - 1) / n``, so ``G < 1`` always. It is computed
+    in ``O(n log n)`` from the sorted values ``x_(1) <= ... <= x_(n)``, for which the pair sum is
+    ``2 * sum_i (2i - n - 1) * x_(i)``.
+
+    Raises ``ValueError`` for negative or non-finite values.
+    """
+    x = np.sort(np.asarray(values, dtype=float).ravel())
+    if not np.all(np.isfinite(x)):
+        raise ValueError("gini: values must be finite")
+    n = len(x)
+    if n == 0:
+        return None
+    if x[0] < 0:
+        raise ValueError(f"gini: values must be non-negative, got {x[0]!r}")
+    total = float(x.sum())
+    if total == 0:
+        return None
+    weight = 2.0 * np.arange(1, n + 1) - n - 1
+    g = float(np.dot(weight, x)) / (n * total)
+    return min(max(g, 0.0), (n - 1) / n)  # clip rounding; both bounds hold exactly in theory
+
+
+def _gini_paid(values):
+    """:func:`gini` of what each account paid (negative amounts count as 0); None if any is NaN."""
+    if not np.all(np.isfinite(values)):
+        return None
+    return gini(np.maximum(values, 0.0))
+
+
 # --------------------------------------------------------------------------------------------
 # Summary sections
 
@@ -223,18 +388,31 @@ def _liquidation_counts(fills, accounts):
     return {"full": full, "partial": partial}
 
 
-def _adl_section(fills):
-    """ADL count, notional at mark (USD), deficit covered (USD), overshoot ratio, distinct accounts."""
+def _adl_section(fills, accounts):
+    """ADL totals and who paid: see :func:`summarize` for the keys."""
     adl = fills[fills["kind"] == ADL]
-    bankrupt_side = adl["side"].astype(float)
     notional = float(np.sum(adl["qty"] * adl["mark"]))
-    deficit = float(np.sum(np.maximum(0.0, bankrupt_side * adl["qty"] * (adl["price"] - adl["mark"]))))
+    # pooled: a fill taking over quantity still above water offsets the others
+    deficit = float(np.maximum(0.0, np.sum(adl_deficit(adl))))
+    table = adl_table(adl, accounts)
+    haircut = table["haircut_usd"]
+    share = table["equity_share"]
+    share = share[np.isfinite(share)]
     return {
         "count": int(len(adl)),
         "notional_usd": _num(notional),
         "deficit_covered_usd": _num(deficit),
         "overshoot": _ratio(notional, deficit),
-        "accounts": int(len(np.unique(adl["account"]))),
+        "accounts": int(len(table)),
+        "contracts": _num(np.sum(adl["qty"])),
+        "haircut_usd": _num(np.sum(adl_haircut(adl))),
+        "haircut_usd_median": _stat(np.median, haircut),
+        "haircut_usd_p90": _stat(np.percentile, haircut, 90),
+        "haircut_usd_max": _stat(np.max, haircut),
+        "equity_share_median": _stat(np.median, share),
+        "equity_share_max": _stat(np.max, share),
+        "gini_haircut_usd": _gini_paid(haircut),
+        "gini_contracts": _gini_paid(table["contracts"]),
     }
 
 
@@ -286,6 +464,17 @@ def summarize(fills, series, accounts, meta):
     ``wave_gap_s`` (s, default 10), ``min_last``/``max_last``/``min_mark``/``max_mark`` (USD, the
     run's extremes, which samples can miss) and ``fund_equity_end`` (USD, the fund at the final mark).
 
+    The ``adl`` section (module docstring for the haircut and deficit of one fill): ``count`` ADL
+    fills, ``notional_usd`` (sum of qty x mark), ``deficit_covered_usd`` (the pooled deficit,
+    ``max(0, sum of per-fill deficits)``, from ``bankruptcy_price``), ``overshoot`` (notional per
+    dollar of deficit; None without a deficit), ``accounts`` ADL'd, ``contracts`` (base units) and
+    ``haircut_usd`` (total), then across ADL'd accounts (rows of :func:`adl_table`): the median,
+    90th percentile (linear interpolation) and largest ``haircut_usd``, the median and largest
+    ``equity_share`` (over the accounts where it is defined), and ``gini_haircut_usd`` /
+    ``gini_contracts`` (:func:`gini`; a negative per-account haircut counts as 0 paid). The Gini
+    compares the ADL'd accounts with each other only: a single ADL'd account gives 0, however many
+    winners were spared.
+
     Money is USD, prices USD, times seconds, ``*_pct`` percent. Drawdowns are signed (negative
     for a fall); the exogenous one takes the larger-magnitude move of the path and the realized
     one measures ``last`` in that same direction, so ``amplification`` compares like with like.
@@ -309,7 +498,7 @@ def summarize(fills, series, accounts, meta):
     return {
         "liquidated_notional_usd": liquidated,
         "liquidations": _liquidation_counts(fills, accounts),
-        "adl": _adl_section(fills),
+        "adl": _adl_section(fills, accounts),
         "insurance_fund_usd": fund,
         "fund_identity_error_usd": _num(identity),
         "bad_debt_usd": _num(meta["bad_debt_usd"]),

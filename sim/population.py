@@ -52,11 +52,16 @@ def sample_history(hist, rng, size):
     return hist[i] + (hist[i + 1] - hist[i]) * (x - i)
 
 
-def generate(pop_cfg, market_cfg, rng):
-    """Draw a population from ``[population]`` settings; see the module docstring."""
+def generate(pop_cfg, market_cfg, rng, entry_basis=False, trigger_fee=0.0):
+    """Draw a population from ``[population]`` settings; see the module docstring.
+
+    ``entry_basis`` and ``trigger_fee`` (a fraction added to every MMR) are the venue's margin basis and
+    the fee it counts in its trigger, so no position is born past its liquidation price.
+    """
     p0 = market_cfg.start_price_usd
     lot = market_cfg.lot_size
     floor, mmr, cum, max_lev = market_cfg.tier_arrays()
+    mmr = mmr + trigger_fee
     n = pop_cfg.n_positions
 
     side = np.where(rng.random(n) < pop_cfg.long_share, 1, -1).astype(np.int8)
@@ -83,7 +88,8 @@ def generate(pop_cfg, market_cfg, rng):
     size, wallet = _size_and_wallet(notional, entry, leverage, cross, spare_factor, lot)
     todo = np.arange(n)  # rows whose entry is still to be checked
     for attempt in range(6):
-        lp = liquidation_prices_nb(side[todo], size[todo], entry[todo], wallet[todo], floor, mmr, cum, np.empty(todo.size))
+        lp = liquidation_prices_nb(side[todo], size[todo], entry[todo], wallet[todo], floor, mmr, cum, entry_basis,
+                                   np.empty(todo.size))
         todo = todo[np.where(side[todo] > 0, lp >= p0, lp <= p0)]
         if todo.size == 0:
             break

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from sim import enums as E
+from sim import metrics
 
 
 
@@ -119,16 +120,28 @@ class Result:
     versions: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
 
+    def adl_table(self):
+        """Who paid for auto-deleveraging: one ``sim.metrics.ADL_DTYPE`` row per ADL'd account.
+
+        Computed from the records on each call (see ``sim.metrics.adl_table``); empty without ADL.
+        """
+        return metrics.adl_table(self.fills, self.accounts)
+
     def to_frames(self):
-        """``{"fills", "series", "accounts"}`` as pandas DataFrames (codes as names)."""
+        """``{"fills", "series", "accounts", "adl"}`` as pandas DataFrames (codes as names).
+
+        ``adl`` is :meth:`adl_table`, one row per ADL'd account (no rows without ADL).
+        """
         try:
             import pandas as pd
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ImportError("Result.to_frames needs pandas: pip install pandas") from exc
-        return {
+        frames = {
             table: pd.DataFrame(_label_columns(getattr(self, table), table))
             for table in ("fills", "series", "accounts")
         }
+        frames["adl"] = pd.DataFrame(_label_columns(self.adl_table(), "adl"))
+        return frames
 
     def plot(self, fig=None):
         """The cascade picture (prices, liquidation tape, insurance fund); returns the Figure."""

@@ -16,6 +16,7 @@ value that came from :func:`load_scenario`'s ``overrides``.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import sys
 import warnings
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 import tomli_w
 
-from sim import files
+from sim import files, venues
 from sim._schema import (BAD, REQUIRED, Checker, Spec, as_number, data_file, defaults, fmt, markdown_table, num,
                          apply_overrides, read_toml, setting, specs)
 from sim.errors import ScenarioError, capped
@@ -63,30 +64,23 @@ class Tier:
                                                "recurrence when omitted.", optional=True)
 
 
-def _binance_btcusdt_tiers() -> tuple[Tier, ...]:
-    """Binance BTCUSDT USDⓈ-M perpetual leverage brackets, 2024-10 snapshot."""
-    floors = (0, 50e3, 600e3, 3e6, 12e6, 70e6, 100e6, 230e6, 480e6, 600e6, 800e6, 1.2e9)
-    levs = (125, 100, 75, 50, 25, 20, 10, 5, 4, 3, 2, 1)
-    mmrs = (0.40, 0.50, 0.65, 1.00, 2.00, 2.50, 5.00, 10.0, 12.5, 15.0, 25.0, 50.0)
-    cums = (0, 50, 950, 11450, 131450, 481450, 2981450, 14481450, 26481450, 41481450, 121481450, 421481450)
-    return tuple(Tier(float(f), float(lv), float(m), float(c)) for f, lv, m, c in zip(floors, levs, mmrs, cums))
-
-
 @dataclass(frozen=True)
 class Market:
-    """``[market]``: contract, fees, oracle and margin tiers."""
+    """``[market]``: venue, contract, fees, oracle and margin tiers."""
 
+    venue: str = setting("binance", "str", "Venue whose rule pack applies (tiers, partial liquidation, fees, mark, "
+                         "fund, ADL); see `liqsim venues` and override single rules in [venue].", choices=venues.VENUES)
+    venue_version: str | None = setting(None, "str", "Dated version of the venue's rule pack; unset = the default "
+                                        "(newest documented) one.", optional=True, shown_default="newest",
+                                        allowed="a version `liqsim venues` lists for the venue")
+    asset: str = setting("BTC", "str", "Which of the pack's tier tables applies.", choices=venues.ASSETS)
     symbol: str = setting("BTCUSDT", "str", "Contract name, for labels.")
     start_price_usd: float = num(121000.0, "(0, 1e9]", "USD", "Index, mark and last price at t = 0.")
     tick_size_usd: float = num(0.1, "(0, market.start_price_usd / 10]", "USD",
                                "Price tick; the book has one level per tick.")
     lot_size: float = num(0.001, "(0, 1e6]", "base units", "Quantity step of liquidation orders.")
-    clearance_fee_pct: float = num(0.5, "[0, 10]", "%", "Liquidation clearance fee on liquidated notional, paid "
-                                   "to the insurance fund.")
     taker_fee_bps: float = num(5.0, "[0, 100]", "bp", "Taker fee of background orders, paid to the venue's fee "
                                "account.")
-    liquidation_band_pct: float = num(1.0, "[0, 50]", "%", "A full liquidation's IOC order may fill up to this "
-                                      "far beyond the bankruptcy price; the fund pays the gap.")
     index_coupling: float = num(0.3, "[0, 1]", "fraction", "How far the index is pulled from the shock path "
                                 "toward the perp's last price.")
     oracle_interval_s: float = num(1.0, "[0.01, 60]", "s", "Index/mark update period.")
@@ -94,13 +88,24 @@ class Market:
     funding_interval_h: float = num(8.0, "(0, 24]", "h", "Funding interval.")
     time_to_funding_s: float = num(14400.0, "[0, market.funding_interval_h × 3600]", "s",
                                    "Time to the next funding at t = 0.")
-    mark_basis_window_s: float = num(30.0, "[0, 3600]", "s", "Window of the average of mid − index in the mark.")
-    tiers: tuple[Tier, ...] = setting(_binance_btcusdt_tiers(), "tiers", "Tiered maintenance margin (see "
-                                      "[[market.tiers]] below).", type_name="array of tables",
-                                      allowed="see below", shown_default="Binance BTCUSDT (below)")
+    tiers: tuple[Tier, ...] | None = setting(None, "tiers", "Tiered maintenance margin replacing the venue pack's "
+                                             "table (see [[market.tiers]] below).", type_name="array of tables",
+                                             optional=True, allowed="see below",
+                                             shown_default="the pack's table for market.asset")
+
+    def pack(self) -> venues.Pack:
+        """The venue's rule pack (the default version unless ``venue_version`` is set)."""
+        return venues.pack(self.venue, self.venue_version)
+
+    def tier_table(self) -> tuple[Tier, ...]:
+        """The tiers in force: ``tiers`` if given, else the pack's table for ``asset``."""
+        if self.tiers is not None:
+            return self.tiers
+        return tuple(Tier(r.notional_floor_usd, r.max_leverage, r.mmr_pct, r.maintenance_amount_usd)
+                     for r in self.pack().tiers[self.asset])
 
     def tier_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The tiers as engine arrays.
+        """The tiers in force as engine arrays (without any fee a venue adds in its trigger).
 
         Returns
         -------
@@ -109,7 +114,7 @@ class Market:
             maximum leverages, one entry per tier.
         """
         cols = [(t.notional_floor_usd, t.mmr_pct / 100.0, t.maintenance_amount_usd, t.max_leverage)
-                for t in self.tiers]
+                for t in self.tier_table()]
         return tuple(np.array(c, dtype=np.float64) for c in zip(*cols))
 
 
@@ -208,9 +213,7 @@ class Shock:
 class InsuranceFund:
     """``[insurance_fund]``: the fund's money and how it works off taken-over positions."""
 
-    initial_usd: float = num(50e6, "[0, 1e13]", "USD", "Balance at t = 0.")
-    max_inventory_pct: float = num(100.0, "[0, 10000]", "% of balance", "Largest net notional of taken-over "
-                                   "positions the fund may hold.")
+    initial_usd: float = num(50e6, "[0, 1e13]", "USD", "Balance at t = 0 (the backstop vault's on Hyperliquid).")
     unwind_interval_s: float = num(5.0, "(0, 3600]", "s", "How often the fund sells down its inventory.")
     unwind_fraction: float = num(0.2, "(0, 1]", "fraction", "Share of the inventory offered per unwind.")
     unwind_band_pct: float = num(0.5, "(0, 50]", "%", "Unwind orders fill at most this far from the index.")
@@ -222,7 +225,10 @@ class Adl:
 
     enabled: bool = setting(True, "bool", "Close opposite positions when the fund cannot take over; false makes "
                             "the fund take everything.")
-    ranking: str = setting("pnl_leverage", "str", "ADL queue order (profit × leverage).", choices=("pnl_leverage",))
+    policy: str = setting("venue_queue", "str", "Who is deleveraged: venue_queue closes whole positions in the "
+                          "venue's ranking order (venue.adl_ranking); pro_rata cuts every winner by the same fraction "
+                          "of its contracts; leverage_drain cuts the most levered first, down to one common "
+                          "leverage.", choices=("venue_queue", "pro_rata", "leverage_drain"))
 
 
 @dataclass(frozen=True)
@@ -234,7 +240,8 @@ class Output:
     plot: bool = setting(True, "bool", "Draw the summary plots.")
 
 
-TABLES: dict[str, type] = {"scenario": ScenarioInfo, "market": Market, "population": Population, "book": Book,
+TABLES: dict[str, type] = {"scenario": ScenarioInfo, "market": Market, "venue": venues.VenueTable,
+                           "population": Population, "book": Book,
                            "shock": Shock, "insurance_fund": InsuranceFund, "adl": Adl, "output": Output}
 
 
@@ -257,6 +264,7 @@ class Scenario:
 
     scenario: ScenarioInfo = field(default_factory=ScenarioInfo)
     market: Market = field(default_factory=Market)
+    venue: venues.VenueTable = field(default_factory=venues.VenueTable)
     population: Population = field(default_factory=Population)
     book: Book = field(default_factory=Book)
     shock: Shock = field(default_factory=Shock)
@@ -286,6 +294,10 @@ class Scenario:
                 table[key] = value
             out[name] = table
         return out
+
+    def rules(self) -> venues.Rules:
+        """The venue rules in force: the pack's, with every key set in ``[venue]`` replacing its value."""
+        return venues.resolve(self.market.pack(), self.venue)
 
     def to_toml(self) -> str:
         """The scenario as TOML text that :func:`load_scenario` reads back to an equal scenario."""
@@ -378,16 +390,17 @@ def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
     # bounds set by other keys, now that every key has been read; with no shock its start time is unused
     c.check_refs(TABLES, skip={"shock.start_s"} if v["shock.kind"] == "none" else set())
     _check_resources(c)
+    tiers = _check_venue(c)
     if v["population.file"] is not None:
         for key in (f"population.{name}" for name in _GENERATED if f"population.{name}" in c.given):
             c.fail(key, "cannot be set together with population.file (the positions come from the file)", c.given[key])
         if (positions := c.read("population.file", files.read_positions_csv)) is not None:
             extra["population"] = {"positions": positions, "n_positions": len(positions["side"])}
-            if c.ok("market.start_price_usd", "market.tiers"):
+            if c.ok("market.start_price_usd") and tiers is not None:
                 c.problems.extend(_position_problems(positions, v["population.file"], v["market.start_price_usd"],
-                                                     v["market.tiers"]))
-    elif c.ok("market.tiers", "population.leverage_mix"):
-        top = v["market.tiers"][0].max_leverage
+                                                     tiers))
+    elif tiers is not None and c.ok("population.leverage_mix"):
+        top = tiers[0].max_leverage
         note = "" if "population.leverage_mix" in c.given else " (in the default mix)"
         for lev in (lev for lev, _ in v["population.leverage_mix"] if lev > top):
             c.fail(f"population.leverage_mix.{_lev_key(lev)}",
@@ -405,6 +418,27 @@ def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
         extra["shock"] = {"path": path}
     _check_shock_range(c, extra["shock"].get("path"))
     return extra
+
+
+def _check_venue(c: _Checker) -> tuple[Tier, ...] | None:
+    """The pack version must exist and the resolved rules hang together; returns the tiers in force."""
+    v = c.values
+    if not c.ok("market.venue", "market.venue_version", "market.asset", "market.tiers"):
+        return None
+    venue, version = v["market.venue"], v["market.venue_version"]
+    if version is not None and version not in venues.versions(venue):
+        c.fail("market.venue_version", f"not a version of the {venue} pack; allowed: "
+               + ", ".join(venues.versions(venue)), c.given["market.venue_version"])
+        return None
+    market = Market(venue=venue, venue_version=version, asset=v["market.asset"], tiers=v["market.tiers"])
+    names = [f.name for f in dataclasses.fields(venues.VenueTable)]
+    if all(c.ok(f"venue.{n}") for n in names):
+        rules = venues.resolve(market.pack(), venues.VenueTable(**{n: v[f"venue.{n}"] for n in names}))
+        if rules.settle == "fill" and rules.backstop_mm_fraction <= 0:
+            key = "venue.backstop_mm_fraction" if "venue.backstop_mm_fraction" in c.given else "venue.settle"
+            c.fail(key, "settlement at the fill needs a backstop (venue.backstop_mm_fraction > 0): an order that "
+                   "cannot fill before bankruptcy would otherwise never be closed", c.given.get(key, v[key]))
+    return market.tier_table()
 
 
 def _check_resources(c: _Checker) -> None:
@@ -537,8 +571,10 @@ def load_scenario(path: str | Path | None = None, overrides: dict[str, Any] | No
 _INTRO = """\
 # Scenarios
 
-A scenario is a TOML file with one table per part of the model: `[scenario]`, `[market]`, `[population]`,
-`[book]`, `[shock]`, `[insurance_fund]`, `[adl]` and `[output]`. Every key is optional: a key you leave out takes
+A scenario is a TOML file with one table per part of the model: `[scenario]`, `[market]`, `[venue]`,
+`[population]`, `[book]`, `[shock]`, `[insurance_fund]`, `[adl]` and `[output]`. `market.venue` picks a venue's
+rule pack; every key of `[venue]` is unset by default, which means "the pack's value", and setting one replaces
+that rule alone. Every key is optional: a key you leave out takes
 the default listed below, so a scenario only needs the keys it changes, e.g.
 
 ```toml
@@ -586,10 +622,10 @@ def schema_markdown() -> str:
                     "`mmr_pct` < 100 / `max_leverage`. Maintenance amounts follow cum[0] = 0, cum[n] = cum[n-1] + "
                     "floor[n]·(MMR[n] − MMR[n-1]) (MMR as a fraction); a given amount must match within "
                     "max(0.01, 1e-9·cum) USD, an omitted one is computed.", "", *markdown_table(Tier), "",
-                    "Default (Binance BTCUSDT, 2024-10 snapshot):", "",
+                    "Default (the binance pack's BTC table; `liqsim venues --verbose` lists every pack's):", "",
                     "| notional_floor_usd | max_leverage | mmr_pct | maintenance_amount_usd |", "|---:|---:|---:|---:|"]
             out += [f"| {fmt(t.notional_floor_usd)} | {fmt(t.max_leverage)} | {fmt(t.mmr_pct)} | "
-                    f"{fmt(t.maintenance_amount_usd)} |" for t in Market().tiers] + [""]
+                    f"{fmt(t.maintenance_amount_usd)} |" for t in Market().tier_table()] + [""]
     return "\n".join(out)
 
 

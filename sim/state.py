@@ -29,8 +29,8 @@ F_FUND_BAL = 12
 F_FUND_MIN = 13
 F_LIQ_NOTIONAL = 14
 F_OI_LONG = 15  # open interest of trader rows, base units
-F_ADL_REM = 16  # quantity of the bankrupt order still to be matched by ADL
-F_ADL_PRICE = 17  # its bankruptcy price
+F_ADL_REM = 16  # bankrupt quantity pooled for ADL this (tick, side), still to be matched
+F_ADL_PRICE = 17  # ADL execution price of the pool being matched
 F_BID_CUR_FAIR = 18  # fair price the bid walk cursor was set at
 F_ASK_CUR_FAIR = 19
 F_OI_SHORT = 20
@@ -38,7 +38,16 @@ F_MIN_LAST = 21  # extremes of last and mark over the run (samples can miss a wi
 F_MAX_LAST = 22
 F_MIN_MARK = 23
 F_MAX_MARK = 24
-N_F = 25
+F_ADL_COST = 25  # Σ quantity × bankruptcy price of the pool
+F_ADL_BBAR = 26  # the pool's quantity-weighted bankruptcy price (set when matching starts)
+F_ADL_PLAN = 27  # pro-rata factor, or the leverage-draining target leverage
+F_ADL_GAP = 28  # equity a victim loses per unit closed at the ADL price (leverage draining)
+F_EMA_SLOW_NUM = 29  # Hyperliquid mark: time-weighted EMAs (numerator, denominator)
+F_EMA_SLOW_DEN = 30
+F_EMA_FAST_NUM = 31
+F_EMA_FAST_DEN = 32
+F_DD_PEAK = 33  # the fund's rolling peak equity (ADL drawdown trigger)
+N_F = 34
 
 # --- int slots (si) -----------------------------------------------------------------------------
 I_SEQ = 0  # event sequence counter (owned by the run)
@@ -54,9 +63,9 @@ I_CUR_SHORT = 9
 I_HEAP_LONG = 10  # entries in the re-index heaps
 I_HEAP_SHORT = 11
 I_NDEFER = 12  # positions waiting for the next tick after a partial liquidation
-I_ADL_SRC = 13  # bankrupt position being matched by ADL (-1 none)
-I_RANK_TICK = 14  # (tick, side) the ADL ranking was computed for
-I_RANK_SIDE = 15
+I_ADL_SIDE = 13  # side of the bankrupt positions in the ADL pool (0: empty)
+I_ADL_ACTIVE = 14  # 1 while the pool is being matched against ranked victims
+I_ADL_NW = 15  # pro rata: victims sized pro rata (the winners), before the queue of the rest
 I_RANK_N = 16
 I_RANK_CUR = 17
 I_BASIS_N = 18  # basis samples taken
@@ -67,7 +76,9 @@ I_ASK_CUR_A = 22
 I_FULL = 23  # fully liquidated positions
 I_PARTIAL = 24
 I_NOW = 25  # time of the event being processed (ms)
-N_I = 26
+I_DD_HEAD = 26  # ring buffer of (time, fund equity) for the rolling peak
+I_DD_LEN = 27
+N_I = 28
 
 
 class Positions(NamedTuple):
@@ -84,12 +95,16 @@ class Positions(NamedTuple):
     status: np.ndarray  # int8, enums status, mutated
     version: np.ndarray  # int64, bumped whenever the key changes
     eligible: np.ndarray  # int64, first oracle tick at which the position may be liquidated
+    cooldown: np.ndarray  # int64 ms, until when liquidation orders are for the whole position (slices)
 
 
 class Tiers(NamedTuple):
+    """The trigger tiers: MMR includes the clearance fee on venues that count it in the trigger."""
+
     floor: np.ndarray  # f8 (k,), USD notional
     mmr: np.ndarray  # f8 (k,), fraction
     cum: np.ndarray  # f8 (k,), USD
+    entry_basis: bool  # maintenance margin on the entry value (Bybit) instead of the mark notional
 
 
 class Book(NamedTuple):
@@ -114,6 +129,8 @@ class Trigger(NamedTuple):
     deferred: np.ndarray  # int64 (n,)
     rank: np.ndarray  # int64 (n,), ADL queue
     rank_score: np.ndarray  # f8 (n,), scratch
+    dd_t: np.ndarray  # int64 (w,), ring buffer of oracle-tick times ...
+    dd_v: np.ndarray  # f8 (w,), ... and fund equities, decreasing (monotone queue for the rolling peak)
 
 
 class Events(NamedTuple):
@@ -136,6 +153,7 @@ class Fills(NamedTuple):
     fund_delta: np.ndarray
     fee: np.ndarray
     mark: np.ndarray
+    equity: np.ndarray
 
 
 class Market(NamedTuple):
@@ -175,6 +193,23 @@ class Params(NamedTuple):
     lot: float
     grid_lo: int
     n_levels: int
+    # venue rules (sim.venues; codes in sim.enums)
+    partial_rule: int
+    partial_min_tier: int  # 0-based tier index from which partial liquidation applies
+    partial_tiers_down: int  # TO_TIER: 0 = down to the first tier, k = k tiers down
+    partial_cooldown: int  # ms
+    slice_threshold: float  # USD
+    slice_fraction: float
+    settle_fill: bool
+    backstop_fraction: float
+    mark_method: int
+    ema_slow: float  # ms
+    ema_fast: float  # ms
+    adl_drawdown: float  # fraction, 0 = off
+    adl_window: int  # ms
+    adl_ranking: int
+    adl_price: int
+    adl_policy: int
 
 
 N_SERIES_COLS = 12
@@ -187,7 +222,7 @@ def allocate_fills(capacity):
         np.zeros(capacity, np.int8),
         np.zeros(capacity, np.int64),
         np.zeros(capacity, np.int8),
-        *(np.zeros(capacity) for _ in range(6)),
+        *(np.zeros(capacity) for _ in range(7)),
     )
 
 

@@ -42,6 +42,23 @@ DEFAULTS = dict(
     lot=0.001,
     grid_lo=0,
     n_levels=1000,
+    tier_entry_basis=False,
+    partial_rule=enums.PARTIAL_STEP_IOC,
+    partial_min_tier=1,
+    partial_tiers_down=0,
+    partial_cooldown=0,
+    slice_threshold=1e5,
+    slice_fraction=0.2,
+    settle_fill=False,
+    backstop_fraction=0.0,
+    mark_method=enums.MARK_BINANCE,
+    ema_slow=150_000.0,
+    ema_fast=30_000.0,
+    adl_drawdown=0.0,
+    adl_window=8 * 3600 * 1000,
+    adl_ranking=enums.RANK_PNL_LEVERAGE,
+    adl_price=enums.ADL_AT_BANKRUPTCY,
+    adl_policy=enums.POLICY_QUEUE,
 )
 
 
@@ -96,7 +113,7 @@ def engine_result(raw):
     f = raw.fills
     fills = [(int(round(r["t"] * 1000)), int(r["kind"]), int(r["account"]), int(r["side"]), float(r["qty"]),
               float(r["price"]), float(r["bankruptcy_price"]), float(r["fund_delta"]), float(r["fee"]),
-              float(r["mark"])) for r in f]
+              float(r["mark"]), float(r["equity"])) for r in f]
     series = [(round(row[0] * 1000),) + tuple(float(v) for v in row[1:]) for row in raw.series.tolist()]
     return {
         "fills": fills,

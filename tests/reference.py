@@ -55,18 +55,23 @@ def reference_tier(notional, tier_floor):
     return j
 
 
-def reference_liquidation_price(side, size, entry, wallet, tier_floor, tier_mmr, tier_cum):
+def reference_liquidation_price(side, size, entry, wallet, tier_floor, tier_mmr, tier_cum, entry_basis=False):
     """Liquidation price of one position (§3).
 
     ``f(P) = W + s·Q·(P − EP) − MM(P)`` is monotone; the root's tier ``j`` is the last tier with
     ``s·f(floor[j]/Q) ≤ 0``; then the one-tier closed form, clipped to that tier's price bracket.
-    A long with no such tier can never be liquidated (0).
+    A long with no such tier can never be liquidated (0). With MM on the entry value, MM is a constant
+    and ``LP = EP − s·(W − MM)/Q`` (at least 0).
     """
     s = int(side)
     Q = float(size)
     EP = float(entry)
     W = float(wallet)
     floors = _floats(tier_floor)
+    if entry_basis:
+        j = reference_tier(Q * EP, floors)
+        mm = Q * EP * float(tier_mmr[j]) - float(tier_cum[j])
+        return max(EP - s * (W - mm) / Q, 0.0)
 
     def f(price):
         notional = Q * price
@@ -91,9 +96,9 @@ def reference_bankruptcy_price(side, size, entry, wallet):
     return float(entry) - int(side) * float(wallet) / float(size)
 
 
-def reference_key(side, size, entry, wallet, tier_floor, tier_mmr, tier_cum):
+def reference_key(side, size, entry, wallet, tier_floor, tier_mmr, tier_cum, entry_basis=False):
     """Trigger key: ``LP`` for a long, ``−LP`` for a short (§3)."""
-    lp = reference_liquidation_price(side, size, entry, wallet, tier_floor, tier_mmr, tier_cum)
+    lp = reference_liquidation_price(side, size, entry, wallet, tier_floor, tier_mmr, tier_cum, entry_basis)
     return lp if int(side) > 0 else -lp
 
 
@@ -123,12 +128,14 @@ class _Reference:
         self.n = len(self.side)
         # a row with nothing to hold (a counterparty facing a balanced book) is flat from the start
         self.status = [enums.OPEN if q > inp.lot * 1e-9 else enums.FLAT for q in self.Q]
-        self.eligible = [True] * self.n
+        self.eligible_tick = [0] * self.n  # first oracle tick at which the row may be liquidated
+        self.cooldown = [-INF] * self.n  # slices: until when liquidation orders take the whole position
 
         # tiers
         self.tier_floor = _floats(inp.tier_floor)
         self.tier_mmr = _floats(inp.tier_mmr)
         self.tier_cum = _floats(inp.tier_cum)
+        self.entry_basis = bool(inp.tier_entry_basis)
 
         # book (§5)
         self.tick = float(inp.tick)
@@ -173,6 +180,23 @@ class _Reference:
         self.unwind_band = float(inp.unwind_band)
         self.adl_enabled = bool(int(inp.adl_enabled))
         self.start_price = float(inp.start_price)
+        # venue rules (§7, §10)
+        self.partial_rule = int(inp.partial_rule)
+        self.partial_min_tier = int(inp.partial_min_tier)
+        self.partial_tiers_down = int(inp.partial_tiers_down)
+        self.partial_cooldown = int(inp.partial_cooldown)
+        self.slice_threshold = float(inp.slice_threshold)
+        self.slice_fraction = float(inp.slice_fraction)
+        self.settle_fill = bool(inp.settle_fill)
+        self.backstop = float(inp.backstop_fraction)
+        self.mark_method = int(inp.mark_method)
+        self.ema_slow = float(inp.ema_slow)
+        self.ema_fast = float(inp.ema_fast)
+        self.adl_drawdown = float(inp.adl_drawdown)
+        self.adl_window = int(inp.adl_window)
+        self.adl_ranking = int(inp.adl_ranking)
+        self.adl_price = int(inp.adl_price)
+        self.adl_policy = int(inp.adl_policy)
 
         # prices (§4)
         self.index = self.start_price
@@ -181,6 +205,9 @@ class _Reference:
         self.last = self.start_price
         self.basis = None  # ring buffer, created at the first ORACLE
         self.basis_count = 0
+        self.ema = {"slow": [0.0, 0.0], "fast": [0.0, 0.0]}  # numerator, denominator
+        self.fund_history = []  # (t, fund equity at the mark) at every oracle tick, for the rolling peak
+        self.fund_peak = float(inp.fund_initial)
 
         # other accounts
         self.maker_cash = 0.0
@@ -195,7 +222,9 @@ class _Reference:
 
         # bookkeeping
         self.oracle_number = 0
-        self.rankings = {}
+        self.pool_side = 0  # the ADL pool of this (tick, side): bankrupt side, quantity, Σ quantity × B
+        self.pool_q = 0.0
+        self.pool_cost = 0.0
         self.liquidated_notional = 0.0
         self.fills = []
         self.series = []
@@ -226,7 +255,8 @@ class _Reference:
 
     def liquidation_price(self, i):
         return reference_liquidation_price(
-            self.side[i], self.Q[i], self.EP[i], self.W[i], self.tier_floor, self.tier_mmr, self.tier_cum
+            self.side[i], self.Q[i], self.EP[i], self.W[i], self.tier_floor, self.tier_mmr, self.tier_cum,
+            self.entry_basis,
         )
 
     def key(self, i):
@@ -239,9 +269,12 @@ class _Reference:
     def tier(self, notional):
         return reference_tier(notional, self.tier_floor)
 
-    def record(self, kind, account, side, qty, price, bankruptcy_price, fund_delta, fee):
+    def equity(self, i, price):
+        return self.W[i] + self.side[i] * self.Q[i] * (price - self.EP[i])
+
+    def record(self, kind, account, side, qty, price, bankruptcy_price, fund_delta, fee, equity=NAN):
         self.fills.append(
-            (self.t, kind, account, side, qty, price, bankruptcy_price, fund_delta, fee, self.mark)
+            (self.t, kind, account, side, qty, price, bankruptcy_price, fund_delta, fee, self.mark, equity)
         )
         if kind in (enums.LIQUIDATION, enums.PARTIAL, enums.TAKEOVER, enums.ADL):
             self.liquidated_notional += qty * price
@@ -442,16 +475,37 @@ class _Reference:
             total += b
         mean_basis = total / self.basis_window
 
-        I = self.funding_interval
-        tau = I - ((I - self.time_to_funding + t) % I)
-        term = self.index * (1 + self.funding_rate * tau / I)
-
+        if self.mark_method == enums.MARK_INDEX_BASIS:
+            mark = self.index + mean_basis
+        elif self.mark_method == enums.MARK_HYPERLIQUID:
+            bid, ask = self.best(True, t), self.best(False, t)
+            book_px = sorted([self.index if math.isnan(bid) else bid, self.index if math.isnan(ask) else ask,
+                              self.last])[1]
+            slow = self.ema_update("slow", sample, self.ema_slow)
+            fast = self.ema_update("fast", book_px, self.ema_fast)
+            mark = sorted([self.index + slow, book_px, fast])[1]
+        else:
+            I = self.funding_interval
+            tau = I - ((I - self.time_to_funding + t) % I)
+            term = self.index * (1 + self.funding_rate * tau / I)
+            mark = sorted([term, self.index + mean_basis, self.last])[1]
         self.prev_mark = self.mark
-        self.mark = sorted([term, self.index + mean_basis, self.last])[1]
+        self.mark = mark
+        if self.adl_drawdown > 0.0:
+            self.fund_history.append((t, self.fund_equity()))
+            self.fund_peak = max(v for tk, v in self.fund_history if tk >= t - self.adl_window)
 
         self.oracle_number += 1
-        self.rankings = {}
         self.liquidation_work()
+
+    def ema_update(self, name, sample, tau):
+        """Hyperliquid's time-weighted EMA, one oracle interval after the previous sample."""
+        dt = float(self.oracle_interval)
+        num_den = self.ema[name]
+        decay = math.exp(-dt / tau)
+        num_den[0] = num_den[0] * decay + sample * dt
+        num_den[1] = num_den[1] * decay + dt
+        return num_den[0] / num_den[1]
 
     def on_noise(self, k):
         side = self.noise_side[k]
@@ -511,8 +565,6 @@ class _Reference:
     # -- liquidation work (§7) ----------------------------------------------------------------------
 
     def liquidation_work(self):
-        for i in range(self.n):
-            self.eligible[i] = True
         if self.mark < self.prev_mark:
             sides = (1, -1)
         else:
@@ -522,48 +574,87 @@ class _Reference:
                 best_i = -1
                 best_key = 0.0
                 for i in range(self.n):  # scan ALL positions, ascending id (ties: smallest id)
-                    if self.side[i] != s or not self.is_open(i) or not self.eligible[i]:
+                    if self.side[i] != s or not self.is_open(i) or self.eligible_tick[i] > self.oracle_number:
                         continue
                     k = self.key(i)
                     if best_i < 0 or k > best_key:
                         best_i = i
                         best_key = k
-                if best_i < 0:
-                    break
-                if not best_key >= s * self.mark:
+                if best_i < 0 or not best_key >= s * self.mark:
+                    if self.pool_side != 0:  # §7.8: the side's pass is over, match its ADL pool
+                        self.adl()
+                        continue
                     break
                 self.liquidate(best_i)
 
-    def liquidate(self, i):
-        s = self.side[i]
-        Q = self.Q[i]
-        W = self.W[i]
-        EP = self.EP[i]
-        m = self.mark
-        N = Q * m
-        j = self.tier(N)
-        E = W + s * Q * (m - EP)
-        partial = None
-        if j > 0:
-            for jp in range(j - 1, -1, -1):
-                keep = math.floor(min(Q, self.tier_floor[jp + 1] / m) / self.lot) * self.lot
-                r = Q - keep
-                E2 = E - self.clearance * r * m
-                MM2 = keep * m * self.tier_mmr[jp] - self.tier_cum[jp]
-                if keep > 0.0 and E2 > MM2:
-                    partial = r
-                    break
-        if partial is not None and self.partial(i, partial):
-            return
-        self.full(i)
-
-    def maintenance_margin(self, Q, price):
-        j = self.tier(Q * price)
-        return Q * price * self.tier_mmr[j] - self.tier_cum[j]
+    def maintenance_margin(self, i, Q, price):
+        """MM of ``Q`` units of row ``i`` at ``price`` (on the entry value when the venue says so)."""
+        at = self.EP[i] if self.entry_basis else price
+        j = self.tier(Q * at)
+        return Q * at * self.tier_mmr[j] - self.tier_cum[j]
 
     def fund_equity(self):
         """The fund's equity with its inventory at the current mark."""
         return self.fund_cash + self.fund_q * self.mark
+
+    def tripped(self):
+        """The venue's drawdown rule: the fund fell ``adl_drawdown`` below its rolling peak."""
+        return (self.adl_drawdown > 0.0 and self.fund_peak > 0.0
+                and self.fund_equity() <= (1.0 - self.adl_drawdown) * self.fund_peak)
+
+    def liquidate(self, i):
+        """§7.4: backstop, the venue's partial rule, else in full."""
+        s = self.side[i]
+        Q = self.Q[i]
+        m = self.mark
+        if self.backstop > 0.0 and self.equity(i, m) < self.backstop * self.maintenance_margin(i, Q, m):
+            self.settle_rest(i, self.bankruptcy_price(i))
+            return
+        if self.partial_rule == enums.PARTIAL_SLICES:
+            whole = self.cooldown[i] > self.t or Q * m <= self.slice_threshold
+            x = Q if whole else min(Q, max(self.lot, math.floor(self.slice_fraction * Q / self.lot) * self.lot))
+            self.close_at_fill(i, x, enums.LIQUIDATION if x >= Q else enums.PARTIAL)
+            return
+        j = self.tier(Q * m)
+        if self.partial_rule != enums.PARTIAL_NONE and j > 0 and j >= self.partial_min_tier:
+            r = self.partial_size(i, j)
+            if r > 0.0 and self.partial(i, r):
+                return
+        self.full(i)
+
+    def partial_size(self, i, j):
+        Q = self.Q[i]
+        m = self.mark
+        if self.partial_rule == enums.PARTIAL_TO_TIER:
+            jp = 0 if self.partial_tiers_down <= 0 else max(0, j - self.partial_tiers_down)
+            keep = math.floor(min(Q, self.tier_floor[jp + 1] / m) / self.lot) * self.lot
+            return Q - keep if keep > 0.0 else 0.0
+        E = self.equity(i, m)
+        for jp in range(j - 1, -1, -1):
+            keep = math.floor(min(Q, self.tier_floor[jp + 1] / m) / self.lot) * self.lot
+            r = Q - keep
+            if self.entry_basis:
+                MM2 = self.maintenance_margin(i, keep, m)
+            else:
+                MM2 = keep * m * self.tier_mmr[jp] - self.tier_cum[jp]
+            if keep > 0.0 and E - self.clearance * r * m > MM2:
+                return r
+        return 0.0
+
+    def fillable(self, side, qty, limit):
+        """What an order would fill now within ``limit`` (at most ``qty``), without trading."""
+        bid = side < 0
+        total = 0.0
+        for d, a, i in self.levels(bid):
+            if not total < qty:
+                break
+            price = a * self.tick
+            if (bid and price < limit) or (not bid and price > limit):
+                break
+            size = self.level_size(bid, d, i, self.t)
+            if size >= self.quoted_min:
+                total += size
+        return min(total, qty)
 
     def partial(self, i, r):
         """§7.5. True when the position is compliant afterwards; False when nothing filled or it is
@@ -572,6 +663,9 @@ class _Reference:
         EP = self.EP[i]
         m = self.mark
         BP = self.bankruptcy_price(i)
+        if self.partial_rule == enums.PARTIAL_STEP_FOK and self.fillable(-s, r, BP) < r:
+            return False
+        E0 = self.equity(i, m)
         x, F = self.market(-s, r, BP)
         if not x > 0.0:
             return False
@@ -582,11 +676,35 @@ class _Reference:
         self.W[i] -= fee
         self.fund_cash += fee
         self.fund_bal += fee
-        self.record(enums.PARTIAL, i, -s, x, F, BP, fee, fee)
-        if equity - fee <= self.maintenance_margin(self.Q[i], m):
+        self.record(enums.PARTIAL, i, -s, x, F, BP, fee, fee, E0)
+        if equity - fee <= self.maintenance_margin(i, self.Q[i], m):
             return False
-        self.eligible[i] = False
+        cooldown = max(1, (self.partial_cooldown + self.oracle_interval - 1) // self.oracle_interval)
+        self.eligible_tick[i] = self.oracle_number + cooldown
         return True
+
+    def close_at_fill(self, i, x, kind):
+        """§7.5b settlement at the fill: never worse than bankruptcy, the trader keeps the rest."""
+        s = self.side[i]
+        EP = self.EP[i]
+        m = self.mark
+        BP = self.bankruptcy_price(i)
+        E0 = self.equity(i, m)
+        filled, F = self.market(-s, x, BP)
+        if filled > 0.0:
+            self.W[i] += s * filled * (F - EP)
+            self.Q[i] -= filled
+            fee = min(self.clearance * filled * F, max(0.0, self.W[i] + s * self.Q[i] * (m - EP)))
+            self.W[i] -= fee
+            self.fund_cash += fee
+            self.fund_bal += fee
+            self.record(kind, i, -s, filled, F, BP, fee, fee, E0)
+            if kind == enums.PARTIAL:
+                self.cooldown[i] = self.t + self.partial_cooldown
+        if self.Q[i] <= self.open_min:
+            self.status[i] = enums.LIQUIDATED
+            return
+        self.eligible_tick[i] = self.oracle_number + 1
 
     def settle(self, i, y, B):
         """The bankrupt position closes ``y`` at its bankruptcy price ``B``."""
@@ -596,17 +714,22 @@ class _Reference:
 
     def takeover(self, i, y, B):
         s = self.side[i]
+        E0 = self.equity(i, self.mark)
         self.settle(i, y, B)
         realized = self.fund_trade(s, y, B)
-        self.record(enums.TAKEOVER, i, -s, y, B, B, realized, 0.0)
+        self.record(enums.TAKEOVER, i, -s, y, B, B, realized, 0.0, E0)
 
     def full(self, i):
-        """§7.6–9."""
+        """§7.6."""
+        if self.settle_fill:
+            self.close_at_fill(i, self.Q[i], enums.LIQUIDATION)
+            return
         s = self.side[i]
-        m = self.mark
         B = self.bankruptcy_price(i)
-        # the band beyond bankruptcy only while the fund has equity to pay the gap
-        limit = B * (1 - s * self.band) if self.fund_equity() > 0.0 else B
+        # the band beyond bankruptcy only while the fund can pay the gap
+        can_pay = self.fund_equity() > 0.0 and not self.tripped()
+        limit = B * (1 - s * self.band) if can_pay else B
+        E0 = self.equity(i, self.mark)
         x, F = self.market(-s, self.Q[i], limit)
         if x > 0.0:
             self.settle(i, x, B)
@@ -614,76 +737,131 @@ class _Reference:
             fee = min(self.clearance * x * F, max(0.0, fund_delta))
             self.fund_cash += fund_delta
             self.fund_bal += fund_delta
-            self.record(enums.LIQUIDATION, i, -s, x, F, B, fund_delta, fee)
+            self.record(enums.LIQUIDATION, i, -s, x, F, B, fund_delta, fee, E0)
+        self.settle_rest(i, B)
 
-        # §7.7 takeover up to capacity (everything when ADL is off)
+    def settle_rest(self, i, B):
+        """§7.7: the fund takes what it can at ``B`` (everything when ADL is off), the rest is settled at
+        ``B`` into the ADL pool."""
+        s = self.side[i]
+        m = self.mark
         r = self.Q[i]
         if r > self.open_min:  # a remainder left only by rounding is not an order
+            y = r
             if self.adl_enabled:
-                # the largest y whose inventory at the mark stays within max_inventory x the fund's
-                # equity at the mark after paying y·max(0, s·(B − m)) for it
-                equity = self.fund_equity()
-                if equity > 0.0:
-                    room = self.max_inventory * equity - s * self.fund_q * m
-                    capacity = max(0.0, room / (m + self.max_inventory * max(0.0, s * (B - m))))
+                if self.tripped():
+                    y = 0.0
                 else:
-                    capacity = 0.0
-                y = r if capacity >= r else capacity
-            else:
-                y = r
+                    # the largest y whose inventory at the mark stays within max_inventory x the fund's
+                    # equity at the mark after paying y·max(0, s·(B − m)) for it
+                    equity = self.fund_equity()
+                    if equity > 0.0:
+                        room = self.max_inventory * equity - s * self.fund_q * m
+                        capacity = max(0.0, room / (m + self.max_inventory * max(0.0, s * (B - m))))
+                    else:
+                        capacity = 0.0
+                    y = r if capacity >= r else capacity
             if y > 0.0:
                 self.takeover(i, y, B)
-
-        # §7.8 ADL
-        if self.adl_enabled and self.Q[i] > self.open_min:
-            ranking_key = (self.oracle_number, s)
-            if ranking_key not in self.rankings:
-                self.rankings[ranking_key] = self.adl_ranking(i, B)
-            for c in self.rankings[ranking_key]:
-                if not self.Q[i] > self.open_min:
-                    break
-                if not self.is_open(c):
-                    continue
-                sc = self.side[c]
-                y = min(self.Q[c], self.Q[i])
-                self.W[c] += sc * y * (B - self.EP[c])
-                self.Q[c] -= y
-                if self.Q[c] <= self.open_min:
-                    self.status[c] = enums.ADL_CLOSED
-                self.settle(i, y, B)
-                self.record(enums.ADL, c, -sc, y, B, B, 0.0, 0.0)
-            if self.Q[i] > self.open_min:
-                self.takeover(i, self.Q[i], B)
-
+            r = self.Q[i]
+            if r > self.open_min:
+                self.settle(i, r, B)
+                self.pool_side = s
+                self.pool_q += r
+                self.pool_cost += r * B
         # §7.9 (a rounding-sized remainder stays on the row, so money stays exact)
         self.status[i] = enums.LIQUIDATED
 
-    def adl_ranking(self, i, P):
-        """Opposite-side open positions ranked by ``(−score, id)`` at price ``P``."""
-        s = self.side[i]
+    def adl_score(self, c, m):
+        sc = self.side[c]
+        Qc = self.Q[c]
+        EPc = self.EP[c]
+        eq = self.equity(c, m)
+        if self.adl_ranking == enums.RANK_LEVERAGE_PNL:
+            upnl = sc * Qc * (m - EPc)
+            return max(0.0, upnl) / max(1.0, self.W[c]) * self.maintenance_margin(c, Qc, m) / eq
+        lev = Qc * m / eq
+        if self.adl_ranking == enums.RANK_HYPERLIQUID:
+            return (m / EPc if sc > 0 else EPc / m) * lev
+        pnl = sc * (m - EPc) / EPc
+        return pnl * lev if pnl > 0.0 else pnl / lev
+
+    def adl(self):
+        """§7.8: match the pool against the opposite side under the ADL policy."""
+        s = self.pool_side
+        rem = self.pool_q
+        bbar = self.pool_cost / rem
+        m = self.mark
+        if self.adl_price == enums.ADL_AT_MARK:
+            price = m if self.fund_equity() >= rem * max(0.0, s * (bbar - m)) else bbar
+        elif self.adl_price == enums.ADL_AT_PREVIOUS_MARK:
+            price = self.prev_mark
+        else:
+            price = bbar
         entries = []
+        n_win = 0
         for c in range(self.n):
-            if c == i or self.side[c] != -s:
+            if self.side[c] != -s or self.status[c] != enums.OPEN or not self.Q[c] > 0.0:
                 continue
-            if self.status[c] != enums.OPEN or not self.Q[c] > 0.0:
+            if self.equity(c, m) <= 0.0 or self.equity(c, price) <= 0.0:
                 continue
-            sc = self.side[c]
-            EPc = self.EP[c]
-            Qc = self.Q[c]
-            pnl = sc * (P - EPc) / EPc
-            eq = self.W[c] + sc * Qc * (P - EPc)
-            if eq <= 0.0:
-                continue
-            lev = Qc * P / eq
-            if pnl > 0.0:
-                score = pnl * lev
-            elif lev != 0.0:
-                score = pnl / lev
-            else:  # only for P == 0, never in practice
-                score = -INF if pnl < 0.0 else 0.0
-            entries.append((-score, c))
+            if self.adl_policy == enums.POLICY_LEVERAGE_DRAIN:
+                score = -self.Q[c] * m / self.equity(c, m)
+            elif self.adl_policy == enums.POLICY_PRO_RATA and -s * (m - self.EP[c]) > 0.0:
+                score = -INF
+                n_win += 1
+            else:
+                score = -self.adl_score(c, m)
+            entries.append((score, c))
         entries.sort()
-        return [c for _neg_score, c in entries]
+        order = [c for _score, c in entries]
+        gap = s * (price - m)
+        plan = 0.0
+        n_group = len(order)
+        if self.adl_policy == enums.POLICY_PRO_RATA:
+            total = sum(self.Q[c] for c in order[:n_win])
+            plan = min(1.0, rem / total) if total > 0.0 else 0.0
+        elif self.adl_policy == enums.POLICY_LEVERAGE_DRAIN:
+            sq = se = 0.0
+            for k, c in enumerate(order):
+                sq += self.Q[c]
+                se += self.equity(c, m)
+                den = se - rem * gap
+                if sq < rem or den <= 0.0:
+                    continue
+                level = m * (sq - rem) / den
+                nxt = order[k + 1] if k + 1 < len(order) else None
+                if nxt is None or level >= self.Q[nxt] * m / self.equity(nxt, m):
+                    n_group, plan = k + 1, level
+                    break
+        for cur, c in enumerate(order[:n_group]):
+            if not rem > self.open_min:
+                break
+            q = self.Q[c]
+            y = q
+            if self.adl_policy == enums.POLICY_PRO_RATA and cur < n_win:
+                if plan < 1.0 and cur < n_win - 1:
+                    y = q * plan
+            elif self.adl_policy == enums.POLICY_LEVERAGE_DRAIN and plan > 0.0 and cur < n_group - 1:
+                y = (q * m - plan * self.equity(c, m)) / (m - plan * gap)
+                y = min(q, max(0.0, y))
+            y = min(y, rem)
+            E0 = self.equity(c, m)
+            fund_delta = s * y * (price - bbar)
+            self.W[c] += self.side[c] * y * (price - self.EP[c])
+            self.Q[c] -= y
+            self.fund_cash += fund_delta
+            self.fund_bal += fund_delta
+            self.record(enums.ADL, c, s, y, price, bbar, fund_delta, 0.0, E0)
+            if self.Q[c] <= self.open_min:
+                self.status[c] = enums.ADL_CLOSED
+            rem -= y
+        if rem > self.open_min:  # nobody left to deleverage: the fund takes the rest
+            realized = self.fund_trade(s, rem, bbar)
+            self.record(enums.TAKEOVER, self.FUND, -s, rem, bbar, bbar, realized, 0.0)
+        self.pool_side = 0
+        self.pool_q = 0.0
+        self.pool_cost = 0.0
 
     # -- output -------------------------------------------------------------------------------------
 

@@ -98,11 +98,11 @@ BASE_FILLS = make_fills(
     fill(10.7, PARTIAL, -1, 1.0, 94.0, 95.0, account=1, fund_delta=0.5),  # long 94
     fill(12.0, LIQUIDATION, +1, 1.0, 96.0, 95.8, account=2, fund_delta=-3.0),  # short 96
     fill(13.5, TAKEOVER, -1, 1.0, 93.0, 92.0, account=FUND_ID),  # long 93
-    fill(13.6, ADL, +1, 2.0, 93.0, 92.0, account=3),  # long 186; deficit 2
+    fill(13.6, ADL, +1, 2.0, 93.0, 92.0, account=3, bp=93.0),  # long 186; deficit 2
     fill(30.0, LIQUIDATION, -1, 1.0, 80.0, 81.0, account=4, fund_delta=-5.0),  # long 80
-    fill(31.0, ADL, +1, 1.0, 85.0, 80.0, account=3),  # long 85; deficit 5
-    fill(32.0, ADL, -1, 1.0, 74.0, 79.0, account=5),  # short 74; deficit 5
-    fill(32.5, ADL, +1, 1.0, 90.0, 91.0, account=3),  # long 90; deficit 0
+    fill(31.0, ADL, +1, 1.0, 85.0, 80.0, account=3, bp=85.0),  # long 85; deficit 5
+    fill(32.0, ADL, -1, 1.0, 74.0, 79.0, account=5, bp=74.0),  # short 74; deficit 5
+    fill(32.5, ADL, +1, 1.0, 90.0, 91.0, account=3, bp=90.0),  # long 90; deficit -1
     fill(40.0, FUND_UNWIND, -1, 1.0, 86.0, 86.0, account=FUND_ID, fund_delta=-2.0),
 )
 BASE_SERIES = make_series(
@@ -119,7 +119,7 @@ BASE_ACCOUNTS = make_accounts([LIQUIDATED, OPEN, LIQUIDATED, OPEN, LIQUIDATED, A
 LONG = 190 + 94 + 93 + 186 + 80 + 85 + 90
 SHORT = 96 + 74
 ADL_NOTIONAL = 2 * 92 + 80 + 79 + 91
-ADL_DEFICIT = 2 + 5 + 5 + 0
+ADL_DEFICIT = 2 + 5 + 5 - 1  # pooled: the fill above water at the mark offsets the others
 
 
 @pytest.fixture
@@ -152,7 +152,11 @@ def test_summary_keys(base):
     ]
     assert set(base["liquidated_notional_usd"]) == {"long", "short", "total"}
     assert set(base["liquidations"]) == {"full", "partial"}
-    assert set(base["adl"]) == {"count", "notional_usd", "deficit_covered_usd", "overshoot", "accounts"}
+    assert set(base["adl"]) == {
+        "count", "notional_usd", "deficit_covered_usd", "overshoot", "accounts", "contracts",
+        "haircut_usd", "haircut_usd_median", "haircut_usd_p90", "haircut_usd_max",
+        "equity_share_median", "equity_share_max", "gini_haircut_usd", "gini_contracts",
+    }
     assert set(base["insurance_fund_usd"]) == {"start", "min", "end"}
 
 
@@ -242,7 +246,7 @@ def test_liquidated_side_rule():
 
 def test_adl_counts_for_the_bankrupt_side():
     # an ADL'd short counterparty buys (side +1) to close a bankrupt long: a long liquidation
-    fills = make_fills(fill(1, ADL, +1, 3.0, 50.0, 49.0, account=2))
+    fills = make_fills(fill(1, ADL, +1, 3.0, 50.0, 49.0, account=2, bp=50.0))
     s = metrics.summarize(fills, EMPTY_SERIES, make_accounts([OPEN] * 3), base_meta())
     assert s["liquidated_notional_usd"] == {"long": 150.0, "short": 0.0, "total": 150.0}
     assert s["long_share_of_liquidated"] == 1.0
@@ -261,7 +265,10 @@ def test_empty_run():
     assert s["liquidated_notional_usd"] == {"long": 0.0, "short": 0.0, "total": 0.0}
     assert s["liquidations"] == {"full": 0, "partial": 0}
     assert s["adl"] == {"count": 0, "notional_usd": 0.0, "deficit_covered_usd": 0.0,
-                        "overshoot": None, "accounts": 0}
+                        "overshoot": None, "accounts": 0, "contracts": 0.0, "haircut_usd": 0.0,
+                        "haircut_usd_median": None, "haircut_usd_p90": None, "haircut_usd_max": None,
+                        "equity_share_median": None, "equity_share_max": None,
+                        "gini_haircut_usd": None, "gini_contracts": None}
     assert s["insurance_fund_usd"] == {"start": 1000.0, "min": 1000.0, "end": 1000.0}
     assert s["fund_identity_error_usd"] == 0.0
     assert s["min_last_price"] is None
@@ -294,7 +301,8 @@ def test_time_to_quiet_cases():
 
 
 def test_overshoot_none_when_no_deficit():
-    fills = make_fills(fill(1, ADL, +1, 1.0, 90.0, 95.0), fill(2, ADL, -1, 1.0, 96.0, 95.0))
+    fills = make_fills(fill(1, ADL, +1, 1.0, 90.0, 95.0, bp=90.0),
+                       fill(2, ADL, -1, 1.0, 96.0, 95.0, bp=96.0))
     adl = metrics.summarize(fills, EMPTY_SERIES, make_accounts([OPEN] * 2), base_meta())["adl"]
     assert adl["count"] == 2
     assert adl["deficit_covered_usd"] == 0.0

@@ -9,7 +9,7 @@ from sim import enums as E
 
 def test_to_frames_names_codes(small_run):
     frames = small_run.to_frames()
-    assert set(frames) == {"fills", "series", "accounts"}
+    assert set(frames) == {"fills", "series", "accounts", "adl"}
     fills = frames["fills"]
     assert len(fills) == len(small_run.fills)
     assert set(fills["kind"]) <= set(E.FILL_KIND_NAMES)

@@ -81,7 +81,9 @@ def test_markdown_lists_every_key_with_its_range():
                    "`open_interest_usd` | number | USD | `8e9` | [0, 1e13] | Open interest: ",
                    "`leverage_mix` | table |  | `{2 = 0.2, 5 = 0.3, 10 = 0.25, 20 = 0.15, 50 = 0.07, 100 = 0.03}` | "
                    "leverage in [1, market.tiers[0].max_leverage] = weight ≥ 0 |",
-                   "`tiers` | array of tables |  | Binance BTCUSDT (below) | see below |",
+                   "`tiers` | array of tables, optional |  | the pack's table for market.asset | see below |",
+                   "`venue` | string |  | `\"binance\"` | `binance`, `bybit`, `okx`, `hyperliquid` |",
+                   "`clearance_fee_pct` | number, optional | % | venue pack |",
                    "`file` | path, optional |  | unset | a CSV file |",
                    "(0, market.start_price_usd / 10]", "### `[[market.tiers]]`", "| 1.2e9 | 1 | 50 | 421481450 |"):
         assert needle in md
@@ -100,7 +102,7 @@ def test_unknown_key_lists_allowed_keys(tmp_path):
 def test_unknown_table():
     (msg,) = problems_of(parse_scenario, {"populaton": {}})
     assert msg == ("<dict>: populaton: unknown table; allowed: adl, book, insurance_fund, market, output, "
-                   "population, scenario, shock")
+                   "population, scenario, shock, venue")
 
 
 @pytest.mark.parametrize("table, key, value, allowed", [

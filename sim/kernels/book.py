@@ -159,3 +159,34 @@ def depth_usd_nb(book, is_bid, fair, t, p, pct):
         a += step
         d += 1
     return total
+
+
+@jit
+def fillable_nb(book, side, qty, limit, fair, t, p, sf, si):
+    """How much of an order of ``qty`` would fill now within ``limit`` (at most ``qty``); no mutation.
+
+    A fill-or-kill order asks this first and walks the book only when the answer is the whole ``qty``.
+    """
+    is_bid = side < 0
+    bid_top, ask_bot = top_ticks_nb(fair, p.tick)
+    step = -1 if is_bid else 1
+    q = book.bid_q if is_bid else book.ask_q
+    tt = book.bid_t if is_bid else book.ask_t
+    prof = book.prof_bid if is_bid else book.prof_ask
+    dmax = prof.size - 1
+    qeps = p.lot * 1e-6
+    total = 0.0
+    a, d = _cursor_start_nb(is_bid, bid_top if is_bid else ask_bot, fair, t, sf, si)
+    while total < qty and d <= dmax:
+        i = a - p.grid_lo
+        if i < 0 or i >= p.n_levels:
+            break
+        price = a * p.tick
+        if (is_bid and price < limit) or ((not is_bid) and price > limit):
+            break
+        size = level_size_nb(q[i], tt[i], prof[d], t, p.refill_half_life)
+        if size >= qeps:
+            total += size
+        a += step
+        d += 1
+    return min(total, qty)

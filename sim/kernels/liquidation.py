@@ -1,13 +1,14 @@
-"""The liquidation waterfall (model §3, docs/engine.md §7–§8).
+"""The liquidation waterfall under a venue's rules (model §3, docs/engine.md §7–§8).
 
 One call does one unit of work and writes at most three fill records, so the loop can stop for a
 bigger fill buffer between any two calls and resume exactly:
 
 * :func:`next_triggered_nb` finds the next position a mark move liquidates through the sorted index
   and the re-index heap, O(log n) per position crossed;
-* :func:`liquidate_nb` runs the partial-or-full decision, the IOC order on the book, bankruptcy
-  settlement, the insurance-fund delta and the fund takeover, and leaves any remainder to ADL;
-* :func:`adl_step_nb` closes one ranked opposite position against the bankrupt order.
+* :func:`liquidate_nb` runs the venue's backstop check and partial rule (step-down IOC or FOK, tier
+  target, or slices), the order on the book, settlement at bankruptcy or at the fill, the
+  insurance-fund delta and the fund takeover, and hands any remainder to the ADL pool
+  (:mod:`sim.kernels.adl`).
 """
 
 import math
@@ -17,13 +18,13 @@ import numpy as np
 from sim import enums as E
 from sim import state as S
 from sim._jit import jit
-from sim.kernels.book import walk_nb
+from sim.kernels.book import fillable_nb, walk_nb
 from sim.kernels.heap import heap_compact_nb, heap_pop_nb, heap_push_nb
-from sim.kernels.margin import equity_nb, maintenance_margin_nb, refresh_prices_nb, tier_nb
+from sim.kernels.margin import equity_nb, position_mm_nb, refresh_prices_nb, tier_nb
 
 
 @jit
-def record_nb(fl, si, t, kind, account, side, qty, price, bp, fund_delta, fee, mark):
+def record_nb(fl, si, t, kind, account, side, qty, price, bp, fund_delta, fee, mark, equity):
     k = si[S.I_NFILLS]
     fl.t[k] = t
     fl.kind[k] = kind
@@ -35,6 +36,7 @@ def record_nb(fl, si, t, kind, account, side, qty, price, bp, fund_delta, fee, m
     fl.fund_delta[k] = fund_delta
     fl.fee[k] = fee
     fl.mark[k] = mark
+    fl.equity[k] = equity
     si[S.I_NFILLS] = k + 1
 
 
@@ -122,19 +124,52 @@ def heap_insert_nb(pos, trig, si, i):
 def reindex_nb(pos, trig, si, i, tiers):
     """Recompute row ``i``'s prices and put it back in the trigger index, unless it waits in the
     deferred list for the next tick (then the flush indexes its latest key)."""
-    refresh_prices_nb(pos, i, tiers.floor, tiers.mmr, tiers.cum)
+    refresh_prices_nb(pos, i, tiers)
     if pos.eligible[i] <= si[S.I_TICK]:
         heap_insert_nb(pos, trig, si, i)
 
 
 @jit
+def defer_nb(pos, trig, si, i, ticks):
+    """Row ``i`` may not be liquidated again before ``ticks`` oracle ticks from now."""
+    pos.eligible[i] = si[S.I_TICK] + ticks
+    trig.deferred[si[S.I_NDEFER]] = i
+    si[S.I_NDEFER] += 1
+
+
+@jit
 def flush_deferred_nb(pos, trig, si):
-    """Make positions partially liquidated in the previous tick eligible again."""
+    """Index the deferred positions whose wait is over; keep the others waiting."""
+    keep = 0
     for k in range(si[S.I_NDEFER]):
         i = trig.deferred[k]
-        if pos.status[i] == E.OPEN:
+        if pos.status[i] != E.OPEN:
+            continue
+        if pos.eligible[i] <= si[S.I_TICK]:
             heap_insert_nb(pos, trig, si, i)
-    si[S.I_NDEFER] = 0
+        else:
+            trig.deferred[keep] = i
+            keep += 1
+    si[S.I_NDEFER] = keep
+
+
+@jit
+def row_equity_nb(pos, i, price):
+    return equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], price)
+
+
+@jit
+def row_mm_nb(pos, i, q, price, tiers):
+    """Maintenance margin (trigger tiers) of ``q`` units of row ``i`` at ``price``."""
+    return position_mm_nb(q, pos.entry[i], price, tiers.floor, tiers.mmr, tiers.cum, tiers.entry_basis)
+
+
+@jit
+def adl_tripped_nb(sf, p, mark):
+    """The venue's drawdown rule: the fund's equity fell ``adl_drawdown`` below its rolling peak, so it
+    stops absorbing (no takeovers, no gaps paid) and bankrupt remainders go to ADL."""
+    peak = sf[S.F_DD_PEAK]
+    return p.adl_drawdown > 0.0 and peak > 0.0 and fund_equity_nb(sf, mark) <= (1.0 - p.adl_drawdown) * peak
 
 
 @jit
@@ -184,70 +219,146 @@ def next_triggered_nb(pos, trig, si, side, mark):
 
 @jit
 def liquidate_nb(i, t, pos, tiers, book, trig, fl, sf, si, p):
-    """Liquidate triggered row ``i``: partial step-down if a lower tier suffices, else in full."""
-    s = pos.side[i]
+    """Liquidate triggered row ``i`` by the venue's rules: backstop, partial rule, else in full."""
     q = pos.size[i]
     m = sf[S.F_MARK]
+    if p.backstop_fraction > 0.0:
+        if row_equity_nb(pos, i, m) < p.backstop_fraction * row_mm_nb(pos, i, q, m, tiers):
+            settle_rest_nb(i, t, pos, fl, sf, si, p)
+            return
+    rule = p.partial_rule
+    if rule == E.PARTIAL_SLICES:
+        whole = pos.cooldown[i] > t or q * m <= p.slice_threshold
+        x = q if whole else min(q, max(p.lot, math.floor(p.slice_fraction * q / p.lot) * p.lot))
+        close_at_fill_nb(i, x, E.LIQUIDATION if x >= q else E.PARTIAL, t, pos, tiers, book, trig, fl, sf, si, p)
+        return
     j = tier_nb(q * m, tiers.floor)
-    if j > 0:
-        equity = equity_nb(s, q, pos.entry[i], pos.wallet[i], m)
-        for jj in range(j - 1, -1, -1):
-            keep = math.floor(min(q, tiers.floor[jj + 1] / m) / p.lot) * p.lot
-            r = q - keep
-            if keep > 0.0 and equity - p.clearance * r * m > keep * m * tiers.mmr[jj] - tiers.cum[jj]:
-                if _partial_nb(i, r, t, pos, tiers, book, trig, fl, sf, si, p):
-                    return
-                break
-    _full_nb(i, t, pos, book, fl, sf, si, p)
+    if rule != E.PARTIAL_NONE and j > 0 and j >= p.partial_min_tier:
+        r = partial_size_nb(i, j, pos, tiers, sf, p)
+        if r > 0.0 and _partial_nb(i, r, t, pos, tiers, book, trig, fl, sf, si, p):
+            return
+    _full_nb(i, t, pos, tiers, book, trig, fl, sf, si, p)
+
+
+@jit
+def partial_size_nb(i, j, pos, tiers, sf, p):
+    """Quantity a partial liquidation of row ``i`` (tier ``j`` at the mark) sends; 0 for none.
+
+    Tier target (OKX): keep what the target tier allows (``partial_tiers_down`` tiers lower, or the
+    first tier). Step-down (Binance, Bybit): keep the most that a lower tier allows and that is
+    compliant at the mark after the clearance fee on the part sold.
+    """
+    q = pos.size[i]
+    m = sf[S.F_MARK]
+    if p.partial_rule == E.PARTIAL_TO_TIER:
+        jj = 0 if p.partial_tiers_down <= 0 else max(0, j - p.partial_tiers_down)
+        keep = math.floor(min(q, tiers.floor[jj + 1] / m) / p.lot) * p.lot
+        return q - keep if keep > 0.0 else 0.0
+    equity = row_equity_nb(pos, i, m)
+    for jj in range(j - 1, -1, -1):
+        keep = math.floor(min(q, tiers.floor[jj + 1] / m) / p.lot) * p.lot
+        r = q - keep
+        if tiers.entry_basis:
+            mm = row_mm_nb(pos, i, keep, m, tiers)
+        else:
+            mm = keep * m * tiers.mmr[jj] - tiers.cum[jj]
+        if keep > 0.0 and equity - p.clearance * r * m > mm:
+            return r
+    return 0.0
+
+
+@jit
+def cooldown_ticks_nb(p):
+    """Oracle ticks a position waits after a compliant partial liquidation (at least the next tick)."""
+    return max(1, (p.partial_cooldown + p.oracle_interval - 1) // p.oracle_interval)
 
 
 @jit
 def _partial_nb(i, r, t, pos, tiers, book, trig, fl, sf, si, p):
-    """IOC reduction of ``r`` never worse than bankruptcy.
+    """Reduction of ``r`` never worse than bankruptcy: IOC, or fill-or-kill under ``step_down_fok``.
 
     Returns True when the position came out compliant (equity above the maintenance margin of what
-    is left, at the mark); False when nothing filled or it is still under water after the fill and
-    the fee, in which case the caller closes the rest in full at once (Binance's step 3 → 4).
+    is left, at the mark), and it then waits out the venue's cooldown; False when nothing filled or
+    it is still under water after the fill and the fee, in which case the caller closes the rest in
+    full at once (Binance's step 3 → 4).
     """
     s = pos.side[i]
     m = sf[S.F_MARK]
     bp = pos.bp[i]
+    if p.partial_rule == E.PARTIAL_STEP_FOK and fillable_nb(book, -s, r, bp, sf[S.F_INDEX], t, p, sf, si) < r:
+        return False
+    equity0 = row_equity_nb(pos, i, m)
     filled, notional, last = walk_nb(book, -s, r, bp, sf[S.F_INDEX], t, p, sf, si)
     if filled <= 0.0:
         return False
     price = notional / filled
     reduce_position_nb(pos, sf, i, filled, price)
     maker_trade_nb(sf, s * filled, price)
-    equity = equity_nb(s, pos.size[i], pos.entry[i], pos.wallet[i], m)
+    equity = row_equity_nb(pos, i, m)
     fee = min(p.clearance * filled * price, max(0.0, equity))
     pos.wallet[i] -= fee
     sf[S.F_FUND_CASH] += fee
     fund_add_nb(sf, fee)
     set_last_nb(sf, last)
     sf[S.F_LIQ_NOTIONAL] += filled * price
-    record_nb(fl, si, t, E.PARTIAL, i, -s, filled, price, bp, fee, fee, m)
+    record_nb(fl, si, t, E.PARTIAL, i, -s, filled, price, bp, fee, fee, m, equity0)
     si[S.I_PARTIAL] += 1
-    refresh_prices_nb(pos, i, tiers.floor, tiers.mmr, tiers.cum)
-    if equity - fee <= maintenance_margin_nb(pos.size[i], m, tiers.floor, tiers.mmr, tiers.cum):
+    refresh_prices_nb(pos, i, tiers)
+    if equity - fee <= row_mm_nb(pos, i, pos.size[i], m, tiers):
         return False
-    pos.eligible[i] = si[S.I_TICK] + 1
-    trig.deferred[si[S.I_NDEFER]] = i
-    si[S.I_NDEFER] += 1
+    defer_nb(pos, trig, si, i, cooldown_ticks_nb(p))
     return True
 
 
 @jit
-def _full_nb(i, t, pos, book, fl, sf, si, p):
-    """Close row ``i`` in full: book fill vs bankruptcy, then fund takeover, then ADL.
-
-    The IOC order may fill up to ``band`` beyond bankruptcy only while the fund has equity (at the
-    mark) to pay the gap; the fund takes over only what its equity can carry after marking the
-    position to the mark (so an under-water fund hands the rest to ADL).
-    """
+def close_at_fill_nb(i, x, kind, t, pos, tiers, book, trig, fl, sf, si, p):
+    """Settlement at the fill (Hyperliquid): a market order of ``x`` never worse than bankruptcy; the
+    trader keeps what is left after the fill and any clearance fee. A position left open (a slice, or
+    an order the book could not fill) is looked at again from the next tick."""
     s = pos.side[i]
     m = sf[S.F_MARK]
     bp = pos.bp[i]
-    limit = bp * (1.0 - s * p.band) if fund_equity_nb(sf, m) > 0.0 else bp
+    equity0 = row_equity_nb(pos, i, m)
+    filled, notional, last = walk_nb(book, -s, x, bp, sf[S.F_INDEX], t, p, sf, si)
+    if filled > 0.0:
+        price = notional / filled
+        reduce_position_nb(pos, sf, i, filled, price)
+        maker_trade_nb(sf, s * filled, price)
+        fee = min(p.clearance * filled * price, max(0.0, row_equity_nb(pos, i, m)))
+        pos.wallet[i] -= fee
+        sf[S.F_FUND_CASH] += fee
+        fund_add_nb(sf, fee)
+        set_last_nb(sf, last)
+        sf[S.F_LIQ_NOTIONAL] += filled * price
+        record_nb(fl, si, t, kind, i, -s, filled, price, bp, fee, fee, m, equity0)
+        if kind == E.PARTIAL:
+            pos.cooldown[i] = t + p.partial_cooldown
+            si[S.I_PARTIAL] += 1
+    if pos.size[i] <= p.lot * 1e-9:
+        pos.status[i] = E.LIQUIDATED
+        si[S.I_FULL] += 1
+        return
+    refresh_prices_nb(pos, i, tiers)
+    defer_nb(pos, trig, si, i, 1)
+
+
+@jit
+def _full_nb(i, t, pos, tiers, book, trig, fl, sf, si, p):
+    """Close row ``i`` in full: book fill vs bankruptcy, then fund takeover, then the ADL pool.
+
+    The IOC order may fill up to ``band`` beyond bankruptcy only while the fund can pay the gap (it
+    has equity at the mark and its drawdown rule has not tripped). Venues that settle at the fill
+    send a plain order never worse than bankruptcy instead (:func:`close_at_fill_nb`).
+    """
+    if p.settle_fill:
+        close_at_fill_nb(i, pos.size[i], E.LIQUIDATION, t, pos, tiers, book, trig, fl, sf, si, p)
+        return
+    s = pos.side[i]
+    m = sf[S.F_MARK]
+    bp = pos.bp[i]
+    can_pay = fund_equity_nb(sf, m) > 0.0 and not adl_tripped_nb(sf, p, m)
+    limit = bp * (1.0 - s * p.band) if can_pay else bp
+    equity0 = row_equity_nb(pos, i, m)
     filled, notional, last = walk_nb(book, -s, pos.size[i], limit, sf[S.F_INDEX], t, p, sf, si)
     if filled > 0.0:
         price = notional / filled
@@ -259,20 +370,30 @@ def _full_nb(i, t, pos, book, fl, sf, si, p):
         fund_add_nb(sf, fund_delta)
         set_last_nb(sf, last)
         sf[S.F_LIQ_NOTIONAL] += filled * price
-        record_nb(fl, si, t, E.LIQUIDATION, i, -s, filled, price, bp, fund_delta, fee, m)
+        record_nb(fl, si, t, E.LIQUIDATION, i, -s, filled, price, bp, fund_delta, fee, m, equity0)
+    settle_rest_nb(i, t, pos, fl, sf, si, p)
+
+
+@jit
+def settle_rest_nb(i, t, pos, fl, sf, si, p):
+    """What is left of row ``i`` goes to the fund at its bankruptcy price up to the fund's capacity
+    (everything if ADL is off); the rest is settled at bankruptcy into this tick's ADL pool."""
+    s = pos.side[i]
+    bp = pos.bp[i]
+    m = sf[S.F_MARK]
     rem = pos.size[i]
     if rem > p.lot * 1e-9:
         take = rem
         if p.adl_enabled:
-            take = min(rem, takeover_capacity_nb(sf, s, bp, m, p.max_inventory))
+            take = 0.0 if adl_tripped_nb(sf, p, m) else min(rem, takeover_capacity_nb(sf, s, bp, m, p.max_inventory))
         if take > 0.0:
             takeover_nb(i, take, t, pos, fl, sf, si)
         rem = pos.size[i]
         if rem > p.lot * 1e-9:
-            sf[S.F_ADL_REM] = rem
-            sf[S.F_ADL_PRICE] = bp
-            si[S.I_ADL_SRC] = i
-            return
+            reduce_position_nb(pos, sf, i, rem, bp)
+            sf[S.F_ADL_REM] += rem
+            sf[S.F_ADL_COST] += rem * bp
+            si[S.I_ADL_SIDE] = s
     pos.status[i] = E.LIQUIDATED
     si[S.I_FULL] += 1
 
@@ -296,78 +417,12 @@ def takeover_capacity_nb(sf, side, bp, mark, max_inventory):
 
 @jit
 def takeover_nb(i, qty, t, pos, fl, sf, si):
-    """The fund takes ``qty`` of row ``i`` at its bankruptcy price."""
+    """The fund (or a backstop vault) takes ``qty`` of row ``i`` at its bankruptcy price."""
     s = pos.side[i]
     bp = pos.bp[i]
+    m = sf[S.F_MARK]
+    equity0 = row_equity_nb(pos, i, m)
     realized = fund_trade_nb(sf, s * qty, bp)
     reduce_position_nb(pos, sf, i, qty, bp)
     sf[S.F_LIQ_NOTIONAL] += qty * bp
-    record_nb(fl, si, t, E.TAKEOVER, i, -s, qty, bp, bp, realized, 0.0, sf[S.F_MARK])
-
-
-@jit
-def rank_nb(pos, trig, exclude, side, price):
-    """ADL queue of rows on ``side`` at ``price``: score PnL% × effective leverage (PnL% / leverage
-    when losing), highest first, ties by id; rows with no equity left are excluded."""
-    n = 0
-    for c in range(pos.size.size):
-        if pos.side[c] != side or pos.status[c] != E.OPEN or c == exclude:
-            continue
-        q = pos.size[c]
-        if q <= 0.0:
-            continue
-        ep = pos.entry[c]
-        pnl = side * (price - ep) / ep
-        eq = pos.wallet[c] + side * q * (price - ep)
-        if eq <= 0.0:
-            continue
-        lev = q * price / eq
-        trig.rank[n] = c
-        trig.rank_score[n] = -(pnl * lev if pnl > 0.0 else pnl / lev)
-        n += 1
-    order = np.argsort(trig.rank_score[:n], kind="mergesort")
-    ids = trig.rank[:n].copy()
-    for k in range(n):
-        trig.rank[k] = ids[order[k]]
-    return n
-
-
-@jit
-def adl_step_nb(t, pos, tiers, trig, fl, sf, si, p):
-    """Close the next ranked opposite position against the bankrupt order (one fill)."""
-    i = si[S.I_ADL_SRC]
-    s = pos.side[i]
-    bp = sf[S.F_ADL_PRICE]
-    m = sf[S.F_MARK]
-    if si[S.I_RANK_TICK] != si[S.I_TICK] or si[S.I_RANK_SIDE] != s:
-        si[S.I_RANK_N] = rank_nb(pos, trig, i, -s, bp)
-        si[S.I_RANK_CUR] = 0
-        si[S.I_RANK_TICK] = si[S.I_TICK]
-        si[S.I_RANK_SIDE] = s
-    cur = si[S.I_RANK_CUR]
-    while cur < si[S.I_RANK_N] and pos.status[trig.rank[cur]] != E.OPEN:
-        cur += 1
-    si[S.I_RANK_CUR] = cur
-    rem = sf[S.F_ADL_REM]
-    if cur >= si[S.I_RANK_N]:
-        takeover_nb(i, rem, t, pos, fl, sf, si)
-        rem = 0.0
-    else:
-        c = trig.rank[cur]
-        y = min(pos.size[c], rem)
-        reduce_position_nb(pos, sf, c, y, bp)
-        reduce_position_nb(pos, sf, i, y, bp)
-        sf[S.F_LIQ_NOTIONAL] += y * bp
-        record_nb(fl, si, t, E.ADL, c, s, y, bp, bp, 0.0, 0.0, m)
-        if pos.size[c] <= p.lot * 1e-9:
-            pos.status[c] = E.ADL_CLOSED
-        else:
-            reindex_nb(pos, trig, si, c, tiers)
-        rem -= y
-    if rem <= p.lot * 1e-9:
-        sf[S.F_ADL_REM] = 0.0
-        si[S.I_ADL_SRC] = -1
-        pos.status[i] = E.LIQUIDATED
-        si[S.I_FULL] += 1
-    else:
-        sf[S.F_ADL_REM] = rem
+    record_nb(fl, si, t, E.TAKEOVER, i, -s, qty, bp, bp, realized, 0.0, m, equity0)

@@ -15,9 +15,10 @@ from sim import state as S
 from sim._jit import jit
 from sim.kernels.book import best_price_nb, depth_usd_nb, walk_nb
 from sim.kernels.heap import event_pop_nb, event_push_nb
+from sim.kernels.adl import adl_begin_nb, adl_step_nb
 from sim.kernels.liquidation import (
-    adl_step_nb,
     flush_deferred_nb,
+    fund_equity_nb,
     fund_trade_nb,
     liquidate_nb,
     maker_trade_nb,
@@ -65,7 +66,7 @@ def run_nb(pos, tiers, book, trig, ev, mk, fl, series, sf, si, p, t_stop):
         if si[S.I_NFILLS] + 4 > fl.t.size:
             return E.ST_FILLS_FULL
         now = si[S.I_NOW]
-        if si[S.I_ADL_SRC] >= 0:
+        if si[S.I_ADL_ACTIVE]:
             adl_step_nb(now, pos, tiers, trig, fl, sf, si, p)
             continue
         if si[S.I_PHASE] > 0:
@@ -73,6 +74,8 @@ def run_nb(pos, tiers, book, trig, ev, mk, fl, series, sf, si, p, t_stop):
             i = next_triggered_nb(pos, trig, si, side, sf[S.F_MARK])
             if i >= 0:
                 liquidate_nb(i, now, pos, tiers, book, trig, fl, sf, si, p)
+            elif si[S.I_ADL_SIDE] != 0:
+                adl_begin_nb(pos, tiers, trig, sf, si, p)  # the side's pass is over: match its pool
             else:
                 si[S.I_PHASE] = (si[S.I_PHASE] + 1) % 3
             continue
@@ -105,8 +108,8 @@ def run_nb(pos, tiers, book, trig, ev, mk, fl, series, sf, si, p, t_stop):
 
 @jit
 def oracle_nb(t, pos, book, trig, mk, sf, si, p):
-    """Index from the shock path and the perp's last price, a basis sample, the Binance-style
-    median mark; then open this tick's liquidation work."""
+    """Index from the shock path and the perp's last price, a basis sample, the venue's mark, the
+    fund's rolling peak; then open this tick's liquidation work."""
     si[S.I_TICK] += 1
     x = path_price_nb(mk.path_t, mk.path_p, t)
     index = x + p.index_coupling * (sf[S.F_LAST] - x)
@@ -124,21 +127,70 @@ def oracle_nb(t, pos, book, trig, mk, sf, si, p):
     total = 0.0
     for k in range(w):
         total += basis[k]
-    interval = p.funding_interval
-    tau = interval - ((interval - p.time_to_funding + t) % interval)
-    a = index * (1.0 + p.funding_rate * tau / interval)
-    b = index + total / w
-    c = sf[S.F_LAST]
-    mark = max(min(a, b), min(max(a, b), c))  # median of three
+    last = sf[S.F_LAST]
+    if p.mark_method == E.MARK_INDEX_BASIS:
+        mark = index + total / w
+    elif p.mark_method == E.MARK_HYPERLIQUID:
+        # median(oracle + 150 s EMA of the basis, median(bid, ask, last), 30 s EMA of the latter)
+        b = index if math.isnan(bid) else bid
+        a = index if math.isnan(ask) else ask
+        book_px = median3_nb(b, a, last)
+        dt = float(p.oracle_interval)
+        slow = ema_nb(sf, S.F_EMA_SLOW_NUM, mid - index, dt, p.ema_slow)
+        fast = ema_nb(sf, S.F_EMA_FAST_NUM, book_px, dt, p.ema_fast)
+        mark = median3_nb(index + slow, book_px, fast)
+    else:
+        interval = p.funding_interval
+        tau = interval - ((interval - p.time_to_funding + t) % interval)
+        mark = median3_nb(index * (1.0 + p.funding_rate * tau / interval), index + total / w, last)
     sf[S.F_PREV_MARK] = sf[S.F_MARK]
     sf[S.F_MARK] = mark
     if mark < sf[S.F_MIN_MARK]:
         sf[S.F_MIN_MARK] = mark
     if mark > sf[S.F_MAX_MARK]:
         sf[S.F_MAX_MARK] = mark
+    if p.adl_drawdown > 0.0:
+        rolling_peak_nb(trig, sf, si, t, fund_equity_nb(sf, mark), p.adl_window)
     flush_deferred_nb(pos, trig, si)
     si[S.I_FIRST_SIDE] = 1 if mark < sf[S.F_PREV_MARK] else -1
     si[S.I_PHASE] = 1
+
+
+@jit
+def median3_nb(a, b, c):
+    return max(min(a, b), min(max(a, b), c))
+
+
+@jit
+def ema_nb(sf, slot, sample, dt, tau):
+    """Hyperliquid's time-weighted EMA: ``num ← num·e^(−dt/τ) + sample·dt``, same for ``den`` with
+    1; the value is ``num/den``. ``slot`` and ``slot + 1`` hold num and den."""
+    decay = math.exp(-dt / tau)
+    sf[slot] = sf[slot] * decay + sample * dt
+    sf[slot + 1] = sf[slot + 1] * decay + dt
+    return sf[slot] / sf[slot + 1]
+
+
+@jit
+def rolling_peak_nb(trig, sf, si, t, value, window):
+    """Push ``(t, value)`` into the monotone ring buffer and set the peak over the last ``window`` ms."""
+    cap = trig.dd_t.size
+    head = si[S.I_DD_HEAD]
+    n = si[S.I_DD_LEN]
+    while n > 0 and trig.dd_v[(head + n - 1) % cap] <= value:
+        n -= 1
+    if n == cap:
+        head = (head + 1) % cap
+        n -= 1
+    trig.dd_t[(head + n) % cap] = t
+    trig.dd_v[(head + n) % cap] = value
+    n += 1
+    while trig.dd_t[head] < t - window:
+        head = (head + 1) % cap
+        n -= 1
+    si[S.I_DD_HEAD] = head
+    si[S.I_DD_LEN] = n
+    sf[S.F_DD_PEAK] = trig.dd_v[head]
 
 
 @jit
@@ -162,7 +214,7 @@ def noise_nb(t, n_pos, book, mk, fl, sf, si, p):
     sf[S.F_NOISE_CASH] -= fee
     sf[S.F_FEE_CASH] += fee
     set_last_nb(sf, last)
-    record_nb(fl, si, t, E.NOISE_FILL, n_pos + 1, side, filled, price, np.nan, 0.0, fee, sf[S.F_MARK])
+    record_nb(fl, si, t, E.NOISE_FILL, n_pos + 1, side, filled, price, np.nan, 0.0, fee, sf[S.F_MARK], np.nan)
 
 
 @jit
@@ -182,7 +234,7 @@ def unwind_nb(t, n_pos, book, fl, sf, si, p):
     realized = fund_trade_nb(sf, side * filled, price)
     maker_trade_nb(sf, -side * filled, price)
     set_last_nb(sf, last)
-    record_nb(fl, si, t, E.FUND_UNWIND, n_pos + 2, side, filled, price, np.nan, realized, 0.0, sf[S.F_MARK])
+    record_nb(fl, si, t, E.FUND_UNWIND, n_pos + 2, side, filled, price, np.nan, realized, 0.0, sf[S.F_MARK], np.nan)
 
 
 @jit

@@ -61,6 +61,31 @@ def liquidation_price_nb(side, q, ep, w, floor, mmr, cum):
 
 
 @jit
+def liquidation_price_entry_nb(side, q, ep, w, floor, mmr, cum):
+    """Liquidation price when maintenance margin is charged on the *entry* value (Bybit isolated USDT
+    contracts: ``MM = Q·EP·MMR − deduction``, ``LP = EP ∓ (W − MM)/Q``). The tier is the one of the
+    entry notional, so MM is a constant and the root is closed form. 0 for a long that cannot be
+    liquidated at any positive price."""
+    mm = maintenance_margin_nb(q, ep, floor, mmr, cum)
+    lp = ep - side * (w - mm) / q
+    return max(lp, 0.0)
+
+
+@jit
+def position_lp_nb(side, q, ep, w, floor, mmr, cum, entry_basis):
+    """Liquidation price under the venue's margin basis (mark notional, or entry value)."""
+    if entry_basis:
+        return liquidation_price_entry_nb(side, q, ep, w, floor, mmr, cum)
+    return liquidation_price_nb(side, q, ep, w, floor, mmr, cum)
+
+
+@jit
+def position_mm_nb(q, ep, price, floor, mmr, cum, entry_basis):
+    """Maintenance margin of a position at ``price`` under the venue's margin basis."""
+    return maintenance_margin_nb(q, ep if entry_basis else price, floor, mmr, cum)
+
+
+@jit
 def bankruptcy_price_nb(side, q, ep, w):
     """Price where equity is exactly zero (no closing fee)."""
     return ep - side * w / q
@@ -72,28 +97,28 @@ def equity_nb(side, q, ep, w, price):
 
 
 @jit
-def _set_prices_nb(pos, i, floor, mmr, cum):
+def _set_prices_nb(pos, i, tiers):
     s = pos.side[i]
     q = pos.size[i]
-    lp = liquidation_price_nb(s, q, pos.entry[i], pos.wallet[i], floor, mmr, cum)
+    lp = position_lp_nb(s, q, pos.entry[i], pos.wallet[i], tiers.floor, tiers.mmr, tiers.cum, tiers.entry_basis)
     pos.lp[i] = lp
     pos.bp[i] = bankruptcy_price_nb(s, q, pos.entry[i], pos.wallet[i])
     pos.key[i] = lp if s > 0 else -lp
 
 
 @jit
-def refresh_prices_nb(pos, i, floor, mmr, cum):
+def refresh_prices_nb(pos, i, tiers):
     """Recompute LP, BP and trigger key of position row ``i`` after its size or wallet changed."""
-    _set_prices_nb(pos, i, floor, mmr, cum)
+    _set_prices_nb(pos, i, tiers)
     pos.version[i] += 1
 
 
 @jit
-def init_prices_nb(pos, floor, mmr, cum, open_code):
+def init_prices_nb(pos, tiers, open_code):
     """LP, BP and key of every row (start of a run); rows not open are never triggered."""
     for i in range(pos.size.size):
         if pos.status[i] == open_code:
-            _set_prices_nb(pos, i, floor, mmr, cum)
+            _set_prices_nb(pos, i, tiers)
         else:
             pos.lp[i] = np.nan
             pos.bp[i] = np.nan
@@ -101,8 +126,8 @@ def init_prices_nb(pos, floor, mmr, cum, open_code):
 
 
 @jit
-def liquidation_prices_nb(side, q, ep, w, floor, mmr, cum, out):
+def liquidation_prices_nb(side, q, ep, w, floor, mmr, cum, entry_basis, out):
     """Vectorised liquidation price over arrays (population build, calculator)."""
     for i in range(side.size):
-        out[i] = liquidation_price_nb(side[i], q[i], ep[i], w[i], floor, mmr, cum)
+        out[i] = position_lp_nb(side[i], q[i], ep[i], w[i], floor, mmr, cum, entry_basis)
     return out

@@ -1,0 +1,197 @@
+"""Auto-deleveraging: the bankrupt quantity a tick could not place is matched against winners.
+
+During one side's liquidation pass, every remainder that neither the book nor the fund could take
+is settled at its own bankruptcy price into a pool (:func:`sim.kernels.liquidation.settle_rest_nb`).
+When the pass ends, the pool is matched once against the opposite side (docs/engine.md §7.10):
+
+* :func:`adl_begin_nb` fixes the execution price (bankruptcy, mark or previous mark, by venue),
+  ranks the candidates and plans the policy — the venue's queue (whole positions in rank order),
+  pro rata over the winners (the same fraction of every winner's contracts), or leverage draining
+  (cut the most levered first until everyone cut is at one common leverage; Campbell, Hey,
+  Moallemi and Nutz 2026);
+* :func:`adl_step_nb` closes one victim per call (one fill record), so the loop can stop for a
+  bigger fill buffer between any two victims; what no victim takes goes to the fund.
+
+The fund pays (or receives) the difference between the execution price and the pool's bankruptcy
+price, so money is conserved whatever price the venue uses.
+"""
+
+import numpy as np
+
+from sim import enums as E
+from sim import state as S
+from sim._jit import jit
+from sim.kernels.liquidation import (
+    fund_add_nb,
+    fund_equity_nb,
+    fund_trade_nb,
+    record_nb,
+    reduce_position_nb,
+    reindex_nb,
+    row_equity_nb,
+    row_mm_nb,
+)
+
+
+@jit
+def adl_score_nb(pos, c, mark, tiers, ranking):
+    """Queue score of row ``c`` at the mark (higher is deleveraged first).
+
+    * ``pnl_leverage`` (BitMEX, Bybit, OKX): PnL% × effective leverage, or PnL% ÷ leverage when
+      losing; effective leverage = notional at mark ÷ equity at mark.
+    * ``leverage_pnl`` (Binance, as quoted on its developer forum): max(0, uPnL) ÷ max(1, wallet) ×
+      maintenance margin ÷ equity.
+    * ``hyperliquid``: (mark ÷ entry) × notional ÷ account value; for a short the ratio is
+      entry ÷ mark, so a winning short ranks like a winning long (the docs leave shorts open).
+    """
+    s = pos.side[c]
+    q = pos.size[c]
+    ep = pos.entry[c]
+    eq = row_equity_nb(pos, c, mark)
+    if ranking == E.RANK_LEVERAGE_PNL:
+        upnl = s * q * (mark - ep)
+        return max(0.0, upnl) / max(1.0, pos.wallet[c]) * row_mm_nb(pos, c, q, mark, tiers) / eq
+    lev = q * mark / eq
+    if ranking == E.RANK_HYPERLIQUID:
+        return (mark / ep if s > 0 else ep / mark) * lev
+    pnl = s * (mark - ep) / ep
+    return pnl * lev if pnl > 0.0 else pnl / lev
+
+
+@jit
+def adl_price_nb(sf, p, side, qty, bbar):
+    """Execution price of the pool: the bankruptcy price; the mark while the fund can pay the whole
+    gap to bankruptcy, else the bankruptcy price (OKX); or the previous mark (Hyperliquid)."""
+    mark = sf[S.F_MARK]
+    if p.adl_price == E.ADL_AT_MARK:
+        gap = qty * max(0.0, side * (bbar - mark))
+        return mark if fund_equity_nb(sf, mark) >= gap else bbar
+    if p.adl_price == E.ADL_AT_PREVIOUS_MARK:
+        return sf[S.F_PREV_MARK]
+    return bbar
+
+
+@jit
+def adl_begin_nb(pos, tiers, trig, sf, si, p):
+    """Rank the opposite side and plan the matching of this tick's pool."""
+    s = si[S.I_ADL_SIDE]
+    rem = sf[S.F_ADL_REM]
+    bbar = sf[S.F_ADL_COST] / rem
+    mark = sf[S.F_MARK]
+    price = adl_price_nb(sf, p, s, rem, bbar)
+    sf[S.F_ADL_BBAR] = bbar
+    sf[S.F_ADL_PRICE] = price
+    cs = -s
+    n = 0
+    nw = 0
+    for c in range(pos.size.size):
+        if pos.side[c] != cs or pos.status[c] != E.OPEN or pos.size[c] <= 0.0:
+            continue
+        if row_equity_nb(pos, c, mark) <= 0.0 or row_equity_nb(pos, c, price) <= 0.0:
+            continue  # a victim must stay solvent at the mark and at the price it is closed at
+        trig.rank[n] = c
+        if p.adl_policy == E.POLICY_LEVERAGE_DRAIN:
+            trig.rank_score[n] = -pos.size[c] * mark / row_equity_nb(pos, c, mark)
+        elif p.adl_policy == E.POLICY_PRO_RATA and cs * (mark - pos.entry[c]) > 0.0:
+            trig.rank_score[n] = -np.inf  # winners first, in id order
+            nw += 1
+        else:
+            trig.rank_score[n] = -adl_score_nb(pos, c, mark, tiers, p.adl_ranking)
+        n += 1
+    order = np.argsort(trig.rank_score[:n], kind="mergesort")
+    ids = trig.rank[:n].copy()
+    for k in range(n):
+        trig.rank[k] = ids[order[k]]
+    si[S.I_RANK_CUR] = 0
+    si[S.I_ADL_NW] = nw
+    plan = 0.0
+    if p.adl_policy == E.POLICY_PRO_RATA:
+        total = 0.0
+        for k in range(nw):
+            total += pos.size[trig.rank[k]]
+        plan = min(1.0, rem / total) if total > 0.0 else 0.0
+    elif p.adl_policy == E.POLICY_LEVERAGE_DRAIN:
+        n, plan = _drain_level_nb(pos, trig, n, rem, mark, s * (price - mark))
+        sf[S.F_ADL_GAP] = s * (price - mark)
+    si[S.I_RANK_N] = n
+    sf[S.F_ADL_PLAN] = plan
+    si[S.I_ADL_ACTIVE] = 1
+
+
+@jit
+def _drain_level_nb(pos, trig, n, rem, mark, gap):
+    """Water-filling on leverage: the smallest group of most-levered victims and the common leverage
+    ``L`` they are cut to so that together they close ``rem``.
+
+    Closing ``y`` of a victim with size ``Q`` and equity ``E`` at the ADL price costs it ``y·gap`` of
+    equity, so its leverage after the cut is ``(Q − y)·m / (E − y·gap)``; setting that to ``L`` gives
+    ``y = (Q·m − L·E) / (m − L·gap)``, and summed over the group ``L = m·(ΣQ − rem) / (ΣE − rem·gap)``.
+    The group grows until ``L`` is no lower than the next victim's leverage. Returns ``(group size,
+    L)``; ``L = 0`` means even closing everyone in full is not enough.
+    """
+    sq = 0.0
+    se = 0.0
+    for k in range(n):
+        c = trig.rank[k]
+        sq += pos.size[c]
+        se += row_equity_nb(pos, c, mark)
+        den = se - rem * gap
+        if sq < rem or den <= 0.0:
+            continue
+        level = mark * (sq - rem) / den
+        if k + 1 == n:
+            return n, level
+        nxt = trig.rank[k + 1]
+        if level >= pos.size[nxt] * mark / row_equity_nb(pos, nxt, mark):
+            return k + 1, level
+    return n, 0.0
+
+
+@jit
+def adl_step_nb(t, pos, tiers, trig, fl, sf, si, p):
+    """Close the next victim against the pool (one fill), or hand what is left to the fund."""
+    s = si[S.I_ADL_SIDE]
+    rem = sf[S.F_ADL_REM]
+    price = sf[S.F_ADL_PRICE]
+    bbar = sf[S.F_ADL_BBAR]
+    mark = sf[S.F_MARK]
+    dust = p.lot * 1e-9
+    cur = si[S.I_RANK_CUR]
+    n = si[S.I_RANK_N]
+    while cur < n and pos.status[trig.rank[cur]] != E.OPEN:
+        cur += 1
+    if rem <= dust or cur >= n:
+        if rem > dust:
+            realized = fund_trade_nb(sf, s * rem, bbar)
+            sf[S.F_LIQ_NOTIONAL] += rem * bbar
+            record_nb(fl, si, t, E.TAKEOVER, pos.size.size + 2, -s, rem, bbar, bbar, realized, 0.0, mark, np.nan)
+        sf[S.F_ADL_REM] = 0.0
+        sf[S.F_ADL_COST] = 0.0
+        si[S.I_ADL_SIDE] = 0
+        si[S.I_ADL_ACTIVE] = 0
+        return
+    c = trig.rank[cur]
+    q = pos.size[c]
+    plan = sf[S.F_ADL_PLAN]
+    y = q
+    if p.adl_policy == E.POLICY_PRO_RATA and cur < si[S.I_ADL_NW]:
+        if plan < 1.0 and cur < si[S.I_ADL_NW] - 1:
+            y = q * plan
+    elif p.adl_policy == E.POLICY_LEVERAGE_DRAIN and plan > 0.0 and cur < n - 1:
+        gap = sf[S.F_ADL_GAP]
+        y = (q * mark - plan * row_equity_nb(pos, c, mark)) / (mark - plan * gap)
+        y = min(q, max(0.0, y))
+    y = min(y, rem)
+    equity0 = row_equity_nb(pos, c, mark)
+    fund_delta = s * y * (price - bbar)
+    reduce_position_nb(pos, sf, c, y, price)
+    sf[S.F_FUND_CASH] += fund_delta
+    fund_add_nb(sf, fund_delta)
+    sf[S.F_LIQ_NOTIONAL] += y * price
+    record_nb(fl, si, t, E.ADL, c, s, y, price, bbar, fund_delta, 0.0, mark, equity0)
+    if pos.size[c] <= dust:
+        pos.status[c] = E.ADL_CLOSED
+    else:
+        reindex_nb(pos, trig, si, c, tiers)
+    sf[S.F_ADL_REM] = rem - y
+    si[S.I_RANK_CUR] = cur + 1

@@ -1,0 +1,35 @@
+"""Venue rule packs: each venue's liquidation rules as data, with the few pure functions around them.
+
+A *pack* (:class:`Pack`) is one venue's rules at one dated version: a :class:`Rules` record of every rule the
+engine lets a scenario override (clearance fee, trigger, partial liquidation, settlement, backstop, mark
+price, fund inventory, ADL trigger, ranking and price) and tiered maintenance-margin tables for BTC and ETH
+(:class:`TierRow`, tax-bracket form ``MM = notional × MMR − amount``, amounts from the recurrence of
+:func:`maintenance_amounts`). Venues: Binance, Bybit, OKX (centralised: bankruptcy-price settlement, insurance
+fund) and Hyperliquid (settlement at the fill, backstop vault).
+
+Usage::
+
+    from sim import venues
+    p = venues.pack("okx")                  # the default version, DEFAULTS["okx"]
+    p = venues.pack("binance", "2021-03")   # a dated one; venues.versions("binance") lists them
+    rules = venues.resolve(p, table)        # a scenario's [venue] overrides (VenueTable) applied
+    text = venues.venues_text(verbose=True)  # the `liqsim venues --verbose` table
+
+Every number carries its provenance in ``Pack.notes`` with the tags of ``reference/mechanics.md``:
+[DOC] the venue states it, [CODE] code or fixtures encode it, [SEC] a secondary source, [INF] our
+inference, [VER] recomputed by us.
+"""
+
+from sim.venues.packs import (ASSETS, DEFAULTS, VENUES, all_packs, effective_trigger_mmr_pct, newest, pack,
+                              versions)
+from sim.venues.report import venues_records, venues_text
+from sim.venues.schema import (ADL_PRICES, ADL_RANKINGS, MARK_METHODS, MM_BASES, PARTIAL_RULES, SETTLES, Pack,
+                               Rules, TierRow, VenueTable, maintenance_amounts, maintenance_margin_usd, resolve,
+                               rules_problems, tier_index, tier_problems)
+
+__all__ = [
+    "VENUES", "ASSETS", "DEFAULTS", "TierRow", "Rules", "Pack", "VenueTable",
+    "pack", "versions", "newest", "all_packs", "resolve", "maintenance_amounts", "maintenance_margin_usd",
+    "tier_index", "tier_problems", "rules_problems", "effective_trigger_mmr_pct", "venues_records", "venues_text",
+    "MM_BASES", "PARTIAL_RULES", "SETTLES", "MARK_METHODS", "ADL_RANKINGS", "ADL_PRICES",
+]

@@ -1,0 +1,267 @@
+"""The venue rule packs: each venue's rules at each dated version, with provenance notes.
+
+Sources and tags follow ``reference/mechanics.md`` (§2 Binance, §3 Bybit, §4 OKX, §5 Hyperliquid): [DOC] the
+venue says so, [CODE] open-source code or fixtures encode it, [SEC] a secondary source, [INF] our inference,
+[VER] we recomputed it. Every rule a pack cannot source is marked [INF] in its notes.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+from sim.venues import tables as T
+from sim.venues.schema import Pack, Rules, TierRow
+
+VENUES = ("binance", "bybit", "okx", "hyperliquid")
+ASSETS = ("BTC", "ETH")
+
+# The version pack(venue) returns. Not always the newest: Binance's "2025" and Bybit's "2026-09" tables come
+# from sources we could not identify (a hard-coded web project; test fixtures quoting the API), so the newest
+# version with a named source is the default and the unnamed ones stay available for sensitivity runs.
+DEFAULTS = {"binance": "2024-10", "bybit": "2025-12", "okx": "2025-05", "hyperliquid": "2026-01"}
+
+# Rules shared by the centralised venues: bankruptcy-price settlement with an insurance fund, no backstop
+# vault, no fixed slices (slice_fraction 1 = a "slice" would be the whole position), no EMA mark.
+_CEX = dict(liquidation_band_pct=1.0, settle="bankruptcy", backstop_mm_fraction=0.0, slice_threshold_usd=0.0,
+            slice_fraction=1.0, mark_ema_slow_s=0.0, mark_ema_fast_s=0.0, adl_drawdown_window_h=8.0)
+
+_RECURRENCE = ("[DOC] MM = notional × MMR − amount, amount_n = amount_(n−1) + floor_n × (MMR_n − MMR_(n−1)) "
+               "(Binance COIN-M liquidation-price FAQ; Bybit Margin Parameters page; Hyperliquid margin tiers); "
+               "amounts here are computed by it")
+
+
+def _make(venue: str, version: str, source: str, rules: dict[str, Any], tiers: dict[str, tuple[TierRow, ...]],
+          notes: list[str]) -> Pack:
+    return Pack(venue, version, source, Rules(**rules), MappingProxyType(dict(tiers)), tuple(notes))
+
+
+# --------------------------------------------------------------------------------------------------- Binance
+
+
+def _binance(version: str, source: str, btc: tuple[TierRow, ...], basis_window_s: float, inventory_pct: float,
+             notes: list[str]) -> Pack:
+    rules = dict(_CEX, clearance_fee_pct=0.5, trigger_includes_fee=False, mm_basis="mark",
+                 partial_rule="step_down_ioc", partial_min_tier=2, partial_tiers_down=0, partial_cooldown_s=0.0,
+                 mark_method="binance", mark_basis_window_s=basis_window_s, max_inventory_pct=inventory_pct,
+                 adl_drawdown_pct=0.0, adl_ranking="leverage_pnl", adl_price="bankruptcy")
+    common = [
+        _RECURRENCE + " [VER against every stated amount].",
+        "[DOC] clearance fee: 0.3% on BTCUSDT, 0.5% on other perps (old Zendesk page); 'up to 0.5%' (API docs "
+        "copy); newer pages: per symbol, no numbers. 0.5 used.",
+        "[DOC] trigger: margin ratio MM / margin balance reaches 100% at the mark; orders cancelled, one large IOC "
+        "reduces the position, else takeover at bankruptcy (Liquidation Protocols FAQ).",
+        "[INF] how far that IOC reduces is not published: step_down_ioc reduces to the lower tier that satisfies "
+        "MM, as Bybit and BitMEX state (reference open question 2).",
+        "[DOC] fund net-notional cap: 100% of the fund (current Insurance Fund page), 20% (older API-doc copy).",
+        "[DOC] mark = median(index × (1 + funding × t / interval), index + MA(mid − index), last); MA window "
+        "1 min, 30 s from 2025-09-18 (announcement of 2025-09-16).",
+        "[SEC] ADL ranking: the developer-forum formula max(0, uPnL)/max(1, wallet) × MM/equity; [DOC] closed at "
+        "the bankruptcy price of the liquidated order, only when the fund cannot take the position.",
+    ]
+    return _make("binance", version, source, rules, {"BTC": btc, "ETH": T.BINANCE_2024_10_ETH}, notes + common)
+
+
+def _binance_packs() -> tuple[Pack, ...]:
+    return (
+        _binance("2021-03", "gist highfestiva/b71e76f51eed84d56c1be8ebbcc286b5 (BTCUSDT brackets from the Binance "
+                 "UI, 2021-03) [CODE]", T.BINANCE_2021_03_BTC, 60.0, 20.0, [
+                     "[CODE] BTC caps, rates and amounts from the 2021-03 gist; [INF] max leverages 125/100/50/20/"
+                     "10/5/4/3/2/1 are not in the reference (the usual ladder of the time).",
+                     "[INF] ETH: no 2021 ETHUSDT table in the reference; the 2024-10 ETH table is reused.",
+                     "[INF] fund cap 20% (the older API-doc copy) and a 60 s mark basis window for this era.",
+                 ]),
+        _binance("2024-10", "freqtrade binance_leverage_tiers.json, commit 3d9514d2 (2024-10-24) [CODE]",
+                 T.BINANCE_2024_10_BTC, 60.0, 100.0, [
+                     "[CODE] BTCUSDT and ETHUSDT tiers from the freqtrade snapshot of 2024-10-24.",
+                     "[INF] mark basis window 60 s: the 30 s window starts 2025-09-18, after this snapshot.",
+                 ]),
+        _binance("2025", "a Next.js project hard-coding 'Real BTCUSDT leverage brackets from Binance API' "
+                 "(repository not identified) [SEC]", T.BINANCE_2025_BTC, 30.0, 100.0, [
+                     "[SEC] BTC tiers (0–300k at 150x) from a project whose repository was not identified; "
+                     "internally consistent with the recurrence [VER]. Not the default for that reason.",
+                     "[INF] ETH: no 2025 ETHUSDT table found; the 2024-10 ETH table is reused.",
+                 ]),
+    )
+
+
+# ----------------------------------------------------------------------------------------------------- Bybit
+
+_BYBIT_RULES = dict(_CEX, clearance_fee_pct=0.055, trigger_includes_fee=False, mm_basis="entry",
+                    partial_rule="step_down_fok", partial_min_tier=2, partial_tiers_down=0, partial_cooldown_s=0.0,
+                    mark_method="binance", mark_basis_window_s=300.0, max_inventory_pct=100.0,
+                    adl_drawdown_pct=30.0, adl_ranking="pnl_leverage", adl_price="bankruptcy")
+_BYBIT_NOTES = [
+    _RECURRENCE + "; Bybit's published deductions match it [VER].",
+    "[INF] ETH: no ETHUSDT risk-limit table found; the BTC ladder at half the risk-limit values (the 1% ETH base "
+    "rate of the old risk-limit page is for inverse contracts).",
+    "[DOC] isolated USDT: LP = EP ∓ (IM − MM)/Q with MM = Q × EP × MMR − deduction, so MM is on entry value "
+    "(TV11: 1 BTC at 20,000, 50x, MMR 0.5% → LP 19,700) ('Liquidation Price (USDT Contract)').",
+    "[DOC] Unified Trading Account isolated mode also adds the estimated closing fee to IM and MM; not modelled "
+    "(trigger_includes_fee false, as for the Standard account).",
+    "[SEC] no separate clearance fee: the position is closed at bankruptcy and the taker fee is charged on that "
+    "value (mobie.io restatement of Bybit's fee FAQ); 0.055% = non-VIP USDT-perp taker (refeshop.com restatement "
+    "of Bybit's fee page, 2024-07).",
+    "[DOC] tier 2 and up: lower the risk limit, cancel orders, then one FillOrKill for the value above the lower "
+    "tier that meets MM; else takeover at bankruptcy ('Liquidation Process (USDT Contract)').",
+    "[DOC] mark = median(index × (1 + funding × t / 8), index + 5-min MA of (bid1 + ask1)/2 − index sampled each "
+    "second, last) ('Mark Price Calculation (Perpetual Contract)', 2024-10-16): the binance form, 300 s window.",
+    "[SEC] ADL trigger: pooled funds from 2025-12-19 with a 30% drawdown over a rolling 8 h (announcement "
+    "summaries); a 2025-11-05 ADL page words it as 100% of the period's peak balance. Parameterised.",
+    "[SEC] ADL ranking: Bybit's formula table was cut off in the copy read; the BitMEX form (PnL% × effective "
+    "leverage) used by Bybit-lineage venues. [DOC] closed at the liquidated order's bankruptcy price.",
+    "[INF] fund inventory cap not published: 100% of the fund.",
+]
+
+
+def _bybit_packs() -> tuple[Pack, ...]:
+    return (
+        _make("bybit", "2025-12", "Bybit Margin Parameters page, BTCUSDT (bybitx.global/pt-PT/announcement-info/"
+              "margin-parameters mirror, undated) [DOC]; ADL pool rule of 2025-12-19 [SEC]", _BYBIT_RULES,
+              {"BTC": T.BYBIT_2025_12_BTC, "ETH": T.BYBIT_2025_12_ETH}, [
+                  "[DOC] BTC: 20 risk-limit tiers (2,000,000 at 100x / 0.5% … 80,000,000 at 14x / 4.5%) with "
+                  "deductions; the page is undated, its tier-1 limit 2,000,000 also appears in Bybit position "
+                  "payloads of 2023-10 (API docs example) and 2024-06 [CODE]. Version = date of the ADL rule.",
+              ] + _BYBIT_NOTES),
+        _make("bybit", "2026-09", "/v5/market/risk-limit BTCUSDT payloads quoted in test fixtures of 2026-09-17 and "
+              "2026-10-01 (repositories not identified) [CODE]", _BYBIT_RULES,
+              {"BTC": T.BYBIT_2026_09_BTC, "ETH": T.BYBIT_2026_09_ETH}, [
+                  "[CODE] BTC tiers 1–3: 0–300k 150x 0.33%, to 2M 100x 0.5% (deduction 510), to 2.6M 90x 0.56% "
+                  "(1,710); [INF] above 2.6M the 2025-12 ladder (deductions +510). Not the default: the fixtures' "
+                  "repositories were not identified.",
+              ] + _BYBIT_NOTES),
+    )
+
+
+# ------------------------------------------------------------------------------------------------------- OKX
+
+_OKX_NOTES = [
+    "[CODE] tiers: /api/v5/public/position-tiers for the BTC-USDT and ETH-USDT swaps as cached by freqtrade/ccxt, "
+    "updated 2026-05-28 (loveolu/crypto-strategy-research, user_data/data/okx/futures/leverage_tiers_USDT.json).",
+    "[CODE] first 15 of 99 tiers; later ones keep adding 20,000 (BTC) / 25,000 (ETH) contracts and 0.5% MMR. "
+    "BTC and ETH share the rate and leverage ladders.",
+    "[INF] bounds are in contracts (0.01 BTC, 0.1 ETH per contract [CODE]) turned into USD at 100,000 USD/BTC and "
+    "3,000 USD/ETH.",
+    "[INF] OKX publishes no maintenance deduction (its tier MMR applies to the whole position); the continuous "
+    "recurrence is used as for the other venues, so MM does not jump at tier bounds.",
+    "[DOC] liquidation when the margin ratio falls to 100%, the liquidation fee counted with MM ('Tiered "
+    "maintenance margin ratio rules', updated 2025-05-16) → trigger_includes_fee.",
+    "[SEC] clearance = taker-fee-tier rate × contract value (third-party restatements); 0.05% = base-tier "
+    "USDT-perp taker (xlog.app restatement of OKX fees).",
+    "[DOC] after a partial the position is frozen about 1 minute, then re-checked (hc article 360020411711) → "
+    "60 s cooldown.",
+    "[DOC] mark = spot index + moving average of the basis (okx.com/learn/mark-price-and-index-price-of-margined-"
+    "contracts); [INF] window 300 s (not published).",
+    "[DOC] ADL when the fund falls 30% in a straight line from its 8-h peak (early-liquidation page); ranking "
+    "PnL% × effective leverage (ADL page, Aug 2025); at the mark, at bankruptcy once the fund is nearly empty.",
+    "[INF] fund inventory cap not published: 100% of the fund.",
+]
+
+
+def _okx(version: str, source: str, tiers_down: int, notes: list[str]) -> Pack:
+    rules = dict(_CEX, clearance_fee_pct=0.05, trigger_includes_fee=True, mm_basis="mark", partial_rule="to_tier",
+                 partial_min_tier=3, partial_tiers_down=tiers_down, partial_cooldown_s=60.0,
+                 mark_method="index_basis", mark_basis_window_s=300.0, max_inventory_pct=100.0,
+                 adl_drawdown_pct=30.0, adl_ranking="pnl_leverage", adl_price="mark")
+    return _make("okx", version, source, rules, {"BTC": T.OKX_2026_05_BTC, "ETH": T.OKX_2026_05_ETH},
+                 notes + _OKX_NOTES)
+
+
+def _okx_packs() -> tuple[Pack, ...]:
+    return (
+        _okx("2020", "OKX hc article 360020411711 'Forced Partial or Full Liquidation' (legacy, undated) [DOC]; tiers "
+             "from the 2026-05-28 snapshot [CODE]", 0, [
+                 "[DOC] legacy rule: at tier 3 or above, liquidate down to tier 1 (TV23: 15,000 swaps, tier-1 max "
+                 "2,000 → close 13,000).",
+                 "[INF] the legacy page gives no BTC tier table and no date ('2020' is approximate); the 2026-05 "
+                 "snapshot is reused.",
+             ]),
+        _okx("2025-05", "OKX 'Tiered maintenance margin ratio rules' (updated 2025-05-16) [DOC] as restated by third "
+             "parties [SEC]; tiers from the 2026-05-28 snapshot [CODE]", 2, [
+                 "[SEC] current rule as restated from the 2025 page: at tier 3 or above, reduce by the contracts "
+                 "needed to drop two tiers, re-check, repeat; full liquidation once tier-1 requirements break.",
+             ]),
+    )
+
+
+# ----------------------------------------------------------------------------------------------- Hyperliquid
+
+
+def _hyperliquid_packs() -> tuple[Pack, ...]:
+    rules = dict(clearance_fee_pct=0.0, liquidation_band_pct=0.0, trigger_includes_fee=False, mm_basis="mark",
+                 partial_rule="slices", partial_min_tier=1, partial_tiers_down=0, partial_cooldown_s=30.0,
+                 slice_threshold_usd=100_000.0, slice_fraction=0.2, settle="fill", backstop_mm_fraction=2.0 / 3.0,
+                 mark_method="hyperliquid", mark_basis_window_s=0.0, mark_ema_slow_s=150.0, mark_ema_fast_s=30.0,
+                 max_inventory_pct=100.0, adl_drawdown_pct=0.0, adl_drawdown_window_h=8.0, adl_ranking="hyperliquid",
+                 adl_price="previous_mark")
+    return (_make("hyperliquid", "2026-01", "Hyperliquid docs (vaniiiii/hyperliquid-docs mirror: liquidations.md, "
+                  "margin-tiers.md, auto-deleveraging.md, robust-price-indices.md; snapshot commits Jan–May 2026) "
+                  "[DOC]", rules, T.HYPERLIQUID_2026_01, [
+                      "[DOC] tiers: BTC 0–150M USDC 40x, above 20x; ETH 0–100M 25x, above 15x; MMR = half the "
+                      "initial margin at the tier's max leverage [DOC rule, INF values]; deductions by the Binance "
+                      "recurrence [DOC].",
+                      "[DOC] no clearance fee; liquidation orders go to the book for the full size and the trader "
+                      "keeps what is left (settle = fill).",
+                      "[DOC] positions above 100k USDC are sent as 20% slices; after a partial, 30 s during which "
+                      "liquidation orders are for the whole position.",
+                      "[DOC] below 2/3 of maintenance margin the liquidator vault (part of HLP) takes the position "
+                      "and its margin over.",
+                      "[DOC] mark = median(oracle + 150 s EMA of (mid − oracle), median(bid, ask, last), CEX perp "
+                      "mids), with the 30 s EMA of the book median when only two exist; [INF] the CEX term is not "
+                      "modelled.",
+                      "[SEC] after March 2025 the liquidator vault has 'a tight cap (small % of HLP)'; [INF] 100% of "
+                      "the vault's equity used.",
+                      "[DOC] ADL when an account or isolated position goes negative; rank (mark/entry) × notional / "
+                      "account value; closed at the previous mark (older text: previous oracle).",
+                      "[INF] liquidation_band_pct and mark_basis_window_s are unused here (settle = fill; the "
+                      "mark uses the two EMAs).",
+                  ]),)
+
+
+# ---------------------------------------------------------------------------------------------------- lookup
+
+_PACKS: dict[str, tuple[Pack, ...]] = {"binance": _binance_packs(), "bybit": _bybit_packs(), "okx": _okx_packs(),
+                                       "hyperliquid": _hyperliquid_packs()}
+
+
+def _check_venue(venue: str) -> None:
+    if venue not in _PACKS:
+        raise ValueError(f"unknown venue {venue!r}; allowed: {', '.join(VENUES)}")
+
+
+def versions(venue: str) -> tuple[str, ...]:
+    """The dated versions of a venue's pack, oldest first."""
+    _check_venue(venue)
+    return tuple(p.version for p in _PACKS[venue])
+
+
+def newest(venue: str) -> str:
+    """The most recent version of a venue's pack (not necessarily the default, see ``DEFAULTS``)."""
+    return versions(venue)[-1]
+
+
+def pack(venue: str, version: str | None = None) -> Pack:
+    """A venue's rule pack: the given version, or ``DEFAULTS[venue]``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown venue or version; the message names it and lists the allowed ones.
+    """
+    _check_venue(venue)
+    version = DEFAULTS[venue] if version is None else version
+    for p in _PACKS[venue]:
+        if p.version == version:
+            return p
+    raise ValueError(f"unknown {venue} version {version!r}; allowed: {', '.join(versions(venue))} "
+                     f"(default {DEFAULTS[venue]})")
+
+
+def all_packs() -> tuple[Pack, ...]:
+    """Every pack, venue by venue in ``VENUES`` order, each venue's oldest first."""
+    return tuple(p for v in VENUES for p in _PACKS[v])
+
+
+def effective_trigger_mmr_pct(p: Pack, asset: str = "BTC") -> float:
+    """Tier-1 maintenance rate plus the clearance fee where the venue counts it in the trigger (OKX), percent."""
+    return p.tiers[asset][0].mmr_pct + (p.rules.clearance_fee_pct if p.rules.trigger_includes_fee else 0.0)

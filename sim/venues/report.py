@@ -1,0 +1,105 @@
+"""The packs for people and for machines: plain-JSON records and the aligned table of ``liqsim venues``."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from sim._schema import fmt
+from sim.venues.packs import ASSETS, DEFAULTS, all_packs, effective_trigger_mmr_pct, newest
+from sim.venues.schema import Pack, Rules, TierRow
+
+
+def _adl_trigger(r: Rules) -> str:
+    base = "fund can't pay"
+    return f"{base} or -{fmt(r.adl_drawdown_pct)}%/{fmt(r.adl_drawdown_window_h)}h" if r.adl_drawdown_pct else base
+
+
+def _partial(r: Rules) -> str:
+    if r.partial_rule == "slices":
+        return f"slices {fmt(r.slice_fraction * 100)}% >{r.slice_threshold_usd:,.0f}, {fmt(r.partial_cooldown_s)}s"
+    if r.partial_rule == "to_tier":
+        to = "to tier 1" if r.partial_tiers_down == 0 else f"-{r.partial_tiers_down} tiers"
+        return f"to_tier >=T{r.partial_min_tier} {to}, {fmt(r.partial_cooldown_s)}s"
+    if r.partial_rule == "none":
+        return "none"
+    return f"{r.partial_rule} >=T{r.partial_min_tier}"
+
+
+def _mark(r: Rules) -> str:
+    if r.mark_method == "hyperliquid":
+        return f"hyperliquid {fmt(r.mark_ema_slow_s)}/{fmt(r.mark_ema_fast_s)}s"
+    return f"{r.mark_method} {fmt(r.mark_basis_window_s)}s"
+
+
+def _row_dict(t: TierRow) -> dict:
+    return dataclasses.asdict(t)
+
+
+def venues_records() -> list[dict]:
+    """One plain-JSON record per (venue, version), venue by venue, oldest version first.
+
+    Each record has the venue, version, whether it is the default and the newest, the source, the BTC and
+    ETH tier-1 rate and max leverage, the effective BTC trigger rate (tier-1 MMR plus the fee where the venue
+    counts it), the key rules flattened (clearance fee, partial rule, settlement, mark, ADL trigger, ranking and
+    price), and in full: ``rules``, ``tiers`` (asset → list of rows) and ``notes``.
+    """
+    out = []
+    for p in all_packs():
+        r = p.rules
+        rec = {"venue": p.venue, "version": p.version, "default": DEFAULTS[p.venue] == p.version,
+               "newest": newest(p.venue) == p.version, "source": p.source}
+        for asset in ASSETS:
+            rec[f"{asset.lower()}_tier1_mmr_pct"] = p.tiers[asset][0].mmr_pct
+            rec[f"{asset.lower()}_tier1_max_leverage"] = p.tiers[asset][0].max_leverage
+        rec.update(btc_trigger_mmr_pct=effective_trigger_mmr_pct(p, "BTC"), clearance_fee_pct=r.clearance_fee_pct,
+                   partial_rule=r.partial_rule, settle=r.settle, mark_method=r.mark_method,
+                   adl_trigger=_adl_trigger(r), adl_ranking=r.adl_ranking, adl_price=r.adl_price,
+                   rules=dataclasses.asdict(r), tiers={a: [_row_dict(t) for t in rows] for a, rows in p.tiers.items()},
+                   notes=list(p.notes))
+        out.append(rec)
+    return out
+
+
+def _aligned(header: list[str], body: list[list[str]], right: set[int]) -> list[str]:
+    widths = [max(len(row[i]) for row in [header] + body) for i in range(len(header))]
+    return ["  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+            for row in [header] + body]
+
+
+def _money(x: float) -> str:
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
+
+
+def _tier_lines(rows: tuple[TierRow, ...]) -> list[str]:
+    body = [[str(n), _money(t.notional_floor_usd), fmt(t.max_leverage), f"{t.mmr_pct:.4g}",
+             _money(t.maintenance_amount_usd)] for n, t in enumerate(rows, start=1)]
+    return _aligned(["tier", "floor USD", "max lev", "MMR %", "amount USD"], body, right={0, 1, 2, 3, 4})
+
+
+def _pack_detail(p: Pack) -> list[str]:
+    flag = " (default)" if DEFAULTS[p.venue] == p.version else ""
+    lines = ["", f"{p.venue} {p.version}{flag}", f"  source: {p.source}"]
+    lines += [f"  - {note}" for note in p.notes]
+    for asset, rows in p.tiers.items():
+        lines += [f"  {asset} tiers:"] + [f"    {line}" for line in _tier_lines(rows)]
+    return lines
+
+
+def venues_text(verbose: bool = False) -> str:
+    """A readable aligned table of every pack (``liqsim venues``); ``verbose`` adds notes and tier tables."""
+    header = ["venue", "version", "BTC MMR %", "max lev", "trigger %", "fee %", "partial", "settle", "mark",
+              "ADL trigger", "ADL ranking", "ADL price"]
+    body = []
+    for p in all_packs():
+        r, t1 = p.rules, p.tiers["BTC"][0]
+        star = "*" if DEFAULTS[p.venue] == p.version else ""
+        body.append([p.venue, p.version + star, fmt(t1.mmr_pct), fmt(t1.max_leverage),
+                     fmt(round(effective_trigger_mmr_pct(p), 10)), fmt(r.clearance_fee_pct), _partial(r), r.settle,
+                     _mark(r), _adl_trigger(r), r.adl_ranking, r.adl_price])
+    lines = _aligned(header, body, right={2, 3, 4, 5})
+    lines += ["", "version = date of the source of the numbers; * = default (used when no version is given).",
+              "BTC MMR and max lev are tier 1; trigger % adds the clearance fee where the venue counts it (OKX)."]
+    if verbose:
+        for p in all_packs():
+            lines += _pack_detail(p)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,267 @@
+"""The shapes of a venue rule pack, the tier arithmetic, and the ``[venue]`` override table.
+
+A pack is one venue's liquidation rules at one date: a :class:`Rules` record (every overridable parameter)
+and tiered maintenance-margin tables per asset (:class:`TierRow`). Maintenance margin is the "tax bracket"
+form every venue here uses: ``MM = notional × MMR(tier) − amount(tier)`` with
+``amount_n = amount_{n−1} + floor_n × (MMR_n − MMR_{n−1})`` and ``amount_1 = 0``, which makes MM continuous
+in notional (reference §2.1, §5.2). Rates are in percent, money in USD (USDT/USDC taken at par).
+
+:class:`VenueTable` is the scenario's ``[venue]`` table: one optional key per :class:`Rules` field, declared
+with the same spec helpers as :mod:`sim.scenario`; an absent key (None) keeps the pack's value, and
+:func:`resolve` applies the given ones.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Mapping, Sequence
+
+from sim._schema import breaks, fmt, must, num, setting, specs
+
+# The allowed values of the string rules; the engine maps them to its own integer codes.
+MM_BASES = ("mark", "entry")
+PARTIAL_RULES = ("step_down_ioc", "step_down_fok", "to_tier", "slices", "none")
+SETTLES = ("bankruptcy", "fill")
+MARK_METHODS = ("binance", "index_basis", "hyperliquid")
+ADL_RANKINGS = ("pnl_leverage", "leverage_pnl", "hyperliquid")
+ADL_PRICES = ("bankruptcy", "mark", "previous_mark")
+
+
+@dataclass(frozen=True)
+class TierRow:
+    """One maintenance-margin tier; field names match ``[[market.tiers]]`` of a scenario."""
+
+    notional_floor_usd: float  # position notional at which the tier starts
+    max_leverage: float  # largest leverage a position of this size may be opened with
+    mmr_pct: float  # maintenance margin rate, percent
+    maintenance_amount_usd: float  # "cum" / deduction, from the recurrence
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Every overridable liquidation rule of a venue; the field names are the keys of ``[venue]``.
+
+    The docs of :class:`VenueTable` say what each one means; the packs' notes say where each value comes from.
+    """
+
+    clearance_fee_pct: float
+    liquidation_band_pct: float
+    trigger_includes_fee: bool
+    mm_basis: str
+    partial_rule: str
+    partial_min_tier: int
+    partial_tiers_down: int
+    partial_cooldown_s: float
+    slice_threshold_usd: float
+    slice_fraction: float
+    settle: str
+    backstop_mm_fraction: float
+    mark_method: str
+    mark_basis_window_s: float
+    mark_ema_slow_s: float
+    mark_ema_fast_s: float
+    max_inventory_pct: float
+    adl_drawdown_pct: float
+    adl_drawdown_window_h: float
+    adl_ranking: str
+    adl_price: str
+
+
+@dataclass(frozen=True)
+class Pack:
+    """One venue's rules at one date.
+
+    ``tiers`` maps an asset ("BTC", "ETH") to its tier rows, lowest first; it is a read-only mapping and takes
+    no part in hashing (the rest of the pack identifies it). ``version`` is the date of the source of the
+    numbers ("YYYY", "YYYY-MM" or "YYYY-MM-DD"); ``notes`` hold the provenance, one line each, tagged
+    [DOC]/[CODE]/[SEC]/[INF]/[VER] as in the reference.
+    """
+
+    venue: str
+    version: str
+    source: str
+    rules: Rules
+    tiers: Mapping[str, tuple[TierRow, ...]] = field(hash=False)
+    notes: tuple[str, ...]
+
+
+# --------------------------------------------------------------------------------------------- tier arithmetic
+
+
+def maintenance_amounts(floors: Sequence[float], mmrs_pct: Sequence[float]) -> tuple[float, ...]:
+    """The maintenance amounts of a tier table from its floors and rates.
+
+    ``amount_1 = 0`` and ``amount_n = amount_{n−1} + floor_n × (MMR_n − MMR_{n−1}) / 100``. Summed in decimal
+    arithmetic on the numbers as written, so a published table's round amounts come out exactly.
+
+    Parameters
+    ----------
+    floors : sequence of float
+        Notional floor of each tier, USD, lowest first.
+    mmrs_pct : sequence of float
+        Maintenance margin rate of each tier, percent.
+
+    Returns
+    -------
+    tuple of float
+        One amount per tier, USD.
+    """
+    if len(floors) != len(mmrs_pct):
+        raise ValueError(f"{len(floors)} floors but {len(mmrs_pct)} rates: one of each per tier")
+    out, total = [], Decimal(0)
+    for i, (floor, mmr) in enumerate(zip(floors, mmrs_pct)):
+        if i:
+            total += Decimal(repr(float(floor))) * (Decimal(repr(float(mmr))) - Decimal(repr(float(mmrs_pct[i - 1]))))
+        out.append(float(total / 100))
+    return tuple(out)
+
+
+def tier_index(tiers: Sequence[TierRow], notional_usd: float) -> int:
+    """The 0-based index of the tier a position of this notional (USD, ≥ 0) falls in."""
+    return max(bisect.bisect_right([t.notional_floor_usd for t in tiers], notional_usd) - 1, 0)
+
+
+def maintenance_margin_usd(tiers: Sequence[TierRow], notional_usd: float) -> float:
+    """Maintenance margin of a position of this notional: ``notional × MMR − amount`` of its tier, USD."""
+    t = tiers[tier_index(tiers, notional_usd)]
+    return notional_usd * t.mmr_pct / 100.0 - t.maintenance_amount_usd
+
+
+def tier_problems(tiers: Sequence[TierRow]) -> list[str]:
+    """What is wrong with a tier table (empty list if nothing).
+
+    A table must start at notional 0, have increasing floors, non-increasing max leverage, non-decreasing
+    rates, amounts from the recurrence, and no tier where a position opened at the tier's max leverage is
+    already below maintenance (``1/max_leverage > MMR``).
+    """
+    if not tiers:
+        return ["no tiers"]
+    problems = []
+    if tiers[0].notional_floor_usd != 0:
+        problems.append(f"tier 1 starts at {fmt(tiers[0].notional_floor_usd)} USD, not 0")
+    for n, (prev, t) in enumerate(zip(tiers, tiers[1:]), start=2):
+        if t.notional_floor_usd <= prev.notional_floor_usd:
+            problems.append(f"tier {n}: floor {fmt(t.notional_floor_usd)} not above tier {n - 1}'s")
+        if t.max_leverage > prev.max_leverage:
+            problems.append(f"tier {n}: max leverage {fmt(t.max_leverage)} above tier {n - 1}'s")
+        if t.mmr_pct < prev.mmr_pct:
+            problems.append(f"tier {n}: MMR {fmt(t.mmr_pct)}% below tier {n - 1}'s")
+    for n, t in enumerate(tiers, start=1):
+        if not 0 < t.mmr_pct < 100:
+            problems.append(f"tier {n}: MMR {fmt(t.mmr_pct)}% not in (0, 100)")
+        if t.max_leverage < 1:
+            problems.append(f"tier {n}: max leverage {fmt(t.max_leverage)} below 1")
+        elif 100.0 / t.max_leverage <= t.mmr_pct:
+            problems.append(f"tier {n}: at its max leverage {fmt(t.max_leverage)} a position opens at or below "
+                            f"maintenance (MMR {fmt(t.mmr_pct)}%)")
+    expected = maintenance_amounts([t.notional_floor_usd for t in tiers], [t.mmr_pct for t in tiers])
+    for n, (t, amount) in enumerate(zip(tiers, expected), start=1):
+        if abs(t.maintenance_amount_usd - amount) > 1e-9 * max(1.0, abs(amount)):
+            problems.append(f"tier {n}: maintenance amount {fmt(t.maintenance_amount_usd)} but the recurrence "
+                            f"gives {fmt(amount)}")
+    return problems
+
+
+# ------------------------------------------------------------------------------------------ the [venue] table
+
+_PACK = "venue pack"
+
+
+def _opt(rng: str, unit: str, doc: str, **kw: Any) -> Any:
+    """An optional number key whose absence means "the pack's value"."""
+    return num(None, rng, unit, doc, optional=True, shown_default=_PACK, **kw)
+
+
+def _opt_choice(choices: tuple[str, ...], doc: str) -> Any:
+    return setting(None, "str", doc, choices=choices, optional=True, shown_default=_PACK)
+
+
+@dataclass(frozen=True)
+class VenueTable:
+    """``[venue]``: overrides of the chosen venue pack's rules; a key left out keeps the pack's value."""
+
+    clearance_fee_pct: float | None = _opt("[0, 10]", "%", "Liquidation clearance fee on liquidated notional, paid "
+                                           "to the insurance fund (Hyperliquid: none).")
+    liquidation_band_pct: float | None = _opt("[0, 50]", "%", "A full liquidation's IOC may fill this far beyond "
+                                              "the bankruptcy price while the fund can pay the gap.")
+    trigger_includes_fee: bool | None = setting(None, "bool", "Liquidate when equity ≤ maintenance margin + "
+                                                "clearance fee (OKX) rather than ≤ maintenance margin.",
+                                                optional=True, shown_default=_PACK)
+    mm_basis: str | None = _opt_choice(MM_BASES, "Maintenance margin on notional at the mark (mark) or at the "
+                                       "entry price (entry: Bybit isolated USDT).")
+    partial_rule: str | None = _opt_choice(PARTIAL_RULES, "How large positions are reduced before a full "
+                                           "liquidation: tier step-down by IOC or FOK, down to a tier, fixed "
+                                           "slices, or none.")
+    partial_min_tier: int | None = _opt("[1, 1000]", "tier", "1-based tier from which partial liquidation "
+                                        "applies.", kind="int")
+    partial_tiers_down: int | None = _opt("[0, 1000]", "tiers", "to_tier only: 0 reduces to tier 1, k drops k "
+                                          "tiers.", kind="int")
+    partial_cooldown_s: float | None = _opt("[0, 3600]", "s", "After a partial: tier rules freeze the position "
+                                            "this long; slices: orders are for the whole position this long.")
+    slice_threshold_usd: float | None = _opt("≥ 0", "USD", "slices only: positions above this notional are "
+                                             "reduced by slices.")
+    slice_fraction: float | None = _opt("(0, 1]", "fraction", "slices only: share of the position sent per "
+                                        "slice.")
+    settle: str | None = _opt_choice(SETTLES, "bankruptcy: the trader loses the whole margin, the fund gets fill "
+                                     "vs bankruptcy; fill: the trader is settled at the fill and keeps the rest.")
+    backstop_mm_fraction: float | None = _opt("[0, 1)", "fraction of MM", "A backstop vault takes the position "
+                                              "over when equity falls below this fraction of maintenance "
+                                              "margin; 0 = no backstop.")
+    mark_method: str | None = _opt_choice(MARK_METHODS, "Mark price: median of three (binance), index plus a "
+                                          "moving-average basis (index_basis), or Hyperliquid's EMA median.")
+    mark_basis_window_s: float | None = _opt("[0, 3600]", "s", "Window of the basis moving average (binance, "
+                                             "index_basis).")
+    mark_ema_slow_s: float | None = _opt("[0, 3600]", "s", "hyperliquid: time constant of the oracle-basis EMA.")
+    mark_ema_fast_s: float | None = _opt("[0, 3600]", "s", "hyperliquid: time constant of the EMA of the book "
+                                         "median.")
+    max_inventory_pct: float | None = _opt("[0, 10000]", "% of equity", "Largest net notional the fund or vault "
+                                           "may hold from takeovers.")
+    adl_drawdown_pct: float | None = _opt("[0, 100]", "%", "ADL also starts when the fund falls this far from "
+                                          "its rolling peak; 0 = off.")
+    adl_drawdown_window_h: float | None = _opt("(0, 168]", "h", "Window of that rolling peak.")
+    adl_ranking: str | None = _opt_choice(ADL_RANKINGS, "ADL queue order: PnL% × effective leverage, Binance's "
+                                          "LeveragePnL, or Hyperliquid's (mark/entry) × notional/equity.")
+    adl_price: str | None = _opt_choice(ADL_PRICES, "Price ADL closes at: the liquidated order's bankruptcy "
+                                        "price, the mark (bankruptcy once the fund is nearly empty), or the "
+                                        "previous mark.")
+
+
+def resolve(pack: Pack, table: VenueTable) -> Rules:
+    """The pack's rules with every key given in the table (not None) replacing the pack's value.
+
+    Parameters
+    ----------
+    pack : Pack
+        The venue pack the scenario chose.
+    table : VenueTable
+        The scenario's ``[venue]`` overrides.
+
+    Returns
+    -------
+    Rules
+    """
+    cast = {"float": float, "int": int, "bool": bool, "str": str}
+    given = {name: cast[spec.kind](getattr(table, name))
+             for name, spec in specs(VenueTable).items() if getattr(table, name) is not None}
+    return dataclasses.replace(pack.rules, **given)
+
+
+def rules_problems(rules: Rules) -> list[str]:
+    """Values of a :class:`Rules` outside what ``[venue]`` accepts, or rules that contradict each other."""
+    problems = []
+    for name, spec in specs(VenueTable).items():
+        x = getattr(rules, name)
+        if spec.choices and x not in spec.choices:
+            problems.append(f"{name} = {x!r}: {must(spec)}")
+        elif spec.kind in ("float", "int") and (isinstance(x, bool) or breaks(spec, x, None)):
+            problems.append(f"{name} = {x!r}: {must(spec)}")
+        elif spec.kind == "bool" and not isinstance(x, bool):
+            problems.append(f"{name} = {x!r}: {must(spec)}")
+    if rules.mark_method == "hyperliquid" and not (rules.mark_ema_slow_s > 0 and rules.mark_ema_fast_s > 0):
+        problems.append("mark_method = 'hyperliquid' needs mark_ema_slow_s > 0 and mark_ema_fast_s > 0")
+    if rules.mark_method in ("binance", "index_basis") and rules.mark_basis_window_s <= 0:
+        problems.append(f"mark_method = {rules.mark_method!r} needs mark_basis_window_s > 0")
+    return problems

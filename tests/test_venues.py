@@ -1,0 +1,288 @@
+"""Venue rule packs: the tier arithmetic against the reference's worked examples, the sanity of every table,
+version lookup and its errors, the [venue] override table, and the text/JSON views. No kernels involved."""
+
+import dataclasses
+import json
+import math
+
+import pytest
+
+from sim import _schema
+from sim import venues as V
+
+ALL = [(p.venue, p.version) for p in V.all_packs()]
+
+
+def _mm(row, notional):
+    return notional * row.mmr_pct / 100.0 - row.maintenance_amount_usd
+
+
+# ---------------------------------------------------------------------------------------- maintenance amounts
+
+# reference/mechanics.md §2.2, freqtrade snapshot of 2024-10-24 (floors, MMR %, stated cum)
+BINANCE_2024_10 = {
+    "BTC": ((0, 50e3, 600e3, 3e6, 12e6, 70e6, 100e6, 230e6, 480e6, 600e6, 800e6, 1.2e9),
+            (0.4, 0.5, 0.65, 1, 2, 2.5, 5, 10, 12.5, 15, 25, 50),
+            (0, 50, 950, 11450, 131450, 481450, 2981450, 14481450, 26481450, 41481450, 121481450, 421481450)),
+    "ETH": ((0, 50e3, 600e3, 3e6, 12e6, 50e6, 65e6, 150e6, 320e6, 400e6, 530e6, 800e6),
+            (0.4, 0.5, 0.65, 1, 2, 2.5, 5, 10, 12.5, 15, 25, 50),
+            (0, 50, 950, 11450, 131450, 381450, 2006450, 9506450, 17506450, 27506450, 80506450, 280506450)),
+}
+
+
+@pytest.mark.parametrize("asset", ["BTC", "ETH"])
+def test_recurrence_reproduces_the_stated_binance_2024_10_amounts(asset):
+    floors, mmrs, cums = BINANCE_2024_10[asset]
+    assert V.maintenance_amounts(floors, mmrs) == tuple(float(c) for c in cums)
+    rows = V.pack("binance", "2024-10").tiers[asset]
+    assert [(r.notional_floor_usd, r.mmr_pct, r.maintenance_amount_usd) for r in rows] == \
+        [(float(f), float(m), float(c)) for f, m, c in zip(floors, mmrs, cums)]
+
+
+def test_recurrence_reproduces_the_other_stated_amounts():
+    # 2021-03 gist and the 2025 variant (§2.2), Bybit's Margin Parameters deductions
+    assert [r.maintenance_amount_usd for r in V.pack("binance", "2021-03").tiers["BTC"]] == \
+        [0, 50, 1300, 16300, 266300, 1266300, 2516300, 5016300, 25016300, 100016300]
+    assert [r.maintenance_amount_usd for r in V.pack("binance", "2025").tiers["BTC"]][:7] == \
+        [0, 300, 1500, 12000, 132000, 482000, 2982000]
+    assert [r.maintenance_amount_usd for r in V.pack("bybit", "2025-12").tiers["BTC"]][:8] == \
+        [0, 1200, 3020, 4300, 5820, 8460, 15460, 20500]
+    assert [r.maintenance_amount_usd for r in V.pack("bybit", "2026-09").tiers["BTC"]][:3] == [0, 510, 1710]
+
+
+def test_recurrence_one_step_is_tv10():
+    # TV10, Binance COIN-M: level-5 amount = 50 BTC × (5% − 2.5%) + 0.56 BTC = 1.81 BTC
+    step = V.maintenance_amounts([0, 50], [2.5, 5.0])[1]
+    assert math.isclose(step + 0.56, 1.81)
+
+
+def test_maintenance_amounts_wants_one_rate_per_floor():
+    with pytest.raises(ValueError, match="2 floors but 1 rates"):
+        V.maintenance_amounts([0, 1], [0.5])
+
+
+def test_tv5_binance_mm_at_one_million():
+    tiers = V.pack("binance", "2024-10").tiers["BTC"]
+    row = [t for t in tiers if t.notional_floor_usd <= 1e6][-1]
+    assert row is tiers[2]
+    assert _mm(row, 1e6) == pytest.approx(5550.0, abs=1e-9)
+    assert V.maintenance_margin_usd(tiers, 1e6) == pytest.approx(5550.0, abs=1e-9)
+
+
+def test_tv5b_mm_is_continuous_at_600k():
+    tiers = V.pack("binance", "2024-10").tiers["BTC"]
+    assert _mm(tiers[1], 600e3) == pytest.approx(2950.0, abs=1e-9)
+    assert _mm(tiers[2], 600e3) == pytest.approx(2950.0, abs=1e-9)
+    assert V.tier_index(tiers, 599_999.99) == 1 and V.tier_index(tiers, 600e3) == 2
+
+
+@pytest.mark.parametrize("venue,version", ALL)
+def test_mm_is_continuous_at_every_tier_floor(venue, version):
+    for rows in V.pack(venue, version).tiers.values():
+        for lower, upper in zip(rows, rows[1:]):
+            f = upper.notional_floor_usd
+            assert _mm(lower, f) == pytest.approx(_mm(upper, f), rel=1e-12, abs=1e-6)
+
+
+# ------------------------------------------------------------------------------------------- table sanity
+
+
+@pytest.mark.parametrize("venue,version", ALL)
+def test_every_table_is_sane(venue, version):
+    p = V.pack(venue, version)
+    assert set(V.ASSETS) <= set(p.tiers)
+    for asset, rows in p.tiers.items():
+        assert V.tier_problems(rows) == [], (venue, version, asset)
+        assert rows[0].notional_floor_usd == 0
+        for a, b in zip(rows, rows[1:]):
+            assert b.notional_floor_usd > a.notional_floor_usd
+            assert b.max_leverage <= a.max_leverage
+            assert b.mmr_pct >= a.mmr_pct
+        for r in rows:  # a position opened at the tier's max leverage is not born below maintenance
+            assert 1.0 / r.max_leverage > r.mmr_pct / 100.0
+        assert V.maintenance_amounts([r.notional_floor_usd for r in rows], [r.mmr_pct for r in rows]) == \
+            tuple(r.maintenance_amount_usd for r in rows)
+
+
+@pytest.mark.parametrize("rows,message", [
+    ([], "no tiers"),
+    ([V.TierRow(10, 100, 0.5, 0)], "tier 1 starts at 10 USD, not 0"),
+    ([V.TierRow(0, 100, 0.5, 0), V.TierRow(0, 50, 1.0, 0)], "tier 2: floor 0 not above tier 1's"),
+    ([V.TierRow(0, 50, 0.5, 0), V.TierRow(10, 100, 0.5, 0)], "tier 2: max leverage 100 above tier 1's"),
+    ([V.TierRow(0, 100, 0.5, 0), V.TierRow(10, 50, 0.4, -0.01)], "tier 2: MMR 0.4% below tier 1's"),
+    ([V.TierRow(0, 100, 1.0, 0)], "tier 1: at its max leverage 100 a position opens at or below maintenance"),
+    ([V.TierRow(0, 0.5, 1.0, 0)], "tier 1: max leverage 0.5 below 1"),
+    ([V.TierRow(0, 100, 0.5, 0), V.TierRow(1000, 50, 1.0, 6)], "tier 2: maintenance amount 6 but the recurrence "
+                                                                "gives 5"),
+])
+def test_tier_problems_names_each_broken_rule(rows, message):
+    assert any(p.startswith(message) for p in V.tier_problems(rows)), V.tier_problems(rows)
+
+
+def test_hyperliquid_mmr_is_half_the_initial_margin_at_max_leverage():
+    for rows in V.pack("hyperliquid").tiers.values():
+        for r in rows:
+            assert r.mmr_pct == pytest.approx(100.0 / r.max_leverage / 2.0, rel=1e-12)
+    btc, eth = V.pack("hyperliquid").tiers["BTC"], V.pack("hyperliquid").tiers["ETH"]
+    assert [(r.notional_floor_usd, r.max_leverage, r.mmr_pct) for r in btc] == [(0, 40, 1.25), (150e6, 20, 2.5)]
+    assert [(r.notional_floor_usd, r.max_leverage) for r in eth] == [(0, 25), (100e6, 15)]
+
+
+@pytest.mark.parametrize("venue,version", ALL)
+def test_pack_rules_are_within_what_the_venue_table_accepts(venue, version):
+    assert V.rules_problems(V.pack(venue, version).rules) == []
+
+
+def test_rules_problems_reports_bad_values():
+    rules = dataclasses.replace(V.pack("binance").rules, settle="socialise", clearance_fee_pct=-1.0,
+                                mark_basis_window_s=0.0)
+    problems = V.rules_problems(rules)
+    assert any(p.startswith("settle = 'socialise': must be one of bankruptcy, fill") for p in problems)
+    assert any(p.startswith("clearance_fee_pct = -1.0: must be a number in [0, 10]") for p in problems)
+    assert "mark_method = 'binance' needs mark_basis_window_s > 0" in problems
+
+
+@pytest.mark.parametrize("venue,version", ALL)
+def test_packs_are_immutable_hashable_and_sourced(venue, version):
+    p = V.pack(venue, version)
+    hash(p)
+    with pytest.raises(TypeError):
+        p.tiers["BTC"] = ()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.rules.settle = "fill"
+    assert p.source and p.notes
+    assert all(n.startswith(("[DOC]", "[CODE]", "[SEC]", "[INF]")) for n in p.notes), p.notes
+
+
+def test_venue_specific_rules():
+    okx, okx_legacy = V.pack("okx"), V.pack("okx", "2020")
+    assert okx.rules.trigger_includes_fee and okx.rules.partial_rule == "to_tier"
+    assert (okx.rules.partial_tiers_down, okx_legacy.rules.partial_tiers_down) == (2, 0)
+    assert V.pack("bybit").rules.mm_basis == "entry"
+    hl = V.pack("hyperliquid").rules
+    assert (hl.settle, hl.clearance_fee_pct, hl.slice_threshold_usd, hl.slice_fraction) == ("fill", 0.0, 1e5, 0.2)
+    assert hl.backstop_mm_fraction == pytest.approx(2 / 3)
+    assert [V.pack("binance", v).rules.mark_basis_window_s for v in ("2024-10", "2025")] == [60.0, 30.0]
+
+
+def test_tv11_bybit_entry_basis_liquidation_price():
+    # TV11: 1 BTC long at 20,000, 50x, MMR 0.5% → IM 400, MM 100 on entry value, LP = EP − (IM − MM)/Q = 19,700
+    row = V.pack("bybit").tiers["BTC"][0]
+    im, mm = 20_000 / 50, _mm(row, 20_000.0)
+    assert (im, mm, 20_000 - (im - mm)) == (400.0, 100.0, 19_700.0)
+
+
+# ---------------------------------------------------------------------------------------- versions, lookup
+
+
+def test_defaults_are_explicit_and_newest_is_the_last_version():
+    assert V.VENUES == ("binance", "bybit", "okx", "hyperliquid") and V.ASSETS == ("BTC", "ETH")
+    assert set(V.DEFAULTS) == set(V.VENUES)
+    assert V.DEFAULTS["binance"] == "2024-10"  # the 2025 variant's source is unidentified
+    for venue in V.VENUES:
+        vs = V.versions(venue)
+        assert vs == tuple(sorted(vs)) and len(set(vs)) == len(vs)  # oldest first
+        assert V.DEFAULTS[venue] in vs
+        assert V.pack(venue) is V.pack(venue, V.DEFAULTS[venue])
+        assert V.newest(venue) == vs[-1]
+        assert all(V.pack(venue, v).venue == venue and V.pack(venue, v).version == v for v in vs)
+    assert V.newest("binance") == "2025" and V.newest("okx") == "2025-05"
+
+
+def test_unknown_venue_names_it_and_lists_the_allowed():
+    for call in (lambda: V.pack("kraken"), lambda: V.versions("kraken"), lambda: V.newest("kraken")):
+        with pytest.raises(ValueError) as info:
+            call()
+        assert "'kraken'" in str(info.value) and "binance, bybit, okx, hyperliquid" in str(info.value)
+
+
+def test_unknown_version_names_it_and_lists_the_allowed():
+    with pytest.raises(ValueError) as info:
+        V.pack("binance", "2019-01")
+    msg = str(info.value)
+    assert "'2019-01'" in msg and "2021-03, 2024-10, 2025" in msg and "default 2024-10" in msg
+
+
+def test_btc_tier1_trigger_rates_differ_across_venues():
+    # the cross-venue test relies on it: binance 0.40 < okx 0.40 + 0.05 fee < bybit 0.50 < hyperliquid 1.25
+    rates = {v: V.effective_trigger_mmr_pct(V.pack(v)) for v in V.VENUES}
+    assert rates == pytest.approx({"binance": 0.40, "okx": 0.45, "bybit": 0.50, "hyperliquid": 1.25})
+    assert len(set(rates.values())) == 4
+    assert sorted(rates, key=rates.get) == ["binance", "okx", "bybit", "hyperliquid"]
+
+
+# ------------------------------------------------------------------------------------ [venue] table, resolve
+
+
+def test_venue_table_mirrors_rules_and_every_key_is_optional():
+    assert [f.name for f in dataclasses.fields(V.VenueTable)] == [f.name for f in dataclasses.fields(V.Rules)]
+    table_specs = _schema.specs(V.VenueTable)
+    assert list(table_specs) == [f.name for f in dataclasses.fields(V.Rules)]
+    for name, spec in table_specs.items():
+        assert spec.optional and spec.shown_default == "venue pack" and spec.doc, name
+        assert _schema.defaults(V.VenueTable)[name] is None
+        if spec.kind == "str":
+            assert spec.choices, name
+        if spec.kind in ("float", "int"):
+            assert spec.unit and (spec.lo is not None or spec.hi is not None), name
+    assert len(_schema.markdown_table(V.VenueTable)) == 2 + len(table_specs)
+
+
+def test_resolve_overrides_only_the_given_field():
+    p = V.pack("okx")
+    assert V.resolve(p, V.VenueTable()) == p.rules
+    out = V.resolve(p, V.VenueTable(clearance_fee_pct=1))
+    assert out.clearance_fee_pct == 1.0 and isinstance(out.clearance_fee_pct, float)
+    assert dataclasses.replace(out, clearance_fee_pct=p.rules.clearance_fee_pct) == p.rules
+    both = V.resolve(p, V.VenueTable(partial_tiers_down=0, adl_price="bankruptcy"))
+    assert (both.partial_tiers_down, both.adl_price) == (0, "bankruptcy")
+    assert p.rules.partial_tiers_down == 2  # the pack itself is untouched
+
+
+def test_venue_table_reads_through_the_scenario_checker():
+    c = _schema.Checker("s.toml", None, frozenset())
+    values = c.table(V.VenueTable, {"clearance_fee_pct": 1, "settle": "fill", "partial_min_tier": 2}, "venue")
+    assert c.problems == []
+    rules = V.resolve(V.pack("binance"), V.VenueTable(**values))
+    assert (rules.clearance_fee_pct, rules.settle, rules.partial_min_tier) == (1.0, "fill", 2)
+    c = _schema.Checker("s.toml", None, frozenset())
+    c.table(V.VenueTable, {"settle": "socialise", "partial_min_tier": 1.5, "fee": 1, "slice_fraction": 0}, "venue")
+    assert "s.toml: venue.settle = 'socialise': must be one of bankruptcy, fill" in c.problems
+    assert "s.toml: venue.partial_min_tier = 1.5: must be an integer in [1, 1000]" in c.problems
+    assert "s.toml: venue.slice_fraction = 0: must be a number in (0, 1]" in c.problems
+    assert any(p.startswith("s.toml: venue.fee: unknown key; allowed: adl_drawdown_pct") for p in c.problems)
+
+
+# ------------------------------------------------------------------------------------------------- views
+
+
+def test_venues_text_lists_every_pack_and_marks_defaults():
+    text = V.venues_text()
+    for venue in V.VENUES:
+        assert venue in text
+    lines = text.splitlines()
+    for p in V.all_packs():
+        row = next(line for line in lines if line.split()[:2] in ([p.venue, p.version], [p.venue, p.version + "*"]))
+        assert (p.version + "*" in row.split()) == (V.DEFAULTS[p.venue] == p.version), row
+    assert "BTC tiers" not in text and "[DOC]" not in text
+
+
+def test_venues_text_verbose_adds_notes_and_tier_tables():
+    text = V.venues_text(verbose=True)
+    assert text.count("BTC tiers:") == text.count("ETH tiers:") == len(ALL)
+    assert "okx 2025-05 (default)" in text and "421,481,450" in text and "1,333,333.33" in text
+    assert all(note in text for p in V.all_packs() for note in p.notes)
+
+
+def test_venues_records_are_plain_json():
+    records = V.venues_records()
+    assert [(r["venue"], r["version"]) for r in records] == ALL
+    assert json.loads(json.dumps(records)) == records
+    for r in records:
+        assert r["default"] == (V.DEFAULTS[r["venue"]] == r["version"])
+        assert r["newest"] == (V.newest(r["venue"]) == r["version"])
+        p = V.pack(r["venue"], r["version"])
+        assert r["btc_tier1_mmr_pct"] == p.tiers["BTC"][0].mmr_pct
+        assert r["btc_tier1_max_leverage"] == p.tiers["BTC"][0].max_leverage
+        assert r["rules"] == dataclasses.asdict(p.rules)
+        assert r["clearance_fee_pct"] == p.rules.clearance_fee_pct and r["source"] == p.source
