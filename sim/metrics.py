@@ -32,7 +32,7 @@ import math
 
 import numpy as np
 
-from sim.enums import ADL, COUNTERPARTY, LIQUIDATED, LIQUIDATION, PARTIAL, TAKEOVER
+from sim.enums import ADL, COUNTERPARTY, LIQUIDATED, LIQUIDATION, PARTIAL, TAKEOVER, TRADER
 
 #: Fill kinds that close (part of) a position that could not carry its margin.
 LIQUIDATION_KINDS = (LIQUIDATION, PARTIAL, TAKEOVER, ADL)
@@ -369,6 +369,24 @@ def _gini_paid(values):
     return gini(np.maximum(values, 0.0))
 
 
+def _side_gini(table, accounts, column):
+    """Gini of ``column`` over every position row that held an ADL'd side at the start, counting the
+    rows ADL never touched as 0: how concentrated the cost was among all who could have paid (a queue
+    that closes a few accounts scores near 1, pro rata lower). None without ADL."""
+    if len(table) == 0 or accounts is None or len(accounts) == 0:
+        return None
+    positions = accounts[np.isin(accounts["kind"], (TRADER, COUNTERPARTY))]
+    sides = np.unique(table["position_side"][table["position_side"] != 0])
+    pool = positions[np.isin(np.sign(positions["position_start"]), sides)]
+    values = np.zeros(len(pool))
+    where = {int(a): k for k, a in enumerate(pool["id"])}
+    for row in table:
+        k = where.get(int(row["account"]))
+        if k is not None:
+            values[k] = row[column]
+    return _gini_paid(values) if len(values) else None
+
+
 # --------------------------------------------------------------------------------------------
 # Summary sections
 
@@ -413,6 +431,8 @@ def _adl_section(fills, accounts):
         "equity_share_max": _stat(np.max, share),
         "gini_haircut_usd": _gini_paid(haircut),
         "gini_contracts": _gini_paid(table["contracts"]),
+        "gini_haircut_usd_side": _side_gini(table, accounts, "haircut_usd"),
+        "gini_position_share_side": _side_gini(table, accounts, "position_share"),
     }
 
 
@@ -473,7 +493,9 @@ def summarize(fills, series, accounts, meta):
     ``equity_share`` (over the accounts where it is defined), and ``gini_haircut_usd`` /
     ``gini_contracts`` (:func:`gini`; a negative per-account haircut counts as 0 paid). The Gini
     compares the ADL'd accounts with each other only: a single ADL'd account gives 0, however many
-    winners were spared.
+    winners were spared; ``gini_haircut_usd_side`` and ``gini_position_share_side`` compare every
+    position row that held an ADL'd side at the start (untouched rows count as 0), so they tell a
+    queue that empties a few accounts (near 1) from pro rata (lower).
 
     Money is USD, prices USD, times seconds, ``*_pct`` percent. Drawdowns are signed (negative
     for a fall); the exogenous one takes the larger-magnitude move of the path and the realized

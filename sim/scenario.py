@@ -508,6 +508,8 @@ def _build(raw: Any, source: str, base_dir: str | None, overridden: frozenset[st
     extra = _cross_checks(c)
     if c.problems:
         raise ScenarioError(c.problems)
+    if parsed["market"]["venue_version"] is None:  # pin the pack, so a saved scenario reruns the same rules
+        parsed["market"]["venue_version"] = venues.DEFAULTS[parsed["market"]["venue"]]
     tables = {name: cls(**{**parsed[name], **extra.get(name, {})}) for name, cls in TABLES.items()}
     return Scenario(**tables, source=source, _origin=_Origin(raw, base_dir, overridden))
 

@@ -175,6 +175,17 @@ def test_queue_one_victim_pays_nearly_all():
     # only ADL'd accounts are compared: one victim alone is "equal" among the victims
     alone = adl_summary(fills[:1], accounts)
     assert alone["gini_contracts"] == 0.0 and alone["accounts"] == 1
+    # ... but among everyone who held that side, one of four paying everything is as unequal as it gets
+    assert alone["gini_position_share_side"] == pytest.approx((n - 1) / n)
+    assert alone["gini_haircut_usd_side"] == pytest.approx((n - 1) / n)
+
+
+def test_side_gini_is_zero_when_every_holder_loses_the_same_share():
+    accounts = make_accounts([-10.0, -20.0, -30.0])
+    fills = make_fills(*[adl_fill(5.0, k, 0.1 * q, equity=400.0) for k, q in enumerate((10.0, 20.0, 30.0))])
+    s = adl_summary(fills, accounts)
+    assert s["gini_position_share_side"] == pytest.approx(0.0, abs=1e-12)
+    assert s["gini_contracts"] == pytest.approx(2 / 9)  # contracts follow the position sizes
 
 
 def test_adl_at_mark_has_no_haircut_but_a_deficit():
@@ -330,6 +341,7 @@ def test_without_adl_everything_is_zero_or_none():
             "accounts": 0, "contracts": 0.0, "haircut_usd": 0.0, "haircut_usd_median": None,
             "haircut_usd_p90": None, "haircut_usd_max": None, "equity_share_median": None,
             "equity_share_max": None, "gini_haircut_usd": None, "gini_contracts": None,
+            "gini_haircut_usd_side": None, "gini_position_share_side": None,
         }
     assert len(metrics.adl_table(make_fills(adl_fill(1.0, 0, 1.0)), accounts[:0])) == 1
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from dsl import ONE_TIER, TWO_TIERS, engine_result, make_input
 from reference import reference_run
+from sim import enums
 from sim.engine import simulate
 
 RTOL = 1e-9
@@ -20,7 +21,35 @@ THREE_TIERS = ([0.0, 500.0, 1500.0], [0.004, 0.01, 0.025], [0.0, 500.0 * 0.006, 
 
 
 @st.composite
-def markets(draw):
+def venue_rules(draw):
+    """Kernel scalars of the venue rules (docs/engine.md §10), drawn over every combination that the
+    scenario validation allows (settlement at the fill needs a backstop)."""
+    settle_fill = draw(st.booleans())
+    return dict(
+        tier_entry_basis=draw(st.booleans()),
+        partial_rule=draw(st.sampled_from([enums.PARTIAL_NONE, enums.PARTIAL_STEP_IOC, enums.PARTIAL_STEP_FOK,
+                                           enums.PARTIAL_TO_TIER, enums.PARTIAL_SLICES])),
+        partial_min_tier=draw(st.sampled_from([1, 2])),
+        partial_tiers_down=draw(st.sampled_from([0, 1, 2])),
+        partial_cooldown=draw(st.sampled_from([0, 1500, 3000])),
+        slice_threshold=draw(st.sampled_from([0.0, 0.0, 500.0, 2000.0])),
+        slice_fraction=draw(st.sampled_from([0.2, 0.5])),
+        settle_fill=settle_fill,
+        backstop_fraction=draw(st.sampled_from([2.0 / 3.0, 0.5] if settle_fill else [0.0, 0.0, 2.0 / 3.0])),
+        mark_method=draw(st.sampled_from([enums.MARK_BINANCE, enums.MARK_INDEX_BASIS, enums.MARK_HYPERLIQUID])),
+        ema_slow=draw(st.sampled_from([1500.0, 5000.0])),
+        ema_fast=draw(st.sampled_from([500.0, 3000.0])),
+        adl_drawdown=draw(st.sampled_from([0.0, 0.0, 0.05, 0.3])),
+        adl_window=draw(st.sampled_from([2000, 8 * 3600 * 1000])),
+        adl_ranking=draw(st.sampled_from([enums.RANK_PNL_LEVERAGE, enums.RANK_LEVERAGE_PNL, enums.RANK_HYPERLIQUID])),
+        adl_price=draw(st.sampled_from([enums.ADL_AT_BANKRUPTCY, enums.ADL_AT_MARK, enums.ADL_AT_PREVIOUS_MARK])),
+        adl_policy=draw(st.sampled_from([enums.POLICY_QUEUE, enums.POLICY_PRO_RATA, enums.POLICY_LEVERAGE_DRAIN])),
+        max_inventory=draw(st.sampled_from([0.0, 0.2, 1.0])),
+    )
+
+
+@st.composite
+def markets(draw, rules=False):
     n = draw(st.integers(1, 10))
     positions = []
     for _ in range(n):
@@ -33,7 +62,7 @@ def markets(draw):
     residual = sum(p[0] * p[1] for p in positions)
     positions.append((-1 if residual > 0 else 1, abs(residual), 100.0, abs(residual) * 100.0, 1))
     size = draw(st.floats(-15.0, 15.0))
-    ramp = draw(st.integers(0, 5000))
+    ramp = draw(st.integers(0, 8000))
     path = ((0, 100.0), (2000, 100.0), (2000 + ramp, 100.0 * (1.0 + size / 100.0)))
     # on a 100 ms grid, so background orders often share a millisecond with an oracle tick
     times = sorted(100 * t for t in draw(st.lists(st.integers(0, 100), max_size=20)))
@@ -56,6 +85,7 @@ def markets(draw):
         funding_rate=draw(st.floats(-0.001, 0.001)),
         unwind_interval=draw(st.sampled_from([500, 1000, 3000])),
         refill_half_life=draw(st.sampled_from([200.0, 1000.0, 5000.0])),
+        **(draw(venue_rules()) if rules else {}),
     )
 
 
@@ -74,6 +104,12 @@ def assert_same(fast, ref):
 @settings(max_examples=300)
 @given(markets())
 def test_numba_engine_matches_reference(compiled, inp):
+    assert_same(engine_result(simulate(inp)), reference_run(inp))
+
+
+@settings(max_examples=400)
+@given(markets(rules=True))
+def test_numba_engine_matches_reference_under_venue_rules(compiled, inp):
     assert_same(engine_result(simulate(inp)), reference_run(inp))
 
 

@@ -155,7 +155,8 @@ def test_summary_keys(base):
     assert set(base["adl"]) == {
         "count", "notional_usd", "deficit_covered_usd", "overshoot", "accounts", "contracts",
         "haircut_usd", "haircut_usd_median", "haircut_usd_p90", "haircut_usd_max",
-        "equity_share_median", "equity_share_max", "gini_haircut_usd", "gini_contracts",
+        "equity_share_median", "equity_share_max", "gini_haircut_usd", "gini_contracts", "gini_haircut_usd_side",
+        "gini_position_share_side",
     }
     assert set(base["insurance_fund_usd"]) == {"start", "min", "end"}
 
@@ -268,7 +269,8 @@ def test_empty_run():
                         "overshoot": None, "accounts": 0, "contracts": 0.0, "haircut_usd": 0.0,
                         "haircut_usd_median": None, "haircut_usd_p90": None, "haircut_usd_max": None,
                         "equity_share_median": None, "equity_share_max": None,
-                        "gini_haircut_usd": None, "gini_contracts": None}
+                        "gini_haircut_usd": None, "gini_contracts": None,
+                        "gini_haircut_usd_side": None, "gini_position_share_side": None}
     assert s["insurance_fund_usd"] == {"start": 1000.0, "min": 1000.0, "end": 1000.0}
     assert s["fund_identity_error_usd"] == 0.0
     assert s["min_last_price"] is None
