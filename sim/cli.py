@@ -7,6 +7,11 @@
                 [--mode isolated|cross] [--wallet USD] [--other-mm USD] [--other-upnl USD]
                 [--mmr PCT] [--cum USD] [--max-leverage L] [--asset BTC|ETH] [--version DATE] [--json]
     liqsim venues [--verbose] [--json]
+    liqsim compare FILE [--venues binance,bybit,okx,hyperliquid] [--policies venue_queue,pro_rata,leverage_drain]
+                   [--set dotted.key=value ...] [--seed N] [--out DIR] [--no-plot] [--quiet]
+
+``compare`` runs one scenario once per venue and ADL policy on the same seed (default: the four venues
+under the scenario's own policy) and writes comparison.csv, comparison.json and comparison.png.
 
 Bad input (a missing or malformed file, an unknown key, a wrong or out-of-range value, a bad CSV, a
 bad flag) ends with exit status 2 and one message per problem, prefixed ``liqsim: error:``, naming the
@@ -74,6 +79,21 @@ def _parser():
     calc.add_argument("--version", metavar="DATE",
                       help="rule-pack version (default: the venue's default pack; see liqsim venues)")
     calc.add_argument("--json", action="store_true", help="print one JSON object")
+
+    cmp = sub.add_parser("compare", help="run one scenario under several venues' rules and ADL policies",
+                         description="Run a scenario once per venue and ADL policy, on the same seed, and write "
+                         "a table and a figure comparing the cascades.")
+    cmp.add_argument("file", help="scenario TOML")
+    cmp.add_argument("--venues", metavar="LIST",
+                     help="comma-separated venues (default: binance,bybit,okx,hyperliquid)")
+    cmp.add_argument("--policies", metavar="LIST",
+                     help="comma-separated ADL policies: venue_queue, pro_rata, leverage_drain "
+                     "(default: the scenario's)")
+    add_overrides(cmp)
+    cmp.add_argument("--seed", type=_non_negative_int, help="random seed of every run (overrides scenario.seed)")
+    cmp.add_argument("--out", help="output folder (default: runs/<scenario name>-compare)")
+    cmp.add_argument("--no-plot", action="store_true", help="do not draw comparison.png")
+    cmp.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
     ven = sub.add_parser("venues", help="list the venues and their rule packs")
     ven.add_argument("--verbose", action="store_true", help="also the tier tables and rule details")
@@ -209,7 +229,8 @@ def _report(res, out):
     fund = s["insurance_fund_usd"]
     amp = s["amplification"]
     lines = [
-        f"liqsim: {res.scenario.scenario.name}: {s['n_positions']:,} positions, seed {res.seed}, {s['runtime_s']:.2f} s",
+        f"liqsim: {res.scenario.scenario.name}: {s['n_positions']:,} positions, seed {res.seed}, {s['runtime_s']:.2f} s; "
+        f"{res.scenario.market.venue} rules ({res.scenario.market.venue_version}), ADL {res.scenario.adl.policy}",
         f"  liquidated   {_money(liq['total'])} (long {_money(liq['long'])}, short {_money(liq['short'])}); "
         f"{s['liquidations']['full']:,} full, {s['liquidations']['partial']:,} partial, {s['waves']} wave(s)",
         f"  price        shock {_pct(s['exogenous_drawdown_pct'])}, last low {_pct(s['realized_drawdown_pct'])}"
@@ -221,6 +242,59 @@ def _report(res, out):
         f"  written to   {out}",
     ]
     print("\n".join(lines))
+
+
+def _compare(args):
+    """``liqsim compare``: check every flag and every combination first, then run, save and print."""
+    from pathlib import Path
+
+    from sim.compare import check_comparison_folder, compare, parse_names
+    from sim.enums import ADL_POLICY_NAMES
+    from sim.scenario import load_scenario
+    from sim.venues import VENUES
+
+    problems, names = [], {}
+    for flag, given, allowed in (("--venues", args.venues, VENUES), ("--policies", args.policies, ADL_POLICY_NAMES)):
+        try:
+            names[flag] = None if given is None else parse_names(given, allowed, flag)
+        except ScenarioError as err:
+            problems += err.problems
+    try:
+        scn = load_scenario(args.file, overrides=_overrides(args.overrides, args.seed))
+    except ScenarioError as err:
+        raise ScenarioError(problems + err.problems) from None
+    if problems:
+        raise ScenarioError(problems)
+    out = Path(args.out or Path("runs") / f"{scn.scenario.name}-compare")
+    check_comparison_folder(out.resolve())  # refuse before spending the runs, not after
+    if not args.quiet and _first_compile():
+        print("liqsim: compiling the engine (first run only, about 20 s; cached afterwards)", file=sys.stderr)
+    cmp = compare(scn, names["--venues"], names["--policies"],
+                  progress=_Progress(sys.stderr, not args.quiet and sys.stderr.isatty()))
+    target = cmp.save(out, plot=scn.output.plot and not args.no_plot)
+    if not args.quiet:
+        _compare_report(cmp, target)
+    return 0
+
+
+def _compare_report(cmp, out):
+    """One aligned line per run, then where the files went."""
+    def gini(x):
+        return "n/a" if x is None else f"{x:.2f}"
+
+    head = ("run", "liquidated", "long", "last low", "fund min", "ADL", "overshoot", "Gini")
+    rows = [(r["label"], _money(r["liquidated_total_usd"]),
+             "n/a" if r["long_share"] is None else f"{100 * r['long_share']:.0f}%", _pct(r["realized_drawdown_pct"]),
+             _money(r["fund_min_usd"]), _money(r["adl_notional_usd"]),
+             "n/a" if r["adl_overshoot"] is None else f"{r['adl_overshoot']:.1f}x", gini(r["adl_gini_haircut_usd"]))
+            for r in cmp.table()]
+    widths = [max(len(row[k]) for row in [head, *rows]) for k in range(len(head))]
+    s = cmp.scenario
+    print(f"liqsim: {s.scenario.name}: {len(rows)} runs, {s.population.n_positions:,} positions, "
+          f"seed {s.scenario.seed}, {sum(r.timings['total_s'] for r in cmp.results):.2f} s")
+    for row in [head, *rows]:
+        print("  " + "  ".join(c.ljust(w) if k == 0 else c.rjust(w) for k, (c, w) in enumerate(zip(row, widths))))
+    print(f"  written to {out}")
 
 
 def main(argv=None):
@@ -237,6 +311,8 @@ def main(argv=None):
             return _calc(args)
         if args.command == "venues":
             return _venues(args)
+        if args.command == "compare":
+            return _compare(args)
         from sim.scenario import load_scenario
 
         scn = load_scenario(args.file, overrides=_overrides(args.overrides, getattr(args, "seed", None)))

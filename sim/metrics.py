@@ -57,6 +57,7 @@ WAVE_DTYPE = np.dtype(
 ADL_DTYPE = np.dtype(
     [
         ("account", "i8"),  # account row (ACCOUNT_DTYPE.id)
+        ("kind", "i1"),  # sim.enums account kind: TRADER, or COUNTERPARTY (the synthetic residual holder)
         ("position_side", "i1"),  # side of the ADL'd position (-side of its fills; 0 if they disagree)
         ("fills", "i8"),  # number of ADL fills on the account
         ("contracts", "f8"),  # base units closed by ADL
@@ -307,6 +308,7 @@ def adl_table(fills, accounts):
 
     out = np.zeros(n, dtype=ADL_DTYPE)
     out["account"] = ids
+    out["kind"] = _position_start(accounts, ids, "kind", TRADER)
     out["position_side"] = np.where(lo == hi, -lo, 0)
     out["fills"] = np.bincount(row, minlength=n)
     out["contracts"] = np.bincount(row, weights=adl["qty"], minlength=n)
@@ -321,16 +323,17 @@ def adl_table(fills, accounts):
     return out
 
 
-def _position_start(accounts, ids):
-    """``position_start`` of the accounts with these ids (NaN where there is no such row)."""
-    out = np.full(len(ids), np.nan)
+def _position_start(accounts, ids, column="position_start", missing=np.nan):
+    """``column`` (default ``position_start``) of the accounts with these ids (``missing`` where there is
+    no such row)."""
+    out = np.full(len(ids), missing, dtype=np.float64 if column == "position_start" else accounts.dtype[column])
     if len(accounts) == 0:
         return out
     order = np.argsort(accounts["id"], kind="stable")
     known = accounts["id"][order]
     at = np.minimum(np.searchsorted(known, ids), len(known) - 1)
     found = known[at] == ids
-    out[found] = accounts["position_start"][order][at[found]]
+    out[found] = accounts[column][order][at[found]]
     return out
 
 
@@ -375,7 +378,7 @@ def _side_gini(table, accounts, column):
     that closes a few accounts scores near 1, pro rata lower). None without ADL."""
     if len(table) == 0 or accounts is None or len(accounts) == 0:
         return None
-    positions = accounts[np.isin(accounts["kind"], (TRADER, COUNTERPARTY))]
+    positions = accounts[accounts["kind"] == TRADER]
     sides = np.unique(table["position_side"][table["position_side"] != 0])
     pool = positions[np.isin(np.sign(positions["position_start"]), sides)]
     values = np.zeros(len(pool))
@@ -413,6 +416,9 @@ def _adl_section(fills, accounts):
     # pooled: a fill taking over quantity still above water offsets the others
     deficit = float(np.maximum(0.0, np.sum(adl_deficit(adl))))
     table = adl_table(adl, accounts)
+    # who paid, among traders: the synthetic holder of the long/short residual is one giant account
+    # standing in for many, so it counts in the totals but not in the distribution or the Ginis
+    totals, table = table, table[table["kind"] == TRADER]
     haircut = table["haircut_usd"]
     share = table["equity_share"]
     share = share[np.isfinite(share)]
@@ -421,7 +427,7 @@ def _adl_section(fills, accounts):
         "notional_usd": _num(notional),
         "deficit_covered_usd": _num(deficit),
         "overshoot": _ratio(notional, deficit),
-        "accounts": int(len(table)),
+        "accounts": int(len(totals)),
         "contracts": _num(np.sum(adl["qty"])),
         "haircut_usd": _num(np.sum(adl_haircut(adl))),
         "haircut_usd_median": _stat(np.median, haircut),
@@ -488,13 +494,15 @@ def summarize(fills, series, accounts, meta):
     fills, ``notional_usd`` (sum of qty x mark), ``deficit_covered_usd`` (the pooled deficit,
     ``max(0, sum of per-fill deficits)``, from ``bankruptcy_price``), ``overshoot`` (notional per
     dollar of deficit; None without a deficit), ``accounts`` ADL'd, ``contracts`` (base units) and
-    ``haircut_usd`` (total), then across ADL'd accounts (rows of :func:`adl_table`): the median,
+    ``haircut_usd`` (totals, every account), then across ADL'd *trader* accounts (rows of
+    :func:`adl_table`; the residual counterparty is one synthetic account standing in for many, so it
+    is left out of the distribution): the median,
     90th percentile (linear interpolation) and largest ``haircut_usd``, the median and largest
     ``equity_share`` (over the accounts where it is defined), and ``gini_haircut_usd`` /
     ``gini_contracts`` (:func:`gini`; a negative per-account haircut counts as 0 paid). The Gini
     compares the ADL'd accounts with each other only: a single ADL'd account gives 0, however many
     winners were spared; ``gini_haircut_usd_side`` and ``gini_position_share_side`` compare every
-    position row that held an ADL'd side at the start (untouched rows count as 0), so they tell a
+    trader row that held an ADL'd side at the start (untouched rows count as 0), so they tell a
     queue that empties a few accounts (near 1) from pro rata (lower).
 
     Money is USD, prices USD, times seconds, ``*_pct`` percent. Drawdowns are signed (negative

@@ -14,7 +14,8 @@ import uuid
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, LogLocator
 
 from sim import metrics
 from sim.enums import ADL
@@ -218,7 +219,8 @@ def plot_cascade(result, fig=None):
     axes[-1].set_xlabel("time since start of run (s)")
     head, figures = cascade_title(result)
     fig.suptitle(head, fontsize=17, fontweight="bold")
-    axes[0].set_title(figures, fontsize=12, loc="left", color="0.2")
+    # matplotlib reads the text between two "$" as mathematics: show dollar signs as themselves
+    axes[0].set_title(figures.replace("$", r"\$"), fontsize=12, loc="left", color="0.2")
     times = np.concatenate((result.series["t"], result.fills["t"]))
     times = times[np.isfinite(times)]
     if len(times) and times.max() > times.min():
@@ -244,3 +246,276 @@ def save_cascade_png(result, path):
             os.unlink(tmp)
         raise
     return path
+
+
+# --------------------------------------------------------------------------------------------
+# One cascade under several venues' rules or ADL policies
+
+#: One colour per venue, kept in every panel and every comparison picture.
+VENUE_COLORS = {"binance": "#d4a000", "bybit": "#1f77b4", "okx": "#333333", "hyperliquid": "#17a398"}
+#: Colours of the ADL policies when a comparison holds one venue only.
+POLICY_COLORS = {"venue_queue": "#4c72b0", "pro_rata": "#55a868", "leverage_drain": "#8172b2"}
+#: Line styles and bar hatches of the ADL policies when both venues and policies vary.
+POLICY_STYLES = {"venue_queue": ("-", None), "pro_rata": ("--", "//"), "leverage_drain": (":", "..")}
+_SPARE_COLORS = ("#e377c2", "#8c564b", "#bcbd22", "#9467bd", "#7f7f7f")
+
+COMPARISON_FIGSIZE = (14.0, 8.0)  # inches; 1680 x 960 px at COMPARISON_DPI
+COMPARISON_DPI = 120
+
+
+def _run_styles(venues, policies):
+    """(colour, line style, hatch) of each run: colour by venue, by policy when there is one venue."""
+    by_policy = len(set(venues)) == 1 and len(set(policies)) > 1
+    spare = iter(_SPARE_COLORS * 4)
+    palette = {}
+    out = []
+    for venue, policy in zip(venues, policies):
+        key = policy if by_policy else venue
+        if key not in palette:
+            known = POLICY_COLORS if by_policy else VENUE_COLORS
+            palette[key] = known.get(key) or next(spare)
+        ls, hatch = POLICY_STYLES.get(policy, ("-", None)) if len(set(policies)) > 1 and not by_policy else ("-", None)
+        out.append((palette[key], ls, hatch))
+    return out
+
+
+def _active_window(results, share=0.99):
+    """Time span (s) from the first run's ``1 - share`` to the last run's ``share`` of its liquidated
+    notional, with room either side; None without liquidations.
+
+    The odd position tipped over by background flow before the shock and the tail of late, small
+    liquidations are left out, so the cascade itself fills the panel.
+    """
+    lo, hi = np.inf, -np.inf
+    for res in results:
+        notional = metrics.liquidated_notional(res.fills)
+        keep = notional > 0
+        if not keep.any():
+            continue
+        t, usd = res.fills["t"][keep], notional[keep]
+        order = np.argsort(t, kind="stable")
+        t, cum = t[order], np.cumsum(usd[order])
+        at = np.minimum(np.searchsorted(cum, np.array([1.0 - share, share]) * cum[-1]), len(t) - 1)
+        lo, hi = min(lo, float(t[at[0]])), max(hi, float(t[at[1]]))
+    if not np.isfinite(lo):
+        return None
+    pad = max(5.0, 0.25 * (hi - lo))
+    return lo - pad, hi + pad
+
+
+def _usd(x):
+    """:func:`fmt_usd` with the dollar escaped, so two amounts in one text never start mathtext."""
+    return fmt_usd(x).replace("$", r"\$")
+
+
+def _gini(x):
+    return "n/a" if x is None else f"{x:.2f}"
+
+
+def _signed_usd(x):
+    return "n/a" if x is None else ("+" if x >= 0 else "−") + _usd(abs(x))
+
+
+def _usd_axis(ax):
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _pos: _usd(x) if x else "0"))
+
+
+def _extremes_note(rows, key):
+    vals = [(r[key], r["label"]) for r in rows if r.get(key) is not None]
+    if not vals:
+        return "n/a"
+    (lo, lo_label), (hi, hi_label) = min(vals), max(vals)
+    if _usd(lo) == _usd(hi):
+        return f"{_usd(lo)} in every run"
+    return f"{_usd(lo)} ({lo_label}) to {_usd(hi)} ({hi_label})"
+
+
+def _plot_cumulative(ax, results, labels, styles, window):
+    for res, label, (color, ls, _) in zip(results, labels, styles):
+        s = res.series
+        total = _get(_summary(res), "liquidated_notional_usd", "total")
+        ax.plot(s["t"], s["liquidated_notional_usd"], color=color, ls=ls, lw=2.0,
+                label=f"{label}: {_usd(total)}")
+    if window is not None:
+        ax.set_xlim(max(0.0, window[0]), window[1])
+    ax.set_ylim(bottom=0)
+    _usd_axis(ax)
+    ax.set_xlabel("time since start of run (s)")
+    ax.set_ylabel("liquidated notional, cumulative")
+    ax.legend(loc="lower right", fontsize=9, framealpha=0.9)
+    _style(ax)
+
+
+def _plot_sides(ax, rows, styles):
+    x = np.arange(len(rows))
+    width = 0.38
+    for i, (row, (color, _, hatch)) in enumerate(zip(rows, styles)):
+        for dx, key, alpha, h in ((-width / 2, "liquidated_long_usd", 0.95, hatch),
+                                  (width / 2, "liquidated_short_usd", 0.35, "xx")):
+            value = row.get(key) or 0.0
+            ax.bar(x[i] + dx, value, width, color=color, alpha=alpha, hatch=h, edgecolor="white" if h else color)
+            ax.annotate(_usd(value), (x[i] + dx, value), xytext=(0, 2), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=8)
+    _bar_axis(ax, rows, styles)
+    ax.margins(y=0.3)
+    ax.set_ylabel("liquidated notional")
+    ax.legend(handles=[Patch(color="0.45", label="longs liquidated"),
+                       Patch(facecolor="0.45", alpha=0.35, hatch="xx", edgecolor="white", label="shorts liquidated")],
+              loc="upper center", ncol=2, fontsize=9, framealpha=0.9)
+
+
+def _bar_axis(ax, rows, styles):
+    ax.set_xticks(np.arange(len(rows)), [r["label"] for r in rows], fontsize=9,
+                  rotation=20 if len(rows) > 4 else 0, ha="right" if len(rows) > 4 else "center")
+    for tick, (color, _, _) in zip(ax.get_xticklabels(), styles):
+        tick.set_color(color)
+    ax.margins(y=0.15)
+    _usd_axis(ax)
+    _style(ax)
+
+
+def _plot_adl_concentration(ax, results, labels, styles):
+    """Share of the ADL haircut (or, without one, of the contracts) borne by the k hardest-hit accounts."""
+    drawn = False
+    what = "haircut"
+    tables = [metrics.adl_table(res.fills, res.accounts) for res in results]
+    if all(np.maximum(t["haircut_usd"], 0.0).sum() <= 0 for t in tables):
+        what = "contracts"
+    for table, label, (color, ls, _) in zip(tables, labels, styles):
+        paid = np.maximum(table["haircut_usd"], 0.0) if what == "haircut" else table["contracts"]
+        if len(paid) == 0 or paid.sum() <= 0:
+            continue
+        share = 100.0 * np.cumsum(np.sort(paid)[::-1]) / paid.sum()
+        g = metrics.gini(paid)
+        ax.plot(np.arange(1, len(share) + 1), share, color=color, ls=ls, lw=2.0,
+                label=f"{label}: {len(paid):,} accounts, Gini {_gini(g)}")
+        drawn = True
+    if drawn:
+        ax.set_xscale("log")
+        ax.legend(loc="lower right", fontsize=9, framealpha=0.9)
+    else:
+        ax.text(0.5, 0.5, "no ADL", transform=ax.transAxes, ha="center", va="center", color="0.4")
+    ax.set_ylim(0, 102)
+    ax.set_xlabel("ADL'd accounts, hardest hit first")
+    ax.set_ylabel(f"share of the ADL {what} (%)")
+    _style(ax)
+    return what
+
+
+def _plot_last(ax, results, labels, styles, window):
+    arrays = []
+    for res, label, (color, ls, _) in zip(results, labels, styles):
+        s = res.series
+        ax.plot(s["t"], s["index"], color=color, ls=":", lw=0.9, alpha=0.7)
+        low = _summary(res).get("min_last_price")
+        pct = _summary(res).get("realized_drawdown_pct")
+        ax.plot(s["t"], s["last"], color=color, ls=ls, lw=1.3,
+                label=f"{label}: low {'n/a' if low is None else f'{low:,.0f}'} ({fmt_pct(pct)})")
+        last = np.asarray(s["last"], dtype=float)
+        if np.isfinite(last).any():
+            k = int(np.nanargmin(last))
+            ax.plot([s["t"][k]], [last[k]], ls="none", marker="v", ms=8, color=color, mec="black", mew=0.6)
+        arrays += [s["index"], s["last"]]
+    ax.plot([], [], color="0.45", ls=":", lw=0.9, label="index (dotted, per run)")
+    if window is not None:
+        ax.set_xlim(max(0.0, window[0]), window[1])
+    if arrays:
+        ax.yaxis.set_major_formatter(_price_formatter(*arrays))
+    ax.set_xlabel("time since start of run (s)")
+    ax.set_ylabel("last price (USD)")
+    ax.legend(loc="upper right", fontsize=9, framealpha=0.9)
+    _style(ax)
+
+
+def _plot_who_paid(ax, rows, styles):
+    """Fund drawdown and ADL notional per run on a log scale (they differ by orders of magnitude)."""
+    x = np.arange(len(rows))
+    width = 0.38
+    amounts = []
+    for i, (row, (color, _, hatch)) in enumerate(zip(rows, styles)):
+        start, low = row.get("fund_start_usd"), row.get("fund_min_usd")
+        drawdown = max(0.0, start - low) if start is not None and low is not None else 0.0
+        adl = row.get("adl_notional_usd") or 0.0
+        for dx, value, alpha in ((-width / 2, drawdown, 0.45), (width / 2, adl, 0.95)):
+            if value > 0:
+                ax.bar(x[i] + dx, value, width, color=color, alpha=alpha, hatch=hatch, edgecolor="white")
+        over, gini = row.get("adl_overshoot"), row.get("adl_gini_haircut_usd")
+        end = row.get("fund_end_marked_usd")
+        change = None if end is None or start is None else end - start
+        amounts.append((drawdown, adl, "\n".join((
+            f"fund low −{_usd(drawdown)}", f"fund end {_signed_usd(change)}", f"ADL {_usd(adl)}",
+            f"haircut {_usd(row.get('adl_haircut_usd'))}", f"overshoot {'n/a' if over is None else f'{over:.1f}x'}",
+            f"Gini {_gini(gini)} ($), {_gini(row.get('adl_gini_contracts'))} (qty)"))))
+    positive = [v for d, a, _ in amounts for v in (d, a) if v > 0]
+    floor = 10 ** np.floor(np.log10(min(positive) / 3)) if positive else 1e3
+    top = max(positive) if positive else 1e4
+    ax.set_yscale("log")
+    for i, (drawdown, adl, note) in enumerate(amounts):
+        ax.annotate(note, (x[i], max(drawdown, adl, floor)), xytext=(0, 3), textcoords="offset points",
+                    ha="center", va="bottom", fontsize=7.5, linespacing=1.1)
+    _bar_axis(ax, rows, styles)
+    ax.set_ylim(floor, top * 60)  # _bar_axis sets margins; keep the room the notes need
+    ax.yaxis.set_major_locator(LogLocator(base=10))
+    ax.set_ylabel("USD (log scale)")
+
+
+def comparison_title(comparison):
+    """The head line: scenario, shock, seed and what varies across the runs."""
+    results = list(comparison.results)
+    scn = getattr(results[0], "scenario", None) if results else None
+    name = getattr(getattr(scn, "scenario", None), "name", None) or "liqsim comparison"
+    shock = getattr(scn, "shock", None)
+    head = str(name)
+    if shock is not None:
+        head += f"  ·  shock: {getattr(shock, 'kind', '?')} {getattr(shock, 'size_pct', 0):g}%"
+    if results:
+        head += f"  ·  seed {getattr(results[0], 'seed', '?')}"
+    venues = list(dict.fromkeys(comparison.venues))
+    policies = list(dict.fromkeys(comparison.policies))
+    if len(venues) == 1 and len(policies) > 1:
+        what = f"ADL policies on {venues[0]}"
+    elif len(policies) > 1:
+        what = "venues × ADL policies"
+    else:
+        what = f"venues' rules (ADL {policies[0]})" if policies else "venues' rules"
+    return f"{head}  ·  the same cascade under {len(results)} {what}"
+
+
+def plot_venue_comparison(comparison, fig=None):
+    """Four panels over the runs of a comparison (``sim.compare.Comparison``); returns the Figure.
+
+    (a) cumulative liquidated notional against time, one line per run; (b) liquidated longs and
+    shorts per run, or, when one venue is compared across ADL policies (the cascade is then the same
+    in every run and only who is deleveraged differs), the share of the ADL haircut borne by the k
+    hardest-hit accounts; (c) last price per run (index dotted, lowest last marked) against time; (d) who
+    paid: the insurance fund's drawdown and the ADL notional per run, annotated with the ADL
+    overshoot and the Gini of the haircuts. One colour per venue (per policy when a single venue is
+    compared across ADL policies). ``comparison`` needs ``labels``, ``results``, ``venues``,
+    ``policies`` and ``table()``. Draws on ``fig`` (expected empty) or a new 14 x 8 inch Figure.
+    """
+    if fig is None:
+        fig = Figure(figsize=COMPARISON_FIGSIZE, layout="constrained")
+    elif fig.get_layout_engine() is None:
+        fig.set_layout_engine("constrained")
+    results, labels, rows = list(comparison.results), list(comparison.labels), comparison.table()
+    styles = _run_styles(comparison.venues, comparison.policies)
+    axes = fig.subplots(2, 2)
+    window = _active_window(results)
+    _plot_cumulative(axes[0, 0], results, labels, styles, window)
+    axes[0, 0].set_title(f"(a) liquidated over time: {_extremes_note(rows, 'liquidated_total_usd')}",
+                         loc="left", fontsize=11)
+    if len(set(comparison.venues)) == 1 and len(set(comparison.policies)) > 1:
+        what = _plot_adl_concentration(axes[0, 1], results, labels, styles)
+        axes[0, 1].set_title(f"(b) who was deleveraged: {what} share of the k hardest-hit accounts",
+                             loc="left", fontsize=11)
+    else:
+        _plot_sides(axes[0, 1], rows, styles)
+        axes[0, 1].set_title(f"(b) longs vs shorts: longs {_extremes_note(rows, 'liquidated_long_usd')}",
+                             loc="left", fontsize=11)
+    _plot_last(axes[1, 0], results, labels, styles, window)
+    axes[1, 0].set_title("(c) last price (▼ lowest) against each run's index", loc="left", fontsize=11)
+    _plot_who_paid(axes[1, 1], rows, styles)
+    axes[1, 1].set_title("(d) who paid: fund drawdown (light), ADL notional at the mark (dark)",
+                         loc="left", fontsize=11)
+    fig.suptitle(comparison_title(comparison), fontsize=14, fontweight="bold")
+    return fig

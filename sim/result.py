@@ -62,7 +62,15 @@ def _label_columns(records, table):
 
 
 #: What ``Result.save`` writes; a folder holding anything else is never replaced.
-OUTPUT_FILES = frozenset({"summary.json", "fills.csv", "series.csv", "accounts.csv", "scenario.toml", "cascade.png"})
+OUTPUT_FILES = frozenset({"summary.json", "fills.csv", "series.csv", "accounts.csv", "adl.csv", "scenario.toml",
+                          "cascade.png"})
+
+
+def _umask():
+    """The process's file-creation mask (read by setting it and putting it back)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def check_output_folder(target):
@@ -150,7 +158,9 @@ class Result:
         return plot_cascade(self, fig=fig)
 
     def save(self, directory, plot=True, accounts=False):
-        """Write summary.json, fills.csv, series.csv, scenario.toml (and cascade.png) atomically.
+        """Write summary.json, fills.csv, series.csv, adl.csv, scenario.toml (and cascade.png) atomically.
+
+        ``adl.csv`` is :meth:`adl_table` (who paid for auto-deleveraging; only a header without ADL).
 
         The folder is assembled under a temporary name beside ``directory`` and renamed into place;
         an existing folder of that name is replaced only once the new one is complete.
@@ -159,12 +169,17 @@ class Result:
         check_output_folder(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; a results folder is an ordinary folder
         try:
-            doc = {"scenario": self.scenario.scenario.name, "seed": self.seed, **self.summary,
+            mk = self.scenario.market
+            doc = {"scenario": self.scenario.scenario.name, "seed": self.seed,
+                   "venue": mk.venue, "venue_version": mk.venue_version, "adl_policy": self.scenario.adl.policy,
+                   **self.summary,
                    "timings": self.timings, "versions": self.versions}
             (tmp / "summary.json").write_text(json.dumps(_clean(doc), indent=2) + "\n")
             _write_csv(tmp / "fills.csv", self.fills, "fills")
             _write_csv(tmp / "series.csv", self.series, "series")
+            _write_csv(tmp / "adl.csv", self.adl_table(), "adl")
             if accounts:
                 _write_csv(tmp / "accounts.csv", self.accounts, "accounts")
             (tmp / "scenario.toml").write_text(self.scenario.to_toml())
@@ -189,6 +204,8 @@ class Result:
         liq = s["liquidated_notional_usd"]
         rows = [
             ("scenario", self.scenario.scenario.name),
+            ("venue", f"{self.scenario.market.venue} {self.scenario.market.venue_version or ''}, "
+                      f"ADL {self.scenario.adl.policy}"),
             ("positions", f"{s['n_positions']:,}"),
             ("liquidated", f"${(liq['total'] or 0) / 1e6:,.1f}M (long ${(liq['long'] or 0) / 1e6:,.1f}M)"),
             ("min last / exogenous", f"{s['realized_drawdown_pct']:.2f}% / {s['exogenous_drawdown_pct']:.2f}%"),

@@ -136,7 +136,9 @@ class Population:
     long_share: float = num(0.6, "[0, 1]", "fraction", "Fraction of positions that are long.")
     leverage_mix: tuple[tuple[float, float], ...] = setting(
         _DEFAULT_MIX, "mix", 'Leverage → weight; weights are normalised. Write a fractional leverage as a quoted '
-        'key ("2.5" = 0.1).', type_name="table", allowed="leverage in [1, market.tiers[0].max_leverage] = weight ≥ 0",
+        'key ("2.5" = 0.1). A mix given here must fit the venue\'s first tier; the default mix is capped instead: '
+        'every position opens at most at its tier\'s max_leverage (so 50 and 100 become 40 on Hyperliquid).',
+        type_name="table", allowed="leverage in [1, market.tiers[0].max_leverage] = weight ≥ 0",
         shown_default="`{" + ", ".join(f"{_lev_key(lev)} = {fmt(w)}" for lev, w in _DEFAULT_MIX) + "}`")
     notional_min_usd: float = num(200.0, "(0, 1e9]", "USD", "Pareto scale of position notional, as drawn: it "
                                   "bounds the notional before the sizes are scaled to open_interest_usd (the "
@@ -399,12 +401,13 @@ def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
             if c.ok("market.start_price_usd") and tiers is not None:
                 c.problems.extend(_position_problems(positions, v["population.file"], v["market.start_price_usd"],
                                                      tiers))
-    elif tiers is not None and c.ok("population.leverage_mix"):
+    elif tiers is not None and c.ok("population.leverage_mix") and "population.leverage_mix" in c.given:
+        # a mix written for this venue must fit it; the default mix is capped instead (every position is
+        # opened at most at its tier's maximum), so any venue runs with it
         top = tiers[0].max_leverage
-        note = "" if "population.leverage_mix" in c.given else " (in the default mix)"
         for lev in (lev for lev, _ in v["population.leverage_mix"] if lev > top):
             c.fail(f"population.leverage_mix.{_lev_key(lev)}",
-                   f"leverage must be in [1, {fmt(top)}] (market.tiers[0].max_leverage){note}")
+                   f"leverage must be in [1, {fmt(top)}] (market.tiers[0].max_leverage)")
     if c.ok("market.tick_size_usd", "market.start_price_usd", "book.range_pct"):
         levels = c.read("book.file", files.read_book_csv, tick_size=v["market.tick_size_usd"],
                         start_price=v["market.start_price_usd"], range_pct=v["book.range_pct"])

@@ -794,8 +794,8 @@ class _Reference:
         m = self.mark
         if self.adl_price == enums.ADL_AT_MARK:
             price = m if self.fund_equity() >= rem * max(0.0, s * (bbar - m)) else bbar
-        elif self.adl_price == enums.ADL_AT_PREVIOUS_MARK:
-            price = self.prev_mark
+        elif self.adl_price == enums.ADL_AT_PREVIOUS_MARK:  # kept between the mark and B̄
+            price = min(max(self.prev_mark, min(m, bbar)), max(m, bbar))
         else:
             price = bbar
         entries = []

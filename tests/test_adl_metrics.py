@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from sim import metrics
 from sim.dtypes import ACCOUNT_DTYPE, FILL_DTYPE, SERIES_DTYPE
-from sim.enums import ADL, FEE, FUND, LIQUIDATION, MAKER, NOISE, NOISE_FILL, TRADER
+from sim.enums import ADL, COUNTERPARTY, FEE, FUND, LIQUIDATION, MAKER, NOISE, NOISE_FILL, TRADER
 from sim.result import Result
 
 B, M = 95.0, 90.0
@@ -440,3 +440,18 @@ def test_property_table_adds_up(rows):
         assert s[key] is None or 0.0 <= s[key] < 1.0
     if len(table):
         assert s["haircut_usd_median"] <= s["haircut_usd_p90"] <= s["haircut_usd_max"]
+
+
+def test_the_residual_counterparty_counts_in_totals_but_not_in_who_paid():
+    accounts = make_accounts([-10.0, -10.0, -500.0])
+    accounts["kind"][2] = COUNTERPARTY  # the synthetic holder of the long/short residual
+    fills = make_fills(adl_fill(5.0, 0, 1.0, equity=400.0), adl_fill(5.0, 1, 1.0, equity=400.0),
+                       adl_fill(5.0, 2, 50.0, equity=40_000.0))
+    table = metrics.adl_table(fills, accounts)
+    assert table["kind"].tolist() == [TRADER, TRADER, COUNTERPARTY]
+    s = adl_summary(fills, accounts)
+    assert s["accounts"] == 3 and s["contracts"] == pytest.approx(52.0)
+    assert s["haircut_usd"] == pytest.approx(5.0 * 52.0)
+    # the two traders paid alike: without the giant residual account the split is even
+    assert s["gini_contracts"] == 0.0 and s["haircut_usd_max"] == pytest.approx(5.0)
+    assert s["gini_position_share_side"] == pytest.approx(0.0)

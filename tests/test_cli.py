@@ -19,7 +19,8 @@ SMALL = ["--set", "population.n_positions=800", "--set", "scenario.duration_s=12
 def test_run_writes_every_output(tmp_path, capsys, compiled):
     out = tmp_path / "run1"
     assert main(["run", *SMALL, "--seed", "3", "--out", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["cascade.png", "fills.csv", "scenario.toml", "series.csv", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["adl.csv", "cascade.png", "fills.csv", "scenario.toml", "series.csv",
+                                                     "summary.json"]
     summary = json.loads((out / "summary.json").read_text())
     for key in ("liquidated_notional_usd", "liquidations", "adl", "insurance_fund_usd", "bad_debt_usd",
                 "min_last_price", "min_mark_price", "final_mark_price", "exogenous_drawdown_pct",

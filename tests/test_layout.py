@@ -26,7 +26,8 @@ ALLOWED = {
     "result": {"enums", "errors", "metrics", "plots", "__init__"},
     "calc": {"errors", "kernels", "venues"},
     "plots": {"enums", "metrics", "dtypes"},
-    "cli": {"errors", "scenario", "engine", "result", "_jit", "calc", "venues", "__init__"},
+    "compare": {"errors", "enums", "venues", "engine", "result", "plots"},
+    "cli": {"errors", "scenario", "engine", "result", "_jit", "calc", "venues", "compare", "enums", "__init__"},
     "__init__": {"errors", "scenario", "engine", "result"},
     "__main__": {"cli"},
 }

@@ -181,6 +181,8 @@ def test_plot_cascade(result):
     title = fig.get_suptitle()
     assert "flash crash" in title and "linear_drop" in title and "-4%" in title
     figures = top.get_title(loc="left")
+    assert figures.count("$") == figures.count(r"\$")  # every dollar sign escaped: never read as mathematics
+    figures = figures.replace(r"\$", "$")
     for piece in ("liquidated $", "min last", "exogenous -4.0%", "ADL $", "bad debt $0"):
         assert piece in figures
     assert "s" in fund.get_xlabel()
