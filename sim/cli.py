@@ -282,11 +282,12 @@ def _compare_report(cmp, out):
     def gini(x):
         return "n/a" if x is None else f"{x:.2f}"
 
-    head = ("run", "liquidated", "long", "last low", "fund min", "ADL", "overshoot", "Gini")
+    head = ("run", "liquidated", "long", "last low", "fund min", "ADL", "overshoot", "Gini paid", "Gini side")
     rows = [(r["label"], _money(r["liquidated_total_usd"]),
              "n/a" if r["long_share"] is None else f"{100 * r['long_share']:.0f}%", _pct(r["realized_drawdown_pct"]),
              _money(r["fund_min_usd"]), _money(r["adl_notional_usd"]),
-             "n/a" if r["adl_overshoot"] is None else f"{r['adl_overshoot']:.1f}x", gini(r["adl_gini_haircut_usd"]))
+             "n/a" if r["adl_overshoot"] is None else f"{r['adl_overshoot']:.1f}x", gini(r["adl_gini_haircut_usd"]),
+             gini(r["adl_gini_position_share_side"]))
             for r in cmp.table()]
     widths = [max(len(row[k]) for row in [head, *rows]) for k in range(len(head))]
     s = cmp.scenario

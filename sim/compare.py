@@ -54,6 +54,8 @@ COLUMNS = (
     ("adl_haircut_usd", ("adl", "haircut_usd")),
     ("adl_gini_haircut_usd", ("adl", "gini_haircut_usd")),
     ("adl_gini_contracts", ("adl", "gini_contracts")),
+    ("adl_gini_haircut_usd_side", ("adl", "gini_haircut_usd_side")),
+    ("adl_gini_position_share_side", ("adl", "gini_position_share_side")),
     ("peak_liquidation_minute_usd", ("peak_liquidation_minute_usd",)),
     ("runtime_s", ("runtime_s",)),
 )

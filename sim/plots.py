@@ -18,7 +18,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator
 
 from sim import metrics
-from sim.enums import ADL
+from sim.enums import ADL, TRADER
 
 LONG_COLOR = "#d62728"
 SHORT_COLOR = "#2ca02c"
@@ -375,10 +375,11 @@ def _bar_axis(ax, rows, styles):
 
 
 def _plot_adl_concentration(ax, results, labels, styles):
-    """Share of the ADL haircut (or, without one, of the contracts) borne by the k hardest-hit accounts."""
+    """Share of the ADL haircut (or, without one, of the contracts) borne by the k hardest-hit trader
+    accounts (the synthetic residual counterparty is left out, as in the summary's Ginis)."""
     drawn = False
     what = "haircut"
-    tables = [metrics.adl_table(res.fills, res.accounts) for res in results]
+    tables = [t[t["kind"] == TRADER] for t in (metrics.adl_table(res.fills, res.accounts) for res in results)]
     if all(np.maximum(t["haircut_usd"], 0.0).sum() <= 0 for t in tables):
         what = "contracts"
     for table, label, (color, ls, _) in zip(tables, labels, styles):
@@ -396,7 +397,7 @@ def _plot_adl_concentration(ax, results, labels, styles):
     else:
         ax.text(0.5, 0.5, "no ADL", transform=ax.transAxes, ha="center", va="center", color="0.4")
     ax.set_ylim(0, 102)
-    ax.set_xlabel("ADL'd accounts, hardest hit first")
+    ax.set_xlabel("ADL'd trader accounts, hardest hit first")
     ax.set_ylabel(f"share of the ADL {what} (%)")
     _style(ax)
     return what
