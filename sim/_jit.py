@@ -51,17 +51,24 @@ def _cache_dir():
 CACHE_DIR = _cache_dir() if CACHE and not DISABLED else None
 
 
-def jit(fn):
-    """Compile ``fn`` with the project's options (nopython, cached, no fastmath)."""
+def jit(fn=None, inline="never"):
+    """Compile ``fn`` with the project's options (nopython, cached, no fastmath).
+
+    ``@jit(inline="always")`` inlines a function into its callers at Numba's IR level. Kernels pass
+    NamedTuples of arrays, which Numba flattens into hundreds of scalar arguments per call; for the
+    functions called once per liquidation that calling cost was as large as the work itself.
+    """
+    if fn is None:
+        return lambda f: jit(f, inline)
     if DISABLED:
         return fn
     if not CACHE:
-        return numba.njit(cache=False, fastmath=False, nogil=True)(fn)
+        return numba.njit(cache=False, fastmath=False, nogil=True, inline=inline)(fn)
     # The cache locator is chosen when the dispatcher is created, so Numba's global setting is
     # only borrowed for the duration of the decoration.
     previous = numba.config.CACHE_DIR
     numba.config.CACHE_DIR = CACHE_DIR or previous
     try:
-        return numba.njit(cache=True, fastmath=False, nogil=True)(fn)
+        return numba.njit(cache=True, fastmath=False, nogil=True, inline=inline)(fn)
     finally:
         numba.config.CACHE_DIR = previous

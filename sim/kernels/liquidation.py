@@ -23,7 +23,7 @@ from sim.kernels.heap import heap_compact_nb, heap_pop_nb, heap_push_nb
 from sim.kernels.margin import equity_nb, position_mm_nb, refresh_prices_nb, tier_nb
 
 
-@jit
+@jit(inline="always")
 def record_nb(fl, si, t, kind, account, side, qty, price, bp, fund_delta, fee, mark, equity):
     k = si[S.I_NFILLS]
     fl.t[k] = t
@@ -64,7 +64,7 @@ def fund_trade_nb(sf, dq, price):
     return realized
 
 
-@jit
+@jit(inline="always")
 def set_last_nb(sf, price):
     """A trade printed at ``price``: the new last price, and the run's extremes of it."""
     sf[S.F_LAST] = price
@@ -74,27 +74,27 @@ def set_last_nb(sf, price):
         sf[S.F_MAX_LAST] = price
 
 
-@jit
+@jit(inline="always")
 def fund_equity_nb(sf, mark):
     """The fund's equity with its inventory valued at ``mark`` (what it could really pay)."""
     return sf[S.F_FUND_CASH] + sf[S.F_FUND_Q] * mark
 
 
-@jit
+@jit(inline="always")
 def fund_add_nb(sf, amount):
     sf[S.F_FUND_BAL] += amount
     if sf[S.F_FUND_BAL] < sf[S.F_FUND_MIN]:
         sf[S.F_FUND_MIN] = sf[S.F_FUND_BAL]
 
 
-@jit
+@jit(inline="always")
 def maker_trade_nb(sf, dq, price):
     """The maker account buys ``dq`` (signed) at ``price``."""
     sf[S.F_MAKER_Q] += dq
     sf[S.F_MAKER_CASH] -= dq * price
 
 
-@jit
+@jit(inline="always")
 def reduce_position_nb(pos, sf, i, qty, price):
     """Close ``qty`` of row ``i`` at ``price``: realize PnL into the wallet, shrink the size."""
     s = pos.side[i]
@@ -153,18 +153,18 @@ def flush_deferred_nb(pos, trig, si):
     si[S.I_NDEFER] = keep
 
 
-@jit
+@jit(inline="always")
 def row_equity_nb(pos, i, price):
     return equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], price)
 
 
-@jit
+@jit(inline="always")
 def row_mm_nb(pos, i, q, price, tiers):
     """Maintenance margin (trigger tiers) of ``q`` units of row ``i`` at ``price``."""
     return position_mm_nb(q, pos.entry[i], price, tiers.floor, tiers.mmr, tiers.cum, tiers.entry_basis)
 
 
-@jit
+@jit(inline="always")
 def adl_tripped_nb(sf, p, mark):
     """The venue's drawdown rule: the fund's equity fell ``adl_drawdown`` below its rolling peak, so it
     stops absorbing (no takeovers, no gaps paid) and bankrupt remainders go to ADL."""
@@ -217,7 +217,7 @@ def next_triggered_nb(pos, trig, si, side, mark):
     return best
 
 
-@jit
+@jit(inline="always")
 def liquidate_nb(i, t, pos, tiers, book, trig, fl, sf, si, p):
     """Liquidate triggered row ``i`` by the venue's rules: backstop, partial rule, else in full."""
     q = pos.size[i]
@@ -342,7 +342,7 @@ def close_at_fill_nb(i, x, kind, t, pos, tiers, book, trig, fl, sf, si, p):
     defer_nb(pos, trig, si, i, 1)
 
 
-@jit
+@jit(inline="always")
 def _full_nb(i, t, pos, tiers, book, trig, fl, sf, si, p):
     """Close row ``i`` in full: book fill vs bankruptcy, then fund takeover, then the ADL pool.
 
@@ -374,7 +374,7 @@ def _full_nb(i, t, pos, tiers, book, trig, fl, sf, si, p):
     settle_rest_nb(i, t, pos, fl, sf, si, p)
 
 
-@jit
+@jit(inline="always")
 def settle_rest_nb(i, t, pos, fl, sf, si, p):
     """What is left of row ``i`` goes to the fund at its bankruptcy price up to the fund's capacity
     (everything if ADL is off); the rest is settled at bankruptcy into this tick's ADL pool."""
@@ -398,7 +398,7 @@ def settle_rest_nb(i, t, pos, fl, sf, si, p):
     si[S.I_FULL] += 1
 
 
-@jit
+@jit(inline="always")
 def takeover_capacity_nb(sf, side, bp, mark, max_inventory):
     """Base units of a side-``side`` position the fund can take at ``bp``.
 

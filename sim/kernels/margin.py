@@ -71,7 +71,7 @@ def liquidation_price_entry_nb(side, q, ep, w, floor, mmr, cum):
     return max(lp, 0.0)
 
 
-@jit
+@jit(inline="always")
 def position_lp_nb(side, q, ep, w, floor, mmr, cum, entry_basis):
     """Liquidation price under the venue's margin basis (mark notional, or entry value)."""
     if entry_basis:
@@ -85,18 +85,18 @@ def position_mm_nb(q, ep, price, floor, mmr, cum, entry_basis):
     return maintenance_margin_nb(q, ep if entry_basis else price, floor, mmr, cum)
 
 
-@jit
+@jit(inline="always")
 def bankruptcy_price_nb(side, q, ep, w):
     """Price where equity is exactly zero (no closing fee)."""
     return ep - side * w / q
 
 
-@jit
+@jit(inline="always")
 def equity_nb(side, q, ep, w, price):
     return w + side * q * (price - ep)
 
 
-@jit
+@jit(inline="always")
 def _set_prices_nb(pos, i, tiers):
     s = pos.side[i]
     q = pos.size[i]
