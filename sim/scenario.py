@@ -437,10 +437,17 @@ def _check_venue(c: _Checker) -> tuple[Tier, ...] | None:
     names = [f.name for f in dataclasses.fields(venues.VenueTable)]
     if all(c.ok(f"venue.{n}") for n in names):
         rules = venues.resolve(market.pack(), venues.VenueTable(**{n: v[f"venue.{n}"] for n in names}))
-        if rules.settle == "fill" and rules.backstop_mm_fraction <= 0:
-            key = "venue.backstop_mm_fraction" if "venue.backstop_mm_fraction" in c.given else "venue.settle"
-            c.fail(key, "settlement at the fill needs a backstop (venue.backstop_mm_fraction > 0): an order that "
-                   "cannot fill before bankruptcy would otherwise never be closed", c.given.get(key, v[key]))
+        for problem in venues.rules_problems(rules):  # e.g. a mark method without its averaging windows
+            name = problem.split(" ", 1)[0]
+            text = problem.split(": ", 1)[1] if ": " in problem else problem.split(" ", 3)[-1]
+            origin = "" if f"venue.{name}" in c.given else f" (the {venue} pack's value; set it in [venue])"
+            c.fail(f"venue.{name}", text + origin, getattr(rules, name))
+        if (rules.settle == "fill" or rules.partial_rule == "slices") and rules.backstop_mm_fraction <= 0:
+            key = next((k for k in ("venue.backstop_mm_fraction", "venue.settle", "venue.partial_rule")
+                        if k in c.given), "venue.backstop_mm_fraction")
+            c.fail(key, "settlement at the fill and slices need a backstop (venue.backstop_mm_fraction > 0): an "
+                   "order that cannot fill before bankruptcy would otherwise leave the position open under water",
+                   c.given.get(key, v[key]))
     return market.tier_table()
 
 

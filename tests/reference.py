@@ -613,9 +613,12 @@ class _Reference:
         if self.partial_rule == enums.PARTIAL_SLICES:
             whole = self.cooldown[i] > self.t or Q * m <= self.slice_threshold
             x = Q if whole else min(Q, max(self.lot, math.floor(self.slice_fraction * Q / self.lot) * self.lot))
-            self.close_at_fill(i, x, enums.LIQUIDATION if x >= Q else enums.PARTIAL)
+            if x < Q:
+                self.close_at_fill(i, x, enums.PARTIAL)
+            else:
+                self.full(i)  # a whole order is settled as the venue settles (§7.7)
             return
-        j = self.tier(Q * m)
+        j = self.tier(Q * (self.EP[i] if self.entry_basis else m))
         if self.partial_rule != enums.PARTIAL_NONE and j > 0 and j >= self.partial_min_tier:
             r = self.partial_size(i, j)
             if r > 0.0 and self.partial(i, r):
@@ -625,13 +628,14 @@ class _Reference:
     def partial_size(self, i, j):
         Q = self.Q[i]
         m = self.mark
+        px = self.EP[i] if self.entry_basis else m  # tiers by notional at the mark, or at entry
         if self.partial_rule == enums.PARTIAL_TO_TIER:
             jp = 0 if self.partial_tiers_down <= 0 else max(0, j - self.partial_tiers_down)
-            keep = math.floor(min(Q, self.tier_floor[jp + 1] / m) / self.lot) * self.lot
+            keep = math.floor(min(Q, self.tier_floor[jp + 1] / px) / self.lot) * self.lot
             return Q - keep if keep > 0.0 else 0.0
         E = self.equity(i, m)
         for jp in range(j - 1, -1, -1):
-            keep = math.floor(min(Q, self.tier_floor[jp + 1] / m) / self.lot) * self.lot
+            keep = math.floor(min(Q, self.tier_floor[jp + 1] / px) / self.lot) * self.lot
             r = Q - keep
             if self.entry_basis:
                 MM2 = self.maintenance_margin(i, keep, m)
@@ -749,8 +753,8 @@ class _Reference:
         if r > self.open_min:  # a remainder left only by rounding is not an order
             y = r
             if self.adl_enabled:
-                if self.tripped():
-                    y = 0.0
+                if self.tripped() or (self.backstop > 0.0 and self.equity(i, m) < 0.0):
+                    y = 0.0  # a backstop vault takes only accounts with equity left
                 else:
                     # the largest y whose inventory at the mark stays within max_inventory x the fund's
                     # equity at the mark after paying y·max(0, s·(B − m)) for it
@@ -793,7 +797,8 @@ class _Reference:
         bbar = self.pool_cost / rem
         m = self.mark
         if self.adl_price == enums.ADL_AT_MARK:
-            price = m if self.fund_equity() >= rem * max(0.0, s * (bbar - m)) else bbar
+            can_pay = self.fund_equity() >= rem * max(0.0, s * (bbar - m)) and not self.tripped()
+            price = m if can_pay else bbar
         elif self.adl_price == enums.ADL_AT_PREVIOUS_MARK:  # kept between the mark and B̄
             price = min(max(self.prev_mark, min(m, bbar)), max(m, bbar))
         else:

@@ -22,6 +22,7 @@ from sim import enums as E
 from sim import state as S
 from sim._jit import jit
 from sim.kernels.liquidation import (
+    adl_tripped_nb,
     fund_add_nb,
     fund_equity_nb,
     fund_trade_nb,
@@ -61,13 +62,13 @@ def adl_score_nb(pos, c, mark, tiers, ranking):
 @jit
 def adl_price_nb(sf, p, side, qty, bbar):
     """Execution price of the pool: the bankruptcy price; the mark while the fund can pay the whole
-    gap to bankruptcy, else the bankruptcy price (OKX); or the previous mark (Hyperliquid), kept
+    gap to bankruptcy and its drawdown rule has not tripped, else the bankruptcy price (OKX); or the previous mark (Hyperliquid), kept
     between the mark and the bankruptcy price: after a gap a stale pre-gap mark would make the winners
     pay more than the deficit and hand the difference to the vault."""
     mark = sf[S.F_MARK]
     if p.adl_price == E.ADL_AT_MARK:
         gap = qty * max(0.0, side * (bbar - mark))
-        return mark if fund_equity_nb(sf, mark) >= gap else bbar
+        return mark if fund_equity_nb(sf, mark) >= gap and not adl_tripped_nb(sf, p, mark) else bbar
     if p.adl_price == E.ADL_AT_PREVIOUS_MARK:
         return min(max(sf[S.F_PREV_MARK], min(mark, bbar)), max(mark, bbar))
     return bbar

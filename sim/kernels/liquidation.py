@@ -165,6 +165,12 @@ def row_mm_nb(pos, i, q, price, tiers):
 
 
 @jit(inline="always")
+def tier_price_nb(pos, i, mark, tiers):
+    """The price a position's tier is read at: the mark, or its entry price on the entry basis."""
+    return pos.entry[i] if tiers.entry_basis else mark
+
+
+@jit(inline="always")
 def adl_tripped_nb(sf, p, mark):
     """The venue's drawdown rule: the fund's equity fell ``adl_drawdown`` below its rolling peak, so it
     stops absorbing (no takeovers, no gaps paid) and bankrupt remainders go to ADL."""
@@ -230,9 +236,12 @@ def liquidate_nb(i, t, pos, tiers, book, trig, fl, sf, si, p):
     if rule == E.PARTIAL_SLICES:
         whole = pos.cooldown[i] > t or q * m <= p.slice_threshold
         x = q if whole else min(q, max(p.lot, math.floor(p.slice_fraction * q / p.lot) * p.lot))
-        close_at_fill_nb(i, x, E.LIQUIDATION if x >= q else E.PARTIAL, t, pos, tiers, book, trig, fl, sf, si, p)
+        if x < q:
+            close_at_fill_nb(i, x, E.PARTIAL, t, pos, tiers, book, trig, fl, sf, si, p)
+        else:
+            _full_nb(i, t, pos, tiers, book, trig, fl, sf, si, p)
         return
-    j = tier_nb(q * m, tiers.floor)
+    j = tier_nb(q * tier_price_nb(pos, i, m, tiers), tiers.floor)
     if rule != E.PARTIAL_NONE and j > 0 and j >= p.partial_min_tier:
         r = partial_size_nb(i, j, pos, tiers, sf, p)
         if r > 0.0 and _partial_nb(i, r, t, pos, tiers, book, trig, fl, sf, si, p):
@@ -246,17 +255,19 @@ def partial_size_nb(i, j, pos, tiers, sf, p):
 
     Tier target (OKX): keep what the target tier allows (``partial_tiers_down`` tiers lower, or the
     first tier). Step-down (Binance, Bybit): keep the most that a lower tier allows and that is
-    compliant at the mark after the clearance fee on the part sold.
+    compliant at the mark after the clearance fee on the part sold. Tiers are by notional at the mark,
+    or at the entry price on the entry basis (Bybit's risk limit is on position value at entry).
     """
     q = pos.size[i]
     m = sf[S.F_MARK]
+    px = tier_price_nb(pos, i, m, tiers)
     if p.partial_rule == E.PARTIAL_TO_TIER:
         jj = 0 if p.partial_tiers_down <= 0 else max(0, j - p.partial_tiers_down)
-        keep = math.floor(min(q, tiers.floor[jj + 1] / m) / p.lot) * p.lot
+        keep = math.floor(min(q, tiers.floor[jj + 1] / px) / p.lot) * p.lot
         return q - keep if keep > 0.0 else 0.0
     equity = row_equity_nb(pos, i, m)
     for jj in range(j - 1, -1, -1):
-        keep = math.floor(min(q, tiers.floor[jj + 1] / m) / p.lot) * p.lot
+        keep = math.floor(min(q, tiers.floor[jj + 1] / px) / p.lot) * p.lot
         r = q - keep
         if tiers.entry_basis:
             mm = row_mm_nb(pos, i, keep, m, tiers)
@@ -377,7 +388,9 @@ def _full_nb(i, t, pos, tiers, book, trig, fl, sf, si, p):
 @jit(inline="always")
 def settle_rest_nb(i, t, pos, fl, sf, si, p):
     """What is left of row ``i`` goes to the fund at its bankruptcy price up to the fund's capacity
-    (everything if ADL is off); the rest is settled at bankruptcy into this tick's ADL pool."""
+    (everything if ADL is off); the rest is settled at bankruptcy into this tick's ADL pool. A backstop
+    vault (``backstop_fraction > 0``, Hyperliquid) takes only accounts whose equity at the mark is not
+    negative: one under water is deleveraged (Hyperliquid's ADL trigger)."""
     s = pos.side[i]
     bp = pos.bp[i]
     m = sf[S.F_MARK]
@@ -385,7 +398,10 @@ def settle_rest_nb(i, t, pos, fl, sf, si, p):
     if rem > p.lot * 1e-9:
         take = rem
         if p.adl_enabled:
-            take = 0.0 if adl_tripped_nb(sf, p, m) else min(rem, takeover_capacity_nb(sf, s, bp, m, p.max_inventory))
+            if adl_tripped_nb(sf, p, m) or (p.backstop_fraction > 0.0 and row_equity_nb(pos, i, m) < 0.0):
+                take = 0.0  # the vault takes over accounts with equity left; negative ones go to ADL
+            else:
+                take = min(rem, takeover_capacity_nb(sf, s, bp, m, p.max_inventory))
         if take > 0.0:
             takeover_nb(i, take, t, pos, fl, sf, si)
         rem = pos.size[i]
