@@ -752,3 +752,180 @@ def test_hyperliquid_mark_is_the_median_of_the_two_emas_and_the_book(compiled):
         assert [r[2] for r in rows] == pytest.approx(expected, rel=1e-12, abs=1e-12)
         assert [f.kind for f in tape(res)] == [E.NOISE_FILL, E.NOISE_FILL]
         assert_money(inp, res)
+
+
+# ------------------------------------------------------------------------------------------------
+# 9. worked examples at the reference's own numbers (TV22, TV23)
+# ------------------------------------------------------------------------------------------------
+
+# TV22, Bybit insurance-fund flow, linear analogue per 1 BTC: a long with LP 7,000 and BP 6,950; a fill
+# at 6,980 adds 30 to the fund, a fill at 6,930 takes 20 from it.
+# Bybit isolated USDT: MM on the entry value (tier_entry_basis), one tier, mmr 0.5% (Bybit's tier-1 BTC
+# rate, as in TV11). Long 1 BTC @ 10,000:
+#   BP = EP − W/Q = 6,950              → W = 10,000 − 6,950 = 3,050
+#   MM = Q·EP·mmr = 10,000·0.005 = 50  (a constant)
+#   LP = EP − (W − MM)/Q = 10,000 − (3,050 − 50) = 7,000
+# (On the mark basis the same position would have LP = (3,050 − 10,000)/(0.005 − 1) = 6,984.92.)
+# Tick 1.0, grid 6,800 .. 10,199. The index gaps 10,000 → 7,000 (t = 2000); the mark is 7,000 = LP
+# (equality liquidates). One tier → no partial: in full, limit B·(1 − band) = 6,950·0.995 = 6,915.25
+# (the fund has equity 1,000), so a bid at 6,930 is within reach (band 0.5% ≥ 20/6,950 = 0.288%).
+# The only bid (5 BTC) sits 20 ticks (6,980) or 70 ticks (6,930) under the mark; the asks mirror it,
+# so the mid stays 7,000 and the basis 0.
+#   fill 6,980: fund_delta = 1·(6,980 − 6,950) = +30, fee = min(clearance·6,980, 30)
+#               (clearance 0: 0; clearance 0.06%: 4.188 of the 30 is the fee, the rest the margin left)
+#   fill 6,930: fund_delta = 1·(6,930 − 6,950) = −20, fee = min(…, max(0, −20)) = 0
+# The trader is settled at 6,950 either way: W = 3,050 + 1·(6,950 − 10,000) = 0.
+TV22_TIERS = ([0.0], [0.005], [0.0])
+
+
+@pytest.mark.parametrize("clearance", [0.0, 0.0006], ids=["no_fee", "fee_0.06pct"])
+@pytest.mark.parametrize("fill_price, fund_delta", [(6980.0, 30.0), (6930.0, -20.0)], ids=["at_6980", "at_6930"])
+def test_tv22_bybit_insurance_fund_flow(compiled, fill_price, fund_delta, clearance):
+    offset = int(7000.0 - fill_price)  # 20 or 70 ticks of 1.0
+    prof = np.zeros(offset + 1)
+    prof[offset] = 5.0
+    positions = [(1, 1.0, 10_000.0, 3050.0, E.TRADER), (-1, 1.0, 10_000.0, 10_000.0, E.COUNTERPARTY)]
+    inp = make_input(positions, tiers=TV22_TIERS, path=((0, 10_000.0), (1500, 10_000.0), (1500, 7000.0)),
+                     prof=prof, start_price=10_000.0, tick=1.0, grid_lo=6800, n_levels=3400, duration=2000,
+                     unwind_interval=NEVER, tier_entry_basis=True, partial_rule=E.PARTIAL_STEP_FOK,
+                     clearance=clearance, band=0.005, fund_initial=1000.0)
+    raw, results = run_both(inp)
+    assert raw.lp_start[0] == 7000.0
+    assert reference_liquidation_price(1, 1.0, 10_000.0, 3050.0, *TV22_TIERS, True) == 7000.0
+    fee = min(clearance * fill_price, max(0.0, fund_delta))
+    for name, res in results.items():
+        fills = tape(res)
+        assert len(fills) == 1, (name, fills)
+        # equity at the mark just before the fill: 3,050 + (7,000 − 10,000) = 50 = MM
+        assert_fill(fills[0], t=2000, kind=E.LIQUIDATION, account=0, side=-1, qty=1.0, price=fill_price,
+                    bp=6950.0, fund_delta=fund_delta, fee=fee, mark=7000.0, equity=50.0)
+        assert res["pos_status"][0] == E.LIQUIDATED
+        assert res["pos_size"][0] == 0.0
+        assert res["cash"][0] == pytest.approx(0.0, abs=1e-9)  # equity 0: settled at 6,950
+        assert res["fund_balance"] == pytest.approx(1000.0 + fund_delta, rel=1e-12)
+        assert res["cash"][fund_row(inp)] == pytest.approx(1000.0 + fund_delta, rel=1e-12)
+        assert res["position"][fund_row(inp)] == 0.0
+        assert_money(inp, res)
+
+
+# TV23, OKX legacy partial liquidation: 15,000 contracts at tier 3 or above, tier-1 max 2,000 contracts
+# → close 13,000. One engine unit = one contract (lot 1), priced in USD per contract (e.g. 0.001 BTC
+# at 100,000 → 100). Tiers (the 2022 OKX alt schedule's MMRs 1%, 1.5%, 2%), floors in USD chosen so that
+# at the liquidation mark 100 tier 1 ends at 200,000/100 = 2,000 contracts and tier 2 at
+# 500,000/100 = 5,000; cum1 = 200,000·(0.015 − 0.01) = 1,000, cum2 = 1,000 + 500,000·(0.02 − 0.015) = 3,500.
+# Long 15,000 @ 110, W = 165,000 (10x): BP = 110 − 165,000/15,000 = 99,
+# LP = (165,000 + 3,500 − 1,650,000)/(15,000·0.02 − 15,000) = 1,481,500/14,700 = 100.782.
+# At the start (index 110) E = 165,000 > MM = 1,650,000·0.02 − 3,500 = 29,500: not triggered.
+# The index gaps to 100 (t = 2000): N = 1,500,000 → tier 3 (0-based 2 ≥ partial_min_tier 2),
+# MM = 30,000 − 3,500 = 26,500 ≥ E = 165,000 − 150,000 = 15,000 → triggered.
+# to_tier, tiers_down 0: target tier 1 (0-based 0), keep = floor(min(15,000, 200,000/100)/1)·1 = 2,000,
+# r = 13,000; IOC sell 13,000 limit BP 99, filled at the 99.5 bid (20,000 a level):
+#   W = 165,000 + 13,000·(99.5 − 110) = 28,500, Q = 2,000, E'' = 28,500 + 2,000·(100 − 110) = 8,500,
+#   fee = min(0.0005·13,000·99.5, 8,500) = 646.75, W = 27,853.25;
+#   E'' − fee = 7,853.25 > MM(2,000 @ 100 = 200,000, tier 2: 3,000 − 1,000) = 2,000 → compliant, stays open
+#   (the rest's LP: 27,853.25 + 2,000·(P − 110) − 20·P = 0 → P = 192,146.75/1,980 = 97.04 < 100).
+TV23_TIERS = ([0.0, 200_000.0, 500_000.0], [0.01, 0.015, 0.02], [0.0, 1000.0, 3500.0])
+
+
+def test_tv23_okx_legacy_partial_closes_down_to_tier_one(compiled):
+    positions = [(1, 15_000.0, 110.0, 165_000.0, E.TRADER), (-1, 15_000.0, 110.0, 1_650_000.0, E.COUNTERPARTY)]
+    inp = make_input(positions, tiers=TV23_TIERS, path=((0, 110.0), (1500, 110.0), (1500, 100.0)), prof=20_000.0,
+                     start_price=110.0, lot=1.0, clearance=0.0005, duration=2000, unwind_interval=NEVER,
+                     partial_rule=E.PARTIAL_TO_TIER, partial_tiers_down=0, partial_min_tier=2, partial_cooldown=0)
+    raw, results = run_both(inp)
+    assert raw.lp_start[0] == pytest.approx(1_481_500.0 / 14_700.0, rel=1e-12)
+    fee = 0.0005 * 13_000.0 * 99.5
+    assert fee == pytest.approx(646.75, rel=1e-12)
+    for name, res in results.items():
+        fills = tape(res)
+        assert len(fills) == 1, (name, fills)
+        assert_fill(fills[0], t=2000, kind=E.PARTIAL, account=0, side=-1, qty=13_000.0, price=99.5, bp=99.0,
+                    fund_delta=fee, fee=fee, mark=100.0, equity=15_000.0)
+        assert fills[0].qty == 13_000.0  # exactly: 15,000 − floor(2,000.0)
+        assert res["pos_status"][0] == E.OPEN
+        assert res["pos_size"][0] == 2_000.0
+        assert res["cash"][0] == pytest.approx(28_500.0 - fee - 2_000.0 * 110.0, rel=1e-12)  # W − q·EP
+        assert res["fund_balance"] == pytest.approx(1000.0 + fee, rel=1e-12)
+        assert_money(inp, res)
+
+
+# ------------------------------------------------------------------------------------------------
+# 10. rules fixed after review
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("settle_fill", [True, False], ids=["settle_at_fill", "settle_at_bankruptcy"])
+def test_slices_whole_order_is_settled_as_the_venue_settles(compiled, settle_fill):
+    """Slices with a threshold no position reaches: every order is whole, i.e. a full liquidation.
+    Long 2 @ 100, W 9: BP 95.5; one tier 0.4%: E(P) = 2P − 191 ≤ 0.008P below 95.885 (LP), and the
+    backstop (2/3 MM) starts below 95.756. Tick 0.1; the index gaps to 95.8 (mark 95.8, bid 95.7):
+    E = 0.6, MM = 0.7664, 2/3 MM = 0.511 → a whole order of 2, filled at 95.7 (above BP).
+    At the fill the trader keeps 2·(95.7 − 100) + 9 = 0.4; at bankruptcy the fund gets 2·(95.7 − 95.5)."""
+    positions = [(1, 2.0, 100.0, 9.0, E.TRADER), (-1, 2.0, 100.0, 200.0, E.COUNTERPARTY)]
+    inp = make_input(positions, path=((0, 100.0), (1500, 100.0), (1500, 95.8)), tick=0.1, n_levels=2000,
+                     duration=2000, unwind_interval=NEVER, clearance=0.0, partial_rule=E.PARTIAL_SLICES,
+                     slice_threshold=1e9, backstop_fraction=2.0 / 3.0, settle_fill=settle_fill)
+    _, results = run_both(inp)
+    for name, res in results.items():
+        (f,) = tape(res, (E.LIQUIDATION, E.PARTIAL, E.TAKEOVER))
+        assert_fill(f, t=2000, kind=E.LIQUIDATION, account=0, qty=2.0, price=95.7, bp=95.5)
+        if settle_fill:
+            assert f.fund_delta == 0.0 and res["cash"][0] == pytest.approx(0.4, rel=1e-9)
+        else:
+            assert f.fund_delta == pytest.approx(0.4, rel=1e-9) and res["cash"][0] == pytest.approx(0.0, abs=1e-9)
+        assert res["pos_status"][0] == E.LIQUIDATED
+        assert_money(inp, res)
+
+
+@pytest.mark.parametrize("gap_to, kind", [(94.0, E.ADL), (95.2, E.TAKEOVER)], ids=["under_water", "equity_left"])
+def test_backstop_vault_takes_equity_left_and_deleverages_the_rest(compiled, gap_to, kind):
+    """Hyperliquid: long 2 @ 100, W 10 (BP 95, LP 95.38). At 95.2 its equity 0.4 is below 2/3 of MM
+    (0.508) but not negative: the vault takes it over at 95 and gains 0.4 marked. At 94 its equity is −2:
+    the vault does not take it; it goes to ADL against the short at the previous mark clipped to the
+    range [mark 94, B̄ 95] → 95 (the previous mark was 100)."""
+    positions = [(1, 2.0, 100.0, 10.0, E.TRADER), (-1, 2.0, 100.0, 200.0, E.COUNTERPARTY)]
+    inp = make_input(positions, path=((0, 100.0), (1500, 100.0), (1500, gap_to)), prof=0.0, duration=2000,
+                     unwind_interval=NEVER, clearance=0.0, partial_rule=E.PARTIAL_SLICES, settle_fill=True,
+                     backstop_fraction=2.0 / 3.0, mark_method=E.MARK_INDEX_BASIS, fund_initial=1000.0,
+                     max_inventory=100.0, adl_price=E.ADL_AT_PREVIOUS_MARK)
+    _, results = run_both(inp)
+    for name, res in results.items():
+        (f,) = tape(res, (E.LIQUIDATION, E.PARTIAL, E.TAKEOVER, E.ADL))
+        assert f.kind == kind and f.qty == 2.0 and f.price == 95.0, (name, f)
+        assert f.account == (1 if kind == E.ADL else 0)
+        assert res["pos_status"][0] == E.LIQUIDATED
+        assert_money(inp, res)
+
+
+def test_adl_at_the_mark_falls_back_to_bankruptcy_once_the_drawdown_rule_trips(compiled):
+    """The drawdown market above with OKX's ADL price: at t = 3000 the fund (equity 60 of a peak of 100)
+    could pay Y's gap to the mark, 1·(88 − 86) = 2, but its 30% rule has tripped, so ADL runs at
+    Y's bankruptcy price 88 and the fund pays nothing."""
+    positions = [(1, 10.0, 100.0, 100.0, E.TRADER), (1, 1.0, 100.0, 12.0, E.TRADER),
+                 (-1, 11.0, 100.0, 1100.0, E.COUNTERPARTY)]
+    path = ((0, 100.0), (1500, 100.0), (1500, 90.0), (2500, 90.0), (2500, 86.0))
+    inp = make_input(positions, path=path, prof=0.0, duration=3000, unwind_interval=NEVER, fund_initial=100.0,
+                     max_inventory=100.0, adl_drawdown=0.3, adl_price=E.ADL_AT_MARK)
+    _, results = run_both(inp)
+    for name, res in results.items():
+        fills = tape(res)
+        assert_fill(fills[1], t=3000, kind=E.ADL, account=2, qty=1.0, price=88.0, bp=88.0, fund_delta=0.0)
+        assert_money(inp, res)
+
+
+def test_entry_basis_reads_the_partial_tier_at_entry(compiled):
+    """Bybit's risk limit is on position value at entry. Two tiers (floor 1,000: 1% / 5%, cum 40), long
+    11 @ 100 (entry value 1,100: tier 2), W 120: MM on entry = 1100·0.05 − 40 = 15, LP = 100 − 105/11 =
+    90.4545, BP = 89.0909. Gap to 90.4: the notional at the mark (994.4) is in tier 1, the entry value in
+    tier 2, so a step-down applies: keep floor(1000/100) = 10, sell r = 1 (E = 14.4, E − 0.005·90.4 = 13.95 >
+    MM of 10 at entry = 10). It fills at the 90.0 bid; E″ = 110 + 10·(90.4 − 100) = 14, fee 0.45,
+    13.55 > 10: compliant, so it stays open with 10."""
+    positions = [(1, 11.0, 100.0, 120.0, E.TRADER), (-1, 11.0, 100.0, 1100.0, E.COUNTERPARTY)]
+    inp = make_input(positions, tiers=([0.0, 1000.0], [0.01, 0.05], [0.0, 40.0]), tier_entry_basis=True,
+                     path=((0, 100.0), (1500, 100.0), (1500, 90.4)), duration=2000, unwind_interval=NEVER)
+    _, results = run_both(inp)
+    for name, res in results.items():
+        (f,) = tape(res, (E.LIQUIDATION, E.PARTIAL, E.TAKEOVER))
+        assert_fill(f, t=2000, kind=E.PARTIAL, account=0, qty=1.0, price=90.0, fee=0.45)
+        assert res["pos_status"][0] == E.OPEN and res["pos_size"][0] == pytest.approx(10.0)
+        assert_money(inp, res)
