@@ -16,16 +16,13 @@ Every combination is validated before the first run starts, and all problems are
 import csv
 import json
 import math
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from sim import venues as V
 from sim.enums import ADL_POLICY_NAMES
 from sim.errors import ScenarioError
-from sim.result import _umask, check_output_folder
+from sim.result import atomic_folder, check_output_folder
 
 #: What :meth:`Comparison.save` writes; a folder holding anything else is never replaced.
 COMPARISON_FILES = frozenset({"comparison.csv", "comparison.json", "comparison.png"})
@@ -140,10 +137,7 @@ class Comparison:
         """
         target = Path(directory).resolve()
         check_comparison_folder(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; a results folder is an ordinary folder
-        try:
+        with atomic_folder(target) as tmp:
             rows = self.table()
             with open(tmp / "comparison.csv", "w", newline="") as fh:
                 writer = csv.writer(fh)
@@ -154,16 +148,6 @@ class Comparison:
                 from sim.plots import COMPARISON_DPI
 
                 self.plot().savefig(tmp / "comparison.png", format="png", dpi=COMPARISON_DPI)
-            old = None
-            if target.exists():
-                old = target.with_name(f".{target.name}.old-{os.getpid()}")
-                os.replace(target, old)
-            os.replace(tmp, target)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return target
 
     def _document(self, rows):

@@ -6,6 +6,7 @@ folder atomically: everything is written under a temporary name and renamed into
 never leaves a half-written output folder.
 """
 
+import contextlib
 import csv
 import json
 import math
@@ -93,6 +94,30 @@ def check_output_folder(target):
                             "choose an empty or new folder, or one with an earlier run's results")
 
 
+@contextlib.contextmanager
+def atomic_folder(target):
+    """Assemble a results folder under a temporary name beside ``target`` and rename it into place.
+
+    Yields the temporary folder. An existing ``target`` is replaced only once the new folder is
+    complete; on any error the temporary folder is removed and ``target`` is left as it was.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; a results folder is an ordinary folder
+    try:
+        yield tmp
+        old = None
+        if target.exists():
+            old = target.with_name(f".{target.name}.old-{os.getpid()}")
+            os.replace(target, old)
+        os.replace(tmp, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def _write_csv(path, records, table):
     cols = _label_columns(records, table)
     with open(path, "w", newline="") as fh:
@@ -167,15 +192,11 @@ class Result:
         """
         target = Path(directory).resolve()
         check_output_folder(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; a results folder is an ordinary folder
-        try:
+        with atomic_folder(target) as tmp:
             mk = self.scenario.market
             doc = {"scenario": self.scenario.scenario.name, "seed": self.seed,
                    "venue": mk.venue, "venue_version": mk.venue_version, "adl_policy": self.scenario.adl.policy,
-                   **self.summary,
-                   "timings": self.timings, "versions": self.versions}
+                   **self.summary, "timings": self.timings, "versions": self.versions}
             (tmp / "summary.json").write_text(json.dumps(_clean(doc), indent=2) + "\n")
             _write_csv(tmp / "fills.csv", self.fills, "fills")
             _write_csv(tmp / "series.csv", self.series, "series")
@@ -187,16 +208,6 @@ class Result:
                 from sim.plots import save_cascade_png
 
                 save_cascade_png(self, tmp / "cascade.png")
-            old = None
-            if target.exists():
-                old = target.with_name(f".{target.name}.old-{os.getpid()}")
-                os.replace(target, old)
-            os.replace(tmp, target)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return target
 
     def _repr_html_(self):
