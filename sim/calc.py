@@ -8,14 +8,18 @@ engine uses. Venue rules change the answer in three ways (reference/mechanics.md
 
 * the tier is the one of the notional *at the liquidation price* (Binance, OKX, Hyperliquid), or
   MM is charged on the *entry* value, so the tier is the one at entry (Bybit, ``mm_basis = "entry"``);
+  OKX sets its tiers in position size (contracts), so its table is turned into USD at the entry price
+  (:meth:`sim.venues.Pack.tier_rows`) and a position lands in the tier of its size;
 * OKX triggers when equity reaches MM **plus** the clearance fee, i.e. at an effective rate of
   MMR + fee rate (``trigger_includes_fee``); the maintenance amount is unchanged by that shift;
 * in cross mode the wallet is the account's whole balance, less the maintenance margin of its other
   positions and plus their unrealised PnL (Binance's formula, mechanics §2.3).
 
 Units: prices and money in USD, sizes in coins, rates in percent at this interface (the kernels take
-fractions). Bad input raises :class:`sim.errors.ScenarioError` with one message per problem, each
-naming the command-line flag, the bad value and what is allowed.
+fractions). Entry prices are in [1e-8, 1e9] USD and money (notional, margin, wallet and the cross terms)
+at most 1e13 USD in magnitude, the upper bounds of the scenario schema; a notional is at least 1e-6 USD.
+Bad input raises :class:`sim.errors.ScenarioError` with one message per problem, each naming the
+command-line flag, the bad value and what is allowed.
 """
 
 from __future__ import annotations
@@ -30,10 +34,13 @@ from sim.venues import DEFAULTS, VENUES, pack, versions
 
 SIDES = {"long": 1, "short": -1}
 MODES = ("isolated", "cross")
+MIN_PRICE_USD, MAX_PRICE_USD = 1e-8, 1e9  # entry price bounds; the upper one is market.start_price_usd's
+MAX_USD = 1e13  # notional and money bound, as the scenario's USD amounts
+MIN_NOTIONAL_USD = 1e-6  # below it the arithmetic would run into subnormal numbers
 
 
 def liquidation(venue="binance", side="long", entry=None, size=1.0, leverage=None, margin=None, mode="isolated",
-                wallet=None, other_mm=0.0, other_upnl=0.0, mmr=None, cum=None, max_leverage=None, asset="BTC",
+                wallet=None, other_mm=None, other_upnl=None, mmr=None, cum=None, max_leverage=None, asset="BTC",
                 version=None) -> dict:
     """Liquidation and bankruptcy price of one position, as an exchange's calculator shows them.
 
@@ -43,23 +50,24 @@ def liquidation(venue="binance", side="long", entry=None, size=1.0, leverage=Non
         A venue of :data:`sim.venues.VENUES` (``binance``, ``bybit``, ``okx``, ``hyperliquid``).
     side : {"long", "short"}
     entry : float
-        Entry price, USD, > 0. Required.
+        Entry price, USD, in [1e-8, 1e9]. Required.
     size : float
-        Position size in coins, > 0.
+        Position size in coins, > 0, with a notional ``size × entry`` in [1e-6, 1e13] USD.
     leverage, margin : float, optional
         Isolated mode: exactly one; the isolated margin is ``margin`` or ``size × entry / leverage``.
-        Cross mode: optional, only checked against the maximum leverage. Leverage in [1, max]; margin > 0,
-        and the leverage it implies (notional / margin) at most the maximum.
+        Cross mode: optional, only checked against the maximum leverage. Leverage in [1, max]; margin in
+        (0, 1e13], and the leverage it implies (notional / margin) at most the maximum.
     mode : {"isolated", "cross"}
     wallet : float, optional
-        Cross mode only, and required there: the account's whole balance, USD, ≥ 0.
-    other_mm, other_upnl : float
-        Cross mode only: maintenance margin (≥ 0) and unrealised PnL of the account's other positions, USD.
+        Cross mode only, and required there: the account's whole balance, USD, in [0, 1e13].
+    other_mm, other_upnl : float, optional
+        Cross mode only (given in isolated mode, even as 0, they are an error): maintenance margin
+        ([0, 1e13]) and unrealised PnL ([−1e13, 1e13]) of the account's other positions, USD; default 0.
         The liquidation price uses ``wallet − other_mm + other_upnl``, the bankruptcy price
         ``wallet + other_upnl``.
     mmr, cum : float, optional
         Replace the venue's tier table by one tier: MMR in percent, [0, 100); maintenance amount in USD,
-        ≥ 0 (default 0; needs ``mmr``).
+        [0, 1e13] (default 0; needs ``mmr``).
     max_leverage : float, optional
         Replace the leverage cap (≥ 1). By default the cap is the maximum leverage of the venue's tier of the
         entry notional, also when ``mmr`` replaces the maintenance rates.
@@ -75,10 +83,15 @@ def liquidation(venue="binance", side="long", entry=None, size=1.0, leverage=Non
         Plain JSON values (float, int, str, bool or None):
 
         ``liquidation_price``
-            USD; None when a long cannot be liquidated at any positive price (or a cross account is
-            so far under water that no price saves it).
+            USD. None when a long is not liquidated at any positive price. 0 when a short is
+            liquidated at every price (its equity is at or below the trigger margin even at a price of
+            0, e.g. a cross account far under water); ``liquidated_at_any_price`` is then True.
+        ``liquidated_at_any_price``
+            True exactly when ``liquidation_price`` is 0 (a short liquidated at every price, so also
+            at once: ``below_maintenance_at_entry`` is True too).
         ``bankruptcy_price``
-            USD, where the equity is zero (no closing fee); None if ≤ 0.
+            USD, where the equity is zero (no closing fee). None when a long's equity stays positive at
+            every positive price; 0 when a short's equity is negative at every price.
         ``maintenance_margin``
             USD, the maintenance margin proper (without any fee) where the position is liquidated: at the
             liquidation price, or at the entry value on entry-basis venues. On venues whose trigger
@@ -88,7 +101,8 @@ def liquidation(venue="binance", side="long", entry=None, size=1.0, leverage=Non
             USD, what the equity equals at the liquidation price (MM, plus the fee part where it counts).
         ``tier``
             1-based tier used (at the liquidation price, or at entry on entry-basis venues); None when
-            ``mmr`` replaces the table or there is no liquidation price.
+            ``mmr`` replaces the table or there is no positive liquidation price. ``maintenance_margin``,
+            ``trigger_margin``, ``mmr``, ``trigger_mmr_pct`` and ``distance_pct`` are also None then.
         ``mmr``
             Percent, the MMR of that tier, without fee.
         ``trigger_mmr_pct``
@@ -110,17 +124,25 @@ def liquidation(venue="binance", side="long", entry=None, size=1.0, leverage=Non
     venue, side, mode = _lower(venue), _lower(side), _lower(mode)
     asset = asset.strip().upper() if isinstance(asset, str) else asset
     given = {"--leverage": leverage is not None, "--margin": margin is not None, "--wallet": wallet is not None,
-             "--other-mm": other_mm not in (None, 0), "--other-upnl": other_upnl not in (None, 0)}
-    entry = _number(problems, "--entry", entry, "> 0", lambda x: x > 0, required=True)
-    size = _number(problems, "--size", size, "> 0", lambda x: x > 0, required=True)
+             "--other-mm": other_mm is not None, "--other-upnl": other_upnl is not None}
+    entry = _number(problems, "--entry", entry, "in [1e-8, 1e9] (USD)", lambda x: MIN_PRICE_USD <= x <= MAX_PRICE_USD,
+                    required=True)
+    size = _number(problems, "--size", size, "> 0 (coins)", lambda x: x > 0, required=True)
     leverage = _number(problems, "--leverage", leverage, "≥ 1", lambda x: x >= 1)
-    margin = _number(problems, "--margin", margin, "> 0 (USD)", lambda x: x > 0)
-    wallet = _number(problems, "--wallet", wallet, "≥ 0 (USD)", lambda x: x >= 0)
-    other_mm = _number(problems, "--other-mm", 0.0 if other_mm is None else other_mm, "≥ 0 (USD)", lambda x: x >= 0)
-    other_upnl = _number(problems, "--other-upnl", 0.0 if other_upnl is None else other_upnl, "(USD)", lambda x: True)
+    margin = _number(problems, "--margin", margin, "in (0, 1e13] (USD)", lambda x: 0 < x <= MAX_USD)
+    wallet = _number(problems, "--wallet", wallet, "in [0, 1e13] (USD)", lambda x: 0 <= x <= MAX_USD)
+    other_mm = _number(problems, "--other-mm", 0.0 if other_mm is None else other_mm, "in [0, 1e13] (USD)",
+                       lambda x: 0 <= x <= MAX_USD)
+    other_upnl = _number(problems, "--other-upnl", 0.0 if other_upnl is None else other_upnl,
+                         "in [-1e13, 1e13] (USD)", lambda x: -MAX_USD <= x <= MAX_USD)
     mmr = _number(problems, "--mmr", mmr, "in [0, 100) (percent)", lambda x: 0 <= x < 100)
-    cum = _number(problems, "--cum", cum, "≥ 0 (USD)", lambda x: x >= 0)
+    cum = _number(problems, "--cum", cum, "in [0, 1e13] (USD)", lambda x: 0 <= x <= MAX_USD)
     max_leverage = _number(problems, "--max-leverage", max_leverage, "≥ 1", lambda x: x >= 1)
+    if entry is not None and size is not None and not MIN_NOTIONAL_USD <= size * entry <= MAX_USD:
+        problems.append(f"--size = {_fmt(size)}: the notional --size × --entry = {_fmt(size * entry)} USD must be "
+                        f"in [1e-6, 1e13] USD; at --entry {_fmt(entry)} that is --size in "
+                        f"[{_fmt(MIN_NOTIONAL_USD / entry)}, {_fmt(MAX_USD / entry)}]")
+        size = None
     _choice(problems, "--side", side, tuple(SIDES))
     _choice(problems, "--mode", mode, MODES)
 
@@ -142,11 +164,11 @@ def liquidation(venue="binance", side="long", entry=None, size=1.0, leverage=Non
 
     pk, rows, cap = _pack(problems, venue, version), None, None
     if pk is not None:
-        if asset in pk.tiers:
-            rows = pk.tiers[asset]
-        else:
+        if asset not in pk.tiers:
             problems.append(f"--asset = {asset!r}: must be one of {', '.join(pk.tiers)} "
                             f"({pk.venue} rules {pk.version})")
+        elif entry is not None:
+            rows = pk.tier_rows(asset, entry)  # tiers set in size (OKX) are valued at the entry price
     if rows is not None and entry is not None and size is not None:
         cap = _check_leverage(problems, pk, asset, rows, size * entry, leverage, margin, max_leverage)
     if pk is not None and mmr is not None and pk.rules.trigger_includes_fee and mmr + pk.rules.clearance_fee_pct >= 100:
@@ -190,11 +212,14 @@ def _solve(pk, asset, rows, s, mode, entry, size, notional, leverage, margin, wa
         "venue": pk.venue, "version": pk.version, "asset": asset, "side": "long" if s > 0 else "short",
         "mode": mode, "margin_basis": rules.mm_basis, "entry": entry, "size": size, "notional_usd": notional,
         "leverage": leverage, "initial_margin": initial, "max_leverage": float(cap), "liquidation_wallet": w_lp,
-        "liquidation_price": None, "bankruptcy_price": float(bp) if bp > 0 else None,
+        "liquidation_price": None, "liquidated_at_any_price": False,
+        "bankruptcy_price": float(bp) if bp > 0 else (0.0 if s < 0 else None),
         "maintenance_margin": None, "trigger_margin": None, "tier": None, "mmr": None, "trigger_mmr_pct": None,
         "distance_pct": None, "below_maintenance_at_entry": bool(w_lp <= at_entry),
     }
-    if lp > 0:
+    if lp <= 0 and s < 0:  # the kernels' 0 for a short: at or below the trigger at every price, 0 included
+        out.update(liquidation_price=0.0, liquidated_at_any_price=True, below_maintenance_at_entry=True)
+    elif lp > 0:
         j = tier_nb(size * (entry if entry_basis else lp), floor)
         mmr_pct = mmr if mmr is not None else rows[j].mmr_pct
         out.update(
@@ -270,5 +295,13 @@ def _lower(value):
 
 
 def _fmt(x):
-    """A number as the user would type it: 150, 0.4, -5, 1e-07, inf."""
-    return f"{int(x)}" if math.isfinite(x) and x == int(x) and abs(x) < 1e15 else f"{x:.10g}"
+    """A number as the user would type it: 150, 0.4, -5, 50000, 1e-7, 1e14, 12345678901234, 1e300, inf."""
+    text = f"{x:.10g}"
+    if "e" in text:  # 1e-07 → 1e-7, 1e+300 → 1e300
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    if math.isfinite(x) and x == int(x) and abs(x) < 1e15:
+        whole = f"{int(x)}"
+        if abs(x) < 1e10 or float(text) != x or len(whole) <= len(text):
+            return whole
+    return text

@@ -62,16 +62,20 @@ def _parser():
     calc = sub.add_parser("calc", help="liquidation and bankruptcy price of one position on one venue",
                           description="Liquidation price, bankruptcy price and maintenance margin of one position, "
                           "computed with the engine's margin functions and the venue's rule pack.")
+    calc._negative_number_matcher = _NEGATIVE_NUMBER  # "--other-upnl -1e6" is a value, not an option
     calc.add_argument("--venue", required=True, help="venue whose rules apply (see liqsim venues)")
     calc.add_argument("--side", required=True, metavar="long|short")
-    calc.add_argument("--entry", required=True, metavar="PRICE", help="entry price, USD")
-    calc.add_argument("--size", default="1", metavar="QTY", help="position size in coins (default 1)")
+    calc.add_argument("--entry", required=True, metavar="PRICE", help="entry price, USD, in [1e-8, 1e9]")
+    calc.add_argument("--size", default="1", metavar="QTY",
+                      help="position size in coins (default 1); the notional size × entry in [1e-6, 1e13] USD")
     calc.add_argument("--leverage", metavar="L", help="leverage; isolated: the margin is notional / L")
     calc.add_argument("--margin", metavar="USD", help="isolated margin (instead of --leverage)")
     calc.add_argument("--mode", default="isolated", metavar="isolated|cross", help="margin mode (default isolated)")
     calc.add_argument("--wallet", metavar="USD", help="cross: the account's whole balance (required in cross)")
-    calc.add_argument("--other-mm", metavar="USD", help="cross: maintenance margin of the other positions")
-    calc.add_argument("--other-upnl", metavar="USD", help="cross: unrealised PnL of the other positions")
+    calc.add_argument("--other-mm", metavar="USD", help="cross only: maintenance margin of the other positions "
+                      "(default 0)")
+    calc.add_argument("--other-upnl", metavar="USD", help="cross only: unrealised PnL of the other positions "
+                      "(default 0; negative values like -1e6 are accepted)")
     calc.add_argument("--mmr", metavar="PCT", help="one maintenance-margin rate, percent, instead of the tier table")
     calc.add_argument("--cum", metavar="USD", help="maintenance amount with --mmr (default 0)")
     calc.add_argument("--max-leverage", metavar="L", help="leverage cap instead of the tier's")
@@ -99,6 +103,12 @@ def _parser():
     ven.add_argument("--verbose", action="store_true", help="also the tier tables and rule details")
     ven.add_argument("--json", action="store_true", help="print JSON")
     return parser
+
+
+# A negative number as float() reads it, scientific notation and inf/nan included. argparse's own pattern
+# (-5, -0.5) takes "-1e6" for an unknown option and reports "expected one argument" for the flag before it;
+# with this one the value reaches the calculator, whose message names the flag, the value and the range.
+_NEGATIVE_NUMBER = re.compile(r"^-(?:\.?\d.*|inf|infinity|nan)$", re.IGNORECASE)
 
 
 def _non_negative_int(text):
@@ -134,12 +144,17 @@ def _calc(args):
 def _calc_text(res):
     """The calculator's answer as a few aligned lines."""
     def usd(x):
-        return "none" if x is None else f"{x:,.2f}"
+        if x is None:
+            return "none"
+        return f"{x:,.2f}" if x == 0 or abs(x) >= 1 else f"{x:.6g}"  # small prices keep their digits
 
     lev = f" {res['leverage']:.4g}x" if res["leverage"] is not None else ""
     rows = [("position", f"{res['side']} {res['size']:g} {res['asset']} at {usd(res['entry'])}, {res['mode']}{lev}"),
             ("venue", f"{res['venue']}, rules of {res['version']}")]
-    if res["liquidation_price"] is None:
+    if res["liquidated_at_any_price"]:
+        rows.append(("liquidation price", "0.00: liquidated at any price (the equity is at or below the "
+                                          "maintenance margin even at a price of 0)"))
+    elif res["liquidation_price"] is None:
         rows.append(("liquidation price", "none: not liquidated at any positive price"))
     else:
         fee = res["trigger_mmr_pct"] - res["mmr"]
@@ -152,10 +167,13 @@ def _calc_text(res):
             ("tier, MMR", f"{tier}, {res['mmr']:g}%"
              + (f" (the trigger adds the {fee:.4g}% clearance fee)" if fee else "")),
         ]
-    rows.append(("bankruptcy price", usd(res["bankruptcy_price"])))
+    if res["bankruptcy_price"] == 0:
+        rows.append(("bankruptcy price", "0.00: bankrupt at any price (the equity is at or below 0 even at a price of 0)"))
+    else:
+        rows.append(("bankruptcy price", usd(res["bankruptcy_price"])))
     if res["initial_margin"] is not None:
         rows.append(("initial margin", f"{usd(res['initial_margin'])} USD"))
-    if res["below_maintenance_at_entry"]:
+    if res["below_maintenance_at_entry"] and not res["liquidated_at_any_price"]:
         rows.append(("note", "below maintenance already at the entry price: liquidated at once"))
     return "\n".join(f"  {label:<20} {value}" for label, value in rows)
 

@@ -98,11 +98,13 @@ class Market:
         return venues.pack(self.venue, self.venue_version)
 
     def tier_table(self) -> tuple[Tier, ...]:
-        """The tiers in force: ``tiers`` if given, else the pack's table for ``asset``."""
+        """The tiers in force: ``tiers`` if given, else the pack's table for ``asset`` (a venue whose tiers are
+        set in position size has them valued at ``start_price_usd``: a run's tier boundaries then drift
+        with the price by as much as the price moves)."""
         if self.tiers is not None:
             return self.tiers
-        return tuple(Tier(r.notional_floor_usd, r.max_leverage, r.mmr_pct, r.maintenance_amount_usd)
-                     for r in self.pack().tiers[self.asset])
+        rows = self.pack().tier_rows(self.asset, self.start_price_usd)  # OKX's tiers are sized in coins
+        return tuple(Tier(r.notional_floor_usd, r.max_leverage, r.mmr_pct, r.maintenance_amount_usd) for r in rows)
 
     def tier_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The tiers in force as engine arrays (without any fee a venue adds in its trigger).
@@ -433,7 +435,9 @@ def _check_venue(c: _Checker) -> tuple[Tier, ...] | None:
         c.fail("market.venue_version", f"not a version of the {venue} pack; allowed: "
                + ", ".join(venues.versions(venue)), c.given["market.venue_version"])
         return None
-    market = Market(venue=venue, venue_version=version, asset=v["market.asset"], tiers=v["market.tiers"])
+    price = v["market.start_price_usd"] if c.ok("market.start_price_usd") else Market.start_price_usd
+    market = Market(venue=venue, venue_version=version, asset=v["market.asset"], tiers=v["market.tiers"],
+                    start_price_usd=price)
     names = [f.name for f in dataclasses.fields(venues.VenueTable)]
     if all(c.ok(f"venue.{n}") for n in names):
         rules = venues.resolve(market.pack(), venues.VenueTable(**{n: v[f"venue.{n}"] for n in names}))
@@ -525,26 +529,9 @@ def _build(raw: Any, source: str, base_dir: str | None, overridden: frozenset[st
 
 
 def parse_scenario(data: dict, source: str = "<dict>", base_dir: str | Path | None = None) -> Scenario:
-    """Validate already-parsed scenario data.
-
-    Parameters
-    ----------
-    data : dict
-        Tables as dicts, as :mod:`tomllib` returns them; absent keys take their defaults.
-    source : str
-        Names the input in error messages.
-    base_dir : str or Path, optional
-        Folder that relative file paths resolve against (default: the current directory).
-
-    Returns
-    -------
-    Scenario
-
-    Raises
-    ------
-    ScenarioError
-        Listing every problem found.
-    """
+    """Validate already-parsed scenario data (tables as dicts, as :mod:`tomllib` returns them; absent keys take
+    their defaults). ``source`` names the input in messages; relative file paths resolve against ``base_dir``
+    (default: the current directory). Raises :class:`ScenarioError` listing every problem found."""
     return _build(copy.deepcopy(data), source, None if base_dir is None else str(base_dir), frozenset())
 
 

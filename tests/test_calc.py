@@ -39,7 +39,7 @@ def reference_lp(venue, side, entry, size, wallet, asset="BTC"):
     Entry basis: the tier and MM of the entry value, ``LP = EP − side·(W − MM)/Q``. Mark basis: the one
     tier whose bracket holds the root of ``W + side·Q·(P − EP) = Q·P·rate − cum``.
     """
-    rows = pack(venue).tiers[asset]
+    rows = pack(venue).tier_rows(asset, entry)  # OKX: its contract tiers valued at the entry price
     if pack(venue).rules.mm_basis == "entry":
         row = [r for r in rows if r.notional_floor_usd <= size * entry][-1]
         mm = size * entry * trigger_rate(venue, row.mmr_pct) - row.maintenance_amount_usd
@@ -182,20 +182,158 @@ def test_cross_leverage_is_optional_but_capped():
         liquidation(venue="binance", side="long", entry=50_000, size=0.02, mode="cross", wallet=500, leverage=1000)
 
 
-def test_a_well_margined_long_has_no_liquidation_price():
+def test_a_well_margined_long_has_no_liquidation_price(capsys):
     res = liquidation(venue="binance", side="long", entry=20_000, margin=50_000)
     assert res["liquidation_price"] is None and res["bankruptcy_price"] is None and res["distance_pct"] is None
+    assert res["liquidated_at_any_price"] is False and res["below_maintenance_at_entry"] is False
+    code, out, _ = cli(capsys, "calc", "--venue", "binance", "--side", "long", "--entry", "20000", "--margin", "50000")
+    assert code == 0 and "none: not liquidated at any positive price" in out and "liquidated at once" not in out
+
+
+@pytest.mark.parametrize("venue", VENUES)
+def test_a_short_under_water_at_every_price_is_liquidated_at_any_price(capsys, venue):
+    # cross wallet 1,000 with −1,000,000 of other uPnL: even at a price of 0 the short's equity (−949,000) is
+    # below its maintenance margin, so every price liquidates it; JSON and text say the same thing
+    args = ["calc", "--venue", venue, "--side", "short", "--entry", "50000", "--mode", "cross", "--wallet", "1000",
+            "--other-upnl", "-1e6"]
+    res = liquidation(venue=venue, side="short", entry=50_000, mode="cross", wallet=1000, other_upnl=-1e6)
+    assert res["liquidation_price"] == 0.0 and res["liquidated_at_any_price"] is True
+    assert res["below_maintenance_at_entry"] is True and res["bankruptcy_price"] == 0.0
+    assert res["tier"] is None and res["maintenance_margin"] is None and res["distance_pct"] is None
+    code, out, _ = cli(capsys, *args, "--json")
+    assert code == 0 and json.loads(out) == res
+    code, out, _ = cli(capsys, *args)
+    assert code == 0
+    assert "0.00: liquidated at any price" in out and "0.00: bankrupt at any price" in out
+    assert "not liquidated" not in out and "none" not in out and "liquidated at once" not in out
+    # the equals form and the spaced form of a negative value are the same flag
+    assert cli(capsys, *args[:-2], "--other-upnl=-1e6")[1] == out
+
+
+def test_a_long_under_water_is_liquidated_above_its_entry():
+    # the mirror case: a long's equity grows with the price, so its liquidation price is positive (above entry)
+    res = liquidation(venue="binance", side="long", entry=50_000, mode="cross", wallet=1000, other_upnl=-1e6)
+    assert res["liquidation_price"] > 50_000 and res["liquidated_at_any_price"] is False
+    assert res["below_maintenance_at_entry"] is True and res["bankruptcy_price"] > 50_000
+
+
+def test_a_short_just_solvent_at_price_zero_has_a_positive_liquidation_price():
+    res = liquidation(venue="binance", side="short", entry=50_000, mode="cross", wallet=1000, other_upnl=-40_000)
+    assert 0 < res["liquidation_price"] < 50_000 and res["liquidated_at_any_price"] is False
+    assert res["below_maintenance_at_entry"] is True
+
+
+# --- OKX: tiers set in contracts ---------------------------------------------------------------------------
+
+
+def test_okx_tier_follows_the_position_size():
+    # 15 BTC at 50,000 is 1,500 contracts of 0.01 BTC: OKX tier 2 (1,000–5,000 contracts), whatever the USD
+    # table at the 100,000 reference price says (its tier-2 floor, 1M USD, is above this 750k notional)
+    okx = pack("okx")
+    assert okx.tiers["BTC"][1].notional_floor_usd == 1e6
+    res = liquidation(venue="okx", side="long", entry=50_000, size=15, leverage=10)
+    assert res["tier"] == 2 and res["mmr"] == 0.5
+    lp, mm = reference_lp("okx", 1, 50_000, 15, 15 * 50_000 / 10)
+    assert res["liquidation_price"] == pytest.approx(lp, rel=1e-12)
+    assert res["trigger_margin"] == pytest.approx(mm, rel=1e-12)
+    # 8 BTC at 150,000 is 800 contracts: tier 1, though its 1.2M USD notional is above that 1M floor
+    res = liquidation(venue="okx", side="short", entry=150_000, size=8, leverage=10)
+    assert res["tier"] == 1 and res["mmr"] == 0.4
+    # the leverage cap is the size's tier too: tier 2 allows 66.66x at any price
+    for entry in (50_000, 100_000, 200_000):
+        with pytest.raises(ScenarioError, match=r"--leverage = 100: must be in \[1, 66.66\] .*BTC tier 2"):
+            liquidation(venue="okx", side="long", entry=entry, size=15, leverage=100)
+
+
+# --- magnitudes and signs at the edge ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args, needles, absent", [
+    (["--entry", "1e300", "--leverage", "1"], ["--entry = 1e300", "[1e-8, 1e9]"], ["--leverage", "--margin"]),
+    (["--entry", "1e308", "--size", "1e10", "--leverage", "1"], ["--entry = 1e308", "[1e-8, 1e9]"],
+     ["--size", "--leverage", "--margin"]),
+    (["--entry", "1e-300", "--leverage", "1"], ["--entry = 1e-300", "[1e-8, 1e9]"], ["--size", "--leverage"]),
+    (["--entry", "1e8", "--size", "1e10", "--leverage", "1"],
+     ["--size = 1e10", "--size × --entry = 1e18 USD", "[1e-6, 1e13]", "--size in [1e-14, 100000]"],
+     ["error: --entry", "--leverage"]),
+    (["--entry", "50000", "--size", "1e-320", "--leverage", "10"], ["--size = ", "e-321", "[1e-6, 1e13]"],
+     ["error: --entry", "--leverage"]),
+    (["--entry", "50000", "--margin", "1e14"], ["--margin = 1e14", "(0, 1e13]"], ["--entry"]),
+    (["--entry", "50000", "--mode", "cross", "--wallet", "1e14"], ["--wallet = 1e14", "[0, 1e13]"], ["--entry"]),
+    (["--entry", "50000", "--mode", "cross", "--wallet", "1", "--other-upnl", "-1e14"],
+     ["--other-upnl = -1e14", "[-1e13, 1e13]"], ["--wallet"]),
+    (["--entry", "50000", "--mode", "cross", "--wallet", "1", "--other-mm", "1e14"],
+     ["--other-mm = 1e14", "[0, 1e13]"], ["--wallet"]),
+    (["--entry", "50000", "--leverage", "10", "--mmr", "1", "--cum", "1e14"], ["--cum = 1e14", "[0, 1e13]"],
+     ["--mmr ="]),
+])
+def test_absurd_magnitudes_name_the_flag_and_its_range(capsys, args, needles, absent):
+    code, out, err = cli(capsys, "calc", "--venue", "binance", "--side", "short", *args)
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    for needle in needles:
+        assert needle in err, err
+    for needle in absent:
+        assert needle not in err, err
+
+
+def test_the_largest_allowed_magnitudes_give_finite_answers():
+    res = liquidation(venue="binance", side="short", entry=1e9, size=1e4, leverage=1)  # 1e13 USD notional
+    assert res["notional_usd"] == 1e13 and 1e9 < res["liquidation_price"] < 2e9
+    assert res["bankruptcy_price"] == pytest.approx(2e9)
+    res = liquidation(venue="okx", side="long", entry=1e-8, size=100, leverage=1)  # 1e-6 USD notional
+    assert res["liquidation_price"] is None and res["bankruptcy_price"] is None
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["--mode", "cross", "--wallet", "1000", "--other-upnl", "-1e6x"], ["--other-upnl", "'-1e6x'", "number"]),
+    (["--leverage", "10", "--size", "-1e-3"], ["--size = -0.001", "> 0"]),
+    (["--leverage", "10", "--size", "-1E-3"], ["--size = -0.001", "> 0"]),
+    (["--leverage", "10", "--size", "-.5"], ["--size = -0.5", "> 0"]),
+    (["--leverage", "10", "--other-upnl", "-1e6"], ["--other-upnl = -1000000", "only for --mode cross"]),
+    (["--mode", "cross", "--wallet", "-2.5e3"], ["--wallet = -2500", "[0, 1e13]"]),
+    (["--leverage", "-inf"], ["--leverage = -inf", "≥ 1"]),
+    (["--margin", "-NaN"], ["--margin = nan", "(0, 1e13]"]),
+])
+def test_negative_numbers_in_any_notation_reach_the_checks(capsys, args, needles):
+    code, out, err = cli(capsys, "calc", "--venue", "binance", "--side", "long", "--entry", "50000", *args)
+    assert code == 2 and out == "" and "expected one argument" not in err
+    for needle in needles:
+        assert needle in err, err
+
+
+def test_negative_scientific_values_are_used_in_cross_mode(capsys):
+    base = ["calc", "--venue", "binance", "--side", "long", "--entry", "50000", "--size", "0.02", "--mode", "cross",
+            "--wallet", "500", "--mmr", "0.4", "--json"]
+    code, out, _ = cli(capsys, *base, "--other-upnl", "-6e1")
+    assert code == 0
+    expected = liquidation(venue="binance", side="long", entry=50_000, size=0.02, mode="cross", wallet=500, mmr=0.4,
+                           other_upnl=-60)
+    assert json.loads(out) == expected and expected["liquidation_wallet"] == 440
+
+
+@pytest.mark.parametrize("flag, key", [("--other-mm", "other_mm"), ("--other-upnl", "other_upnl")])
+@pytest.mark.parametrize("value", ["0", "0.0", "-0"])
+def test_cross_only_flags_given_as_zero_in_isolated_mode_are_rejected(capsys, flag, key, value):
+    code, out, err = cli(capsys, "calc", "--venue", "binance", *POS, "--leverage", "10", flag, value)
+    assert code == 2 and out == ""
+    assert f"{flag} = 0: only for --mode cross" in err
+    with pytest.raises(ScenarioError, match=f"{flag} = 0: only for --mode cross"):
+        liquidation(venue="binance", side="long", entry=50_000, leverage=10, **{key: 0})
+    res = liquidation(venue="binance", side="long", entry=50_000, mode="cross", wallet=5000, **{key: 0})
+    assert res["liquidation_wallet"] == 5000  # in cross mode 0 is an ordinary value
 
 
 @pytest.mark.parametrize("side, s", [("long", 1), ("short", -1)])
-@pytest.mark.parametrize("size", [0.4, 1.0])
+@pytest.mark.parametrize("size", [0.4, 7.0])
 def test_same_position_four_venues(side, s, size):
     # One position (size BTC at 100,000, 20x isolated, default packs) has four liquidation prices, ordered by
     # the maintenance margin each venue's trigger asks per dollar of entry notional: highest → highest long
     # LP and lowest short LP. That rate is the tier MMR (+ the fee where the trigger includes it) less the
     # maintenance amount over the notional: at 0.4 BTC every venue is in a tier with no amount, so the
-    # tier rates alone give the order; at 1 BTC Binance's tier 2 (0.5 %, amount 50) asks less than OKX's
-    # 0.4 % + 0.05 % fee, so the amount has to be counted.
+    # tier rates alone give the order (Bybit 0.33 % < Binance 0.40 % < OKX 0.40 % + 0.05 % fee); at 7 BTC
+    # Binance's and Bybit's tier 2 (0.5 %, amounts 300 and 510) ask less than OKX's tier 1 (700 contracts),
+    # so Binance passes OKX and the amount has to be counted.
     entry = 100_000.0
     res = {v: liquidation(venue=v, side=side, entry=entry, size=size, leverage=20) for v in VENUES}
     lps = {v: r["liquidation_price"] for v, r in res.items()}
@@ -208,10 +346,14 @@ def test_same_position_four_venues(side, s, size):
         assert res[v]["trigger_mmr_pct"] == pytest.approx(100 * trigger_rate(v, res[v]["mmr"]))
     by_lp = sorted(VENUES, key=lps.get)
     assert by_lp == sorted(VENUES, key=rate.get)[::s], (rate, lps)
+    by_tier_rate = sorted(VENUES, key=lambda v: res[v]["trigger_mmr_pct"])[::s]
     if size == 0.4:
         assert all(r["tier"] == 1 for r in res.values())
         assert all(pack(v).tiers["BTC"][0].maintenance_amount_usd == 0 for v in VENUES)
-        assert by_lp == sorted(VENUES, key=lambda v: res[v]["trigger_mmr_pct"])[::s]
+        assert by_lp == by_tier_rate
+    else:
+        assert [res[v]["tier"] for v in VENUES] == [2, 2, 1, 1]
+        assert by_lp != by_tier_rate
 
 
 def test_calc_compiles_only_the_margin_kernels():
@@ -234,7 +376,8 @@ POS = ["--side", "long", "--entry", "50000"]
         (["--venue", "kraken", *POS, "--leverage", "10"], ["--venue", "kraken", "binance", "hyperliquid"]),
         (["--venue", "binance", "--side", "sideways", "--entry", "50000", "--leverage", "10"],
          ["--side", "sideways", "long", "short"]),
-        (["--venue", "binance", "--side", "long", "--entry", "-5", "--leverage", "10"], ["--entry", "-5", "> 0"]),
+        (["--venue", "binance", "--side", "long", "--entry", "-5", "--leverage", "10"],
+         ["--entry = -5", "[1e-8, 1e9]"]),
         (["--venue", "binance", *POS, "--leverage", "10", "--margin", "500"], ["--leverage", "--margin", "not both"]),
         (["--venue", "binance", *POS], ["--leverage", "--margin", "isolated"]),
         (["--venue", "binance", *POS, "--leverage", "10", "--cum", "50"], ["--cum", "50", "--mmr"]),

@@ -17,7 +17,8 @@ ONE = (np.array([0.0]), np.array([0.004]), np.array([0.0]))
 
 
 def binance_btc_tiers():
-    floor, mmr, cum, _ = load_scenario(None).market.tier_arrays()
+    # the table of the worked examples TV5/TV5b: Binance's 2024-10 snapshot (not the newest default)
+    floor, mmr, cum, _ = load_scenario(None, overrides={"market.venue_version": "2024-10"}).market.tier_arrays()
     return floor, mmr, cum
 
 

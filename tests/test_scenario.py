@@ -87,7 +87,7 @@ def test_markdown_lists_every_key_with_its_range():
                    "`venue` | string |  | `\"binance\"` | `binance`, `bybit`, `okx`, `hyperliquid` |",
                    "`clearance_fee_pct` | number, optional | % | venue pack |",
                    "`file` | path, optional |  | unset | a CSV file |",
-                   "(0, market.start_price_usd / 10]", "### `[[market.tiers]]`", "| 1.2e9 | 1 | 50 | 421481450 |"):
+                   "(0, market.start_price_usd / 10]", "### `[[market.tiers]]`", "| 1.2e9 | 1 | 50 | 421482000 |"):
         assert needle in md
 
 
@@ -259,7 +259,7 @@ def test_leverage_mix_is_sorted_and_checked_against_the_first_tier():
     np.testing.assert_allclose(prob, [0, 0.75, 0.25])
     assert scn.to_dict()["population"]["leverage_mix"] == {"1": 0.0, "2.5": 3.0, "10": 1.0}
     (msg,) = problems_of(parse_scenario, {"population": {"leverage_mix": {"200": 1}}})
-    assert msg == "<dict>: population.leverage_mix.200: leverage must be in [1, 125] (market.tiers[0].max_leverage)"
+    assert msg == "<dict>: population.leverage_mix.200: leverage must be in [1, 150] (market.tiers[0].max_leverage)"
 
 
 def test_leverage_mix_problems(tmp_path):
@@ -298,7 +298,12 @@ def test_population_file_excludes_synthetic_keys():
 
 def positions_problems(tmp_path, rows, **population):
     path = csv_file(tmp_path, "side,size,entry_price,leverage,mode,wallet\n" + rows)
-    return path, problems_of(parse_scenario, {"population": {"file": str(path), **population}})
+    return path, problems_of(parse_scenario, {"market": BINANCE_2024_10,
+                                              "population": {"file": str(path), **population}})
+
+
+# the tier table these cases were written against (125x to 50k, then 100x)
+BINANCE_2024_10 = {"venue_version": "2024-10"}
 
 
 def test_positions_bankrupt_at_the_start_price(tmp_path):
@@ -328,7 +333,7 @@ def test_positions_above_their_tier_leverage(tmp_path):
     ]
     path = csv_file(tmp_path, "side,size,entry_price,margin,mode,wallet\nshort,1,121000,1000,cross,5000\n"
                               "long,1,121000,1500,,\n", "m.csv")
-    (msg,) = problems_of(parse_scenario, {"population": {"file": str(path)}})
+    (msg,) = problems_of(parse_scenario, {"market": BINANCE_2024_10, "population": {"file": str(path)}})
     assert msg == (f"{path}: line 2: leverage = 121 (size·entry_price / margin = 121000 / 1000): must be at most "
                    "100, the max_leverage of market.tiers[1] for a notional of 121000 USD (population.file)")
     tiers_ = {"market": {"tiers": [{"notional_floor_usd": 0, "max_leverage": 20, "mmr_pct": 1}]}}

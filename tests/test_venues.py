@@ -167,19 +167,123 @@ def test_venue_specific_rules():
 
 def test_tv11_bybit_entry_basis_liquidation_price():
     # TV11: 1 BTC long at 20,000, 50x, MMR 0.5% → IM 400, MM 100 on entry value, LP = EP − (IM − MM)/Q = 19,700
-    row = V.pack("bybit").tiers["BTC"][0]
+    # (the 2025-12 table, whose tier 1 is 0.5%; 2026-09 adds a 0.33% tier below it)
+    row = V.pack("bybit", "2025-12").tiers["BTC"][0]
+    assert row.mmr_pct == 0.5
     im, mm = 20_000 / 50, _mm(row, 20_000.0)
     assert (im, mm, 20_000 - (im - mm)) == (400.0, 100.0, 19_700.0)
+
+
+def test_every_cex_pack_says_the_liquidation_band_is_an_assumption():
+    for p in V.all_packs():
+        band = [n for n in p.notes if "liquidation_band_pct" in n]
+        if p.rules.settle == "bankruptcy":
+            assert p.rules.liquidation_band_pct == 1.0
+            assert len(band) == 1 and band[0].startswith("[INF]") and "assumption" in band[0], (p.venue, p.version)
+            assert "bankruptcy price" in band[0] and "BitMEX" in band[0]
+        else:  # Hyperliquid settles at the fill: the band is unused, and its note says so
+            assert p.rules.liquidation_band_pct == 0.0 and band and "unused" in band[0]
+
+
+def test_binance_clearance_fee_note_gives_both_figures():
+    for version in V.versions("binance"):
+        p = V.pack("binance", version)
+        fee = [n for n in p.notes if "clearance fee" in n]
+        assert p.rules.clearance_fee_pct == 0.5 and len(fee) == 1
+        assert "'up to 0.5%'" in fee[0] and "0.3% for BTCUSDT" in fee[0] and "§2.4" in fee[0]
+
+
+def test_binance_2021_03_has_the_older_fund_exit_rule():
+    # reference §2.5: the older API-doc copy has the 20% inventory cap and the 7.5%-in-8-h fund exit
+    old = V.pack("binance", "2021-03")
+    assert (old.rules.max_inventory_pct, old.rules.adl_drawdown_pct, old.rules.adl_drawdown_window_h) == \
+        (20.0, 7.5, 8.0)
+    assert any(n.startswith("[DOC]") and "7.5%" in n and "8 h" in n for n in old.notes)
+    for version in ("2024-10", "2025"):
+        rules = V.pack("binance", version).rules
+        assert (rules.max_inventory_pct, rules.adl_drawdown_pct) == (100.0, 0.0)
+    assert "-7.5%/8h" in V.venues_text()
+
+
+def test_weakly_sourced_defaults_keep_their_provenance_notes():
+    binance, bybit = V.pack("binance"), V.pack("bybit")
+    assert any(n.startswith("[SEC]") and "not identified" in n for n in binance.notes)
+    assert any(n.startswith("[INF] ETH") and "2024-10 ETH table is reused" in n for n in binance.notes)
+    assert binance.tiers["ETH"] == V.pack("binance", "2024-10").tiers["ETH"]
+    assert any(n.startswith("[CODE]") and "not identified" in n for n in bybit.notes)
+    assert any(n.startswith("[INF] ETH") for n in bybit.notes)
+
+
+# -------------------------------------------------------------------------------------------- tier_rows
+
+
+@pytest.mark.parametrize("venue,version", [a for a in ALL if a[0] != "okx"])
+@pytest.mark.parametrize("price", [1.0, 50_000.0, 1e9])
+def test_tier_rows_of_usd_notional_packs_are_the_tiers_themselves(venue, version, price):
+    p = V.pack(venue, version)
+    for asset in V.ASSETS:
+        assert not p.sized_in_coins(asset)
+        assert p.tier_rows(asset, price) is p.tiers[asset]
+    assert dict(p.size_floors) == {} and dict(p.reference_price_usd) == {}
+
+
+@pytest.mark.parametrize("version", V.versions("okx"))
+def test_okx_tiers_are_set_in_contracts_and_valued_at_a_price(version):
+    p = V.pack("okx", version)
+    assert dict(p.reference_price_usd) == {"BTC": 100_000.0, "ETH": 3_000.0}
+    # 1,000 and 5,000 contracts of 0.01 BTC; 5,000 and 10,000 of 0.1 ETH (the pack's notes)
+    assert p.size_floors["BTC"][:3] == (0.0, 10.0, 50.0) and p.size_floors["ETH"][:3] == (0.0, 500.0, 1000.0)
+    assert any("0.01 BTC, 0.1 ETH per contract" in n for n in p.notes)
+    for asset in V.ASSETS:
+        assert p.sized_in_coins(asset)
+        assert p.tier_rows(asset, p.reference_price_usd[asset]) == p.tiers[asset]  # the listed table
+        for price in (0.5, 3_000.0, 50_000.0, 123_456.78, 1e9):
+            rows = p.tier_rows(asset, price)
+            assert V.tier_problems(rows) == []
+            assert [r.notional_floor_usd for r in rows] == [f * price for f in p.size_floors[asset]]
+            assert [(r.max_leverage, r.mmr_pct) for r in rows] == [(r.max_leverage, r.mmr_pct) for r in p.tiers[asset]]
+            assert tuple(r.maintenance_amount_usd for r in rows) == \
+                V.maintenance_amounts([r.notional_floor_usd for r in rows], [r.mmr_pct for r in rows])
+
+
+def test_okx_tier_follows_the_position_size_not_the_reference_price():
+    p = V.pack("okx")
+    at_50k = p.tier_rows("BTC", 50_000.0)
+    # 15 BTC at 50,000 is 1,500 contracts: tier 2 (1,000–5,000 contracts), though its 750k USD notional is
+    # below the 1M USD floor the table shows at the 100,000 reference price
+    assert V.tier_index(at_50k, 15 * 50_000.0) == 1
+    assert V.tier_index(p.tiers["BTC"], 15 * 50_000.0) == 0
+    assert at_50k[1].notional_floor_usd == 500_000.0 and at_50k[1].maintenance_amount_usd == 500.0
+    for size in (9.99, 10.0, 49.99, 50.0, 200.0):  # the tier depends on the size alone
+        tiers = {V.tier_index(p.tier_rows("BTC", price), size * price) for price in (1_000.0, 50_000.0, 250_000.0)}
+        assert tiers == {V.tier_index(p.tiers["BTC"], size * 100_000.0)}
+
+
+def test_tier_rows_rejects_a_bad_price_and_an_unknown_asset():
+    p = V.pack("okx")
+    for price in (0.0, -1.0, float("nan"), float("inf"), "50000", True):
+        with pytest.raises(ValueError, match="must be a finite number > 0"):
+            p.tier_rows("BTC", price)
+    with pytest.raises(KeyError):
+        p.tier_rows("DOGE", 1.0)
+    with pytest.raises(KeyError):
+        V.pack("binance").tier_rows("DOGE", 1.0)
+
+
+def test_sized_rows_wants_one_floor_per_tier():
+    with pytest.raises(ValueError, match="2 size floors but 1 tiers"):
+        V.sized_rows([0, 1], V.pack("okx").tiers["BTC"][:1], 1.0)
 
 
 # ---------------------------------------------------------------------------------------- versions, lookup
 
 
-def test_defaults_are_explicit_and_newest_is_the_last_version():
+def test_defaults_are_the_newest_documented_versions():
     assert V.VENUES == ("binance", "bybit", "okx", "hyperliquid") and V.ASSETS == ("BTC", "ETH")
     assert set(V.DEFAULTS) == set(V.VENUES)
-    assert V.DEFAULTS["binance"] == "2024-10"  # the 2025 variant's source is unidentified
+    assert V.DEFAULTS == {"binance": "2025", "bybit": "2026-09", "okx": "2025-05", "hyperliquid": "2026-01"}
     for venue in V.VENUES:
+        assert V.DEFAULTS[venue] == V.newest(venue)  # the issue: "the default is the newest one documented"
         vs = V.versions(venue)
         assert vs == tuple(sorted(vs)) and len(set(vs)) == len(vs)  # oldest first
         assert V.DEFAULTS[venue] in vs
@@ -200,15 +304,15 @@ def test_unknown_version_names_it_and_lists_the_allowed():
     with pytest.raises(ValueError) as info:
         V.pack("binance", "2019-01")
     msg = str(info.value)
-    assert "'2019-01'" in msg and "2021-03, 2024-10, 2025" in msg and "default 2024-10" in msg
+    assert "'2019-01'" in msg and "2021-03, 2024-10, 2025" in msg and "default 2025)" in msg
 
 
 def test_btc_tier1_trigger_rates_differ_across_venues():
-    # the cross-venue test relies on it: binance 0.40 < okx 0.40 + 0.05 fee < bybit 0.50 < hyperliquid 1.25
+    # the cross-venue tests rely on it: bybit 0.33 < binance 0.40 < okx 0.40 + 0.05 fee < hyperliquid 1.25
     rates = {v: V.effective_trigger_mmr_pct(V.pack(v)) for v in V.VENUES}
-    assert rates == pytest.approx({"binance": 0.40, "okx": 0.45, "bybit": 0.50, "hyperliquid": 1.25})
+    assert rates == pytest.approx({"binance": 0.40, "okx": 0.45, "bybit": 0.33, "hyperliquid": 1.25})
     assert len(set(rates.values())) == 4
-    assert sorted(rates, key=rates.get) == ["binance", "okx", "bybit", "hyperliquid"]
+    assert sorted(rates, key=rates.get) == ["bybit", "binance", "okx", "hyperliquid"]
 
 
 # ------------------------------------------------------------------------------------ [venue] table, resolve
@@ -265,13 +369,20 @@ def test_venues_text_lists_every_pack_and_marks_defaults():
         row = next(line for line in lines if line.split()[:2] in ([p.venue, p.version], [p.venue, p.version + "*"]))
         assert (p.version + "*" in row.split()) == (V.DEFAULTS[p.venue] == p.version), row
     assert "BTC tiers" not in text and "[DOC]" not in text
+    assert "okx: tiers set in position size (contracts), so a position's tier follows its size" in text
 
 
 def test_venues_text_verbose_adds_notes_and_tier_tables():
     text = V.venues_text(verbose=True)
     assert text.count("BTC tiers:") == text.count("ETH tiers:") == len(ALL)
-    assert "okx 2025-05 (default)" in text and "421,481,450" in text and "1,333,333.33" in text
+    assert "okx 2025-05 (default)" in text and "binance 2025 (default)" in text and "bybit 2026-09 (default)" in text
+    assert "421,481,450" in text and "1,333,333.33" in text
     assert all(note in text for p in V.all_packs() for note in p.notes)
+    # OKX's tables say they are set in size and at which price their USD columns are shown
+    n_okx = len(V.versions("okx"))
+    assert text.count("BTC tiers: set in position size; USD columns at 100,000 USD/BTC") == n_okx
+    assert text.count("ETH tiers: set in position size; USD columns at 3,000 USD/ETH") == n_okx
+    assert text.count("floor BTC") == text.count("floor ETH") == n_okx
 
 
 def test_venues_records_are_plain_json():
@@ -286,3 +397,6 @@ def test_venues_records_are_plain_json():
         assert r["btc_tier1_max_leverage"] == p.tiers["BTC"][0].max_leverage
         assert r["rules"] == dataclasses.asdict(p.rules)
         assert r["clearance_fee_pct"] == p.rules.clearance_fee_pct and r["source"] == p.source
+        assert r["tier_size_floors"] == {a: list(f) for a, f in p.size_floors.items()}
+        assert r["tier_reference_price_usd"] == dict(p.reference_price_usd)
+        assert bool(r["tier_size_floors"]) == (p.venue == "okx")

@@ -5,13 +5,16 @@ engine lets a scenario override (clearance fee, trigger, partial liquidation, se
 price, fund inventory, ADL trigger, ranking and price) and tiered maintenance-margin tables for BTC and ETH
 (:class:`TierRow`, tax-bracket form ``MM = notional × MMR − amount``, amounts from the recurrence of
 :func:`maintenance_amounts`). Venues: Binance, Bybit, OKX (centralised: bankruptcy-price settlement, insurance
-fund) and Hyperliquid (settlement at the fill, backstop vault).
+fund) and Hyperliquid (settlement at the fill, backstop vault). Tiers set in position size (OKX's contracts)
+are kept in coins and turned into USD at a price by :meth:`Pack.tier_rows`; for every other venue
+``tier_rows`` returns ``Pack.tiers`` unchanged.
 
 Usage::
 
     from sim import venues
     p = venues.pack("okx")                  # the default version, DEFAULTS["okx"]
     p = venues.pack("binance", "2021-03")   # a dated one; venues.versions("binance") lists them
+    rows = p.tier_rows("BTC", 50_000.0)     # the BTC tiers in USD for positions valued at 50,000 USD/BTC
     rules = venues.resolve(p, table)        # a scenario's [venue] overrides (VenueTable) applied
     text = venues.venues_text(verbose=True)  # the `liqsim venues --verbose` table
 
@@ -25,11 +28,12 @@ from sim.venues.packs import (ASSETS, DEFAULTS, VENUES, all_packs, effective_tri
 from sim.venues.report import venues_records, venues_text
 from sim.venues.schema import (ADL_PRICES, ADL_RANKINGS, MARK_METHODS, MM_BASES, PARTIAL_RULES, SETTLES, Pack,
                                Rules, TierRow, VenueTable, maintenance_amounts, maintenance_margin_usd, resolve,
-                               rules_problems, tier_index, tier_problems)
+                               rules_problems, sized_rows, tier_index, tier_problems)
 
 __all__ = [
     "VENUES", "ASSETS", "DEFAULTS", "TierRow", "Rules", "Pack", "VenueTable",
     "pack", "versions", "newest", "all_packs", "resolve", "maintenance_amounts", "maintenance_margin_usd",
-    "tier_index", "tier_problems", "rules_problems", "effective_trigger_mmr_pct", "venues_records", "venues_text",
+    "tier_index", "tier_problems", "sized_rows", "rules_problems", "effective_trigger_mmr_pct", "venues_records",
+    "venues_text",
     "MM_BASES", "PARTIAL_RULES", "SETTLES", "MARK_METHODS", "ADL_RANKINGS", "ADL_PRICES",
 ]

@@ -16,15 +16,22 @@ from sim.venues.schema import Pack, Rules, TierRow
 VENUES = ("binance", "bybit", "okx", "hyperliquid")
 ASSETS = ("BTC", "ETH")
 
-# The version pack(venue) returns. Not always the newest: Binance's "2025" and Bybit's "2026-09" tables come
-# from sources we could not identify (a hard-coded web project; test fixtures quoting the API), so the newest
-# version with a named source is the default and the unnamed ones stay available for sensitivity runs.
-DEFAULTS = {"binance": "2024-10", "bybit": "2025-12", "okx": "2025-05", "hyperliquid": "2026-01"}
+# The version pack(venue) returns: the newest one documented, as the issue asks. Binance's "2025" and Bybit's
+# "2026-09" tables are also the most weakly sourced (a hard-coded web project, test fixtures quoting the API,
+# neither repository identified: [SEC]/[CODE]) and their ETH tables fall back to older ones; their notes say so,
+# and the older versions stay available (market.venue_version, calc --version) for sensitivity runs.
+DEFAULTS = {"binance": "2025", "bybit": "2026-09", "okx": "2025-05", "hyperliquid": "2026-01"}
 
 # Rules shared by the centralised venues: bankruptcy-price settlement with an insurance fund, no backstop
 # vault, no fixed slices (slice_fraction 1 = a "slice" would be the whole position), no EMA mark.
 _CEX = dict(liquidation_band_pct=1.0, settle="bankruptcy", backstop_mm_fraction=0.0, slice_threshold_usd=0.0,
             slice_fraction=1.0, mark_ema_slow_s=0.0, mark_ema_fast_s=0.0, adl_drawdown_window_h=8.0)
+
+# liquidation_band_pct = 1 on the centralised venues has no source; every CEX pack says so.
+_BAND_NOTE = ("[INF] liquidation_band_pct 1% is liqsim's assumption, not a venue's number: the older Binance page "
+              "says liquidation orders are issued at the bankruptcy price (reference §2.4), and BitMEX says its fund "
+              "aggresses the book when the bankruptcy price cannot be filled (§6.1); the band lets a full "
+              "liquidation's IOC fill up to 1% beyond bankruptcy while the fund pays the gap.")
 
 _RECURRENCE = ("[DOC] MM = notional × MMR − amount, amount_n = amount_(n−1) + floor_n × (MMR_n − MMR_(n−1)) "
                "(Binance COIN-M liquidation-price FAQ; Bybit Margin Parameters page; Hyperliquid margin tiers); "
@@ -32,23 +39,29 @@ _RECURRENCE = ("[DOC] MM = notional × MMR − amount, amount_n = amount_(n−1)
 
 
 def _make(venue: str, version: str, source: str, rules: dict[str, Any], tiers: dict[str, tuple[TierRow, ...]],
-          notes: list[str]) -> Pack:
-    return Pack(venue, version, source, Rules(**rules), MappingProxyType(dict(tiers)), tuple(notes))
+          notes: list[str], size_floors: dict[str, tuple[float, ...]] | None = None,
+          reference_price_usd: dict[str, float] | None = None) -> Pack:
+    if rules.get("settle") == "bankruptcy":  # a centralised venue
+        notes = notes + [_BAND_NOTE]
+    return Pack(venue, version, source, Rules(**rules), MappingProxyType(dict(tiers)), tuple(notes),
+                MappingProxyType(dict(size_floors or {})), MappingProxyType(dict(reference_price_usd or {})))
 
 
 # --------------------------------------------------------------------------------------------------- Binance
 
 
 def _binance(version: str, source: str, btc: tuple[TierRow, ...], basis_window_s: float, inventory_pct: float,
-             notes: list[str]) -> Pack:
+             notes: list[str], adl_drawdown_pct: float = 0.0) -> Pack:
     rules = dict(_CEX, clearance_fee_pct=0.5, trigger_includes_fee=False, mm_basis="mark",
                  partial_rule="step_down_ioc", partial_min_tier=2, partial_tiers_down=0, partial_cooldown_s=0.0,
                  mark_method="binance", mark_basis_window_s=basis_window_s, max_inventory_pct=inventory_pct,
-                 adl_drawdown_pct=0.0, adl_ranking="leverage_pnl", adl_price="bankruptcy")
+                 adl_drawdown_pct=adl_drawdown_pct, adl_drawdown_window_h=8.0, adl_ranking="leverage_pnl",
+                 adl_price="bankruptcy")
     common = [
         _RECURRENCE + " [VER against every stated amount].",
-        "[DOC] clearance fee: 0.3% on BTCUSDT, 0.5% on other perps (old Zendesk page); 'up to 0.5%' (API docs "
-        "copy); newer pages: per symbol, no numbers. 0.5 used.",
+        "[DOC] clearance fee 0.5%: the newer 'up to 0.5%' figure (API-doc copy of the Insurance Fund page); the "
+        "older Zendesk page gave 0.3% for BTCUSDT (0.5% on other perps) (reference §2.4); newer pages: per symbol, "
+        "no numbers.",
         "[DOC] trigger: margin ratio MM / margin balance reaches 100% at the mark; orders cancelled, one large IOC "
         "reduces the position, else takeover at bankruptcy (Liquidation Protocols FAQ).",
         "[INF] how far that IOC reduces is not published: step_down_ioc reduces to the lower tier that satisfies "
@@ -70,7 +83,11 @@ def _binance_packs() -> tuple[Pack, ...]:
                      "10/5/4/3/2/1 are not in the reference (the usual ladder of the time).",
                      "[INF] ETH: no 2021 ETHUSDT table in the reference; the 2024-10 ETH table is reused.",
                      "[INF] fund cap 20% (the older API-doc copy) and a 60 s mark basis window for this era.",
-                 ]),
+                     "[DOC] the same older API-doc copy: if the fund loses 7.5% in 8 h it leaves the market (a limit "
+                     "order within 2.5% of the market price, back after 8 h) with ADL meanwhile (reference §2.5) → "
+                     "adl_drawdown_pct 7.5 over 8 h; [INF] read as a drawdown from the rolling 8-h peak, the exit "
+                     "order and the 8-h pause are not modelled.",
+                 ], adl_drawdown_pct=7.5),
         _binance("2024-10", "freqtrade binance_leverage_tiers.json, commit 3d9514d2 (2024-10-24) [CODE]",
                  T.BINANCE_2024_10_BTC, 60.0, 100.0, [
                      "[CODE] BTCUSDT and ETHUSDT tiers from the freqtrade snapshot of 2024-10-24.",
@@ -79,7 +96,8 @@ def _binance_packs() -> tuple[Pack, ...]:
         _binance("2025", "a Next.js project hard-coding 'Real BTCUSDT leverage brackets from Binance API' "
                  "(repository not identified) [SEC]", T.BINANCE_2025_BTC, 30.0, 100.0, [
                      "[SEC] BTC tiers (0–300k at 150x) from a project whose repository was not identified; "
-                     "internally consistent with the recurrence [VER]. Not the default for that reason.",
+                     "internally consistent with the recurrence [VER]. The default as the newest version, though "
+                     "the most weakly sourced: 2024-10 is the newest with a named source.",
                      "[INF] ETH: no 2025 ETHUSDT table found; the 2024-10 ETH table is reused.",
                  ]),
     )
@@ -127,8 +145,9 @@ def _bybit_packs() -> tuple[Pack, ...]:
               "2026-10-01 (repositories not identified) [CODE]", _BYBIT_RULES,
               {"BTC": T.BYBIT_2026_09_BTC, "ETH": T.BYBIT_2026_09_ETH}, [
                   "[CODE] BTC tiers 1–3: 0–300k 150x 0.33%, to 2M 100x 0.5% (deduction 510), to 2.6M 90x 0.56% "
-                  "(1,710); [INF] above 2.6M the 2025-12 ladder (deductions +510). Not the default: the fixtures' "
-                  "repositories were not identified.",
+                  "(1,710); [INF] above 2.6M the 2025-12 ladder (deductions +510). The default as the newest "
+                  "version, though the most weakly sourced: the fixtures' repositories were not identified; 2025-12 "
+                  "is the newest with a named source.",
               ] + _BYBIT_NOTES),
     )
 
@@ -140,8 +159,9 @@ _OKX_NOTES = [
     "updated 2026-05-28 (loveolu/crypto-strategy-research, user_data/data/okx/futures/leverage_tiers_USDT.json).",
     "[CODE] first 15 of 99 tiers; later ones keep adding 20,000 (BTC) / 25,000 (ETH) contracts and 0.5% MMR. "
     "BTC and ETH share the rate and leverage ladders.",
-    "[INF] bounds are in contracts (0.01 BTC, 0.1 ETH per contract [CODE]) turned into USD at 100,000 USD/BTC and "
-    "3,000 USD/ETH.",
+    "[CODE] bounds are in contracts (0.01 BTC, 0.1 ETH per contract), so a position's tier follows its size: the "
+    "floors are kept in coins and turned into USD at the position's price (the calculator: the entry price; a "
+    "scenario: its start price). [INF] The USD tables listed here are at 100,000 USD/BTC and 3,000 USD/ETH.",
     "[INF] OKX publishes no maintenance deduction (its tier MMR applies to the whole position); the continuous "
     "recurrence is used as for the other venues, so MM does not jump at tier bounds.",
     "[DOC] liquidation when the margin ratio falls to 100%, the liquidation fee counted with MM ('Tiered "
@@ -164,7 +184,7 @@ def _okx(version: str, source: str, tiers_down: int, notes: list[str]) -> Pack:
                  mark_method="index_basis", mark_basis_window_s=300.0, max_inventory_pct=100.0,
                  adl_drawdown_pct=30.0, adl_ranking="pnl_leverage", adl_price="mark")
     return _make("okx", version, source, rules, {"BTC": T.OKX_2026_05_BTC, "ETH": T.OKX_2026_05_ETH},
-                 notes + _OKX_NOTES)
+                 notes + _OKX_NOTES, size_floors=T.OKX_2026_05_SIZE_FLOORS, reference_price_usd=T.OKX_REF_PRICE_USD)
 
 
 def _okx_packs() -> tuple[Pack, ...]:

@@ -41,7 +41,9 @@ def venues_records() -> list[dict]:
     Each record has the venue, version, whether it is the default and the newest, the source, the BTC and
     ETH tier-1 rate and max leverage, the effective BTC trigger rate (tier-1 MMR plus the fee where the venue
     counts it), the key rules flattened (clearance fee, partial rule, settlement, mark, ADL trigger, ranking and
-    price), and in full: ``rules``, ``tiers`` (asset → list of rows) and ``notes``.
+    price), and in full: ``rules``, ``tiers`` (asset → list of rows), ``notes``, and for a venue whose tiers are
+    set in position size (OKX) ``tier_size_floors`` (asset → floors in coins) and ``tier_reference_price_usd``
+    (asset → the price ``tiers`` is shown at); both are empty objects for USD-notional tiers.
     """
     out = []
     for p in all_packs():
@@ -55,7 +57,8 @@ def venues_records() -> list[dict]:
                    partial_rule=r.partial_rule, settle=r.settle, mark_method=r.mark_method,
                    adl_trigger=_adl_trigger(r), adl_ranking=r.adl_ranking, adl_price=r.adl_price,
                    rules=dataclasses.asdict(r), tiers={a: [_row_dict(t) for t in rows] for a, rows in p.tiers.items()},
-                   notes=list(p.notes))
+                   notes=list(p.notes), tier_size_floors={a: list(f) for a, f in p.size_floors.items()},
+                   tier_reference_price_usd=dict(p.reference_price_usd))
         out.append(rec)
     return out
 
@@ -70,10 +73,15 @@ def _money(x: float) -> str:
     return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
 
 
-def _tier_lines(rows: tuple[TierRow, ...]) -> list[str]:
+def _tier_lines(rows: tuple[TierRow, ...], asset: str, size_floors: tuple[float, ...] | None) -> list[str]:
     body = [[str(n), _money(t.notional_floor_usd), fmt(t.max_leverage), f"{t.mmr_pct:.4g}",
              _money(t.maintenance_amount_usd)] for n, t in enumerate(rows, start=1)]
-    return _aligned(["tier", "floor USD", "max lev", "MMR %", "amount USD"], body, right={0, 1, 2, 3, 4})
+    header = ["tier", "floor USD", "max lev", "MMR %", "amount USD"]
+    if size_floors is not None:  # set in size: the floor in coins first, the USD columns at the reference price
+        header.insert(1, f"floor {asset}")
+        for row, f in zip(body, size_floors):
+            row.insert(1, f"{f:,.10g}")
+    return _aligned(header, body, right=set(range(len(header))))
 
 
 def _pack_detail(p: Pack) -> list[str]:
@@ -81,7 +89,12 @@ def _pack_detail(p: Pack) -> list[str]:
     lines = ["", f"{p.venue} {p.version}{flag}", f"  source: {p.source}"]
     lines += [f"  - {note}" for note in p.notes]
     for asset, rows in p.tiers.items():
-        lines += [f"  {asset} tiers:"] + [f"    {line}" for line in _tier_lines(rows)]
+        if p.sized_in_coins(asset):
+            title = (f"  {asset} tiers: set in position size; USD columns at {_money(p.reference_price_usd[asset])} "
+                     f"USD/{asset} (a position's own price moves the USD floors and amounts)")
+        else:
+            title = f"  {asset} tiers:"
+        lines += [title] + [f"    {line}" for line in _tier_lines(rows, asset, p.size_floors.get(asset))]
     return lines
 
 
@@ -97,8 +110,13 @@ def venues_text(verbose: bool = False) -> str:
                      fmt(round(effective_trigger_mmr_pct(p), 10)), fmt(r.clearance_fee_pct), _partial(r), r.settle,
                      _mark(r), _adl_trigger(r), r.adl_ranking, r.adl_price])
     lines = _aligned(header, body, right={2, 3, 4, 5})
-    lines += ["", "version = date of the source of the numbers; * = default (used when no version is given).",
+    lines += ["", "version = date of the source of the numbers; * = default, the newest (used when no version is "
+              "given).",
               "BTC MMR and max lev are tier 1; trigger % adds the clearance fee where the venue counts it (OKX)."]
+    sized = sorted({p.venue for p in all_packs() if p.size_floors})
+    if sized:
+        lines.append(f"{', '.join(sized)}: tiers set in position size (contracts), so a position's tier follows its "
+                     "size; --verbose lists them in USD at a stated reference price.")
     if verbose:
         for p in all_packs():
             lines += _pack_detail(p)

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import math
+import numbers
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, Mapping, Sequence
 
 from sim._schema import breaks, fmt, must, num, setting, specs
@@ -78,6 +81,11 @@ class Pack:
     no part in hashing (the rest of the pack identifies it). ``version`` is the date of the source of the
     numbers ("YYYY", "YYYY-MM" or "YYYY-MM-DD"); ``notes`` hold the provenance, one line each, tagged
     [DOC]/[CODE]/[SEC]/[INF]/[VER] as in the reference.
+
+    Most venues set their tiers in USD notional. A venue that sets them in position *size* (OKX: contracts of a
+    fixed number of coins) has its floors in coins in ``size_floors`` (asset → floors, lowest first); its
+    ``tiers`` are then those floors turned into USD at ``reference_price_usd[asset]``, for display, and
+    :meth:`tier_rows` turns them into USD at any other price. Both mappings are empty for USD-notional packs.
     """
 
     venue: str
@@ -86,6 +94,47 @@ class Pack:
     rules: Rules
     tiers: Mapping[str, tuple[TierRow, ...]] = field(hash=False)
     notes: tuple[str, ...]
+    size_floors: Mapping[str, tuple[float, ...]] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    reference_price_usd: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+
+    def sized_in_coins(self, asset: str) -> bool:
+        """True when this pack sets the asset's tiers in position size (coins), not in USD notional."""
+        return asset in self.size_floors
+
+    def tier_rows(self, asset: str, price: float) -> tuple[TierRow, ...]:
+        """The asset's tier table in USD notional for positions valued at ``price``.
+
+        For a pack whose tiers are set in USD notional this is ``tiers[asset]`` itself, whatever the price. For
+        one whose tiers are set in position size (:meth:`sized_in_coins`), each floor is its size floor (coins)
+        times ``price``, and the maintenance amounts are recomputed from those floors by the recurrence of
+        :func:`maintenance_amounts`; leverages and rates are unchanged. So a position of size ``Q`` valued at
+        ``price`` falls in the tier of its size: ``Q × price`` ≥ ``floor × price`` exactly when ``Q`` ≥ ``floor``.
+        At ``reference_price_usd[asset]`` the result equals ``tiers[asset]``.
+
+        Parameters
+        ----------
+        asset : str
+            An asset of ``tiers`` ("BTC", "ETH").
+        price : float
+            USD per coin, finite and > 0; used only by packs whose tiers are set in size.
+
+        Returns
+        -------
+        tuple of TierRow
+
+        Raises
+        ------
+        KeyError
+            For an asset the pack has no table for.
+        ValueError
+            For a price that is not a finite number > 0 (size-set packs only).
+        """
+        base = self.tiers[asset]
+        if asset not in self.size_floors:
+            return base
+        if isinstance(price, bool) or not isinstance(price, numbers.Real) or not 0 < float(price) < math.inf:
+            raise ValueError(f"price = {price!r}: must be a finite number > 0 (USD per {asset})")
+        return sized_rows(self.size_floors[asset], base, float(price))
 
 
 # --------------------------------------------------------------------------------------------- tier arithmetic
@@ -117,6 +166,19 @@ def maintenance_amounts(floors: Sequence[float], mmrs_pct: Sequence[float]) -> t
             total += Decimal(repr(float(floor))) * (Decimal(repr(float(mmr))) - Decimal(repr(float(mmrs_pct[i - 1]))))
         out.append(float(total / 100))
     return tuple(out)
+
+
+def sized_rows(size_floors: Sequence[float], ladder: Sequence[TierRow], price: float) -> tuple[TierRow, ...]:
+    """A tier table set in position size, in USD at ``price``.
+
+    Floors are ``size_floors × price``; leverages and rates are those of ``ladder`` (one row per floor);
+    maintenance amounts come from the recurrence on the new floors.
+    """
+    if len(size_floors) != len(ladder):
+        raise ValueError(f"{len(size_floors)} size floors but {len(ladder)} tiers: one of each per tier")
+    floors = [float(f) * price for f in size_floors]
+    amounts = maintenance_amounts(floors, [t.mmr_pct for t in ladder])
+    return tuple(TierRow(f, t.max_leverage, t.mmr_pct, a) for f, t, a in zip(floors, ladder, amounts))
 
 
 def tier_index(tiers: Sequence[TierRow], notional_usd: float) -> int:

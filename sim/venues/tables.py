@@ -95,21 +95,24 @@ BYBIT_2026_09_ETH = scaled(BYBIT_2026_09_BTC, 0.5)
 # ------------------------------------------------------------------------------------------------------- OKX
 
 # OKX /api/v5/public/position-tiers for the BTC-USDT and ETH-USDT swaps (freqtrade cache updated 2026-05-28):
-# bounds in contracts; the first 15 of 99 tiers. BTC and ETH share the rate and leverage ladders.
+# bounds in contracts; the first 15 of 99 tiers. BTC and ETH share the rate and leverage ladders. A position's
+# tier follows its size, so the floors are kept in coins (OKX_2026_05_SIZE_FLOORS) and turned into USD at the
+# price of the position (Pack.tier_rows); the USD tables below use a reference price, for display [INF].
 OKX_CONTRACTS_PER_COIN = {"BTC": 100, "ETH": 10}  # contract value 0.01 BTC, 0.1 ETH
-OKX_REF_PRICE_USD = {"BTC": 100_000, "ETH": 3_000}  # [INF] to turn contract bounds into USD
+OKX_REF_PRICE_USD = {"BTC": 100_000.0, "ETH": 3_000.0}  # [INF] the price the USD tables are shown at
 _OKX_CAPS = {
     "BTC": (1_000, 5_000) + tuple(range(20_000, 260_001, 20_000)),
     "ETH": (5_000, 10_000) + tuple(range(25_000, 325_001, 25_000)),
 }
 _OKX_LEVS = (100, 66.66, 50, 40, 33.33, 28.57, 25, 22.22, 20, 18.18, 16.66, 15.38, 14.28, 13.33, 12.5)
 _OKX_MMRS = (0.4, 0.5, 0.75) + tuple(1.25 + 0.5 * k for k in range(12))
+OKX_2026_05_SIZE_FLOORS = {  # tier floors in coins: contracts / contracts per coin
+    asset: tuple(c / OKX_CONTRACTS_PER_COIN[asset] for c in (0,) + caps[:-1]) for asset, caps in _OKX_CAPS.items()
+}
 
 
 def _okx(asset: str) -> tuple[TierRow, ...]:
-    caps = _OKX_CAPS[asset]
-    usd = [c * OKX_REF_PRICE_USD[asset] / OKX_CONTRACTS_PER_COIN[asset] for c in (0,) + caps[:-1]]
-    return rows(usd, _OKX_LEVS, _OKX_MMRS)
+    return rows([f * OKX_REF_PRICE_USD[asset] for f in OKX_2026_05_SIZE_FLOORS[asset]], _OKX_LEVS, _OKX_MMRS)
 
 
 OKX_2026_05_BTC = _okx("BTC")
