@@ -10,7 +10,7 @@ from sim.venues.schema import Pack, Rules, TierRow
 
 
 def _adl_trigger(r: Rules) -> str:
-    base = "fund can't pay"
+    base = "vault can't take; equity < 0" if r.backstop_mm_fraction > 0 else "fund can't pay"
     return f"{base} or -{fmt(r.adl_drawdown_pct)}%/{fmt(r.adl_drawdown_window_h)}h" if r.adl_drawdown_pct else base
 
 
