@@ -8,8 +8,9 @@ engine uses. Venue rules change the answer in three ways (reference/mechanics.md
 
 * the tier is the one of the notional *at the liquidation price* (Binance, OKX, Hyperliquid), or
   MM is charged on the *entry* value, so the tier is the one at entry (Bybit, ``mm_basis = "entry"``);
-  OKX sets its tiers in position size (contracts), so its table is turned into USD at the entry price
-  (:meth:`sim.venues.Pack.tier_rows`) and a position lands in the tier of its size;
+  OKX sets its tiers in position size (contracts); its table is valued in USD at the entry price
+  (:meth:`sim.venues.Pack.tier_rows`) and then read on notional like the others, so a position whose
+  liquidation price is far from entry and whose size is near a bound can be one tier off;
 * OKX triggers when equity reaches MM **plus** the clearance fee, i.e. at an effective rate of
   MMR + fee rate (``trigger_includes_fee``); the maintenance amount is unchanged by that shift;
 * in cross mode the wallet is the account's whole balance, less the maintenance margin of its other

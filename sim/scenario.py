@@ -28,6 +28,7 @@ import numpy as np
 import tomli_w
 
 from sim import files, venues
+from sim._scenario_docs import INTRO
 from sim._schema import (BAD, REQUIRED, Checker, Spec, as_number, data_file, defaults, fmt, markdown_table, num,
                          apply_overrides, read_toml, setting, specs)
 from sim.errors import ScenarioError, capped
@@ -442,16 +443,33 @@ def _check_venue(c: _Checker) -> tuple[Tier, ...] | None:
     if all(c.ok(f"venue.{n}") for n in names):
         rules = venues.resolve(market.pack(), venues.VenueTable(**{n: v[f"venue.{n}"] for n in names}))
         for problem in venues.rules_problems(rules):  # e.g. a mark method without its averaging windows
-            name = problem.split(" ", 1)[0]
-            text = problem.split(": ", 1)[1] if ": " in problem else problem.split(" ", 3)[-1]
+            # blame a key the user set among those the problem names, else the first one named
+            named = sorted((n for n in names if n in problem), key=problem.index)
+            name = next((n for n in named if f"venue.{n}" in c.given), named[0])
+            text = problem.split(": ", 1)[1] if problem.startswith(f"{name} = ") and ": " in problem else problem
             origin = "" if f"venue.{name}" in c.given else f" (the {venue} pack's value; set it in [venue])"
-            c.fail(f"venue.{name}", text + origin, getattr(rules, name))
+            c.fail(f"venue.{name}", text + origin, c.given.get(f"venue.{name}", getattr(rules, name)))
+        tiers = market.tier_table()
+        fee = rules.clearance_fee_pct if rules.trigger_includes_fee else 0.0
+        for k, t in enumerate(tiers):
+            if fee and t.mmr_pct + fee >= 100.0 / t.max_leverage:
+                key = "venue.clearance_fee_pct" if "venue.clearance_fee_pct" in c.given else "venue.trigger_includes_fee"
+                c.fail(key, f"with the fee counted in the trigger, tier {k + 1}'s MMR + fee = {fmt(t.mmr_pct + fee)}% "
+                       f"must stay below 100 / max_leverage = {fmt(100.0 / t.max_leverage)}%, or a position opened "
+                       "at that leverage starts past its trigger", c.given.get(key, v[key]))
+                break
+        if ("venue.partial_min_tier" in c.given and rules.partial_rule in ("step_down_ioc", "step_down_fok", "to_tier")
+                and rules.partial_min_tier > len(tiers)):
+            c.fail("venue.partial_min_tier", f"must be at most the number of tiers ({len(tiers)}) for partial_rule "
+                   f"{rules.partial_rule!r}, or partial liquidation never applies (set partial_rule = 'none' for "
+                   "that)", c.given.get("venue.partial_min_tier", rules.partial_min_tier))
         if (rules.settle == "fill" or rules.partial_rule == "slices") and rules.backstop_mm_fraction <= 0:
             key = next((k for k in ("venue.backstop_mm_fraction", "venue.settle", "venue.partial_rule")
                         if k in c.given), "venue.backstop_mm_fraction")
             c.fail(key, "settlement at the fill and slices need a backstop (venue.backstop_mm_fraction > 0): an "
                    "order that cannot fill before bankruptcy would otherwise leave the position open under water",
                    c.given.get(key, v[key]))
+        return tiers
     return market.tier_table()
 
 
@@ -567,51 +585,9 @@ def load_scenario(path: str | Path | None = None, overrides: dict[str, Any] | No
 
 # -------------------------------------------------------------------------------------------------------- docs
 
-_INTRO = """\
-# Scenarios
-
-A scenario is a TOML file with one table per part of the model: `[scenario]`, `[market]`, `[venue]`,
-`[population]`, `[book]`, `[shock]`, `[insurance_fund]`, `[adl]` and `[output]`. `market.venue` picks a venue's
-rule pack; every key of `[venue]` is unset by default, which means "the pack's value", and setting one replaces
-that rule alone. Every key is optional: a key you leave out takes
-the default listed below, so a scenario only needs the keys it changes, e.g.
-
-```toml
-[scenario]
-name = "deep_gap"
-
-[shock]
-kind = "gap"
-size_pct = -20
-```
-
-`btc_flash_crash.toml` restates the defaults with comments; `calm.toml` runs with no shock. Check a file with
-`liqsim validate FILE` and run it with `liqsim run FILE`. This page is generated from the key specs in
-`sim/scenario.py`: `python -m sim.scenario --markdown > scenarios/README.md`.
-
-Validation reports every problem at once: unknown keys (with the allowed ones), wrong types, values out of range,
-values that contradict each other, combinations that would make a run allocate absurd memory (more than
-20,000,000 book ladder levels, 5,000,000 time-series samples or 20,000,000 expected background orders) and bad rows
-of the CSV files a scenario points at, including positions that are bankrupt at the start price or above their
-tier's maximum leverage. Integers are accepted wherever a number is expected; booleans and strings never are. File
-paths are relative to the scenario file.
-
-## Overriding keys
-
-Any key can be replaced without editing the file: on the command line with `--set table.key=value` (repeatable),
-or from Python with `load_scenario(path, {"table.key": value})` or `scenario.with_overrides({...})`. A
-command-line value is read as a TOML value (`--set population.n_positions=1e6`, `--set adl.enabled=false`,
-`--set "population.leverage_mix={2=0.5, 10=0.5}"`); anything else, and any value of a string key, is taken as
-plain text. Overridden values are validated like the file's; relative paths given there are relative to the
-current directory.
-
-## Reference
-"""
-
-
 def schema_markdown() -> str:
     """The reference of every scenario key: the whole text of ``scenarios/README.md``."""
-    out = [_INTRO]
+    out = [INTRO]
     for name, cls in TABLES.items():
         summary = (cls.__doc__ or "").split(": ", 1)[-1].strip()
         out += [f"### `[{name}]`", "", summary[:1].upper() + summary[1:], "", *markdown_table(cls), ""]

@@ -618,11 +618,18 @@ class _Reference:
             else:
                 self.full(i)  # a whole order is settled as the venue settles (§7.7)
             return
-        j = self.tier(Q * (self.EP[i] if self.entry_basis else m))
-        if self.partial_rule != enums.PARTIAL_NONE and j > 0 and j >= self.partial_min_tier:
+        px = self.EP[i] if self.entry_basis else m
+        j = self.tier(Q * px)
+        while self.partial_rule != enums.PARTIAL_NONE and j > 0 and j >= self.partial_min_tier:
             r = self.partial_size(i, j)
-            if r > 0.0 and self.partial(i, r):
+            if not r > 0.0:
+                break
+            before = self.Q[i]
+            if self.partial(i, r):
                 return
+            if self.partial_rule != enums.PARTIAL_TO_TIER or not self.Q[i] < before:
+                break
+            j = self.tier(self.Q[i] * px)  # OKX repeats its drop from the tier it is in now
         self.full(i)
 
     def partial_size(self, i, j):

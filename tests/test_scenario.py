@@ -591,3 +591,22 @@ def test_path_csv(tmp_path):
     ]
     short = csv_file(tmp_path, "timestamp,price\n10,1\n")
     assert problems_of(read_path_csv, short) == [f"{short}: needs at least 2 rows, found 1"]
+
+
+def test_venue_rules_that_contradict_each_other_are_refused():
+    def problems(overrides):
+        with pytest.raises(ScenarioError) as exc:
+            load_scenario(None, overrides=overrides)
+        return exc.value.problems
+
+    # the key the user set is blamed, not the pack's mark_method it contradicts
+    (msg,) = problems({"market.venue": "hyperliquid", "venue.mark_ema_slow_s": 0})
+    assert msg.startswith("override: venue.mark_ema_slow_s = 0: mark_method = 'hyperliquid' needs mark_ema_slow_s")
+    # a fee counted in the trigger may not put a position opened at the tier's maximum leverage past it
+    (msg,) = problems({"market.venue": "okx", "venue.clearance_fee_pct": 1})
+    assert msg.startswith("override: venue.clearance_fee_pct = 1: with the fee counted in the trigger, tier 1's "
+                          "MMR + fee = 1.4% must stay below 100 / max_leverage = 1%")
+    (msg,) = problems({"venue.partial_min_tier": 50})
+    assert "venue.partial_min_tier = 50: must be at most the number of tiers" in msg
+    (msg,) = problems({"venue.partial_rule": "slices"})
+    assert "slices need a backstop" in msg

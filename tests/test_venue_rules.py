@@ -929,3 +929,23 @@ def test_entry_basis_reads_the_partial_tier_at_entry(compiled):
         assert_fill(f, t=2000, kind=E.PARTIAL, account=0, qty=1.0, price=90.0, fee=0.45)
         assert res["pos_status"][0] == E.OPEN and res["pos_size"][0] == pytest.approx(10.0)
         assert_money(inp, res)
+
+
+def test_to_tier_repeats_its_drop_until_compliant(compiled):
+    """OKX 2025: drop two tiers, re-check, repeat. Four tiers (floors 0 / 1,000 / 2,000 / 3,000; MMR 1 / 2 /
+    4 / 8%; cum 0 / 10 / 50 / 170), long 35 @ 100, W 200, no fee. At 95: notional 3,325 (tier 4),
+    E = 25 < MM 96. Drop two tiers → keep floor(2000/95) = 21.052, sell 13.948 @ 94.5: W = 123.286,
+    E = 18.026 ≤ MM(21.052 @ 95, tier 2) = 29.99 → not compliant, so again from tier 2: keep
+    floor(1000/95) = 10.526, sell 10.526 @ 94.5: W = 65.393, E = 12.763 > MM = 10.0 → compliant, open."""
+    floors, mmrs = [0.0, 1000.0, 2000.0, 3000.0], [0.01, 0.02, 0.04, 0.08]
+    positions = [(1, 35.0, 100.0, 200.0, E.TRADER), (-1, 35.0, 100.0, 3500.0, E.COUNTERPARTY)]
+    inp = make_input(positions, tiers=(floors, mmrs, [0.0, 10.0, 50.0, 170.0]), prof=50.0, clearance=0.0,
+                     path=((0, 100.0), (1500, 100.0), (1500, 95.0)), duration=2000, unwind_interval=NEVER,
+                     partial_rule=E.PARTIAL_TO_TIER, partial_tiers_down=2, partial_min_tier=1)
+    _, results = run_both(inp)
+    for name, res in results.items():
+        first, second = tape(res, (E.LIQUIDATION, E.PARTIAL, E.TAKEOVER))
+        assert_fill(first, t=2000, kind=E.PARTIAL, qty=13.948, price=94.5)
+        assert_fill(second, t=2000, kind=E.PARTIAL, qty=10.526, price=94.5)
+        assert res["pos_status"][0] == E.OPEN and res["pos_size"][0] == pytest.approx(10.526)
+        assert_money(inp, res)

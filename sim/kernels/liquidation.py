@@ -242,10 +242,17 @@ def liquidate_nb(i, t, pos, tiers, book, trig, fl, sf, si, p):
             _full_nb(i, t, pos, tiers, book, trig, fl, sf, si, p)
         return
     j = tier_nb(q * tier_price_nb(pos, i, m, tiers), tiers.floor)
-    if rule != E.PARTIAL_NONE and j > 0 and j >= p.partial_min_tier:
+    while rule != E.PARTIAL_NONE and j > 0 and j >= p.partial_min_tier:
         r = partial_size_nb(i, j, pos, tiers, sf, p)
-        if r > 0.0 and _partial_nb(i, r, t, pos, tiers, book, trig, fl, sf, si, p):
+        if r <= 0.0:
+            break
+        before = pos.size[i]
+        if _partial_nb(i, r, t, pos, tiers, book, trig, fl, sf, si, p):
             return
+        if rule != E.PARTIAL_TO_TIER or pos.size[i] >= before:
+            break  # one reduction only (Binance, Bybit), or nothing filled
+        # OKX: still not compliant after dropping tiers: drop again from the tier it is in now
+        j = tier_nb(pos.size[i] * tier_price_nb(pos, i, m, tiers), tiers.floor)
     _full_nb(i, t, pos, tiers, book, trig, fl, sf, si, p)
 
 

@@ -271,7 +271,8 @@ class VenueTable:
                                      "vs bankruptcy; fill: the trader is settled at the fill and keeps the rest.")
     backstop_mm_fraction: float | None = _opt("[0, 1)", "fraction of MM", "A backstop vault takes the position "
                                               "over when equity falls below this fraction of maintenance "
-                                              "margin; 0 = no backstop.")
+                                              "margin; 0 = no backstop. With a backstop, an account already "
+                                              "under water goes to ADL instead (Hyperliquid).")
     mark_method: str | None = _opt_choice(MARK_METHODS, "Mark price: median of three (binance), index plus a "
                                           "moving-average basis (index_basis), or Hyperliquid's EMA median.")
     mark_basis_window_s: float | None = _opt("[0, 3600]", "s", "Window of the basis moving average (binance, "

@@ -1,0 +1,42 @@
+"""The opening of ``scenarios/README.md``, before the reference tables :func:`sim.scenario.schema_markdown` adds."""
+
+INTRO = """\
+# Scenarios
+
+A scenario is a TOML file with one table per part of the model: `[scenario]`, `[market]`, `[venue]`,
+`[population]`, `[book]`, `[shock]`, `[insurance_fund]`, `[adl]` and `[output]`. `market.venue` picks a venue's
+rule pack; every key of `[venue]` is unset by default, which means "the pack's value", and setting one replaces
+that rule alone. Every key is optional: a key you leave out takes
+the default listed below, so a scenario only needs the keys it changes, e.g.
+
+```toml
+[scenario]
+name = "deep_gap"
+
+[shock]
+kind = "gap"
+size_pct = -20
+```
+
+`btc_flash_crash.toml` restates the defaults with comments; `calm.toml` runs with no shock. Check a file with
+`liqsim validate FILE` and run it with `liqsim run FILE`. This page is generated from the key specs in
+`sim/scenario.py`: `python -m sim.scenario --markdown > scenarios/README.md`.
+
+Validation reports every problem at once: unknown keys (with the allowed ones), wrong types, values out of range,
+values that contradict each other, combinations that would make a run allocate absurd memory (more than
+20,000,000 book ladder levels, 5,000,000 time-series samples or 20,000,000 expected background orders) and bad rows
+of the CSV files a scenario points at, including positions that are bankrupt at the start price or above their
+tier's maximum leverage. Integers are accepted wherever a number is expected; booleans and strings never are. File
+paths are relative to the scenario file.
+
+## Overriding keys
+
+Any key can be replaced without editing the file: on the command line with `--set table.key=value` (repeatable),
+or from Python with `load_scenario(path, {"table.key": value})` or `scenario.with_overrides({...})`. A
+command-line value is read as a TOML value (`--set population.n_positions=1e6`, `--set adl.enabled=false`,
+`--set "population.leverage_mix={2=0.5, 10=0.5}"`); anything else, and any value of a string key, is taken as
+plain text. Overridden values are validated like the file's; relative paths given there are relative to the
+current directory.
+
+## Reference
+"""
