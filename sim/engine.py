@@ -77,7 +77,7 @@ def prepare(scn):
     if rules.trigger_includes_fee:  # OKX: liquidation when equity ≤ MM + the clearance fee
         mmr = mmr + rules.clearance_fee_pct / 100.0
     prof = book_profile(book, mk)
-    path_t, path_p = shock_path(scn.shock, mk)
+    path_t, path_p = shock_path(scn.shock, mk, scn.scenario.duration_s, scn.scenario.seed)
     duration = _ms(scn.scenario.duration_s)
     noise_t, noise_side, noise_qty = noise_flow(book, mk, duration, noise_rng)
     oracle = max(1, _ms(mk.oracle_interval_s))

@@ -4,7 +4,8 @@
   price is ``depth_usd_1pct·(x / 1%)^shape`` per side; level ``d`` ticks away holds the increment,
   in base units at the start price. The profile is fixed in ticks at the start price, so a book
   re-centred anywhere keeps its shape. Or explicit levels from a file, as offsets from the start price.
-* Shock path (model §6): the exogenous index as piecewise-linear ``(t_ms, price)`` points.
+* Shock path (model §6): the exogenous index as piecewise-linear ``(t_ms, price)`` points: a gap, a
+  ramp, a recorded path, or geometric Brownian motion with Poisson jumps (Merton) drawn from the seed.
 * Background flow: a Poisson stream of market orders with lognormal notional, random side.
 """
 
@@ -12,6 +13,8 @@ import math
 from typing import NamedTuple
 
 import numpy as np
+
+from sim.paths import gbm_path
 
 
 class BookProfile(NamedTuple):
@@ -56,8 +59,9 @@ def _profile_from_levels(levels, p0, tick):
     return prof_bid, prof_ask
 
 
-def shock_path(shock_cfg, market_cfg):
-    """``(t_ms int64, price f8)`` points of the exogenous index path."""
+def shock_path(shock_cfg, market_cfg, duration_s=0.0, seed=0):
+    """``(t_ms int64, price f8)`` points of the exogenous index path (``duration_s`` and ``seed`` are
+    used by the GBM kind only)."""
     p0 = market_cfg.start_price_usd
     start = int(round(shock_cfg.start_s * 1000))
     end_price = p0 * (1.0 + shock_cfg.size_pct / 100.0)
@@ -67,6 +71,9 @@ def shock_path(shock_cfg, market_cfg):
         t, p = [0, start, start], [p0, p0, end_price]
     elif shock_cfg.kind == "ramp":
         t, p = [0, start, start + int(round(shock_cfg.duration_s * 1000))], [p0, p0, end_price]
+    elif shock_cfg.kind == "gbm":
+        t_s, p = gbm_path(shock_cfg, p0, duration_s, seed)
+        t = np.rint(t_s * 1000.0)
     else:  # replay: the recorded path starts at start_s; before it the index sits at its first price
         path = shock_cfg.path
         prices = path["price"] * (p0 / path["price"][0] if shock_cfg.rescale else 1.0)

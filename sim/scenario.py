@@ -29,6 +29,7 @@ import tomli_w
 
 from sim import files, venues
 from sim._scenario_docs import INTRO
+from sim.paths import gbm_path
 from sim._schema import (BAD, REQUIRED, Checker, Spec, as_number, data_file, defaults, fmt, markdown_table, num,
                          apply_overrides, read_toml, setting, specs)
 from sim.errors import ScenarioError, capped
@@ -201,7 +202,8 @@ class Shock:
     """``[shock]``: the exogenous index path."""
 
     kind: str = setting("ramp", "str", "none: flat; gap: jump at start_s; ramp: linear move over duration_s; "
-                        "replay: a recorded path from file.", choices=("none", "gap", "ramp", "replay"))
+                        "replay: a recorded path from file; gbm: geometric Brownian motion with Poisson jumps "
+                        "from start_s, drawn from scenario.seed.", choices=("none", "gap", "ramp", "replay", "gbm"))
     start_s: float = num(60.0, "[0, scenario.duration_s]", "s", "When the shock starts (not checked against "
                          "scenario.duration_s for kind none). Replay: the recorded path starts here; before it "
                          "the index stays at the path's first price.")
@@ -211,6 +213,13 @@ class Shock:
     file: str | None = data_file("Path CSV (timestamp, price) to replay; required for replay, not allowed "
                                  "otherwise.")
     rescale: bool = setting(True, "bool", "Replay: scale the path so it starts at market.start_price_usd.")
+    volatility_pct_per_day: float = num(3.0, "[0, 100]", "% per √day", "GBM: volatility of the index.")
+    drift_pct_per_day: float = num(0.0, "[-50, 50]", "% per day", "GBM: drift of the index.")
+    jump_rate_per_h: float = num(0.0, "[0, 3600]", "jumps/h", "GBM: Poisson rate of jumps.")
+    jump_mean_pct: float = num(-3.0, "(-50, 50]", "%", "GBM: mean jump size (a log-jump is normal around "
+                               "log(1 + mean/100)).")
+    jump_sd_pct: float = num(2.0, "[0, 50]", "%", "GBM: standard deviation of a log-jump.")
+    step_s: float = num(1.0, "[0.01, 3600]", "s", "GBM: time between points of the path.")
     path: dict[str, np.ndarray] | None = field(default=None, compare=False, repr=False)
 
 
@@ -482,6 +491,9 @@ def _check_resources(c: _Checker) -> None:
             "samples (scenario.duration_s / output.sample_interval_s)", grows=False)
     c.limit("book.noise_rate_per_s", ("scenario.duration_s",), lambda rate, duration: rate * duration, 20_000_000,
             "expected background orders (book.noise_rate_per_s · scenario.duration_s)", grows=True)
+    if c.values["shock.kind"] == "gbm":
+        c.limit("shock.step_s", ("scenario.duration_s",), lambda step, duration: duration / step, 5_000_000,
+                "GBM path points (scenario.duration_s / shock.step_s)", grows=False)
 
 
 def _position_problems(pos: dict[str, np.ndarray], path: str, p0: float, tiers: tuple[Tier, ...]) -> list[str]:
@@ -505,6 +517,10 @@ def _position_problems(pos: dict[str, np.ndarray], path: str, p0: float, tiers: 
     return capped(out)
 
 
+_GBM_KEYS = ("start_s", "volatility_pct_per_day", "drift_pct_per_day", "jump_rate_per_h", "jump_mean_pct",
+             "jump_sd_pct", "step_s")
+
+
 def _check_shock_range(c: _Checker, path: dict[str, np.ndarray] | None) -> None:
     """The index path must stay inside the book ladder with a margin of 1 percentage point."""
     v = c.values
@@ -516,6 +532,13 @@ def _check_shock_range(c: _Checker, path: dict[str, np.ndarray] | None) -> None:
     elif kind == "replay" and path is not None:
         key, shown = "shock.file", c.given["shock.file"]
         prices = path["price"] * (p0 / path["price"][0] if v["shock.rescale"] is True else 1.0)
+    elif kind == "gbm" and not c.problems and c.ok(*(f"shock.{k}" for k in _GBM_KEYS), "scenario.duration_s",
+                                                               "scenario.seed"):
+        # the same draw the run makes (the seed's own stream), so a run never leaves the ladder
+        shock = Shock(**{k: v[f"shock.{k}"] for k in _GBM_KEYS})
+        prices = gbm_path(shock, p0, v["scenario.duration_s"], v["scenario.seed"])[1]
+        key = "shock.volatility_pct_per_day"
+        shown = c.given.get(key, v[key])
     else:
         return
     lo, hi = p0 * (1 - (r - 1) / 100), p0 * (1 + (r - 1) / 100)

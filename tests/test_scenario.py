@@ -114,7 +114,7 @@ def test_unknown_table():
     ("scenario", "seed", False, "must be an integer in [0, 2**63)"),
     ("adl", "enabled", 1, "must be true or false"),
     ("market", "symbol", 3, "must be a string"),
-    ("shock", "kind", "crash", "must be one of none, gap, ramp, replay"),
+    ("shock", "kind", "crash", "must be one of none, gap, ramp, replay, gbm"),
     ("scenario", "name", "my run", "must be a non-empty string of letters, digits, '_', '.', '-' only"),
     ("population", "file", 5, "must be a file path (a string)"),
     ("market", "tiers", {"mmr_pct": 1}, "must be a non-empty array of tables ([[market.tiers]])"),

@@ -1,0 +1,70 @@
+"""GBM-with-jumps index paths (model §6): drawn from the scenario's seed, with the statistics asked for,
+checked against the book ladder before a run, and reproducible runs on them."""
+
+import math
+
+import numpy as np
+import pytest
+
+import sim
+from sim.engine import prepare
+from sim.errors import ScenarioError
+from sim.paths import gbm_path
+from sim.scenario import Shock
+
+
+def path(seed=0, duration_s=86_400.0, **shock):
+    cfg = Shock(kind="gbm", **{"start_s": 0.0, "step_s": 10.0, **shock})
+    return gbm_path(cfg, 100.0, duration_s, seed)
+
+
+def test_the_path_is_the_seeds_and_flat_before_the_start():
+    t, p = path(seed=3, start_s=600.0, duration_s=3600.0)
+    t2, p2 = path(seed=3, start_s=600.0, duration_s=3600.0)
+    np.testing.assert_array_equal(p, p2)
+    assert not np.array_equal(p, path(seed=4, start_s=600.0, duration_s=3600.0)[1])
+    assert t[0] == 0.0 and p[0] == 100.0 and t[1] == 600.0 and p[1] == 100.0  # flat until start_s
+    assert np.all(np.diff(t[1:]) == pytest.approx(10.0)) and t[-1] == pytest.approx(3600.0)
+
+
+def test_volatility_and_drift_per_day():
+    # 8,640 steps of 10 s: the log increments have sd σ·√dt and mean (μ − σ²/2)·dt
+    sigma, mu, dt = 0.05, 0.02, 10.0 / 86_400.0
+    _, p = path(volatility_pct_per_day=100 * sigma, drift_pct_per_day=100 * mu)
+    r = np.diff(np.log(p[1:]))
+    assert r.size == 8640
+    assert r.std() == pytest.approx(sigma * math.sqrt(dt), rel=0.03)
+    # the drift is small against the noise: the mean is within four standard errors of its value
+    assert abs(r.mean() - (mu - sigma**2 / 2) * dt) < 4 * sigma * math.sqrt(dt) / math.sqrt(r.size)
+
+
+def test_jumps_arrive_at_their_rate_with_their_size():
+    # no diffusion: every increment is a whole number of jumps of log(0.97)
+    _, p = path(volatility_pct_per_day=0.0, jump_rate_per_h=60.0, jump_mean_pct=-3.0, jump_sd_pct=0.0)
+    r = np.diff(np.log(p[1:]))
+    k = r / math.log(0.97)
+    np.testing.assert_allclose(k, np.rint(k), atol=1e-9)
+    assert abs(k.sum() - 1440.0) < 4 * math.sqrt(1440.0)  # Poisson(60 per hour × 24 h)
+    quiet = path(volatility_pct_per_day=0.0, jump_rate_per_h=0.0)[1]
+    np.testing.assert_allclose(quiet, 100.0)
+
+
+def test_a_path_leaving_the_book_is_refused_before_the_run():
+    with pytest.raises(ScenarioError) as exc:
+        sim.load_scenario(None, overrides={"shock.kind": "gbm", "shock.volatility_pct_per_day": 100,
+                                           "scenario.duration_s": 86_400, "shock.step_s": 60})
+    (msg,) = exc.value.problems
+    assert msg.startswith("override: shock.volatility_pct_per_day = 100: the index path reaches ")
+    assert "book.range_pct would have to be at least" in msg
+
+
+def test_a_gbm_run_is_reproducible_and_drives_the_index(compiled):
+    overrides = {"shock.kind": "gbm", "shock.volatility_pct_per_day": 5, "shock.jump_rate_per_h": 30,
+                 "population.n_positions": 2000, "scenario.duration_s": 180.0}
+    scn = sim.load_scenario(None, overrides=overrides)
+    inp = prepare(scn)
+    t_s, prices = gbm_path(scn.shock, scn.market.start_price_usd, 180.0, scn.scenario.seed)
+    np.testing.assert_array_equal(inp.path_p, prices)
+    a, b = sim.run(scn), sim.run(scn)
+    assert a.fills.tobytes() == b.fills.tobytes()
+    assert a.summary["exogenous_drawdown_pct"] != 0.0
