@@ -8,9 +8,8 @@ engine uses. Venue rules change the answer in three ways (reference/mechanics.md
 
 * the tier is the one of the notional *at the liquidation price* (Binance, OKX, Hyperliquid), or
   MM is charged on the *entry* value, so the tier is the one at entry (Bybit, ``mm_basis = "entry"``);
-  OKX sets its tiers in position size (contracts); its table is valued in USD at the entry price
-  (:meth:`sim.venues.Pack.tier_rows`) and then read on notional like the others, so a position whose
-  liquidation price is far from entry and whose size is near a bound can be one tier off;
+  OKX sets its tiers in position size (contracts): the tier is the one of the size and MM is
+  ``price × (size × MMR − amount)`` with the amount in coins (the size basis of the engine);
 * OKX triggers when equity reaches MM **plus** the clearance fee, i.e. at an effective rate of
   MMR + fee rate (``trigger_includes_fee``); the maintenance amount is unchanged by that shift;
 * in cross mode the wallet is the account's whole balance, less the maintenance margin of its other
@@ -29,6 +28,7 @@ import math
 
 import numpy as np
 
+from sim import enums as E
 from sim.errors import ScenarioError
 from sim.kernels.margin import bankruptcy_price_nb, position_lp_nb, position_mm_nb, tier_nb
 from sim.venues import DEFAULTS, VENUES, pack, versions
@@ -194,7 +194,12 @@ def _solve(pk, asset, rows, s, mode, entry, size, notional, leverage, margin, wa
     rules = pk.rules
     fee = rules.clearance_fee_pct / 100.0 if rules.trigger_includes_fee else 0.0
     trigger_rate = rate + fee  # a constant shift leaves the maintenance amounts' recurrence unchanged
-    entry_basis = rules.mm_basis == "entry"
+    basis = E.MM_ENTRY if rules.mm_basis == "entry" else E.MM_MARK
+    if mmr is None and pk.sized_in_coins(asset):  # OKX: the tier is the one of the size, amounts in coins
+        coins = pk.tier_rows(asset, 1.0)
+        floor, amount = (np.array(c, np.float64) for c in zip(*[(r.notional_floor_usd, r.maintenance_amount_usd)
+                                                                  for r in coins]))
+        basis = E.MM_SIZE
 
     if mode == "isolated":
         initial = margin if margin is not None else notional / leverage
@@ -206,9 +211,9 @@ def _solve(pk, asset, rows, s, mode, entry, size, notional, leverage, margin, wa
     if leverage is None and initial is not None:
         leverage = notional / initial
 
-    lp = position_lp_nb(s, size, entry, w_lp, floor, trigger_rate, amount, entry_basis)
+    lp = position_lp_nb(s, size, entry, w_lp, floor, trigger_rate, amount, basis)
     bp = bankruptcy_price_nb(s, size, entry, w_bp)
-    at_entry = position_mm_nb(size, entry, entry, floor, trigger_rate, amount, entry_basis)
+    at_entry = position_mm_nb(size, entry, entry, floor, trigger_rate, amount, basis)
     out = {
         "venue": pk.venue, "version": pk.version, "asset": asset, "side": "long" if s > 0 else "short",
         "mode": mode, "margin_basis": rules.mm_basis, "entry": entry, "size": size, "notional_usd": notional,
@@ -221,12 +226,12 @@ def _solve(pk, asset, rows, s, mode, entry, size, notional, leverage, margin, wa
     if lp <= 0 and s < 0:  # the kernels' 0 for a short: at or below the trigger at every price, 0 included
         out.update(liquidation_price=0.0, liquidated_at_any_price=True, below_maintenance_at_entry=True)
     elif lp > 0:
-        j = tier_nb(size * (entry if entry_basis else lp), floor)
+        j = tier_nb(size * {E.MM_SIZE: 1.0, E.MM_ENTRY: entry}.get(basis, lp), floor)
         mmr_pct = mmr if mmr is not None else rows[j].mmr_pct
         out.update(
             liquidation_price=float(lp),
-            maintenance_margin=float(position_mm_nb(size, entry, lp, floor, rate, amount, entry_basis)),
-            trigger_margin=float(position_mm_nb(size, entry, lp, floor, trigger_rate, amount, entry_basis)),
+            maintenance_margin=float(position_mm_nb(size, entry, lp, floor, rate, amount, basis)),
+            trigger_margin=float(position_mm_nb(size, entry, lp, floor, trigger_rate, amount, basis)),
             tier=None if mmr is not None else int(j) + 1,
             mmr=float(mmr_pct),
             trigger_mmr_pct=float(mmr_pct + 100.0 * fee),

@@ -33,7 +33,7 @@ _INPUT_ARRAYS = [
 #: Everything a run depends on, as arrays and scalars (docs/engine.md §2, §10): the arrays above, the
 #: basis window (it sizes an array) and every kernel scalar of :class:`sim.state.Params`. The
 #: pure-Python reference engine in the tests consumes exactly this, so both engines see the same draws.
-Inputs = NamedTuple("Inputs", _INPUT_ARRAYS + [("basis_window", int), ("tier_entry_basis", bool)]
+Inputs = NamedTuple("Inputs", _INPUT_ARRAYS + [("basis_window", int), ("tier_basis", int)]
                     + list(S.Params.__annotations__.items()))
 
 
@@ -62,20 +62,35 @@ def _ms(seconds):
     return int(round(seconds * 1000.0))
 
 
+def trigger_tiers(mk, rules):
+    """The engine's tier arrays and margin basis (docs/engine.md §2–§3): the pack's table set in position
+    size (OKX: floors and amounts in coins) unless ``market.tiers`` replaces it, with the clearance fee
+    added to the rates where the venue counts it in the trigger."""
+    pack = mk.pack()
+    if mk.tiers is None and pack.sized_in_coins(mk.asset):
+        rows = pack.tier_rows(mk.asset, 1.0)  # USD per coin = 1: floors and amounts in coins
+        floor, mmr, cum = (np.array(c, np.float64) for c in zip(*[
+            (r.notional_floor_usd, r.mmr_pct / 100.0, r.maintenance_amount_usd) for r in rows]))
+        basis = E.MM_SIZE
+    else:
+        floor, mmr, cum, _ = mk.tier_arrays()
+        basis = E.MM_ENTRY if rules.mm_basis == "entry" else E.MM_MARK
+    if rules.trigger_includes_fee:  # OKX: liquidation when equity ≤ MM + the clearance fee
+        mmr = mmr + rules.clearance_fee_pct / 100.0
+    return floor, mmr, cum, basis
+
+
 def prepare(scn):
     """Draw and derive every input of a run from a validated scenario."""
     seed_seq = np.random.SeedSequence(scn.scenario.seed)
     pop_rng, noise_rng = (np.random.default_rng(s) for s in seed_seq.spawn(2))
     mk, pcfg, book, fund = scn.market, scn.population, scn.book, scn.insurance_fund
     rules = scn.rules()
+    floor, mmr, cum, basis = trigger_tiers(mk, rules)
     if getattr(pcfg, "positions", None) is not None:
         pop = from_arrays(pcfg.positions, mk, pcfg.counterparty_leverage)
     else:
-        pop = generate(pcfg, mk, pop_rng, rules.mm_basis == "entry",
-                       rules.clearance_fee_pct / 100.0 if rules.trigger_includes_fee else 0.0)
-    floor, mmr, cum, _ = mk.tier_arrays()
-    if rules.trigger_includes_fee:  # OKX: liquidation when equity ≤ MM + the clearance fee
-        mmr = mmr + rules.clearance_fee_pct / 100.0
+        pop = generate(pcfg, mk, pop_rng, (floor, mmr, cum, basis))
     prof = book_profile(book, mk)
     path_t, path_p = shock_path(scn.shock, mk, scn.scenario.duration_s, scn.scenario.seed)
     duration = _ms(scn.scenario.duration_s)
@@ -84,7 +99,7 @@ def prepare(scn):
     return Inputs(
         pos_side=pop.side, pos_size=pop.size, pos_entry=pop.entry, pos_wallet=pop.wallet,
         pos_kind=pop.kind, pos_mode=pop.mode, pos_leverage=pop.leverage,
-        tier_floor=floor, tier_mmr=mmr, tier_cum=cum, tier_entry_basis=rules.mm_basis == "entry",
+        tier_floor=floor, tier_mmr=mmr, tier_cum=cum, tier_basis=basis,
         tick=float(mk.tick_size_usd), lot=float(mk.lot_size),
         grid_lo=prof.grid_lo, n_levels=prof.n_levels, prof_bid=prof.prof_bid, prof_ask=prof.prof_ask,
         path_t=path_t, path_p=path_p, noise_t=noise_t, noise_side=noise_side, noise_qty=noise_qty,
@@ -139,7 +154,7 @@ def _allocate(inp):
         cooldown=np.full(n, S.NEVER, np.int64),
     )
     tiers = S.Tiers(*(np.ascontiguousarray(a, np.float64) for a in (inp.tier_floor, inp.tier_mmr, inp.tier_cum)),
-                    bool(inp.tier_entry_basis))
+                    int(inp.tier_basis))
     init_prices_nb(pos, tiers, E.OPEN)
     ids = np.arange(n, dtype=np.int64)
     orders = []

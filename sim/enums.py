@@ -35,6 +35,13 @@ NOISE_FILL = 4
 FUND_UNWIND = 5
 FILL_KIND_NAMES = ("liquidation", "partial", "takeover", "adl", "noise", "fund_unwind")
 
+# Maintenance-margin basis: MM on the notional at the price, on the entry value (Bybit), or tiers set in
+# position size with floors and maintenance amounts in base units (OKX)
+MM_MARK = 0
+MM_ENTRY = 1
+MM_SIZE = 2
+MM_BASIS_NAMES = ("mark", "entry", "size")
+
 # Venue rules (sim.venues names them; kernels see these codes)
 PARTIAL_NONE = 0
 PARTIAL_STEP_IOC = 1  # Binance: one IOC reduction to the largest compliant lower tier

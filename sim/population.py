@@ -52,16 +52,17 @@ def sample_history(hist, rng, size):
     return hist[i] + (hist[i + 1] - hist[i]) * (x - i)
 
 
-def generate(pop_cfg, market_cfg, rng, entry_basis=False, trigger_fee=0.0):
+def generate(pop_cfg, market_cfg, rng, trigger_tiers=None):
     """Draw a population from ``[population]`` settings; see the module docstring.
 
-    ``entry_basis`` and ``trigger_fee`` (a fraction added to every MMR) are the venue's margin basis and
-    the fee it counts in its trigger, so no position is born past its liquidation price.
+    ``trigger_tiers`` = ``(floor, mmr, cum, basis)`` are the engine's tier arrays (the venue's margin
+    basis, any fee counted in its trigger), so no position is born past its liquidation price; by default
+    the market's own tiers on the mark basis.
     """
     p0 = market_cfg.start_price_usd
     lot = market_cfg.lot_size
     floor, mmr, cum, max_lev = market_cfg.tier_arrays()
-    mmr = mmr + trigger_fee
+    lp_floor, lp_mmr, lp_cum, basis = trigger_tiers if trigger_tiers is not None else (floor, mmr, cum, 0)
     n = pop_cfg.n_positions
 
     side = np.where(rng.random(n) < pop_cfg.long_share, 1, -1).astype(np.int8)
@@ -88,7 +89,7 @@ def generate(pop_cfg, market_cfg, rng, entry_basis=False, trigger_fee=0.0):
     size, wallet = _size_and_wallet(notional, entry, leverage, cross, spare_factor, lot)
     todo = np.arange(n)  # rows whose entry is still to be checked
     for attempt in range(6):
-        lp = liquidation_prices_nb(side[todo], size[todo], entry[todo], wallet[todo], floor, mmr, cum, entry_basis,
+        lp = liquidation_prices_nb(side[todo], size[todo], entry[todo], wallet[todo], lp_floor, lp_mmr, lp_cum, basis,
                                    np.empty(todo.size))
         todo = todo[np.where(side[todo] > 0, lp >= p0, lp <= p0)]
         if todo.size == 0:

@@ -100,9 +100,9 @@ class Market:
         return venues.pack(self.venue, self.venue_version)
 
     def tier_table(self) -> tuple[Tier, ...]:
-        """The tiers in force: ``tiers`` if given, else the pack's table for ``asset`` (a venue whose tiers are
-        set in position size has them valued at ``start_price_usd``: a run's tier boundaries then drift
-        with the price by as much as the price moves)."""
+        """The tiers in force, in USD notional: ``tiers`` if given, else the pack's table for ``asset`` (a
+        venue whose tiers are set in position size has them valued at ``start_price_usd`` here; the engine
+        itself reads those in coins, :func:`sim.engine.trigger_tiers`)."""
         if self.tiers is not None:
             return self.tiers
         rows = self.pack().tier_rows(self.asset, self.start_price_usd)  # OKX's tiers are sized in coins

@@ -104,7 +104,7 @@ class Tiers(NamedTuple):
     floor: np.ndarray  # f8 (k,), USD notional
     mmr: np.ndarray  # f8 (k,), fraction
     cum: np.ndarray  # f8 (k,), USD
-    entry_basis: bool  # maintenance margin on the entry value (Bybit) instead of the mark notional
+    basis: int  # enums.MM_MARK / MM_ENTRY (Bybit: MM on the entry value) / MM_SIZE (OKX: tiers by size, in coins)
 
 
 class Book(NamedTuple):

@@ -55,20 +55,25 @@ def reference_tier(notional, tier_floor):
     return j
 
 
-def reference_liquidation_price(side, size, entry, wallet, tier_floor, tier_mmr, tier_cum, entry_basis=False):
+def reference_liquidation_price(side, size, entry, wallet, tier_floor, tier_mmr, tier_cum, basis=0):
     """Liquidation price of one position (§3).
 
     ``f(P) = W + s·Q·(P − EP) − MM(P)`` is monotone; the root's tier ``j`` is the last tier with
     ``s·f(floor[j]/Q) ≤ 0``; then the one-tier closed form, clipped to that tier's price bracket.
-    A long with no such tier can never be liquidated (0). With MM on the entry value, MM is a constant
-    and ``LP = EP − s·(W − MM)/Q`` (at least 0).
+    A long with no such tier can never be liquidated (0). With MM on the entry value (basis 1), MM is a
+    constant and ``LP = EP − s·(W − MM)/Q`` (at least 0). With tiers set in size (basis 2, floors and
+    amounts in coins), ``MM(P) = P·(Q·MMR − cum)`` with the tier of ``Q``: ``LP = (W − s·Q·EP)/(Q·MMR − cum −
+    s·Q)`` (at least 0).
     """
     s = int(side)
     Q = float(size)
     EP = float(entry)
     W = float(wallet)
     floors = _floats(tier_floor)
-    if entry_basis:
+    if basis == 2:
+        j = reference_tier(Q, floors)
+        return max((W - s * Q * EP) / (Q * float(tier_mmr[j]) - float(tier_cum[j]) - s * Q), 0.0)
+    if basis == 1:
         j = reference_tier(Q * EP, floors)
         mm = Q * EP * float(tier_mmr[j]) - float(tier_cum[j])
         return max(EP - s * (W - mm) / Q, 0.0)
@@ -96,9 +101,9 @@ def reference_bankruptcy_price(side, size, entry, wallet):
     return float(entry) - int(side) * float(wallet) / float(size)
 
 
-def reference_key(side, size, entry, wallet, tier_floor, tier_mmr, tier_cum, entry_basis=False):
+def reference_key(side, size, entry, wallet, tier_floor, tier_mmr, tier_cum, basis=0):
     """Trigger key: ``LP`` for a long, ``−LP`` for a short (§3)."""
-    lp = reference_liquidation_price(side, size, entry, wallet, tier_floor, tier_mmr, tier_cum, entry_basis)
+    lp = reference_liquidation_price(side, size, entry, wallet, tier_floor, tier_mmr, tier_cum, basis)
     return lp if int(side) > 0 else -lp
 
 
@@ -135,7 +140,7 @@ class _Reference:
         self.tier_floor = _floats(inp.tier_floor)
         self.tier_mmr = _floats(inp.tier_mmr)
         self.tier_cum = _floats(inp.tier_cum)
-        self.entry_basis = bool(inp.tier_entry_basis)
+        self.mm_basis = int(inp.tier_basis)  # 0 mark notional, 1 entry value, 2 position size (coins)
 
         # book (§5)
         self.tick = float(inp.tick)
@@ -256,7 +261,7 @@ class _Reference:
     def liquidation_price(self, i):
         return reference_liquidation_price(
             self.side[i], self.Q[i], self.EP[i], self.W[i], self.tier_floor, self.tier_mmr, self.tier_cum,
-            self.entry_basis,
+            self.mm_basis,
         )
 
     def key(self, i):
@@ -589,7 +594,10 @@ class _Reference:
 
     def maintenance_margin(self, i, Q, price):
         """MM of ``Q`` units of row ``i`` at ``price`` (on the entry value when the venue says so)."""
-        at = self.EP[i] if self.entry_basis else price
+        if self.mm_basis == 2:
+            j = self.tier(Q)
+            return price * (Q * self.tier_mmr[j] - self.tier_cum[j])
+        at = self.EP[i] if self.mm_basis == 1 else price
         j = self.tier(Q * at)
         return Q * at * self.tier_mmr[j] - self.tier_cum[j]
 
@@ -618,7 +626,7 @@ class _Reference:
             else:
                 self.full(i)  # a whole order is settled as the venue settles (§7.7)
             return
-        px = self.EP[i] if self.entry_basis else m
+        px = self.tier_price(i)
         j = self.tier(Q * px)
         while self.partial_rule != enums.PARTIAL_NONE and j > 0 and j >= self.partial_min_tier:
             r = self.partial_size(i, j)
@@ -632,10 +640,14 @@ class _Reference:
             j = self.tier(self.Q[i] * px)  # OKX repeats its drop from the tier it is in now
         self.full(i)
 
+    def tier_price(self, i):
+        """What a row's size is multiplied by to read its tier: the mark, its entry, or 1 (tiers by size)."""
+        return 1.0 if self.mm_basis == 2 else (self.EP[i] if self.mm_basis == 1 else self.mark)
+
     def partial_size(self, i, j):
         Q = self.Q[i]
         m = self.mark
-        px = self.EP[i] if self.entry_basis else m  # tiers by notional at the mark, or at entry
+        px = self.tier_price(i)  # tiers by notional at the mark, at entry, or by size
         if self.partial_rule == enums.PARTIAL_TO_TIER:
             jp = 0 if self.partial_tiers_down <= 0 else max(0, j - self.partial_tiers_down)
             keep = math.floor(min(Q, self.tier_floor[jp + 1] / px) / self.lot) * self.lot
@@ -644,7 +656,7 @@ class _Reference:
         for jp in range(j - 1, -1, -1):
             keep = math.floor(min(Q, self.tier_floor[jp + 1] / px) / self.lot) * self.lot
             r = Q - keep
-            if self.entry_basis:
+            if self.mm_basis != 0:
                 MM2 = self.maintenance_margin(i, keep, m)
             else:
                 MM2 = keep * m * self.tier_mmr[jp] - self.tier_cum[jp]

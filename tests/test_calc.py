@@ -36,10 +36,16 @@ def trigger_rate(venue, mmr_pct):
 def reference_lp(venue, side, entry, size, wallet, asset="BTC"):
     """Liquidation price and trigger MM from the rule pack alone, by trying each tier's closed form.
 
-    Entry basis: the tier and MM of the entry value, ``LP = EP − side·(W − MM)/Q``. Mark basis: the one
-    tier whose bracket holds the root of ``W + side·Q·(P − EP) = Q·P·rate − cum``.
+    Entry basis: the tier and MM of the entry value, ``LP = EP − side·(W − MM)/Q``. Size basis (OKX): the
+    tier of the size, ``LP = (W − side·Q·EP)/(Q·rate − cum − side·Q)``. Mark basis: the one tier whose
+    bracket holds the root of ``W + side·Q·(P − EP) = Q·P·rate − cum``.
     """
-    rows = pack(venue).tier_rows(asset, entry)  # OKX: its contract tiers valued at the entry price
+    if pack(venue).sized_in_coins(asset):  # OKX: the tier of the size, amounts in coins, MM = P·(Q·rate − cum)
+        row = [r for r in pack(venue).tier_rows(asset, 1.0) if r.notional_floor_usd <= size][-1]
+        rate = trigger_rate(venue, row.mmr_pct)
+        lp = (wallet - side * size * entry) / (size * rate - row.maintenance_amount_usd - side * size)
+        return lp, lp * (size * rate - row.maintenance_amount_usd)
+    rows = pack(venue).tier_rows(asset, entry)
     if pack(venue).rules.mm_basis == "entry":
         row = [r for r in rows if r.notional_floor_usd <= size * entry][-1]
         mm = size * entry * trigger_rate(venue, row.mmr_pct) - row.maintenance_amount_usd

@@ -18,6 +18,8 @@ ATOL = 1e-7
 
 # three tiers at the scale of these small markets (floors 500 and 1,500 USD), amounts by the recurrence
 THREE_TIERS = ([0.0, 500.0, 1500.0], [0.004, 0.01, 0.025], [0.0, 500.0 * 0.006, 500.0 * 0.006 + 1500.0 * 0.015])
+# the same set in position size (floors 5 and 15 base units, amounts in base units) for the size basis
+SIZE_TIERS = ([0.0, 5.0, 15.0], [0.004, 0.01, 0.025], [0.0, 5.0 * 0.006, 5.0 * 0.006 + 15.0 * 0.015])
 
 
 @st.composite
@@ -26,7 +28,7 @@ def venue_rules(draw):
     scenario validation allows (settlement at the fill needs a backstop)."""
     settle_fill = draw(st.booleans())
     return dict(
-        tier_entry_basis=draw(st.booleans()),
+        tier_basis=draw(st.sampled_from([enums.MM_MARK, enums.MM_ENTRY, enums.MM_SIZE])),
         partial_rule=draw(st.sampled_from([enums.PARTIAL_NONE, enums.PARTIAL_STEP_IOC, enums.PARTIAL_STEP_FOK,
                                            enums.PARTIAL_TO_TIER, enums.PARTIAL_SLICES])),
         partial_min_tier=draw(st.sampled_from([1, 2])),
@@ -67,9 +69,11 @@ def markets(draw, rules=False):
     # on a 100 ms grid, so background orders often share a millisecond with an oracle tick
     times = sorted(100 * t for t in draw(st.lists(st.integers(0, 100), max_size=20)))
     noise = [(t, draw(st.sampled_from([-1, 1])), draw(st.floats(0.1, 20.0))) for t in times]
+    venue = draw(venue_rules()) if rules else {}
+    tiers = [ONE_TIER, SIZE_TIERS] if venue.get("tier_basis") == enums.MM_SIZE else [ONE_TIER, TWO_TIERS, THREE_TIERS]
     return make_input(
         positions,
-        tiers=draw(st.sampled_from([ONE_TIER, TWO_TIERS, THREE_TIERS])),
+        tiers=draw(st.sampled_from(tiers)),
         path=path,
         noise=noise,
         prof=draw(st.floats(1.0, 50.0)),
@@ -85,7 +89,7 @@ def markets(draw, rules=False):
         funding_rate=draw(st.floats(-0.001, 0.001)),
         unwind_interval=draw(st.sampled_from([500, 1000, 3000])),
         refill_half_life=draw(st.sampled_from([200.0, 1000.0, 5000.0])),
-        **(draw(venue_rules()) if rules else {}),
+        **venue,
     )
 
 

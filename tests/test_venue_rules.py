@@ -428,7 +428,7 @@ def test_entry_basis_liquidation_price(compiled, entry_basis, mark, liquidated):
     fund_delta = 196.5 − 196 = 0.5, fee = min(0.005·196.5, 0.5) = 0.5."""
     positions = [(1, 1.0, 200.0, 4.0, E.TRADER), (-1, 1.0, 200.0, 200.0, E.COUNTERPARTY)]
     inp = make_input(positions, tiers=([0.0], [0.005], [0.0]), path=((0, 200.0), (1500, 200.0), (1500, mark)),
-                     start_price=200.0, duration=2000, unwind_interval=NEVER, tier_entry_basis=entry_basis,
+                     start_price=200.0, duration=2000, unwind_interval=NEVER, tier_basis=int(entry_basis),
                      partial_rule=E.PARTIAL_STEP_FOK)
     raw, results = run_both(inp)
     lp = 197.0 if entry_basis else 196.0 / 0.995
@@ -760,7 +760,7 @@ def test_hyperliquid_mark_is_the_median_of_the_two_emas_and_the_book(compiled):
 
 # TV22, Bybit insurance-fund flow, linear analogue per 1 BTC: a long with LP 7,000 and BP 6,950; a fill
 # at 6,980 adds 30 to the fund, a fill at 6,930 takes 20 from it.
-# Bybit isolated USDT: MM on the entry value (tier_entry_basis), one tier, mmr 0.5% (Bybit's tier-1 BTC
+# Bybit isolated USDT: MM on the entry value (tier_basis = MM_ENTRY), one tier, mmr 0.5% (Bybit's tier-1 BTC
 # rate, as in TV11). Long 1 BTC @ 10,000:
 #   BP = EP − W/Q = 6,950              → W = 10,000 − 6,950 = 3,050
 #   MM = Q·EP·mmr = 10,000·0.005 = 50  (a constant)
@@ -787,7 +787,7 @@ def test_tv22_bybit_insurance_fund_flow(compiled, fill_price, fund_delta, cleara
     positions = [(1, 1.0, 10_000.0, 3050.0, E.TRADER), (-1, 1.0, 10_000.0, 10_000.0, E.COUNTERPARTY)]
     inp = make_input(positions, tiers=TV22_TIERS, path=((0, 10_000.0), (1500, 10_000.0), (1500, 7000.0)),
                      prof=prof, start_price=10_000.0, tick=1.0, grid_lo=6800, n_levels=3400, duration=2000,
-                     unwind_interval=NEVER, tier_entry_basis=True, partial_rule=E.PARTIAL_STEP_FOK,
+                     unwind_interval=NEVER, tier_basis=E.MM_ENTRY, partial_rule=E.PARTIAL_STEP_FOK,
                      clearance=clearance, band=0.005, fund_initial=1000.0)
     raw, results = run_both(inp)
     assert raw.lp_start[0] == 7000.0
@@ -921,7 +921,7 @@ def test_entry_basis_reads_the_partial_tier_at_entry(compiled):
     MM of 10 at entry = 10). It fills at the 90.0 bid; E″ = 110 + 10·(90.4 − 100) = 14, fee 0.45,
     13.55 > 10: compliant, so it stays open with 10."""
     positions = [(1, 11.0, 100.0, 120.0, E.TRADER), (-1, 11.0, 100.0, 1100.0, E.COUNTERPARTY)]
-    inp = make_input(positions, tiers=([0.0, 1000.0], [0.01, 0.05], [0.0, 40.0]), tier_entry_basis=True,
+    inp = make_input(positions, tiers=([0.0, 1000.0], [0.01, 0.05], [0.0, 40.0]), tier_basis=E.MM_ENTRY,
                      path=((0, 100.0), (1500, 100.0), (1500, 90.4)), duration=2000, unwind_interval=NEVER)
     _, results = run_both(inp)
     for name, res in results.items():

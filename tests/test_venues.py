@@ -369,7 +369,7 @@ def test_venues_text_lists_every_pack_and_marks_defaults():
         row = next(line for line in lines if line.split()[:2] in ([p.venue, p.version], [p.venue, p.version + "*"]))
         assert (p.version + "*" in row.split()) == (V.DEFAULTS[p.venue] == p.version), row
     assert "BTC tiers" not in text and "[DOC]" not in text
-    assert "okx: tiers set in position size (contracts), valued in USD at one price" in text
+    assert "okx: tiers set in position size (contracts): a position's tier follows its size" in text
 
 
 def test_venues_text_verbose_adds_notes_and_tier_tables():

@@ -161,13 +161,16 @@ def row_equity_nb(pos, i, price):
 @jit(inline="always")
 def row_mm_nb(pos, i, q, price, tiers):
     """Maintenance margin (trigger tiers) of ``q`` units of row ``i`` at ``price``."""
-    return position_mm_nb(q, pos.entry[i], price, tiers.floor, tiers.mmr, tiers.cum, tiers.entry_basis)
+    return position_mm_nb(q, pos.entry[i], price, tiers.floor, tiers.mmr, tiers.cum, tiers.basis)
 
 
 @jit(inline="always")
 def tier_price_nb(pos, i, mark, tiers):
-    """The price a position's tier is read at: the mark, or its entry price on the entry basis."""
-    return pos.entry[i] if tiers.entry_basis else mark
+    """What a position's size is multiplied by to read its tier: the mark, its entry price on the entry
+    basis, or 1 when tiers are set in size (floors in base units)."""
+    if tiers.basis == E.MM_SIZE:
+        return 1.0
+    return pos.entry[i] if tiers.basis == E.MM_ENTRY else mark
 
 
 @jit(inline="always")
@@ -276,7 +279,7 @@ def partial_size_nb(i, j, pos, tiers, sf, p):
     for jj in range(j - 1, -1, -1):
         keep = math.floor(min(q, tiers.floor[jj + 1] / px) / p.lot) * p.lot
         r = q - keep
-        if tiers.entry_basis:
+        if tiers.basis != E.MM_MARK:
             mm = row_mm_nb(pos, i, keep, m, tiers)
         else:
             mm = keep * m * tiers.mmr[jj] - tiers.cum[jj]

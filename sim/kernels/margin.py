@@ -71,18 +71,32 @@ def liquidation_price_entry_nb(side, q, ep, w, floor, mmr, cum):
     return max(lp, 0.0)
 
 
+@jit
+def liquidation_price_size_nb(side, q, ep, w, floor, mmr, cum):
+    """Liquidation price with tiers set in position size (OKX): ``floor`` and ``cum`` in base units, the
+    tier is the one of the size ``Q`` and ``MM(P) = P·(Q·MMR − cum)``, so
+    ``LP = (W − s·Q·EP) / (Q·MMR − cum − s·Q)``; 0 for a long that cannot be liquidated."""
+    j = tier_nb(q, floor)
+    return max((w - side * q * ep) / (q * mmr[j] - cum[j] - side * q), 0.0)
+
+
 @jit(inline="always")
-def position_lp_nb(side, q, ep, w, floor, mmr, cum, entry_basis):
-    """Liquidation price under the venue's margin basis (mark notional, or entry value)."""
-    if entry_basis:
+def position_lp_nb(side, q, ep, w, floor, mmr, cum, basis):
+    """Liquidation price under the venue's margin basis (0 mark notional, 1 entry value, 2 size)."""
+    if basis == 2:
+        return liquidation_price_size_nb(side, q, ep, w, floor, mmr, cum)
+    if basis == 1:
         return liquidation_price_entry_nb(side, q, ep, w, floor, mmr, cum)
     return liquidation_price_nb(side, q, ep, w, floor, mmr, cum)
 
 
 @jit
-def position_mm_nb(q, ep, price, floor, mmr, cum, entry_basis):
+def position_mm_nb(q, ep, price, floor, mmr, cum, basis):
     """Maintenance margin of a position at ``price`` under the venue's margin basis."""
-    return maintenance_margin_nb(q, ep if entry_basis else price, floor, mmr, cum)
+    if basis == 2:
+        j = tier_nb(q, floor)
+        return price * (q * mmr[j] - cum[j])
+    return maintenance_margin_nb(q, ep if basis == 1 else price, floor, mmr, cum)
 
 
 @jit(inline="always")
@@ -100,7 +114,7 @@ def equity_nb(side, q, ep, w, price):
 def _set_prices_nb(pos, i, tiers):
     s = pos.side[i]
     q = pos.size[i]
-    lp = position_lp_nb(s, q, pos.entry[i], pos.wallet[i], tiers.floor, tiers.mmr, tiers.cum, tiers.entry_basis)
+    lp = position_lp_nb(s, q, pos.entry[i], pos.wallet[i], tiers.floor, tiers.mmr, tiers.cum, tiers.basis)
     pos.lp[i] = lp
     pos.bp[i] = bankruptcy_price_nb(s, q, pos.entry[i], pos.wallet[i])
     pos.key[i] = lp if s > 0 else -lp
@@ -126,8 +140,8 @@ def init_prices_nb(pos, tiers, open_code):
 
 
 @jit
-def liquidation_prices_nb(side, q, ep, w, floor, mmr, cum, entry_basis, out):
+def liquidation_prices_nb(side, q, ep, w, floor, mmr, cum, basis, out):
     """Vectorised liquidation price over arrays (population build, calculator)."""
     for i in range(side.size):
-        out[i] = position_lp_nb(side[i], q[i], ep[i], w[i], floor, mmr, cum, entry_basis)
+        out[i] = position_lp_nb(side[i], q[i], ep[i], w[i], floor, mmr, cum, basis)
     return out

@@ -159,10 +159,10 @@ _OKX_NOTES = [
     "updated 2026-05-28 (loveolu/crypto-strategy-research, user_data/data/okx/futures/leverage_tiers_USDT.json).",
     "[CODE] first 15 of 99 tiers; later ones keep adding 20,000 (BTC) / 25,000 (ETH) contracts and 0.5% MMR. "
     "BTC and ETH share the rate and leverage ladders.",
-    "[CODE] bounds are in contracts (0.01 BTC, 0.1 ETH per contract). [INF] liqsim keeps the floors in coins and "
-    "values them in USD at one price (the calculator: the entry price; a scenario: its start price), then reads "
-    "tiers on notional like the other venues, so a position near a bound can sit one tier off its size when the "
-    "price has moved. The USD tables listed here are at 100,000 USD/BTC and 3,000 USD/ETH.",
+    "[CODE] bounds are in contracts (0.01 BTC, 0.1 ETH per contract): the engine and the calculator keep the "
+    "floors and maintenance amounts in coins and read a position's tier from its size (MM = price × (size × MMR "
+    "− amount)). [INF] The USD tables listed here, and the population's leverage caps, are at 100,000 USD/BTC "
+    "and 3,000 USD/ETH (a scenario: its start price).",
     "[INF] OKX publishes no maintenance deduction (its tier MMR applies to the whole position); the continuous "
     "recurrence is used as for the other venues, so MM does not jump at tier bounds.",
     "[DOC] liquidation when the margin ratio falls to 100%, the liquidation fee counted with MM ('Tiered "

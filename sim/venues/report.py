@@ -115,8 +115,8 @@ def venues_text(verbose: bool = False) -> str:
               "BTC MMR and max lev are tier 1; trigger % adds the clearance fee where the venue counts it (OKX)."]
     sized = sorted({p.venue for p in all_packs() if p.size_floors})
     if sized:
-        lines.append(f"{', '.join(sized)}: tiers set in position size (contracts), valued in USD at one price (a "
-                     "scenario's start price, the calculator's entry); --verbose lists them at a reference price.")
+        lines.append(f"{', '.join(sized)}: tiers set in position size (contracts): a position's tier follows its "
+                     "size; --verbose lists them in USD at a stated reference price.")
     if verbose:
         for p in all_packs():
             lines += _pack_detail(p)
