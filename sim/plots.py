@@ -9,15 +9,17 @@ Everything draws on :class:`matplotlib.figure.Figure` objects directly: no pyplo
 ``(result, ax=None)``, draw on ``ax`` (or on a new Figure) and return the Axes.
 """
 
+import math
 import os
 import uuid
 
 import numpy as np
+from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter, LogLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
 
-from sim import metrics
+from sim import heatmaps, metrics
 from sim.enums import ADL, TRADER
 
 LONG_COLOR = "#d62728"
@@ -519,4 +521,124 @@ def plot_venue_comparison(comparison, fig=None):
     axes[1, 1].set_title("(d) who paid: fund drawdown (light), ADL notional at the mark (dark)",
                          loc="left", fontsize=11)
     fig.suptitle(comparison_title(comparison), fontsize=14, fontweight="bold")
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Liquidation heatmaps (sim.heatmaps): what was liquidatable before the shock, and what was liquidated
+
+HEATMAP_FIGSIZE = (16.0, 9.0)  # inches
+WITHIN_PCT = 10.0  # the predictive panel's title totals what a move of this size would liquidate
+
+
+def _start_price(result):
+    """``scenario.market.start_price_usd``, else the first index sample."""
+    market = getattr(getattr(result, "scenario", None), "market", None)
+    return getattr(market, "start_price_usd", None) or float(result.series["index"][0])
+
+
+def _window_pct(result, start):
+    """(below, above) in % of the start price: 1.25 x the run's largest move of mark, last or a liquidation
+    fill, rounded up to 5 %, on the side it moved to; ``WITHIN_PCT`` on the other side and at least."""
+    s, fills = result.series, result.fills
+    prices = np.concatenate((s["mark"], s["last"], fills["price"][metrics.liquidation_mask(fills)]))
+    move = metrics.move_pct(prices, start) or 0.0
+    wide = max(WITHIN_PCT, 5.0 * math.ceil(1.25 * abs(move) / 5.0))
+    return (wide, WITHIN_PCT) if move < 0 else (WITHIN_PCT, wide)
+
+
+def _extreme_prices(result, start, min_pct):
+    """(label, price, colour, style) of the start price and the run's extreme mark and last (lowest in a fall),
+    each if it moved at least ``min_pct`` % from the start."""
+    sm, out = _summary(result), [(f"start {start:,.0f}", start, "black", "--")]
+    for key, low, color in (("mark", "min_mark_price", MARK_COLOR), ("last", "min_last_price", LAST_COLOR)):
+        move = metrics.move_pct(np.append(result.series[key], sm.get(low) or np.nan), start)
+        if move is not None and abs(move) >= min_pct:
+            price, word = start * (1.0 + move / 100.0), "lowest" if move < 0 else "highest"
+            out.append((f"{word} {key} {price:,.0f} ({fmt_pct(move)})", price, color, ":"))
+    return out
+
+
+def plot_predictive_heatmap(result, ax=None, bin_pct=0.25, range_pct=None):
+    """Liquidatable notional per price level before the shock (``sim.heatmaps.predictive_heatmap``).
+
+    Horizontal bars of ``bin_pct`` % of the start price, longs (red) and shorts (green) stacked, over
+    ``range_pct`` % either side of the start (by default the run's move with room to spare); dashed
+    line at the start price, dotted at the run's extreme mark and last. Needs ``result.accounts``.
+    """
+    ax = _axes(ax, figsize=(6.0, 8.0))
+    start = _start_price(result)
+    below, above = (range_pct, range_pct) if range_pct else _window_pct(result, start)
+    lo, hi = start * (1 - below / 100.0), start * (1 + above / 100.0)
+    hm = heatmaps.predictive_heatmap(result.accounts, start, bin_pct, max(below, above, WITHIN_PCT))
+    seen = (hm.edges[1:] > lo) & (hm.edges[:-1] < hi)
+    low, height, longs, shorts = hm.edges[:-1][seen], np.diff(hm.edges)[seen], hm.long_usd[seen], hm.short_usd[seen]
+    ax.barh(low, longs, height, align="edge", color=LONG_COLOR, label="longs")
+    ax.barh(low, shorts, height, left=longs, align="edge", color=SHORT_COLOR, label="shorts")
+    for label, price, color, ls in _extreme_prices(result, start, bin_pct):
+        ax.axhline(price, color=color, ls=ls, lw=1.4, label=label)
+    ax.set_ylim(lo, hi)
+    ax.set_xlim(0, 1.5 * max(1.0, (longs + shorts).max(initial=0.0)))  # room for the legend
+    ax.xaxis.set_major_locator(MaxNLocator(4))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: _usd(x) if x else "0"))
+    ax.set_xlabel(f"liquidatable per {bin_pct:g}% ({_usd(hm.edges[1] - hm.edges[0])}) price level")
+    ax.set_ylabel("liquidation price at the start (USD)")
+    ax.yaxis.set_major_formatter(_price_formatter(hm.edges))
+    longs, shorts = heatmaps.liquidatable_within(hm, WITHIN_PCT)
+    ax.set_title(f"before the shock, liquidatable within ±{WITHIN_PCT:g}%:\nlongs {_usd(longs)}, "
+                 f"shorts {_usd(shorts)}", loc="left", fontsize=11)
+    ax.legend(loc="best", fontsize=9, framealpha=0.9)
+    _style(ax)
+    return ax
+
+
+def plot_historical_heatmap(result, ax=None, bin_s=5.0, bin_pct=0.25):
+    """Liquidated notional by time and fill price (``sim.heatmaps.historical_heatmap``) on a log colour
+    scale: longs in reds, shorts in greens, empty cells white; last (black) and mark (blue) on top. The
+    time axis is zoomed to the cascade (99 % of the liquidated notional, with room either side).
+    """
+    ax = _axes(ax)
+    hm = heatmaps.historical_heatmap(result.fills, _start_price(result), bin_s, bin_pct)
+    peak = max(hm.long_usd.max(initial=0.0), hm.short_usd.max(initial=0.0))
+    for values, cmap, who in ((hm.long_usd, "Reds", "longs"), (hm.short_usd, "Greens", "shorts")):
+        if values.any():
+            mesh = ax.pcolormesh(hm.t_edges, hm.price_edges, np.ma.masked_less_equal(values.T, 0.0), cmap=cmap,
+                                 norm=LogNorm(peak / 1e3, peak))
+            bar = ax.figure.colorbar(mesh, ax=ax, pad=0.01, fraction=0.05, aspect=40)
+            bar.set_label(f"{who} liquidated per cell")
+            bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _pos: _usd(x)))
+    if peak == 0:
+        ax.text(0.5, 0.8, "no liquidations", transform=ax.transAxes, ha="center", va="center", color="0.4")
+    s = result.series
+    ax.plot(s["t"], s["last"], color="black", lw=0.9, label="last")
+    ax.plot(s["t"], s["mark"], color=MARK_COLOR, lw=1.2, ls="--", label="mark")
+    window = _active_window([result])
+    if window is not None:
+        ax.set_xlim(max(0.0, window[0]), min(window[1], float(s["t"][-1]) if len(s) else window[1]))
+    ax.set_xlabel("time since start of run (s)")
+    ax.set_ylabel("fill price (USD)")
+    cell = _usd(hm.start_price * bin_pct / 100.0)
+    ax.set_title(f"where and when: longs {_usd(hm.long_usd.sum())}, shorts {_usd(hm.short_usd.sum())} liquidated,\n"
+                 f"per {bin_s:g} s × {bin_pct:g}% ({cell}) cell", loc="left", fontsize=11)
+    ax.legend(loc="upper right", fontsize=9, framealpha=0.9)
+    _style(ax)
+    return ax
+
+
+def plot_heatmaps(result, fig=None, bin_s=5.0, bin_pct=0.25):
+    """The predictive heatmap (left) and the historical one (right) on a shared price axis; returns the
+    Figure (``fig``, expected empty, or a new 16 x 9 inch one)."""
+    if fig is None:
+        fig = Figure(figsize=HEATMAP_FIGSIZE, layout="constrained")
+    elif fig.get_layout_engine() is None:
+        fig.set_layout_engine("constrained")
+    left, right = fig.subplots(1, 2, sharey=True, width_ratios=[1.0, 2.2])
+    plot_predictive_heatmap(result, left, bin_pct)
+    plot_historical_heatmap(result, right, bin_s, bin_pct)
+    left.set_ylabel("price (USD)")
+    right.set_ylabel("")
+    head, figures = cascade_title(result)
+    n = _summary(result).get("n_positions")
+    head += "" if n is None else f"  ·  {n:,} positions"
+    fig.suptitle(f"{head}\n{figures}".replace("$", r"\$"), fontsize=13)
     return fig

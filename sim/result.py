@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from sim import enums as E
-from sim import metrics
+from sim import heatmaps, metrics
 
 
 
@@ -159,6 +159,21 @@ class Result:
         Computed from the records on each call (see ``sim.metrics.adl_table``); empty without ADL.
         """
         return metrics.adl_table(self.fills, self.accounts)
+
+    def predictive_heatmap(self, bin_pct=0.25, range_pct=None):
+        """Liquidatable notional by price level before the shock, longs and shorts.
+
+        A ``sim.heatmaps.PredictiveHeatmap`` of the starting trader positions, on bins of ``bin_pct`` %
+        of the start price (see ``sim.heatmaps.predictive_heatmap``).
+        """
+        return heatmaps.predictive_heatmap(self.accounts, self.scenario.market.start_price_usd, bin_pct, range_pct)
+
+    def historical_heatmap(self, bin_s=5.0, bin_pct=0.25):
+        """Liquidated notional by fill time (``bin_s`` s bins) and fill price (``bin_pct`` % bins).
+
+        A ``sim.heatmaps.HistoricalHeatmap`` of the tape (see ``sim.heatmaps.historical_heatmap``).
+        """
+        return heatmaps.historical_heatmap(self.fills, self.scenario.market.start_price_usd, bin_s, bin_pct)
 
     def to_frames(self):
         """``{"fills", "series", "accounts", "adl"}`` as pandas DataFrames (codes as names).
