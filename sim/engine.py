@@ -117,7 +117,17 @@ def prepare(scn):
         unwind_fraction=float(fund.unwind_fraction), unwind_band=fund.unwind_band_pct / 100.0,
         adl_enabled=bool(scn.adl.enabled), start_price=float(mk.start_price_usd),
         **venue_params(rules, scn.adl.policy, oracle),
+        **liquidity_shock(scn.shock, duration),
     )
+
+
+def liquidity_shock(shock, duration_ms):
+    """Kernel scalars of the liquidity shock: the factor and the times it applies (docs/engine.md §5)."""
+    if shock.liquidity_factor == 1.0:
+        return dict(liq_factor=1.0, liq_start=0, liq_end=0)
+    start = _ms(shock.liquidity_start_s)
+    end = start + _ms(shock.liquidity_duration_s) if shock.liquidity_duration_s > 0 else duration_ms + 1
+    return dict(liq_factor=float(shock.liquidity_factor), liq_start=start, liq_end=end)
 
 
 def venue_params(rules, policy, oracle_ms):

@@ -220,6 +220,11 @@ class Shock:
                                "log(1 + mean/100)).")
     jump_sd_pct: float = num(2.0, "[0, 50]", "%", "GBM: standard deviation of a log-jump.")
     step_s: float = num(1.0, "[0.01, 3600]", "s", "GBM: time between points of the path.")
+    liquidity_factor: float = num(1.0, "(0, 10]", "×", "Liquidity shock: every book level's target size is "
+                                  "multiplied by this (0.1 = makers pull 90% at once); 1 = none. Any index kind.")
+    liquidity_start_s: float = num(0.0, "[0, scenario.duration_s]", "s", "When the liquidity shock starts.")
+    liquidity_duration_s: float = num(0.0, "[0, 86400]", "s", "How long it lasts; 0 = to the end of the run. "
+                                      "Afterwards the book refills with book.refill_half_life.")
     path: dict[str, np.ndarray] | None = field(default=None, compare=False, repr=False)
 
 

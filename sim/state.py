@@ -210,6 +210,10 @@ class Params(NamedTuple):
     adl_ranking: int
     adl_price: int
     adl_policy: int
+    # liquidity shock (docs/engine.md §5)
+    liq_factor: float
+    liq_start: int  # ms
+    liq_end: int  # ms
 
 
 N_SERIES_COLS = 12

@@ -59,6 +59,9 @@ DEFAULTS = dict(
     adl_ranking=enums.RANK_PNL_LEVERAGE,
     adl_price=enums.ADL_AT_BANKRUPTCY,
     adl_policy=enums.POLICY_QUEUE,
+    liq_factor=1.0,
+    liq_start=0,
+    liq_end=0,
 )
 
 

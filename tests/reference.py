@@ -202,6 +202,9 @@ class _Reference:
         self.adl_ranking = int(inp.adl_ranking)
         self.adl_price = int(inp.adl_price)
         self.adl_policy = int(inp.adl_policy)
+        self.liq_factor = float(inp.liq_factor)
+        self.liq_start = int(inp.liq_start)
+        self.liq_end = int(inp.liq_end)
 
         # prices (§4)
         self.index = self.start_price
@@ -346,7 +349,8 @@ class _Reference:
     def level_size(self, bid, d, i, t):
         """Current size of a level at offset ``d`` (grid index ``i``) at time ``t``."""
         prof = self.prof_bid if bid else self.prof_ask
-        T = prof[d] if 1 <= d <= self.D else 0.0
+        scale = self.liq_factor if self.liq_start <= t < self.liq_end else 1.0  # the liquidity shock
+        T = (prof[d] if 1 <= d <= self.D else 0.0) * scale
         if T == 0.0:
             return 0.0
         if bid:
@@ -356,7 +360,8 @@ class _Reference:
         dt = t - t0
         if dt >= 60 * self.h:
             return T
-        return T - (T - q0) * math.exp(-LN2 * dt / self.h)
+        size = T - (T - q0) * math.exp(-LN2 * dt / self.h)
+        return min(size, T) if scale != 1.0 else size
 
     def best(self, bid, t):
         for d, a, i in self.levels(bid):

@@ -89,6 +89,9 @@ def markets(draw, rules=False):
         funding_rate=draw(st.floats(-0.001, 0.001)),
         unwind_interval=draw(st.sampled_from([500, 1000, 3000])),
         refill_half_life=draw(st.sampled_from([200.0, 1000.0, 5000.0])),
+        liq_factor=draw(st.sampled_from([1.0, 1.0, 0.2, 3.0])),
+        liq_start=draw(st.sampled_from([0, 2000, 2300])),
+        liq_end=draw(st.sampled_from([0, 4000, 20_000])),
         **venue,
     )
 

@@ -36,6 +36,23 @@ def level_size_nb(q0, stamp, target, t, half_life):
     return target - (target - q0) * math.exp(-math.log(2.0) * dt / half_life)
 
 
+@jit(inline="always")
+def liquidity_scale_nb(t, p):
+    """The liquidity shock's factor on every level's target at time ``t`` (1 outside the shock)."""
+    return p.liq_factor if p.liq_start <= t < p.liq_end else 1.0
+
+
+@jit(inline="always")
+def level_now_nb(q0, stamp, target, t, p):
+    """A level's size now, with the liquidity shock: during it the target is scaled, and a level holding
+    more than its scaled target is cut to it at once (makers pull); outside it, :func:`level_size_nb`."""
+    scale = liquidity_scale_nb(t, p)
+    size = level_size_nb(q0, stamp, target * scale, t, p.refill_half_life)
+    if scale != 1.0 and size > target * scale:
+        size = target * scale
+    return size
+
+
 @jit
 def top_ticks_nb(fair, tick):
     """Absolute ticks of the first bid (just below ``fair``) and first ask (just above)."""
@@ -59,7 +76,7 @@ def best_price_nb(book, is_bid, fair, t, p, sf, si):
         i = a - p.grid_lo
         if i < 0 or i >= p.n_levels:
             break
-        if level_size_nb(q[i], tt[i], prof[d], t, p.refill_half_life) >= qeps:
+        if level_now_nb(q[i], tt[i], prof[d], t, p) >= qeps:
             return a * p.tick
         a += step
         d += 1
@@ -108,7 +125,7 @@ def walk_nb(book, side, qty, limit, fair, t, p, sf, si):
         price = a * p.tick
         if (is_bid and price < limit) or ((not is_bid) and price > limit):
             break
-        size = level_size_nb(q[i], tt[i], prof[d], t, p.refill_half_life)
+        size = level_now_nb(q[i], tt[i], prof[d], t, p)
         if size >= qeps:
             take = min(size, rem)
             q[i] = size - take
@@ -153,7 +170,7 @@ def depth_usd_nb(book, is_bid, fair, t, p, pct):
         price = a * p.tick
         if (is_bid and price < lo) or ((not is_bid) and price > hi):
             break
-        size = level_size_nb(q[i], tt[i], prof[d], t, p.refill_half_life)
+        size = level_now_nb(q[i], tt[i], prof[d], t, p)
         if size >= qeps:
             total += size * price
         a += step
@@ -184,7 +201,7 @@ def fillable_nb(book, side, qty, limit, fair, t, p, sf, si):
         price = a * p.tick
         if (is_bid and price < limit) or ((not is_bid) and price > limit):
             break
-        size = level_size_nb(q[i], tt[i], prof[d], t, p.refill_half_life)
+        size = level_now_nb(q[i], tt[i], prof[d], t, p)
         if size >= qeps:
             total += size
         a += step
