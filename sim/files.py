@@ -7,7 +7,8 @@
 Each reader returns plain numpy arrays and raises :class:`sim.errors.ScenarioError` listing every bad
 row at once (up to :data:`sim.errors.MAX_PROBLEMS`). A message names the file, the line, the column,
 the bad value and what is allowed, e.g. ``pos.csv: line 7: size = '-2': must be a number > 0``.
-Column names are case-insensitive; blank lines are skipped; a UTF-8 byte-order mark is ignored.
+Column names are case-insensitive; blank lines are skipped; a UTF-8 byte-order mark is ignored. A price
+path may carry ``#`` comment lines (e.g. a header naming its source), which are skipped too.
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ class _CsvTable:
         required: Sequence[str],
         optional: Sequence[str] = (),
         one_of: Sequence[str] = (),
+        comments: bool = False,
     ):
         self.name = str(path)
         self.problems: list[str] = []
@@ -95,7 +97,9 @@ class _CsvTable:
             raise ScenarioError(f"{self.name}: is a directory, not a CSV file")
         try:
             with open(p, newline="", encoding="utf-8-sig") as f:
-                reader = csv.reader(f)
+                # a comment line is read as a blank one, so line numbers in messages stay the file's own
+                source = (("\n" if line.lstrip().startswith("#") else line) for line in f) if comments else f
+                reader = csv.reader(source)
                 lines = [(reader.line_num, row) for row in reader if any(c.strip() for c in row)]
         except UnicodeDecodeError:
             raise ScenarioError(f"{self.name}: not a UTF-8 text file") from None
@@ -310,7 +314,8 @@ def read_path_csv(path: str | Path) -> dict[str, np.ndarray]:
 
     Columns: ``timestamp`` (unix time in seconds, or in milliseconds when it is above 1e11; the first
     valid row decides the unit for the whole file) and ``price`` (USD, > 0). At least two rows;
-    timestamps may repeat (a jump) but never decrease.
+    timestamps may repeat (a jump) but never decrease. Lines whose first non-blank character is ``#``
+    are comments, anywhere in the file (a recorded path should name its source in them).
 
     Parameters
     ----------
@@ -327,7 +332,7 @@ def read_path_csv(path: str | Path) -> dict[str, np.ndarray]:
     ScenarioError
         Listing every problem found.
     """
-    t = _CsvTable(path, ("timestamp", "price"))
+    t = _CsvTable(path, ("timestamp", "price"), comments=True)
     finite = _number()
     times, prices = [], []
     scale = None  # seconds per timestamp unit, fixed by the first good row

@@ -177,6 +177,13 @@ def plot_insurance_fund(result, ax=None):
 # The cascade picture
 
 
+def shock_label(shock):
+    """``ramp -10%`` for a gap or ramp (the only kinds ``size_pct`` applies to), else the kind alone."""
+    kind = getattr(shock, "kind", "?")
+    size = getattr(shock, "size_pct", None)
+    return f"{kind} {size:g}%" if kind in ("gap", "ramp") and size is not None else str(kind)
+
+
 def cascade_title(result):
     """Two title lines: scenario and shock, then the key figures of the summary."""
     scn = getattr(result, "scenario", None)
@@ -184,9 +191,7 @@ def cascade_title(result):
     shock = getattr(scn, "shock", None)
     head = str(name)
     if shock is not None:
-        size = getattr(shock, "size_pct", None)
-        size_txt = "" if size is None else f" {size:g}%"
-        head += f"  ·  shock: {getattr(shock, 'kind', '?')}{size_txt}"
+        head += f"  ·  shock: {shock_label(shock)}"
     sm = _summary(result)
     total = _get(sm, "liquidated_notional_usd", "total")
     share = sm.get("long_share_of_liquidated")
@@ -470,7 +475,7 @@ def comparison_title(comparison):
     shock = getattr(scn, "shock", None)
     head = str(name)
     if shock is not None:
-        head += f"  ·  shock: {getattr(shock, 'kind', '?')} {getattr(shock, 'size_pct', 0):g}%"
+        head += f"  ·  shock: {shock_label(shock)}"
     if results:
         head += f"  ·  seed {getattr(results[0], 'seed', '?')}"
     venues = list(dict.fromkeys(comparison.venues))

@@ -211,7 +211,7 @@ class Shock:
                           "price must also lie inside the book ladder less 1 point (book.range_pct).")
     duration_s: float = num(60.0, "(0, 86400]", "s", "Length of a ramp.")
     file: str | None = data_file("Path CSV (timestamp, price) to replay; required for replay, not allowed "
-                                 "otherwise.")
+                                 "otherwise. Lines starting with # are comments (e.g. the data's source).")
     rescale: bool = setting(True, "bool", "Replay: scale the path so it starts at market.start_price_usd.")
     volatility_pct_per_day: float = num(3.0, "[0, 100]", "% per √day", "GBM: volatility of the index.")
     drift_pct_per_day: float = num(0.0, "[-50, 50]", "% per day", "GBM: drift of the index.")

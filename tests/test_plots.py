@@ -63,7 +63,7 @@ def make_result(fills=None, series=None, name="flash crash"):
                 n_positions=1000, runtime_s=0.5)
     summary = metrics.summarize(fills, series, accounts, meta)
     scenario = SimpleNamespace(scenario=SimpleNamespace(name=name),
-                               shock=SimpleNamespace(kind="linear_drop", size_pct=-4.0))
+                               shock=SimpleNamespace(kind="ramp", size_pct=-4.0))
     return SimpleNamespace(fills=fills, series=series, summary=summary, scenario=scenario)
 
 
@@ -179,7 +179,8 @@ def test_plot_cascade(result):
     assert len(top.lines) == 4 and len(fund.lines) == 3
     assert len([p for p in tape.patches if isinstance(p, StepPatch)]) == 2
     title = fig.get_suptitle()
-    assert "flash crash" in title and "linear_drop" in title and "-4%" in title
+    assert "flash crash" in title and "ramp -4%" in title
+    assert plots.shock_label(SimpleNamespace(kind="replay", size_pct=-10.0)) == "replay"  # size applies to gap, ramp
     figures = top.get_title(loc="left")
     assert figures.count("$") == figures.count(r"\$")  # every dollar sign escaped: never read as mathematics
     figures = figures.replace(r"\$", "$")
