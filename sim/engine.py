@@ -118,6 +118,9 @@ def prepare(scn):
         adl_enabled=bool(scn.adl.enabled), start_price=float(mk.start_price_usd),
         **venue_params(rules, scn.adl.policy, oracle),
         **liquidity_shock(scn.shock, duration),
+        wd_on=bool(book.withdrawal), wd_vol_half=book.withdrawal_volatility_pct / 100.0,
+        wd_flow_half=book.withdrawal_flow_share * book.depth_usd_1pct, wd_window=float(_ms(book.withdrawal_window_s)),
+        wd_floor=float(book.withdrawal_floor), wd_recovery=float(_ms(book.withdrawal_recovery_s)),
     )
 
 
@@ -197,8 +200,10 @@ def _allocate(inp):
     fills = S.allocate_fills(inp.noise_t.size + n_unwind + n // 4 + 1024)
     series = np.full((inp.duration // inp.sample_interval + 1, S.N_SERIES_COLS), np.nan)
     sf = np.zeros(S.N_F)
-    for slot in (S.F_INDEX, S.F_MARK, S.F_PREV_MARK, S.F_LAST, S.F_MIN_LAST, S.F_MAX_LAST, S.F_MIN_MARK, S.F_MAX_MARK):
+    for slot in (S.F_INDEX, S.F_MARK, S.F_PREV_MARK, S.F_LAST, S.F_MIN_LAST, S.F_MAX_LAST, S.F_MIN_MARK, S.F_MAX_MARK,
+                 S.F_WD_PREV):
         sf[slot] = inp.start_price
+    sf[S.F_WD_PHI] = 1.0
     for slot in (S.F_FUND_CASH, S.F_FUND_BAL, S.F_FUND_MIN, S.F_DD_PEAK):
         sf[slot] = inp.fund_initial
     trader = pos.kind == E.TRADER

@@ -192,6 +192,16 @@ class Book:
     noise_notional_median_usd: float = num(20000.0, "(0, 1e10]", "USD", "Median notional of a background order.")
     noise_notional_sigma: float = num(1.0, "[0, 5]", "", "Lognormal sigma of background order notional.")
     noise_band_pct: float = num(2.0, "(0, 50]", "%", "Background orders fill at most this far from the index.")
+    withdrawal: bool = setting(False, "bool", "Makers pull depth as the index's volatility and one-sided taker flow "
+                               "rise, and return as it calms (the withdrawal_* keys).")
+    withdrawal_volatility_pct: float = num(0.1, "(0, 100]", "% per √s", "Index volatility (average absolute move "
+                                           "per √second) at which makers keep half their depth.")
+    withdrawal_flow_share: float = num(0.02, "(0, 100]", "× depth_usd_1pct per s", "One-sided taker flow per second, "
+                                       "as a share of depth_usd_1pct, at which makers keep half their depth.")
+    withdrawal_window_s: float = num(10.0, "[0.01, 3600]", "s", "Time constant of the volatility and flow averages.")
+    withdrawal_floor: float = num(0.05, "(0, 1]", "fraction", "The least share of their depth makers keep.")
+    withdrawal_recovery_s: float = num(30.0, "(0, 86400]", "s", "Half-life of the makers' return as it calms "
+                                       "(they pull at once).")
     file: str | None = data_file("Levels CSV (side, price, size) replacing the synthetic ladder; prices on the "
                                  "tick grid, bids below and asks above the start price, within the range.")
     levels: dict[str, np.ndarray] | None = field(default=None, compare=False, repr=False)
@@ -582,27 +592,12 @@ def parse_scenario(data: dict, source: str = "<dict>", base_dir: str | Path | No
 
 
 def load_scenario(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Scenario:
-    """Load and validate a scenario file, with optional dotted-key overrides.
-
-    Parameters
-    ----------
-    path : str or Path, optional
-        A TOML scenario; None gives the built-in defaults (the ``btc_flash_crash`` scenario).
-    overrides : dict, optional
-        ``{"table.key": value}``. A string value is read as a TOML value (``"1e6"``, ``"true"``,
-        ``"{2 = 0.5, 10 = 0.5}"``), or kept as a plain string if it is not one or the key holds a string;
-        None removes the key (back to its default). Relative file paths given here resolve against the
-        current directory.
-
-    Returns
-    -------
-    Scenario
-
-    Raises
-    ------
-    ScenarioError
-        Listing every problem found (file, TOML syntax, keys, types, ranges, consistency, data files).
-    """
+    """Load and validate a scenario file (None: the built-in defaults, i.e. ``btc_flash_crash``), with optional
+    ``{"table.key": value}`` overrides. A string value is read as a TOML value (``"1e6"``, ``"true"``, ``"{2 =
+    0.5}"``), or kept as a plain string if it is not one or the key holds a string; None puts the key back to its
+    default; relative file paths given here resolve against the current directory. Raises
+    :class:`ScenarioError` listing every problem found (file, TOML syntax, keys, types, ranges, consistency, data
+    files)."""
     if path is None:
         raw, source, base_dir = {}, "<defaults>", None
     else:

@@ -47,7 +47,12 @@ F_EMA_SLOW_DEN = 30
 F_EMA_FAST_NUM = 31
 F_EMA_FAST_DEN = 32
 F_DD_PEAK = 33  # the fund's rolling peak equity (ADL drawdown trigger)
-N_F = 34
+F_WD_PHI = 34  # liquidity withdrawal: the makers' share of their normal depth now
+F_WD_VOL = 35  # EMA of the index's absolute log return per √s
+F_WD_FLOW = 36  # EMA of signed taker flow (USD/s, buys positive)
+F_FLOW_ACC = 37  # signed taker notional since the last oracle tick
+F_WD_PREV = 38  # index at the last oracle tick
+N_F = 39
 
 # --- int slots (si) -----------------------------------------------------------------------------
 I_SEQ = 0  # event sequence counter (owned by the run)
@@ -214,6 +219,13 @@ class Params(NamedTuple):
     liq_factor: float
     liq_start: int  # ms
     liq_end: int  # ms
+    # liquidity withdrawal (docs/engine.md §5)
+    wd_on: bool
+    wd_vol_half: float  # index volatility (absolute log return per √s) at which depth halves
+    wd_flow_half: float  # one-sided taker flow (USD/s) at which depth halves
+    wd_window: float  # ms, time constant of both averages
+    wd_floor: float  # the least share of depth makers keep
+    wd_recovery: float  # ms, half-life of their return
 
 
 N_SERIES_COLS = 12

@@ -62,6 +62,12 @@ DEFAULTS = dict(
     liq_factor=1.0,
     liq_start=0,
     liq_end=0,
+    wd_on=False,
+    wd_vol_half=0.001,
+    wd_flow_half=1e6,
+    wd_window=10_000.0,
+    wd_floor=0.05,
+    wd_recovery=30_000.0,
 )
 
 

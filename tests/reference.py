@@ -205,6 +205,12 @@ class _Reference:
         self.liq_factor = float(inp.liq_factor)
         self.liq_start = int(inp.liq_start)
         self.liq_end = int(inp.liq_end)
+        self.wd_on = bool(inp.wd_on)
+        self.wd_vol_half = float(inp.wd_vol_half)
+        self.wd_flow_half = float(inp.wd_flow_half)
+        self.wd_window = float(inp.wd_window)
+        self.wd_floor = float(inp.wd_floor)
+        self.wd_recovery = float(inp.wd_recovery)
 
         # prices (§4)
         self.index = self.start_price
@@ -214,6 +220,11 @@ class _Reference:
         self.basis = None  # ring buffer, created at the first ORACLE
         self.basis_count = 0
         self.ema = {"slow": [0.0, 0.0], "fast": [0.0, 0.0]}  # numerator, denominator
+        self.wd_phi = 1.0  # makers' share of their normal depth (withdrawal)
+        self.wd_vol = 0.0
+        self.wd_flow = 0.0
+        self.flow_acc = 0.0  # signed taker notional since the last oracle tick
+        self.wd_prev = self.start_price
         self.fund_history = []  # (t, fund equity at the mark) at every oracle tick, for the rolling peak
         self.fund_peak = float(inp.fund_initial)
 
@@ -350,6 +361,8 @@ class _Reference:
         """Current size of a level at offset ``d`` (grid index ``i``) at time ``t``."""
         prof = self.prof_bid if bid else self.prof_ask
         scale = self.liq_factor if self.liq_start <= t < self.liq_end else 1.0  # the liquidity shock
+        if self.wd_on:
+            scale *= self.wd_phi
         T = (prof[d] if 1 <= d <= self.D else 0.0) * scale
         if T == 0.0:
             return 0.0
@@ -426,6 +439,7 @@ class _Reference:
             self.last = price
         if not filled > 0.0:
             return 0.0, NAN
+        self.flow_acc += side * notional  # the taker flow makers see (withdrawal)
         filled = qty - remaining  # exact when the order fills completely
         vwap = notional / filled
         self.maker_pos -= side * filled
@@ -473,6 +487,8 @@ class _Reference:
         t = self.t
         x = self.path(t)
         self.index = x + self.kappa * (self.last - x)
+        if self.wd_on:
+            self.withdraw()
 
         sample = self.mid(t) - self.index
         if self.basis is None:
@@ -507,6 +523,22 @@ class _Reference:
 
         self.oracle_number += 1
         self.liquidation_work()
+
+    def withdraw(self):
+        """§5: the makers' share of depth after this tick, from the index's volatility and the taker flow."""
+        dt = float(self.oracle_interval)
+        dt_s = dt / 1000.0
+        a = math.exp(-dt / self.wd_window)
+        ret = abs(math.log(self.index / self.wd_prev)) / math.sqrt(dt_s)
+        self.wd_vol = self.wd_vol * a + ret * (1.0 - a)
+        self.wd_flow = self.wd_flow * a + self.flow_acc / dt_s * (1.0 - a)
+        self.flow_acc = 0.0
+        self.wd_prev = self.index
+        target = max(self.wd_floor, 1.0 / (1.0 + self.wd_vol / self.wd_vol_half + abs(self.wd_flow) / self.wd_flow_half))
+        if target < self.wd_phi:
+            self.wd_phi = target
+        else:
+            self.wd_phi = target - (target - self.wd_phi) * math.exp(-math.log(2.0) * dt / self.wd_recovery)
 
     def ema_update(self, name, sample, tau):
         """Hyperliquid's time-weighted EMA, one oracle interval after the previous sample."""

@@ -92,6 +92,12 @@ def markets(draw, rules=False):
         liq_factor=draw(st.sampled_from([1.0, 1.0, 0.2, 3.0])),
         liq_start=draw(st.sampled_from([0, 2000, 2300])),
         liq_end=draw(st.sampled_from([0, 4000, 20_000])),
+        wd_on=draw(st.booleans()),
+        wd_vol_half=draw(st.sampled_from([0.0005, 0.005])),
+        wd_flow_half=draw(st.sampled_from([50.0, 5000.0])),
+        wd_window=draw(st.sampled_from([1000.0, 5000.0])),
+        wd_floor=draw(st.sampled_from([0.05, 0.5])),
+        wd_recovery=draw(st.sampled_from([500.0, 5000.0])),
         **venue,
     )
 

@@ -85,3 +85,29 @@ def test_a_liquidity_shock_thins_the_book_at_once_and_deepens_the_wick(compiled)
     # the same forced selling into a fifth of the book wicks deeper
     assert shocked.summary["realized_drawdown_pct"] < calm.summary["realized_drawdown_pct"] - 1.0
     assert shocked.summary["min_last_price"] < calm.summary["min_last_price"]
+
+
+def test_makers_withdraw_in_a_crash_and_return_as_it_calms(compiled):
+    base = {"population.n_positions": 5000, "scenario.duration_s": 300.0}
+    off = sim.run(sim.load_scenario(None, overrides=base))
+    on = sim.run(sim.load_scenario(None, overrides={**base, "book.withdrawal": True}))
+    s0, s1 = off.series, on.series
+    crash = (s1["t"] >= 70) & (s1["t"] <= 120)
+    calm_before, calm_after = s1["t"] <= 50, s1["t"] >= 280
+    # before the shock nothing moves: makers keep (nearly) all their depth
+    assert np.all(s1["depth_bid_1pct_usd"][calm_before] >= 0.97 * s0["depth_bid_1pct_usd"][calm_before])
+    # while the index falls and forced sells hit the bids, they pull far more than the book was eaten
+    assert s1["depth_bid_1pct_usd"][crash].mean() < 0.5 * s0["depth_bid_1pct_usd"][crash].mean()
+    assert s1["depth_ask_1pct_usd"][crash].mean() < 0.5 * s0["depth_ask_1pct_usd"][crash].mean()
+    # and come back once it is calm
+    assert s1["depth_ask_1pct_usd"][calm_after].mean() > 0.8 * s0["depth_ask_1pct_usd"][calm_after].mean()
+    # a thinner book under the same forced selling: a deeper wick
+    assert on.summary["realized_drawdown_pct"] < off.summary["realized_drawdown_pct"] - 0.5
+
+
+def test_withdrawal_leaves_a_calm_market_alone(compiled):
+    base = {"population.n_positions": 2000, "scenario.duration_s": 120.0, "shock.kind": "none"}
+    off = sim.run(sim.load_scenario(None, overrides=base))
+    on = sim.run(sim.load_scenario(None, overrides={**base, "book.withdrawal": True}))
+    ratio = on.series["depth_bid_1pct_usd"] / off.series["depth_bid_1pct_usd"]
+    assert ratio.min() > 0.95

@@ -43,10 +43,11 @@ def liquidity_scale_nb(t, p):
 
 
 @jit(inline="always")
-def level_now_nb(q0, stamp, target, t, p):
-    """A level's size now, with the liquidity shock: during it the target is scaled, and a level holding
-    more than its scaled target is cut to it at once (makers pull); outside it, :func:`level_size_nb`."""
-    scale = liquidity_scale_nb(t, p)
+def level_now_nb(q0, stamp, target, t, p, sf):
+    """A level's size now, with the liquidity shock and the makers' withdrawal: the target is scaled, and
+    a level holding more than its scaled target is cut to it at once (makers pull); without either,
+    :func:`level_size_nb`."""
+    scale = liquidity_scale_nb(t, p) * (sf[S.F_WD_PHI] if p.wd_on else 1.0)
     size = level_size_nb(q0, stamp, target * scale, t, p.refill_half_life)
     if scale != 1.0 and size > target * scale:
         size = target * scale
@@ -76,7 +77,7 @@ def best_price_nb(book, is_bid, fair, t, p, sf, si):
         i = a - p.grid_lo
         if i < 0 or i >= p.n_levels:
             break
-        if level_now_nb(q[i], tt[i], prof[d], t, p) >= qeps:
+        if level_now_nb(q[i], tt[i], prof[d], t, p, sf) >= qeps:
             return a * p.tick
         a += step
         d += 1
@@ -125,7 +126,7 @@ def walk_nb(book, side, qty, limit, fair, t, p, sf, si):
         price = a * p.tick
         if (is_bid and price < limit) or ((not is_bid) and price > limit):
             break
-        size = level_now_nb(q[i], tt[i], prof[d], t, p)
+        size = level_now_nb(q[i], tt[i], prof[d], t, p, sf)
         if size >= qeps:
             take = min(size, rem)
             q[i] = size - take
@@ -145,11 +146,12 @@ def walk_nb(book, side, qty, limit, fair, t, p, sf, si):
         si[S.I_ASK_CUR_T] = t
         si[S.I_ASK_CUR_A] = a
         sf[S.F_ASK_CUR_FAIR] = fair
+    sf[S.F_FLOW_ACC] += side * notional  # taker flow the makers see (withdrawal)
     return qty - rem, notional, last
 
 
 @jit
-def depth_usd_nb(book, is_bid, fair, t, p, pct):
+def depth_usd_nb(book, is_bid, fair, t, p, pct, sf):
     """USD value quoted on one side within ``pct`` (fraction) of the fair price; no mutation."""
     bid_top, ask_bot = top_ticks_nb(fair, p.tick)
     qeps = p.lot * 1e-6
@@ -170,7 +172,7 @@ def depth_usd_nb(book, is_bid, fair, t, p, pct):
         price = a * p.tick
         if (is_bid and price < lo) or ((not is_bid) and price > hi):
             break
-        size = level_now_nb(q[i], tt[i], prof[d], t, p)
+        size = level_now_nb(q[i], tt[i], prof[d], t, p, sf)
         if size >= qeps:
             total += size * price
         a += step
@@ -201,7 +203,7 @@ def fillable_nb(book, side, qty, limit, fair, t, p, sf, si):
         price = a * p.tick
         if (is_bid and price < limit) or ((not is_bid) and price > limit):
             break
-        size = level_now_nb(q[i], tt[i], prof[d], t, p)
+        size = level_now_nb(q[i], tt[i], prof[d], t, p, sf)
         if size >= qeps:
             total += size
         a += step

@@ -114,6 +114,8 @@ def oracle_nb(t, pos, book, trig, mk, sf, si, p):
     x = path_price_nb(mk.path_t, mk.path_p, t)
     index = x + p.index_coupling * (sf[S.F_LAST] - x)
     sf[S.F_INDEX] = index
+    if p.wd_on:
+        withdrawal_nb(sf, index, p)
     bid = best_price_nb(book, True, index, t, p, sf, si)
     ask = best_price_nb(book, False, index, t, p, sf, si)
     mid = index if (math.isnan(bid) or math.isnan(ask)) else 0.5 * (bid + ask)
@@ -154,6 +156,29 @@ def oracle_nb(t, pos, book, trig, mk, sf, si, p):
     flush_deferred_nb(pos, trig, si)
     si[S.I_FIRST_SIDE] = 1 if mark < sf[S.F_PREV_MARK] else -1
     si[S.I_PHASE] = 1
+
+
+@jit
+def withdrawal_nb(sf, index, p):
+    """Makers' share of their normal depth after this tick (docs/engine.md §5): it falls at once to
+    ``max(floor, 1 / (1 + vol/vol_half + |flow|/flow_half))`` when that is lower, and returns toward it
+    with the recovery half-life otherwise. ``vol`` and ``flow`` are EMAs, over ``wd_window``, of the
+    index's absolute log return per √s and of the signed taker flow in USD/s since the last tick."""
+    dt = float(p.oracle_interval)
+    dt_s = dt / 1000.0
+    a = math.exp(-dt / p.wd_window)
+    ret = abs(math.log(index / sf[S.F_WD_PREV])) / math.sqrt(dt_s)
+    sf[S.F_WD_VOL] = sf[S.F_WD_VOL] * a + ret * (1.0 - a)
+    sf[S.F_WD_FLOW] = sf[S.F_WD_FLOW] * a + sf[S.F_FLOW_ACC] / dt_s * (1.0 - a)
+    sf[S.F_FLOW_ACC] = 0.0
+    sf[S.F_WD_PREV] = index
+    target = max(p.wd_floor, 1.0 / (1.0 + sf[S.F_WD_VOL] / p.wd_vol_half + abs(sf[S.F_WD_FLOW]) / p.wd_flow_half))
+    phi = sf[S.F_WD_PHI]
+    if target < phi:
+        phi = target
+    else:
+        phi = target - (target - phi) * math.exp(-math.log(2.0) * dt / p.wd_recovery)
+    sf[S.F_WD_PHI] = phi
 
 
 @jit
@@ -251,8 +276,8 @@ def sample_nb(t, book, series, sf, si, p):
     row[3] = sf[S.F_LAST]
     row[4] = best_price_nb(book, True, index, t, p, sf, si)
     row[5] = best_price_nb(book, False, index, t, p, sf, si)
-    row[6] = depth_usd_nb(book, True, index, t, p, 0.01)
-    row[7] = depth_usd_nb(book, False, index, t, p, 0.01)
+    row[6] = depth_usd_nb(book, True, index, t, p, 0.01, sf)
+    row[7] = depth_usd_nb(book, False, index, t, p, 0.01, sf)
     row[8] = sf[S.F_FUND_BAL]
     row[9] = sf[S.F_OI_LONG]
     row[10] = sf[S.F_OI_SHORT]
