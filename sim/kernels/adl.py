@@ -101,10 +101,10 @@ def adl_begin_nb(pos, tiers, trig, sf, si, p):
         else:
             trig.rank_score[n] = -adl_score_nb(pos, c, mark, tiers, p.adl_ranking)
         n += 1
-    order = np.argsort(trig.rank_score[:n], kind="mergesort")
-    ids = trig.rank[:n].copy()
-    for k in range(n):
-        trig.rank[k] = ids[order[k]]
+    if p.adl_policy == E.POLICY_QUEUE:
+        n = _queue_head_nb(pos, trig, n, rem)
+    else:
+        _sort_nb(trig, n, np.arange(n))
     si[S.I_RANK_CUR] = 0
     si[S.I_ADL_NW] = nw
     plan = 0.0
@@ -119,6 +119,43 @@ def adl_begin_nb(pos, tiers, trig, sf, si, p):
     si[S.I_RANK_N] = n
     sf[S.F_ADL_PLAN] = plan
     si[S.I_ADL_ACTIVE] = 1
+
+
+@jit
+def _sort_nb(trig, n, sel):
+    """Put the candidates ``sel`` (positions in the first ``n`` entries, in id order) first in ``trig.rank``,
+    ordered by ``(rank_score, id)``; returns how many."""
+    ids = trig.rank[:n].copy()
+    scores = trig.rank_score[:n].copy()
+    order = np.argsort(scores[sel], kind="mergesort")  # stable: ties stay in id order
+    for k in range(sel.size):
+        trig.rank[k] = ids[sel[order[k]]]
+        trig.rank_score[k] = scores[sel[order[k]]]
+    return sel.size
+
+
+@jit
+def _queue_head_nb(pos, trig, n, rem):
+    """Order only the head of the queue that the pool can reach: the candidates with the lowest
+    ``(rank_score, id)`` whose sizes add up to more than ``rem`` (a whole position per victim, in queue
+    order). Found by partial selection, growing the head 4× at a time, so an ADL tick costs O(n) instead of
+    a sort of every candidate; the order of the head is exactly the full sort's."""
+    size = 0.0
+    for c in range(n):
+        size += pos.size[trig.rank[c]]
+    # start from about four times the number of average-sized victims the pool needs
+    k = 4 if size <= 0.0 else max(4, int(min(float(n), 4.0 * n * rem / size)) + 4)
+    while k < n:
+        scores = trig.rank_score[:n]
+        cut = scores[np.argpartition(scores, k - 1)[k - 1]]  # the k-th lowest score
+        sel = np.flatnonzero(scores <= cut)  # ties with it included, in id order
+        total = 0.0
+        for c in sel:
+            total += pos.size[trig.rank[c]]
+        if total > rem + 1.0:
+            return _sort_nb(trig, n, sel)
+        k *= 4
+    return _sort_nb(trig, n, np.arange(n))
 
 
 @jit
