@@ -119,9 +119,19 @@ def prepare(scn):
         **venue_params(rules, scn.adl.policy, oracle),
         **liquidity_shock(scn.shock, duration),
         wd_on=bool(book.withdrawal), wd_vol_half=book.withdrawal_volatility_pct / 100.0,
-        wd_flow_half=book.withdrawal_flow_share * book.depth_usd_1pct, wd_window=float(_ms(book.withdrawal_window_s)),
-        wd_floor=float(book.withdrawal_floor), wd_recovery=float(_ms(book.withdrawal_recovery_s)),
+        wd_flow_half=book.withdrawal_flow_share * depth_within_1pct_usd(prof, mk),
+        wd_window=float(max(1, _ms(book.withdrawal_window_s))),
+        wd_floor=float(book.withdrawal_floor), wd_recovery=float(max(1, _ms(book.withdrawal_recovery_s))),
     )
+
+
+def depth_within_1pct_usd(prof, mk):
+    """The book's normal depth per side within 1% of the start price (USD, the two sides' average), from the
+    profile itself, so a ladder read from book.file counts what the file holds."""
+    tick, p0 = float(mk.tick_size_usd), float(mk.start_price_usd)
+    d = np.arange(prof.prof_bid.size)
+    near = d * tick <= 0.01 * p0
+    return 0.5 * float(np.sum((prof.prof_bid[near] + prof.prof_ask[near]) * p0))
 
 
 def liquidity_shock(shock, duration_ms):
@@ -129,7 +139,7 @@ def liquidity_shock(shock, duration_ms):
     if shock.liquidity_factor == 1.0:
         return dict(liq_factor=1.0, liq_start=0, liq_end=0)
     start = _ms(shock.liquidity_start_s)
-    end = start + _ms(shock.liquidity_duration_s) if shock.liquidity_duration_s > 0 else duration_ms + 1
+    end = start + max(1, _ms(shock.liquidity_duration_s)) if shock.liquidity_duration_s > 0 else duration_ms + 1
     return dict(liq_factor=float(shock.liquidity_factor), liq_start=start, liq_end=end)
 
 

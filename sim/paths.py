@@ -16,7 +16,8 @@ def shock_seed_sequence(seed):
 
 
 def gbm_path(shock_cfg, p0, duration_s, seed):
-    """GBM with Poisson jumps from ``start_s`` to the end of the run, one point every ``step_s``.
+    """GBM with Poisson jumps from ``start_s`` to the end of the run, one point every ``step_s`` (the last
+    step shorter if the run does not end on one).
 
     Per step of ``dt`` days: ``log P += (μ − σ²/2)·dt + σ·√dt·Z + Σ J`` with ``Z`` standard normal, the
     number of jumps Poisson(``jump_rate_per_h``·step in hours) and each log-jump
@@ -25,19 +26,23 @@ def gbm_path(shock_cfg, p0, duration_s, seed):
     """
     rng = np.random.default_rng(shock_seed_sequence(seed))
     step = shock_cfg.step_s
-    n = max(0, int(math.floor((duration_s - shock_cfg.start_s) / step + 1e-9)))
-    dt = step / 86400.0
+    span = max(0.0, duration_s - shock_cfg.start_s)
+    # points every step_s, and a last, shorter step up to the end of the run if it does not fall on one
+    t = shock_cfg.start_s + step * np.arange(int(math.floor(span / step + 1e-9)) + 1)
+    if t[-1] < shock_cfg.start_s + span - 1e-9:
+        t = np.append(t, shock_cfg.start_s + span)
+    n = t.size - 1
+    dt = np.diff(t) / 86400.0  # days
     sigma = shock_cfg.volatility_pct_per_day / 100.0
     mu = shock_cfg.drift_pct_per_day / 100.0
     z = rng.standard_normal(n)
-    jumps = rng.poisson(shock_cfg.jump_rate_per_h * step / 3600.0, n)
+    jumps = rng.poisson(shock_cfg.jump_rate_per_h * dt * 24.0)
     sizes = np.zeros(n)
     hit = np.flatnonzero(jumps)
     if hit.size:  # the sum of k normal log-jumps is normal with k times the mean and variance
         k = jumps[hit]
         loc = math.log1p(shock_cfg.jump_mean_pct / 100.0)
         sizes[hit] = k * loc + np.sqrt(k) * (shock_cfg.jump_sd_pct / 100.0) * rng.standard_normal(hit.size)
-    steps = (mu - 0.5 * sigma**2) * dt + sigma * math.sqrt(dt) * z + sizes
-    t = shock_cfg.start_s + step * np.arange(n + 1)
+    steps = (mu - 0.5 * sigma**2) * dt + sigma * np.sqrt(dt) * z + sizes
     prices = p0 * np.exp(np.concatenate(([0.0], np.cumsum(steps))))
     return np.concatenate(([0.0], t)), np.concatenate(([p0], prices))

@@ -360,7 +360,8 @@ class _Reference:
     def level_size(self, bid, d, i, t):
         """Current size of a level at offset ``d`` (grid index ``i``) at time ``t``."""
         prof = self.prof_bid if bid else self.prof_ask
-        scale = self.liq_factor if self.liq_start <= t < self.liq_end else 1.0  # the liquidity shock
+        shocked = self.liq_start <= t < self.liq_end  # the liquidity shock
+        scale = self.liq_factor if shocked else 1.0
         if self.wd_on:
             scale *= self.wd_phi
         T = (prof[d] if 1 <= d <= self.D else 0.0) * scale
@@ -374,7 +375,7 @@ class _Reference:
         if dt >= 60 * self.h:
             return T
         size = T - (T - q0) * math.exp(-LN2 * dt / self.h)
-        return min(size, T) if scale != 1.0 else size
+        return min(size, T) if (shocked or self.wd_on) else size
 
     def best(self, bid, t):
         for d, a, i in self.levels(bid):

@@ -111,3 +111,10 @@ def test_withdrawal_leaves_a_calm_market_alone(compiled):
     on = sim.run(sim.load_scenario(None, overrides={**base, "book.withdrawal": True}))
     ratio = on.series["depth_bid_1pct_usd"] / off.series["depth_bid_1pct_usd"]
     assert ratio.min() > 0.95
+
+
+def test_the_last_gbm_step_reaches_the_end_of_the_run():
+    t, p = path(duration_s=600.0, step_s=500.0, volatility_pct_per_day=50.0)
+    assert t.tolist() == [0.0, 0.0, 500.0, 600.0] and p[-1] != p[-2]
+    t, p = path(duration_s=600.0, step_s=3600.0, volatility_pct_per_day=50.0)
+    assert t.tolist() == [0.0, 0.0, 600.0] and p[-1] != 100.0  # one step shorter than step_s, not a flat index

@@ -47,9 +47,10 @@ def level_now_nb(q0, stamp, target, t, p, sf):
     """A level's size now, with the liquidity shock and the makers' withdrawal: the target is scaled, and
     a level holding more than its scaled target is cut to it at once (makers pull); without either,
     :func:`level_size_nb`."""
-    scale = liquidity_scale_nb(t, p) * (sf[S.F_WD_PHI] if p.wd_on else 1.0)
+    shocked = p.liq_start <= t < p.liq_end
+    scale = (p.liq_factor if shocked else 1.0) * (sf[S.F_WD_PHI] if p.wd_on else 1.0)
     size = level_size_nb(q0, stamp, target * scale, t, p.refill_half_life)
-    if scale != 1.0 and size > target * scale:
+    if (shocked or p.wd_on) and size > target * scale:
         size = target * scale
     return size
 
