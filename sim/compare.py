@@ -15,14 +15,13 @@ Every combination is validated before the first run starts, and all problems are
 
 import csv
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from sim import venues as V
 from sim.enums import ADL_POLICY_NAMES
 from sim.errors import ScenarioError
-from sim.result import atomic_folder, check_output_folder
+from sim.result import atomic_folder, check_output_folder, json_ready
 
 #: What :meth:`Comparison.save` writes; a folder holding anything else is never replaced.
 COMPARISON_FILES = frozenset({"comparison.csv", "comparison.json", "comparison.png"})
@@ -143,7 +142,7 @@ class Comparison:
                 writer = csv.writer(fh)
                 writer.writerow(FIELDS)
                 writer.writerows([("" if row[k] is None else row[k]) for k in FIELDS] for row in rows)
-            (tmp / "comparison.json").write_text(json.dumps(_json_ready(self._document(rows)), indent=2) + "\n")
+            (tmp / "comparison.json").write_text(json.dumps(json_ready(self._document(rows)), indent=2) + "\n")
             if plot:
                 from sim.plots import COMPARISON_DPI
 
@@ -159,29 +158,9 @@ class Comparison:
 
 
 def check_comparison_folder(target):
-    """Refuse a file, an unwritable place, or a folder holding anything but an earlier comparison.
-
-    The same rules as :func:`sim.result.check_output_folder`, with the comparison's own file names.
-    """
-    if not target.is_dir():
-        check_output_folder(target)  # missing (can it be created?) or a file
-        return
-    foreign = sorted(p.name for p in target.iterdir() if p.name not in COMPARISON_FILES)
-    if foreign:
-        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
-        raise ScenarioError(f"{target}: output folder: holds files liqsim did not write ({shown}); "
-                            "choose an empty or new folder, or one with an earlier comparison")
-
-
-def _json_ready(obj):
-    """A copy JSON accepts: tuples become lists, NaN and infinities None."""
-    if isinstance(obj, dict):
-        return {str(k): _json_ready(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_ready(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
+    """Refuse a file, an unwritable place, or a folder holding anything but an earlier comparison
+    (:func:`sim.result.check_output_folder` with the comparison's own file names)."""
+    check_output_folder(target, COMPARISON_FILES, "an earlier comparison")
 
 
 def run_overrides(scn, venues=None, policies=None):

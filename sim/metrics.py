@@ -308,7 +308,7 @@ def adl_table(fills, accounts):
 
     out = np.zeros(n, dtype=ADL_DTYPE)
     out["account"] = ids
-    out["kind"] = _position_start(accounts, ids, "kind", TRADER)
+    out["kind"] = _account_column(accounts, ids, "kind", TRADER)
     out["position_side"] = np.where(lo == hi, -lo, 0)
     out["fills"] = np.bincount(row, minlength=n)
     out["contracts"] = np.bincount(row, weights=adl["qty"], minlength=n)
@@ -316,14 +316,14 @@ def adl_table(fills, accounts):
     out["haircut_usd"] = np.bincount(row, weights=adl_haircut(adl), minlength=n)
     equity = adl["equity"][first]
     out["equity_before_usd"] = equity
-    start = np.abs(_position_start(accounts, ids))
+    start = np.abs(_account_column(accounts, ids))
     with np.errstate(over="ignore"):  # a sliver of equity or position gives inf, not a warning
         out["equity_share"] = np.divide(out["haircut_usd"], equity, out=np.full(n, np.nan), where=equity > 0)
         out["position_share"] = np.divide(out["contracts"], start, out=np.full(n, np.nan), where=start > 0)
     return out
 
 
-def _position_start(accounts, ids, column="position_start", missing=np.nan):
+def _account_column(accounts, ids, column="position_start", missing=np.nan):
     """``column`` (default ``position_start``) of the accounts with these ids (``missing`` where there is
     no such row)."""
     out = np.full(len(ids), missing, dtype=np.float64 if column == "position_start" else accounts.dtype[column])

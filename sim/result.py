@@ -32,12 +32,12 @@ def versions():
     return {"liqsim": __version__, "numpy": np.__version__, "numba": numba.__version__}
 
 
-def _clean(obj):
-    """JSON-ready copy: NaN/inf become None, NumPy scalars become Python ones."""
+def json_ready(obj):
+    """JSON-ready copy: tuples become lists, NaN/inf become None, NumPy scalars become Python ones."""
     if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
+        return {k: json_ready(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
+        return [json_ready(v) for v in obj]
     if isinstance(obj, (np.floating, float)):
         v = float(obj)
         return v if math.isfinite(v) else None
@@ -74,8 +74,9 @@ def _umask():
     return mask
 
 
-def check_output_folder(target):
-    """Refuse to overwrite a file, or a folder that holds anything but an earlier run's outputs."""
+def check_output_folder(target, allowed=OUTPUT_FILES, earlier="an earlier run's results"):
+    """Refuse to overwrite a file, or a folder that holds anything but ``allowed`` (an earlier run's
+    outputs; ``earlier`` names them in the message)."""
     from sim.errors import ScenarioError
 
     if not target.exists():
@@ -87,11 +88,11 @@ def check_output_folder(target):
         return
     if not target.is_dir():
         raise ScenarioError(f"{target}: output folder: exists and is a file; choose another folder")
-    foreign = sorted(p.name for p in target.iterdir() if p.name not in OUTPUT_FILES)
+    foreign = sorted(p.name for p in target.iterdir() if p.name not in allowed)
     if foreign:
         shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
         raise ScenarioError(f"{target}: output folder: holds files liqsim did not write ({shown}); "
-                            "choose an empty or new folder, or one with an earlier run's results")
+                            f"choose an empty or new folder, or one with {earlier}")
 
 
 @contextlib.contextmanager
@@ -212,7 +213,7 @@ class Result:
             doc = {"scenario": self.scenario.scenario.name, "seed": self.seed,
                    "venue": mk.venue, "venue_version": mk.venue_version, "adl_policy": self.scenario.adl.policy,
                    **self.summary, "timings": self.timings, "versions": self.versions}
-            (tmp / "summary.json").write_text(json.dumps(_clean(doc), indent=2) + "\n")
+            (tmp / "summary.json").write_text(json.dumps(json_ready(doc), indent=2) + "\n")
             _write_csv(tmp / "fills.csv", self.fills, "fills")
             _write_csv(tmp / "series.csv", self.series, "series")
             _write_csv(tmp / "adl.csv", self.adl_table(), "adl")

@@ -35,8 +35,8 @@ from sim.kernels.liquidation import (
 
 
 @jit
-def adl_score_nb(pos, c, mark, tiers, ranking):
-    """Queue score of row ``c`` at the mark (higher is deleveraged first).
+def adl_score_nb(pos, c, mark, eq, tiers, ranking):
+    """Queue score of row ``c`` at the mark, with ``eq`` its equity there (higher is deleveraged first).
 
     * ``pnl_leverage`` (BitMEX, Bybit, OKX): PnL% × effective leverage, or PnL% ÷ leverage when
       losing; effective leverage = notional at mark ÷ equity at mark.
@@ -48,7 +48,6 @@ def adl_score_nb(pos, c, mark, tiers, ranking):
     s = pos.side[c]
     q = pos.size[c]
     ep = pos.entry[c]
-    eq = row_equity_nb(pos, c, mark)
     if ranking == E.RANK_LEVERAGE_PNL:
         upnl = s * q * (mark - ep)
         return max(0.0, upnl) / max(1.0, pos.wallet[c]) * row_mm_nb(pos, c, q, mark, tiers) / eq
@@ -90,16 +89,17 @@ def adl_begin_nb(pos, tiers, trig, sf, si, p):
     for c in range(pos.size.size):
         if pos.side[c] != cs or pos.status[c] != E.OPEN or pos.size[c] <= 0.0:
             continue
-        if row_equity_nb(pos, c, mark) <= 0.0 or row_equity_nb(pos, c, price) <= 0.0:
+        eq = row_equity_nb(pos, c, mark)
+        if eq <= 0.0 or row_equity_nb(pos, c, price) <= 0.0:
             continue  # a victim must stay solvent at the mark and at the price it is closed at
         trig.rank[n] = c
         if p.adl_policy == E.POLICY_LEVERAGE_DRAIN:
-            trig.rank_score[n] = -pos.size[c] * mark / row_equity_nb(pos, c, mark)
+            trig.rank_score[n] = -pos.size[c] * mark / eq
         elif p.adl_policy == E.POLICY_PRO_RATA and cs * (mark - pos.entry[c]) > 0.0:
             trig.rank_score[n] = -np.inf  # winners first, in id order
             nw += 1
         else:
-            trig.rank_score[n] = -adl_score_nb(pos, c, mark, tiers, p.adl_ranking)
+            trig.rank_score[n] = -adl_score_nb(pos, c, mark, eq, tiers, p.adl_ranking)
         n += 1
     if p.adl_policy == E.POLICY_QUEUE:
         n = _queue_head_nb(pos, trig, n, rem)

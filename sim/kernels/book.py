@@ -37,12 +37,6 @@ def level_size_nb(q0, stamp, target, t, half_life):
 
 
 @jit(inline="always")
-def liquidity_scale_nb(t, p):
-    """The liquidity shock's factor on every level's target at time ``t`` (1 outside the shock)."""
-    return p.liq_factor if p.liq_start <= t < p.liq_end else 1.0
-
-
-@jit(inline="always")
 def level_now_nb(q0, stamp, target, t, p, sf):
     """A level's size now, with the liquidity shock and the makers' withdrawal: the target is scaled, and
     a level holding more than its scaled target is cut to it at once (makers pull); without either,
