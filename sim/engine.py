@@ -12,13 +12,14 @@ from typing import NamedTuple
 
 import numpy as np
 
+from sim import behaviour
 from sim import enums as E
 from sim import state as S
 from sim.dtypes import ACCOUNT_DTYPE, FILL_DTYPE, SERIES_DTYPE
 from sim.kernels.accounts import pack_positions_nb
 from sim.kernels.heap import order_by_key_nb
 from sim.kernels.loop import path_price_nb, run_nb, start_nb
-from sim.kernels.margin import init_prices_nb
+from sim.kernels.margin import init_prices_nb, liquidation_prices_nb
 from sim.market import book_profile, noise_flow, shock_path
 from sim.population import from_arrays, generate
 
@@ -26,14 +27,14 @@ from sim.population import from_arrays, generate
 _INPUT_ARRAYS = [
     (name, np.ndarray)
     for name in ("pos_side", "pos_size", "pos_entry", "pos_wallet", "pos_kind", "pos_mode", "pos_leverage",
-                 "tier_floor", "tier_mmr", "tier_cum", "prof_bid", "prof_ask", "path_t", "path_p",
+                 "pos_stop", "pos_reserve", "pos_delay", "tier_floor", "tier_mmr", "tier_cum", "prof_bid", "prof_ask", "path_t", "path_p",
                  "noise_t", "noise_side", "noise_qty")
 ]
 
 #: Everything a run depends on, as arrays and scalars (docs/engine.md §2, §10): the arrays above, the
 #: basis window (it sizes an array) and every kernel scalar of :class:`sim.state.Params`. The
 #: pure-Python reference engine in the tests consumes exactly this, so both engines see the same draws.
-Inputs = NamedTuple("Inputs", _INPUT_ARRAYS + [("basis_window", int), ("tier_basis", int)]
+Inputs = NamedTuple("Inputs", _INPUT_ARRAYS + [("basis_window", int), ("tier_basis", int), ("tu_threshold", float)]
                     + list(S.Params.__annotations__.items()))
 
 
@@ -51,6 +52,7 @@ class Raw(NamedTuple):
     extremes: dict  # min/max of last and mark over the run (USD)
     full: int
     partial: int
+    behaviour: dict  # stops, top-ups and funding over the run (docs/engine.md §9)
 
     @property
     def bad_debt(self):
@@ -83,7 +85,7 @@ def trigger_tiers(mk, rules):
 def prepare(scn):
     """Draw and derive every input of a run from a validated scenario."""
     seed_seq = np.random.SeedSequence(scn.scenario.seed)
-    pop_rng, noise_rng = (np.random.default_rng(s) for s in seed_seq.spawn(2))
+    pop_rng, noise_rng, _, behaviour_rng = (np.random.default_rng(s) for s in seed_seq.spawn(4))
     mk, pcfg, book, fund = scn.market, scn.population, scn.book, scn.insurance_fund
     rules = scn.rules()
     floor, mmr, cum, basis = trigger_tiers(mk, rules)
@@ -91,6 +93,12 @@ def prepare(scn):
         pop = from_arrays(pcfg.positions, mk, pcfg.counterparty_leverage)
     else:
         pop = generate(pcfg, mk, pop_rng, (floor, mmr, cum, basis))
+    if scn.stops.share > 0 or scn.topups.share > 0:
+        lp = liquidation_prices_nb(pop.side, pop.size, pop.entry, pop.wallet, floor, mmr, cum, basis, np.empty(pop.n))
+        acts = behaviour.draw(scn.stops, scn.topups, pop.side, pop.kind, pop.wallet, lp, mk.start_price_usd,
+                              behaviour_rng)
+    else:
+        acts = behaviour.none(pop.n)
     prof = book_profile(book, mk)
     path_t, path_p = shock_path(scn.shock, mk, scn.scenario.duration_s, scn.scenario.seed)
     duration = _ms(scn.scenario.duration_s)
@@ -99,6 +107,7 @@ def prepare(scn):
     return Inputs(
         pos_side=pop.side, pos_size=pop.size, pos_entry=pop.entry, pos_wallet=pop.wallet,
         pos_kind=pop.kind, pos_mode=pop.mode, pos_leverage=pop.leverage,
+        pos_stop=acts.stop, pos_reserve=acts.reserve, pos_delay=acts.delay_ms,
         tier_floor=floor, tier_mmr=mmr, tier_cum=cum, tier_basis=basis,
         tick=float(mk.tick_size_usd), lot=float(mk.lot_size),
         grid_lo=prof.grid_lo, n_levels=prof.n_levels, prof_bid=prof.prof_bid, prof_ask=prof.prof_ask,
@@ -107,8 +116,10 @@ def prepare(scn):
         sample_interval=max(1, _ms(scn.output.sample_interval_s)),
         unwind_interval=max(1, _ms(fund.unwind_interval_s)),
         index_coupling=float(mk.index_coupling), funding_rate=mk.funding_rate_pct / 100.0,
-        funding_interval=max(1, _ms(mk.funding_interval_h * 3600.0)),
-        time_to_funding=_ms(mk.time_to_funding_s),
+        **funding_params(scn.funding, rules, mk.time_to_funding_s),
+        stops_on=bool(np.any(~np.isnan(acts.stop))), stop_on_mark=rules.stop_trigger == "mark",
+        tu_on=bool(np.any(acts.reserve > 0)), tu_threshold=float(scn.topups.threshold),
+        tu_target=float(scn.topups.target),
         basis_window=max(1, int(round(rules.mark_basis_window_s * 1000.0 / oracle))),
         refill_half_life=float(_ms(book.refill_half_life_s)),
         clearance=rules.clearance_fee_pct / 100.0, band=rules.liquidation_band_pct / 100.0,
@@ -122,6 +133,19 @@ def prepare(scn):
         wd_flow_half=book.withdrawal_flow_share * depth_within_1pct_usd(prof, mk),
         wd_window=float(max(1, _ms(book.withdrawal_window_s))),
         wd_floor=float(book.withdrawal_floor), wd_recovery=float(max(1, _ms(book.withdrawal_recovery_s))),
+    )
+
+
+def funding_params(funding, rules, time_to_funding_s):
+    """Kernel scalars of funding (docs/engine.md §9): the venue's interval, formula and price, or a fixed rate."""
+    interval_s = rules.funding_interval_h * 3600.0
+    first = 0.5 * interval_s if time_to_funding_s is None else time_to_funding_s
+    return dict(
+        funding_on=bool(funding.enabled), funding_interval=max(1, _ms(interval_s)), time_to_funding=_ms(first),
+        funding_fixed=np.nan if funding.rate_pct is None else funding.rate_pct / 100.0,
+        funding_interest=rules.funding_interest_pct / 100.0, funding_clamp=rules.funding_clamp_pct / 100.0,
+        funding_cap=rules.funding_cap_pct / 100.0, funding_scale=rules.funding_interval_h / 8.0,
+        funding_at_index=rules.funding_price == "index", funding_linear=rules.funding_weighting == "linear",
     )
 
 
@@ -174,10 +198,12 @@ def _allocate(inp):
         entry=inp.pos_entry.astype(np.float64).copy(), wallet=inp.pos_wallet.astype(np.float64).copy(),
         kind=inp.pos_kind.astype(np.int8).copy(), lp=np.zeros(n), bp=np.zeros(n), key=np.zeros(n),
         status=status, version=np.zeros(n, np.int64), eligible=np.zeros(n, np.int64),
-        cooldown=np.full(n, S.NEVER, np.int64),
+        cooldown=np.full(n, S.NEVER, np.int64), stop=np.asarray(inp.pos_stop, np.float64).copy(),
+        reserve=np.asarray(inp.pos_reserve, np.float64).copy(), tu_delay=np.asarray(inp.pos_delay, np.int64).copy(),
+        tu_due=np.full(n, S.NEVER, np.int64),
     )
-    tiers = S.Tiers(*(np.ascontiguousarray(a, np.float64) for a in (inp.tier_floor, inp.tier_mmr, inp.tier_cum)),
-                    int(inp.tier_basis))
+    floor, mmr, cum = (np.ascontiguousarray(a, np.float64) for a in (inp.tier_floor, inp.tier_mmr, inp.tier_cum))
+    tiers = S.Tiers(floor, mmr, cum, int(inp.tier_basis), mmr / inp.tu_threshold, cum / inp.tu_threshold)
     init_prices_nb(pos, tiers, E.OPEN)
     ids = np.arange(n, dtype=np.int64)
     orders = []
@@ -193,6 +219,8 @@ def _allocate(inp):
         heap_ver=np.zeros((2, cap), np.int64), deferred=np.zeros(n, np.int64),
         rank=np.zeros(n, np.int64), rank_score=np.zeros(n),
         dd_t=np.zeros(dd_cap, np.int64), dd_v=np.zeros(dd_cap),
+        stop_long=stop_order(pos, 1), stop_short=stop_order(pos, -1),
+        pend_key=np.zeros(n), pend_id=np.zeros(n, np.int64), pend_ver=np.zeros(n, np.int64),
     )
     book = S.Book(
         bid_q=np.zeros(inp.n_levels), bid_t=np.zeros(inp.n_levels, np.int64),
@@ -220,9 +248,18 @@ def _allocate(inp):
     sf[S.F_OI_LONG] = pos.size[trader & (pos.side > 0)].sum()
     sf[S.F_OI_SHORT] = pos.size[trader & (pos.side < 0)].sum()
     sf[S.F_BID_CUR_FAIR] = sf[S.F_ASK_CUR_FAIR] = np.nan
+    sf[S.F_FUNDING_RATE] = inp.funding_rate
     si = np.zeros(S.N_I, np.int64)
     si[S.I_BID_CUR_T] = si[S.I_ASK_CUR_T] = S.NEVER
+    si[S.I_NEXT_FUNDING] = inp.time_to_funding
     return pos, tiers, book, trig, ev, mk, fills, series, sf, si
+
+
+def stop_order(pos, side):
+    """Rows of ``side`` with a stop, in the order a move reaches them: long stops by price descending, short
+    stops ascending, ties by row."""
+    ids = np.flatnonzero((pos.side == side) & ~np.isnan(pos.stop) & (pos.status == E.OPEN))
+    return ids[np.lexsort((ids, -side * pos.stop[ids]))].astype(np.int64)
 
 
 def simulate(inp, progress=None, n_chunks=50):
@@ -261,7 +298,7 @@ def _wrap(inp, pos, fills, series, sf, si, lp_start):
     mark = sf[S.F_MARK]
     n = pos.side.size
     acc = np.zeros(n + 4, ACCOUNT_DTYPE)  # zeros, not empty: padding bytes must be reproducible too
-    pack_positions_nb(acc, inp.pos_side, inp.pos_size, inp.pos_entry, inp.pos_wallet, inp.pos_kind,
+    pack_positions_nb(acc, inp.pos_side, inp.pos_size, inp.pos_entry, inp.pos_wallet, inp.pos_reserve, inp.pos_kind,
                       inp.pos_mode, inp.pos_leverage, lp_start, pos, inp.start_price, mark)
     other = acc[n:]
     other["id"] = np.arange(n, n + 4)
@@ -281,6 +318,11 @@ def _wrap(inp, pos, fills, series, sf, si, lp_start):
         extremes={"min_last": float(sf[S.F_MIN_LAST]), "max_last": float(sf[S.F_MAX_LAST]),
                   "min_mark": float(sf[S.F_MIN_MARK]), "max_mark": float(sf[S.F_MAX_MARK])},
         full=int(si[S.I_FULL]), partial=int(si[S.I_PARTIAL]),
+        behaviour={"stop_fills": int(si[S.I_STOPS]), "stop_notional_usd": float(sf[S.F_STOP_NOTIONAL]),
+                   "topups": int(si[S.I_TOPUPS]), "topup_usd": float(sf[S.F_TOPUP_USD]),
+                   "funding_settlements": int(si[S.I_FUNDINGS]),
+                   "funding_paid_by_traders_usd": float(sf[S.F_FUNDING_TRADERS]),
+                   "funding_rate_last_pct": float(sf[S.F_FUNDING_RATE]) * 100.0},
     )
 
 
@@ -308,7 +350,7 @@ def run(scn, progress=None):
         "bad_debt_usd": raw.bad_debt, "final_mark": raw.final_mark, "path_p": path_within(inp),
         "fund_equity_end": raw.fund_cash + raw.fund_q * raw.final_mark, **raw.extremes,
         "start_price": inp.start_price, "shock_start_s": scn.shock.start_s if scn.shock.kind != "none" else None,
-        "n_positions": int(np.sum(inp.pos_kind == E.TRADER)), "runtime_s": t_run - t0,
+        "n_positions": int(np.sum(inp.pos_kind == E.TRADER)), "runtime_s": t_run - t0, "behaviour": raw.behaviour,
     }
     summary = metrics.summarize(raw.fills, raw.series, accounts, meta)
     timings = {"prepare_s": t_prep - t0, "simulate_s": t_run - t_prep, "total_s": t_run - t0}

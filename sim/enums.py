@@ -24,7 +24,8 @@ OPEN = 0
 LIQUIDATED = 1  # fully liquidated (bankruptcy settlement)
 ADL_CLOSED = 2  # closed in full by auto-deleveraging
 FLAT = 3  # no position (a counterparty with nothing to hold)
-STATUS_NAMES = ("open", "liquidated", "adl_closed", "flat")
+STOPPED = 4  # closed in full by its own stop-loss order
+STATUS_NAMES = ("open", "liquidated", "adl_closed", "flat", "stopped")
 
 # Fill kinds (model §8: the tape)
 LIQUIDATION = 0
@@ -33,7 +34,9 @@ TAKEOVER = 2
 ADL = 3
 NOISE_FILL = 4
 FUND_UNWIND = 5
-FILL_KIND_NAMES = ("liquidation", "partial", "takeover", "adl", "noise", "fund_unwind")
+STOP = 6  # a trader's stop-loss market order
+FUNDING = 7  # the insurance fund's funding payment on its inventory (no trade: qty is the inventory held)
+FILL_KIND_NAMES = ("liquidation", "partial", "takeover", "adl", "noise", "fund_unwind", "stop", "funding")
 
 # Maintenance-margin basis: MM on the notional at the price, on the entry value (Bybit), or tiers set in
 # position size with floors and maintenance amounts in base units (OKX)

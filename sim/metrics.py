@@ -545,4 +545,5 @@ def summarize(fills, series, accounts, meta):
         "runtime_s": _num(meta["runtime_s"]),
         "peak_liquidation_minute_usd": peak_window_usd(fills),
         "long_share_of_liquidated": _ratio(liquidated["long"], liquidated["total"]),
+        "behaviour": {k: x if isinstance(x, int) else _num(x) for k, x in meta.get("behaviour", {}).items()},
     }

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import tomli_w
 
-from sim import files, venues
+from sim import behaviour, files, venues
 from sim._scenario_docs import INTRO
 from sim.paths import gbm_path
 from sim._schema import (BAD, REQUIRED, Checker, Spec, as_number, data_file, defaults, fmt, markdown_table, num,
@@ -86,10 +86,11 @@ class Market:
     index_coupling: float = num(0.3, "[0, 1]", "fraction", "How far the index is pulled from the shock path "
                                 "toward the perp's last price.")
     oracle_interval_s: float = num(1.0, "[0.01, 60]", "s", "Index/mark update period.")
-    funding_rate_pct: float = num(0.01, "[-5, 5]", "% per interval", "Funding rate used in the mark price.")
-    funding_interval_h: float = num(8.0, "(0, 24]", "h", "Funding interval.")
-    time_to_funding_s: float = num(14400.0, "[0, market.funding_interval_h × 3600]", "s",
-                                   "Time to the next funding at t = 0.")
+    funding_rate_pct: float = num(0.01, "[-5, 5]", "% per interval", "The last funding rate settled before t = 0; the "
+                                  "mark's funding term uses it until the run's first settlement ([funding]).")
+    time_to_funding_s: float | None = num(None, "[0, 86400]", "s", "Time to the next funding settlement at t = 0, at "
+                                          "most venue.funding_interval_h; unset = half the interval.", optional=True,
+                                          shown_default="half the interval")
     tiers: tuple[Tier, ...] | None = setting(None, "tiers", "Tiered maintenance margin replacing the venue pack's "
                                              "table (see [[market.tiers]] below).", type_name="array of tables",
                                              optional=True, allowed="see below",
@@ -270,8 +271,9 @@ class Output:
 
 
 TABLES: dict[str, type] = {"scenario": ScenarioInfo, "market": Market, "venue": venues.VenueTable,
-                           "population": Population, "book": Book,
-                           "shock": Shock, "insurance_fund": InsuranceFund, "adl": Adl, "output": Output}
+                           "population": Population, "stops": behaviour.Stops, "topups": behaviour.TopUps,
+                           "book": Book, "shock": Shock, "funding": behaviour.Funding,
+                           "insurance_fund": InsuranceFund, "adl": Adl, "output": Output}
 
 
 @dataclass(frozen=True)
@@ -295,8 +297,11 @@ class Scenario:
     market: Market = field(default_factory=Market)
     venue: venues.VenueTable = field(default_factory=venues.VenueTable)
     population: Population = field(default_factory=Population)
+    stops: behaviour.Stops = field(default_factory=behaviour.Stops)
+    topups: behaviour.TopUps = field(default_factory=behaviour.TopUps)
     book: Book = field(default_factory=Book)
     shock: Shock = field(default_factory=Shock)
+    funding: behaviour.Funding = field(default_factory=behaviour.Funding)
     insurance_fund: InsuranceFund = field(default_factory=InsuranceFund)
     adl: Adl = field(default_factory=Adl)
     output: Output = field(default_factory=Output)
@@ -420,6 +425,7 @@ def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
     c.check_refs(TABLES, skip={"shock.start_s"} if v["shock.kind"] == "none" else set())
     _check_resources(c)
     tiers = _check_venue(c)
+    behaviour.check(c, getattr(c, "rules", None))
     if v["population.file"] is not None:
         for key in (f"population.{name}" for name in _GENERATED if f"population.{name}" in c.given):
             c.fail(key, "cannot be set together with population.file (the positions come from the file)", c.given[key])
@@ -465,7 +471,7 @@ def _check_venue(c: _Checker) -> tuple[Tier, ...] | None:
                     start_price_usd=price)
     names = [f.name for f in dataclasses.fields(venues.VenueTable)]
     if all(c.ok(f"venue.{n}") for n in names):
-        rules = venues.resolve(market.pack(), venues.VenueTable(**{n: v[f"venue.{n}"] for n in names}))
+        rules = c.rules = venues.resolve(market.pack(), venues.VenueTable(**{n: v[f"venue.{n}"] for n in names}))
         for problem in venues.rules_problems(rules):  # e.g. a mark method without its averaging windows
             # blame a key the user set among those the problem names, else the first one named
             named = sorted((n for n in names if n in problem), key=problem.index)

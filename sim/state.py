@@ -52,7 +52,13 @@ F_WD_VOL = 35  # EMA of the index's absolute log return per √s
 F_WD_FLOW = 36  # EMA of signed taker flow (USD/s, buys positive)
 F_FLOW_ACC = 37  # signed taker notional since the last oracle tick
 F_WD_PREV = 38  # index at the last oracle tick
-N_F = 39
+F_FUNDING_RATE = 39  # the last settled funding rate (the mark's funding term uses it)
+F_PREM_NUM = 40  # weighted sum of premium samples since the last funding settlement ...
+F_PREM_DEN = 41  # ... and of their weights
+F_FUNDING_TRADERS = 42  # net funding paid by trader rows over the run (USD)
+F_TOPUP_USD = 43  # margin added by top-ups over the run (USD)
+F_STOP_NOTIONAL = 44  # notional filled by stop orders (USD)
+N_F = 45
 
 # --- int slots (si) -----------------------------------------------------------------------------
 I_SEQ = 0  # event sequence counter (owned by the run)
@@ -83,7 +89,15 @@ I_PARTIAL = 24
 I_NOW = 25  # time of the event being processed (ms)
 I_DD_HEAD = 26  # ring buffer of (time, fund equity) for the rolling peak
 I_DD_LEN = 27
-N_I = 28
+I_STOP_LONG = 28  # cursors into the sorted stop orders (docs/engine.md §9)
+I_STOP_SHORT = 29
+I_NPEND = 30  # top-ups waiting for their reaction delay (heap entries)
+I_PREM_N = 31  # premium samples since the last funding settlement
+I_NEXT_FUNDING = 32  # time of the next funding settlement (ms)
+I_FUNDINGS = 33  # funding settlements so far
+I_TOPUPS = 34  # top-ups applied
+I_STOPS = 35  # stop orders that filled
+N_I = 36
 
 
 class Positions(NamedTuple):
@@ -101,6 +115,10 @@ class Positions(NamedTuple):
     version: np.ndarray  # int64, bumped whenever the key changes
     eligible: np.ndarray  # int64, first oracle tick at which the position may be liquidated
     cooldown: np.ndarray  # int64 ms, until when liquidation orders are for the whole position (slices)
+    stop: np.ndarray  # f8, stop-loss trigger price (NaN = none)
+    reserve: np.ndarray  # f8, cash the trader can still add as margin (top-ups), mutated
+    tu_delay: np.ndarray  # int64 ms, the trader's reaction delay before a top-up
+    tu_due: np.ndarray  # int64 ms, when the pending top-up is applied (NEVER = none pending), mutated
 
 
 class Tiers(NamedTuple):
@@ -110,6 +128,8 @@ class Tiers(NamedTuple):
     mmr: np.ndarray  # f8 (k,), fraction
     cum: np.ndarray  # f8 (k,), USD
     basis: int  # enums.MM_MARK / MM_ENTRY (Bybit: MM on the entry value) / MM_SIZE (OKX: tiers by size, in coins)
+    tu_mmr: np.ndarray  # f8 (k,), mmr / top-up threshold: the top-up price is the liquidation price of these
+    tu_cum: np.ndarray  # f8 (k,), cum / top-up threshold
 
 
 class Book(NamedTuple):
@@ -136,6 +156,11 @@ class Trigger(NamedTuple):
     rank_score: np.ndarray  # f8 (n,), scratch
     dd_t: np.ndarray  # int64 (w,), ring buffer of oracle-tick times ...
     dd_v: np.ndarray  # f8 (w,), ... and fund equities, decreasing (monotone queue for the rolling peak)
+    stop_long: np.ndarray  # int64, long ids with a stop, by (stop desc, id asc)
+    stop_short: np.ndarray  # int64, short ids with a stop, by (stop asc, id asc)
+    pend_key: np.ndarray  # f8 (n,), heap of pending top-ups: key = −due time ...
+    pend_id: np.ndarray  # int64 (n,)
+    pend_ver: np.ndarray  # int64 (n,), unused (0)
 
 
 class Events(NamedTuple):
@@ -226,6 +251,20 @@ class Params(NamedTuple):
     wd_window: float  # ms, time constant of both averages
     wd_floor: float  # the least share of depth makers keep
     wd_recovery: float  # ms, half-life of their return
+    # trader behaviour (docs/engine.md §9)
+    stops_on: bool  # some row has a stop
+    stop_on_mark: bool  # stops trigger on the mark (else on the last price)
+    tu_on: bool  # some row has a top-up reserve
+    tu_target: float  # a top-up brings MM / equity at the mark down to this ratio
+    # funding (docs/engine.md §9)
+    funding_on: bool
+    funding_fixed: float  # rate per interval used as is; NaN = the venue's premium formula
+    funding_interest: float  # interest rate per 8 h
+    funding_clamp: float  # |interest − premium| clamp
+    funding_cap: float  # |rate per interval| cap
+    funding_scale: float  # interval / 8 h: the share of the 8-hour rate paid per interval
+    funding_at_index: bool  # payments valued at the index (oracle) rather than the mark
+    funding_linear: bool  # premium samples weighted 1, 2, 3, ... (Binance) rather than equally
 
 
 N_SERIES_COLS = 12

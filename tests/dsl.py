@@ -68,14 +68,27 @@ DEFAULTS = dict(
     wd_window=10_000.0,
     wd_floor=0.05,
     wd_recovery=30_000.0,
+    stop_on_mark=False,
+    tu_threshold=0.8,
+    tu_target=0.4,
+    funding_on=False,
+    funding_fixed=math.nan,
+    funding_interest=0.0001,
+    funding_clamp=0.0005,
+    funding_cap=0.003,
+    funding_scale=1.0,
+    funding_at_index=False,
+    funding_linear=True,
 )
 
 
-def make_input(positions, tiers=ONE_TIER, path=((0, 100.0),), noise=(), prof=100.0, depth_levels=40, **params):
+def make_input(positions, tiers=ONE_TIER, path=((0, 100.0),), noise=(), prof=100.0, depth_levels=40, stops=None,
+               reserves=None, delays=None, **params):
     """Engine inputs from a readable description (see the module docstring).
 
     ``prof`` is the target size of every level for offsets 1..``depth_levels`` (a scalar), or an
-    array of length ``depth_levels + 1`` used as is.
+    array of length ``depth_levels + 1`` used as is. ``stops`` (trigger prices, NaN = none), ``reserves``
+    (top-up cash, USD) and ``delays`` (top-up reaction delays, ms) are per position, default none.
     """
     base = dict(DEFAULTS)
     base.update(params)
@@ -90,10 +103,16 @@ def make_input(positions, tiers=ONE_TIER, path=((0, 100.0),), noise=(), prof=100
     size = np.array([p[1] for p in positions], dtype=np.float64)
     entry = np.array([p[2] for p in positions], dtype=np.float64)
     wallet = np.array([p[3] for p in positions], dtype=np.float64)
+    n = side.size
+    stop = np.full(n, np.nan) if stops is None else np.array(stops, dtype=np.float64)
+    reserve = np.zeros(n) if reserves is None else np.array(reserves, dtype=np.float64)
+    delay = np.zeros(n, np.int64) if delays is None else np.array(delays, dtype=np.int64)
+    base.setdefault("stops_on", bool(np.any(~np.isnan(stop))))
+    base.setdefault("tu_on", bool(np.any(reserve > 0)))
     return Inputs(
         pos_side=side, pos_size=size, pos_entry=entry, pos_wallet=wallet,
         pos_kind=np.array([p[4] for p in positions], dtype=np.int8),
-        pos_mode=np.zeros(side.size, np.int8),
+        pos_mode=np.zeros(side.size, np.int8), pos_stop=stop, pos_reserve=reserve, pos_delay=delay,
         pos_leverage=np.where(wallet > 0, size * entry / np.where(wallet > 0, wallet, 1.0), np.nan),
         tier_floor=np.array(floors, dtype=np.float64), tier_mmr=np.array(mmrs, dtype=np.float64),
         tier_cum=np.array(cums, dtype=np.float64),
@@ -110,8 +129,8 @@ def make_input(positions, tiers=ONE_TIER, path=((0, 100.0),), noise=(), prof=100
 def initial_cash(inp):
     """Cash of every account at the start: position rows, then maker, noise, fund, fee."""
     n = len(inp.pos_side)
-    cash = [float(inp.pos_wallet[i]) - int(inp.pos_side[i]) * float(inp.pos_size[i]) * float(inp.pos_entry[i])
-            for i in range(n)]
+    cash = [float(inp.pos_wallet[i]) + float(inp.pos_reserve[i])
+            - int(inp.pos_side[i]) * float(inp.pos_size[i]) * float(inp.pos_entry[i]) for i in range(n)]
     return cash + [0.0, 0.0, float(inp.fund_initial), 0.0]
 
 

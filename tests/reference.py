@@ -135,6 +135,14 @@ class _Reference:
         self.status = [enums.OPEN if q > inp.lot * 1e-9 else enums.FLAT for q in self.Q]
         self.eligible_tick = [0] * self.n  # first oracle tick at which the row may be liquidated
         self.cooldown = [-INF] * self.n  # slices: until when liquidation orders take the whole position
+        # behaviour (§9): stop prices (NaN = none) and whether each stop has been used, top-up reserves,
+        # reaction delays and the time a pending top-up is due (None = none pending)
+        self.stop = _floats(inp.pos_stop)
+        self.stop_used = [False] * self.n
+        self.reserve = _floats(inp.pos_reserve)
+        self.delay = _ints(inp.pos_delay)
+        self.tu_due = [None] * self.n
+        self.pending = []  # (due, row)
 
         # tiers
         self.tier_floor = _floats(inp.tier_floor)
@@ -211,6 +219,22 @@ class _Reference:
         self.wd_window = float(inp.wd_window)
         self.wd_floor = float(inp.wd_floor)
         self.wd_recovery = float(inp.wd_recovery)
+        self.stops_on = bool(inp.stops_on)
+        self.stop_on_mark = bool(inp.stop_on_mark)
+        self.tu_on = bool(inp.tu_on)
+        self.tu_mmr = [m / float(inp.tu_threshold) for m in self.tier_mmr]
+        self.tu_cum = [c / float(inp.tu_threshold) for c in self.tier_cum]
+        self.tu_target = float(inp.tu_target)
+        self.funding_on = bool(inp.funding_on)
+        self.funding_fixed = float(inp.funding_fixed)
+        self.funding_interest = float(inp.funding_interest)
+        self.funding_clamp = float(inp.funding_clamp)
+        self.funding_cap = float(inp.funding_cap)
+        self.funding_scale = float(inp.funding_scale)
+        self.funding_at_index = bool(inp.funding_at_index)
+        self.funding_linear = bool(inp.funding_linear)
+        self.next_funding = self.time_to_funding
+        self.premium = [0.0, 0.0, 0]  # weighted sum, sum of weights, samples since the last settlement
 
         # prices (§4)
         self.index = self.start_price
@@ -278,8 +302,16 @@ class _Reference:
             self.mm_basis,
         )
 
+    def armed(self, i):
+        """§9: a top-up is possible (reserve left, none pending); the key is then the top-up price."""
+        return self.reserve[i] > 0.0 and self.tu_due[i] is None
+
     def key(self, i):
-        lp = self.liquidation_price(i)
+        if self.armed(i):
+            lp = reference_liquidation_price(self.side[i], self.Q[i], self.EP[i], self.W[i], self.tier_floor,
+                                             self.tu_mmr, self.tu_cum, self.mm_basis)
+        else:
+            lp = self.liquidation_price(i)
         return lp if self.side[i] > 0 else -lp
 
     def bankruptcy_price(self, i):
@@ -482,6 +514,8 @@ class _Reference:
                     self.push(t + self.sample_interval, enums.EV_SAMPLE)
             else:  # pragma: no cover
                 raise AssertionError(priority)
+            while self.stop_one():
+                pass
         return self.result()
 
     def on_oracle(self):
@@ -491,7 +525,8 @@ class _Reference:
         if self.wd_on:
             self.withdraw()
 
-        sample = self.mid(t) - self.index
+        mid = self.mid(t)
+        sample = mid - self.index
         if self.basis is None:
             self.basis = [sample] * self.basis_window
         else:
@@ -514,15 +549,25 @@ class _Reference:
         else:
             I = self.funding_interval
             tau = I - ((I - self.time_to_funding + t) % I)
-            term = self.index * (1 + self.funding_rate * tau / I)
+            term = self.index * (1 + self.funding_rate * tau / I)  # the last settled rate (§9)
             mark = sorted([term, self.index + mean_basis, self.last])[1]
         self.prev_mark = self.mark
         self.mark = mark
+        if self.funding_on:
+            self.premium[2] += 1
+            w = float(self.premium[2]) if self.funding_linear else 1.0
+            self.premium[0] += w * (mid / self.index - 1.0)
+            self.premium[1] += w
+            while t >= self.next_funding:
+                self.settle_funding()
+                self.next_funding += self.funding_interval
         if self.adl_drawdown > 0.0:
             self.fund_history.append((t, self.fund_equity()))
             self.fund_peak = max(v for tk, v in self.fund_history if tk >= t - self.adl_window)
 
         self.oracle_number += 1
+        if self.tu_on:
+            self.apply_topups()
         self.liquidation_work()
 
     def withdraw(self):
@@ -607,6 +652,82 @@ class _Reference:
 
     # -- liquidation work (§7) ----------------------------------------------------------------------
 
+    # -- behaviour and funding (§9) ------------------------------------------------------------------
+
+    def settle_funding(self):
+        if math.isnan(self.funding_fixed):
+            P = self.premium[0] / self.premium[1] if self.premium[1] > 0.0 else 0.0
+            f8 = P + min(max(self.funding_interest - P, -self.funding_clamp), self.funding_clamp)
+            rate = min(max(f8 * self.funding_scale, -self.funding_cap), self.funding_cap)
+        else:
+            rate = self.funding_fixed
+        price = self.index if self.funding_at_index else self.mark
+        x = price * rate
+        for i in range(self.n):
+            if self.status[i] == enums.OPEN:
+                self.W[i] -= self.side[i] * self.Q[i] * x
+        self.maker_cash -= self.maker_pos * x
+        self.noise_cash -= self.noise_pos * x
+        if self.fund_q != 0.0:
+            pay = self.fund_q * x
+            self.fund_cash -= pay
+            self.fund_bal -= pay
+            self.record(enums.FUNDING, self.FUND, 1 if self.fund_q > 0.0 else -1, abs(self.fund_q), price, NAN,
+                        -pay, 0.0)
+        self.funding_rate = rate
+        self.premium = [0.0, 0.0, 0]
+
+    def apply_topups(self):
+        due = sorted(e for e in self.pending if e[0] <= self.t)
+        self.pending = [e for e in self.pending if e[0] > self.t]
+        for _t, i in due:
+            if self.status[i] != enums.OPEN:
+                continue
+            self.tu_due[i] = None
+            m = self.mark
+            need = self.maintenance_margin(i, self.Q[i], m) / self.tu_target - self.equity(i, m)
+            add = min(self.reserve[i], need)
+            if add > 0.0:
+                self.W[i] += add
+                self.reserve[i] -= add
+
+    def stop_one(self):
+        """Fire the next stop the trigger price has reached (long stops first); False if none."""
+        if not self.stops_on:
+            return False
+        price = self.mark if self.stop_on_mark else self.last
+        for s in (1, -1):
+            best = -1
+            for i in range(self.n):
+                if (self.side[i] != s or math.isnan(self.stop[i]) or self.stop_used[i]
+                        or self.status[i] != enums.OPEN):
+                    continue
+                if best < 0 or s * self.stop[i] > s * self.stop[best]:
+                    best = i
+            if best >= 0 and s * self.stop[best] >= s * price:
+                self.stop_used[best] = True
+                self.fire_stop(best)
+                return True
+        return False
+
+    def fire_stop(self, i):
+        s = self.side[i]
+        EP = self.EP[i]
+        m = self.mark
+        BP = self.bankruptcy_price(i)
+        E0 = self.equity(i, m)
+        x, F = self.market(-s, self.Q[i], BP)
+        if not x > 0.0:
+            return
+        self.W[i] += s * x * (F - EP)
+        self.Q[i] -= x
+        fee = min(self.taker_fee * x * F, max(0.0, self.W[i] + s * self.Q[i] * (m - EP)))
+        self.W[i] -= fee
+        self.fee_cash += fee
+        self.record(enums.STOP, i, -s, x, F, BP, 0.0, fee, E0)
+        if self.Q[i] <= self.open_min:
+            self.status[i] = enums.STOPPED
+
     def liquidation_work(self):
         if self.mark < self.prev_mark:
             sides = (1, -1)
@@ -614,6 +735,8 @@ class _Reference:
             sides = (-1, 1)
         for s in sides:
             while True:
+                if self.stop_one():
+                    continue
                 best_i = -1
                 best_key = 0.0
                 for i in range(self.n):  # scan ALL positions, ascending id (ties: smallest id)
@@ -628,6 +751,10 @@ class _Reference:
                         self.adl()
                         continue
                     break
+                if self.tu_on and self.armed(best_i):  # §9: its top-up price was crossed: the delay starts
+                    self.tu_due[best_i] = self.t + self.delay[best_i]
+                    self.pending.append((self.tu_due[best_i], best_i))
+                    continue
                 self.liquidate(best_i)
 
     def maintenance_margin(self, i, Q, price):
@@ -935,7 +1062,7 @@ class _Reference:
 
     def cashes(self):
         """Cash of every account (n + 4)."""
-        out = [self.W[i] - self.side[i] * self.Q[i] * self.EP[i] for i in range(self.n)]
+        out = [self.W[i] + self.reserve[i] - self.side[i] * self.Q[i] * self.EP[i] for i in range(self.n)]
         out += [self.maker_cash, self.noise_cash, self.fund_cash, self.fee_cash]
         return out
 

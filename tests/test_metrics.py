@@ -148,7 +148,7 @@ def test_summary_keys(base):
         "fund_identity_error_usd", "bad_debt_usd", "min_last_price", "min_mark_price",
         "final_mark_price", "exogenous_drawdown_pct", "realized_drawdown_pct", "amplification",
         "waves", "time_to_quiet_s", "open_interest_destroyed_pct", "n_positions", "runtime_s",
-        "peak_liquidation_minute_usd", "long_share_of_liquidated",
+        "peak_liquidation_minute_usd", "long_share_of_liquidated", "behaviour",
     ]
     assert set(base["liquidated_notional_usd"]) == {"long", "short", "total"}
     assert set(base["liquidations"]) == {"full", "partial"}

@@ -103,8 +103,8 @@ def test_unknown_key_lists_allowed_keys(tmp_path):
 
 def test_unknown_table():
     (msg,) = problems_of(parse_scenario, {"populaton": {}})
-    assert msg == ("<dict>: populaton: unknown table; allowed: adl, book, insurance_fund, market, output, "
-                   "population, scenario, shock, venue")
+    assert msg == ("<dict>: populaton: unknown table; allowed: adl, book, funding, insurance_fund, market, output, "
+                   "population, scenario, shock, stops, topups, venue")
 
 
 @pytest.mark.parametrize("table, key, value, allowed", [
@@ -152,8 +152,9 @@ def test_out_of_range(table, key, value, allowed):
 @pytest.mark.parametrize("data, expected", [
     ({"market": {"tick_size_usd": 20000}},
      "market.tick_size_usd = 20000: must be a number in (0, 12100] (12100 = market.start_price_usd / 10)"),
-    ({"market": {"funding_interval_h": 1, "time_to_funding_s": 4000}},
-     "market.time_to_funding_s = 4000: must be a number in [0, 3600] (3600 = market.funding_interval_h × 3600)"),
+    ({"venue": {"funding_interval_h": 1}, "market": {"time_to_funding_s": 4000}},
+         "market.time_to_funding_s = 4000: must be at most the funding interval (3600 s = venue.funding_interval_h × "
+         "3600)"),
     ({"population": {"notional_min_usd": 1e6, "notional_max_usd": 5e5}},
      "population.notional_max_usd = 500000.0: must be a number in [1e6, 1e13] (1e6 = population.notional_min_usd)"),
     ({"scenario": {"duration_s": 30}},

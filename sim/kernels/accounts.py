@@ -6,10 +6,12 @@ from sim._jit import jit
 
 
 @jit
-def pack_positions_nb(out, side0, size0, entry0, wallet0, kind, mode, leverage, lp_start, pos, start_price, mark):
+def pack_positions_nb(out, side0, size0, entry0, wallet0, reserve0, kind, mode, leverage, lp_start, pos, start_price,
+                      mark):
     """Fill the position rows of ``out`` (a sim.dtypes.ACCOUNT_DTYPE array) from start and end state.
 
-    Cash is ``wallet − signed size × entry``; equity is cash plus the position valued at the start
+    Cash is ``wallet + top-up reserve − signed size × entry`` (a top-up moves the trader's own cash from its
+    reserve to its wallet); equity is cash plus the position valued at the start
     price (start) or the final mark (end). Only ``out`` is mutated.
     """
     for i in range(side0.size):
@@ -25,8 +27,8 @@ def pack_positions_nb(out, side0, size0, entry0, wallet0, kind, mode, leverage, 
         r.liquidation_price_start = lp_start[i]
         r.position_start = q0
         r.position_end = q1
-        r.cash_start = wallet0[i] - q0 * entry0[i]
-        r.cash_end = pos.wallet[i] - q1 * pos.entry[i]
+        r.cash_start = wallet0[i] + reserve0[i] - q0 * entry0[i]
+        r.cash_end = pos.wallet[i] + pos.reserve[i] - q1 * pos.entry[i]
         r.equity_start = r.cash_start + q0 * start_price
         r.equity_end = r.cash_end + q1 * mark
     return out

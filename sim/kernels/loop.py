@@ -16,6 +16,15 @@ from sim._jit import jit
 from sim.kernels.book import best_price_nb, depth_usd_nb, walk_nb
 from sim.kernels.heap import event_pop_nb, event_push_nb
 from sim.kernels.adl import adl_begin_nb, adl_step_nb
+from sim.kernels.behaviour import (
+    apply_topups_nb,
+    arm_topup_nb,
+    next_stop_nb,
+    premium_sample_nb,
+    settle_funding_nb,
+    stop_nb,
+)
+from sim.kernels.margin import topup_armed_nb
 from sim.kernels.liquidation import (
     flush_deferred_nb,
     fund_equity_nb,
@@ -69,10 +78,17 @@ def run_nb(pos, tiers, book, trig, ev, mk, fl, series, sf, si, p, t_stop):
         if si[S.I_ADL_ACTIVE]:
             adl_step_nb(now, pos, tiers, trig, fl, sf, si, p)
             continue
+        if p.stops_on:
+            i = next_stop_nb(pos, trig, si, sf[S.F_MARK] if p.stop_on_mark else sf[S.F_LAST])
+            if i >= 0:
+                stop_nb(i, now, pos, tiers, book, trig, fl, sf, si, p)
+                continue
         if si[S.I_PHASE] > 0:
             side = si[S.I_FIRST_SIDE] if si[S.I_PHASE] == 1 else -si[S.I_FIRST_SIDE]
             i = next_triggered_nb(pos, trig, si, side, sf[S.F_MARK])
-            if i >= 0:
+            if i >= 0 and p.tu_on and topup_armed_nb(pos, i):
+                arm_topup_nb(i, now, pos, tiers, trig, si)  # its top-up price was crossed, not its liquidation price
+            elif i >= 0:
                 liquidate_nb(i, now, pos, tiers, book, trig, fl, sf, si, p)
             elif si[S.I_ADL_SIDE] != 0:
                 adl_begin_nb(pos, tiers, trig, sf, si, p)  # the side's pass is over: match its pool
@@ -88,7 +104,7 @@ def run_nb(pos, tiers, book, trig, ev, mk, fl, series, sf, si, p, t_stop):
         si[S.I_NEV] = event_pop_nb(ev, si[S.I_NEV])
         si[S.I_NOW] = t
         if kind == E.EV_ORACLE:
-            oracle_nb(t, pos, book, trig, mk, sf, si, p)
+            oracle_nb(t, pos, tiers, book, trig, mk, fl, sf, si, p)
             if t + p.oracle_interval <= p.duration:
                 push_event_nb(ev, si, t + p.oracle_interval, E.EV_ORACLE)
         elif kind == E.EV_NOISE:
@@ -107,9 +123,10 @@ def run_nb(pos, tiers, book, trig, ev, mk, fl, series, sf, si, p, t_stop):
 
 
 @jit
-def oracle_nb(t, pos, book, trig, mk, sf, si, p):
-    """Index from the shock path and the perp's last price, a basis sample, the venue's mark, the
-    fund's rolling peak; then open this tick's liquidation work."""
+def oracle_nb(t, pos, tiers, book, trig, mk, fl, sf, si, p):
+    """Index from the shock path and the perp's last price, a basis sample, the venue's mark, a premium
+    sample and any funding due, the fund's rolling peak, top-ups due; then open this tick's liquidation
+    work."""
     si[S.I_TICK] += 1
     x = path_price_nb(mk.path_t, mk.path_p, t)
     index = x + p.index_coupling * (sf[S.F_LAST] - x)
@@ -144,16 +161,23 @@ def oracle_nb(t, pos, book, trig, mk, sf, si, p):
     else:
         interval = p.funding_interval
         tau = interval - ((interval - p.time_to_funding + t) % interval)
-        mark = median3_nb(index * (1.0 + p.funding_rate * tau / interval), index + total / w, last)
+        mark = median3_nb(index * (1.0 + sf[S.F_FUNDING_RATE] * tau / interval), index + total / w, last)
     sf[S.F_PREV_MARK] = sf[S.F_MARK]
     sf[S.F_MARK] = mark
     if mark < sf[S.F_MIN_MARK]:
         sf[S.F_MIN_MARK] = mark
     if mark > sf[S.F_MAX_MARK]:
         sf[S.F_MAX_MARK] = mark
+    if p.funding_on:
+        premium_sample_nb(sf, si, mid, index, p)
+        while t >= si[S.I_NEXT_FUNDING]:
+            settle_funding_nb(t, pos, tiers, trig, fl, sf, si, p)
+            si[S.I_NEXT_FUNDING] += p.funding_interval
     if p.adl_drawdown > 0.0:
         rolling_peak_nb(trig, sf, si, t, fund_equity_nb(sf, mark), p.adl_window)
     flush_deferred_nb(pos, trig, si)
+    if p.tu_on:
+        apply_topups_nb(t, pos, tiers, trig, sf, si, p)
     si[S.I_FIRST_SIDE] = 1 if mark < sf[S.F_PREV_MARK] else -1
     si[S.I_PHASE] = 1
 

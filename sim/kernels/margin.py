@@ -8,6 +8,7 @@ entry price and wallet (USD). Tier arrays: ``floor`` (USD notional, floor[0] = 0
 import numpy as np
 
 from sim._jit import jit
+from sim.state import NEVER
 
 
 @jit
@@ -111,12 +112,21 @@ def equity_nb(side, q, ep, w, price):
 
 
 @jit(inline="always")
+def topup_armed_nb(pos, i):
+    """Row ``i`` would add margin if its margin ratio reached the threshold: it has reserve left and no
+    top-up pending. Its trigger key is then its top-up price, else its liquidation price."""
+    return pos.reserve[i] > 0.0 and pos.tu_due[i] == NEVER
+
+
+@jit(inline="always")
 def _set_prices_nb(pos, i, tiers):
     s = pos.side[i]
     q = pos.size[i]
     lp = position_lp_nb(s, q, pos.entry[i], pos.wallet[i], tiers.floor, tiers.mmr, tiers.cum, tiers.basis)
     pos.lp[i] = lp
     pos.bp[i] = bankruptcy_price_nb(s, q, pos.entry[i], pos.wallet[i])
+    if topup_armed_nb(pos, i):
+        lp = position_lp_nb(s, q, pos.entry[i], pos.wallet[i], tiers.floor, tiers.tu_mmr, tiers.tu_cum, tiers.basis)
     pos.key[i] = lp if s > 0 else -lp
 
 

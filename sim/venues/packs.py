@@ -25,7 +25,14 @@ DEFAULTS = {"binance": "2025", "bybit": "2026-09", "okx": "2025-05", "hyperliqui
 # Rules shared by the centralised venues: bankruptcy-price settlement with an insurance fund, no backstop
 # vault, no fixed slices (slice_fraction 1 = a "slice" would be the whole position), no EMA mark.
 _CEX = dict(liquidation_band_pct=1.0, settle="bankruptcy", backstop_mm_fraction=0.0, slice_threshold_usd=0.0,
-            slice_fraction=1.0, mark_ema_slow_s=0.0, mark_ema_fast_s=0.0, adl_drawdown_window_h=8.0)
+            slice_fraction=1.0, mark_ema_slow_s=0.0, mark_ema_fast_s=0.0, adl_drawdown_window_h=8.0,
+            funding_interval_h=8.0, funding_interest_pct=0.01, funding_clamp_pct=0.05, funding_price="mark",
+            stop_trigger="last")
+
+# Funding and stops on the venues whose documents the reference does not cover for them (Bybit, OKX).
+_FUNDING_INF = ("[INF] funding: the reference documents only Binance's and Hyperliquid's; Binance's formula, 8 h "
+                "interval, payments at the mark, equal premium weights and a cap of 0.75 × tier-1 MMR are assumed. "
+                "Stops trigger on the last price (the venue's API default trigger type; not in the reference).")
 
 # liquidation_band_pct = 1 on the centralised venues has no source; every CEX pack says so.
 _BAND_NOTE = ("[INF] liquidation_band_pct 1% is liqsim's assumption, not a venue's number: the older Binance page "
@@ -56,7 +63,7 @@ def _binance(version: str, source: str, btc: tuple[TierRow, ...], basis_window_s
                  partial_rule="step_down_ioc", partial_min_tier=2, partial_tiers_down=0, partial_cooldown_s=0.0,
                  mark_method="binance", mark_basis_window_s=basis_window_s, max_inventory_pct=inventory_pct,
                  adl_drawdown_pct=adl_drawdown_pct, adl_drawdown_window_h=8.0, adl_ranking="leverage_pnl",
-                 adl_price="bankruptcy")
+                 adl_price="bankruptcy", funding_cap_pct=0.3, funding_weighting="linear")
     common = [
         _RECURRENCE + " [VER against every stated amount].",
         "[DOC] clearance fee 0.5%: the newer 'up to 0.5%' figure (API-doc copy of the Insurance Fund page); the "
@@ -71,6 +78,12 @@ def _binance(version: str, source: str, btc: tuple[TierRow, ...], basis_window_s
         "1 min, 30 s from 2025-09-18 (announcement of 2025-09-16).",
         "[SEC] ADL ranking: the developer-forum formula max(0, uPnL)/max(1, wallet) × MM/equity; [DOC] closed at "
         "the bankruptcy price of the liquidated order, only when the fund cannot take the position.",
+        "[DOC] funding: F = P + clamp(0.01% − P, ±0.05%) per 8 h, paid as F × interval/8 (since 2025-09-18; the same "
+        "for BTCUSDT's 8 h interval before), capped at ±0.75 × tier-1 MMR = ±0.30% for BTCUSDT/ETHUSDT, premium "
+        "samples weighted linearly, payment = mark × size × rate (Funding Rates FAQ; TV7, TV8). [INF] the "
+        "premium is sampled from the book's mid, not impact prices (docs/engine.md §9).",
+        "[INF] stops trigger on the last price (the API's default working type, CONTRACT_PRICE; not in the "
+        "reference).",
     ]
     return _make("binance", version, source, rules, {"BTC": btc, "ETH": T.BINANCE_2024_10_ETH}, notes + common)
 
@@ -108,7 +121,8 @@ def _binance_packs() -> tuple[Pack, ...]:
 _BYBIT_RULES = dict(_CEX, clearance_fee_pct=0.055, trigger_includes_fee=False, mm_basis="entry",
                     partial_rule="step_down_fok", partial_min_tier=2, partial_tiers_down=0, partial_cooldown_s=0.0,
                     mark_method="binance", mark_basis_window_s=300.0, max_inventory_pct=100.0,
-                    adl_drawdown_pct=30.0, adl_ranking="pnl_leverage", adl_price="bankruptcy")
+                    adl_drawdown_pct=30.0, adl_ranking="pnl_leverage", adl_price="bankruptcy",
+                    funding_cap_pct=0.375, funding_weighting="equal")
 _BYBIT_NOTES = [
     _RECURRENCE + "; Bybit's published deductions match it [VER].",
     "[INF] ETH: no ETHUSDT risk-limit table found; the BTC ladder at half the risk-limit values (the 1% ETH base "
@@ -129,6 +143,7 @@ _BYBIT_NOTES = [
     "[SEC] ADL ranking: Bybit's formula table was cut off in the copy read; the BitMEX form (PnL% × effective "
     "leverage) used by Bybit-lineage venues. [DOC] closed at the liquidated order's bankruptcy price.",
     "[INF] fund inventory cap not published: 100% of the fund.",
+    _FUNDING_INF + " Tier-1 MMR 0.5% → cap ±0.375%.",
 ]
 
 
@@ -165,6 +180,7 @@ _OKX_NOTES = [
     "and 3,000 USD/ETH (a scenario: its start price).",
     "[INF] OKX publishes no maintenance deduction (its tier MMR applies to the whole position); the continuous "
     "recurrence is used as for the other venues, so MM does not jump at tier bounds.",
+    _FUNDING_INF + " Tier-1 MMR 0.4% → cap ±0.30%.",
     "[DOC] liquidation when the margin ratio falls to 100%, the liquidation fee counted with MM ('Tiered "
     "maintenance margin ratio rules', updated 2025-05-16) → trigger_includes_fee.",
     "[SEC] clearance = taker-fee-tier rate × contract value (third-party restatements); 0.05% = base-tier "
@@ -183,7 +199,8 @@ def _okx(version: str, source: str, tiers_down: int, notes: list[str]) -> Pack:
     rules = dict(_CEX, clearance_fee_pct=0.05, trigger_includes_fee=True, mm_basis="mark", partial_rule="to_tier",
                  partial_min_tier=3, partial_tiers_down=tiers_down, partial_cooldown_s=60.0,
                  mark_method="index_basis", mark_basis_window_s=300.0, max_inventory_pct=100.0,
-                 adl_drawdown_pct=30.0, adl_ranking="pnl_leverage", adl_price="mark")
+                 adl_drawdown_pct=30.0, adl_ranking="pnl_leverage", adl_price="mark", funding_cap_pct=0.3,
+                 funding_weighting="equal")
     return _make("okx", version, source, rules, {"BTC": T.OKX_2026_05_BTC, "ETH": T.OKX_2026_05_ETH},
                  notes + _OKX_NOTES, size_floors=T.OKX_2026_05_SIZE_FLOORS, reference_price_usd=T.OKX_REF_PRICE_USD)
 
@@ -214,7 +231,8 @@ def _hyperliquid_packs() -> tuple[Pack, ...]:
                  slice_threshold_usd=100_000.0, slice_fraction=0.2, settle="fill", backstop_mm_fraction=2.0 / 3.0,
                  mark_method="hyperliquid", mark_basis_window_s=0.0, mark_ema_slow_s=150.0, mark_ema_fast_s=30.0,
                  max_inventory_pct=100.0, adl_drawdown_pct=0.0, adl_drawdown_window_h=8.0, adl_ranking="hyperliquid",
-                 adl_price="previous_mark")
+                 adl_price="previous_mark", funding_interval_h=1.0, funding_interest_pct=0.01, funding_clamp_pct=0.05,
+                 funding_cap_pct=4.0, funding_price="index", funding_weighting="equal", stop_trigger="mark")
     return (_make("hyperliquid", "2026-01", "Hyperliquid docs (vaniiiii/hyperliquid-docs mirror: liquidations.md, "
                   "margin-tiers.md, auto-deleveraging.md, robust-price-indices.md; snapshot commits Jan–May 2026) "
                   "[DOC]", rules, T.HYPERLIQUID_2026_01, [
@@ -236,6 +254,10 @@ def _hyperliquid_packs() -> tuple[Pack, ...]:
                       "account value; closed at the previous mark (older text: previous oracle).",
                       "[INF] liquidation_band_pct and mark_basis_window_s are unused here (settle = fill; the "
                       "mark uses the two EMAs).",
+                      "[DOC] funding: an 8-hour rate P + clamp(0.01% − P, ±0.05%) paid hourly at 1/8, capped at 4% "
+                      "per hour, premium averaged over the hour, payment = size × oracle price × rate (funding.md); "
+                      "[INF] the premium is sampled from the book's mid, not impact prices.",
+                      "[DOC] TP/SL orders trigger on the mark (robust-price-indices.md).",
                   ]),)
 
 

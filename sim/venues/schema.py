@@ -31,6 +31,9 @@ SETTLES = ("bankruptcy", "fill")
 MARK_METHODS = ("binance", "index_basis", "hyperliquid")
 ADL_RANKINGS = ("pnl_leverage", "leverage_pnl", "hyperliquid")
 ADL_PRICES = ("bankruptcy", "mark", "previous_mark")
+FUNDING_PRICES = ("mark", "index")
+FUNDING_WEIGHTINGS = ("linear", "equal")
+STOP_TRIGGERS = ("last", "mark")
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,13 @@ class Rules:
     adl_drawdown_window_h: float
     adl_ranking: str
     adl_price: str
+    funding_interval_h: float
+    funding_interest_pct: float
+    funding_clamp_pct: float
+    funding_cap_pct: float
+    funding_price: str
+    funding_weighting: str
+    stop_trigger: str
 
 
 @dataclass(frozen=True)
@@ -290,6 +300,19 @@ class VenueTable:
     adl_price: str | None = _opt_choice(ADL_PRICES, "Price ADL closes at: the liquidated order's bankruptcy "
                                         "price, the mark (bankruptcy once the fund is nearly empty), or the "
                                         "previous mark.")
+    funding_interval_h: float | None = _opt("[0.01, 24]", "h", "Funding is settled this often (market.time_to_funding_s "
+                                            "sets the first settlement).")
+    funding_interest_pct: float | None = _opt("[-1, 1]", "% per 8 h", "Interest term of the funding formula.")
+    funding_clamp_pct: float | None = _opt("[0, 1]", "%", "The formula's clamp: rate = premium + clamp(interest − "
+                                           "premium, ±this), per 8 h.")
+    funding_cap_pct: float | None = _opt("[0, 100]", "% per interval", "Cap and floor of the rate paid per "
+                                         "interval (the 8-hour rate × interval / 8).")
+    funding_price: str | None = _opt_choice(FUNDING_PRICES, "Price a payment is valued at: position × price × rate "
+                                            "(Hyperliquid: the oracle, i.e. the index).")
+    funding_weighting: str | None = _opt_choice(FUNDING_WEIGHTINGS, "Premium samples (one per oracle tick) averaged "
+                                                "with weights 1, 2, 3, ... (Binance) or equally.")
+    stop_trigger: str | None = _opt_choice(STOP_TRIGGERS, "Price that triggers traders' stop-loss orders: the last "
+                                           "trade or the mark.")
 
 
 def resolve(pack: Pack, table: VenueTable) -> Rules:

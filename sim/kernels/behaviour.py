@@ -1,0 +1,192 @@
+"""Trader behaviour and funding (docs/engine.md §9): stop-loss orders, margin top-ups, funding payments.
+
+* Stops sit in two lists sorted once at the start (long stops by price descending, short stops ascending),
+  so :func:`next_stop_nb` finds what the last (or mark) price has crossed with a cursor, O(1) per stop;
+  :func:`stop_nb` sends the stop as a market order through the book, never worse than bankruptcy.
+* A trader who tops up has, while a top-up is possible, its *top-up price* (where maintenance margin /
+  equity reaches the threshold) as its trigger key instead of its liquidation price, so the same sorted
+  index finds it; :func:`arm_topup_nb` starts the reaction delay and puts the liquidation price back as
+  its key; :func:`apply_topups_nb` adds the margin when the delay is over, up to the trader's reserve.
+* Funding: a premium sample per oracle tick; at each settlement :func:`settle_funding_nb` moves
+  ``position × price × rate`` from every holder to the other side (money is conserved because positions
+  sum to zero) and rebuilds the trigger index, since every wallet changed.
+"""
+
+import math
+
+import numpy as np
+
+from sim import enums as E
+from sim import state as S
+from sim._jit import jit
+from sim.kernels.book import walk_nb
+from sim.kernels.heap import heap_pop_nb, heap_push_nb, order_by_key_nb
+from sim.kernels.liquidation import (
+    fund_add_nb,
+    maker_trade_nb,
+    record_nb,
+    reduce_position_nb,
+    reindex_nb,
+    row_equity_nb,
+    row_mm_nb,
+    set_last_nb,
+)
+from sim.kernels.margin import _set_prices_nb
+
+
+@jit
+def next_stop_nb(pos, trig, si, price):
+    """Pop the next stop that ``price`` has reached (long stops at or above it first, then short stops at or
+    below it), or return -1. Stops of rows no longer open are dropped on the way."""
+    order = trig.stop_long
+    cur = si[S.I_STOP_LONG]
+    while cur < order.size and pos.status[order[cur]] != E.OPEN:
+        cur += 1
+    if cur < order.size and pos.stop[order[cur]] >= price:
+        si[S.I_STOP_LONG] = cur + 1
+        return order[cur]
+    si[S.I_STOP_LONG] = cur
+    order = trig.stop_short
+    cur = si[S.I_STOP_SHORT]
+    while cur < order.size and pos.status[order[cur]] != E.OPEN:
+        cur += 1
+    if cur < order.size and pos.stop[order[cur]] <= price:
+        si[S.I_STOP_SHORT] = cur + 1
+        return order[cur]
+    si[S.I_STOP_SHORT] = cur
+    return -1
+
+
+@jit
+def stop_nb(i, t, pos, tiers, book, trig, fl, sf, si, p):
+    """Row ``i``'s stop fired: a market order for the whole position, never worse than its bankruptcy price,
+    paying the taker fee (at most the equity left). What the book cannot fill stays open."""
+    s = pos.side[i]
+    m = sf[S.F_MARK]
+    bp = pos.bp[i]
+    equity0 = row_equity_nb(pos, i, m)
+    filled, notional, last = walk_nb(book, -s, pos.size[i], bp, sf[S.F_INDEX], t, p, sf, si)
+    if filled <= 0.0:
+        return
+    price = notional / filled
+    reduce_position_nb(pos, sf, i, filled, price)
+    maker_trade_nb(sf, s * filled, price)
+    fee = min(p.taker_fee * filled * price, max(0.0, row_equity_nb(pos, i, m)))
+    pos.wallet[i] -= fee
+    sf[S.F_FEE_CASH] += fee
+    set_last_nb(sf, last)
+    sf[S.F_STOP_NOTIONAL] += filled * price
+    si[S.I_STOPS] += 1
+    record_nb(fl, si, t, E.STOP, i, -s, filled, price, bp, 0.0, fee, m, equity0)
+    if pos.size[i] <= p.lot * 1e-9:
+        pos.status[i] = E.STOPPED
+    else:
+        reindex_nb(pos, trig, si, i, tiers)
+
+
+@jit
+def arm_topup_nb(i, t, pos, tiers, trig, si):
+    """Row ``i``'s margin ratio reached the threshold: it tops up after its reaction delay; meanwhile its
+    trigger key is its liquidation price again."""
+    due = t + pos.tu_delay[i]
+    pos.tu_due[i] = due
+    si[S.I_NPEND] = heap_push_nb(trig.pend_key, trig.pend_id, trig.pend_ver, si[S.I_NPEND], -float(due), i, 0)
+    reindex_nb(pos, trig, si, i, tiers)
+
+
+@jit
+def apply_topups_nb(t, pos, tiers, trig, sf, si, p):
+    """Top-ups due by ``t``, earliest first (ties by row): each adds what brings maintenance margin / equity at
+    the mark down to the target ratio, at most the reserve left (nothing if the price has recovered)."""
+    n = si[S.I_NPEND]
+    while n > 0 and -trig.pend_key[0] <= t:
+        i = trig.pend_id[0]
+        n = heap_pop_nb(trig.pend_key, trig.pend_id, trig.pend_ver, n)
+        if pos.status[i] != E.OPEN:
+            continue
+        pos.tu_due[i] = S.NEVER
+        m = sf[S.F_MARK]
+        need = row_mm_nb(pos, i, pos.size[i], m, tiers) / p.tu_target - row_equity_nb(pos, i, m)
+        add = min(pos.reserve[i], need)
+        if add > 0.0:
+            pos.wallet[i] += add
+            pos.reserve[i] -= add
+            sf[S.F_TOPUP_USD] += add
+            si[S.I_TOPUPS] += 1
+        reindex_nb(pos, trig, si, i, tiers)
+    si[S.I_NPEND] = n
+
+
+@jit
+def funding_rate_nb(premium, interest, clamp, scale, cap):
+    """The rate paid per interval: ``F8 = P + clamp(I − P, −c, +c)`` (the 8-hour rate from the premium ``P``
+    and the interest ``I``), times the share of 8 hours one interval is, within ``±cap``."""
+    f8 = premium + min(max(interest - premium, -clamp), clamp)
+    return min(max(f8 * scale, -cap), cap)
+
+
+@jit
+def premium_sample_nb(sf, si, mid, index, p):
+    """One premium sample ``mid / index − 1``, weighted 1, 2, 3, ... since the last settlement (Binance) or
+    equally."""
+    si[S.I_PREM_N] += 1
+    w = float(si[S.I_PREM_N]) if p.funding_linear else 1.0
+    sf[S.F_PREM_NUM] += w * (mid / index - 1.0)
+    sf[S.F_PREM_DEN] += w
+
+
+@jit
+def settle_funding_nb(t, pos, tiers, trig, fl, sf, si, p):
+    """Pay funding: every holder of ``q`` (signed) pays ``q × price × rate`` (longs pay when it is positive).
+    Traders pay from their wallet (the position's margin), which moves their liquidation prices; the fund's
+    payment is a ``FUNDING`` record on the tape (its balance moves)."""
+    if math.isnan(p.funding_fixed):
+        den = sf[S.F_PREM_DEN]
+        premium = sf[S.F_PREM_NUM] / den if den > 0.0 else 0.0
+        rate = funding_rate_nb(premium, p.funding_interest, p.funding_clamp, p.funding_scale, p.funding_cap)
+    else:
+        rate = p.funding_fixed
+    price = sf[S.F_INDEX] if p.funding_at_index else sf[S.F_MARK]
+    x = price * rate
+    traders = 0.0
+    for i in range(pos.size.size):
+        if pos.status[i] != E.OPEN:
+            continue
+        pay = pos.side[i] * pos.size[i] * x
+        pos.wallet[i] -= pay
+        if pos.kind[i] == E.TRADER:
+            traders += pay
+    sf[S.F_FUNDING_TRADERS] += traders
+    sf[S.F_MAKER_CASH] -= sf[S.F_MAKER_Q] * x
+    sf[S.F_NOISE_CASH] -= sf[S.F_NOISE_Q] * x
+    q = sf[S.F_FUND_Q]
+    if q != 0.0:
+        pay = q * x
+        sf[S.F_FUND_CASH] -= pay
+        fund_add_nb(sf, -pay)
+        record_nb(fl, si, t, E.FUNDING, pos.size.size + 2, 1 if q > 0.0 else -1, abs(q), price, np.nan, -pay, 0.0,
+                  sf[S.F_MARK], np.nan)
+    sf[S.F_FUNDING_RATE] = rate
+    sf[S.F_PREM_NUM] = 0.0
+    sf[S.F_PREM_DEN] = 0.0
+    si[S.I_PREM_N] = 0
+    si[S.I_FUNDINGS] += 1
+    rebuild_index_nb(pos, tiers, trig, si)
+
+
+@jit
+def rebuild_index_nb(pos, tiers, trig, si):
+    """Every open row's prices again, and the sorted trigger index rebuilt from them (heaps emptied). A row
+    waiting out a cooldown gets version 1, so only the deferred list puts it back."""
+    for side in (1, -1):
+        order = trig.order_long if side > 0 else trig.order_short
+        for k in range(order.size):
+            i = order[k]
+            if pos.status[i] == E.OPEN:
+                _set_prices_nb(pos, i, tiers)
+                pos.version[i] = 0 if pos.eligible[i] <= si[S.I_TICK] else 1
+        order[:] = order_by_key_nb(np.sort(order), pos.key)
+    si[S.I_CUR_LONG] = 0
+    si[S.I_CUR_SHORT] = 0
+    si[S.I_HEAP_LONG] = 0
+    si[S.I_HEAP_SHORT] = 0
