@@ -4,6 +4,8 @@ Both engines implement docs/engine.md; they must produce the same tape, the same
 final accounts (up to float rounding) for any input. Hypothesis draws the markets.
 """
 
+import math
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -51,7 +53,39 @@ def venue_rules(draw):
 
 
 @st.composite
-def markets(draw, rules=False):
+def behaviours(draw, positions):
+    """Stops (some at a shared round price, so ties are exercised), top-up reserves and delays, and funding
+    settled by the formula or at a fixed rate, often within the run."""
+    stops, reserves, delays = [], [], []
+    for side, q, ep, w, kind in positions:
+        trader = kind == 0
+        if trader and draw(st.booleans()):
+            shared = 95.0 if side > 0 else 105.0
+            stops.append(draw(st.sampled_from([shared, draw(st.floats(85.0, 99.9) if side > 0 else st.floats(100.1, 115.0))])))
+        else:
+            stops.append(math.nan)
+        reserves.append(draw(st.sampled_from([0.0, 0.5 * w, 2.0 * w])) if trader else 0.0)
+        delays.append(draw(st.sampled_from([0, 500, 1500, 4000])))
+    threshold = draw(st.sampled_from([0.5, 0.8, 0.95]))
+    return dict(
+        stops=stops, reserves=reserves, delays=delays,
+        stop_on_mark=draw(st.booleans()),
+        tu_threshold=threshold, tu_target=threshold * draw(st.sampled_from([0.3, 0.7])),
+        funding_on=draw(st.booleans()),
+        time_to_funding=draw(st.sampled_from([0, 1500, 4000, 20_000])),
+        funding_interval=draw(st.sampled_from([2000, 3000, 8 * 3600 * 1000])),
+        funding_fixed=draw(st.sampled_from([math.nan, math.nan, 0.002, -0.003])),
+        funding_interest=draw(st.sampled_from([0.0001, -0.0002])),
+        funding_clamp=draw(st.sampled_from([0.0005, 0.0])),
+        funding_cap=draw(st.sampled_from([0.003, 0.0001])),
+        funding_scale=draw(st.sampled_from([1.0, 0.125])),
+        funding_at_index=draw(st.booleans()),
+        funding_linear=draw(st.booleans()),
+    )
+
+
+@st.composite
+def markets(draw, rules=False, behaviour=False):
     n = draw(st.integers(1, 10))
     positions = []
     for _ in range(n):
@@ -70,6 +104,8 @@ def markets(draw, rules=False):
     times = sorted(100 * t for t in draw(st.lists(st.integers(0, 100), max_size=20)))
     noise = [(t, draw(st.sampled_from([-1, 1])), draw(st.floats(0.1, 20.0))) for t in times]
     venue = draw(venue_rules()) if rules else {}
+    if behaviour:
+        venue.update(draw(behaviours(positions)))
     tiers = [ONE_TIER, SIZE_TIERS] if venue.get("tier_basis") == enums.MM_SIZE else [ONE_TIER, TWO_TIERS, THREE_TIERS]
     return make_input(
         positions,
@@ -123,6 +159,12 @@ def test_numba_engine_matches_reference(compiled, inp):
 @settings(max_examples=400)
 @given(markets(rules=True))
 def test_numba_engine_matches_reference_under_venue_rules(compiled, inp):
+    assert_same(engine_result(simulate(inp)), reference_run(inp))
+
+
+@settings(max_examples=300)
+@given(markets(rules=True, behaviour=True))
+def test_numba_engine_matches_reference_with_stops_topups_and_funding(compiled, inp):
     assert_same(engine_result(simulate(inp)), reference_run(inp))
 
 
