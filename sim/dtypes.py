@@ -56,6 +56,7 @@ ACCOUNT_DTYPE = np.dtype(
         ("position_end", "f8"),
         ("equity_start", "f8"),  # cash + position x start mark
         ("equity_end", "f8"),  # cash + position x final mark
+        ("topup_usd", "f8"),  # margin the trader added from its reserve over the run (position rows; 0 otherwise)
     ],
     align=True,
 )

@@ -149,6 +149,7 @@ def engine_result(raw):
         "pos_size": [abs(float(v)) for v in acc["position_end"][:n]],
         "pos_status": [int(v) for v in acc["status"][:n]],
         "cash": [float(v) for v in acc["cash_end"]],
+        "topup": [float(v) for v in acc["topup_usd"][:n]],
         "position": [float(v) for v in acc["position_end"]],
         "fund_balance": raw.fund_balance,
         "fund_q": raw.fund_q,

@@ -140,6 +140,7 @@ class _Reference:
         self.stop = _floats(inp.pos_stop)
         self.stop_used = [False] * self.n
         self.reserve = _floats(inp.pos_reserve)
+        self.reserve0 = list(self.reserve)
         self.delay = _ints(inp.pos_delay)
         self.tu_due = [None] * self.n
         self.pending = []  # (due, row)
@@ -1074,6 +1075,7 @@ class _Reference:
             "pos_wallet": list(self.W),
             "pos_status": list(self.status),
             "cash": self.cashes(),
+            "topup": [r0 - r for r0, r in zip(self.reserve0, self.reserve)],
             "position": self.positions(),
             "fund_balance": self.fund_bal,
             "fund_q": self.fund_q,

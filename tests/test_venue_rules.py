@@ -45,7 +45,7 @@ def assert_engines_agree(fast, ref):
         np.testing.assert_allclose(a[4:], b[4:], rtol=RTOL, atol=ATOL, equal_nan=True)
     np.testing.assert_allclose(np.array(fast["series"]), np.array(ref["series"]), rtol=RTOL, atol=ATOL,
                                equal_nan=True)
-    for key in ("cash", "position", "pos_size"):
+    for key in ("cash", "position", "pos_size", "topup"):
         np.testing.assert_allclose(fast[key], ref[key], rtol=RTOL, atol=ATOL)
     assert fast["pos_status"] == ref["pos_status"]
     np.testing.assert_allclose(fast["fund_balance"], ref["fund_balance"], rtol=RTOL, atol=ATOL)

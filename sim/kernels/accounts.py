@@ -31,4 +31,5 @@ def pack_positions_nb(out, side0, size0, entry0, wallet0, reserve0, kind, mode, 
         r.cash_end = pos.wallet[i] + pos.reserve[i] - q1 * pos.entry[i]
         r.equity_start = r.cash_start + q0 * start_price
         r.equity_end = r.cash_end + q1 * mark
+        r.topup_usd = reserve0[i] - pos.reserve[i]
     return out
