@@ -203,7 +203,8 @@ def _allocate(inp):
         tu_due=np.full(n, S.NEVER, np.int64),
     )
     floor, mmr, cum = (np.ascontiguousarray(a, np.float64) for a in (inp.tier_floor, inp.tier_mmr, inp.tier_cum))
-    tiers = S.Tiers(floor, mmr, cum, int(inp.tier_basis), mmr / inp.tu_threshold, cum / inp.tu_threshold)
+    tiers = S.Tiers(floor, mmr, cum, int(inp.tier_basis), mmr / inp.tu_threshold, cum / inp.tu_threshold,
+                    bool(inp.tu_on))
     init_prices_nb(pos, tiers, E.OPEN)
     ids = np.arange(n, dtype=np.int64)
     orders = []

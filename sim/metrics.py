@@ -382,11 +382,12 @@ def _side_gini(table, accounts, column):
     sides = np.unique(table["position_side"][table["position_side"] != 0])
     pool = positions[np.isin(np.sign(positions["position_start"]), sides)]
     values = np.zeros(len(pool))
-    where = {int(a): k for k, a in enumerate(pool["id"])}
-    for row in table:
-        k = where.get(int(row["account"]))
-        if k is not None:
-            values[k] = row[column]
+    ids = pool["id"]
+    order = np.argsort(ids, kind="stable")
+    at = np.minimum(np.searchsorted(ids[order], table["account"]), len(ids) - 1) if len(ids) else None
+    if at is not None:
+        hit = ids[order][at] == table["account"]
+        values[order[at[hit]]] = table[column][hit]  # one row per account in the table
     return _gini_paid(values) if len(values) else None
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from sim import enums as E
 from sim import state as S
 from sim._jit import jit
+from sim.kernels.margin import equity_nb
 from sim.kernels.liquidation import (
     adl_tripped_nb,
     fund_add_nb,
@@ -30,13 +31,13 @@ from sim.kernels.liquidation import (
     reduce_position_nb,
     reindex_nb,
     row_equity_nb,
-    row_mm_nb,
 )
 
 
-@jit
-def adl_score_nb(pos, c, mark, eq, tiers, ranking):
-    """Queue score of row ``c`` at the mark, with ``eq`` its equity there (higher is deleveraged first).
+@jit(inline="always")
+def adl_score_nb(s, q, ep, w, mark, eq, mm, ranking):
+    """Queue score of a position (side ``s``, size ``q``, entry ``ep``, wallet ``w``) at the mark, with ``eq``
+    its equity and ``mm`` its maintenance margin there (higher is deleveraged first).
 
     * ``pnl_leverage`` (BitMEX, Bybit, OKX): PnL% × effective leverage, or PnL% ÷ leverage when
       losing; effective leverage = notional at mark ÷ equity at mark.
@@ -45,12 +46,8 @@ def adl_score_nb(pos, c, mark, eq, tiers, ranking):
     * ``hyperliquid``: (mark ÷ entry) × notional ÷ account value; for a short the ratio is
       entry ÷ mark, so a winning short ranks like a winning long (the docs leave shorts open).
     """
-    s = pos.side[c]
-    q = pos.size[c]
-    ep = pos.entry[c]
     if ranking == E.RANK_LEVERAGE_PNL:
-        upnl = s * q * (mark - ep)
-        return max(0.0, upnl) / max(1.0, pos.wallet[c]) * row_mm_nb(pos, c, q, mark, tiers) / eq
+        return max(0.0, s * q * (mark - ep)) / max(1.0, w) * mm / eq
     lev = q * mark / eq
     if ranking == E.RANK_HYPERLIQUID:
         return (mark / ep if s > 0 else ep / mark) * lev
@@ -86,20 +83,41 @@ def adl_begin_nb(pos, tiers, trig, sf, si, p):
     cs = -s
     n = 0
     nw = 0
-    for c in range(pos.size.size):
-        if pos.side[c] != cs or pos.status[c] != E.OPEN or pos.size[c] <= 0.0:
+    # local names for the arrays (read through the tuples, this scan over every row runs several times slower)
+    side, size, entry, wallet, status = pos.side, pos.size, pos.entry, pos.wallet, pos.status
+    rank, score = trig.rank, trig.rank_score
+    policy, ranking = p.adl_policy, p.adl_ranking
+    floor, mmr, cum, basis = tiers.floor, tiers.mmr, tiers.cum, tiers.basis
+    for c in range(size.size):
+        q = size[c]
+        if side[c] != cs or status[c] != E.OPEN or q <= 0.0:
             continue
-        eq = row_equity_nb(pos, c, mark)
-        if eq <= 0.0 or row_equity_nb(pos, c, price) <= 0.0:
+        ep = entry[c]
+        w = wallet[c]
+        eq = equity_nb(cs, q, ep, w, mark)
+        if eq <= 0.0 or equity_nb(cs, q, ep, w, price) <= 0.0:
             continue  # a victim must stay solvent at the mark and at the price it is closed at
-        trig.rank[n] = c
-        if p.adl_policy == E.POLICY_LEVERAGE_DRAIN:
-            trig.rank_score[n] = -pos.size[c] * mark / eq
-        elif p.adl_policy == E.POLICY_PRO_RATA and cs * (mark - pos.entry[c]) > 0.0:
-            trig.rank_score[n] = -np.inf  # winners first, in id order
+        rank[n] = c
+        if policy == E.POLICY_LEVERAGE_DRAIN:
+            score[n] = -q * mark / eq
+        elif policy == E.POLICY_PRO_RATA and cs * (mark - ep) > 0.0:
+            score[n] = -np.inf  # winners first, in id order
             nw += 1
         else:
-            trig.rank_score[n] = -adl_score_nb(pos, c, mark, eq, tiers, p.adl_ranking)
+            mm = 0.0
+            if ranking == E.RANK_LEVERAGE_PNL and cs * (mark - ep) > 0.0:
+                # position_mm_nb written out: a call that takes the tier arrays, even inlined, costs more than
+                # the arithmetic (Numba counts references to array arguments), and this runs for every
+                # candidate of every ADL tick
+                x = q if basis == E.MM_SIZE else q * (ep if basis == E.MM_ENTRY else mark)
+                j = 0
+                for k in range(1, floor.size):
+                    if floor[k] <= x:
+                        j = k
+                    else:
+                        break
+                mm = mark * (x * mmr[j] - cum[j]) if basis == E.MM_SIZE else x * mmr[j] - cum[j]
+            score[n] = -adl_score_nb(cs, q, ep, w, mark, eq, mm, ranking)
         n += 1
     if p.adl_policy == E.POLICY_QUEUE:
         n = _queue_head_nb(pos, trig, n, rem)
@@ -140,9 +158,10 @@ def _queue_head_nb(pos, trig, n, rem):
     ``(rank_score, id)`` whose sizes add up to more than ``rem`` (a whole position per victim, in queue
     order). Found by partial selection, growing the head 4× at a time, so an ADL tick costs O(n) instead of
     a sort of every candidate; the order of the head is exactly the full sort's."""
+    sizes, rank = pos.size, trig.rank
     size = 0.0
     for c in range(n):
-        size += pos.size[trig.rank[c]]
+        size += sizes[rank[c]]
     # start from about four times the number of average-sized victims the pool needs
     k = 4 if size <= 0.0 else max(4, int(min(float(n), 4.0 * n * rem / size)) + 4)
     while k < n:
@@ -151,7 +170,7 @@ def _queue_head_nb(pos, trig, n, rem):
         sel = np.flatnonzero(scores <= cut)  # ties with it included, in id order
         total = 0.0
         for c in sel:
-            total += pos.size[trig.rank[c]]
+            total += sizes[rank[c]]
         if total > rem + 1.0:
             return _sort_nb(trig, n, sel)
         k *= 4

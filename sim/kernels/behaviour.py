@@ -31,7 +31,7 @@ from sim.kernels.liquidation import (
     row_mm_nb,
     set_last_nb,
 )
-from sim.kernels.margin import _set_prices_nb
+from sim.kernels.margin import init_prices_nb
 
 
 @jit
@@ -149,12 +149,13 @@ def settle_funding_nb(t, pos, tiers, trig, fl, sf, si, p):
     price = sf[S.F_INDEX] if p.funding_at_index else sf[S.F_MARK]
     x = price * rate
     traders = 0.0
-    for i in range(pos.size.size):
-        if pos.status[i] != E.OPEN:
+    side, size, wallet, status, kind = pos.side, pos.size, pos.wallet, pos.status, pos.kind
+    for i in range(size.size):
+        if status[i] != E.OPEN:
             continue
-        pay = pos.side[i] * pos.size[i] * x
-        pos.wallet[i] -= pay
-        if pos.kind[i] == E.TRADER:
+        pay = side[i] * size[i] * x
+        wallet[i] -= pay
+        if kind[i] == E.TRADER:
             traders += pay
     sf[S.F_FUNDING_TRADERS] += traders
     sf[S.F_MAKER_CASH] -= sf[S.F_MAKER_Q] * x
@@ -178,13 +179,13 @@ def settle_funding_nb(t, pos, tiers, trig, fl, sf, si, p):
 def rebuild_index_nb(pos, tiers, trig, si):
     """Every open row's prices again, and the sorted trigger index rebuilt from them (heaps emptied). A row
     waiting out a cooldown gets version 1, so only the deferred list puts it back."""
+    init_prices_nb(pos, tiers, E.OPEN)
+    status, version, eligible, tick = pos.status, pos.version, pos.eligible, si[S.I_TICK]
+    for i in range(status.size):
+        if status[i] == E.OPEN:
+            version[i] = 0 if eligible[i] <= tick else 1
     for side in (1, -1):
         order = trig.order_long if side > 0 else trig.order_short
-        for k in range(order.size):
-            i = order[k]
-            if pos.status[i] == E.OPEN:
-                _set_prices_nb(pos, i, tiers)
-                pos.version[i] = 0 if pos.eligible[i] <= si[S.I_TICK] else 1
         order[:] = order_by_key_nb(np.sort(order), pos.key)
     si[S.I_CUR_LONG] = 0
     si[S.I_CUR_SHORT] = 0
