@@ -337,8 +337,9 @@ def _account_column(accounts, ids, column="position_start", missing=np.nan):
     return out
 
 
-def gini(values):
-    """Gini coefficient of a non-negative vector, or ``None`` if it is empty or sums to 0.
+def gini(values, zeros=0):
+    """Gini coefficient of a non-negative vector (and ``zeros`` more zeros), or ``None`` if it is empty or
+    sums to 0.
 
     ``G = mean absolute difference / (2 * mean)``, with the mean absolute difference taken over all
     ``n**2`` ordered pairs: ``G = sum_i sum_j |x_i - x_j| / (2 * n * sum x)``. This is the exact
@@ -352,15 +353,15 @@ def gini(values):
     x = np.sort(np.asarray(values, dtype=float).ravel())
     if not np.all(np.isfinite(x)):
         raise ValueError("gini: values must be finite")
-    n = len(x)
+    n = len(x) + zeros
     if n == 0:
         return None
-    if x[0] < 0:
+    if len(x) and x[0] < 0:
         raise ValueError(f"gini: values must be non-negative, got {x[0]!r}")
     total = float(x.sum())
     if total == 0:
         return None
-    weight = 2.0 * np.arange(1, n + 1) - n - 1
+    weight = 2.0 * np.arange(zeros + 1, n + 1) - n - 1  # the zeros come first and weigh nothing
     g = float(np.dot(weight, x)) / (n * total)
     return min(max(g, 0.0), (n - 1) / n)  # clip rounding; both bounds hold exactly in theory
 
@@ -378,17 +379,17 @@ def _side_gini(table, accounts, column):
     that closes a few accounts scores near 1, pro rata lower). None without ADL."""
     if len(table) == 0 or accounts is None or len(accounts) == 0:
         return None
-    positions = accounts[accounts["kind"] == TRADER]
     sides = np.unique(table["position_side"][table["position_side"] != 0])
-    pool = positions[np.isin(np.sign(positions["position_start"]), sides)]
-    values = np.zeros(len(pool))
-    ids = pool["id"]
-    order = np.argsort(ids, kind="stable")
-    at = np.minimum(np.searchsorted(ids[order], table["account"]), len(ids) - 1) if len(ids) else None
-    if at is not None:
-        hit = ids[order][at] == table["account"]
-        values[order[at[hit]]] = table[column][hit]  # one row per account in the table
-    return _gini_paid(values) if len(values) else None
+    in_pool = (accounts["kind"] == TRADER) & np.isin(np.sign(accounts["position_start"]), sides)
+    ids = np.sort(accounts["id"][in_pool])
+    if len(ids) == 0:
+        return None
+    at = np.minimum(np.searchsorted(ids, table["account"]), len(ids) - 1)
+    hit = ids[at] == table["account"]  # the table has one row per account
+    paid = table[column][hit]
+    if not np.all(np.isfinite(paid)):
+        return None
+    return gini(np.maximum(paid, 0.0), zeros=len(ids) - int(np.count_nonzero(hit)))
 
 
 # --------------------------------------------------------------------------------------------

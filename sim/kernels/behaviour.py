@@ -34,30 +34,29 @@ from sim.kernels.liquidation import (
 from sim.kernels.margin import init_prices_nb
 
 
-@jit
-def next_stop_nb(pos, trig, si, price):
+@jit(inline="always")
+def next_stop_nb(status, stop, stop_long, stop_short, si, price):
     """Pop the next stop that ``price`` has reached (long stops at or above it first, then short stops at or
-    below it), or return -1. Stops of rows no longer open are dropped on the way."""
-    order = trig.stop_long
+    below it), or return -1. Stops of rows no longer open are dropped on the way. Runs before every unit of
+    work, so it takes the four arrays it reads rather than the position and trigger tuples."""
     cur = si[S.I_STOP_LONG]
-    while cur < order.size and pos.status[order[cur]] != E.OPEN:
+    while cur < stop_long.size and status[stop_long[cur]] != E.OPEN:
         cur += 1
-    if cur < order.size and pos.stop[order[cur]] >= price:
+    if cur < stop_long.size and stop[stop_long[cur]] >= price:
         si[S.I_STOP_LONG] = cur + 1
-        return order[cur]
+        return stop_long[cur]
     si[S.I_STOP_LONG] = cur
-    order = trig.stop_short
     cur = si[S.I_STOP_SHORT]
-    while cur < order.size and pos.status[order[cur]] != E.OPEN:
+    while cur < stop_short.size and status[stop_short[cur]] != E.OPEN:
         cur += 1
-    if cur < order.size and pos.stop[order[cur]] <= price:
+    if cur < stop_short.size and stop[stop_short[cur]] <= price:
         si[S.I_STOP_SHORT] = cur + 1
-        return order[cur]
+        return stop_short[cur]
     si[S.I_STOP_SHORT] = cur
     return -1
 
 
-@jit
+@jit(inline="always")
 def stop_nb(i, t, pos, tiers, book, trig, fl, sf, si, p):
     """Row ``i``'s stop fired: a market order for the whole position, never worse than its bankruptcy price,
     paying the taker fee (at most the equity left). What the book cannot fill stays open."""
@@ -84,7 +83,7 @@ def stop_nb(i, t, pos, tiers, book, trig, fl, sf, si, p):
         reindex_nb(pos, trig, si, i, tiers)
 
 
-@jit
+@jit(inline="always")
 def arm_topup_nb(i, t, pos, tiers, trig, si):
     """Row ``i``'s margin ratio reached the threshold: it tops up after its reaction delay; meanwhile its
     trigger key is its liquidation price again."""
@@ -180,13 +179,20 @@ def rebuild_index_nb(pos, tiers, trig, si):
     """Every open row's prices again, and the sorted trigger index rebuilt from them (heaps emptied). A row
     waiting out a cooldown gets version 1, so only the deferred list puts it back."""
     init_prices_nb(pos, tiers, E.OPEN)
-    status, version, eligible, tick = pos.status, pos.version, pos.eligible, si[S.I_TICK]
+    side, status, version, eligible, tick = pos.side, pos.status, pos.version, pos.eligible, si[S.I_TICK]
     for i in range(status.size):
         if status[i] == E.OPEN:
             version[i] = 0 if eligible[i] <= tick else 1
-    for side in (1, -1):
-        order = trig.order_long if side > 0 else trig.order_short
-        order[:] = order_by_key_nb(np.sort(order), pos.key)
+    for s in (1, -1):
+        order = trig.order_long if s > 0 else trig.order_short
+        # the index holds the side's rows that were open at the start: every row but the FLAT ones, in id order
+        ids = np.empty(order.size, np.int64)
+        m = 0
+        for i in range(status.size):
+            if side[i] == s and status[i] != E.FLAT:
+                ids[m] = i
+                m += 1
+        order[:] = order_by_key_nb(ids, pos.key)
     si[S.I_CUR_LONG] = 0
     si[S.I_CUR_SHORT] = 0
     si[S.I_HEAP_LONG] = 0

@@ -79,7 +79,8 @@ def run_nb(pos, tiers, book, trig, ev, mk, fl, series, sf, si, p, t_stop):
             adl_step_nb(now, pos, tiers, trig, fl, sf, si, p)
             continue
         if p.stops_on:
-            i = next_stop_nb(pos, trig, si, sf[S.F_MARK] if p.stop_on_mark else sf[S.F_LAST])
+            i = next_stop_nb(pos.status, pos.stop, trig.stop_long, trig.stop_short, si,
+                             sf[S.F_MARK] if p.stop_on_mark else sf[S.F_LAST])
             if i >= 0:
                 stop_nb(i, now, pos, tiers, book, trig, fl, sf, si, p)
                 continue
