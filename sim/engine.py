@@ -207,15 +207,16 @@ def _allocate(inp):
                     bool(inp.tu_on))
     init_prices_nb(pos, tiers, E.OPEN)
     ids = np.arange(n, dtype=np.int64)
-    orders = []
+    orders, sels = [], []
     for s in (1, -1):
         sel = ids[(pos.side == s) & (status == E.OPEN)]
+        sels.append(sel)
         orders.append(order_by_key_nb(sel, pos.key))  # key desc, then id asc
     cap = n + 64
     n_ticks = inp.duration // inp.oracle_interval + 1
     dd_cap = (min(n_ticks, inp.adl_window // inp.oracle_interval + 1) + 2) if inp.adl_drawdown > 0 else 1
     trig = S.Trigger(
-        order_long=orders[0], order_short=orders[1],
+        order_long=orders[0], order_short=orders[1], ids_long=sels[0], ids_short=sels[1],
         heap_key=np.zeros((2, cap)), heap_id=np.zeros((2, cap), np.int64),
         heap_ver=np.zeros((2, cap), np.int64), deferred=np.zeros(n, np.int64),
         rank=np.zeros(n, np.int64), rank_score=np.zeros(n),

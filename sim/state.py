@@ -149,6 +149,8 @@ class Trigger(NamedTuple):
 
     order_long: np.ndarray  # int64, long ids by (key desc, id asc) at the start
     order_short: np.ndarray
+    ids_long: np.ndarray  # int64, the same ids in id order (ADL candidates, the funding rebuild)
+    ids_short: np.ndarray
     heap_key: np.ndarray  # f8 (2, cap): row 0 longs, row 1 shorts
     heap_id: np.ndarray  # int64 (2, cap)
     heap_ver: np.ndarray  # int64 (2, cap)

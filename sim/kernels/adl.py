@@ -84,13 +84,15 @@ def adl_begin_nb(pos, tiers, trig, sf, si, p):
     n = 0
     nw = 0
     # local names for the arrays (read through the tuples, this scan over every row runs several times slower)
-    side, size, entry, wallet, status = pos.side, pos.size, pos.entry, pos.wallet, pos.status
+    size, entry, wallet, status = pos.size, pos.entry, pos.wallet, pos.status
     rank, score = trig.rank, trig.rank_score
     policy, ranking = p.adl_policy, p.adl_ranking
     floor, mmr, cum, basis = tiers.floor, tiers.mmr, tiers.cum, tiers.basis
-    for c in range(size.size):
+    cand = trig.ids_long if cs > 0 else trig.ids_short  # the side's rows open at the start, in id order
+    for r in range(cand.size):
+        c = cand[r]
         q = size[c]
-        if side[c] != cs or status[c] != E.OPEN or q <= 0.0:
+        if status[c] != E.OPEN or q <= 0.0:
             continue
         ep = entry[c]
         w = wallet[c]

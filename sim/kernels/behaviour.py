@@ -179,20 +179,12 @@ def rebuild_index_nb(pos, tiers, trig, si):
     """Every open row's prices again, and the sorted trigger index rebuilt from them (heaps emptied). A row
     waiting out a cooldown gets version 1, so only the deferred list puts it back."""
     init_prices_nb(pos, tiers, E.OPEN)
-    side, status, version, eligible, tick = pos.side, pos.status, pos.version, pos.eligible, si[S.I_TICK]
+    status, version, eligible, tick = pos.status, pos.version, pos.eligible, si[S.I_TICK]
     for i in range(status.size):
         if status[i] == E.OPEN:
             version[i] = 0 if eligible[i] <= tick else 1
-    for s in (1, -1):
-        order = trig.order_long if s > 0 else trig.order_short
-        # the index holds the side's rows that were open at the start: every row but the FLAT ones, in id order
-        ids = np.empty(order.size, np.int64)
-        m = 0
-        for i in range(status.size):
-            if side[i] == s and status[i] != E.FLAT:
-                ids[m] = i
-                m += 1
-        order[:] = order_by_key_nb(ids, pos.key)
+    trig.order_long[:] = order_by_key_nb(trig.ids_long, pos.key)
+    trig.order_short[:] = order_by_key_nb(trig.ids_short, pos.key)
     si[S.I_CUR_LONG] = 0
     si[S.I_CUR_SHORT] = 0
     si[S.I_HEAP_LONG] = 0
