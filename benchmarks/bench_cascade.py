@@ -31,6 +31,15 @@ DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 QUICK_SIZES = (10_000, 100_000)
 LIQ_KINDS = (0, 1, 2)  # sim.enums.LIQUIDATION, PARTIAL, TAKEOVER
 
+# Behaviour switched on (issue: the speed targets must hold with them): makers withdrawing alone; a typical mix
+# (10% of traders with stops, 10% who top up, makers withdrawing); a stress mix (30% stops, 20% top-ups, and a
+# funding settlement in the middle of the crash, which re-prices every position and rebuilds the index).
+BEHAVIOURS = {
+    "withdrawal": {"book.withdrawal": True},
+    "typical": {"book.withdrawal": True, "stops.share": 0.1, "topups.share": 0.1},
+    "stress": {"book.withdrawal": True, "stops.share": 0.3, "topups.share": 0.2, "market.time_to_funding_s": 120.0},
+}
+
 
 def note(msg):
     print(f"[bench_cascade] {msg}", file=sys.stderr, flush=True)
@@ -214,6 +223,9 @@ def main(argv=None):
                     help="venue rule packs timed at the largest size ('none' to skip)")
     ap.add_argument("--policies", default="pro_rata,leverage_drain",
                     help="ADL policies timed at the largest size on the default venue ('none' to skip)")
+    ap.add_argument("--behaviours", default="withdrawal,typical,stress",
+                    help="trader-behaviour settings timed at the largest size ('none' to skip): " + ", ".join(
+                        f"{k} = {v}" for k, v in BEHAVIOURS.items()))
     ap.add_argument("--child", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
 
@@ -269,6 +281,7 @@ def main(argv=None):
         big = max(sizes)
         variants = [(f"venue:{v}", {"market.venue": v}) for v in a.venues.split(",") if v and a.venues != "none"]
         variants += [(f"adl_policy:{x}", {"adl.policy": x}) for x in a.policies.split(",") if x and a.policies != "none"]
+        variants += [(f"behaviour:{x}", BEHAVIOURS[x]) for x in a.behaviours.split(",") if x and a.behaviours != "none"]
         doc["rule_variants"] = {"n_positions": big}
         for label, extra in variants:
             note(f"{label} at {big:,}: fresh process")
@@ -321,8 +334,11 @@ def main(argv=None):
         doc["targets"] = {"one_million_under_1s": (one_m["total_s"] < 1.0) if one_m else None}
         if one_m:
             worst = max([one_m["total_s"]] + [v["total_s"] for k, v in doc["rule_variants"].items()
-                                              if isinstance(v, dict)])
+                                              if isinstance(v, dict) and not k.startswith("behaviour:")])
             doc["targets"]["one_million_under_1s_every_rule_variant"] = worst < 1.0
+            behaviour = [v["total_s"] for k, v in doc["rule_variants"].items() if k.startswith("behaviour:")]
+            if behaviour:
+                doc["targets"]["one_million_under_1s_with_behaviour_on"] = max(behaviour) < 1.0
     finally:
         shutil.rmtree(cache_dir, ignore_errors=True)
 

@@ -208,7 +208,7 @@ def _drain_level_nb(pos, trig, n, rem, mark, gap):
     return n, 0.0
 
 
-@jit
+@jit(inline="always")
 def adl_step_nb(t, pos, tiers, trig, fl, sf, si, p):
     """Close the next victim against the pool (one fill), or hand what is left to the fund."""
     s = si[S.I_ADL_SIDE]
