@@ -19,17 +19,14 @@ import numpy as np
 from sim import enums as E
 from sim import state as S
 from sim._jit import jit
-from sim.kernels.book import walk_nb
 from sim.kernels.heap import heap_pop_nb, heap_push_nb, order_by_key_nb
 from sim.kernels.liquidation import (
     fund_add_nb,
-    maker_trade_nb,
     record_nb,
-    reduce_position_nb,
     reindex_nb,
     row_equity_nb,
     row_mm_nb,
-    set_last_nb,
+    sell_at_fill_nb,
 )
 from sim.kernels.margin import init_prices_nb
 
@@ -64,16 +61,10 @@ def stop_nb(i, t, pos, tiers, book, trig, fl, sf, si, p):
     m = sf[S.F_MARK]
     bp = pos.bp[i]
     equity0 = row_equity_nb(pos, i, m)
-    filled, notional, last = walk_nb(book, -s, pos.size[i], bp, sf[S.F_INDEX], t, p, sf, si)
+    filled, price, fee = sell_at_fill_nb(i, pos.size[i], p.taker_fee, t, pos, book, sf, si, p)
     if filled <= 0.0:
         return
-    price = notional / filled
-    reduce_position_nb(pos, sf, i, filled, price)
-    maker_trade_nb(sf, s * filled, price)
-    fee = min(p.taker_fee * filled * price, max(0.0, row_equity_nb(pos, i, m)))
-    pos.wallet[i] -= fee
     sf[S.F_FEE_CASH] += fee
-    set_last_nb(sf, last)
     sf[S.F_STOP_NOTIONAL] += filled * price
     si[S.I_STOPS] += 1
     record_nb(fl, si, t, E.STOP, i, -s, filled, price, bp, 0.0, fee, m, equity0)

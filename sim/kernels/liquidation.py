@@ -331,6 +331,24 @@ def _partial_nb(i, r, t, pos, tiers, book, trig, fl, sf, si, p):
     return True
 
 
+@jit(inline="always")
+def sell_at_fill_nb(i, x, fee_rate, t, pos, book, sf, si, p):
+    """Close ``x`` of row ``i`` with a market order never worse than its bankruptcy price; the trader is
+    settled at the fill and pays ``fee_rate`` of the notional, at most the equity left at the mark. Returns
+    ``(filled, price, fee)``; the caller books the fee and the record."""
+    s = pos.side[i]
+    filled, notional, last = walk_nb(book, -s, x, pos.bp[i], sf[S.F_INDEX], t, p, sf, si)
+    if filled <= 0.0:
+        return 0.0, np.nan, 0.0
+    price = notional / filled
+    reduce_position_nb(pos, sf, i, filled, price)
+    maker_trade_nb(sf, s * filled, price)
+    fee = min(fee_rate * filled * price, max(0.0, row_equity_nb(pos, i, sf[S.F_MARK])))
+    pos.wallet[i] -= fee
+    set_last_nb(sf, last)
+    return filled, price, fee
+
+
 @jit
 def close_at_fill_nb(i, x, kind, t, pos, tiers, book, trig, fl, sf, si, p):
     """Settlement at the fill (Hyperliquid): a market order of ``x`` never worse than bankruptcy; the
@@ -340,16 +358,10 @@ def close_at_fill_nb(i, x, kind, t, pos, tiers, book, trig, fl, sf, si, p):
     m = sf[S.F_MARK]
     bp = pos.bp[i]
     equity0 = row_equity_nb(pos, i, m)
-    filled, notional, last = walk_nb(book, -s, x, bp, sf[S.F_INDEX], t, p, sf, si)
+    filled, price, fee = sell_at_fill_nb(i, x, p.clearance, t, pos, book, sf, si, p)
     if filled > 0.0:
-        price = notional / filled
-        reduce_position_nb(pos, sf, i, filled, price)
-        maker_trade_nb(sf, s * filled, price)
-        fee = min(p.clearance * filled * price, max(0.0, row_equity_nb(pos, i, m)))
-        pos.wallet[i] -= fee
         sf[S.F_FUND_CASH] += fee
         fund_add_nb(sf, fee)
-        set_last_nb(sf, last)
         sf[S.F_LIQ_NOTIONAL] += filled * price
         record_nb(fl, si, t, kind, i, -s, filled, price, bp, fee, fee, m, equity0)
         if kind == E.PARTIAL:
