@@ -286,7 +286,7 @@ def _compare(args):
     out = Path(args.out or Path("runs") / f"{scn.scenario.name}-compare")
     check_comparison_folder(out.resolve())  # refuse before spending the runs, not after
     if not args.quiet and _first_compile():
-        print("liqsim: compiling the engine (first run only, about 30 s; cached afterwards)", file=sys.stderr)
+        print("liqsim: compiling the engine (first run only, about a minute; cached afterwards)", file=sys.stderr)
     cmp = compare(scn, names["--venues"], names["--policies"],
                   progress=_Progress(sys.stderr, not args.quiet and sys.stderr.isatty()))
     target = cmp.save(out, plot=scn.output.plot and not args.no_plot)
@@ -347,7 +347,7 @@ def main(argv=None):
         out = Path(args.out or scn.output.dir or Path("runs") / scn.scenario.name)
         check_output_folder(out.resolve())  # refuse before spending the run, not after
         if not args.quiet and _first_compile():
-            print("liqsim: compiling the engine (first run only, about 30 s; cached afterwards)", file=sys.stderr)
+            print("liqsim: compiling the engine (first run only, about a minute; cached afterwards)", file=sys.stderr)
         res = run(scn, progress=_Progress(sys.stderr, not args.quiet and sys.stderr.isatty()))
         target = res.save(out, plot=scn.output.plot and not args.no_plot, accounts=args.accounts)
         if not args.quiet:
