@@ -211,3 +211,17 @@ def test_behaviour_keys_are_validated(tmp_path):
         "<dict>: topups.target = 0.6: must be a number in (0, 0.5) (0.5 = topups.threshold)"]
     assert problems_of(parse_scenario, {"stops": {"share": 1.5}}) == [
         "<dict>: stops.share = 1.5: must be a number in [0, 1]"]
+
+
+def test_the_shipped_traders_scenario_runs_with_its_behaviour(compiled):
+    from pathlib import Path
+
+    scn = sim.load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "traders.toml",
+                            overrides={"population.n_positions": 3000})
+    assert (scn.stops.share, scn.topups.share, scn.book.withdrawal) == (0.1, 0.2, True)
+    res = sim.run(scn)
+    assert res.summary["behaviour"]["stop_fills"] > 0 and res.summary["behaviour"]["topups"] > 0
+    kinds = set(res.fills["kind"].tolist())
+    assert E.STOP in kinds and E.LIQUIDATION in kinds
+    again = sim.run(scn)  # the behaviour draws come from the seed too: bit for bit the same run
+    assert again.fills.tobytes() == res.fills.tobytes() and again.accounts.tobytes() == res.accounts.tobytes()
