@@ -133,6 +133,7 @@ def prepare(scn):
         wd_flow_half=book.withdrawal_flow_share * depth_within_1pct_usd(prof, mk),
         wd_window=float(max(1, _ms(book.withdrawal_window_s))),
         wd_floor=float(book.withdrawal_floor), wd_recovery=float(max(1, _ms(book.withdrawal_recovery_s))),
+        wd_spread=book.withdrawal_spread_bps / 10_000.0,
     )
 
 

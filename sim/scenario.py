@@ -203,6 +203,9 @@ class Book:
     withdrawal_floor: float = num(0.05, "(0, 1]", "fraction", "The least share of their depth makers keep.")
     withdrawal_recovery_s: float = num(30.0, "(0, 86400]", "s", "Half-life of the makers' return as it calms "
                                        "(they pull at once).")
+    withdrawal_spread_bps: float = num(0.0, "[0, 1000]", "bp", "Makers also widen the book: at their floor they "
+                                       "quote nothing within this of the fair price, in between in proportion to "
+                                       "what they pulled; 0 = they thin it without widening.")
     file: str | None = data_file("Levels CSV (side, price, size) replacing the synthetic ladder; prices on the "
                                  "tick grid, bids below and asks above the start price, within the range.")
     levels: dict[str, np.ndarray] | None = field(default=None, compare=False, repr=False)

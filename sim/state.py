@@ -58,7 +58,8 @@ F_PREM_DEN = 41  # ... and of their weights
 F_FUNDING_TRADERS = 42  # net funding paid by trader rows over the run (USD)
 F_TOPUP_USD = 43  # margin added by top-ups over the run (USD)
 F_STOP_NOTIONAL = 44  # notional filled by stop orders (USD)
-N_F = 45
+F_WD_GAP = 45  # liquidity withdrawal: makers quote no nearer than this many ticks to the fair price
+N_F = 46
 
 # --- int slots (si) -----------------------------------------------------------------------------
 I_SEQ = 0  # event sequence counter (owned by the run)
@@ -254,6 +255,7 @@ class Params(NamedTuple):
     wd_window: float  # ms, time constant of both averages
     wd_floor: float  # the least share of depth makers keep
     wd_recovery: float  # ms, half-life of their return
+    wd_spread: float  # fraction of the fair price inside which makers quote nothing at full withdrawal
     # trader behaviour (docs/engine.md §9)
     stops_on: bool  # some row has a stop
     stop_on_mark: bool  # stops trigger on the mark (else on the last price)

@@ -68,6 +68,7 @@ DEFAULTS = dict(
     wd_window=10_000.0,
     wd_floor=0.05,
     wd_recovery=30_000.0,
+    wd_spread=0.0,
     stop_on_mark=False,
     tu_threshold=0.8,
     tu_target=0.4,

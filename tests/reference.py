@@ -220,6 +220,8 @@ class _Reference:
         self.wd_window = float(inp.wd_window)
         self.wd_floor = float(inp.wd_floor)
         self.wd_recovery = float(inp.wd_recovery)
+        self.wd_spread = float(inp.wd_spread)
+        self.wd_gap = 0.0
         self.stops_on = bool(inp.stops_on)
         self.stop_on_mark = bool(inp.stop_on_mark)
         self.tu_on = bool(inp.tu_on)
@@ -393,6 +395,8 @@ class _Reference:
     def level_size(self, bid, d, i, t):
         """Current size of a level at offset ``d`` (grid index ``i``) at time ``t``."""
         prof = self.prof_bid if bid else self.prof_ask
+        if self.wd_on and d <= self.wd_gap:  # the makers' withdrawal widens the book
+            return 0.0
         shocked = self.liq_start <= t < self.liq_end  # the liquidity shock
         scale = self.liq_factor if shocked else 1.0
         if self.wd_on:
@@ -586,6 +590,8 @@ class _Reference:
             self.wd_phi = target
         else:
             self.wd_phi = target - (target - self.wd_phi) * math.exp(-math.log(2.0) * dt / self.wd_recovery)
+        self.wd_gap = (self.wd_spread * self.index / self.tick * (1.0 - self.wd_phi) / (1.0 - self.wd_floor)
+                       if self.wd_floor < 1.0 else 0.0)
 
     def ema_update(self, name, sample, tau):
         """Hyperliquid's time-weighted EMA, one oracle interval after the previous sample."""

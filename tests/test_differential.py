@@ -134,6 +134,7 @@ def markets(draw, rules=False, behaviour=False):
         wd_window=draw(st.sampled_from([1000.0, 5000.0])),
         wd_floor=draw(st.sampled_from([0.05, 0.5])),
         wd_recovery=draw(st.sampled_from([500.0, 5000.0])),
+        wd_spread=draw(st.sampled_from([0.0, 0.0, 0.002, 0.02])),
         **venue,
     )
 

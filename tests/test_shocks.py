@@ -118,3 +118,20 @@ def test_the_last_gbm_step_reaches_the_end_of_the_run():
     assert t.tolist() == [0.0, 0.0, 500.0, 600.0] and p[-1] != p[-2]
     t, p = path(duration_s=600.0, step_s=3600.0, volatility_pct_per_day=50.0)
     assert t.tolist() == [0.0, 0.0, 600.0] and p[-1] != 100.0  # one step shorter than step_s, not a flat index
+
+
+def test_makers_withdrawing_can_widen_the_book_as_well(compiled):
+    base = {"population.n_positions": 5000, "scenario.duration_s": 200.0, "book.withdrawal": True}
+    thin = sim.run(sim.load_scenario(None, overrides=base))
+    wide = sim.run(sim.load_scenario(None, overrides={**base, "book.withdrawal_spread_bps": 20.0}))
+
+    def ask_bp(res):  # the asks are not what forced sales eat in a fall: their distance is the makers' own
+        s = res.series
+        return 1e4 * (s["best_ask"] - s["index"]) / s["index"]
+
+    crash = (thin.series["t"] >= 65) & (thin.series["t"] <= 120)
+    calm = thin.series["t"] <= 50
+    assert np.nanmax(ask_bp(thin)[crash]) < 1.0  # thinned, but still quoted next to the fair price
+    assert np.nanmax(ask_bp(wide)[crash]) > 5.0  # quoted several bp away while makers are out
+    assert np.nanmax(ask_bp(wide)[calm]) < 1.0  # nothing moves before the shock
+    assert wide.summary["realized_drawdown_pct"] <= thin.summary["realized_drawdown_pct"]

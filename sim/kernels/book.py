@@ -37,10 +37,12 @@ def level_size_nb(q0, stamp, target, t, half_life):
 
 
 @jit(inline="always")
-def level_now_nb(q0, stamp, target, t, p, sf):
-    """A level's size now, with the liquidity shock and the makers' withdrawal: the target is scaled, and
-    a level holding more than its scaled target is cut to it at once (makers pull); without either,
-    :func:`level_size_nb`."""
+def level_now_nb(q0, stamp, target, d, t, p, sf):
+    """A level's size now (``d`` ticks from the fair price), with the liquidity shock and the makers'
+    withdrawal: the target is scaled, and a level holding more than its scaled target is cut to it at once
+    (makers pull); a level inside the withdrawal's gap is empty; without either, :func:`level_size_nb`."""
+    if p.wd_on and d <= sf[S.F_WD_GAP]:
+        return 0.0
     shocked = p.liq_start <= t < p.liq_end
     scale = (p.liq_factor if shocked else 1.0) * (sf[S.F_WD_PHI] if p.wd_on else 1.0)
     size = level_size_nb(q0, stamp, target * scale, t, p.refill_half_life)
@@ -72,7 +74,7 @@ def best_price_nb(book, is_bid, fair, t, p, sf, si):
         i = a - p.grid_lo
         if i < 0 or i >= p.n_levels:
             break
-        if level_now_nb(q[i], tt[i], prof[d], t, p, sf) >= qeps:
+        if level_now_nb(q[i], tt[i], prof[d], d, t, p, sf) >= qeps:
             return a * p.tick
         a += step
         d += 1
@@ -121,7 +123,7 @@ def walk_nb(book, side, qty, limit, fair, t, p, sf, si):
         price = a * p.tick
         if (is_bid and price < limit) or ((not is_bid) and price > limit):
             break
-        size = level_now_nb(q[i], tt[i], prof[d], t, p, sf)
+        size = level_now_nb(q[i], tt[i], prof[d], d, t, p, sf)
         if size >= qeps:
             take = min(size, rem)
             q[i] = size - take
@@ -167,7 +169,7 @@ def depth_usd_nb(book, is_bid, fair, t, p, pct, sf):
         price = a * p.tick
         if (is_bid and price < lo) or ((not is_bid) and price > hi):
             break
-        size = level_now_nb(q[i], tt[i], prof[d], t, p, sf)
+        size = level_now_nb(q[i], tt[i], prof[d], d, t, p, sf)
         if size >= qeps:
             total += size * price
         a += step
@@ -198,7 +200,7 @@ def fillable_nb(book, side, qty, limit, fair, t, p, sf, si):
         price = a * p.tick
         if (is_bid and price < limit) or ((not is_bid) and price > limit):
             break
-        size = level_now_nb(q[i], tt[i], prof[d], t, p, sf)
+        size = level_now_nb(q[i], tt[i], prof[d], d, t, p, sf)
         if size >= qeps:
             total += size
         a += step

@@ -188,7 +188,8 @@ def withdrawal_nb(sf, index, p):
     """Makers' share of their normal depth after this tick (docs/engine.md §5): it falls at once to
     ``max(floor, 1 / (1 + vol/vol_half + |flow|/flow_half))`` when that is lower, and returns toward it
     with the recovery half-life otherwise. ``vol`` and ``flow`` are EMAs, over ``wd_window``, of the
-    index's absolute log return per √s and of the signed taker flow in USD/s since the last tick."""
+    index's absolute log return per √s and of the signed taker flow in USD/s since the last tick. Makers
+    also stop quoting within ``wd_spread·(1 − share)/(1 − floor)`` of the fair price (in ticks)."""
     dt = float(p.oracle_interval)
     dt_s = dt / 1000.0
     a = math.exp(-dt / p.wd_window)
@@ -204,6 +205,11 @@ def withdrawal_nb(sf, index, p):
     else:
         phi = target - (target - phi) * math.exp(-math.log(2.0) * dt / p.wd_recovery)
     sf[S.F_WD_PHI] = phi
+    # and widen: the levels within wd_spread · (share pulled / most they pull) of the fair price go empty
+    gap = 0.0
+    if p.wd_floor < 1.0:
+        gap = p.wd_spread * index / p.tick * (1.0 - phi) / (1.0 - p.wd_floor)
+    sf[S.F_WD_GAP] = gap
 
 
 @jit
