@@ -205,6 +205,8 @@ class Checker:
     current directory when None, and for overridden keys).
     """
 
+    moved: dict[str, str] = {}  # dotted keys of older versions → where their setting went (a subclass fills it)
+
     def __init__(self, source: str, base_dir: str | None, overridden: frozenset[str]):
         self.source, self.base_dir, self.overridden = source, base_dir, overridden
         self.problems: list[str] = []
@@ -231,7 +233,9 @@ class Checker:
             self.fail(prefix, "must be a table" + ("" if "[" in prefix else f" ([{prefix}])"), data)
             data = {}
         for k in data:
-            if k not in table_specs:
+            if f"{prefix}.{k}" in self.moved:  # a key of an older version, e.g. in a resolved scenario.toml
+                self.fail(f"{prefix}.{k}", f"no longer here: {self.moved[f'{prefix}.{k}']}", data[k])
+            elif k not in table_specs:
                 self.fail(f"{prefix}.{k}", "unknown key; allowed: " + ", ".join(sorted(table_specs)))
         out = defaults(cls)
         for name, spec in table_specs.items():

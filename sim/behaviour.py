@@ -82,6 +82,7 @@ def draw(stops: Stops, topups: TopUps, side: np.ndarray, kind: np.ndarray, walle
     d = rng.exponential(stops.distance_pct / 100.0, n)
     delay = rng.exponential(topups.delay_mean_s, n) if topups.delay_mean_s > 0 else np.zeros(n)
     long = side > 0
+    past = np.where(long, lp >= p0, lp <= p0)  # already past its liquidation price: liquidated at the first tick
     stop = p0 * (1.0 - side * d)
     beyond = np.where(long, stop <= lp, stop >= lp)
     stop = np.where(beyond, 0.5 * (p0 + lp), stop)
@@ -89,17 +90,7 @@ def draw(stops: Stops, topups: TopUps, side: np.ndarray, kind: np.ndarray, walle
     snapped = np.where(long, np.floor(stop / step) * step, np.ceil(stop / step) * step)
     inside = np.where(long, snapped > lp, snapped < lp)
     stop = np.where((u_round < stops.round_share) & inside, snapped, stop)
-    stop = np.where(trader & (u_stop < stops.share), stop, np.nan)
+    stop = np.where(trader & ~past & (u_stop < stops.share), stop, np.nan)
     reserve = np.where(trader & (u_topup < topups.share), topups.reserve * wallet, 0.0)
     return Draws(stop, reserve, np.round(delay * 1000.0).astype(np.int64))
 
-
-def check(c, rules) -> None:
-    """Keys tied to the venue's rules: the first funding settlement must fall within one interval."""
-    v = c.values
-    ttf = v.get("market.time_to_funding_s")
-    if rules is not None and ttf is not None and c.ok("market.time_to_funding_s"):
-        most = rules.funding_interval_h * 3600.0
-        if ttf > most:
-            c.fail("market.time_to_funding_s", f"must be at most the funding interval ({most:g} s = "
-                   f"venue.funding_interval_h × 3600)", c.given.get("market.time_to_funding_s", ttf))

@@ -94,7 +94,10 @@ def prepare(scn):
     else:
         pop = generate(pcfg, mk, pop_rng, (floor, mmr, cum, basis))
     if scn.stops.share > 0 or scn.topups.share > 0:
-        lp = liquidation_prices_nb(pop.side, pop.size, pop.entry, pop.wallet, floor, mmr, cum, basis, np.empty(pop.n))
+        lp = np.full(pop.n, np.nan)
+        live = pop.size > mk.lot_size * 1e-9  # not a counterparty facing a balanced book (size 0)
+        lp[live] = liquidation_prices_nb(pop.side[live], pop.size[live], pop.entry[live], pop.wallet[live], floor, mmr,
+                                         cum, basis, np.empty(int(live.sum())))
         acts = behaviour.draw(scn.stops, scn.topups, pop.side, pop.kind, pop.wallet, lp, mk.start_price_usd,
                               behaviour_rng)
     else:
@@ -140,7 +143,8 @@ def prepare(scn):
 def funding_params(funding, rules, time_to_funding_s):
     """Kernel scalars of funding (docs/engine.md §9): the venue's interval, formula and price, or a fixed rate."""
     interval_s = rules.funding_interval_h * 3600.0
-    first = 0.5 * interval_s if time_to_funding_s is None else time_to_funding_s
+    # a schedule given for a longer interval (a Binance file run on Hyperliquid) keeps its hours: modulo the interval
+    first = 0.5 * interval_s if time_to_funding_s is None else time_to_funding_s % interval_s
     return dict(
         funding_on=bool(funding.enabled), funding_interval=max(1, _ms(interval_s)), time_to_funding=_ms(first),
         funding_fixed=np.nan if funding.rate_pct is None else funding.rate_pct / 100.0,

@@ -337,9 +337,8 @@ def _account_column(accounts, ids, column="position_start", missing=np.nan):
     return out
 
 
-def gini(values, zeros=0):
-    """Gini coefficient of a non-negative vector (and ``zeros`` more zeros), or ``None`` if it is empty or
-    sums to 0.
+def gini(values):
+    """Gini coefficient of a non-negative vector, or ``None`` if it is empty or sums to 0.
 
     ``G = mean absolute difference / (2 * mean)``, with the mean absolute difference taken over all
     ``n**2`` ordered pairs: ``G = sum_i sum_j |x_i - x_j| / (2 * n * sum x)``. This is the exact
@@ -353,15 +352,15 @@ def gini(values, zeros=0):
     x = np.sort(np.asarray(values, dtype=float).ravel())
     if not np.all(np.isfinite(x)):
         raise ValueError("gini: values must be finite")
-    n = len(x) + zeros
+    n = len(x)
     if n == 0:
         return None
-    if len(x) and x[0] < 0:
+    if x[0] < 0:
         raise ValueError(f"gini: values must be non-negative, got {x[0]!r}")
     total = float(x.sum())
     if total == 0:
         return None
-    weight = 2.0 * np.arange(zeros + 1, n + 1) - n - 1  # the zeros come first and weigh nothing
+    weight = 2.0 * np.arange(1, n + 1) - n - 1
     g = float(np.dot(weight, x)) / (n * total)
     return min(max(g, 0.0), (n - 1) / n)  # clip rounding; both bounds hold exactly in theory
 
@@ -386,10 +385,9 @@ def _side_gini(table, accounts, column):
         return None
     at = np.minimum(np.searchsorted(ids, table["account"]), len(ids) - 1)
     hit = ids[at] == table["account"]  # the table has one row per account
-    paid = table[column][hit]
-    if not np.all(np.isfinite(paid)):
-        return None
-    return gini(np.maximum(paid, 0.0), zeros=len(ids) - int(np.count_nonzero(hit)))
+    values = np.zeros(len(ids))
+    values[at[hit]] = table[column][hit]
+    return _gini_paid(values)
 
 
 # --------------------------------------------------------------------------------------------

@@ -88,8 +88,8 @@ class Market:
     oracle_interval_s: float = num(1.0, "[0.01, 60]", "s", "Index/mark update period.")
     funding_rate_pct: float = num(0.01, "[-5, 5]", "% per interval", "The last funding rate settled before t = 0; the "
                                   "mark's funding term uses it until the run's first settlement ([funding]).")
-    time_to_funding_s: float | None = num(None, "[0, 86400]", "s", "Time to the next funding settlement at t = 0, at "
-                                          "most venue.funding_interval_h; unset = half the interval.", optional=True,
+    time_to_funding_s: float | None = num(None, "[0, 86400]", "s", "Time to a funding settlement at t = 0, modulo "
+                                          "venue.funding_interval_h; unset = half the interval.", optional=True,
                                           shown_default="half the interval")
     tiers: tuple[Tier, ...] | None = setting(None, "tiers", "Tiered maintenance margin replacing the venue pack's "
                                              "table (see [[market.tiers]] below).", type_name="array of tables",
@@ -353,6 +353,9 @@ class Scenario:
 class _Checker(Checker):
     """The generic checker plus the scenario's own kinds: ``market.tiers`` and ``population.leverage_mix``."""
 
+    moved = {"market.funding_interval_h": "set venue.funding_interval_h instead (each venue pack has its own "
+             "interval; Hyperliquid pays hourly)"}
+
     def custom(self, spec: Spec, value: Any, key: str) -> Any:
         return self.tiers(value, key) if spec.kind == "tiers" else self.mix(value, key)
 
@@ -428,7 +431,6 @@ def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
     c.check_refs(TABLES, skip={"shock.start_s"} if v["shock.kind"] == "none" else set())
     _check_resources(c)
     tiers = _check_venue(c)
-    behaviour.check(c, getattr(c, "rules", None))
     if v["population.file"] is not None:
         for key in (f"population.{name}" for name in _GENERATED if f"population.{name}" in c.given):
             c.fail(key, "cannot be set together with population.file (the positions come from the file)", c.given[key])
@@ -474,7 +476,7 @@ def _check_venue(c: _Checker) -> tuple[Tier, ...] | None:
                     start_price_usd=price)
     names = [f.name for f in dataclasses.fields(venues.VenueTable)]
     if all(c.ok(f"venue.{n}") for n in names):
-        rules = c.rules = venues.resolve(market.pack(), venues.VenueTable(**{n: v[f"venue.{n}"] for n in names}))
+        rules = venues.resolve(market.pack(), venues.VenueTable(**{n: v[f"venue.{n}"] for n in names}))
         for problem in venues.rules_problems(rules):  # e.g. a mark method without its averaging windows
             # blame a key the user set among those the problem names, else the first one named
             named = sorted((n for n in names if n in problem), key=problem.index)

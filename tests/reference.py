@@ -563,9 +563,10 @@ class _Reference:
             w = float(self.premium[2]) if self.funding_linear else 1.0
             self.premium[0] += w * (mid / self.index - 1.0)
             self.premium[1] += w
-            while t >= self.next_funding:
+            if t >= self.next_funding:  # at most one settlement per tick
                 self.settle_funding()
-                self.next_funding += self.funding_interval
+                while self.next_funding <= t:
+                    self.next_funding += self.funding_interval
         if self.adl_drawdown > 0.0:
             self.fund_history.append((t, self.fund_equity()))
             self.fund_peak = max(v for tk, v in self.fund_history if tk >= t - self.adl_window)

@@ -456,13 +456,3 @@ def test_the_residual_counterparty_counts_in_totals_but_not_in_who_paid():
     assert s["gini_contracts"] == 0.0 and s["haircut_usd_max"] == pytest.approx(5.0)
     assert s["gini_position_share_side"] == pytest.approx(0.0)
 
-
-@settings(max_examples=100, deadline=None)
-@given(paid, st.integers(0, 50))
-def test_property_gini_counts_extra_zeros_without_storing_them(values, zeros):
-    full = metrics.gini(list(values) + [0.0] * zeros)
-    short = metrics.gini(values, zeros=zeros)
-    assert (full is None) == (short is None)
-    if full is not None:
-        assert short == pytest.approx(full, abs=1e-12)
-        assert short == pytest.approx(pairwise_gini(list(values) + [0.0] * zeros), abs=1e-9)

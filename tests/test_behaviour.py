@@ -225,3 +225,33 @@ def test_the_shipped_traders_scenario_runs_with_its_behaviour(compiled):
     assert E.STOP in kinds and E.LIQUIDATION in kinds
     again = sim.run(scn)  # the behaviour draws come from the seed too: bit for bit the same run
     assert again.fills.tobytes() == res.fills.tobytes() and again.accounts.tobytes() == res.accounts.tobytes()
+
+
+def test_an_older_scenario_key_says_where_it_went_and_schedules_carry_over(tmp_path):
+    from test_scenario import problems_of
+    from sim.scenario import parse_scenario
+
+    assert problems_of(parse_scenario, {"market": {"funding_interval_h": 8.0}}) == [
+        "<dict>: market.funding_interval_h = 8.0: no longer here: set venue.funding_interval_h instead (each venue "
+        "pack has its own interval; Hyperliquid pays hourly)"]
+    # a Binance schedule (next settlement in 4 h) read on an hourly venue keeps its hours: the next is at the hour
+    scn = sim.load_scenario(None, overrides={"market.venue": "hyperliquid", "market.time_to_funding_s": 14400.0,
+                                             "population.n_positions": 50})
+    assert prepare(scn).time_to_funding == 0
+    scn = sim.load_scenario(None, overrides={"market.time_to_funding_s": 5000.0, "population.n_positions": 50})
+    assert prepare(scn).time_to_funding == 5_000_000
+
+
+def test_behaviour_on_a_balanced_positions_file_and_a_row_already_past_its_price(tmp_path, compiled):
+    # the counterparty of a balanced file holds nothing (no liquidation price to place a stop against), and a
+    # row already past its liquidation price gets no stop: it is liquidated at the first tick
+    path = tmp_path / "positions.csv"
+    path.write_text("side,size,entry_price,leverage,mode\nlong,1,121000,10,isolated\nshort,1,121000,10,isolated\n"
+                    "long,1,123000,50,isolated\nshort,1,121000,10,isolated\n")  # row 2: equity 460 < MM 484
+    scn = sim.load_scenario(None, overrides={"population.file": str(path), "stops.share": 1.0, "topups.share": 0.5,
+                                             "scenario.duration_s": 30.0, "shock.start_s": 10.0})
+    inp = prepare(scn)
+    assert np.isnan(inp.pos_stop[2]) and not np.isnan(inp.pos_stop[0]) and np.isnan(inp.pos_stop[-1])
+    res = sim.run(scn)
+    assert res.accounts["status"][2] == E.LIQUIDATED
+    assert not np.any((res.fills["kind"] == E.STOP) & (res.fills["t"] == 0.0))

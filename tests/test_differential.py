@@ -54,14 +54,16 @@ def venue_rules(draw):
 
 @st.composite
 def behaviours(draw, positions):
-    """Stops (some at a shared round price, so ties are exercised), top-up reserves and delays, and funding
-    settled by the formula or at a fixed rate, often within the run."""
+    """Stops (some at a shared round price, so ties are exercised, some reached at the start), top-up reserves and
+    delays, and funding settled by the formula or at a fixed rate, often within the run."""
     stops, reserves, delays = [], [], []
     for side, q, ep, w, kind in positions:
         trader = kind == 0
         if trader and draw(st.booleans()):
             shared = 95.0 if side > 0 else 105.0
-            stops.append(draw(st.sampled_from([shared, draw(st.floats(85.0, 99.9) if side > 0 else st.floats(100.1, 115.0))])))
+            own = draw(st.floats(85.0, 99.9) if side > 0 else st.floats(100.1, 115.0))
+            reached = draw(st.floats(100.0, 104.0) if side > 0 else st.floats(96.0, 100.0))  # fires at the first tick
+            stops.append(draw(st.sampled_from([shared, own, own, reached])))
         else:
             stops.append(math.nan)
         reserves.append(draw(st.sampled_from([0.0, 0.5 * w, 2.0 * w])) if trader else 0.0)

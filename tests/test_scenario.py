@@ -152,9 +152,6 @@ def test_out_of_range(table, key, value, allowed):
 @pytest.mark.parametrize("data, expected", [
     ({"market": {"tick_size_usd": 20000}},
      "market.tick_size_usd = 20000: must be a number in (0, 12100] (12100 = market.start_price_usd / 10)"),
-    ({"venue": {"funding_interval_h": 1}, "market": {"time_to_funding_s": 4000}},
-         "market.time_to_funding_s = 4000: must be at most the funding interval (3600 s = venue.funding_interval_h × "
-         "3600)"),
     ({"population": {"notional_min_usd": 1e6, "notional_max_usd": 5e5}},
      "population.notional_max_usd = 500000.0: must be a number in [1e6, 1e13] (1e6 = population.notional_min_usd)"),
     ({"scenario": {"duration_s": 30}},

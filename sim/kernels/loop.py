@@ -78,7 +78,7 @@ def run_nb(pos, tiers, book, trig, ev, mk, fl, series, sf, si, p, t_stop):
         if si[S.I_ADL_ACTIVE]:
             adl_step_nb(now, pos, tiers, trig, fl, sf, si, p)
             continue
-        if p.stops_on:
+        if p.stops_on and si[S.I_TICK] > 0:  # from the first oracle tick on (docs/engine.md §6)
             i = next_stop_nb(pos.status, pos.stop, trig.stop_long, trig.stop_short, si,
                              sf[S.F_MARK] if p.stop_on_mark else sf[S.F_LAST])
             if i >= 0:
@@ -171,9 +171,10 @@ def oracle_nb(t, pos, tiers, book, trig, mk, fl, sf, si, p):
         sf[S.F_MAX_MARK] = mark
     if p.funding_on:
         premium_sample_nb(sf, si, mid, index, p)
-        while t >= si[S.I_NEXT_FUNDING]:
+        if t >= si[S.I_NEXT_FUNDING]:  # at most one settlement per tick, however short the interval
             settle_funding_nb(t, pos, tiers, trig, fl, sf, si, p)
-            si[S.I_NEXT_FUNDING] += p.funding_interval
+            while si[S.I_NEXT_FUNDING] <= t:
+                si[S.I_NEXT_FUNDING] += p.funding_interval
     if p.adl_drawdown > 0.0:
         rolling_peak_nb(trig, sf, si, t, fund_equity_nb(sf, mark), p.adl_window)
     flush_deferred_nb(pos, trig, si)
