@@ -257,8 +257,13 @@ def _report(res, out):
         + (f" (at the final mark {_money(fund['end_marked'])})" if _differs(fund.get("end_marked"), fund["end"]) else "")
         + "; "
         f"ADL {s['adl']['count']:,} fills, {_money(s['adl']['notional_usd'])}; bad debt {_money(s['bad_debt_usd'])}",
-        f"  written to   {out}",
     ]
+    b = s.get("behaviour") or {}
+    if b.get("stop_fills") or b.get("topups") or b.get("funding_settlements"):
+        lines.append(f"  traders      stops {b['stop_fills']:,} fills, {_money(b['stop_notional_usd'])}; top-ups "
+                     f"{b['topups']:,}, {_money(b['topup_usd'])}; funding {b['funding_settlements']} settlement(s), "
+                     f"traders paid {_money(b['funding_paid_by_traders_usd'])}")
+    lines.append(f"  written to   {out}")
     print("\n".join(lines))
 
 

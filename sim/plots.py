@@ -1,4 +1,5 @@
-"""Pictures of a run (the only module that imports matplotlib).
+"""Pictures of a run (with its colours and formats in :mod:`sim._plotkit`, the only modules that import
+matplotlib).
 
 Everything draws on :class:`matplotlib.figure.Figure` objects directly: no pyplot state, no
 ``show()``, no changes to global rcParams, so it works headless and inside other programs.
@@ -20,82 +21,25 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
 
 from sim import heatmaps, metrics
-from sim.enums import ADL, TRADER
-
-LONG_COLOR = "#d62728"
-SHORT_COLOR = "#2ca02c"
-INDEX_COLOR = "#7f7f7f"
-MARK_COLOR = "#1f77b4"
-LAST_COLOR = "#ff7f0e"
-FUND_COLOR = "#6a3d9a"
-USD_PER_M = 1e6
-
-CASCADE_FIGSIZE = (16.0, 10.0)  # inches; 1600 x 1000 px at CASCADE_DPI
-CASCADE_DPI = 100
-
-
-# --------------------------------------------------------------------------------------------
-# Small helpers
-
-
-def _axes(ax, figsize=(10.0, 4.0)):
-    """``ax`` itself, or the single Axes of a new Figure."""
-    if ax is not None:
-        return ax
-    return Figure(figsize=figsize, layout="constrained").add_subplot()
-
-
-def _style(ax):
-    ax.grid(True, alpha=0.3, linewidth=0.6)
-    ax.set_axisbelow(True)
-
-
-def _summary(result):
-    return getattr(result, "summary", None) or {}
-
-
-def _get(mapping, *keys):
-    """Nested ``mapping[k1][k2]...`` or None if any level is missing."""
-    for key in keys:
-        if not isinstance(mapping, dict) or key not in mapping:
-            return None
-        mapping = mapping[key]
-    return mapping
-
-
-def fmt_usd(x):
-    """Money for titles: ``$1.23B``, ``$45.6M``, ``$7.8k``, ``$12``; ``n/a`` for None."""
-    if x is None or not np.isfinite(x):
-        return "n/a"
-    sign = "-" if x < 0 else ""
-    a = abs(float(x))
-    for scale, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if a >= scale:
-            v = a / scale
-            digits = 2 if v < 10 else (1 if v < 100 else 0)
-            return f"{sign}${v:,.{digits}f}{unit}"
-    return f"{sign}${a:,.0f}"
-
-
-def fmt_pct(x):
-    """Signed percent for titles (``-12.3%``); ``n/a`` for None."""
-    if x is None or not np.isfinite(x):
-        return "n/a"
-    return f"{x:+.1f}%"
-
-
-def _price_formatter(*arrays):
-    """Tick labels with thousands separators and as many decimals as the price range needs."""
-    vals = np.concatenate([np.asarray(a, dtype=float) for a in arrays])
-    vals = vals[np.isfinite(vals)]
-    span = float(vals.max() - vals.min()) if len(vals) else 0.0
-    digits = 0
-    for limit in (50.0, 5.0, 0.5, 0.05):
-        if span >= limit:
-            break
-        digits += 1
-    return FuncFormatter(lambda x, _pos: f"{x:,.{digits}f}")
-
+from sim._plotkit import (  # noqa: F401 (fmt_usd, fmt_pct and the colours are part of this module's face)
+    LONG_COLOR,
+    SHORT_COLOR,
+    INDEX_COLOR,
+    MARK_COLOR,
+    LAST_COLOR,
+    FUND_COLOR,
+    USD_PER_M,
+    CASCADE_FIGSIZE,
+    CASCADE_DPI,
+    _axes,
+    _style,
+    _summary,
+    _get,
+    fmt_usd,
+    fmt_pct,
+    _price_formatter,
+)
+from sim.enums import ADL, STOP, TRADER
 
 # --------------------------------------------------------------------------------------------
 # Panels
@@ -124,7 +68,8 @@ def plot_prices(result, ax=None):
 
 
 def plot_liquidation_tape(result, ax=None, bin_s=1.0):
-    """Liquidated notional per ``bin_s`` seconds in $M, stacked: longs (red) below shorts (green).
+    """Liquidated notional per ``bin_s`` seconds in $M, stacked: longs (red) below shorts (green); traders' own
+    stop-loss orders, when the run has any, as a black outline over the same bins.
 
     Uses the liquidated-side rule of :mod:`sim.metrics` (ADL fills count for the bankrupt side).
     """
@@ -137,6 +82,11 @@ def plot_liquidation_tape(result, ax=None, bin_s=1.0):
                   label=f"longs liquidated ({fmt_usd(long_usd.sum())})")
         ax.stairs(total_m, edges, baseline=long_m, fill=True, color=SHORT_COLOR, alpha=0.9,
                   label=f"shorts liquidated ({fmt_usd(short_usd.sum())})")
+        stops = result.fills[result.fills["kind"] == STOP]
+        if len(stops):
+            usd = stops["qty"] * stops["price"]
+            ax.stairs(np.histogram(stops["t"], edges, weights=usd)[0] / USD_PER_M, edges, color="black", lw=1.2,
+                      label=f"stop orders filled ({fmt_usd(usd.sum())})")
         ax.set_ylim(bottom=0)
         ax.legend(loc="upper right", fontsize=10, framealpha=0.9)
     else:

@@ -280,3 +280,17 @@ def test_price_tick_labels(result):
     result.series["last"] = result.series["index"]
     fmt = plots.plot_prices(result).yaxis.get_major_formatter()
     assert fmt(1.015, 0) == "1.0150"
+
+
+def test_the_tape_panel_outlines_stop_orders(compiled):
+    import sim
+    from sim.enums import STOP
+
+    res = sim.run(sim.load_scenario(None, overrides={"population.n_positions": 3000, "stops.share": 0.2,
+                                                     "scenario.duration_s": 150.0}))
+    stops = res.fills[res.fills["kind"] == STOP]
+    assert len(stops)
+    ax = plots.plot_liquidation_tape(res)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(lab.startswith("stop orders filled") for lab in labels)
+    assert plots.fmt_usd(float((stops["qty"] * stops["price"]).sum())) in labels[-1]
