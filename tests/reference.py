@@ -957,7 +957,7 @@ class _Reference:
                     else:
                         capacity = 0.0
                     y = r if capacity >= r else capacity
-            if y > 0.0:
+            if y > self.open_min:  # a capacity of rounding size is none (§7.7)
                 self.takeover(i, y, B)
             r = self.Q[i]
             if r > self.open_min:

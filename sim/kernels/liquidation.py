@@ -424,7 +424,7 @@ def settle_rest_nb(i, t, pos, fl, sf, si, p):
                 take = 0.0  # the vault takes over accounts with equity left; negative ones go to ADL
             else:
                 take = min(rem, takeover_capacity_nb(sf, s, bp, m, p.max_inventory))
-        if take > 0.0:
+        if take > p.lot * 1e-9:  # a capacity left only by rounding (after a takeover that filled it) is none
             takeover_nb(i, take, t, pos, fl, sf, si)
         rem = pos.size[i]
         if rem > p.lot * 1e-9:
