@@ -199,17 +199,16 @@ def _allocate(inp):
     # a row holding no more than rounding dust (e.g. a counterparty facing a balanced book) is flat
     status = np.where(inp.pos_size > inp.lot * 1e-9, E.OPEN, E.FLAT).astype(np.int8)
     pos = S.Positions(
-        side=inp.pos_side.astype(np.int8).copy(), size=inp.pos_size.astype(np.float64).copy(),
-        entry=inp.pos_entry.astype(np.float64).copy(), wallet=inp.pos_wallet.astype(np.float64).copy(),
-        kind=inp.pos_kind.astype(np.int8).copy(), lp=np.zeros(n), bp=np.zeros(n), key=np.zeros(n),
+        side=inp.pos_side.astype(np.int8), size=inp.pos_size.astype(np.float64),  # astype copies: the
+        entry=inp.pos_entry.astype(np.float64), wallet=inp.pos_wallet.astype(np.float64),  # kernels mutate these
+        kind=inp.pos_kind.astype(np.int8), lp=np.zeros(n), bp=np.zeros(n), key=np.zeros(n),
         status=status, version=np.zeros(n, np.int64), eligible=np.zeros(n, np.int64),
-        cooldown=np.full(n, S.NEVER, np.int64), stop=np.asarray(inp.pos_stop, np.float64).copy(),
-        reserve=np.asarray(inp.pos_reserve, np.float64).copy(), tu_delay=np.asarray(inp.pos_delay, np.int64).copy(),
+        cooldown=np.full(n, S.NEVER, np.int64), stop=np.array(inp.pos_stop, np.float64),
+        reserve=np.array(inp.pos_reserve, np.float64), tu_delay=np.array(inp.pos_delay, np.int64),
         tu_due=np.full(n, S.NEVER, np.int64),
     )
     floor, mmr, cum = (np.ascontiguousarray(a, np.float64) for a in (inp.tier_floor, inp.tier_mmr, inp.tier_cum))
-    tiers = S.Tiers(floor, mmr, cum, int(inp.tier_basis), mmr / inp.tu_threshold, cum / inp.tu_threshold,
-                    bool(inp.tu_on))
+    tiers = S.Tiers(floor, mmr, cum, int(inp.tier_basis), mmr / inp.tu_threshold, cum / inp.tu_threshold)
     init_prices_nb(pos, tiers, E.OPEN)
     ids = np.arange(n, dtype=np.int64)
     orders, sels = [], []

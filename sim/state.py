@@ -131,7 +131,6 @@ class Tiers(NamedTuple):
     basis: int  # enums.MM_MARK / MM_ENTRY (Bybit: MM on the entry value) / MM_SIZE (OKX: tiers by size, in coins)
     tu_mmr: np.ndarray  # f8 (k,), mmr / top-up threshold: the top-up price is the liquidation price of these
     tu_cum: np.ndarray  # f8 (k,), cum / top-up threshold
-    tu_on: bool  # some row may top up (else no key is a top-up price)
 
 
 class Book(NamedTuple):

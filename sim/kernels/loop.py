@@ -87,7 +87,7 @@ def run_nb(pos, tiers, book, trig, ev, mk, fl, series, sf, si, p, t_stop):
         if si[S.I_PHASE] > 0:
             side = si[S.I_FIRST_SIDE] if si[S.I_PHASE] == 1 else -si[S.I_FIRST_SIDE]
             i = next_triggered_nb(pos, trig, si, side, sf[S.F_MARK])
-            if i >= 0 and p.tu_on and topup_armed_nb(pos, i):
+            if i >= 0 and p.tu_on and topup_armed_nb(pos.reserve[i], pos.tu_due[i]):
                 arm_topup_nb(i, now, pos, tiers, trig, si)  # its top-up price was crossed, not its liquidation price
             elif i >= 0:
                 liquidate_nb(i, now, pos, tiers, book, trig, fl, sf, si, p)

@@ -115,10 +115,10 @@ def equity_nb(side, q, ep, w, price):
 
 
 @jit(inline="always")
-def topup_armed_nb(pos, i):
-    """Row ``i`` would add margin if its margin ratio reached the threshold: it has reserve left and no
-    top-up pending. Its trigger key is then its top-up price, else its liquidation price."""
-    return pos.reserve[i] > 0.0 and pos.tu_due[i] == NEVER
+def topup_armed_nb(reserve, due):
+    """A row with top-up ``reserve`` left and no top-up pending (``due`` = NEVER) would add margin if its margin
+    ratio reached the threshold: its trigger key is then its top-up price, else its liquidation price."""
+    return reserve > 0.0 and due == NEVER
 
 
 @jit(inline="always")
@@ -146,7 +146,7 @@ def _topup_key_nb(pos, i, tiers):
 @jit(inline="always")
 def _set_prices_nb(pos, i, tiers):
     _base_prices_nb(pos, i, tiers)
-    if tiers.tu_on and topup_armed_nb(pos, i):
+    if topup_armed_nb(pos.reserve[i], pos.tu_due[i]):
         _topup_key_nb(pos, i, tiers)
 
 
@@ -176,11 +176,10 @@ def init_prices_nb(pos, tiers, open_code):
             lps[i] = np.nan
             bps[i] = np.nan
             keys[i] = -np.inf
-    if tiers.tu_on:  # a second pass, so runs without top-ups keep the first loop tight
-        reserve, due = pos.reserve, pos.tu_due
-        for i in range(size.size):
-            if status[i] == open_code and reserve[i] > 0.0 and due[i] == NEVER:
-                _topup_key_nb(pos, i, tiers)
+    reserve, due = pos.reserve, pos.tu_due  # a second pass, so the first loop stays tight
+    for i in range(size.size):
+        if status[i] == open_code and topup_armed_nb(reserve[i], due[i]):
+            _topup_key_nb(pos, i, tiers)
 
 
 @jit
