@@ -30,7 +30,7 @@ import tomli_w
 from sim import behaviour, files, venues
 from sim._scenario_docs import INTRO
 from sim.paths import gbm_path
-from sim._schema import (BAD, REQUIRED, Checker, Spec, as_number, data_file, defaults, fmt, markdown_table, num,
+from sim._schema import (BAD, REQUIRED, Checker, Spec, as_number, data_file, fmt, markdown_table, num,
                          apply_overrides, read_toml, setting, specs)
 from sim.errors import ScenarioError, capped
 

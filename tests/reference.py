@@ -785,7 +785,6 @@ class _Reference:
 
     def liquidate(self, i):
         """§7.4: backstop, the venue's partial rule, else in full."""
-        s = self.side[i]
         Q = self.Q[i]
         m = self.mark
         if self.backstop > 0.0 and self.equity(i, m) < self.backstop * self.maintenance_margin(i, Q, m):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import sim
-from dsl import engine_result, initial_cash, make_input, money_total
+from dsl import initial_cash, make_input, money_total
 from reference import reference_liquidation_price
 from sim import enums as E
 from sim.engine import prepare

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim
-from dsl import ONE_TIER, TWO_TIERS, initial_cash, make_input
+from dsl import TWO_TIERS, initial_cash, make_input
 from sim import enums as E
 from sim.engine import prepare, simulate
 

@@ -1,9 +1,7 @@
 """Hand-computed checks of the pure-Python reference engine itself (no fast engine involved)."""
 
 import math
-import types
 
-import numpy as np
 import pytest
 
 from sim import enums

@@ -14,7 +14,7 @@ from collections import namedtuple
 import numpy as np
 import pytest
 
-from dsl import ONE_TIER, engine_result, initial_cash, make_input, money_total
+from dsl import engine_result, initial_cash, make_input, money_total
 from reference import reference_liquidation_price, reference_run
 from sim import enums as E
 from sim.engine import simulate

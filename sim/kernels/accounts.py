@@ -1,7 +1,5 @@
 """The final accounts table, packed in one pass (a million rows of a dozen fields each)."""
 
-import numpy as np
-
 from sim._jit import jit
 
 
