@@ -1,19 +1,16 @@
-"""Trader behaviour and funding settings (``[stops]``, ``[topups]``, ``[funding]``) and the draws behind them.
+"""Trader behaviour and funding settings (``[stops]``, ``[topups]``, ``[funding]``).
 
 MODEL §5 puts stop-loss orders and margin top-ups in the population; they are their own tables so each can be
 switched off at once (``share = 0``, the default) and documented in one place. The draws come from the seed's
-fourth stream, so switching a behaviour on does not change the positions, the background flow or a GBM path.
-The engine side is :mod:`sim.kernels.behaviour`; docs/engine.md §9 states the rules.
+fourth stream (:func:`sim.population.behaviour_draws`), so switching a behaviour on does not change the
+positions, the background flow or a GBM path. The engine side is :mod:`sim.kernels.behaviour`; docs/engine.md §9
+states the rules.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
 
-import numpy as np
-
-from sim import enums as E
 from sim._schema import num, setting
 
 
@@ -54,43 +51,3 @@ class Funding:
                             "market.funding_rate_pct).")
     rate_pct: float | None = num(None, "[-5, 5]", "% per interval", "A fixed rate for every settlement instead of "
                                  "the venue's premium formula.", optional=True, shown_default="the formula")
-
-
-class Draws(NamedTuple):
-    """Per position row: stop trigger price (NaN = none), top-up reserve (USD) and reaction delay (ms)."""
-
-    stop: np.ndarray
-    reserve: np.ndarray
-    delay_ms: np.ndarray
-
-
-def none(n: int) -> Draws:
-    """No stops and no top-ups for ``n`` rows."""
-    return Draws(np.full(n, np.nan), np.zeros(n), np.zeros(n, np.int64))
-
-
-def draw(stops: Stops, topups: TopUps, side: np.ndarray, kind: np.ndarray, wallet: np.ndarray, lp: np.ndarray,
-         p0: float, rng: np.random.Generator) -> Draws:
-    """Stops and top-up reserves of trader rows (the residual counterparty gets neither).
-
-    Every row takes the same random numbers whatever the shares are, so raising a share adds behaviour to more
-    traders without moving the others'.
-    """
-    n = side.size
-    trader = kind == E.TRADER
-    u_stop, u_round, u_topup = rng.random(n), rng.random(n), rng.random(n)
-    d = rng.exponential(stops.distance_pct / 100.0, n)
-    delay = rng.exponential(topups.delay_mean_s, n) if topups.delay_mean_s > 0 else np.zeros(n)
-    long = side > 0
-    past = np.where(long, lp >= p0, lp <= p0)  # already past its liquidation price: liquidated at the first tick
-    stop = p0 * (1.0 - side * d)
-    beyond = np.where(long, stop <= lp, stop >= lp)
-    stop = np.where(beyond, 0.5 * (p0 + lp), stop)
-    step = stops.round_step_usd
-    snapped = np.where(long, np.floor(stop / step) * step, np.ceil(stop / step) * step)
-    inside = np.where(long, snapped > lp, snapped < lp)
-    stop = np.where((u_round < stops.round_share) & inside, snapped, stop)
-    stop = np.where(trader & ~past & (u_stop < stops.share), stop, np.nan)
-    reserve = np.where(trader & (u_topup < topups.share), topups.reserve * wallet, 0.0)
-    return Draws(stop, reserve, np.round(delay * 1000.0).astype(np.int64))
-

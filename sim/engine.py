@@ -12,7 +12,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sim import behaviour
 from sim import enums as E
 from sim import state as S
 from sim.dtypes import ACCOUNT_DTYPE, FILL_DTYPE, SERIES_DTYPE
@@ -21,7 +20,7 @@ from sim.kernels.heap import order_by_key_nb
 from sim.kernels.loop import path_price_nb, run_nb, start_nb
 from sim.kernels.margin import init_prices_nb, liquidation_prices_nb
 from sim.market import book_profile, noise_flow, shock_path
-from sim.population import from_arrays, generate
+from sim.population import behaviour_draws, from_arrays, generate, no_behaviour
 
 
 _INPUT_ARRAYS = [
@@ -94,14 +93,16 @@ def prepare(scn):
     else:
         pop = generate(pcfg, mk, pop_rng, (floor, mmr, cum, basis))
     if scn.stops.share > 0 or scn.topups.share > 0:
-        lp = np.full(pop.n, np.nan)
-        live = pop.size > mk.lot_size * 1e-9  # not a counterparty facing a balanced book (size 0)
-        lp[live] = liquidation_prices_nb(pop.side[live], pop.size[live], pop.entry[live], pop.wallet[live], floor, mmr,
-                                         cum, basis, np.empty(int(live.sum())))
-        acts = behaviour.draw(scn.stops, scn.topups, pop.side, pop.kind, pop.wallet, lp, mk.start_price_usd,
-                              behaviour_rng)
+        lp = pop.lp  # drawn populations know their traders' (the only rows with stops or top-ups)
+        if lp is None:
+            lp = np.full(pop.n, np.nan)
+            live = pop.size > mk.lot_size * 1e-9  # not a counterparty facing a balanced book (size 0)
+            lp[live] = liquidation_prices_nb(pop.side[live], pop.size[live], pop.entry[live], pop.wallet[live], floor,
+                                             mmr, cum, basis, np.empty(int(live.sum())))
+        acts = behaviour_draws(scn.stops, scn.topups, pop.side, pop.kind, pop.wallet, lp, mk.start_price_usd,
+                               behaviour_rng)
     else:
-        acts = behaviour.none(pop.n)
+        acts = no_behaviour(pop.n)
     prof = book_profile(book, mk)
     path_t, path_p = shock_path(scn.shock, mk, scn.scenario.duration_s, scn.scenario.seed)
     duration = _ms(scn.scenario.duration_s)

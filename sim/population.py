@@ -14,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from sim import enums as E
+from sim.kernels.behaviour import stop_prices_nb
 from sim.kernels.margin import liquidation_prices_nb
 
 
@@ -27,6 +28,8 @@ class Population(NamedTuple):
     kind: np.ndarray  # int8 TRADER / COUNTERPARTY
     mode: np.ndarray  # int8 ISOLATED / CROSS
     leverage: np.ndarray  # f8, initial leverage (notional at entry / margin)
+    lp: np.ndarray | None = None  # f8, traders' liquidation prices at the trigger tiers when drawn (NaN: the
+    # counterparty); None for a positions file
 
     @property
     def n(self):
@@ -88,9 +91,13 @@ def generate(pop_cfg, market_cfg, rng, trigger_tiers=None):
 
     size, wallet = _size_and_wallet(notional, entry, leverage, cross, spare_factor, lot)
     todo = np.arange(n)  # rows whose entry is still to be checked
-    for attempt in range(6):
+    lp_all = np.empty(n)
+    for attempt in range(7):
         lp = liquidation_prices_nb(side[todo], size[todo], entry[todo], wallet[todo], lp_floor, lp_mmr, lp_cum, basis,
                                    np.empty(todo.size))
+        lp_all[todo] = lp
+        if attempt == 6:
+            break  # opened at the start price: its liquidation price is known, nothing is redrawn
         todo = todo[np.where(side[todo] > 0, lp >= p0, lp <= p0)]
         if todo.size == 0:
             break
@@ -104,7 +111,8 @@ def generate(pop_cfg, market_cfg, rng, trigger_tiers=None):
             notional[todo], entry[todo], leverage[todo], cross[todo], spare_factor[todo], lot
         )
     mode = np.where(cross, E.CROSS, E.ISOLATED).astype(np.int8)
-    return with_counterparty(side, size, entry, wallet, mode, p0, pop_cfg.counterparty_leverage)
+    pop = with_counterparty(side, size, entry, wallet, mode, p0, pop_cfg.counterparty_leverage)
+    return pop._replace(lp=np.append(lp_all, np.nan))
 
 
 def _size_and_wallet(notional, entry, leverage, cross, spare_factor, lot):
@@ -146,3 +154,34 @@ def with_counterparty(side, size, entry, wallet, mode, p0, cp_leverage):
         mode=np.append(mode, np.int8(E.CROSS)),
         leverage=leverage,
     )
+
+
+class Draws(NamedTuple):
+    """Per position row: stop trigger price (NaN = none), top-up reserve (USD) and reaction delay (ms)."""
+
+    stop: np.ndarray
+    reserve: np.ndarray
+    delay_ms: np.ndarray
+
+
+def no_behaviour(n: int) -> Draws:
+    """No stops and no top-ups for ``n`` rows."""
+    return Draws(np.full(n, np.nan), np.zeros(n), np.zeros(n, np.int64))
+
+
+def behaviour_draws(stops, topups, side, kind, wallet, lp, p0, rng) -> Draws:
+    """Stops and top-up reserves of trader rows (the residual counterparty gets neither), from the ``[stops]``
+    and ``[topups]`` settings (sim.behaviour) and the rows' liquidation prices ``lp``.
+
+    Every row takes the same random numbers whatever the shares are, so raising a share adds behaviour to more
+    traders without moving the others'.
+    """
+    n = side.size
+    trader = kind == E.TRADER
+    u_stop, u_round, u_topup = rng.random(n), rng.random(n), rng.random(n)
+    d = rng.exponential(stops.distance_pct / 100.0, n)
+    delay = rng.exponential(topups.delay_mean_s, n) if topups.delay_mean_s > 0 else np.zeros(n)
+    stop = stop_prices_nb(side, kind, lp, d, u_round, u_stop, float(p0), float(stops.round_step_usd),
+                          float(stops.round_share), float(stops.share), np.empty(n))
+    reserve = np.where(trader & (u_topup < topups.share), topups.reserve * wallet, 0.0)
+    return Draws(stop, reserve, np.round(delay * 1000.0).astype(np.int64))

@@ -24,7 +24,7 @@ ALLOWED = {
     "scenario": {"errors", "files", "_schema", "venues", "_scenario_docs", "paths", "behaviour"},
     "population": {"enums", "kernels"},
     "market": {"paths"},
-    "engine": {"enums", "state", "dtypes", "kernels", "market", "population", "behaviour", "metrics", "result"},
+    "engine": {"enums", "state", "dtypes", "kernels", "market", "population", "metrics", "result"},
     "metrics": {"enums", "dtypes"},
     "heatmaps": {"enums", "metrics"},
     "result": {"enums", "errors", "metrics", "heatmaps", "plots", "__init__"},

@@ -83,6 +83,7 @@ def adl_begin_nb(pos, tiers, trig, sf, si, p):
     cs = -s
     n = 0
     nw = 0
+    open_size = 0.0  # of the candidates
     # local names for the arrays (read through the tuples, this scan over every row runs several times slower)
     size, entry, wallet, status = pos.size, pos.entry, pos.wallet, pos.status
     rank, score = trig.rank, trig.rank_score
@@ -100,6 +101,7 @@ def adl_begin_nb(pos, tiers, trig, sf, si, p):
         if eq <= 0.0 or equity_nb(cs, q, ep, w, price) <= 0.0:
             continue  # a victim must stay solvent at the mark and at the price it is closed at
         rank[n] = c
+        open_size += q
         if policy == E.POLICY_LEVERAGE_DRAIN:
             score[n] = -q * mark / eq
         elif policy == E.POLICY_PRO_RATA and cs * (mark - ep) > 0.0:
@@ -122,9 +124,9 @@ def adl_begin_nb(pos, tiers, trig, sf, si, p):
             score[n] = -adl_score_nb(cs, q, ep, w, mark, eq, mm, ranking)
         n += 1
     if p.adl_policy == E.POLICY_QUEUE:
-        n = _queue_head_nb(pos, trig, n, rem)
+        n = _queue_head_nb(pos, trig, n, rem, open_size)
     else:
-        _sort_nb(trig, n, np.arange(n))
+        _sort_nb(trig, np.arange(n))
     si[S.I_RANK_CUR] = 0
     si[S.I_ADL_NW] = nw
     plan = 0.0
@@ -142,41 +144,47 @@ def adl_begin_nb(pos, tiers, trig, sf, si, p):
 
 
 @jit
-def _sort_nb(trig, n, sel):
-    """Put the candidates ``sel`` (positions in the first ``n`` entries, in id order) first in ``trig.rank``,
-    ordered by ``(rank_score, id)``; returns how many."""
-    ids = trig.rank[:n].copy()
-    scores = trig.rank_score[:n].copy()
-    order = np.argsort(scores[sel], kind="mergesort")  # stable: ties stay in id order
+def _sort_nb(trig, sel):
+    """Put the candidates ``sel`` (ascending positions among the entries of ``trig.rank``, which are in id
+    order) first in ``trig.rank``, ordered by ``(rank_score, id)``; returns how many."""
+    ids = trig.rank[sel]
+    scores = trig.rank_score[sel]
+    order = np.argsort(scores, kind="mergesort")  # stable: ties stay in id order
     for k in range(sel.size):
-        trig.rank[k] = ids[sel[order[k]]]
-        trig.rank_score[k] = scores[sel[order[k]]]
+        trig.rank[k] = ids[order[k]]
+        trig.rank_score[k] = scores[order[k]]
     return sel.size
 
 
 @jit
-def _queue_head_nb(pos, trig, n, rem):
+def _queue_head_nb(pos, trig, n, rem, total):
     """Order only the head of the queue that the pool can reach: the candidates with the lowest
-    ``(rank_score, id)`` whose sizes add up to more than ``rem`` (a whole position per victim, in queue
-    order). Found by partial selection, growing the head 4× at a time, so an ADL tick costs O(n) instead of
-    a sort of every candidate; the order of the head is exactly the full sort's."""
-    sizes, rank = pos.size, trig.rank
-    size = 0.0
-    for c in range(n):
-        size += sizes[rank[c]]
-    # start from about four times the number of average-sized victims the pool needs
-    k = 4 if size <= 0.0 else max(4, int(min(float(n), 4.0 * n * rem / size)) + 4)
-    while k < n:
-        scores = trig.rank_score[:n]
-        cut = scores[np.argpartition(scores, k - 1)[k - 1]]  # the k-th lowest score
-        sel = np.flatnonzero(scores <= cut)  # ties with it included, in id order
-        total = 0.0
-        for c in sel:
-            total += sizes[rank[c]]
-        if total > rem + 1.0:
-            return _sort_nb(trig, n, sel)
-        k *= 4
-    return _sort_nb(trig, n, np.arange(n))
+    ``(rank_score, id)`` whose sizes (``total`` over all ``n``) add up to more than ``rem`` (a whole position
+    per victim, in queue order). Everything at or below a cut score is kept, ties included, so the head is
+    ordered exactly as in a sort of every candidate. The cut is read from a sorted strided sample of the
+    scores, aimed at four times the number of average-sized victims the pool needs and raised 4x at a time
+    until the head holds enough: an ADL tick costs one pass over the candidates and a sort of its head."""
+    if total <= 0.0:
+        return _sort_nb(trig, np.arange(n))
+    sizes, rank, scores = pos.size, trig.rank, trig.rank_score
+    m = min(n, 4096)
+    stride = max(1, n // m)
+    sample = np.sort(scores[0:stride * m:stride])
+    want = 4.0 * rem / total  # share of the candidates wanted
+    sel = np.empty(n, np.int64)
+    while want * m < m - 1:
+        cut = sample[int(want * m) + 1]
+        k = 0
+        head = 0.0
+        for c in range(n):
+            if scores[c] <= cut:
+                sel[k] = c
+                k += 1
+                head += sizes[rank[c]]
+        if head > rem + 1.0:
+            return _sort_nb(trig, sel[:k])
+        want *= 4.0
+    return _sort_nb(trig, np.arange(n))
 
 
 @jit

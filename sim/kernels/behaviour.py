@@ -31,6 +31,30 @@ from sim.kernels.liquidation import (
 from sim.kernels.margin import init_prices_nb
 
 
+@jit
+def stop_prices_nb(side, kind, lp, d, u_round, u_stop, p0, step, round_share, share, out):
+    """Stop prices of a population (NaN = no stop; drawn by sim.population.behaviour_draws): a stop ``d`` (a
+    fraction) from the start price ``p0`` on the losing side, put halfway to the liquidation price ``lp`` when
+    it would lie beyond it; moved out to the next multiple of ``step`` when ``u_round < round_share`` and that
+    is still inside ``lp``; kept for traders not already past ``lp`` with ``u_stop < share``."""
+    for i in range(side.size):
+        s = side[i]
+        x = lp[i]
+        long = s > 0
+        past = x >= p0 if long else x <= p0  # liquidated at the first tick anyway
+        if kind[i] != E.TRADER or past or not u_stop[i] < share:
+            out[i] = np.nan
+            continue
+        stop = p0 * (1.0 - s * d[i])
+        if (stop <= x) if long else (stop >= x):
+            stop = 0.5 * (p0 + x)
+        snapped = np.floor(stop / step) * step if long else np.ceil(stop / step) * step
+        if u_round[i] < round_share and ((snapped > x) if long else (snapped < x)):
+            stop = snapped
+        out[i] = stop
+    return out
+
+
 @jit(inline="always")
 def next_stop_nb(status, stop, stop_long, stop_short, si, price):
     """Pop the next stop that ``price`` has reached (long stops at or above it first, then short stops at or

@@ -176,10 +176,14 @@ def init_prices_nb(pos, tiers, open_code):
             lps[i] = np.nan
             bps[i] = np.nan
             keys[i] = -np.inf
-    reserve, due = pos.reserve, pos.tu_due  # a second pass, so the first loop stays tight
+    # a second pass, so the first loop stays tight; _topup_key_nb written out (a call per armed row that takes the
+    # tuples costs more than its arithmetic)
+    reserve, due, tu_mmr, tu_cum = pos.reserve, pos.tu_due, tiers.tu_mmr, tiers.tu_cum
     for i in range(size.size):
         if status[i] == open_code and topup_armed_nb(reserve[i], due[i]):
-            _topup_key_nb(pos, i, tiers)
+            s = side[i]
+            tp = position_lp_nb(s, size[i], entry[i], wallet[i], floor, tu_mmr, tu_cum, basis)
+            keys[i] = tp if s > 0 else -tp
 
 
 @jit
