@@ -297,7 +297,8 @@ def adl_table(fills, accounts):
     adl = fills[fills["kind"] == ADL]
     if len(adl) == 0:
         return np.zeros(0, dtype=ADL_DTYPE)
-    adl = adl[np.argsort(adl["t"], kind="stable")]  # so the first row of an account is its earliest
+    if not np.all(adl["t"][1:] >= adl["t"][:-1]):  # the engine's tape is in time order already
+        adl = adl[np.argsort(adl["t"], kind="stable")]  # so the first row of an account is its earliest
     ids, first, row = np.unique(adl["account"], return_index=True, return_inverse=True)
     n = len(ids)
     side = adl["side"].astype(np.int64)
@@ -385,24 +386,29 @@ def _gini_paid(values):
     return gini(np.maximum(values, 0.0))
 
 
-def _side_gini(table, accounts, column):
-    """Gini of ``column`` over every position row that held an ADL'd side at the start, counting the
+def _side_ginis(table, accounts, columns):
+    """Gini of each of ``columns`` over every position row that held an ADL'd side at the start, counting the
     rows ADL never touched as 0: how concentrated the cost was among all who could have paid (a queue
     that closes a few accounts scores near 1, pro rata lower). None without ADL."""
     if len(table) == 0 or accounts is None or len(accounts) == 0:
-        return None
+        return [None] * len(columns)
     sides = np.unique(table["position_side"][table["position_side"] != 0])
     in_pool = (accounts["kind"] == TRADER) & np.isin(np.sign(accounts["position_start"]), sides)
-    ids = accounts["id"][in_pool]
-    if not np.all(ids[1:] > ids[:-1]):
-        ids = np.sort(ids)
+    ids_all = accounts["id"]
+    if ids_all[0] == 0 and ids_all[-1] == len(ids_all) - 1 and np.all(ids_all[1:] > ids_all[:-1]):
+        ids = np.flatnonzero(in_pool)  # the engine's tables: row k is account k
+    else:
+        ids = np.sort(ids_all[in_pool])
     if len(ids) == 0:
-        return None
+        return [None] * len(columns)
     at = np.minimum(np.searchsorted(ids, table["account"]), len(ids) - 1)
     hit = ids[at] == table["account"]  # the table has one row per account
-    values = np.zeros(len(ids))
-    values[at[hit]] = table[column][hit]
-    return _gini_paid(values)
+    out = []
+    for column in columns:
+        values = np.zeros(len(ids))
+        values[at[hit]] = table[column][hit]
+        out.append(_gini_paid(values))
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -437,6 +443,7 @@ def _adl_section(fills, accounts):
     haircut = table["haircut_usd"]
     share = table["equity_share"]
     share = share[np.isfinite(share)]
+    side_haircut, side_position = _side_ginis(table, accounts, ("haircut_usd", "position_share"))
     return {
         "count": int(len(adl)),
         "notional_usd": _num(notional),
@@ -452,8 +459,8 @@ def _adl_section(fills, accounts):
         "equity_share_max": _stat(np.max, share),
         "gini_haircut_usd": _gini_paid(haircut),
         "gini_contracts": _gini_paid(table["contracts"]),
-        "gini_haircut_usd_side": _side_gini(table, accounts, "haircut_usd"),
-        "gini_position_share_side": _side_gini(table, accounts, "position_share"),
+        "gini_haircut_usd_side": side_haircut,
+        "gini_position_share_side": side_position,
     }
 
 
