@@ -27,6 +27,7 @@ from sim.kernels.liquidation import (
     fund_add_nb,
     fund_equity_nb,
     fund_trade_nb,
+    prefetch_row_nb,
     record_nb,
     reduce_position_nb,
     reindex_nb,
@@ -240,6 +241,8 @@ def adl_step_nb(t, pos, tiers, trig, fl, sf, si, p):
         si[S.I_ADL_ACTIVE] = 0
         return
     c = trig.rank[cur]
+    if cur + 1 < n:
+        prefetch_row_nb(pos, trig.rank[cur + 1])
     q = pos.size[c]
     plan = sf[S.F_ADL_PLAN]
     y = q

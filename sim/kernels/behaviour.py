@@ -22,6 +22,7 @@ from sim._jit import jit
 from sim.kernels.heap import heap_pop_nb, heap_push_nb, order_by_key_nb
 from sim.kernels.liquidation import (
     fund_add_nb,
+    prefetch_row_nb,
     record_nb,
     reindex_nb,
     row_equity_nb,
@@ -82,6 +83,10 @@ def stop_nb(i, t, pos, tiers, book, trig, fl, sf, si, p):
     """Row ``i``'s stop fired: a market order for the whole position, never worse than its bankruptcy price,
     paying the taker fee (at most the equity left). What the book cannot fill stays open."""
     s = pos.side[i]
+    nxt = trig.stop_long if s > 0 else trig.stop_short  # the next stop on this side is most likely the next one
+    cur = si[S.I_STOP_LONG] if s > 0 else si[S.I_STOP_SHORT]
+    if cur < nxt.size:
+        prefetch_row_nb(pos, nxt[cur])
     m = sf[S.F_MARK]
     bp = pos.bp[i]
     equity0 = row_equity_nb(pos, i, m)

@@ -21,6 +21,7 @@ from sim._jit import jit
 from sim.kernels.book import fillable_nb, walk_nb
 from sim.kernels.heap import heap_compact_nb, heap_pop_nb, heap_push_nb
 from sim.kernels.margin import equity_nb, position_mm_nb, refresh_prices_nb, tier_nb
+from sim.kernels.prefetch import prefetch_nb
 
 
 @jit(inline="always")
@@ -181,6 +182,20 @@ def adl_tripped_nb(sf, p, mark):
     return p.adl_drawdown > 0.0 and peak > 0.0 and fund_equity_nb(sf, mark) <= (1.0 - p.adl_drawdown) * peak
 
 
+@jit(inline="always")
+def prefetch_row_nb(pos, j):
+    """Start loading the fields of row ``j`` that its liquidation, stop or ADL fill reads (sim.kernels.prefetch)."""
+    prefetch_nb(pos.status, j)
+    prefetch_nb(pos.version, j)
+    prefetch_nb(pos.key, j)
+    prefetch_nb(pos.size, j)
+    prefetch_nb(pos.entry, j)
+    prefetch_nb(pos.wallet, j)
+    prefetch_nb(pos.bp, j)
+    prefetch_nb(pos.side, j)
+    prefetch_nb(pos.kind, j)
+
+
 @jit
 def next_triggered_nb(pos, trig, si, side, mark):
     """Pop the next position of ``side`` that ``mark`` liquidates, or return -1.
@@ -223,6 +238,8 @@ def next_triggered_nb(pos, trig, si, side, mark):
         si[hslot] = heap_pop_nb(hk, hi, hv, n)
     else:
         si[cslot] = cur + 1
+        if cur + 1 < order.size:
+            prefetch_row_nb(pos, order[cur + 1])  # most likely the next one
     return best
 
 
