@@ -16,7 +16,7 @@ from sim import enums as E
 from sim import state as S
 from sim.dtypes import ACCOUNT_DTYPE, FILL_DTYPE, SERIES_DTYPE
 from sim.kernels.accounts import pack_positions_nb
-from sim.kernels.heap import order_by_key_nb
+from sim.kernels.heap import order_by_key_nb, split_sides_nb
 from sim.kernels.loop import path_price_nb, run_nb, start_nb
 from sim.kernels.margin import init_prices_nb, liquidation_prices_nb
 from sim.market import book_profile, noise_flow, shock_path
@@ -195,28 +195,33 @@ def _params(inp):
     return S.Params(**{name: getattr(inp, name) for name in S.Params._fields})
 
 
+def _read_only(a, dtype):
+    """``a`` as ``dtype`` without a copy when it already is, behind a read-only view: the kernels share the
+    inputs they never write (a write would not compile)."""
+    view = np.asarray(a, dtype).view()
+    view.flags.writeable = False
+    return view
+
+
 def _allocate(inp):
     n = inp.pos_side.size
     # a row holding no more than rounding dust (e.g. a counterparty facing a balanced book) is flat
     status = np.where(inp.pos_size > inp.lot * 1e-9, E.OPEN, E.FLAT).astype(np.int8)
     pos = S.Positions(
-        side=inp.pos_side.astype(np.int8), size=inp.pos_size.astype(np.float64),  # astype copies: the
-        entry=inp.pos_entry.astype(np.float64), wallet=inp.pos_wallet.astype(np.float64),  # kernels mutate these
-        kind=inp.pos_kind.astype(np.int8), lp=np.zeros(n), bp=np.zeros(n), key=np.zeros(n),
+        side=_read_only(inp.pos_side, np.int8), size=inp.pos_size.astype(np.float64),  # astype copies: the
+        entry=_read_only(inp.pos_entry, np.float64), wallet=inp.pos_wallet.astype(np.float64),  # kernels mutate
+        kind=_read_only(inp.pos_kind, np.int8), lp=np.zeros(n), bp=np.zeros(n), key=np.zeros(n),  # size, wallet
         status=status, version=np.zeros(n, np.int64), eligible=np.zeros(n, np.int64),
-        cooldown=np.full(n, S.NEVER, np.int64), stop=np.array(inp.pos_stop, np.float64),
-        reserve=np.array(inp.pos_reserve, np.float64), tu_delay=np.array(inp.pos_delay, np.int64),
+        cooldown=np.full(n, S.NEVER, np.int64), stop=_read_only(inp.pos_stop, np.float64),
+        reserve=np.array(inp.pos_reserve, np.float64), tu_delay=_read_only(inp.pos_delay, np.int64),
         tu_due=np.full(n, S.NEVER, np.int64),
     )
     floor, mmr, cum = (np.ascontiguousarray(a, np.float64) for a in (inp.tier_floor, inp.tier_mmr, inp.tier_cum))
     tiers = S.Tiers(floor, mmr, cum, int(inp.tier_basis), mmr / inp.tu_threshold, cum / inp.tu_threshold)
     init_prices_nb(pos, tiers, E.OPEN)
-    ids = np.arange(n, dtype=np.int64)
-    orders, sels = [], []
-    for s in (1, -1):
-        sel = ids[(pos.side == s) & (status == E.OPEN)]
-        sels.append(sel)
-        orders.append(order_by_key_nb(sel, pos.key))  # key desc, then id asc
+    ids_long, ids_short, q_long, q_short = split_sides_nb(pos.side, status, pos.kind, pos.size, E.OPEN, E.TRADER)
+    sels = [ids_long, ids_short]
+    orders = [order_by_key_nb(sel, pos.key) for sel in sels]  # key desc, then id asc
     cap = n + 64
     n_ticks = inp.duration // inp.oracle_interval + 1
     dd_cap = (min(n_ticks, inp.adl_window // inp.oracle_interval + 1) + 2) if inp.adl_drawdown > 0 else 1
@@ -226,7 +231,7 @@ def _allocate(inp):
         heap_ver=np.zeros((2, cap), np.int64), deferred=np.zeros(n, np.int64),
         rank=np.zeros(n, np.int64), rank_score=np.zeros(n),
         dd_t=np.zeros(dd_cap, np.int64), dd_v=np.zeros(dd_cap),
-        stop_long=stop_order(pos, 1), stop_short=stop_order(pos, -1),
+        stop_long=stop_order(pos, 1, ids_long), stop_short=stop_order(pos, -1, ids_short),
         pend_key=np.zeros(n), pend_id=np.zeros(n, np.int64), pend_ver=np.zeros(n, np.int64),
     )
     book = S.Book(
@@ -251,9 +256,8 @@ def _allocate(inp):
     sf[S.F_WD_PHI] = 1.0
     for slot in (S.F_FUND_CASH, S.F_FUND_BAL, S.F_FUND_MIN, S.F_DD_PEAK):
         sf[slot] = inp.fund_initial
-    trader = pos.kind == E.TRADER
-    sf[S.F_OI_LONG] = pos.size[trader & (pos.side > 0)].sum()
-    sf[S.F_OI_SHORT] = pos.size[trader & (pos.side < 0)].sum()
+    sf[S.F_OI_LONG] = q_long.sum()  # traders' sizes in id order, summed by NumPy
+    sf[S.F_OI_SHORT] = q_short.sum()
     sf[S.F_BID_CUR_FAIR] = sf[S.F_ASK_CUR_FAIR] = np.nan
     sf[S.F_FUNDING_RATE] = inp.funding_rate
     si = np.zeros(S.N_I, np.int64)
@@ -262,10 +266,10 @@ def _allocate(inp):
     return pos, tiers, book, trig, ev, mk, fills, series, sf, si
 
 
-def stop_order(pos, side):
-    """Rows of ``side`` with a stop, in the order a move reaches them: long stops by price descending, short
-    stops ascending, ties by row."""
-    ids = np.flatnonzero((pos.side == side) & ~np.isnan(pos.stop) & (pos.status == E.OPEN))
+def stop_order(pos, side, open_ids):
+    """Rows of ``side`` (``open_ids``: its open rows, ascending) with a stop, in the order a move reaches them:
+    long stops by price descending, short stops ascending, ties by row."""
+    ids = open_ids[~np.isnan(pos.stop[open_ids])]
     return ids[np.lexsort((ids, -side * pos.stop[ids]))].astype(np.int64)
 
 

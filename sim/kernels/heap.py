@@ -148,9 +148,10 @@ def event_pop_nb(ev, n):
 def order_by_key_nb(ids, keys):
     """``ids`` ordered by ``keys`` descending, ties by id ascending: the start-of-run trigger index.
 
-    ``ids`` must be ascending. A least-significant-digit radix sort (four 16-bit passes) on the keys
-    mapped to unsigned integers in the same order; radix sort is stable, so equal keys keep their
-    id order. O(n), several times faster than a comparison sort on a million positions.
+    ``ids`` must be ascending. A least-significant-digit radix sort (eight 8-bit passes; a pass whose digit is
+    the same for every key, as the exponent bytes of prices often are, is skipped) on the keys mapped to
+    unsigned integers in the same order; radix sort is stable, so equal keys keep their id order. O(n), several
+    times faster than a comparison sort on a million positions.
     """
     n = ids.size
     # -key mapped to uint64 so that unsigned order equals float order (ascending -key = descending key)
@@ -164,16 +165,18 @@ def order_by_key_nb(ids, keys):
     out = ids.copy()
     tmp_ids = np.empty(n, ids.dtype)
     tmp_u = np.empty(n, np.uint64)
-    counts = np.zeros(65537, np.int64)
-    for shift in range(0, 64, 16):
+    counts = np.zeros(257, np.int64)
+    for shift in range(0, 64, 8):
         counts[:] = 0
         sh = np.uint64(shift)
         for k in range(n):
-            counts[np.int64((u[k] >> sh) & np.uint64(0xFFFF)) + 1] += 1
-        for d in range(65536):
+            counts[np.int64((u[k] >> sh) & np.uint64(0xFF)) + 1] += 1
+        if counts.max() == n:
+            continue  # one digit for all: this pass would not move anything
+        for d in range(256):
             counts[d + 1] += counts[d]
         for k in range(n):
-            d = np.int64((u[k] >> sh) & np.uint64(0xFFFF))
+            d = np.int64((u[k] >> sh) & np.uint64(0xFF))
             j = counts[d]
             counts[d] = j + 1
             tmp_u[j] = u[k]
@@ -181,3 +184,41 @@ def order_by_key_nb(ids, keys):
         u, tmp_u = tmp_u, u
         out, tmp_ids = tmp_ids, out
     return out
+
+
+@jit
+def split_sides_nb(side, status, kind, size, open_code, trader_code):
+    """One pass over the rows: the open rows of each side (ascending ids: the trigger index's input and the ADL
+    candidates) and the sizes of each side's traders in id order (their open interest is the sum)."""
+    n = side.size
+    n_long = 0
+    n_long_open = 0
+    n_short_open = 0
+    for i in range(n):
+        if side[i] > 0:
+            n_long += 1
+            n_long_open += status[i] == open_code
+        else:
+            n_short_open += status[i] == open_code
+    ids_long = np.empty(n_long_open, np.int64)
+    ids_short = np.empty(n_short_open, np.int64)
+    q_long = np.empty(n_long, np.float64)
+    q_short = np.empty(n - n_long, np.float64)
+    a = b = c = d = 0
+    for i in range(n):
+        trader = kind[i] == trader_code
+        if side[i] > 0:
+            if status[i] == open_code:
+                ids_long[a] = i
+                a += 1
+            if trader:
+                q_long[c] = size[i]
+                c += 1
+        else:
+            if status[i] == open_code:
+                ids_short[b] = i
+                b += 1
+            if trader:
+                q_short[d] = size[i]
+                d += 1
+    return ids_long, ids_short, q_long[:c], q_short[:d]
