@@ -90,15 +90,9 @@ def generate(pop_cfg, market_cfg, rng, trigger_tiers=None):
     leverage = np.minimum(leverage, max_lev[tier_idx])
 
     size, wallet = _size_and_wallet(notional, entry, leverage, cross, spare_factor, lot)
-    todo = np.arange(n)  # rows whose entry is still to be checked
-    lp_all = np.empty(n)
-    for attempt in range(7):
-        lp = liquidation_prices_nb(side[todo], size[todo], entry[todo], wallet[todo], lp_floor, lp_mmr, lp_cum, basis,
-                                   np.empty(todo.size))
-        lp_all[todo] = lp
-        if attempt == 6:
-            break  # opened at the start price: its liquidation price is known, nothing is redrawn
-        todo = todo[np.where(side[todo] > 0, lp >= p0, lp <= p0)]
+    lp_all = liquidation_prices_nb(side, size, entry, wallet, lp_floor, lp_mmr, lp_cum, basis, np.empty(n))
+    todo = np.flatnonzero(np.where(side > 0, lp_all >= p0, lp_all <= p0))  # rows whose entry must be redrawn
+    for attempt in range(6):
         if todo.size == 0:
             break
         # already past its liquidation price at the start: it would not exist; draw another entry,
@@ -110,6 +104,11 @@ def generate(pop_cfg, market_cfg, rng, trigger_tiers=None):
         size[todo], wallet[todo] = _size_and_wallet(
             notional[todo], entry[todo], leverage[todo], cross[todo], spare_factor[todo], lot
         )
+        lp = liquidation_prices_nb(side[todo], size[todo], entry[todo], wallet[todo], lp_floor, lp_mmr, lp_cum, basis,
+                                   np.empty(todo.size))
+        lp_all[todo] = lp
+        if attempt < 5:  # at the start price (the sixth try) it is not past its liquidation price: done
+            todo = todo[np.where(side[todo] > 0, lp >= p0, lp <= p0)]
     mode = np.where(cross, E.CROSS, E.ISOLATED).astype(np.int8)
     pop = with_counterparty(side, size, entry, wallet, mode, p0, pop_cfg.counterparty_leverage)
     return pop._replace(lp=np.append(lp_all, np.nan))

@@ -354,3 +354,22 @@ def test_population_file_round_trip(tmp_path, compiled):
     assert acc["position_start"][:4].tolist() == [2.0, 1.0, -1.0, -2.0]
     assert acc["status"][0] == E.LIQUIDATED and acc["status"][1] == E.LIQUIDATED  # 20x and 50x longs, -10%
     assert acc["status"][2] == E.OPEN
+
+
+@pytest.mark.parametrize("mix", ["{125=1.0}", "{100=0.5, 20=0.5}"])
+def test_drawn_liquidation_prices_are_the_final_positions(mix):
+    """The population draw hands its liquidation prices on (stops and top-ups are placed from them): they must be
+    those of the positions as finally drawn, rows redrawn or opened at the start price included."""
+    from sim.engine import trigger_tiers
+    from sim.kernels.margin import liquidation_prices_nb
+    from sim.population import generate
+
+    scn = sim.load_scenario(None, overrides={"population.n_positions": 20_000, "population.leverage_mix": mix,
+                                              "population.entry_volatility_pct_per_day": 60.0})
+    tiers = trigger_tiers(scn.market, scn.rules())
+    pop = generate(scn.population, scn.market, np.random.default_rng(3), tiers)
+    at_start = pop.entry[:-1] == scn.market.start_price_usd
+    assert at_start.sum() > 0  # the sixth try happened
+    fresh = liquidation_prices_nb(pop.side, pop.size, pop.entry, pop.wallet, *tiers, np.empty(pop.n))
+    assert np.array_equal(pop.lp[:-1], fresh[:-1])
+    assert np.isnan(pop.lp[-1])  # the counterparty's is not drawn
