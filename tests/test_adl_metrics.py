@@ -6,6 +6,9 @@ its bankruptcy price is 95 and the mark 90, so each base unit carries 5 USD of d
 """
 
 import math
+import os
+import subprocess
+import sys
 import warnings
 from itertools import permutations
 
@@ -456,3 +459,16 @@ def test_the_residual_counterparty_counts_in_totals_but_not_in_who_paid():
     assert s["gini_contracts"] == 0.0 and s["haircut_usd_max"] == pytest.approx(5.0)
     assert s["gini_position_share_side"] == pytest.approx(0.0)
 
+
+
+def test_gini_does_not_depend_on_thread_counts():
+    """Same inputs, same figures on any machine: a BLAS dot product splits its sum by thread count, and a
+    run's Gini over a whole side has hundreds of thousands of terms."""
+    code = ("import numpy as np; from sim import metrics; x = np.random.default_rng(1).pareto(1.5, 300_000); "
+            "x[::3] = 0.0; print(repr(metrics.gini(x)))")
+    out = set()
+    for threads in ("1", "2", "4"):
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+        out.add(proc.stdout.strip())
+    assert len(out) == 1, out
