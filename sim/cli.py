@@ -9,9 +9,13 @@
     liqsim venues [--verbose] [--json]
     liqsim compare FILE [--venues binance,bybit,okx,hyperliquid] [--policies venue_queue,pro_rata,leverage_drain]
                    [--set dotted.key=value ...] [--seed N] [--out DIR] [--no-plot] [--quiet]
+    liqsim sweep [FILE] [--grid dotted.key=[v1,v2,...] ...] [--seeds N] [--out DIR] [--executor local|dask|serial]
+                 [--scheduler ADDRESS] [--workers K] [--set dotted.key=value ...] [--quiet]
 
 ``compare`` runs one scenario once per venue and ADL policy on the same seed (default: the four venues
 under the scenario's own policy) and writes comparison.csv, comparison.json and comparison.png.
+``sweep`` runs every combination of the grid's values once per seed, in parallel, and writes one table
+(results.parquet, results.csv); rerun into the same folder, it resumes (see :mod:`sim.sweep`).
 
 Bad input (a missing or malformed file, an unknown key, a wrong or out-of-range value, a bad CSV, a
 bad flag) ends with exit status 2 and one message per problem, prefixed ``liqsim: error:``, naming the
@@ -98,6 +102,30 @@ def _parser():
     cmp.add_argument("--out", help="output folder (default: runs/<scenario name>-compare)")
     cmp.add_argument("--no-plot", action="store_true", help="do not draw comparison.png")
     cmp.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+    swp = sub.add_parser("sweep", help="run a scenario over a grid of values and seeds, in parallel",
+                         description="Run every combination of the grid's values once per seed (scenario.seed, "
+                         "scenario.seed + 1, ...) and write one table of their summaries, results.parquet and "
+                         "results.csv. Rerun into the same folder, a sweep skips the runs already done.")
+    swp.add_argument("file", nargs="?", help="scenario TOML, which may hold a [sweep] table with grid and seeds "
+                     "(default: the built-in btc_flash_crash)")
+    swp.add_argument("--grid", action="append", default=[], metavar="KEY=[V1,V2,...]",
+                     help="values of one scenario key, each read like a --set value, e.g. "
+                     "--grid population.long_share=[0.5,0.6] (repeatable; replaces the file's values of that key)")
+    swp.add_argument("--seeds", metavar="N",
+                     help="runs per combination, on seeds scenario.seed .. scenario.seed + N - 1 "
+                     "(default: the file's [sweep] seeds, else 1)")
+    add_overrides(swp)
+    swp.add_argument("--out", help="output folder (default: runs/<scenario name>-sweep); an earlier sweep's "
+                     "folder resumes")
+    swp.add_argument("--executor", default="local", metavar="local|dask|serial",
+                     help="local: a process pool (default); dask: a Dask cluster; serial: one run after another "
+                     "in this process")
+    swp.add_argument("--scheduler", metavar="ADDRESS",
+                     help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: start a local cluster)")
+    swp.add_argument("--workers", metavar="K",
+                     help="worker processes of the local pool or local Dask cluster (default: every core)")
+    swp.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
     ven = sub.add_parser("venues", help="list the venues and their rule packs")
     ven.add_argument("--verbose", action="store_true", help="also the tier tables and rule details")
@@ -186,16 +214,19 @@ def _venues(args):
     return 0
 
 
-def _overrides(pairs, seed=None):
-    out, problems = {}, []
+def _overrides(pairs, seed=None, problems=None):
+    """``--set`` pairs as a dict; malformed ones raise, or join ``problems`` when a list is given."""
+    out, bad = {}, []
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            problems.append(f"--set {pair!r}: expected dotted.key=value, e.g. population.n_positions=200000")
+            bad.append(f"--set {pair!r}: expected dotted.key=value, e.g. population.n_positions=200000")
             continue
         out[key.strip()] = value
-    if problems:
-        raise ScenarioError(problems)
+    if bad and problems is None:
+        raise ScenarioError(bad)
+    if bad:
+        problems.extend(bad)
     if seed is not None:
         out["scenario.seed"] = seed
     return out
@@ -204,16 +235,16 @@ def _overrides(pairs, seed=None):
 class _Progress:
     """A one-line progress bar with ETA on a terminal; silent otherwise."""
 
-    def __init__(self, stream, enabled):
-        self.stream, self.enabled, self.t0 = stream, enabled, time.perf_counter()
+    def __init__(self, stream, enabled, label="simulating"):
+        self.stream, self.enabled, self.label, self.t0 = stream, enabled, label, time.perf_counter()
 
-    def __call__(self, fraction):
+    def __call__(self, fraction, note=""):
         if not self.enabled:
             return
         elapsed = time.perf_counter() - self.t0
         eta = elapsed / fraction * (1.0 - fraction) if fraction > 0 else 0.0
         bar = "#" * int(30 * fraction)
-        self.stream.write(f"\r  simulating [{bar:<30}] {100 * fraction:5.1f}%  eta {eta:5.1f}s")
+        self.stream.write(f"\r  {self.label} [{bar:<30}] {100 * fraction:5.1f}%{note}  eta {eta:5.1f}s")
         self.stream.flush()
         if fraction >= 1.0:
             self.stream.write("\n")
@@ -321,6 +352,53 @@ def _compare_report(cmp, out):
     print(f"  written to {out}")
 
 
+def _sweep(args):
+    """``liqsim sweep``: check every flag and every run first, run what is not done yet, write the table, report.
+
+    The flags go to :func:`sim.sweep.run_sweep` as given (``--grid`` texts, counts as text), so that one pass
+    reports every problem with the grid, the scenario, the seeds and the executor settings together.
+    """
+    from sim.sweep import check_executor, plan_sweep, run_sweep
+
+    problems = []
+    overrides = _overrides(args.overrides, problems=problems)
+    if problems:  # a malformed --set: report it with every other problem and run nothing
+        problems += check_executor(args.executor, args.workers, args.scheduler)[1]
+        try:
+            plan_sweep(args.file, args.grid, args.seeds, overrides)
+        except ScenarioError as err:
+            problems += err.problems
+        raise ScenarioError(problems)
+    if not args.quiet and _first_compile():
+        print("liqsim: compiling the engine (first run only, about a minute; cached afterwards)", file=sys.stderr)
+    bar = _Progress(sys.stderr, not args.quiet and sys.stderr.isatty(), label="sweeping")
+
+    def progress(done, total):
+        if done == 0:  # the clock of the ETA starts with the runs, not with the checks and the compile
+            bar.t0 = time.perf_counter()
+        bar(done / total, f"  {done}/{total} runs")
+
+    t0 = time.perf_counter()
+    try:
+        table = run_sweep(args.file, args.grid, args.seeds, args.out, executor=args.executor, workers=args.workers,
+                          scheduler=args.scheduler, overrides=overrides, progress=progress)
+    except KeyboardInterrupt:
+        print("\nliqsim: interrupted; the finished runs are saved: run the same command again to resume",
+              file=sys.stderr)
+        return 130
+    info, failed = table.attrs, table[table["status"] == "failed"]
+    for row in failed.head(5).itertuples(index=False):
+        print(f"liqsim: run {row.run_id} (seed {row.seed}) failed: {row.error}", file=sys.stderr)
+    if len(failed) > 5:
+        print(f"liqsim: ... and {len(failed) - 5} more failed runs (the table's error column)", file=sys.stderr)
+    if not args.quiet:
+        redone = f"; {info['redone']} runs redone: settings or versions changed" if info["redone"] else ""
+        print(f"liqsim: sweep: {len(table)} runs: {info['ran']} ran now ({info['failed']} failed), {info['skipped']} "
+              f"skipped as already done{redone}, {time.perf_counter() - t0:.1f} s; table: {info['out']}/"
+              "results.parquet (and results.csv)")
+    return 1 if len(failed) else 0
+
+
 def main(argv=None):
     args = _parser().parse_args(argv)
     try:
@@ -337,11 +415,20 @@ def main(argv=None):
             return _venues(args)
         if args.command == "compare":
             return _compare(args)
+        if args.command == "sweep":
+            return _sweep(args)
         from sim.scenario import load_scenario
 
         scn = load_scenario(args.file, overrides=_overrides(args.overrides, getattr(args, "seed", None)))
         if args.command == "validate":
-            print(f"liqsim: {args.file}: ok ({scn.scenario.name})")
+            from sim.sweep import plan_sweep, read_sweep_table
+
+            note = ""
+            if read_sweep_table(args.file) is not None:  # a [sweep] table is checked as the sweep would
+                plan = plan_sweep(args.file, overrides=_overrides(args.overrides))
+                note = f"; [sweep]: {len(plan.runs)} runs, {len(plan.runs) // len(plan.seeds)} combinations × " \
+                       f"{len(plan.seeds)} seeds"
+            print(f"liqsim: {args.file}: ok ({scn.scenario.name}{note})")
             return 0
         from pathlib import Path
 

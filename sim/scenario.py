@@ -583,7 +583,7 @@ def _build(raw: Any, source: str, base_dir: str | None, overridden: frozenset[st
     if not isinstance(raw, dict):
         raise ScenarioError(c.problems + [f"{source}: the scenario must be a table of tables"])
     for k in raw:
-        if k not in TABLES:
+        if k not in TABLES and k != "sweep":  # a sweep's own table, read by sim.sweep
             c.fail(k, "unknown table; allowed: " + ", ".join(sorted(TABLES)))
     parsed = {name: c.table(cls, raw.get(name, {}), name) for name, cls in TABLES.items()}
     extra = _cross_checks(c)

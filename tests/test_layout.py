@@ -32,7 +32,9 @@ ALLOWED = {
     "_plotkit": set(),
     "plots": {"enums", "metrics", "heatmaps", "dtypes", "_plotkit"},
     "compare": {"errors", "enums", "venues", "engine", "result", "plots"},
-    "cli": {"errors", "scenario", "engine", "result", "_jit", "calc", "venues", "compare", "enums", "__init__"},
+    "sweep": {"errors", "_schema", "scenario", "result", "engine", "_jit", "__init__"},
+    "cli": {"errors", "scenario", "engine", "result", "_jit", "calc", "venues", "compare", "enums", "sweep",
+            "__init__"},
     "__init__": {"errors", "scenario", "engine", "result"},
     "__main__": {"cli"},
 }

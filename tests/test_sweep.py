@@ -1,0 +1,517 @@
+"""Sweeps: grid × seeds expansion, the table, resume (and redoing outdated runs), failures of runs and of worker
+processes, atomic writes, validation, the [sweep] table, the written spec, the command line with Ctrl-C, and the
+Dask executor on real clusters giving the local executor's numbers."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import sim
+import sim.cli
+import sim.sweep
+from sim.cli import main
+from sim.errors import ScenarioError
+from sim.result import versions
+from sim.sweep import flatten, plan_sweep, run_pool, run_sweep
+
+# one run takes a few hundredths of a second once compiled
+SMALL = {"population.n_positions": 2000, "scenario.duration_s": 120.0, "shock.start_s": 10.0,
+         "shock.duration_s": 20.0}
+SMALL_ARGS = [arg for key, value in SMALL.items() for arg in ("--set", f"{key}={value}")]
+GRID = {"population.long_share": [0.5, 0.7], "market.venue": ["binance", "okx"]}
+GRID_ARGS = ["--grid", "population.long_share=[0.5,0.7]", "--grid", "market.venue=[binance,okx]", "--seeds", "2"]
+FIXED = ["run_id", "seed", "population.long_share", "market.venue", "status", "error", "runtime_s"]
+POSITIONS = "side,size,entry_price,leverage,mode\nlong,1,121000,10,isolated\nshort,1,121000,10,isolated\n"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def local_sweep(tmp_path_factory, compiled):
+    """The 2 × 2 grid × 2 seeds sweep on the local process pool, with the progress it reported."""
+    out = tmp_path_factory.mktemp("sweep") / "local"
+    calls = []
+    table = run_sweep(None, GRID, seeds=2, out=out, overrides=SMALL, workers=2,
+                      progress=lambda done, total: calls.append((done, total)))
+    return table, out, calls
+
+
+def _files(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def _metrics(table):
+    return table.drop(columns=["runtime_s"])
+
+
+def _records(folder):
+    return [json.loads(p.read_text()) for p in sorted((folder / "runs").glob("*.json"))]
+
+
+def _copy(out, tmp_path):
+    shutil.copytree(out, tmp_path / "copy")
+    return tmp_path / "copy"
+
+
+def test_every_combination_times_every_seed_in_grid_order(local_sweep):
+    table, out, calls = local_sweep
+    assert len(table) == 8
+    assert list(table.columns[:7]) == FIXED
+    rows = list(zip(table["population.long_share"], table["market.venue"], table["seed"]))
+    assert rows == [(ls, v, s) for ls in (0.5, 0.7) for v in ("binance", "okx") for s in (0, 1)]
+    assert set(table["status"]) == {"ok"} and table["error"].isna().all()
+    assert table["run_id"].is_unique and all(re.fullmatch(r"r[0-9a-f]{16}", rid) for rid in table["run_id"])
+    # nested summary sections are dotted columns; integers stay integers, money is float
+    for col in ("adl.notional_usd", "liquidated_notional_usd.total", "insurance_fund_usd.min", "behaviour.topups"):
+        assert col in table.columns
+    assert pd.api.types.is_integer_dtype(table["liquidations.full"])
+    assert pd.api.types.is_float_dtype(table["adl.notional_usd"])
+    assert list(table.columns).count("runtime_s") == 1 and (table["runtime_s"] > 0).all()
+    # the files: one record per run, the spec, the table in both formats, no temporary leftovers
+    assert _files(out) == sorted(["results.csv", "results.parquet", "runs", "sweep.toml",
+                                  *(f"runs/{rid}.json" for rid in table["run_id"])])
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet"), table)
+    csv = pd.read_csv(out / "results.csv")
+    assert list(csv.columns) == list(table.columns) and csv["run_id"].tolist() == table["run_id"].tolist()
+    assert csv["adl.notional_usd"].tolist() == table["adl.notional_usd"].tolist()  # floats round-trip exactly
+    assert calls == [(k, 8) for k in range(9)]
+    assert (table.attrs["ran"], table.attrs["skipped"], table.attrs["failed"], table.attrs["redone"]) == (8, 0, 0, 0)
+    # a record says where and with what it ran: a pool worker process, not this one
+    for rec in _records(out):
+        assert rec["versions"] == versions() and re.fullmatch(r"[0-9a-f]{16}", rec["settings"])
+        assert re.fullmatch(r"pid \d+", rec["worker"]) and rec["worker"] != f"pid {os.getpid()}"
+
+
+def test_metrics_are_those_of_sim_run_on_the_same_overrides(local_sweep):
+    table, _, _ = local_sweep
+    for row in table.to_dict("records"):
+        scn = sim.load_scenario(None, overrides={**SMALL, "population.long_share": row["population.long_share"],
+                                                 "market.venue": row["market.venue"], "scenario.seed": row["seed"]})
+        res = sim.run(scn)
+        assert row["adl.notional_usd"] == res.summary["adl"]["notional_usd"]
+        assert row["liquidations.full"] == res.summary["liquidations"]["full"]
+        for key, value in flatten(res.summary).items():
+            assert (pd.isna(row[key]) if value is None else row[key] == value), key
+    # the seed is applied: the two seeds of a combination differ
+    assert table["liquidated_notional_usd.total"][0] != table["liquidated_notional_usd.total"][1]
+
+
+def test_resume_runs_only_what_is_missing_or_unreadable_and_clears_leftovers(local_sweep, tmp_path):
+    table, out, _ = local_sweep
+    copy = _copy(out, tmp_path)
+    ids = list(table["run_id"])
+    (copy / "runs" / f"{ids[2]}.json").unlink()
+    (copy / "runs" / f"{ids[5]}.json").write_text('{"run_id": "')  # a torn file counts as not done
+    # temporary files of writes an earlier crash interrupted
+    (copy / ".results.csv.tmp-99-0123abcd").write_text("run_id,se")
+    (copy / "runs" / f".{ids[0]}.json.tmp-99-0123abcd").write_text('{"run')
+    before = {p.name: p.stat().st_mtime_ns for p in (copy / "runs").iterdir()}
+    again = run_sweep(None, GRID, seeds=2, out=copy, overrides=SMALL, workers=1)
+    assert (again.attrs["ran"], again.attrs["skipped"], again.attrs["failed"]) == (2, 6, 0)
+    after = {p.name: p.stat().st_mtime_ns for p in (copy / "runs").iterdir()}
+    assert {name for name in after if before.get(name) != after[name]} == {f"{ids[2]}.json", f"{ids[5]}.json"}
+    pd.testing.assert_frame_equal(_metrics(again), _metrics(table))
+    assert not [f for f in _files(copy) if ".tmp-" in f]
+
+
+def test_runs_done_with_other_settings_or_versions_are_redone(local_sweep, tmp_path, capsys):
+    table, out, _ = local_sweep
+    copy = _copy(out, tmp_path)
+    ids = list(table["run_id"])
+    for rid, key, value in ((ids[0], "versions", {**versions(), "numba": "0.1.0"}), (ids[3], "settings", "0" * 16)):
+        path = copy / "runs" / f"{rid}.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()), key: value}))
+    assert main(["sweep", *GRID_ARGS, *SMALL_ARGS, "--executor", "serial", "--out", str(copy)]) == 0
+    assert ("2 ran now (0 failed), 6 skipped as already done; 2 runs redone: settings or versions changed"
+            in capsys.readouterr().out)
+    assert json.loads((copy / "runs" / f"{ids[0]}.json").read_text())["versions"] == versions()
+    # another base scenario changes every run's settings: all are redone, none mixed in from the old one
+    other = {**SMALL, "population.n_positions": 2500}
+    again = run_sweep(None, GRID, seeds=2, out=copy, overrides=other, executor="serial")
+    assert (again.attrs["ran"], again.attrs["redone"]) == (8, 8)
+    assert (again["liquidated_notional_usd.total"] != table["liquidated_notional_usd.total"]).all()
+    # a label is not a setting: renaming the scenario redoes nothing
+    named = run_sweep(None, GRID, seeds=2, out=copy, overrides={**other, "scenario.name": "renamed"}, executor="serial")
+    assert named.attrs["ran"] == 0 and named.attrs["skipped"] == 8
+
+
+def test_a_failing_run_is_recorded_the_others_complete_and_resume_retries_it(tmp_path, monkeypatch, capsys,
+                                                                                     compiled):
+    import sim.engine
+
+    real = sim.engine.run
+
+    def flaky(scn, progress=None):
+        if scn.scenario.seed == 1:
+            raise RuntimeError("engine blew up")
+        return real(scn, progress=progress)
+
+    monkeypatch.setattr(sim.engine, "run", flaky)
+    grid = {"population.long_share": [0.5, 0.7]}
+    table = run_sweep(None, grid, seeds=2, out=tmp_path / "s", overrides=SMALL, executor="serial")
+    assert list(table["status"]) == ["ok", "failed", "ok", "failed"]
+    assert list(table["error"][[1, 3]]) == ["RuntimeError: engine blew up"] * 2
+    assert table["adl.notional_usd"][[1, 3]].isna().all() and table["adl.notional_usd"][[0, 2]].notna().all()
+    assert table.attrs["failed"] == 2
+    record = json.loads((tmp_path / "s" / "runs" / f"{table['run_id'][1]}.json").read_text())
+    assert record["status"] == "failed" and record["error"] == "RuntimeError: engine blew up"
+    # the command line names the failed runs and ends with status 1, the table written
+    assert main(["sweep", "--grid", "population.long_share=[0.5]", "--seeds", "2", *SMALL_ARGS, "--executor", "serial",
+                 "--out", str(tmp_path / "cli")]) == 1
+    captured = capsys.readouterr()
+    assert "(seed 1) failed: RuntimeError: engine blew up" in captured.err and "1 failed" in captured.out
+    assert (tmp_path / "cli" / "results.parquet").exists()
+    monkeypatch.setattr(sim.engine, "run", real)
+    again = run_sweep(None, grid, seeds=2, out=tmp_path / "s", overrides=SMALL, executor="serial")
+    assert (again.attrs["ran"], again.attrs["skipped"]) == (2, 2) and set(again["status"]) == {"ok"}
+
+
+def _ok(x, shared=None):
+    return {"status": "ok", "error": None, "runtime_s": 0.0, "metrics": {"x": x, "shared": shared}}
+
+
+def _sleep_or_die(shared, x):
+    """A pool task: sleeps half a second, except on 1, whose worker process dies early (killed, out of memory)."""
+    time.sleep(0.2 if x == 1 else 0.5)
+    if x == 1:
+        os._exit(3)
+    return _ok(x, shared)
+
+
+def _quick_or_die(shared, x):
+    """A pool task: returns at once, except on 1, whose worker process dies after 0.3 s."""
+    if x == 1:
+        time.sleep(0.3)
+        os._exit(3)
+    return _ok(x, shared)
+
+
+def _died(records, key):
+    return records[key]["status"] == "failed" and "died while running it alone" in records[key]["error"]
+
+
+def test_a_dead_worker_process_fails_its_run_only_not_those_beside_it():
+    records = {}
+    run_pool([(k, (k,)) for k in range(10)], 2, records.__setitem__, task=_sleep_or_die, shared="s")
+    assert sorted(records) == list(range(10)) and _died(records, 1)
+    assert [records[k] for k in range(10) if k != 1] == [_ok(k, "s") for k in range(10) if k != 1]
+
+
+def test_a_worker_dying_while_a_record_is_written_is_handled():
+    records = {}
+
+    def slow_on_done(key, record):
+        if key == 0:
+            time.sleep(1.5)  # meanwhile the worker running 1 dies: the next submit finds the pool broken
+        records[key] = record
+
+    run_pool([(k, (k,)) for k in range(4)], 2, slow_on_done, task=_quick_or_die)
+    assert sorted(records) == [0, 1, 2, 3] and _died(records, 1)
+    assert [records[k] for k in (0, 2, 3)] == [_ok(0), _ok(2), _ok(3)]
+
+
+def _cannot_start():
+    raise RuntimeError("cannot start")
+
+
+class _NoStart:
+    """Data a worker process cannot unpickle, as if it could not import the package."""
+
+    def __reduce__(self):
+        return _cannot_start, ()
+
+
+def test_workers_that_cannot_start_fail_the_runs_with_that_message():
+    records = {}
+    run_pool([(k, (k,)) for k in range(3)], 2, records.__setitem__, task=_sleep_or_die, shared=_NoStart())
+    assert sorted(records) == [0, 1, 2]
+    assert all("worker processes cannot start" in r["error"] for r in records.values())
+
+
+def test_the_tables_are_written_together_or_not_at_all(local_sweep, tmp_path, monkeypatch, capsys):
+    _, out, _ = local_sweep
+    copy = _copy(out, tmp_path)
+
+    def torn(self, path, **kw):
+        open(path, "w").write("run_id,se")
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", torn)
+    assert main(["sweep", *GRID_ARGS, *SMALL_ARGS, "--out", str(copy)]) == 2
+    assert "cannot write the results: No space left on device" in capsys.readouterr().err
+    # the earlier tables are gone (a rerun outdates them) and the new parquet was not put in place without its
+    # csv: a reader never finds tables of two different sweeps side by side
+    assert not (copy / "results.csv").exists() and not (copy / "results.parquet").exists()
+    assert not [f for f in _files(copy) if ".tmp-" in f] and len(_records(copy)) == 8
+
+
+def test_bad_grid_values_are_all_reported_before_anything_runs(tmp_path, capsys):
+    out = tmp_path / "never"
+    code = main(["sweep", "--grid", "population.long_share=[0.5,1.5]", "--grid", "market.venue=[binance,kraken]",
+                 "--grid", "population.leverage_mix=[{2=1},{500=1}]", "--grid", "population.leverage_mx=[3]",
+                 "--grid", "nokey", "--seeds", "2", "--out", str(out)])
+    assert code == 2
+    err = capsys.readouterr().err
+    for needle in ("--grid population.long_share = 1.5: must be a number in [0, 1]",
+                   "--grid market.venue = 'kraken': must be one of binance, bybit, okx, hyperliquid",
+                   "--grid population.leverage_mix.500: leverage must be in [1, 150]",
+                   "--grid population.leverage_mx: unknown key; allowed:", "--grid 'nokey': expected dotted.key="):
+        assert needle in err
+    assert "Traceback" not in err and not out.exists()
+    with pytest.raises(ScenarioError) as exc:  # the same from Python
+        run_sweep(None, {"population.long_share": [0.5, 1.5]}, seeds=2, out=out)
+    assert exc.value.problems == ["--grid population.long_share = 1.5: must be a number in [0, 1]"]
+    assert not out.exists()
+
+
+def test_every_command_line_problem_is_reported_at_once(tmp_path, capsys):
+    out = tmp_path / "never"
+    flags = ["--grid", "population.long_share=[0.5,0.6", "--grid", "market.venue=[okx]", "--executor", "spark",
+             "--scheduler", "tcp://127.0.0.1:9", "--workers", "0", "--seeds", "two", "--set",
+             "population.n_positions=-1", "--out", str(out)]
+    needles = ["--grid 'population.long_share=[0.5,0.6': unbalanced quotes or brackets",
+               "--executor = 'spark': must be one of", "--scheduler = 'tcp://127.0.0.1:9': needs --executor dask",
+               "--workers = '0': must be a whole", "--seeds = 'two': must be a whole number ≥ 1",
+               "override: population.n_positions = -1"]
+    for extra, more in (([], []), (["--set", "nokey"], ["--set 'nokey': expected dotted.key=value"])):
+        assert main(["sweep", *flags, *extra]) == 2
+        err = capsys.readouterr().err
+        for needle in needles + more:
+            assert needle in err, needle
+        assert "Traceback" not in err and not out.exists()
+
+
+@pytest.mark.parametrize("kwargs, needle", [
+    ({"grid": {"scenario.seed": [1, 2]}}, "--grid scenario.seed: cannot be a grid key"),
+    ({"grid": {"population.long_share": []}}, "--grid population.long_share = []: needs at least one value"),
+    ({"grid": {"population.long_share": 0.5}}, "--grid population.long_share = 0.5: must be a list of values"),
+    ({"grid": {"population.long_share": [0.5, 0.5]}}, "--grid population.long_share: 0.5 is listed twice"),
+    ({"grid": {"population.n_positions": ["1e3", "1000"]}},
+     "--grid population.n_positions: 1e3 and 1000 are the same value (1000); list each value once"),
+    ({"grid": {"scenario.duration_s": [30.0], "shock.start_s": [10.0, 40.0]}},
+     "--grid shock.start_s = 40.0: must be a number in [0, 30]"),
+    ({"seeds": 0}, "--seeds = 0: must be a whole number ≥ 1"),
+    ({"seeds": "2.5"}, "--seeds = '2.5': must be a whole number ≥ 1"),
+    ({"seeds": "1e9"}, "--seeds: too many runs: 1 combination(s) × 1,000,000,000 seed(s) = 1,000,000,000; at most "
+                       "1,000,000 are allowed"),
+    ({"executor": "spark"}, "--executor = 'spark': must be one of local, dask, serial"),
+    ({"scheduler": "tcp://127.0.0.1:8786"}, "--scheduler = 'tcp://127.0.0.1:8786': needs --executor dask"),
+    ({"workers": 0}, "--workers = 0: must be a whole number ≥ 1"),
+    ({"workers": "2", "executor": "serial"}, "--workers = 2: --executor serial runs in this process; --workers is"),
+    ({"workers": 2, "executor": "dask", "scheduler": "tcp://127.0.0.1:8786"},
+     "--workers = 2: the cluster at --scheduler has its own workers"),
+])
+def test_one_message_per_bad_setting(tmp_path, kwargs, needle):
+    with pytest.raises(ScenarioError) as exc:
+        run_sweep(None, **{"grid": {}, **kwargs}, out=tmp_path / "x")
+    assert any(p.startswith(needle) for p in exc.value.problems), exc.value.problems
+    assert not (tmp_path / "x").exists()
+
+
+def test_grid_grammar_on_the_command_line(tmp_path, capsys, compiled):
+    out = tmp_path / "g"
+    # items split at top-level commas, each read like a --set value: TOML, else plain text
+    assert main(["sweep", "--grid", "population.leverage_mix=[{2 = 0.5, 10 = 0.5}, {5 = 1}]", "--grid",
+                 'scenario.description=["a, b", c]', "--grid", "market.venue=okx", *SMALL_ARGS, "--executor", "serial",
+                 "--quiet", "--out", str(out)]) == 0
+    table = pd.read_csv(out / "results.csv")
+    assert [json.loads(t) for t in table["population.leverage_mix"]] == [{"2": 0.5, "10": 0.5}] * 2 + [{"5": 1.0}] * 2
+    assert list(table["scenario.description"]) == ["a, b", "c", "a, b", "c"]
+    assert set(table["market.venue"]) == {"okx"} and set(table["status"]) == {"ok"}
+    assert main(["sweep", "--grid", "a.b=[1,,2]", "--grid", "a.c=[1,[2]", "--grid", "a.d=[]", "--grid",
+                 "market.venue=[okx]", "--grid", "market.venue=[bybit]", "--grid", "scenario.description=[a,b",
+                 "--grid", "a.e=[1]2", "--out", str(tmp_path / "never")]) == 2
+    err = capsys.readouterr().err
+    for needle in ("--grid 'a.b=[1,,2]': an empty value between commas", "--grid 'a.c=[1,[2]': unbalanced",
+                   "--grid 'a.d=[]': needs at least one value", "--grid market.venue: given twice",
+                   "--grid 'scenario.description=[a,b': unbalanced",  # not the text "[a,b" for a string key
+                   "--grid 'a.e=[1]2': text after the closing ']': '2'"):
+        assert needle in err
+    assert not (tmp_path / "never").exists()
+    # from Python, a string value is read the same way
+    plan = plan_sweep(None, {"population.leverage_mix": ["{2 = 0.5, 10 = 0.5}"], "population.n_positions": ["2e3"]})
+    assert plan.grid == {"population.leverage_mix": [{"2": 0.5, "10": 0.5}], "population.n_positions": [2000]}
+
+
+def test_run_ids_are_stable_and_do_not_depend_on_spelling(monkeypatch):
+    a = plan_sweep(None, {"population.long_share": [1, 0.5]}, seeds=2, overrides={"scenario.seed": 7})
+    b = plan_sweep(None, {"population.long_share": ["1.0", 0.5]}, seeds=2, overrides={"scenario.seed": 7})
+    assert [r.run_id for r in a.runs] == [r.run_id for r in b.runs]
+    assert [r.seed for r in a.runs] == [7, 8, 7, 8]
+    assert len({r.run_id for r in a.runs}) == 4
+    # pinned: a change of the id scheme orphans every sweep folder's runs, so it must be deliberate
+    assert plan_sweep(None, {"population.long_share": [0.5]}).runs[0].run_id == "r6a51987febaaacbb"
+    # two runs never share an id (and so a record file), however unlikely a collision of 64 bits is
+    monkeypatch.setattr(sim.sweep, "run_id", lambda params, seed: "r" + "0" * 16)
+    with pytest.raises(RuntimeError, match="same run id"):
+        plan_sweep(None, seeds=2)
+
+
+def test_sweep_table_in_a_file_and_the_command_line(tmp_path, capsys, compiled):
+    path = tmp_path / "swp.toml"
+    path.write_text("[scenario]\nduration_s = 120\n[population]\nn_positions = 2000\n[shock]\nstart_s = 10\n"
+                    "duration_s = 20\n\n[sweep]\nseeds = 2\n\n[sweep.grid]\npopulation.long_share = [0.5, 0.6]\n"
+                    '"market.venue" = ["okx"]\n')
+    assert sim.load_scenario(path).population.n_positions == 2000  # `liqsim run` runs the base scenario
+    assert main(["validate", str(path)]) == 0
+    assert "[sweep]: 4 runs" in capsys.readouterr().out
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "2"]) == 0
+    assert "4 ran now (0 failed), 0 skipped" in capsys.readouterr().out
+    table = pd.read_parquet(out / "results.parquet")
+    assert list(zip(table["population.long_share"], table["seed"])) == [(0.5, 0), (0.5, 1), (0.6, 0), (0.6, 1)]
+    assert set(table["market.venue"]) == {"okx"}
+    # --grid replaces the file's values of its key, --seeds its seeds
+    plan = plan_sweep(path, {"market.venue": ["binance", "bybit"]}, seeds=3)
+    assert plan.grid == {"population.long_share": [0.5, 0.6], "market.venue": ["binance", "bybit"]}
+    assert plan.seeds == (0, 1, 2) and len(plan.runs) == 12
+    # a bad [sweep] table is reported with the file and key, by validate and by sweep
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[sweep]\nseeds = 0\nshuffle = true\n[sweep.grid]\npopulation.long_share = 0.5\n")
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    for needle in (f"{bad}: sweep.seeds = 0: must be an integer ≥ 1", f"{bad}: sweep.shuffle: unknown key",
+                   f"{bad}: sweep.grid.population.long_share = 0.5: must be an array of values"):
+        assert needle in err
+
+
+def test_paths_in_a_sweep_table_are_read_like_the_files_own(tmp_path, monkeypatch):
+    home, folder = tmp_path / "home", tmp_path / "scn"
+    home.mkdir()
+    folder.mkdir()
+    (folder / "p.csv").write_text(POSITIONS)
+    (home / "q.csv").write_text(POSITIONS)
+    (folder / "s.toml").write_text('[sweep.grid]\n"population.file" = ["./sub/../p.csv", "~/q.csv"]\n')
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(tmp_path)  # relative to the file's folder, not to the current one
+    plan = plan_sweep(folder / "s.toml")
+    assert plan.grid == {"population.file": [str(folder / "p.csv"), str(home / "q.csv")]}
+    # a --grid path, typed on the command line, is relative to the current folder (as a --set path is)
+    assert plan_sweep(folder / "s.toml", {"population.file": ["scn/p.csv"]}).grid["population.file"] == [
+        str(folder / "p.csv")]
+
+
+def test_the_written_spec_plans_the_same_runs(tmp_path, monkeypatch, capsys, compiled):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "scn").mkdir()
+    (tmp_path / "p.csv").write_text(POSITIONS)
+    (tmp_path / "scn" / "q.csv").write_text(POSITIONS)
+    (tmp_path / "scn" / "s.toml").write_text('[scenario]\nduration_s = 60\n[population]\nfile = "q.csv"\n'
+                                             '[sweep.grid]\n"market.venue" = ["binance", "okx"]\n')
+    short = ["--set", "scenario.duration_s=60", "--executor", "serial"]
+    # a grid key that clashes with defaults a resolved scenario would pin; a file with a relative data file and
+    # a venue grid (each venue takes its own default rule pack)
+    for args, out in (([*short, "--grid", "population.file=[p.csv]"], "o1"), (["scn/s.toml", *short], "o2")):
+        assert main(["sweep", *args, "--quiet", "--out", out]) == 0
+        ids = list(pd.read_csv(f"{out}/results.csv")["run_id"])
+        assert [r.run_id for r in plan_sweep(Path(out) / "sweep.toml").runs] == ids
+        monkeypatch.chdir(tmp_path / "scn")  # the written spec does not depend on the current folder
+        assert main(["sweep", f"../{out}/sweep.toml", "--executor", "serial", "--out", f"../{out}"]) == 0
+        assert f"0 ran now (0 failed), {len(ids)} skipped as already done" in capsys.readouterr().out
+        monkeypatch.chdir(tmp_path)
+    # a data file's contents are part of a run's settings: changed, its runs are redone
+    (tmp_path / "p.csv").write_text(POSITIONS.replace(",1,", ",2,"))
+    assert main(["sweep", "o1/sweep.toml", "--executor", "serial", "--out", "o1"]) == 0
+    assert "1 ran now (0 failed), 0 skipped as already done; 1 runs redone" in capsys.readouterr().out
+
+
+def test_output_folders_that_are_not_a_sweeps_are_refused_before_anything(local_sweep, tmp_path, monkeypatch,
+                                                                          capsys):
+    def never():
+        raise AssertionError("compiled before the folder was checked")
+
+    monkeypatch.setattr(sim.sweep, "_compile_once", never)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "mine.txt").write_text("x")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "runs").write_text("x")
+    (tmp_path / "c" / "runs").mkdir(parents=True)
+    (tmp_path / "c" / "runs" / "notes.txt").write_text("x")
+    before = _files(tmp_path)
+    for folder, needle in (("a", "holds files liqsim did not write (mine.txt)"), ("b", "runs: is not a folder"),
+                           ("c", "runs: output folder: holds files liqsim did not write (notes.txt)")):
+        with pytest.raises(ScenarioError, match=re.escape(needle)):
+            run_sweep(None, GRID, seeds=2, out=tmp_path / folder, overrides=SMALL)
+    assert main(["sweep", *GRID_ARGS, *SMALL_ARGS, "--out", str(tmp_path / "b")]) == 2
+    assert "runs: is not a folder" in capsys.readouterr().err
+    assert _files(tmp_path) == before
+
+
+def test_the_eta_clock_starts_with_the_first_run(tmp_path, monkeypatch, compiled):
+    seen = []
+    monkeypatch.setattr(sim.cli._Progress, "__call__", lambda self, fraction, note="": seen.append((fraction, self.t0)))
+    monkeypatch.setattr(sim.sweep, "_compile_once", lambda: time.sleep(0.5))  # a first compile, shortened
+    t0 = time.perf_counter()
+    assert main(["sweep", *SMALL_ARGS, "--executor", "serial", "--out", str(tmp_path / "o")]) == 0
+    assert [f for f, _ in seen] == [0.0, 1.0] and seen[0][1] > t0 + 0.5
+
+
+@pytest.mark.parametrize("executor", ["local", "dask"])
+def test_ctrl_c_stops_the_sweep_with_status_130_and_one_message(tmp_path, executor, compiled):
+    if executor == "dask":
+        pytest.importorskip("distributed")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "sim", "sweep", "--grid", "population.long_share=[0.5,0.6,0.7]", "--seeds", "100",
+           *SMALL_ARGS, "--executor", executor, "--workers", "2", "--out", str(out)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "runs").is_dir() or not any((out / "runs").glob("r*.json")):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C at a terminal: every process of the group gets it
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    message = "liqsim: interrupted; the finished runs are saved: run the same command again to resume"
+    assert err.split() == message.split()  # nothing else: no worker's traceback or warning
+    assert not (out / "results.csv").exists() and len(_records(out)) >= 1
+
+
+def test_dask_cluster_gives_the_local_tables_numbers_and_records_failures(local_sweep, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    table, out, _ = local_sweep
+
+    def fail_seed_one():  # runs in each worker process
+        import sim.engine
+
+        real = sim.engine.run
+        sim.engine.run = lambda scn, progress=None: (_ for _ in ()).throw(RuntimeError("blew up on a worker")) \
+            if scn.scenario.seed == 1 else real(scn, progress=progress)
+
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        remote = run_sweep(None, GRID, seeds=2, out=tmp_path / "dask", overrides=SMALL, executor="dask",
+                           scheduler=cluster.scheduler_address)
+        workers = set(client.scheduler_info()["workers"])
+        client.run(fail_seed_one)
+        failing = run_sweep(None, {"population.long_share": [0.5]}, seeds=2, out=tmp_path / "fail", overrides=SMALL,
+                            executor="dask", scheduler=cluster.scheduler_address)
+    pd.testing.assert_frame_equal(_metrics(remote), _metrics(table), check_exact=True)
+    pd.testing.assert_frame_equal(_metrics(pd.read_parquet(tmp_path / "dask" / "results.parquet")),
+                                  _metrics(pd.read_parquet(out / "results.parquet")), check_exact=True)
+    assert {r["worker"] for r in _records(tmp_path / "dask")} <= workers  # every run ran on the cluster's workers
+    assert list(failing["status"]) == ["ok", "failed"] and failing["error"][1] == "RuntimeError: blew up on a worker"
+    assert failing["adl.notional_usd"][0] == table["adl.notional_usd"][0]
+
+
+def test_dask_without_an_address_starts_a_local_cluster(local_sweep, tmp_path):
+    pytest.importorskip("distributed")
+    table, _, _ = local_sweep
+    got = run_sweep(None, {"population.long_share": [0.7], "market.venue": ["okx"]}, seeds=2, out=tmp_path / "d",
+                    overrides=SMALL, executor="dask", workers=2)
+    where = {r["worker"] for r in _records(tmp_path / "d")}
+    assert all(w.startswith("tcp://") for w in where) and len(where) <= 2  # Dask workers, not pool processes
+    assert "# executor: dask, local cluster of 2 workers" in (tmp_path / "d" / "sweep.toml").read_text()
+    pd.testing.assert_frame_equal(_metrics(got), _metrics(table.iloc[6:].reset_index(drop=True)), check_exact=True)
