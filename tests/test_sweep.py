@@ -461,8 +461,10 @@ def test_ctrl_c_stops_the_sweep_with_status_130_and_one_message(tmp_path, execut
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "sim", "sweep", "--grid", "population.long_share=[0.5,0.6,0.7]", "--seeds", "100",
            *SMALL_ARGS, "--executor", executor, "--workers", "2", "--out", str(out)]
+    # Ctrl-C is as at a terminal even when this test runs where SIGINT is ignored (a background job inherits
+    # that, and a process that starts with SIGINT ignored rightly keeps ignoring it)
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 120
         while not (out / "runs").is_dir() or not any((out / "runs").glob("r*.json")):
