@@ -324,6 +324,12 @@ def adl_table(fills, accounts):
     return out
 
 
+def _row_is_id(ids_all):
+    """Whether row k holds account k (the engine's tables: ids 0 .. n-1, ascending, so a lookup is an index)."""
+    n = len(ids_all)
+    return n > 0 and ids_all[0] == 0 and ids_all[-1] == n - 1 and bool(np.all(ids_all[1:] > ids_all[:-1]))
+
+
 def _account_column(accounts, ids, column="position_start", missing=np.nan):
     """``column`` (default ``position_start``) of the accounts with these ids (``missing`` where there is
     no such row)."""
@@ -333,8 +339,8 @@ def _account_column(accounts, ids, column="position_start", missing=np.nan):
     ids_all = accounts["id"]
     n = len(ids_all)
     ids = np.asarray(ids)
-    if ids_all[0] == 0 and ids_all[-1] == n - 1 and np.all(ids_all[1:] > ids_all[:-1]):
-        found = (ids >= 0) & (ids < n)  # the engine's tables: row k is account k
+    if _row_is_id(ids_all):
+        found = (ids >= 0) & (ids < n)
         rows = ids[found]
     else:
         order = np.argsort(ids_all, kind="stable")
@@ -395,8 +401,8 @@ def _side_ginis(table, accounts, columns):
     sides = np.unique(table["position_side"][table["position_side"] != 0])
     in_pool = (accounts["kind"] == TRADER) & np.isin(np.sign(accounts["position_start"]), sides)
     ids_all = accounts["id"]
-    if ids_all[0] == 0 and ids_all[-1] == len(ids_all) - 1 and np.all(ids_all[1:] > ids_all[:-1]):
-        ids = np.flatnonzero(in_pool)  # the engine's tables: row k is account k
+    if _row_is_id(ids_all):
+        ids = np.flatnonzero(in_pool)
     else:
         ids = np.sort(ids_all[in_pool])
     if len(ids) == 0:

@@ -191,34 +191,22 @@ def split_sides_nb(side, status, kind, size, open_code, trader_code):
     """One pass over the rows: the open rows of each side (ascending ids: the trigger index's input and the ADL
     candidates) and the sizes of each side's traders in id order (their open interest is the sum)."""
     n = side.size
-    n_long = 0
-    n_long_open = 0
-    n_short_open = 0
+    n_long = n_long_open = n_short_open = 0
     for i in range(n):
         if side[i] > 0:
             n_long += 1
             n_long_open += status[i] == open_code
         else:
             n_short_open += status[i] == open_code
-    ids_long = np.empty(n_long_open, np.int64)
-    ids_short = np.empty(n_short_open, np.int64)
-    q_long = np.empty(n_long, np.float64)
-    q_short = np.empty(n - n_long, np.float64)
-    a = b = c = d = 0
+    ids = (np.empty(n_long_open, np.int64), np.empty(n_short_open, np.int64))  # longs, shorts
+    sizes = (np.empty(n_long, np.float64), np.empty(n - n_long, np.float64))
+    filled = np.zeros(4, np.int64)  # ids of longs, of shorts; sizes of longs, of shorts
     for i in range(n):
-        trader = kind[i] == trader_code
-        if side[i] > 0:
-            if status[i] == open_code:
-                ids_long[a] = i
-                a += 1
-            if trader:
-                q_long[c] = size[i]
-                c += 1
-        else:
-            if status[i] == open_code:
-                ids_short[b] = i
-                b += 1
-            if trader:
-                q_short[d] = size[i]
-                d += 1
-    return ids_long, ids_short, q_long[:c], q_short[:d]
+        h = 0 if side[i] > 0 else 1
+        if status[i] == open_code:
+            ids[h][filled[h]] = i
+            filled[h] += 1
+        if kind[i] == trader_code:
+            sizes[h][filled[2 + h]] = size[i]
+            filled[2 + h] += 1
+    return ids[0], ids[1], sizes[0][:filled[2]], sizes[1][:filled[3]]
