@@ -34,7 +34,7 @@ paths are relative to the scenario file.
 Any key can be replaced without editing the file: on the command line with `--set table.key=value` (repeatable),
 or from Python with `load_scenario(path, {"table.key": value})` or `scenario.with_overrides({...})`. A
 command-line value is read as a TOML value (`--set population.n_positions=1e6`, `--set adl.enabled=false`,
-`--set "population.leverage_mix={2=0.5, 10=0.5}"`); anything else, and any value of a string key, is taken as
+`--set "population.leverage_mix={2=0.5, 10=0.5}"`, or a named mix: `--set population.leverage_mix=degen`); anything else, and any value of a string key, is taken as
 plain text. Overridden values are validated like the file's; relative paths given there are relative to the
 current directory.
 

@@ -69,9 +69,8 @@ def generate(pop_cfg, market_cfg, rng, trigger_tiers=None):
     n = pop_cfg.n_positions
 
     side = np.where(rng.random(n) < pop_cfg.long_share, 1, -1).astype(np.int8)
-    levs = np.array([lev for lev, _ in pop_cfg.leverage_mix])
-    weights = np.array([w for _, w in pop_cfg.leverage_mix])
-    leverage = rng.choice(levs, size=n, p=weights / weights.sum())
+    levs, prob = pop_cfg.leverage_mix_arrays()
+    leverage = rng.choice(levs, size=n, p=prob)
     u = rng.random(n)
     notional = pop_cfg.notional_min_usd * (1.0 - u) ** (-1.0 / pop_cfg.size_tail_alpha)
     notional = np.minimum(notional, pop_cfg.notional_max_usd)

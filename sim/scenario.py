@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import tomli_w
 
-from sim import behaviour, files, venues
+from sim import behaviour, files, mixes, venues
 from sim._scenario_docs import INTRO
 from sim.paths import gbm_path
 from sim._schema import (BAD, REQUIRED, Checker, Spec, as_number, data_file, fmt, markdown_table, num,
@@ -123,14 +123,6 @@ class Market:
         return tuple(np.array(c, dtype=np.float64) for c in zip(*cols))
 
 
-_DEFAULT_MIX = ((2.0, 0.2), (5.0, 0.3), (10.0, 0.25), (20.0, 0.15), (50.0, 0.07), (100.0, 0.03))
-
-
-def _lev_key(lev: float) -> str:
-    """A leverage as a TOML key: ``"10"`` for whole numbers, else the shortest exact float text."""
-    return str(int(lev)) if float(lev).is_integer() else repr(float(lev))
-
-
 @dataclass(frozen=True)
 class Population:
     """``[population]``: the synthetic trader positions, or a CSV of explicit ones."""
@@ -139,12 +131,14 @@ class Population:
     open_interest_usd: float = num(8e9, "[0, 1e13]", "USD", "Open interest: total notional of the larger side at "
                                    "the start price; positions are scaled to it; 0 keeps sizes as drawn.")
     long_share: float = num(0.6, "[0, 1]", "fraction", "Fraction of positions that are long.")
-    leverage_mix: tuple[tuple[float, float], ...] = setting(
-        _DEFAULT_MIX, "mix", 'Leverage → weight; weights are normalised. Write a fractional leverage as a quoted '
-        'key ("2.5" = 0.1). A mix given here must fit the venue\'s first tier; the default mix is capped instead: '
-        'every position opens at most at its tier\'s max_leverage (so 50 and 100 become 40 on Hyperliquid).',
-        type_name="table", allowed="leverage in [1, market.tiers[0].max_leverage] = weight ≥ 0",
-        shown_default="`{" + ", ".join(f"{_lev_key(lev)} = {fmt(w)}" for lev, w in _DEFAULT_MIX) + "}`")
+    leverage_mix: str | tuple[tuple[float, float], ...] = setting(
+        mixes.DEFAULT, "mix", 'Leverage → weight; weights are normalised. Write a fractional leverage as a quoted '
+        'key ("2.5" = 0.1). Or a named mix: ' + "; ".join(f'"{k}" = `{mixes.text(m)}`' for k, m in
+        mixes.NAMED.items()) + ' ("balanced" is the default). A table given here must fit the venue\'s first '
+        'tier; a named mix and the default are capped instead: every position opens at most at its tier\'s '
+        'max_leverage (so 50 and 100 become 40 on Hyperliquid).', type_name="table or name",
+        allowed=f"leverage in [1, market.tiers[0].max_leverage] = weight ≥ 0, or one of {', '.join(mixes.NAMED)}",
+        shown_default="`{" + ", ".join(f"{mixes.lev_key(lev)} = {fmt(w)}" for lev, w in mixes.DEFAULT) + "}`")
     notional_min_usd: float = num(200.0, "(0, 1e9]", "USD", "Pareto scale of position notional, as drawn: it "
                                   "bounds the notional before the sizes are scaled to open_interest_usd (the "
                                   "scaling multiplies every size by one factor).")
@@ -168,9 +162,9 @@ class Population:
     positions: dict[str, np.ndarray] | None = field(default=None, compare=False, repr=False)
 
     def leverage_mix_arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """Leverages and their probabilities (weights normalised to sum to 1), as float64 arrays."""
-        lev, w = (np.array(c, dtype=np.float64) for c in zip(*self.leverage_mix))
-        return lev, w / w.sum()
+        """Leverages and their probabilities (weights normalised to sum to 1), as float64 arrays; a named mix is
+        resolved (:mod:`sim.mixes`)."""
+        return mixes.arrays(self.leverage_mix)
 
 
 # Synthetic-population keys that make no sense next to an explicit positions file.
@@ -326,8 +320,8 @@ class Scenario:
                     continue
                 if spec.kind == "tiers":
                     value = [{k: getattr(t, k) for k in specs(Tier)} for t in value]
-                elif spec.kind == "mix":
-                    value = {_lev_key(lev): w for lev, w in value}
+                elif spec.kind == "mix" and not isinstance(value, str):  # a named mix stays its name
+                    value = {mixes.lev_key(lev): w for lev, w in value}
                 table[key] = value
             out[name] = table
         return out
@@ -357,7 +351,7 @@ class _Checker(Checker):
              "interval; Hyperliquid pays hourly)"}
 
     def custom(self, spec: Spec, value: Any, key: str) -> Any:
-        return self.tiers(value, key) if spec.kind == "tiers" else self.mix(value, key)
+        return self.tiers(value, key) if spec.kind == "tiers" else mixes.check(value, key, self.fail)
 
     def tiers(self, value: Any, key: str) -> Any:
         """``market.tiers``: an array of tier tables obeying the ordering and maintenance-amount rules."""
@@ -398,31 +392,6 @@ class _Checker(Checker):
             tiers.append(Tier(**{**t, "maintenance_amount_usd": cum if given is None else given}))
         return tuple(tiers) if len(self.problems) == before else BAD
 
-    def mix(self, value: Any, key: str) -> Any:
-        """``population.leverage_mix``: a table leverage → weight, stored as pairs sorted by leverage."""
-        if not isinstance(value, dict):
-            return self.fail(key, "must be a table of leverage = weight, e.g. {2 = 0.5, 10 = 0.5}", value)
-        before, pairs = len(self.problems), {}
-        for k, w in value.items():
-            try:
-                lev = float(k)
-            except (TypeError, ValueError):
-                lev = math.nan
-            if isinstance(w, dict):  # TOML reads an unquoted 2.5 = ... as the nested key 2 -> 5
-                self.fail(f"{key}.{k}", 'is a table, not a weight; quote a fractional leverage, e.g. "2.5" = 0.1', w)
-            elif not lev >= 1 or not math.isfinite(lev):
-                self.fail(f"{key}.{k}", "the key must be a leverage: a number ≥ 1")
-            elif as_number(w) is None or w < 0:
-                self.fail(f"{key}.{k}", "the weight must be a number ≥ 0", w)
-            elif lev in pairs:
-                self.fail(f"{key}.{k}", f"the same leverage as {key}.{_lev_key(lev)}")
-            else:
-                pairs[lev] = float(w)
-        if len(self.problems) == before and sum(pairs.values()) <= 0:
-            self.fail(key, "needs at least one positive weight", value)
-        return tuple(sorted(pairs.items())) if len(self.problems) == before else BAD
-
-
 
 def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
     """Rules tying keys of different tables together; returns extra field values (the data files' arrays)."""
@@ -439,12 +408,13 @@ def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
             if c.ok("market.start_price_usd") and tiers is not None:
                 c.problems.extend(_position_problems(positions, v["population.file"], v["market.start_price_usd"],
                                                      tiers))
-    elif tiers is not None and c.ok("population.leverage_mix") and "population.leverage_mix" in c.given:
-        # a mix written for this venue must fit it; the default mix is capped instead (every position is
-        # opened at most at its tier's maximum), so any venue runs with it
+    elif (tiers is not None and c.ok("population.leverage_mix") and "population.leverage_mix" in c.given
+          and not isinstance(v["population.leverage_mix"], str)):
+        # a mix written for this venue must fit it; the default and named mixes are capped instead (every
+        # position is opened at most at its tier's maximum), so any venue runs with them
         top = tiers[0].max_leverage
         for lev in (lev for lev, _ in v["population.leverage_mix"] if lev > top):
-            c.fail(f"population.leverage_mix.{_lev_key(lev)}",
+            c.fail(f"population.leverage_mix.{mixes.lev_key(lev)}",
                    f"leverage must be in [1, {fmt(top)}] (market.tiers[0].max_leverage)")
     if c.ok("market.tick_size_usd", "market.start_price_usd", "book.range_pct"):
         levels = c.read("book.file", files.read_book_csv, tick_size=v["market.tick_size_usd"],

@@ -81,8 +81,9 @@ def test_markdown_lists_every_key_with_its_range():
     md = schema_markdown()
     for needle in ("`long_share` | number | fraction | `0.6` | [0, 1]", "`seed` | integer |  | `0` | [0, 2**63)",
                    "`open_interest_usd` | number | USD | `8e9` | [0, 1e13] | Open interest: ",
-                   "`leverage_mix` | table |  | `{2 = 0.2, 5 = 0.3, 10 = 0.25, 20 = 0.15, 50 = 0.07, 100 = 0.03}` | "
-                   "leverage in [1, market.tiers[0].max_leverage] = weight ≥ 0 |",
+                   "`leverage_mix` | table or name |  | `{2 = 0.2, 5 = 0.3, 10 = 0.25, 20 = 0.15, 50 = 0.07, 100 = 0.03}` "
+                   "| leverage in [1, market.tiers[0].max_leverage] = weight ≥ 0, or one of conservative, balanced, "
+                   "degen |",
                    "`tiers` | array of tables, optional |  | the pack's table for market.asset | see below |",
                    "`venue` | string |  | `\"binance\"` | `binance`, `bybit`, `okx`, `hyperliquid` |",
                    "`clearance_fee_pct` | number, optional | % | venue pack |",
@@ -118,7 +119,8 @@ def test_unknown_table():
     ("scenario", "name", "my run", "must be a non-empty string of letters, digits, '_', '.', '-' only"),
     ("population", "file", 5, "must be a file path (a string)"),
     ("market", "tiers", {"mmr_pct": 1}, "must be a non-empty array of tables ([[market.tiers]])"),
-    ("population", "leverage_mix", [2, 10], "must be a table of leverage = weight, e.g. {2 = 0.5, 10 = 0.5}"),
+    ("population", "leverage_mix", [2, 10], "must be a table of leverage = weight, e.g. {2 = 0.5, 10 = 0.5}, or a "
+         "name: conservative, balanced, degen"),
 ])
 def test_wrong_type(table, key, value, allowed):
     (msg,) = problems_of(parse_scenario, {table: {key: value}}, source="x.toml")
