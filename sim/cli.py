@@ -127,6 +127,24 @@ def _parser():
                      help="worker processes of the local pool or local Dask cluster (default: every core)")
     swp.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
+    plot = sub.add_parser("plot", help="draw a figure from results on disk")
+    what = plot.add_subparsers(dest="figure", required=True, metavar="FIGURE")
+    sev = what.add_parser("severity", help="a sweep's severity curves: each metric against shock size, one line per "
+                          "leverage mix, with confidence bands over seeds", description="Writes severity.png and "
+                          "severity.csv (the numbers behind it) into the sweep's folder.")
+    sev.add_argument("dir", metavar="DIR", help="a finished sweep's folder (the --out of liqsim sweep)")
+    sev.add_argument("--metric", action="append", metavar="NAME", help="draw only this metric (repeatable): "
+                     "liquidated_notional, realized_drawdown, amplification, adl_notional, fund_drawdown "
+                     "(default: all)")
+    sev.add_argument("--x", metavar="KEY", help="grid key on the x axis (default: shock.size_pct)")
+    sev.add_argument("--by", action="append", metavar="KEY", help="grid key whose values are the curves "
+                     "(repeatable; default: every grid key but x)")
+    sev.add_argument("--level", type=_number, default=0.95, metavar="P",
+                     help="confidence level of the bands (default 0.95)")
+    sev.add_argument("--out", metavar="FILE", help="the PNG to write (default: DIR/severity.png); the CSV goes "
+                     "beside it")
+    sev.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
     ven = sub.add_parser("venues", help="list the venues and their rule packs")
     ven.add_argument("--verbose", action="store_true", help="also the tier tables and rule details")
     ven.add_argument("--json", action="store_true", help="print JSON")
@@ -399,6 +417,19 @@ def _sweep(args):
     return 1 if len(failed) else 0
 
 
+def _plot(args):
+    """``liqsim plot severity DIR``: the severity figure and its numbers, written into the sweep's folder."""
+    from sim.severity import save_severity
+
+    try:
+        png = save_severity(args.dir, args.metric, args.x, args.by, args.level, args.out)
+    except ScenarioError as err:  # the library names its parameters; here they are flags
+        raise ScenarioError([re.sub(r"^(metric|x|by|level) =", r"--\1 =", p) for p in err.problems]) from None
+    if not args.quiet:
+        print(f"liqsim: severity curves: {png} (numbers: {png.with_suffix('.csv')})")
+    return 0
+
+
 def main(argv=None):
     args = _parser().parse_args(argv)
     try:
@@ -417,6 +448,8 @@ def main(argv=None):
             return _compare(args)
         if args.command == "sweep":
             return _sweep(args)
+        if args.command == "plot":
+            return _plot(args)
         from sim.scenario import load_scenario
 
         scn = load_scenario(args.file, overrides=_overrides(args.overrides, getattr(args, "seed", None)))

@@ -19,7 +19,8 @@ record per finished run (parameters, seed, status, error, runtime, worker, setti
 plans the same runs; ``results.parquet`` and ``results.csv``, one row per run in grid then seed order:
 ``run_id``, ``seed``, one column per grid key (tables and arrays as JSON text), ``status`` (``ok``/``failed``),
 ``error``, ``runtime_s`` (the run's wall time in its worker), then every summary metric with dotted names
-(``adl.notional_usd``), arrays as JSON text, integers kept integers.
+(``adl.notional_usd``), arrays as JSON text, integers kept integers. ``liqsim plot severity`` adds ``severity.png`` and ``severity.csv``
+(:mod:`sim.severity`); a sweep run again into the folder removes them with the tables it outdates.
 
 **Resume, failures, atomicity.** Files are written under temporary names and renamed into place; the tables
 are removed as a sweep starts and written together at its end. Rerun into its folder, a sweep skips the runs
@@ -64,12 +65,13 @@ from sim._schema import as_number, override_value, read_toml, specs
 from sim.errors import ScenarioError, capped
 from sim.result import check_output_folder, json_ready, versions
 from sim.scenario import TABLES, Scenario, load_scenario
+from sim.severity import SEVERITY_FILES
 
 EXECUTORS = ("local", "dask", "serial")
 #: Largest number of runs in one sweep (a typo like ``--seeds 1e9`` is caught before anything starts).
 MAX_RUNS = 1_000_000
 #: What a sweep folder may hold; a folder holding anything else is never written into.
-SWEEP_FILES = frozenset({"sweep.toml", "results.parquet", "results.csv", "runs"})
+SWEEP_FILES = frozenset({"sweep.toml", "results.parquet", "results.csv", "runs", *SEVERITY_FILES})
 #: Keys left out of a run's settings hash: they label a run without changing its numbers (the seed is in its id).
 _LABELS = ("scenario.seed", "scenario.name", "scenario.description", "output.dir", "output.plot")
 _TEMP = re.compile(r"^\..+\.tmp-\d+-[0-9a-f]+$")
@@ -600,8 +602,8 @@ def run_sweep(scenario: str | Path | Scenario | None = None, grid: dict | list |
     with _dask_client(n, scheduler) if todo and executor == "dask" else contextlib.nullcontext() as client:
         runs_dir.mkdir(parents=True, exist_ok=True)
         for stale in (*(p for d in (target, runs_dir) for p in d.iterdir() if _TEMP.match(p.name)),
-                      target / "results.parquet", target / "results.csv"):
-            stale.unlink(missing_ok=True)  # an interrupted write of an earlier sweep; tables this one outdates
+                      target / "results.parquet", target / "results.csv", *(target / f for f in SEVERITY_FILES)):
+            stale.unlink(missing_ok=True)  # an interrupted write of an earlier sweep; files this one outdates
         write_atomic({target / "sweep.toml": lambda p: p.write_text(_spec_text(plan, where))})
         by_id = {r.run_id: r for r in todo}
 

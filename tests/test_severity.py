@@ -1,0 +1,174 @@
+"""Severity studies: the per-point means and t intervals over seeds (against scipy and by hand), failed and undefined
+runs left out, the choice of x and groups, the figure, and `liqsim plot severity` on a real sweep's folder."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from matplotlib.collections import PolyCollection
+from scipy import stats
+
+from sim.cli import main
+from sim.errors import ScenarioError
+from sim.severity import METRICS, load_sweep, plot_severity, severity_table
+from sim.sweep import run_sweep
+
+SMALL = {"population.n_positions": 3000, "scenario.duration_s": 240.0, "shock.start_s": 10.0,
+         "shock.duration_s": 30.0}
+
+
+def table(values, shocks=(-5.0, -10.0), mixes=("conservative", "degen"), status=None, column="adl.notional_usd"):
+    """A results table like a sweep's: grid shock.size_pct × leverage_mix, len(values) // 4 seeds each."""
+    rows = [(s, m) for s in shocks for m in mixes]
+    seeds = len(values) // len(rows)
+    frame = pd.DataFrame({
+        "run_id": [f"r{i:016x}" for i in range(len(values))],
+        "seed": [k for _ in rows for k in range(seeds)],
+        "shock.size_pct": [s for s, _ in rows for _ in range(seeds)],
+        "population.leverage_mix": pd.array([m for _, m in rows for _ in range(seeds)], dtype="string"),
+        "status": pd.array(status or ["ok"] * len(values), dtype="string"),
+        "error": pd.array([None] * len(values), dtype="string"),
+        "runtime_s": 0.01,
+        column: values,
+    })
+    return frame
+
+
+def test_mean_and_t_interval_per_point_in_the_sweeps_group_order():
+    values = [1.0, 2.0, 3.0, 10.0, 20.0, 30.0, 5.0, 5.0, 5.0, 7.0, 8.0, 9.0]
+    sev = severity_table(table(values, mixes=("degen", "conservative"), shocks=(-10.0, -5.0)), "adl_notional")
+    assert list(sev["group"]) == ["degen", "degen", "conservative", "conservative"]  # sweep order, x ascending
+    assert list(sev["shock.size_pct"]) == [-10.0, -5.0, -10.0, -5.0]
+    first = sev.iloc[0]  # degen at -10: 1, 2, 3
+    half = stats.t.ppf(0.975, 2) * 1.0 / math.sqrt(3)
+    assert (first["n"], first["mean"], first["sd"]) == (3, 2.0, 1.0)
+    assert first["lo"] == pytest.approx(max(0.0, 2.0 - half)) and first["hi"] == pytest.approx(2.0 + half)
+    assert first["lo"] == 0.0  # notional cannot be negative: the interval is clipped there
+    flat = sev.iloc[1]  # degen at -5: 5, 5, 5
+    assert (flat["lo"], flat["mean"], flat["hi"]) == (5.0, 5.0, 5.0)
+    wide = severity_table(table(values, mixes=("degen", "conservative"), shocks=(-10.0, -5.0)), "adl_notional",
+                          level=0.99)
+    assert (wide["hi"] - wide["mean"]).iloc[0] == pytest.approx(stats.t.ppf(0.995, 2) / math.sqrt(3))
+
+
+@given(st.lists(st.floats(-1e9, 1e9, allow_nan=False), min_size=2, max_size=12),
+       st.floats(0.5, 0.999))
+def test_the_interval_is_students_t_around_the_mean(values, level):
+    frame = table(values, shocks=(-5.0,), mixes=("balanced",), column="realized_drawdown_pct")
+    row = severity_table(frame, "realized_drawdown", level=level).iloc[0]
+    v = np.array(values)
+    half = stats.t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v))
+    assert row["mean"] == pytest.approx(v.mean(), abs=1e-6)
+    assert row["hi"] - row["mean"] == pytest.approx(half, rel=1e-9, abs=1e-6)
+    assert row["mean"] - row["lo"] == pytest.approx(half, rel=1e-9, abs=1e-6)  # a signed metric is not clipped
+
+
+def test_failed_and_undefined_runs_are_left_out_and_counted_never_read_as_zero():
+    values = [1.0, None, 3.0, 100.0]
+    frame = table(values, shocks=(-5.0,), mixes=("balanced",), status=["ok", "ok", "ok", "failed"],
+                  column="amplification")
+    row = severity_table(frame, "amplification").iloc[0]
+    assert (row["runs"], row["n"], row["failed"], row["undefined"], row["mean"]) == (4, 2, 1, 1, 2.0)
+    one = severity_table(table([4.0], shocks=(-5.0,), mixes=("balanced",), column="amplification"), "amplification")
+    assert one.iloc[0]["mean"] == 4.0 and math.isnan(one.iloc[0]["lo"]) and math.isnan(one.iloc[0]["sd"])
+
+
+def test_fund_drawdown_is_start_less_lowest_balance():
+    frame = table([0.0] * 4, shocks=(-5.0,), mixes=("balanced",), column="insurance_fund_usd.start")
+    frame["insurance_fund_usd.start"] = 50e6
+    frame["insurance_fund_usd.min"] = [50e6, 40e6, 45e6, 35e6]
+    assert severity_table(frame, "fund_drawdown").iloc[0]["mean"] == 7.5e6
+
+
+def test_x_and_groups_are_chosen_from_the_grid_or_named():
+    frame = table([1.0] * 8)
+    frame.insert(4, "market.venue", pd.array(["okx", "bybit"] * 4, dtype="string"))
+    sev = severity_table(frame, "adl_notional")
+    assert sev.attrs["x"] == "shock.size_pct" and sev.attrs["by"] == ["population.leverage_mix", "market.venue"]
+    assert list(dict.fromkeys(sev["group"])) == ["conservative, okx", "conservative, bybit", "degen, okx",
+                                                  "degen, bybit"]
+    by_mix = severity_table(frame, "adl_notional", by="population.leverage_mix")
+    assert list(by_mix["runs"]) == [2, 2, 2, 2]
+    with pytest.raises(ScenarioError, match=r"x = 'market.venue': not a numeric grid key of this sweep; its numeric "
+                                            r"grid keys are shock.size_pct"):
+        severity_table(frame, "adl_notional", x="market.venue")
+    with pytest.raises(ScenarioError, match=r"by = 'seed': not a grid key"):
+        severity_table(frame, "adl_notional", by="seed")
+    with pytest.raises(ScenarioError, match=r"metric = 'loss': unknown; the severity metrics are liquidated_notional"):
+        severity_table(frame, "loss")
+    with pytest.raises(ScenarioError, match=r"level = 1.5: must be a probability in \(0, 1\)"):
+        severity_table(frame, "adl_notional", level=1.5)
+    no_shock = table([1.0] * 4, shocks=(-5.0,)).drop(columns="shock.size_pct")
+    with pytest.raises(ScenarioError, match=r"x: the sweep's numeric grid keys are none"):
+        severity_table(no_shock, "adl_notional")
+
+
+def test_the_figure_has_a_panel_per_metric_and_bands_only_with_several_seeds():
+    values = [1.0, 2.0, 3.0, 10.0, 20.0, 30.0, 5.0, 5.0, 5.0, 7.0, 8.0, 9.0]
+    frame = table(values)
+    for name in METRICS:
+        if name != "adl_notional":
+            frame[METRICS[name][2] if isinstance(METRICS[name][2], str) else METRICS[name][2][0]] = 1.0
+    frame["insurance_fund_usd.min"] = 0.5
+    fig = plot_severity(frame)
+    drawn = [ax for ax in fig.axes if ax.lines]
+    assert len(drawn) == len(METRICS) and len(fig.axes) == 6  # five panels and the legend's
+    assert all(len(ax.lines) == 2 for ax in drawn)
+    assert sum(isinstance(c, PolyCollection) for c in drawn[3].collections) == 2  # the ADL panel's bands
+    one_seed = plot_severity(table([1.0, 2.0, 3.0, 4.0]), "adl_notional")
+    assert len(one_seed.axes) == 1 and not any(isinstance(c, PolyCollection) for c in one_seed.axes[0].collections)
+
+
+@pytest.fixture(scope="module")
+def mix_sweep(tmp_path_factory, compiled):
+    out = tmp_path_factory.mktemp("severity") / "sweep"
+    run_sweep(None, {"shock.size_pct": [-6.0, -12.0], "population.leverage_mix": ["conservative", "degen"]}, 3, out,
+              executor="serial", overrides=SMALL)
+    return out
+
+
+def test_plot_severity_command_writes_the_figure_and_its_numbers(mix_sweep, capsys):
+    assert main(["plot", "severity", str(mix_sweep)]) == 0
+    assert "severity.png" in capsys.readouterr().out
+    png, csv = mix_sweep / "severity.png", mix_sweep / "severity.csv"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    numbers = pd.read_csv(csv)
+    assert len(numbers) == len(METRICS) * 2 * 2 and set(numbers["n"]) == {3}
+    liq = numbers[numbers["metric"] == "liquidated_notional"].set_index(["group", "shock.size_pct"])["mean"]
+    for shock in (-6.0, -12.0):  # the degen crowd loses more of the same crash, at every size
+        assert liq["degen", shock] > 2 * liq["conservative", shock]
+    assert liq["degen", -12.0] > liq["degen", -6.0]
+    # the sweep can run again into its folder; the figure it outdates is removed
+    run_sweep(None, {"shock.size_pct": [-6.0, -12.0], "population.leverage_mix": ["conservative", "degen"]}, 3,
+              mix_sweep, executor="serial", overrides=SMALL)
+    assert not png.exists() and not csv.exists()
+    assert len(load_sweep(mix_sweep)) == 12
+
+
+@pytest.mark.parametrize("args, message", [
+    (["nowhere"], "liqsim: error: nowhere: no such folder"),
+    (["SWEEP", "--metric", "loss"], "liqsim: error: --metric = 'loss': unknown; the severity metrics are "),
+    (["SWEEP", "--level", "95"], "liqsim: error: --level = 95.0: must be a probability in (0, 1)"),
+    (["SWEEP", "--x", "population.leverage_mix"], "liqsim: error: --x = 'population.leverage_mix': not a numeric"),
+    (["SWEEP", "--out", "fig.svg"], "liqsim: error: --out = 'fig.svg': must name a .png file"),
+    (["EMPTY"], "holds no results.parquet: not a finished sweep's folder"),
+])
+def test_plot_severity_bad_input_is_one_message_and_exit_2(mix_sweep, tmp_path, capsys, args, message):
+    args = [str(mix_sweep) if a == "SWEEP" else str(tmp_path) if a == "EMPTY" else a for a in args]
+    assert main(["plot", "severity", *args]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and message in out.err and len(out.err.splitlines()) == 1
+    assert not list(tmp_path.iterdir())
+
+
+def test_the_shipped_study_plans_every_shock_size_under_every_named_mix():
+    from pathlib import Path
+
+    from sim.sweep import plan_sweep
+
+    plan = plan_sweep(Path(__file__).resolve().parents[1] / "scenarios" / "leverage_mix_severity.toml")
+    assert plan.grid["population.leverage_mix"] == ["conservative", "balanced", "degen"]
+    assert len(plan.grid["shock.size_pct"]) == 7 and len(plan.seeds) == 10 and len(plan.runs) == 210
