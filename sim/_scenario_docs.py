@@ -40,3 +40,27 @@ current directory.
 
 ## Reference
 """
+
+SWEEP = """### `[sweep]`
+
+A sweep of this scenario, read by `liqsim sweep FILE` and ignored by `liqsim run`: every combination of the
+grid's values runs once per seed (`scenario.seed`, `scenario.seed + 1`, ...). `--grid KEY=[...]` replaces the
+file's values of that key and `--seeds N` its seeds; each value is validated like a `--set` value, all before
+the first run. The README's "Sweeps" section describes the output folder, resuming and the executors.
+
+| key | type | default | allowed | description |
+|---|---|---|---|---|
+| `seeds` | integer | `1` | ≥ 1 | Number of seeds each combination runs with. |
+| `grid` | table |  | `"table.key" = [value, ...]`, any scenario key but `scenario.seed` | The values to try, key by key (the last key varies fastest); data-file paths relative to this file. |
+
+For example (`scenarios/leverage_mix_severity.toml`):
+
+```toml
+[sweep]
+seeds = 10
+
+[sweep.grid]
+"shock.size_pct" = [-2.0, -4.0, -6.0, -8.0, -10.0, -12.0, -15.0]
+"population.leverage_mix" = ["conservative", "balanced", "degen"]
+```
+"""

@@ -28,7 +28,7 @@ import numpy as np
 import tomli_w
 
 from sim import behaviour, files, mixes, venues
-from sim._scenario_docs import INTRO
+from sim._scenario_docs import INTRO, SWEEP
 from sim.paths import gbm_path
 from sim._schema import (BAD, REQUIRED, Checker, Spec, as_number, data_file, fmt, markdown_table, num,
                          apply_overrides, read_toml, setting, specs)
@@ -554,7 +554,7 @@ def _build(raw: Any, source: str, base_dir: str | None, overridden: frozenset[st
         raise ScenarioError(c.problems + [f"{source}: the scenario must be a table of tables"])
     for k in raw:
         if k not in TABLES and k != "sweep":  # a sweep's own table, read by sim.sweep
-            c.fail(k, "unknown table; allowed: " + ", ".join(sorted(TABLES)))
+            c.fail(k, "unknown table; allowed: " + ", ".join(sorted([*TABLES, "sweep"])))
     parsed = {name: c.table(cls, raw.get(name, {}), name) for name, cls in TABLES.items()}
     extra = _cross_checks(c)
     if c.problems:
@@ -605,7 +605,7 @@ def schema_markdown() -> str:
                     "| notional_floor_usd | max_leverage | mmr_pct | maintenance_amount_usd |", "|---:|---:|---:|---:|"]
             out += [f"| {fmt(t.notional_floor_usd)} | {fmt(t.max_leverage)} | {fmt(t.mmr_pct)} | "
                     f"{fmt(t.maintenance_amount_usd)} |" for t in Market().tier_table()] + [""]
-    return "\n".join(out)
+    return "\n".join(out) + "\n" + SWEEP
 
 
 def _main(argv: list[str]) -> int:

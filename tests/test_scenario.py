@@ -105,7 +105,7 @@ def test_unknown_key_lists_allowed_keys(tmp_path):
 def test_unknown_table():
     (msg,) = problems_of(parse_scenario, {"populaton": {}})
     assert msg == ("<dict>: populaton: unknown table; allowed: adl, book, funding, insurance_fund, market, output, "
-                   "population, scenario, shock, stops, topups, venue")
+                   "population, scenario, shock, stops, sweep, topups, venue")
 
 
 @pytest.mark.parametrize("table, key, value, allowed", [
