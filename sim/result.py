@@ -1,7 +1,7 @@
 """The result of a run: records, series, summary and the scenario that produced them.
 
 A :class:`Result` describes itself (resolved scenario, seed, library versions, timings), turns into
-pandas DataFrames for notebooks (pandas is optional), draws its cascade picture and saves to a
+pandas DataFrames for notebooks, draws its cascade picture and saves to a
 folder atomically: everything is written under a temporary name and renamed into place, so a crash
 never leaves a half-written output folder.
 """
@@ -181,10 +181,8 @@ class Result:
 
         ``adl`` is :meth:`adl_table`, one row per ADL'd account (no rows without ADL).
         """
-        try:
-            import pandas as pd
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError("Result.to_frames needs pandas: pip install pandas") from exc
+        import pandas as pd  # a dependency, imported here so that `import sim` stays light
+
         frames = {
             table: pd.DataFrame(_label_columns(getattr(self, table), table))
             for table in ("fills", "series", "accounts")
