@@ -9,7 +9,7 @@ shape, smaller: shock.size_pct [-4, -8, -12] x the three named leverage mixes x 
 scenario with ``population.n_positions`` set. Every measurement is a whole ``sim.sweep.run_sweep`` into a fresh
 folder, as a user would run it: the local executor's wall time includes starting its worker processes (spawn,
 import, loading the compiled kernels), the Dask one's starting a local cluster. The kernels are compiled once up
-front into a temporary Numba cache shared by every worker and deleted at the end, so the repository's own cache
+front into a temporary Numba cache shared by every worker and deleted at the end, so the user's own kernel cache
 is neither used nor touched. See benchmarks/README.md for what every figure means.
 """
 

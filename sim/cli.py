@@ -424,7 +424,7 @@ def _plot(args):
     try:
         png = save_severity(args.dir, args.metric, args.x, args.by, args.level, args.out)
     except ScenarioError as err:  # the library names its parameters; here they are flags
-        raise ScenarioError([re.sub(r"^(metric|x|by|level) =", r"--\1 =", p) for p in err.problems]) from None
+        raise ScenarioError([re.sub(r"^(metric|x|by|level|out)\b", r"--\1", p) for p in err.problems]) from None
     if not args.quiet:
         print(f"liqsim: severity curves: {png} (numbers: {png.with_suffix('.csv')})")
     return 0

@@ -93,6 +93,8 @@ def check(value: Any, key: str, fail: Callable[..., Any]) -> Any:
             found[lev] = float(w)
     if not problems and sum(found.values()) <= 0:
         problems.append((key, "needs at least one positive weight", value))
+    elif not problems and not math.isfinite(sum(found.values())):
+        problems.append((key, "the weights must sum to a finite number (they are normalised)", value))
     for problem in problems:
         fail(*problem)
     return BAD if problems else tuple(sorted(found.items()))

@@ -15,12 +15,16 @@ shocks) the path, so the interval is Student's t for the mean: ``mean ± t(1 - (
 sd the sample standard deviation (ddof 1). With one seed there is no interval (NaN) and the band is not drawn. A
 failed run, or a run whose metric is undefined (amplification with no exogenous move), is left out and counted in
 ``failed`` / ``undefined``, never read as 0. A metric that cannot be negative (notional, a drawdown of the fund)
-has its interval clipped at 0.
+has its interval clipped at 0. A point pools every run with its curve's ``by`` values and its x: with ``by``
+leaving out a grid key (``--by population.leverage_mix`` on a sweep over venues too), one seed's runs under that
+key's values share their random draws, so they are not independent and the band is narrower than it should be;
+the default (every grid key but x) keeps one run per seed at each point.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +75,8 @@ def grid_keys(table) -> list[str]:
     if "seed" not in cols or "status" not in cols or cols.index("status") < cols.index("seed"):
         raise ScenarioError("the table is not a sweep's results table (it needs the columns run_id, seed, the grid "
                             "keys, status, ...)")
+    if not len(table):
+        raise ScenarioError("the sweep's table has no runs")
     return cols[cols.index("seed") + 1:cols.index("status")]
 
 
@@ -78,6 +84,7 @@ def metric_values(table, metric: str) -> np.ndarray:
     """One severity metric per row as float64, NaN where it is undefined or the run failed."""
     if metric not in METRICS:
         raise ScenarioError(f"metric = {metric!r}: unknown; the severity metrics are {', '.join(METRICS)}")
+    grid_keys(table)
     column = METRICS[metric][2]
 
     def col(name):
@@ -98,17 +105,24 @@ def _axes_keys(table, x: str | None, by: str | list[str] | None) -> tuple[str, l
         elif len(numeric) == 1:
             x = numeric[0]
         else:
-            raise ScenarioError(f"x: the sweep's numeric grid keys are {', '.join(numeric) or 'none'}; name the one "
+            raise ScenarioError(f"x = None: the sweep's numeric grid keys are {', '.join(numeric) or 'none'}; name the one "
                                 f"to put on the x axis (--x KEY); a severity study sweeps {SHOCK_KEY}")
     elif x not in numeric:
         raise ScenarioError(f"x = {x!r}: not a numeric grid key of this sweep; its numeric grid keys are "
                             f"{', '.join(numeric) or 'none'}")
-    by = [k for k in keys if k != x] if by is None else [by] if isinstance(by, str) else list(by)
+    by = [k for k in keys if k != x] if by is None else [by] if isinstance(by, str) else list(dict.fromkeys(by))
     for key in by:
         if key not in keys or key == x:
             raise ScenarioError(f"by = {key!r}: not a grid key of this sweep other than x ({x}); the others are "
                                 f"{', '.join(k for k in keys if k != x) or 'none'}")
     return x, by
+
+
+def _names(metrics: str | list[str] | None) -> list[str]:
+    names = list(METRICS) if metrics is None else [metrics] if isinstance(metrics, str) else list(dict.fromkeys(metrics))
+    if not names:
+        raise ScenarioError(f"metric: name at least one; the severity metrics are {', '.join(METRICS)}")
+    return names
 
 
 def _numeric(column) -> bool:
@@ -125,25 +139,24 @@ def severity_table(table, metric: str = "liquidated_notional", x: str | None = N
     import pandas as pd
     from scipy import stats
 
-    if not (isinstance(level, (int, float)) and 0 < level < 1):
-        raise ScenarioError(f"level = {level!r}: must be a probability in (0, 1), e.g. 0.95")
+    _check_level(level)
     x, by = _axes_keys(table, x, by)
     values = metric_values(table, metric)
+    table = table.reset_index(drop=True)  # positions, whatever index the caller's table has
     ok = np.asarray(table["status"] == "ok", dtype=bool)
     frame = pd.DataFrame({"group": _labels(table, by), "x": table[x].astype("Float64").to_numpy(np.float64),
                           "value": values, "ok": ok})
-    rows = []
-    for (label, xv), part in frame.groupby(["group", "x"], sort=False):
+    floor, rows = METRICS[metric][3], []
+    for (label, _), part in frame.groupby(["group", "x"], sort=False):
         v = part["value"].to_numpy()
         v = v[np.isfinite(v)]
         n = len(v)
         mean = float(v.mean()) if n else math.nan
         sd = float(v.std(ddof=1)) if n > 1 else math.nan
-        half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n) if n > 1 else math.nan
-        first = table.loc[part.index[0]]
-        floor = METRICS[metric][3]
-        lo = mean - half if floor is None else max(floor, mean - half)
-        rows.append({"group": label, **{k: first[k] for k in by}, x: xv, "runs": len(part), "n": n,
+        half = float(stats.t.ppf(0.5 + float(level) / 2, n - 1)) * sd / math.sqrt(n) if n > 1 else math.nan
+        lo = mean - half if floor is None or math.isnan(half) else max(floor, mean - half)
+        first = table.iloc[part.index[0]]
+        rows.append({"group": label, **{k: first[k] for k in by}, x: first[x], "runs": len(part), "n": n,
                      "failed": int((~part["ok"]).sum()), "undefined": int(part["ok"].sum()) - n, "mean": mean,
                      "sd": sd, "lo": lo, "hi": mean + half, "median": float(np.median(v)) if n else math.nan,
                      "min": float(v.min()) if n else math.nan, "max": float(v.max()) if n else math.nan})
@@ -155,6 +168,11 @@ def severity_table(table, metric: str = "liquidated_notional", x: str | None = N
     return out
 
 
+def _check_level(level) -> None:
+    if not (isinstance(level, numbers.Real) and not isinstance(level, bool) and 0 < level < 1):
+        raise ScenarioError(f"level = {level!r}: must be a probability in (0, 1), e.g. 0.95")
+
+
 def _labels(table, by: list[str]) -> list[str]:
     """Each row's group label: its ``by`` values, joined (``degen, okx``); ``all runs`` when nothing varies."""
     if not by:
@@ -162,9 +180,17 @@ def _labels(table, by: list[str]) -> list[str]:
     return [", ".join(str(v) for v in values) for values in zip(*(table[k].tolist() for k in by))]
 
 
-def _color(label: str, spare: dict) -> str:
-    first = label.split(", ")[0]
-    return MIX_COLORS.get(first) or spare.setdefault(label, _SPARE_COLORS[len(spare) % len(_SPARE_COLORS)])
+def _line_styles(groups: list[str]) -> dict[str, tuple[str, str, str]]:
+    """``{label: (colour, line style, marker)}``: the colour follows a curve's first ``by`` value (a named mix keeps
+    its own), the line style and marker the other values, so "degen, okx" and "degen, binance" are both red but
+    drawn differently."""
+    firsts, rests, out = {}, {}, {}
+    for label in groups:
+        first, _, rest = label.partition(", ")
+        color = MIX_COLORS.get(first) or firsts.setdefault(first, _SPARE_COLORS[len(firsts) % len(_SPARE_COLORS)])
+        k = rests.setdefault(rest, len(rests))
+        out[label] = (color, ("-", "--", ":", "-.")[k % 4], ("o", "s", "^", "D", "v")[k % 5])
+    return out
 
 
 def _value_axis(ax, unit: str) -> None:
@@ -188,24 +214,22 @@ def plot_severity(table, metrics: str | list[str] | None = None, x: str | None =
 
     from sim._plotkit import _style
 
-    names = list(METRICS) if metrics is None else [metrics] if isinstance(metrics, str) else list(metrics)
+    names = _names(metrics)
     for name in names:
-        metric_values(table.iloc[:0], name)  # an unknown name is reported before anything is drawn
-    if not names:
-        raise ScenarioError(f"metrics: name at least one; the severity metrics are {', '.join(METRICS)}")
+        metric_values(table, name)  # an unknown name or a table that is not a sweep's, before anything is drawn
     tables = [severity_table(table, name, x, by, level) for name in names]
     x, by = tables[0].attrs["x"], tables[0].attrs["by"]
     if fig is None:
         fig = Figure(figsize=FIGSIZE if len(names) > 1 else (9.0, 5.5), layout="constrained")
     cols = 1 if len(names) == 1 else 2 if len(names) <= 4 else 3
     rows = math.ceil(len(names) / cols)
-    spare, seeds = {}, tables[0]["runs"].max()
+    styles, per_point = _line_styles(list(dict.fromkeys(tables[0]["group"]))), int(tables[0]["runs"].max())
     for i, (name, sev) in enumerate(zip(names, tables)):
         ax = fig.add_subplot(rows, cols, i + 1)
         label, unit = METRICS[name][:2]
         for group, part in sev.groupby("group", sort=False):
-            color = _color(group, spare)
-            ax.plot(part[x], part["mean"], "o-", color=color, lw=1.8, ms=4, label=group)
+            color, line, marker = styles[group]
+            ax.plot(part[x], part["mean"], color=color, ls=line, marker=marker, lw=1.8, ms=4, label=group)
             if (part["n"] > 1).any():
                 ax.fill_between(part[x], part["lo"], part["hi"], color=color, alpha=0.18, lw=0)
         _style(ax)
@@ -215,8 +239,9 @@ def plot_severity(table, metrics: str | list[str] | None = None, x: str | None =
         if x == SHOCK_KEY and (sev[x] <= 0).all():
             ax.invert_xaxis()  # a bigger crash to the right
     runs, failed = len(table), int((table["status"] != "ok").sum())
-    note = (f"{runs} runs{f', {failed} failed (left out)' if failed else ''}\n{seeds} seed(s) per point\n"
-            f"band: Student-t {level:.0%} interval\nof the mean over seeds")
+    left_out = f"; {failed} failed run(s) left out" if failed else ""
+    note = (f"{runs} runs{left_out}\nup to {per_point} run(s) per point\n"
+            f"band: Student-t {level:.0%} interval\nof the mean over the runs")
     if len(names) < rows * cols:  # a spare panel holds the legend and the note
         spare_ax = fig.add_subplot(rows, cols, rows * cols)
         spare_ax.axis("off")
@@ -225,8 +250,8 @@ def plot_severity(table, metrics: str | list[str] | None = None, x: str | None =
         spare_ax.text(0.02, 0.02, note, transform=spare_ax.transAxes, fontsize=9, va="bottom", color="#444444")
     else:
         fig.axes[0].legend(title=", ".join(by) or None, fontsize=8, title_fontsize=8)
-    fig.suptitle(f"Cascade severity against {'shock size' if x == SHOCK_KEY else x}: mean over {seeds} seed(s) per "
-                 f"point, band = {level:.0%} confidence interval of the mean", fontsize=11)
+    fig.suptitle(f"Cascade severity against {'shock size' if x == SHOCK_KEY else x}: mean over up to {per_point} "
+                 f"run(s) per point, band = {level:.0%} confidence interval of the mean{left_out}", fontsize=11)
     return fig
 
 
@@ -239,15 +264,23 @@ def save_severity(folder: str | Path, metrics: str | list[str] | None = None, x:
     from sim.sweep import write_atomic
 
     table = load_sweep(folder)
-    names = list(METRICS) if metrics is None else [metrics] if isinstance(metrics, str) else list(metrics)
+    png = Path(out) if out is not None else Path(folder) / SEVERITY_FILES[0]
+    shown = f"out = {str(out)!r}"
+    if png.suffix.lower() != ".png":
+        raise ScenarioError(f"{shown}: must name a .png file")
+    if not png.parent.is_dir():
+        raise ScenarioError(f"{shown}: the folder {png.parent} does not exist")
+    if png.parent.resolve() == Path(folder).resolve() and png.name != SEVERITY_FILES[0]:
+        raise ScenarioError(f"{shown}: in the sweep's own folder only {SEVERITY_FILES[0]} may be written (another "
+                            "file there would stop the sweep from running again in it); leave out --out, or "
+                            "choose another folder")
+    for path in (png, png.with_suffix(".csv")):
+        if path.is_dir():
+            raise ScenarioError(f"{shown}: {path} is a folder")
+    names = _names(metrics)
     fig = plot_severity(table, names, x, by, level)
     numbers = pd.concat([severity_table(table, name, x, by, level).assign(metric=name) for name in names])
     numbers = numbers[["metric", *[c for c in numbers.columns if c != "metric"]]]
-    png = Path(out) if out is not None else Path(folder) / SEVERITY_FILES[0]
-    if png.suffix.lower() != ".png":
-        raise ScenarioError(f"--out = {str(out)!r}: must name a .png file")
-    if not png.parent.is_dir():
-        raise ScenarioError(f"--out = {str(out)!r}: the folder {png.parent} does not exist")
     write_atomic({png: lambda tmp: fig.savefig(tmp, format="png", dpi=DPI),
                   png.with_suffix(".csv"): lambda tmp: numbers.to_csv(tmp, index=False)})
     return png

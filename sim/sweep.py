@@ -61,6 +61,7 @@ from pathlib import Path
 import numpy as np
 import tomli_w
 
+from sim import mixes
 from sim._schema import as_number, override_value, read_toml, specs
 from sim.errors import ScenarioError, capped
 from sim.result import check_output_folder, json_ready, versions
@@ -263,7 +264,7 @@ def plan_sweep(scenario: str | Path | Scenario | None = None, grid: dict | list 
 
 def _settings(resolved: dict, digests: dict) -> str:
     """16 hex digits of the SHA-256 of a scenario's resolved settings (``to_dict()``, less ``_LABELS``) and its data
-    files' contents (``digests`` caches them by path)."""
+    files' contents (``digests`` caches them by path); a named leverage mix counts with its weights."""
     data = {t: {k: v for k, v in values.items() if f"{t}.{k}" not in _LABELS} for t, values in resolved.items()}
     for table, values in data.items():
         for key, value in values.items():
@@ -271,6 +272,8 @@ def _settings(resolved: dict, digests: dict) -> str:
                 if value not in digests:
                     digests[value] = hashlib.sha256(Path(value).read_bytes()).hexdigest()
                 values[key] = [value, digests[value]]
+            elif spec is not None and spec.kind == "mix" and isinstance(value, str):  # a named mix: its weights too
+                values[key] = [value, mixes.text(mixes.pairs(value))]
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 

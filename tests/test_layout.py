@@ -33,7 +33,7 @@ ALLOWED = {
     "_plotkit": set(),
     "plots": {"enums", "metrics", "heatmaps", "dtypes", "_plotkit"},
     "compare": {"errors", "enums", "venues", "engine", "result", "plots"},
-    "sweep": {"errors", "_schema", "scenario", "result", "engine", "_jit", "__init__", "severity"},
+    "sweep": {"errors", "_schema", "scenario", "result", "engine", "_jit", "__init__", "severity", "mixes"},
     "severity": {"errors", "_plotkit", "sweep"},
     "cli": {"errors", "scenario", "engine", "result", "_jit", "calc", "venues", "compare", "enums", "sweep",
             "severity", "__init__"},

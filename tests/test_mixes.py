@@ -105,3 +105,15 @@ def test_more_leverage_liquidates_more_of_the_same_crash(compiled):
         liq[name] = res.summary["liquidated_notional_usd"]["total"]
     assert liq["conservative"] < liq["balanced"] < liq["degen"]
     assert liq["degen"] > 1.5 * liq["balanced"] and liq["balanced"] > 3 * liq["conservative"]
+
+
+def test_weights_must_sum_to_a_finite_number():
+    with pytest.raises(ScenarioError, match=r"population.leverage_mix = .*: the weights must sum to a finite number"):
+        load_scenario(None, overrides={"population.leverage_mix": "{2 = 1e308, 10 = 1e308}"})
+
+
+def test_a_sweeps_settings_hash_holds_a_named_mixs_weights(monkeypatch):
+    before = plan_sweep(None, ["population.leverage_mix=[degen]"], 1).runs[0]
+    monkeypatch.setitem(mixes.NAMED, "degen", ((10.0, 0.5), (100.0, 0.5)))
+    after = plan_sweep(None, ["population.leverage_mix=[degen]"], 1).runs[0]
+    assert before.run_id == after.run_id and before.settings != after.settings  # a resumed sweep redoes the run

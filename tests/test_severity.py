@@ -102,7 +102,7 @@ def test_x_and_groups_are_chosen_from_the_grid_or_named():
     with pytest.raises(ScenarioError, match=r"level = 1.5: must be a probability in \(0, 1\)"):
         severity_table(frame, "adl_notional", level=1.5)
     no_shock = table([1.0] * 4, shocks=(-5.0,)).drop(columns="shock.size_pct")
-    with pytest.raises(ScenarioError, match=r"x: the sweep's numeric grid keys are none"):
+    with pytest.raises(ScenarioError, match=r"x = None: the sweep's numeric grid keys are none"):
         severity_table(no_shock, "adl_notional")
 
 
@@ -172,3 +172,51 @@ def test_the_shipped_study_plans_every_shock_size_under_every_named_mix():
     plan = plan_sweep(Path(__file__).resolve().parents[1] / "scenarios" / "leverage_mix_severity.toml")
     assert plan.grid["population.leverage_mix"] == ["conservative", "balanced", "degen"]
     assert len(plan.grid["shock.size_pct"]) == 7 and len(plan.seeds) == 10 and len(plan.runs) == 210
+
+
+def test_the_callers_index_order_and_filtering_do_not_change_the_numbers():
+    values = [1.0, 2.0, 3.0, 10.0, 20.0, 30.0, 5.0, 5.0, 5.0, 7.0, 8.0, 9.0]
+    frame = table(values, mixes=("degen", "conservative"), shocks=(-10.0, -5.0))
+    plain = severity_table(frame, "adl_notional")
+    shuffled = severity_table(frame.sample(frac=1.0, random_state=3), "adl_notional")
+    for sev in (shuffled, severity_table(frame.sort_values("seed"), "adl_notional")):
+        mine = sev.set_index(["group", "shock.size_pct"]).sort_index()
+        assert (mine.index.get_level_values(0) == mine["population.leverage_mix"]).all()
+        np.testing.assert_allclose(mine["mean"], plain.set_index(["group", "shock.size_pct"]).sort_index()["mean"])
+    degen = severity_table(frame[frame["population.leverage_mix"] == "degen"], "adl_notional", by=[])
+    assert list(degen["mean"]) == [2.0, 5.0] and list(degen["group"]) == ["all runs"] * 2
+    doubled = severity_table(pd.concat([frame, frame]), "adl_notional")
+    assert list(doubled["runs"]) == [6] * 4 and list(doubled["mean"]) == list(plain["mean"])
+
+
+def test_no_interval_without_two_values_even_for_a_clipped_metric():
+    one = severity_table(table([4.0, 5.0, 6.0, 7.0]), "adl_notional").iloc[0]  # conservative at -10%
+    assert one["mean"] == 6.0 and math.isnan(one["lo"]) and math.isnan(one["hi"])
+    failed = severity_table(table([4.0] * 4, status=["failed"] * 4), "adl_notional").iloc[0]
+    assert math.isnan(failed["mean"]) and math.isnan(failed["lo"]) and failed["failed"] == 1
+
+
+def test_curves_sharing_a_mix_share_its_colour_but_not_their_line():
+    frame = table([1.0] * 8)
+    frame.insert(4, "market.venue", pd.array(["okx", "bybit"] * 4, dtype="string"))
+    fig = plot_severity(frame, "adl_notional")
+    lines = {line.get_label(): line for line in fig.axes[0].lines}
+    a, b = lines["degen, okx"], lines["degen, bybit"]
+    assert a.get_color() == b.get_color() == "#d62728"
+    assert (a.get_linestyle(), a.get_marker()) != (b.get_linestyle(), b.get_marker())
+
+
+def test_tables_that_are_not_a_sweeps_are_refused_plainly():
+    with pytest.raises(ScenarioError, match="not a sweep's results table"):
+        plot_severity(table([1.0] * 4).drop(columns="status"))
+    with pytest.raises(ScenarioError, match="has no runs"):
+        severity_table(table([1.0] * 4).iloc[:0], "adl_notional")
+
+
+def test_out_may_not_write_other_files_into_the_sweeps_folder(mix_sweep, capsys):
+    before = sorted(p.name for p in mix_sweep.iterdir())
+    csv = (mix_sweep / "results.csv").read_bytes()
+    for name in ("results.png", "other.png"):
+        assert main(["plot", "severity", str(mix_sweep), "--out", str(mix_sweep / name)]) == 2
+        assert "only severity.png may be written" in capsys.readouterr().err
+    assert sorted(p.name for p in mix_sweep.iterdir()) == before and (mix_sweep / "results.csv").read_bytes() == csv
