@@ -223,7 +223,8 @@ def plot_severity(table, metrics: str | list[str] | None = None, x: str | None =
         fig = Figure(figsize=FIGSIZE if len(names) > 1 else (9.0, 5.5), layout="constrained")
     cols = 1 if len(names) == 1 else 2 if len(names) <= 4 else 3
     rows = math.ceil(len(names) / cols)
-    styles, per_point = _line_styles(list(dict.fromkeys(tables[0]["group"]))), int(tables[0]["runs"].max())
+    styles, most = _line_styles(list(dict.fromkeys(tables[0]["group"]))), int(tables[0]["runs"].max())
+    per_point = f"{'' if tables[0]['runs'].min() == most else 'up to '}{most} run{'s' if most > 1 else ''}"
     for i, (name, sev) in enumerate(zip(names, tables)):
         ax = fig.add_subplot(rows, cols, i + 1)
         label, unit = METRICS[name][:2]
@@ -240,7 +241,7 @@ def plot_severity(table, metrics: str | list[str] | None = None, x: str | None =
             ax.invert_xaxis()  # a bigger crash to the right
     runs, failed = len(table), int((table["status"] != "ok").sum())
     left_out = f"; {failed} failed run(s) left out" if failed else ""
-    note = (f"{runs} runs{left_out}\nup to {per_point} run(s) per point\n"
+    note = (f"{runs} runs{left_out}\n{per_point} per point\n"
             f"band: Student-t {level:.0%} interval\nof the mean over the runs")
     if len(names) < rows * cols:  # a spare panel holds the legend and the note
         spare_ax = fig.add_subplot(rows, cols, rows * cols)
@@ -250,8 +251,8 @@ def plot_severity(table, metrics: str | list[str] | None = None, x: str | None =
         spare_ax.text(0.02, 0.02, note, transform=spare_ax.transAxes, fontsize=9, va="bottom", color="#444444")
     else:
         fig.axes[0].legend(title=", ".join(by) or None, fontsize=8, title_fontsize=8)
-    fig.suptitle(f"Cascade severity against {'shock size' if x == SHOCK_KEY else x}: mean over up to {per_point} "
-                 f"run(s) per point, band = {level:.0%} confidence interval of the mean{left_out}", fontsize=11)
+    fig.suptitle(f"Cascade severity against {'shock size' if x == SHOCK_KEY else x}: mean over {per_point} per "
+                 f"point, band = {level:.0%} confidence interval of the mean{left_out}", fontsize=11)
     return fig
 
 
