@@ -138,7 +138,7 @@ class Population:
         'tier; a named mix and the default are capped instead: every position opens at most at its tier\'s '
         'max_leverage (so 50 and 100 become 40 on Hyperliquid).', type_name="table or name",
         allowed=f"leverage in [1, market.tiers[0].max_leverage] = weight ≥ 0, or one of {', '.join(mixes.NAMED)}",
-        shown_default="`{" + ", ".join(f"{mixes.lev_key(lev)} = {fmt(w)}" for lev, w in mixes.DEFAULT) + "}`")
+        shown_default=f"`{mixes.text(mixes.DEFAULT)}`")
     notional_min_usd: float = num(200.0, "(0, 1e9]", "USD", "Pareto scale of position notional, as drawn: it "
                                   "bounds the notional before the sizes are scaled to open_interest_usd (the "
                                   "scaling multiplies every size by one factor).")

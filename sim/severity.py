@@ -105,8 +105,8 @@ def _axes_keys(table, x: str | None, by: str | list[str] | None) -> tuple[str, l
         elif len(numeric) == 1:
             x = numeric[0]
         else:
-            raise ScenarioError(f"x = None: the sweep's numeric grid keys are {', '.join(numeric) or 'none'}; name the one "
-                                f"to put on the x axis (--x KEY); a severity study sweeps {SHOCK_KEY}")
+            raise ScenarioError(f"x = None: the sweep's numeric grid keys are {', '.join(numeric) or 'none'}; name "
+                                f"the one to put on the x axis (--x KEY); a severity study sweeps {SHOCK_KEY}")
     elif x not in numeric:
         raise ScenarioError(f"x = {x!r}: not a numeric grid key of this sweep; its numeric grid keys are "
                             f"{', '.join(numeric) or 'none'}")
@@ -119,7 +119,7 @@ def _axes_keys(table, x: str | None, by: str | list[str] | None) -> tuple[str, l
 
 
 def _names(metrics: str | list[str] | None) -> list[str]:
-    names = list(METRICS) if metrics is None else [metrics] if isinstance(metrics, str) else list(dict.fromkeys(metrics))
+    names = [metrics] if isinstance(metrics, str) else list(dict.fromkeys(METRICS if metrics is None else metrics))
     if not names:
         raise ScenarioError(f"metric: name at least one; the severity metrics are {', '.join(METRICS)}")
     return names
@@ -210,14 +210,17 @@ def plot_severity(table, metrics: str | list[str] | None = None, x: str | None =
                   by: str | list[str] | None = None, level: float = 0.95, fig=None):
     """A figure with one panel per severity metric (default: all of :data:`METRICS`): the mean over seeds against
     x, one line per group, its confidence band shaded; ``table`` is a sweep's results table."""
+    names = _names(metrics)
+    return _draw(table, [severity_table(table, name, x, by, level) for name in names], level, fig)
+
+
+def _draw(table, tables: list, level: float, fig=None):
+    """The figure of :func:`plot_severity` from its :func:`severity_table` tables, one per metric."""
     from matplotlib.figure import Figure
 
     from sim._plotkit import _style
 
-    names = _names(metrics)
-    for name in names:
-        metric_values(table, name)  # an unknown name or a table that is not a sweep's, before anything is drawn
-    tables = [severity_table(table, name, x, by, level) for name in names]
+    names = [sev.attrs["metric"] for sev in tables]
     x, by = tables[0].attrs["x"], tables[0].attrs["by"]
     if fig is None:
         fig = Figure(figsize=FIGSIZE if len(names) > 1 else (9.0, 5.5), layout="constrained")
@@ -278,9 +281,9 @@ def save_severity(folder: str | Path, metrics: str | list[str] | None = None, x:
     for path in (png, png.with_suffix(".csv")):
         if path.is_dir():
             raise ScenarioError(f"{shown}: {path} is a folder")
-    names = _names(metrics)
-    fig = plot_severity(table, names, x, by, level)
-    numbers = pd.concat([severity_table(table, name, x, by, level).assign(metric=name) for name in names])
+    tables = [severity_table(table, name, x, by, level) for name in _names(metrics)]
+    fig = _draw(table, tables, level)
+    numbers = pd.concat([sev.assign(metric=sev.attrs["metric"]) for sev in tables])
     numbers = numbers[["metric", *[c for c in numbers.columns if c != "metric"]]]
     write_atomic({png: lambda tmp: fig.savefig(tmp, format="png", dpi=DPI),
                   png.with_suffix(".csv"): lambda tmp: numbers.to_csv(tmp, index=False)})
