@@ -88,8 +88,13 @@ def _events(inp):
     noise = int(np.count_nonzero(np.asarray(inp.noise_t) <= d))
     unwind = d // inp.unwind_interval + 1
     samples = d // inp.sample_interval + 1
-    return {"oracle": oracle, "noise": noise, "unwind": unwind, "samples": samples,
-            "total": oracle + noise + unwind + samples}
+    return {
+        "oracle": oracle,
+        "noise": noise,
+        "unwind": unwind,
+        "samples": samples,
+        "total": oracle + noise + unwind + samples,
+    }
 
 
 def _liquidations(raw_fills):
@@ -205,10 +210,15 @@ def child_scaling(n, n_small, repeats):
                 t = time.perf_counter()
                 allocate(inp)
                 setup.append(time.perf_counter() - t)
-        out[name] = {"n_positions": size, "run_s": median(times), "setup_s": median(setup) if setup else None,
-                     "liquidations": liquidations, "oracle_ticks": _events(inp)["oracle"], "all_s": times}
-        note(f"  scaling {name} ({size:,}): run_s {out[name]['run_s']:.3f}, "
-             f"liquidations {out[name]['liquidations']}")
+        out[name] = {
+            "n_positions": size,
+            "run_s": median(times),
+            "setup_s": median(setup) if setup else None,
+            "liquidations": liquidations,
+            "oracle_ticks": _events(inp)["oracle"],
+            "all_s": times,
+        }
+        note(f"  scaling {name} ({size:,}): run_s {out[name]['run_s']:.3f}, liquidations {out[name]['liquidations']}")
     return out
 
 
@@ -222,8 +232,7 @@ def spawn(args, env_extra, timeout=3600):
     env.update(env_extra)
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(args)]
-    proc = subprocess.run(cmd, env=env, cwd=str(ROOT), stdout=subprocess.PIPE, stderr=None, text=True,
-                          timeout=timeout)
+    proc = subprocess.run(cmd, env=env, cwd=str(ROOT), stdout=subprocess.PIPE, stderr=None, text=True, timeout=timeout)
     if proc.returncode != 0:
         raise RuntimeError(f"child {args} failed with exit status {proc.returncode}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -234,16 +243,29 @@ def main(argv=None):
     ap.add_argument("--sizes", help="comma-separated position counts (default 10000,100000,1000000)")
     ap.add_argument("--quick", action="store_true", help="10k and 100k only, one compile measurement")
     ap.add_argument("--repeats", type=int, default=3, help="timed repetitions per figure (median reported)")
-    ap.add_argument("--compile-repeats", type=int, default=None,
-                    help="fresh processes for compile_s and cached_start_s (default 3, 1 with --quick)")
+    ap.add_argument(
+        "--compile-repeats",
+        type=int,
+        default=None,
+        help="fresh processes for compile_s and cached_start_s (default 3, 1 with --quick)",
+    )
     ap.add_argument("--no-scaling", action="store_true", help="skip the scaling section")
-    ap.add_argument("--venues", default="binance,bybit,okx,hyperliquid",
-                    help="venue rule packs timed at the largest size ('none' to skip)")
-    ap.add_argument("--policies", default="pro_rata,leverage_drain",
-                    help="ADL policies timed at the largest size on the default venue ('none' to skip)")
-    ap.add_argument("--behaviours", default=",".join(BEHAVIOURS),
-                    help="trader-behaviour settings timed at the largest size ('none' to skip): " + ", ".join(
-                        f"{k} = {v}" for k, v in BEHAVIOURS.items()))
+    ap.add_argument(
+        "--venues",
+        default="binance,bybit,okx,hyperliquid",
+        help="venue rule packs timed at the largest size ('none' to skip)",
+    )
+    ap.add_argument(
+        "--policies",
+        default="pro_rata,leverage_drain",
+        help="ADL policies timed at the largest size on the default venue ('none' to skip)",
+    )
+    ap.add_argument(
+        "--behaviours",
+        default=",".join(BEHAVIOURS),
+        help="trader-behaviour settings timed at the largest size ('none' to skip): "
+        + ", ".join(f"{k} = {v}" for k, v in BEHAVIOURS.items()),
+    )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
 
@@ -270,8 +292,12 @@ def main(argv=None):
     cache_dir = tempfile.mkdtemp(prefix="liqsim-bench-cache-")
     cache_env = {"NUMBA_CACHE_DIR": cache_dir}
     doc = {
-        "python": sys.version.split()[0], "numba": numba.__version__, "numpy": numpy.__version__,
-        "liqsim": sim.__version__, "cpu_count": os.cpu_count(), "repeats": a.repeats,
+        "python": sys.version.split()[0],
+        "numba": numba.__version__,
+        "numpy": numpy.__version__,
+        "liqsim": sim.__version__,
+        "cpu_count": os.cpu_count(),
+        "repeats": a.repeats,
     }
     try:
         note(f"compile: {compile_repeats} fresh process(es) with LIQSIM_NO_CACHE=1")
@@ -284,30 +310,40 @@ def main(argv=None):
         note(f"cached start: {compile_repeats} fresh process(es) with the populated cache")
         warm = [spawn({"what": "compile"}, cache_env) for _ in range(compile_repeats)]
         doc["cached_start_s"] = median([c["warmup_s"] for c in warm])
-        doc["compile_detail"] = {"no_cache_warmup_s": [c["warmup_s"] for c in cold],
-                                 "populate_warmup_s": populate["warmup_s"],
-                                 "cached_warmup_s": [c["warmup_s"] for c in warm]}
+        doc["compile_detail"] = {
+            "no_cache_warmup_s": [c["warmup_s"] for c in cold],
+            "populate_warmup_s": populate["warmup_s"],
+            "cached_warmup_s": [c["warmup_s"] for c in warm],
+        }
 
         doc["sizes"] = {}
         for n in sizes:
             note(f"size {n:,}: fresh process")
             r = spawn({"what": "size", "n": n, "repeats": a.repeats}, cache_env)
-            note(f"  build {r['build_s']:.3f} s, run {r['run_s']:.3f} s, total {r['total_s']:.3f} s, "
-                 f"{r['liquidations']} liquidations, peak RSS {r['peak_rss_mb']:.0f} MB")
+            note(
+                f"  build {r['build_s']:.3f} s, run {r['run_s']:.3f} s, total {r['total_s']:.3f} s, "
+                f"{r['liquidations']} liquidations, peak RSS {r['peak_rss_mb']:.0f} MB"
+            )
             doc["sizes"][str(n)] = r
 
         big = max(sizes)
         variants = [(f"venue:{v}", {"market.venue": v}) for v in a.venues.split(",") if v and a.venues != "none"]
-        variants += [(f"adl_policy:{x}", {"adl.policy": x}) for x in a.policies.split(",") if x and a.policies != "none"]
+        variants += [
+            (f"adl_policy:{x}", {"adl.policy": x}) for x in a.policies.split(",") if x and a.policies != "none"
+        ]
         variants += [(f"behaviour:{x}", BEHAVIOURS[x]) for x in a.behaviours.split(",") if x and a.behaviours != "none"]
         doc["rule_variants"] = {"n_positions": big}
         for label, extra in variants:
             note(f"{label} at {big:,}: fresh process")
             r = spawn({"what": "size", "n": big, "repeats": a.repeats, "extra": extra}, cache_env)
-            note(f"  run {r['run_s']:.3f} s, total {r['total_s']:.3f} s, {r['liquidations']} liquidations, "
-                 f"{r['fills']} fills, peak RSS {r['peak_rss_mb']:.0f} MB")
-            doc["rule_variants"][label] = {k: r[k] for k in ("build_s", "run_s", "total_s", "fills", "liquidations",
-                                                             "liquidations_per_s", "peak_rss_mb")}
+            note(
+                f"  run {r['run_s']:.3f} s, total {r['total_s']:.3f} s, {r['liquidations']} liquidations, "
+                f"{r['fills']} fills, peak RSS {r['peak_rss_mb']:.0f} MB"
+            )
+            doc["rule_variants"][label] = {
+                k: r[k]
+                for k in ("build_s", "run_s", "total_s", "fills", "liquidations", "liquidations_per_s", "peak_rss_mb")
+            }
 
         if not a.no_scaling:
             n, n_small = max(sizes), min(min(sizes), 10_000)
@@ -334,8 +370,8 @@ def main(argv=None):
                 "crash_1800s_run_s": long_,
                 "steps_ratio": sc["crash_1800s"]["oracle_ticks"] / sc["crash_600s"]["oracle_ticks"],
                 "time_ratio_1800s_over_600s": long_ / short,
-                "extra_liquidations_1800s_vs_600s":
-                    sc["crash_1800s"]["liquidations"] - sc["crash_600s"]["liquidations"],
+                "extra_liquidations_1800s_vs_600s": sc["crash_1800s"]["liquidations"]
+                - sc["crash_600s"]["liquidations"],
                 "us_per_extra_oracle_tick": tick_big,
                 "n_positions_small": n_small,
                 "us_per_extra_oracle_tick_small": tick_small,
@@ -351,11 +387,20 @@ def main(argv=None):
         one_m = doc["sizes"].get(str(1_000_000))
         doc["targets"] = {"one_million_under_1s": (one_m["total_s"] < 1.0) if one_m else None}
         if one_m:
-            worst = max([one_m["total_s"]] + [v["total_s"] for k, v in doc["rule_variants"].items()
-                                              if isinstance(v, dict) and not k.startswith("behaviour:")])
+            worst = max(
+                [one_m["total_s"]]
+                + [
+                    v["total_s"]
+                    for k, v in doc["rule_variants"].items()
+                    if isinstance(v, dict) and not k.startswith("behaviour:")
+                ]
+            )
             doc["targets"]["one_million_under_1s_every_rule_variant"] = worst < 1.0
-            behaviour = [v["total_s"] for k, v in doc["rule_variants"].items()
-                         if k.removeprefix("behaviour:") in TARGET_BEHAVIOURS]
+            behaviour = [
+                v["total_s"]
+                for k, v in doc["rule_variants"].items()
+                if k.removeprefix("behaviour:") in TARGET_BEHAVIOURS
+            ]
             if behaviour:
                 doc["targets"]["one_million_under_1s_with_behaviour_on"] = max(behaviour) < 1.0
     finally:

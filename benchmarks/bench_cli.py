@@ -33,7 +33,7 @@ def run_once(out, extra):
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     cmd = [sys.executable, "-m", "sim", "run", "--out", str(out), *extra]
     t = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=str(ROOT), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(cmd, cwd=str(ROOT), env=env, capture_output=True, text=True)
     dt = time.perf_counter() - t
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
@@ -59,13 +59,18 @@ def main(argv=None):
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     med = float(statistics.median(times))
-    print(json.dumps({
-        "command": "python -m sim run --out DIR" + (" --no-plot" if a.no_plot else ""),
-        "warmup_run_s": first,
-        "cli_second_run_s": med,
-        "all_s": times,
-        "target_under_3s": med < 3.0,
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "command": "python -m sim run --out DIR" + (" --no-plot" if a.no_plot else ""),
+                "warmup_run_s": first,
+                "cli_second_run_s": med,
+                "all_s": times,
+                "target_under_3s": med < 3.0,
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

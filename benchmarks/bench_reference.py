@@ -49,24 +49,27 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--positions", type=int, default=20_000)
     ap.add_argument("--duration", type=float, default=10.0, help="scenario.duration_s (default 10)")
-    ap.add_argument("--shock-start", type=float, default=None,
-                    help="shock.start_s (default: the scenario's, or half the duration if that is later)")
+    ap.add_argument(
+        "--shock-start",
+        type=float,
+        default=None,
+        help="shock.start_s (default: the scenario's, or half the duration if that is later)",
+    )
     ap.add_argument("--repeats", type=int, default=5, help="timed Numba runs (median reported)")
     a = ap.parse_args(argv)
 
     import numpy as np
-
-    import sim
     from dsl import engine_result
     from reference import reference_run
+
+    import sim
     from sim.engine import prepare, simulate
 
     default = sim.load_scenario(None)
     shock_start = a.shock_start
     if shock_start is None:
         shock_start = min(default.shock.start_s, a.duration / 2.0)
-    overrides = {"population.n_positions": a.positions, "scenario.duration_s": a.duration,
-                 "shock.start_s": shock_start}
+    overrides = {"population.n_positions": a.positions, "scenario.duration_s": a.duration, "shock.start_s": shock_start}
     scn = sim.load_scenario(None, overrides=overrides)
     inp = prepare(scn)
 

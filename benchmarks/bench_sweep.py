@@ -43,10 +43,15 @@ def measure(executor, workers, positions, seeds, repeats, scratch):
     for i in range(repeats):
         out = Path(scratch) / f"{executor}-{workers}-{i}"
         t0 = time.perf_counter()
-        table = run_sweep(None, {"shock.size_pct": SHOCKS, "population.leverage_mix": MIXES}, seeds, out,
-                          executor=executor, workers=workers,
-                          overrides={"population.n_positions": positions, "scenario.duration_s": 240.0,
-                                     "shock.start_s": 30.0})
+        table = run_sweep(
+            None,
+            {"shock.size_pct": SHOCKS, "population.leverage_mix": MIXES},
+            seeds,
+            out,
+            executor=executor,
+            workers=workers,
+            overrides={"population.n_positions": positions, "scenario.duration_s": 240.0, "shock.start_s": 30.0},
+        )
         walls.append(time.perf_counter() - t0)
         tables.append(table)
         shutil.rmtree(out)
@@ -55,8 +60,13 @@ def measure(executor, workers, positions, seeds, repeats, scratch):
     runs, wall, k = len(tables[0]), statistics.median(walls), workers or 1
     in_worker = float(tables[0]["runtime_s"].sum())
     return {
-        "executor": executor, "workers": k, "runs": runs, "wall_s": wall, "all_s": walls,
-        "runs_per_s": runs / wall, "runs_per_s_per_core": runs / wall / k,
+        "executor": executor,
+        "workers": k,
+        "runs": runs,
+        "wall_s": wall,
+        "all_s": walls,
+        "runs_per_s": runs / wall,
+        "runs_per_s_per_core": runs / wall / k,
         "mean_run_s": in_worker / runs,  # one run's wall time inside its worker, first repetition
         "overhead_s": wall - in_worker / k,  # what the wall time holds beyond the runs themselves, shared evenly
     }, tables[0]
@@ -89,19 +99,25 @@ def main(argv=None):
         t0 = time.perf_counter()
         sim.warmup()
         compile_s = time.perf_counter() - t0
-        note(f"compiled in {compile_s:.1f} s; {len(SHOCKS) * len(MIXES) * args.seeds} runs of "
-             f"{args.positions:,} positions per sweep")
+        note(
+            f"compiled in {compile_s:.1f} s; {len(SHOCKS) * len(MIXES) * args.seeds} runs of "
+            f"{args.positions:,} positions per sweep"
+        )
         results, tables = [], {}
-        plan = ([("serial", None)] if "serial" in executors else []) + \
-               ([("local", k) for k in counts] if "local" in executors else []) + \
-               ([("dask", max(counts))] if "dask" in executors else [])
+        plan = (
+            ([("serial", None)] if "serial" in executors else [])
+            + ([("local", k) for k in counts] if "local" in executors else [])
+            + ([("dask", max(counts))] if "dask" in executors else [])
+        )
         for executor, k in plan:
             row, table = measure(executor, k, args.positions, args.seeds, args.repeats, scratch)
             results.append(row)
             tables[(executor, row["workers"])] = table
-            note(f"{executor} x {row['workers']}: {row['wall_s']:.2f} s, {row['runs_per_s']:.1f} runs/s, "
-                 f"{row['runs_per_s_per_core']:.1f} runs/s/core, one run {row['mean_run_s'] * 1e3:.0f} ms inside "
-                 f"its worker, overhead {row['overhead_s']:.2f} s")
+            note(
+                f"{executor} x {row['workers']}: {row['wall_s']:.2f} s, {row['runs_per_s']:.1f} runs/s, "
+                f"{row['runs_per_s_per_core']:.1f} runs/s/core, one run {row['mean_run_s'] * 1e3:.0f} ms inside "
+                f"its worker, overhead {row['overhead_s']:.2f} s"
+            )
         one = next((r for r in results if r["executor"] == "local" and r["workers"] == 1), None)
         for row in results:
             if one is not None and row["executor"] != "serial":
@@ -110,8 +126,14 @@ def main(argv=None):
         first = next(iter(tables.values()))
         doc = {
             "machine": {"cores": cores, "python": sys.version.split()[0]},
-            "sweep": {"positions": args.positions, "shocks": SHOCKS, "mixes": MIXES, "seeds": args.seeds,
-                      "runs": len(first), "repeats": args.repeats},
+            "sweep": {
+                "positions": args.positions,
+                "shocks": SHOCKS,
+                "mixes": MIXES,
+                "seeds": args.seeds,
+                "runs": len(first),
+                "repeats": args.repeats,
+            },
             "compile_s": compile_s,
             "results": results,
             "identical_across_executors": all(same_numbers(first, t) for t in tables.values()),

@@ -35,9 +35,15 @@ def warmup():
     """Compile every kernel once (a tiny run); later processes load them from the disk cache."""
     scn = load_scenario(
         None,
-        overrides={"population.n_positions": 500, "scenario.duration_s": 120.0, "shock.start_s": 5.0,
-                   "shock.duration_s": 10.0, "shock.size_pct": -20.0, "insurance_fund.initial_usd": 0.0,
-                   "book.depth_usd_1pct": 2e5},
+        overrides={
+            "population.n_positions": 500,
+            "scenario.duration_s": 120.0,
+            "shock.start_s": 5.0,
+            "shock.duration_s": 10.0,
+            "shock.size_pct": -20.0,
+            "insurance_fund.initial_usd": 0.0,
+            "book.depth_usd_1pct": 2e5,
+        },
     )
     return run(scn)
 

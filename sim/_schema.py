@@ -20,9 +20,10 @@ import numbers
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -260,8 +261,11 @@ class Checker:
             return self.custom(spec, value, key)
         if kind == "path" and isinstance(value, os.PathLike):
             value = os.fspath(value)
-        if not isinstance(value, str) or (spec.choices and value not in spec.choices) or (
-                spec.pattern and not re.fullmatch(spec.pattern, value)):
+        if (
+            not isinstance(value, str)
+            or (spec.choices and value not in spec.choices)
+            or (spec.pattern and not re.fullmatch(spec.pattern, value))
+        ):
             return self.fail(key, must(spec), value)
         if kind == "path" and value:
             # Relative paths are relative to the scenario file, except those typed as overrides (cwd).
@@ -285,8 +289,16 @@ class Checker:
                 if key not in skip and x not in (None, BAD) and breaks(spec, x, self.values):
                     self.fail(key, must(spec, self.values), self.given.get(key, x))
 
-    def limit(self, key: str, others: tuple[str, ...], amount: Callable[..., float], most: int, what: str,
-              grows: bool, alternative: str = "") -> None:
+    def limit(
+        self,
+        key: str,
+        others: tuple[str, ...],
+        amount: Callable[..., float],
+        most: int,
+        what: str,
+        grows: bool,
+        alternative: str = "",
+    ) -> None:
         """Fail ``key`` if ``amount(value of key, *values of others)`` exceeds ``most``.
 
         For bounds that no single key's range can express (a product of keys); ``what`` names the amount,
@@ -300,8 +312,12 @@ class Checker:
         if n > most * (1 + 1e-9):
             context = ", ".join(f"{k} = {fmt(self.values[k])}" for k in others)
             bound = f"at most {x * most / n:.10g}" if grows else f"at least {x * n / most:.10g}"
-            self.fail(key, f"would make {n:,.0f} {what} with {context}; at most {most:,} are allowed: {key} must be "
-                      f"{bound}" + (f", or {alternative}" if alternative else ""), self.given.get(key, x))
+            self.fail(
+                key,
+                f"would make {n:,.0f} {what} with {context}; at most {most:,} are allowed: {key} must be "
+                f"{bound}" + (f", or {alternative}" if alternative else ""),
+                self.given.get(key, x),
+            )
 
     def read(self, key: str, reader: Any, **kw: Any) -> dict[str, np.ndarray] | None:
         """Read the data file named by ``key`` with ``reader``; its problems join ours."""
@@ -338,7 +354,7 @@ def read_toml(path: str | Path) -> dict:
     except tomllib.TOMLDecodeError as exc:
         msg = str(exc)
         m = re.search(r"\s*\(at line (\d+), column (\d+)\)$", msg)
-        where, msg = (f"line {m[1]}, column {m[2]}: ", msg[:m.start()]) if m else ("", msg)
+        where, msg = (f"line {m[1]}, column {m[2]}: ", msg[: m.start()]) if m else ("", msg)
         raise ScenarioError(f"{path}: {where}invalid TOML: {msg}") from None
 
 
@@ -353,8 +369,9 @@ def override_value(text: str, spec: Spec) -> Any:
     return text.strip() if spec.kind in ("str", "path") and not isinstance(value, str) else value
 
 
-def apply_overrides(raw: Any, overrides: dict[str, Any],
-                    tables: dict[str, type]) -> tuple[Any, frozenset[str], list[str]]:
+def apply_overrides(
+    raw: Any, overrides: dict[str, Any], tables: dict[str, type]
+) -> tuple[Any, frozenset[str], list[str]]:
     """Raw data with ``table.key`` overrides applied; also the keys overridden and the bad override keys.
 
     ``tables`` maps table names to their dataclasses; a string value is read by :func:`override_value`, None
@@ -406,6 +423,8 @@ def markdown_table(cls: type) -> list[str]:
     table_defaults = defaults(cls)
     for name, spec in specs(cls).items():
         kind = (spec.type_name or _TYPE_NAMES[spec.kind]) + (", optional" if spec.optional else "")
-        lines.append(f"| `{name}` | {kind} | {spec.unit} | {_doc_default(spec, table_defaults[name])} | "
-                     f"{_doc_allowed(spec)} | {spec.doc} |")
+        lines.append(
+            f"| `{name}` | {kind} | {spec.unit} | {_doc_default(spec, table_defaults[name])} | "
+            f"{_doc_allowed(spec)} | {spec.doc} |"
+        )
     return lines

@@ -19,10 +19,20 @@ class Stops:
     """``[stops]``: stop-loss orders in the population (market orders through the book when triggered)."""
 
     share: float = num(0.0, "[0, 1]", "fraction", "Fraction of traders with a stop-loss order; 0 = no stops.")
-    distance_pct: float = num(3.0, "(0, 95]", "%", "Mean distance of a stop from the start price (exponential); a "
-                              "stop drawn beyond the position's liquidation price is put halfway to it.")
-    round_share: float = num(0.5, "[0, 1]", "fraction", "Fraction of stops moved out to the next round number "
-                             "(down for longs, up for shorts) when that is still inside the liquidation price.")
+    distance_pct: float = num(
+        3.0,
+        "(0, 95]",
+        "%",
+        "Mean distance of a stop from the start price (exponential); a "
+        "stop drawn beyond the position's liquidation price is put halfway to it.",
+    )
+    round_share: float = num(
+        0.5,
+        "[0, 1]",
+        "fraction",
+        "Fraction of stops moved out to the next round number "
+        "(down for longs, up for shorts) when that is still inside the liquidation price.",
+    )
     round_step_usd: float = num(1000.0, "(0, 1e9]", "USD", "Round numbers are the multiples of this.")
 
 
@@ -32,22 +42,42 @@ class TopUps:
     reaches a threshold."""
 
     share: float = num(0.0, "[0, 1]", "fraction", "Fraction of traders who top up; 0 = none.")
-    threshold: float = num(0.8, "(0, 1)", "MM / equity", "They act when maintenance margin / equity reaches this "
-                           "(liquidation is at 1).")
-    target: float = num(0.4, "(0, topups.threshold)", "MM / equity", "A top-up adds what brings the ratio down to "
-                        "this, at most the reserve left.")
-    reserve: float = num(1.0, "(0, 100]", "× wallet", "Cash each of them can add over the run, as a multiple of the "
-                         "wallet at the start.")
-    delay_mean_s: float = num(30.0, "[0, 86400]", "s", "Mean reaction delay (exponential per trader); the margin "
-                              "arrives at the first oracle tick after it.")
+    threshold: float = num(
+        0.8, "(0, 1)", "MM / equity", "They act when maintenance margin / equity reaches this (liquidation is at 1)."
+    )
+    target: float = num(
+        0.4,
+        "(0, topups.threshold)",
+        "MM / equity",
+        "A top-up adds what brings the ratio down to this, at most the reserve left.",
+    )
+    reserve: float = num(
+        1.0, "(0, 100]", "× wallet", "Cash each of them can add over the run, as a multiple of the wallet at the start."
+    )
+    delay_mean_s: float = num(
+        30.0,
+        "[0, 86400]",
+        "s",
+        "Mean reaction delay (exponential per trader); the margin arrives at the first oracle tick after it.",
+    )
 
 
 @dataclass(frozen=True)
 class Funding:
     """``[funding]``: payments between longs and shorts at the venue's interval and by its formula."""
 
-    enabled: bool = setting(True, "bool", "Settle funding at market.time_to_funding_s and every "
-                            "venue.funding_interval_h after; false = none (the mark's funding term still uses "
-                            "market.funding_rate_pct).")
-    rate_pct: float | None = num(None, "[-5, 5]", "% per interval", "A fixed rate for every settlement instead of "
-                                 "the venue's premium formula.", optional=True, shown_default="the formula")
+    enabled: bool = setting(
+        True,
+        "bool",
+        "Settle funding at market.time_to_funding_s and every "
+        "venue.funding_interval_h after; false = none (the mark's funding term still uses "
+        "market.funding_rate_pct).",
+    )
+    rate_pct: float | None = num(
+        None,
+        "[-5, 5]",
+        "% per interval",
+        "A fixed rate for every settlement instead of the venue's premium formula.",
+        optional=True,
+        shown_default="the formula",
+    )

@@ -40,9 +40,23 @@ MAX_USD = 1e13  # notional and money bound, as the scenario's USD amounts
 MIN_NOTIONAL_USD = 1e-6  # below it the arithmetic would run into subnormal numbers
 
 
-def liquidation(venue="binance", side="long", entry=None, size=1.0, leverage=None, margin=None, mode="isolated",
-                wallet=None, other_mm=None, other_upnl=None, mmr=None, cum=None, max_leverage=None, asset="BTC",
-                version=None) -> dict:
+def liquidation(
+    venue="binance",
+    side="long",
+    entry=None,
+    size=1.0,
+    leverage=None,
+    margin=None,
+    mode="isolated",
+    wallet=None,
+    other_mm=None,
+    other_upnl=None,
+    mmr=None,
+    cum=None,
+    max_leverage=None,
+    asset="BTC",
+    version=None,
+) -> dict:
     """Liquidation and bankruptcy price of one position, as an exchange's calculator shows them.
 
     Parameters
@@ -124,25 +138,39 @@ def liquidation(venue="binance", side="long", entry=None, size=1.0, leverage=Non
     problems: list[str] = []
     venue, side, mode = _lower(venue), _lower(side), _lower(mode)
     asset = asset.strip().upper() if isinstance(asset, str) else asset
-    given = {"--leverage": leverage is not None, "--margin": margin is not None, "--wallet": wallet is not None,
-             "--other-mm": other_mm is not None, "--other-upnl": other_upnl is not None}
-    entry = _number(problems, "--entry", entry, "in [1e-8, 1e9] (USD)", lambda x: MIN_PRICE_USD <= x <= MAX_PRICE_USD,
-                    required=True)
+    given = {
+        "--leverage": leverage is not None,
+        "--margin": margin is not None,
+        "--wallet": wallet is not None,
+        "--other-mm": other_mm is not None,
+        "--other-upnl": other_upnl is not None,
+    }
+    entry = _number(
+        problems, "--entry", entry, "in [1e-8, 1e9] (USD)", lambda x: MIN_PRICE_USD <= x <= MAX_PRICE_USD, required=True
+    )
     size = _number(problems, "--size", size, "> 0 (coins)", lambda x: x > 0, required=True)
     leverage = _number(problems, "--leverage", leverage, "≥ 1", lambda x: x >= 1)
     margin = _number(problems, "--margin", margin, "in (0, 1e13] (USD)", lambda x: 0 < x <= MAX_USD)
     wallet = _number(problems, "--wallet", wallet, "in [0, 1e13] (USD)", lambda x: 0 <= x <= MAX_USD)
-    other_mm = _number(problems, "--other-mm", 0.0 if other_mm is None else other_mm, "in [0, 1e13] (USD)",
-                       lambda x: 0 <= x <= MAX_USD)
-    other_upnl = _number(problems, "--other-upnl", 0.0 if other_upnl is None else other_upnl,
-                         "in [-1e13, 1e13] (USD)", lambda x: -MAX_USD <= x <= MAX_USD)
+    other_mm = _number(
+        problems, "--other-mm", 0.0 if other_mm is None else other_mm, "in [0, 1e13] (USD)", lambda x: 0 <= x <= MAX_USD
+    )
+    other_upnl = _number(
+        problems,
+        "--other-upnl",
+        0.0 if other_upnl is None else other_upnl,
+        "in [-1e13, 1e13] (USD)",
+        lambda x: -MAX_USD <= x <= MAX_USD,
+    )
     mmr = _number(problems, "--mmr", mmr, "in [0, 100) (percent)", lambda x: 0 <= x < 100)
     cum = _number(problems, "--cum", cum, "in [0, 1e13] (USD)", lambda x: 0 <= x <= MAX_USD)
     max_leverage = _number(problems, "--max-leverage", max_leverage, "≥ 1", lambda x: x >= 1)
     if entry is not None and size is not None and not MIN_NOTIONAL_USD <= size * entry <= MAX_USD:
-        problems.append(f"--size = {_fmt(size)}: the notional --size × --entry = {_fmt(size * entry)} USD must be "
-                        f"in [1e-6, 1e13] USD; at --entry {_fmt(entry)} that is --size in "
-                        f"[{_fmt(MIN_NOTIONAL_USD / entry)}, {_fmt(MAX_USD / entry)}]")
+        problems.append(
+            f"--size = {_fmt(size)}: the notional --size × --entry = {_fmt(size * entry)} USD must be "
+            f"in [1e-6, 1e13] USD; at --entry {_fmt(entry)} that is --size in "
+            f"[{_fmt(MIN_NOTIONAL_USD / entry)}, {_fmt(MAX_USD / entry)}]"
+        )
         size = None
     _choice(problems, "--side", side, tuple(SIDES))
     _choice(problems, "--mode", mode, MODES)
@@ -152,38 +180,62 @@ def liquidation(venue="binance", side="long", entry=None, size=1.0, leverage=Non
     if given["--leverage"] and given["--margin"]:
         problems.append("--leverage and --margin: give one of them, not both (the margin is notional / leverage)")
     elif mode == "isolated" and not (given["--leverage"] or given["--margin"]):
-        problems.append("--leverage or --margin: isolated mode needs one of them (the position's margin is "
-                        "--margin, or notional / --leverage)")
+        problems.append(
+            "--leverage or --margin: isolated mode needs one of them (the position's margin is "
+            "--margin, or notional / --leverage)"
+        )
     if mode == "isolated":
         for flag in ("--wallet", "--other-mm", "--other-upnl"):
             if given[flag] and flag not in _flags(problems):
                 value = {"--wallet": wallet, "--other-mm": other_mm, "--other-upnl": other_upnl}[flag]
-                problems.append(f"{flag} = {_fmt(value)}: only for --mode cross (an isolated position is backed by "
-                                "its own margin: --margin, or notional / --leverage)")
+                problems.append(
+                    f"{flag} = {_fmt(value)}: only for --mode cross (an isolated position is backed by "
+                    "its own margin: --margin, or notional / --leverage)"
+                )
     elif mode == "cross" and not given["--wallet"]:
         problems.append("--wallet: required in cross mode, the account's whole balance (USD, ≥ 0)")
 
     pk, rows, cap = _pack(problems, venue, version), None, None
     if pk is not None:
         if asset not in pk.tiers:
-            problems.append(f"--asset = {asset!r}: must be one of {', '.join(pk.tiers)} "
-                            f"({pk.venue} rules {pk.version})")
+            problems.append(
+                f"--asset = {asset!r}: must be one of {', '.join(pk.tiers)} ({pk.venue} rules {pk.version})"
+            )
         elif entry is not None:
             rows = pk.tier_rows(asset, entry)  # tiers set in size (OKX) are valued at the entry price
     if rows is not None and entry is not None and size is not None:
         cap = _check_leverage(problems, pk, asset, rows, size * entry, leverage, margin, max_leverage)
     if pk is not None and mmr is not None and pk.rules.trigger_includes_fee and mmr + pk.rules.clearance_fee_pct >= 100:
-        problems.append(f"--mmr = {_fmt(mmr)}: with the {_fmt(pk.rules.clearance_fee_pct)}% clearance fee {pk.venue} "
-                        "counts in the trigger it reaches 100%; must be below "
-                        f"{_fmt(100 - pk.rules.clearance_fee_pct)}")
+        problems.append(
+            f"--mmr = {_fmt(mmr)}: with the {_fmt(pk.rules.clearance_fee_pct)}% clearance fee {pk.venue} "
+            "counts in the trigger it reaches 100%; must be below "
+            f"{_fmt(100 - pk.rules.clearance_fee_pct)}"
+        )
     if problems:
         raise ScenarioError(problems)
-    return _solve(pk, asset, rows, SIDES[side], mode, entry, size, size * entry, leverage, margin, wallet,
-                  other_mm, other_upnl, mmr, cum, cap)
+    return _solve(
+        pk,
+        asset,
+        rows,
+        SIDES[side],
+        mode,
+        entry,
+        size,
+        size * entry,
+        leverage,
+        margin,
+        wallet,
+        other_mm,
+        other_upnl,
+        mmr,
+        cum,
+        cap,
+    )
 
 
-def _solve(pk, asset, rows, s, mode, entry, size, notional, leverage, margin, wallet, other_mm, other_upnl,
-           mmr, cum, cap):
+def _solve(
+    pk, asset, rows, s, mode, entry, size, notional, leverage, margin, wallet, other_mm, other_upnl, mmr, cum, cap
+):
     """The numbers, once every input is valid."""
     if mmr is None:
         floor = np.array([r.notional_floor_usd for r in rows], np.float64)
@@ -197,8 +249,9 @@ def _solve(pk, asset, rows, s, mode, entry, size, notional, leverage, margin, wa
     basis = E.MM_ENTRY if rules.mm_basis == "entry" else E.MM_MARK
     if mmr is None and pk.sized_in_coins(asset):  # OKX: the tier is the one of the size, amounts in coins
         coins = pk.tier_rows(asset, 1.0)
-        floor, amount = (np.array(c, np.float64) for c in zip(*[(r.notional_floor_usd, r.maintenance_amount_usd)
-                                                                  for r in coins]))
+        floor, amount = (
+            np.array(c, np.float64) for c in zip(*[(r.notional_floor_usd, r.maintenance_amount_usd) for r in coins])
+        )
         basis = E.MM_SIZE
 
     if mode == "isolated":
@@ -215,13 +268,29 @@ def _solve(pk, asset, rows, s, mode, entry, size, notional, leverage, margin, wa
     bp = bankruptcy_price_nb(s, size, entry, w_bp)
     at_entry = position_mm_nb(size, entry, entry, floor, trigger_rate, amount, basis)
     out = {
-        "venue": pk.venue, "version": pk.version, "asset": asset, "side": "long" if s > 0 else "short",
-        "mode": mode, "margin_basis": rules.mm_basis, "entry": entry, "size": size, "notional_usd": notional,
-        "leverage": leverage, "initial_margin": initial, "max_leverage": float(cap), "liquidation_wallet": w_lp,
-        "liquidation_price": None, "liquidated_at_any_price": False,
+        "venue": pk.venue,
+        "version": pk.version,
+        "asset": asset,
+        "side": "long" if s > 0 else "short",
+        "mode": mode,
+        "margin_basis": rules.mm_basis,
+        "entry": entry,
+        "size": size,
+        "notional_usd": notional,
+        "leverage": leverage,
+        "initial_margin": initial,
+        "max_leverage": float(cap),
+        "liquidation_wallet": w_lp,
+        "liquidation_price": None,
+        "liquidated_at_any_price": False,
         "bankruptcy_price": float(bp) if bp > 0 else (0.0 if s < 0 else None),
-        "maintenance_margin": None, "trigger_margin": None, "tier": None, "mmr": None, "trigger_mmr_pct": None,
-        "distance_pct": None, "below_maintenance_at_entry": bool(w_lp <= at_entry),
+        "maintenance_margin": None,
+        "trigger_margin": None,
+        "tier": None,
+        "mmr": None,
+        "trigger_mmr_pct": None,
+        "distance_pct": None,
+        "below_maintenance_at_entry": bool(w_lp <= at_entry),
     }
     if lp <= 0 and s < 0:  # the kernels' 0 for a short: at or below the trigger at every price, 0 included
         out.update(liquidation_price=0.0, liquidated_at_any_price=True, below_maintenance_at_entry=True)
@@ -252,9 +321,11 @@ def _check_leverage(problems, pk, asset, rows, notional, leverage, margin, max_l
         problems.append(f"--leverage = {_fmt(leverage)}: must be in [1, {_fmt(cap)}] ({where})")
     elif margin is not None and notional / margin > cap:
         implied = _fmt(round(notional / margin, 2))
-        problems.append(f"--margin = {_fmt(margin)}: implies a leverage of {implied} on a notional of "
-                        f"{notional:,.2f} USD; the maximum is {_fmt(cap)} ({where}), so the margin must be "
-                        f"≥ {notional / cap:,.2f} USD")
+        problems.append(
+            f"--margin = {_fmt(margin)}: implies a leverage of {implied} on a notional of "
+            f"{notional:,.2f} USD; the maximum is {_fmt(cap)} ({where}), so the margin must be "
+            f"≥ {notional / cap:,.2f} USD"
+        )
     return cap
 
 
@@ -265,8 +336,9 @@ def _pack(problems, venue, version):
         return None
     if version is None or version in versions(venue):
         return pack(venue, version)
-    problems.append(f"--version = {version!r}: {venue} has rule packs {', '.join(versions(venue))} "
-                    f"(default {DEFAULTS[venue]})")
+    problems.append(
+        f"--version = {version!r}: {venue} has rule packs {', '.join(versions(venue))} (default {DEFAULTS[venue]})"
+    )
     return None
 
 

@@ -45,8 +45,14 @@ def _parser():
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add_overrides(p):
-        p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                       help="override a scenario key, e.g. --set population.n_positions=200000 (repeatable)")
+        p.add_argument(
+            "--set",
+            dest="overrides",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="override a scenario key, e.g. --set population.n_positions=200000 (repeatable)",
+        )
 
     run = sub.add_parser("run", help="run a scenario and write its results")
     run.add_argument("file", nargs="?", help="scenario TOML (default: the built-in btc_flash_crash)")
@@ -63,86 +69,139 @@ def _parser():
 
     sub.add_parser("warmup", help="compile the kernels once so later runs start fast")
 
-    calc = sub.add_parser("calc", help="liquidation and bankruptcy price of one position on one venue",
-                          description="Liquidation price, bankruptcy price and maintenance margin of one position, "
-                          "computed with the engine's margin functions and the venue's rule pack.")
+    calc = sub.add_parser(
+        "calc",
+        help="liquidation and bankruptcy price of one position on one venue",
+        description="Liquidation price, bankruptcy price and maintenance margin of one position, "
+        "computed with the engine's margin functions and the venue's rule pack.",
+    )
     calc._negative_number_matcher = _NEGATIVE_NUMBER  # "--other-upnl -1e6" is a value, not an option
     calc.add_argument("--venue", required=True, help="venue whose rules apply (see liqsim venues)")
     calc.add_argument("--side", required=True, metavar="long|short")
     calc.add_argument("--entry", required=True, metavar="PRICE", help="entry price, USD, in [1e-8, 1e9]")
-    calc.add_argument("--size", default="1", metavar="QTY",
-                      help="position size in coins (default 1); the notional size × entry in [1e-6, 1e13] USD")
+    calc.add_argument(
+        "--size",
+        default="1",
+        metavar="QTY",
+        help="position size in coins (default 1); the notional size × entry in [1e-6, 1e13] USD",
+    )
     calc.add_argument("--leverage", metavar="L", help="leverage; isolated: the margin is notional / L")
     calc.add_argument("--margin", metavar="USD", help="isolated margin (instead of --leverage)")
     calc.add_argument("--mode", default="isolated", metavar="isolated|cross", help="margin mode (default isolated)")
     calc.add_argument("--wallet", metavar="USD", help="cross: the account's whole balance (required in cross)")
-    calc.add_argument("--other-mm", metavar="USD", help="cross only: maintenance margin of the other positions "
-                      "(default 0)")
-    calc.add_argument("--other-upnl", metavar="USD", help="cross only: unrealised PnL of the other positions "
-                      "(default 0; negative values like -1e6 are accepted)")
+    calc.add_argument(
+        "--other-mm", metavar="USD", help="cross only: maintenance margin of the other positions (default 0)"
+    )
+    calc.add_argument(
+        "--other-upnl",
+        metavar="USD",
+        help="cross only: unrealised PnL of the other positions (default 0; negative values like -1e6 are accepted)",
+    )
     calc.add_argument("--mmr", metavar="PCT", help="one maintenance-margin rate, percent, instead of the tier table")
     calc.add_argument("--cum", metavar="USD", help="maintenance amount with --mmr (default 0)")
     calc.add_argument("--max-leverage", metavar="L", help="leverage cap instead of the tier's")
     calc.add_argument("--asset", default="BTC", metavar="BTC|ETH", help="whose tier table applies (default BTC)")
-    calc.add_argument("--version", metavar="DATE",
-                      help="rule-pack version (default: the venue's default pack; see liqsim venues)")
+    calc.add_argument(
+        "--version", metavar="DATE", help="rule-pack version (default: the venue's default pack; see liqsim venues)"
+    )
     calc.add_argument("--json", action="store_true", help="print one JSON object")
 
-    cmp = sub.add_parser("compare", help="run one scenario under several venues' rules and ADL policies",
-                         description="Run a scenario once per venue and ADL policy, on the same seed, and write "
-                         "a table and a figure comparing the cascades.")
+    cmp = sub.add_parser(
+        "compare",
+        help="run one scenario under several venues' rules and ADL policies",
+        description="Run a scenario once per venue and ADL policy, on the same seed, and write "
+        "a table and a figure comparing the cascades.",
+    )
     cmp.add_argument("file", help="scenario TOML")
-    cmp.add_argument("--venues", metavar="LIST",
-                     help="comma-separated venues (default: binance,bybit,okx,hyperliquid)")
-    cmp.add_argument("--policies", metavar="LIST",
-                     help="comma-separated ADL policies: venue_queue, pro_rata, leverage_drain "
-                     "(default: the scenario's)")
+    cmp.add_argument("--venues", metavar="LIST", help="comma-separated venues (default: binance,bybit,okx,hyperliquid)")
+    cmp.add_argument(
+        "--policies",
+        metavar="LIST",
+        help="comma-separated ADL policies: venue_queue, pro_rata, leverage_drain (default: the scenario's)",
+    )
     add_overrides(cmp)
     cmp.add_argument("--seed", type=_non_negative_int, help="random seed of every run (overrides scenario.seed)")
     cmp.add_argument("--out", help="output folder (default: runs/<scenario name>-compare)")
     cmp.add_argument("--no-plot", action="store_true", help="do not draw comparison.png")
     cmp.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
-    swp = sub.add_parser("sweep", help="run a scenario over a grid of values and seeds, in parallel",
-                         description="Run every combination of the grid's values once per seed (scenario.seed, "
-                         "scenario.seed + 1, ...) and write one table of their summaries, results.parquet and "
-                         "results.csv. Rerun into the same folder, a sweep skips the runs already done.")
-    swp.add_argument("file", nargs="?", help="scenario TOML, which may hold a [sweep] table with grid and seeds "
-                     "(default: the built-in btc_flash_crash)")
-    swp.add_argument("--grid", action="append", default=[], metavar="KEY=[V1,V2,...]",
-                     help="values of one scenario key, each read like a --set value, e.g. "
-                     "--grid population.long_share=[0.5,0.6] (repeatable; replaces the file's values of that key)")
-    swp.add_argument("--seeds", metavar="N",
-                     help="runs per combination, on seeds scenario.seed .. scenario.seed + N - 1 "
-                     "(default: the file's [sweep] seeds, else 1)")
+    swp = sub.add_parser(
+        "sweep",
+        help="run a scenario over a grid of values and seeds, in parallel",
+        description="Run every combination of the grid's values once per seed (scenario.seed, "
+        "scenario.seed + 1, ...) and write one table of their summaries, results.parquet and "
+        "results.csv. Rerun into the same folder, a sweep skips the runs already done.",
+    )
+    swp.add_argument(
+        "file",
+        nargs="?",
+        help="scenario TOML, which may hold a [sweep] table with grid and seeds "
+        "(default: the built-in btc_flash_crash)",
+    )
+    swp.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="KEY=[V1,V2,...]",
+        help="values of one scenario key, each read like a --set value, e.g. "
+        "--grid population.long_share=[0.5,0.6] (repeatable; replaces the file's values of that key)",
+    )
+    swp.add_argument(
+        "--seeds",
+        metavar="N",
+        help="runs per combination, on seeds scenario.seed .. scenario.seed + N - 1 "
+        "(default: the file's [sweep] seeds, else 1)",
+    )
     add_overrides(swp)
-    swp.add_argument("--out", help="output folder (default: runs/<scenario name>-sweep); an earlier sweep's "
-                     "folder resumes")
-    swp.add_argument("--executor", default="local", metavar="local|dask|serial",
-                     help="local: a process pool (default); dask: a Dask cluster; serial: one run after another "
-                     "in this process")
-    swp.add_argument("--scheduler", metavar="ADDRESS",
-                     help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: start a local cluster)")
-    swp.add_argument("--workers", metavar="K",
-                     help="worker processes of the local pool or local Dask cluster (default: every core)")
+    swp.add_argument(
+        "--out", help="output folder (default: runs/<scenario name>-sweep); an earlier sweep's folder resumes"
+    )
+    swp.add_argument(
+        "--executor",
+        default="local",
+        metavar="local|dask|serial",
+        help="local: a process pool (default); dask: a Dask cluster; serial: one run after another in this process",
+    )
+    swp.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: start a local cluster)",
+    )
+    swp.add_argument(
+        "--workers", metavar="K", help="worker processes of the local pool or local Dask cluster (default: every core)"
+    )
     swp.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
     plot = sub.add_parser("plot", help="draw a figure from results on disk")
     what = plot.add_subparsers(dest="figure", required=True, metavar="FIGURE")
-    sev = what.add_parser("severity", help="a sweep's severity curves: each metric against shock size, one line per "
-                          "leverage mix, with confidence bands over seeds", description="Writes severity.png and "
-                          "severity.csv (the numbers behind it) into the sweep's folder.")
+    sev = what.add_parser(
+        "severity",
+        help="a sweep's severity curves: each metric against shock size, one line per "
+        "leverage mix, with confidence bands over seeds",
+        description="Writes severity.png and severity.csv (the numbers behind it) into the sweep's folder.",
+    )
     sev.add_argument("dir", metavar="DIR", help="a finished sweep's folder (the --out of liqsim sweep)")
-    sev.add_argument("--metric", action="append", metavar="NAME", help="draw only this metric (repeatable): "
-                     "liquidated_notional, realized_drawdown, amplification, adl_notional, fund_drawdown "
-                     "(default: all)")
+    sev.add_argument(
+        "--metric",
+        action="append",
+        metavar="NAME",
+        help="draw only this metric (repeatable): "
+        "liquidated_notional, realized_drawdown, amplification, adl_notional, fund_drawdown "
+        "(default: all)",
+    )
     sev.add_argument("--x", metavar="KEY", help="grid key on the x axis (default: shock.size_pct)")
-    sev.add_argument("--by", action="append", metavar="KEY", help="grid key whose values are the curves "
-                     "(repeatable; default: every grid key but x)")
-    sev.add_argument("--level", type=_number, default=0.95, metavar="P",
-                     help="confidence level of the bands (default 0.95)")
-    sev.add_argument("--out", metavar="FILE", help="the PNG to write (default: DIR/severity.png); the CSV goes "
-                     "beside it")
+    sev.add_argument(
+        "--by",
+        action="append",
+        metavar="KEY",
+        help="grid key whose values are the curves (repeatable; default: every grid key but x)",
+    )
+    sev.add_argument(
+        "--level", type=_number, default=0.95, metavar="P", help="confidence level of the bands (default 0.95)"
+    )
+    sev.add_argument(
+        "--out", metavar="FILE", help="the PNG to write (default: DIR/severity.png); the CSV goes beside it"
+    )
     sev.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
     ven = sub.add_parser("venues", help="list the venues and their rule packs")
@@ -178,28 +237,47 @@ def _number(text):
 def _calc(args):
     from sim.calc import liquidation
 
-    res = liquidation(venue=args.venue, side=args.side, entry=_number(args.entry), size=_number(args.size),
-                      leverage=_number(args.leverage), margin=_number(args.margin), mode=args.mode,
-                      wallet=_number(args.wallet), other_mm=_number(args.other_mm),
-                      other_upnl=_number(args.other_upnl), mmr=_number(args.mmr), cum=_number(args.cum),
-                      max_leverage=_number(args.max_leverage), asset=args.asset, version=args.version)
+    res = liquidation(
+        venue=args.venue,
+        side=args.side,
+        entry=_number(args.entry),
+        size=_number(args.size),
+        leverage=_number(args.leverage),
+        margin=_number(args.margin),
+        mode=args.mode,
+        wallet=_number(args.wallet),
+        other_mm=_number(args.other_mm),
+        other_upnl=_number(args.other_upnl),
+        mmr=_number(args.mmr),
+        cum=_number(args.cum),
+        max_leverage=_number(args.max_leverage),
+        asset=args.asset,
+        version=args.version,
+    )
     print(json.dumps(res, indent=2) if args.json else _calc_text(res))
     return 0
 
 
 def _calc_text(res):
     """The calculator's answer as a few aligned lines."""
+
     def usd(x):
         if x is None:
             return "none"
         return f"{x:,.2f}" if x == 0 or abs(x) >= 1 else f"{x:.6g}"  # small prices keep their digits
 
     lev = f" {res['leverage']:.4g}x" if res["leverage"] is not None else ""
-    rows = [("position", f"{res['side']} {res['size']:g} {res['asset']} at {usd(res['entry'])}, {res['mode']}{lev}"),
-            ("venue", f"{res['venue']}, rules of {res['version']}")]
+    rows = [
+        ("position", f"{res['side']} {res['size']:g} {res['asset']} at {usd(res['entry'])}, {res['mode']}{lev}"),
+        ("venue", f"{res['venue']}, rules of {res['version']}"),
+    ]
     if res["liquidated_at_any_price"]:
-        rows.append(("liquidation price", "0.00: liquidated at any price (the equity is at or below the "
-                                          "maintenance margin even at a price of 0)"))
+        rows.append(
+            (
+                "liquidation price",
+                "0.00: liquidated at any price (the equity is at or below the maintenance margin even at a price of 0)",
+            )
+        )
     elif res["liquidation_price"] is None:
         rows.append(("liquidation price", "none: not liquidated at any positive price"))
     else:
@@ -210,11 +288,15 @@ def _calc_text(res):
             ("liquidation price", usd(res["liquidation_price"])),
             ("distance from entry", f"{res['distance_pct']:+.2f}%"),
             ("maintenance margin", f"{usd(res['maintenance_margin'])} USD {where}"),
-            ("tier, MMR", f"{tier}, {res['mmr']:g}%"
-             + (f" (the trigger adds the {fee:.4g}% clearance fee)" if fee else "")),
+            (
+                "tier, MMR",
+                f"{tier}, {res['mmr']:g}%" + (f" (the trigger adds the {fee:.4g}% clearance fee)" if fee else ""),
+            ),
         ]
     if res["bankruptcy_price"] == 0:
-        rows.append(("bankruptcy price", "0.00: bankrupt at any price (the equity is at or below 0 even at a price of 0)"))
+        rows.append(
+            ("bankruptcy price", "0.00: bankrupt at any price (the equity is at or below 0 even at a price of 0)")
+        )
     else:
         rows.append(("bankruptcy price", usd(res["bankruptcy_price"])))
     if res["initial_margin"] is not None:
@@ -303,15 +385,21 @@ def _report(res, out):
         f"  price        shock {_pct(s['exogenous_drawdown_pct'])}, last low {_pct(s['realized_drawdown_pct'])}"
         + (f" (amplification {amp:.2f}x)" if amp is not None else ""),
         f"  fund         {_money(fund['start'])} -> min {_money(fund['min'])} -> {_money(fund['end'])}"
-        + (f" (at the final mark {_money(fund['end_marked'])})" if _differs(fund.get("end_marked"), fund["end"]) else "")
+        + (
+            f" (at the final mark {_money(fund['end_marked'])})"
+            if _differs(fund.get("end_marked"), fund["end"])
+            else ""
+        )
         + "; "
         f"ADL {s['adl']['count']:,} fills, {_money(s['adl']['notional_usd'])}; bad debt {_money(s['bad_debt_usd'])}",
     ]
     b = s.get("behaviour") or {}
     if b.get("stop_fills") or b.get("topups") or b.get("funding_settlements"):
-        lines.append(f"  traders      stops {b['stop_fills']:,} fills, {_money(b['stop_notional_usd'])}; top-ups "
-                     f"{b['topups']:,}, {_money(b['topup_usd'])}; funding {b['funding_settlements']} settlement(s), "
-                     f"traders paid {_money(b['funding_paid_by_traders_usd'])}")
+        lines.append(
+            f"  traders      stops {b['stop_fills']:,} fills, {_money(b['stop_notional_usd'])}; top-ups "
+            f"{b['topups']:,}, {_money(b['topup_usd'])}; funding {b['funding_settlements']} settlement(s), "
+            f"traders paid {_money(b['funding_paid_by_traders_usd'])}"
+        )
     lines.append(f"  written to   {out}")
     print("\n".join(lines))
 
@@ -341,8 +429,12 @@ def _compare(args):
     check_comparison_folder(out.resolve())  # refuse before spending the runs, not after
     if not args.quiet and _first_compile():
         print("liqsim: compiling the engine (first run only, about a minute; cached afterwards)", file=sys.stderr)
-    cmp = compare(scn, names["--venues"], names["--policies"],
-                  progress=_Progress(sys.stderr, not args.quiet and sys.stderr.isatty()))
+    cmp = compare(
+        scn,
+        names["--venues"],
+        names["--policies"],
+        progress=_Progress(sys.stderr, not args.quiet and sys.stderr.isatty()),
+    )
     target = cmp.save(out, plot=scn.output.plot and not args.no_plot)
     if not args.quiet:
         _compare_report(cmp, target)
@@ -351,20 +443,31 @@ def _compare(args):
 
 def _compare_report(cmp, out):
     """One aligned line per run, then where the files went."""
+
     def gini(x):
         return "n/a" if x is None else f"{x:.2f}"
 
     head = ("run", "liquidated", "long", "last low", "fund min", "ADL", "overshoot", "Gini paid", "Gini side")
-    rows = [(r["label"], _money(r["liquidated_total_usd"]),
-             "n/a" if r["long_share"] is None else f"{100 * r['long_share']:.0f}%", _pct(r["realized_drawdown_pct"]),
-             _money(r["fund_min_usd"]), _money(r["adl_notional_usd"]),
-             "n/a" if r["adl_overshoot"] is None else f"{r['adl_overshoot']:.1f}x", gini(r["adl_gini_haircut_usd"]),
-             gini(r["adl_gini_position_share_side"]))
-            for r in cmp.table()]
+    rows = [
+        (
+            r["label"],
+            _money(r["liquidated_total_usd"]),
+            "n/a" if r["long_share"] is None else f"{100 * r['long_share']:.0f}%",
+            _pct(r["realized_drawdown_pct"]),
+            _money(r["fund_min_usd"]),
+            _money(r["adl_notional_usd"]),
+            "n/a" if r["adl_overshoot"] is None else f"{r['adl_overshoot']:.1f}x",
+            gini(r["adl_gini_haircut_usd"]),
+            gini(r["adl_gini_position_share_side"]),
+        )
+        for r in cmp.table()
+    ]
     widths = [max(len(row[k]) for row in [head, *rows]) for k in range(len(head))]
     s = cmp.scenario
-    print(f"liqsim: {s.scenario.name}: {len(rows)} runs, {s.population.n_positions:,} positions, "
-          f"seed {s.scenario.seed}, {sum(r.timings['total_s'] for r in cmp.results):.2f} s")
+    print(
+        f"liqsim: {s.scenario.name}: {len(rows)} runs, {s.population.n_positions:,} positions, "
+        f"seed {s.scenario.seed}, {sum(r.timings['total_s'] for r in cmp.results):.2f} s"
+    )
     for row in [head, *rows]:
         print("  " + "  ".join(c.ljust(w) if k == 0 else c.rjust(w) for k, (c, w) in enumerate(zip(row, widths))))
     print(f"  written to {out}")
@@ -398,11 +501,21 @@ def _sweep(args):
 
     t0 = time.perf_counter()
     try:
-        table = run_sweep(args.file, args.grid, args.seeds, args.out, executor=args.executor, workers=args.workers,
-                          scheduler=args.scheduler, overrides=overrides, progress=progress)
+        table = run_sweep(
+            args.file,
+            args.grid,
+            args.seeds,
+            args.out,
+            executor=args.executor,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            overrides=overrides,
+            progress=progress,
+        )
     except KeyboardInterrupt:
-        print("\nliqsim: interrupted; the finished runs are saved: run the same command again to resume",
-              file=sys.stderr)
+        print(
+            "\nliqsim: interrupted; the finished runs are saved: run the same command again to resume", file=sys.stderr
+        )
         return 130
     info, failed = table.attrs, table[table["status"] == "failed"]
     for row in failed.head(5).itertuples(index=False):
@@ -411,9 +524,11 @@ def _sweep(args):
         print(f"liqsim: ... and {len(failed) - 5} more failed runs (the table's error column)", file=sys.stderr)
     if not args.quiet:
         redone = f"; {info['redone']} runs redone: settings or versions changed" if info["redone"] else ""
-        print(f"liqsim: sweep: {len(table)} runs: {info['ran']} ran now ({info['failed']} failed), {info['skipped']} "
-              f"skipped as already done{redone}, {time.perf_counter() - t0:.1f} s; table: {info['out']}/"
-              "results.parquet (and results.csv)")
+        print(
+            f"liqsim: sweep: {len(table)} runs: {info['ran']} ran now ({info['failed']} failed), {info['skipped']} "
+            f"skipped as already done{redone}, {time.perf_counter() - t0:.1f} s; table: {info['out']}/"
+            "results.parquet (and results.csv)"
+        )
     return 1 if len(failed) else 0
 
 
@@ -459,14 +574,15 @@ def main(argv=None):
             note = ""
             if read_sweep_table(args.file) is not None:  # a [sweep] table is checked as the sweep would
                 plan = plan_sweep(args.file, overrides=_overrides(args.overrides))
-                note = f"; [sweep]: {len(plan.runs)} runs, {len(plan.runs) // len(plan.seeds)} combinations × " \
-                       f"{len(plan.seeds)} seeds"
+                note = (
+                    f"; [sweep]: {len(plan.runs)} runs, {len(plan.runs) // len(plan.seeds)} combinations × "
+                    f"{len(plan.seeds)} seeds"
+                )
             print(f"liqsim: {args.file}: ok ({scn.scenario.name}{note})")
             return 0
         from pathlib import Path
 
         from sim.engine import run
-
         from sim.result import check_output_folder
 
         out = Path(args.out or scn.output.dir or Path("runs") / scn.scenario.name)

@@ -117,9 +117,15 @@ class Comparison:
         Values come straight from each run's summary (None where the summary has none, e.g. the
         overshoot without an ADL deficit or a Gini without any ADL).
         """
-        return [{"label": label, "venue": venue, "policy": policy,
-                 **{name: _get(res.summary, path) for name, path in COLUMNS}}
-                for label, venue, policy, res in zip(self.labels, self.venues, self.policies, self.results)]
+        return [
+            {
+                "label": label,
+                "venue": venue,
+                "policy": policy,
+                **{name: _get(res.summary, path) for name, path in COLUMNS},
+            }
+            for label, venue, policy, res in zip(self.labels, self.venues, self.policies, self.results)
+        ]
 
     def plot(self, fig=None):
         """The comparison figure (:func:`sim.plots.plot_venue_comparison`); returns the Figure."""
@@ -150,11 +156,17 @@ class Comparison:
         return target
 
     def _document(self, rows):
-        return {"scenario": self.scenario.scenario.name, "seed": self.scenario.scenario.seed, "table": rows,
-                "runs": [{"label": label, "overrides": ov, "summary": res.summary, "timings": res.timings}
-                         for label, ov, res in zip(self.labels, self.overrides, self.results)],
-                "base_scenario": self.scenario.to_dict(),
-                "versions": self.results[0].versions if self.results else {}}
+        return {
+            "scenario": self.scenario.scenario.name,
+            "seed": self.scenario.scenario.seed,
+            "table": rows,
+            "runs": [
+                {"label": label, "overrides": ov, "summary": res.summary, "timings": res.timings}
+                for label, ov, res in zip(self.labels, self.overrides, self.results)
+            ],
+            "base_scenario": self.scenario.to_dict(),
+            "versions": self.results[0].versions if self.results else {},
+        }
 
 
 def check_comparison_folder(target):

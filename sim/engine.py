@@ -22,19 +22,41 @@ from sim.kernels.margin import init_prices_nb, liquidation_prices_nb
 from sim.market import book_profile, noise_flow, shock_path
 from sim.population import behaviour_draws, from_arrays, generate, no_behaviour
 
-
 _INPUT_ARRAYS = [
     (name, np.ndarray)
-    for name in ("pos_side", "pos_size", "pos_entry", "pos_wallet", "pos_kind", "pos_mode", "pos_leverage",
-                 "pos_stop", "pos_reserve", "pos_delay", "tier_floor", "tier_mmr", "tier_cum", "prof_bid", "prof_ask", "path_t", "path_p",
-                 "noise_t", "noise_side", "noise_qty")
+    for name in (
+        "pos_side",
+        "pos_size",
+        "pos_entry",
+        "pos_wallet",
+        "pos_kind",
+        "pos_mode",
+        "pos_leverage",
+        "pos_stop",
+        "pos_reserve",
+        "pos_delay",
+        "tier_floor",
+        "tier_mmr",
+        "tier_cum",
+        "prof_bid",
+        "prof_ask",
+        "path_t",
+        "path_p",
+        "noise_t",
+        "noise_side",
+        "noise_qty",
+    )
 ]
 
 #: Everything a run depends on, as arrays and scalars (docs/engine.md §2, §10): the arrays above, the
 #: basis window (it sizes an array) and every kernel scalar of :class:`sim.state.Params`. The
 #: pure-Python reference engine in the tests consumes exactly this, so both engines see the same draws.
-Inputs = NamedTuple("Inputs", _INPUT_ARRAYS + [("basis_window", int), ("tier_basis", int), ("tu_threshold", float)]
-                    + list(S.Params.__annotations__.items()))
+Inputs = NamedTuple(
+    "Inputs",
+    _INPUT_ARRAYS
+    + [("basis_window", int), ("tier_basis", int), ("tu_threshold", float)]
+    + list(S.Params.__annotations__.items()),
+)
 
 
 class Raw(NamedTuple):
@@ -70,8 +92,10 @@ def trigger_tiers(mk, rules):
     pack = mk.pack()
     if mk.tiers is None and pack.sized_in_coins(mk.asset):
         rows = pack.tier_rows(mk.asset, 1.0)  # USD per coin = 1: floors and amounts in coins
-        floor, mmr, cum = (np.array(c, np.float64) for c in zip(*[
-            (r.notional_floor_usd, r.mmr_pct / 100.0, r.maintenance_amount_usd) for r in rows]))
+        floor, mmr, cum = (
+            np.array(c, np.float64)
+            for c in zip(*[(r.notional_floor_usd, r.mmr_pct / 100.0, r.maintenance_amount_usd) for r in rows])
+        )
         basis = E.MM_SIZE
     else:
         floor, mmr, cum, _ = mk.tier_arrays()
@@ -97,10 +121,20 @@ def prepare(scn):
         if lp is None:
             lp = np.full(pop.n, np.nan)
             live = pop.size > mk.lot_size * 1e-9  # not a counterparty facing a balanced book (size 0)
-            lp[live] = liquidation_prices_nb(pop.side[live], pop.size[live], pop.entry[live], pop.wallet[live], floor,
-                                             mmr, cum, basis, np.empty(int(live.sum())))
-        acts = behaviour_draws(scn.stops, scn.topups, pop.side, pop.kind, pop.wallet, lp, mk.start_price_usd,
-                               behaviour_rng)
+            lp[live] = liquidation_prices_nb(
+                pop.side[live],
+                pop.size[live],
+                pop.entry[live],
+                pop.wallet[live],
+                floor,
+                mmr,
+                cum,
+                basis,
+                np.empty(int(live.sum())),
+            )
+        acts = behaviour_draws(
+            scn.stops, scn.topups, pop.side, pop.kind, pop.wallet, lp, mk.start_price_usd, behaviour_rng
+        )
     else:
         acts = no_behaviour(pop.n)
     prof = book_profile(book, mk)
@@ -109,34 +143,63 @@ def prepare(scn):
     noise_t, noise_side, noise_qty = noise_flow(book, mk, duration, noise_rng)
     oracle = max(1, _ms(mk.oracle_interval_s))
     return Inputs(
-        pos_side=pop.side, pos_size=pop.size, pos_entry=pop.entry, pos_wallet=pop.wallet,
-        pos_kind=pop.kind, pos_mode=pop.mode, pos_leverage=pop.leverage,
-        pos_stop=acts.stop, pos_reserve=acts.reserve, pos_delay=acts.delay_ms,
-        tier_floor=floor, tier_mmr=mmr, tier_cum=cum, tier_basis=basis,
-        tick=float(mk.tick_size_usd), lot=float(mk.lot_size),
-        grid_lo=prof.grid_lo, n_levels=prof.n_levels, prof_bid=prof.prof_bid, prof_ask=prof.prof_ask,
-        path_t=path_t, path_p=path_p, noise_t=noise_t, noise_side=noise_side, noise_qty=noise_qty,
-        duration=duration, oracle_interval=oracle,
+        pos_side=pop.side,
+        pos_size=pop.size,
+        pos_entry=pop.entry,
+        pos_wallet=pop.wallet,
+        pos_kind=pop.kind,
+        pos_mode=pop.mode,
+        pos_leverage=pop.leverage,
+        pos_stop=acts.stop,
+        pos_reserve=acts.reserve,
+        pos_delay=acts.delay_ms,
+        tier_floor=floor,
+        tier_mmr=mmr,
+        tier_cum=cum,
+        tier_basis=basis,
+        tick=float(mk.tick_size_usd),
+        lot=float(mk.lot_size),
+        grid_lo=prof.grid_lo,
+        n_levels=prof.n_levels,
+        prof_bid=prof.prof_bid,
+        prof_ask=prof.prof_ask,
+        path_t=path_t,
+        path_p=path_p,
+        noise_t=noise_t,
+        noise_side=noise_side,
+        noise_qty=noise_qty,
+        duration=duration,
+        oracle_interval=oracle,
         sample_interval=max(1, _ms(scn.output.sample_interval_s)),
         unwind_interval=max(1, _ms(fund.unwind_interval_s)),
-        index_coupling=float(mk.index_coupling), funding_rate=mk.funding_rate_pct / 100.0,
+        index_coupling=float(mk.index_coupling),
+        funding_rate=mk.funding_rate_pct / 100.0,
         **funding_params(scn.funding, rules, mk.time_to_funding_s),
-        stops_on=bool(np.any(~np.isnan(acts.stop))), stop_on_mark=rules.stop_trigger == "mark",
-        tu_on=bool(np.any(acts.reserve > 0)), tu_threshold=float(scn.topups.threshold),
+        stops_on=bool(np.any(~np.isnan(acts.stop))),
+        stop_on_mark=rules.stop_trigger == "mark",
+        tu_on=bool(np.any(acts.reserve > 0)),
+        tu_threshold=float(scn.topups.threshold),
         tu_target=float(scn.topups.target),
         basis_window=max(1, int(round(rules.mark_basis_window_s * 1000.0 / oracle))),
         refill_half_life=float(_ms(book.refill_half_life_s)),
-        clearance=rules.clearance_fee_pct / 100.0, band=rules.liquidation_band_pct / 100.0,
-        taker_fee=mk.taker_fee_bps / 10_000.0, noise_band=book.noise_band_pct / 100.0,
-        fund_initial=float(fund.initial_usd), max_inventory=rules.max_inventory_pct / 100.0,
-        unwind_fraction=float(fund.unwind_fraction), unwind_band=fund.unwind_band_pct / 100.0,
-        adl_enabled=bool(scn.adl.enabled), start_price=float(mk.start_price_usd),
+        clearance=rules.clearance_fee_pct / 100.0,
+        band=rules.liquidation_band_pct / 100.0,
+        taker_fee=mk.taker_fee_bps / 10_000.0,
+        noise_band=book.noise_band_pct / 100.0,
+        fund_initial=float(fund.initial_usd),
+        max_inventory=rules.max_inventory_pct / 100.0,
+        unwind_fraction=float(fund.unwind_fraction),
+        unwind_band=fund.unwind_band_pct / 100.0,
+        adl_enabled=bool(scn.adl.enabled),
+        start_price=float(mk.start_price_usd),
         **venue_params(rules, scn.adl.policy, oracle),
         **liquidity_shock(scn.shock, duration),
-        wd_on=bool(book.withdrawal), wd_vol_half=book.withdrawal_volatility_pct / 100.0,
+        wd_on=bool(book.withdrawal),
+        wd_vol_half=book.withdrawal_volatility_pct / 100.0,
         wd_flow_half=book.withdrawal_flow_share * depth_within_1pct_usd(prof, mk),
         wd_window=float(max(1, _ms(book.withdrawal_window_s))),
-        wd_floor=float(book.withdrawal_floor), wd_recovery=float(max(1, _ms(book.withdrawal_recovery_s))),
+        wd_floor=float(book.withdrawal_floor),
+        wd_recovery=float(max(1, _ms(book.withdrawal_recovery_s))),
         wd_spread=book.withdrawal_spread_bps / 10_000.0,
     )
 
@@ -147,11 +210,16 @@ def funding_params(funding, rules, time_to_funding_s):
     # a schedule given for a longer interval (a Binance file run on Hyperliquid) keeps its hours: modulo the interval
     first = 0.5 * interval_s if time_to_funding_s is None else time_to_funding_s % interval_s
     return dict(
-        funding_on=bool(funding.enabled), funding_interval=max(1, _ms(interval_s)), time_to_funding=_ms(first),
+        funding_on=bool(funding.enabled),
+        funding_interval=max(1, _ms(interval_s)),
+        time_to_funding=_ms(first),
         funding_fixed=np.nan if funding.rate_pct is None else funding.rate_pct / 100.0,
-        funding_interest=rules.funding_interest_pct / 100.0, funding_clamp=rules.funding_clamp_pct / 100.0,
-        funding_cap=rules.funding_cap_pct / 100.0, funding_scale=rules.funding_interval_h / 8.0,
-        funding_at_index=rules.funding_price == "index", funding_linear=rules.funding_weighting == "linear",
+        funding_interest=rules.funding_interest_pct / 100.0,
+        funding_clamp=rules.funding_clamp_pct / 100.0,
+        funding_cap=rules.funding_cap_pct / 100.0,
+        funding_scale=rules.funding_interval_h / 8.0,
+        funding_at_index=rules.funding_price == "index",
+        funding_linear=rules.funding_weighting == "linear",
     )
 
 
@@ -180,12 +248,17 @@ def venue_params(rules, policy, oracle_ms):
         partial_min_tier=max(1, int(rules.partial_min_tier) - 1),
         partial_tiers_down=int(rules.partial_tiers_down),
         partial_cooldown=_ms(rules.partial_cooldown_s),
-        slice_threshold=float(rules.slice_threshold_usd), slice_fraction=float(rules.slice_fraction),
-        settle_fill=rules.settle == "fill", backstop_fraction=float(rules.backstop_mm_fraction),
+        slice_threshold=float(rules.slice_threshold_usd),
+        slice_fraction=float(rules.slice_fraction),
+        settle_fill=rules.settle == "fill",
+        backstop_fraction=float(rules.backstop_mm_fraction),
         mark_method=E.MARK_METHOD_NAMES.index(rules.mark_method),
-        ema_slow=float(max(1, _ms(rules.mark_ema_slow_s))), ema_fast=float(max(1, _ms(rules.mark_ema_fast_s))),
-        adl_drawdown=rules.adl_drawdown_pct / 100.0, adl_window=max(1, _ms(rules.adl_drawdown_window_h * 3600.0)),
-        adl_ranking=E.ADL_RANKING_NAMES.index(rules.adl_ranking), adl_price=E.ADL_PRICE_NAMES.index(rules.adl_price),
+        ema_slow=float(max(1, _ms(rules.mark_ema_slow_s))),
+        ema_fast=float(max(1, _ms(rules.mark_ema_fast_s))),
+        adl_drawdown=rules.adl_drawdown_pct / 100.0,
+        adl_window=max(1, _ms(rules.adl_drawdown_window_h * 3600.0)),
+        adl_ranking=E.ADL_RANKING_NAMES.index(rules.adl_ranking),
+        adl_price=E.ADL_PRICE_NAMES.index(rules.adl_price),
         adl_policy=E.ADL_POLICY_NAMES.index(policy),
     )
 
@@ -208,12 +281,21 @@ def _allocate(inp):
     # a row holding no more than rounding dust (e.g. a counterparty facing a balanced book) is flat
     status = np.where(inp.pos_size > inp.lot * 1e-9, E.OPEN, E.FLAT).astype(np.int8)
     pos = S.Positions(
-        side=_read_only(inp.pos_side, np.int8), size=inp.pos_size.astype(np.float64),  # astype copies: the
-        entry=_read_only(inp.pos_entry, np.float64), wallet=inp.pos_wallet.astype(np.float64),  # kernels mutate
-        kind=_read_only(inp.pos_kind, np.int8), lp=np.zeros(n), bp=np.zeros(n), key=np.zeros(n),  # size, wallet
-        status=status, version=np.zeros(n, np.int64), eligible=np.zeros(n, np.int64),
-        cooldown=np.full(n, S.NEVER, np.int64), stop=_read_only(inp.pos_stop, np.float64),
-        reserve=np.array(inp.pos_reserve, np.float64), tu_delay=_read_only(inp.pos_delay, np.int64),
+        side=_read_only(inp.pos_side, np.int8),
+        size=inp.pos_size.astype(np.float64),  # astype copies: the
+        entry=_read_only(inp.pos_entry, np.float64),
+        wallet=inp.pos_wallet.astype(np.float64),  # kernels mutate
+        kind=_read_only(inp.pos_kind, np.int8),
+        lp=np.zeros(n),
+        bp=np.zeros(n),
+        key=np.zeros(n),  # size, wallet
+        status=status,
+        version=np.zeros(n, np.int64),
+        eligible=np.zeros(n, np.int64),
+        cooldown=np.full(n, S.NEVER, np.int64),
+        stop=_read_only(inp.pos_stop, np.float64),
+        reserve=np.array(inp.pos_reserve, np.float64),
+        tu_delay=_read_only(inp.pos_delay, np.int64),
         tu_due=np.full(n, S.NEVER, np.int64),
     )
     floor, mmr, cum = (np.ascontiguousarray(a, np.float64) for a in (inp.tier_floor, inp.tier_mmr, inp.tier_cum))
@@ -226,32 +308,56 @@ def _allocate(inp):
     n_ticks = inp.duration // inp.oracle_interval + 1
     dd_cap = (min(n_ticks, inp.adl_window // inp.oracle_interval + 1) + 2) if inp.adl_drawdown > 0 else 1
     trig = S.Trigger(
-        order_long=orders[0], order_short=orders[1], ids_long=sels[0], ids_short=sels[1],
-        heap_key=np.zeros((2, cap)), heap_id=np.zeros((2, cap), np.int64),
-        heap_ver=np.zeros((2, cap), np.int64), deferred=np.zeros(n, np.int64),
-        rank=np.zeros(n, np.int64), rank_score=np.zeros(n),
-        dd_t=np.zeros(dd_cap, np.int64), dd_v=np.zeros(dd_cap),
-        stop_long=stop_order(pos, 1, ids_long), stop_short=stop_order(pos, -1, ids_short),
-        pend_key=np.zeros(n), pend_id=np.zeros(n, np.int64), pend_ver=np.zeros(n, np.int64),
+        order_long=orders[0],
+        order_short=orders[1],
+        ids_long=sels[0],
+        ids_short=sels[1],
+        heap_key=np.zeros((2, cap)),
+        heap_id=np.zeros((2, cap), np.int64),
+        heap_ver=np.zeros((2, cap), np.int64),
+        deferred=np.zeros(n, np.int64),
+        rank=np.zeros(n, np.int64),
+        rank_score=np.zeros(n),
+        dd_t=np.zeros(dd_cap, np.int64),
+        dd_v=np.zeros(dd_cap),
+        stop_long=stop_order(pos, 1, ids_long),
+        stop_short=stop_order(pos, -1, ids_short),
+        pend_key=np.zeros(n),
+        pend_id=np.zeros(n, np.int64),
+        pend_ver=np.zeros(n, np.int64),
     )
     book = S.Book(
-        bid_q=np.zeros(inp.n_levels), bid_t=np.zeros(inp.n_levels, np.int64),
-        ask_q=np.zeros(inp.n_levels), ask_t=np.zeros(inp.n_levels, np.int64),
+        bid_q=np.zeros(inp.n_levels),
+        bid_t=np.zeros(inp.n_levels, np.int64),
+        ask_q=np.zeros(inp.n_levels),
+        ask_t=np.zeros(inp.n_levels, np.int64),
         prof_bid=np.ascontiguousarray(inp.prof_bid, np.float64),
         prof_ask=np.ascontiguousarray(inp.prof_ask, np.float64),
     )
     ev = S.Events(*(np.zeros(8, np.int64) for _ in range(4)))
     mk = S.Market(
-        path_t=np.ascontiguousarray(inp.path_t, np.int64), path_p=np.ascontiguousarray(inp.path_p, np.float64),
-        noise_t=np.ascontiguousarray(inp.noise_t, np.int64), noise_side=np.ascontiguousarray(inp.noise_side, np.int8),
-        noise_qty=np.ascontiguousarray(inp.noise_qty, np.float64), basis=np.zeros(inp.basis_window),
+        path_t=np.ascontiguousarray(inp.path_t, np.int64),
+        path_p=np.ascontiguousarray(inp.path_p, np.float64),
+        noise_t=np.ascontiguousarray(inp.noise_t, np.int64),
+        noise_side=np.ascontiguousarray(inp.noise_side, np.int8),
+        noise_qty=np.ascontiguousarray(inp.noise_qty, np.float64),
+        basis=np.zeros(inp.basis_window),
     )
     n_unwind = inp.duration // inp.unwind_interval + 1
     fills = S.allocate_fills(inp.noise_t.size + n_unwind + n // 4 + 1024)
     series = np.full((inp.duration // inp.sample_interval + 1, S.N_SERIES_COLS), np.nan)
     sf = np.zeros(S.N_F)
-    for slot in (S.F_INDEX, S.F_MARK, S.F_PREV_MARK, S.F_LAST, S.F_MIN_LAST, S.F_MAX_LAST, S.F_MIN_MARK, S.F_MAX_MARK,
-                 S.F_WD_PREV):
+    for slot in (
+        S.F_INDEX,
+        S.F_MARK,
+        S.F_PREV_MARK,
+        S.F_LAST,
+        S.F_MIN_LAST,
+        S.F_MAX_LAST,
+        S.F_MIN_MARK,
+        S.F_MAX_MARK,
+        S.F_WD_PREV,
+    ):
         sf[slot] = inp.start_price
     sf[S.F_WD_PHI] = 1.0
     for slot in (S.F_FUND_CASH, S.F_FUND_BAL, S.F_FUND_MIN, S.F_DD_PEAK):
@@ -297,10 +403,18 @@ def _wrap(inp, pos, fills, series, sf, si, lp_start):
     nf = si[S.I_NFILLS]
     f = np.zeros(nf, FILL_DTYPE)
     f["t"] = fills.t[:nf] / 1000.0
-    for name, col in (("kind", fills.kind), ("account", fills.account), ("side", fills.side),
-                      ("qty", fills.qty), ("price", fills.price), ("bankruptcy_price", fills.bp),
-                      ("fund_delta", fills.fund_delta), ("fee", fills.fee), ("mark", fills.mark),
-                      ("equity", fills.equity)):
+    for name, col in (
+        ("kind", fills.kind),
+        ("account", fills.account),
+        ("side", fills.side),
+        ("qty", fills.qty),
+        ("price", fills.price),
+        ("bankruptcy_price", fills.bp),
+        ("fund_delta", fills.fund_delta),
+        ("fee", fills.fee),
+        ("mark", fills.mark),
+        ("equity", fills.equity),
+    ):
         f[name] = col[:nf]
     ns = si[S.I_NSERIES]
     ser = np.zeros(ns, SERIES_DTYPE)
@@ -309,8 +423,21 @@ def _wrap(inp, pos, fills, series, sf, si, lp_start):
     mark = sf[S.F_MARK]
     n = pos.side.size
     acc = np.zeros(n + 4, ACCOUNT_DTYPE)  # zeros, not empty: padding bytes must be reproducible too
-    pack_positions_nb(acc, inp.pos_side, inp.pos_size, inp.pos_entry, inp.pos_wallet, inp.pos_reserve, inp.pos_kind,
-                      inp.pos_mode, inp.pos_leverage, lp_start, pos, inp.start_price, mark)
+    pack_positions_nb(
+        acc,
+        inp.pos_side,
+        inp.pos_size,
+        inp.pos_entry,
+        inp.pos_wallet,
+        inp.pos_reserve,
+        inp.pos_kind,
+        inp.pos_mode,
+        inp.pos_leverage,
+        lp_start,
+        pos,
+        inp.start_price,
+        mark,
+    )
     other = acc[n:]
     other["id"] = np.arange(n, n + 4)
     other["kind"] = (E.MAKER, E.NOISE, E.FUND, E.FEE)
@@ -324,16 +451,31 @@ def _wrap(inp, pos, fills, series, sf, si, lp_start):
     other["equity_start"] = other["cash_start"]
     other["equity_end"] = other["cash_end"] + other["position_end"] * mark
     return Raw(
-        fills=f, series=ser, accounts=acc, fund_balance=float(sf[S.F_FUND_BAL]),
-        fund_cash=float(sf[S.F_FUND_CASH]), fund_q=float(sf[S.F_FUND_Q]), final_mark=float(mark), lp_start=lp_start,
-        extremes={"min_last": float(sf[S.F_MIN_LAST]), "max_last": float(sf[S.F_MAX_LAST]),
-                  "min_mark": float(sf[S.F_MIN_MARK]), "max_mark": float(sf[S.F_MAX_MARK])},
-        full=int(si[S.I_FULL]), partial=int(si[S.I_PARTIAL]),
-        behaviour={"stop_fills": int(si[S.I_STOPS]), "stop_notional_usd": float(sf[S.F_STOP_NOTIONAL]),
-                   "topups": int(si[S.I_TOPUPS]), "topup_usd": float(sf[S.F_TOPUP_USD]),
-                   "funding_settlements": int(si[S.I_FUNDINGS]),
-                   "funding_paid_by_traders_usd": float(sf[S.F_FUNDING_TRADERS]),
-                   "funding_rate_last_pct": float(sf[S.F_FUNDING_RATE]) * 100.0},
+        fills=f,
+        series=ser,
+        accounts=acc,
+        fund_balance=float(sf[S.F_FUND_BAL]),
+        fund_cash=float(sf[S.F_FUND_CASH]),
+        fund_q=float(sf[S.F_FUND_Q]),
+        final_mark=float(mark),
+        lp_start=lp_start,
+        extremes={
+            "min_last": float(sf[S.F_MIN_LAST]),
+            "max_last": float(sf[S.F_MAX_LAST]),
+            "min_mark": float(sf[S.F_MIN_MARK]),
+            "max_mark": float(sf[S.F_MAX_MARK]),
+        },
+        full=int(si[S.I_FULL]),
+        partial=int(si[S.I_PARTIAL]),
+        behaviour={
+            "stop_fills": int(si[S.I_STOPS]),
+            "stop_notional_usd": float(sf[S.F_STOP_NOTIONAL]),
+            "topups": int(si[S.I_TOPUPS]),
+            "topup_usd": float(sf[S.F_TOPUP_USD]),
+            "funding_settlements": int(si[S.I_FUNDINGS]),
+            "funding_paid_by_traders_usd": float(sf[S.F_FUNDING_TRADERS]),
+            "funding_rate_last_pct": float(sf[S.F_FUNDING_RATE]) * 100.0,
+        },
     )
 
 
@@ -357,15 +499,28 @@ def run(scn, progress=None):
     t_run = time.perf_counter()
     accounts = raw.accounts
     meta = {
-        "fund_initial": inp.fund_initial, "fund_balance_end": raw.fund_balance,
-        "bad_debt_usd": raw.bad_debt, "final_mark": raw.final_mark, "path_p": path_within(inp),
-        "fund_equity_end": raw.fund_cash + raw.fund_q * raw.final_mark, **raw.extremes,
-        "start_price": inp.start_price, "shock_start_s": scn.shock.start_s if scn.shock.kind != "none" else None,
-        "n_positions": int(np.sum(inp.pos_kind == E.TRADER)), "runtime_s": t_run - t0, "behaviour": raw.behaviour,
+        "fund_initial": inp.fund_initial,
+        "fund_balance_end": raw.fund_balance,
+        "bad_debt_usd": raw.bad_debt,
+        "final_mark": raw.final_mark,
+        "path_p": path_within(inp),
+        "fund_equity_end": raw.fund_cash + raw.fund_q * raw.final_mark,
+        **raw.extremes,
+        "start_price": inp.start_price,
+        "shock_start_s": scn.shock.start_s if scn.shock.kind != "none" else None,
+        "n_positions": int(np.sum(inp.pos_kind == E.TRADER)),
+        "runtime_s": t_run - t0,
+        "behaviour": raw.behaviour,
     }
     summary = metrics.summarize(raw.fills, raw.series, accounts, meta)
     timings = {"prepare_s": t_prep - t0, "simulate_s": t_run - t_prep, "total_s": t_run - t0}
     return Result(
-        scenario=scn, summary=summary, fills=raw.fills, series=raw.series, accounts=accounts,
-        seed=scn.scenario.seed, versions=versions(), timings=timings,
+        scenario=scn,
+        summary=summary,
+        fills=raw.fills,
+        series=raw.series,
+        accounts=accounts,
+        seed=scn.scenario.seed,
+        versions=versions(),
+        timings=timings,
     )

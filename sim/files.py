@@ -107,8 +107,9 @@ class _CsvTable:
             raise ScenarioError(f"{self.name}: not a readable CSV file: {exc}") from None
         everything = [*required, *one_of, *optional]
         if not lines:
-            raise ScenarioError(f"{self.name}: empty file; expected a header line with columns "
-                                + ", ".join(everything))
+            raise ScenarioError(
+                f"{self.name}: empty file; expected a header line with columns " + ", ".join(everything)
+            )
         self.header_line, raw_header = lines[0]
         self.columns = [c.strip().lower() for c in raw_header]
         where = f"{self.name}: line {self.header_line}"
@@ -120,8 +121,7 @@ class _CsvTable:
                 problems.append(f"{where}: unknown column {c!r}; allowed: " + ", ".join(everything))
         missing = [c for c in required if c not in self.columns]
         if missing:
-            problems.append(f"{where}: missing column(s) " + ", ".join(missing)
-                            + "; required: " + ", ".join(required))
+            problems.append(f"{where}: missing column(s) " + ", ".join(missing) + "; required: " + ", ".join(required))
         if one_of and sum(c in self.columns for c in one_of) != 1:
             problems.append(f"{where}: needs exactly one of the columns " + " or ".join(one_of))
         if problems:
@@ -129,15 +129,18 @@ class _CsvTable:
         self.rows: list[tuple[int, dict[str, str]]] = []
         for line, row in lines[1:]:
             if len(row) != len(self.columns):
-                self.problems.append(f"{self.name}: line {line}: {len(row)} fields, but the header "
-                                     f"has {len(self.columns)} ({', '.join(self.columns)})")
+                self.problems.append(
+                    f"{self.name}: line {line}: {len(row)} fields, but the header "
+                    f"has {len(self.columns)} ({', '.join(self.columns)})"
+                )
                 continue
             self.rows.append((line, {c: v.strip() for c, v in zip(self.columns, row)}))
         if not self.rows and not self.problems:
             raise ScenarioError(f"{self.name}: no data rows after the header")
 
-    def cell(self, line: int, row: dict[str, str], column: str, parse: Callable[[str], Any],
-             default: Any = _REQUIRED) -> Any:
+    def cell(
+        self, line: int, row: dict[str, str], column: str, parse: Callable[[str], Any], default: Any = _REQUIRED
+    ) -> Any:
         """Parse one cell; on failure record the problem and return None."""
         text = row.get(column, "")
         if text == "":
@@ -190,8 +193,15 @@ def read_positions_csv(path: str | Path) -> dict[str, np.ndarray]:
     """
     t = _CsvTable(path, ("side", "size", "entry_price"), ("mode", "wallet"), ("margin", "leverage"))
     at_least_1 = _number(1.0)
-    out: dict[str, list] = {"side": [], "size": [], "entry_price": [], "wallet": [], "mode": [], "margin": [],
-                            "line": []}
+    out: dict[str, list] = {
+        "side": [],
+        "size": [],
+        "entry_price": [],
+        "wallet": [],
+        "mode": [],
+        "margin": [],
+        "line": [],
+    }
     for line, row in t.rows:
         side = t.cell(line, row, "side", _side_word)
         size = t.cell(line, row, "size", _positive)
@@ -203,13 +213,21 @@ def read_positions_csv(path: str | Path) -> dict[str, np.ndarray]:
             lev = t.cell(line, row, "leverage", at_least_1)
             margin = None if lev is None or size is None or entry is None else size * entry / lev
         if mode == ISOLATED and row.get("wallet"):
-            t.problem(line, "wallet", row["wallet"],
-                      "must be blank for isolated rows (an isolated position's wallet is its margin)")
+            t.problem(
+                line,
+                "wallet",
+                row["wallet"],
+                "must be blank for isolated rows (an isolated position's wallet is its margin)",
+            )
             continue
         wallet = t.cell(line, row, "wallet", _positive, default=margin)
         if mode == CROSS and wallet is not None and margin is not None and wallet < margin:
-            t.problem(line, "wallet", row["wallet"],
-                      f"must be at least the row's margin ({margin:.10g} USD) for a cross account")
+            t.problem(
+                line,
+                "wallet",
+                row["wallet"],
+                f"must be at least the row's margin ({margin:.10g} USD) for a cross account",
+            )
             continue
         values = (side, size, entry, wallet, mode, margin, line)
         if any(v is None for v in values):
@@ -289,8 +307,9 @@ def read_book_csv(
     }
 
 
-def _level_problem(side: int, price: float, tick: float | None, start: float | None,
-                   range_pct: float | None) -> str | None:
+def _level_problem(
+    side: int, price: float, tick: float | None, start: float | None, range_pct: float | None
+) -> str | None:
     """What is wrong with one book level given the market settings, or None."""
     if tick:
         ticks = price / tick
@@ -304,8 +323,10 @@ def _level_problem(side: int, price: float, tick: float | None, start: float | N
         if range_pct is not None:
             lo, hi = start * (1 - range_pct / 100), start * (1 + range_pct / 100)
             if not lo <= price <= hi:
-                return (f"must lie within the book range {lo:.10g}–{hi:.10g} "
-                        f"(market.start_price_usd ± book.range_pct = {range_pct:g}%)")
+                return (
+                    f"must lie within the book range {lo:.10g}–{hi:.10g} "
+                    f"(market.start_price_usd ± book.range_pct = {range_pct:g}%)"
+                )
     return None
 
 
@@ -346,8 +367,7 @@ def read_path_csv(path: str | Path) -> dict[str, np.ndarray]:
             scale = 1e-3 if stamp > MS_THRESHOLD else 1.0
         seconds = stamp * scale
         if previous is not None and seconds < previous:
-            t.problem(line, "timestamp", row["timestamp"],
-                      "must not be earlier than the previous row's timestamp")
+            t.problem(line, "timestamp", row["timestamp"], "must not be earlier than the previous row's timestamp")
             continue
         previous = seconds
         times.append(seconds)

@@ -94,7 +94,9 @@ def noise_flow(book_cfg, market_cfg, duration_ms, rng, block=4096):
         arrivals = t_end + np.cumsum(rng.exponential(1000.0 / rate, block))
         times.append(arrivals)
         sides.append(np.where(rng.random(block) < 0.5, 1, -1).astype(np.int8))
-        notionals.append(book_cfg.noise_notional_median_usd * np.exp(book_cfg.noise_notional_sigma * rng.standard_normal(block)))
+        notionals.append(
+            book_cfg.noise_notional_median_usd * np.exp(book_cfg.noise_notional_sigma * rng.standard_normal(block))
+        )
         t_end = arrivals[-1]
     if not times:
         return np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros(0)

@@ -376,7 +376,7 @@ def gini(values):
     # when most accounts paid nothing, as over a whole side)
     positive = v[v > 0]
     x = np.zeros(n)
-    x[n - positive.size:] = np.sort(positive)
+    x[n - positive.size :] = np.sort(positive)
     total = float(x.sum())
     if total == 0:
         return None

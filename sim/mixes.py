@@ -17,7 +17,8 @@ traders' average leverage is reported near 60× on BitMEX).
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -68,12 +69,18 @@ def check(value: Any, key: str, fail: Callable[..., Any]) -> Any:
     """
     names = ", ".join(NAMED)
     if isinstance(value, str):
-        return value if value in NAMED else fail(key, f"unknown leverage mix; the named mixes are {names} (or "
-                                                      "write a table of leverage = weight, e.g. {2 = 0.5, 10 = 0.5})",
-                                                 value)
+        return (
+            value
+            if value in NAMED
+            else fail(
+                key,
+                f"unknown leverage mix; the named mixes are {names} (or "
+                "write a table of leverage = weight, e.g. {2 = 0.5, 10 = 0.5})",
+                value,
+            )
+        )
     if not isinstance(value, dict):
-        return fail(key, f"must be a table of leverage = weight, e.g. {{2 = 0.5, 10 = 0.5}}, or a name: {names}",
-                    value)
+        return fail(key, f"must be a table of leverage = weight, e.g. {{2 = 0.5, 10 = 0.5}}, or a name: {names}", value)
     problems, found = [], {}
     for k, w in value.items():
         try:
@@ -81,8 +88,9 @@ def check(value: Any, key: str, fail: Callable[..., Any]) -> Any:
         except (TypeError, ValueError):
             lev = math.nan
         if isinstance(w, dict):  # TOML reads an unquoted 2.5 = ... as the nested key 2 -> 5
-            problems.append((f"{key}.{k}", 'is a table, not a weight; quote a fractional leverage, e.g. "2.5" = 0.1',
-                             w))
+            problems.append(
+                (f"{key}.{k}", 'is a table, not a weight; quote a fractional leverage, e.g. "2.5" = 0.1', w)
+            )
         elif not lev >= 1 or not math.isfinite(lev):
             problems.append((f"{key}.{k}", "the key must be a leverage: a number ≥ 1"))
         elif as_number(w) is None or w < 0:

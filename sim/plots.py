@@ -22,22 +22,22 @@ from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
 
 from sim import heatmaps, metrics
 from sim._plotkit import (  # noqa: F401 (fmt_usd, fmt_pct and the colours are part of this module's face)
-    LONG_COLOR,
-    SHORT_COLOR,
-    INDEX_COLOR,
-    MARK_COLOR,
-    LAST_COLOR,
-    FUND_COLOR,
-    USD_PER_M,
-    CASCADE_FIGSIZE,
     CASCADE_DPI,
+    CASCADE_FIGSIZE,
+    FUND_COLOR,
+    INDEX_COLOR,
+    LAST_COLOR,
+    LONG_COLOR,
+    MARK_COLOR,
+    SHORT_COLOR,
+    USD_PER_M,
     _axes,
+    _get,
+    _price_formatter,
     _style,
     _summary,
-    _get,
-    fmt_usd,
     fmt_pct,
-    _price_formatter,
+    fmt_usd,
 )
 from sim.enums import ADL, STOP, TRADER
 
@@ -57,7 +57,12 @@ def plot_prices(result, ax=None):
     if np.isfinite(last).any():
         k = int(np.nanargmin(last))
         ax.plot(
-            [t[k]], [last[k]], ls="none", marker="v", ms=10, color="black",
+            [t[k]],
+            [last[k]],
+            ls="none",
+            marker="v",
+            ms=10,
+            color="black",
             label=f"min last {last[k]:,.2f}",
         )
     ax.set_ylabel("price (USD)")
@@ -78,20 +83,32 @@ def plot_liquidation_tape(result, ax=None, bin_s=1.0):
     if len(long_usd):
         long_m = long_usd / USD_PER_M
         total_m = (long_usd + short_usd) / USD_PER_M
-        ax.stairs(long_m, edges, fill=True, color=LONG_COLOR, alpha=0.9,
-                  label=f"longs liquidated ({fmt_usd(long_usd.sum())})")
-        ax.stairs(total_m, edges, baseline=long_m, fill=True, color=SHORT_COLOR, alpha=0.9,
-                  label=f"shorts liquidated ({fmt_usd(short_usd.sum())})")
+        ax.stairs(
+            long_m, edges, fill=True, color=LONG_COLOR, alpha=0.9, label=f"longs liquidated ({fmt_usd(long_usd.sum())})"
+        )
+        ax.stairs(
+            total_m,
+            edges,
+            baseline=long_m,
+            fill=True,
+            color=SHORT_COLOR,
+            alpha=0.9,
+            label=f"shorts liquidated ({fmt_usd(short_usd.sum())})",
+        )
         stops = result.fills[result.fills["kind"] == STOP]
         if len(stops):
             usd = stops["qty"] * stops["price"]
-            ax.stairs(np.histogram(stops["t"], edges, weights=usd)[0] / USD_PER_M, edges, color="black", lw=1.2,
-                      label=f"stop orders filled ({fmt_usd(usd.sum())})")
+            ax.stairs(
+                np.histogram(stops["t"], edges, weights=usd)[0] / USD_PER_M,
+                edges,
+                color="black",
+                lw=1.2,
+                label=f"stop orders filled ({fmt_usd(usd.sum())})",
+            )
         ax.set_ylim(bottom=0)
         ax.legend(loc="upper right", fontsize=10, framealpha=0.9)
     else:
-        ax.text(0.5, 0.5, "no liquidations", transform=ax.transAxes, ha="center", va="center",
-                color="0.4")
+        ax.text(0.5, 0.5, "no liquidations", transform=ax.transAxes, ha="center", va="center", color="0.4")
     ax.set_ylabel(f"liquidated per {bin_s:g} s ($M)")
     _style(ax)
     return ax
@@ -114,8 +131,16 @@ def plot_insurance_fund(result, ax=None):
             y = np.interp(adl["t"], s["t"], s["fund_balance"])
         else:
             y = np.full(len(adl), start if start is not None else 0.0)
-        ax.plot(adl["t"], y / USD_PER_M, ls="none", marker="x", ms=7, mew=1.5, color="black",
-                label=f"ADL fills ({len(adl)})")
+        ax.plot(
+            adl["t"],
+            y / USD_PER_M,
+            ls="none",
+            marker="x",
+            ms=7,
+            mew=1.5,
+            color="black",
+            label=f"ADL fills ({len(adl)})",
+        )
     ax.set_ylabel("insurance fund ($M)")
     ax.ticklabel_format(axis="y", style="plain", useOffset=False)
     ax.legend(loc="upper right", fontsize=10, framealpha=0.9)
@@ -150,8 +175,10 @@ def cascade_title(result):
         liq += f" ({100 * share:.0f}% longs)"
     min_last = sm.get("min_last_price")
     min_txt = "n/a" if min_last is None else f"{min_last:,.2f}"
-    moves = (f"min last {min_txt} ({fmt_pct(sm.get('realized_drawdown_pct'))}) vs exogenous "
-             f"{fmt_pct(sm.get('exogenous_drawdown_pct'))}")
+    moves = (
+        f"min last {min_txt} ({fmt_pct(sm.get('realized_drawdown_pct'))}) vs exogenous "
+        f"{fmt_pct(sm.get('exogenous_drawdown_pct'))}"
+    )
     amp = sm.get("amplification")
     if amp is not None:
         moves += f" (x{amp:.2f})"
@@ -291,8 +318,7 @@ def _plot_cumulative(ax, results, labels, styles, window):
     for res, label, (color, ls, _) in zip(results, labels, styles):
         s = res.series
         total = _get(_summary(res), "liquidated_notional_usd", "total")
-        ax.plot(s["t"], s["liquidated_notional_usd"], color=color, ls=ls, lw=2.0,
-                label=f"{label}: {_usd(total)}")
+        ax.plot(s["t"], s["liquidated_notional_usd"], color=color, ls=ls, lw=2.0, label=f"{label}: {_usd(total)}")
     if window is not None:
         ax.set_xlim(max(0.0, window[0]), window[1])
     ax.set_ylim(bottom=0)
@@ -307,23 +333,44 @@ def _plot_sides(ax, rows, styles):
     x = np.arange(len(rows))
     width = 0.38
     for i, (row, (color, _, hatch)) in enumerate(zip(rows, styles)):
-        for dx, key, alpha, h in ((-width / 2, "liquidated_long_usd", 0.95, hatch),
-                                  (width / 2, "liquidated_short_usd", 0.35, "xx")):
+        for dx, key, alpha, h in (
+            (-width / 2, "liquidated_long_usd", 0.95, hatch),
+            (width / 2, "liquidated_short_usd", 0.35, "xx"),
+        ):
             value = row.get(key) or 0.0
             ax.bar(x[i] + dx, value, width, color=color, alpha=alpha, hatch=h, edgecolor="white" if h else color)
-            ax.annotate(_usd(value), (x[i] + dx, value), xytext=(0, 2), textcoords="offset points",
-                        ha="center", va="bottom", fontsize=8)
+            ax.annotate(
+                _usd(value),
+                (x[i] + dx, value),
+                xytext=(0, 2),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
     _bar_axis(ax, rows, styles)
     ax.margins(y=0.3)
     ax.set_ylabel("liquidated notional")
-    ax.legend(handles=[Patch(color="0.45", label="longs liquidated"),
-                       Patch(facecolor="0.45", alpha=0.35, hatch="xx", edgecolor="white", label="shorts liquidated")],
-              loc="upper center", ncol=2, fontsize=9, framealpha=0.9)
+    ax.legend(
+        handles=[
+            Patch(color="0.45", label="longs liquidated"),
+            Patch(facecolor="0.45", alpha=0.35, hatch="xx", edgecolor="white", label="shorts liquidated"),
+        ],
+        loc="upper center",
+        ncol=2,
+        fontsize=9,
+        framealpha=0.9,
+    )
 
 
 def _bar_axis(ax, rows, styles):
-    ax.set_xticks(np.arange(len(rows)), [r["label"] for r in rows], fontsize=9,
-                  rotation=20 if len(rows) > 4 else 0, ha="right" if len(rows) > 4 else "center")
+    ax.set_xticks(
+        np.arange(len(rows)),
+        [r["label"] for r in rows],
+        fontsize=9,
+        rotation=20 if len(rows) > 4 else 0,
+        ha="right" if len(rows) > 4 else "center",
+    )
     for tick, (color, _, _) in zip(ax.get_xticklabels(), styles):
         tick.set_color(color)
     ax.margins(y=0.15)
@@ -345,8 +392,14 @@ def _plot_adl_concentration(ax, results, labels, styles):
             continue
         share = 100.0 * np.cumsum(np.sort(paid)[::-1]) / paid.sum()
         g = metrics.gini(paid)
-        ax.plot(np.arange(1, len(share) + 1), share, color=color, ls=ls, lw=2.0,
-                label=f"{label}: {len(paid):,} accounts, Gini {_gini(g)}")
+        ax.plot(
+            np.arange(1, len(share) + 1),
+            share,
+            color=color,
+            ls=ls,
+            lw=2.0,
+            label=f"{label}: {len(paid):,} accounts, Gini {_gini(g)}",
+        )
         drawn = True
     if drawn:
         ax.set_xscale("log")
@@ -367,8 +420,14 @@ def _plot_last(ax, results, labels, styles, window):
         ax.plot(s["t"], s["index"], color=color, ls=":", lw=0.9, alpha=0.7)
         low = _summary(res).get("min_last_price")
         pct = _summary(res).get("realized_drawdown_pct")
-        ax.plot(s["t"], s["last"], color=color, ls=ls, lw=1.3,
-                label=f"{label}: low {'n/a' if low is None else f'{low:,.0f}'} ({fmt_pct(pct)})")
+        ax.plot(
+            s["t"],
+            s["last"],
+            color=color,
+            ls=ls,
+            lw=1.3,
+            label=f"{label}: low {'n/a' if low is None else f'{low:,.0f}'} ({fmt_pct(pct)})",
+        )
         last = np.asarray(s["last"], dtype=float)
         if np.isfinite(last).any():
             k = int(np.nanargmin(last))
@@ -400,17 +459,37 @@ def _plot_who_paid(ax, rows, styles):
         over, gini = row.get("adl_overshoot"), row.get("adl_gini_haircut_usd")
         end = row.get("fund_end_marked_usd")
         change = None if end is None or start is None else end - start
-        amounts.append((drawdown, adl, "\n".join((
-            f"fund low −{_usd(drawdown)}", f"fund end {_signed_usd(change)}", f"ADL {_usd(adl)}",
-            f"haircut {_usd(row.get('adl_haircut_usd'))}", f"overshoot {'n/a' if over is None else f'{over:.1f}x'}",
-            f"Gini {_gini(gini)} ($), {_gini(row.get('adl_gini_contracts'))} (qty)"))))
+        amounts.append(
+            (
+                drawdown,
+                adl,
+                "\n".join(
+                    (
+                        f"fund low −{_usd(drawdown)}",
+                        f"fund end {_signed_usd(change)}",
+                        f"ADL {_usd(adl)}",
+                        f"haircut {_usd(row.get('adl_haircut_usd'))}",
+                        f"overshoot {'n/a' if over is None else f'{over:.1f}x'}",
+                        f"Gini {_gini(gini)} ($), {_gini(row.get('adl_gini_contracts'))} (qty)",
+                    )
+                ),
+            )
+        )
     positive = [v for d, a, _ in amounts for v in (d, a) if v > 0]
     floor = 10 ** np.floor(np.log10(min(positive) / 3)) if positive else 1e3
     top = max(positive) if positive else 1e4
     ax.set_yscale("log")
     for i, (drawdown, adl, note) in enumerate(amounts):
-        ax.annotate(note, (x[i], max(drawdown, adl, floor)), xytext=(0, 3), textcoords="offset points",
-                    ha="center", va="bottom", fontsize=7.5, linespacing=1.1)
+        ax.annotate(
+            note,
+            (x[i], max(drawdown, adl, floor)),
+            xytext=(0, 3),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=7.5,
+            linespacing=1.1,
+        )
     _bar_axis(ax, rows, styles)
     ax.set_ylim(floor, top * 60)  # _bar_axis sets margins; keep the room the notes need
     ax.yaxis.set_major_locator(LogLocator(base=10))
@@ -460,21 +539,25 @@ def plot_venue_comparison(comparison, fig=None):
     axes = fig.subplots(2, 2)
     window = _active_window(results)
     _plot_cumulative(axes[0, 0], results, labels, styles, window)
-    axes[0, 0].set_title(f"(a) liquidated over time: {_extremes_note(rows, 'liquidated_total_usd')}",
-                         loc="left", fontsize=11)
+    axes[0, 0].set_title(
+        f"(a) liquidated over time: {_extremes_note(rows, 'liquidated_total_usd')}", loc="left", fontsize=11
+    )
     if len(set(comparison.venues)) == 1 and len(set(comparison.policies)) > 1:
         what = _plot_adl_concentration(axes[0, 1], results, labels, styles)
-        axes[0, 1].set_title(f"(b) who was deleveraged: {what} share of the k hardest-hit accounts",
-                             loc="left", fontsize=11)
+        axes[0, 1].set_title(
+            f"(b) who was deleveraged: {what} share of the k hardest-hit accounts", loc="left", fontsize=11
+        )
     else:
         _plot_sides(axes[0, 1], rows, styles)
-        axes[0, 1].set_title(f"(b) longs vs shorts: longs {_extremes_note(rows, 'liquidated_long_usd')}",
-                             loc="left", fontsize=11)
+        axes[0, 1].set_title(
+            f"(b) longs vs shorts: longs {_extremes_note(rows, 'liquidated_long_usd')}", loc="left", fontsize=11
+        )
     _plot_last(axes[1, 0], results, labels, styles, window)
     axes[1, 0].set_title("(c) last price (▼ lowest) against each run's index", loc="left", fontsize=11)
     _plot_who_paid(axes[1, 1], rows, styles)
-    axes[1, 1].set_title("(d) who paid: fund drawdown (light), ADL notional at the mark (dark)",
-                         loc="left", fontsize=11)
+    axes[1, 1].set_title(
+        "(d) who paid: fund drawdown (light), ADL notional at the mark (dark)", loc="left", fontsize=11
+    )
     fig.suptitle(comparison_title(comparison), fontsize=14, fontweight="bold")
     return fig
 
@@ -540,8 +623,11 @@ def plot_predictive_heatmap(result, ax=None, bin_pct=0.25, range_pct=None):
     ax.set_ylabel("liquidation price at the start (USD)")
     ax.yaxis.set_major_formatter(_price_formatter(hm.edges))
     longs, shorts = heatmaps.liquidatable_within(hm, WITHIN_PCT)
-    ax.set_title(f"before the shock, liquidatable within ±{WITHIN_PCT:g}%:\nlongs {_usd(longs)}, "
-                 f"shorts {_usd(shorts)}", loc="left", fontsize=11)
+    ax.set_title(
+        f"before the shock, liquidatable within ±{WITHIN_PCT:g}%:\nlongs {_usd(longs)}, shorts {_usd(shorts)}",
+        loc="left",
+        fontsize=11,
+    )
     ax.legend(loc="best", fontsize=9, framealpha=0.9)
     _style(ax)
     return ax
@@ -557,8 +643,13 @@ def plot_historical_heatmap(result, ax=None, bin_s=5.0, bin_pct=0.25):
     peak = max(hm.long_usd.max(initial=0.0), hm.short_usd.max(initial=0.0))
     for values, cmap, who in ((hm.long_usd, "Reds", "longs"), (hm.short_usd, "Greens", "shorts")):
         if values.any():
-            mesh = ax.pcolormesh(hm.t_edges, hm.price_edges, np.ma.masked_less_equal(values.T, 0.0), cmap=cmap,
-                                 norm=LogNorm(peak / 1e3, peak))
+            mesh = ax.pcolormesh(
+                hm.t_edges,
+                hm.price_edges,
+                np.ma.masked_less_equal(values.T, 0.0),
+                cmap=cmap,
+                norm=LogNorm(peak / 1e3, peak),
+            )
             bar = ax.figure.colorbar(mesh, ax=ax, pad=0.01, fraction=0.05, aspect=40)
             bar.set_label(f"{who} liquidated per cell")
             bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _pos: _usd(x)))
@@ -573,8 +664,12 @@ def plot_historical_heatmap(result, ax=None, bin_s=5.0, bin_pct=0.25):
     ax.set_xlabel("time since start of run (s)")
     ax.set_ylabel("fill price (USD)")
     cell = _usd(hm.start_price * bin_pct / 100.0)
-    ax.set_title(f"where and when: longs {_usd(hm.long_usd.sum())}, shorts {_usd(hm.short_usd.sum())} liquidated,\n"
-                 f"per {bin_s:g} s × {bin_pct:g}% ({cell}) cell", loc="left", fontsize=11)
+    ax.set_title(
+        f"where and when: longs {_usd(hm.long_usd.sum())}, shorts {_usd(hm.short_usd.sum())} liquidated,\n"
+        f"per {bin_s:g} s × {bin_pct:g}% ({cell}) cell",
+        loc="left",
+        fontsize=11,
+    )
     ax.legend(loc="upper right", fontsize=9, framealpha=0.9)
     _style(ax)
     return ax

@@ -103,8 +103,9 @@ def generate(pop_cfg, market_cfg, rng, trigger_tiers=None):
         size[todo], wallet[todo] = _size_and_wallet(
             notional[todo], entry[todo], leverage[todo], cross[todo], spare_factor[todo], lot
         )
-        lp = liquidation_prices_nb(side[todo], size[todo], entry[todo], wallet[todo], lp_floor, lp_mmr, lp_cum, basis,
-                                   np.empty(todo.size))
+        lp = liquidation_prices_nb(
+            side[todo], size[todo], entry[todo], wallet[todo], lp_floor, lp_mmr, lp_cum, basis, np.empty(todo.size)
+        )
         lp_all[todo] = lp
         if attempt < 5:  # at the start price (the sixth try) it is not past its liquidation price: done
             todo = todo[np.where(side[todo] > 0, lp >= p0, lp <= p0)]
@@ -179,7 +180,18 @@ def behaviour_draws(stops, topups, side, kind, wallet, lp, p0, rng) -> Draws:
     u_stop, u_round, u_topup = rng.random(n), rng.random(n), rng.random(n)
     d = rng.exponential(stops.distance_pct / 100.0, n)
     delay = rng.exponential(topups.delay_mean_s, n) if topups.delay_mean_s > 0 else np.zeros(n)
-    stop = stop_prices_nb(side, kind, lp, d, u_round, u_stop, float(p0), float(stops.round_step_usd),
-                          float(stops.round_share), float(stops.share), np.empty(n))
+    stop = stop_prices_nb(
+        side,
+        kind,
+        lp,
+        d,
+        u_round,
+        u_stop,
+        float(p0),
+        float(stops.round_step_usd),
+        float(stops.round_share),
+        float(stops.share),
+        np.empty(n),
+    )
     reserve = np.where(trader & (u_topup < topups.share), topups.reserve * wallet, 0.0)
     return Draws(stop, reserve, np.round(delay * 1000.0).astype(np.int64))

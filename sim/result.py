@@ -22,7 +22,6 @@ from sim import enums as E
 from sim import heatmaps, metrics
 
 
-
 def versions():
     """Versions of liqsim and the libraries that shape its numbers."""
     import numba
@@ -63,8 +62,9 @@ def _label_columns(records, table):
 
 
 #: What ``Result.save`` writes; a folder holding anything else is never replaced.
-OUTPUT_FILES = frozenset({"summary.json", "fills.csv", "series.csv", "accounts.csv", "adl.csv", "scenario.toml",
-                          "cascade.png"})
+OUTPUT_FILES = frozenset(
+    {"summary.json", "fills.csv", "series.csv", "accounts.csv", "adl.csv", "scenario.toml", "cascade.png"}
+)
 
 
 def _umask():
@@ -91,8 +91,10 @@ def check_output_folder(target, allowed=OUTPUT_FILES, earlier="an earlier run's 
     foreign = sorted(p.name for p in target.iterdir() if p.name not in allowed)
     if foreign:
         shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
-        raise ScenarioError(f"{target}: output folder: holds files liqsim did not write ({shown}); "
-                            f"choose an empty or new folder, or one with {earlier}")
+        raise ScenarioError(
+            f"{target}: output folder: holds files liqsim did not write ({shown}); "
+            f"choose an empty or new folder, or one with {earlier}"
+        )
 
 
 @contextlib.contextmanager
@@ -208,9 +210,16 @@ class Result:
         check_output_folder(target)
         with atomic_folder(target) as tmp:
             mk = self.scenario.market
-            doc = {"scenario": self.scenario.scenario.name, "seed": self.seed,
-                   "venue": mk.venue, "venue_version": mk.venue_version, "adl_policy": self.scenario.adl.policy,
-                   **self.summary, "timings": self.timings, "versions": self.versions}
+            doc = {
+                "scenario": self.scenario.scenario.name,
+                "seed": self.seed,
+                "venue": mk.venue,
+                "venue_version": mk.venue_version,
+                "adl_policy": self.scenario.adl.policy,
+                **self.summary,
+                "timings": self.timings,
+                "versions": self.versions,
+            }
             (tmp / "summary.json").write_text(json.dumps(json_ready(doc), indent=2) + "\n")
             _write_csv(tmp / "fills.csv", self.fills, "fills")
             _write_csv(tmp / "series.csv", self.series, "series")
@@ -229,8 +238,11 @@ class Result:
         liq = s["liquidated_notional_usd"]
         rows = [
             ("scenario", self.scenario.scenario.name),
-            ("venue", f"{self.scenario.market.venue} {self.scenario.market.venue_version or ''}, "
-                      f"ADL {self.scenario.adl.policy}"),
+            (
+                "venue",
+                f"{self.scenario.market.venue} {self.scenario.market.venue_version or ''}, "
+                f"ADL {self.scenario.adl.policy}",
+            ),
             ("positions", f"{s['n_positions']:,}"),
             ("liquidated", f"${(liq['total'] or 0) / 1e6:,.1f}M (long ${(liq['long'] or 0) / 1e6:,.1f}M)"),
             ("min last / exogenous", f"{s['realized_drawdown_pct']:.2f}% / {s['exogenous_drawdown_pct']:.2f}%"),

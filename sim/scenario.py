@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import math
 import sys
 import warnings
 from dataclasses import dataclass, field
@@ -29,10 +28,22 @@ import tomli_w
 
 from sim import behaviour, files, mixes, venues
 from sim._scenario_docs import INTRO, SWEEP
-from sim.paths import gbm_path
-from sim._schema import (BAD, REQUIRED, Checker, Spec, as_number, data_file, fmt, markdown_table, num,
-                         apply_overrides, read_toml, setting, specs)
+from sim._schema import (
+    BAD,
+    REQUIRED,
+    Checker,
+    Spec,
+    apply_overrides,
+    data_file,
+    fmt,
+    markdown_table,
+    num,
+    read_toml,
+    setting,
+    specs,
+)
 from sim.errors import ScenarioError, capped
+from sim.paths import gbm_path
 
 if sys.argv[:1] == ["-m"]:
     # `python -m sim.scenario --markdown`: runpy imports the package first, which imports this module, and then
@@ -47,11 +58,17 @@ if sys.argv[:1] == ["-m"]:
 class ScenarioInfo:
     """``[scenario]``: what the run is called and how long it lasts."""
 
-    name: str = setting("btc_flash_crash", "str", "Run name; used in output folder names.",
-                        pattern=r"[A-Za-z0-9_.-]+", allowed="letters, digits, `_`, `.`, `-`")
+    name: str = setting(
+        "btc_flash_crash",
+        "str",
+        "Run name; used in output folder names.",
+        pattern=r"[A-Za-z0-9_.-]+",
+        allowed="letters, digits, `_`, `.`, `-`",
+    )
     description: str = setting("", "str", "Free text for people; not used by the engine.")
-    seed: int = num(0, "[0, 2**63)", "", "Seed of every random draw; the same scenario and seed give the same run.",
-                    kind="int")
+    seed: int = num(
+        0, "[0, 2**63)", "", "Seed of every random draw; the same scenario and seed give the same run.", kind="int"
+    )
     duration_s: float = num(300.0, "(0, 86400]", "s", "Simulated time.")
 
 
@@ -62,39 +79,68 @@ class Tier:
     notional_floor_usd: float = num(REQUIRED, "≥ 0", "USD", "Position notional at which the tier starts.")
     max_leverage: float = num(REQUIRED, "≥ 1", "×", "Largest leverage allowed in the tier.")
     mmr_pct: float = num(REQUIRED, "[0, 100)", "%", "Maintenance margin rate.")
-    maintenance_amount_usd: float | None = num(None, "≥ 0", "USD", "Maintenance amount (cum); computed from the "
-                                               "recurrence when omitted.", optional=True)
+    maintenance_amount_usd: float | None = num(
+        None, "≥ 0", "USD", "Maintenance amount (cum); computed from the recurrence when omitted.", optional=True
+    )
 
 
 @dataclass(frozen=True)
 class Market:
     """``[market]``: venue, contract, fees, oracle and margin tiers."""
 
-    venue: str = setting("binance", "str", "Venue whose rule pack applies (tiers, partial liquidation, fees, mark, "
-                         "fund, ADL); see `liqsim venues` and override single rules in [venue].", choices=venues.VENUES)
-    venue_version: str | None = setting(None, "str", "Dated version of the venue's rule pack; unset = the default "
-                                        "(newest documented) one.", optional=True, shown_default="newest",
-                                        allowed="a version `liqsim venues` lists for the venue")
+    venue: str = setting(
+        "binance",
+        "str",
+        "Venue whose rule pack applies (tiers, partial liquidation, fees, mark, "
+        "fund, ADL); see `liqsim venues` and override single rules in [venue].",
+        choices=venues.VENUES,
+    )
+    venue_version: str | None = setting(
+        None,
+        "str",
+        "Dated version of the venue's rule pack; unset = the default (newest documented) one.",
+        optional=True,
+        shown_default="newest",
+        allowed="a version `liqsim venues` lists for the venue",
+    )
     asset: str = setting("BTC", "str", "Which of the pack's tier tables applies.", choices=venues.ASSETS)
     symbol: str = setting("BTCUSDT", "str", "Contract name, for labels.")
     start_price_usd: float = num(121000.0, "(0, 1e9]", "USD", "Index, mark and last price at t = 0.")
-    tick_size_usd: float = num(0.1, "(0, market.start_price_usd / 10]", "USD",
-                               "Price tick; the book has one level per tick.")
+    tick_size_usd: float = num(
+        0.1, "(0, market.start_price_usd / 10]", "USD", "Price tick; the book has one level per tick."
+    )
     lot_size: float = num(0.001, "(0, 1e6]", "base units", "Quantity step of liquidation orders.")
-    taker_fee_bps: float = num(5.0, "[0, 100]", "bp", "Taker fee of background orders, paid to the venue's fee "
-                               "account.")
-    index_coupling: float = num(0.3, "[0, 1]", "fraction", "How far the index is pulled from the shock path "
-                                "toward the perp's last price.")
+    taker_fee_bps: float = num(
+        5.0, "[0, 100]", "bp", "Taker fee of background orders, paid to the venue's fee account."
+    )
+    index_coupling: float = num(
+        0.3, "[0, 1]", "fraction", "How far the index is pulled from the shock path toward the perp's last price."
+    )
     oracle_interval_s: float = num(1.0, "[0.01, 60]", "s", "Index/mark update period.")
-    funding_rate_pct: float = num(0.01, "[-5, 5]", "% per interval", "The last funding rate settled before t = 0; the "
-                                  "mark's funding term uses it until the run's first settlement ([funding]).")
-    time_to_funding_s: float | None = num(None, "[0, 86400]", "s", "Time to a funding settlement at t = 0, modulo "
-                                          "venue.funding_interval_h; unset = half the interval.", optional=True,
-                                          shown_default="half the interval")
-    tiers: tuple[Tier, ...] | None = setting(None, "tiers", "Tiered maintenance margin replacing the venue pack's "
-                                             "table (see [[market.tiers]] below).", type_name="array of tables",
-                                             optional=True, allowed="see below",
-                                             shown_default="the pack's table for market.asset")
+    funding_rate_pct: float = num(
+        0.01,
+        "[-5, 5]",
+        "% per interval",
+        "The last funding rate settled before t = 0; the "
+        "mark's funding term uses it until the run's first settlement ([funding]).",
+    )
+    time_to_funding_s: float | None = num(
+        None,
+        "[0, 86400]",
+        "s",
+        "Time to a funding settlement at t = 0, modulo venue.funding_interval_h; unset = half the interval.",
+        optional=True,
+        shown_default="half the interval",
+    )
+    tiers: tuple[Tier, ...] | None = setting(
+        None,
+        "tiers",
+        "Tiered maintenance margin replacing the venue pack's table (see [[market.tiers]] below).",
+        type_name="array of tables",
+        optional=True,
+        allowed="see below",
+        shown_default="the pack's table for market.asset",
+    )
 
     def pack(self) -> venues.Pack:
         """The venue's rule pack (the default version unless ``venue_version`` is set)."""
@@ -118,8 +164,10 @@ class Market:
             Notional floors (USD), maintenance margin rates as fractions, maintenance amounts (USD) and
             maximum leverages, one entry per tier.
         """
-        cols = [(t.notional_floor_usd, t.mmr_pct / 100.0, t.maintenance_amount_usd, t.max_leverage)
-                for t in self.tier_table()]
+        cols = [
+            (t.notional_floor_usd, t.mmr_pct / 100.0, t.maintenance_amount_usd, t.max_leverage)
+            for t in self.tier_table()
+        ]
         return tuple(np.array(c, dtype=np.float64) for c in zip(*cols))
 
 
@@ -128,37 +176,56 @@ class Population:
     """``[population]``: the synthetic trader positions, or a CSV of explicit ones."""
 
     n_positions: int = num(100000, "[1, 50_000_000]", "positions", "Number of trader positions.", kind="int")
-    open_interest_usd: float = num(8e9, "[0, 1e13]", "USD", "Open interest: total notional of the larger side at "
-                                   "the start price; positions are scaled to it; 0 keeps sizes as drawn.")
+    open_interest_usd: float = num(
+        8e9,
+        "[0, 1e13]",
+        "USD",
+        "Open interest: total notional of the larger side at "
+        "the start price; positions are scaled to it; 0 keeps sizes as drawn.",
+    )
     long_share: float = num(0.6, "[0, 1]", "fraction", "Fraction of positions that are long.")
     leverage_mix: str | tuple[tuple[float, float], ...] = setting(
-        mixes.DEFAULT, "mix", 'Leverage → weight; weights are normalised. Write a fractional leverage as a quoted '
-        'key ("2.5" = 0.1). Or a named mix: ' + "; ".join(f'"{k}" = `{mixes.text(m)}`' for k, m in
-        mixes.NAMED.items()) + ' ("balanced" is the default). A table given here must fit the venue\'s first '
-        'tier; a named mix and the default are capped instead: every position opens at most at its tier\'s '
-        'max_leverage (so 50 and 100 become 40 on Hyperliquid).', type_name="table or name",
+        mixes.DEFAULT,
+        "mix",
+        "Leverage → weight; weights are normalised. Write a fractional leverage as a quoted "
+        'key ("2.5" = 0.1). Or a named mix: '
+        + "; ".join(f'"{k}" = `{mixes.text(m)}`' for k, m in mixes.NAMED.items())
+        + ' ("balanced" is the default). A table given here must fit the venue\'s first '
+        "tier; a named mix and the default are capped instead: every position opens at most at its tier's "
+        "max_leverage (so 50 and 100 become 40 on Hyperliquid).",
+        type_name="table or name",
         allowed=f"leverage in [1, market.tiers[0].max_leverage] = weight ≥ 0, or one of {', '.join(mixes.NAMED)}",
-        shown_default=f"`{mixes.text(mixes.DEFAULT)}`")
-    notional_min_usd: float = num(200.0, "(0, 1e9]", "USD", "Pareto scale of position notional, as drawn: it "
-                                  "bounds the notional before the sizes are scaled to open_interest_usd (the "
-                                  "scaling multiplies every size by one factor).")
+        shown_default=f"`{mixes.text(mixes.DEFAULT)}`",
+    )
+    notional_min_usd: float = num(
+        200.0,
+        "(0, 1e9]",
+        "USD",
+        "Pareto scale of position notional, as drawn: it "
+        "bounds the notional before the sizes are scaled to open_interest_usd (the "
+        "scaling multiplies every size by one factor).",
+    )
     size_tail_alpha: float = num(1.5, "(1, 10]", "", "Pareto tail exponent of position notional.")
-    notional_max_usd: float = num(20e6, "[population.notional_min_usd, 1e13]", "USD",
-                                  "Largest position notional as drawn (the Pareto draw is capped here), before "
-                                  "the sizes are scaled to open_interest_usd (one factor for every size).")
-    entry_lookback_h: float = num(72.0, "[0, 720]", "h", "Entries are spread over a synthetic price history "
-                                  "this long.")
+    notional_max_usd: float = num(
+        20e6,
+        "[population.notional_min_usd, 1e13]",
+        "USD",
+        "Largest position notional as drawn (the Pareto draw is capped here), before "
+        "the sizes are scaled to open_interest_usd (one factor for every size).",
+    )
+    entry_lookback_h: float = num(72.0, "[0, 720]", "h", "Entries are spread over a synthetic price history this long.")
     entry_volatility_pct_per_day: float = num(3.0, "[0, 100]", "% per day", "Volatility of that price history.")
     cross_share: float = num(0.3, "[0, 1]", "fraction", "Fraction of positions in cross margin mode.")
     cross_spare_mean: float = num(1.0, "[0, 100]", "× initial margin", "Mean spare balance of a cross account.")
-    counterparty_leverage: float = num(1.0, "[1, 125]", "", "Leverage of the account holding the long/short "
-                                       "residual.")
-    file: str | None = data_file("Positions CSV (side, size, entry_price, margin or leverage, mode, wallet) used "
-                                 "instead of the synthetic population; the other keys above except "
-                                 "counterparty_leverage may not be set with it. Every row must have equity > 0 at "
-                                 "market.start_price_usd and a leverage (size·entry_price / margin) within the "
-                                 "max_leverage of the tier of its notional; a solvent row already past its "
-                                 "liquidation price is allowed and is liquidated at the first tick.")
+    counterparty_leverage: float = num(1.0, "[1, 125]", "", "Leverage of the account holding the long/short residual.")
+    file: str | None = data_file(
+        "Positions CSV (side, size, entry_price, margin or leverage, mode, wallet) used "
+        "instead of the synthetic population; the other keys above except "
+        "counterparty_leverage may not be set with it. Every row must have equity > 0 at "
+        "market.start_price_usd and a leverage (size·entry_price / margin) within the "
+        "max_leverage of the tier of its notional; a solvent row already past its "
+        "liquidation price is allowed and is liquidated at the first tick."
+    )
     positions: dict[str, np.ndarray] | None = field(default=None, compare=False, repr=False)
 
     def leverage_mix_arrays(self) -> tuple[np.ndarray, np.ndarray]:
@@ -168,40 +235,79 @@ class Population:
 
 
 # Synthetic-population keys that make no sense next to an explicit positions file.
-_GENERATED = ("n_positions", "open_interest_usd", "long_share", "leverage_mix", "notional_min_usd",
-              "size_tail_alpha", "notional_max_usd", "entry_lookback_h", "entry_volatility_pct_per_day",
-              "cross_share", "cross_spare_mean")
+_GENERATED = (
+    "n_positions",
+    "open_interest_usd",
+    "long_share",
+    "leverage_mix",
+    "notional_min_usd",
+    "size_tail_alpha",
+    "notional_max_usd",
+    "entry_lookback_h",
+    "entry_volatility_pct_per_day",
+    "cross_share",
+    "cross_spare_mean",
+)
 
 
 @dataclass(frozen=True)
 class Book:
     """``[book]``: the resting order book and the background order flow."""
 
-    depth_usd_1pct: float = num(270e6, "(0, 1e13]", "USD per side", "Resting depth within 1% of the fair price "
-                                "(BTCUSDT perp median on 10 Oct 2025 before the crash: about 240–300M).")
+    depth_usd_1pct: float = num(
+        270e6,
+        "(0, 1e13]",
+        "USD per side",
+        "Resting depth within 1% of the fair price "
+        "(BTCUSDT perp median on 10 Oct 2025 before the crash: about 240–300M).",
+    )
     shape: float = num(0.8, "(0, 5]", "", "Cumulative depth within x% grows as x^shape.")
-    range_pct: float = num(40.0, "(0, 95]", "%", "The ladder spans start_price·(1 ± range_pct/100); it must hold "
-                           "the whole shock path plus a 1-point margin.")
+    range_pct: float = num(
+        40.0,
+        "(0, 95]",
+        "%",
+        "The ladder spans start_price·(1 ± range_pct/100); it must hold the whole shock path plus a 1-point margin.",
+    )
     refill_half_life_s: float = num(30.0, "(0, 86400]", "s", "Half-life of makers refilling a taken level.")
     noise_rate_per_s: float = num(2.0, "[0, 1000]", "orders/s", "Rate of background market orders.")
     noise_notional_median_usd: float = num(20000.0, "(0, 1e10]", "USD", "Median notional of a background order.")
     noise_notional_sigma: float = num(1.0, "[0, 5]", "", "Lognormal sigma of background order notional.")
     noise_band_pct: float = num(2.0, "(0, 50]", "%", "Background orders fill at most this far from the index.")
-    withdrawal: bool = setting(False, "bool", "Makers pull depth as the index's volatility and one-sided taker flow "
-                               "rise, and return as it calms (the withdrawal_* keys).")
-    withdrawal_volatility_pct: float = num(0.1, "(0, 100]", "% per √s", "Index volatility (average absolute move "
-                                           "per √second) at which makers keep half their depth.")
-    withdrawal_flow_share: float = num(0.02, "(0, 100]", "× depth_usd_1pct per s", "One-sided taker flow per second, "
-                                       "as a share of depth_usd_1pct, at which makers keep half their depth.")
+    withdrawal: bool = setting(
+        False,
+        "bool",
+        "Makers pull depth as the index's volatility and one-sided taker flow "
+        "rise, and return as it calms (the withdrawal_* keys).",
+    )
+    withdrawal_volatility_pct: float = num(
+        0.1,
+        "(0, 100]",
+        "% per √s",
+        "Index volatility (average absolute move per √second) at which makers keep half their depth.",
+    )
+    withdrawal_flow_share: float = num(
+        0.02,
+        "(0, 100]",
+        "× depth_usd_1pct per s",
+        "One-sided taker flow per second, as a share of depth_usd_1pct, at which makers keep half their depth.",
+    )
     withdrawal_window_s: float = num(10.0, "[0.01, 3600]", "s", "Time constant of the volatility and flow averages.")
     withdrawal_floor: float = num(0.05, "(0, 1]", "fraction", "The least share of their depth makers keep.")
-    withdrawal_recovery_s: float = num(30.0, "(0, 86400]", "s", "Half-life of the makers' return as it calms "
-                                       "(they pull at once).")
-    withdrawal_spread_bps: float = num(0.0, "[0, 1000]", "bp", "Makers also widen the book: at their floor they "
-                                       "quote nothing within this of the fair price, in between in proportion to "
-                                       "what they pulled; 0 = they thin it without widening.")
-    file: str | None = data_file("Levels CSV (side, price, size) replacing the synthetic ladder; prices on the "
-                                 "tick grid, bids below and asks above the start price, within the range.")
+    withdrawal_recovery_s: float = num(
+        30.0, "(0, 86400]", "s", "Half-life of the makers' return as it calms (they pull at once)."
+    )
+    withdrawal_spread_bps: float = num(
+        0.0,
+        "[0, 1000]",
+        "bp",
+        "Makers also widen the book: at their floor they "
+        "quote nothing within this of the fair price, in between in proportion to "
+        "what they pulled; 0 = they thin it without widening.",
+    )
+    file: str | None = data_file(
+        "Levels CSV (side, price, size) replacing the synthetic ladder; prices on the "
+        "tick grid, bids below and asks above the start price, within the range."
+    )
     levels: dict[str, np.ndarray] | None = field(default=None, compare=False, repr=False)
 
 
@@ -209,30 +315,57 @@ class Book:
 class Shock:
     """``[shock]``: the exogenous index path."""
 
-    kind: str = setting("ramp", "str", "none: flat; gap: jump at start_s; ramp: linear move over duration_s; "
-                        "replay: a recorded path from file; gbm: geometric Brownian motion with Poisson jumps "
-                        "from start_s, drawn from scenario.seed.", choices=("none", "gap", "ramp", "replay", "gbm"))
-    start_s: float = num(60.0, "[0, scenario.duration_s]", "s", "When the shock starts (not checked against "
-                         "scenario.duration_s for kind none). Replay: the recorded path starts here; before it "
-                         "the index stays at the path's first price.")
-    size_pct: float = num(-10.0, "(-95, 95]", "%", "Size of the move for gap and ramp (−10 = a 10% fall); the end "
-                          "price must also lie inside the book ladder less 1 point (book.range_pct).")
+    kind: str = setting(
+        "ramp",
+        "str",
+        "none: flat; gap: jump at start_s; ramp: linear move over duration_s; "
+        "replay: a recorded path from file; gbm: geometric Brownian motion with Poisson jumps "
+        "from start_s, drawn from scenario.seed.",
+        choices=("none", "gap", "ramp", "replay", "gbm"),
+    )
+    start_s: float = num(
+        60.0,
+        "[0, scenario.duration_s]",
+        "s",
+        "When the shock starts (not checked against "
+        "scenario.duration_s for kind none). Replay: the recorded path starts here; before it "
+        "the index stays at the path's first price.",
+    )
+    size_pct: float = num(
+        -10.0,
+        "(-95, 95]",
+        "%",
+        "Size of the move for gap and ramp (−10 = a 10% fall); the end "
+        "price must also lie inside the book ladder less 1 point (book.range_pct).",
+    )
     duration_s: float = num(60.0, "(0, 86400]", "s", "Length of a ramp.")
-    file: str | None = data_file("Path CSV (timestamp, price) to replay; required for replay, not allowed "
-                                 "otherwise. Lines starting with # are comments (e.g. the data's source).")
+    file: str | None = data_file(
+        "Path CSV (timestamp, price) to replay; required for replay, not allowed "
+        "otherwise. Lines starting with # are comments (e.g. the data's source)."
+    )
     rescale: bool = setting(True, "bool", "Replay: scale the path so it starts at market.start_price_usd.")
     volatility_pct_per_day: float = num(3.0, "[0, 100]", "% per √day", "GBM: volatility of the index.")
     drift_pct_per_day: float = num(0.0, "[-50, 50]", "% per day", "GBM: drift of the index.")
     jump_rate_per_h: float = num(0.0, "[0, 3600]", "jumps/h", "GBM: Poisson rate of jumps.")
-    jump_mean_pct: float = num(-3.0, "(-50, 50]", "%", "GBM: mean jump size (a log-jump is normal around "
-                               "log(1 + mean/100)).")
+    jump_mean_pct: float = num(
+        -3.0, "(-50, 50]", "%", "GBM: mean jump size (a log-jump is normal around log(1 + mean/100))."
+    )
     jump_sd_pct: float = num(2.0, "[0, 50]", "%", "GBM: standard deviation of a log-jump.")
     step_s: float = num(1.0, "[0.01, 3600]", "s", "GBM: time between points of the path.")
-    liquidity_factor: float = num(1.0, "(0, 10]", "×", "Liquidity shock: every book level's target size is "
-                                  "multiplied by this (0.1 = makers pull 90% at once); 1 = none. Any index kind.")
+    liquidity_factor: float = num(
+        1.0,
+        "(0, 10]",
+        "×",
+        "Liquidity shock: every book level's target size is "
+        "multiplied by this (0.1 = makers pull 90% at once); 1 = none. Any index kind.",
+    )
     liquidity_start_s: float = num(0.0, "[0, scenario.duration_s]", "s", "When the liquidity shock starts.")
-    liquidity_duration_s: float = num(0.0, "[0, 86400]", "s", "How long it lasts; 0 = to the end of the run. "
-                                      "Afterwards the book refills with book.refill_half_life.")
+    liquidity_duration_s: float = num(
+        0.0,
+        "[0, 86400]",
+        "s",
+        "How long it lasts; 0 = to the end of the run. Afterwards the book refills with book.refill_half_life.",
+    )
     path: dict[str, np.ndarray] | None = field(default=None, compare=False, repr=False)
 
 
@@ -250,12 +383,18 @@ class InsuranceFund:
 class Adl:
     """``[adl]``: auto-deleveraging."""
 
-    enabled: bool = setting(True, "bool", "Close opposite positions when the fund cannot take over; false makes "
-                            "the fund take everything.")
-    policy: str = setting("venue_queue", "str", "Who is deleveraged: venue_queue closes whole positions in the "
-                          "venue's ranking order (venue.adl_ranking); pro_rata cuts every winner by the same fraction "
-                          "of its contracts; leverage_drain cuts the most levered first, down to one common "
-                          "leverage.", choices=("venue_queue", "pro_rata", "leverage_drain"))
+    enabled: bool = setting(
+        True, "bool", "Close opposite positions when the fund cannot take over; false makes the fund take everything."
+    )
+    policy: str = setting(
+        "venue_queue",
+        "str",
+        "Who is deleveraged: venue_queue closes whole positions in the "
+        "venue's ranking order (venue.adl_ranking); pro_rata cuts every winner by the same fraction "
+        "of its contracts; leverage_drain cuts the most levered first, down to one common "
+        "leverage.",
+        choices=("venue_queue", "pro_rata", "leverage_drain"),
+    )
 
 
 @dataclass(frozen=True)
@@ -267,10 +406,20 @@ class Output:
     plot: bool = setting(True, "bool", "Draw the summary plots.")
 
 
-TABLES: dict[str, type] = {"scenario": ScenarioInfo, "market": Market, "venue": venues.VenueTable,
-                           "population": Population, "stops": behaviour.Stops, "topups": behaviour.TopUps,
-                           "book": Book, "shock": Shock, "funding": behaviour.Funding,
-                           "insurance_fund": InsuranceFund, "adl": Adl, "output": Output}
+TABLES: dict[str, type] = {
+    "scenario": ScenarioInfo,
+    "market": Market,
+    "venue": venues.VenueTable,
+    "population": Population,
+    "stops": behaviour.Stops,
+    "topups": behaviour.TopUps,
+    "book": Book,
+    "shock": Shock,
+    "funding": behaviour.Funding,
+    "insurance_fund": InsuranceFund,
+    "adl": Adl,
+    "output": Output,
+}
 
 
 @dataclass(frozen=True)
@@ -347,8 +496,10 @@ class Scenario:
 class _Checker(Checker):
     """The generic checker plus the scenario's own kinds: ``market.tiers`` and ``population.leverage_mix``."""
 
-    moved = {"market.funding_interval_h": "set venue.funding_interval_h instead (each venue pack has its own "
-             "interval; Hyperliquid pays hourly)"}
+    moved = {
+        "market.funding_interval_h": "set venue.funding_interval_h instead (each venue pack has its own "
+        "interval; Hyperliquid pays hourly)"
+    }
 
     def custom(self, spec: Spec, value: Any, key: str) -> Any:
         return self.tiers(value, key) if spec.kind == "tiers" else mixes.check(value, key, self.fail)
@@ -367,17 +518,26 @@ class _Checker(Checker):
 
         if rows[0]["notional_floor_usd"] != 0:
             self.fail(f"{key}[0].notional_floor_usd", "the first tier must start at 0", raw(0, "notional_floor_usd"))
-        rules = (("notional_floor_usd", lambda a, b: b > a, "greater than"), ("mmr_pct", lambda a, b: b >= a,
-                 "at least"), ("max_leverage", lambda a, b: b <= a, "at most"))
+        rules = (
+            ("notional_floor_usd", lambda a, b: b > a, "greater than"),
+            ("mmr_pct", lambda a, b: b >= a, "at least"),
+            ("max_leverage", lambda a, b: b <= a, "at most"),
+        )
         for i, t in enumerate(rows):
             for name, ok, rule in rules if i else ():
                 if not ok(rows[i - 1][name], t[name]):
-                    self.fail(f"{key}[{i}].{name}", f"must be {rule} {key}[{i - 1}].{name} = "
-                              f"{fmt(rows[i - 1][name])}", raw(i, name))
+                    self.fail(
+                        f"{key}[{i}].{name}",
+                        f"must be {rule} {key}[{i - 1}].{name} = {fmt(rows[i - 1][name])}",
+                        raw(i, name),
+                    )
             if t["mmr_pct"] >= 100.0 / t["max_leverage"]:
-                self.fail(f"{key}[{i}].mmr_pct", f"must be below 100 / max_leverage = {fmt(100 / t['max_leverage'])}"
-                          ", or a position opened at the tier's maximum leverage would start below maintenance",
-                          raw(i, "mmr_pct"))
+                self.fail(
+                    f"{key}[{i}].mmr_pct",
+                    f"must be below 100 / max_leverage = {fmt(100 / t['max_leverage'])}"
+                    ", or a position opened at the tier's maximum leverage would start below maintenance",
+                    raw(i, "mmr_pct"),
+                )
         if len(self.problems) > before:
             return BAD
         tiers, cum = [], 0.0
@@ -386,9 +546,12 @@ class _Checker(Checker):
                 cum += t["notional_floor_usd"] * (t["mmr_pct"] - rows[i - 1]["mmr_pct"]) / 100.0
             given = t["maintenance_amount_usd"]
             if given is not None and abs(given - cum) > max(0.01, 1e-9 * abs(cum)):
-                self.fail(f"{key}[{i}].maintenance_amount_usd", f"expected {cum:.12g} from cum[n] = cum[n-1] + "
-                          "floor[n]·(MMR[n] − MMR[n-1]) with cum[0] = 0 (MMR as a fraction)",
-                          raw(i, "maintenance_amount_usd"))
+                self.fail(
+                    f"{key}[{i}].maintenance_amount_usd",
+                    f"expected {cum:.12g} from cum[n] = cum[n-1] + "
+                    "floor[n]·(MMR[n] − MMR[n-1]) with cum[0] = 0 (MMR as a fraction)",
+                    raw(i, "maintenance_amount_usd"),
+                )
             tiers.append(Tier(**{**t, "maintenance_amount_usd": cum if given is None else given}))
         return tuple(tiers) if len(self.problems) == before else BAD
 
@@ -406,19 +569,31 @@ def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
         if (positions := c.read("population.file", files.read_positions_csv)) is not None:
             extra["population"] = {"positions": positions, "n_positions": len(positions["side"])}
             if c.ok("market.start_price_usd") and tiers is not None:
-                c.problems.extend(_position_problems(positions, v["population.file"], v["market.start_price_usd"],
-                                                     tiers))
-    elif (tiers is not None and c.ok("population.leverage_mix") and "population.leverage_mix" in c.given
-          and not isinstance(v["population.leverage_mix"], str)):
+                c.problems.extend(
+                    _position_problems(positions, v["population.file"], v["market.start_price_usd"], tiers)
+                )
+    elif (
+        tiers is not None
+        and c.ok("population.leverage_mix")
+        and "population.leverage_mix" in c.given
+        and not isinstance(v["population.leverage_mix"], str)
+    ):
         # a mix written for this venue must fit it; the default and named mixes are capped instead (every
         # position is opened at most at its tier's maximum), so any venue runs with them
         top = tiers[0].max_leverage
         for lev in (lev for lev, _ in v["population.leverage_mix"] if lev > top):
-            c.fail(f"population.leverage_mix.{mixes.lev_key(lev)}",
-                   f"leverage must be in [1, {fmt(top)}] (market.tiers[0].max_leverage)")
+            c.fail(
+                f"population.leverage_mix.{mixes.lev_key(lev)}",
+                f"leverage must be in [1, {fmt(top)}] (market.tiers[0].max_leverage)",
+            )
     if c.ok("market.tick_size_usd", "market.start_price_usd", "book.range_pct"):
-        levels = c.read("book.file", files.read_book_csv, tick_size=v["market.tick_size_usd"],
-                        start_price=v["market.start_price_usd"], range_pct=v["book.range_pct"])
+        levels = c.read(
+            "book.file",
+            files.read_book_csv,
+            tick_size=v["market.tick_size_usd"],
+            start_price=v["market.start_price_usd"],
+            range_pct=v["book.range_pct"],
+        )
         extra["book"] = {"levels": levels} if levels is not None else {}
     kind = v["shock.kind"]
     if kind == "replay" and v["shock.file"] is None:
@@ -438,12 +613,16 @@ def _check_venue(c: _Checker) -> tuple[Tier, ...] | None:
         return None
     venue, version = v["market.venue"], v["market.venue_version"]
     if version is not None and version not in venues.versions(venue):
-        c.fail("market.venue_version", f"not a version of the {venue} pack; allowed: "
-               + ", ".join(venues.versions(venue)), c.given["market.venue_version"])
+        c.fail(
+            "market.venue_version",
+            f"not a version of the {venue} pack; allowed: " + ", ".join(venues.versions(venue)),
+            c.given["market.venue_version"],
+        )
         return None
     price = v["market.start_price_usd"] if c.ok("market.start_price_usd") else Market.start_price_usd
-    market = Market(venue=venue, venue_version=version, asset=v["market.asset"], tiers=v["market.tiers"],
-                    start_price_usd=price)
+    market = Market(
+        venue=venue, venue_version=version, asset=v["market.asset"], tiers=v["market.tiers"], start_price_usd=price
+    )
     names = [f.name for f in dataclasses.fields(venues.VenueTable)]
     if all(c.ok(f"venue.{n}") for n in names):
         rules = venues.resolve(market.pack(), venues.VenueTable(**{n: v[f"venue.{n}"] for n in names}))
@@ -458,38 +637,80 @@ def _check_venue(c: _Checker) -> tuple[Tier, ...] | None:
         fee = rules.clearance_fee_pct if rules.trigger_includes_fee else 0.0
         for k, t in enumerate(tiers):
             if fee and t.mmr_pct + fee >= 100.0 / t.max_leverage:
-                key = "venue.clearance_fee_pct" if "venue.clearance_fee_pct" in c.given else "venue.trigger_includes_fee"
-                c.fail(key, f"with the fee counted in the trigger, tier {k + 1}'s MMR + fee = {fmt(t.mmr_pct + fee)}% "
-                       f"must stay below 100 / max_leverage = {fmt(100.0 / t.max_leverage)}%, or a position opened "
-                       "at that leverage starts past its trigger", c.given.get(key, v[key]))
+                key = (
+                    "venue.clearance_fee_pct" if "venue.clearance_fee_pct" in c.given else "venue.trigger_includes_fee"
+                )
+                c.fail(
+                    key,
+                    f"with the fee counted in the trigger, tier {k + 1}'s MMR + fee = {fmt(t.mmr_pct + fee)}% "
+                    f"must stay below 100 / max_leverage = {fmt(100.0 / t.max_leverage)}%, or a position opened "
+                    "at that leverage starts past its trigger",
+                    c.given.get(key, v[key]),
+                )
                 break
-        if ("venue.partial_min_tier" in c.given and rules.partial_rule in ("step_down_ioc", "step_down_fok", "to_tier")
-                and rules.partial_min_tier > len(tiers)):
-            c.fail("venue.partial_min_tier", f"must be at most the number of tiers ({len(tiers)}) for partial_rule "
-                   f"{rules.partial_rule!r}, or partial liquidation never applies (set partial_rule = 'none' for "
-                   "that)", c.given.get("venue.partial_min_tier", rules.partial_min_tier))
+        if (
+            "venue.partial_min_tier" in c.given
+            and rules.partial_rule in ("step_down_ioc", "step_down_fok", "to_tier")
+            and rules.partial_min_tier > len(tiers)
+        ):
+            c.fail(
+                "venue.partial_min_tier",
+                f"must be at most the number of tiers ({len(tiers)}) for partial_rule "
+                f"{rules.partial_rule!r}, or partial liquidation never applies (set partial_rule = 'none' for "
+                "that)",
+                c.given.get("venue.partial_min_tier", rules.partial_min_tier),
+            )
         if (rules.settle == "fill" or rules.partial_rule == "slices") and rules.backstop_mm_fraction <= 0:
-            key = next((k for k in ("venue.backstop_mm_fraction", "venue.settle", "venue.partial_rule")
-                        if k in c.given), "venue.backstop_mm_fraction")
-            c.fail(key, "settlement at the fill and slices need a backstop (venue.backstop_mm_fraction > 0): an "
-                   "order that cannot fill before bankruptcy would otherwise leave the position open under water",
-                   c.given.get(key, v[key]))
+            key = next(
+                (k for k in ("venue.backstop_mm_fraction", "venue.settle", "venue.partial_rule") if k in c.given),
+                "venue.backstop_mm_fraction",
+            )
+            c.fail(
+                key,
+                "settlement at the fill and slices need a backstop (venue.backstop_mm_fraction > 0): an "
+                "order that cannot fill before bankruptcy would otherwise leave the position open under water",
+                c.given.get(key, v[key]),
+            )
         return tiers
     return market.tier_table()
 
 
 def _check_resources(c: _Checker) -> None:
     """Values each inside their own range may still multiply into an absurd allocation; cap the products."""
-    c.limit("market.tick_size_usd", ("book.range_pct", "market.start_price_usd"),
-            lambda tick, r, p0: 2 * r / 100 * p0 / tick, 20_000_000, "book ladder levels (2·book.range_pct/100·"
-            "market.start_price_usd / market.tick_size_usd)", grows=False, alternative="lower book.range_pct")
-    c.limit("output.sample_interval_s", ("scenario.duration_s",), lambda dt, duration: duration / dt, 5_000_000,
-            "samples (scenario.duration_s / output.sample_interval_s)", grows=False)
-    c.limit("book.noise_rate_per_s", ("scenario.duration_s",), lambda rate, duration: rate * duration, 20_000_000,
-            "expected background orders (book.noise_rate_per_s · scenario.duration_s)", grows=True)
+    c.limit(
+        "market.tick_size_usd",
+        ("book.range_pct", "market.start_price_usd"),
+        lambda tick, r, p0: 2 * r / 100 * p0 / tick,
+        20_000_000,
+        "book ladder levels (2·book.range_pct/100·market.start_price_usd / market.tick_size_usd)",
+        grows=False,
+        alternative="lower book.range_pct",
+    )
+    c.limit(
+        "output.sample_interval_s",
+        ("scenario.duration_s",),
+        lambda dt, duration: duration / dt,
+        5_000_000,
+        "samples (scenario.duration_s / output.sample_interval_s)",
+        grows=False,
+    )
+    c.limit(
+        "book.noise_rate_per_s",
+        ("scenario.duration_s",),
+        lambda rate, duration: rate * duration,
+        20_000_000,
+        "expected background orders (book.noise_rate_per_s · scenario.duration_s)",
+        grows=True,
+    )
     if c.values["shock.kind"] == "gbm":
-        c.limit("shock.step_s", ("scenario.duration_s",), lambda step, duration: duration / step, 5_000_000,
-                "GBM path points (scenario.duration_s / shock.step_s)", grows=False)
+        c.limit(
+            "shock.step_s",
+            ("scenario.duration_s",),
+            lambda step, duration: duration / step,
+            5_000_000,
+            "GBM path points (scenario.duration_s / shock.step_s)",
+            grows=False,
+        )
 
 
 def _position_problems(pos: dict[str, np.ndarray], path: str, p0: float, tiers: tuple[Tier, ...]) -> list[str]:
@@ -503,18 +724,29 @@ def _position_problems(pos: dict[str, np.ndarray], path: str, p0: float, tiers: 
     for i in np.flatnonzero((equity <= 0) | (leverage > top * (1 + 1e-9))):
         where = f"{path}: line {pos['line'][i]}"
         if equity[i] <= 0:
-            out.append(f"{where}: equity at market.start_price_usd = {fmt(p0)} is {equity[i]:.10g} USD (wallet + "
-                       f"side·size·(start price − entry_price)); it must be > 0, or the position is bankrupt "
-                       "before the run starts (population.file)")
+            out.append(
+                f"{where}: equity at market.start_price_usd = {fmt(p0)} is {equity[i]:.10g} USD (wallet + "
+                f"side·size·(start price − entry_price)); it must be > 0, or the position is bankrupt "
+                "before the run starts (population.file)"
+            )
         if leverage[i] > top[i] * (1 + 1e-9):
-            out.append(f"{where}: leverage = {leverage[i]:.10g} (size·entry_price / margin = {notional[i]:.10g} / "
-                       f"{pos['margin'][i]:.10g}): must be at most {fmt(top[i])}, the max_leverage of "
-                       f"market.tiers[{tier[i]}] for a notional of {notional[i]:.10g} USD (population.file)")
+            out.append(
+                f"{where}: leverage = {leverage[i]:.10g} (size·entry_price / margin = {notional[i]:.10g} / "
+                f"{pos['margin'][i]:.10g}): must be at most {fmt(top[i])}, the max_leverage of "
+                f"market.tiers[{tier[i]}] for a notional of {notional[i]:.10g} USD (population.file)"
+            )
     return capped(out)
 
 
-_GBM_KEYS = ("start_s", "volatility_pct_per_day", "drift_pct_per_day", "jump_rate_per_h", "jump_mean_pct",
-             "jump_sd_pct", "step_s")
+_GBM_KEYS = (
+    "start_s",
+    "volatility_pct_per_day",
+    "drift_pct_per_day",
+    "jump_rate_per_h",
+    "jump_mean_pct",
+    "jump_sd_pct",
+    "step_s",
+)
 
 
 def _check_shock_range(c: _Checker, path: dict[str, np.ndarray] | None) -> None:
@@ -528,8 +760,11 @@ def _check_shock_range(c: _Checker, path: dict[str, np.ndarray] | None) -> None:
     elif kind == "replay" and path is not None:
         key, shown = "shock.file", c.given["shock.file"]
         prices = path["price"] * (p0 / path["price"][0] if v["shock.rescale"] is True else 1.0)
-    elif kind == "gbm" and not c.problems and c.ok(*(f"shock.{k}" for k in _GBM_KEYS), "scenario.duration_s",
-                                                               "scenario.seed"):
+    elif (
+        kind == "gbm"
+        and not c.problems
+        and c.ok(*(f"shock.{k}" for k in _GBM_KEYS), "scenario.duration_s", "scenario.seed")
+    ):
         # the same draw the run makes (the seed's own stream), so a run never leaves the ladder
         shock = Shock(**{k: v[f"shock.{k}"] for k in _GBM_KEYS})
         prices = gbm_path(shock, p0, v["scenario.duration_s"], v["scenario.seed"])[1]
@@ -540,13 +775,18 @@ def _check_shock_range(c: _Checker, path: dict[str, np.ndarray] | None) -> None:
     lo, hi = p0 * (1 - (r - 1) / 100), p0 * (1 + (r - 1) / 100)
     worst = prices.min() if prices.min() < lo else prices.max()
     if not lo <= worst <= hi:
-        c.fail(key, f"the index path reaches {worst:.10g} USD, outside the book ladder less its 1% margin "
-               f"({lo:.10g}–{hi:.10g} USD for book.range_pct = {fmt(r)}); book.range_pct would have to be at "
-               f"least {abs(worst / p0 - 1) * 100 + 1:.4g}", shown)
+        c.fail(
+            key,
+            f"the index path reaches {worst:.10g} USD, outside the book ladder less its 1% margin "
+            f"({lo:.10g}–{hi:.10g} USD for book.range_pct = {fmt(r)}); book.range_pct would have to be at "
+            f"least {abs(worst / p0 - 1) * 100 + 1:.4g}",
+            shown,
+        )
 
 
-def _build(raw: Any, source: str, base_dir: str | None, overridden: frozenset[str],
-           problems: list[str] | None = None) -> Scenario:
+def _build(
+    raw: Any, source: str, base_dir: str | None, overridden: frozenset[str], problems: list[str] | None = None
+) -> Scenario:
     """Validate raw data and build the scenario, raising every problem at once."""
     c = _Checker(source, base_dir, overridden)
     c.problems.extend(problems or [])
@@ -589,6 +829,7 @@ def load_scenario(path: str | Path | None = None, overrides: dict[str, Any] | No
 
 # -------------------------------------------------------------------------------------------------------- docs
 
+
 def schema_markdown() -> str:
     """The reference of every scenario key: the whole text of ``scenarios/README.md``."""
     out = [INTRO]
@@ -596,15 +837,27 @@ def schema_markdown() -> str:
         summary = (cls.__doc__ or "").split(": ", 1)[-1].strip()
         out += [f"### `[{name}]`", "", summary[:1].upper() + summary[1:], "", *markdown_table(cls), ""]
         if cls is Market:
-            out += ["### `[[market.tiers]]`", "", "The tiered maintenance margin: at least one tier; the first floor "
-                    "is 0, floors strictly increase, `mmr_pct` never decreases, `max_leverage` never increases and "
-                    "`mmr_pct` < 100 / `max_leverage`. Maintenance amounts follow cum[0] = 0, cum[n] = cum[n-1] + "
-                    "floor[n]·(MMR[n] − MMR[n-1]) (MMR as a fraction); a given amount must match within "
-                    "max(0.01, 1e-9·cum) USD, an omitted one is computed.", "", *markdown_table(Tier), "",
-                    "Default (the binance pack's BTC table; `liqsim venues --verbose` lists every pack's):", "",
-                    "| notional_floor_usd | max_leverage | mmr_pct | maintenance_amount_usd |", "|---:|---:|---:|---:|"]
-            out += [f"| {fmt(t.notional_floor_usd)} | {fmt(t.max_leverage)} | {fmt(t.mmr_pct)} | "
-                    f"{fmt(t.maintenance_amount_usd)} |" for t in Market().tier_table()] + [""]
+            out += [
+                "### `[[market.tiers]]`",
+                "",
+                "The tiered maintenance margin: at least one tier; the first floor "
+                "is 0, floors strictly increase, `mmr_pct` never decreases, `max_leverage` never increases and "
+                "`mmr_pct` < 100 / `max_leverage`. Maintenance amounts follow cum[0] = 0, cum[n] = cum[n-1] + "
+                "floor[n]·(MMR[n] − MMR[n-1]) (MMR as a fraction); a given amount must match within "
+                "max(0.01, 1e-9·cum) USD, an omitted one is computed.",
+                "",
+                *markdown_table(Tier),
+                "",
+                "Default (the binance pack's BTC table; `liqsim venues --verbose` lists every pack's):",
+                "",
+                "| notional_floor_usd | max_leverage | mmr_pct | maintenance_amount_usd |",
+                "|---:|---:|---:|---:|",
+            ]
+            out += [
+                f"| {fmt(t.notional_floor_usd)} | {fmt(t.max_leverage)} | {fmt(t.mmr_pct)} | "
+                f"{fmt(t.maintenance_amount_usd)} |"
+                for t in Market().tier_table()
+            ] + [""]
     return "\n".join(out) + "\n" + SWEEP
 
 

@@ -38,8 +38,12 @@ METRICS = {
     "realized_drawdown": ("Realized drawdown of the last price (signed)", "pct", "realized_drawdown_pct", None),
     "amplification": ("Amplification: realized / exogenous move", "ratio", "amplification", None),
     "adl_notional": ("ADL notional", "usd", "adl.notional_usd", 0.0),
-    "fund_drawdown": ("Insurance-fund drawdown (start − lowest balance)", "usd",
-                      ("insurance_fund_usd.start", "insurance_fund_usd.min"), 0.0),
+    "fund_drawdown": (
+        "Insurance-fund drawdown (start − lowest balance)",
+        "usd",
+        ("insurance_fund_usd.start", "insurance_fund_usd.min"),
+        0.0,
+    ),
 }
 #: The x key preferred when a sweep varies it.
 SHOCK_KEY = "shock.size_pct"
@@ -61,8 +65,10 @@ def load_sweep(folder: str | Path):
     if not Path(folder).is_dir():
         raise ScenarioError(f"{folder}: no such folder (give the --out folder of a `liqsim sweep`)")
     if not path.is_file():
-        raise ScenarioError(f"{folder}: holds no results.parquet: not a finished sweep's folder (run `liqsim sweep "
-                            f"... --out {folder}` first, or let an interrupted one finish)")
+        raise ScenarioError(
+            f"{folder}: holds no results.parquet: not a finished sweep's folder (run `liqsim sweep "
+            f"... --out {folder}` first, or let an interrupted one finish)"
+        )
     try:
         return pd.read_parquet(path)
     except Exception as err:  # noqa: BLE001 - an unreadable table is bad input, reported as such
@@ -73,11 +79,12 @@ def grid_keys(table) -> list[str]:
     """The sweep's grid keys: the columns between ``seed`` and ``status``, in the sweep's order."""
     cols = list(table.columns)
     if "seed" not in cols or "status" not in cols or cols.index("status") < cols.index("seed"):
-        raise ScenarioError("the table is not a sweep's results table (it needs the columns run_id, seed, the grid "
-                            "keys, status, ...)")
+        raise ScenarioError(
+            "the table is not a sweep's results table (it needs the columns run_id, seed, the grid keys, status, ...)"
+        )
     if not len(table):
         raise ScenarioError("the sweep's table has no runs")
-    return cols[cols.index("seed") + 1:cols.index("status")]
+    return cols[cols.index("seed") + 1 : cols.index("status")]
 
 
 def metric_values(table, metric: str) -> np.ndarray:
@@ -105,16 +112,21 @@ def _axes_keys(table, x: str | None, by: str | list[str] | None) -> tuple[str, l
         elif len(numeric) == 1:
             x = numeric[0]
         else:
-            raise ScenarioError(f"x = None: the sweep's numeric grid keys are {', '.join(numeric) or 'none'}; name "
-                                f"the one to put on the x axis (--x KEY); a severity study sweeps {SHOCK_KEY}")
+            raise ScenarioError(
+                f"x = None: the sweep's numeric grid keys are {', '.join(numeric) or 'none'}; name "
+                f"the one to put on the x axis (--x KEY); a severity study sweeps {SHOCK_KEY}"
+            )
     elif x not in numeric:
-        raise ScenarioError(f"x = {x!r}: not a numeric grid key of this sweep; its numeric grid keys are "
-                            f"{', '.join(numeric) or 'none'}")
+        raise ScenarioError(
+            f"x = {x!r}: not a numeric grid key of this sweep; its numeric grid keys are {', '.join(numeric) or 'none'}"
+        )
     by = [k for k in keys if k != x] if by is None else [by] if isinstance(by, str) else list(dict.fromkeys(by))
     for key in by:
         if key not in keys or key == x:
-            raise ScenarioError(f"by = {key!r}: not a grid key of this sweep other than x ({x}); the others are "
-                                f"{', '.join(k for k in keys if k != x) or 'none'}")
+            raise ScenarioError(
+                f"by = {key!r}: not a grid key of this sweep other than x ({x}); the others are "
+                f"{', '.join(k for k in keys if k != x) or 'none'}"
+            )
     return x, by
 
 
@@ -131,8 +143,13 @@ def _numeric(column) -> bool:
     return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
 
 
-def severity_table(table, metric: str = "liquidated_notional", x: str | None = None,
-                   by: str | list[str] | None = None, level: float = 0.95):
+def severity_table(
+    table,
+    metric: str = "liquidated_notional",
+    x: str | None = None,
+    by: str | list[str] | None = None,
+    level: float = 0.95,
+):
     """One row per (group, x): ``group`` (its label), the ``by`` keys, x, ``runs``, ``n`` (runs with a value),
     ``failed``, ``undefined``, ``mean``, ``sd``, ``lo``, ``hi`` (the t interval for the mean), ``median``, ``min``,
     ``max``; groups in the sweep's order, x ascending within each group."""
@@ -144,8 +161,9 @@ def severity_table(table, metric: str = "liquidated_notional", x: str | None = N
     values = metric_values(table, metric)
     table = table.reset_index(drop=True)  # positions, whatever index the caller's table has
     ok = np.asarray(table["status"] == "ok", dtype=bool)
-    frame = pd.DataFrame({"group": _labels(table, by), "x": table[x].astype("Float64").to_numpy(np.float64),
-                          "value": values, "ok": ok})
+    frame = pd.DataFrame(
+        {"group": _labels(table, by), "x": table[x].astype("Float64").to_numpy(np.float64), "value": values, "ok": ok}
+    )
     floor, rows = METRICS[metric][3], []
     for (label, _), part in frame.groupby(["group", "x"], sort=False):
         v = part["value"].to_numpy()
@@ -156,10 +174,24 @@ def severity_table(table, metric: str = "liquidated_notional", x: str | None = N
         half = float(stats.t.ppf(0.5 + float(level) / 2, n - 1)) * sd / math.sqrt(n) if n > 1 else math.nan
         lo = mean - half if floor is None or math.isnan(half) else max(floor, mean - half)
         first = table.iloc[part.index[0]]
-        rows.append({"group": label, **{k: first[k] for k in by}, x: first[x], "runs": len(part), "n": n,
-                     "failed": int((~part["ok"]).sum()), "undefined": int(part["ok"].sum()) - n, "mean": mean,
-                     "sd": sd, "lo": lo, "hi": mean + half, "median": float(np.median(v)) if n else math.nan,
-                     "min": float(v.min()) if n else math.nan, "max": float(v.max()) if n else math.nan})
+        rows.append(
+            {
+                "group": label,
+                **{k: first[k] for k in by},
+                x: first[x],
+                "runs": len(part),
+                "n": n,
+                "failed": int((~part["ok"]).sum()),
+                "undefined": int(part["ok"].sum()) - n,
+                "mean": mean,
+                "sd": sd,
+                "lo": lo,
+                "hi": mean + half,
+                "median": float(np.median(v)) if n else math.nan,
+                "min": float(v.min()) if n else math.nan,
+                "max": float(v.max()) if n else math.nan,
+            }
+        )
     out = pd.DataFrame(rows)
     order = {g: i for i, g in enumerate(dict.fromkeys(frame["group"]))}
     out = out.sort_values([x], kind="stable").sort_values("group", key=lambda s: s.map(order), kind="stable")
@@ -206,8 +238,14 @@ def _value_axis(ax, unit: str) -> None:
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
 
 
-def plot_severity(table, metrics: str | list[str] | None = None, x: str | None = None,
-                  by: str | list[str] | None = None, level: float = 0.95, fig=None):
+def plot_severity(
+    table,
+    metrics: str | list[str] | None = None,
+    x: str | None = None,
+    by: str | list[str] | None = None,
+    level: float = 0.95,
+    fig=None,
+):
     """A figure with one panel per severity metric (default: all of :data:`METRICS`): the mean over seeds against
     x, one line per group, its confidence band shaded; ``table`` is a sweep's results table."""
     names = _names(metrics)
@@ -244,23 +282,39 @@ def _draw(table, tables: list, level: float, fig=None):
             ax.invert_xaxis()  # a bigger crash to the right
     runs, failed = len(table), int((table["status"] != "ok").sum())
     left_out = f"; {failed} failed run(s) left out" if failed else ""
-    note = (f"{runs} runs{left_out}\n{per_point} per point\n"
-            f"band: Student-t {level:.0%} interval\nof the mean over the runs")
+    note = (
+        f"{runs} runs{left_out}\n{per_point} per point\nband: Student-t {level:.0%} interval\nof the mean over the runs"
+    )
     if len(names) < rows * cols:  # a spare panel holds the legend and the note
         spare_ax = fig.add_subplot(rows, cols, rows * cols)
         spare_ax.axis("off")
-        spare_ax.legend(*fig.axes[0].get_legend_handles_labels(), title=", ".join(by) or None, loc="upper left",
-                        fontsize=10, title_fontsize=10, frameon=False)
+        spare_ax.legend(
+            *fig.axes[0].get_legend_handles_labels(),
+            title=", ".join(by) or None,
+            loc="upper left",
+            fontsize=10,
+            title_fontsize=10,
+            frameon=False,
+        )
         spare_ax.text(0.02, 0.02, note, transform=spare_ax.transAxes, fontsize=9, va="bottom", color="#444444")
     else:
         fig.axes[0].legend(title=", ".join(by) or None, fontsize=8, title_fontsize=8)
-    fig.suptitle(f"Cascade severity against {'shock size' if x == SHOCK_KEY else x}: mean over {per_point} per "
-                 f"point, band = {level:.0%} confidence interval of the mean{left_out}", fontsize=11)
+    fig.suptitle(
+        f"Cascade severity against {'shock size' if x == SHOCK_KEY else x}: mean over {per_point} per "
+        f"point, band = {level:.0%} confidence interval of the mean{left_out}",
+        fontsize=11,
+    )
     return fig
 
 
-def save_severity(folder: str | Path, metrics: str | list[str] | None = None, x: str | None = None,
-                  by: str | list[str] | None = None, level: float = 0.95, out: str | Path | None = None) -> Path:
+def save_severity(
+    folder: str | Path,
+    metrics: str | list[str] | None = None,
+    x: str | None = None,
+    by: str | list[str] | None = None,
+    level: float = 0.95,
+    out: str | Path | None = None,
+) -> Path:
     """Draw :func:`plot_severity` for the sweep in ``folder`` and write it (``out``, default ``severity.png`` in the
     folder) and the numbers behind it (``severity.csv`` beside it, one row per metric, group and x), atomically."""
     import pandas as pd
@@ -275,9 +329,11 @@ def save_severity(folder: str | Path, metrics: str | list[str] | None = None, x:
     if not png.parent.is_dir():
         raise ScenarioError(f"{shown}: the folder {png.parent} does not exist")
     if png.parent.resolve() == Path(folder).resolve() and png.name != SEVERITY_FILES[0]:
-        raise ScenarioError(f"{shown}: in the sweep's own folder only {SEVERITY_FILES[0]} may be written (another "
-                            "file there would stop the sweep from running again in it); leave out --out, or "
-                            "choose another folder")
+        raise ScenarioError(
+            f"{shown}: in the sweep's own folder only {SEVERITY_FILES[0]} may be written (another "
+            "file there would stop the sweep from running again in it); leave out --out, or "
+            "choose another folder"
+        )
     for path in (png, png.with_suffix(".csv")):
         if path.is_dir():
             raise ScenarioError(f"{shown}: {path} is a folder")
@@ -285,6 +341,10 @@ def save_severity(folder: str | Path, metrics: str | list[str] | None = None, x:
     fig = _draw(table, tables, level)
     numbers = pd.concat([sev.assign(metric=sev.attrs["metric"]) for sev in tables])
     numbers = numbers[["metric", *[c for c in numbers.columns if c != "metric"]]]
-    write_atomic({png: lambda tmp: fig.savefig(tmp, format="png", dpi=DPI),
-                  png.with_suffix(".csv"): lambda tmp: numbers.to_csv(tmp, index=False)})
+    write_atomic(
+        {
+            png: lambda tmp: fig.savefig(tmp, format="png", dpi=DPI),
+            png.with_suffix(".csv"): lambda tmp: numbers.to_csv(tmp, index=False),
+        }
+    )
     return png

@@ -111,11 +111,17 @@ def parse_grid(texts: list[str]) -> tuple[dict, list[str]]:
     grid, problems = {}, []
     for text in texts:
         key, sep, body = (part.strip() for part in text.partition("="))
-        items, problem = _split(body) if sep and key and body else (
-            None, "expected dotted.key=[value, ...], e.g. population.long_share=[0.5,0.6]")
+        items, problem = (
+            _split(body)
+            if sep and key and body
+            else (None, "expected dotted.key=[value, ...], e.g. population.long_share=[0.5,0.6]")
+        )
         if problem or key in grid:
-            problems.append(f"--grid {text!r}: {problem}" if problem else
-                            f"--grid {key}: given twice; give each key once, with all its values")
+            problems.append(
+                f"--grid {text!r}: {problem}"
+                if problem
+                else f"--grid {key}: given twice; give each key once, with all its values"
+            )
         else:
             grid[key] = items
     return grid, problems
@@ -138,8 +144,15 @@ def _split(body: str) -> tuple[list[str] | None, str | None]:
                 break
             if not closers:  # the list's own closing bracket: it must end the text
                 items.append(body[start:i].strip())
-                problem = (f"text after the closing ']': {body[i + 1:]!r}" if body[i + 1:] else "needs at least "
-                           "one value" if items == [""] else "an empty value between commas" if "" in items else None)
+                problem = (
+                    f"text after the closing ']': {body[i + 1 :]!r}"
+                    if body[i + 1 :]
+                    else "needs at least one value"
+                    if items == [""]
+                    else "an empty value between commas"
+                    if "" in items
+                    else None
+                )
                 return (None if problem else items), problem
         elif ch == "," and len(closers) == 1:
             items.append(body[start:i].strip())
@@ -154,8 +167,12 @@ def _flat_grid(data: dict, prefix: str, out: dict, problems: list[str], where: s
         if isinstance(v, dict):
             _flat_grid(v, f"{key}.", out, problems, where)
         elif isinstance(v, list):
-            out[key] = [str(p if (p := Path(x).expanduser()).is_absolute() else (folder / p).resolve()) if isinstance(
-                x, str) and x and (spec := _spec(key)) is not None and spec.kind == "path" else x for x in v]
+            out[key] = [
+                str(p if (p := Path(x).expanduser()).is_absolute() else (folder / p).resolve())
+                if isinstance(x, str) and x and (spec := _spec(key)) is not None and spec.kind == "path"
+                else x
+                for x in v
+            ]
         else:
             problems.append(f"{where}: sweep.grid.{key} = {v!r}: must be an array of values, e.g. [0.5, 0.6]")
 
@@ -179,7 +196,7 @@ def read_sweep_table(path: str | Path) -> tuple[dict, int | None, list[str]] | N
         problems.append(f"{path}: sweep.seeds = {seeds!r}: must be an integer ≥ 1")
         seeds = None
     if not isinstance(table.get("grid", {}), dict):
-        problems.append(f"{path}: sweep.grid = {table['grid']!r}: must be a table of \"table.key\" = [values]")
+        problems.append(f'{path}: sweep.grid = {table["grid"]!r}: must be a table of "table.key" = [values]')
     else:
         _flat_grid(table.get("grid", {}), "", grid, problems, str(path))
     return grid, None if seeds is None else int(seeds), problems
@@ -206,13 +223,17 @@ def _rewrite(problem: str, labels: dict[str, str], combo: str) -> str:
     """A combination's problem in the grid's words (``--grid KEY = value: ...``), else prefixed with the combination."""
     for key, label in labels.items():
         head = f"override: {key}"
-        if problem.startswith(head) and problem[len(head):len(head) + 1] in (" ", ".", ":", "["):
-            return label + problem[len(head):]
+        if problem.startswith(head) and problem[len(head) : len(head) + 1] in (" ", ".", ":", "["):
+            return label + problem[len(head) :]
     return f"{combo}: {problem}" if combo else problem
 
 
-def plan_sweep(scenario: str | Path | Scenario | None = None, grid: dict | list | None = None,
-               seeds: int | str | None = None, overrides: dict | None = None) -> Plan:
+def plan_sweep(
+    scenario: str | Path | Scenario | None = None,
+    grid: dict | list | None = None,
+    seeds: int | str | None = None,
+    overrides: dict | None = None,
+) -> Plan:
     """Validate a sweep and expand it into runs; raises :class:`ScenarioError` with every problem at once.
 
     ``scenario`` is a file (its ``[sweep]`` table is read), None for the built-in defaults, or a
@@ -228,8 +249,11 @@ def plan_sweep(scenario: str | Path | Scenario | None = None, grid: dict | list 
         grid, more = parse_grid(grid)
         problems += more
     try:
-        base = (scenario.with_overrides(overrides or {}) if isinstance(scenario, Scenario)
-                else load_scenario(scenario, overrides=overrides))
+        base = (
+            scenario.with_overrides(overrides or {})
+            if isinstance(scenario, Scenario)
+            else load_scenario(scenario, overrides=overrides)
+        )
     except ScenarioError as err:
         base, problems = None, problems + err.problems
     given = dict(file_grid)
@@ -237,26 +261,42 @@ def plan_sweep(scenario: str | Path | Scenario | None = None, grid: dict | list 
         labels[str(key)], given[str(key)] = f"--grid {key}", values
     usable = {}  # the keys whose values can be tried, so a broken key does not hide the others' problems
     for key, values in given.items():
-        problem = (f" = {values!r}: must be a list of values, e.g. [0.5, 0.6]" if not isinstance(values, (list, tuple))
-                   else ": cannot be a grid key; the seeds are scenario.seed, scenario.seed + 1, ... (set the first "
-                   "with --set scenario.seed=S and their number with --seeds N)" if key == "scenario.seed"
-                   else " = []: needs at least one value" if not values else ": None is not a value (numbers, "
-                   "strings, booleans, arrays and tables are)" if any(v is None for v in values) else None)
+        problem = (
+            f" = {values!r}: must be a list of values, e.g. [0.5, 0.6]"
+            if not isinstance(values, (list, tuple))
+            else ": cannot be a grid key; the seeds are scenario.seed, scenario.seed + 1, ... (set the first "
+            "with --set scenario.seed=S and their number with --seeds N)"
+            if key == "scenario.seed"
+            else " = []: needs at least one value"
+            if not values
+            else ": None is not a value (numbers, strings, booleans, arrays and tables are)"
+            if any(v is None for v in values)
+            else None
+        )
         if problem:
             problems.append(labels[key] + problem)
         else:
-            usable[key] = [override_value(v, spec) if isinstance(v, str) and (spec := _spec(key)) else v
-                           for v in values]
+            usable[key] = [
+                override_value(v, spec) if isinstance(v, str) and (spec := _spec(key)) else v for v in values
+            ]
     n_seeds = _whole(seeds if seeds is not None else file_seeds or 1, "--seeds", problems) or 1
     if base is None:
         raise ScenarioError(capped(problems))
     if (n_runs := math.prod(len(v) for v in usable.values()) * n_seeds) > MAX_RUNS:
-        raise ScenarioError(capped(problems + [
-            f"{'--grid × ' if n_runs > n_seeds else ''}--seeds: too many runs: {n_runs // n_seeds:,} combination(s) "
-            f"× {n_seeds:,} seed(s) = {n_runs:,}; at most {MAX_RUNS:,} are allowed"]))
+        raise ScenarioError(
+            capped(
+                problems
+                + [
+                    f"{'--grid × ' if n_runs > n_seeds else ''}--seeds: too many runs: {n_runs // n_seeds:,} combination(s) "
+                    f"× {n_seeds:,} seed(s) = {n_runs:,}; at most {MAX_RUNS:,} are allowed"
+                ]
+            )
+        )
     if (first := base.scenario.seed) + n_seeds > 2**63:
-        problems.append(f"--seeds = {n_seeds}: the last seed, scenario.seed + {n_seeds - 1} = {first + n_seeds - 1}, "
-                        "must be below 2**63")
+        problems.append(
+            f"--seeds = {n_seeds}: the last seed, scenario.seed + {n_seeds - 1} = {first + n_seeds - 1}, "
+            "must be below 2**63"
+        )
         n_seeds = 1
     source = str(scenario) if is_path else None if scenario is None else scenario.source
     return _expand(base, usable, given, labels, tuple(range(first, first + n_seeds)), source, problems)
@@ -277,8 +317,9 @@ def _settings(resolved: dict, digests: dict) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _expand(base: Scenario, typed: dict, given: dict, labels: dict, seeds: tuple, source: str | None,
-            problems: list) -> Plan:
+def _expand(
+    base: Scenario, typed: dict, given: dict, labels: dict, seeds: tuple, source: str | None, problems: list
+) -> Plan:
     """Validate every combination (every seed too where the seed enters validation) and list the runs; raise
     with ``problems`` and those found here."""
     combos, seen, digests = [], {k: {} for k in typed}, {}
@@ -343,8 +384,13 @@ def execute(base: Scenario, params: dict, seed: int) -> dict:
         from sim.engine import run
 
         res = run(base.with_overrides({**params, "scenario.seed": seed}))
-        return {"status": "ok", "error": None, "runtime_s": time.perf_counter() - t0, **where,
-                "metrics": flatten(res.summary)}
+        return {
+            "status": "ok",
+            "error": None,
+            "runtime_s": time.perf_counter() - t0,
+            **where,
+            "metrics": flatten(res.summary),
+        }
     except Exception as err:  # noqa: BLE001 - any failure of one run is that run's result
         return {**_failed(err, time.perf_counter() - t0), **where}
 
@@ -399,8 +445,11 @@ def run_pool(jobs: list, workers: int, on_done, task=execute, shared=None) -> No
                         if not (alone and started.value):  # run it again, alone (as it was if no worker started)
                             (suspects if started.value else todo).append(job)
                             continue
-                        record = _failed("BrokenProcessPool: its worker process died while running it alone "
-                                         "(killed, out of memory or crashed)", 0.0)
+                        record = _failed(
+                            "BrokenProcessPool: its worker process died while running it alone "
+                            "(killed, out of memory or crashed)",
+                            0.0,
+                        )
                     except Exception as err:  # noqa: BLE001 - e.g. a result that could not be sent back
                         record = _failed(err, 0.0)
                     on_done(job[0], record)
@@ -410,8 +459,10 @@ def run_pool(jobs: list, workers: int, on_done, task=execute, shared=None) -> No
         pool.shutdown(wait=not broken)
         if (stalls := stalls + 1 if broken and not started.value else 0) >= 2:
             while suspects or queue:
-                on_done((suspects or queue).popleft()[0], _failed(
-                    "BrokenProcessPool: the worker processes cannot start (their error is printed above)", 0.0))
+                on_done(
+                    (suspects or queue).popleft()[0],
+                    _failed("BrokenProcessPool: the worker processes cannot start (their error is printed above)", 0.0),
+                )
 
 
 @contextlib.contextmanager
@@ -434,8 +485,7 @@ def _dask_client(workers: int, scheduler: str | None):
             previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
         try:
-            client = distributed.Client(n_workers=workers, threads_per_worker=1, processes=True,
-                                        dashboard_address=None)
+            client = distributed.Client(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
@@ -500,11 +550,16 @@ def check_sweep_folder(target: Path) -> None:
     check_output_folder(target, SWEEP_FILES | temps, "an earlier sweep's results")
     for name in sorted(SWEEP_FILES):
         if (path := target / name).exists() and path.is_dir() != (name == "runs"):
-            raise ScenarioError(f"{path}: is {'not ' if name == 'runs' else ''}a folder, unlike a sweep's {name}; "
-                                "choose another folder, or move it away")
+            raise ScenarioError(
+                f"{path}: is {'not ' if name == 'runs' else ''}a folder, unlike a sweep's {name}; "
+                "choose another folder, or move it away"
+            )
     if (runs := target / "runs").is_dir():
-        check_output_folder(runs, {p.name for p in runs.iterdir() if _RECORD.match(p.name) or _TEMP.match(p.name)},
-                            "only a sweep's run records (r + 16 hex digits + .json)")
+        check_output_folder(
+            runs,
+            {p.name for p in runs.iterdir() if _RECORD.match(p.name) or _TEMP.match(p.name)},
+            "only a sweep's run records (r + 16 hex digits + .json)",
+        )
 
 
 def _spec_text(plan: Plan, executor: str) -> str:
@@ -517,12 +572,17 @@ def _spec_text(plan: Plan, executor: str) -> str:
             if (spec := _spec(f"{table}.{key}")) is not None and spec.kind == "path" and resolved[table].get(key):
                 values[key] = resolved[table][key]
     data["sweep"], n, seeds = {"seeds": len(plan.seeds), "grid": plan.grid}, len(plan.runs), plan.seeds
-    return "\n".join([
-        "# liqsim sweep: the base scenario as given and its [sweep] table; `liqsim sweep sweep.toml` reruns it.",
-        f"# source: {plan.source or 'the built-in defaults'}",
-        f"# runs: {n} = {n // len(seeds)} combination(s) x {len(seeds)} seed(s); seeds {seeds[0]}..{seeds[-1]}",
-        f"# executor: {executor}",
-        "# versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()), "", tomli_w.dumps(data)])
+    return "\n".join(
+        [
+            "# liqsim sweep: the base scenario as given and its [sweep] table; `liqsim sweep sweep.toml` reruns it.",
+            f"# source: {plan.source or 'the built-in defaults'}",
+            f"# runs: {n} = {n // len(seeds)} combination(s) x {len(seeds)} seed(s); seeds {seeds[0]}..{seeds[-1]}",
+            f"# executor: {executor}",
+            "# versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
+            "",
+            tomli_w.dumps(data),
+        ]
+    )
 
 
 def _column(name: str, values: list):
@@ -538,8 +598,9 @@ def _column(name: str, values: list):
         return pd.array(values, dtype="Int64")
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
         return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
-    return pd.array([v if isinstance(v, str) or v is None else json.dumps(v, sort_keys=True) for v in values],
-                    dtype="string")
+    return pd.array(
+        [v if isinstance(v, str) or v is None else json.dumps(v, sort_keys=True) for v in values], dtype="string"
+    )
 
 
 def results_table(plan: Plan, records: dict):
@@ -547,9 +608,17 @@ def results_table(plan: Plan, records: dict):
     import pandas as pd
 
     fixed = ["run_id", "seed", *plan.grid, "status", "error", "runtime_s"]
-    rows = [{"run_id": r.run_id, "seed": r.seed, **r.params, **{k: rec.get(k) for k in fixed[-3:]},
-             **{f"summary.{m}" if m in fixed else m: v for m, v in rec.get("metrics", {}).items()}}
-            for r in plan.runs for rec in [records[r.run_id]]]
+    rows = [
+        {
+            "run_id": r.run_id,
+            "seed": r.seed,
+            **r.params,
+            **{k: rec.get(k) for k in fixed[-3:]},
+            **{f"summary.{m}" if m in fixed else m: v for m, v in rec.get("metrics", {}).items()},
+        }
+        for r in plan.runs
+        for rec in [records[r.run_id]]
+    ]
     names = dict.fromkeys([*fixed, *(k for row in rows for k in row)])
     return pd.DataFrame({name: _column(name, [row.get(name) for row in rows]) for name in names})
 
@@ -561,18 +630,35 @@ def check_executor(executor: str, workers: int | str | None, scheduler: str | No
         problems.append(f"--executor = {executor!r}: must be one of {', '.join(EXECUTORS)}")
     if scheduler is not None and executor != "dask":
         problems.append(f"--scheduler = {scheduler!r}: needs --executor dask")
-    if workers is not None and (workers := _whole(workers, "--workers", problems)) and (
-            executor == "serial" or scheduler is not None):
-        problems.append(f"--workers = {workers}: " + ("--executor serial runs in this process" if executor == "serial"
-                        else "the cluster at --scheduler has its own workers") + "; --workers is for --executor "
-                        "local, or dask without --scheduler")
+    if (
+        workers is not None
+        and (workers := _whole(workers, "--workers", problems))
+        and (executor == "serial" or scheduler is not None)
+    ):
+        problems.append(
+            f"--workers = {workers}: "
+            + (
+                "--executor serial runs in this process"
+                if executor == "serial"
+                else "the cluster at --scheduler has its own workers"
+            )
+            + "; --workers is for --executor "
+            "local, or dask without --scheduler"
+        )
     return workers, problems
 
 
-def run_sweep(scenario: str | Path | Scenario | None = None, grid: dict | list | None = None,
-              seeds: int | str | None = None, out: str | Path | None = None, executor: str = "local",
-              workers: int | str | None = None, scheduler: str | None = None, overrides: dict | None = None,
-              progress=None):
+def run_sweep(
+    scenario: str | Path | Scenario | None = None,
+    grid: dict | list | None = None,
+    seeds: int | str | None = None,
+    out: str | Path | None = None,
+    executor: str = "local",
+    workers: int | str | None = None,
+    scheduler: str | None = None,
+    overrides: dict | None = None,
+    progress=None,
+):
     """Run a sweep (see the module's docs) and return its table, a pandas DataFrame with one row per run.
 
     ``scenario``, ``grid``, ``seeds``, ``overrides``: as :func:`plan_sweep`. ``out``: the folder (default
@@ -593,19 +679,29 @@ def run_sweep(scenario: str | Path | Scenario | None = None, grid: dict | list |
     check_sweep_folder(target)
     runs_dir, now = target / "runs", versions()
     records = {r.run_id: _load_run(runs_dir / f"{r.run_id}.json", r.run_id) for r in plan.runs}
-    old = {r.run_id: (rec.get("settings"), rec.get("versions")) != (r.settings, now)  # True: ok, but outdated
-           for r in plan.runs if (rec := records[r.run_id] or {}).get("status") == "ok"}
+    old = {
+        r.run_id: (rec.get("settings"), rec.get("versions")) != (r.settings, now)  # True: ok, but outdated
+        for r in plan.runs
+        if (rec := records[r.run_id] or {}).get("status") == "ok"
+    }
     todo = [r for r in plan.runs if old.get(r.run_id, True)]
     if todo and scheduler is None:
         _compile_once()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     n, counts, jobs = workers or cores, {"ok": 0, "failed": 0}, [(r.run_id, (r.params, r.seed)) for r in todo]
-    where = {"local": f"local, {n} worker processes", "serial": "serial, in this process",
-             "dask": f"dask, scheduler {scheduler}" if scheduler else f"dask, local cluster of {n} workers"}[executor]
+    where = {
+        "local": f"local, {n} worker processes",
+        "serial": "serial, in this process",
+        "dask": f"dask, scheduler {scheduler}" if scheduler else f"dask, local cluster of {n} workers",
+    }[executor]
     with _dask_client(n, scheduler) if todo and executor == "dask" else contextlib.nullcontext() as client:
         runs_dir.mkdir(parents=True, exist_ok=True)
-        for stale in (*(p for d in (target, runs_dir) for p in d.iterdir() if _TEMP.match(p.name)),
-                      target / "results.parquet", target / "results.csv", *(target / f for f in SEVERITY_FILES)):
+        for stale in (
+            *(p for d in (target, runs_dir) for p in d.iterdir() if _TEMP.match(p.name)),
+            target / "results.parquet",
+            target / "results.csv",
+            *(target / f for f in SEVERITY_FILES),
+        ):
             stale.unlink(missing_ok=True)  # an interrupted write of an earlier sweep; files this one outdates
         write_atomic({target / "sweep.toml": lambda p: p.write_text(_spec_text(plan, where))})
         by_id = {r.run_id: r for r in todo}
@@ -628,10 +724,19 @@ def run_sweep(scenario: str | Path | Scenario | None = None, grid: dict | list |
                 for key, args in jobs:
                     on_done(key, execute(plan.base, *args))
     table = results_table(plan, records)
-    write_atomic({target / "results.parquet": lambda p: table.to_parquet(p, index=False, engine="pyarrow"),
-                  target / "results.csv": lambda p: table.to_csv(p, index=False)})
-    table.attrs.update(out=str(target), ran=sum(counts.values()), failed=counts["failed"],
-                       skipped=len(plan.runs) - len(todo), redone=sum(old.values()))
+    write_atomic(
+        {
+            target / "results.parquet": lambda p: table.to_parquet(p, index=False, engine="pyarrow"),
+            target / "results.csv": lambda p: table.to_csv(p, index=False),
+        }
+    )
+    table.attrs.update(
+        out=str(target),
+        ran=sum(counts.values()),
+        failed=counts["failed"],
+        skipped=len(plan.runs) - len(todo),
+        redone=sum(old.values()),
+    )
     return table
 
 

@@ -83,8 +83,18 @@ DEFAULTS = dict(
 )
 
 
-def make_input(positions, tiers=ONE_TIER, path=((0, 100.0),), noise=(), prof=100.0, depth_levels=40, stops=None,
-               reserves=None, delays=None, **params):
+def make_input(
+    positions,
+    tiers=ONE_TIER,
+    path=((0, 100.0),),
+    noise=(),
+    prof=100.0,
+    depth_levels=40,
+    stops=None,
+    reserves=None,
+    delays=None,
+    **params,
+):
     """Engine inputs from a readable description (see the module docstring).
 
     ``prof`` is the target size of every level for offsets 1..``depth_levels`` (a scalar), or an
@@ -111,13 +121,21 @@ def make_input(positions, tiers=ONE_TIER, path=((0, 100.0),), noise=(), prof=100
     base.setdefault("stops_on", bool(np.any(~np.isnan(stop))))
     base.setdefault("tu_on", bool(np.any(reserve > 0)))
     return Inputs(
-        pos_side=side, pos_size=size, pos_entry=entry, pos_wallet=wallet,
+        pos_side=side,
+        pos_size=size,
+        pos_entry=entry,
+        pos_wallet=wallet,
         pos_kind=np.array([p[4] for p in positions], dtype=np.int8),
-        pos_mode=np.zeros(side.size, np.int8), pos_stop=stop, pos_reserve=reserve, pos_delay=delay,
+        pos_mode=np.zeros(side.size, np.int8),
+        pos_stop=stop,
+        pos_reserve=reserve,
+        pos_delay=delay,
         pos_leverage=np.where(wallet > 0, size * entry / np.where(wallet > 0, wallet, 1.0), np.nan),
-        tier_floor=np.array(floors, dtype=np.float64), tier_mmr=np.array(mmrs, dtype=np.float64),
+        tier_floor=np.array(floors, dtype=np.float64),
+        tier_mmr=np.array(mmrs, dtype=np.float64),
         tier_cum=np.array(cums, dtype=np.float64),
-        prof_bid=profile.copy(), prof_ask=profile.copy(),
+        prof_bid=profile.copy(),
+        prof_ask=profile.copy(),
         path_t=np.array([p[0] for p in path], dtype=np.int64),
         path_p=np.array([p[1] for p in path], dtype=np.float64),
         noise_t=np.array([x[0] for x in noise], dtype=np.int64),
@@ -130,8 +148,12 @@ def make_input(positions, tiers=ONE_TIER, path=((0, 100.0),), noise=(), prof=100
 def initial_cash(inp):
     """Cash of every account at the start: position rows, then maker, noise, fund, fee."""
     n = len(inp.pos_side)
-    cash = [float(inp.pos_wallet[i]) + float(inp.pos_reserve[i])
-            - int(inp.pos_side[i]) * float(inp.pos_size[i]) * float(inp.pos_entry[i]) for i in range(n)]
+    cash = [
+        float(inp.pos_wallet[i])
+        + float(inp.pos_reserve[i])
+        - int(inp.pos_side[i]) * float(inp.pos_size[i]) * float(inp.pos_entry[i])
+        for i in range(n)
+    ]
     return cash + [0.0, 0.0, float(inp.fund_initial), 0.0]
 
 
@@ -140,9 +162,22 @@ def engine_result(raw):
     acc = raw.accounts
     n = int(np.sum(acc["kind"] <= enums.COUNTERPARTY))
     f = raw.fills
-    fills = [(int(round(r["t"] * 1000)), int(r["kind"]), int(r["account"]), int(r["side"]), float(r["qty"]),
-              float(r["price"]), float(r["bankruptcy_price"]), float(r["fund_delta"]), float(r["fee"]),
-              float(r["mark"]), float(r["equity"])) for r in f]
+    fills = [
+        (
+            int(round(r["t"] * 1000)),
+            int(r["kind"]),
+            int(r["account"]),
+            int(r["side"]),
+            float(r["qty"]),
+            float(r["price"]),
+            float(r["bankruptcy_price"]),
+            float(r["fund_delta"]),
+            float(r["fee"]),
+            float(r["mark"]),
+            float(r["equity"]),
+        )
+        for r in f
+    ]
     series = [(round(row[0] * 1000),) + tuple(float(v) for v in row[1:]) for row in raw.series.tolist()]
     return {
         "fills": fills,

@@ -301,7 +301,13 @@ class _Reference:
 
     def liquidation_price(self, i):
         return reference_liquidation_price(
-            self.side[i], self.Q[i], self.EP[i], self.W[i], self.tier_floor, self.tier_mmr, self.tier_cum,
+            self.side[i],
+            self.Q[i],
+            self.EP[i],
+            self.W[i],
+            self.tier_floor,
+            self.tier_mmr,
+            self.tier_cum,
             self.mm_basis,
         )
 
@@ -311,8 +317,9 @@ class _Reference:
 
     def key(self, i):
         if self.armed(i):
-            lp = reference_liquidation_price(self.side[i], self.Q[i], self.EP[i], self.W[i], self.tier_floor,
-                                             self.tu_mmr, self.tu_cum, self.mm_basis)
+            lp = reference_liquidation_price(
+                self.side[i], self.Q[i], self.EP[i], self.W[i], self.tier_floor, self.tu_mmr, self.tu_cum, self.mm_basis
+            )
         else:
             lp = self.liquidation_price(i)
         return lp if self.side[i] > 0 else -lp
@@ -546,8 +553,9 @@ class _Reference:
             mark = self.index + mean_basis
         elif self.mark_method == enums.MARK_HYPERLIQUID:
             bid, ask = self.best(True, t), self.best(False, t)
-            book_px = sorted([self.index if math.isnan(bid) else bid, self.index if math.isnan(ask) else ask,
-                              self.last])[1]
+            book_px = sorted(
+                [self.index if math.isnan(bid) else bid, self.index if math.isnan(ask) else ask, self.last]
+            )[1]
             slow = self.ema_update("slow", sample, self.ema_slow)
             fast = self.ema_update("fast", book_px, self.ema_fast)
             mark = sorted([self.index + slow, book_px, fast])[1]
@@ -586,13 +594,18 @@ class _Reference:
         self.wd_flow = self.wd_flow * a + self.flow_acc / dt_s * (1.0 - a)
         self.flow_acc = 0.0
         self.wd_prev = self.index
-        target = max(self.wd_floor, 1.0 / (1.0 + self.wd_vol / self.wd_vol_half + abs(self.wd_flow) / self.wd_flow_half))
+        target = max(
+            self.wd_floor, 1.0 / (1.0 + self.wd_vol / self.wd_vol_half + abs(self.wd_flow) / self.wd_flow_half)
+        )
         if target < self.wd_phi:
             self.wd_phi = target
         else:
             self.wd_phi = target - (target - self.wd_phi) * math.exp(-math.log(2.0) * dt / self.wd_recovery)
-        self.wd_gap = (self.wd_spread * self.index / self.tick * (1.0 - self.wd_phi) / (1.0 - self.wd_floor)
-                       if self.wd_floor < 1.0 else 0.0)
+        self.wd_gap = (
+            self.wd_spread * self.index / self.tick * (1.0 - self.wd_phi) / (1.0 - self.wd_floor)
+            if self.wd_floor < 1.0
+            else 0.0
+        )
 
     def ema_update(self, name, sample, tau):
         """Hyperliquid's time-weighted EMA, one oracle interval after the previous sample."""
@@ -680,8 +693,9 @@ class _Reference:
             pay = self.fund_q * x
             self.fund_cash -= pay
             self.fund_bal -= pay
-            self.record(enums.FUNDING, self.FUND, 1 if self.fund_q > 0.0 else -1, abs(self.fund_q), price, NAN,
-                        -pay, 0.0)
+            self.record(
+                enums.FUNDING, self.FUND, 1 if self.fund_q > 0.0 else -1, abs(self.fund_q), price, NAN, -pay, 0.0
+            )
         self.funding_rate = rate
         self.premium = [0.0, 0.0, 0]
 
@@ -707,8 +721,7 @@ class _Reference:
         for s in (1, -1):
             best = -1
             for i in range(self.n):
-                if (self.side[i] != s or math.isnan(self.stop[i]) or self.stop_used[i]
-                        or self.status[i] != enums.OPEN):
+                if self.side[i] != s or math.isnan(self.stop[i]) or self.stop_used[i] or self.status[i] != enums.OPEN:
                     continue
                 if best < 0 or s * self.stop[i] > s * self.stop[best]:
                     best = i
@@ -780,8 +793,11 @@ class _Reference:
 
     def tripped(self):
         """The venue's drawdown rule: the fund fell ``adl_drawdown`` below its rolling peak."""
-        return (self.adl_drawdown > 0.0 and self.fund_peak > 0.0
-                and self.fund_equity() <= (1.0 - self.adl_drawdown) * self.fund_peak)
+        return (
+            self.adl_drawdown > 0.0
+            and self.fund_peak > 0.0
+            and self.fund_equity() <= (1.0 - self.adl_drawdown) * self.fund_peak
+        )
 
     def liquidate(self, i):
         """§7.4: backstop, the venue's partial rule, else in full."""

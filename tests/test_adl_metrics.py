@@ -30,14 +30,35 @@ B, M = 95.0, 90.0
 
 def adl_fill(t, account, qty, price=B, bp=B, mark=M, side=+1, equity=math.nan):
     """An ADL fill as the engine writes it: ``fund_delta = side * qty * (price - bp)``."""
-    return dict(t=t, kind=ADL, account=account, side=side, qty=qty, price=price,
-                bankruptcy_price=bp, fund_delta=side * qty * (price - bp), fee=0.0, mark=mark,
-                equity=equity)
+    return dict(
+        t=t,
+        kind=ADL,
+        account=account,
+        side=side,
+        qty=qty,
+        price=price,
+        bankruptcy_price=bp,
+        fund_delta=side * qty * (price - bp),
+        fee=0.0,
+        mark=mark,
+        equity=equity,
+    )
 
 
 def other_fill(t, kind, account, side=-1, qty=1.0, price=M, mark=M, equity=math.nan):
-    return dict(t=t, kind=kind, account=account, side=side, qty=qty, price=price,
-                bankruptcy_price=math.nan, fund_delta=0.0, fee=0.0, mark=mark, equity=equity)
+    return dict(
+        t=t,
+        kind=kind,
+        account=account,
+        side=side,
+        qty=qty,
+        price=price,
+        bankruptcy_price=math.nan,
+        fund_delta=0.0,
+        fee=0.0,
+        mark=mark,
+        equity=equity,
+    )
 
 
 def make_fills(*rows):
@@ -66,9 +87,16 @@ EMPTY_SERIES = np.zeros(0, dtype=SERIES_DTYPE)
 
 
 def adl_summary(fills, accounts):
-    meta = dict(fund_initial=1000.0, fund_balance_end=1000.0, bad_debt_usd=0.0, final_mark=M,
-                path_p=np.array([100.0, M]), start_price=100.0, n_positions=len(accounts) - 4,
-                runtime_s=0.0)
+    meta = dict(
+        fund_initial=1000.0,
+        fund_balance_end=1000.0,
+        bad_debt_usd=0.0,
+        final_mark=M,
+        path_p=np.array([100.0, M]),
+        start_price=100.0,
+        n_positions=len(accounts) - 4,
+        runtime_s=0.0,
+    )
     return metrics.summarize(fills, EMPTY_SERIES, accounts, meta)["adl"]
 
 
@@ -123,9 +151,9 @@ def test_gini_undefined_and_invalid():
 def test_pro_rata_equal_position_share():
     # three shorts of 10, 20 and 30 each lose 10% of their position
     accounts = make_accounts([-10.0, -20.0, -30.0])
-    fills = make_fills(adl_fill(5.0, 0, 1.0, equity=100.0),
-                       adl_fill(5.0, 1, 2.0, equity=200.0),
-                       adl_fill(5.0, 2, 3.0, equity=300.0))
+    fills = make_fills(
+        adl_fill(5.0, 0, 1.0, equity=100.0), adl_fill(5.0, 1, 2.0, equity=200.0), adl_fill(5.0, 2, 3.0, equity=300.0)
+    )
     table = metrics.adl_table(fills, accounts)
     assert table.dtype == metrics.ADL_DTYPE
     assert table["account"].tolist() == [0, 1, 2]
@@ -161,8 +189,9 @@ def test_queue_one_victim_pays_nearly_all():
     # the top-ranked short is closed in full; later ticks take dust from the next three
     eps = 0.001
     accounts = make_accounts([-10.0, -10.0, -10.0, -10.0])
-    fills = make_fills(adl_fill(5.0, 0, 10.0, equity=400.0),
-                       *[adl_fill(6.0 + k, k, eps, equity=400.0) for k in (1, 2, 3)])
+    fills = make_fills(
+        adl_fill(5.0, 0, 10.0, equity=400.0), *[adl_fill(6.0 + k, k, eps, equity=400.0) for k in (1, 2, 3)]
+    )
     table = metrics.adl_table(fills, accounts)
     assert table["position_share"] == pytest.approx([1.0, 1e-4, 1e-4, 1e-4])
     s = adl_summary(fills, accounts)
@@ -193,8 +222,7 @@ def test_side_gini_is_zero_when_every_holder_loses_the_same_share():
 
 def test_adl_at_mark_has_no_haircut_but_a_deficit():
     accounts = make_accounts([-4.0, -4.0])
-    fills = make_fills(adl_fill(5.0, 0, 2.0, price=M, equity=50.0),
-                       adl_fill(5.0, 1, 1.0, price=M, equity=50.0))
+    fills = make_fills(adl_fill(5.0, 0, 2.0, price=M, equity=50.0), adl_fill(5.0, 1, 1.0, price=M, equity=50.0))
     assert fills["fund_delta"].tolist() == [-10.0, -5.0]  # the fund pays the whole deficit
     table = metrics.adl_table(fills, accounts)
     assert table["haircut_usd"].tolist() == [0.0, 0.0]
@@ -209,11 +237,13 @@ def test_adl_at_mark_has_no_haircut_but_a_deficit():
 
 
 def test_haircut_minus_deficit_is_the_fund_delta():
-    fills = make_fills(adl_fill(1.0, 0, 2.0),  # at bankruptcy
-                       adl_fill(2.0, 1, 1.0, price=M),  # at the mark
-                       adl_fill(3.0, 2, 0.5, price=88.0, mark=91.0, bp=94.0),  # at the previous mark
-                       adl_fill(4.0, 3, 1.5, side=-1, price=101.0, bp=101.0, mark=104.0),  # a bankrupt short
-                       other_fill(4.5, LIQUIDATION, 4))
+    fills = make_fills(
+        adl_fill(1.0, 0, 2.0),  # at bankruptcy
+        adl_fill(2.0, 1, 1.0, price=M),  # at the mark
+        adl_fill(3.0, 2, 0.5, price=88.0, mark=91.0, bp=94.0),  # at the previous mark
+        adl_fill(4.0, 3, 1.5, side=-1, price=101.0, bp=101.0, mark=104.0),  # a bankrupt short
+        other_fill(4.5, LIQUIDATION, 4),
+    )
     gap = metrics.adl_haircut(fills) - metrics.adl_deficit(fills)
     assert gap == pytest.approx(fills["fund_delta"])
     assert metrics.adl_haircut(fills)[-1] == 0.0 and metrics.adl_deficit(fills)[-1] == 0.0
@@ -225,8 +255,7 @@ def test_haircut_minus_deficit_is_the_fund_delta():
 def test_price_better_than_the_mark_pays_nothing_in_the_gini():
     # ADL at the previous mark: one short is bought back at 92 (loses 2), the other at 88 (gains 2)
     accounts = make_accounts([-5.0, -5.0])
-    fills = make_fills(adl_fill(5.0, 0, 1.0, price=92.0, equity=20.0),
-                       adl_fill(6.0, 1, 1.0, price=88.0, equity=20.0))
+    fills = make_fills(adl_fill(5.0, 0, 1.0, price=92.0, equity=20.0), adl_fill(6.0, 1, 1.0, price=88.0, equity=20.0))
     table = metrics.adl_table(fills, accounts)
     assert table["haircut_usd"] == pytest.approx([2.0, -2.0])
     s = adl_summary(fills, accounts)
@@ -240,8 +269,7 @@ def test_price_better_than_the_mark_pays_nothing_in_the_gini():
 
 def test_deficit_is_pooled_over_fills():
     # the second fill took over quantity still above water at the mark: it offsets the first
-    fills = make_fills(adl_fill(1.0, 0, 1.0),
-                       adl_fill(2.0, 1, 1.0, price=86.0, bp=86.0, mark=88.0))
+    fills = make_fills(adl_fill(1.0, 0, 1.0), adl_fill(2.0, 1, 1.0, price=86.0, bp=86.0, mark=88.0))
     s = adl_summary(fills, make_accounts([-1.0, -1.0]))
     assert s["deficit_covered_usd"] == pytest.approx(5.0 - 2.0)
     assert s["overshoot"] == pytest.approx((90.0 + 88.0) / 3.0)
@@ -301,18 +329,19 @@ def test_equal_times_keep_record_order_for_the_first_equity():
 
 
 def test_fills_on_both_sides_have_no_position_side():
-    fills = make_fills(adl_fill(1.0, 0, 1.0),
-                       adl_fill(2.0, 0, 1.0, side=-1, price=100.0, bp=100.0, mark=99.0))
+    fills = make_fills(adl_fill(1.0, 0, 1.0), adl_fill(2.0, 0, 1.0, side=-1, price=100.0, bp=100.0, mark=99.0))
     assert metrics.adl_table(fills, make_accounts([-1.0]))["position_side"].tolist() == [0]
 
 
 def test_undefined_shares_are_nan():
     accounts = make_accounts([-1.0, -1.0, -1.0, 0.0])
-    fills = make_fills(adl_fill(1.0, 0, 1.0, equity=0.0),  # no equity to lose from
-                       adl_fill(1.0, 1, 1.0, equity=-3.0),
-                       adl_fill(1.0, 2, 1.0),  # equity not recorded
-                       adl_fill(1.0, 3, 1.0, equity=10.0),  # started flat
-                       adl_fill(1.0, 99, 1.0, equity=10.0))  # no such account row
+    fills = make_fills(
+        adl_fill(1.0, 0, 1.0, equity=0.0),  # no equity to lose from
+        adl_fill(1.0, 1, 1.0, equity=-3.0),
+        adl_fill(1.0, 2, 1.0),  # equity not recorded
+        adl_fill(1.0, 3, 1.0, equity=10.0),  # started flat
+        adl_fill(1.0, 99, 1.0, equity=10.0),
+    )  # no such account row
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         table = metrics.adl_table(fills, accounts)
@@ -340,11 +369,22 @@ def test_without_adl_everything_is_zero_or_none():
             s = adl_summary(fills, accounts)
         assert table.dtype == metrics.ADL_DTYPE and len(table) == 0
         assert s == {
-            "count": 0, "notional_usd": 0.0, "deficit_covered_usd": 0.0, "overshoot": None,
-            "accounts": 0, "contracts": 0.0, "haircut_usd": 0.0, "haircut_usd_median": None,
-            "haircut_usd_p90": None, "haircut_usd_max": None, "equity_share_median": None,
-            "equity_share_max": None, "gini_haircut_usd": None, "gini_contracts": None,
-            "gini_haircut_usd_side": None, "gini_position_share_side": None,
+            "count": 0,
+            "notional_usd": 0.0,
+            "deficit_covered_usd": 0.0,
+            "overshoot": None,
+            "accounts": 0,
+            "contracts": 0.0,
+            "haircut_usd": 0.0,
+            "haircut_usd_median": None,
+            "haircut_usd_p90": None,
+            "haircut_usd_max": None,
+            "equity_share_median": None,
+            "equity_share_max": None,
+            "gini_haircut_usd": None,
+            "gini_contracts": None,
+            "gini_haircut_usd_side": None,
+            "gini_position_share_side": None,
         }
     assert len(metrics.adl_table(make_fills(adl_fill(1.0, 0, 1.0)), accounts[:0])) == 1
 
@@ -360,8 +400,9 @@ def make_result(fills, accounts):
 def test_result_adl_table_and_frame():
     pd = pytest.importorskip("pandas")
     accounts = make_accounts([-10.0, -20.0])
-    fills = make_fills(other_fill(0.5, NOISE_FILL, 6), adl_fill(1.0, 1, 2.0, equity=100.0),
-                       adl_fill(2.0, 0, 1.0, equity=50.0))
+    fills = make_fills(
+        other_fill(0.5, NOISE_FILL, 6), adl_fill(1.0, 1, 2.0, equity=100.0), adl_fill(2.0, 0, 1.0, equity=50.0)
+    )
     res = make_result(fills, accounts)
     table = res.adl_table()
     assert table.dtype == metrics.ADL_DTYPE
@@ -421,8 +462,7 @@ adl_rows = st.lists(
 @settings(max_examples=150, deadline=None)
 @given(adl_rows)
 def test_property_table_adds_up(rows):
-    fills = make_fills(*[adl_fill(t, a, q, price=p, bp=b, mark=m, side=s, equity=e)
-                         for t, a, s, q, p, b, m, e in rows])
+    fills = make_fills(*[adl_fill(t, a, q, price=p, bp=b, mark=m, side=s, equity=e) for t, a, s, q, p, b, m, e in rows])
     accounts = make_accounts([3.0, -2.0, 0.0, 1.0, -5.0, 4.0])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -448,8 +488,11 @@ def test_property_table_adds_up(rows):
 def test_the_residual_counterparty_counts_in_totals_but_not_in_who_paid():
     accounts = make_accounts([-10.0, -10.0, -500.0])
     accounts["kind"][2] = COUNTERPARTY  # the synthetic holder of the long/short residual
-    fills = make_fills(adl_fill(5.0, 0, 1.0, equity=400.0), adl_fill(5.0, 1, 1.0, equity=400.0),
-                       adl_fill(5.0, 2, 50.0, equity=40_000.0))
+    fills = make_fills(
+        adl_fill(5.0, 0, 1.0, equity=400.0),
+        adl_fill(5.0, 1, 1.0, equity=400.0),
+        adl_fill(5.0, 2, 50.0, equity=40_000.0),
+    )
     table = metrics.adl_table(fills, accounts)
     assert table["kind"].tolist() == [TRADER, TRADER, COUNTERPARTY]
     s = adl_summary(fills, accounts)
@@ -460,12 +503,13 @@ def test_the_residual_counterparty_counts_in_totals_but_not_in_who_paid():
     assert s["gini_position_share_side"] == pytest.approx(0.0)
 
 
-
 def test_gini_does_not_depend_on_thread_counts():
     """Same inputs, same figures on any machine: a BLAS dot product splits its sum by thread count, and a
     run's Gini over a whole side has hundreds of thousands of terms."""
-    code = ("import numpy as np; from sim import metrics; x = np.random.default_rng(1).pareto(1.5, 300_000); "
-            "x[::3] = 0.0; print(repr(metrics.gini(x)))")
+    code = (
+        "import numpy as np; from sim import metrics; x = np.random.default_rng(1).pareto(1.5, 300_000); "
+        "x[::3] = 0.0; print(repr(metrics.gini(x)))"
+    )
     out = set()
     for threads in ("1", "2", "4"):
         env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}

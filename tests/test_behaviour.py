@@ -7,14 +7,14 @@ import math
 
 import numpy as np
 import pytest
-
-import sim
 from dsl import initial_cash, make_input, money_total
 from reference import reference_liquidation_price
+from test_venue_rules import assert_money, run_both, tape
+
+import sim
 from sim import enums as E
 from sim.engine import prepare
 from sim.kernels.behaviour import funding_rate_nb
-from test_venue_rules import assert_money, run_both, tape
 
 FIVE_PCT = ([0.0], [0.05], [0.0])  # one tier, MMR 5%: the top-up and liquidation prices are far apart
 RAMP = ((0, 100.0), (2000, 100.0), (10_000, 92.0))  # the index falls 1 per second from t = 2 s: 99 at 3 s, ...
@@ -30,9 +30,16 @@ def long_and_counterparty(wallet=10.0, q=1.0):
 # ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("premium, expected", [
-    (0.0005, 0.0001), (0.0010, 0.0005), (-0.0010, -0.0005), (0.0006, 0.0001), (-0.0004, 0.0001),
-])
+@pytest.mark.parametrize(
+    "premium, expected",
+    [
+        (0.0005, 0.0001),
+        (0.0010, 0.0005),
+        (-0.0010, -0.0005),
+        (0.0006, 0.0001),
+        (-0.0004, 0.0001),
+    ],
+)
 def test_binance_funding_rate_from_the_premium(premium, expected):
     # TV7: F = P + clamp(I − P, ±0.05%) with I = 0.01%; a 4-hour contract pays half of it
     assert funding_rate_nb(premium, 0.0001, 0.0005, 1.0, 0.003) == pytest.approx(expected, abs=1e-15)
@@ -48,11 +55,17 @@ def test_funding_caps_and_the_hourly_eighth():
 
 
 def test_venue_funding_and_stop_conventions_reach_the_kernel():
-    for venue, interval_ms, at_index, on_mark, scale in (("binance", 8 * 3600_000, False, False, 1.0),
-                                                         ("hyperliquid", 3600_000, True, True, 0.125)):
+    for venue, interval_ms, at_index, on_mark, scale in (
+        ("binance", 8 * 3600_000, False, False, 1.0),
+        ("hyperliquid", 3600_000, True, True, 0.125),
+    ):
         inp = prepare(sim.load_scenario(None, overrides={"market.venue": venue, "population.n_positions": 50}))
         assert (inp.funding_interval, inp.funding_at_index, inp.stop_on_mark, inp.funding_scale) == (
-            interval_ms, at_index, on_mark, scale)
+            interval_ms,
+            at_index,
+            on_mark,
+            scale,
+        )
         assert inp.time_to_funding == interval_ms // 2  # unset: half the interval
         assert inp.funding_on and math.isnan(inp.funding_fixed)
         assert not inp.stops_on and not inp.tu_on  # behaviour is off unless a share is set
@@ -86,8 +99,9 @@ def test_a_stop_on_the_last_price_waits_for_a_trade_there(compiled):
     # last stays at 100 while only the index falls; a background sell at 5.5 s prints 96.5 and fires the 97 stop
     # at once, not the 95.5 one (the mark would have crossed both by 7 s)
     positions = long_and_counterparty() + [(1, 1.0, 100.0, 10.0, E.TRADER), (-1, 1.0, 100.0, 100.0, E.COUNTERPARTY)]
-    inp = make_input(positions, path=RAMP, stops=[97.0, math.nan, 95.5, math.nan], noise=[(5500, -1, 50.0)],
-                     duration=7000)
+    inp = make_input(
+        positions, path=RAMP, stops=[97.0, math.nan, 95.5, math.nan], noise=[(5500, -1, 50.0)], duration=7000
+    )
     _, res = run_both(inp)
     for r in res.values():
         (noise,) = tape(r, {E.NOISE_FILL})
@@ -98,8 +112,16 @@ def test_a_stop_on_the_last_price_waits_for_a_trade_there(compiled):
 
 def test_a_top_up_after_its_delay_keeps_the_position_alive(compiled):
     delay = 1500
-    inp = make_input(long_and_counterparty(), tiers=FIVE_PCT, path=RAMP, reserves=[20.0, 0.0], delays=[delay, 0],
-                     tu_threshold=0.8, tu_target=0.4, duration=10_000)
+    inp = make_input(
+        long_and_counterparty(),
+        tiers=FIVE_PCT,
+        path=RAMP,
+        reserves=[20.0, 0.0],
+        delays=[delay, 0],
+        tu_threshold=0.8,
+        tu_target=0.4,
+        duration=10_000,
+    )
     raw, res = run_both(inp)
     marks = dict(zip(np.round(raw.series["t"] * 1000).astype(int), raw.series["mark"]))
     # the top-up price is the liquidation price with MMR / threshold: (10 − 100) / (0.0625 − 1) = 96
@@ -120,8 +142,9 @@ def test_a_top_up_after_its_delay_keeps_the_position_alive(compiled):
 
 
 def test_a_top_up_too_slow_for_the_move_does_not_save_the_position(compiled):
-    inp = make_input(long_and_counterparty(), tiers=FIVE_PCT, path=RAMP, reserves=[20.0, 0.0], delays=[5000, 0],
-                     duration=10_000)
+    inp = make_input(
+        long_and_counterparty(), tiers=FIVE_PCT, path=RAMP, reserves=[20.0, 0.0], delays=[5000, 0], duration=10_000
+    )
     raw, res = run_both(inp)
     assert res["numba"]["pos_status"][0] == E.LIQUIDATED and raw.behaviour["topups"] == 0
 
@@ -131,8 +154,9 @@ def test_funding_moves_margin_from_longs_to_shorts_at_each_settlement(compiled, 
     # settlements are due at 1.5 s, 4.5 s and 7.5 s and paid at the next oracle ticks (2, 5, 8 s); the mark is
     # 100 and the premium 0 (the book is centred on the index), so the formula gives the interest rate 0.01%
     positions = [(1, 2.0, 100.0, 50.0, E.TRADER), (-1, 2.0, 100.0, 200.0, E.COUNTERPARTY)]
-    inp = make_input(positions, funding_on=True, funding_fixed=fixed, time_to_funding=1500, funding_interval=3000,
-                     duration=10_000)
+    inp = make_input(
+        positions, funding_on=True, funding_fixed=fixed, time_to_funding=1500, funding_interval=3000, duration=10_000
+    )
     raw, res = run_both(inp)
     ref = res["reference"]
     assert ref["pos_wallet"][0] == pytest.approx(50.0 - 3 * per_settlement, rel=1e-12)
@@ -146,8 +170,12 @@ def test_funding_moves_margin_from_longs_to_shorts_at_each_settlement(compiled, 
 # scenario runs: each behaviour moves outcomes the way it should
 # ------------------------------------------------------------------------------------------------
 
-SLOW_FALL = {"population.n_positions": 5000, "scenario.duration_s": 200.0, "shock.duration_s": 120.0,
-             "shock.size_pct": -6.0}
+SLOW_FALL = {
+    "population.n_positions": 5000,
+    "scenario.duration_s": 200.0,
+    "shock.duration_s": 120.0,
+    "shock.size_pct": -6.0,
+}
 
 
 def run(**overrides):
@@ -186,8 +214,14 @@ def test_topups_mean_fewer_liquidations(compiled):
 
 def test_funding_eats_margin_over_a_long_run(compiled):
     # no price move at all: 10 settlements of 0.5% take 5% of notional from longs (the shorts' side gains it)
-    base = {"population.n_positions": 2000, "scenario.duration_s": 1800.0, "shock.kind": "none",
-            "venue.funding_interval_h": 0.05, "market.time_to_funding_s": 60.0, "funding.rate_pct": 0.5}
+    base = {
+        "population.n_positions": 2000,
+        "scenario.duration_s": 1800.0,
+        "shock.kind": "none",
+        "venue.funding_interval_h": 0.05,
+        "market.time_to_funding_s": 60.0,
+        "funding.rate_pct": 0.5,
+    }
     longs_pay = sim.run(sim.load_scenario(None, overrides=base))
     shorts_pay = sim.run(sim.load_scenario(None, overrides={**base, "funding.rate_pct": -0.5}))
     none = sim.run(sim.load_scenario(None, overrides={**base, "funding.enabled": False}))
@@ -205,19 +239,23 @@ def test_funding_eats_margin_over_a_long_run(compiled):
 
 def test_behaviour_keys_are_validated(tmp_path):
     from test_scenario import problems_of
+
     from sim.scenario import parse_scenario
 
     assert problems_of(parse_scenario, {"topups": {"threshold": 0.5, "target": 0.6}}) == [
-        "<dict>: topups.target = 0.6: must be a number in (0, 0.5) (0.5 = topups.threshold)"]
+        "<dict>: topups.target = 0.6: must be a number in (0, 0.5) (0.5 = topups.threshold)"
+    ]
     assert problems_of(parse_scenario, {"stops": {"share": 1.5}}) == [
-        "<dict>: stops.share = 1.5: must be a number in [0, 1]"]
+        "<dict>: stops.share = 1.5: must be a number in [0, 1]"
+    ]
 
 
 def test_the_shipped_traders_scenario_runs_with_its_behaviour(compiled):
     from pathlib import Path
 
-    scn = sim.load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "traders.toml",
-                            overrides={"population.n_positions": 3000})
+    scn = sim.load_scenario(
+        Path(__file__).resolve().parents[1] / "scenarios" / "traders.toml", overrides={"population.n_positions": 3000}
+    )
     assert (scn.stops.share, scn.topups.share, scn.book.withdrawal) == (0.1, 0.2, True)
     res = sim.run(scn)
     assert res.summary["behaviour"]["stop_fills"] > 0 and res.summary["behaviour"]["topups"] > 0
@@ -229,14 +267,18 @@ def test_the_shipped_traders_scenario_runs_with_its_behaviour(compiled):
 
 def test_an_older_scenario_key_says_where_it_went_and_schedules_carry_over(tmp_path):
     from test_scenario import problems_of
+
     from sim.scenario import parse_scenario
 
     assert problems_of(parse_scenario, {"market": {"funding_interval_h": 8.0}}) == [
         "<dict>: market.funding_interval_h = 8.0: no longer here: set venue.funding_interval_h instead (each venue "
-        "pack has its own interval; Hyperliquid pays hourly)"]
+        "pack has its own interval; Hyperliquid pays hourly)"
+    ]
     # a Binance schedule (next settlement in 4 h) read on an hourly venue keeps its hours: the next is at the hour
-    scn = sim.load_scenario(None, overrides={"market.venue": "hyperliquid", "market.time_to_funding_s": 14400.0,
-                                             "population.n_positions": 50})
+    scn = sim.load_scenario(
+        None,
+        overrides={"market.venue": "hyperliquid", "market.time_to_funding_s": 14400.0, "population.n_positions": 50},
+    )
     assert prepare(scn).time_to_funding == 0
     scn = sim.load_scenario(None, overrides={"market.time_to_funding_s": 5000.0, "population.n_positions": 50})
     assert prepare(scn).time_to_funding == 5_000_000
@@ -246,10 +288,20 @@ def test_behaviour_on_a_balanced_positions_file_and_a_row_already_past_its_price
     # the counterparty of a balanced file holds nothing (no liquidation price to place a stop against), and a
     # row already past its liquidation price gets no stop: it is liquidated at the first tick
     path = tmp_path / "positions.csv"
-    path.write_text("side,size,entry_price,leverage,mode\nlong,1,121000,10,isolated\nshort,1,121000,10,isolated\n"
-                    "long,1,123000,50,isolated\nshort,1,121000,10,isolated\n")  # row 2: equity 460 < MM 484
-    scn = sim.load_scenario(None, overrides={"population.file": str(path), "stops.share": 1.0, "topups.share": 0.5,
-                                             "scenario.duration_s": 30.0, "shock.start_s": 10.0})
+    path.write_text(
+        "side,size,entry_price,leverage,mode\nlong,1,121000,10,isolated\nshort,1,121000,10,isolated\n"
+        "long,1,123000,50,isolated\nshort,1,121000,10,isolated\n"
+    )  # row 2: equity 460 < MM 484
+    scn = sim.load_scenario(
+        None,
+        overrides={
+            "population.file": str(path),
+            "stops.share": 1.0,
+            "topups.share": 0.5,
+            "scenario.duration_s": 30.0,
+            "shock.start_s": 10.0,
+        },
+    )
     inp = prepare(scn)
     assert np.isnan(inp.pos_stop[2]) and not np.isnan(inp.pos_stop[0]) and np.isnan(inp.pos_stop[-1])
     res = sim.run(scn)

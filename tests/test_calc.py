@@ -68,8 +68,27 @@ def test_tv1_binance_cross_one_position(capsys):
     assert res["liquidation_price"] == pytest.approx(25_100.40, abs=0.005)
     assert res["bankruptcy_price"] == pytest.approx(25_000.0)
     assert res["tier"] is None and res["mmr"] == 0.4
-    code, out, _ = cli(capsys, "calc", "--venue", "binance", "--side", "long", "--entry", "50000", "--size", "0.02",
-                       "--mode", "cross", "--wallet", "500", "--mmr", "0.4", "--cum", "0", "--json")
+    code, out, _ = cli(
+        capsys,
+        "calc",
+        "--venue",
+        "binance",
+        "--side",
+        "long",
+        "--entry",
+        "50000",
+        "--size",
+        "0.02",
+        "--mode",
+        "cross",
+        "--wallet",
+        "500",
+        "--mmr",
+        "0.4",
+        "--cum",
+        "0",
+        "--json",
+    )
     assert code == 0
     printed = json.loads(out)
     keys = {"liquidation_price", "bankruptcy_price", "maintenance_margin", "tier", "mmr", "distance_pct"}
@@ -98,11 +117,22 @@ def test_tv11_bybit_isolated_on_the_entry_value(capsys):
     assert res["initial_margin"] == pytest.approx(400.0, abs=1e-9)
     assert res["maintenance_margin"] == pytest.approx(100.0, abs=1e-9)
     assert res["liquidation_price"] == pytest.approx(19_700.0, abs=1e-9)
-    code, out, _ = cli(capsys, "calc", "--venue", "bybit", "--side", "long", "--entry", "20000", "--leverage", "50",
-                       "--mmr", "0.5")
+    code, out, _ = cli(
+        capsys, "calc", "--venue", "bybit", "--side", "long", "--entry", "20000", "--leverage", "50", "--mmr", "0.5"
+    )
     assert code == 0
-    for needle in ("liquidation price", "19,700.00", "bankruptcy price", "maintenance margin", "100.00",
-                   "tier", "0.5%", "-1.50%", "bybit", pack("bybit").version):
+    for needle in (
+        "liquidation price",
+        "19,700.00",
+        "bankruptcy price",
+        "maintenance margin",
+        "100.00",
+        "tier",
+        "0.5%",
+        "-1.50%",
+        "bybit",
+        pack("bybit").version,
+    ):
         assert needle in out
 
 
@@ -200,8 +230,21 @@ def test_a_well_margined_long_has_no_liquidation_price(capsys):
 def test_a_short_under_water_at_every_price_is_liquidated_at_any_price(capsys, venue):
     # cross wallet 1,000 with −1,000,000 of other uPnL: even at a price of 0 the short's equity (−949,000) is
     # below its maintenance margin, so every price liquidates it; JSON and text say the same thing
-    args = ["calc", "--venue", venue, "--side", "short", "--entry", "50000", "--mode", "cross", "--wallet", "1000",
-            "--other-upnl", "-1e6"]
+    args = [
+        "calc",
+        "--venue",
+        venue,
+        "--side",
+        "short",
+        "--entry",
+        "50000",
+        "--mode",
+        "cross",
+        "--wallet",
+        "1000",
+        "--other-upnl",
+        "-1e6",
+    ]
     res = liquidation(venue=venue, side="short", entry=50_000, mode="cross", wallet=1000, other_upnl=-1e6)
     assert res["liquidation_price"] == 0.0 and res["liquidated_at_any_price"] is True
     assert res["below_maintenance_at_entry"] is True and res["bankruptcy_price"] == 0.0
@@ -254,25 +297,45 @@ def test_okx_tier_follows_the_position_size():
 # --- magnitudes and signs at the edge ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("args, needles, absent", [
-    (["--entry", "1e300", "--leverage", "1"], ["--entry = 1e300", "[1e-8, 1e9]"], ["--leverage", "--margin"]),
-    (["--entry", "1e308", "--size", "1e10", "--leverage", "1"], ["--entry = 1e308", "[1e-8, 1e9]"],
-     ["--size", "--leverage", "--margin"]),
-    (["--entry", "1e-300", "--leverage", "1"], ["--entry = 1e-300", "[1e-8, 1e9]"], ["--size", "--leverage"]),
-    (["--entry", "1e8", "--size", "1e10", "--leverage", "1"],
-     ["--size = 1e10", "--size × --entry = 1e18 USD", "[1e-6, 1e13]", "--size in [1e-14, 100000]"],
-     ["error: --entry", "--leverage"]),
-    (["--entry", "50000", "--size", "1e-320", "--leverage", "10"], ["--size = ", "e-321", "[1e-6, 1e13]"],
-     ["error: --entry", "--leverage"]),
-    (["--entry", "50000", "--margin", "1e14"], ["--margin = 1e14", "(0, 1e13]"], ["--entry"]),
-    (["--entry", "50000", "--mode", "cross", "--wallet", "1e14"], ["--wallet = 1e14", "[0, 1e13]"], ["--entry"]),
-    (["--entry", "50000", "--mode", "cross", "--wallet", "1", "--other-upnl", "-1e14"],
-     ["--other-upnl = -1e14", "[-1e13, 1e13]"], ["--wallet"]),
-    (["--entry", "50000", "--mode", "cross", "--wallet", "1", "--other-mm", "1e14"],
-     ["--other-mm = 1e14", "[0, 1e13]"], ["--wallet"]),
-    (["--entry", "50000", "--leverage", "10", "--mmr", "1", "--cum", "1e14"], ["--cum = 1e14", "[0, 1e13]"],
-     ["--mmr ="]),
-])
+@pytest.mark.parametrize(
+    "args, needles, absent",
+    [
+        (["--entry", "1e300", "--leverage", "1"], ["--entry = 1e300", "[1e-8, 1e9]"], ["--leverage", "--margin"]),
+        (
+            ["--entry", "1e308", "--size", "1e10", "--leverage", "1"],
+            ["--entry = 1e308", "[1e-8, 1e9]"],
+            ["--size", "--leverage", "--margin"],
+        ),
+        (["--entry", "1e-300", "--leverage", "1"], ["--entry = 1e-300", "[1e-8, 1e9]"], ["--size", "--leverage"]),
+        (
+            ["--entry", "1e8", "--size", "1e10", "--leverage", "1"],
+            ["--size = 1e10", "--size × --entry = 1e18 USD", "[1e-6, 1e13]", "--size in [1e-14, 100000]"],
+            ["error: --entry", "--leverage"],
+        ),
+        (
+            ["--entry", "50000", "--size", "1e-320", "--leverage", "10"],
+            ["--size = ", "e-321", "[1e-6, 1e13]"],
+            ["error: --entry", "--leverage"],
+        ),
+        (["--entry", "50000", "--margin", "1e14"], ["--margin = 1e14", "(0, 1e13]"], ["--entry"]),
+        (["--entry", "50000", "--mode", "cross", "--wallet", "1e14"], ["--wallet = 1e14", "[0, 1e13]"], ["--entry"]),
+        (
+            ["--entry", "50000", "--mode", "cross", "--wallet", "1", "--other-upnl", "-1e14"],
+            ["--other-upnl = -1e14", "[-1e13, 1e13]"],
+            ["--wallet"],
+        ),
+        (
+            ["--entry", "50000", "--mode", "cross", "--wallet", "1", "--other-mm", "1e14"],
+            ["--other-mm = 1e14", "[0, 1e13]"],
+            ["--wallet"],
+        ),
+        (
+            ["--entry", "50000", "--leverage", "10", "--mmr", "1", "--cum", "1e14"],
+            ["--cum = 1e14", "[0, 1e13]"],
+            ["--mmr ="],
+        ),
+    ],
+)
 def test_absurd_magnitudes_name_the_flag_and_its_range(capsys, args, needles, absent):
     code, out, err = cli(capsys, "calc", "--venue", "binance", "--side", "short", *args)
     assert code == 2 and out == "" and "Traceback" not in err
@@ -291,16 +354,19 @@ def test_the_largest_allowed_magnitudes_give_finite_answers():
     assert res["liquidation_price"] is None and res["bankruptcy_price"] is None
 
 
-@pytest.mark.parametrize("args, needles", [
-    (["--mode", "cross", "--wallet", "1000", "--other-upnl", "-1e6x"], ["--other-upnl", "'-1e6x'", "number"]),
-    (["--leverage", "10", "--size", "-1e-3"], ["--size = -0.001", "> 0"]),
-    (["--leverage", "10", "--size", "-1E-3"], ["--size = -0.001", "> 0"]),
-    (["--leverage", "10", "--size", "-.5"], ["--size = -0.5", "> 0"]),
-    (["--leverage", "10", "--other-upnl", "-1e6"], ["--other-upnl = -1000000", "only for --mode cross"]),
-    (["--mode", "cross", "--wallet", "-2.5e3"], ["--wallet = -2500", "[0, 1e13]"]),
-    (["--leverage", "-inf"], ["--leverage = -inf", "≥ 1"]),
-    (["--margin", "-NaN"], ["--margin = nan", "(0, 1e13]"]),
-])
+@pytest.mark.parametrize(
+    "args, needles",
+    [
+        (["--mode", "cross", "--wallet", "1000", "--other-upnl", "-1e6x"], ["--other-upnl", "'-1e6x'", "number"]),
+        (["--leverage", "10", "--size", "-1e-3"], ["--size = -0.001", "> 0"]),
+        (["--leverage", "10", "--size", "-1E-3"], ["--size = -0.001", "> 0"]),
+        (["--leverage", "10", "--size", "-.5"], ["--size = -0.5", "> 0"]),
+        (["--leverage", "10", "--other-upnl", "-1e6"], ["--other-upnl = -1000000", "only for --mode cross"]),
+        (["--mode", "cross", "--wallet", "-2.5e3"], ["--wallet = -2500", "[0, 1e13]"]),
+        (["--leverage", "-inf"], ["--leverage = -inf", "≥ 1"]),
+        (["--margin", "-NaN"], ["--margin = nan", "(0, 1e13]"]),
+    ],
+)
 def test_negative_numbers_in_any_notation_reach_the_checks(capsys, args, needles):
     code, out, err = cli(capsys, "calc", "--venue", "binance", "--side", "long", "--entry", "50000", *args)
     assert code == 2 and out == "" and "expected one argument" not in err
@@ -309,12 +375,29 @@ def test_negative_numbers_in_any_notation_reach_the_checks(capsys, args, needles
 
 
 def test_negative_scientific_values_are_used_in_cross_mode(capsys):
-    base = ["calc", "--venue", "binance", "--side", "long", "--entry", "50000", "--size", "0.02", "--mode", "cross",
-            "--wallet", "500", "--mmr", "0.4", "--json"]
+    base = [
+        "calc",
+        "--venue",
+        "binance",
+        "--side",
+        "long",
+        "--entry",
+        "50000",
+        "--size",
+        "0.02",
+        "--mode",
+        "cross",
+        "--wallet",
+        "500",
+        "--mmr",
+        "0.4",
+        "--json",
+    ]
     code, out, _ = cli(capsys, *base, "--other-upnl", "-6e1")
     assert code == 0
-    expected = liquidation(venue="binance", side="long", entry=50_000, size=0.02, mode="cross", wallet=500, mmr=0.4,
-                           other_upnl=-60)
+    expected = liquidation(
+        venue="binance", side="long", entry=50_000, size=0.02, mode="cross", wallet=500, mmr=0.4, other_upnl=-60
+    )
     assert json.loads(out) == expected and expected["liquidation_wallet"] == 440
 
 
@@ -363,10 +446,12 @@ def test_same_position_four_venues(side, s, size):
 
 
 def test_calc_compiles_only_the_margin_kernels():
-    code = ("import sys; from sim.calc import liquidation; "
-            "liquidation(venue='binance', side='long', entry=50000, leverage=10); "
-            "bad = [m for m in ('sim.engine', 'sim.kernels.loop', 'sim.population') if m in sys.modules]; "
-            "assert not bad, bad")
+    code = (
+        "import sys; from sim.calc import liquidation; "
+        "liquidation(venue='binance', side='long', entry=50000, leverage=10); "
+        "bad = [m for m in ('sim.engine', 'sim.kernels.loop', 'sim.population') if m in sys.modules]; "
+        "assert not bad, bad"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
 
@@ -380,10 +465,14 @@ POS = ["--side", "long", "--entry", "50000"]
     "args, needles",
     [
         (["--venue", "kraken", *POS, "--leverage", "10"], ["--venue", "kraken", "binance", "hyperliquid"]),
-        (["--venue", "binance", "--side", "sideways", "--entry", "50000", "--leverage", "10"],
-         ["--side", "sideways", "long", "short"]),
-        (["--venue", "binance", "--side", "long", "--entry", "-5", "--leverage", "10"],
-         ["--entry = -5", "[1e-8, 1e9]"]),
+        (
+            ["--venue", "binance", "--side", "sideways", "--entry", "50000", "--leverage", "10"],
+            ["--side", "sideways", "long", "short"],
+        ),
+        (
+            ["--venue", "binance", "--side", "long", "--entry", "-5", "--leverage", "10"],
+            ["--entry = -5", "[1e-8, 1e9]"],
+        ),
         (["--venue", "binance", *POS, "--leverage", "10", "--margin", "500"], ["--leverage", "--margin", "not both"]),
         (["--venue", "binance", *POS], ["--leverage", "--margin", "isolated"]),
         (["--venue", "binance", *POS, "--leverage", "10", "--cum", "50"], ["--cum", "50", "--mmr"]),

@@ -11,20 +11,48 @@ import pytest
 import sim
 from sim.cli import main
 
-SMALL = ["--set", "population.n_positions=800", "--set", "scenario.duration_s=120", "--set", "shock.start_s=10",
-         "--set", "shock.duration_s=20"]
+SMALL = [
+    "--set",
+    "population.n_positions=800",
+    "--set",
+    "scenario.duration_s=120",
+    "--set",
+    "shock.start_s=10",
+    "--set",
+    "shock.duration_s=20",
+]
 
 
 def test_run_writes_every_output(tmp_path, capsys, compiled):
     out = tmp_path / "run1"
     assert main(["run", *SMALL, "--seed", "3", "--out", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["adl.csv", "cascade.png", "fills.csv", "scenario.toml", "series.csv",
-                                                     "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "adl.csv",
+        "cascade.png",
+        "fills.csv",
+        "scenario.toml",
+        "series.csv",
+        "summary.json",
+    ]
     summary = json.loads((out / "summary.json").read_text())
-    for key in ("liquidated_notional_usd", "liquidations", "adl", "insurance_fund_usd", "bad_debt_usd",
-                "min_last_price", "min_mark_price", "final_mark_price", "exogenous_drawdown_pct",
-                "realized_drawdown_pct", "amplification", "waves", "time_to_quiet_s",
-                "open_interest_destroyed_pct", "n_positions", "runtime_s"):
+    for key in (
+        "liquidated_notional_usd",
+        "liquidations",
+        "adl",
+        "insurance_fund_usd",
+        "bad_debt_usd",
+        "min_last_price",
+        "min_mark_price",
+        "final_mark_price",
+        "exogenous_drawdown_pct",
+        "realized_drawdown_pct",
+        "amplification",
+        "waves",
+        "time_to_quiet_s",
+        "open_interest_destroyed_pct",
+        "n_positions",
+        "runtime_s",
+    ):
         assert key in summary
     assert set(summary["liquidated_notional_usd"]) == {"long", "short", "total"}
     assert summary["n_positions"] == 800
@@ -96,8 +124,7 @@ def test_out_under_a_file_is_refused_before_the_run(tmp_path, capsys):
 
 
 def test_all_problems_are_reported_at_once(capsys):
-    assert main(["validate", "scenarios/calm.toml", "--set", "population.long_share=2",
-                 "--set", "book.shape=-1"]) == 2
+    assert main(["validate", "scenarios/calm.toml", "--set", "population.long_share=2", "--set", "book.shape=-1"]) == 2
     err = capsys.readouterr().err
     assert "population.long_share" in err and "book.shape" in err
 
@@ -110,11 +137,15 @@ def test_bad_seed_is_an_argument_error(capsys):
 
 
 def test_python_dash_m_sim_is_the_same_command(tmp_path, compiled):
-    proc = subprocess.run([sys.executable, "-m", "sim", "validate", "scenarios/btc_flash_crash.toml"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim", "validate", "scenarios/btc_flash_crash.toml"], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
-    bad = subprocess.run([sys.executable, "-m", "sim", "run", "--set", "shock.kind=crash", "--out", str(tmp_path / "x")],
-                         capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "sim", "run", "--set", "shock.kind=crash", "--out", str(tmp_path / "x")],
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2
     assert "shock.kind" in bad.stderr and "Traceback" not in bad.stderr
     assert not (tmp_path / "x").exists()

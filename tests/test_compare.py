@@ -42,7 +42,11 @@ def test_one_run_per_combination_with_the_rules_applied(compiled, base):
     cmp = C.compare(base, venues=("okx", "hyperliquid"), policies=("pro_rata", "leverage_drain"), progress=seen.append)
     assert cmp.labels == ("okx/pro_rata", "okx/leverage_drain", "hyperliquid/pro_rata", "hyperliquid/leverage_drain")
     assert [(r.scenario.market.venue, r.scenario.adl.policy) for r in cmp.results] == [
-        ("okx", "pro_rata"), ("okx", "leverage_drain"), ("hyperliquid", "pro_rata"), ("hyperliquid", "leverage_drain")]
+        ("okx", "pro_rata"),
+        ("okx", "leverage_drain"),
+        ("hyperliquid", "pro_rata"),
+        ("hyperliquid", "leverage_drain"),
+    ]
     assert cmp.overrides[0] == {"market.venue": "okx", "adl.policy": "pro_rata", "market.venue_version": None}
     assert {r.seed for r in cmp.results} == {base.scenario.seed}
     assert seen == sorted(seen) and seen[-1] == 1.0
@@ -156,12 +160,21 @@ def test_shipped_scenario_validates_on_every_venue():
         scn.with_overrides(ov)
 
 
-@pytest.mark.parametrize("flag, value, needle", [
-    ("--venues", "binance,kraken", "--venues = 'binance,kraken': must be a comma-separated list of binance, bybit, "
-                                   "okx, hyperliquid"),
-    ("--policies", "fifo", "--policies = 'fifo': must be a comma-separated list of venue_queue, pro_rata, "
-                           "leverage_drain"),
-])
+@pytest.mark.parametrize(
+    "flag, value, needle",
+    [
+        (
+            "--venues",
+            "binance,kraken",
+            "--venues = 'binance,kraken': must be a comma-separated list of binance, bybit, okx, hyperliquid",
+        ),
+        (
+            "--policies",
+            "fifo",
+            "--policies = 'fifo': must be a comma-separated list of venue_queue, pro_rata, leverage_drain",
+        ),
+    ],
+)
 def test_cli_bad_name_exits_2_and_writes_nothing(tmp_path, capsys, flag, value, needle):
     out = tmp_path / "never"
     assert main(["compare", SCENARIO, *SMALL_FLAGS, flag, value, "--out", str(out)]) == 2
@@ -172,8 +185,23 @@ def test_cli_bad_name_exits_2_and_writes_nothing(tmp_path, capsys, flag, value, 
 
 def test_cli_writes_the_comparison_and_prints_a_table(compiled, tmp_path, capsys):
     out = tmp_path / "cmp"
-    assert main(["compare", SCENARIO, *SMALL_FLAGS, "--venues", "binance,okx", "--seed", "3", "--no-plot",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "compare",
+                SCENARIO,
+                *SMALL_FLAGS,
+                "--venues",
+                "binance,okx",
+                "--seed",
+                "3",
+                "--no-plot",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert sorted(p.name for p in out.iterdir()) == ["comparison.csv", "comparison.json"]
     rows = list(csv.DictReader(open(out / "comparison.csv")))
     assert [(r["venue"], r["policy"]) for r in rows] == [("binance", "venue_queue"), ("okx", "venue_queue")]

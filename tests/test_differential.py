@@ -7,11 +7,11 @@ final accounts (up to float rounding) for any input. Hypothesis draws the market
 import math
 
 import numpy as np
+from dsl import ONE_TIER, TWO_TIERS, engine_result, make_input
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from dsl import ONE_TIER, TWO_TIERS, engine_result, make_input
 from reference import reference_run
+
 from sim import enums
 from sim.engine import simulate
 
@@ -31,8 +31,17 @@ def venue_rules(draw):
     settle_fill = draw(st.booleans())
     return dict(
         tier_basis=draw(st.sampled_from([enums.MM_MARK, enums.MM_ENTRY, enums.MM_SIZE])),
-        partial_rule=draw(st.sampled_from([enums.PARTIAL_NONE, enums.PARTIAL_STEP_IOC, enums.PARTIAL_STEP_FOK,
-                                           enums.PARTIAL_TO_TIER, enums.PARTIAL_SLICES])),
+        partial_rule=draw(
+            st.sampled_from(
+                [
+                    enums.PARTIAL_NONE,
+                    enums.PARTIAL_STEP_IOC,
+                    enums.PARTIAL_STEP_FOK,
+                    enums.PARTIAL_TO_TIER,
+                    enums.PARTIAL_SLICES,
+                ]
+            )
+        ),
         partial_min_tier=draw(st.sampled_from([1, 2])),
         partial_tiers_down=draw(st.sampled_from([0, 1, 2])),
         partial_cooldown=draw(st.sampled_from([0, 1500, 3000])),
@@ -57,7 +66,7 @@ def behaviours(draw, positions):
     """Stops (some at a shared round price, so ties are exercised, some reached at the start), top-up reserves and
     delays, and funding settled by the formula or at a fixed rate, often within the run."""
     stops, reserves, delays = [], [], []
-    for side, q, ep, w, kind in positions:
+    for side, _q, _ep, w, kind in positions:
         trader = kind == 0
         if trader and draw(st.booleans()):
             shared = 95.0 if side > 0 else 105.0
@@ -70,9 +79,12 @@ def behaviours(draw, positions):
         delays.append(draw(st.sampled_from([0, 500, 1500, 4000])))
     threshold = draw(st.sampled_from([0.5, 0.8, 0.95]))
     return dict(
-        stops=stops, reserves=reserves, delays=delays,
+        stops=stops,
+        reserves=reserves,
+        delays=delays,
         stop_on_mark=draw(st.booleans()),
-        tu_threshold=threshold, tu_target=threshold * draw(st.sampled_from([0.3, 0.7])),
+        tu_threshold=threshold,
+        tu_target=threshold * draw(st.sampled_from([0.3, 0.7])),
         funding_on=draw(st.booleans()),
         time_to_funding=draw(st.sampled_from([0, 1500, 4000, 20_000])),
         funding_interval=draw(st.sampled_from([2000, 3000, 8 * 3600 * 1000])),
@@ -176,12 +188,21 @@ def test_matches_reference_on_a_generated_population(compiled):
     import sim
     from sim.engine import prepare
 
-    scn = sim.load_scenario(None, overrides={
-        "population.n_positions": 150, "scenario.duration_s": 90.0, "shock.start_s": 10.0,
-        "shock.duration_s": 20.0, "shock.size_pct": -15.0, "book.depth_usd_1pct": 3e3,
-        "book.range_pct": 30.0, "insurance_fund.initial_usd": 0.0, "book.noise_rate_per_s": 1.0,
-        "market.tick_size_usd": 10.0,
-    })
+    scn = sim.load_scenario(
+        None,
+        overrides={
+            "population.n_positions": 150,
+            "scenario.duration_s": 90.0,
+            "shock.start_s": 10.0,
+            "shock.duration_s": 20.0,
+            "shock.size_pct": -15.0,
+            "book.depth_usd_1pct": 3e3,
+            "book.range_pct": 30.0,
+            "insurance_fund.initial_usd": 0.0,
+            "book.noise_rate_per_s": 1.0,
+            "market.tick_size_usd": 10.0,
+        },
+    )
     inp = prepare(scn)
     fast = engine_result(simulate(inp))
     kinds = {f[1] for f in fast["fills"]}

@@ -6,18 +6,22 @@ import math
 
 import numpy as np
 import pytest
+from dsl import TWO_TIERS, initial_cash, make_input
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim
-from dsl import TWO_TIERS, initial_cash, make_input
 from sim import enums as E
 from sim.engine import prepare, simulate
 
 
 def small(**overrides):
-    base = {"population.n_positions": 400, "scenario.duration_s": 120.0, "shock.start_s": 10.0,
-            "shock.duration_s": 30.0}
+    base = {
+        "population.n_positions": 400,
+        "scenario.duration_s": 120.0,
+        "shock.start_s": 10.0,
+        "shock.duration_s": 30.0,
+    }
     base.update(overrides)
     return sim.load_scenario(None, overrides=base)
 
@@ -49,10 +53,20 @@ def assert_money_conserved(inp, raw):
     half_life=st.sampled_from([1.0, 30.0, 600.0]),
 )
 def test_money_is_conserved(compiled, seed, kind, size, long_share, depth, fund, adl, coupling, half_life):
-    scn = small(**{"scenario.seed": seed, "shock.kind": kind, "shock.size_pct": size,
-                   "population.long_share": long_share, "book.depth_usd_1pct": depth,
-                   "insurance_fund.initial_usd": fund, "adl.enabled": adl, "market.index_coupling": coupling,
-                   "book.refill_half_life_s": half_life, "population.open_interest_usd": 5e6})
+    scn = small(
+        **{
+            "scenario.seed": seed,
+            "shock.kind": kind,
+            "shock.size_pct": size,
+            "population.long_share": long_share,
+            "book.depth_usd_1pct": depth,
+            "insurance_fund.initial_usd": fund,
+            "adl.enabled": adl,
+            "market.index_coupling": coupling,
+            "book.refill_half_life_s": half_life,
+            "population.open_interest_usd": 5e6,
+        }
+    )
     inp = prepare(scn)
     raw = simulate(inp)
     assert_money_conserved(inp, raw)
@@ -97,10 +111,15 @@ def fills_of(raw, kind):
 def test_a_dust_counterparty_is_flat_and_never_adl_d():
     """0.1 + 0.2 longs against 0.3 short leave a float residual of 5.6e-17: rounding, not a position."""
     residual = 0.1 + 0.2 - 0.3
-    positions = [(1, 0.1, 100.0, 1.0, E.TRADER), (1, 0.2, 100.0, 2.0, E.TRADER), (-1, 0.3, 100.0, 30.0, E.TRADER),
-                 (-1, residual, 100.0, residual * 20, E.COUNTERPARTY)]
-    inp = make_input(positions, path=((0, 100.0), (2000, 100.0), (2500, 80.0)), duration=5000,
-                     fund_initial=0.0, prof=0.01)
+    positions = [
+        (1, 0.1, 100.0, 1.0, E.TRADER),
+        (1, 0.2, 100.0, 2.0, E.TRADER),
+        (-1, 0.3, 100.0, 30.0, E.TRADER),
+        (-1, residual, 100.0, residual * 20, E.COUNTERPARTY),
+    ]
+    inp = make_input(
+        positions, path=((0, 100.0), (2000, 100.0), (2500, 80.0)), duration=5000, fund_initial=0.0, prof=0.01
+    )
     raw = simulate(inp)
     assert raw.accounts["status"][3] == E.FLAT
     assert 3 not in raw.fills["account"].tolist()
@@ -116,8 +135,9 @@ def test_tv22_fund_delta_sign_follows_the_fill_vs_bankruptcy():
         prof = np.zeros(61)
         prof[offset] = 1_000.0
         path = ((0, 100.0), (1500, 100.0), (1500, 90.30))
-        inp = make_input([LONG_10X, SHORT_CP], path=path, prof=prof, band=0.5, duration=2000,
-                         tick=0.01, n_levels=20_000)
+        inp = make_input(
+            [LONG_10X, SHORT_CP], path=path, prof=prof, band=0.5, duration=2000, tick=0.01, n_levels=20_000
+        )
         raw = simulate(inp)
         liq = fills_of(raw, E.LIQUIDATION)
         assert len(liq) == 1
@@ -131,8 +151,16 @@ def test_tv22_fund_delta_sign_follows_the_fill_vs_bankruptcy():
 
 def test_thin_book_leads_to_fund_takeover_then_unwind():
     # 1 unit per level within 3 ticks: the 10-unit liquidation can fill only 3 on the book
-    inp = make_input([LONG_10X, SHORT_CP], path=CRASH, prof=1.0, depth_levels=3, band=0.0,
-                     fund_initial=1e6, duration=20_000, unwind_interval=500)
+    inp = make_input(
+        [LONG_10X, SHORT_CP],
+        path=CRASH,
+        prof=1.0,
+        depth_levels=3,
+        band=0.0,
+        fund_initial=1e6,
+        duration=20_000,
+        unwind_interval=500,
+    )
     raw = simulate(inp)
     takeover = fills_of(raw, E.TAKEOVER)
     assert len(takeover) == 1
@@ -148,22 +176,24 @@ def test_thin_book_leads_to_fund_takeover_then_unwind():
 def test_empty_fund_triggers_adl_in_ranking_order():
     # shorts (the ADL candidates) with different profit and leverage at the bankruptcy price 90
     shorts = [
-        (-1, 2.0, 100.0, 40.0, E.TRADER),   # 5x, entry 100
-        (-1, 2.0, 110.0, 22.0, E.TRADER),   # 10x, entry 110 (more profit, more leverage)
-        (-1, 2.0, 95.0, 190.0, E.TRADER),   # 1x, entry 95
-        (-1, 2.0, 80.0, 80.0, E.TRADER),    # losing at 90
+        (-1, 2.0, 100.0, 40.0, E.TRADER),  # 5x, entry 100
+        (-1, 2.0, 110.0, 22.0, E.TRADER),  # 10x, entry 110 (more profit, more leverage)
+        (-1, 2.0, 95.0, 190.0, E.TRADER),  # 1x, entry 95
+        (-1, 2.0, 80.0, 80.0, E.TRADER),  # losing at 90
     ]
     residual = 10.0 - 8.0
     positions = [LONG_10X] + shorts + [(-1, residual, 100.0, residual * 100.0, E.COUNTERPARTY)]
     inp = make_input(positions, path=CRASH, prof=0.0, fund_initial=0.0, duration=2000)
     raw = simulate(inp)
     adl = fills_of(raw, E.ADL)
+
     # expected ranking at P = 90: score = pnl% x leverage (pnl% / leverage when losing)
     def score(side, q, ep, w, _kind):
         pnl = side * (90.0 - ep) / ep
         eq = w + side * q * (90.0 - ep)
         lev = q * 90.0 / eq
         return pnl * lev if pnl > 0 else pnl / lev
+
     candidates = sorted(range(1, len(positions)), key=lambda i: (-score(*positions[i]), i))
     expected = []
     remaining = 10.0
@@ -183,8 +213,7 @@ def test_empty_fund_triggers_adl_in_ranking_order():
 
 def test_adl_off_leaves_the_deficit_as_bad_debt():
     # no book at all, no fund: the fund must take the position at BP 90 and cannot sell it
-    inp = make_input([LONG_10X, SHORT_CP], path=CRASH, prof=0.0, fund_initial=0.0, adl_enabled=False,
-                     duration=3000)
+    inp = make_input([LONG_10X, SHORT_CP], path=CRASH, prof=0.0, fund_initial=0.0, adl_enabled=False, duration=3000)
     raw = simulate(inp)
     assert len(fills_of(raw, E.TAKEOVER)) == 1
     deficit = 10.0 * (90.0 - raw.final_mark)  # what the inherited long has lost below bankruptcy
@@ -218,8 +247,9 @@ def test_partial_that_leaves_the_position_under_water_becomes_a_full_liquidation
     prof = np.zeros(41)
     prof[1] = 10.0  # only 10 units, at 92.5 (one tick below the fair price 93)
     path = ((0, 100.0), (1500, 100.0), (1500, 93.0))
-    inp = make_input([big, (-1, 20.0, 100.0, 2000.0, E.COUNTERPARTY)], tiers=TWO_TIERS, path=path,
-                     prof=prof, duration=2000)
+    inp = make_input(
+        [big, (-1, 20.0, 100.0, 2000.0, E.COUNTERPARTY)], tiers=TWO_TIERS, path=path, prof=prof, duration=2000
+    )
     raw = simulate(inp)
     f = raw.fills
     assert f["kind"].tolist() == [E.PARTIAL, E.LIQUIDATION, E.TAKEOVER]
@@ -271,13 +301,23 @@ def test_bigger_shock_never_liquidates_less(compiled, seed):
     positions and base units: in dollars a deeper fall liquidates at lower prices.)"""
     counts, quantities = [], []
     for size in np.arange(-2.0, -30.0, -1.0):
-        res = sim.run(small(**{"scenario.seed": seed, "shock.kind": "gap", "shock.size_pct": float(size),
-                               "population.n_positions": 2000}))
+        res = sim.run(
+            small(
+                **{
+                    "scenario.seed": seed,
+                    "shock.kind": "gap",
+                    "shock.size_pct": float(size),
+                    "population.n_positions": 2000,
+                }
+            )
+        )
         hit = np.isin(res.fills["kind"], (E.LIQUIDATION, E.PARTIAL, E.TAKEOVER))
         partial_only = set(res.fills["account"][res.fills["kind"] == E.PARTIAL].tolist())
         liquidated = set(np.flatnonzero(res.accounts["status"] == E.LIQUIDATED).tolist())
         counts.append(len(liquidated | partial_only))
-        quantities.append(float(res.fills["qty"][hit].sum()) + float(res.fills["qty"][res.fills["kind"] == E.ADL].sum()))
+        quantities.append(
+            float(res.fills["qty"][hit].sum()) + float(res.fills["qty"][res.fills["kind"] == E.ADL].sum())
+        )
     assert counts == sorted(counts) and counts[-1] > counts[0]
     assert all(b >= a * (1 - 1e-12) for a, b in zip(quantities, quantities[1:]))
 
@@ -306,9 +346,21 @@ def test_mirrored_population_under_mirrored_shock_gives_mirrored_results():
     noise = [(int(t), int(rng.choice([-1, 1])), float(rng.uniform(0.1, 2.0))) for t in times]
     mirrored_noise = [(t, -side, q) for t, side, q in noise]
     # bands wide enough never to bind (they are multiplicative, the only asymmetric terms left)
-    common = dict(tiers=([0.0], [0.0], [0.0]), prof=3.0, depth_levels=60, clearance=0.0, band=0.5,
-                  funding_rate=0.0, adl_enabled=False, unwind_band=0.5, noise_band=0.5, fund_initial=1e6,
-                  index_coupling=0.4, duration=8000, unwind_interval=700)
+    common = dict(
+        tiers=([0.0], [0.0], [0.0]),
+        prof=3.0,
+        depth_levels=60,
+        clearance=0.0,
+        band=0.5,
+        funding_rate=0.0,
+        adl_enabled=False,
+        unwind_band=0.5,
+        noise_band=0.5,
+        fund_initial=1e6,
+        index_coupling=0.4,
+        duration=8000,
+        unwind_interval=700,
+    )
     down = simulate(make_input(positions, path=((0, 100.0), (1000, 100.0), (4000, 80.0)), noise=noise, **common))
     up = simulate(make_input(mirrored, path=((0, 100.0), (1000, 100.0), (4000, 120.0)), noise=mirrored_noise, **common))
     a, b = down.fills, up.fills
@@ -347,8 +399,17 @@ def test_population_file_round_trip(tmp_path, compiled):
     """An explicit positions file is used as given, with the residual on the counterparty."""
     path = tmp_path / "positions.csv"
     path.write_text("side,size,entry_price,leverage\nlong,2,121000,20\nlong,1,120000,50\nshort,1,122000,10\n")
-    res = sim.run(sim.load_scenario(None, overrides={"population.file": str(path), "scenario.duration_s": 120.0,
-                                                     "shock.start_s": 5.0, "shock.duration_s": 10.0}))
+    res = sim.run(
+        sim.load_scenario(
+            None,
+            overrides={
+                "population.file": str(path),
+                "scenario.duration_s": 120.0,
+                "shock.start_s": 5.0,
+                "shock.duration_s": 10.0,
+            },
+        )
+    )
     acc = res.accounts
     assert acc["kind"][:4].tolist() == [E.TRADER, E.TRADER, E.TRADER, E.COUNTERPARTY]
     assert acc["position_start"][:4].tolist() == [2.0, 1.0, -1.0, -2.0]
@@ -364,8 +425,14 @@ def test_drawn_liquidation_prices_are_the_final_positions(mix):
     from sim.kernels.margin import liquidation_prices_nb
     from sim.population import generate
 
-    scn = sim.load_scenario(None, overrides={"population.n_positions": 20_000, "population.leverage_mix": mix,
-                                              "population.entry_volatility_pct_per_day": 60.0})
+    scn = sim.load_scenario(
+        None,
+        overrides={
+            "population.n_positions": 20_000,
+            "population.leverage_mix": mix,
+            "population.entry_volatility_pct_per_day": 60.0,
+        },
+    )
     tiers = trigger_tiers(scn.market, scn.rules())
     pop = generate(scn.population, scn.market, np.random.default_rng(3), tiers)
     at_start = pop.entry[:-1] == scn.market.start_price_usd

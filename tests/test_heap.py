@@ -31,8 +31,11 @@ def test_trigger_heap_pops_by_key_then_id(entries):
     assert popped == sorted(entries, key=lambda e: (-e[0], e[1]))
 
 
-@given(st.lists(st.tuples(st.floats(-100, 100), st.integers(0, 19), st.integers(0, 3)), min_size=1, max_size=80),
-       st.lists(st.integers(0, 3), min_size=20, max_size=20), st.lists(st.booleans(), min_size=20, max_size=20))
+@given(
+    st.lists(st.tuples(st.floats(-100, 100), st.integers(0, 19), st.integers(0, 3)), min_size=1, max_size=80),
+    st.lists(st.integers(0, 3), min_size=20, max_size=20),
+    st.lists(st.booleans(), min_size=20, max_size=20),
+)
 def test_compaction_keeps_exactly_the_valid_entries_in_heap_order(entries, version, is_open):
     version = np.array(version, np.int64)
     status = np.where(is_open, E.OPEN, E.LIQUIDATED).astype(np.int8)

@@ -139,8 +139,10 @@ def test_liquidatable_within(population):
     assert longs == pytest.approx(2.0 * 54_000 + 0.5 * 54_100 + 57_000) and shorts == pytest.approx(1.5 * 61_000)
 
 
-@pytest.mark.parametrize("kwargs", [dict(bin_pct=0.0), dict(bin_pct=-1.0), dict(range_pct=0.0),
-                                    dict(range_pct=math.nan), dict(start_price=0.0)])
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(bin_pct=0.0), dict(bin_pct=-1.0), dict(range_pct=0.0), dict(range_pct=math.nan), dict(start_price=0.0)],
+)
 def test_predictive_rejects_bad_arguments(population, kwargs):
     args = dict(start_price=START, bin_pct=0.25, range_pct=None) | kwargs
     with pytest.raises(ValueError, match=next(iter(kwargs))):
@@ -239,8 +241,9 @@ def test_result_heatmaps_match_the_run(small_run):
 def _quiet(res):
     """The run with its liquidations taken off the tape."""
     keep = ~metrics.liquidation_mask(res.fills)
-    return SimpleNamespace(fills=res.fills[keep], series=res.series, accounts=res.accounts, summary={},
-                           scenario=res.scenario)
+    return SimpleNamespace(
+        fills=res.fills[keep], series=res.series, accounts=res.accounts, summary={}, scenario=res.scenario
+    )
 
 
 def test_plot_predictive_heatmap(small_run):

@@ -35,8 +35,20 @@ ALLOWED = {
     "compare": {"errors", "enums", "venues", "engine", "result", "plots"},
     "sweep": {"errors", "_schema", "scenario", "result", "engine", "_jit", "__init__", "severity", "mixes"},
     "severity": {"errors", "_plotkit", "sweep"},
-    "cli": {"errors", "scenario", "engine", "result", "_jit", "calc", "venues", "compare", "enums", "sweep",
-            "severity", "__init__"},
+    "cli": {
+        "errors",
+        "scenario",
+        "engine",
+        "result",
+        "_jit",
+        "calc",
+        "venues",
+        "compare",
+        "enums",
+        "sweep",
+        "severity",
+        "__init__",
+    },
     "__init__": {"errors", "scenario", "engine", "result"},
     "__main__": {"cli"},
 }
@@ -49,8 +61,10 @@ def _sim_imports(path):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "sim":
             parts = node.module.split(".")
             if len(parts) == 1:  # from sim import x: a submodule, or a name defined in __init__
-                found.update(a.name if (SIM / f"{a.name}.py").exists() or (SIM / a.name).is_dir() else "__init__"
-                             for a in node.names)
+                found.update(
+                    a.name if (SIM / f"{a.name}.py").exists() or (SIM / a.name).is_dir() else "__init__"
+                    for a in node.names
+                )
             else:
                 found.add(parts[1])
         elif isinstance(node, ast.Import):

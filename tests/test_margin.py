@@ -51,11 +51,17 @@ def test_tv5_tv5b_tiered_maintenance_margin_is_continuous():
 
 def test_tv10_maintenance_amount_recurrence():
     # TV10 (COIN-M, same recurrence): level 5 = 50 x (5% - 2.5%) + 0.56 = 1.81
-    scn = load_scenario(None, overrides={"market.tiers": [
-        {"notional_floor_usd": 0, "max_leverage": 125, "mmr_pct": 0.4},
-        {"notional_floor_usd": 10, "max_leverage": 20, "mmr_pct": 2.5, "maintenance_amount_usd": 0.21},
-        {"notional_floor_usd": 50, "max_leverage": 10, "mmr_pct": 5.0},
-    ], "population.leverage_mix": {"10": 1.0}})
+    scn = load_scenario(
+        None,
+        overrides={
+            "market.tiers": [
+                {"notional_floor_usd": 0, "max_leverage": 125, "mmr_pct": 0.4},
+                {"notional_floor_usd": 10, "max_leverage": 20, "mmr_pct": 2.5, "maintenance_amount_usd": 0.21},
+                {"notional_floor_usd": 50, "max_leverage": 10, "mmr_pct": 5.0},
+            ],
+            "population.leverage_mix": {"10": 1.0},
+        },
+    )
     _, _, cum, _ = scn.market.tier_arrays()
     assert cum[1] == pytest.approx(10 * (0.025 - 0.004))
     assert cum[2] == pytest.approx(cum[1] + 50 * (0.05 - 0.025))
@@ -80,7 +86,9 @@ def test_equity_equals_maintenance_margin_at_lp(side, notional, lev):
     if side > 0 and lp == 0.0:
         assert equity_nb(side, q, ep, w, 1e-9) > maintenance_margin_nb(q, 1e-9, floor, mmr, cum)
         return
-    assert equity_nb(side, q, ep, w, lp) == pytest.approx(maintenance_margin_nb(q, lp, floor, mmr, cum), rel=1e-9, abs=1e-6)
+    assert equity_nb(side, q, ep, w, lp) == pytest.approx(
+        maintenance_margin_nb(q, lp, floor, mmr, cum), rel=1e-9, abs=1e-6
+    )
     # just inside the trigger: equity below MM; just outside: above
     inside = lp * (1 - side * 1e-6)
     outside = lp * (1 + side * 1e-6)

@@ -36,8 +36,18 @@ FUND_ID = N_POS + 2
 
 
 def fill(t, kind, side, qty, price, mark, account=0, fund_delta=0.0, bp=math.nan, fee=0.0):
-    return dict(t=t, kind=kind, account=account, side=side, qty=qty, price=price,
-                bankruptcy_price=bp, fund_delta=fund_delta, fee=fee, mark=mark)
+    return dict(
+        t=t,
+        kind=kind,
+        account=account,
+        side=side,
+        qty=qty,
+        price=price,
+        bankruptcy_price=bp,
+        fund_delta=fund_delta,
+        fee=fee,
+        mark=mark,
+    )
 
 
 def make_fills(*rows):
@@ -144,18 +154,45 @@ def assert_json_plain(obj):
 
 def test_summary_keys(base):
     assert list(base) == [
-        "liquidated_notional_usd", "liquidations", "adl", "insurance_fund_usd",
-        "fund_identity_error_usd", "bad_debt_usd", "min_last_price", "min_mark_price",
-        "final_mark_price", "exogenous_drawdown_pct", "realized_drawdown_pct", "amplification",
-        "waves", "time_to_quiet_s", "open_interest_destroyed_pct", "n_positions", "runtime_s",
-        "peak_liquidation_minute_usd", "long_share_of_liquidated", "behaviour",
+        "liquidated_notional_usd",
+        "liquidations",
+        "adl",
+        "insurance_fund_usd",
+        "fund_identity_error_usd",
+        "bad_debt_usd",
+        "min_last_price",
+        "min_mark_price",
+        "final_mark_price",
+        "exogenous_drawdown_pct",
+        "realized_drawdown_pct",
+        "amplification",
+        "waves",
+        "time_to_quiet_s",
+        "open_interest_destroyed_pct",
+        "n_positions",
+        "runtime_s",
+        "peak_liquidation_minute_usd",
+        "long_share_of_liquidated",
+        "behaviour",
     ]
     assert set(base["liquidated_notional_usd"]) == {"long", "short", "total"}
     assert set(base["liquidations"]) == {"full", "partial"}
     assert set(base["adl"]) == {
-        "count", "notional_usd", "deficit_covered_usd", "overshoot", "accounts", "contracts",
-        "haircut_usd", "haircut_usd_median", "haircut_usd_p90", "haircut_usd_max",
-        "equity_share_median", "equity_share_max", "gini_haircut_usd", "gini_contracts", "gini_haircut_usd_side",
+        "count",
+        "notional_usd",
+        "deficit_covered_usd",
+        "overshoot",
+        "accounts",
+        "contracts",
+        "haircut_usd",
+        "haircut_usd_median",
+        "haircut_usd_p90",
+        "haircut_usd_max",
+        "equity_share_median",
+        "equity_share_max",
+        "gini_haircut_usd",
+        "gini_contracts",
+        "gini_haircut_usd_side",
         "gini_position_share_side",
     }
     assert set(base["insurance_fund_usd"]) == {"start", "min", "end"}
@@ -265,12 +302,24 @@ def test_empty_run():
     assert_json_plain(s)
     assert s["liquidated_notional_usd"] == {"long": 0.0, "short": 0.0, "total": 0.0}
     assert s["liquidations"] == {"full": 0, "partial": 0}
-    assert s["adl"] == {"count": 0, "notional_usd": 0.0, "deficit_covered_usd": 0.0,
-                        "overshoot": None, "accounts": 0, "contracts": 0.0, "haircut_usd": 0.0,
-                        "haircut_usd_median": None, "haircut_usd_p90": None, "haircut_usd_max": None,
-                        "equity_share_median": None, "equity_share_max": None,
-                        "gini_haircut_usd": None, "gini_contracts": None,
-                        "gini_haircut_usd_side": None, "gini_position_share_side": None}
+    assert s["adl"] == {
+        "count": 0,
+        "notional_usd": 0.0,
+        "deficit_covered_usd": 0.0,
+        "overshoot": None,
+        "accounts": 0,
+        "contracts": 0.0,
+        "haircut_usd": 0.0,
+        "haircut_usd_median": None,
+        "haircut_usd_p90": None,
+        "haircut_usd_max": None,
+        "equity_share_median": None,
+        "equity_share_max": None,
+        "gini_haircut_usd": None,
+        "gini_contracts": None,
+        "gini_haircut_usd_side": None,
+        "gini_position_share_side": None,
+    }
     assert s["insurance_fund_usd"] == {"start": 1000.0, "min": 1000.0, "end": 1000.0}
     assert s["fund_identity_error_usd"] == 0.0
     assert s["min_last_price"] is None
@@ -303,8 +352,7 @@ def test_time_to_quiet_cases():
 
 
 def test_overshoot_none_when_no_deficit():
-    fills = make_fills(fill(1, ADL, +1, 1.0, 90.0, 95.0, bp=90.0),
-                       fill(2, ADL, -1, 1.0, 96.0, 95.0, bp=96.0))
+    fills = make_fills(fill(1, ADL, +1, 1.0, 90.0, 95.0, bp=90.0), fill(2, ADL, -1, 1.0, 96.0, 95.0, bp=96.0))
     adl = metrics.summarize(fills, EMPTY_SERIES, make_accounts([OPEN] * 2), base_meta())["adl"]
     assert adl["count"] == 2
     assert adl["deficit_covered_usd"] == 0.0
@@ -314,8 +362,7 @@ def test_overshoot_none_when_no_deficit():
 
 
 def test_non_finite_meta_becomes_none():
-    meta = base_meta(bad_debt_usd=math.nan, final_mark=math.inf, runtime_s=math.nan,
-                     fund_balance_end=math.nan)
+    meta = base_meta(bad_debt_usd=math.nan, final_mark=math.inf, runtime_s=math.nan, fund_balance_end=math.nan)
     s = metrics.summarize(BASE_FILLS, BASE_SERIES, BASE_ACCOUNTS, meta)
     assert s["bad_debt_usd"] is None
     assert s["final_mark_price"] is None
@@ -334,8 +381,9 @@ def test_flat_path_has_no_amplification():
 
 
 def test_rise_keeps_its_sign():
-    series = make_series(t=[0.0, 1.0, 2.0], last=[100.0, 103.0, 90.0], mark=[100.0, 103.0, 95.0],
-                         oi_long=[1.0, 1.0, 1.0])
+    series = make_series(
+        t=[0.0, 1.0, 2.0], last=[100.0, 103.0, 90.0], mark=[100.0, 103.0, 95.0], oi_long=[1.0, 1.0, 1.0]
+    )
     meta = base_meta(path_p=np.array([100.0, 110.0, 95.0]))
     s = metrics.summarize(EMPTY_FILLS, series, make_accounts([OPEN] * 2), meta)
     assert s["exogenous_drawdown_pct"] == pytest.approx(10.0)
@@ -355,10 +403,12 @@ def test_move_pct():
 
 
 def test_fund_min_from_series_and_oi_zero():
-    series = make_series(t=[0.0, 1.0], fund_balance=[1000.0, 940.0], oi_long=[0.0, 0.0],
-                         last=[100.0, 99.0], mark=[100.0, 99.0])
-    fills = make_fills(fill(0.5, LIQUIDATION, -1, 1, 10, 10, fund_delta=-20.0),
-                       fill(0.7, TAKEOVER, -1, 1, 10, 10, fund_delta=+30.0))
+    series = make_series(
+        t=[0.0, 1.0], fund_balance=[1000.0, 940.0], oi_long=[0.0, 0.0], last=[100.0, 99.0], mark=[100.0, 99.0]
+    )
+    fills = make_fills(
+        fill(0.5, LIQUIDATION, -1, 1, 10, 10, fund_delta=-20.0), fill(0.7, TAKEOVER, -1, 1, 10, 10, fund_delta=+30.0)
+    )
     s = metrics.summarize(fills, series, make_accounts([OPEN] * 2), base_meta(fund_balance_end=1010.0))
     assert s["insurance_fund_usd"] == {"start": 1000.0, "min": 940.0, "end": 1010.0}
     assert s["fund_identity_error_usd"] == 0.0
@@ -367,14 +417,14 @@ def test_fund_min_from_series_and_oi_zero():
 
 def test_fund_min_never_above_start():
     fills = make_fills(fill(1, LIQUIDATION, -1, 1, 10, 10, fund_delta=+5.0))
-    fund = metrics.summarize(fills, EMPTY_SERIES, make_accounts([OPEN] * 2),
-                             base_meta())["insurance_fund_usd"]
+    fund = metrics.summarize(fills, EMPTY_SERIES, make_accounts([OPEN] * 2), base_meta())["insurance_fund_usd"]
     assert fund == {"start": 1000.0, "min": 1000.0, "end": 1005.0}
 
 
 def test_fund_running_balance_in_time_order():
-    fills = make_fills(fill(2, LIQUIDATION, -1, 1, 10, 10, fund_delta=-1.0),
-                       fill(1, LIQUIDATION, -1, 1, 10, 10, fund_delta=+3.0))
+    fills = make_fills(
+        fill(2, LIQUIDATION, -1, 1, 10, 10, fund_delta=-1.0), fill(1, LIQUIDATION, -1, 1, 10, 10, fund_delta=+3.0)
+    )
     assert metrics.fund_running_balance(fills, 10.0).tolist() == [13.0, 12.0]
 
 
@@ -431,9 +481,9 @@ def test_wave_table():
 
 
 def test_wave_table_unsorted_fills():
-    fills = make_fills(fill(50.2, LIQUIDATION, -1, 1, 10, 10),
-                       fill(1.5, LIQUIDATION, -1, 1, 20, 10),
-                       fill(3.9, ADL, -1, 1, 30, 10))
+    fills = make_fills(
+        fill(50.2, LIQUIDATION, -1, 1, 10, 10), fill(1.5, LIQUIDATION, -1, 1, 20, 10), fill(3.9, ADL, -1, 1, 30, 10)
+    )
     waves = metrics.wave_table(fills)
     assert waves["start_s"].tolist() == [1.5, 50.2]
     assert waves["end_s"].tolist() == [3.9, 50.2]
@@ -442,9 +492,11 @@ def test_wave_table_unsorted_fills():
 
 
 def test_peak_liquidation_minute():
-    fills = make_fills(fill(0.0, LIQUIDATION, -1, 1, 10, 10),
-                       fill(50.5, LIQUIDATION, -1, 1, 20, 10),
-                       fill(100.0, LIQUIDATION, +1, 1, 30, 10))
+    fills = make_fills(
+        fill(0.0, LIQUIDATION, -1, 1, 10, 10),
+        fill(50.5, LIQUIDATION, -1, 1, 20, 10),
+        fill(100.0, LIQUIDATION, +1, 1, 30, 10),
+    )
     # [0, 60) holds 30, [41, 101) holds 50
     assert metrics.peak_window_usd(fills) == pytest.approx(50.0)
     s = metrics.summarize(fills, EMPTY_SERIES, make_accounts([OPEN] * 2), base_meta())
@@ -474,16 +526,16 @@ fill_rows = st.lists(
 
 
 def rows_to_fills(rows):
-    return make_fills(*[fill(t, k, s, q, p, m, account=i % 5, fund_delta=d)
-                        for i, (t, k, s, q, p, m, d) in enumerate(rows)])
+    return make_fills(
+        *[fill(t, k, s, q, p, m, account=i % 5, fund_delta=d) for i, (t, k, s, q, p, m, d) in enumerate(rows)]
+    )
 
 
 @settings(max_examples=150, deadline=None)
 @given(fill_rows, st.floats(0.5, 30.0))
 def test_property_totals_and_waves(rows, gap):
     fills = rows_to_fills(rows)
-    s = metrics.summarize(fills, EMPTY_SERIES, make_accounts([OPEN] * 5),
-                          base_meta(wave_gap_s=gap))
+    s = metrics.summarize(fills, EMPTY_SERIES, make_accounts([OPEN] * 5), base_meta(wave_gap_s=gap))
     liq = s["liquidated_notional_usd"]
     assert liq["total"] == pytest.approx(liq["long"] + liq["short"])
     assert liq["total"] == pytest.approx(metrics.liquidated_notional(fills).sum())
@@ -513,8 +565,7 @@ def test_property_totals_and_waves(rows, gap):
 def test_property_fund_identity(rows):
     fills = rows_to_fills(rows)
     end = 1000.0 + float(fills["fund_delta"].sum())
-    s = metrics.summarize(fills, EMPTY_SERIES, make_accounts([OPEN] * 5),
-                          base_meta(fund_balance_end=end))
+    s = metrics.summarize(fills, EMPTY_SERIES, make_accounts([OPEN] * 5), base_meta(fund_balance_end=end))
     fund = s["insurance_fund_usd"]
     assert s["fund_identity_error_usd"] == pytest.approx(0.0, abs=1e-9)
     assert fund["min"] <= min(fund["start"], fund["end"]) + 1e-9

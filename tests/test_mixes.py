@@ -14,16 +14,17 @@ from sim.population import generate
 from sim.scenario import load_scenario, parse_scenario
 from sim.sweep import plan_sweep
 
-SMALL = {"population.n_positions": 4000, "scenario.duration_s": 240.0, "shock.start_s": 10.0,
-         "shock.duration_s": 30.0}
+SMALL = {"population.n_positions": 4000, "scenario.duration_s": 240.0, "shock.start_s": 10.0, "shock.duration_s": 30.0}
 
 
 def test_every_named_mix_is_a_valid_mix_sorted_by_leverage():
     assert set(mixes.NAMED) == {"conservative", "balanced", "degen"}
     assert mixes.NAMED["balanced"] == mixes.DEFAULT
     for name, mix in mixes.NAMED.items():
-        problems = []
-        assert mixes.check({mixes.lev_key(lev): w for lev, w in mix}, "k", lambda *a: problems.append(a)) == mix
+        problems: list = []
+        assert (
+            mixes.check({mixes.lev_key(lev): w for lev, w in mix}, "k", lambda *a, out=problems: out.append(a)) == mix
+        )
         assert not problems, name
         assert [lev for lev, _ in mix] == sorted(lev for lev, _ in mix)
     means = [mixes.mean_leverage(name) for name in ("conservative", "balanced", "degen")]
@@ -54,8 +55,15 @@ def test_balanced_draws_exactly_the_default_population():
 
 
 def test_a_named_mix_draws_its_own_leverages_in_proportion():
-    scn = load_scenario(None, overrides={"population.leverage_mix": "conservative", "population.n_positions": 40000,
-                                         "population.open_interest_usd": 0, "population.cross_share": 0})
+    scn = load_scenario(
+        None,
+        overrides={
+            "population.leverage_mix": "conservative",
+            "population.n_positions": 40000,
+            "population.open_interest_usd": 0,
+            "population.cross_share": 0,
+        },
+    )
     pop = generate(scn.population, scn.market, np.random.default_rng(3))
     lev, p = mixes.arrays("conservative")
     traders = pop.leverage[:-1]  # the last row is the residual counterparty
@@ -64,22 +72,32 @@ def test_a_named_mix_draws_its_own_leverages_in_proportion():
 
 
 def test_a_named_mix_is_capped_on_a_venue_with_a_lower_maximum_while_a_table_is_refused():
-    scn = load_scenario(None, overrides={"population.leverage_mix": "degen", "market.venue": "hyperliquid",
-                                         "population.n_positions": 5000, "population.cross_share": 0})
+    scn = load_scenario(
+        None,
+        overrides={
+            "population.leverage_mix": "degen",
+            "market.venue": "hyperliquid",
+            "population.n_positions": 5000,
+            "population.cross_share": 0,
+        },
+    )
     pop = generate(scn.population, scn.market, np.random.default_rng(1))
     traders = pop.leverage[:-1]  # the last row is the residual counterparty
     assert traders.max() < 40.0 * 1.001 and np.mean(np.isclose(traders, 40.0, rtol=1e-3)) > 0.4  # 50, 75, 100 → 40
     with pytest.raises(ScenarioError, match=r"population\.leverage_mix\.100: leverage must be in \[1, 40\]"):
-        load_scenario(None, overrides={"population.leverage_mix": mixes.text(mixes.NAMED["degen"]),
-                                       "market.venue": "hyperliquid"})
+        load_scenario(
+            None, overrides={"population.leverage_mix": mixes.text(mixes.NAMED["degen"]), "market.venue": "hyperliquid"}
+        )
 
 
 def test_an_unknown_name_is_one_clear_error(capsys):
     with pytest.raises(ScenarioError) as err:
         load_scenario(None, overrides={"population.leverage_mix": "yolo"})
-    assert err.value.problems == ["override: population.leverage_mix = 'yolo': unknown leverage mix; the named mixes "
-                                  "are conservative, balanced, degen (or write a table of leverage = weight, e.g. "
-                                  "{2 = 0.5, 10 = 0.5})"]
+    assert err.value.problems == [
+        "override: population.leverage_mix = 'yolo': unknown leverage mix; the named mixes "
+        "are conservative, balanced, degen (or write a table of leverage = weight, e.g. "
+        "{2 = 0.5, 10 = 0.5})"
+    ]
     assert main(["run", "--set", "population.leverage_mix=Degen"]) == 2
     out = capsys.readouterr()
     assert out.out == "" and "population.leverage_mix = 'Degen': unknown leverage mix" in out.err

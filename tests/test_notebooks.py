@@ -17,11 +17,14 @@ def small(name, tmp_path):
     """The small sizes each notebook runs with here (its own defaults are the real study's)."""
     return {
         "01_quickstart.ipynb": {"N_POSITIONS": 5000},
-        "02_leverage_mix_severity.ipynb": {"SCENARIO": str(SCENARIOS / "leverage_mix_severity.toml"),
-                                           "SHOCKS": [-4.0, -12.0], "SEEDS": 2, "N_POSITIONS": 3000,
-                                           "OUT": str(tmp_path / "sweep")},
-        "03_anatomy_of_a_cascade.ipynb": {"SCENARIO": str(SCENARIOS / "venue_comparison.toml"),
-                                          "N_POSITIONS": 20000},
+        "02_leverage_mix_severity.ipynb": {
+            "SCENARIO": str(SCENARIOS / "leverage_mix_severity.toml"),
+            "SHOCKS": [-4.0, -12.0],
+            "SEEDS": 2,
+            "N_POSITIONS": 3000,
+            "OUT": str(tmp_path / "sweep"),
+        },
+        "03_anatomy_of_a_cascade.ipynb": {"SCENARIO": str(SCENARIOS / "venue_comparison.toml"), "N_POSITIONS": 20000},
     }[name]
 
 
@@ -47,5 +50,4 @@ def test_a_notebook_runs_top_to_bottom(name, figures, tmp_path, compiled):
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     assert sum("image/png" in o.get("data", {}) for o in outputs) >= figures
-    assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr"
-                and "Traceback" in o.text]
+    assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr" and "Traceback" in o.text]

@@ -11,8 +11,14 @@ import numpy as np
 
 import sim
 
-OVERRIDES = {"population.n_positions": 1500, "scenario.duration_s": 120, "stops.share": 0.3, "topups.share": 0.2,
-             "market.time_to_funding_s": 30.0, "book.withdrawal": True}
+OVERRIDES = {
+    "population.n_positions": 1500,
+    "scenario.duration_s": 120,
+    "stops.share": 0.3,
+    "topups.share": 0.2,
+    "market.time_to_funding_s": 30.0,
+    "book.withdrawal": True,
+}
 
 CODE = """
 import hashlib, sys
@@ -35,8 +41,9 @@ def _digest(res):
 
 def test_plain_python_kernels_give_the_compiled_tapes(compiled):
     env = {**os.environ, "LIQSIM_DISABLE_JIT": "1"}
-    proc = subprocess.run([sys.executable, "-c", CODE.format(overrides=OVERRIDES)], capture_output=True, text=True,
-                          env=env, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-c", CODE.format(overrides=OVERRIDES)], capture_output=True, text=True, env=env, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr
     plain, kinds = proc.stdout.split(" ", 1)
     counts = [int(x) for x in kinds.strip(" []\n").split(",")]

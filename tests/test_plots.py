@@ -46,24 +46,36 @@ def make_series(n=121):
 
 
 def make_result(fills=None, series=None, name="flash crash"):
-    fills = make_fills([
-        (1.0, NOISE_FILL, 1, 0.5, 60_000.0, 60_000.0),
-        (20.3, LIQUIDATION, -1, 10.0, 59_100.0, 59_150.0),  # long
-        (20.8, PARTIAL, -1, 5.0, 59_050.0, 59_100.0),  # long
-        (25.0, LIQUIDATION, 1, 3.0, 59_000.0, 58_990.0),  # short
-        (40.0, TAKEOVER, -1, 20.0, 58_400.0, 58_300.0),  # long
-        (41.0, ADL, 1, 30.0, 58_300.0, 58_200.0),  # ADL on a short: bankrupt long
-        (42.0, ADL, 1, 10.0, 58_250.0, 58_200.0),
-    ]) if fills is None else fills
+    fills = (
+        make_fills(
+            [
+                (1.0, NOISE_FILL, 1, 0.5, 60_000.0, 60_000.0),
+                (20.3, LIQUIDATION, -1, 10.0, 59_100.0, 59_150.0),  # long
+                (20.8, PARTIAL, -1, 5.0, 59_050.0, 59_100.0),  # long
+                (25.0, LIQUIDATION, 1, 3.0, 59_000.0, 58_990.0),  # short
+                (40.0, TAKEOVER, -1, 20.0, 58_400.0, 58_300.0),  # long
+                (41.0, ADL, 1, 30.0, 58_300.0, 58_200.0),  # ADL on a short: bankrupt long
+                (42.0, ADL, 1, 10.0, 58_250.0, 58_200.0),
+            ]
+        )
+        if fills is None
+        else fills
+    )
     series = make_series() if series is None else series
     accounts = np.zeros(0, dtype=ACCOUNT_DTYPE)
-    meta = dict(fund_initial=5e6, fund_balance_end=float(series["fund_balance"][-1]) if len(series)
-                else 5e6, bad_debt_usd=0.0, final_mark=57_600.0,
-                path_p=np.array([60_000.0, 57_600.0]), start_price=60_000.0, shock_start_s=10.0,
-                n_positions=1000, runtime_s=0.5)
+    meta = dict(
+        fund_initial=5e6,
+        fund_balance_end=float(series["fund_balance"][-1]) if len(series) else 5e6,
+        bad_debt_usd=0.0,
+        final_mark=57_600.0,
+        path_p=np.array([60_000.0, 57_600.0]),
+        start_price=60_000.0,
+        shock_start_s=10.0,
+        n_positions=1000,
+        runtime_s=0.5,
+    )
     summary = metrics.summarize(fills, series, accounts, meta)
-    scenario = SimpleNamespace(scenario=SimpleNamespace(name=name),
-                               shock=SimpleNamespace(kind="ramp", size_pct=-4.0))
+    scenario = SimpleNamespace(scenario=SimpleNamespace(name=name), shock=SimpleNamespace(kind="ramp", size_pct=-4.0))
     return SimpleNamespace(fills=fills, series=series, summary=summary, scenario=scenario)
 
 
@@ -286,8 +298,11 @@ def test_the_tape_panel_outlines_stop_orders(compiled):
     import sim
     from sim.enums import STOP
 
-    res = sim.run(sim.load_scenario(None, overrides={"population.n_positions": 3000, "stops.share": 0.2,
-                                                     "scenario.duration_s": 150.0}))
+    res = sim.run(
+        sim.load_scenario(
+            None, overrides={"population.n_positions": 3000, "stops.share": 0.2, "scenario.duration_s": 150.0}
+        )
+    )
     stops = res.fills[res.fills["kind"] == STOP]
     assert len(stops)
     ax = plots.plot_liquidation_tape(res)

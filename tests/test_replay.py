@@ -37,8 +37,10 @@ def _derive_module():
 
 def test_path_csv_skips_comment_lines_and_keeps_line_numbers(tmp_path):
     path = tmp_path / "p.csv"
-    path.write_text("# source: somewhere, with \"quotes\" and commas\n  # indented\ntimestamp,price\n"
-                    "0,100\n# a note between rows\n60,99\n")
+    path.write_text(
+        '# source: somewhere, with "quotes" and commas\n  # indented\ntimestamp,price\n'
+        "0,100\n# a note between rows\n60,99\n"
+    )
     got = read_path_csv(path)
     assert list(got["t_s"]) == [0, 60] and list(got["price"]) == [100, 99]
     bad = tmp_path / "bad.csv"
@@ -58,8 +60,14 @@ def test_path_csv_skips_comment_lines_and_keeps_line_numbers(tmp_path):
 def test_shipped_path_names_its_source():
     header = [line for line in PATH_FILE.read_text(encoding="utf-8").splitlines() if line.startswith("#")]
     text = " ".join(header)
-    for needed in ("Binance", "aaronwu2017/TheGlory", "929fd9c3", "BTCUSD_PERP-1m-2025-10-10.zip",
-                   "derive_2025_10_10.py", "seconds from 2025-10-10 20:00:00 UTC"):
+    for needed in (
+        "Binance",
+        "aaronwu2017/TheGlory",
+        "929fd9c3",
+        "BTCUSD_PERP-1m-2025-10-10.zip",
+        "derive_2025_10_10.py",
+        "seconds from 2025-10-10 20:00:00 UTC",
+    ):
         assert needed in text, needed
 
 
@@ -83,8 +91,16 @@ def test_derivation_rule_on_hand_made_bars():
     bars[2, 1:] = (99.9, 99.9, 99.0, 99.0)  # open is the high, close the low: the close alone
     bars[3, 1:] = (99.0, 99.2, 98.95, 99.1)  # a range under 0.3%: the close alone
     rows = derive.derive_path(bars)
-    assert rows[:8] == [(0, 100.0), (20, 100.5), (40, 99.0), (60, 99.2), (80, 99.1), (100, 100.0), (120, 99.9),
-                        (180, 99.0)]
+    assert rows[:8] == [
+        (0, 100.0),
+        (20, 100.5),
+        (40, 99.0),
+        (60, 99.2),
+        (80, 99.1),
+        (100, 100.0),
+        (120, 99.9),
+        (180, 99.0),
+    ]
     assert rows[8] == (240, 99.1)
 
 

@@ -45,13 +45,22 @@ def test_save_replaces_atomically_and_cleans_up_on_failure(small_run, tmp_path, 
 def test_replay_shock_drives_the_index(tmp_path, compiled):
     path = tmp_path / "path.csv"
     # unix seconds; a 6% fall and partial rebound over two minutes (rescaled to the start price)
-    rows = ["timestamp,price"] + [f"{1_760_000_000 + t},{p}" for t, p in
-                                  ((0, 50_000), (30, 50_000), (60, 47_000), (90, 48_500), (120, 48_500))]
+    rows = ["timestamp,price"] + [
+        f"{1_760_000_000 + t},{p}" for t, p in ((0, 50_000), (30, 50_000), (60, 47_000), (90, 48_500), (120, 48_500))
+    ]
     path.write_text("\n".join(rows) + "\n")
     # the recorded path starts at shock.start_s = 10 s
-    scn = sim.load_scenario(None, overrides={"shock.kind": "replay", "shock.file": str(path), "shock.start_s": 10.0,
-                                             "scenario.duration_s": 160.0, "population.n_positions": 2000,
-                                             "market.index_coupling": 0.0})
+    scn = sim.load_scenario(
+        None,
+        overrides={
+            "shock.kind": "replay",
+            "shock.file": str(path),
+            "shock.start_s": 10.0,
+            "scenario.duration_s": 160.0,
+            "population.n_positions": 2000,
+            "market.index_coupling": 0.0,
+        },
+    )
     res = sim.run(scn)
     ser = res.series
     p0 = scn.market.start_price_usd
@@ -71,9 +80,17 @@ def test_explicit_book_file_sets_the_ladder(tmp_path, compiled):
     for k in range(1, 6):
         lines += [f"bid,{p0 - k * 10:.1f},{k}", f"ask,{p0 + k * 10:.1f},{k}"]
     path.write_text("\n".join(lines) + "\n")
-    scn = sim.load_scenario(None, overrides={"book.file": str(path), "shock.kind": "none",
-                                             "book.noise_rate_per_s": 0.0, "scenario.duration_s": 5.0, "shock.start_s": 0.0,
-                                             "population.n_positions": 100})
+    scn = sim.load_scenario(
+        None,
+        overrides={
+            "book.file": str(path),
+            "shock.kind": "none",
+            "book.noise_rate_per_s": 0.0,
+            "scenario.duration_s": 5.0,
+            "shock.start_s": 0.0,
+            "population.n_positions": 100,
+        },
+    )
     res = sim.run(scn)
     first = res.series[0]
     assert first["best_bid"] == pytest.approx(p0 - 10.0)
@@ -83,9 +100,16 @@ def test_explicit_book_file_sets_the_ladder(tmp_path, compiled):
 
 
 def test_open_interest_is_scaled_to_the_setting(compiled):
-    scn = sim.load_scenario(None, overrides={"population.n_positions": 20_000, "shock.kind": "none",
-                                             "scenario.duration_s": 1.0, "shock.start_s": 0.0,
-                                             "population.open_interest_usd": 2e9})
+    scn = sim.load_scenario(
+        None,
+        overrides={
+            "population.n_positions": 20_000,
+            "shock.kind": "none",
+            "scenario.duration_s": 1.0,
+            "shock.start_s": 0.0,
+            "population.open_interest_usd": 2e9,
+        },
+    )
     res = sim.run(scn)
     acc = res.accounts
     traders = acc["kind"] == E.TRADER

@@ -16,24 +16,25 @@ from sim.errors import ScenarioError
 from sim.severity import METRICS, load_sweep, plot_severity, severity_table
 from sim.sweep import run_sweep
 
-SMALL = {"population.n_positions": 3000, "scenario.duration_s": 240.0, "shock.start_s": 10.0,
-         "shock.duration_s": 30.0}
+SMALL = {"population.n_positions": 3000, "scenario.duration_s": 240.0, "shock.start_s": 10.0, "shock.duration_s": 30.0}
 
 
 def table(values, shocks=(-5.0, -10.0), mixes=("conservative", "degen"), status=None, column="adl.notional_usd"):
     """A results table like a sweep's: grid shock.size_pct × leverage_mix, len(values) // 4 seeds each."""
     rows = [(s, m) for s in shocks for m in mixes]
     seeds = len(values) // len(rows)
-    frame = pd.DataFrame({
-        "run_id": [f"r{i:016x}" for i in range(len(values))],
-        "seed": [k for _ in rows for k in range(seeds)],
-        "shock.size_pct": [s for s, _ in rows for _ in range(seeds)],
-        "population.leverage_mix": pd.array([m for _, m in rows for _ in range(seeds)], dtype="string"),
-        "status": pd.array(status or ["ok"] * len(values), dtype="string"),
-        "error": pd.array([None] * len(values), dtype="string"),
-        "runtime_s": 0.01,
-        column: values,
-    })
+    frame = pd.DataFrame(
+        {
+            "run_id": [f"r{i:016x}" for i in range(len(values))],
+            "seed": [k for _ in rows for k in range(seeds)],
+            "shock.size_pct": [s for s, _ in rows for _ in range(seeds)],
+            "population.leverage_mix": pd.array([m for _, m in rows for _ in range(seeds)], dtype="string"),
+            "status": pd.array(status or ["ok"] * len(values), dtype="string"),
+            "error": pd.array([None] * len(values), dtype="string"),
+            "runtime_s": 0.01,
+            column: values,
+        }
+    )
     return frame
 
 
@@ -49,13 +50,13 @@ def test_mean_and_t_interval_per_point_in_the_sweeps_group_order():
     assert first["lo"] == 0.0  # notional cannot be negative: the interval is clipped there
     flat = sev.iloc[1]  # degen at -5: 5, 5, 5
     assert (flat["lo"], flat["mean"], flat["hi"]) == (5.0, 5.0, 5.0)
-    wide = severity_table(table(values, mixes=("degen", "conservative"), shocks=(-10.0, -5.0)), "adl_notional",
-                          level=0.99)
+    wide = severity_table(
+        table(values, mixes=("degen", "conservative"), shocks=(-10.0, -5.0)), "adl_notional", level=0.99
+    )
     assert (wide["hi"] - wide["mean"]).iloc[0] == pytest.approx(stats.t.ppf(0.995, 2) / math.sqrt(3))
 
 
-@given(st.lists(st.floats(-1e9, 1e9, allow_nan=False), min_size=2, max_size=12),
-       st.floats(0.5, 0.999))
+@given(st.lists(st.floats(-1e9, 1e9, allow_nan=False), min_size=2, max_size=12), st.floats(0.5, 0.999))
 def test_the_interval_is_students_t_around_the_mean(values, level):
     frame = table(values, shocks=(-5.0,), mixes=("balanced",), column="realized_drawdown_pct")
     row = severity_table(frame, "realized_drawdown", level=level).iloc[0]
@@ -68,8 +69,9 @@ def test_the_interval_is_students_t_around_the_mean(values, level):
 
 def test_failed_and_undefined_runs_are_left_out_and_counted_never_read_as_zero():
     values = [1.0, None, 3.0, 100.0]
-    frame = table(values, shocks=(-5.0,), mixes=("balanced",), status=["ok", "ok", "ok", "failed"],
-                  column="amplification")
+    frame = table(
+        values, shocks=(-5.0,), mixes=("balanced",), status=["ok", "ok", "ok", "failed"], column="amplification"
+    )
     row = severity_table(frame, "amplification").iloc[0]
     assert (row["runs"], row["n"], row["failed"], row["undefined"], row["mean"]) == (4, 2, 1, 1, 2.0)
     one = severity_table(table([4.0], shocks=(-5.0,), mixes=("balanced",), column="amplification"), "amplification")
@@ -88,12 +90,19 @@ def test_x_and_groups_are_chosen_from_the_grid_or_named():
     frame.insert(4, "market.venue", pd.array(["okx", "bybit"] * 4, dtype="string"))
     sev = severity_table(frame, "adl_notional")
     assert sev.attrs["x"] == "shock.size_pct" and sev.attrs["by"] == ["population.leverage_mix", "market.venue"]
-    assert list(dict.fromkeys(sev["group"])) == ["conservative, okx", "conservative, bybit", "degen, okx",
-                                                  "degen, bybit"]
+    assert list(dict.fromkeys(sev["group"])) == [
+        "conservative, okx",
+        "conservative, bybit",
+        "degen, okx",
+        "degen, bybit",
+    ]
     by_mix = severity_table(frame, "adl_notional", by="population.leverage_mix")
     assert list(by_mix["runs"]) == [2, 2, 2, 2]
-    with pytest.raises(ScenarioError, match=r"x = 'market.venue': not a numeric grid key of this sweep; its numeric "
-                                            r"grid keys are shock.size_pct"):
+    with pytest.raises(
+        ScenarioError,
+        match=r"x = 'market.venue': not a numeric grid key of this sweep; its numeric "
+        r"grid keys are shock.size_pct",
+    ):
         severity_table(frame, "adl_notional", x="market.venue")
     with pytest.raises(ScenarioError, match=r"by = 'seed': not a grid key"):
         severity_table(frame, "adl_notional", by="seed")
@@ -125,8 +134,14 @@ def test_the_figure_has_a_panel_per_metric_and_bands_only_with_several_seeds():
 @pytest.fixture(scope="module")
 def mix_sweep(tmp_path_factory, compiled):
     out = tmp_path_factory.mktemp("severity") / "sweep"
-    run_sweep(None, {"shock.size_pct": [-6.0, -12.0], "population.leverage_mix": ["conservative", "degen"]}, 3, out,
-              executor="serial", overrides=SMALL)
+    run_sweep(
+        None,
+        {"shock.size_pct": [-6.0, -12.0], "population.leverage_mix": ["conservative", "degen"]},
+        3,
+        out,
+        executor="serial",
+        overrides=SMALL,
+    )
     return out
 
 
@@ -142,20 +157,29 @@ def test_plot_severity_command_writes_the_figure_and_its_numbers(mix_sweep, caps
         assert liq["degen", shock] > 2 * liq["conservative", shock]
     assert liq["degen", -12.0] > liq["degen", -6.0]
     # the sweep can run again into its folder; the figure it outdates is removed
-    run_sweep(None, {"shock.size_pct": [-6.0, -12.0], "population.leverage_mix": ["conservative", "degen"]}, 3,
-              mix_sweep, executor="serial", overrides=SMALL)
+    run_sweep(
+        None,
+        {"shock.size_pct": [-6.0, -12.0], "population.leverage_mix": ["conservative", "degen"]},
+        3,
+        mix_sweep,
+        executor="serial",
+        overrides=SMALL,
+    )
     assert not png.exists() and not csv.exists()
     assert len(load_sweep(mix_sweep)) == 12
 
 
-@pytest.mark.parametrize("args, message", [
-    (["nowhere"], "liqsim: error: nowhere: no such folder"),
-    (["SWEEP", "--metric", "loss"], "liqsim: error: --metric = 'loss': unknown; the severity metrics are "),
-    (["SWEEP", "--level", "95"], "liqsim: error: --level = 95.0: must be a probability in (0, 1)"),
-    (["SWEEP", "--x", "population.leverage_mix"], "liqsim: error: --x = 'population.leverage_mix': not a numeric"),
-    (["SWEEP", "--out", "fig.svg"], "liqsim: error: --out = 'fig.svg': must name a .png file"),
-    (["EMPTY"], "holds no results.parquet: not a finished sweep's folder"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["nowhere"], "liqsim: error: nowhere: no such folder"),
+        (["SWEEP", "--metric", "loss"], "liqsim: error: --metric = 'loss': unknown; the severity metrics are "),
+        (["SWEEP", "--level", "95"], "liqsim: error: --level = 95.0: must be a probability in (0, 1)"),
+        (["SWEEP", "--x", "population.leverage_mix"], "liqsim: error: --x = 'population.leverage_mix': not a numeric"),
+        (["SWEEP", "--out", "fig.svg"], "liqsim: error: --out = 'fig.svg': must name a .png file"),
+        (["EMPTY"], "holds no results.parquet: not a finished sweep's folder"),
+    ],
+)
 def test_plot_severity_bad_input_is_one_message_and_exit_2(mix_sweep, tmp_path, capsys, args, message):
     args = [str(mix_sweep) if a == "SWEEP" else str(tmp_path) if a == "EMPTY" else a for a in args]
     assert main(["plot", "severity", *args]) == 2

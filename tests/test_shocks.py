@@ -51,16 +51,28 @@ def test_jumps_arrive_at_their_rate_with_their_size():
 
 def test_a_path_leaving_the_book_is_refused_before_the_run():
     with pytest.raises(ScenarioError) as exc:
-        sim.load_scenario(None, overrides={"shock.kind": "gbm", "shock.volatility_pct_per_day": 100,
-                                           "scenario.duration_s": 86_400, "shock.step_s": 60})
+        sim.load_scenario(
+            None,
+            overrides={
+                "shock.kind": "gbm",
+                "shock.volatility_pct_per_day": 100,
+                "scenario.duration_s": 86_400,
+                "shock.step_s": 60,
+            },
+        )
     (msg,) = exc.value.problems
     assert msg.startswith("override: shock.volatility_pct_per_day = 100: the index path reaches ")
     assert "book.range_pct would have to be at least" in msg
 
 
 def test_a_gbm_run_is_reproducible_and_drives_the_index(compiled):
-    overrides = {"shock.kind": "gbm", "shock.volatility_pct_per_day": 5, "shock.jump_rate_per_h": 30,
-                 "population.n_positions": 2000, "scenario.duration_s": 180.0}
+    overrides = {
+        "shock.kind": "gbm",
+        "shock.volatility_pct_per_day": 5,
+        "shock.jump_rate_per_h": 30,
+        "population.n_positions": 2000,
+        "scenario.duration_s": 180.0,
+    }
     scn = sim.load_scenario(None, overrides=overrides)
     inp = prepare(scn)
     t_s, prices = gbm_path(scn.shock, scn.market.start_price_usd, 180.0, scn.scenario.seed)
@@ -73,9 +85,17 @@ def test_a_gbm_run_is_reproducible_and_drives_the_index(compiled):
 def test_a_liquidity_shock_thins_the_book_at_once_and_deepens_the_wick(compiled):
     base = {"population.n_positions": 5000, "scenario.duration_s": 240.0}
     calm = sim.run(sim.load_scenario(None, overrides=base))
-    shocked = sim.run(sim.load_scenario(None, overrides={**base, "shock.liquidity_factor": 0.2,
-                                                           "shock.liquidity_start_s": 50.0,
-                                                           "shock.liquidity_duration_s": 100.0}))
+    shocked = sim.run(
+        sim.load_scenario(
+            None,
+            overrides={
+                **base,
+                "shock.liquidity_factor": 0.2,
+                "shock.liquidity_start_s": 50.0,
+                "shock.liquidity_duration_s": 100.0,
+            },
+        )
+    )
     s0, s1 = calm.series, shocked.series
     before, during, after = s1["t"] == 40.0, s1["t"] == 55.0, s1["t"] == 230.0
     # (noise orders touch a few levels, hence 1%): the depth within 1% falls to a fifth the moment makers pull, and is back afterwards

@@ -24,8 +24,7 @@ from sim.result import versions
 from sim.sweep import flatten, plan_sweep, run_pool, run_sweep
 
 # one run takes a few hundredths of a second once compiled
-SMALL = {"population.n_positions": 2000, "scenario.duration_s": 120.0, "shock.start_s": 10.0,
-         "shock.duration_s": 20.0}
+SMALL = {"population.n_positions": 2000, "scenario.duration_s": 120.0, "shock.start_s": 10.0, "shock.duration_s": 20.0}
 SMALL_ARGS = [arg for key, value in SMALL.items() for arg in ("--set", f"{key}={value}")]
 GRID = {"population.long_share": [0.5, 0.7], "market.venue": ["binance", "okx"]}
 GRID_ARGS = ["--grid", "population.long_share=[0.5,0.7]", "--grid", "market.venue=[binance,okx]", "--seeds", "2"]
@@ -39,8 +38,15 @@ def local_sweep(tmp_path_factory, compiled):
     """The 2 × 2 grid × 2 seeds sweep on the local process pool, with the progress it reported."""
     out = tmp_path_factory.mktemp("sweep") / "local"
     calls = []
-    table = run_sweep(None, GRID, seeds=2, out=out, overrides=SMALL, workers=2,
-                      progress=lambda done, total: calls.append((done, total)))
+    table = run_sweep(
+        None,
+        GRID,
+        seeds=2,
+        out=out,
+        overrides=SMALL,
+        workers=2,
+        progress=lambda done, total: calls.append((done, total)),
+    )
     return table, out, calls
 
 
@@ -76,8 +82,9 @@ def test_every_combination_times_every_seed_in_grid_order(local_sweep):
     assert pd.api.types.is_float_dtype(table["adl.notional_usd"])
     assert list(table.columns).count("runtime_s") == 1 and (table["runtime_s"] > 0).all()
     # the files: one record per run, the spec, the table in both formats, no temporary leftovers
-    assert _files(out) == sorted(["results.csv", "results.parquet", "runs", "sweep.toml",
-                                  *(f"runs/{rid}.json" for rid in table["run_id"])])
+    assert _files(out) == sorted(
+        ["results.csv", "results.parquet", "runs", "sweep.toml", *(f"runs/{rid}.json" for rid in table["run_id"])]
+    )
     pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet"), table)
     csv = pd.read_csv(out / "results.csv")
     assert list(csv.columns) == list(table.columns) and csv["run_id"].tolist() == table["run_id"].tolist()
@@ -93,13 +100,20 @@ def test_every_combination_times_every_seed_in_grid_order(local_sweep):
 def test_metrics_are_those_of_sim_run_on_the_same_overrides(local_sweep):
     table, _, _ = local_sweep
     for row in table.to_dict("records"):
-        scn = sim.load_scenario(None, overrides={**SMALL, "population.long_share": row["population.long_share"],
-                                                 "market.venue": row["market.venue"], "scenario.seed": row["seed"]})
+        scn = sim.load_scenario(
+            None,
+            overrides={
+                **SMALL,
+                "population.long_share": row["population.long_share"],
+                "market.venue": row["market.venue"],
+                "scenario.seed": row["seed"],
+            },
+        )
         res = sim.run(scn)
         assert row["adl.notional_usd"] == res.summary["adl"]["notional_usd"]
         assert row["liquidations.full"] == res.summary["liquidations"]["full"]
         for key, value in flatten(res.summary).items():
-            assert (pd.isna(row[key]) if value is None else row[key] == value), key
+            assert pd.isna(row[key]) if value is None else row[key] == value, key
     # the seed is applied: the two seeds of a combination differ
     assert table["liquidated_notional_usd.total"][0] != table["liquidated_notional_usd.total"][1]
 
@@ -130,8 +144,10 @@ def test_runs_done_with_other_settings_or_versions_are_redone(local_sweep, tmp_p
         path = copy / "runs" / f"{rid}.json"
         path.write_text(json.dumps({**json.loads(path.read_text()), key: value}))
     assert main(["sweep", *GRID_ARGS, *SMALL_ARGS, "--executor", "serial", "--out", str(copy)]) == 0
-    assert ("2 ran now (0 failed), 6 skipped as already done; 2 runs redone: settings or versions changed"
-            in capsys.readouterr().out)
+    assert (
+        "2 ran now (0 failed), 6 skipped as already done; 2 runs redone: settings or versions changed"
+        in capsys.readouterr().out
+    )
     assert json.loads((copy / "runs" / f"{ids[0]}.json").read_text())["versions"] == versions()
     # another base scenario changes every run's settings: all are redone, none mixed in from the old one
     other = {**SMALL, "population.n_positions": 2500}
@@ -143,8 +159,7 @@ def test_runs_done_with_other_settings_or_versions_are_redone(local_sweep, tmp_p
     assert named.attrs["ran"] == 0 and named.attrs["skipped"] == 8
 
 
-def test_a_failing_run_is_recorded_the_others_complete_and_resume_retries_it(tmp_path, monkeypatch, capsys,
-                                                                                     compiled):
+def test_a_failing_run_is_recorded_the_others_complete_and_resume_retries_it(tmp_path, monkeypatch, capsys, compiled):
     import sim.engine
 
     real = sim.engine.run
@@ -164,8 +179,23 @@ def test_a_failing_run_is_recorded_the_others_complete_and_resume_retries_it(tmp
     record = json.loads((tmp_path / "s" / "runs" / f"{table['run_id'][1]}.json").read_text())
     assert record["status"] == "failed" and record["error"] == "RuntimeError: engine blew up"
     # the command line names the failed runs and ends with status 1, the table written
-    assert main(["sweep", "--grid", "population.long_share=[0.5]", "--seeds", "2", *SMALL_ARGS, "--executor", "serial",
-                 "--out", str(tmp_path / "cli")]) == 1
+    assert (
+        main(
+            [
+                "sweep",
+                "--grid",
+                "population.long_share=[0.5]",
+                "--seeds",
+                "2",
+                *SMALL_ARGS,
+                "--executor",
+                "serial",
+                "--out",
+                str(tmp_path / "cli"),
+            ]
+        )
+        == 1
+    )
     captured = capsys.readouterr()
     assert "(seed 1) failed: RuntimeError: engine blew up" in captured.err and "1 failed" in captured.out
     assert (tmp_path / "cli" / "results.parquet").exists()
@@ -255,15 +285,34 @@ def test_the_tables_are_written_together_or_not_at_all(local_sweep, tmp_path, mo
 
 def test_bad_grid_values_are_all_reported_before_anything_runs(tmp_path, capsys):
     out = tmp_path / "never"
-    code = main(["sweep", "--grid", "population.long_share=[0.5,1.5]", "--grid", "market.venue=[binance,kraken]",
-                 "--grid", "population.leverage_mix=[{2=1},{500=1}]", "--grid", "population.leverage_mx=[3]",
-                 "--grid", "nokey", "--seeds", "2", "--out", str(out)])
+    code = main(
+        [
+            "sweep",
+            "--grid",
+            "population.long_share=[0.5,1.5]",
+            "--grid",
+            "market.venue=[binance,kraken]",
+            "--grid",
+            "population.leverage_mix=[{2=1},{500=1}]",
+            "--grid",
+            "population.leverage_mx=[3]",
+            "--grid",
+            "nokey",
+            "--seeds",
+            "2",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err
-    for needle in ("--grid population.long_share = 1.5: must be a number in [0, 1]",
-                   "--grid market.venue = 'kraken': must be one of binance, bybit, okx, hyperliquid",
-                   "--grid population.leverage_mix.500: leverage must be in [1, 150]",
-                   "--grid population.leverage_mx: unknown key; allowed:", "--grid 'nokey': expected dotted.key="):
+    for needle in (
+        "--grid population.long_share = 1.5: must be a number in [0, 1]",
+        "--grid market.venue = 'kraken': must be one of binance, bybit, okx, hyperliquid",
+        "--grid population.leverage_mix.500: leverage must be in [1, 150]",
+        "--grid population.leverage_mx: unknown key; allowed:",
+        "--grid 'nokey': expected dotted.key=",
+    ):
         assert needle in err
     assert "Traceback" not in err and not out.exists()
     with pytest.raises(ScenarioError) as exc:  # the same from Python
@@ -274,13 +323,32 @@ def test_bad_grid_values_are_all_reported_before_anything_runs(tmp_path, capsys)
 
 def test_every_command_line_problem_is_reported_at_once(tmp_path, capsys):
     out = tmp_path / "never"
-    flags = ["--grid", "population.long_share=[0.5,0.6", "--grid", "market.venue=[okx]", "--executor", "spark",
-             "--scheduler", "tcp://127.0.0.1:9", "--workers", "0", "--seeds", "two", "--set",
-             "population.n_positions=-1", "--out", str(out)]
-    needles = ["--grid 'population.long_share=[0.5,0.6': unbalanced quotes or brackets",
-               "--executor = 'spark': must be one of", "--scheduler = 'tcp://127.0.0.1:9': needs --executor dask",
-               "--workers = '0': must be a whole", "--seeds = 'two': must be a whole number ≥ 1",
-               "override: population.n_positions = -1"]
+    flags = [
+        "--grid",
+        "population.long_share=[0.5,0.6",
+        "--grid",
+        "market.venue=[okx]",
+        "--executor",
+        "spark",
+        "--scheduler",
+        "tcp://127.0.0.1:9",
+        "--workers",
+        "0",
+        "--seeds",
+        "two",
+        "--set",
+        "population.n_positions=-1",
+        "--out",
+        str(out),
+    ]
+    needles = [
+        "--grid 'population.long_share=[0.5,0.6': unbalanced quotes or brackets",
+        "--executor = 'spark': must be one of",
+        "--scheduler = 'tcp://127.0.0.1:9': needs --executor dask",
+        "--workers = '0': must be a whole",
+        "--seeds = 'two': must be a whole number ≥ 1",
+        "override: population.n_positions = -1",
+    ]
     for extra, more in (([], []), (["--set", "nokey"], ["--set 'nokey': expected dotted.key=value"])):
         assert main(["sweep", *flags, *extra]) == 2
         err = capsys.readouterr().err
@@ -289,26 +357,38 @@ def test_every_command_line_problem_is_reported_at_once(tmp_path, capsys):
         assert "Traceback" not in err and not out.exists()
 
 
-@pytest.mark.parametrize("kwargs, needle", [
-    ({"grid": {"scenario.seed": [1, 2]}}, "--grid scenario.seed: cannot be a grid key"),
-    ({"grid": {"population.long_share": []}}, "--grid population.long_share = []: needs at least one value"),
-    ({"grid": {"population.long_share": 0.5}}, "--grid population.long_share = 0.5: must be a list of values"),
-    ({"grid": {"population.long_share": [0.5, 0.5]}}, "--grid population.long_share: 0.5 is listed twice"),
-    ({"grid": {"population.n_positions": ["1e3", "1000"]}},
-     "--grid population.n_positions: 1e3 and 1000 are the same value (1000); list each value once"),
-    ({"grid": {"scenario.duration_s": [30.0], "shock.start_s": [10.0, 40.0]}},
-     "--grid shock.start_s = 40.0: must be a number in [0, 30]"),
-    ({"seeds": 0}, "--seeds = 0: must be a whole number ≥ 1"),
-    ({"seeds": "2.5"}, "--seeds = '2.5': must be a whole number ≥ 1"),
-    ({"seeds": "1e9"}, "--seeds: too many runs: 1 combination(s) × 1,000,000,000 seed(s) = 1,000,000,000; at most "
-                       "1,000,000 are allowed"),
-    ({"executor": "spark"}, "--executor = 'spark': must be one of local, dask, serial"),
-    ({"scheduler": "tcp://127.0.0.1:8786"}, "--scheduler = 'tcp://127.0.0.1:8786': needs --executor dask"),
-    ({"workers": 0}, "--workers = 0: must be a whole number ≥ 1"),
-    ({"workers": "2", "executor": "serial"}, "--workers = 2: --executor serial runs in this process; --workers is"),
-    ({"workers": 2, "executor": "dask", "scheduler": "tcp://127.0.0.1:8786"},
-     "--workers = 2: the cluster at --scheduler has its own workers"),
-])
+@pytest.mark.parametrize(
+    "kwargs, needle",
+    [
+        ({"grid": {"scenario.seed": [1, 2]}}, "--grid scenario.seed: cannot be a grid key"),
+        ({"grid": {"population.long_share": []}}, "--grid population.long_share = []: needs at least one value"),
+        ({"grid": {"population.long_share": 0.5}}, "--grid population.long_share = 0.5: must be a list of values"),
+        ({"grid": {"population.long_share": [0.5, 0.5]}}, "--grid population.long_share: 0.5 is listed twice"),
+        (
+            {"grid": {"population.n_positions": ["1e3", "1000"]}},
+            "--grid population.n_positions: 1e3 and 1000 are the same value (1000); list each value once",
+        ),
+        (
+            {"grid": {"scenario.duration_s": [30.0], "shock.start_s": [10.0, 40.0]}},
+            "--grid shock.start_s = 40.0: must be a number in [0, 30]",
+        ),
+        ({"seeds": 0}, "--seeds = 0: must be a whole number ≥ 1"),
+        ({"seeds": "2.5"}, "--seeds = '2.5': must be a whole number ≥ 1"),
+        (
+            {"seeds": "1e9"},
+            "--seeds: too many runs: 1 combination(s) × 1,000,000,000 seed(s) = 1,000,000,000; at most "
+            "1,000,000 are allowed",
+        ),
+        ({"executor": "spark"}, "--executor = 'spark': must be one of local, dask, serial"),
+        ({"scheduler": "tcp://127.0.0.1:8786"}, "--scheduler = 'tcp://127.0.0.1:8786': needs --executor dask"),
+        ({"workers": 0}, "--workers = 0: must be a whole number ≥ 1"),
+        ({"workers": "2", "executor": "serial"}, "--workers = 2: --executor serial runs in this process; --workers is"),
+        (
+            {"workers": 2, "executor": "dask", "scheduler": "tcp://127.0.0.1:8786"},
+            "--workers = 2: the cluster at --scheduler has its own workers",
+        ),
+    ],
+)
 def test_one_message_per_bad_setting(tmp_path, kwargs, needle):
     with pytest.raises(ScenarioError) as exc:
         run_sweep(None, **{"grid": {}, **kwargs}, out=tmp_path / "x")
@@ -319,21 +399,63 @@ def test_one_message_per_bad_setting(tmp_path, kwargs, needle):
 def test_grid_grammar_on_the_command_line(tmp_path, capsys, compiled):
     out = tmp_path / "g"
     # items split at top-level commas, each read like a --set value: TOML, else plain text
-    assert main(["sweep", "--grid", "population.leverage_mix=[{2 = 0.5, 10 = 0.5}, {5 = 1}]", "--grid",
-                 'scenario.description=["a, b", c]', "--grid", "market.venue=okx", *SMALL_ARGS, "--executor", "serial",
-                 "--quiet", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "sweep",
+                "--grid",
+                "population.leverage_mix=[{2 = 0.5, 10 = 0.5}, {5 = 1}]",
+                "--grid",
+                'scenario.description=["a, b", c]',
+                "--grid",
+                "market.venue=okx",
+                *SMALL_ARGS,
+                "--executor",
+                "serial",
+                "--quiet",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     table = pd.read_csv(out / "results.csv")
     assert [json.loads(t) for t in table["population.leverage_mix"]] == [{"2": 0.5, "10": 0.5}] * 2 + [{"5": 1.0}] * 2
     assert list(table["scenario.description"]) == ["a, b", "c", "a, b", "c"]
     assert set(table["market.venue"]) == {"okx"} and set(table["status"]) == {"ok"}
-    assert main(["sweep", "--grid", "a.b=[1,,2]", "--grid", "a.c=[1,[2]", "--grid", "a.d=[]", "--grid",
-                 "market.venue=[okx]", "--grid", "market.venue=[bybit]", "--grid", "scenario.description=[a,b",
-                 "--grid", "a.e=[1]2", "--out", str(tmp_path / "never")]) == 2
+    assert (
+        main(
+            [
+                "sweep",
+                "--grid",
+                "a.b=[1,,2]",
+                "--grid",
+                "a.c=[1,[2]",
+                "--grid",
+                "a.d=[]",
+                "--grid",
+                "market.venue=[okx]",
+                "--grid",
+                "market.venue=[bybit]",
+                "--grid",
+                "scenario.description=[a,b",
+                "--grid",
+                "a.e=[1]2",
+                "--out",
+                str(tmp_path / "never"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
-    for needle in ("--grid 'a.b=[1,,2]': an empty value between commas", "--grid 'a.c=[1,[2]': unbalanced",
-                   "--grid 'a.d=[]': needs at least one value", "--grid market.venue: given twice",
-                   "--grid 'scenario.description=[a,b': unbalanced",  # not the text "[a,b" for a string key
-                   "--grid 'a.e=[1]2': text after the closing ']': '2'"):
+    for needle in (
+        "--grid 'a.b=[1,,2]': an empty value between commas",
+        "--grid 'a.c=[1,[2]': unbalanced",
+        "--grid 'a.d=[]': needs at least one value",
+        "--grid market.venue: given twice",
+        "--grid 'scenario.description=[a,b': unbalanced",  # not the text "[a,b" for a string key
+        "--grid 'a.e=[1]2': text after the closing ']': '2'",
+    ):
         assert needle in err
     assert not (tmp_path / "never").exists()
     # from Python, a string value is read the same way
@@ -357,9 +479,11 @@ def test_run_ids_are_stable_and_do_not_depend_on_spelling(monkeypatch):
 
 def test_sweep_table_in_a_file_and_the_command_line(tmp_path, capsys, compiled):
     path = tmp_path / "swp.toml"
-    path.write_text("[scenario]\nduration_s = 120\n[population]\nn_positions = 2000\n[shock]\nstart_s = 10\n"
-                    "duration_s = 20\n\n[sweep]\nseeds = 2\n\n[sweep.grid]\npopulation.long_share = [0.5, 0.6]\n"
-                    '"market.venue" = ["okx"]\n')
+    path.write_text(
+        "[scenario]\nduration_s = 120\n[population]\nn_positions = 2000\n[shock]\nstart_s = 10\n"
+        "duration_s = 20\n\n[sweep]\nseeds = 2\n\n[sweep.grid]\npopulation.long_share = [0.5, 0.6]\n"
+        '"market.venue" = ["okx"]\n'
+    )
     assert sim.load_scenario(path).population.n_positions == 2000  # `liqsim run` runs the base scenario
     assert main(["validate", str(path)]) == 0
     assert "[sweep]: 4 runs" in capsys.readouterr().out
@@ -378,8 +502,11 @@ def test_sweep_table_in_a_file_and_the_command_line(tmp_path, capsys, compiled):
     bad.write_text("[sweep]\nseeds = 0\nshuffle = true\n[sweep.grid]\npopulation.long_share = 0.5\n")
     assert main(["validate", str(bad)]) == 2
     err = capsys.readouterr().err
-    for needle in (f"{bad}: sweep.seeds = 0: must be an integer ≥ 1", f"{bad}: sweep.shuffle: unknown key",
-                   f"{bad}: sweep.grid.population.long_share = 0.5: must be an array of values"):
+    for needle in (
+        f"{bad}: sweep.seeds = 0: must be an integer ≥ 1",
+        f"{bad}: sweep.shuffle: unknown key",
+        f"{bad}: sweep.grid.population.long_share = 0.5: must be an array of values",
+    ):
         assert needle in err
 
 
@@ -396,7 +523,8 @@ def test_paths_in_a_sweep_table_are_read_like_the_files_own(tmp_path, monkeypatc
     assert plan.grid == {"population.file": [str(folder / "p.csv"), str(home / "q.csv")]}
     # a --grid path, typed on the command line, is relative to the current folder (as a --set path is)
     assert plan_sweep(folder / "s.toml", {"population.file": ["scn/p.csv"]}).grid["population.file"] == [
-        str(folder / "p.csv")]
+        str(folder / "p.csv")
+    ]
 
 
 def test_the_written_spec_plans_the_same_runs(tmp_path, monkeypatch, capsys, compiled):
@@ -404,8 +532,9 @@ def test_the_written_spec_plans_the_same_runs(tmp_path, monkeypatch, capsys, com
     (tmp_path / "scn").mkdir()
     (tmp_path / "p.csv").write_text(POSITIONS)
     (tmp_path / "scn" / "q.csv").write_text(POSITIONS)
-    (tmp_path / "scn" / "s.toml").write_text('[scenario]\nduration_s = 60\n[population]\nfile = "q.csv"\n'
-                                             '[sweep.grid]\n"market.venue" = ["binance", "okx"]\n')
+    (tmp_path / "scn" / "s.toml").write_text(
+        '[scenario]\nduration_s = 60\n[population]\nfile = "q.csv"\n[sweep.grid]\n"market.venue" = ["binance", "okx"]\n'
+    )
     short = ["--set", "scenario.duration_s=60", "--executor", "serial"]
     # a grid key that clashes with defaults a resolved scenario would pin; a file with a relative data file and
     # a venue grid (each venue takes its own default rule pack)
@@ -423,8 +552,7 @@ def test_the_written_spec_plans_the_same_runs(tmp_path, monkeypatch, capsys, com
     assert "1 ran now (0 failed), 0 skipped as already done; 1 runs redone" in capsys.readouterr().out
 
 
-def test_output_folders_that_are_not_a_sweeps_are_refused_before_anything(local_sweep, tmp_path, monkeypatch,
-                                                                          capsys):
+def test_output_folders_that_are_not_a_sweeps_are_refused_before_anything(local_sweep, tmp_path, monkeypatch, capsys):
     def never():
         raise AssertionError("compiled before the folder was checked")
 
@@ -436,8 +564,11 @@ def test_output_folders_that_are_not_a_sweeps_are_refused_before_anything(local_
     (tmp_path / "c" / "runs").mkdir(parents=True)
     (tmp_path / "c" / "runs" / "notes.txt").write_text("x")
     before = _files(tmp_path)
-    for folder, needle in (("a", "holds files liqsim did not write (mine.txt)"), ("b", "runs: is not a folder"),
-                           ("c", "runs: output folder: holds files liqsim did not write (notes.txt)")):
+    for folder, needle in (
+        ("a", "holds files liqsim did not write (mine.txt)"),
+        ("b", "runs: is not a folder"),
+        ("c", "runs: output folder: holds files liqsim did not write (notes.txt)"),
+    ):
         with pytest.raises(ScenarioError, match=re.escape(needle)):
             run_sweep(None, GRID, seeds=2, out=tmp_path / folder, overrides=SMALL)
     assert main(["sweep", *GRID_ARGS, *SMALL_ARGS, "--out", str(tmp_path / "b")]) == 2
@@ -459,12 +590,34 @@ def test_ctrl_c_stops_the_sweep_with_status_130_and_one_message(tmp_path, execut
     if executor == "dask":
         pytest.importorskip("distributed")
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "sim", "sweep", "--grid", "population.long_share=[0.5,0.6,0.7]", "--seeds", "100",
-           *SMALL_ARGS, "--executor", executor, "--workers", "2", "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sim",
+        "sweep",
+        "--grid",
+        "population.long_share=[0.5,0.6,0.7]",
+        "--seeds",
+        "100",
+        *SMALL_ARGS,
+        "--executor",
+        executor,
+        "--workers",
+        "2",
+        "--out",
+        str(out),
+    ]
     # Ctrl-C is as at a terminal even when this test runs where SIGINT is ignored (a background job inherits
     # that, and a process that starts with SIGINT ignored rightly keeps ignoring it)
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         deadline = time.monotonic() + 120
         while not (out / "runs").is_dir() or not any((out / "runs").glob("r*.json")):
@@ -489,20 +642,42 @@ def test_dask_cluster_gives_the_local_tables_numbers_and_records_failures(local_
         import sim.engine
 
         real = sim.engine.run
-        sim.engine.run = lambda scn, progress=None: (_ for _ in ()).throw(RuntimeError("blew up on a worker")) \
-            if scn.scenario.seed == 1 else real(scn, progress=progress)
+        sim.engine.run = lambda scn, progress=None: (
+            (_ for _ in ()).throw(RuntimeError("blew up on a worker"))
+            if scn.scenario.seed == 1
+            else real(scn, progress=progress)
+        )
 
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        remote = run_sweep(None, GRID, seeds=2, out=tmp_path / "dask", overrides=SMALL, executor="dask",
-                           scheduler=cluster.scheduler_address)
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        remote = run_sweep(
+            None,
+            GRID,
+            seeds=2,
+            out=tmp_path / "dask",
+            overrides=SMALL,
+            executor="dask",
+            scheduler=cluster.scheduler_address,
+        )
         workers = set(client.scheduler_info()["workers"])
         client.run(fail_seed_one)
-        failing = run_sweep(None, {"population.long_share": [0.5]}, seeds=2, out=tmp_path / "fail", overrides=SMALL,
-                            executor="dask", scheduler=cluster.scheduler_address)
+        failing = run_sweep(
+            None,
+            {"population.long_share": [0.5]},
+            seeds=2,
+            out=tmp_path / "fail",
+            overrides=SMALL,
+            executor="dask",
+            scheduler=cluster.scheduler_address,
+        )
     pd.testing.assert_frame_equal(_metrics(remote), _metrics(table), check_exact=True)
-    pd.testing.assert_frame_equal(_metrics(pd.read_parquet(tmp_path / "dask" / "results.parquet")),
-                                  _metrics(pd.read_parquet(out / "results.parquet")), check_exact=True)
+    pd.testing.assert_frame_equal(
+        _metrics(pd.read_parquet(tmp_path / "dask" / "results.parquet")),
+        _metrics(pd.read_parquet(out / "results.parquet")),
+        check_exact=True,
+    )
     assert {r["worker"] for r in _records(tmp_path / "dask")} <= workers  # every run ran on the cluster's workers
     assert list(failing["status"]) == ["ok", "failed"] and failing["error"][1] == "RuntimeError: blew up on a worker"
     assert failing["adl.notional_usd"][0] == table["adl.notional_usd"][0]
@@ -511,8 +686,15 @@ def test_dask_cluster_gives_the_local_tables_numbers_and_records_failures(local_
 def test_dask_without_an_address_starts_a_local_cluster(local_sweep, tmp_path):
     pytest.importorskip("distributed")
     table, _, _ = local_sweep
-    got = run_sweep(None, {"population.long_share": [0.7], "market.venue": ["okx"]}, seeds=2, out=tmp_path / "d",
-                    overrides=SMALL, executor="dask", workers=2)
+    got = run_sweep(
+        None,
+        {"population.long_share": [0.7], "market.venue": ["okx"]},
+        seeds=2,
+        out=tmp_path / "d",
+        overrides=SMALL,
+        executor="dask",
+        workers=2,
+    )
     where = {r["worker"] for r in _records(tmp_path / "d")}
     assert all(w.startswith("tcp://") for w in where) and len(where) <= 2  # Dask workers, not pool processes
     assert "# executor: dask, local cluster of 2 workers" in (tmp_path / "d" / "sweep.toml").read_text()

@@ -13,9 +13,9 @@ from collections import namedtuple
 
 import numpy as np
 import pytest
-
 from dsl import engine_result, initial_cash, make_input, money_total
 from reference import reference_liquidation_price, reference_run
+
 from sim import enums as E
 from sim.engine import simulate
 
@@ -43,8 +43,7 @@ def assert_engines_agree(fast, ref):
     for a, b in zip(fast["fills"], ref["fills"]):
         assert a[:4] == b[:4], (a, b)  # time, kind, account, side
         np.testing.assert_allclose(a[4:], b[4:], rtol=RTOL, atol=ATOL, equal_nan=True)
-    np.testing.assert_allclose(np.array(fast["series"]), np.array(ref["series"]), rtol=RTOL, atol=ATOL,
-                               equal_nan=True)
+    np.testing.assert_allclose(np.array(fast["series"]), np.array(ref["series"]), rtol=RTOL, atol=ATOL, equal_nan=True)
     for key in ("cash", "position", "pos_size", "topup"):
         np.testing.assert_allclose(fast[key], ref[key], rtol=RTOL, atol=ATOL)
     assert fast["pos_status"] == ref["pos_status"]
@@ -80,8 +79,9 @@ def assert_money(inp, res):
     assert money_total(marked) == pytest.approx(start, rel=1e-12, abs=1e-6)
     assert money_total(res["cash"]) == pytest.approx(start, rel=1e-12, abs=1e-6)
     assert abs(math.fsum(res["position"])) < 1e-9
-    assert res["fund_balance"] == pytest.approx(inp.fund_initial + math.fsum(f[7] for f in res["fills"]),
-                                                rel=1e-12, abs=1e-9)
+    assert res["fund_balance"] == pytest.approx(
+        inp.fund_initial + math.fsum(f[7] for f in res["fills"]), rel=1e-12, abs=1e-9
+    )
 
 
 def fund_row(inp):
@@ -103,8 +103,15 @@ def fund_row(inp):
 
 def step_down_market(wallet, prof=1000.0, path=GAP_TO_95, **params):
     positions = [(1, 30.0, 100.0, wallet, E.TRADER), (-1, 30.0, 100.0, 3000.0, E.COUNTERPARTY)]
-    base = dict(tiers=THREE_TIERS, path=path, prof=prof, duration=3000, unwind_interval=NEVER,
-                partial_rule=E.PARTIAL_STEP_IOC, partial_min_tier=1)
+    base = dict(
+        tiers=THREE_TIERS,
+        path=path,
+        prof=prof,
+        duration=3000,
+        unwind_interval=NEVER,
+        partial_rule=E.PARTIAL_STEP_IOC,
+        partial_min_tier=1,
+    )
     base.update(params)
     return make_input(positions, **base)
 
@@ -137,8 +144,20 @@ def test_step_down_ioc_keeps_the_largest_compliant_lower_tier(compiled, wallet, 
     for name, res in results.items():
         fills = tape(res)
         assert len(fills) == 1, name  # one reduction, and a compliant rest is left alone at t = 3000
-        assert_fill(fills[0], t=2000, kind=E.PARTIAL, account=0, side=-1, qty=r, price=94.5,
-                    bp=100.0 - wallet / 30.0, fund_delta=fee, fee=fee, mark=95.0, equity=wallet - 150.0)
+        assert_fill(
+            fills[0],
+            t=2000,
+            kind=E.PARTIAL,
+            account=0,
+            side=-1,
+            qty=r,
+            price=94.5,
+            bp=100.0 - wallet / 30.0,
+            fund_delta=fee,
+            fee=fee,
+            mark=95.0,
+            equity=wallet - 150.0,
+        )
         assert res["pos_status"][0] == E.OPEN
         assert res["pos_size"][0] == pytest.approx(keep, rel=1e-12)
         # cash = W − q·EP
@@ -161,8 +180,17 @@ def test_step_down_ioc_rest_is_looked_at_again_from_the_next_tick(compiled):
         fills = tape(res)
         assert [(f.t, f.kind) for f in fills] == [(2000, E.PARTIAL), (3000, E.LIQUIDATION)], name
         assert_fill(fills[0], qty=19.474, price=94.5)
-        assert_fill(fills[1], account=0, side=-1, qty=10.526, price=91.5, bp=bp_rest,
-                    fund_delta=10.526 * (91.5 - bp_rest), fee=0.0, mark=92.0)
+        assert_fill(
+            fills[1],
+            account=0,
+            side=-1,
+            qty=10.526,
+            price=91.5,
+            bp=bp_rest,
+            fund_delta=10.526 * (91.5 - bp_rest),
+            fee=0.0,
+            mark=92.0,
+        )
         assert res["pos_status"][0] == E.LIQUIDATED
         assert res["cash"][0] == pytest.approx(0.0, abs=1e-9)  # settled at bankruptcy
         assert_money(inp, res)
@@ -175,7 +203,7 @@ def test_step_down_ioc_not_compliant_after_the_fill_is_closed_in_full_the_same_t
     In full at once: B = 100 − 170.1375/25 = 93.1945, limit B·0.95 = 88.535: 25 @ 93.0,
     fund_delta = 25·(93.0 − 93.1945) = −4.8625, fee = min(…, max(0, −4.86)) = 0."""
     prof = np.zeros(41)
-    prof[1] = 5.0   # 94.5
+    prof[1] = 5.0  # 94.5
     prof[4] = 1000.0  # 93.0: worse than bankruptcy, reachable only inside the band
     inp = step_down_market(200.0, prof=prof)
     _, results = run_both(inp)
@@ -184,8 +212,17 @@ def test_step_down_ioc_not_compliant_after_the_fill_is_closed_in_full_the_same_t
         fills = tape(res)
         assert [(f.t, f.kind) for f in fills] == [(2000, E.PARTIAL), (2000, E.LIQUIDATION)], name
         assert_fill(fills[0], qty=5.0, price=94.5, bp=100.0 - 200.0 / 30.0, fund_delta=2.3625, fee=2.3625)
-        assert_fill(fills[1], account=0, side=-1, qty=25.0, price=93.0, bp=b, fund_delta=25.0 * (93.0 - b),
-                    fee=0.0, equity=47.5 - 2.3625)
+        assert_fill(
+            fills[1],
+            account=0,
+            side=-1,
+            qty=25.0,
+            price=93.0,
+            bp=b,
+            fund_delta=25.0 * (93.0 - b),
+            fee=0.0,
+            equity=47.5 - 2.3625,
+        )
         assert res["pos_status"][0] == E.LIQUIDATED
         assert res["cash"][0] == pytest.approx(0.0, abs=1e-9)
         assert res["fund_balance"] == pytest.approx(1000.0 + 2.3625 - 4.8625, rel=1e-12)
@@ -215,8 +252,17 @@ def test_fill_or_kill_sends_nothing_partial_on_a_thin_book(compiled, rule):
             assert res["pos_status"][0] == E.OPEN
             assert res["pos_size"][0] == pytest.approx(22.0, rel=1e-12)
         else:
-            assert_fill(fills[0], t=2000, kind=E.LIQUIDATION, qty=30.0, price=2747.0 / 30.0, bp=bp,
-                        fund_delta=-3.0, fee=0.0, equity=100.0)
+            assert_fill(
+                fills[0],
+                t=2000,
+                kind=E.LIQUIDATION,
+                qty=30.0,
+                price=2747.0 / 30.0,
+                bp=bp,
+                fund_delta=-3.0,
+                fee=0.0,
+                equity=100.0,
+            )
             assert res["pos_status"][0] == E.LIQUIDATED
             assert res["fund_balance"] == pytest.approx(997.0, rel=1e-12)
         assert_money(inp, res)
@@ -232,9 +278,19 @@ OKX_TIERS = ([0.0, 1600.0, 4000.0, 8000.0], [0.01, 0.02, 0.03, 0.05], [0.0, 16.0
 
 def to_tier_market(path=((0, 100.0), (1500, 100.0), (1500, 80.0)), **params):
     positions = [(1, 150.0, 100.0, 3300.0, E.TRADER), (-1, 150.0, 100.0, 15000.0, E.COUNTERPARTY)]
-    base = dict(tiers=OKX_TIERS, path=path, prof=1000.0, lot=0.01, clearance=0.0005, duration=3000,
-                unwind_interval=NEVER, partial_rule=E.PARTIAL_TO_TIER, partial_min_tier=2, partial_tiers_down=0,
-                partial_cooldown=0)
+    base = dict(
+        tiers=OKX_TIERS,
+        path=path,
+        prof=1000.0,
+        lot=0.01,
+        clearance=0.0005,
+        duration=3000,
+        unwind_interval=NEVER,
+        partial_rule=E.PARTIAL_TO_TIER,
+        partial_min_tier=2,
+        partial_tiers_down=0,
+        partial_cooldown=0,
+    )
     base.update(params)
     return make_input(positions, **base)
 
@@ -261,8 +317,20 @@ def test_to_tier_keeps_what_the_target_tier_allows(compiled, tiers_down, keep, w
     for name, res in results.items():
         fills = tape(res)
         assert len(fills) == 1, name
-        assert_fill(fills[0], t=2000, kind=E.PARTIAL, account=0, side=-1, qty=r, price=79.5, bp=78.0,
-                    fund_delta=fee, fee=fee, mark=80.0, equity=300.0)
+        assert_fill(
+            fills[0],
+            t=2000,
+            kind=E.PARTIAL,
+            account=0,
+            side=-1,
+            qty=r,
+            price=79.5,
+            bp=78.0,
+            fund_delta=fee,
+            fee=fee,
+            mark=80.0,
+            equity=300.0,
+        )
         assert res["pos_status"][0] == E.OPEN
         assert res["pos_size"][0] == pytest.approx(keep, rel=1e-12)
         assert res["cash"][0] == pytest.approx(w_after - keep * 100.0, rel=1e-9)
@@ -278,8 +346,7 @@ def test_to_tier_below_partial_min_tier_is_liquidated_in_full(compiled):
     for name, res in results.items():
         fills = tape(res)
         assert len(fills) == 1, name
-        assert_fill(fills[0], t=2000, kind=E.LIQUIDATION, qty=150.0, price=79.5, bp=78.0, fund_delta=225.0,
-                    fee=5.9625)
+        assert_fill(fills[0], t=2000, kind=E.LIQUIDATION, qty=150.0, price=79.5, bp=78.0, fund_delta=225.0, fee=5.9625)
         assert res["pos_status"][0] == E.LIQUIDATED
         assert_money(inp, res)
 
@@ -287,8 +354,8 @@ def test_to_tier_below_partial_min_tier_is_liquidated_in_full(compiled):
 @pytest.mark.parametrize(
     "cooldown_ms, t_full",
     [
-        (0, 3000),     # max(1, 0) = 1 tick: eligible at the next tick
-        (1, 3000),     # ceil(1/1000) = 1
+        (0, 3000),  # max(1, 0) = 1 tick: eligible at the next tick
+        (1, 3000),  # ceil(1/1000) = 1
         (2500, 5000),  # ceil(2500/1000) = 3
         (3000, 5000),  # 3 ticks: not touched at t = 3000 and 4000 though triggered there
     ],
@@ -303,14 +370,16 @@ def test_to_tier_cooldown_counts_oracle_ticks(compiled, cooldown_ms, t_full):
     _, results = run_both(inp)
     w_rest = 635.0 - 5.1675
     assert reference_liquidation_price(1, 20.0, 100.0, w_rest, *OKX_TIERS) == pytest.approx(
-        (w_rest - 2000.0) / (0.2 - 20.0), rel=1e-12)  # 69.2004 ≥ 69
+        (w_rest - 2000.0) / (0.2 - 20.0), rel=1e-12
+    )  # 69.2004 ≥ 69
     bp_rest = 100.0 - w_rest / 20.0
     for name, res in results.items():
         fills = tape(res)
         assert [(f.t, f.kind) for f in fills] == [(2000, E.PARTIAL), (t_full, E.LIQUIDATION)], name
         assert_fill(fills[0], qty=130.0)
-        assert_fill(fills[1], account=0, qty=20.0, price=68.5, bp=bp_rest, fund_delta=20.0 * (68.5 - bp_rest),
-                    mark=69.0)
+        assert_fill(
+            fills[1], account=0, qty=20.0, price=68.5, bp=bp_rest, fund_delta=20.0 * (68.5 - bp_rest), mark=69.0
+        )
         assert res["pos_status"][0] == E.LIQUIDATED
         assert_money(inp, res)
 
@@ -331,12 +400,28 @@ def test_to_tier_cooldown_counts_oracle_ticks(compiled, cooldown_ms, t_full):
 
 
 def slices_market(cooldown_ms):
-    positions = [(1, 2.0, 100.0, 12.0, E.TRADER), (1, 4.0, 100.0, 25.0, E.TRADER), (1, 10.0, 100.0, 63.0, E.TRADER),
-                 (-1, 16.0, 100.0, 1600.0, E.COUNTERPARTY)]
-    return make_input(positions, tiers=([0.0], [0.01], [0.0]), path=((0, 100.0), (1500, 100.0), (1500, 94.5)),
-                      prof=100.0, duration=4000, unwind_interval=NEVER, clearance=0.0, band=0.0,
-                      partial_rule=E.PARTIAL_SLICES, slice_threshold=378.0, slice_fraction=0.2,
-                      partial_cooldown=cooldown_ms, settle_fill=True, backstop_fraction=2.0 / 3.0)
+    positions = [
+        (1, 2.0, 100.0, 12.0, E.TRADER),
+        (1, 4.0, 100.0, 25.0, E.TRADER),
+        (1, 10.0, 100.0, 63.0, E.TRADER),
+        (-1, 16.0, 100.0, 1600.0, E.COUNTERPARTY),
+    ]
+    return make_input(
+        positions,
+        tiers=([0.0], [0.01], [0.0]),
+        path=((0, 100.0), (1500, 100.0), (1500, 94.5)),
+        prof=100.0,
+        duration=4000,
+        unwind_interval=NEVER,
+        clearance=0.0,
+        band=0.0,
+        partial_rule=E.PARTIAL_SLICES,
+        slice_threshold=378.0,
+        slice_fraction=0.2,
+        partial_cooldown=cooldown_ms,
+        settle_fill=True,
+        backstop_fraction=2.0 / 3.0,
+    )
 
 
 @pytest.mark.parametrize("cooldown_ms", [30_000, 0], ids=["cooldown_30s", "no_cooldown"])
@@ -347,16 +432,45 @@ def test_slices_settle_at_the_fill_and_backstop(compiled, cooldown_ms):
     for name, res in results.items():
         fills = tape(res)
         expected = [
-            dict(t=2000, kind=E.TAKEOVER, account=0, side=-1, qty=2.0, price=94.0, bp=94.0, fund_delta=0.0,
-                 equity=1.0),
-            dict(t=2000, kind=E.LIQUIDATION, account=1, side=-1, qty=4.0, price=94.0, bp=93.75, fund_delta=0.0,
-                 fee=0.0, equity=3.0),
-            dict(t=2000, kind=E.PARTIAL, account=2, side=-1, qty=2.0, price=94.0, bp=93.7, fund_delta=0.0,
-                 fee=0.0, equity=8.0),
+            dict(t=2000, kind=E.TAKEOVER, account=0, side=-1, qty=2.0, price=94.0, bp=94.0, fund_delta=0.0, equity=1.0),
+            dict(
+                t=2000,
+                kind=E.LIQUIDATION,
+                account=1,
+                side=-1,
+                qty=4.0,
+                price=94.0,
+                bp=93.75,
+                fund_delta=0.0,
+                fee=0.0,
+                equity=3.0,
+            ),
+            dict(
+                t=2000,
+                kind=E.PARTIAL,
+                account=2,
+                side=-1,
+                qty=2.0,
+                price=94.0,
+                bp=93.7,
+                fund_delta=0.0,
+                fee=0.0,
+                equity=8.0,
+            ),
         ]
         if cooldown_ms:
-            expected.append(dict(t=3000, kind=E.LIQUIDATION, account=2, qty=8.0, price=94.0,
-                                 bp=100.0 - 51.0 / 8.0, fund_delta=0.0, equity=7.0))
+            expected.append(
+                dict(
+                    t=3000,
+                    kind=E.LIQUIDATION,
+                    account=2,
+                    qty=8.0,
+                    price=94.0,
+                    bp=100.0 - 51.0 / 8.0,
+                    fund_delta=0.0,
+                    equity=7.0,
+                )
+            )
         else:
             expected.append(dict(t=3000, kind=E.PARTIAL, account=2, qty=1.6, price=94.0, fund_delta=0.0, equity=7.0))
         assert len(fills) == len(expected), (name, fills)
@@ -389,16 +503,34 @@ def test_settle_at_the_fill_lets_the_trader_keep_the_rest(compiled, settle_fill)
     the order fills 4 @ 94.0. At the fill: W = 25 + 4·(94 − 100) = 1 stays with the trader, fund_delta 0.
     At bankruptcy: the trader is settled at 93.75 (W = 0) and the fund gets 4·(94 − 93.75) = 1."""
     positions = [(1, 4.0, 100.0, 25.0, E.TRADER), (-1, 4.0, 100.0, 400.0, E.COUNTERPARTY)]
-    inp = make_input(positions, tiers=([0.0], [0.01], [0.0]), path=((0, 100.0), (1500, 100.0), (1500, 94.5)),
-                     prof=100.0, duration=2000, unwind_interval=NEVER, clearance=0.0,
-                     partial_rule=E.PARTIAL_NONE, settle_fill=settle_fill)
+    inp = make_input(
+        positions,
+        tiers=([0.0], [0.01], [0.0]),
+        path=((0, 100.0), (1500, 100.0), (1500, 94.5)),
+        prof=100.0,
+        duration=2000,
+        unwind_interval=NEVER,
+        clearance=0.0,
+        partial_rule=E.PARTIAL_NONE,
+        settle_fill=settle_fill,
+    )
     _, results = run_both(inp)
     kept = 1.0 if settle_fill else 0.0
     for name, res in results.items():
         fills = tape(res)
         assert len(fills) == 1, name
-        assert_fill(fills[0], t=2000, kind=E.LIQUIDATION, account=0, qty=4.0, price=94.0, bp=93.75,
-                    fund_delta=1.0 - kept, fee=0.0, equity=3.0)
+        assert_fill(
+            fills[0],
+            t=2000,
+            kind=E.LIQUIDATION,
+            account=0,
+            qty=4.0,
+            price=94.0,
+            bp=93.75,
+            fund_delta=1.0 - kept,
+            fee=0.0,
+            equity=3.0,
+        )
         assert res["pos_status"][0] == E.LIQUIDATED
         assert res["cash"][0] == pytest.approx(kept, abs=1e-12)
         assert res["fund_balance"] == pytest.approx(1000.0 + 1.0 - kept, rel=1e-12)
@@ -414,7 +546,7 @@ def test_settle_at_the_fill_lets_the_trader_keep_the_rest(compiled, settle_fill)
     "entry_basis, mark, liquidated",
     [
         (True, 197.5, False),  # just above LP 197
-        (True, 197.0, True),   # at LP: equality liquidates
+        (True, 197.0, True),  # at LP: equality liquidates
         (True, 196.5, True),
         (False, 197.0, False),  # on the mark basis LP = 196.985 < 197
     ],
@@ -427,20 +559,36 @@ def test_entry_basis_liquidation_price(compiled, entry_basis, mark, liquidated):
     BP = 196; a liquidation fills at the bid one tick (0.5) under the mark, e.g. 196.5 at the mark 197:
     fund_delta = 196.5 − 196 = 0.5, fee = min(0.005·196.5, 0.5) = 0.5."""
     positions = [(1, 1.0, 200.0, 4.0, E.TRADER), (-1, 1.0, 200.0, 200.0, E.COUNTERPARTY)]
-    inp = make_input(positions, tiers=([0.0], [0.005], [0.0]), path=((0, 200.0), (1500, 200.0), (1500, mark)),
-                     start_price=200.0, duration=2000, unwind_interval=NEVER, tier_basis=int(entry_basis),
-                     partial_rule=E.PARTIAL_STEP_FOK)
+    inp = make_input(
+        positions,
+        tiers=([0.0], [0.005], [0.0]),
+        path=((0, 200.0), (1500, 200.0), (1500, mark)),
+        start_price=200.0,
+        duration=2000,
+        unwind_interval=NEVER,
+        tier_basis=int(entry_basis),
+        partial_rule=E.PARTIAL_STEP_FOK,
+    )
     raw, results = run_both(inp)
     lp = 197.0 if entry_basis else 196.0 / 0.995
     assert raw.lp_start[0] == pytest.approx(lp, rel=1e-12)
     assert reference_liquidation_price(1, 1.0, 200.0, 4.0, [0.0], [0.005], [0.0], entry_basis) == pytest.approx(
-        lp, rel=1e-12)
+        lp, rel=1e-12
+    )
     for name, res in results.items():
         fills = tape(res)
         if liquidated:
             assert len(fills) == 1, name
-            assert_fill(fills[0], t=2000, kind=E.LIQUIDATION, qty=1.0, price=mark - 0.5, bp=196.0,
-                        fund_delta=mark - 0.5 - 196.0, mark=mark)
+            assert_fill(
+                fills[0],
+                t=2000,
+                kind=E.LIQUIDATION,
+                qty=1.0,
+                price=mark - 0.5,
+                bp=196.0,
+                fund_delta=mark - 0.5 - 196.0,
+                mark=mark,
+            )
             assert res["pos_status"][0] == E.LIQUIDATED
         else:
             assert fills == [], name
@@ -456,9 +604,19 @@ def test_fee_in_trigger_liquidates_earlier(compiled, fee_in_trigger):
     Then BP = 190, the bid one tick under: 190.75, fund_delta = 0.75, fee = 0.0005·190.75 = 0.095375."""
     mmr = 0.004 + (0.0005 if fee_in_trigger else 0.0)
     positions = [(1, 1.0, 200.0, 10.0, E.TRADER), (-1, 1.0, 200.0, 200.0, E.COUNTERPARTY)]
-    inp = make_input(positions, tiers=([0.0], [mmr], [0.0]), path=((0, 200.0), (1500, 200.0), (1500, 190.8125)),
-                     start_price=200.0, tick=0.0625, n_levels=4000, clearance=0.0005, duration=2000,
-                     unwind_interval=NEVER, partial_rule=E.PARTIAL_TO_TIER, mark_method=E.MARK_INDEX_BASIS)
+    inp = make_input(
+        positions,
+        tiers=([0.0], [mmr], [0.0]),
+        path=((0, 200.0), (1500, 200.0), (1500, 190.8125)),
+        start_price=200.0,
+        tick=0.0625,
+        n_levels=4000,
+        clearance=0.0005,
+        duration=2000,
+        unwind_interval=NEVER,
+        partial_rule=E.PARTIAL_TO_TIER,
+        mark_method=E.MARK_INDEX_BASIS,
+    )
     raw, results = run_both(inp)
     lp = 190.0 / 0.9955 if fee_in_trigger else 190.0 / 0.996
     assert raw.lp_start[0] == pytest.approx(lp, rel=1e-12)
@@ -466,8 +624,17 @@ def test_fee_in_trigger_liquidates_earlier(compiled, fee_in_trigger):
         fills = tape(res)
         if fee_in_trigger:
             assert len(fills) == 1, name
-            assert_fill(fills[0], t=2000, kind=E.LIQUIDATION, qty=1.0, price=190.75, bp=190.0, fund_delta=0.75,
-                        fee=0.0005 * 190.75, mark=190.8125)
+            assert_fill(
+                fills[0],
+                t=2000,
+                kind=E.LIQUIDATION,
+                qty=1.0,
+                price=190.75,
+                bp=190.0,
+                fund_delta=0.75,
+                fee=0.0005 * 190.75,
+                mark=190.8125,
+            )
         else:
             assert fills == [], name
             assert res["series"][2][2] == 190.8125  # the mark did reach 190.8125
@@ -488,8 +655,8 @@ BANKRUPT_LONG = (1, 10.0, 100.0, 100.0, E.TRADER)
     "adl_price, fund_initial, price",
     [
         (E.ADL_AT_BANKRUPTCY, 1000.0, 90.0),
-        (E.ADL_AT_MARK, 1000.0, 85.0),   # the fund can pay the gap 10·(90 − 85) = 50
-        (E.ADL_AT_MARK, 40.0, 90.0),     # it cannot (40 < 50): at bankruptcy
+        (E.ADL_AT_MARK, 1000.0, 85.0),  # the fund can pay the gap 10·(90 − 85) = 50
+        (E.ADL_AT_MARK, 40.0, 90.0),  # it cannot (40 < 50): at bankruptcy
         # the previous mark 91 lies beyond B̄: clipped to B̄, so the winners pay no more than the deficit
         (E.ADL_AT_PREVIOUS_MARK, 1000.0, 90.0),
     ],
@@ -502,16 +669,36 @@ def test_adl_execution_price_and_fund_flows(compiled, adl_price, fund_initial, p
     Each closes all of it at P: fund_delta = s·y·(P − B̄) = y·(P − 90); wallet += −1·y·(P − 100)."""
     positions = [BANKRUPT_LONG, (-1, 6.0, 100.0, 60.0, E.TRADER), (-1, 4.0, 100.0, 400.0, E.COUNTERPARTY)]
     path = ((0, 100.0), (1500, 100.0), (1500, 91.0), (2500, 91.0), (2500, 85.0))
-    inp = make_input(positions, path=path, prof=0.0, duration=3000, unwind_interval=NEVER,
-                     fund_initial=fund_initial, max_inventory=0.0, adl_price=adl_price)
+    inp = make_input(
+        positions,
+        path=path,
+        prof=0.0,
+        duration=3000,
+        unwind_interval=NEVER,
+        fund_initial=fund_initial,
+        max_inventory=0.0,
+        adl_price=adl_price,
+    )
     _, results = run_both(inp)
     fund = fund_row(inp)
     for name, res in results.items():
         fills = tape(res)
         assert len(fills) == 2, (name, fills)
         for f, (row, y, w, eq) in zip(fills, ((1, 6.0, 60.0, 150.0), (2, 4.0, 400.0, 460.0))):
-            assert_fill(f, t=3000, kind=E.ADL, account=row, side=1, qty=y, price=price, bp=90.0,
-                        fund_delta=y * (price - 90.0), fee=0.0, mark=85.0, equity=eq)
+            assert_fill(
+                f,
+                t=3000,
+                kind=E.ADL,
+                account=row,
+                side=1,
+                qty=y,
+                price=price,
+                bp=90.0,
+                fund_delta=y * (price - 90.0),
+                fee=0.0,
+                mark=85.0,
+                equity=eq,
+            )
             assert res["pos_status"][row] == E.ADL_CLOSED
             assert res["cash"][row] == pytest.approx(w + y * (100.0 - price), rel=1e-12)
         assert res["pos_status"][0] == E.LIQUIDATED
@@ -536,9 +723,13 @@ def test_adl_execution_price_and_fund_flows(compiled, adl_price, fund_initial, p
 #   (with m/EP for a short it would be A, B, C.)
 # Whole positions in that order until the 4 units are matched (the last one only in part).
 # Row 4 is the counterparty, a 1x long (never liquidated).
-RANKING_POSITIONS = [(1, 4.0, 100.0, 40.0, E.TRADER), (-1, 1.0, 90.0, 22.5, E.TRADER),
-                     (-1, 2.0, 100.0, 100.0, E.TRADER), (-1, 2.0, 120.0, 60.0, E.TRADER),
-                     (1, 1.0, 100.0, 100.0, E.COUNTERPARTY)]
+RANKING_POSITIONS = [
+    (1, 4.0, 100.0, 40.0, E.TRADER),
+    (-1, 1.0, 90.0, 22.5, E.TRADER),
+    (-1, 2.0, 100.0, 100.0, E.TRADER),
+    (-1, 2.0, 120.0, 60.0, E.TRADER),
+    (1, 1.0, 100.0, 100.0, E.COUNTERPARTY),
+]
 
 
 @pytest.mark.parametrize(
@@ -551,8 +742,15 @@ RANKING_POSITIONS = [(1, 4.0, 100.0, 40.0, E.TRADER), (-1, 1.0, 90.0, 22.5, E.TR
     ids=list(E.ADL_RANKING_NAMES),
 )
 def test_adl_ranking_order(compiled, ranking, closes):
-    inp = make_input(RANKING_POSITIONS, path=GAP_TO_85, prof=0.0, duration=2000, unwind_interval=NEVER,
-                     fund_initial=0.0, adl_ranking=ranking)
+    inp = make_input(
+        RANKING_POSITIONS,
+        path=GAP_TO_85,
+        prof=0.0,
+        duration=2000,
+        unwind_interval=NEVER,
+        fund_initial=0.0,
+        adl_ranking=ranking,
+    )
     _, results = run_both(inp)
     for name, res in results.items():
         fills = tape(res)
@@ -575,19 +773,26 @@ def test_adl_ranking_order(compiled, ranking, closes):
 #   row 4: counterparty long 16 @ 100, W 1600.
 # pro_rata: S = 21 winners' units, f = 10/21: W1 closes 8·10/21 = 3.8095, W2 (last winner) the rest
 # 10 − 80/21 = 130/21 = 6.1905 = 13·f; N is untouched.
-POLICY_POSITIONS = [BANKRUPT_LONG, (-1, 8.0, 100.0, 80.0, E.TRADER), (-1, 13.0, 95.0, 130.0, E.TRADER),
-                    (-1, 5.0, 84.0, 100.0, E.TRADER), (1, 16.0, 100.0, 1600.0, E.COUNTERPARTY)]
+POLICY_POSITIONS = [
+    BANKRUPT_LONG,
+    (-1, 8.0, 100.0, 80.0, E.TRADER),
+    (-1, 13.0, 95.0, 130.0, E.TRADER),
+    (-1, 5.0, 84.0, 100.0, E.TRADER),
+    (1, 16.0, 100.0, 1600.0, E.COUNTERPARTY),
+]
 
 # Policy market 2 (leverage draining): four shorts of 10 @ 100 with W 50, 100, 200, 400:
 #   E at 85 = W + 150 = 200, 250, 350, 550; L = 850/E = 4.25, 3.4, 2.4286, 1.5455.
 #   Counterparty long 30 @ 100, W 3000.
-DRAIN_POSITIONS = [BANKRUPT_LONG] + [(-1, 10.0, 100.0, w, E.TRADER) for w in (50.0, 100.0, 200.0, 400.0)] + [
-    (1, 30.0, 100.0, 3000.0, E.COUNTERPARTY)]
+DRAIN_POSITIONS = (
+    [BANKRUPT_LONG]
+    + [(-1, 10.0, 100.0, w, E.TRADER) for w in (50.0, 100.0, 200.0, 400.0)]
+    + [(1, 30.0, 100.0, 3000.0, E.COUNTERPARTY)]
+)
 
 
 def policy_market(positions, policy, **params):
-    base = dict(path=GAP_TO_85, prof=0.0, duration=2000, unwind_interval=NEVER, fund_initial=0.0,
-                adl_policy=policy)
+    base = dict(path=GAP_TO_85, prof=0.0, duration=2000, unwind_interval=NEVER, fund_initial=0.0, adl_policy=policy)
     base.update(params)
     return make_input(positions, **base)
 
@@ -626,8 +831,9 @@ def test_pro_rata_closes_the_same_fraction_of_every_winner(compiled):
     ids=["at_bankruptcy", "at_mark"],
 )
 def test_leverage_drain_levels_the_most_levered(compiled, adl_price, price, level, cuts):
-    inp = policy_market(DRAIN_POSITIONS, E.POLICY_LEVERAGE_DRAIN, adl_price=adl_price, fund_initial=1000.0,
-                        max_inventory=0.0)
+    inp = policy_market(
+        DRAIN_POSITIONS, E.POLICY_LEVERAGE_DRAIN, adl_price=adl_price, fund_initial=1000.0, max_inventory=0.0
+    )
     _, results = run_both(inp)
     g = price - 85.0
     equity = {1: 200.0, 2: 250.0, 3: 350.0, 4: 550.0}
@@ -654,8 +860,9 @@ def test_leverage_drain_levels_the_most_levered(compiled, adl_price, price, leve
         assert_money(inp, res)
 
 
-@pytest.mark.parametrize("policy", [E.POLICY_QUEUE, E.POLICY_PRO_RATA, E.POLICY_LEVERAGE_DRAIN],
-                         ids=list(E.ADL_POLICY_NAMES))
+@pytest.mark.parametrize(
+    "policy", [E.POLICY_QUEUE, E.POLICY_PRO_RATA, E.POLICY_LEVERAGE_DRAIN], ids=list(E.ADL_POLICY_NAMES)
+)
 @pytest.mark.parametrize("positions", [POLICY_POSITIONS, DRAIN_POSITIONS], ids=["winners_and_loser", "drain"])
 def test_every_policy_closes_the_pooled_quantity(compiled, policy, positions):
     """Whatever the policy, the ADL fills add up to the bankrupt 10 units, nobody else takes any, and
@@ -680,11 +887,22 @@ def test_drawdown_sends_the_remainder_to_adl(compiled, drawdown):
       Y (long 1 @ 100, W 12: LP = 88/0.996 = 88.353, BP 88) is triggered; the fund still has equity 60 and
       capacity (100·60 − 10·86)/(86 + 100·(88 − 86)) = 5140/286 = 17.97 ≥ 1, yet with the rule on Y's 1 unit
       goes to ADL (the counterparty short buys 1 @ 88); with adl_drawdown = 0 the fund takes it over at 88."""
-    positions = [(1, 10.0, 100.0, 100.0, E.TRADER), (1, 1.0, 100.0, 12.0, E.TRADER),
-                 (-1, 11.0, 100.0, 1100.0, E.COUNTERPARTY)]
+    positions = [
+        (1, 10.0, 100.0, 100.0, E.TRADER),
+        (1, 1.0, 100.0, 12.0, E.TRADER),
+        (-1, 11.0, 100.0, 1100.0, E.COUNTERPARTY),
+    ]
     path = ((0, 100.0), (1500, 100.0), (1500, 90.0), (2500, 90.0), (2500, 86.0))
-    inp = make_input(positions, path=path, prof=0.0, duration=3000, unwind_interval=NEVER, fund_initial=100.0,
-                     max_inventory=100.0, adl_drawdown=drawdown)
+    inp = make_input(
+        positions,
+        path=path,
+        prof=0.0,
+        duration=3000,
+        unwind_interval=NEVER,
+        fund_initial=100.0,
+        max_inventory=100.0,
+        adl_drawdown=drawdown,
+    )
     _, results = run_both(inp)
     fund = fund_row(inp)
     for name, res in results.items():
@@ -692,14 +910,25 @@ def test_drawdown_sends_the_remainder_to_adl(compiled, drawdown):
         assert len(fills) == 2, (name, fills)
         assert_fill(fills[0], t=2000, kind=E.TAKEOVER, account=0, qty=10.0, price=90.0, fund_delta=0.0)
         if drawdown:
-            assert_fill(fills[1], t=3000, kind=E.ADL, account=2, side=1, qty=1.0, price=88.0, bp=88.0,
-                        fund_delta=0.0, equity=1100.0 + 11.0 * 14.0)
+            assert_fill(
+                fills[1],
+                t=3000,
+                kind=E.ADL,
+                account=2,
+                side=1,
+                qty=1.0,
+                price=88.0,
+                bp=88.0,
+                fund_delta=0.0,
+                equity=1100.0 + 11.0 * 14.0,
+            )
             assert res["position"][fund] == 10.0
             # the fund kept equity at the mark all along: 60 > 0
             assert res["cash"][fund] + res["position"][fund] * 86.0 == pytest.approx(60.0, rel=1e-12)
         else:
-            assert_fill(fills[1], t=3000, kind=E.TAKEOVER, account=1, side=-1, qty=1.0, price=88.0, bp=88.0,
-                        fund_delta=0.0)
+            assert_fill(
+                fills[1], t=3000, kind=E.TAKEOVER, account=1, side=-1, qty=1.0, price=88.0, bp=88.0, fund_delta=0.0
+            )
             assert res["position"][fund] == 11.0
         assert res["pos_status"][1] == E.LIQUIDATED
         assert_money(inp, res)
@@ -734,9 +963,17 @@ def test_hyperliquid_mark_is_the_median_of_the_two_emas_and_the_book(compiled):
     100.172252 (the fast EMA). At t = 6000 B = 99.5, EMAfast = 100.211307, index + EMAslow = 100.143325 → the
     mark is the slow term."""
     positions = [(1, 1.0, 100.0, 100.0, E.TRADER), (-1, 1.0, 100.0, 100.0, E.COUNTERPARTY)]
-    inp = make_input(positions, prof=1.0, noise=((1500, 1, 1.0), (5500, -1, 1.0)), duration=8000,
-                     refill_half_life=1e15, unwind_interval=NEVER, mark_method=E.MARK_HYPERLIQUID,
-                     ema_slow=150_000.0, ema_fast=30_000.0)
+    inp = make_input(
+        positions,
+        prof=1.0,
+        noise=((1500, 1, 1.0), (5500, -1, 1.0)),
+        duration=8000,
+        refill_half_life=1e15,
+        unwind_interval=NEVER,
+        mark_method=E.MARK_HYPERLIQUID,
+        ema_slow=150_000.0,
+        ema_fast=30_000.0,
+    )
     _, results = run_both(inp)
     basis = [0.0, 0.0] + [0.25] * 4 + [0.0] * 3
     book = [100.0, 100.0] + [100.5] * 4 + [99.5] * 3
@@ -785,10 +1022,23 @@ def test_tv22_bybit_insurance_fund_flow(compiled, fill_price, fund_delta, cleara
     prof = np.zeros(offset + 1)
     prof[offset] = 5.0
     positions = [(1, 1.0, 10_000.0, 3050.0, E.TRADER), (-1, 1.0, 10_000.0, 10_000.0, E.COUNTERPARTY)]
-    inp = make_input(positions, tiers=TV22_TIERS, path=((0, 10_000.0), (1500, 10_000.0), (1500, 7000.0)),
-                     prof=prof, start_price=10_000.0, tick=1.0, grid_lo=6800, n_levels=3400, duration=2000,
-                     unwind_interval=NEVER, tier_basis=E.MM_ENTRY, partial_rule=E.PARTIAL_STEP_FOK,
-                     clearance=clearance, band=0.005, fund_initial=1000.0)
+    inp = make_input(
+        positions,
+        tiers=TV22_TIERS,
+        path=((0, 10_000.0), (1500, 10_000.0), (1500, 7000.0)),
+        prof=prof,
+        start_price=10_000.0,
+        tick=1.0,
+        grid_lo=6800,
+        n_levels=3400,
+        duration=2000,
+        unwind_interval=NEVER,
+        tier_basis=E.MM_ENTRY,
+        partial_rule=E.PARTIAL_STEP_FOK,
+        clearance=clearance,
+        band=0.005,
+        fund_initial=1000.0,
+    )
     raw, results = run_both(inp)
     assert raw.lp_start[0] == 7000.0
     assert reference_liquidation_price(1, 1.0, 10_000.0, 3050.0, *TV22_TIERS, True) == 7000.0
@@ -797,8 +1047,20 @@ def test_tv22_bybit_insurance_fund_flow(compiled, fill_price, fund_delta, cleara
         fills = tape(res)
         assert len(fills) == 1, (name, fills)
         # equity at the mark just before the fill: 3,050 + (7,000 − 10,000) = 50 = MM
-        assert_fill(fills[0], t=2000, kind=E.LIQUIDATION, account=0, side=-1, qty=1.0, price=fill_price,
-                    bp=6950.0, fund_delta=fund_delta, fee=fee, mark=7000.0, equity=50.0)
+        assert_fill(
+            fills[0],
+            t=2000,
+            kind=E.LIQUIDATION,
+            account=0,
+            side=-1,
+            qty=1.0,
+            price=fill_price,
+            bp=6950.0,
+            fund_delta=fund_delta,
+            fee=fee,
+            mark=7000.0,
+            equity=50.0,
+        )
         assert res["pos_status"][0] == E.LIQUIDATED
         assert res["pos_size"][0] == 0.0
         assert res["cash"][0] == pytest.approx(0.0, abs=1e-9)  # equity 0: settled at 6,950
@@ -829,9 +1091,21 @@ TV23_TIERS = ([0.0, 200_000.0, 500_000.0], [0.01, 0.015, 0.02], [0.0, 1000.0, 35
 
 def test_tv23_okx_legacy_partial_closes_down_to_tier_one(compiled):
     positions = [(1, 15_000.0, 110.0, 165_000.0, E.TRADER), (-1, 15_000.0, 110.0, 1_650_000.0, E.COUNTERPARTY)]
-    inp = make_input(positions, tiers=TV23_TIERS, path=((0, 110.0), (1500, 110.0), (1500, 100.0)), prof=20_000.0,
-                     start_price=110.0, lot=1.0, clearance=0.0005, duration=2000, unwind_interval=NEVER,
-                     partial_rule=E.PARTIAL_TO_TIER, partial_tiers_down=0, partial_min_tier=2, partial_cooldown=0)
+    inp = make_input(
+        positions,
+        tiers=TV23_TIERS,
+        path=((0, 110.0), (1500, 110.0), (1500, 100.0)),
+        prof=20_000.0,
+        start_price=110.0,
+        lot=1.0,
+        clearance=0.0005,
+        duration=2000,
+        unwind_interval=NEVER,
+        partial_rule=E.PARTIAL_TO_TIER,
+        partial_tiers_down=0,
+        partial_min_tier=2,
+        partial_cooldown=0,
+    )
     raw, results = run_both(inp)
     assert raw.lp_start[0] == pytest.approx(1_481_500.0 / 14_700.0, rel=1e-12)
     fee = 0.0005 * 13_000.0 * 99.5
@@ -839,8 +1113,20 @@ def test_tv23_okx_legacy_partial_closes_down_to_tier_one(compiled):
     for name, res in results.items():
         fills = tape(res)
         assert len(fills) == 1, (name, fills)
-        assert_fill(fills[0], t=2000, kind=E.PARTIAL, account=0, side=-1, qty=13_000.0, price=99.5, bp=99.0,
-                    fund_delta=fee, fee=fee, mark=100.0, equity=15_000.0)
+        assert_fill(
+            fills[0],
+            t=2000,
+            kind=E.PARTIAL,
+            account=0,
+            side=-1,
+            qty=13_000.0,
+            price=99.5,
+            bp=99.0,
+            fund_delta=fee,
+            fee=fee,
+            mark=100.0,
+            equity=15_000.0,
+        )
         assert fills[0].qty == 13_000.0  # exactly: 15,000 − floor(2,000.0)
         assert res["pos_status"][0] == E.OPEN
         assert res["pos_size"][0] == 2_000.0
@@ -862,11 +1148,21 @@ def test_slices_whole_order_is_settled_as_the_venue_settles(compiled, settle_fil
     E = 0.6, MM = 0.7664, 2/3 MM = 0.511 → a whole order of 2, filled at 95.7 (above BP).
     At the fill the trader keeps 2·(95.7 − 100) + 9 = 0.4; at bankruptcy the fund gets 2·(95.7 − 95.5)."""
     positions = [(1, 2.0, 100.0, 9.0, E.TRADER), (-1, 2.0, 100.0, 200.0, E.COUNTERPARTY)]
-    inp = make_input(positions, path=((0, 100.0), (1500, 100.0), (1500, 95.8)), tick=0.1, n_levels=2000,
-                     duration=2000, unwind_interval=NEVER, clearance=0.0, partial_rule=E.PARTIAL_SLICES,
-                     slice_threshold=1e9, backstop_fraction=2.0 / 3.0, settle_fill=settle_fill)
+    inp = make_input(
+        positions,
+        path=((0, 100.0), (1500, 100.0), (1500, 95.8)),
+        tick=0.1,
+        n_levels=2000,
+        duration=2000,
+        unwind_interval=NEVER,
+        clearance=0.0,
+        partial_rule=E.PARTIAL_SLICES,
+        slice_threshold=1e9,
+        backstop_fraction=2.0 / 3.0,
+        settle_fill=settle_fill,
+    )
     _, results = run_both(inp)
-    for name, res in results.items():
+    for _name, res in results.items():
         (f,) = tape(res, (E.LIQUIDATION, E.PARTIAL, E.TAKEOVER))
         assert_fill(f, t=2000, kind=E.LIQUIDATION, account=0, qty=2.0, price=95.7, bp=95.5)
         if settle_fill:
@@ -884,10 +1180,21 @@ def test_backstop_vault_takes_equity_left_and_deleverages_the_rest(compiled, gap
     the vault does not take it; it goes to ADL against the short at the previous mark clipped to the
     range [mark 94, B̄ 95] → 95 (the previous mark was 100)."""
     positions = [(1, 2.0, 100.0, 10.0, E.TRADER), (-1, 2.0, 100.0, 200.0, E.COUNTERPARTY)]
-    inp = make_input(positions, path=((0, 100.0), (1500, 100.0), (1500, gap_to)), prof=0.0, duration=2000,
-                     unwind_interval=NEVER, clearance=0.0, partial_rule=E.PARTIAL_SLICES, settle_fill=True,
-                     backstop_fraction=2.0 / 3.0, mark_method=E.MARK_INDEX_BASIS, fund_initial=1000.0,
-                     max_inventory=100.0, adl_price=E.ADL_AT_PREVIOUS_MARK)
+    inp = make_input(
+        positions,
+        path=((0, 100.0), (1500, 100.0), (1500, gap_to)),
+        prof=0.0,
+        duration=2000,
+        unwind_interval=NEVER,
+        clearance=0.0,
+        partial_rule=E.PARTIAL_SLICES,
+        settle_fill=True,
+        backstop_fraction=2.0 / 3.0,
+        mark_method=E.MARK_INDEX_BASIS,
+        fund_initial=1000.0,
+        max_inventory=100.0,
+        adl_price=E.ADL_AT_PREVIOUS_MARK,
+    )
     _, results = run_both(inp)
     for name, res in results.items():
         (f,) = tape(res, (E.LIQUIDATION, E.PARTIAL, E.TAKEOVER, E.ADL))
@@ -901,13 +1208,25 @@ def test_adl_at_the_mark_falls_back_to_bankruptcy_once_the_drawdown_rule_trips(c
     """The drawdown market above with OKX's ADL price: at t = 3000 the fund (equity 60 of a peak of 100)
     could pay Y's gap to the mark, 1·(88 − 86) = 2, but its 30% rule has tripped, so ADL runs at
     Y's bankruptcy price 88 and the fund pays nothing."""
-    positions = [(1, 10.0, 100.0, 100.0, E.TRADER), (1, 1.0, 100.0, 12.0, E.TRADER),
-                 (-1, 11.0, 100.0, 1100.0, E.COUNTERPARTY)]
+    positions = [
+        (1, 10.0, 100.0, 100.0, E.TRADER),
+        (1, 1.0, 100.0, 12.0, E.TRADER),
+        (-1, 11.0, 100.0, 1100.0, E.COUNTERPARTY),
+    ]
     path = ((0, 100.0), (1500, 100.0), (1500, 90.0), (2500, 90.0), (2500, 86.0))
-    inp = make_input(positions, path=path, prof=0.0, duration=3000, unwind_interval=NEVER, fund_initial=100.0,
-                     max_inventory=100.0, adl_drawdown=0.3, adl_price=E.ADL_AT_MARK)
+    inp = make_input(
+        positions,
+        path=path,
+        prof=0.0,
+        duration=3000,
+        unwind_interval=NEVER,
+        fund_initial=100.0,
+        max_inventory=100.0,
+        adl_drawdown=0.3,
+        adl_price=E.ADL_AT_MARK,
+    )
     _, results = run_both(inp)
-    for name, res in results.items():
+    for _name, res in results.items():
         fills = tape(res)
         assert_fill(fills[1], t=3000, kind=E.ADL, account=2, qty=1.0, price=88.0, bp=88.0, fund_delta=0.0)
         assert_money(inp, res)
@@ -921,10 +1240,16 @@ def test_entry_basis_reads_the_partial_tier_at_entry(compiled):
     MM of 10 at entry = 10). It fills at the 90.0 bid; E″ = 110 + 10·(90.4 − 100) = 14, fee 0.45,
     13.55 > 10: compliant, so it stays open with 10."""
     positions = [(1, 11.0, 100.0, 120.0, E.TRADER), (-1, 11.0, 100.0, 1100.0, E.COUNTERPARTY)]
-    inp = make_input(positions, tiers=([0.0, 1000.0], [0.01, 0.05], [0.0, 40.0]), tier_basis=E.MM_ENTRY,
-                     path=((0, 100.0), (1500, 100.0), (1500, 90.4)), duration=2000, unwind_interval=NEVER)
+    inp = make_input(
+        positions,
+        tiers=([0.0, 1000.0], [0.01, 0.05], [0.0, 40.0]),
+        tier_basis=E.MM_ENTRY,
+        path=((0, 100.0), (1500, 100.0), (1500, 90.4)),
+        duration=2000,
+        unwind_interval=NEVER,
+    )
     _, results = run_both(inp)
-    for name, res in results.items():
+    for _name, res in results.items():
         (f,) = tape(res, (E.LIQUIDATION, E.PARTIAL, E.TAKEOVER))
         assert_fill(f, t=2000, kind=E.PARTIAL, account=0, qty=1.0, price=90.0, fee=0.45)
         assert res["pos_status"][0] == E.OPEN and res["pos_size"][0] == pytest.approx(10.0)
@@ -939,11 +1264,20 @@ def test_to_tier_repeats_its_drop_until_compliant(compiled):
     floor(1000/95) = 10.526, sell 10.526 @ 94.5: W = 65.393, E = 12.763 > MM = 10.0 → compliant, open."""
     floors, mmrs = [0.0, 1000.0, 2000.0, 3000.0], [0.01, 0.02, 0.04, 0.08]
     positions = [(1, 35.0, 100.0, 200.0, E.TRADER), (-1, 35.0, 100.0, 3500.0, E.COUNTERPARTY)]
-    inp = make_input(positions, tiers=(floors, mmrs, [0.0, 10.0, 50.0, 170.0]), prof=50.0, clearance=0.0,
-                     path=((0, 100.0), (1500, 100.0), (1500, 95.0)), duration=2000, unwind_interval=NEVER,
-                     partial_rule=E.PARTIAL_TO_TIER, partial_tiers_down=2, partial_min_tier=1)
+    inp = make_input(
+        positions,
+        tiers=(floors, mmrs, [0.0, 10.0, 50.0, 170.0]),
+        prof=50.0,
+        clearance=0.0,
+        path=((0, 100.0), (1500, 100.0), (1500, 95.0)),
+        duration=2000,
+        unwind_interval=NEVER,
+        partial_rule=E.PARTIAL_TO_TIER,
+        partial_tiers_down=2,
+        partial_min_tier=1,
+    )
     _, results = run_both(inp)
-    for name, res in results.items():
+    for _name, res in results.items():
         first, second = tape(res, (E.LIQUIDATION, E.PARTIAL, E.TAKEOVER))
         assert_fill(first, t=2000, kind=E.PARTIAL, qty=13.948, price=94.5)
         assert_fill(second, t=2000, kind=E.PARTIAL, qty=10.526, price=94.5)

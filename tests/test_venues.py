@@ -21,12 +21,16 @@ def _mm(row, notional):
 
 # reference/mechanics.md §2.2, freqtrade snapshot of 2024-10-24 (floors, MMR %, stated cum)
 BINANCE_2024_10 = {
-    "BTC": ((0, 50e3, 600e3, 3e6, 12e6, 70e6, 100e6, 230e6, 480e6, 600e6, 800e6, 1.2e9),
-            (0.4, 0.5, 0.65, 1, 2, 2.5, 5, 10, 12.5, 15, 25, 50),
-            (0, 50, 950, 11450, 131450, 481450, 2981450, 14481450, 26481450, 41481450, 121481450, 421481450)),
-    "ETH": ((0, 50e3, 600e3, 3e6, 12e6, 50e6, 65e6, 150e6, 320e6, 400e6, 530e6, 800e6),
-            (0.4, 0.5, 0.65, 1, 2, 2.5, 5, 10, 12.5, 15, 25, 50),
-            (0, 50, 950, 11450, 131450, 381450, 2006450, 9506450, 17506450, 27506450, 80506450, 280506450)),
+    "BTC": (
+        (0, 50e3, 600e3, 3e6, 12e6, 70e6, 100e6, 230e6, 480e6, 600e6, 800e6, 1.2e9),
+        (0.4, 0.5, 0.65, 1, 2, 2.5, 5, 10, 12.5, 15, 25, 50),
+        (0, 50, 950, 11450, 131450, 481450, 2981450, 14481450, 26481450, 41481450, 121481450, 421481450),
+    ),
+    "ETH": (
+        (0, 50e3, 600e3, 3e6, 12e6, 50e6, 65e6, 150e6, 320e6, 400e6, 530e6, 800e6),
+        (0.4, 0.5, 0.65, 1, 2, 2.5, 5, 10, 12.5, 15, 25, 50),
+        (0, 50, 950, 11450, 131450, 381450, 2006450, 9506450, 17506450, 27506450, 80506450, 280506450),
+    ),
 }
 
 
@@ -35,18 +39,44 @@ def test_recurrence_reproduces_the_stated_binance_2024_10_amounts(asset):
     floors, mmrs, cums = BINANCE_2024_10[asset]
     assert V.maintenance_amounts(floors, mmrs) == tuple(float(c) for c in cums)
     rows = V.pack("binance", "2024-10").tiers[asset]
-    assert [(r.notional_floor_usd, r.mmr_pct, r.maintenance_amount_usd) for r in rows] == \
-        [(float(f), float(m), float(c)) for f, m, c in zip(floors, mmrs, cums)]
+    assert [(r.notional_floor_usd, r.mmr_pct, r.maintenance_amount_usd) for r in rows] == [
+        (float(f), float(m), float(c)) for f, m, c in zip(floors, mmrs, cums)
+    ]
 
 
 def test_recurrence_reproduces_the_other_stated_amounts():
     # 2021-03 gist and the 2025 variant (§2.2), Bybit's Margin Parameters deductions
-    assert [r.maintenance_amount_usd for r in V.pack("binance", "2021-03").tiers["BTC"]] == \
-        [0, 50, 1300, 16300, 266300, 1266300, 2516300, 5016300, 25016300, 100016300]
-    assert [r.maintenance_amount_usd for r in V.pack("binance", "2025").tiers["BTC"]][:7] == \
-        [0, 300, 1500, 12000, 132000, 482000, 2982000]
-    assert [r.maintenance_amount_usd for r in V.pack("bybit", "2025-12").tiers["BTC"]][:8] == \
-        [0, 1200, 3020, 4300, 5820, 8460, 15460, 20500]
+    assert [r.maintenance_amount_usd for r in V.pack("binance", "2021-03").tiers["BTC"]] == [
+        0,
+        50,
+        1300,
+        16300,
+        266300,
+        1266300,
+        2516300,
+        5016300,
+        25016300,
+        100016300,
+    ]
+    assert [r.maintenance_amount_usd for r in V.pack("binance", "2025").tiers["BTC"]][:7] == [
+        0,
+        300,
+        1500,
+        12000,
+        132000,
+        482000,
+        2982000,
+    ]
+    assert [r.maintenance_amount_usd for r in V.pack("bybit", "2025-12").tiers["BTC"]][:8] == [
+        0,
+        1200,
+        3020,
+        4300,
+        5820,
+        8460,
+        15460,
+        20500,
+    ]
     assert [r.maintenance_amount_usd for r in V.pack("bybit", "2026-09").tiers["BTC"]][:3] == [0, 510, 1710]
 
 
@@ -100,21 +130,27 @@ def test_every_table_is_sane(venue, version):
             assert b.mmr_pct >= a.mmr_pct
         for r in rows:  # a position opened at the tier's max leverage is not born below maintenance
             assert 1.0 / r.max_leverage > r.mmr_pct / 100.0
-        assert V.maintenance_amounts([r.notional_floor_usd for r in rows], [r.mmr_pct for r in rows]) == \
-            tuple(r.maintenance_amount_usd for r in rows)
+        assert V.maintenance_amounts([r.notional_floor_usd for r in rows], [r.mmr_pct for r in rows]) == tuple(
+            r.maintenance_amount_usd for r in rows
+        )
 
 
-@pytest.mark.parametrize("rows,message", [
-    ([], "no tiers"),
-    ([V.TierRow(10, 100, 0.5, 0)], "tier 1 starts at 10 USD, not 0"),
-    ([V.TierRow(0, 100, 0.5, 0), V.TierRow(0, 50, 1.0, 0)], "tier 2: floor 0 not above tier 1's"),
-    ([V.TierRow(0, 50, 0.5, 0), V.TierRow(10, 100, 0.5, 0)], "tier 2: max leverage 100 above tier 1's"),
-    ([V.TierRow(0, 100, 0.5, 0), V.TierRow(10, 50, 0.4, -0.01)], "tier 2: MMR 0.4% below tier 1's"),
-    ([V.TierRow(0, 100, 1.0, 0)], "tier 1: at its max leverage 100 a position opens at or below maintenance"),
-    ([V.TierRow(0, 0.5, 1.0, 0)], "tier 1: max leverage 0.5 below 1"),
-    ([V.TierRow(0, 100, 0.5, 0), V.TierRow(1000, 50, 1.0, 6)], "tier 2: maintenance amount 6 but the recurrence "
-                                                                "gives 5"),
-])
+@pytest.mark.parametrize(
+    "rows,message",
+    [
+        ([], "no tiers"),
+        ([V.TierRow(10, 100, 0.5, 0)], "tier 1 starts at 10 USD, not 0"),
+        ([V.TierRow(0, 100, 0.5, 0), V.TierRow(0, 50, 1.0, 0)], "tier 2: floor 0 not above tier 1's"),
+        ([V.TierRow(0, 50, 0.5, 0), V.TierRow(10, 100, 0.5, 0)], "tier 2: max leverage 100 above tier 1's"),
+        ([V.TierRow(0, 100, 0.5, 0), V.TierRow(10, 50, 0.4, -0.01)], "tier 2: MMR 0.4% below tier 1's"),
+        ([V.TierRow(0, 100, 1.0, 0)], "tier 1: at its max leverage 100 a position opens at or below maintenance"),
+        ([V.TierRow(0, 0.5, 1.0, 0)], "tier 1: max leverage 0.5 below 1"),
+        (
+            [V.TierRow(0, 100, 0.5, 0), V.TierRow(1000, 50, 1.0, 6)],
+            "tier 2: maintenance amount 6 but the recurrence gives 5",
+        ),
+    ],
+)
 def test_tier_problems_names_each_broken_rule(rows, message):
     assert any(p.startswith(message) for p in V.tier_problems(rows)), V.tier_problems(rows)
 
@@ -134,8 +170,9 @@ def test_pack_rules_are_within_what_the_venue_table_accepts(venue, version):
 
 
 def test_rules_problems_reports_bad_values():
-    rules = dataclasses.replace(V.pack("binance").rules, settle="socialise", clearance_fee_pct=-1.0,
-                                mark_basis_window_s=0.0)
+    rules = dataclasses.replace(
+        V.pack("binance").rules, settle="socialise", clearance_fee_pct=-1.0, mark_basis_window_s=0.0
+    )
     problems = V.rules_problems(rules)
     assert any(p.startswith("settle = 'socialise': must be one of bankruptcy, fill") for p in problems)
     assert any(p.startswith("clearance_fee_pct = -1.0: must be a number in [0, 10]") for p in problems)
@@ -196,8 +233,11 @@ def test_binance_clearance_fee_note_gives_both_figures():
 def test_binance_2021_03_has_the_older_fund_exit_rule():
     # reference §2.5: the older API-doc copy has the 20% inventory cap and the 7.5%-in-8-h fund exit
     old = V.pack("binance", "2021-03")
-    assert (old.rules.max_inventory_pct, old.rules.adl_drawdown_pct, old.rules.adl_drawdown_window_h) == \
-        (20.0, 7.5, 8.0)
+    assert (old.rules.max_inventory_pct, old.rules.adl_drawdown_pct, old.rules.adl_drawdown_window_h) == (
+        20.0,
+        7.5,
+        8.0,
+    )
     assert any(n.startswith("[DOC]") and "7.5%" in n and "8 h" in n for n in old.notes)
     for version in ("2024-10", "2025"):
         rules = V.pack("binance", version).rules
@@ -242,8 +282,9 @@ def test_okx_tiers_are_set_in_contracts_and_valued_at_a_price(version):
             assert V.tier_problems(rows) == []
             assert [r.notional_floor_usd for r in rows] == [f * price for f in p.size_floors[asset]]
             assert [(r.max_leverage, r.mmr_pct) for r in rows] == [(r.max_leverage, r.mmr_pct) for r in p.tiers[asset]]
-            assert tuple(r.maintenance_amount_usd for r in rows) == \
-                V.maintenance_amounts([r.notional_floor_usd for r in rows], [r.mmr_pct for r in rows])
+            assert tuple(r.maintenance_amount_usd for r in rows) == V.maintenance_amounts(
+                [r.notional_floor_usd for r in rows], [r.mmr_pct for r in rows]
+            )
 
 
 def test_okx_tier_follows_the_position_size_not_the_reference_price():

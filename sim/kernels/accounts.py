@@ -4,8 +4,9 @@ from sim._jit import jit
 
 
 @jit
-def pack_positions_nb(out, side0, size0, entry0, wallet0, reserve0, kind, mode, leverage, lp_start, pos, start_price,
-                      mark):
+def pack_positions_nb(
+    out, side0, size0, entry0, wallet0, reserve0, kind, mode, leverage, lp_start, pos, start_price, mark
+):
     """Fill the position rows of ``out`` (a sim.dtypes.ACCOUNT_DTYPE array) from start and end state.
 
     Cash is ``wallet + top-up reserve − signed size × entry`` (a top-up moves the trader's own cash from its

@@ -21,7 +21,6 @@ import numpy as np
 from sim import enums as E
 from sim import state as S
 from sim._jit import jit
-from sim.kernels.margin import equity_nb
 from sim.kernels.liquidation import (
     adl_tripped_nb,
     fund_add_nb,
@@ -33,6 +32,7 @@ from sim.kernels.liquidation import (
     reindex_nb,
     row_equity_nb,
 )
+from sim.kernels.margin import equity_nb
 
 
 @jit(inline="always")
@@ -170,7 +170,7 @@ def _queue_head_nb(pos, trig, n, rem, total):
     sizes, rank, scores = pos.size, trig.rank, trig.rank_score
     m = min(n, 4096)
     stride = max(1, n // m)
-    sample = np.sort(scores[0:stride * m:stride])
+    sample = np.sort(scores[0 : stride * m : stride])
     want = 4.0 * rem / total  # share of the candidates wanted
     sel = np.empty(n, np.int64)
     while want * m < m - 1:

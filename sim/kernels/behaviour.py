@@ -184,8 +184,21 @@ def settle_funding_nb(t, pos, tiers, trig, fl, sf, si, p):
         pay = q * x
         sf[S.F_FUND_CASH] -= pay
         fund_add_nb(sf, -pay)
-        record_nb(fl, si, t, E.FUNDING, pos.size.size + 2, 1 if q > 0.0 else -1, abs(q), price, np.nan, -pay, 0.0,
-                  sf[S.F_MARK], np.nan)
+        record_nb(
+            fl,
+            si,
+            t,
+            E.FUNDING,
+            pos.size.size + 2,
+            1 if q > 0.0 else -1,
+            abs(q),
+            price,
+            np.nan,
+            -pay,
+            0.0,
+            sf[S.F_MARK],
+            np.nan,
+        )
     sf[S.F_FUNDING_RATE] = rate
     sf[S.F_PREM_NUM] = 0.0
     sf[S.F_PREM_DEN] = 0.0

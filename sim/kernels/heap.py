@@ -209,4 +209,4 @@ def split_sides_nb(side, status, kind, size, open_code, trader_code):
         if kind[i] == trader_code:
             sizes[h][filled[2 + h]] = size[i]
             filled[2 + h] += 1
-    return ids[0], ids[1], sizes[0][:filled[2]], sizes[1][:filled[3]]
+    return ids[0], ids[1], sizes[0][: filled[2]], sizes[1][: filled[3]]

@@ -115,9 +115,7 @@ def heap_insert_nb(pos, trig, si, i):
     slot = S.I_HEAP_LONG if h == 0 else S.I_HEAP_SHORT
     n = si[slot]
     if n >= trig.heap_key.shape[1]:
-        n = heap_compact_nb(
-            trig.heap_key[h], trig.heap_id[h], trig.heap_ver[h], n, pos.version, pos.status, E.OPEN
-        )
+        n = heap_compact_nb(trig.heap_key[h], trig.heap_id[h], trig.heap_ver[h], n, pos.version, pos.status, E.OPEN)
     si[slot] = heap_push_nb(trig.heap_key[h], trig.heap_id[h], trig.heap_ver[h], n, pos.key[i], i, pos.version[i])
 
 
@@ -228,9 +226,7 @@ def next_triggered_nb(pos, trig, si, side, mark):
     h_id = hi[0] if n > 0 else -1
     if c_id < 0 and h_id < 0:
         return -1
-    use_heap = c_id < 0 or (
-        h_id >= 0 and (hk[0] > pos.key[c_id] or (hk[0] == pos.key[c_id] and h_id < c_id))
-    )
+    use_heap = c_id < 0 or (h_id >= 0 and (hk[0] > pos.key[c_id] or (hk[0] == pos.key[c_id] and h_id < c_id)))
     best = h_id if use_heap else c_id
     if pos.key[best] < side * mark:
         return -1

@@ -13,8 +13,6 @@ import numpy as np
 from sim import enums as E
 from sim import state as S
 from sim._jit import jit
-from sim.kernels.book import best_price_nb, depth_usd_nb, walk_nb
-from sim.kernels.heap import event_pop_nb, event_push_nb
 from sim.kernels.adl import adl_begin_nb, adl_step_nb
 from sim.kernels.behaviour import (
     apply_topups_nb,
@@ -24,7 +22,8 @@ from sim.kernels.behaviour import (
     settle_funding_nb,
     stop_nb,
 )
-from sim.kernels.margin import topup_armed_nb
+from sim.kernels.book import best_price_nb, depth_usd_nb, walk_nb
+from sim.kernels.heap import event_pop_nb, event_push_nb
 from sim.kernels.liquidation import (
     flush_deferred_nb,
     fund_equity_nb,
@@ -35,6 +34,8 @@ from sim.kernels.liquidation import (
     record_nb,
     set_last_nb,
 )
+from sim.kernels.margin import topup_armed_nb
+
 
 @jit
 def push_event_nb(ev, si, t, kind):
@@ -79,8 +80,14 @@ def run_nb(pos, tiers, book, trig, ev, mk, fl, series, sf, si, p, t_stop):
             adl_step_nb(now, pos, tiers, trig, fl, sf, si, p)
             continue
         if p.stops_on and si[S.I_TICK] > 0:  # from the first oracle tick on (docs/engine.md §6)
-            i = next_stop_nb(pos.status, pos.stop, trig.stop_long, trig.stop_short, si,
-                             sf[S.F_MARK] if p.stop_on_mark else sf[S.F_LAST])
+            i = next_stop_nb(
+                pos.status,
+                pos.stop,
+                trig.stop_long,
+                trig.stop_short,
+                si,
+                sf[S.F_MARK] if p.stop_on_mark else sf[S.F_LAST],
+            )
             if i >= 0:
                 stop_nb(i, now, pos, tiers, book, trig, fl, sf, si, p)
                 continue

@@ -138,8 +138,9 @@ def _topup_key_nb(pos, i, tiers):
     """An armed row's trigger key: its top-up price, where MM / equity reaches the threshold θ (the liquidation
     price with the rates and amounts divided by θ, ``tu_mmr`` and ``tu_cum``)."""
     s = pos.side[i]
-    tp = position_lp_nb(s, pos.size[i], pos.entry[i], pos.wallet[i], tiers.floor, tiers.tu_mmr, tiers.tu_cum,
-                        tiers.basis)
+    tp = position_lp_nb(
+        s, pos.size[i], pos.entry[i], pos.wallet[i], tiers.floor, tiers.tu_mmr, tiers.tu_cum, tiers.basis
+    )
     pos.key[i] = tp if s > 0 else -tp
 
 

@@ -30,8 +30,9 @@ def _prefetch(typingctx, arr, i):
         ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]], wraparound=False)
         i8p = ir.IntType(8).as_pointer()
         i32 = ir.IntType(32)
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
-                                            _prefetch_name())
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), _prefetch_name()
+        )
         # read (0), highest locality (3), data cache (1)
         builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
         return context.get_dummy_value()
@@ -40,6 +41,7 @@ def _prefetch(typingctx, arr, i):
 
 
 if DISABLED:
+
     def prefetch_nb(arr, i):
         """No-op when the kernels run as plain Python."""
 else:

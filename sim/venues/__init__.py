@@ -23,17 +23,54 @@ Every number carries its provenance in ``Pack.notes`` with the tags of ``referen
 inference, [VER] recomputed by us.
 """
 
-from sim.venues.packs import (ASSETS, DEFAULTS, VENUES, all_packs, effective_trigger_mmr_pct, newest, pack,
-                              versions)
+from sim.venues.packs import ASSETS, DEFAULTS, VENUES, all_packs, effective_trigger_mmr_pct, newest, pack, versions
 from sim.venues.report import venues_records, venues_text
-from sim.venues.schema import (ADL_PRICES, ADL_RANKINGS, MARK_METHODS, MM_BASES, PARTIAL_RULES, SETTLES, Pack,
-                               Rules, TierRow, VenueTable, maintenance_amounts, maintenance_margin_usd, resolve,
-                               rules_problems, sized_rows, tier_index, tier_problems)
+from sim.venues.schema import (
+    ADL_PRICES,
+    ADL_RANKINGS,
+    MARK_METHODS,
+    MM_BASES,
+    PARTIAL_RULES,
+    SETTLES,
+    Pack,
+    Rules,
+    TierRow,
+    VenueTable,
+    maintenance_amounts,
+    maintenance_margin_usd,
+    resolve,
+    rules_problems,
+    sized_rows,
+    tier_index,
+    tier_problems,
+)
 
 __all__ = [
-    "VENUES", "ASSETS", "DEFAULTS", "TierRow", "Rules", "Pack", "VenueTable",
-    "pack", "versions", "newest", "all_packs", "resolve", "maintenance_amounts", "maintenance_margin_usd",
-    "tier_index", "tier_problems", "sized_rows", "rules_problems", "effective_trigger_mmr_pct", "venues_records",
+    "VENUES",
+    "ASSETS",
+    "DEFAULTS",
+    "TierRow",
+    "Rules",
+    "Pack",
+    "VenueTable",
+    "pack",
+    "versions",
+    "newest",
+    "all_packs",
+    "resolve",
+    "maintenance_amounts",
+    "maintenance_margin_usd",
+    "tier_index",
+    "tier_problems",
+    "sized_rows",
+    "rules_problems",
+    "effective_trigger_mmr_pct",
+    "venues_records",
     "venues_text",
-    "MM_BASES", "PARTIAL_RULES", "SETTLES", "MARK_METHODS", "ADL_RANKINGS", "ADL_PRICES",
+    "MM_BASES",
+    "PARTIAL_RULES",
+    "SETTLES",
+    "MARK_METHODS",
+    "ADL_RANKINGS",
+    "ADL_PRICES",
 ]

@@ -24,46 +24,99 @@ DEFAULTS = {"binance": "2025", "bybit": "2026-09", "okx": "2025-05", "hyperliqui
 
 # Rules shared by the centralised venues: bankruptcy-price settlement with an insurance fund, no backstop
 # vault, no fixed slices (slice_fraction 1 = a "slice" would be the whole position), no EMA mark.
-_CEX = dict(liquidation_band_pct=1.0, settle="bankruptcy", backstop_mm_fraction=0.0, slice_threshold_usd=0.0,
-            slice_fraction=1.0, mark_ema_slow_s=0.0, mark_ema_fast_s=0.0, adl_drawdown_window_h=8.0,
-            funding_interval_h=8.0, funding_interest_pct=0.01, funding_clamp_pct=0.05, funding_price="mark",
-            stop_trigger="last")
+_CEX = dict(
+    liquidation_band_pct=1.0,
+    settle="bankruptcy",
+    backstop_mm_fraction=0.0,
+    slice_threshold_usd=0.0,
+    slice_fraction=1.0,
+    mark_ema_slow_s=0.0,
+    mark_ema_fast_s=0.0,
+    adl_drawdown_window_h=8.0,
+    funding_interval_h=8.0,
+    funding_interest_pct=0.01,
+    funding_clamp_pct=0.05,
+    funding_price="mark",
+    stop_trigger="last",
+)
 
 # Funding and stops on the venues whose documents the reference does not cover for them (Bybit, OKX).
-_FUNDING_INF = ("[INF] funding: the reference documents only Binance's and Hyperliquid's; Binance's formula, 8 h "
-                "interval, payments at the mark, equal premium weights and a cap of 0.75 × tier-1 MMR are assumed. "
-                "Stops trigger on the last price (the venue's API default trigger type; not in the reference).")
+_FUNDING_INF = (
+    "[INF] funding: the reference documents only Binance's and Hyperliquid's; Binance's formula, 8 h "
+    "interval, payments at the mark, equal premium weights and a cap of 0.75 × tier-1 MMR are assumed. "
+    "Stops trigger on the last price (the venue's API default trigger type; not in the reference)."
+)
 
 # liquidation_band_pct = 1 on the centralised venues has no source; every CEX pack says so.
-_BAND_NOTE = ("[INF] liquidation_band_pct 1% is liqsim's assumption, not a venue's number: the older Binance page "
-              "says liquidation orders are issued at the bankruptcy price (reference §2.4), and BitMEX says its fund "
-              "aggresses the book when the bankruptcy price cannot be filled (§6.1); the band lets a full "
-              "liquidation's IOC fill up to 1% beyond bankruptcy while the fund pays the gap.")
+_BAND_NOTE = (
+    "[INF] liquidation_band_pct 1% is liqsim's assumption, not a venue's number: the older Binance page "
+    "says liquidation orders are issued at the bankruptcy price (reference §2.4), and BitMEX says its fund "
+    "aggresses the book when the bankruptcy price cannot be filled (§6.1); the band lets a full "
+    "liquidation's IOC fill up to 1% beyond bankruptcy while the fund pays the gap."
+)
 
-_RECURRENCE = ("[DOC] MM = notional × MMR − amount, amount_n = amount_(n−1) + floor_n × (MMR_n − MMR_(n−1)) "
-               "(Binance COIN-M liquidation-price FAQ; Bybit Margin Parameters page; Hyperliquid margin tiers); "
-               "amounts here are computed by it")
+_RECURRENCE = (
+    "[DOC] MM = notional × MMR − amount, amount_n = amount_(n−1) + floor_n × (MMR_n − MMR_(n−1)) "
+    "(Binance COIN-M liquidation-price FAQ; Bybit Margin Parameters page; Hyperliquid margin tiers); "
+    "amounts here are computed by it"
+)
 
 
-def _make(venue: str, version: str, source: str, rules: dict[str, Any], tiers: dict[str, tuple[TierRow, ...]],
-          notes: list[str], size_floors: dict[str, tuple[float, ...]] | None = None,
-          reference_price_usd: dict[str, float] | None = None) -> Pack:
+def _make(
+    venue: str,
+    version: str,
+    source: str,
+    rules: dict[str, Any],
+    tiers: dict[str, tuple[TierRow, ...]],
+    notes: list[str],
+    size_floors: dict[str, tuple[float, ...]] | None = None,
+    reference_price_usd: dict[str, float] | None = None,
+) -> Pack:
     if rules.get("settle") == "bankruptcy":  # a centralised venue
         notes = notes + [_BAND_NOTE]
-    return Pack(venue, version, source, Rules(**rules), MappingProxyType(dict(tiers)), tuple(notes),
-                MappingProxyType(dict(size_floors or {})), MappingProxyType(dict(reference_price_usd or {})))
+    return Pack(
+        venue,
+        version,
+        source,
+        Rules(**rules),
+        MappingProxyType(dict(tiers)),
+        tuple(notes),
+        MappingProxyType(dict(size_floors or {})),
+        MappingProxyType(dict(reference_price_usd or {})),
+    )
 
 
 # --------------------------------------------------------------------------------------------------- Binance
 
 
-def _binance(version: str, source: str, btc: tuple[TierRow, ...], basis_window_s: float, inventory_pct: float,
-             notes: list[str], adl_drawdown_pct: float = 0.0) -> Pack:
-    rules = dict(_CEX, clearance_fee_pct=0.5, trigger_includes_fee=False, mm_basis="mark",
-                 partial_rule="step_down_ioc", partial_min_tier=2, partial_tiers_down=0, partial_cooldown_s=0.0,
-                 mark_method="binance", mark_basis_window_s=basis_window_s, max_inventory_pct=inventory_pct,
-                 adl_drawdown_pct=adl_drawdown_pct, adl_drawdown_window_h=8.0, adl_ranking="leverage_pnl",
-                 adl_price="bankruptcy", funding_cap_pct=0.3, funding_weighting="linear")
+def _binance(
+    version: str,
+    source: str,
+    btc: tuple[TierRow, ...],
+    basis_window_s: float,
+    inventory_pct: float,
+    notes: list[str],
+    adl_drawdown_pct: float = 0.0,
+) -> Pack:
+    rules = dict(
+        _CEX,
+        clearance_fee_pct=0.5,
+        trigger_includes_fee=False,
+        mm_basis="mark",
+        partial_rule="step_down_ioc",
+        partial_min_tier=2,
+        partial_tiers_down=0,
+        partial_cooldown_s=0.0,
+        mark_method="binance",
+        mark_basis_window_s=basis_window_s,
+        max_inventory_pct=inventory_pct,
+        adl_drawdown_pct=adl_drawdown_pct,
+        adl_drawdown_window_h=8.0,
+        adl_ranking="leverage_pnl",
+        adl_price="bankruptcy",
+        funding_cap_pct=0.3,
+        funding_weighting="linear",
+    )
     common = [
         _RECURRENCE + " [VER against every stated amount].",
         "[DOC] clearance fee 0.5%: the newer 'up to 0.5%' figure (API-doc copy of the Insurance Fund page); the "
@@ -82,47 +135,79 @@ def _binance(version: str, source: str, btc: tuple[TierRow, ...], basis_window_s
         "for BTCUSDT's 8 h interval before), capped at ±0.75 × tier-1 MMR = ±0.30% for BTCUSDT/ETHUSDT, premium "
         "samples weighted linearly, payment = mark × size × rate (Funding Rates FAQ; TV7, TV8). [INF] the "
         "premium is sampled from the book's mid, not impact prices (docs/engine.md §9).",
-        "[INF] stops trigger on the last price (the API's default working type, CONTRACT_PRICE; not in the "
-        "reference).",
+        "[INF] stops trigger on the last price (the API's default working type, CONTRACT_PRICE; not in the reference).",
     ]
     return _make("binance", version, source, rules, {"BTC": btc, "ETH": T.BINANCE_2024_10_ETH}, notes + common)
 
 
 def _binance_packs() -> tuple[Pack, ...]:
     return (
-        _binance("2021-03", "gist highfestiva/b71e76f51eed84d56c1be8ebbcc286b5 (BTCUSDT brackets from the Binance "
-                 "UI, 2021-03) [CODE]", T.BINANCE_2021_03_BTC, 60.0, 20.0, [
-                     "[CODE] BTC caps, rates and amounts from the 2021-03 gist; [INF] max leverages 125/100/50/20/"
-                     "10/5/4/3/2/1 are not in the reference (the usual ladder of the time).",
-                     "[INF] ETH: no 2021 ETHUSDT table in the reference; the 2024-10 ETH table is reused.",
-                     "[INF] fund cap 20% (the older API-doc copy) and a 60 s mark basis window for this era.",
-                     "[DOC] the same older API-doc copy: if the fund loses 7.5% in 8 h it leaves the market (a limit "
-                     "order within 2.5% of the market price, back after 8 h) with ADL meanwhile (reference §2.5) → "
-                     "adl_drawdown_pct 7.5 over 8 h; [INF] read as a drawdown from the rolling 8-h peak, the exit "
-                     "order and the 8-h pause are not modelled.",
-                 ], adl_drawdown_pct=7.5),
-        _binance("2024-10", "freqtrade binance_leverage_tiers.json, commit 3d9514d2 (2024-10-24) [CODE]",
-                 T.BINANCE_2024_10_BTC, 60.0, 100.0, [
-                     "[CODE] BTCUSDT and ETHUSDT tiers from the freqtrade snapshot of 2024-10-24.",
-                     "[INF] mark basis window 60 s: the 30 s window starts 2025-09-18, after this snapshot.",
-                 ]),
-        _binance("2025", "a Next.js project hard-coding 'Real BTCUSDT leverage brackets from Binance API' "
-                 "(repository not identified) [SEC]", T.BINANCE_2025_BTC, 30.0, 100.0, [
-                     "[SEC] BTC tiers (0–300k at 150x) from a project whose repository was not identified; "
-                     "internally consistent with the recurrence [VER]. The default as the newest version, though "
-                     "the most weakly sourced: 2024-10 is the newest with a named source.",
-                     "[INF] ETH: no 2025 ETHUSDT table found; the 2024-10 ETH table is reused.",
-                 ]),
+        _binance(
+            "2021-03",
+            "gist highfestiva/b71e76f51eed84d56c1be8ebbcc286b5 (BTCUSDT brackets from the Binance UI, 2021-03) [CODE]",
+            T.BINANCE_2021_03_BTC,
+            60.0,
+            20.0,
+            [
+                "[CODE] BTC caps, rates and amounts from the 2021-03 gist; [INF] max leverages 125/100/50/20/"
+                "10/5/4/3/2/1 are not in the reference (the usual ladder of the time).",
+                "[INF] ETH: no 2021 ETHUSDT table in the reference; the 2024-10 ETH table is reused.",
+                "[INF] fund cap 20% (the older API-doc copy) and a 60 s mark basis window for this era.",
+                "[DOC] the same older API-doc copy: if the fund loses 7.5% in 8 h it leaves the market (a limit "
+                "order within 2.5% of the market price, back after 8 h) with ADL meanwhile (reference §2.5) → "
+                "adl_drawdown_pct 7.5 over 8 h; [INF] read as a drawdown from the rolling 8-h peak, the exit "
+                "order and the 8-h pause are not modelled.",
+            ],
+            adl_drawdown_pct=7.5,
+        ),
+        _binance(
+            "2024-10",
+            "freqtrade binance_leverage_tiers.json, commit 3d9514d2 (2024-10-24) [CODE]",
+            T.BINANCE_2024_10_BTC,
+            60.0,
+            100.0,
+            [
+                "[CODE] BTCUSDT and ETHUSDT tiers from the freqtrade snapshot of 2024-10-24.",
+                "[INF] mark basis window 60 s: the 30 s window starts 2025-09-18, after this snapshot.",
+            ],
+        ),
+        _binance(
+            "2025",
+            "a Next.js project hard-coding 'Real BTCUSDT leverage brackets from Binance API' "
+            "(repository not identified) [SEC]",
+            T.BINANCE_2025_BTC,
+            30.0,
+            100.0,
+            [
+                "[SEC] BTC tiers (0–300k at 150x) from a project whose repository was not identified; "
+                "internally consistent with the recurrence [VER]. The default as the newest version, though "
+                "the most weakly sourced: 2024-10 is the newest with a named source.",
+                "[INF] ETH: no 2025 ETHUSDT table found; the 2024-10 ETH table is reused.",
+            ],
+        ),
     )
 
 
 # ----------------------------------------------------------------------------------------------------- Bybit
 
-_BYBIT_RULES = dict(_CEX, clearance_fee_pct=0.055, trigger_includes_fee=False, mm_basis="entry",
-                    partial_rule="step_down_fok", partial_min_tier=2, partial_tiers_down=0, partial_cooldown_s=0.0,
-                    mark_method="binance", mark_basis_window_s=300.0, max_inventory_pct=100.0,
-                    adl_drawdown_pct=30.0, adl_ranking="pnl_leverage", adl_price="bankruptcy",
-                    funding_cap_pct=0.375, funding_weighting="equal")
+_BYBIT_RULES = dict(
+    _CEX,
+    clearance_fee_pct=0.055,
+    trigger_includes_fee=False,
+    mm_basis="entry",
+    partial_rule="step_down_fok",
+    partial_min_tier=2,
+    partial_tiers_down=0,
+    partial_cooldown_s=0.0,
+    mark_method="binance",
+    mark_basis_window_s=300.0,
+    max_inventory_pct=100.0,
+    adl_drawdown_pct=30.0,
+    adl_ranking="pnl_leverage",
+    adl_price="bankruptcy",
+    funding_cap_pct=0.375,
+    funding_weighting="equal",
+)
 _BYBIT_NOTES = [
     _RECURRENCE + "; Bybit's published deductions match it [VER].",
     "[INF] ETH: no ETHUSDT risk-limit table found; the BTC ladder at half the risk-limit values (the 1% ETH base "
@@ -149,21 +234,35 @@ _BYBIT_NOTES = [
 
 def _bybit_packs() -> tuple[Pack, ...]:
     return (
-        _make("bybit", "2025-12", "Bybit Margin Parameters page, BTCUSDT (bybitx.global/pt-PT/announcement-info/"
-              "margin-parameters mirror, undated) [DOC]; ADL pool rule of 2025-12-19 [SEC]", _BYBIT_RULES,
-              {"BTC": T.BYBIT_2025_12_BTC, "ETH": T.BYBIT_2025_12_ETH}, [
-                  "[DOC] BTC: 20 risk-limit tiers (2,000,000 at 100x / 0.5% … 80,000,000 at 14x / 4.5%) with "
-                  "deductions; the page is undated, its tier-1 limit 2,000,000 also appears in Bybit position "
-                  "payloads of 2023-10 (API docs example) and 2024-06 [CODE]. Version = date of the ADL rule.",
-              ] + _BYBIT_NOTES),
-        _make("bybit", "2026-09", "/v5/market/risk-limit BTCUSDT payloads quoted in test fixtures of 2026-09-17 and "
-              "2026-10-01 (repositories not identified) [CODE]", _BYBIT_RULES,
-              {"BTC": T.BYBIT_2026_09_BTC, "ETH": T.BYBIT_2026_09_ETH}, [
-                  "[CODE] BTC tiers 1–3: 0–300k 150x 0.33%, to 2M 100x 0.5% (deduction 510), to 2.6M 90x 0.56% "
-                  "(1,710); [INF] above 2.6M the 2025-12 ladder (deductions +510). The default as the newest "
-                  "version, though the most weakly sourced: the fixtures' repositories were not identified; 2025-12 "
-                  "is the newest with a named source.",
-              ] + _BYBIT_NOTES),
+        _make(
+            "bybit",
+            "2025-12",
+            "Bybit Margin Parameters page, BTCUSDT (bybitx.global/pt-PT/announcement-info/"
+            "margin-parameters mirror, undated) [DOC]; ADL pool rule of 2025-12-19 [SEC]",
+            _BYBIT_RULES,
+            {"BTC": T.BYBIT_2025_12_BTC, "ETH": T.BYBIT_2025_12_ETH},
+            [
+                "[DOC] BTC: 20 risk-limit tiers (2,000,000 at 100x / 0.5% … 80,000,000 at 14x / 4.5%) with "
+                "deductions; the page is undated, its tier-1 limit 2,000,000 also appears in Bybit position "
+                "payloads of 2023-10 (API docs example) and 2024-06 [CODE]. Version = date of the ADL rule.",
+            ]
+            + _BYBIT_NOTES,
+        ),
+        _make(
+            "bybit",
+            "2026-09",
+            "/v5/market/risk-limit BTCUSDT payloads quoted in test fixtures of 2026-09-17 and "
+            "2026-10-01 (repositories not identified) [CODE]",
+            _BYBIT_RULES,
+            {"BTC": T.BYBIT_2026_09_BTC, "ETH": T.BYBIT_2026_09_ETH},
+            [
+                "[CODE] BTC tiers 1–3: 0–300k 150x 0.33%, to 2M 100x 0.5% (deduction 510), to 2.6M 90x 0.56% "
+                "(1,710); [INF] above 2.6M the 2025-12 ladder (deductions +510). The default as the newest "
+                "version, though the most weakly sourced: the fixtures' repositories were not identified; 2025-12 "
+                "is the newest with a named source.",
+            ]
+            + _BYBIT_NOTES,
+        ),
     )
 
 
@@ -196,29 +295,60 @@ _OKX_NOTES = [
 
 
 def _okx(version: str, source: str, tiers_down: int, notes: list[str]) -> Pack:
-    rules = dict(_CEX, clearance_fee_pct=0.05, trigger_includes_fee=True, mm_basis="mark", partial_rule="to_tier",
-                 partial_min_tier=3, partial_tiers_down=tiers_down, partial_cooldown_s=60.0,
-                 mark_method="index_basis", mark_basis_window_s=300.0, max_inventory_pct=100.0,
-                 adl_drawdown_pct=30.0, adl_ranking="pnl_leverage", adl_price="mark", funding_cap_pct=0.3,
-                 funding_weighting="equal")
-    return _make("okx", version, source, rules, {"BTC": T.OKX_2026_05_BTC, "ETH": T.OKX_2026_05_ETH},
-                 notes + _OKX_NOTES, size_floors=T.OKX_2026_05_SIZE_FLOORS, reference_price_usd=T.OKX_REF_PRICE_USD)
+    rules = dict(
+        _CEX,
+        clearance_fee_pct=0.05,
+        trigger_includes_fee=True,
+        mm_basis="mark",
+        partial_rule="to_tier",
+        partial_min_tier=3,
+        partial_tiers_down=tiers_down,
+        partial_cooldown_s=60.0,
+        mark_method="index_basis",
+        mark_basis_window_s=300.0,
+        max_inventory_pct=100.0,
+        adl_drawdown_pct=30.0,
+        adl_ranking="pnl_leverage",
+        adl_price="mark",
+        funding_cap_pct=0.3,
+        funding_weighting="equal",
+    )
+    return _make(
+        "okx",
+        version,
+        source,
+        rules,
+        {"BTC": T.OKX_2026_05_BTC, "ETH": T.OKX_2026_05_ETH},
+        notes + _OKX_NOTES,
+        size_floors=T.OKX_2026_05_SIZE_FLOORS,
+        reference_price_usd=T.OKX_REF_PRICE_USD,
+    )
 
 
 def _okx_packs() -> tuple[Pack, ...]:
     return (
-        _okx("2020", "OKX hc article 360020411711 'Forced Partial or Full Liquidation' (legacy, undated) [DOC]; tiers "
-             "from the 2026-05-28 snapshot [CODE]", 0, [
-                 "[DOC] legacy rule: at tier 3 or above, liquidate down to tier 1 (TV23: 15,000 swaps, tier-1 max "
-                 "2,000 → close 13,000).",
-                 "[INF] the legacy page gives no BTC tier table and no date ('2020' is approximate); the 2026-05 "
-                 "snapshot is reused.",
-             ]),
-        _okx("2025-05", "OKX 'Tiered maintenance margin ratio rules' (updated 2025-05-16) [DOC] as restated by third "
-             "parties [SEC]; tiers from the 2026-05-28 snapshot [CODE]", 2, [
-                 "[SEC] current rule as restated from the 2025 page: at tier 3 or above, reduce by the contracts "
-                 "needed to drop two tiers, re-check, repeat; full liquidation once tier-1 requirements break.",
-             ]),
+        _okx(
+            "2020",
+            "OKX hc article 360020411711 'Forced Partial or Full Liquidation' (legacy, undated) [DOC]; tiers "
+            "from the 2026-05-28 snapshot [CODE]",
+            0,
+            [
+                "[DOC] legacy rule: at tier 3 or above, liquidate down to tier 1 (TV23: 15,000 swaps, tier-1 max "
+                "2,000 → close 13,000).",
+                "[INF] the legacy page gives no BTC tier table and no date ('2020' is approximate); the 2026-05 "
+                "snapshot is reused.",
+            ],
+        ),
+        _okx(
+            "2025-05",
+            "OKX 'Tiered maintenance margin ratio rules' (updated 2025-05-16) [DOC] as restated by third "
+            "parties [SEC]; tiers from the 2026-05-28 snapshot [CODE]",
+            2,
+            [
+                "[SEC] current rule as restated from the 2025 page: at tier 3 or above, reduce by the contracts "
+                "needed to drop two tiers, re-check, repeat; full liquidation once tier-1 requirements break.",
+            ],
+        ),
     )
 
 
@@ -226,45 +356,81 @@ def _okx_packs() -> tuple[Pack, ...]:
 
 
 def _hyperliquid_packs() -> tuple[Pack, ...]:
-    rules = dict(clearance_fee_pct=0.0, liquidation_band_pct=0.0, trigger_includes_fee=False, mm_basis="mark",
-                 partial_rule="slices", partial_min_tier=1, partial_tiers_down=0, partial_cooldown_s=30.0,
-                 slice_threshold_usd=100_000.0, slice_fraction=0.2, settle="fill", backstop_mm_fraction=2.0 / 3.0,
-                 mark_method="hyperliquid", mark_basis_window_s=0.0, mark_ema_slow_s=150.0, mark_ema_fast_s=30.0,
-                 max_inventory_pct=100.0, adl_drawdown_pct=0.0, adl_drawdown_window_h=8.0, adl_ranking="hyperliquid",
-                 adl_price="previous_mark", funding_interval_h=1.0, funding_interest_pct=0.01, funding_clamp_pct=0.05,
-                 funding_cap_pct=4.0, funding_price="index", funding_weighting="equal", stop_trigger="mark")
-    return (_make("hyperliquid", "2026-01", "Hyperliquid docs (vaniiiii/hyperliquid-docs mirror: liquidations.md, "
-                  "margin-tiers.md, auto-deleveraging.md, robust-price-indices.md; snapshot commits Jan–May 2026) "
-                  "[DOC]", rules, T.HYPERLIQUID_2026_01, [
-                      "[DOC] tiers: BTC 0–150M USDC 40x, above 20x; ETH 0–100M 25x, above 15x; MMR = half the "
-                      "initial margin at the tier's max leverage [DOC rule, INF values]; deductions by the Binance "
-                      "recurrence [DOC].",
-                      "[DOC] no clearance fee; liquidation orders go to the book for the full size and the trader "
-                      "keeps what is left (settle = fill).",
-                      "[DOC] positions above 100k USDC are sent as 20% slices; after a partial, 30 s during which "
-                      "liquidation orders are for the whole position.",
-                      "[DOC] below 2/3 of maintenance margin the liquidator vault (part of HLP) takes the position "
-                      "and its margin over.",
-                      "[DOC] mark = median(oracle + 150 s EMA of (mid − oracle), median(bid, ask, last), CEX perp "
-                      "mids), with the 30 s EMA of the book median when only two exist; [INF] the CEX term is not "
-                      "modelled.",
-                      "[SEC] after March 2025 the liquidator vault has 'a tight cap (small % of HLP)'; [INF] 100% of "
-                      "the vault's equity used.",
-                      "[DOC] ADL when an account or isolated position goes negative; rank (mark/entry) × notional / "
-                      "account value; closed at the previous mark (older text: previous oracle).",
-                      "[INF] liquidation_band_pct and mark_basis_window_s are unused here (settle = fill; the "
-                      "mark uses the two EMAs).",
-                      "[DOC] funding: an 8-hour rate P + clamp(0.01% − P, ±0.05%) paid hourly at 1/8, capped at 4% "
-                      "per hour, premium averaged over the hour, payment = size × oracle price × rate (funding.md); "
-                      "[INF] the premium is sampled from the book's mid, not impact prices.",
-                      "[DOC] TP/SL orders trigger on the mark (robust-price-indices.md).",
-                  ]),)
+    rules = dict(
+        clearance_fee_pct=0.0,
+        liquidation_band_pct=0.0,
+        trigger_includes_fee=False,
+        mm_basis="mark",
+        partial_rule="slices",
+        partial_min_tier=1,
+        partial_tiers_down=0,
+        partial_cooldown_s=30.0,
+        slice_threshold_usd=100_000.0,
+        slice_fraction=0.2,
+        settle="fill",
+        backstop_mm_fraction=2.0 / 3.0,
+        mark_method="hyperliquid",
+        mark_basis_window_s=0.0,
+        mark_ema_slow_s=150.0,
+        mark_ema_fast_s=30.0,
+        max_inventory_pct=100.0,
+        adl_drawdown_pct=0.0,
+        adl_drawdown_window_h=8.0,
+        adl_ranking="hyperliquid",
+        adl_price="previous_mark",
+        funding_interval_h=1.0,
+        funding_interest_pct=0.01,
+        funding_clamp_pct=0.05,
+        funding_cap_pct=4.0,
+        funding_price="index",
+        funding_weighting="equal",
+        stop_trigger="mark",
+    )
+    return (
+        _make(
+            "hyperliquid",
+            "2026-01",
+            "Hyperliquid docs (vaniiiii/hyperliquid-docs mirror: liquidations.md, "
+            "margin-tiers.md, auto-deleveraging.md, robust-price-indices.md; snapshot commits Jan–May 2026) "
+            "[DOC]",
+            rules,
+            T.HYPERLIQUID_2026_01,
+            [
+                "[DOC] tiers: BTC 0–150M USDC 40x, above 20x; ETH 0–100M 25x, above 15x; MMR = half the "
+                "initial margin at the tier's max leverage [DOC rule, INF values]; deductions by the Binance "
+                "recurrence [DOC].",
+                "[DOC] no clearance fee; liquidation orders go to the book for the full size and the trader "
+                "keeps what is left (settle = fill).",
+                "[DOC] positions above 100k USDC are sent as 20% slices; after a partial, 30 s during which "
+                "liquidation orders are for the whole position.",
+                "[DOC] below 2/3 of maintenance margin the liquidator vault (part of HLP) takes the position "
+                "and its margin over.",
+                "[DOC] mark = median(oracle + 150 s EMA of (mid − oracle), median(bid, ask, last), CEX perp "
+                "mids), with the 30 s EMA of the book median when only two exist; [INF] the CEX term is not "
+                "modelled.",
+                "[SEC] after March 2025 the liquidator vault has 'a tight cap (small % of HLP)'; [INF] 100% of "
+                "the vault's equity used.",
+                "[DOC] ADL when an account or isolated position goes negative; rank (mark/entry) × notional / "
+                "account value; closed at the previous mark (older text: previous oracle).",
+                "[INF] liquidation_band_pct and mark_basis_window_s are unused here (settle = fill; the "
+                "mark uses the two EMAs).",
+                "[DOC] funding: an 8-hour rate P + clamp(0.01% − P, ±0.05%) paid hourly at 1/8, capped at 4% "
+                "per hour, premium averaged over the hour, payment = size × oracle price × rate (funding.md); "
+                "[INF] the premium is sampled from the book's mid, not impact prices.",
+                "[DOC] TP/SL orders trigger on the mark (robust-price-indices.md).",
+            ],
+        ),
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- lookup
 
-_PACKS: dict[str, tuple[Pack, ...]] = {"binance": _binance_packs(), "bybit": _bybit_packs(), "okx": _okx_packs(),
-                                       "hyperliquid": _hyperliquid_packs()}
+_PACKS: dict[str, tuple[Pack, ...]] = {
+    "binance": _binance_packs(),
+    "bybit": _bybit_packs(),
+    "okx": _okx_packs(),
+    "hyperliquid": _hyperliquid_packs(),
+}
 
 
 def _check_venue(venue: str) -> None:
@@ -296,8 +462,9 @@ def pack(venue: str, version: str | None = None) -> Pack:
     for p in _PACKS[venue]:
         if p.version == version:
             return p
-    raise ValueError(f"unknown {venue} version {version!r}; allowed: {', '.join(versions(venue))} "
-                     f"(default {DEFAULTS[venue]})")
+    raise ValueError(
+        f"unknown {venue} version {version!r}; allowed: {', '.join(versions(venue))} (default {DEFAULTS[venue]})"
+    )
 
 
 def all_packs() -> tuple[Pack, ...]:

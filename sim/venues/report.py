@@ -48,25 +48,41 @@ def venues_records() -> list[dict]:
     out = []
     for p in all_packs():
         r = p.rules
-        rec = {"venue": p.venue, "version": p.version, "default": DEFAULTS[p.venue] == p.version,
-               "newest": newest(p.venue) == p.version, "source": p.source}
+        rec = {
+            "venue": p.venue,
+            "version": p.version,
+            "default": DEFAULTS[p.venue] == p.version,
+            "newest": newest(p.venue) == p.version,
+            "source": p.source,
+        }
         for asset in ASSETS:
             rec[f"{asset.lower()}_tier1_mmr_pct"] = p.tiers[asset][0].mmr_pct
             rec[f"{asset.lower()}_tier1_max_leverage"] = p.tiers[asset][0].max_leverage
-        rec.update(btc_trigger_mmr_pct=effective_trigger_mmr_pct(p, "BTC"), clearance_fee_pct=r.clearance_fee_pct,
-                   partial_rule=r.partial_rule, settle=r.settle, mark_method=r.mark_method,
-                   adl_trigger=_adl_trigger(r), adl_ranking=r.adl_ranking, adl_price=r.adl_price,
-                   rules=dataclasses.asdict(r), tiers={a: [_row_dict(t) for t in rows] for a, rows in p.tiers.items()},
-                   notes=list(p.notes), tier_size_floors={a: list(f) for a, f in p.size_floors.items()},
-                   tier_reference_price_usd=dict(p.reference_price_usd))
+        rec.update(
+            btc_trigger_mmr_pct=effective_trigger_mmr_pct(p, "BTC"),
+            clearance_fee_pct=r.clearance_fee_pct,
+            partial_rule=r.partial_rule,
+            settle=r.settle,
+            mark_method=r.mark_method,
+            adl_trigger=_adl_trigger(r),
+            adl_ranking=r.adl_ranking,
+            adl_price=r.adl_price,
+            rules=dataclasses.asdict(r),
+            tiers={a: [_row_dict(t) for t in rows] for a, rows in p.tiers.items()},
+            notes=list(p.notes),
+            tier_size_floors={a: list(f) for a, f in p.size_floors.items()},
+            tier_reference_price_usd=dict(p.reference_price_usd),
+        )
         out.append(rec)
     return out
 
 
 def _aligned(header: list[str], body: list[list[str]], right: set[int]) -> list[str]:
     widths = [max(len(row[i]) for row in [header] + body) for i in range(len(header))]
-    return ["  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()
-            for row in [header] + body]
+    return [
+        "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+        for row in [header] + body
+    ]
 
 
 def _money(x: float) -> str:
@@ -74,8 +90,16 @@ def _money(x: float) -> str:
 
 
 def _tier_lines(rows: tuple[TierRow, ...], asset: str, size_floors: tuple[float, ...] | None) -> list[str]:
-    body = [[str(n), _money(t.notional_floor_usd), fmt(t.max_leverage), f"{t.mmr_pct:.4g}",
-             _money(t.maintenance_amount_usd)] for n, t in enumerate(rows, start=1)]
+    body = [
+        [
+            str(n),
+            _money(t.notional_floor_usd),
+            fmt(t.max_leverage),
+            f"{t.mmr_pct:.4g}",
+            _money(t.maintenance_amount_usd),
+        ]
+        for n, t in enumerate(rows, start=1)
+    ]
     header = ["tier", "floor USD", "max lev", "MMR %", "amount USD"]
     if size_floors is not None:  # set in size: the floor in coins first, the USD columns at the reference price
         header.insert(1, f"floor {asset}")
@@ -90,8 +114,10 @@ def _pack_detail(p: Pack) -> list[str]:
     lines += [f"  - {note}" for note in p.notes]
     for asset, rows in p.tiers.items():
         if p.sized_in_coins(asset):
-            title = (f"  {asset} tiers: set in position size; USD columns at {_money(p.reference_price_usd[asset])} "
-                     f"USD/{asset} (a position's own price moves the USD floors and amounts)")
+            title = (
+                f"  {asset} tiers: set in position size; USD columns at {_money(p.reference_price_usd[asset])} "
+                f"USD/{asset} (a position's own price moves the USD floors and amounts)"
+            )
         else:
             title = f"  {asset} tiers:"
         lines += [title] + [f"    {line}" for line in _tier_lines(rows, asset, p.size_floors.get(asset))]
@@ -100,23 +126,52 @@ def _pack_detail(p: Pack) -> list[str]:
 
 def venues_text(verbose: bool = False) -> str:
     """A readable aligned table of every pack (``liqsim venues``); ``verbose`` adds notes and tier tables."""
-    header = ["venue", "version", "BTC MMR %", "max lev", "trigger %", "fee %", "partial", "settle", "mark",
-              "ADL trigger", "ADL ranking", "ADL price"]
+    header = [
+        "venue",
+        "version",
+        "BTC MMR %",
+        "max lev",
+        "trigger %",
+        "fee %",
+        "partial",
+        "settle",
+        "mark",
+        "ADL trigger",
+        "ADL ranking",
+        "ADL price",
+    ]
     body = []
     for p in all_packs():
         r, t1 = p.rules, p.tiers["BTC"][0]
         star = "*" if DEFAULTS[p.venue] == p.version else ""
-        body.append([p.venue, p.version + star, fmt(t1.mmr_pct), fmt(t1.max_leverage),
-                     fmt(round(effective_trigger_mmr_pct(p), 10)), fmt(r.clearance_fee_pct), _partial(r), r.settle,
-                     _mark(r), _adl_trigger(r), r.adl_ranking, r.adl_price])
+        body.append(
+            [
+                p.venue,
+                p.version + star,
+                fmt(t1.mmr_pct),
+                fmt(t1.max_leverage),
+                fmt(round(effective_trigger_mmr_pct(p), 10)),
+                fmt(r.clearance_fee_pct),
+                _partial(r),
+                r.settle,
+                _mark(r),
+                _adl_trigger(r),
+                r.adl_ranking,
+                r.adl_price,
+            ]
+        )
     lines = _aligned(header, body, right={2, 3, 4, 5})
-    lines += ["", "version = date of the source of the numbers; * = default, the newest (used when no version is "
-              "given).",
-              "BTC MMR and max lev are tier 1; trigger % adds the clearance fee where the venue counts it (OKX)."]
+    lines += [
+        "",
+        "version = date of the source of the numbers; * = default, the newest (used when no version is given).",
+        "BTC MMR and max lev are tier 1; trigger % adds the clearance fee where the venue counts it (OKX).",
+    ]
     sized = sorted({p.venue for p in all_packs() if p.size_floors})
     if sized:
-        lines.append(f"{', '.join(sized)}: tiers set in position size (contracts): a position's tier follows its "
-                     "size; --verbose lists them in USD at a stated reference price.")
+        lines.append(
+            f"{', '.join(sized)}: tiers set in position size (contracts): a position's tier follows its "
+            "size; --verbose lists them in USD at a stated reference price."
+        )
     if verbose:
         for p in all_packs():
             lines += _pack_detail(p)

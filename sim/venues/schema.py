@@ -17,10 +17,11 @@ import bisect
 import dataclasses
 import math
 import numbers
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from sim._schema import breaks, fmt, must, num, setting, specs
 
@@ -227,13 +228,16 @@ def tier_problems(tiers: Sequence[TierRow]) -> list[str]:
         if t.max_leverage < 1:
             problems.append(f"tier {n}: max leverage {fmt(t.max_leverage)} below 1")
         elif 100.0 / t.max_leverage <= t.mmr_pct:
-            problems.append(f"tier {n}: at its max leverage {fmt(t.max_leverage)} a position opens at or below "
-                            f"maintenance (MMR {fmt(t.mmr_pct)}%)")
+            problems.append(
+                f"tier {n}: at its max leverage {fmt(t.max_leverage)} a position opens at or below "
+                f"maintenance (MMR {fmt(t.mmr_pct)}%)"
+            )
     expected = maintenance_amounts([t.notional_floor_usd for t in tiers], [t.mmr_pct for t in tiers])
     for n, (t, amount) in enumerate(zip(tiers, expected), start=1):
         if abs(t.maintenance_amount_usd - amount) > 1e-9 * max(1.0, abs(amount)):
-            problems.append(f"tier {n}: maintenance amount {fmt(t.maintenance_amount_usd)} but the recurrence "
-                            f"gives {fmt(amount)}")
+            problems.append(
+                f"tier {n}: maintenance amount {fmt(t.maintenance_amount_usd)} but the recurrence gives {fmt(amount)}"
+            )
     return problems
 
 
@@ -255,64 +259,111 @@ def _opt_choice(choices: tuple[str, ...], doc: str) -> Any:
 class VenueTable:
     """``[venue]``: overrides of the chosen venue pack's rules; a key left out keeps the pack's value."""
 
-    clearance_fee_pct: float | None = _opt("[0, 10]", "%", "Liquidation clearance fee on liquidated notional, paid "
-                                           "to the insurance fund (Hyperliquid: none).")
-    liquidation_band_pct: float | None = _opt("[0, 50]", "%", "A full liquidation's IOC may fill this far beyond "
-                                              "the bankruptcy price while the fund can pay the gap.")
-    trigger_includes_fee: bool | None = setting(None, "bool", "Liquidate when equity ≤ maintenance margin + "
-                                                "clearance fee (OKX) rather than ≤ maintenance margin.",
-                                                optional=True, shown_default=_PACK)
-    mm_basis: str | None = _opt_choice(MM_BASES, "Maintenance margin on notional at the mark (mark) or at the "
-                                       "entry price (entry: Bybit isolated USDT).")
-    partial_rule: str | None = _opt_choice(PARTIAL_RULES, "How large positions are reduced before a full "
-                                           "liquidation: tier step-down by IOC or FOK, down to a tier, fixed "
-                                           "slices, or none.")
-    partial_min_tier: int | None = _opt("[1, 1000]", "tier", "1-based tier from which partial liquidation "
-                                        "applies.", kind="int")
-    partial_tiers_down: int | None = _opt("[0, 1000]", "tiers", "to_tier only: 0 reduces to tier 1, k drops k "
-                                          "tiers.", kind="int")
-    partial_cooldown_s: float | None = _opt("[0, 3600]", "s", "After a partial: tier rules freeze the position "
-                                            "this long; slices: orders are for the whole position this long.")
-    slice_threshold_usd: float | None = _opt("≥ 0", "USD", "slices only: positions above this notional are "
-                                             "reduced by slices.")
-    slice_fraction: float | None = _opt("(0, 1]", "fraction", "slices only: share of the position sent per "
-                                        "slice.")
-    settle: str | None = _opt_choice(SETTLES, "bankruptcy: the trader loses the whole margin, the fund gets fill "
-                                     "vs bankruptcy; fill: the trader is settled at the fill and keeps the rest.")
-    backstop_mm_fraction: float | None = _opt("[0, 1)", "fraction of MM", "A backstop vault takes the position "
-                                              "over when equity falls below this fraction of maintenance "
-                                              "margin; 0 = no backstop. With a backstop, an account already "
-                                              "under water goes to ADL instead (Hyperliquid).")
-    mark_method: str | None = _opt_choice(MARK_METHODS, "Mark price: median of three (binance), index plus a "
-                                          "moving-average basis (index_basis), or Hyperliquid's EMA median.")
-    mark_basis_window_s: float | None = _opt("[0, 3600]", "s", "Window of the basis moving average (binance, "
-                                             "index_basis).")
+    clearance_fee_pct: float | None = _opt(
+        "[0, 10]",
+        "%",
+        "Liquidation clearance fee on liquidated notional, paid to the insurance fund (Hyperliquid: none).",
+    )
+    liquidation_band_pct: float | None = _opt(
+        "[0, 50]",
+        "%",
+        "A full liquidation's IOC may fill this far beyond the bankruptcy price while the fund can pay the gap.",
+    )
+    trigger_includes_fee: bool | None = setting(
+        None,
+        "bool",
+        "Liquidate when equity ≤ maintenance margin + clearance fee (OKX) rather than ≤ maintenance margin.",
+        optional=True,
+        shown_default=_PACK,
+    )
+    mm_basis: str | None = _opt_choice(
+        MM_BASES,
+        "Maintenance margin on notional at the mark (mark) or at the entry price (entry: Bybit isolated USDT).",
+    )
+    partial_rule: str | None = _opt_choice(
+        PARTIAL_RULES,
+        "How large positions are reduced before a full "
+        "liquidation: tier step-down by IOC or FOK, down to a tier, fixed "
+        "slices, or none.",
+    )
+    partial_min_tier: int | None = _opt(
+        "[1, 1000]", "tier", "1-based tier from which partial liquidation applies.", kind="int"
+    )
+    partial_tiers_down: int | None = _opt(
+        "[0, 1000]", "tiers", "to_tier only: 0 reduces to tier 1, k drops k tiers.", kind="int"
+    )
+    partial_cooldown_s: float | None = _opt(
+        "[0, 3600]",
+        "s",
+        "After a partial: tier rules freeze the position "
+        "this long; slices: orders are for the whole position this long.",
+    )
+    slice_threshold_usd: float | None = _opt(
+        "≥ 0", "USD", "slices only: positions above this notional are reduced by slices."
+    )
+    slice_fraction: float | None = _opt("(0, 1]", "fraction", "slices only: share of the position sent per slice.")
+    settle: str | None = _opt_choice(
+        SETTLES,
+        "bankruptcy: the trader loses the whole margin, the fund gets fill "
+        "vs bankruptcy; fill: the trader is settled at the fill and keeps the rest.",
+    )
+    backstop_mm_fraction: float | None = _opt(
+        "[0, 1)",
+        "fraction of MM",
+        "A backstop vault takes the position "
+        "over when equity falls below this fraction of maintenance "
+        "margin; 0 = no backstop. With a backstop, an account already "
+        "under water goes to ADL instead (Hyperliquid).",
+    )
+    mark_method: str | None = _opt_choice(
+        MARK_METHODS,
+        "Mark price: median of three (binance), index plus a "
+        "moving-average basis (index_basis), or Hyperliquid's EMA median.",
+    )
+    mark_basis_window_s: float | None = _opt(
+        "[0, 3600]", "s", "Window of the basis moving average (binance, index_basis)."
+    )
     mark_ema_slow_s: float | None = _opt("[0, 3600]", "s", "hyperliquid: time constant of the oracle-basis EMA.")
-    mark_ema_fast_s: float | None = _opt("[0, 3600]", "s", "hyperliquid: time constant of the EMA of the book "
-                                         "median.")
-    max_inventory_pct: float | None = _opt("[0, 10000]", "% of equity", "Largest net notional the fund or vault "
-                                           "may hold from takeovers.")
-    adl_drawdown_pct: float | None = _opt("[0, 100]", "%", "ADL also starts when the fund falls this far from "
-                                          "its rolling peak; 0 = off.")
+    mark_ema_fast_s: float | None = _opt("[0, 3600]", "s", "hyperliquid: time constant of the EMA of the book median.")
+    max_inventory_pct: float | None = _opt(
+        "[0, 10000]", "% of equity", "Largest net notional the fund or vault may hold from takeovers."
+    )
+    adl_drawdown_pct: float | None = _opt(
+        "[0, 100]", "%", "ADL also starts when the fund falls this far from its rolling peak; 0 = off."
+    )
     adl_drawdown_window_h: float | None = _opt("(0, 168]", "h", "Window of that rolling peak.")
-    adl_ranking: str | None = _opt_choice(ADL_RANKINGS, "ADL queue order: PnL% × effective leverage, Binance's "
-                                          "LeveragePnL, or Hyperliquid's (mark/entry) × notional/equity.")
-    adl_price: str | None = _opt_choice(ADL_PRICES, "Price ADL closes at: the liquidated order's bankruptcy "
-                                        "price, the mark (bankruptcy once the fund is nearly empty), or the "
-                                        "previous mark.")
-    funding_interval_h: float | None = _opt("[0.01, 24]", "h", "Funding is settled this often (market.time_to_funding_s "
-                                            "sets the first settlement).")
+    adl_ranking: str | None = _opt_choice(
+        ADL_RANKINGS,
+        "ADL queue order: PnL% × effective leverage, Binance's "
+        "LeveragePnL, or Hyperliquid's (mark/entry) × notional/equity.",
+    )
+    adl_price: str | None = _opt_choice(
+        ADL_PRICES,
+        "Price ADL closes at: the liquidated order's bankruptcy "
+        "price, the mark (bankruptcy once the fund is nearly empty), or the "
+        "previous mark.",
+    )
+    funding_interval_h: float | None = _opt(
+        "[0.01, 24]", "h", "Funding is settled this often (market.time_to_funding_s sets the first settlement)."
+    )
     funding_interest_pct: float | None = _opt("[-1, 1]", "% per 8 h", "Interest term of the funding formula.")
-    funding_clamp_pct: float | None = _opt("[0, 1]", "%", "The formula's clamp: rate = premium + clamp(interest − "
-                                           "premium, ±this), per 8 h.")
-    funding_cap_pct: float | None = _opt("[0, 100]", "% per interval", "Cap and floor of the rate paid per "
-                                         "interval (the 8-hour rate × interval / 8).")
-    funding_price: str | None = _opt_choice(FUNDING_PRICES, "Price a payment is valued at: position × price × rate "
-                                            "(Hyperliquid: the oracle, i.e. the index).")
-    funding_weighting: str | None = _opt_choice(FUNDING_WEIGHTINGS, "Premium samples (one per oracle tick) averaged "
-                                                "with weights 1, 2, 3, ... (Binance) or equally.")
-    stop_trigger: str | None = _opt_choice(STOP_TRIGGERS, "Price that triggers traders' stop-loss orders: the last "
-                                           "trade or the mark.")
+    funding_clamp_pct: float | None = _opt(
+        "[0, 1]", "%", "The formula's clamp: rate = premium + clamp(interest − premium, ±this), per 8 h."
+    )
+    funding_cap_pct: float | None = _opt(
+        "[0, 100]", "% per interval", "Cap and floor of the rate paid per interval (the 8-hour rate × interval / 8)."
+    )
+    funding_price: str | None = _opt_choice(
+        FUNDING_PRICES,
+        "Price a payment is valued at: position × price × rate (Hyperliquid: the oracle, i.e. the index).",
+    )
+    funding_weighting: str | None = _opt_choice(
+        FUNDING_WEIGHTINGS,
+        "Premium samples (one per oracle tick) averaged with weights 1, 2, 3, ... (Binance) or equally.",
+    )
+    stop_trigger: str | None = _opt_choice(
+        STOP_TRIGGERS, "Price that triggers traders' stop-loss orders: the last trade or the mark."
+    )
 
 
 def resolve(pack: Pack, table: VenueTable) -> Rules:
@@ -330,8 +381,11 @@ def resolve(pack: Pack, table: VenueTable) -> Rules:
     Rules
     """
     cast = {"float": float, "int": int, "bool": bool, "str": str}
-    given = {name: cast[spec.kind](getattr(table, name))
-             for name, spec in specs(VenueTable).items() if getattr(table, name) is not None}
+    given = {
+        name: cast[spec.kind](getattr(table, name))
+        for name, spec in specs(VenueTable).items()
+        if getattr(table, name) is not None
+    }
     return dataclasses.replace(pack.rules, **given)
 
 

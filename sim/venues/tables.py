@@ -9,27 +9,31 @@ the published arithmetic fails at once. Where each table comes from is in the pa
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from sim.venues.schema import TierRow, maintenance_amounts, tier_problems
 
 
-def rows(floors: Sequence[float], levs: Sequence[float], mmrs_pct: Sequence[float],
-         stated_amounts: Sequence[float] | None = None) -> tuple[TierRow, ...]:
+def rows(
+    floors: Sequence[float],
+    levs: Sequence[float],
+    mmrs_pct: Sequence[float],
+    stated_amounts: Sequence[float] | None = None,
+) -> tuple[TierRow, ...]:
     """Tier rows from columns; amounts from the recurrence, equal to ``stated_amounts`` when those are given."""
     if not len(floors) == len(levs) == len(mmrs_pct):
         raise ValueError("floors, leverages and rates must have one entry per tier")
     amounts = maintenance_amounts(floors, mmrs_pct)
     if stated_amounts is not None and tuple(float(a) for a in stated_amounts) != amounts:
-        raise RuntimeError(f"stated maintenance amounts {tuple(stated_amounts)} differ from the recurrence "
-                           f"{amounts}")
+        raise RuntimeError(f"stated maintenance amounts {tuple(stated_amounts)} differ from the recurrence {amounts}")
     return tuple(TierRow(float(f), float(lv), float(m), a) for f, lv, m, a in zip(floors, levs, mmrs_pct, amounts))
 
 
 def scaled(table: Sequence[TierRow], factor: float) -> tuple[TierRow, ...]:
     """The same ladder with every floor multiplied by ``factor`` (amounts recomputed)."""
-    return rows([t.notional_floor_usd * factor for t in table], [t.max_leverage for t in table],
-                [t.mmr_pct for t in table])
+    return rows(
+        [t.notional_floor_usd * factor for t in table], [t.max_leverage for t in table], [t.mmr_pct for t in table]
+    )
 
 
 # --------------------------------------------------------------------------------------------------- Binance
@@ -39,15 +43,13 @@ BINANCE_2024_10_BTC = rows(
     (0, 50e3, 600e3, 3e6, 12e6, 70e6, 100e6, 230e6, 480e6, 600e6, 800e6, 1.2e9),
     (125, 100, 75, 50, 25, 20, 10, 5, 4, 3, 2, 1),
     (0.40, 0.50, 0.65, 1.00, 2.00, 2.50, 5.00, 10.0, 12.5, 15.0, 25.0, 50.0),
-    (0, 50, 950, 11_450, 131_450, 481_450, 2_981_450, 14_481_450, 26_481_450, 41_481_450, 121_481_450,
-     421_481_450),
+    (0, 50, 950, 11_450, 131_450, 481_450, 2_981_450, 14_481_450, 26_481_450, 41_481_450, 121_481_450, 421_481_450),
 )
 BINANCE_2024_10_ETH = rows(
     (0, 50e3, 600e3, 3e6, 12e6, 50e6, 65e6, 150e6, 320e6, 400e6, 530e6, 800e6),
     (125, 100, 75, 50, 25, 20, 10, 5, 4, 3, 2, 1),
     (0.40, 0.50, 0.65, 1.00, 2.00, 2.50, 5.00, 10.0, 12.5, 15.0, 25.0, 50.0),
-    (0, 50, 950, 11_450, 131_450, 381_450, 2_006_450, 9_506_450, 17_506_450, 27_506_450, 80_506_450,
-     280_506_450),
+    (0, 50, 950, 11_450, 131_450, 381_450, 2_006_450, 9_506_450, 17_506_450, 27_506_450, 80_506_450, 280_506_450),
 )
 # gist highfestiva/b71e76f51eed84d56c1be8ebbcc286b5 (2021-03): caps, rates and amounts; the leverages are not
 # in the reference (pack note).
@@ -62,22 +64,61 @@ BINANCE_2025_BTC = rows(
     (0, 300e3, 800e3, 3e6, 12e6, 70e6, 100e6, 230e6, 480e6, 600e6, 800e6, 1.2e9),
     (150, 100, 75, 50, 25, 20, 10, 5, 4, 3, 2, 1),
     (0.40, 0.50, 0.65, 1.00, 2.00, 2.50, 5.00, 10.0, 12.5, 15.0, 25.0, 50.0),
-    (0, 300, 1_500, 12_000, 132_000, 482_000, 2_982_000, 14_482_000, 26_482_000, 41_482_000, 121_482_000,
-     421_482_000),
+    (0, 300, 1_500, 12_000, 132_000, 482_000, 2_982_000, 14_482_000, 26_482_000, 41_482_000, 121_482_000, 421_482_000),
 )
 
 # ----------------------------------------------------------------------------------------------------- Bybit
 
 # Bybit "Margin Parameters", BTCUSDT perpetual, isolated & cross: risk limits (caps), max leverage, MMR and
 # the deduction column, which the recurrence reproduces.
-_BYBIT_CAPS = (2e6, 2.6e6, 3.2e6, 3.8e6, 4.4e6, 5e6, 5.6e6, 8.5e6, 10e6, 14e6, 20e6, 28e6, 38e6, 50e6, 55e6, 60e6,
-               65e6, 70e6, 75e6, 80e6)
+_BYBIT_CAPS = (
+    2e6,
+    2.6e6,
+    3.2e6,
+    3.8e6,
+    4.4e6,
+    5e6,
+    5.6e6,
+    8.5e6,
+    10e6,
+    14e6,
+    20e6,
+    28e6,
+    38e6,
+    50e6,
+    55e6,
+    60e6,
+    65e6,
+    70e6,
+    75e6,
+    80e6,
+)
 BYBIT_2025_12_BTC = rows(
     (0,) + _BYBIT_CAPS[:-1],
     (100, 90, 80, 75, 70, 65, 55, 50, 45, 40, 35, 30, 25, 20, 19, 18, 17, 16, 15, 14),
     (0.5, 0.56, 0.63, 0.67, 0.71, 0.77, 0.91, 1.0, 1.3, 1.5, 1.6, 2.0, 2.5, 2.9, 3.0, 3.5, 3.6, 3.8, 4.0, 4.5),
-    (0, 1_200, 3_020, 4_300, 5_820, 8_460, 15_460, 20_500, 46_000, 66_000, 80_000, 160_000, 300_000, 452_000,
-     502_000, 777_000, 837_000, 967_000, 1_107_000, 1_482_000),
+    (
+        0,
+        1_200,
+        3_020,
+        4_300,
+        5_820,
+        8_460,
+        15_460,
+        20_500,
+        46_000,
+        66_000,
+        80_000,
+        160_000,
+        300_000,
+        452_000,
+        502_000,
+        777_000,
+        837_000,
+        967_000,
+        1_107_000,
+        1_482_000,
+    ),
 )
 # Later payloads add a 0–300k tier at 150x / 0.33% below the same ladder; their first three tiers and
 # deductions (0, 510, 1,710) are stated, the rest follows from the table above.
@@ -129,12 +170,18 @@ HYPERLIQUID_2026_01 = {
 }
 
 ALL_TABLES = {
-    "BINANCE_2021_03_BTC": BINANCE_2021_03_BTC, "BINANCE_2024_10_BTC": BINANCE_2024_10_BTC,
-    "BINANCE_2024_10_ETH": BINANCE_2024_10_ETH, "BINANCE_2025_BTC": BINANCE_2025_BTC,
-    "BYBIT_2025_12_BTC": BYBIT_2025_12_BTC, "BYBIT_2025_12_ETH": BYBIT_2025_12_ETH,
-    "BYBIT_2026_09_BTC": BYBIT_2026_09_BTC, "BYBIT_2026_09_ETH": BYBIT_2026_09_ETH,
-    "OKX_2026_05_BTC": OKX_2026_05_BTC, "OKX_2026_05_ETH": OKX_2026_05_ETH,
-    "HYPERLIQUID_2026_01_BTC": HYPERLIQUID_2026_01["BTC"], "HYPERLIQUID_2026_01_ETH": HYPERLIQUID_2026_01["ETH"],
+    "BINANCE_2021_03_BTC": BINANCE_2021_03_BTC,
+    "BINANCE_2024_10_BTC": BINANCE_2024_10_BTC,
+    "BINANCE_2024_10_ETH": BINANCE_2024_10_ETH,
+    "BINANCE_2025_BTC": BINANCE_2025_BTC,
+    "BYBIT_2025_12_BTC": BYBIT_2025_12_BTC,
+    "BYBIT_2025_12_ETH": BYBIT_2025_12_ETH,
+    "BYBIT_2026_09_BTC": BYBIT_2026_09_BTC,
+    "BYBIT_2026_09_ETH": BYBIT_2026_09_ETH,
+    "OKX_2026_05_BTC": OKX_2026_05_BTC,
+    "OKX_2026_05_ETH": OKX_2026_05_ETH,
+    "HYPERLIQUID_2026_01_BTC": HYPERLIQUID_2026_01["BTC"],
+    "HYPERLIQUID_2026_01_ETH": HYPERLIQUID_2026_01["ETH"],
 }
 for _name, _table in ALL_TABLES.items():  # the data must obey the rules every consumer assumes
     if _problems := tier_problems(_table):
