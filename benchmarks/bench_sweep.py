@@ -6,7 +6,7 @@
 
 Prints one JSON document on stdout; progress notes go to stderr. The sweep is the shipped severity study's
 shape, smaller: shock.size_pct [-4, -8, -12] x the three named leverage mixes x ``--seeds`` seeds, on the default
-scenario with ``population.n_positions`` set. Every measurement is a whole ``sim.sweep.run_sweep`` into a fresh
+scenario with ``population.n_positions`` set. Every measurement is a whole ``sim.studies.sweep.run_sweep`` into a fresh
 folder, as a user would run it: the local executor's wall time includes starting its worker processes (spawn,
 import, loading the compiled kernels), the Dask one's starting a local cluster. The kernels are compiled once up
 front into a temporary Numba cache shared by every worker and deleted at the end, so the user's own kernel cache
@@ -37,7 +37,7 @@ def note(msg):
 
 def measure(executor, workers, positions, seeds, repeats, scratch):
     """Median wall time of the sweep over ``repeats`` fresh folders, with the per-run times inside the workers."""
-    from sim.sweep import run_sweep
+    from sim.studies.sweep import run_sweep
 
     walls, tables = [], []
     for i in range(repeats):

@@ -11,10 +11,11 @@ Importing ``sim`` compiles nothing; the first run compiles the kernels (cached o
 or call :func:`warmup` once up front.
 """
 
-__version__ = "0.1.0"
+import importlib
 
+from sim._version import __version__
+from sim.config.scenario import Scenario, load_scenario
 from sim.errors import ScenarioError
-from sim.scenario import Scenario, load_scenario
 
 __all__ = ["Scenario", "ScenarioError", "Result", "load_scenario", "run", "warmup", "__version__"]
 
@@ -33,19 +34,27 @@ def run(scenario, progress=None):
 
 def warmup():
     """Compile every kernel once (a tiny run); later processes load them from the disk cache."""
-    scn = load_scenario(
-        None,
-        overrides={
-            "population.n_positions": 500,
-            "scenario.duration_s": 120.0,
-            "shock.start_s": 5.0,
-            "shock.duration_s": 10.0,
-            "shock.size_pct": -20.0,
-            "insurance_fund.initial_usd": 0.0,
-            "book.depth_usd_1pct": 2e5,
-        },
-    )
-    return run(scn)
+    from sim.engine import warmup as _warmup
+
+    return _warmup()
+
+
+#: Documented short names of the modules users reach from ``import sim`` (``sim.plots.plot_heatmaps(res)``,
+#: ``sim.sweep.run_sweep(...)``), imported on first use so that ``import sim`` stays light.
+_MODULES = {
+    "plots": "sim.report.plots",
+    "heatmaps": "sim.report.heatmaps",
+    "compare": "sim.studies.compare",
+    "sweep": "sim.studies.sweep",
+    "severity": "sim.studies.severity",
+    "scenario": "sim.config.scenario",
+    "mixes": "sim.config.mixes",
+    "metrics": "sim.metrics",
+    "venues": "sim.venues",
+    "calc": "sim.calc",
+    "engine": "sim.engine",
+    "result": "sim.result",
+}
 
 
 def __getattr__(name):
@@ -53,4 +62,12 @@ def __getattr__(name):
         from sim.result import Result
 
         return Result
+    if name in _MODULES:
+        module = importlib.import_module(_MODULES[name])
+        globals()[name] = module
+        return module
     raise AttributeError(f"module 'sim' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted({*globals(), "Result", *_MODULES})

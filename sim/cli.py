@@ -15,7 +15,7 @@
 ``compare`` runs one scenario once per venue and ADL policy on the same seed (default: the four venues
 under the scenario's own policy) and writes comparison.csv, comparison.json and comparison.png.
 ``sweep`` runs every combination of the grid's values once per seed, in parallel, and writes one table
-(results.parquet, results.csv); rerun into the same folder, it resumes (see :mod:`sim.sweep`).
+(results.parquet, results.csv); rerun into the same folder, it resumes (see :mod:`sim.studies.sweep`).
 
 Bad input (a missing or malformed file, an unknown key, a wrong or out-of-range value, a bad CSV, a
 bad flag) ends with exit status 2 and one message per problem, prefixed ``liqsim: error:``, naming the
@@ -408,9 +408,9 @@ def _compare(args):
     """``liqsim compare``: check every flag and every combination first, then run, save and print."""
     from pathlib import Path
 
-    from sim.compare import check_comparison_folder, compare, parse_names
+    from sim.config.scenario import load_scenario
     from sim.enums import ADL_POLICY_NAMES
-    from sim.scenario import load_scenario
+    from sim.studies.compare import check_comparison_folder, compare, parse_names
     from sim.venues import VENUES
 
     problems, names = [], {}
@@ -476,10 +476,10 @@ def _compare_report(cmp, out):
 def _sweep(args):
     """``liqsim sweep``: check every flag and every run first, run what is not done yet, write the table, report.
 
-    The flags go to :func:`sim.sweep.run_sweep` as given (``--grid`` texts, counts as text), so that one pass
+    The flags go to :func:`sim.studies.sweep.run_sweep` as given (``--grid`` texts, counts as text), so that one pass
     reports every problem with the grid, the scenario, the seeds and the executor settings together.
     """
-    from sim.sweep import check_executor, plan_sweep, run_sweep
+    from sim.studies.sweep import check_executor, plan_sweep, run_sweep
 
     problems = []
     overrides = _overrides(args.overrides, problems=problems)
@@ -534,7 +534,7 @@ def _sweep(args):
 
 def _plot(args):
     """``liqsim plot severity DIR``: the severity figure and its numbers, written into the sweep's folder."""
-    from sim.severity import save_severity
+    from sim.studies.severity import save_severity
 
     try:
         png = save_severity(args.dir, args.metric, args.x, args.by, args.level, args.out)
@@ -549,10 +549,10 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     try:
         if args.command == "warmup":
-            import sim
+            from sim.engine import warmup
 
             t0 = time.perf_counter()
-            sim.warmup()
+            warmup()
             print(f"liqsim: kernels compiled and cached in {time.perf_counter() - t0:.1f} s")
             return 0
         if args.command == "calc":
@@ -565,11 +565,11 @@ def main(argv=None):
             return _sweep(args)
         if args.command == "plot":
             return _plot(args)
-        from sim.scenario import load_scenario
+        from sim.config.scenario import load_scenario
 
         scn = load_scenario(args.file, overrides=_overrides(args.overrides, getattr(args, "seed", None)))
         if args.command == "validate":
-            from sim.sweep import plan_sweep, read_sweep_table
+            from sim.studies.sweep import plan_sweep, read_sweep_table
 
             note = ""
             if read_sweep_table(args.file) is not None:  # a [sweep] table is checked as the sweep would
@@ -583,7 +583,7 @@ def main(argv=None):
         from pathlib import Path
 
         from sim.engine import run
-        from sim.result import check_output_folder
+        from sim.outputs import check_output_folder
 
         out = Path(args.out or scn.output.dir or Path("runs") / scn.scenario.name)
         check_output_folder(out.resolve())  # refuse before spending the run, not after

@@ -19,8 +19,9 @@ from sim.kernels.accounts import pack_positions_nb
 from sim.kernels.heap import order_by_key_nb, split_sides_nb
 from sim.kernels.loop import path_price_nb, run_nb, start_nb
 from sim.kernels.margin import init_prices_nb, liquidation_prices_nb
-from sim.market import book_profile, noise_flow, shock_path
-from sim.population import behaviour_draws, from_arrays, generate, no_behaviour
+from sim.world.market import book_profile, noise_flow, shock_path
+from sim.world.population import behaviour_draws, from_arrays, generate, no_behaviour
+from sim.world.streams import generator
 
 _INPUT_ARRAYS = [
     (name, np.ndarray)
@@ -107,8 +108,8 @@ def trigger_tiers(mk, rules):
 
 def prepare(scn):
     """Draw and derive every input of a run from a validated scenario."""
-    seed_seq = np.random.SeedSequence(scn.scenario.seed)
-    pop_rng, noise_rng, _, behaviour_rng = (np.random.default_rng(s) for s in seed_seq.spawn(4))
+    seed = scn.scenario.seed
+    pop_rng, noise_rng, behaviour_rng = (generator(seed, name) for name in ("population", "noise", "behaviour"))
     mk, pcfg, book, fund = scn.market, scn.population, scn.book, scn.insurance_fund
     rules = scn.rules()
     floor, mmr, cum, basis = trigger_tiers(mk, rules)
@@ -235,10 +236,10 @@ def depth_within_1pct_usd(prof, mk):
 def liquidity_shock(shock, duration_ms):
     """Kernel scalars of the liquidity shock: the factor and the times it applies (docs/engine.md §5)."""
     if shock.liquidity_factor == 1.0:
-        return dict(liq_factor=1.0, liq_start=0, liq_end=0)
+        return dict(depth_shock_factor=1.0, depth_shock_start=0, depth_shock_end=0)
     start = _ms(shock.liquidity_start_s)
     end = start + max(1, _ms(shock.liquidity_duration_s)) if shock.liquidity_duration_s > 0 else duration_ms + 1
-    return dict(liq_factor=float(shock.liquidity_factor), liq_start=start, liq_end=end)
+    return dict(depth_shock_factor=float(shock.liquidity_factor), depth_shock_start=start, depth_shock_end=end)
 
 
 def venue_params(rules, policy, oracle_ms):
@@ -326,7 +327,7 @@ def _allocate(inp):
         pend_id=np.zeros(n, np.int64),
         pend_ver=np.zeros(n, np.int64),
     )
-    book = S.Book(
+    book = S.BookState(
         bid_q=np.zeros(inp.n_levels),
         bid_t=np.zeros(inp.n_levels, np.int64),
         ask_q=np.zeros(inp.n_levels),
@@ -335,7 +336,7 @@ def _allocate(inp):
         prof_ask=np.ascontiguousarray(inp.prof_ask, np.float64),
     )
     ev = S.Events(*(np.zeros(8, np.int64) for _ in range(4)))
-    mk = S.Market(
+    mk = S.MarketState(
         path_t=np.ascontiguousarray(inp.path_t, np.int64),
         path_p=np.ascontiguousarray(inp.path_p, np.float64),
         noise_t=np.ascontiguousarray(inp.noise_t, np.int64),
@@ -490,7 +491,8 @@ def path_within(inp):
 def run(scn, progress=None):
     """Run a validated scenario end to end and return a :class:`sim.result.Result`."""
     from sim import metrics
-    from sim.result import Result, versions
+    from sim.outputs import versions
+    from sim.result import Result
 
     t0 = time.perf_counter()
     inp = prepare(scn)
@@ -524,3 +526,22 @@ def run(scn, progress=None):
         versions=versions(),
         timings=timings,
     )
+
+
+def warmup():
+    """Compile every kernel once (a tiny run); later processes load them from the disk cache."""
+    from sim.config.scenario import load_scenario
+
+    scn = load_scenario(
+        None,
+        overrides={
+            "population.n_positions": 500,
+            "scenario.duration_s": 120.0,
+            "shock.start_s": 5.0,
+            "shock.duration_s": 10.0,
+            "shock.size_pct": -20.0,
+            "insurance_fund.initial_usd": 0.0,
+            "book.depth_usd_1pct": 2e5,
+        },
+    )
+    return run(scn)

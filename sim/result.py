@@ -6,127 +6,15 @@ folder atomically: everything is written under a temporary name and renamed into
 never leaves a half-written output folder.
 """
 
-import contextlib
-import csv
 import json
-import math
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from sim import enums as E
-from sim import heatmaps, metrics
-
-
-def versions():
-    """Versions of liqsim and the libraries that shape its numbers."""
-    import numba
-
-    from sim import __version__
-
-    return {"liqsim": __version__, "numpy": np.__version__, "numba": numba.__version__}
-
-
-def json_ready(obj):
-    """JSON-ready copy: tuples become lists, NaN/inf become None, NumPy scalars become Python ones."""
-    if isinstance(obj, dict):
-        return {k: json_ready(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_ready(v) for v in obj]
-    if isinstance(obj, (np.floating, float)):
-        v = float(obj)
-        return v if math.isfinite(v) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj
-
-
-def _label_columns(records, table):
-    """Columns of a record array, with integer codes turned into names for people."""
-    cols = {}
-    for name in records.dtype.names:
-        col = records[name]
-        if name == "kind":
-            names = E.FILL_KIND_NAMES if table == "fills" else E.ACCOUNT_KIND_NAMES
-            col = np.array(names, dtype=object)[col]
-        elif name == "mode" and table == "accounts":
-            col = np.array(("",) + E.MODE_NAMES, dtype=object)[col + 1]
-        elif name == "status" and table == "accounts":
-            col = np.array(("",) + E.STATUS_NAMES, dtype=object)[col + 1]
-        cols[name] = col
-    return cols
-
-
-#: What ``Result.save`` writes; a folder holding anything else is never replaced.
-OUTPUT_FILES = frozenset(
-    {"summary.json", "fills.csv", "series.csv", "accounts.csv", "adl.csv", "scenario.toml", "cascade.png"}
-)
-
-
-def _umask():
-    """The process's file-creation mask (read by setting it and putting it back)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def check_output_folder(target, allowed=OUTPUT_FILES, earlier="an earlier run's results"):
-    """Refuse to overwrite a file, or a folder that holds anything but ``allowed`` (an earlier run's
-    outputs; ``earlier`` names them in the message)."""
-    from sim.errors import ScenarioError
-
-    if not target.exists():
-        parent = target.parent
-        while not parent.exists():
-            parent = parent.parent
-        if not parent.is_dir() or not os.access(parent, os.W_OK):
-            raise ScenarioError(f"{target}: output folder: cannot be created ({parent} is not a writable folder)")
-        return
-    if not target.is_dir():
-        raise ScenarioError(f"{target}: output folder: exists and is a file; choose another folder")
-    foreign = sorted(p.name for p in target.iterdir() if p.name not in allowed)
-    if foreign:
-        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
-        raise ScenarioError(
-            f"{target}: output folder: holds files liqsim did not write ({shown}); "
-            f"choose an empty or new folder, or one with {earlier}"
-        )
-
-
-@contextlib.contextmanager
-def atomic_folder(target):
-    """Assemble a results folder under a temporary name beside ``target`` and rename it into place.
-
-    Yields the temporary folder. An existing ``target`` is replaced only once the new folder is
-    complete; on any error the temporary folder is removed and ``target`` is left as it was.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; a results folder is an ordinary folder
-    try:
-        yield tmp
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            os.replace(target, old)
-        os.replace(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def _write_csv(path, records, table):
-    cols = _label_columns(records, table)
-    with open(path, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(cols.keys())
-        writer.writerows(zip(*(c.tolist() for c in cols.values())))
+from sim import metrics
+from sim.outputs import atomic_folder, check_output_folder, json_ready, label_columns, write_csv
+from sim.report import heatmaps
 
 
 @dataclass(frozen=True)
@@ -135,7 +23,7 @@ class Result:
 
     Attributes
     ----------
-    scenario : sim.scenario.Scenario
+    scenario : sim.config.scenario.Scenario
         The resolved scenario (all defaults filled in).
     summary : dict
         Headline figures (see ``sim.metrics.summarize``), JSON-ready.
@@ -166,15 +54,15 @@ class Result:
     def predictive_heatmap(self, bin_pct=0.25, range_pct=None):
         """Liquidatable notional by price level before the shock, longs and shorts.
 
-        A ``sim.heatmaps.PredictiveHeatmap`` of the starting trader positions, on bins of ``bin_pct`` %
-        of the start price (see ``sim.heatmaps.predictive_heatmap``).
+        A ``sim.report.heatmaps.PredictiveHeatmap`` of the starting trader positions, on bins of ``bin_pct`` %
+        of the start price (see ``sim.report.heatmaps.predictive_heatmap``).
         """
         return heatmaps.predictive_heatmap(self.accounts, self.scenario.market.start_price_usd, bin_pct, range_pct)
 
     def historical_heatmap(self, bin_s=5.0, bin_pct=0.25):
         """Liquidated notional by fill time (``bin_s`` s bins) and fill price (``bin_pct`` % bins).
 
-        A ``sim.heatmaps.HistoricalHeatmap`` of the tape (see ``sim.heatmaps.historical_heatmap``).
+        A ``sim.report.heatmaps.HistoricalHeatmap`` of the tape (see ``sim.report.heatmaps.historical_heatmap``).
         """
         return heatmaps.historical_heatmap(self.fills, self.scenario.market.start_price_usd, bin_s, bin_pct)
 
@@ -186,15 +74,14 @@ class Result:
         import pandas as pd  # a dependency, imported here so that `import sim` stays light
 
         frames = {
-            table: pd.DataFrame(_label_columns(getattr(self, table), table))
-            for table in ("fills", "series", "accounts")
+            table: pd.DataFrame(label_columns(getattr(self, table), table)) for table in ("fills", "series", "accounts")
         }
-        frames["adl"] = pd.DataFrame(_label_columns(self.adl_table(), "adl"))
+        frames["adl"] = pd.DataFrame(label_columns(self.adl_table(), "adl"))
         return frames
 
     def plot(self, fig=None):
         """The cascade picture (prices, liquidation tape, insurance fund); returns the Figure."""
-        from sim.plots import plot_cascade
+        from sim.report.plots import plot_cascade
 
         return plot_cascade(self, fig=fig)
 
@@ -221,14 +108,14 @@ class Result:
                 "versions": self.versions,
             }
             (tmp / "summary.json").write_text(json.dumps(json_ready(doc), indent=2) + "\n")
-            _write_csv(tmp / "fills.csv", self.fills, "fills")
-            _write_csv(tmp / "series.csv", self.series, "series")
-            _write_csv(tmp / "adl.csv", self.adl_table(), "adl")
+            write_csv(tmp / "fills.csv", self.fills, "fills")
+            write_csv(tmp / "series.csv", self.series, "series")
+            write_csv(tmp / "adl.csv", self.adl_table(), "adl")
             if accounts:
-                _write_csv(tmp / "accounts.csv", self.accounts, "accounts")
+                write_csv(tmp / "accounts.csv", self.accounts, "accounts")
             (tmp / "scenario.toml").write_text(self.scenario.to_toml())
             if plot:
-                from sim.plots import save_cascade_png
+                from sim.report.plots import save_cascade_png
 
                 save_cascade_png(self, tmp / "cascade.png")
         return target

@@ -133,7 +133,7 @@ class Tiers(NamedTuple):
     tu_cum: np.ndarray  # f8 (k,), cum / top-up threshold
 
 
-class Book(NamedTuple):
+class BookState(NamedTuple):
     """Lazy ladder: size left after the last touch and the time of that touch, per level."""
 
     bid_q: np.ndarray  # f8 (n_levels,)
@@ -189,7 +189,7 @@ class Fills(NamedTuple):
     equity: np.ndarray
 
 
-class Market(NamedTuple):
+class MarketState(NamedTuple):
     """Read-only inputs of the market."""
 
     path_t: np.ndarray  # int64 ms
@@ -244,9 +244,9 @@ class Params(NamedTuple):
     adl_price: int
     adl_policy: int
     # liquidity shock (docs/engine.md §5)
-    liq_factor: float
-    liq_start: int  # ms
-    liq_end: int  # ms
+    depth_shock_factor: float
+    depth_shock_start: int  # ms
+    depth_shock_end: int  # ms
     # liquidity withdrawal (docs/engine.md §5)
     wd_on: bool
     wd_vol_half: float  # index volatility (absolute log return per √s) at which depth halves

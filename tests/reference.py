@@ -211,9 +211,9 @@ class _Reference:
         self.adl_ranking = int(inp.adl_ranking)
         self.adl_price = int(inp.adl_price)
         self.adl_policy = int(inp.adl_policy)
-        self.liq_factor = float(inp.liq_factor)
-        self.liq_start = int(inp.liq_start)
-        self.liq_end = int(inp.liq_end)
+        self.depth_shock_factor = float(inp.depth_shock_factor)
+        self.depth_shock_start = int(inp.depth_shock_start)
+        self.depth_shock_end = int(inp.depth_shock_end)
         self.wd_on = bool(inp.wd_on)
         self.wd_vol_half = float(inp.wd_vol_half)
         self.wd_flow_half = float(inp.wd_flow_half)
@@ -404,8 +404,8 @@ class _Reference:
         prof = self.prof_bid if bid else self.prof_ask
         if self.wd_on and d <= self.wd_gap:  # the makers' withdrawal widens the book
             return 0.0
-        shocked = self.liq_start <= t < self.liq_end  # the liquidity shock
-        scale = self.liq_factor if shocked else 1.0
+        shocked = self.depth_shock_start <= t < self.depth_shock_end  # the liquidity shock
+        scale = self.depth_shock_factor if shocked else 1.0
         if self.wd_on:
             scale *= self.wd_phi
         T = (prof[d] if 1 <= d <= self.D else 0.0) * scale

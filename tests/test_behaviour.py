@@ -240,7 +240,7 @@ def test_funding_eats_margin_over_a_long_run(compiled):
 def test_behaviour_keys_are_validated(tmp_path):
     from test_scenario import problems_of
 
-    from sim.scenario import parse_scenario
+    from sim.config.scenario import parse_scenario
 
     assert problems_of(parse_scenario, {"topups": {"threshold": 0.5, "target": 0.6}}) == [
         "<dict>: topups.target = 0.6: must be a number in (0, 0.5) (0.5 = topups.threshold)"
@@ -268,7 +268,7 @@ def test_the_shipped_traders_scenario_runs_with_its_behaviour(compiled):
 def test_an_older_scenario_key_says_where_it_went_and_schedules_carry_over(tmp_path):
     from test_scenario import problems_of
 
-    from sim.scenario import parse_scenario
+    from sim.config.scenario import parse_scenario
 
     assert problems_of(parse_scenario, {"market": {"funding_interval_h": 8.0}}) == [
         "<dict>: market.funding_interval_h = 8.0: no longer here: set venue.funding_interval_h instead (each venue "

@@ -449,7 +449,7 @@ def test_calc_compiles_only_the_margin_kernels():
     code = (
         "import sys; from sim.calc import liquidation; "
         "liquidation(venue='binance', side='long', entry=50000, leverage=10); "
-        "bad = [m for m in ('sim.engine', 'sim.kernels.loop', 'sim.population') if m in sys.modules]; "
+        "bad = [m for m in ('sim.engine', 'sim.kernels.loop', 'sim.world.population') if m in sys.modules]; "
         "assert not bad, bad"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -10,10 +10,10 @@ import pytest
 from matplotlib.figure import Figure
 
 import sim
-from sim import compare as C
-from sim import plots
 from sim.cli import main
 from sim.enums import TRADER
+from sim.report import plots
+from sim.studies import compare as C
 from sim.venues import DEFAULTS
 
 SCENARIO = "scenarios/venue_comparison.toml"

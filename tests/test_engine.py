@@ -423,7 +423,7 @@ def test_drawn_liquidation_prices_are_the_final_positions(mix):
     those of the positions as finally drawn, rows redrawn or opened at the start price included."""
     from sim.engine import trigger_tiers
     from sim.kernels.margin import liquidation_prices_nb
-    from sim.population import generate
+    from sim.world.population import generate
 
     scn = sim.load_scenario(
         None,

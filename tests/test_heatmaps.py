@@ -1,4 +1,4 @@
-"""Tests of sim.heatmaps (hand-built records with known bins, one real run) and of the heatmap plots."""
+"""Tests of sim.report.heatmaps (hand-built records with known bins, one real run) and of the heatmap plots."""
 
 import math
 import warnings
@@ -11,9 +11,10 @@ from matplotlib.axes import Axes
 from matplotlib.collections import QuadMesh
 from matplotlib.figure import Figure
 
-from sim import heatmaps, metrics, plots
+from sim import metrics
 from sim.dtypes import ACCOUNT_DTYPE, FILL_DTYPE
 from sim.enums import ADL, COUNTERPARTY, FUND, FUND_UNWIND, LIQUIDATION, MAKER, NOISE_FILL, PARTIAL, TAKEOVER, TRADER
+from sim.report import heatmaps, plots
 
 START = 60_000.0  # with bin_pct 0.25 the bins are 150 USD wide and every edge is exact in binary
 WIDTH = 150.0

@@ -4,6 +4,7 @@
 import numpy as np
 import pytest
 
+from sim.config.scenario import load_scenario
 from sim.kernels.margin import (
     bankruptcy_price_nb,
     equity_nb,
@@ -11,7 +12,6 @@ from sim.kernels.margin import (
     maintenance_margin_nb,
     tier_nb,
 )
-from sim.scenario import load_scenario
 
 ONE = (np.array([0.0]), np.array([0.004]), np.array([0.0]))
 

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 import sim
-from sim import mixes
 from sim.cli import main
+from sim.config import mixes
+from sim.config.scenario import load_scenario, parse_scenario
 from sim.errors import ScenarioError
-from sim.population import generate
-from sim.scenario import load_scenario, parse_scenario
-from sim.sweep import plan_sweep
+from sim.studies.sweep import plan_sweep
+from sim.world.population import generate
 
 SMALL = {"population.n_positions": 4000, "scenario.duration_s": 240.0, "shock.start_s": 10.0, "shock.duration_s": 30.0}
 

@@ -1,4 +1,4 @@
-"""Tests of sim.plots: artists drawn, headless operation, atomic PNG output."""
+"""Tests of sim.report.plots: artists drawn, headless operation, atomic PNG output."""
 
 import math
 import os
@@ -14,9 +14,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import StepPatch
 
-from sim import metrics, plots
+from sim import metrics
 from sim.dtypes import ACCOUNT_DTYPE, FILL_DTYPE, SERIES_DTYPE
 from sim.enums import ADL, LIQUIDATION, NOISE_FILL, PARTIAL, TAKEOVER
+from sim.report import plots
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -225,7 +226,7 @@ def test_cascade_does_not_touch_rcparams(result):
 
 
 def test_no_pyplot_import():
-    code = "import sys, sim.plots; assert 'matplotlib.pyplot' not in sys.modules"
+    code = "import sys, sim.report.plots; assert 'matplotlib.pyplot' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
 
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import sim
+from sim.config.files import read_path_csv
 from sim.errors import ScenarioError
-from sim.files import read_path_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 PATH_FILE = ROOT / "scenarios" / "data" / "btc_2025_10_10.csv"

@@ -35,7 +35,7 @@ def test_save_replaces_atomically_and_cleans_up_on_failure(small_run, tmp_path, 
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(result_mod, "_write_csv", boom)
+    monkeypatch.setattr(result_mod, "write_csv", boom)
     with pytest.raises(OSError):
         small_run.save(target, plot=False)
     assert (target / "summary.json").read_text() == first

@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sim.config.files import read_book_csv, read_path_csv, read_positions_csv
+from sim.config.scenario import Scenario, load_scenario, parse_scenario, schema_markdown
+from sim.config.tables import MarketTable
 from sim.errors import ScenarioError, capped
-from sim.files import read_book_csv, read_path_csv, read_positions_csv
-from sim.scenario import Market, Scenario, load_scenario, parse_scenario, schema_markdown
 from sim.venues import DEFAULTS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +48,7 @@ def test_default_scenario_file_equals_builtin_defaults():
     builtin = load_scenario(None)
     from_file = load_scenario(SCENARIOS / "btc_flash_crash.toml")
     # loading pins the venue pack's default version, so a saved scenario reruns the same rules
-    assert builtin == from_file == Scenario(market=Market(venue_version=DEFAULTS["binance"]))
+    assert builtin == from_file == Scenario(market=MarketTable(venue_version=DEFAULTS["binance"]))
     assert builtin.scenario.name == "btc_flash_crash"
     assert from_file.source.endswith("btc_flash_crash.toml")
 
@@ -64,11 +65,15 @@ def test_readme_is_the_generated_markdown():
 
 def test_markdown_command_prints_the_reference():
     done = subprocess.run(
-        [sys.executable, "-m", "sim.scenario", "--markdown"], cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-m", "sim.config.scenario", "--markdown"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert done.stdout == schema_markdown() and done.stderr == ""  # no runpy warning about a second copy
-    usage = subprocess.run([sys.executable, "-m", "sim.scenario"], cwd=ROOT, capture_output=True, text=True)
-    assert usage.returncode == 2 and usage.stderr == "usage: python -m sim.scenario --markdown\n"
+    usage = subprocess.run([sys.executable, "-m", "sim.config.scenario"], cwd=ROOT, capture_output=True, text=True)
+    assert usage.returncode == 2 and usage.stderr == "usage: python -m sim.config.scenario --markdown\n"
 
 
 def test_defaults():

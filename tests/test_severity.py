@@ -13,8 +13,8 @@ from scipy import stats
 
 from sim.cli import main
 from sim.errors import ScenarioError
-from sim.severity import METRICS, load_sweep, plot_severity, severity_table
-from sim.sweep import run_sweep
+from sim.studies.severity import METRICS, load_sweep, plot_severity, severity_table
+from sim.studies.sweep import run_sweep
 
 SMALL = {"population.n_positions": 3000, "scenario.duration_s": 240.0, "shock.start_s": 10.0, "shock.duration_s": 30.0}
 
@@ -191,7 +191,7 @@ def test_plot_severity_bad_input_is_one_message_and_exit_2(mix_sweep, tmp_path, 
 def test_the_shipped_study_plans_every_shock_size_under_every_named_mix():
     from pathlib import Path
 
-    from sim.sweep import plan_sweep
+    from sim.studies.sweep import plan_sweep
 
     plan = plan_sweep(Path(__file__).resolve().parents[1] / "scenarios" / "leverage_mix_severity.toml")
     assert plan.grid["population.leverage_mix"] == ["conservative", "balanced", "degen"]

@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 
 import sim
+from sim.config.tables import ShockTable
 from sim.engine import prepare
 from sim.errors import ScenarioError
-from sim.paths import gbm_path
-from sim.scenario import Shock
+from sim.world.price_paths import gbm_path
 
 
 def path(seed=0, duration_s=86_400.0, **shock):
-    cfg = Shock(kind="gbm", **{"start_s": 0.0, "step_s": 10.0, **shock})
+    cfg = ShockTable(kind="gbm", **{"start_s": 0.0, "step_s": 10.0, **shock})
     return gbm_path(cfg, 100.0, duration_s, seed)
 
 

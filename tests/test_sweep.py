@@ -17,11 +17,11 @@ import pytest
 
 import sim
 import sim.cli
-import sim.sweep
+import sim.studies.sweep
 from sim.cli import main
 from sim.errors import ScenarioError
-from sim.result import versions
-from sim.sweep import flatten, plan_sweep, run_pool, run_sweep
+from sim.outputs import versions
+from sim.studies.sweep import flatten, plan_sweep, run_pool, run_sweep
 
 # one run takes a few hundredths of a second once compiled
 SMALL = {"population.n_positions": 2000, "scenario.duration_s": 120.0, "shock.start_s": 10.0, "shock.duration_s": 20.0}
@@ -472,7 +472,7 @@ def test_run_ids_are_stable_and_do_not_depend_on_spelling(monkeypatch):
     # pinned: a change of the id scheme orphans every sweep folder's runs, so it must be deliberate
     assert plan_sweep(None, {"population.long_share": [0.5]}).runs[0].run_id == "r6a51987febaaacbb"
     # two runs never share an id (and so a record file), however unlikely a collision of 64 bits is
-    monkeypatch.setattr(sim.sweep, "run_id", lambda params, seed: "r" + "0" * 16)
+    monkeypatch.setattr(sim.studies.sweep, "run_id", lambda params, seed: "r" + "0" * 16)
     with pytest.raises(RuntimeError, match="same run id"):
         plan_sweep(None, seeds=2)
 
@@ -556,7 +556,7 @@ def test_output_folders_that_are_not_a_sweeps_are_refused_before_anything(local_
     def never():
         raise AssertionError("compiled before the folder was checked")
 
-    monkeypatch.setattr(sim.sweep, "_compile_once", never)
+    monkeypatch.setattr(sim.studies.sweep, "_compile_once", never)
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "mine.txt").write_text("x")
     (tmp_path / "b").mkdir()
@@ -579,7 +579,7 @@ def test_output_folders_that_are_not_a_sweeps_are_refused_before_anything(local_
 def test_the_eta_clock_starts_with_the_first_run(tmp_path, monkeypatch, compiled):
     seen = []
     monkeypatch.setattr(sim.cli._Progress, "__call__", lambda self, fraction, note="": seen.append((fraction, self.t0)))
-    monkeypatch.setattr(sim.sweep, "_compile_once", lambda: time.sleep(0.5))  # a first compile, shortened
+    monkeypatch.setattr(sim.studies.sweep, "_compile_once", lambda: time.sleep(0.5))  # a first compile, shortened
     t0 = time.perf_counter()
     assert main(["sweep", *SMALL_ARGS, "--executor", "serial", "--out", str(tmp_path / "o")]) == 0
     assert [f for f, _ in seen] == [0.0, 1.0] and seen[0][1] > t0 + 0.5

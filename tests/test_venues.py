@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from sim import _schema
 from sim import venues as V
+from sim.config import schema as _schema
 
 ALL = [(p.venue, p.version) for p in V.all_packs()]
 

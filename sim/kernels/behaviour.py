@@ -34,7 +34,7 @@ from sim.kernels.margin import init_prices_nb
 
 @jit
 def stop_prices_nb(side, kind, lp, d, u_round, u_stop, p0, step, round_share, share, out):
-    """Stop prices of a population (NaN = no stop; drawn by sim.population.behaviour_draws): a stop ``d`` (a
+    """Stop prices of a population (NaN = no stop; drawn by sim.world.population.behaviour_draws): a stop ``d`` (a
     fraction) from the start price ``p0`` on the losing side, put halfway to the liquidation price ``lp`` when
     it would lie beyond it; moved out to the next multiple of ``step`` when ``u_round < round_share`` and that
     is still inside ``lp``; kept for traders not already past ``lp`` with ``u_stop < share``."""

@@ -43,8 +43,8 @@ def level_now_nb(q0, stamp, target, d, t, p, sf):
     (makers pull); a level inside the withdrawal's gap is empty; without either, :func:`level_size_nb`."""
     if p.wd_on and d <= sf[S.F_WD_GAP]:
         return 0.0
-    shocked = p.liq_start <= t < p.liq_end
-    scale = (p.liq_factor if shocked else 1.0) * (sf[S.F_WD_PHI] if p.wd_on else 1.0)
+    shocked = p.depth_shock_start <= t < p.depth_shock_end
+    scale = (p.depth_shock_factor if shocked else 1.0) * (sf[S.F_WD_PHI] if p.wd_on else 1.0)
     size = level_size_nb(q0, stamp, target * scale, t, p.refill_half_life)
     if (shocked or p.wd_on) and size > target * scale:
         size = target * scale

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from sim._schema import fmt
+from sim.config.schema import fmt
 from sim.venues.packs import ASSETS, DEFAULTS, all_packs, effective_trigger_mmr_pct, newest
 from sim.venues.schema import Pack, Rules, TierRow
 

@@ -7,7 +7,7 @@ form every venue here uses: ``MM = notional × MMR(tier) − amount(tier)`` with
 in notional (reference §2.1, §5.2). Rates are in percent, money in USD (USDT/USDC taken at par).
 
 :class:`VenueTable` is the scenario's ``[venue]`` table: one optional key per :class:`Rules` field, declared
-with the same spec helpers as :mod:`sim.scenario`; an absent key (None) keeps the pack's value, and
+with the same spec helpers as :mod:`sim.config.scenario`; an absent key (None) keeps the pack's value, and
 :func:`resolve` applies the given ones.
 """
 
@@ -23,7 +23,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from sim._schema import breaks, fmt, must, num, setting, specs
+from sim.config.schema import breaks, fmt, must, num, setting, specs
 
 # The allowed values of the string rules; the engine maps them to its own integer codes.
 MM_BASES = ("mark", "entry")

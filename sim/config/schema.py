@@ -1,4 +1,4 @@
-"""The key-spec machinery behind :mod:`sim.scenario`: field specs, type and range checks, docs.
+"""The key-spec machinery behind :mod:`sim.config.scenario`: field specs, type and range checks, docs.
 
 A scenario table is a frozen dataclass whose fields are declared with :func:`setting`, :func:`num` or
 :func:`data_file`; each keeps a :class:`Spec` in ``metadata["spec"]``. A range end may be another key
@@ -8,7 +8,7 @@ and collects every problem instead of stopping at the first; :func:`read_toml` a
 its input; :func:`markdown_table` documents a table.
 
 Nothing here knows about particular keys: the scenario's own kinds (``tiers``, ``mix``) and the rules that tie
-keys together live in :mod:`sim.scenario`.
+keys together live in :mod:`sim.config.scenario`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The opening of ``scenarios/README.md``, before the reference tables :func:`sim.scenario.schema_markdown` adds."""
+"""The opening of ``scenarios/README.md``, before the reference tables :func:`sim.config.scenario.schema_markdown` adds."""
 
 INTRO = """\
 # Scenarios
@@ -20,7 +20,7 @@ size_pct = -20
 
 `btc_flash_crash.toml` restates the defaults with comments; `calm.toml` runs with no shock. Check a file with
 `liqsim validate FILE` and run it with `liqsim run FILE`. This page is generated from the key specs in
-`sim/scenario.py`: `python -m sim.scenario --markdown > scenarios/README.md`.
+`sim/config/scenario.py`: `python -m sim.config.scenario --markdown > scenarios/README.md`.
 
 Validation reports every problem at once: unknown keys (with the allowed ones), wrong types, values out of range,
 values that contradict each other, combinations that would make a run allocate absurd memory (more than

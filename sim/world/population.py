@@ -18,7 +18,7 @@ from sim.kernels.behaviour import stop_prices_nb
 from sim.kernels.margin import liquidation_prices_nb
 
 
-class Population(NamedTuple):
+class PositionArrays(NamedTuple):
     """Position rows, shape (n_traders + 1,); the last row is the residual counterparty."""
 
     side: np.ndarray  # int8 ±1
@@ -122,7 +122,7 @@ def _size_and_wallet(notional, entry, leverage, cross, spare_factor, lot):
 
 
 def from_arrays(arrays, market_cfg, counterparty_leverage):
-    """Population from an explicit positions file (arrays as read by :mod:`sim.files`)."""
+    """Population from an explicit positions file (arrays as read by :mod:`sim.config.files`)."""
     return with_counterparty(
         arrays["side"].astype(np.int8),
         arrays["size"].astype(float),
@@ -144,7 +144,7 @@ def with_counterparty(side, size, entry, wallet, mode, p0, cp_leverage):
     n = side.size
     # Leverage on the wallet: the chosen leverage for isolated rows, notional / balance for cross.
     leverage = np.append(size * entry / wallet, cp_leverage)
-    return Population(
+    return PositionArrays(
         side=np.append(side, cp_side).astype(np.int8),
         size=np.append(size, cp_size),
         entry=np.append(entry, p0),
@@ -170,7 +170,7 @@ def no_behaviour(n: int) -> Draws:
 
 def behaviour_draws(stops, topups, side, kind, wallet, lp, p0, rng) -> Draws:
     """Stops and top-up reserves of trader rows (the residual counterparty gets neither), from the ``[stops]``
-    and ``[topups]`` settings (sim.behaviour) and the rows' liquidation prices ``lp``.
+    and ``[topups]`` settings (sim.config.behaviour) and the rows' liquidation prices ``lp``.
 
     Every row takes the same random numbers whatever the shares are, so raising a share adds behaviour to more
     traders without moving the others'.

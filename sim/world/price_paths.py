@@ -8,11 +8,7 @@ import math
 
 import numpy as np
 
-
-def shock_seed_sequence(seed):
-    """The random stream of a GBM shock: the third child of the scenario seed (the population and the
-    background flow use the first two), so validation and the run draw the same path."""
-    return np.random.SeedSequence(seed).spawn(3)[2]
+from sim.world.streams import generator
 
 
 def gbm_path(shock_cfg, p0, duration_s, seed):
@@ -24,7 +20,7 @@ def gbm_path(shock_cfg, p0, duration_s, seed):
     ``J ~ Normal(log(1 + jump_mean_pct/100), jump_sd_pct/100)``; ``σ`` = ``volatility_pct_per_day``/100
     and ``μ`` = ``drift_pct_per_day``/100 per day. Flat at ``p0`` before ``start_s``.
     """
-    rng = np.random.default_rng(shock_seed_sequence(seed))
+    rng = generator(seed, "shock_path")  # the scenario check and the run draw the same path
     step = shock_cfg.step_s
     span = max(0.0, duration_s - shock_cfg.start_s)
     # points every step_s, and a last, shorter step up to the end of the run if it does not fall on one

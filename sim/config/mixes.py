@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from sim._schema import BAD, as_number
+from sim.config.schema import BAD, as_number
 
 Mix = tuple[tuple[float, float], ...]
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from sim import venues as V
 from sim.enums import ADL_POLICY_NAMES
 from sim.errors import ScenarioError
-from sim.result import atomic_folder, check_output_folder, json_ready
+from sim.outputs import atomic_folder, check_output_folder, json_ready
 
 #: What :meth:`Comparison.save` writes; a folder holding anything else is never replaced.
 COMPARISON_FILES = frozenset({"comparison.csv", "comparison.json", "comparison.png"})
@@ -86,7 +86,7 @@ class Comparison:
 
     Attributes
     ----------
-    scenario : sim.scenario.Scenario
+    scenario : sim.config.scenario.Scenario
         The base scenario, as given (resolved: every default filled in).
     labels : tuple of str
         One per run: the venue, the policy, or ``venue/policy`` when both vary.
@@ -128,8 +128,8 @@ class Comparison:
         ]
 
     def plot(self, fig=None):
-        """The comparison figure (:func:`sim.plots.plot_venue_comparison`); returns the Figure."""
-        from sim.plots import plot_venue_comparison
+        """The comparison figure (:func:`sim.report.plots.plot_venue_comparison`); returns the Figure."""
+        from sim.report.plots import plot_venue_comparison
 
         return plot_venue_comparison(self, fig=fig)
 
@@ -150,7 +150,7 @@ class Comparison:
                 writer.writerows([("" if row[k] is None else row[k]) for k in FIELDS] for row in rows)
             (tmp / "comparison.json").write_text(json.dumps(json_ready(self._document(rows)), indent=2) + "\n")
             if plot:
-                from sim.plots import COMPARISON_DPI
+                from sim.report.plots import COMPARISON_DPI
 
                 self.plot().savefig(tmp / "comparison.png", format="png", dpi=COMPARISON_DPI)
         return target
@@ -171,7 +171,7 @@ class Comparison:
 
 def check_comparison_folder(target):
     """Refuse a file, an unwritable place, or a folder holding anything but an earlier comparison
-    (:func:`sim.result.check_output_folder` with the comparison's own file names)."""
+    (:func:`sim.outputs.check_output_folder` with the comparison's own file names)."""
     check_output_folder(target, COMPARISON_FILES, "an earlier comparison")
 
 

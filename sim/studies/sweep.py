@@ -20,7 +20,7 @@ plans the same runs; ``results.parquet`` and ``results.csv``, one row per run in
 ``run_id``, ``seed``, one column per grid key (tables and arrays as JSON text), ``status`` (``ok``/``failed``),
 ``error``, ``runtime_s`` (the run's wall time in its worker), then every summary metric with dotted names
 (``adl.notional_usd``), arrays as JSON text, integers kept integers. ``liqsim plot severity`` adds ``severity.png`` and ``severity.csv``
-(:mod:`sim.severity`); a sweep run again into the folder removes them with the tables it outdates.
+(:mod:`sim.studies.severity`); a sweep run again into the folder removes them with the tables it outdates.
 
 **Resume, failures, atomicity.** Files are written under temporary names and renamed into place; the tables
 are removed as a sweep starts and written together at its end. Rerun into its folder, a sweep skips the runs
@@ -48,7 +48,6 @@ import math
 import multiprocessing
 import os
 import re
-import secrets
 import signal
 import sys
 import time
@@ -61,12 +60,11 @@ from pathlib import Path
 import numpy as np
 import tomli_w
 
-from sim import mixes
-from sim._schema import as_number, override_value, read_toml, specs
+from sim.config import mixes
+from sim.config.scenario import TABLES, Scenario, load_scenario
+from sim.config.schema import as_number, override_value, read_toml, specs
 from sim.errors import ScenarioError, capped
-from sim.result import check_output_folder, json_ready, versions
-from sim.scenario import TABLES, Scenario, load_scenario
-from sim.severity import SEVERITY_FILES
+from sim.outputs import SEVERITY_FILES, TEMP_NAME, check_output_folder, json_ready, versions, write_atomic
 
 EXECUTORS = ("local", "dask", "serial")
 #: Largest number of runs in one sweep (a typo like ``--seeds 1e9`` is caught before anything starts).
@@ -75,7 +73,6 @@ MAX_RUNS = 1_000_000
 SWEEP_FILES = frozenset({"sweep.toml", "results.parquet", "results.csv", "runs", *SEVERITY_FILES})
 #: Keys left out of a run's settings hash: they label a run without changing its numbers (the seed is in its id).
 _LABELS = ("scenario.seed", "scenario.name", "scenario.description", "output.dir", "output.plot")
-_TEMP = re.compile(r"^\..+\.tmp-\d+-[0-9a-f]+$")
 _RECORD = re.compile(r"^r[0-9a-f]{16}\.json$")
 
 
@@ -519,22 +516,6 @@ def _run_dask(client, base: Scenario, jobs: list, on_done) -> None:
 # ---------------------------------------------------------------------------------------------------- files
 
 
-def write_atomic(files: dict) -> None:
-    """Write ``{path: write}``: ``write(tmp)`` on a temporary name beside each path, flushed to disk, then all
-    renamed into place; if any write fails, none is renamed and the temporary files are removed."""
-    tmps = {path: path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}") for path in files}
-    try:
-        for path, write in files.items():
-            write(tmps[path])
-            with open(tmps[path], "rb") as fh:
-                os.fsync(fh.fileno())
-        for path, tmp in tmps.items():
-            os.replace(tmp, path)
-    finally:
-        for tmp in tmps.values():
-            tmp.unlink(missing_ok=True)
-
-
 def _load_run(path: Path, rid: str) -> dict | None:
     """A saved run record, or None when it is missing, unreadable or not this run's."""
     with contextlib.suppress(OSError, ValueError):
@@ -546,7 +527,7 @@ def _load_run(path: Path, rid: str) -> dict | None:
 def check_sweep_folder(target: Path) -> None:
     """Refuse a file, a folder holding anything but a sweep's files (``runs`` a folder, the others files), or a
     ``runs`` folder holding anything but run records."""
-    temps = {p.name for p in target.iterdir() if _TEMP.match(p.name)} if target.is_dir() else set()
+    temps = {p.name for p in target.iterdir() if TEMP_NAME.match(p.name)} if target.is_dir() else set()
     check_output_folder(target, SWEEP_FILES | temps, "an earlier sweep's results")
     for name in sorted(SWEEP_FILES):
         if (path := target / name).exists() and path.is_dir() != (name == "runs"):
@@ -557,7 +538,7 @@ def check_sweep_folder(target: Path) -> None:
     if (runs := target / "runs").is_dir():
         check_output_folder(
             runs,
-            {p.name for p in runs.iterdir() if _RECORD.match(p.name) or _TEMP.match(p.name)},
+            {p.name for p in runs.iterdir() if _RECORD.match(p.name) or TEMP_NAME.match(p.name)},
             "only a sweep's run records (r + 16 hex digits + .json)",
         )
 
@@ -697,7 +678,7 @@ def run_sweep(
     with _dask_client(n, scheduler) if todo and executor == "dask" else contextlib.nullcontext() as client:
         runs_dir.mkdir(parents=True, exist_ok=True)
         for stale in (
-            *(p for d in (target, runs_dir) for p in d.iterdir() if _TEMP.match(p.name)),
+            *(p for d in (target, runs_dir) for p in d.iterdir() if TEMP_NAME.match(p.name)),
             target / "results.parquet",
             target / "results.csv",
             *(target / f for f in SEVERITY_FILES),
@@ -745,6 +726,6 @@ def _compile_once() -> None:
     from sim._jit import CACHE_DIR
 
     if CACHE_DIR is not None and not any(Path(CACHE_DIR).rglob("*.nbi")):
-        import sim
+        from sim.engine import warmup
 
-        sim.warmup()
+        warmup()

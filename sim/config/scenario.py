@@ -1,11 +1,11 @@
 """Scenarios: TOML files turned into validated, frozen dataclasses.
 
 A scenario has one TOML table per dataclass below (``[scenario]``, ``[market]``, ...). Every key is a dataclass
-field whose ``metadata["spec"]`` (a :class:`sim._schema.Spec`) carries its type, unit, allowed range and doc;
+field whose ``metadata["spec"]`` (a :class:`sim.config.schema.Spec`) carries its type, unit, allowed range and doc;
 validation, overrides, :meth:`Scenario.to_dict` and the reference in ``scenarios/README.md`` (:func:`schema_markdown`,
-printed by ``python -m sim.scenario --markdown``) are all driven by those specs, so adding a key means adding one
+printed by ``python -m sim.config.scenario --markdown``) are all driven by those specs, so adding a key means adding one
 field. The generic machinery (specs, type and range checks, bounds on products of keys, TOML reading, applying
-overrides, docs tables) is in :mod:`sim._schema`; this module holds the tables, the rules that tie keys together
+overrides, docs tables) is in :mod:`sim.config.schema`; this module holds the tables, the rules that tie keys together
 (including the positions file against the market) and loading.
 
 Validation collects every problem before raising one :class:`sim.errors.ScenarioError`; a message reads
@@ -26,400 +26,40 @@ from typing import Any
 import numpy as np
 import tomli_w
 
-from sim import behaviour, files, mixes, venues
-from sim._scenario_docs import INTRO, SWEEP
-from sim._schema import (
+from sim import venues
+from sim.config import behaviour, files, mixes
+from sim.config.docs import INTRO, SWEEP
+from sim.config.schema import (
     BAD,
-    REQUIRED,
     Checker,
     Spec,
     apply_overrides,
-    data_file,
     fmt,
     markdown_table,
-    num,
     read_toml,
-    setting,
     specs,
 )
+from sim.config.tables import (
+    GENERATED,
+    TABLES,
+    AdlTable,
+    BookTable,
+    InsuranceFundTable,
+    MarketTable,
+    OutputTable,
+    PopulationTable,
+    ScenarioTable,
+    ShockTable,
+    Tier,
+)
 from sim.errors import ScenarioError, capped
-from sim.paths import gbm_path
+from sim.world.price_paths import gbm_path
 
 if sys.argv[:1] == ["-m"]:
-    # `python -m sim.scenario --markdown`: runpy imports the package first, which imports this module, and then
+    # `python -m sim.config.scenario --markdown`: runpy imports the package first, which imports this module, and then
     # warns that it will run a second copy as __main__. That copy only prints the docs, so the warning is noise.
     # (sys.argv[0] is "-m" only while `python -m` is locating its module.)
-    warnings.filterwarnings("ignore", r"'sim\.scenario' found in sys\.modules", RuntimeWarning)
-
-# ------------------------------------------------------------------------------------------------------ schema
-
-
-@dataclass(frozen=True)
-class ScenarioInfo:
-    """``[scenario]``: what the run is called and how long it lasts."""
-
-    name: str = setting(
-        "btc_flash_crash",
-        "str",
-        "Run name; used in output folder names.",
-        pattern=r"[A-Za-z0-9_.-]+",
-        allowed="letters, digits, `_`, `.`, `-`",
-    )
-    description: str = setting("", "str", "Free text for people; not used by the engine.")
-    seed: int = num(
-        0, "[0, 2**63)", "", "Seed of every random draw; the same scenario and seed give the same run.", kind="int"
-    )
-    duration_s: float = num(300.0, "(0, 86400]", "s", "Simulated time.")
-
-
-@dataclass(frozen=True)
-class Tier:
-    """One ``[[market.tiers]]`` entry of the tiered maintenance margin."""
-
-    notional_floor_usd: float = num(REQUIRED, "≥ 0", "USD", "Position notional at which the tier starts.")
-    max_leverage: float = num(REQUIRED, "≥ 1", "×", "Largest leverage allowed in the tier.")
-    mmr_pct: float = num(REQUIRED, "[0, 100)", "%", "Maintenance margin rate.")
-    maintenance_amount_usd: float | None = num(
-        None, "≥ 0", "USD", "Maintenance amount (cum); computed from the recurrence when omitted.", optional=True
-    )
-
-
-@dataclass(frozen=True)
-class Market:
-    """``[market]``: venue, contract, fees, oracle and margin tiers."""
-
-    venue: str = setting(
-        "binance",
-        "str",
-        "Venue whose rule pack applies (tiers, partial liquidation, fees, mark, "
-        "fund, ADL); see `liqsim venues` and override single rules in [venue].",
-        choices=venues.VENUES,
-    )
-    venue_version: str | None = setting(
-        None,
-        "str",
-        "Dated version of the venue's rule pack; unset = the default (newest documented) one.",
-        optional=True,
-        shown_default="newest",
-        allowed="a version `liqsim venues` lists for the venue",
-    )
-    asset: str = setting("BTC", "str", "Which of the pack's tier tables applies.", choices=venues.ASSETS)
-    symbol: str = setting("BTCUSDT", "str", "Contract name, for labels.")
-    start_price_usd: float = num(121000.0, "(0, 1e9]", "USD", "Index, mark and last price at t = 0.")
-    tick_size_usd: float = num(
-        0.1, "(0, market.start_price_usd / 10]", "USD", "Price tick; the book has one level per tick."
-    )
-    lot_size: float = num(0.001, "(0, 1e6]", "base units", "Quantity step of liquidation orders.")
-    taker_fee_bps: float = num(
-        5.0, "[0, 100]", "bp", "Taker fee of background orders, paid to the venue's fee account."
-    )
-    index_coupling: float = num(
-        0.3, "[0, 1]", "fraction", "How far the index is pulled from the shock path toward the perp's last price."
-    )
-    oracle_interval_s: float = num(1.0, "[0.01, 60]", "s", "Index/mark update period.")
-    funding_rate_pct: float = num(
-        0.01,
-        "[-5, 5]",
-        "% per interval",
-        "The last funding rate settled before t = 0; the "
-        "mark's funding term uses it until the run's first settlement ([funding]).",
-    )
-    time_to_funding_s: float | None = num(
-        None,
-        "[0, 86400]",
-        "s",
-        "Time to a funding settlement at t = 0, modulo venue.funding_interval_h; unset = half the interval.",
-        optional=True,
-        shown_default="half the interval",
-    )
-    tiers: tuple[Tier, ...] | None = setting(
-        None,
-        "tiers",
-        "Tiered maintenance margin replacing the venue pack's table (see [[market.tiers]] below).",
-        type_name="array of tables",
-        optional=True,
-        allowed="see below",
-        shown_default="the pack's table for market.asset",
-    )
-
-    def pack(self) -> venues.Pack:
-        """The venue's rule pack (the default version unless ``venue_version`` is set)."""
-        return venues.pack(self.venue, self.venue_version)
-
-    def tier_table(self) -> tuple[Tier, ...]:
-        """The tiers in force, in USD notional: ``tiers`` if given, else the pack's table for ``asset`` (a
-        venue whose tiers are set in position size has them valued at ``start_price_usd`` here; the engine
-        itself reads those in coins, :func:`sim.engine.trigger_tiers`)."""
-        if self.tiers is not None:
-            return self.tiers
-        rows = self.pack().tier_rows(self.asset, self.start_price_usd)  # OKX's tiers are sized in coins
-        return tuple(Tier(r.notional_floor_usd, r.max_leverage, r.mmr_pct, r.maintenance_amount_usd) for r in rows)
-
-    def tier_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The tiers in force as engine arrays (without any fee a venue adds in its trigger).
-
-        Returns
-        -------
-        floor, mmr, cum, max_leverage : numpy.ndarray of float64
-            Notional floors (USD), maintenance margin rates as fractions, maintenance amounts (USD) and
-            maximum leverages, one entry per tier.
-        """
-        cols = [
-            (t.notional_floor_usd, t.mmr_pct / 100.0, t.maintenance_amount_usd, t.max_leverage)
-            for t in self.tier_table()
-        ]
-        return tuple(np.array(c, dtype=np.float64) for c in zip(*cols))
-
-
-@dataclass(frozen=True)
-class Population:
-    """``[population]``: the synthetic trader positions, or a CSV of explicit ones."""
-
-    n_positions: int = num(100000, "[1, 50_000_000]", "positions", "Number of trader positions.", kind="int")
-    open_interest_usd: float = num(
-        8e9,
-        "[0, 1e13]",
-        "USD",
-        "Open interest: total notional of the larger side at "
-        "the start price; positions are scaled to it; 0 keeps sizes as drawn.",
-    )
-    long_share: float = num(0.6, "[0, 1]", "fraction", "Fraction of positions that are long.")
-    leverage_mix: str | tuple[tuple[float, float], ...] = setting(
-        mixes.DEFAULT,
-        "mix",
-        "Leverage → weight; weights are normalised. Write a fractional leverage as a quoted "
-        'key ("2.5" = 0.1). Or a named mix: '
-        + "; ".join(f'"{k}" = `{mixes.text(m)}`' for k, m in mixes.NAMED.items())
-        + ' ("balanced" is the default). A table given here must fit the venue\'s first '
-        "tier; a named mix and the default are capped instead: every position opens at most at its tier's "
-        "max_leverage (so 50 and 100 become 40 on Hyperliquid).",
-        type_name="table or name",
-        allowed=f"leverage in [1, market.tiers[0].max_leverage] = weight ≥ 0, or one of {', '.join(mixes.NAMED)}",
-        shown_default=f"`{mixes.text(mixes.DEFAULT)}`",
-    )
-    notional_min_usd: float = num(
-        200.0,
-        "(0, 1e9]",
-        "USD",
-        "Pareto scale of position notional, as drawn: it "
-        "bounds the notional before the sizes are scaled to open_interest_usd (the "
-        "scaling multiplies every size by one factor).",
-    )
-    size_tail_alpha: float = num(1.5, "(1, 10]", "", "Pareto tail exponent of position notional.")
-    notional_max_usd: float = num(
-        20e6,
-        "[population.notional_min_usd, 1e13]",
-        "USD",
-        "Largest position notional as drawn (the Pareto draw is capped here), before "
-        "the sizes are scaled to open_interest_usd (one factor for every size).",
-    )
-    entry_lookback_h: float = num(72.0, "[0, 720]", "h", "Entries are spread over a synthetic price history this long.")
-    entry_volatility_pct_per_day: float = num(3.0, "[0, 100]", "% per day", "Volatility of that price history.")
-    cross_share: float = num(0.3, "[0, 1]", "fraction", "Fraction of positions in cross margin mode.")
-    cross_spare_mean: float = num(1.0, "[0, 100]", "× initial margin", "Mean spare balance of a cross account.")
-    counterparty_leverage: float = num(1.0, "[1, 125]", "", "Leverage of the account holding the long/short residual.")
-    file: str | None = data_file(
-        "Positions CSV (side, size, entry_price, margin or leverage, mode, wallet) used "
-        "instead of the synthetic population; the other keys above except "
-        "counterparty_leverage may not be set with it. Every row must have equity > 0 at "
-        "market.start_price_usd and a leverage (size·entry_price / margin) within the "
-        "max_leverage of the tier of its notional; a solvent row already past its "
-        "liquidation price is allowed and is liquidated at the first tick."
-    )
-    positions: dict[str, np.ndarray] | None = field(default=None, compare=False, repr=False)
-
-    def leverage_mix_arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """Leverages and their probabilities (weights normalised to sum to 1), as float64 arrays; a named mix is
-        resolved (:mod:`sim.mixes`)."""
-        return mixes.arrays(self.leverage_mix)
-
-
-# Synthetic-population keys that make no sense next to an explicit positions file.
-_GENERATED = (
-    "n_positions",
-    "open_interest_usd",
-    "long_share",
-    "leverage_mix",
-    "notional_min_usd",
-    "size_tail_alpha",
-    "notional_max_usd",
-    "entry_lookback_h",
-    "entry_volatility_pct_per_day",
-    "cross_share",
-    "cross_spare_mean",
-)
-
-
-@dataclass(frozen=True)
-class Book:
-    """``[book]``: the resting order book and the background order flow."""
-
-    depth_usd_1pct: float = num(
-        270e6,
-        "(0, 1e13]",
-        "USD per side",
-        "Resting depth within 1% of the fair price "
-        "(BTCUSDT perp median on 10 Oct 2025 before the crash: about 240–300M).",
-    )
-    shape: float = num(0.8, "(0, 5]", "", "Cumulative depth within x% grows as x^shape.")
-    range_pct: float = num(
-        40.0,
-        "(0, 95]",
-        "%",
-        "The ladder spans start_price·(1 ± range_pct/100); it must hold the whole shock path plus a 1-point margin.",
-    )
-    refill_half_life_s: float = num(30.0, "(0, 86400]", "s", "Half-life of makers refilling a taken level.")
-    noise_rate_per_s: float = num(2.0, "[0, 1000]", "orders/s", "Rate of background market orders.")
-    noise_notional_median_usd: float = num(20000.0, "(0, 1e10]", "USD", "Median notional of a background order.")
-    noise_notional_sigma: float = num(1.0, "[0, 5]", "", "Lognormal sigma of background order notional.")
-    noise_band_pct: float = num(2.0, "(0, 50]", "%", "Background orders fill at most this far from the index.")
-    withdrawal: bool = setting(
-        False,
-        "bool",
-        "Makers pull depth as the index's volatility and one-sided taker flow "
-        "rise, and return as it calms (the withdrawal_* keys).",
-    )
-    withdrawal_volatility_pct: float = num(
-        0.1,
-        "(0, 100]",
-        "% per √s",
-        "Index volatility (average absolute move per √second) at which makers keep half their depth.",
-    )
-    withdrawal_flow_share: float = num(
-        0.02,
-        "(0, 100]",
-        "× depth_usd_1pct per s",
-        "One-sided taker flow per second, as a share of depth_usd_1pct, at which makers keep half their depth.",
-    )
-    withdrawal_window_s: float = num(10.0, "[0.01, 3600]", "s", "Time constant of the volatility and flow averages.")
-    withdrawal_floor: float = num(0.05, "(0, 1]", "fraction", "The least share of their depth makers keep.")
-    withdrawal_recovery_s: float = num(
-        30.0, "(0, 86400]", "s", "Half-life of the makers' return as it calms (they pull at once)."
-    )
-    withdrawal_spread_bps: float = num(
-        0.0,
-        "[0, 1000]",
-        "bp",
-        "Makers also widen the book: at their floor they "
-        "quote nothing within this of the fair price, in between in proportion to "
-        "what they pulled; 0 = they thin it without widening.",
-    )
-    file: str | None = data_file(
-        "Levels CSV (side, price, size) replacing the synthetic ladder; prices on the "
-        "tick grid, bids below and asks above the start price, within the range."
-    )
-    levels: dict[str, np.ndarray] | None = field(default=None, compare=False, repr=False)
-
-
-@dataclass(frozen=True)
-class Shock:
-    """``[shock]``: the exogenous index path."""
-
-    kind: str = setting(
-        "ramp",
-        "str",
-        "none: flat; gap: jump at start_s; ramp: linear move over duration_s; "
-        "replay: a recorded path from file; gbm: geometric Brownian motion with Poisson jumps "
-        "from start_s, drawn from scenario.seed.",
-        choices=("none", "gap", "ramp", "replay", "gbm"),
-    )
-    start_s: float = num(
-        60.0,
-        "[0, scenario.duration_s]",
-        "s",
-        "When the shock starts (not checked against "
-        "scenario.duration_s for kind none). Replay: the recorded path starts here; before it "
-        "the index stays at the path's first price.",
-    )
-    size_pct: float = num(
-        -10.0,
-        "(-95, 95]",
-        "%",
-        "Size of the move for gap and ramp (−10 = a 10% fall); the end "
-        "price must also lie inside the book ladder less 1 point (book.range_pct).",
-    )
-    duration_s: float = num(60.0, "(0, 86400]", "s", "Length of a ramp.")
-    file: str | None = data_file(
-        "Path CSV (timestamp, price) to replay; required for replay, not allowed "
-        "otherwise. Lines starting with # are comments (e.g. the data's source)."
-    )
-    rescale: bool = setting(True, "bool", "Replay: scale the path so it starts at market.start_price_usd.")
-    volatility_pct_per_day: float = num(3.0, "[0, 100]", "% per √day", "GBM: volatility of the index.")
-    drift_pct_per_day: float = num(0.0, "[-50, 50]", "% per day", "GBM: drift of the index.")
-    jump_rate_per_h: float = num(0.0, "[0, 3600]", "jumps/h", "GBM: Poisson rate of jumps.")
-    jump_mean_pct: float = num(
-        -3.0, "(-50, 50]", "%", "GBM: mean jump size (a log-jump is normal around log(1 + mean/100))."
-    )
-    jump_sd_pct: float = num(2.0, "[0, 50]", "%", "GBM: standard deviation of a log-jump.")
-    step_s: float = num(1.0, "[0.01, 3600]", "s", "GBM: time between points of the path.")
-    liquidity_factor: float = num(
-        1.0,
-        "(0, 10]",
-        "×",
-        "Liquidity shock: every book level's target size is "
-        "multiplied by this (0.1 = makers pull 90% at once); 1 = none. Any index kind.",
-    )
-    liquidity_start_s: float = num(0.0, "[0, scenario.duration_s]", "s", "When the liquidity shock starts.")
-    liquidity_duration_s: float = num(
-        0.0,
-        "[0, 86400]",
-        "s",
-        "How long it lasts; 0 = to the end of the run. Afterwards the book refills with book.refill_half_life.",
-    )
-    path: dict[str, np.ndarray] | None = field(default=None, compare=False, repr=False)
-
-
-@dataclass(frozen=True)
-class InsuranceFund:
-    """``[insurance_fund]``: the fund's money and how it works off taken-over positions."""
-
-    initial_usd: float = num(50e6, "[0, 1e13]", "USD", "Balance at t = 0 (the backstop vault's on Hyperliquid).")
-    unwind_interval_s: float = num(5.0, "(0, 3600]", "s", "How often the fund sells down its inventory.")
-    unwind_fraction: float = num(0.2, "(0, 1]", "fraction", "Share of the inventory offered per unwind.")
-    unwind_band_pct: float = num(0.5, "(0, 50]", "%", "Unwind orders fill at most this far from the index.")
-
-
-@dataclass(frozen=True)
-class Adl:
-    """``[adl]``: auto-deleveraging."""
-
-    enabled: bool = setting(
-        True, "bool", "Close opposite positions when the fund cannot take over; false makes the fund take everything."
-    )
-    policy: str = setting(
-        "venue_queue",
-        "str",
-        "Who is deleveraged: venue_queue closes whole positions in the "
-        "venue's ranking order (venue.adl_ranking); pro_rata cuts every winner by the same fraction "
-        "of its contracts; leverage_drain cuts the most levered first, down to one common "
-        "leverage.",
-        choices=("venue_queue", "pro_rata", "leverage_drain"),
-    )
-
-
-@dataclass(frozen=True)
-class Output:
-    """``[output]``: where results go."""
-
-    dir: str = setting("", "str", "Output folder; empty means `runs/<scenario.name>`.")
-    sample_interval_s: float = num(1.0, "(0, 3600]", "s", "Period of the time-series samples.")
-    plot: bool = setting(True, "bool", "Draw the summary plots.")
-
-
-TABLES: dict[str, type] = {
-    "scenario": ScenarioInfo,
-    "market": Market,
-    "venue": venues.VenueTable,
-    "population": Population,
-    "stops": behaviour.Stops,
-    "topups": behaviour.TopUps,
-    "book": Book,
-    "shock": Shock,
-    "funding": behaviour.Funding,
-    "insurance_fund": InsuranceFund,
-    "adl": Adl,
-    "output": Output,
-}
+    warnings.filterwarnings("ignore", r"'sim\.config\.scenario' found in sys\.modules", RuntimeWarning)
 
 
 @dataclass(frozen=True)
@@ -439,18 +79,18 @@ class Scenario:
     :meth:`with_overrides` and the data-file arrays take no part in comparisons.
     """
 
-    scenario: ScenarioInfo = field(default_factory=ScenarioInfo)
-    market: Market = field(default_factory=Market)
+    scenario: ScenarioTable = field(default_factory=ScenarioTable)
+    market: MarketTable = field(default_factory=MarketTable)
     venue: venues.VenueTable = field(default_factory=venues.VenueTable)
-    population: Population = field(default_factory=Population)
-    stops: behaviour.Stops = field(default_factory=behaviour.Stops)
-    topups: behaviour.TopUps = field(default_factory=behaviour.TopUps)
-    book: Book = field(default_factory=Book)
-    shock: Shock = field(default_factory=Shock)
-    funding: behaviour.Funding = field(default_factory=behaviour.Funding)
-    insurance_fund: InsuranceFund = field(default_factory=InsuranceFund)
-    adl: Adl = field(default_factory=Adl)
-    output: Output = field(default_factory=Output)
+    population: PopulationTable = field(default_factory=PopulationTable)
+    stops: behaviour.StopsTable = field(default_factory=behaviour.StopsTable)
+    topups: behaviour.TopUpsTable = field(default_factory=behaviour.TopUpsTable)
+    book: BookTable = field(default_factory=BookTable)
+    shock: ShockTable = field(default_factory=ShockTable)
+    funding: behaviour.FundingTable = field(default_factory=behaviour.FundingTable)
+    insurance_fund: InsuranceFundTable = field(default_factory=InsuranceFundTable)
+    adl: AdlTable = field(default_factory=AdlTable)
+    output: OutputTable = field(default_factory=OutputTable)
     source: str | None = field(default=None, compare=False)
     _origin: _Origin | None = field(default=None, compare=False, repr=False)
 
@@ -465,7 +105,7 @@ class Scenario:
             obj, table = getattr(self, name), {}
             for key, spec in specs(cls).items():
                 value = getattr(obj, key)
-                if value is None or (cls is Population and self.population.file and key in _GENERATED):
+                if value is None or (cls is PopulationTable and self.population.file and key in GENERATED):
                     continue
                 if spec.kind == "tiers":
                     value = [{k: getattr(t, k) for k in specs(Tier)} for t in value]
@@ -564,7 +204,7 @@ def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
     _check_resources(c)
     tiers = _check_venue(c)
     if v["population.file"] is not None:
-        for key in (f"population.{name}" for name in _GENERATED if f"population.{name}" in c.given):
+        for key in (f"population.{name}" for name in GENERATED if f"population.{name}" in c.given):
             c.fail(key, "cannot be set together with population.file (the positions come from the file)", c.given[key])
         if (positions := c.read("population.file", files.read_positions_csv)) is not None:
             extra["population"] = {"positions": positions, "n_positions": len(positions["side"])}
@@ -619,8 +259,8 @@ def _check_venue(c: _Checker) -> tuple[Tier, ...] | None:
             c.given["market.venue_version"],
         )
         return None
-    price = v["market.start_price_usd"] if c.ok("market.start_price_usd") else Market.start_price_usd
-    market = Market(
+    price = v["market.start_price_usd"] if c.ok("market.start_price_usd") else MarketTable.start_price_usd
+    market = MarketTable(
         venue=venue, venue_version=version, asset=v["market.asset"], tiers=v["market.tiers"], start_price_usd=price
     )
     names = [f.name for f in dataclasses.fields(venues.VenueTable)]
@@ -766,7 +406,7 @@ def _check_shock_range(c: _Checker, path: dict[str, np.ndarray] | None) -> None:
         and c.ok(*(f"shock.{k}" for k in _GBM_KEYS), "scenario.duration_s", "scenario.seed")
     ):
         # the same draw the run makes (the seed's own stream), so a run never leaves the ladder
-        shock = Shock(**{k: v[f"shock.{k}"] for k in _GBM_KEYS})
+        shock = ShockTable(**{k: v[f"shock.{k}"] for k in _GBM_KEYS})
         prices = gbm_path(shock, p0, v["scenario.duration_s"], v["scenario.seed"])[1]
         key = "shock.volatility_pct_per_day"
         shown = c.given.get(key, v[key])
@@ -793,7 +433,7 @@ def _build(
     if not isinstance(raw, dict):
         raise ScenarioError(c.problems + [f"{source}: the scenario must be a table of tables"])
     for k in raw:
-        if k not in TABLES and k != "sweep":  # a sweep's own table, read by sim.sweep
+        if k not in TABLES and k != "sweep":  # a sweep's own table, read by sim.studies.sweep
             c.fail(k, "unknown table; allowed: " + ", ".join(sorted([*TABLES, "sweep"])))
     parsed = {name: c.table(cls, raw.get(name, {}), name) for name, cls in TABLES.items()}
     extra = _cross_checks(c)
@@ -836,7 +476,7 @@ def schema_markdown() -> str:
     for name, cls in TABLES.items():
         summary = (cls.__doc__ or "").split(": ", 1)[-1].strip()
         out += [f"### `[{name}]`", "", summary[:1].upper() + summary[1:], "", *markdown_table(cls), ""]
-        if cls is Market:
+        if cls is MarketTable:
             out += [
                 "### `[[market.tiers]]`",
                 "",
@@ -856,7 +496,7 @@ def schema_markdown() -> str:
             out += [
                 f"| {fmt(t.notional_floor_usd)} | {fmt(t.max_leverage)} | {fmt(t.mmr_pct)} | "
                 f"{fmt(t.maintenance_amount_usd)} |"
-                for t in Market().tier_table()
+                for t in MarketTable().tier_table()
             ] + [""]
     return "\n".join(out) + "\n" + SWEEP
 
@@ -865,7 +505,7 @@ def _main(argv: list[str]) -> int:
     if argv == ["--markdown"]:
         sys.stdout.write(schema_markdown())
         return 0
-    sys.stderr.write("usage: python -m sim.scenario --markdown\n")
+    sys.stderr.write("usage: python -m sim.config.scenario --markdown\n")
     return 2
 
 

@@ -1,6 +1,6 @@
 """Severity studies: how big a cascade gets as the shock grows, per leverage mix, with uncertainty over seeds.
 
-A sweep over ``shock.size_pct`` × ``population.leverage_mix`` × N seeds (``liqsim sweep``, :mod:`sim.sweep`) has one
+A sweep over ``shock.size_pct`` × ``population.leverage_mix`` × N seeds (``liqsim sweep``, :mod:`sim.studies.sweep`) has one
 row per run. :func:`severity_table` reduces it to one row per (group, shock size): the mean over seeds of a
 severity metric (:data:`METRICS`) with a confidence interval for that mean; :func:`plot_severity` draws the curves
 with their bands and :func:`save_severity` writes ``severity.png`` and ``severity.csv`` into the sweep's folder
@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.errors import ScenarioError
+from sim.outputs import SEVERITY_FILES, write_atomic
 
 #: Severity metrics: name → (axis label, unit, the results-table column or (start, low) columns for a drawdown,
 #: the least value the metric can take: an interval is clipped there, as the mean cannot lie below it).
@@ -48,7 +49,6 @@ METRICS = {
 #: The x key preferred when a sweep varies it.
 SHOCK_KEY = "shock.size_pct"
 #: What :func:`save_severity` writes into a sweep folder.
-SEVERITY_FILES = ("severity.png", "severity.csv")
 #: One colour per named leverage mix, kept across figures; other groups take the spare colours in turn.
 MIX_COLORS = {"conservative": "#2ca02c", "balanced": "#1f77b4", "degen": "#d62728"}
 _SPARE_COLORS = ("#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#17a398")
@@ -228,7 +228,7 @@ def _line_styles(groups: list[str]) -> dict[str, tuple[str, str, str]]:
 def _value_axis(ax, unit: str) -> None:
     from matplotlib.ticker import FuncFormatter
 
-    from sim._plotkit import fmt_usd
+    from sim.report.plotkit import fmt_usd
 
     if unit == "usd":
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_usd(v) if v else "$0"))
@@ -256,7 +256,7 @@ def _draw(table, tables: list, level: float, fig=None):
     """The figure of :func:`plot_severity` from its :func:`severity_table` tables, one per metric."""
     from matplotlib.figure import Figure
 
-    from sim._plotkit import _style
+    from sim.report.plotkit import _style
 
     names = [sev.attrs["metric"] for sev in tables]
     x, by = tables[0].attrs["x"], tables[0].attrs["by"]
@@ -318,8 +318,6 @@ def save_severity(
     """Draw :func:`plot_severity` for the sweep in ``folder`` and write it (``out``, default ``severity.png`` in the
     folder) and the numbers behind it (``severity.csv`` beside it, one row per metric, group and x), atomically."""
     import pandas as pd
-
-    from sim.sweep import write_atomic
 
     table = load_sweep(folder)
     png = Path(out) if out is not None else Path(folder) / SEVERITY_FILES[0]

@@ -1,6 +1,6 @@
 """Liquidation heatmaps: where liquidations *could* happen before a shock, and where they *did*.
 
-Two views of the same question, as plain arrays (numpy only; :mod:`sim.plots` draws them):
+Two views of the same question, as plain arrays (numpy only; :mod:`sim.report.plots` draws them):
 
 - :func:`predictive_heatmap` reads the starting positions (``ACCOUNT_DTYPE``): the notional each
   price level would force-sell if the mark reached it, split into longs (levels below the start

@@ -1,4 +1,4 @@
-"""Pictures of a run (with its colours and formats in :mod:`sim._plotkit`, the only modules that import
+"""Pictures of a run (with its colours and formats in :mod:`sim.report.plotkit`, the only modules that import
 matplotlib).
 
 Everything draws on :class:`matplotlib.figure.Figure` objects directly: no pyplot state, no
@@ -20,8 +20,10 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
 
-from sim import heatmaps, metrics
-from sim._plotkit import (  # noqa: F401 (fmt_usd, fmt_pct and the colours are part of this module's face)
+from sim import metrics
+from sim.enums import ADL, STOP, TRADER
+from sim.report import heatmaps
+from sim.report.plotkit import (  # noqa: F401 (fmt_usd, fmt_pct and the colours are part of this module's face)
     CASCADE_DPI,
     CASCADE_FIGSIZE,
     FUND_COLOR,
@@ -39,7 +41,6 @@ from sim._plotkit import (  # noqa: F401 (fmt_usd, fmt_pct and the colours are p
     fmt_pct,
     fmt_usd,
 )
-from sim.enums import ADL, STOP, TRADER
 
 # --------------------------------------------------------------------------------------------
 # Panels
@@ -519,7 +520,7 @@ def comparison_title(comparison):
 
 
 def plot_venue_comparison(comparison, fig=None):
-    """Four panels over the runs of a comparison (``sim.compare.Comparison``); returns the Figure.
+    """Four panels over the runs of a comparison (``sim.studies.compare.Comparison``); returns the Figure.
 
     (a) cumulative liquidated notional against time, one line per run; (b) liquidated longs and
     shorts per run, or, when one venue is compared across ADL policies (the cascade is then the same
@@ -563,7 +564,7 @@ def plot_venue_comparison(comparison, fig=None):
 
 
 # --------------------------------------------------------------------------------------------
-# Liquidation heatmaps (sim.heatmaps): what was liquidatable before the shock, and what was liquidated
+# Liquidation heatmaps (sim.report.heatmaps): what was liquidatable before the shock, and what was liquidated
 
 HEATMAP_FIGSIZE = (16.0, 9.0)  # inches
 WITHIN_PCT = 10.0  # the predictive panel's title totals what a move of this size would liquidate
@@ -598,7 +599,7 @@ def _extreme_prices(result, start, min_pct):
 
 
 def plot_predictive_heatmap(result, ax=None, bin_pct=0.25, range_pct=None):
-    """Liquidatable notional per price level before the shock (``sim.heatmaps.predictive_heatmap``).
+    """Liquidatable notional per price level before the shock (``sim.report.heatmaps.predictive_heatmap``).
 
     Horizontal bars of ``bin_pct`` % of the start price, longs (red) and shorts (green) stacked, over
     ``range_pct`` % either side of the start (by default the run's move with room to spare); dashed
@@ -634,7 +635,7 @@ def plot_predictive_heatmap(result, ax=None, bin_pct=0.25, range_pct=None):
 
 
 def plot_historical_heatmap(result, ax=None, bin_s=5.0, bin_pct=0.25):
-    """Liquidated notional by time and fill price (``sim.heatmaps.historical_heatmap``) on a log colour
+    """Liquidated notional by time and fill price (``sim.report.heatmaps.historical_heatmap``) on a log colour
     scale: longs in reds, shorts in greens, empty cells white; last (black) and mark (blue) on top. The
     time axis is zoomed to the cascade (99 % of the liquidated notional, with room either side).
     """

@@ -2,7 +2,7 @@
 
 MODEL §5 puts stop-loss orders and margin top-ups in the population; they are their own tables so each can be
 switched off at once (``share = 0``, the default) and documented in one place. The draws come from the seed's
-fourth stream (:func:`sim.population.behaviour_draws`), so switching a behaviour on does not change the
+fourth stream (:func:`sim.world.population.behaviour_draws`), so switching a behaviour on does not change the
 positions, the background flow or a GBM path. The engine side is :mod:`sim.kernels.behaviour`; docs/engine.md §9
 states the rules.
 """
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sim._schema import num, setting
+from sim.config.schema import num, setting
 
 
 @dataclass(frozen=True)
-class Stops:
+class StopsTable:
     """``[stops]``: stop-loss orders in the population (market orders through the book when triggered)."""
 
     share: float = num(0.0, "[0, 1]", "fraction", "Fraction of traders with a stop-loss order; 0 = no stops.")
@@ -37,7 +37,7 @@ class Stops:
 
 
 @dataclass(frozen=True)
-class TopUps:
+class TopUpsTable:
     """``[topups]``: traders who add margin when their margin ratio (maintenance margin / equity at the mark)
     reaches a threshold."""
 
@@ -63,7 +63,7 @@ class TopUps:
 
 
 @dataclass(frozen=True)
-class Funding:
+class FundingTable:
     """``[funding]``: payments between longs and shorts at the venue's interval and by its formula."""
 
     enabled: bool = setting(

@@ -1,4 +1,4 @@
-"""Colours, number formats and small Axes helpers shared by the figures of :mod:`sim.plots`."""
+"""Colours, number formats and small Axes helpers shared by the figures of :mod:`sim.report.plots`."""
 
 import numpy as np
 from matplotlib.figure import Figure

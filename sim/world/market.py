@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sim.paths import gbm_path
+from sim.world.price_paths import gbm_path
 
 
 class BookProfile(NamedTuple):

@@ -1,0 +1,1 @@
+"""Pictures and maps of a result: the only package that imports matplotlib."""

@@ -1,0 +1,1 @@
+"""Drivers of many runs: venue/policy comparisons, sweeps over grids and seeds, severity studies."""
