@@ -227,7 +227,7 @@ def test_binance_clearance_fee_note_gives_both_figures():
         p = V.pack("binance", version)
         fee = [n for n in p.notes if "clearance fee" in n]
         assert p.rules.clearance_fee_pct == 0.5 and len(fee) == 1
-        assert "'up to 0.5%'" in fee[0] and "0.3% for BTCUSDT" in fee[0] and "§2.4" in fee[0]
+        assert "'up to 0.5%'" in fee[0] and "0.3% for BTCUSDT" in fee[0] and "docs/model.md §3.4" in fee[0]
 
 
 def test_binance_2021_03_has_the_older_fund_exit_rule():
