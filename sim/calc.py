@@ -2,9 +2,9 @@
 
 A position of side ``s`` (+1 long, −1 short), size ``Q`` coins and entry price ``EP`` backed by a wallet
 ``W`` has equity ``E(P) = W + s·Q·(P − EP)`` at mark price ``P``. It is liquidated where the equity
-falls to the maintenance margin ``MM = notional × MMR(tier) − cum(tier)`` (model §2), so the answer is
+falls to the maintenance margin ``MM = notional × MMR(tier) − cum(tier)`` (docs/model.md §2.2), so the answer is
 the root of ``E(P) = MM(P)``, solved by :func:`sim.kernels.margin.position_lp_nb`, the function the
-engine uses. Venue rules change the answer in three ways (reference/mechanics.md §2–§5):
+engine uses. Venue rules change the answer in three ways (docs/model.md §2.2–§2.4):
 
 * the tier is the one of the notional *at the liquidation price* (Binance, OKX, Hyperliquid), or
   MM is charged on the *entry* value, so the tier is the one at entry (Bybit, ``mm_basis = "entry"``);
@@ -13,7 +13,7 @@ engine uses. Venue rules change the answer in three ways (reference/mechanics.md
 * OKX triggers when equity reaches MM **plus** the clearance fee, i.e. at an effective rate of
   MMR + fee rate (``trigger_includes_fee``); the maintenance amount is unchanged by that shift;
 * in cross mode the wallet is the account's whole balance, less the maintenance margin of its other
-  positions and plus their unrealised PnL (Binance's formula, mechanics §2.3).
+  positions and plus their unrealised PnL (Binance's formula, docs/model.md §2.4).
 
 Units: prices and money in USD, sizes in coins, rates in percent at this interface (the kernels take
 fractions). Entry prices are in [1e-8, 1e9] USD and money (notional, margin, wallet and the cross terms)

@@ -27,7 +27,7 @@ FLAT = 3  # no position (a counterparty with nothing to hold)
 STOPPED = 4  # closed in full by its own stop-loss order
 STATUS_NAMES = ("open", "liquidated", "adl_closed", "flat", "stopped")
 
-# Fill kinds (model §8: the tape)
+# Fill kinds (docs/model.md §8: the tape)
 LIQUIDATION = 0
 PARTIAL = 1
 TAKEOVER = 2

@@ -1,5 +1,5 @@
 """Stops, margin top-ups and funding (docs/engine.md §9): hand-built cases through both engines, the funding
-formula against the reference's test vectors, and scenario runs showing each behaviour moves outcomes the way it
+formula against docs/model.md §10, and scenario runs showing each behaviour moves outcomes the way it
 should (stops clustered at a round number fire in a burst there, top-ups mean fewer liquidations, funding eats
 margin over a long run)."""
 
@@ -26,7 +26,7 @@ def long_and_counterparty(wallet=10.0, q=1.0):
 
 
 # ------------------------------------------------------------------------------------------------
-# funding formula: reference TV7, TV8 and Hyperliquid's hourly 1/8
+# funding formula: docs/model.md §10 TV7, TV8 and W3 (Hyperliquid's hourly 1/8)
 # ------------------------------------------------------------------------------------------------
 
 

@@ -1,6 +1,6 @@
 """The liquidation-price calculator (``liqsim calc``) and the venue listing (``liqsim venues``).
 
-Worked examples of reference/mechanics.md §2.3, §3.2, §5.4 and §11 and of MODEL.md §2; the tier at the
+Worked examples of docs/model.md §2.4, §2.5 and §10 (TV1, TV11, TV12, W1, W2); the tier at the
 liquidation price; the cross-mode terms; the same position on the four venues; one clear message per
 bad flag, with exit status 2 and no traceback.
 """
@@ -63,7 +63,7 @@ def reference_lp(venue, side, entry, size, wallet, asset="BTC"):
 
 
 def test_tv1_binance_cross_one_position(capsys):
-    # mechanics §11 TV1: wallet 500, long 0.02 BTC (1,000 USDT) at 50,000, MMR 0.4 %, cum 0 -> 25,100.40
+    # docs/model.md §10 TV1: wallet 500, long 0.02 BTC (1,000 USDT) at 50,000, MMR 0.4 %, cum 0 -> 25,100.40
     res = liquidation(venue="binance", side="long", entry=50_000, size=0.02, mode="cross", wallet=500, mmr=0.4, cum=0)
     assert res["liquidation_price"] == pytest.approx(25_100.40, abs=0.005)
     assert res["bankruptcy_price"] == pytest.approx(25_000.0)
@@ -97,7 +97,7 @@ def test_tv1_binance_cross_one_position(capsys):
 
 
 def test_model_example_long_10x():
-    # MODEL.md §2: long 10x at 94,200, MMR 0.40 %, cum 0, isolated -> 85,120.48
+    # docs/model.md §2.4 / §10 W1: long 10x at 94,200, MMR 0.40 %, cum 0, isolated -> 85,120.48
     res = liquidation(venue="binance", side="long", entry=94_200, leverage=10, mmr=0.4, cum=0)
     assert res["liquidation_price"] == pytest.approx(85_120.48, abs=0.005)
     assert res["initial_margin"] == pytest.approx(9_420.0)
@@ -105,14 +105,14 @@ def test_model_example_long_10x():
 
 @pytest.mark.parametrize("side, expected", [("long", 54_216.87), ("short", 65_737.05)])
 def test_exact_formula_not_the_shortcut(side, expected):
-    # mechanics §2.3: 60,000 at 10x, MMR 0.4 %: exact 54,216.87 / 65,737.05 (the shortcut says 54,240 / 65,760)
+    # docs/model.md §10 W2: 60,000 at 10x, MMR 0.4 %: exact 54,216.87 / 65,737.05 (the shortcut says 54,240 / 65,760)
     res = liquidation(venue="binance", side=side, entry=60_000, leverage=10, mmr=0.4)
     assert res["liquidation_price"] == pytest.approx(expected, abs=0.005)
     assert res["distance_pct"] == pytest.approx((expected - 60_000) / 600, abs=1e-5)
 
 
 def test_tv11_bybit_isolated_on_the_entry_value(capsys):
-    # mechanics §3.2 / §11 TV11: 1 BTC long at 20,000, 50x, MMR 0.5 % -> IM 400, MM 100, LP 19,700
+    # docs/model.md §2.4 / §10 TV11: 1 BTC long at 20,000, 50x, MMR 0.5 % -> IM 400, MM 100, LP 19,700
     res = liquidation(venue="bybit", side="long", entry=20_000, size=1, leverage=50, mmr=0.5)
     assert res["initial_margin"] == pytest.approx(400.0, abs=1e-9)
     assert res["maintenance_margin"] == pytest.approx(100.0, abs=1e-9)
@@ -138,14 +138,14 @@ def test_tv11_bybit_isolated_on_the_entry_value(capsys):
 
 @pytest.mark.parametrize("side, expected", [("long", 9_800.0), ("short", 10_200.0)])
 def test_tv12_bybit_bankruptcy(side, expected):
-    # mechanics §3.2 / §11 TV12: 1 BTC at 10,000, 50x -> 9,800 long, 10,200 short
+    # docs/model.md §2.5 / §10 TV12: 1 BTC at 10,000, 50x -> 9,800 long, 10,200 short
     res = liquidation(venue="bybit", side=side, entry=10_000, size=1, leverage=50)
     assert res["bankruptcy_price"] == pytest.approx(expected, abs=1e-9)
 
 
 @pytest.mark.parametrize("s, side", [(1, "long"), (-1, "short")])
 def test_hyperliquid_matches_its_documented_formula(s, side):
-    # mechanics §5.4: liq = price − side·margin_available/size/(1 − l·side), margin_available = isolated
+    # docs/model.md §2.4: liq = price − side·margin_available/size/(1 − l·side), margin_available = isolated
     # margin − MM at the entry price, l = MMR of the tier (no clearance fee on Hyperliquid)
     assert not pack("hyperliquid").rules.trigger_includes_fee
     row = pack("hyperliquid").tiers["BTC"][0]
@@ -166,7 +166,7 @@ def test_hyperliquid_matches_its_documented_formula(s, side):
 @pytest.mark.parametrize("side, s, scale, entry_tier, lp_tier", [("long", 1, 1.2, 2, 1), ("short", -1, 0.9, 1, 2)])
 def test_binance_tier_at_the_liquidation_price(side, s, scale, entry_tier, lp_tier):
     # The entry notional sits on one side of the tier-2 floor, the liquidation price on the other: the
-    # answer uses the tier of the notional at the liquidation price (mechanics §2.1).
+    # answer uses the tier of the notional at the liquidation price (docs/model.md §2.2).
     rows = pack("binance").tiers["BTC"]
     entry, lev = 50_000.0, 5
     size = scale * rows[1].notional_floor_usd / entry

@@ -128,7 +128,7 @@ def test_a_dust_counterparty_is_flat_and_never_adl_d():
 
 
 def test_tv22_fund_delta_sign_follows_the_fill_vs_bankruptcy():
-    """TV22 (linear analogue): fills better than bankruptcy pay the fund, worse ones draw on it."""
+    """TV22 (docs/model.md §10, linear analogue): fills better than bankruptcy pay the fund, worse ones draw on it."""
     # the index gaps to 90.30 (below LP 90.36); the only bids sit 10 ticks (90.20, better than BP 90)
     # or 50 ticks (89.80, worse) below it
     for offset, expected in ((10, 10.0 * 0.20), (50, -10.0 * 0.20)):

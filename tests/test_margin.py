@@ -1,5 +1,5 @@
-"""Liquidation and bankruptcy prices against MODEL.md's example and the reference's worked examples
-(mechanics §2.3 and §11), through the same kernel functions the engine uses."""
+"""Liquidation and bankruptcy prices against the worked examples of docs/model.md
+(§2.4, §2.5 and §10), through the same kernel functions the engine uses."""
 
 import numpy as np
 import pytest
@@ -23,13 +23,13 @@ def binance_btc_tiers():
 
 
 def test_model_example_long_10x():
-    # MODEL.md §2: long 10x at 94,200, MMR 0.40%, cum 0, WB = initial margin -> 85,120.48
+    # docs/model.md §10 W1: long 10x at 94,200, MMR 0.40%, cum 0, WB = initial margin -> 85,120.48
     q, ep = 1.0, 94_200.0
     assert liquidation_price_nb(1, q, ep, q * ep / 10, *ONE) == pytest.approx(85_120.48, abs=0.005)
 
 
 def test_exact_formula_not_the_shortcut():
-    # mechanics §2.3: 60,000 at 10x, MMR 0.4%: exact 54,216.87 (the shortcut says 54,240); short 65,737.05
+    # docs/model.md §10 W2: 60,000 at 10x, MMR 0.4%: exact 54,216.87 (the shortcut says 54,240); short 65,737.05
     assert liquidation_price_nb(1, 1.0, 60_000.0, 6_000.0, *ONE) == pytest.approx(54_216.87, abs=0.005)
     assert liquidation_price_nb(-1, 1.0, 60_000.0, 6_000.0, *ONE) == pytest.approx(65_737.05, abs=0.005)
 

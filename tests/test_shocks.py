@@ -1,4 +1,4 @@
-"""GBM-with-jumps index paths (model §6): drawn from the scenario's seed, with the statistics asked for,
+"""GBM-with-jumps index paths (docs/model.md §6): drawn from the scenario's seed, with the statistics asked for,
 checked against the book ladder before a run, and reproducible runs on them."""
 
 import math

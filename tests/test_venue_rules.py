@@ -268,7 +268,7 @@ def test_fill_or_kill_sends_nothing_partial_on_a_thin_book(compiled, rule):
         assert_money(inp, res)
 
 
-# OKX to_tier, TV23 scaled: contracts of 0.01 (lot), a long of 150 = 15,000 contracts @ 100, W = 3300.
+# OKX to_tier, docs/model.md §10 TV23 scaled: contracts of 0.01 (lot), a long of 150 = 15,000 contracts @ 100, W = 3300.
 # Tiers (USD) at the liquidation mark 80: tier-1 cap 1600 = 20 units (2,000 contracts), tier-2 cap 4000 =
 # 50 units, tier-3 floor 8000; mmr 1%, 2%, 3%, 5%; cum = 16, 16 + 4000·0.01 = 56, 56 + 8000·0.02 = 216.
 # At 80: N = 12000 → tier 3, MM = 600 − 216 = 384, E = 3300 − 3000 = 300 → triggered
@@ -553,7 +553,7 @@ def test_settle_at_the_fill_lets_the_trader_keep_the_rest(compiled, settle_fill)
     ids=["entry_above", "entry_at", "entry_below", "mark_basis_at_197"],
 )
 def test_entry_basis_liquidation_price(compiled, entry_basis, mark, liquidated):
-    """TV11 scaled: 1 unit long @ 200, W = 4, mmr 0.5%.
+    """TV11 (docs/model.md §10) scaled: 1 unit long @ 200, W = 4, mmr 0.5%.
     Entry basis: MM = 1·200·0.005 = 1 (a constant), LP = 200 − (4 − 1)/1 = 197.
     Mark basis: LP = (4 − 200)/(0.005 − 1) = 196/0.995 = 196.985.
     BP = 196; a liquidation fills at the bid one tick (0.5) under the mark, e.g. 196.5 at the mark 197:
@@ -992,7 +992,7 @@ def test_hyperliquid_mark_is_the_median_of_the_two_emas_and_the_book(compiled):
 
 
 # ------------------------------------------------------------------------------------------------
-# 9. worked examples at the reference's own numbers (TV22, TV23)
+# 9. worked examples at the numbers of docs/model.md §10 (TV22, TV23)
 # ------------------------------------------------------------------------------------------------
 
 # TV22, Bybit insurance-fund flow, linear analogue per 1 BTC: a long with LP 7,000 and BP 6,950; a fill

@@ -1,4 +1,4 @@
-"""Venue rule packs: the tier arithmetic against the reference's worked examples, the sanity of every table,
+"""Venue rule packs: the tier arithmetic against docs/model.md §10's worked examples, the sanity of every table,
 version lookup and its errors, the [venue] override table, and the text/JSON views. No kernels involved."""
 
 import dataclasses
@@ -19,7 +19,7 @@ def _mm(row, notional):
 
 # ---------------------------------------------------------------------------------------- maintenance amounts
 
-# reference/mechanics.md §2.2, freqtrade snapshot of 2024-10-24 (floors, MMR %, stated cum)
+# docs/model.md §2.6, freqtrade snapshot of 2024-10-24 (floors, MMR %, stated cum)
 BINANCE_2024_10 = {
     "BTC": (
         (0, 50e3, 600e3, 3e6, 12e6, 70e6, 100e6, 230e6, 480e6, 600e6, 800e6, 1.2e9),
@@ -45,7 +45,7 @@ def test_recurrence_reproduces_the_stated_binance_2024_10_amounts(asset):
 
 
 def test_recurrence_reproduces_the_other_stated_amounts():
-    # 2021-03 gist and the 2025 variant (§2.2), Bybit's Margin Parameters deductions
+    # 2021-03 gist and the 2025 variant (docs/model.md §2.6), Bybit's Margin Parameters deductions
     assert [r.maintenance_amount_usd for r in V.pack("binance", "2021-03").tiers["BTC"]] == [
         0,
         50,
@@ -227,11 +227,11 @@ def test_binance_clearance_fee_note_gives_both_figures():
         p = V.pack("binance", version)
         fee = [n for n in p.notes if "clearance fee" in n]
         assert p.rules.clearance_fee_pct == 0.5 and len(fee) == 1
-        assert "'up to 0.5%'" in fee[0] and "0.3% for BTCUSDT" in fee[0] and "§2.4" in fee[0]
+        assert "'up to 0.5%'" in fee[0] and "0.3% for BTCUSDT" in fee[0] and "docs/model.md §3.4" in fee[0]
 
 
 def test_binance_2021_03_has_the_older_fund_exit_rule():
-    # reference §2.5: the older API-doc copy has the 20% inventory cap and the 7.5%-in-8-h fund exit
+    # docs/model.md §3.5: the older API-doc copy has the 20% inventory cap and the 7.5%-in-8-h fund exit
     old = V.pack("binance", "2021-03")
     assert (old.rules.max_inventory_pct, old.rules.adl_drawdown_pct, old.rules.adl_drawdown_window_h) == (
         20.0,

@@ -53,7 +53,7 @@ PATH_BARS = 180  # to 23:00 UTC
 ACTIVE_RANGE_PCT = 0.3  # bars with at least this high-low range keep their high and low
 
 # Normal hours for the book: from midnight to the tariff post of 14:57 UTC that started the sell-off
-# (reference §7.1). A stale bid at about 121,363 sits in the book from 15:30 on (see stale_bid_report), so
+# (docs/model.md §9.2). A stale bid at about 121,363 sits in the book from 15:30 on (see stale_bid_report), so
 # every band after that is measured from a mid it pushes up; the morning is the clean calibration window.
 NORMAL_END_MIN = 14 * 60 + 57
 # The crash, for the depth minima: Amberdata's 40 minutes of liquidations from 20:50 UTC, and the rebound

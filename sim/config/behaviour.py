@@ -1,6 +1,6 @@
 """Trader behaviour and funding settings (``[stops]``, ``[topups]``, ``[funding]``).
 
-MODEL §5 puts stop-loss orders and margin top-ups in the population; they are their own tables so each can be
+docs/model.md §5.3 puts stop-loss orders and margin top-ups in the population; they are their own tables so each can be
 switched off at once (``share = 0``, the default) and documented in one place. The draws come from the seed's
 fourth stream (:func:`sim.world.population.behaviour_draws`), so switching a behaviour on does not change the
 positions, the background flow or a GBM path. The engine side is :mod:`sim.kernels.behaviour`; docs/engine.md §9

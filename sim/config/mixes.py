@@ -8,7 +8,7 @@ keeps a name as the name (so ``to_dict``, a sweep's table and its plots show ``d
 like the default, is capped instead: a position opens at most at its tier's maximum leverage, so one mix name
 means the same intent on every venue.
 
-The named mixes are assumptions, not measurements: ``balanced`` is the default mix (MODEL.md's example), a retail
+The named mixes are assumptions, not measurements: ``balanced`` is the default mix (docs/model.md §5.1), a retail
 book with a tail at 50-100×; ``conservative`` is mostly 1-3× with nothing above 10×; ``degen`` has nothing below
 10× and half its positions at 50× or more, the crowd that the 10 Oct 2025 liquidations wiped out (liquidated
 traders' average leverage is reported near 60× on BitMEX).

@@ -4,7 +4,7 @@ Each side keeps, per level, the size left after the last touch and the time of t
 plus one, so that zero means never touched). The size
 now is computed on demand: makers quote only on their side of the fair price (bids below it, asks
 above it, so the book can never cross) and every level relaxes toward the profile size at its
-current distance from the fair price with a half-life (resilience and re-centering, model §4). An
+current distance from the fair price with a half-life (resilience and re-centering, docs/model.md §4.3). An
 untouched level is simply full. Work is O(levels an order walks), never O(ladder).
 
 Level ``i`` is absolute tick ``grid_lo + i``, price ``(grid_lo + i)·tick``. Offsets ``d = 1..D``

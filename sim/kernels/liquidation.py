@@ -1,4 +1,4 @@
-"""The liquidation waterfall under a venue's rules (model §3, docs/engine.md §7–§8).
+"""The liquidation waterfall under a venue's rules (docs/model.md §3, docs/engine.md §7–§8).
 
 One call does one unit of work and writes at most three fill records, so the loop can stop for a
 bigger fill buffer between any two calls and resume exactly:

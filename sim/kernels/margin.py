@@ -1,4 +1,4 @@
-"""Tiered maintenance margin, liquidation and bankruptcy prices (model §2, docs/engine.md §3).
+"""Tiered maintenance margin, liquidation and bankruptcy prices (docs/model.md §2, docs/engine.md §3).
 
 All functions take one position as scalars ``(side, q, ep, w)``: side ±1, size in base units (> 0),
 entry price and wallet (USD). Tier arrays: ``floor`` (USD notional, floor[0] = 0, increasing),

@@ -18,7 +18,7 @@ Usage::
     rules = venues.resolve(p, table)        # a scenario's [venue] overrides (VenueTable) applied
     text = venues.venues_text(verbose=True)  # the `liqsim venues --verbose` table
 
-Every number carries its provenance in ``Pack.notes`` with the tags of ``reference/mechanics.md``:
+Every number carries its provenance in ``Pack.notes`` with the tags of ``docs/model.md`` §11.1:
 [DOC] the venue states it, [CODE] code or fixtures encode it, [SEC] a secondary source, [INF] our
 inference, [VER] recomputed by us.
 """

@@ -1,6 +1,6 @@
 """The venue rule packs: each venue's rules at each dated version, with provenance notes.
 
-Sources and tags follow ``reference/mechanics.md`` (§2 Binance, §3 Bybit, §4 OKX, §5 Hyperliquid): [DOC] the
+Sources and tags follow ``docs/model.md`` (§2–§3 the rules, §11 the tags and the source list): [DOC] the
 venue says so, [CODE] open-source code or fixtures encode it, [SEC] a secondary source, [INF] our inference,
 [VER] we recomputed it. Every rule a pack cannot source is marked [INF] in its notes.
 """
@@ -40,18 +40,18 @@ _CEX = dict(
     stop_trigger="last",
 )
 
-# Funding and stops on the venues whose documents the reference does not cover for them (Bybit, OKX).
+# Funding and stops on the venues with no source for them (Bybit, OKX; docs/model.md §2.7, §5.3).
 _FUNDING_INF = (
-    "[INF] funding: the reference documents only Binance's and Hyperliquid's; Binance's formula, 8 h "
+    "[INF] funding: sources cover only Binance's and Hyperliquid's (docs/model.md §2.7); Binance's formula, 8 h "
     "interval, payments at the mark, equal premium weights and a cap of 0.75 × tier-1 MMR are assumed. "
-    "Stops trigger on the last price (the venue's API default trigger type; not in the reference)."
+    "Stops trigger on the last price (the venue's API default trigger type; docs/model.md §5.3)."
 )
 
 # liquidation_band_pct = 1 on the centralised venues has no source; every CEX pack says so.
 _BAND_NOTE = (
     "[INF] liquidation_band_pct 1% is liqsim's assumption, not a venue's number: the older Binance page "
-    "says liquidation orders are issued at the bankruptcy price (reference §2.4), and BitMEX says its fund "
-    "aggresses the book when the bankruptcy price cannot be filled (§6.1); the band lets a full "
+    "says liquidation orders are issued at the bankruptcy price (Liquidation Protocols), and BitMEX says its fund "
+    "aggresses the book when the bankruptcy price cannot be filled (docs/model.md §3.4); the band lets a full "
     "liquidation's IOC fill up to 1% beyond bankruptcy while the fund pays the gap."
 )
 
@@ -120,12 +120,12 @@ def _binance(
     common = [
         _RECURRENCE + " [VER against every stated amount].",
         "[DOC] clearance fee 0.5%: the newer 'up to 0.5%' figure (API-doc copy of the Insurance Fund page); the "
-        "older Zendesk page gave 0.3% for BTCUSDT (0.5% on other perps) (reference §2.4); newer pages: per symbol, "
+        "older Zendesk page gave 0.3% for BTCUSDT (0.5% on other perps; docs/model.md §3.4); newer pages: per symbol, "
         "no numbers.",
         "[DOC] trigger: margin ratio MM / margin balance reaches 100% at the mark; orders cancelled, one large IOC "
         "reduces the position, else takeover at bankruptcy (Liquidation Protocols FAQ).",
         "[INF] how far that IOC reduces is not published: step_down_ioc reduces to the lower tier that satisfies "
-        "MM, as Bybit and BitMEX state (reference open question 2).",
+        "MM, as Bybit and BitMEX state (docs/model.md §3.3).",
         "[DOC] fund net-notional cap: 100% of the fund (current Insurance Fund page), 20% (older API-doc copy).",
         "[DOC] mark = median(index × (1 + funding × t / interval), index + MA(mid − index), last); MA window "
         "1 min, 30 s from 2025-09-18 (announcement of 2025-09-16).",
@@ -133,9 +133,9 @@ def _binance(
         "the bankruptcy price of the liquidated order, only when the fund cannot take the position.",
         "[DOC] funding: F = P + clamp(0.01% − P, ±0.05%) per 8 h, paid as F × interval/8 (since 2025-09-18; the same "
         "for BTCUSDT's 8 h interval before), capped at ±0.75 × tier-1 MMR = ±0.30% for BTCUSDT/ETHUSDT, premium "
-        "samples weighted linearly, payment = mark × size × rate (Funding Rates FAQ; TV7, TV8). [INF] the "
-        "premium is sampled from the book's mid, not impact prices (docs/engine.md §9).",
-        "[INF] stops trigger on the last price (the API's default working type, CONTRACT_PRICE; not in the reference).",
+        "samples weighted linearly, payment = mark × size × rate (Funding Rates FAQ; docs/model.md §10, TV7, TV8). "
+        "[INF] the premium is sampled from the book's mid, not impact prices (docs/engine.md §9).",
+        "[INF] stops trigger on the last price (the API's default working type, CONTRACT_PRICE; docs/model.md §5.3).",
     ]
     return _make("binance", version, source, rules, {"BTC": btc, "ETH": T.BINANCE_2024_10_ETH}, notes + common)
 
@@ -150,11 +150,11 @@ def _binance_packs() -> tuple[Pack, ...]:
             20.0,
             [
                 "[CODE] BTC caps, rates and amounts from the 2021-03 gist; [INF] max leverages 125/100/50/20/"
-                "10/5/4/3/2/1 are not in the reference (the usual ladder of the time).",
-                "[INF] ETH: no 2021 ETHUSDT table in the reference; the 2024-10 ETH table is reused.",
+                "10/5/4/3/2/1 are assumed, no source found (the usual ladder of the time).",
+                "[INF] ETH: no 2021 ETHUSDT table found; the 2024-10 ETH table is reused.",
                 "[INF] fund cap 20% (the older API-doc copy) and a 60 s mark basis window for this era.",
                 "[DOC] the same older API-doc copy: if the fund loses 7.5% in 8 h it leaves the market (a limit "
-                "order within 2.5% of the market price, back after 8 h) with ADL meanwhile (reference §2.5) → "
+                "order within 2.5% of the market price, back after 8 h) with ADL meanwhile (docs/model.md §3.5) → "
                 "adl_drawdown_pct 7.5 over 8 h; [INF] read as a drawdown from the rolling 8-h peak, the exit "
                 "order and the 8-h pause are not modelled.",
             ],
@@ -213,7 +213,7 @@ _BYBIT_NOTES = [
     "[INF] ETH: no ETHUSDT risk-limit table found; the BTC ladder at half the risk-limit values (the 1% ETH base "
     "rate of the old risk-limit page is for inverse contracts).",
     "[DOC] isolated USDT: LP = EP ∓ (IM − MM)/Q with MM = Q × EP × MMR − deduction, so MM is on entry value "
-    "(TV11: 1 BTC at 20,000, 50x, MMR 0.5% → LP 19,700) ('Liquidation Price (USDT Contract)').",
+    "(docs/model.md §10, TV11: 1 BTC at 20,000, 50x, MMR 0.5% → LP 19,700; 'Liquidation Price (USDT Contract)').",
     "[DOC] Unified Trading Account isolated mode also adds the estimated closing fee to IM and MM; not modelled "
     "(trigger_includes_fee false, as for the Standard account).",
     "[SEC] no separate clearance fee: the position is closed at bankruptcy and the taker fee is charged on that "
@@ -333,8 +333,8 @@ def _okx_packs() -> tuple[Pack, ...]:
             "from the 2026-05-28 snapshot [CODE]",
             0,
             [
-                "[DOC] legacy rule: at tier 3 or above, liquidate down to tier 1 (TV23: 15,000 swaps, tier-1 max "
-                "2,000 → close 13,000).",
+                "[DOC] legacy rule: at tier 3 or above, liquidate down to tier 1 (docs/model.md §10, TV23: "
+                "15,000 swaps, tier-1 max 2,000 → close 13,000).",
                 "[INF] the legacy page gives no BTC tier table and no date ('2020' is approximate); the 2026-05 "
                 "snapshot is reused.",
             ],

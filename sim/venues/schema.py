@@ -4,7 +4,7 @@ A pack is one venue's liquidation rules at one date: a :class:`Rules` record (ev
 and tiered maintenance-margin tables per asset (:class:`TierRow`). Maintenance margin is the "tax bracket"
 form every venue here uses: ``MM = notional × MMR(tier) − amount(tier)`` with
 ``amount_n = amount_{n−1} + floor_n × (MMR_n − MMR_{n−1})`` and ``amount_1 = 0``, which makes MM continuous
-in notional (reference §2.1, §5.2). Rates are in percent, money in USD (USDT/USDC taken at par).
+in notional (docs/model.md §2.2). Rates are in percent, money in USD (USDT/USDC taken at par).
 
 :class:`VenueTable` is the scenario's ``[venue]`` table: one optional key per :class:`Rules` field, declared
 with the same spec helpers as :mod:`sim.config.scenario`; an absent key (None) keeps the pack's value, and
@@ -91,7 +91,7 @@ class Pack:
     ``tiers`` maps an asset ("BTC", "ETH") to its tier rows, lowest first; it is a read-only mapping and takes
     no part in hashing (the rest of the pack identifies it). ``version`` is the date of the source of the
     numbers ("YYYY", "YYYY-MM" or "YYYY-MM-DD"); ``notes`` hold the provenance, one line each, tagged
-    [DOC]/[CODE]/[SEC]/[INF]/[VER] as in the reference.
+    [DOC]/[CODE]/[SEC]/[INF]/[VER] as in docs/model.md §11.1.
 
     Most venues set their tiers in USD notional. A venue that sets them in position *size* (OKX: contracts of a
     fixed number of coins) has its floors in coins in ``size_floors`` (asset → floors, lowest first); its

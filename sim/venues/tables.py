@@ -4,7 +4,7 @@ Each table is written as floors, max leverages and rates; maintenance amounts al
 recurrence (:func:`sim.venues.schema.maintenance_amounts`). Where a source states the amounts too they are
 kept here and checked against the recurrence when this module is imported, so an edited number that breaks
 the published arithmetic fails at once. Where each table comes from is in the pack notes
-(:mod:`sim.venues.packs`) and in ``reference/mechanics.md`` §2.2, §4.2, §5.2.
+(:mod:`sim.venues.packs`) and in ``docs/model.md`` §2.6.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ BINANCE_2024_10_ETH = rows(
     (0, 50, 950, 11_450, 131_450, 381_450, 2_006_450, 9_506_450, 17_506_450, 27_506_450, 80_506_450, 280_506_450),
 )
 # gist highfestiva/b71e76f51eed84d56c1be8ebbcc286b5 (2021-03): caps, rates and amounts; the leverages are not
-# in the reference (pack note).
+# sourced: they are assumed (pack note).
 BINANCE_2021_03_BTC = rows(
     (0, 50e3, 250e3, 1e6, 10e6, 20e6, 50e6, 100e6, 200e6, 300e6),
     (125, 100, 50, 20, 10, 5, 4, 3, 2, 1),

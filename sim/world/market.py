@@ -1,10 +1,10 @@
 """Market inputs drawn or derived from a scenario: the book profile, the shock path, background flow.
 
-* Book profile (model §4): cumulative resting depth within a relative distance ``x`` of the fair
+* Book profile (docs/model.md §4.1): cumulative resting depth within a relative distance ``x`` of the fair
   price is ``depth_usd_1pct·(x / 1%)^shape`` per side; level ``d`` ticks away holds the increment,
   in base units at the start price. The profile is fixed in ticks at the start price, so a book
   re-centred anywhere keeps its shape. Or explicit levels from a file, as offsets from the start price.
-* Shock path (model §6): the exogenous index as piecewise-linear ``(t_ms, price)`` points: a gap, a
+* Shock path (docs/model.md §6): the exogenous index as piecewise-linear ``(t_ms, price)`` points: a gap, a
   ramp, a recorded path, or geometric Brownian motion with Poisson jumps (Merton) drawn from the seed.
 * Background flow: a Poisson stream of market orders with lognormal notional, random side.
 """

@@ -1,4 +1,4 @@
-"""Synthetic leveraged populations (model §5): scenario + random generator → position arrays.
+"""Synthetic leveraged populations (docs/model.md §5): scenario + random generator → position arrays.
 
 A population is a structure of arrays over position rows: the traders, then one residual
 counterparty account holding the long/short imbalance so open interest balances. Sizes are

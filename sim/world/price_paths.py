@@ -1,4 +1,4 @@
-"""Random index paths drawn from a seed (model §6), shared by the scenario check and the run.
+"""Random index paths drawn from a seed (docs/model.md §6), shared by the scenario check and the run.
 
 Pure NumPy: the scenario validation draws the same path the engine will, to check that it stays inside
 the book ladder before anything runs.
