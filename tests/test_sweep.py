@@ -10,6 +10,8 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pandas as pd
@@ -208,42 +210,82 @@ def _ok(x, shared=None):
     return {"status": "ok", "error": None, "runtime_s": 0.0, "metrics": {"x": x, "shared": shared}}
 
 
-def _sleep_or_die(shared, x):
-    """A pool task: sleeps half a second, except on 1, whose worker process dies early (killed, out of memory)."""
-    time.sleep(0.2 if x == 1 else 0.5)
-    if x == 1:
-        os._exit(3)
-    return _ok(x, shared)
+def _wait_for(path, timeout=60.0):
+    """Wait until the file ``path`` exists (the pool tests order events by files, never by sleeping)."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{path} never appeared")
+        time.sleep(0.01)
 
 
-def _quick_or_die(shared, x):
-    """A pool task: returns at once, except on 1, whose worker process dies after 0.3 s."""
+def _die_beside_0(folder, x):
+    """A pool task: 1's worker process dies (killed, out of memory) as soon as 0 is running beside it; 0 blocks
+    the first time (until the broken pool kills its worker) and returns when run again; the others return."""
+    started = Path(folder) / "0-started"
+    if x == 0 and not started.exists():
+        started.touch()
+        time.sleep(120)  # never reached the end: the pool terminates its workers once one has died
     if x == 1:
-        time.sleep(0.3)
+        _wait_for(started)
         os._exit(3)
-    return _ok(x, shared)
+    return _ok(x, folder)
+
+
+def _die_once_0_is_recorded(marker, x):
+    """A pool task: returns at once, except on 1, whose worker process dies once run 0's record is being written
+    (``marker`` exists)."""
+    if x == 1:
+        _wait_for(Path(marker))
+        os._exit(3)
+    return _ok(x)
 
 
 def _died(records, key):
     return records[key]["status"] == "failed" and "died while running it alone" in records[key]["error"]
 
 
-def test_a_dead_worker_process_fails_its_run_only_not_those_beside_it():
+def test_a_dead_worker_process_fails_its_run_only_not_those_beside_it(tmp_path):
     records = {}
-    run_pool([(k, (k,)) for k in range(10)], 2, records.__setitem__, task=_sleep_or_die, shared="s")
+    run_pool([(k, (k,)) for k in range(10)], 2, records.__setitem__, task=_die_beside_0, shared=str(tmp_path))
     assert sorted(records) == list(range(10)) and _died(records, 1)
-    assert [records[k] for k in range(10) if k != 1] == [_ok(k, "s") for k in range(10) if k != 1]
+    # 0 was running when 1's worker died: it ran again, alone, and its record is the run's own
+    assert [records[k] for k in range(10) if k != 1] == [_ok(k, str(tmp_path)) for k in range(10) if k != 1]
 
 
-def test_a_worker_dying_while_a_record_is_written_is_handled():
+def test_a_worker_dying_while_a_record_is_written_is_handled(tmp_path, monkeypatch):
+    # While run 0's record is written (on_done), the worker running 1 dies, and on_done returns only once the pool
+    # has seen it (1's future failed): the next submit is then certain to find the pool broken.
+    module = sys.modules[run_pool.__module__]
+    pools, refused = [], []
+
+    class Watched(module.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.futures = []
+            pools.append(self)
+
+        def submit(self, *args, **kwargs):
+            try:
+                fut = super().submit(*args, **kwargs)
+            except BrokenProcessPool:
+                refused.append(len(pools))
+                raise
+            self.futures.append(fut)
+            return fut
+
+    monkeypatch.setattr(module, "ProcessPoolExecutor", Watched)
+    marker = tmp_path / "recording-0"
     records = {}
 
     def slow_on_done(key, record):
         if key == 0:
-            time.sleep(1.5)  # meanwhile the worker running 1 dies: the next submit finds the pool broken
+            marker.touch()  # the worker running 1 (submitted second) dies now
+            assert wait(pools[0].futures[1:2], timeout=60).done, "the worker running 1 did not die"
         records[key] = record
 
-    run_pool([(k, (k,)) for k in range(4)], 2, slow_on_done, task=_quick_or_die)
+    run_pool([(k, (k,)) for k in range(4)], 2, slow_on_done, task=_die_once_0_is_recorded, shared=str(marker))
+    assert refused == [1]  # the first pool refused the next submit: the case this test is about happened
     assert sorted(records) == [0, 1, 2, 3] and _died(records, 1)
     assert [records[k] for k in (0, 2, 3)] == [_ok(0), _ok(2), _ok(3)]
 
@@ -261,7 +303,7 @@ class _NoStart:
 
 def test_workers_that_cannot_start_fail_the_runs_with_that_message():
     records = {}
-    run_pool([(k, (k,)) for k in range(3)], 2, records.__setitem__, task=_sleep_or_die, shared=_NoStart())
+    run_pool([(k, (k,)) for k in range(3)], 2, records.__setitem__, task=_die_once_0_is_recorded, shared=_NoStart())
     assert sorted(records) == [0, 1, 2]
     assert all("worker processes cannot start" in r["error"] for r in records.values())
 
