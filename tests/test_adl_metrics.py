@@ -423,7 +423,7 @@ def test_result_adl_table_and_frame():
 paid = st.lists(st.floats(0.0, 1e6, allow_subnormal=False), min_size=1, max_size=30)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200 * settings.default.max_examples // 100, deadline=None)
 @given(paid, st.randoms(use_true_random=False), st.floats(1e-3, 1e3))
 def test_property_gini_range_permutation_scaling(values, rnd, scale):
     g = metrics.gini(values)
@@ -459,7 +459,7 @@ adl_rows = st.lists(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150 * settings.default.max_examples // 100, deadline=None)
 @given(adl_rows)
 def test_property_table_adds_up(rows):
     fills = make_fills(*[adl_fill(t, a, q, price=p, bp=b, mark=m, side=s, equity=e) for t, a, s, q, p, b, m, e in rows])

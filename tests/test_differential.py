@@ -165,19 +165,19 @@ def assert_same(fast, ref):
     np.testing.assert_allclose(fast["fund_balance"], ref["fund_balance"], rtol=RTOL, atol=ATOL)
 
 
-@settings(max_examples=300)
+@settings(max_examples=300 * settings.default.max_examples // 100)
 @given(markets())
 def test_numba_engine_matches_reference(compiled, inp):
     assert_same(engine_result(simulate(inp)), reference_run(inp))
 
 
-@settings(max_examples=400)
+@settings(max_examples=400 * settings.default.max_examples // 100)
 @given(markets(rules=True))
 def test_numba_engine_matches_reference_under_venue_rules(compiled, inp):
     assert_same(engine_result(simulate(inp)), reference_run(inp))
 
 
-@settings(max_examples=300)
+@settings(max_examples=300 * settings.default.max_examples // 100)
 @given(markets(rules=True, behaviour=True))
 def test_numba_engine_matches_reference_with_stops_topups_and_funding(compiled, inp):
     assert_same(engine_result(simulate(inp)), reference_run(inp))

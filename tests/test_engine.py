@@ -40,7 +40,7 @@ def assert_money_conserved(inp, raw):
 # ------------------------------------------------------------------------------------------------
 
 
-@settings(max_examples=80)
+@settings(max_examples=80 * settings.default.max_examples // 100)
 @given(
     seed=st.integers(0, 2**32),
     kind=st.sampled_from(["gap", "ramp", "none"]),

@@ -531,7 +531,7 @@ def rows_to_fills(rows):
     )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150 * settings.default.max_examples // 100, deadline=None)
 @given(fill_rows, st.floats(0.5, 30.0))
 def test_property_totals_and_waves(rows, gap):
     fills = rows_to_fills(rows)
@@ -560,7 +560,7 @@ def test_property_totals_and_waves(rows, gap):
         assert peak >= (long_usd + short_usd).max() * (1 - 1e-9)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None)
 @given(fill_rows)
 def test_property_fund_identity(rows):
     fills = rows_to_fills(rows)

@@ -39,6 +39,7 @@ def test_the_notebooks_are_the_three_and_stored_without_outputs():
         assert set(nb.metadata) <= {"kernelspec", "language_info"}, name
 
 
+@pytest.mark.slow  # about 20 s for the three (a Jupyter kernel each); CI runs them, `pytest -m "not slow"` does not
 @pytest.mark.parametrize("name, figures", [(NAMES[0], 1), (NAMES[1], 2), (NAMES[2], 4)])
 def test_a_notebook_runs_top_to_bottom(name, figures, tmp_path, compiled):
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)

@@ -8,8 +8,12 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 import sim
+
+# about 20 s (the kernels interpreted); CI runs it, `pytest -m "not slow"` leaves it out
+pytestmark = pytest.mark.slow
 
 OVERRIDES = {
     "population.n_positions": 1500,

@@ -28,22 +28,21 @@ except ImportError:  # tests/ on sys.path instead of the repository root
     from dsl import ONE_TIER, TWO_TIERS, initial_cash, make_input
 
 
-def check_conservation(inp, res):
+def check_conservation(inp, res, fund_avg=None):
+    """Money and contracts are conserved, and the fund's balance is its cash plus its inventory at cost.
+
+    ``fund_avg``: the fund's average cost, worked out by hand from the test's fills; required when the fund ends
+    holding an inventory (a value derived from the balance itself would make the last check an identity).
+    """
     assert math.fsum(res["cash"]) == pytest.approx(math.fsum(initial_cash(inp)), abs=1e-7)
     assert math.fsum(res["position"]) == pytest.approx(0.0, abs=1e-9)
     fund_deltas = [f[7] for f in res["fills"]]
     assert res["fund_balance"] == pytest.approx(inp.fund_initial + math.fsum(fund_deltas), abs=1e-9)
     n = len(inp.pos_side)
-    fund_cash = res["cash"][n + 2]
-    assert res["fund_balance"] == pytest.approx(fund_cash + res["fund_q"] * _fund_avg(res, n), abs=1e-7)
-
-
-def _fund_avg(res, n):
-    # the fund's average cost is implied by balance = cash + q * avg; only checkable when q != 0
-    q = res["fund_q"]
-    if q == 0.0:
-        return 0.0
-    return (res["fund_balance"] - res["cash"][n + 2]) / q
+    fund_cash, fund_q = res["cash"][n + 2], res["fund_q"]
+    if fund_q != 0.0:
+        assert fund_avg is not None, "the fund holds an inventory: pass its hand-computed average cost"
+    assert res["fund_balance"] == pytest.approx(fund_cash + fund_q * (fund_avg or 0.0), abs=1e-7)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -200,8 +199,11 @@ def test_gap_takeover_capacity_then_adl():
     assert res["pos_size"] == [0.0, pytest.approx(0.5), 0.5]
     assert res["pos_wallet"][1] == pytest.approx(1020.0)
     assert res["fund_q"] == pytest.approx(1.0)
+    # the fund bought 1.0 at 90 with its cash (891 - 90) and holds it at that cost: balance 801 + 1.0 * 90
+    assert res["cash"][3 + 2] == pytest.approx(801.0)  # after the 3 positions: maker, noise, then the fund
+    assert res["fund_balance"] == pytest.approx(891.0)
     assert res["series"][-1][11] == pytest.approx(3.0 * 90.0)
-    check_conservation(inp, res)
+    check_conservation(inp, res, fund_avg=90.0)
 
 
 def test_takeover_then_unwind():
@@ -223,8 +225,10 @@ def test_takeover_then_unwind():
     assert math.isnan(fills[1][6])
     assert res["fund_q"] == 0.5
     assert res["fund_balance"] == pytest.approx(1000.0 - 0.75)
+    # cash: 1000 - 1.0 * 90 (takeover) + 0.5 * 88.5 (unwind) = 954.25; the 0.5 left is held at its cost, 90
+    assert res["cash"][n + 2] == pytest.approx(954.25)
     assert res["pos_status"][0] == enums.LIQUIDATED
-    check_conservation(inp, res)
+    check_conservation(inp, res, fund_avg=90.0)
 
 
 def test_partial_liquidation():

@@ -605,7 +605,7 @@ def test_scenario_with_data_files():
     assert "array(" not in repr(scn)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40 * settings.default.max_examples // 100, deadline=None)
 @given(
     seed=st.integers(0, 2**63 - 1),
     long_share=st.floats(0, 1),

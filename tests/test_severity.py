@@ -1,15 +1,13 @@
-"""Severity studies: the per-point means and t intervals over seeds (against scipy and by hand), failed and undefined
-runs left out, the choice of x and groups, the figure, and `liqsim plot severity` on a real sweep's folder."""
+"""Severity studies: the per-point means and t intervals over seeds (against numbers worked out by hand), failed
+and undefined runs left out, the choice of x and groups, the figure, and `liqsim plot severity` on a real sweep's
+folder."""
 
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from matplotlib.collections import PolyCollection
-from scipy import stats
 
 from sim.cli import main
 from sim.errors import ScenarioError
@@ -43,28 +41,43 @@ def test_mean_and_t_interval_per_point_in_the_sweeps_group_order():
     sev = severity_table(table(values, mixes=("degen", "conservative"), shocks=(-10.0, -5.0)), "adl_notional")
     assert list(sev["group"]) == ["degen", "degen", "conservative", "conservative"]  # sweep order, x ascending
     assert list(sev["shock.size_pct"]) == [-10.0, -5.0, -10.0, -5.0]
-    first = sev.iloc[0]  # degen at -10: 1, 2, 3
-    half = stats.t.ppf(0.975, 2) * 1.0 / math.sqrt(3)
+    # degen at -10: 1, 2, 3: mean 2, sd 1; t(0.975, 2 df) = 4.302653 (see T_2 below), so the half-width is
+    # 4.302653 / sqrt(3) = 2.484138: hi = 4.484138, and lo = -0.484138 clipped to 0 (notional cannot be negative)
+    first = sev.iloc[0]
     assert (first["n"], first["mean"], first["sd"]) == (3, 2.0, 1.0)
-    assert first["lo"] == pytest.approx(max(0.0, 2.0 - half)) and first["hi"] == pytest.approx(2.0 + half)
-    assert first["lo"] == 0.0  # notional cannot be negative: the interval is clipped there
+    assert first["hi"] == pytest.approx(4.484138, rel=1e-6)
+    assert first["lo"] == 0.0
     flat = sev.iloc[1]  # degen at -5: 5, 5, 5
     assert (flat["lo"], flat["mean"], flat["hi"]) == (5.0, 5.0, 5.0)
     wide = severity_table(
         table(values, mixes=("degen", "conservative"), shocks=(-10.0, -5.0)), "adl_notional", level=0.99
     )
-    assert (wide["hi"] - wide["mean"]).iloc[0] == pytest.approx(stats.t.ppf(0.995, 2) / math.sqrt(3))
+    # t(0.995, 2 df) = 9.924843: half-width 9.924843 / sqrt(3) = 5.730111
+    assert (wide["hi"] - wide["mean"]).iloc[0] == pytest.approx(5.730111, rel=1e-6)
 
 
-@given(st.lists(st.floats(-1e9, 1e9, allow_nan=False), min_size=2, max_size=12), st.floats(0.5, 0.999))
-def test_the_interval_is_students_t_around_the_mean(values, level):
-    frame = table(values, shocks=(-5.0,), mixes=("balanced",), column="realized_drawdown_pct")
-    row = severity_table(frame, "realized_drawdown", level=level).iloc[0]
-    v = np.array(values)
-    half = stats.t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v))
-    assert row["mean"] == pytest.approx(v.mean(), abs=1e-6)
-    assert row["hi"] - row["mean"] == pytest.approx(half, rel=1e-9, abs=1e-6)
-    assert row["mean"] - row["lo"] == pytest.approx(half, rel=1e-9, abs=1e-6)  # a signed metric is not clipped
+# Student's t quantiles in closed form, worked by hand (and as printed in t tables): with 1 degree of freedom
+# t(p) = tan(pi (p - 1/2)); with 2, t(p) = a sqrt(2 / (1 - a^2)), a = 2p - 1.
+#   t(0.975, 1) = tan(0.475 pi)             = 12.70620  (tables: 12.706)
+#   t(0.975, 2) = 0.95 sqrt(2 / 0.0975)     =  4.302653 (tables:  4.303)
+#   t(0.995, 2) = 0.99 sqrt(2 / 0.0199)     =  9.924843 (tables:  9.925)
+#   t(0.95, 2)  = 0.90 sqrt(2 / 0.19)       =  2.919986 (tables:  2.920)
+@pytest.mark.parametrize(
+    "metric, column, values, level, mean, sd, lo, hi",
+    [
+        # -3, -6, -12: mean -7, deviations 4, 1, -5, sd sqrt(42 / 2) = sqrt(21) = 4.582576; half-width
+        # 2.919986 * sqrt(21) / sqrt(3) = 2.919986 * sqrt(7) = 7.725556; a signed metric is not clipped at 0
+        ("realized_drawdown", "realized_drawdown_pct", [-3.0, -6.0, -12.0], 0.90, -7.0, 4.582576, -14.725556, 0.725556),
+        # 1, 1.5: mean 1.25, sd 0.5 / sqrt(2) = 0.3535534; half-width 12.70620 * 0.3535534 / sqrt(2) = 3.176551
+        ("amplification", "amplification", [1.0, 1.5], 0.95, 1.25, 0.3535534, -1.926551, 4.426551),
+    ],
+)
+def test_the_interval_is_students_t_around_the_mean(metric, column, values, level, mean, sd, lo, hi):
+    frame = table(values, shocks=(-5.0,), mixes=("balanced",), column=column)
+    row = severity_table(frame, metric, level=level).iloc[0]
+    assert row["n"] == len(values) and row["mean"] == pytest.approx(mean, rel=1e-12)
+    assert row["sd"] == pytest.approx(sd, rel=1e-6)
+    assert row["lo"] == pytest.approx(lo, rel=1e-6) and row["hi"] == pytest.approx(hi, rel=1e-6)
 
 
 def test_failed_and_undefined_runs_are_left_out_and_counted_never_read_as_zero():

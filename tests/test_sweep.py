@@ -10,6 +10,8 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pandas as pd
@@ -208,42 +210,82 @@ def _ok(x, shared=None):
     return {"status": "ok", "error": None, "runtime_s": 0.0, "metrics": {"x": x, "shared": shared}}
 
 
-def _sleep_or_die(shared, x):
-    """A pool task: sleeps half a second, except on 1, whose worker process dies early (killed, out of memory)."""
-    time.sleep(0.2 if x == 1 else 0.5)
-    if x == 1:
-        os._exit(3)
-    return _ok(x, shared)
+def _wait_for(path, timeout=60.0):
+    """Wait until the file ``path`` exists (the pool tests order events by files, never by sleeping)."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{path} never appeared")
+        time.sleep(0.01)
 
 
-def _quick_or_die(shared, x):
-    """A pool task: returns at once, except on 1, whose worker process dies after 0.3 s."""
+def _die_beside_0(folder, x):
+    """A pool task: 1's worker process dies (killed, out of memory) as soon as 0 is running beside it; 0 blocks
+    the first time (until the broken pool kills its worker) and returns when run again; the others return."""
+    started = Path(folder) / "0-started"
+    if x == 0 and not started.exists():
+        started.touch()
+        time.sleep(120)  # never reached the end: the pool terminates its workers once one has died
     if x == 1:
-        time.sleep(0.3)
+        _wait_for(started)
         os._exit(3)
-    return _ok(x, shared)
+    return _ok(x, folder)
+
+
+def _die_once_0_is_recorded(marker, x):
+    """A pool task: returns at once, except on 1, whose worker process dies once run 0's record is being written
+    (``marker`` exists)."""
+    if x == 1:
+        _wait_for(Path(marker))
+        os._exit(3)
+    return _ok(x)
 
 
 def _died(records, key):
     return records[key]["status"] == "failed" and "died while running it alone" in records[key]["error"]
 
 
-def test_a_dead_worker_process_fails_its_run_only_not_those_beside_it():
+def test_a_dead_worker_process_fails_its_run_only_not_those_beside_it(tmp_path):
     records = {}
-    run_pool([(k, (k,)) for k in range(10)], 2, records.__setitem__, task=_sleep_or_die, shared="s")
+    run_pool([(k, (k,)) for k in range(10)], 2, records.__setitem__, task=_die_beside_0, shared=str(tmp_path))
     assert sorted(records) == list(range(10)) and _died(records, 1)
-    assert [records[k] for k in range(10) if k != 1] == [_ok(k, "s") for k in range(10) if k != 1]
+    # 0 was running when 1's worker died: it ran again, alone, and its record is the run's own
+    assert [records[k] for k in range(10) if k != 1] == [_ok(k, str(tmp_path)) for k in range(10) if k != 1]
 
 
-def test_a_worker_dying_while_a_record_is_written_is_handled():
+def test_a_worker_dying_while_a_record_is_written_is_handled(tmp_path, monkeypatch):
+    # While run 0's record is written (on_done), the worker running 1 dies, and on_done returns only once the pool
+    # has seen it (1's future failed): the next submit is then certain to find the pool broken.
+    module = sys.modules[run_pool.__module__]
+    pools, refused = [], []
+
+    class Watched(module.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.futures = []
+            pools.append(self)
+
+        def submit(self, *args, **kwargs):
+            try:
+                fut = super().submit(*args, **kwargs)
+            except BrokenProcessPool:
+                refused.append(len(pools))
+                raise
+            self.futures.append(fut)
+            return fut
+
+    monkeypatch.setattr(module, "ProcessPoolExecutor", Watched)
+    marker = tmp_path / "recording-0"
     records = {}
 
     def slow_on_done(key, record):
         if key == 0:
-            time.sleep(1.5)  # meanwhile the worker running 1 dies: the next submit finds the pool broken
+            marker.touch()  # the worker running 1 (submitted second) dies now
+            assert wait(pools[0].futures[1:2], timeout=60).done, "the worker running 1 did not die"
         records[key] = record
 
-    run_pool([(k, (k,)) for k in range(4)], 2, slow_on_done, task=_quick_or_die)
+    run_pool([(k, (k,)) for k in range(4)], 2, slow_on_done, task=_die_once_0_is_recorded, shared=str(marker))
+    assert refused == [1]  # the first pool refused the next submit: the case this test is about happened
     assert sorted(records) == [0, 1, 2, 3] and _died(records, 1)
     assert [records[k] for k in (0, 2, 3)] == [_ok(0), _ok(2), _ok(3)]
 
@@ -261,7 +303,7 @@ class _NoStart:
 
 def test_workers_that_cannot_start_fail_the_runs_with_that_message():
     records = {}
-    run_pool([(k, (k,)) for k in range(3)], 2, records.__setitem__, task=_sleep_or_die, shared=_NoStart())
+    run_pool([(k, (k,)) for k in range(3)], 2, records.__setitem__, task=_die_once_0_is_recorded, shared=_NoStart())
     assert sorted(records) == [0, 1, 2]
     assert all("worker processes cannot start" in r["error"] for r in records.values())
 
@@ -630,8 +672,41 @@ def test_ctrl_c_stops_the_sweep_with_status_130_and_one_message(tmp_path, execut
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 130, err
     message = "liqsim: interrupted; the finished runs are saved: run the same command again to resume"
-    assert err.split() == message.split()  # nothing else: no worker's traceback or warning
+    # nothing else: no worker's traceback or warning, but for distributed's warning that the scheduler's HTTP port
+    # (8787, taken by whatever else runs on this machine) is busy, which has nothing to do with Ctrl-C
+    assert _without_port_warning(err).split() == message.split(), err
     assert not (out / "results.csv").exists() and len(_records(out)) >= 1
+
+
+# distributed's scheduler always serves HTTP, on port 8787 unless told otherwise (dashboard_address=None turns off
+# the dashboard, not the server): when that port is taken it warns and takes another
+PORT_WARNING = re.compile(
+    r"^.*UserWarning: Port \d+ is already in use\.\n"
+    r"Perhaps you already have a cluster running\?\n"
+    r"Hosting the HTTP server on port \d+ instead\n"
+    r"(?:[ \t]+\S.*\n)*",  # the warning's source line, as warnings prints it
+    re.M,
+)
+
+
+def _without_port_warning(err):
+    return PORT_WARNING.sub("", err)
+
+
+def test_the_port_warning_is_all_that_is_ignored():
+    message = "liqsim: interrupted; the finished runs are saved: run the same command again to resume\n"
+    warning = (
+        "/site-packages/distributed/node.py:195: UserWarning: Port 8787 is already in use.\n"
+        "Perhaps you already have a cluster running?\n"
+        "Hosting the HTTP server on port 40213 instead\n"
+        "  warnings.warn(\n"
+    )
+    assert _without_port_warning(warning + message) == message
+    assert _without_port_warning(message + warning + warning) == message
+    other = "/site-packages/distributed/worker.py:12: UserWarning: something else\n  warnings.warn(\n"
+    traceback = 'Traceback (most recent call last):\n  File "x.py", line 1, in <module>\nKeyboardInterrupt\n'
+    for noise in (other, traceback, warning.replace("8787 is", "8787 was")):
+        assert _without_port_warning(noise + message) != message
 
 
 def test_dask_cluster_gives_the_local_tables_numbers_and_records_failures(local_sweep, tmp_path):
