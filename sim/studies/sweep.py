@@ -43,17 +43,11 @@ import copy
 import hashlib
 import itertools
 import json
-import logging
 import math
-import multiprocessing
 import os
 import re
-import signal
 import sys
 import time
-from collections import deque
-from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +59,7 @@ from sim.config.scenario import TABLES, Scenario, load_scenario
 from sim.config.schema import as_number, override_value, read_toml, specs
 from sim.errors import ScenarioError, capped
 from sim.outputs import SEVERITY_FILES, TEMP_NAME, check_output_folder, json_ready, versions, write_atomic
+from sim.studies.executors import dask_client, failed, run_dask, run_pool
 
 EXECUTORS = ("local", "dask", "serial")
 #: Largest number of runs in one sweep (a typo like ``--seeds 1e9`` is caught before anything starts).
@@ -365,11 +360,6 @@ def flatten(summary: dict, prefix: str = "") -> dict:
     return out
 
 
-def _failed(err: BaseException | str, runtime: float) -> dict:
-    text = err if isinstance(err, str) else f"{type(err).__name__}: {err}"
-    return {"status": "failed", "error": "; ".join(text.splitlines()), "runtime_s": runtime, "metrics": {}}
-
-
 def execute(base: Scenario, params: dict, seed: int) -> dict:
     """One run's record, also saying where (a Dask worker's address, else the process id) and with what versions it
     ran; a failure is returned as a record, never raised."""
@@ -389,128 +379,7 @@ def execute(base: Scenario, params: dict, seed: int) -> dict:
             "metrics": flatten(res.summary),
         }
     except Exception as err:  # noqa: BLE001 - any failure of one run is that run's result
-        return {**_failed(err, time.perf_counter() - t0), **where}
-
-
-_SHARED = None  # what a pool worker's tasks share (the base scenario), sent once per process
-
-
-def _pool_start(started, shared) -> None:
-    """A pool worker's start-up; the ``started`` count tells workers that cannot start from runs that die. Ctrl-C
-    is left to the parent, which stops the sweep (an idle worker would print a traceback)."""
-    global _SHARED
-    _SHARED = shared
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with started.get_lock():
-        started.value += 1
-
-
-def _pool_task(task, *args):
-    return task(_SHARED, *args)
-
-
-def run_pool(jobs: list, workers: int, on_done, task=execute, shared=None) -> None:
-    """Run ``task(shared, *args)`` for every ``(key, args)`` of ``jobs`` in a "spawn" process pool (``shared`` sent
-    once per worker); ``on_done(key, record)`` as each finishes. At most ``workers`` tasks are in flight, so when a
-    worker dies (the pool breaks) the runs it may have held are known: they run again one at a time in a pool of
-    one, and only a run whose worker dies while it runs alone is failed. Pools whose workers die before they start
-    are not blamed on any run; the second in a row fails the runs left."""
-    queue, suspects, stalls = deque(jobs), deque(), 0
-    context = multiprocessing.get_context("spawn")
-    while queue or suspects:
-        alone = bool(suspects)
-        todo, size, started = suspects if alone else queue, 1 if alone else min(workers, len(queue)), context.Value("i")
-        pool = ProcessPoolExecutor(size, mp_context=context, initializer=_pool_start, initargs=(started, shared))
-        running, broken = {}, False
-        try:
-            while todo or running:
-                while todo and not broken and len(running) < size:
-                    try:
-                        fut = pool.submit(_pool_task, task, *todo[0][1])
-                        running[fut] = todo.popleft()
-                    except BrokenProcessPool:  # a worker died while on_done was busy
-                        broken = True
-                if not running:
-                    break
-                done, _ = wait(running, return_when=ALL_COMPLETED if broken else FIRST_COMPLETED)
-                for fut in done:
-                    job = running.pop(fut)
-                    try:
-                        record = fut.result()
-                    except BrokenProcessPool:
-                        broken = True
-                        if not (alone and started.value):  # run it again, alone (as it was if no worker started)
-                            (suspects if started.value else todo).append(job)
-                            continue
-                        record = _failed(
-                            "BrokenProcessPool: its worker process died while running it alone "
-                            "(killed, out of memory or crashed)",
-                            0.0,
-                        )
-                    except Exception as err:  # noqa: BLE001 - e.g. a result that could not be sent back
-                        record = _failed(err, 0.0)
-                    on_done(job[0], record)
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown(wait=not broken)
-        if (stalls := stalls + 1 if broken and not started.value else 0) >= 2:
-            while suspects or queue:
-                on_done(
-                    (suspects or queue).popleft()[0],
-                    _failed("BrokenProcessPool: the worker processes cannot start (their error is printed above)", 0.0),
-                )
-
-
-@contextlib.contextmanager
-def _dask_client(workers: int, scheduler: str | None):
-    """A client of the Dask cluster at ``scheduler``, or of a local cluster of ``workers`` one-thread processes
-    that closes with it; raises :class:`ScenarioError` without ``distributed`` or when the address fails."""
-    try:
-        import distributed
-    except ImportError:
-        raise ScenarioError("--executor dask needs dask.distributed: pip install 'liqsim[dask]'") from None
-    if scheduler:
-        try:
-            client = distributed.Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError, ValueError) as err:
-            raise ScenarioError(f"--scheduler = {scheduler!r}: cannot connect: {err}") from None
-    else:  # the workers inherit SIGINT ignored, so Ctrl-C reaches only this process, which closes the cluster, and
-        # distributed's logging at CRITICAL (unless set), so closing them mid-run prints no traceback or warning
-        previous, added = None, "DASK_LOGGING__DISTRIBUTED" not in os.environ
-        with contextlib.suppress(ValueError):  # only the main thread may set a signal handler
-            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
-        try:
-            client = distributed.Client(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
-        finally:
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
-            if added:
-                os.environ.pop("DASK_LOGGING__DISTRIBUTED", None)
-    try:
-        yield client
-    finally:  # quietly: distributed would log each task cancelled by Ctrl-C
-        log = logging.getLogger("distributed")
-        level = log.level
-        log.setLevel(logging.CRITICAL + 1)
-        with contextlib.suppress(Exception):
-            client.close()
-        log.setLevel(level)
-
-
-def _run_dask(client, base: Scenario, jobs: list, on_done) -> None:
-    import distributed
-
-    shared = client.scatter(base, broadcast=True)
-    futures = {client.submit(execute, shared, *args, pure=False): key for key, args in jobs}
-    for fut in distributed.as_completed(futures):
-        try:
-            record = fut.result()
-        except Exception as err:  # noqa: BLE001 - a killed worker, a lost connection
-            record = _failed(err, 0.0)
-        on_done(futures[fut], record)
-        fut.release()
+        return {**failed(err, time.perf_counter() - t0), **where}
 
 
 # ---------------------------------------------------------------------------------------------------- files
@@ -675,7 +544,7 @@ def run_sweep(
         "serial": "serial, in this process",
         "dask": f"dask, scheduler {scheduler}" if scheduler else f"dask, local cluster of {n} workers",
     }[executor]
-    with _dask_client(n, scheduler) if todo and executor == "dask" else contextlib.nullcontext() as client:
+    with dask_client(n, scheduler) if todo and executor == "dask" else contextlib.nullcontext() as client:
         runs_dir.mkdir(parents=True, exist_ok=True)
         for stale in (
             *(p for d in (target, runs_dir) for p in d.iterdir() if TEMP_NAME.match(p.name)),
@@ -698,9 +567,9 @@ def run_sweep(
         if todo:
             progress(0, len(todo))
             if client is not None:
-                _run_dask(client, plan.base, jobs, on_done)
+                run_dask(client, execute, plan.base, jobs, on_done)
             elif executor == "local":
-                run_pool(jobs, n, on_done, shared=plan.base)
+                run_pool(jobs, n, on_done, execute, shared=plan.base)
             else:
                 for key, args in jobs:
                     on_done(key, execute(plan.base, *args))
