@@ -19,7 +19,9 @@ under the scenario's own policy) and writes comparison.csv, comparison.json and 
 
 Bad input (a missing or malformed file, an unknown key, a wrong or out-of-range value, a bad CSV, a
 bad flag) ends with exit status 2 and one message per problem, prefixed ``liqsim: error:``, naming the
-file, the dotted key or the flag, the bad value and what is allowed; nothing is written.
+file, the dotted key or the flag, the bad value and what is allowed; nothing is written. So does an output
+folder that liqsim cannot prove it wrote, or that another liqsim is writing (see :mod:`sim.outputs`), checked
+before anything runs.
 """
 
 import argparse
@@ -410,7 +412,7 @@ def _compare(args):
 
     from sim.config.scenario import load_scenario
     from sim.enums import ADL_POLICY_NAMES
-    from sim.studies.compare import check_comparison_folder, compare, parse_names
+    from sim.studies.compare import claim_comparison_folder, compare, parse_names
     from sim.venues import VENUES
 
     problems, names = [], {}
@@ -426,16 +428,16 @@ def _compare(args):
     if problems:
         raise ScenarioError(problems)
     out = Path(args.out or Path("runs") / f"{scn.scenario.name}-compare")
-    check_comparison_folder(out.resolve())  # refuse before spending the runs, not after
-    if not args.quiet and _first_compile():
-        print("liqsim: compiling the engine (first run only, about a minute; cached afterwards)", file=sys.stderr)
-    cmp = compare(
-        scn,
-        names["--venues"],
-        names["--policies"],
-        progress=_Progress(sys.stderr, not args.quiet and sys.stderr.isatty()),
-    )
-    target = cmp.save(out, plot=scn.output.plot and not args.no_plot)
+    with claim_comparison_folder(out):  # refuse before spending the runs, not after; locked until saved
+        if not args.quiet and _first_compile():
+            print("liqsim: compiling the engine (first run only, about a minute; cached afterwards)", file=sys.stderr)
+        cmp = compare(
+            scn,
+            names["--venues"],
+            names["--policies"],
+            progress=_Progress(sys.stderr, not args.quiet and sys.stderr.isatty()),
+        )
+        target = cmp.save(out, plot=scn.output.plot and not args.no_plot)
     if not args.quiet:
         _compare_report(cmp, target)
     return 0
@@ -580,24 +582,34 @@ def main(argv=None):
                 )
             print(f"liqsim: {args.file}: ok ({scn.scenario.name}{note})")
             return 0
-        from pathlib import Path
-
-        from sim.engine import run
-        from sim.outputs import check_output_folder
-
-        out = Path(args.out or scn.output.dir or Path("runs") / scn.scenario.name)
-        check_output_folder(out.resolve())  # refuse before spending the run, not after
-        if not args.quiet and _first_compile():
-            print("liqsim: compiling the engine (first run only, about a minute; cached afterwards)", file=sys.stderr)
-        res = run(scn, progress=_Progress(sys.stderr, not args.quiet and sys.stderr.isatty()))
-        target = res.save(out, plot=scn.output.plot and not args.no_plot, accounts=args.accounts)
-        if not args.quiet:
-            _report(res, target)
-        return 0
+        return _run(args, scn)
     except ScenarioError as err:
         for line in str(err).splitlines():
             print(f"liqsim: error: {line}", file=sys.stderr)
         return 2
     except OSError as err:  # the output could not be written (disk full, permissions changed mid-run)
-        print(f"liqsim: error: {err.filename or ''}: cannot write the results: {err.strerror or err}", file=sys.stderr)
-        return 2
+        return _cannot_write(err)
+
+
+def _cannot_write(err):
+    where = f"{err.filename}: " if err.filename else ""
+    print(f"liqsim: error: {where}cannot write the results: {err.strerror or err}", file=sys.stderr)
+    return 2
+
+
+def _run(args, scn):
+    """``liqsim run``: claim the output folder (checked, proved writable and locked), run, save, report."""
+    from pathlib import Path
+
+    from sim.engine import run
+    from sim.outputs import OUTPUT_FILES, claim
+
+    out = Path(args.out or scn.output.dir or Path("runs") / scn.scenario.name)
+    with claim(out, "run", OUTPUT_FILES):  # refuse before spending the run, not after; locked until saved
+        if not args.quiet and _first_compile():
+            print("liqsim: compiling the engine (first run only, about a minute; cached afterwards)", file=sys.stderr)
+        res = run(scn, progress=_Progress(sys.stderr, not args.quiet and sys.stderr.isatty()))
+        target = res.save(out, plot=scn.output.plot and not args.no_plot, accounts=args.accounts)
+    if not args.quiet:
+        _report(res, target)
+    return 0

@@ -26,14 +26,12 @@ SMALL = [
 def test_run_writes_every_output(tmp_path, capsys, compiled):
     out = tmp_path / "run1"
     assert main(["run", *SMALL, "--seed", "3", "--out", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == [
-        "adl.csv",
-        "cascade.png",
-        "fills.csv",
-        "scenario.toml",
-        "series.csv",
-        "summary.json",
-    ]
+    written = ["adl.csv", "cascade.png", "fills.csv", "scenario.toml", "series.csv", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".liqsim.json", *written]
+    marker = json.loads((out / ".liqsim.json").read_text())  # what wrote the folder, and every file it wrote
+    assert marker["kind"] == "run" and marker["liqsim"] == sim.__version__ and marker["pid"] > 0
+    assert sorted(marker["files"]) == written
+    assert all(marker["files"][name]["size"] == (out / name).stat().st_size for name in written)
     summary = json.loads((out / "summary.json").read_text())
     for key in (
         "liquidated_notional_usd",
@@ -149,3 +147,21 @@ def test_python_dash_m_sim_is_the_same_command(tmp_path, compiled):
     assert bad.returncode == 2
     assert "shock.kind" in bad.stderr and "Traceback" not in bad.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_a_full_disk_names_the_file_it_could_not_write(tmp_path, monkeypatch, capsys, compiled):
+    import errno
+
+    import sim.result
+
+    def full(path, records, table):
+        if table == "series":
+            raise OSError(errno.ENOSPC, "No space left on device")  # as write() raises it: no file name
+        open(path, "w").close()
+
+    monkeypatch.setattr(sim.result, "write_csv", full)
+    out = tmp_path / "out"
+    assert main(["run", *SMALL, "--no-plot", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"liqsim: error: {out / 'series.csv'}: cannot write the results: No space left on device\n"
+    assert not list(tmp_path.iterdir())

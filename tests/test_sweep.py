@@ -81,10 +81,11 @@ def test_every_combination_times_every_seed_in_grid_order(local_sweep):
     assert pd.api.types.is_integer_dtype(table["liquidations.full"])
     assert pd.api.types.is_float_dtype(table["adl.notional_usd"])
     assert list(table.columns).count("runtime_s") == 1 and (table["runtime_s"] > 0).all()
-    # the files: one record per run, the spec, the table in both formats, no temporary leftovers
-    assert _files(out) == sorted(
-        ["results.csv", "results.parquet", "runs", "sweep.toml", *(f"runs/{rid}.json" for rid in table["run_id"])]
-    )
+    # the files: the marker, one record per run, the spec, the table in both formats, no temporary leftovers
+    tops = ["results.csv", "results.parquet", "sweep.toml"]
+    assert _files(out) == sorted([".liqsim.json", *tops, "runs", *(f"runs/{rid}.json" for rid in table["run_id"])])
+    marker = json.loads((out / ".liqsim.json").read_text())  # lists what the sweep wrote into the folder itself
+    assert marker["kind"] == "sweep" and sorted(marker["files"]) == tops and "pending" not in marker
     pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet"), table)
     csv = pd.read_csv(out / "results.csv")
     assert list(csv.columns) == list(table.columns) and csv["run_id"].tolist() == table["run_id"].tolist()
@@ -553,6 +554,11 @@ def test_the_written_spec_plans_the_same_runs(tmp_path, monkeypatch, capsys, com
 
 
 def test_output_folders_that_are_not_a_sweeps_are_refused_before_anything(local_sweep, tmp_path, monkeypatch, capsys):
+    """A sweep writes only into an empty folder or one provably a sweep's: its marker of kind sweep, every file the
+    marker lists as it is, runs/ a folder of run records; everything else is refused before anything compiles or
+    runs, saying what was found, and left as it was."""
+    _, out, _ = local_sweep
+
     def never():
         raise AssertionError("compiled before the folder was checked")
 
@@ -561,19 +567,53 @@ def test_output_folders_that_are_not_a_sweeps_are_refused_before_anything(local_
     (tmp_path / "a" / "mine.txt").write_text("x")
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "runs").write_text("x")
-    (tmp_path / "c" / "runs").mkdir(parents=True)
-    (tmp_path / "c" / "runs" / "notes.txt").write_text("x")
+    marked = {}
+    for name, spoil in (
+        ("added", lambda d: (d / "mine.txt").write_text("x")),
+        ("runs_a_file", lambda d: (shutil.rmtree(d / "runs"), (d / "runs").write_text("x"))),
+        ("runs_notes", lambda d: (d / "runs" / "notes.txt").write_text("x")),
+        ("edited", lambda d: (d / "results.csv").write_text((d / "results.csv").read_text().replace("ok", "OK"))),
+        ("unmarked", lambda d: (d / ".liqsim.json").unlink()),  # as an older liqsim left it
+        ("a_run", lambda d: (d / ".liqsim.json").write_text('{"kind": "run", "files": {}}')),
+    ):
+        marked[name] = shutil.copytree(out, tmp_path / name)
+        spoil(marked[name])
     before = _files(tmp_path)
     for folder, needle in (
-        ("a", "holds files liqsim did not write (mine.txt)"),
-        ("b", "runs: is not a folder"),
-        ("c", "runs: output folder: holds files liqsim did not write (notes.txt)"),
+        ("a", "holds files liqsim did not write (mine.txt) and no .liqsim.json marker"),
+        ("b", "holds files liqsim did not write (runs) and no .liqsim.json marker"),
+        ("added", "output folder: holds files liqsim did not write (mine.txt); liqsim never deletes"),
+        ("runs_a_file", "holds files changed since liqsim wrote them (runs (not a folder, unlike a sweep's runs/))"),
+        ("runs_notes", "holds files liqsim did not write (runs/notes.txt)"),
+        ("edited", "holds files changed since liqsim wrote them (results.csv)"),
+        ("unmarked", "but no .liqsim.json marker: it looks like the output of an older liqsim"),
+        ("a_run", "is a liqsim run folder (.liqsim.json), not a sweep's"),
     ):
-        with pytest.raises(ScenarioError, match=re.escape(needle)):
+        with pytest.raises(ScenarioError, match=re.escape(needle)) as err:
             run_sweep(None, GRID, seeds=2, out=tmp_path / folder, overrides=SMALL)
+        assert "move or remove it yourself, or choose another folder" in str(err.value)
     assert main(["sweep", *GRID_ARGS, *SMALL_ARGS, "--out", str(tmp_path / "b")]) == 2
-    assert "runs: is not a folder" in capsys.readouterr().err
+    assert "holds files liqsim did not write (runs)" in capsys.readouterr().err
     assert _files(tmp_path) == before
+
+
+def test_a_sweep_folder_stays_provably_its_own_through_resumes_and_severity(local_sweep, tmp_path, capsys):
+    """The marker follows every file written into the folder over time: after a resume and a severity figure
+    the folder is still provably the sweep's, and a crash that left a table half-renamed does not change that."""
+    _, out, _ = local_sweep
+    copy = _copy(out, tmp_path)
+    assert main(["plot", "severity", str(copy), "--x", "population.long_share", "--quiet"]) == 0
+    marker = json.loads((copy / ".liqsim.json").read_text())
+    assert sorted(marker["files"]) == ["results.csv", "results.parquet", "severity.csv", "severity.png", "sweep.toml"]
+    assert main(["plot", "severity", str(copy), "--x", "population.long_share", "--quiet"]) == 0  # its own: replaced
+    # a table renamed into place but not yet listed (a crash between the rename and the marker's update)
+    marker = json.loads((copy / ".liqsim.json").read_text())
+    marker["pending"] = {"results.csv": marker["files"].pop("results.csv")}
+    (copy / ".liqsim.json").write_text(json.dumps(marker))
+    again = run_sweep(None, GRID, seeds=2, out=copy, overrides=SMALL, executor="serial")
+    assert again.attrs["skipped"] == 8 and not (copy / "severity.png").exists()
+    marker = json.loads((copy / ".liqsim.json").read_text())
+    assert sorted(marker["files"]) == ["results.csv", "results.parquet", "sweep.toml"] and "pending" not in marker
 
 
 def test_the_eta_clock_starts_with_the_first_run(tmp_path, monkeypatch, compiled):

@@ -26,9 +26,11 @@ plans the same runs; ``results.parquet`` and ``results.csv``, one row per run in
 are removed as a sweep starts and written together at its end. Rerun into its folder, a sweep skips the runs
 recorded ``ok`` unless their settings hash (the resolved scenario with its venue pack version and data files'
 contents, less seed, name, description, ``output.dir``, ``output.plot``) or liqsim, NumPy or Numba versions
-differ. A folder holding other files is refused. A run that raises is recorded with its error; when a worker
-process dies, the runs it may have held run again one at a time, and only one whose worker dies while it runs
-alone is recorded as failed.
+differ. The folder is marked as a sweep's as the sweep starts (``.liqsim.json``, listing the files written into
+it with their sizes and hashes) and locked while it runs (:mod:`sim.outputs`); a folder that is not empty or
+provably a sweep's (:func:`check_sweep_folder`), or one another process is writing, is refused before anything
+runs. A run that raises is recorded with its error; when a worker process dies, the runs it may have held run
+again one at a time, and only one whose worker dies while it runs alone is recorded as failed.
 
 **Executors.** ``local`` (default): a pool of ``workers`` processes (default: every core) started with "spawn"
 (Numba and threads do not mix with fork). ``dask``: the ``distributed`` cluster at ``scheduler``, or a local
@@ -58,17 +60,31 @@ from sim.config import mixes
 from sim.config.scenario import TABLES, Scenario, load_scenario
 from sim.config.schema import as_number, override_value, read_toml, specs
 from sim.errors import ScenarioError, capped
-from sim.outputs import SEVERITY_FILES, TEMP_NAME, check_output_folder, json_ready, versions, write_atomic
+from sim.outputs import (
+    SEVERITY_FILES,
+    TEMP_NAME,
+    check_folder,
+    claim,
+    json_ready,
+    new_marker,
+    read_marker,
+    update_marker,
+    versions,
+    write_atomic,
+    write_marker,
+)
 from sim.studies.executors import dask_client, failed, run_dask, run_pool
 
 EXECUTORS = ("local", "dask", "serial")
 #: Largest number of runs in one sweep (a typo like ``--seeds 1e9`` is caught before anything starts).
 MAX_RUNS = 1_000_000
-#: What a sweep folder may hold; a folder holding anything else is never written into.
+#: What a sweep folder may hold, besides its marker; a folder holding anything else is never written into.
 SWEEP_FILES = frozenset({"sweep.toml", "results.parquet", "results.csv", "runs", *SEVERITY_FILES})
 #: Keys left out of a run's settings hash: they label a run without changing its numbers (the seed is in its id).
 _LABELS = ("scenario.seed", "scenario.name", "scenario.description", "output.dir", "output.plot")
 _RECORD = re.compile(r"^r[0-9a-f]{16}\.json$")
+#: The sub-folder of a sweep folder checked by name and type only: its records come and go over the sweep's life.
+LOOSE = {"runs": _RECORD}
 
 
 @dataclass(frozen=True)
@@ -394,22 +410,18 @@ def _load_run(path: Path, rid: str) -> dict | None:
 
 
 def check_sweep_folder(target: Path) -> None:
-    """Refuse a file, a folder holding anything but a sweep's files (``runs`` a folder, the others files), or a
-    ``runs`` folder holding anything but run records."""
-    temps = {p.name for p in target.iterdir() if TEMP_NAME.match(p.name)} if target.is_dir() else set()
-    check_output_folder(target, SWEEP_FILES | temps, "an earlier sweep's results")
-    for name in sorted(SWEEP_FILES):
-        if (path := target / name).exists() and path.is_dir() != (name == "runs"):
-            raise ScenarioError(
-                f"{path}: is {'not ' if name == 'runs' else ''}a folder, unlike a sweep's {name}; "
-                "choose another folder, or move it away"
-            )
-    if (runs := target / "runs").is_dir():
-        check_output_folder(
-            runs,
-            {p.name for p in runs.iterdir() if _RECORD.match(p.name) or TEMP_NAME.match(p.name)},
-            "only a sweep's run records (r + 16 hex digits + .json)",
-        )
+    """Refuse a file, or a folder that is not empty or provably a sweep's: its marker (written as the sweep starts)
+    of kind sweep, every file in it one the marker lists with the size and hash it lists (``sweep.toml``, the
+    tables, the severity figure and numbers), and ``runs/`` a folder of run records only (``r`` + 16 hex digits +
+    ``.json``, regular files); temporary files of an interrupted write are allowed (they are removed as a sweep
+    starts). See :func:`sim.outputs.check_folder`."""
+    check_folder(target, "sweep", SWEEP_FILES, LOOSE)
+
+
+def claim_sweep_folder(directory):
+    """Claim a sweep's folder (:func:`sim.outputs.claim`): check it, prove it writable and hold its lock until the
+    context exits; yields the resolved folder. ``liqsim plot severity`` claims it too while it writes into it."""
+    return claim(directory, "sweep", SWEEP_FILES, LOOSE, inside=True)
 
 
 def _spec_text(plan: Plan, executor: str) -> str:
@@ -515,7 +527,8 @@ def run_sweep(
     ``runs/<scenario name>-sweep``). ``workers`` (a number or its text): processes of the local pool or local Dask
     cluster (default: every core). ``progress(finished, total)`` is called with 0 as the first run is sent, then
     as each run of this call finishes. The table's ``attrs``: ``out``, ``ran`` and ``failed`` (by this call),
-    ``skipped``, ``redone``. Raises :class:`ScenarioError`, naming the flags, for every bad argument at once.
+    ``skipped``, ``redone``. Raises :class:`ScenarioError`, naming the flags, for every bad argument at once, and
+    for a folder that is not empty or provably a sweep's, or that another process is writing.
     """
     workers, problems = check_executor(executor, workers, scheduler)
     progress = progress or (lambda done, total: None)
@@ -525,8 +538,12 @@ def run_sweep(
         raise ScenarioError(capped(problems + err.problems)) from None
     if problems:
         raise ScenarioError(problems)
-    target = Path(out or Path("runs") / f"{plan.base.scenario.name}-sweep").expanduser().resolve()
-    check_sweep_folder(target)
+    with claim_sweep_folder(out or Path("runs") / f"{plan.base.scenario.name}-sweep") as target:
+        return _run_claimed(plan, target, executor, workers, scheduler, progress)
+
+
+def _run_claimed(plan: Plan, target: Path, executor: str, workers: int | None, scheduler: str | None, progress):
+    """:func:`run_sweep` once its folder is claimed (checked, and locked until this returns)."""
     runs_dir, now = target / "runs", versions()
     records = {r.run_id: _load_run(runs_dir / f"{r.run_id}.json", r.run_id) for r in plan.runs}
     old = {
@@ -546,14 +563,16 @@ def run_sweep(
     }[executor]
     with dask_client(n, scheduler) if todo and executor == "dask" else contextlib.nullcontext() as client:
         runs_dir.mkdir(parents=True, exist_ok=True)
+        if read_marker(target)[0] is None:  # a new or empty folder: liqsim's from now on
+            write_marker(target, new_marker("sweep"))
+        outdated = ("results.parquet", "results.csv", *SEVERITY_FILES)
         for stale in (
             *(p for d in (target, runs_dir) for p in d.iterdir() if TEMP_NAME.match(p.name)),
-            target / "results.parquet",
-            target / "results.csv",
-            *(target / f for f in SEVERITY_FILES),
+            *(target / name for name in outdated),
         ):
-            stale.unlink(missing_ok=True)  # an interrupted write of an earlier sweep; files this one outdates
-        write_atomic({target / "sweep.toml": lambda p: p.write_text(_spec_text(plan, where))})
+            stale.unlink(missing_ok=True)  # an interrupted write of an earlier sweep (the lock says whose); outdated
+        update_marker(target, drop=outdated)
+        write_atomic({target / "sweep.toml": lambda p: p.write_text(_spec_text(plan, where))}, folder=target)
         by_id = {r.run_id: r for r in todo}
 
         def on_done(rid: str, record: dict) -> None:
@@ -578,7 +597,8 @@ def run_sweep(
         {
             target / "results.parquet": lambda p: table.to_parquet(p, index=False, engine="pyarrow"),
             target / "results.csv": lambda p: table.to_csv(p, index=False),
-        }
+        },
+        folder=target,
     )
     table.attrs.update(
         out=str(target),
