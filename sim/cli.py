@@ -60,7 +60,9 @@ def _parser():
     run.add_argument("file", nargs="?", help="scenario TOML (default: the built-in btc_flash_crash)")
     add_overrides(run)
     run.add_argument("--seed", type=_non_negative_int, help="random seed (overrides scenario.seed)")
-    run.add_argument("--out", help="output folder (default: output.dir, or runs/<scenario name>)")
+    run.add_argument(
+        "--out", help="output folder (default: output.dir, or runs/<scenario.name if set, else the file's name>)"
+    )
     run.add_argument("--no-plot", action="store_true", help="do not draw cascade.png")
     run.add_argument("--accounts", action="store_true", help="also write accounts.csv (one row per account)")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
@@ -123,7 +125,7 @@ def _parser():
     )
     add_overrides(cmp)
     cmp.add_argument("--seed", type=_non_negative_int, help="random seed of every run (overrides scenario.seed)")
-    cmp.add_argument("--out", help="output folder (default: runs/<scenario name>-compare)")
+    cmp.add_argument("--out", help="output folder (default: runs/<scenario.name if set, else the file's name>-compare)")
     cmp.add_argument("--no-plot", action="store_true", help="do not draw comparison.png")
     cmp.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
@@ -156,7 +158,9 @@ def _parser():
     )
     add_overrides(swp)
     swp.add_argument(
-        "--out", help="output folder (default: runs/<scenario name>-sweep); an earlier sweep's folder resumes"
+        "--out",
+        help="output folder (default: runs/<scenario.name if set, else the file's name>-sweep); "
+        "an earlier sweep's folder resumes",
     )
     swp.add_argument(
         "--executor",
@@ -410,7 +414,7 @@ def _compare(args):
     """``liqsim compare``: check every flag and every combination first, then run, save and print."""
     from pathlib import Path
 
-    from sim.config.scenario import load_scenario
+    from sim.config.scenario import load_scenario, output_name
     from sim.enums import ADL_POLICY_NAMES
     from sim.studies.compare import claim_comparison_folder, compare, parse_names
     from sim.venues import VENUES
@@ -427,7 +431,7 @@ def _compare(args):
         raise ScenarioError(problems + err.problems) from None
     if problems:
         raise ScenarioError(problems)
-    out = Path(args.out or Path("runs") / f"{scn.scenario.name}-compare")
+    out = Path(args.out or Path("runs") / f"{output_name(scn)}-compare")
     with claim_comparison_folder(out):  # refuse before spending the runs, not after; locked until saved
         if not args.quiet and _first_compile():
             print("liqsim: compiling the engine (first run only, about a minute; cached afterwards)", file=sys.stderr)
@@ -601,10 +605,11 @@ def _run(args, scn):
     """``liqsim run``: claim the output folder (checked, proved writable and locked), run, save, report."""
     from pathlib import Path
 
+    from sim.config.scenario import output_name
     from sim.engine import run
     from sim.outputs import OUTPUT_FILES, claim
 
-    out = Path(args.out or scn.output.dir or Path("runs") / scn.scenario.name)
+    out = Path(args.out or scn.output.dir or Path("runs") / output_name(scn))
     with claim(out, "run", OUTPUT_FILES):  # refuse before spending the run, not after; locked until saved
         if not args.quiet and _first_compile():
             print("liqsim: compiling the engine (first run only, about a minute; cached afterwards)", file=sys.stderr)

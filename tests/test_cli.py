@@ -149,6 +149,26 @@ def test_python_dash_m_sim_is_the_same_command(tmp_path, compiled):
     assert not (tmp_path / "x").exists()
 
 
+def test_the_default_output_folder_is_named_after_the_scenario_or_its_file(tmp_path, monkeypatch, capsys, compiled):
+    monkeypatch.chdir(tmp_path)
+    small = "[population]\nn_positions = 800\n[scenario]\nduration_s = 60.0\n"
+    (tmp_path / "my_crash.toml").write_text(small)  # no scenario.name: the file's name, not the default scenario's
+    (tmp_path / "named.toml").write_text(small.replace("[scenario]\n", '[scenario]\nname = "crash_b"\n'))
+    (tmp_path / "elsewhere.toml").write_text(small + '[output]\ndir = "out/here"\n')
+    for args, folder in (
+        (["my_crash.toml"], "runs/my_crash"),
+        (["named.toml"], "runs/crash_b"),
+        (["my_crash.toml", "--set", "scenario.name=given"], "runs/given"),
+        (["elsewhere.toml"], "out/here"),
+        (["--set", "population.n_positions=800", "--set", "scenario.duration_s=60"], "runs/btc_flash_crash"),
+    ):
+        assert main(["run", *args, "--no-plot", "--quiet"]) == 0, capsys.readouterr().err
+        assert json.loads((tmp_path / folder / ".liqsim.json").read_text())["kind"] == "run", folder
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["btc_flash_crash", "crash_b", "given", "my_crash"]
+    assert main(["compare", "my_crash.toml", "--venues", "okx", "--no-plot", "--quiet"]) == 0
+    assert (tmp_path / "runs" / "my_crash-compare" / "comparison.csv").exists()
+
+
 def test_a_full_disk_names_the_file_it_could_not_write(tmp_path, monkeypatch, capsys, compiled):
     import errno
 

@@ -739,3 +739,13 @@ def test_dask_without_an_address_starts_a_local_cluster(local_sweep, tmp_path):
     assert all(w.startswith("tcp://") for w in where) and len(where) <= 2  # Dask workers, not pool processes
     assert "# executor: dask, local cluster of 2 workers" in (tmp_path / "d" / "sweep.toml").read_text()
     pd.testing.assert_frame_equal(_metrics(got), _metrics(table.iloc[6:].reset_index(drop=True)), check_exact=True)
+
+
+def test_the_default_folder_is_named_after_the_file_and_its_spec_resumes_there(tmp_path, monkeypatch, capsys, compiled):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "study.toml").write_text("[sweep]\nseeds = 2\n[sweep.grid]\n'population.long_share' = [0.5, 0.7]\n")
+    table = run_sweep("study.toml", overrides=SMALL, executor="serial")
+    assert table.attrs["out"] == str(tmp_path / "runs" / "study-sweep")  # not btc_flash_crash-sweep
+    assert main(["sweep", "runs/study-sweep/sweep.toml", "--executor", "serial"]) == 0
+    assert "0 ran now (0 failed), 4 skipped as already done" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["study-sweep"]

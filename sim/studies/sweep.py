@@ -57,7 +57,7 @@ import numpy as np
 import tomli_w
 
 from sim.config import mixes
-from sim.config.scenario import TABLES, Scenario, load_scenario
+from sim.config.scenario import TABLES, Scenario, load_scenario, output_name
 from sim.config.schema import as_number, override_value, read_toml, specs
 from sim.errors import ScenarioError, capped
 from sim.outputs import (
@@ -428,6 +428,9 @@ def _spec_text(plan: Plan, executor: str) -> str:
     """``sweep.toml``: the base scenario as given (``to_dict()`` would pin every default, and some clash with grid
     keys: ``population.n_positions`` with ``population.file``), data-file paths absolute, and the sweep."""
     data = {t: values for t, values in copy.deepcopy(plan.base._origin.raw).items() if t in TABLES}
+    name = output_name(plan.base)  # a file without a name keeps its folder's: `liqsim sweep DIR/sweep.toml` resumes
+    if "name" not in data.get("scenario", {}) and re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        data.setdefault("scenario", {})["name"] = name
     resolved = plan.base.to_dict()
     for table, values in data.items():
         for key in values:
@@ -524,7 +527,8 @@ def run_sweep(
     """Run a sweep (see the module's docs) and return its table, a pandas DataFrame with one row per run.
 
     ``scenario``, ``grid``, ``seeds``, ``overrides``: as :func:`plan_sweep`. ``out``: the folder (default
-    ``runs/<scenario name>-sweep``). ``workers`` (a number or its text): processes of the local pool or local Dask
+    ``runs/<name>-sweep``, the name as :func:`sim.config.scenario.output_name` gives it: ``scenario.name`` if set,
+    else the file's stem). ``workers`` (a number or its text): processes of the local pool or local Dask
     cluster (default: every core). ``progress(finished, total)`` is called with 0 as the first run is sent, then
     as each run of this call finishes. The table's ``attrs``: ``out``, ``ran`` and ``failed`` (by this call),
     ``skipped``, ``redone``. Raises :class:`ScenarioError`, naming the flags, for every bad argument at once, and
@@ -538,7 +542,7 @@ def run_sweep(
         raise ScenarioError(capped(problems + err.problems)) from None
     if problems:
         raise ScenarioError(problems)
-    with claim_sweep_folder(out or Path("runs") / f"{plan.base.scenario.name}-sweep") as target:
+    with claim_sweep_folder(out or Path("runs") / f"{output_name(plan.base)}-sweep") as target:
         return _run_claimed(plan, target, executor, workers, scheduler, progress)
 
 
