@@ -21,12 +21,16 @@ Bad input (a missing or malformed file, an unknown key, a wrong or out-of-range 
 bad flag) ends with exit status 2 and one message per problem, prefixed ``liqsim: error:``, naming the
 file, the dotted key or the flag, the bad value and what is allowed; nothing is written. So does an output
 folder that liqsim cannot prove it wrote, or that another liqsim is writing (see :mod:`sim.outputs`), checked
-before anything runs.
+before anything runs. Ctrl-C ends a command with exit status 130 and SIGTERM with 143, one line on stderr and no
+half-written output; a closed stdout (``liqsim venues | head``) ends it quietly with 141, as SIGPIPE would.
 """
 
 import argparse
+import contextlib
 import json
+import os
 import re
+import signal
 import sys
 import time
 
@@ -518,11 +522,10 @@ def _sweep(args):
             overrides=overrides,
             progress=progress,
         )
-    except KeyboardInterrupt:
-        print(
-            "\nliqsim: interrupted; the finished runs are saved: run the same command again to resume", file=sys.stderr
-        )
-        return 130
+    except KeyboardInterrupt as stop:
+        what = "terminated" if isinstance(stop, _Terminated) else "interrupted"
+        print(f"\nliqsim: {what}; the finished runs are saved: run the same command again to resume", file=sys.stderr)
+        return 143 if isinstance(stop, _Terminated) else 130
     info, failed = table.attrs, table[table["status"] == "failed"]
     for row in failed.head(5).itertuples(index=False):
         print(f"liqsim: run {row.run_id} (seed {row.seed}) failed: {row.error}", file=sys.stderr)
@@ -553,6 +556,9 @@ def _plot(args):
 
 def main(argv=None):
     args = _parser().parse_args(argv)
+    installed, previous = False, None
+    with contextlib.suppress(ValueError):  # only the main thread may set a handler
+        previous, installed = signal.signal(signal.SIGTERM, _on_sigterm), True
     try:
         if args.command == "warmup":
             from sim.engine import warmup
@@ -591,8 +597,23 @@ def main(argv=None):
         for line in str(err).splitlines():
             print(f"liqsim: error: {line}", file=sys.stderr)
         return 2
+    except BrokenPipeError as err:
+        if err.filename is not None:  # a results file, not stdout
+            return _cannot_write(err)
+        # stdout was closed early (`liqsim venues | head`): stop quietly, as Unix tools killed by SIGPIPE do; what is
+        # still buffered goes nowhere, so the flush at exit raises nothing either
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except OSError as err:  # the output could not be written (disk full, permissions changed mid-run)
         return _cannot_write(err)
+    except KeyboardInterrupt as stop:  # a sweep reports its own; here nothing half-written was left behind
+        what = "terminated" if isinstance(stop, _Terminated) else "interrupted"
+        print(f"\nliqsim: {what}; no results were written", file=sys.stderr)
+        return 143 if isinstance(stop, _Terminated) else 130
+    finally:
+        if installed:  # as it was (a handler set outside Python cannot be put back: then the default)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 def _cannot_write(err):
@@ -618,3 +639,12 @@ def _run(args, scn):
     if not args.quiet:
         _report(res, target)
     return 0
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that everything a Ctrl-C stops (a sweep's pool, a half-written folder) stops
+    the same way."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()

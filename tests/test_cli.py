@@ -3,6 +3,7 @@
 import csv
 import json
 import math
+import os
 import subprocess
 import sys
 
@@ -185,3 +186,29 @@ def test_a_full_disk_names_the_file_it_could_not_write(tmp_path, monkeypatch, ca
     err = capsys.readouterr().err
     assert err == f"liqsim: error: {out / 'series.csv'}: cannot write the results: No space left on device\n"
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("command", ["run", "compare"])
+def test_ctrl_c_ends_run_and_compare_with_status_130_and_one_line(tmp_path, monkeypatch, capsys, command):
+    import sim.engine
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sim.engine, "run", interrupted)
+    args = ["scenarios/calm.toml", "--venues", "okx"] if command == "compare" else []
+    assert main([command, *args, *SMALL, "--out", str(tmp_path / "out")]) == 130
+    out = capsys.readouterr()
+    assert out.out == "" and out.err.split() == "liqsim: interrupted; no results were written".split()
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_closed_stdout_ends_the_command_quietly(tmp_path):
+    """`liqsim venues --verbose | head`: the reader goes away; liqsim stops without a word, as Unix tools do."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before anything is written
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim", "venues", "--verbose"], stdout=write, stderr=subprocess.PIPE, text=True
+    )
+    os.close(write)
+    assert (proc.returncode, proc.stderr) == (141, "")

@@ -4,6 +4,7 @@ step, and what a killed writer leaves behind found and repaired by the next one.
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -355,3 +356,25 @@ def test_write_new_never_writes_over_a_file(tmp_path):
     with pytest.raises(sim.ScenarioError, match=r"b.csv: exists"):
         O.write_new({tmp_path / "a.png": lambda p: p.write_text("a"), tmp_path / "b.csv": lambda p: p.write_text("b")})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.csv"] and (tmp_path / "b.csv").read_text() == "mine"
+
+
+def test_ctrl_c_or_sigterm_during_a_run_ends_it_with_one_line_and_nothing_written(tmp_path, compiled):
+    cmd = [sys.executable, "-m", "sim", "run", *SMALL, "--set", "population.n_positions=300000"]
+    cmd += ["--set", "scenario.duration_s=3600", "--out", str(tmp_path / "out")]
+    for sig, code, word in ((signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")):
+        proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as at a terminal
+        )
+        while not (tmp_path / ".out.lock").exists():
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.02)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == code, err
+        assert err.split() == f"liqsim: {word}; no results were written".split()
+        assert not list(tmp_path.iterdir())

@@ -741,6 +741,100 @@ def test_dask_without_an_address_starts_a_local_cluster(local_sweep, tmp_path):
     pd.testing.assert_frame_equal(_metrics(got), _metrics(table.iloc[6:].reset_index(drop=True)), check_exact=True)
 
 
+def _children(pid):
+    """Live processes whose parent is ``pid`` (from /proc; a zombie counts as gone)."""
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, ppid = stat.read_text().rsplit(")", 1)[1].split()[:2]
+        except (OSError, ValueError, IndexError):
+            continue
+        if int(ppid) == pid and state != "Z":
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+def _gone(pid):
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state == "Z"
+
+
+def _sweeping(out, grid="population.long_share=[0.5,0.6,0.7]"):
+    """A `liqsim sweep` of hundreds of runs on two pool workers, returned once its first runs are recorded."""
+    cmd = [sys.executable, "-m", "sim", "sweep", "--grid", grid, "--seeds", "100", *SMALL_ARGS]
+    proc = subprocess.Popen(
+        [*cmd, "--workers", "2", "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 120
+    while not (out / "runs").is_dir() or not any((out / "runs").glob("r*.json")):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    return proc
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_a_killed_sweep_leaves_no_worker_behind_and_a_second_sweep_is_refused_meanwhile(tmp_path, sig, compiled):
+    out = tmp_path / "out"
+    proc = _sweeping(out)
+    try:
+        workers = _children(proc.pid)
+        assert len(workers) >= 2  # the pool's (and multiprocessing's resource tracker)
+        if sig == signal.SIGTERM:  # another sweep into the same folder meanwhile: refused, naming the first
+            other = subprocess.run(
+                [sys.executable, "-m", "sim", "sweep", "--grid", "population.long_share=[0.9]", *SMALL_ARGS]
+                + ["--executor", "serial", "--out", str(out)],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+            )
+            assert other.returncode == 2
+            assert f"in use by another liqsim (pid {proc.pid}, `python -m sim sweep --grid" in other.stderr
+        proc.send_signal(sig)  # to the sweep's process alone, as `kill PID` or a job scheduler sends it
+        _, err = proc.communicate(timeout=60)
+        deadline = time.monotonic() + 20
+        while not all(_gone(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [pid for pid in workers if not _gone(pid)] == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        for pid in _children(proc.pid):
+            os.kill(pid, signal.SIGKILL)
+    if sig == signal.SIGTERM:
+        assert proc.returncode == 143
+        message = "liqsim: terminated; the finished runs are saved: run the same command again to resume"
+        assert err.split() == message.split()
+        assert not (out / "results.csv").exists() and json.loads((out / ".liqsim.json").read_text())["pid"] == proc.pid
+
+
+def test_a_plain_script_without_a_main_guard_runs_its_sweep(tmp_path, compiled):
+    """The pool's workers start with "spawn", which would run the calling script again in each of them: without an
+    `if __name__ == "__main__":` guard every run then failed and the sweep returned as if all was well."""
+    script = tmp_path / "plain.py"
+    script.write_text(
+        "import sim\n"
+        f"table = sim.sweep.run_sweep(None, {{'population.long_share': [0.5, 0.7]}}, seeds=2, out='o', "
+        f"overrides={SMALL!r}, workers=2)\n"
+        "print(','.join(table['status']))\n"
+    )
+    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert (proc.returncode, proc.stdout.strip()) == (0, "ok,ok,ok,ok"), proc.stderr
+    assert proc.stderr == ""
+
+
+def test_a_sweep_started_while_a_spawned_process_starts_says_to_add_the_guard(monkeypatch):
+    import multiprocessing
+
+    monkeypatch.setattr(multiprocessing.current_process(), "_inheriting", True, raising=False)
+    with pytest.raises(RuntimeError, match=r'if __name__ == "__main__":'):
+        run_sweep(None, GRID, seeds=1, executor="serial")
+
+
 def test_the_default_folder_is_named_after_the_file_and_its_spec_resumes_there(tmp_path, monkeypatch, capsys, compiled):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "study.toml").write_text("[sweep]\nseeds = 2\n[sweep.grid]\n'population.long_share' = [0.5, 0.7]\n")

@@ -1,5 +1,5 @@
-"""Where a sweep's runs run: a local pool of "spawn" worker processes that survives a worker's death
-(:func:`run_pool`), or a Dask cluster (:func:`dask_client`, :func:`run_dask`).
+"""Where a sweep's runs run: a local pool of "spawn" worker processes that die with their parent and survive a
+worker's death (:func:`run_pool`), or a Dask cluster (:func:`dask_client`, :func:`run_dask`).
 
 A task is ``task(shared, *args)`` returning a record (a dict with ``status``); a task that cannot be run is
 recorded with :func:`failed`, never raised.
@@ -12,11 +12,13 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
 from collections import deque
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
 from sim.errors import ScenarioError
+from sim.outputs import libc
 
 
 def failed(err: BaseException | str, runtime: float) -> dict:
@@ -28,10 +30,23 @@ def failed(err: BaseException | str, runtime: float) -> dict:
 _SHARED = None  # what a pool worker's tasks share (the base scenario), sent once per process
 
 
-def _pool_start(started, shared) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel send this process SIGTERM when its parent dies, however it dies (Linux's
+    ``prctl(PR_SET_PDEATHSIG)``; elsewhere nothing), and exit now if the parent is already gone."""
+    prctl = getattr(libc(), "prctl", None)
+    if prctl is not None:
+        prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    if os.getppid() != parent:  # it died before the line above took effect
+        os._exit(1)
+
+
+def _pool_start(started, shared, parent=None) -> None:
     """A pool worker's start-up; the ``started`` count tells workers that cannot start from runs that die. Ctrl-C
-    is left to the parent, which stops the sweep (an idle worker would print a traceback)."""
+    is left to the parent, which stops the sweep (an idle worker would print a traceback); the worker dies with its
+    parent (``parent``: its pid), so a killed sweep leaves no worker behind."""
     global _SHARED
+    if parent is not None:
+        _die_with_parent(parent)
     _SHARED = shared
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with started.get_lock():
@@ -47,19 +62,26 @@ def run_pool(jobs: list, workers: int, on_done, task, shared=None) -> None:
     once per worker); ``on_done(key, record)`` as each finishes. At most ``workers`` tasks are in flight, so when a
     worker dies (the pool breaks) the runs it may have held are known: they run again one at a time in a pool of
     one, and only a run whose worker dies while it runs alone is failed. Pools whose workers die before they start
-    are not blamed on any run; the second in a row fails the runs left."""
+    are not blamed on any run; the second in a row fails the runs left.
+
+    The workers do not run the main module again as "spawn" otherwise would (:func:`main_hidden`), so a script
+    without an ``if __name__ == "__main__":`` guard works; they die with this process (:func:`_die_with_parent`),
+    and an exception here (Ctrl-C, SIGTERM turned into one) ends them before it goes on."""
     queue, suspects, stalls = deque(jobs), deque(), 0
     context = multiprocessing.get_context("spawn")
     while queue or suspects:
         alone = bool(suspects)
         todo, size, started = suspects if alone else queue, 1 if alone else min(workers, len(queue)), context.Value("i")
-        pool = ProcessPoolExecutor(size, mp_context=context, initializer=_pool_start, initargs=(started, shared))
+        pool = ProcessPoolExecutor(
+            size, mp_context=context, initializer=_pool_start, initargs=(started, shared, os.getpid())
+        )
         running, broken = {}, False
         try:
             while todo or running:
                 while todo and not broken and len(running) < size:
                     try:
-                        fut = pool.submit(_pool_task, task, *todo[0][1])
+                        with main_hidden():  # the pool starts its workers as tasks are submitted
+                            fut = pool.submit(_pool_task, task, *todo[0][1])
                         running[fut] = todo.popleft()
                     except BrokenProcessPool:  # a worker died while on_done was busy
                         broken = True
@@ -84,7 +106,11 @@ def run_pool(jobs: list, workers: int, on_done, task, shared=None) -> None:
                         record = failed(err, 0.0)
                     on_done(job[0], record)
         except BaseException:
+            workers_now = list(getattr(pool, "_processes", None) or {})  # pids; read before shutdown clears them
             pool.shutdown(wait=False, cancel_futures=True)
+            for pid in workers_now:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGTERM)
             raise
         pool.shutdown(wait=not broken)
         if (stalls := stalls + 1 if broken and not started.value else 0) >= 2:
@@ -93,6 +119,25 @@ def run_pool(jobs: list, workers: int, on_done, task, shared=None) -> None:
                     (suspects or queue).popleft()[0],
                     failed("BrokenProcessPool: the worker processes cannot start (their error is printed above)", 0.0),
                 )
+
+
+@contextlib.contextmanager
+def main_hidden():
+    """Hide the main module from the "spawn" start method while worker processes start: spawn would run a script's
+    top-level code again in every worker (as ``__mp_main__``), and a script that calls :func:`run_sweep` without an
+    ``if __name__ == "__main__":`` guard would start a sweep in each of them. Workers need nothing from the main
+    module: what they run lives in this package."""
+    main = sys.modules.get("__main__")
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main is not None and k in main.__dict__}
+    try:
+        if main is not None:
+            main.__dict__.pop("__file__", None)
+            if "__spec__" in saved:
+                main.__spec__ = None
+        yield
+    finally:
+        if main is not None:
+            main.__dict__.update(saved)
 
 
 @contextlib.contextmanager
@@ -115,7 +160,10 @@ def dask_client(workers: int, scheduler: str | None):
             previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
         try:
-            client = distributed.Client(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            with main_hidden():
+                client = distributed.Client(
+                    n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+                )
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)

@@ -30,7 +30,8 @@ differ. The folder is marked as a sweep's as the sweep starts (``.liqsim.json``,
 it with their sizes and hashes) and locked while it runs (:mod:`sim.outputs`); a folder that is not empty or
 provably a sweep's (:func:`check_sweep_folder`), or one another process is writing, is refused before anything
 runs. A run that raises is recorded with its error; when a worker process dies, the runs it may have held run
-again one at a time, and only one whose worker dies while it runs alone is recorded as failed.
+again one at a time, and only one whose worker dies while it runs alone is recorded as failed. The pool's workers
+die with the sweep's process, however it ends.
 
 **Executors.** ``local`` (default): a pool of ``workers`` processes (default: every core) started with "spawn"
 (Numba and threads do not mix with fork). ``dask``: the ``distributed`` cluster at ``scheduler``, or a local
@@ -46,6 +47,7 @@ import hashlib
 import itertools
 import json
 import math
+import multiprocessing
 import os
 import re
 import sys
@@ -532,8 +534,17 @@ def run_sweep(
     cluster (default: every core). ``progress(finished, total)`` is called with 0 as the first run is sent, then
     as each run of this call finishes. The table's ``attrs``: ``out``, ``ran`` and ``failed`` (by this call),
     ``skipped``, ``redone``. Raises :class:`ScenarioError`, naming the flags, for every bad argument at once, and
-    for a folder that is not empty or provably a sweep's, or that another process is writing.
+    for a folder that is not empty or provably a sweep's, or that another process is writing. Works from a plain
+    script without an ``if __name__ == "__main__":`` guard on the local executor (its workers do not run the
+    script again); called while a spawned process starts (a Dask worker running such a script), it raises
+    RuntimeError saying so.
     """
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise RuntimeError(
+            "run_sweep was called while a worker process was starting: the script that calls it runs again in "
+            "every worker process started with 'spawn' (Dask's among them); put the call under "
+            '`if __name__ == "__main__":`'
+        )
     workers, problems = check_executor(executor, workers, scheduler)
     progress = progress or (lambda done, total: None)
     try:
