@@ -19,12 +19,18 @@ under the scenario's own policy) and writes comparison.csv, comparison.json and 
 
 Bad input (a missing or malformed file, an unknown key, a wrong or out-of-range value, a bad CSV, a
 bad flag) ends with exit status 2 and one message per problem, prefixed ``liqsim: error:``, naming the
-file, the dotted key or the flag, the bad value and what is allowed; nothing is written.
+file, the dotted key or the flag, the bad value and what is allowed; nothing is written. So does an output
+folder that liqsim cannot prove it wrote, or that another liqsim is writing (see :mod:`sim.outputs`), checked
+before anything runs. Ctrl-C ends a command with exit status 130 and SIGTERM with 143, one line on stderr and no
+half-written output; a closed stdout (``liqsim venues | head``) ends it quietly with 141, as SIGPIPE would.
 """
 
 import argparse
+import contextlib
 import json
+import os
 import re
+import signal
 import sys
 import time
 
@@ -58,7 +64,9 @@ def _parser():
     run.add_argument("file", nargs="?", help="scenario TOML (default: the built-in btc_flash_crash)")
     add_overrides(run)
     run.add_argument("--seed", type=_non_negative_int, help="random seed (overrides scenario.seed)")
-    run.add_argument("--out", help="output folder (default: output.dir, or runs/<scenario name>)")
+    run.add_argument(
+        "--out", help="output folder (default: output.dir, or runs/<scenario.name if set, else the file's name>)"
+    )
     run.add_argument("--no-plot", action="store_true", help="do not draw cascade.png")
     run.add_argument("--accounts", action="store_true", help="also write accounts.csv (one row per account)")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
@@ -121,7 +129,7 @@ def _parser():
     )
     add_overrides(cmp)
     cmp.add_argument("--seed", type=_non_negative_int, help="random seed of every run (overrides scenario.seed)")
-    cmp.add_argument("--out", help="output folder (default: runs/<scenario name>-compare)")
+    cmp.add_argument("--out", help="output folder (default: runs/<scenario.name if set, else the file's name>-compare)")
     cmp.add_argument("--no-plot", action="store_true", help="do not draw comparison.png")
     cmp.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
@@ -154,7 +162,9 @@ def _parser():
     )
     add_overrides(swp)
     swp.add_argument(
-        "--out", help="output folder (default: runs/<scenario name>-sweep); an earlier sweep's folder resumes"
+        "--out",
+        help="output folder (default: runs/<scenario.name if set, else the file's name>-sweep); "
+        "an earlier sweep's folder resumes",
     )
     swp.add_argument(
         "--executor",
@@ -408,9 +418,9 @@ def _compare(args):
     """``liqsim compare``: check every flag and every combination first, then run, save and print."""
     from pathlib import Path
 
-    from sim.config.scenario import load_scenario
+    from sim.config.scenario import load_scenario, output_name
     from sim.enums import ADL_POLICY_NAMES
-    from sim.studies.compare import check_comparison_folder, compare, parse_names
+    from sim.studies.compare import claim_comparison_folder, compare, parse_names
     from sim.venues import VENUES
 
     problems, names = [], {}
@@ -425,17 +435,17 @@ def _compare(args):
         raise ScenarioError(problems + err.problems) from None
     if problems:
         raise ScenarioError(problems)
-    out = Path(args.out or Path("runs") / f"{scn.scenario.name}-compare")
-    check_comparison_folder(out.resolve())  # refuse before spending the runs, not after
-    if not args.quiet and _first_compile():
-        print("liqsim: compiling the engine (first run only, about a minute; cached afterwards)", file=sys.stderr)
-    cmp = compare(
-        scn,
-        names["--venues"],
-        names["--policies"],
-        progress=_Progress(sys.stderr, not args.quiet and sys.stderr.isatty()),
-    )
-    target = cmp.save(out, plot=scn.output.plot and not args.no_plot)
+    out = Path(args.out or Path("runs") / f"{output_name(scn)}-compare")
+    with claim_comparison_folder(out):  # refuse before spending the runs, not after; locked until saved
+        if not args.quiet and _first_compile():
+            print("liqsim: compiling the engine (first run only, about a minute; cached afterwards)", file=sys.stderr)
+        cmp = compare(
+            scn,
+            names["--venues"],
+            names["--policies"],
+            progress=_Progress(sys.stderr, not args.quiet and sys.stderr.isatty()),
+        )
+        target = cmp.save(out, plot=scn.output.plot and not args.no_plot)
     if not args.quiet:
         _compare_report(cmp, target)
     return 0
@@ -512,11 +522,10 @@ def _sweep(args):
             overrides=overrides,
             progress=progress,
         )
-    except KeyboardInterrupt:
-        print(
-            "\nliqsim: interrupted; the finished runs are saved: run the same command again to resume", file=sys.stderr
-        )
-        return 130
+    except KeyboardInterrupt as stop:
+        what = "terminated" if isinstance(stop, _Terminated) else "interrupted"
+        print(f"\nliqsim: {what}; the finished runs are saved: run the same command again to resume", file=sys.stderr)
+        return 143 if isinstance(stop, _Terminated) else 130
     info, failed = table.attrs, table[table["status"] == "failed"]
     for row in failed.head(5).itertuples(index=False):
         print(f"liqsim: run {row.run_id} (seed {row.seed}) failed: {row.error}", file=sys.stderr)
@@ -547,6 +556,9 @@ def _plot(args):
 
 def main(argv=None):
     args = _parser().parse_args(argv)
+    installed, previous = False, None
+    with contextlib.suppress(ValueError):  # only the main thread may set a handler
+        previous, installed = signal.signal(signal.SIGTERM, _on_sigterm), True
     try:
         if args.command == "warmup":
             from sim.engine import warmup
@@ -580,24 +592,59 @@ def main(argv=None):
                 )
             print(f"liqsim: {args.file}: ok ({scn.scenario.name}{note})")
             return 0
-        from pathlib import Path
-
-        from sim.engine import run
-        from sim.outputs import check_output_folder
-
-        out = Path(args.out or scn.output.dir or Path("runs") / scn.scenario.name)
-        check_output_folder(out.resolve())  # refuse before spending the run, not after
-        if not args.quiet and _first_compile():
-            print("liqsim: compiling the engine (first run only, about a minute; cached afterwards)", file=sys.stderr)
-        res = run(scn, progress=_Progress(sys.stderr, not args.quiet and sys.stderr.isatty()))
-        target = res.save(out, plot=scn.output.plot and not args.no_plot, accounts=args.accounts)
-        if not args.quiet:
-            _report(res, target)
-        return 0
+        return _run(args, scn)
     except ScenarioError as err:
         for line in str(err).splitlines():
             print(f"liqsim: error: {line}", file=sys.stderr)
         return 2
+    except BrokenPipeError as err:
+        if err.filename is not None:  # a results file, not stdout
+            return _cannot_write(err)
+        # stdout was closed early (`liqsim venues | head`): stop quietly, as Unix tools killed by SIGPIPE do; what is
+        # still buffered goes nowhere, so the flush at exit raises nothing either
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except OSError as err:  # the output could not be written (disk full, permissions changed mid-run)
-        print(f"liqsim: error: {err.filename or ''}: cannot write the results: {err.strerror or err}", file=sys.stderr)
-        return 2
+        return _cannot_write(err)
+    except KeyboardInterrupt as stop:  # a sweep reports its own; here nothing half-written was left behind
+        what = "terminated" if isinstance(stop, _Terminated) else "interrupted"
+        print(f"\nliqsim: {what}; no results were written", file=sys.stderr)
+        return 143 if isinstance(stop, _Terminated) else 130
+    finally:
+        if installed:  # as it was (a handler set outside Python cannot be put back: then the default)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+def _cannot_write(err):
+    where = f"{err.filename}: " if err.filename else ""
+    print(f"liqsim: error: {where}cannot write the results: {err.strerror or err}", file=sys.stderr)
+    return 2
+
+
+def _run(args, scn):
+    """``liqsim run``: claim the output folder (checked, proved writable and locked), run, save, report."""
+    from pathlib import Path
+
+    from sim.config.scenario import output_name
+    from sim.engine import run
+    from sim.outputs import OUTPUT_FILES, claim
+
+    out = Path(args.out or scn.output.dir or Path("runs") / output_name(scn))
+    with claim(out, "run", OUTPUT_FILES):  # refuse before spending the run, not after; locked until saved
+        if not args.quiet and _first_compile():
+            print("liqsim: compiling the engine (first run only, about a minute; cached afterwards)", file=sys.stderr)
+        res = run(scn, progress=_Progress(sys.stderr, not args.quiet and sys.stderr.isatty()))
+        target = res.save(out, plot=scn.output.plot and not args.no_plot, accounts=args.accounts)
+    if not args.quiet:
+        _report(res, target)
+    return 0
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that everything a Ctrl-C stops (a sweep's pool, a half-written folder) stops
+    the same way."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()

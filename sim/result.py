@@ -8,12 +8,11 @@ never leaves a half-written output folder.
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from sim import metrics
-from sim.outputs import atomic_folder, check_output_folder, json_ready, label_columns, write_csv
+from sim.outputs import OUTPUT_FILES, atomic_folder, claim, json_ready, label_columns, naming, write_csv
 from sim.report import heatmaps
 
 
@@ -90,12 +89,18 @@ class Result:
 
         ``adl.csv`` is :meth:`adl_table` (who paid for auto-deleveraging; only a header without ADL).
 
-        The folder is assembled under a temporary name beside ``directory`` and renamed into place;
-        an existing folder of that name is replaced only once the new one is complete.
+        The folder is assembled under a temporary name beside ``directory`` and put in place in one step, with a
+        ``.liqsim.json`` marker listing what was written (see :mod:`sim.outputs`). An existing folder is replaced
+        only if it is empty or provably an earlier run's (its marker lists exactly what it holds), and only once the
+        new one is complete; anything else raises :class:`sim.errors.ScenarioError`, as does a folder another
+        process is writing. Returns the folder's resolved path.
         """
-        target = Path(directory).resolve()
-        check_output_folder(target)
-        with atomic_folder(target) as tmp:
+        with claim(directory, "run", OUTPUT_FILES) as target, atomic_folder(target, "run") as tmp:
+
+            def put(name, write):
+                with naming(target / name):
+                    write(tmp / name)
+
             mk = self.scenario.market
             doc = {
                 "scenario": self.scenario.scenario.name,
@@ -107,17 +112,17 @@ class Result:
                 "timings": self.timings,
                 "versions": self.versions,
             }
-            (tmp / "summary.json").write_text(json.dumps(json_ready(doc), indent=2) + "\n")
-            write_csv(tmp / "fills.csv", self.fills, "fills")
-            write_csv(tmp / "series.csv", self.series, "series")
-            write_csv(tmp / "adl.csv", self.adl_table(), "adl")
+            put("summary.json", lambda p: p.write_text(json.dumps(json_ready(doc), indent=2) + "\n"))
+            put("fills.csv", lambda p: write_csv(p, self.fills, "fills"))
+            put("series.csv", lambda p: write_csv(p, self.series, "series"))
+            put("adl.csv", lambda p: write_csv(p, self.adl_table(), "adl"))
             if accounts:
-                write_csv(tmp / "accounts.csv", self.accounts, "accounts")
-            (tmp / "scenario.toml").write_text(self.scenario.to_toml())
+                put("accounts.csv", lambda p: write_csv(p, self.accounts, "accounts"))
+            put("scenario.toml", lambda p: p.write_text(self.scenario.to_toml()))
             if plot:
                 from sim.report.plots import save_cascade_png
 
-                save_cascade_png(self, tmp / "cascade.png")
+                put("cascade.png", lambda p: save_cascade_png(self, p))
         return target
 
     def _repr_html_(self):

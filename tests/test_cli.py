@@ -3,6 +3,7 @@
 import csv
 import json
 import math
+import os
 import subprocess
 import sys
 
@@ -26,14 +27,12 @@ SMALL = [
 def test_run_writes_every_output(tmp_path, capsys, compiled):
     out = tmp_path / "run1"
     assert main(["run", *SMALL, "--seed", "3", "--out", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == [
-        "adl.csv",
-        "cascade.png",
-        "fills.csv",
-        "scenario.toml",
-        "series.csv",
-        "summary.json",
-    ]
+    written = ["adl.csv", "cascade.png", "fills.csv", "scenario.toml", "series.csv", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".liqsim.json", *written]
+    marker = json.loads((out / ".liqsim.json").read_text())  # what wrote the folder, and every file it wrote
+    assert marker["kind"] == "run" and marker["liqsim"] == sim.__version__ and marker["pid"] > 0
+    assert sorted(marker["files"]) == written
+    assert all(marker["files"][name]["size"] == (out / name).stat().st_size for name in written)
     summary = json.loads((out / "summary.json").read_text())
     for key in (
         "liquidated_notional_usd",
@@ -149,3 +148,67 @@ def test_python_dash_m_sim_is_the_same_command(tmp_path, compiled):
     assert bad.returncode == 2
     assert "shock.kind" in bad.stderr and "Traceback" not in bad.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_the_default_output_folder_is_named_after_the_scenario_or_its_file(tmp_path, monkeypatch, capsys, compiled):
+    monkeypatch.chdir(tmp_path)
+    small = "[population]\nn_positions = 800\n[scenario]\nduration_s = 60.0\n"
+    (tmp_path / "my_crash.toml").write_text(small)  # no scenario.name: the file's name, not the default scenario's
+    (tmp_path / "named.toml").write_text(small.replace("[scenario]\n", '[scenario]\nname = "crash_b"\n'))
+    (tmp_path / "elsewhere.toml").write_text(small + '[output]\ndir = "out/here"\n')
+    for args, folder in (
+        (["my_crash.toml"], "runs/my_crash"),
+        (["named.toml"], "runs/crash_b"),
+        (["my_crash.toml", "--set", "scenario.name=given"], "runs/given"),
+        (["elsewhere.toml"], "out/here"),
+        (["--set", "population.n_positions=800", "--set", "scenario.duration_s=60"], "runs/btc_flash_crash"),
+    ):
+        assert main(["run", *args, "--no-plot", "--quiet"]) == 0, capsys.readouterr().err
+        assert json.loads((tmp_path / folder / ".liqsim.json").read_text())["kind"] == "run", folder
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["btc_flash_crash", "crash_b", "given", "my_crash"]
+    assert main(["compare", "my_crash.toml", "--venues", "okx", "--no-plot", "--quiet"]) == 0
+    assert (tmp_path / "runs" / "my_crash-compare" / "comparison.csv").exists()
+
+
+def test_a_full_disk_names_the_file_it_could_not_write(tmp_path, monkeypatch, capsys, compiled):
+    import errno
+
+    import sim.result
+
+    def full(path, records, table):
+        if table == "series":
+            raise OSError(errno.ENOSPC, "No space left on device")  # as write() raises it: no file name
+        open(path, "w").close()
+
+    monkeypatch.setattr(sim.result, "write_csv", full)
+    out = tmp_path / "out"
+    assert main(["run", *SMALL, "--no-plot", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"liqsim: error: {out / 'series.csv'}: cannot write the results: No space left on device\n"
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("command", ["run", "compare"])
+def test_ctrl_c_ends_run_and_compare_with_status_130_and_one_line(tmp_path, monkeypatch, capsys, command):
+    import sim.engine
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sim.engine, "run", interrupted)
+    args = ["scenarios/calm.toml", "--venues", "okx"] if command == "compare" else []
+    assert main([command, *args, *SMALL, "--out", str(tmp_path / "out")]) == 130
+    out = capsys.readouterr()
+    assert out.out == "" and out.err.split() == "liqsim: interrupted; no results were written".split()
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_closed_stdout_ends_the_command_quietly(tmp_path):
+    """`liqsim venues --verbose | head`: the reader goes away; liqsim stops without a word, as Unix tools do."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before anything is written
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim", "venues", "--verbose"], stdout=write, stderr=subprocess.PIPE, text=True
+    )
+    os.close(write)
+    assert (proc.returncode, proc.stderr) == (141, "")

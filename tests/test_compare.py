@@ -104,7 +104,12 @@ def test_table_rows_are_the_summaries(venues_cmp):
 def test_save_writes_three_files_atomically(venues_cmp, tmp_path):
     out = tmp_path / "cmp"
     assert venues_cmp.save(out) == out.resolve()
-    assert sorted(p.name for p in out.iterdir()) == ["comparison.csv", "comparison.json", "comparison.png"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".liqsim.json",
+        "comparison.csv",
+        "comparison.json",
+        "comparison.png",
+    ]
     with open(out / "comparison.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["label"] for r in rows] == list(venues_cmp.labels)
@@ -115,7 +120,8 @@ def test_save_writes_three_files_atomically(venues_cmp, tmp_path):
     assert doc["base_scenario"]["shock"]["kind"] == "gap"
     assert (out / "comparison.png").read_bytes()[:8] == PNG_MAGIC
     venues_cmp.save(out, plot=False)  # an earlier comparison's folder is replaced
-    assert sorted(p.name for p in out.iterdir()) == ["comparison.csv", "comparison.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".liqsim.json", "comparison.csv", "comparison.json"]
+    assert json.loads((out / ".liqsim.json").read_text())["kind"] == "comparison"
     assert [p.name for p in tmp_path.iterdir()] == ["cmp"]  # no temporary leftovers
 
 
@@ -202,7 +208,7 @@ def test_cli_writes_the_comparison_and_prints_a_table(compiled, tmp_path, capsys
         )
         == 0
     )
-    assert sorted(p.name for p in out.iterdir()) == ["comparison.csv", "comparison.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".liqsim.json", "comparison.csv", "comparison.json"]
     rows = list(csv.DictReader(open(out / "comparison.csv")))
     assert [(r["venue"], r["policy"]) for r in rows] == [("binance", "venue_queue"), ("okx", "venue_queue")]
     assert json.loads((out / "comparison.json").read_text())["seed"] == 3

@@ -257,3 +257,41 @@ def test_out_may_not_write_other_files_into_the_sweeps_folder(mix_sweep, capsys)
         assert main(["plot", "severity", str(mix_sweep), "--out", str(mix_sweep / name)]) == 2
         assert "only severity.png may be written" in capsys.readouterr().err
     assert sorted(p.name for p in mix_sweep.iterdir()) == before and (mix_sweep / "results.csv").read_bytes() == csv
+
+
+def test_every_problem_with_the_arguments_is_reported_at_once(mix_sweep, tmp_path, capsys):
+    args = ["--metric", "bogus", "--metric", "loss", "--x", "nope", "--level", "95", "--out", str(tmp_path / "f.svg")]
+    assert main(["plot", "severity", str(mix_sweep), *args]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert [line.split(":")[2].strip() for line in err] == [
+        "--metric = 'bogus'",
+        "--metric = 'loss'",
+        "--level = 95.0",
+        "--x = 'nope'",
+        f"--out = '{tmp_path / 'f.svg'}'",
+    ]
+    assert main(["plot", "severity", str(tmp_path / "nowhere"), "--metric", "bogus"]) == 2
+    assert len(capsys.readouterr().err.splitlines()) == 2  # the folder and the metric
+    assert not list(tmp_path.iterdir())
+
+
+def test_out_never_writes_over_a_file_liqsim_cannot_prove_it_wrote(mix_sweep, tmp_path, capsys):
+    (tmp_path / "fig.csv").write_text("my numbers")
+    assert main(["plot", "severity", str(mix_sweep), "--out", str(tmp_path / "fig.png")]) == 2
+    assert f"{tmp_path / 'fig.csv'}: exists and liqsim cannot prove it wrote it" in capsys.readouterr().err
+    assert (
+        sorted(p.name for p in tmp_path.iterdir()) == ["fig.csv"] and (tmp_path / "fig.csv").read_text() == "my numbers"
+    )
+    assert main(["plot", "severity", str(mix_sweep), "--out", str(tmp_path / "new.png"), "--quiet"]) == 0
+    assert (
+        main(["plot", "severity", str(mix_sweep), "--out", str(tmp_path / "new.png")]) == 2
+    )  # not over its own either
+    assert "new.png, " in capsys.readouterr().err
+    # in the sweep's folder: its own figure is replaced, a figure put there by someone else is not
+    assert main(["plot", "severity", str(mix_sweep), "--quiet"]) == 0
+    assert main(["plot", "severity", str(mix_sweep), "--quiet"]) == 0
+    (mix_sweep / "severity.png").write_bytes(b"someone else's picture")
+    assert main(["plot", "severity", str(mix_sweep)]) == 2
+    assert "severity.png: exists and liqsim cannot prove it wrote it" in capsys.readouterr().err
+    assert (mix_sweep / "severity.png").read_bytes() == b"someone else's picture"
+    (mix_sweep / "severity.png").unlink()

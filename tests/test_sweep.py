@@ -83,10 +83,11 @@ def test_every_combination_times_every_seed_in_grid_order(local_sweep):
     assert pd.api.types.is_integer_dtype(table["liquidations.full"])
     assert pd.api.types.is_float_dtype(table["adl.notional_usd"])
     assert list(table.columns).count("runtime_s") == 1 and (table["runtime_s"] > 0).all()
-    # the files: one record per run, the spec, the table in both formats, no temporary leftovers
-    assert _files(out) == sorted(
-        ["results.csv", "results.parquet", "runs", "sweep.toml", *(f"runs/{rid}.json" for rid in table["run_id"])]
-    )
+    # the files: the marker, one record per run, the spec, the table in both formats, no temporary leftovers
+    tops = ["results.csv", "results.parquet", "sweep.toml"]
+    assert _files(out) == sorted([".liqsim.json", *tops, "runs", *(f"runs/{rid}.json" for rid in table["run_id"])])
+    marker = json.loads((out / ".liqsim.json").read_text())  # lists what the sweep wrote into the folder itself
+    assert marker["kind"] == "sweep" and sorted(marker["files"]) == tops and "pending" not in marker
     pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet"), table)
     csv = pd.read_csv(out / "results.csv")
     assert list(csv.columns) == list(table.columns) and csv["run_id"].tolist() == table["run_id"].tolist()
@@ -595,6 +596,11 @@ def test_the_written_spec_plans_the_same_runs(tmp_path, monkeypatch, capsys, com
 
 
 def test_output_folders_that_are_not_a_sweeps_are_refused_before_anything(local_sweep, tmp_path, monkeypatch, capsys):
+    """A sweep writes only into an empty folder or one provably a sweep's: its marker of kind sweep, every file the
+    marker lists as it is, runs/ a folder of run records; everything else is refused before anything compiles or
+    runs, saying what was found, and left as it was."""
+    _, out, _ = local_sweep
+
     def never():
         raise AssertionError("compiled before the folder was checked")
 
@@ -603,19 +609,53 @@ def test_output_folders_that_are_not_a_sweeps_are_refused_before_anything(local_
     (tmp_path / "a" / "mine.txt").write_text("x")
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "runs").write_text("x")
-    (tmp_path / "c" / "runs").mkdir(parents=True)
-    (tmp_path / "c" / "runs" / "notes.txt").write_text("x")
+    marked = {}
+    for name, spoil in (
+        ("added", lambda d: (d / "mine.txt").write_text("x")),
+        ("runs_a_file", lambda d: (shutil.rmtree(d / "runs"), (d / "runs").write_text("x"))),
+        ("runs_notes", lambda d: (d / "runs" / "notes.txt").write_text("x")),
+        ("edited", lambda d: (d / "results.csv").write_text((d / "results.csv").read_text().replace("ok", "OK"))),
+        ("unmarked", lambda d: (d / ".liqsim.json").unlink()),  # as an older liqsim left it
+        ("a_run", lambda d: (d / ".liqsim.json").write_text('{"kind": "run", "files": {}}')),
+    ):
+        marked[name] = shutil.copytree(out, tmp_path / name)
+        spoil(marked[name])
     before = _files(tmp_path)
     for folder, needle in (
-        ("a", "holds files liqsim did not write (mine.txt)"),
-        ("b", "runs: is not a folder"),
-        ("c", "runs: output folder: holds files liqsim did not write (notes.txt)"),
+        ("a", "holds files liqsim did not write (mine.txt) and no .liqsim.json marker"),
+        ("b", "holds files liqsim did not write (runs) and no .liqsim.json marker"),
+        ("added", "output folder: holds files liqsim did not write (mine.txt); liqsim never deletes"),
+        ("runs_a_file", "holds files changed since liqsim wrote them (runs (not a folder, unlike a sweep's runs/))"),
+        ("runs_notes", "holds files liqsim did not write (runs/notes.txt)"),
+        ("edited", "holds files changed since liqsim wrote them (results.csv)"),
+        ("unmarked", "but no .liqsim.json marker: it looks like the output of an older liqsim"),
+        ("a_run", "is a liqsim run folder (.liqsim.json), not a sweep's"),
     ):
-        with pytest.raises(ScenarioError, match=re.escape(needle)):
+        with pytest.raises(ScenarioError, match=re.escape(needle)) as err:
             run_sweep(None, GRID, seeds=2, out=tmp_path / folder, overrides=SMALL)
+        assert "move or remove it yourself, or choose another folder" in str(err.value)
     assert main(["sweep", *GRID_ARGS, *SMALL_ARGS, "--out", str(tmp_path / "b")]) == 2
-    assert "runs: is not a folder" in capsys.readouterr().err
+    assert "holds files liqsim did not write (runs)" in capsys.readouterr().err
     assert _files(tmp_path) == before
+
+
+def test_a_sweep_folder_stays_provably_its_own_through_resumes_and_severity(local_sweep, tmp_path, capsys):
+    """The marker follows every file written into the folder over time: after a resume and a severity figure
+    the folder is still provably the sweep's, and a crash that left a table half-renamed does not change that."""
+    _, out, _ = local_sweep
+    copy = _copy(out, tmp_path)
+    assert main(["plot", "severity", str(copy), "--x", "population.long_share", "--quiet"]) == 0
+    marker = json.loads((copy / ".liqsim.json").read_text())
+    assert sorted(marker["files"]) == ["results.csv", "results.parquet", "severity.csv", "severity.png", "sweep.toml"]
+    assert main(["plot", "severity", str(copy), "--x", "population.long_share", "--quiet"]) == 0  # its own: replaced
+    # a table renamed into place but not yet listed (a crash between the rename and the marker's update)
+    marker = json.loads((copy / ".liqsim.json").read_text())
+    marker["pending"] = {"results.csv": marker["files"].pop("results.csv")}
+    (copy / ".liqsim.json").write_text(json.dumps(marker))
+    again = run_sweep(None, GRID, seeds=2, out=copy, overrides=SMALL, executor="serial")
+    assert again.attrs["skipped"] == 8 and not (copy / "severity.png").exists()
+    marker = json.loads((copy / ".liqsim.json").read_text())
+    assert sorted(marker["files"]) == ["results.csv", "results.parquet", "sweep.toml"] and "pending" not in marker
 
 
 def test_the_eta_clock_starts_with_the_first_run(tmp_path, monkeypatch, compiled):
@@ -774,3 +814,107 @@ def test_dask_without_an_address_starts_a_local_cluster(local_sweep, tmp_path):
     assert all(w.startswith("tcp://") for w in where) and len(where) <= 2  # Dask workers, not pool processes
     assert "# executor: dask, local cluster of 2 workers" in (tmp_path / "d" / "sweep.toml").read_text()
     pd.testing.assert_frame_equal(_metrics(got), _metrics(table.iloc[6:].reset_index(drop=True)), check_exact=True)
+
+
+def _children(pid):
+    """Live processes whose parent is ``pid`` (from /proc; a zombie counts as gone)."""
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, ppid = stat.read_text().rsplit(")", 1)[1].split()[:2]
+        except (OSError, ValueError, IndexError):
+            continue
+        if int(ppid) == pid and state != "Z":
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+def _gone(pid):
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state == "Z"
+
+
+def _sweeping(out, grid="population.long_share=[0.5,0.6,0.7]"):
+    """A `liqsim sweep` of hundreds of runs on two pool workers, returned once its first runs are recorded."""
+    cmd = [sys.executable, "-m", "sim", "sweep", "--grid", grid, "--seeds", "100", *SMALL_ARGS]
+    proc = subprocess.Popen(
+        [*cmd, "--workers", "2", "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 120
+    while not (out / "runs").is_dir() or not any((out / "runs").glob("r*.json")):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    return proc
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_a_killed_sweep_leaves_no_worker_behind_and_a_second_sweep_is_refused_meanwhile(tmp_path, sig, compiled):
+    out = tmp_path / "out"
+    proc = _sweeping(out)
+    try:
+        workers = _children(proc.pid)
+        assert len(workers) >= 2  # the pool's (and multiprocessing's resource tracker)
+        if sig == signal.SIGTERM:  # another sweep into the same folder meanwhile: refused, naming the first
+            other = subprocess.run(
+                [sys.executable, "-m", "sim", "sweep", "--grid", "population.long_share=[0.9]", *SMALL_ARGS]
+                + ["--executor", "serial", "--out", str(out)],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+            )
+            assert other.returncode == 2
+            assert f"in use by another liqsim (pid {proc.pid}, `python -m sim sweep --grid" in other.stderr
+        proc.send_signal(sig)  # to the sweep's process alone, as `kill PID` or a job scheduler sends it
+        _, err = proc.communicate(timeout=60)
+        deadline = time.monotonic() + 20
+        while not all(_gone(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [pid for pid in workers if not _gone(pid)] == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        for pid in _children(proc.pid):
+            os.kill(pid, signal.SIGKILL)
+    if sig == signal.SIGTERM:
+        assert proc.returncode == 143
+        message = "liqsim: terminated; the finished runs are saved: run the same command again to resume"
+        assert err.split() == message.split()
+        assert not (out / "results.csv").exists() and json.loads((out / ".liqsim.json").read_text())["pid"] == proc.pid
+
+
+def test_a_plain_script_without_a_main_guard_runs_its_sweep(tmp_path, compiled):
+    """The pool's workers start with "spawn", which would run the calling script again in each of them: without an
+    `if __name__ == "__main__":` guard every run then failed and the sweep returned as if all was well."""
+    script = tmp_path / "plain.py"
+    script.write_text(
+        "import sim\n"
+        f"table = sim.sweep.run_sweep(None, {{'population.long_share': [0.5, 0.7]}}, seeds=2, out='o', "
+        f"overrides={SMALL!r}, workers=2)\n"
+        "print(','.join(table['status']))\n"
+    )
+    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert (proc.returncode, proc.stdout.strip()) == (0, "ok,ok,ok,ok"), proc.stderr
+    assert proc.stderr == ""
+
+
+def test_a_sweep_started_while_a_spawned_process_starts_says_to_add_the_guard(monkeypatch):
+    import multiprocessing
+
+    monkeypatch.setattr(multiprocessing.current_process(), "_inheriting", True, raising=False)
+    with pytest.raises(RuntimeError, match=r'if __name__ == "__main__":'):
+        run_sweep(None, GRID, seeds=1, executor="serial")
+
+
+def test_the_default_folder_is_named_after_the_file_and_its_spec_resumes_there(tmp_path, monkeypatch, capsys, compiled):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "study.toml").write_text("[sweep]\nseeds = 2\n[sweep.grid]\n'population.long_share' = [0.5, 0.7]\n")
+    table = run_sweep("study.toml", overrides=SMALL, executor="serial")
+    assert table.attrs["out"] == str(tmp_path / "runs" / "study-sweep")  # not btc_flash_crash-sweep
+    assert main(["sweep", "runs/study-sweep/sweep.toml", "--executor", "serial"]) == 0
+    assert "0 ran now (0 failed), 4 skipped as already done" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["study-sweep"]

@@ -467,6 +467,16 @@ def load_scenario(path: str | Path | None = None, overrides: dict[str, Any] | No
     return _build(raw, source, base_dir, overridden, problems)
 
 
+def output_name(scn: Scenario) -> str:
+    """The name of a scenario's default output folders (``runs/<name>``, ``runs/<name>-sweep``): ``scenario.name``
+    when the file or an override sets it, else the scenario file's stem; the built-in defaults (and scenarios built
+    from a dict) take ``scenario.name``, whose default is ``btc_flash_crash``."""
+    origin = scn._origin
+    named = origin is None or "name" in (origin.raw.get("scenario") or {})
+    from_file = origin is not None and scn.source and origin.base_dir == str(Path(scn.source).resolve().parent)
+    return scn.scenario.name if named or not from_file else Path(scn.source).stem
+
+
 # -------------------------------------------------------------------------------------------------------- docs
 
 

@@ -16,14 +16,13 @@ Every combination is validated before the first run starts, and all problems are
 import csv
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 from sim import venues as V
 from sim.enums import ADL_POLICY_NAMES
 from sim.errors import ScenarioError
-from sim.outputs import atomic_folder, check_output_folder, json_ready
+from sim.outputs import atomic_folder, claim, json_ready, naming
 
-#: What :meth:`Comparison.save` writes; a folder holding anything else is never replaced.
+#: What :meth:`Comparison.save` writes (a folder holding only these and no marker looks like an older liqsim's).
 COMPARISON_FILES = frozenset({"comparison.csv", "comparison.json", "comparison.png"})
 
 #: Columns of :meth:`Comparison.table` after ``label``, ``venue`` and ``policy``: name and the path
@@ -136,23 +135,24 @@ class Comparison:
     def save(self, directory, plot=True):
         """Write comparison.csv, comparison.json (and comparison.png) into ``directory``, atomically.
 
-        The folder is assembled under a temporary name beside ``directory`` and renamed into place; an
-        existing folder is replaced only if it holds nothing but an earlier comparison's files, and
-        only once the new one is complete. Returns the folder's resolved path.
+        The folder is assembled under a temporary name beside ``directory`` and put in place in one step, with a
+        ``.liqsim.json`` marker listing what was written (see :mod:`sim.outputs`). An existing folder is replaced
+        only if it is empty or provably an earlier comparison's, and only once the new one is complete; anything
+        else raises :class:`sim.errors.ScenarioError`. Returns the folder's resolved path.
         """
-        target = Path(directory).resolve()
-        check_comparison_folder(target)
-        with atomic_folder(target) as tmp:
+        with claim(directory, "comparison", COMPARISON_FILES) as target, atomic_folder(target, "comparison") as tmp:
             rows = self.table()
-            with open(tmp / "comparison.csv", "w", newline="") as fh:
+            with naming(target / "comparison.csv"), open(tmp / "comparison.csv", "w", newline="") as fh:
                 writer = csv.writer(fh)
                 writer.writerow(FIELDS)
                 writer.writerows([("" if row[k] is None else row[k]) for k in FIELDS] for row in rows)
-            (tmp / "comparison.json").write_text(json.dumps(json_ready(self._document(rows)), indent=2) + "\n")
+            with naming(target / "comparison.json"):
+                (tmp / "comparison.json").write_text(json.dumps(json_ready(self._document(rows)), indent=2) + "\n")
             if plot:
                 from sim.report.plots import COMPARISON_DPI
 
-                self.plot().savefig(tmp / "comparison.png", format="png", dpi=COMPARISON_DPI)
+                with naming(target / "comparison.png"):
+                    self.plot().savefig(tmp / "comparison.png", format="png", dpi=COMPARISON_DPI)
         return target
 
     def _document(self, rows):
@@ -169,10 +169,11 @@ class Comparison:
         }
 
 
-def check_comparison_folder(target):
-    """Refuse a file, an unwritable place, or a folder holding anything but an earlier comparison
-    (:func:`sim.outputs.check_output_folder` with the comparison's own file names)."""
-    check_output_folder(target, COMPARISON_FILES, "an earlier comparison")
+def claim_comparison_folder(directory):
+    """Claim a comparison's output folder before its runs (:func:`sim.outputs.claim`): a context manager that
+    refuses a file, an unwritable place, a folder another process is writing, or one that is not empty or provably
+    an earlier comparison's, and holds the folder's lock until it exits. Yields the resolved folder."""
+    return claim(directory, "comparison", COMPARISON_FILES)
 
 
 def run_overrides(scn, venues=None, policies=None):

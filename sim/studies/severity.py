@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from pathlib import Path
 
 import numpy as np
 
 from sim.errors import ScenarioError
-from sim.outputs import SEVERITY_FILES, write_atomic
+from sim.outputs import SEVERITY_FILES, folder_lock, read_marker, unchanged, write_atomic, write_new
 
 #: Severity metrics: name → (axis label, unit, the results-table column or (start, low) columns for a drawdown,
 #: the least value the metric can take: an interval is clipped there, as the mean cannot lie below it).
@@ -104,7 +105,15 @@ def metric_values(table, metric: str) -> np.ndarray:
 
 
 def _axes_keys(table, x: str | None, by: str | list[str] | None) -> tuple[str, list[str]]:
-    keys = grid_keys(table)
+    x, by, problems = _axes_problems(table, x, by)
+    if problems:
+        raise ScenarioError(problems)
+    return x, by
+
+
+def _axes_problems(table, x: str | None, by: str | list[str] | None) -> tuple[str | None, list[str], list[str]]:
+    """``(x, by, problems)``: the x key and the group keys, chosen or checked, and every problem with them."""
+    keys, problems = grid_keys(table), []
     numeric = [k for k in keys if _numeric(table[k])]
     if x is None:
         if SHOCK_KEY in numeric:
@@ -112,29 +121,42 @@ def _axes_keys(table, x: str | None, by: str | list[str] | None) -> tuple[str, l
         elif len(numeric) == 1:
             x = numeric[0]
         else:
-            raise ScenarioError(
+            problems.append(
                 f"x = None: the sweep's numeric grid keys are {', '.join(numeric) or 'none'}; name "
                 f"the one to put on the x axis (--x KEY); a severity study sweeps {SHOCK_KEY}"
             )
     elif x not in numeric:
-        raise ScenarioError(
+        problems.append(
             f"x = {x!r}: not a numeric grid key of this sweep; its numeric grid keys are {', '.join(numeric) or 'none'}"
         )
+        x = None
     by = [k for k in keys if k != x] if by is None else [by] if isinstance(by, str) else list(dict.fromkeys(by))
     for key in by:
         if key not in keys or key == x:
-            raise ScenarioError(
+            problems.append(
                 f"by = {key!r}: not a grid key of this sweep other than x ({x}); the others are "
                 f"{', '.join(k for k in keys if k != x) or 'none'}"
             )
-    return x, by
+    return x, by, problems
 
 
 def _names(metrics: str | list[str] | None) -> list[str]:
+    names, problems = _name_problems(metrics)
+    if problems:
+        raise ScenarioError(problems)
+    return names
+
+
+def _name_problems(metrics: str | list[str] | None) -> tuple[list[str], list[str]]:
+    """``(names, problems)``: the metrics asked for (default: all), and one problem per unknown name."""
     names = [metrics] if isinstance(metrics, str) else list(dict.fromkeys(METRICS if metrics is None else metrics))
     if not names:
-        raise ScenarioError(f"metric: name at least one; the severity metrics are {', '.join(METRICS)}")
-    return names
+        return names, [f"metric: name at least one; the severity metrics are {', '.join(METRICS)}"]
+    return names, [
+        f"metric = {name!r}: unknown; the severity metrics are {', '.join(METRICS)}"
+        for name in names
+        if name not in METRICS
+    ]
 
 
 def _numeric(column) -> bool:
@@ -201,8 +223,14 @@ def severity_table(
 
 
 def _check_level(level) -> None:
+    if problem := _level_problem(level):
+        raise ScenarioError(problem)
+
+
+def _level_problem(level) -> str | None:
     if not (isinstance(level, numbers.Real) and not isinstance(level, bool) and 0 < level < 1):
-        raise ScenarioError(f"level = {level!r}: must be a probability in (0, 1), e.g. 0.95")
+        return f"level = {level!r}: must be a probability in (0, 1), e.g. 0.95"
+    return None
 
 
 def _labels(table, by: list[str]) -> list[str]:
@@ -316,33 +344,86 @@ def save_severity(
     out: str | Path | None = None,
 ) -> Path:
     """Draw :func:`plot_severity` for the sweep in ``folder`` and write it (``out``, default ``severity.png`` in the
-    folder) and the numbers behind it (``severity.csv`` beside it, one row per metric, group and x), atomically."""
+    folder) and the numbers behind it (``severity.csv`` beside it, one row per metric, group and x), atomically.
+
+    Every problem with the arguments is reported at once (:class:`ScenarioError`). No file is written over unless
+    liqsim provably wrote it: in the sweep's folder, ``severity.png`` and ``severity.csv`` are replaced only when
+    the folder's marker lists them as they are (and the folder is locked while they are written); elsewhere an
+    existing PNG or CSV of that name is refused."""
     import pandas as pd
 
-    table = load_sweep(folder)
+    problems, table = [], None
+    try:
+        table = load_sweep(folder)
+    except ScenarioError as err:
+        problems += err.problems
+    names, more = _name_problems(metrics)
+    problems += more
+    if problem := _level_problem(level):
+        problems.append(problem)
+    if table is not None:
+        try:
+            x, by, more = _axes_problems(table, x, by)
+            problems += more
+        except ScenarioError as err:  # not a sweep's table
+            problems += err.problems
+            table = None
     png = Path(out) if out is not None else Path(folder) / SEVERITY_FILES[0]
-    shown = f"out = {str(out)!r}"
-    if png.suffix.lower() != ".png":
-        raise ScenarioError(f"{shown}: must name a .png file")
-    if not png.parent.is_dir():
-        raise ScenarioError(f"{shown}: the folder {png.parent} does not exist")
-    if png.parent.resolve() == Path(folder).resolve() and png.name != SEVERITY_FILES[0]:
-        raise ScenarioError(
-            f"{shown}: in the sweep's own folder only {SEVERITY_FILES[0]} may be written (another "
-            "file there would stop the sweep from running again in it); leave out --out, or "
-            "choose another folder"
-        )
-    for path in (png, png.with_suffix(".csv")):
-        if path.is_dir():
-            raise ScenarioError(f"{shown}: {path} is a folder")
-    tables = [severity_table(table, name, x, by, level) for name in _names(metrics)]
+    if out is not None or table is not None:
+        problems += _out_problems(png, folder, f"out = {str(out)!r}" if out is not None else str(png))
+    if problems:
+        raise ScenarioError(problems)
+    tables = [severity_table(table, name, x, by, level) for name in names]
     fig = _draw(table, tables, level)
     numbers = pd.concat([sev.assign(metric=sev.attrs["metric"]) for sev in tables])
     numbers = numbers[["metric", *[c for c in numbers.columns if c != "metric"]]]
-    write_atomic(
-        {
-            png: lambda tmp: fig.savefig(tmp, format="png", dpi=DPI),
-            png.with_suffix(".csv"): lambda tmp: numbers.to_csv(tmp, index=False),
-        }
-    )
+    files = {
+        png: lambda tmp: fig.savefig(tmp, format="png", dpi=DPI),
+        png.with_suffix(".csv"): lambda tmp: numbers.to_csv(tmp, index=False),
+    }
+    sweep_dir = Path(folder).resolve()
+    if png.parent.resolve() != sweep_dir:
+        write_new(files)  # never over an existing file
+        return png
+    with folder_lock(sweep_dir):  # no sweep writes its folder meanwhile
+        doc, _ = read_marker(sweep_dir)
+        if doc is not None and doc["kind"] == "sweep":
+            if bad := _not_provably_ours(png):
+                raise ScenarioError(bad)
+            write_atomic(files, folder=sweep_dir)  # the marker lists them: a sweep run again removes them
+        else:  # an older liqsim's sweep (no marker): add the files, replace nothing
+            write_new(files)
     return png
+
+
+def _out_problems(png: Path, folder: str | Path, shown: str) -> list[str]:
+    """What is wrong with writing the figure at ``png`` (and its numbers beside it) for the sweep in ``folder``."""
+    if png.suffix.lower() != ".png":
+        return [f"{shown}: must name a .png file"]
+    if not png.parent.is_dir():
+        return [f"{shown}: the folder {png.parent} does not exist"]
+    inside = png.parent.resolve() == Path(folder).resolve()
+    if inside and png.name != SEVERITY_FILES[0]:
+        return [
+            f"{shown}: in the sweep's own folder only {SEVERITY_FILES[0]} may be written (another "
+            "file there would stop the sweep from running again in it); leave out --out, or "
+            "choose another folder"
+        ]
+    problems = [f"{shown}: {path} is a folder" for path in (png, png.with_suffix(".csv")) if path.is_dir()]
+    return problems or ([bad] if (bad := _not_provably_ours(png, inside)) else [])
+
+
+def _not_provably_ours(png: Path, inside: bool = True) -> str | None:
+    """Why the figure or its numbers may not be written over (they exist and liqsim cannot prove it wrote them)."""
+    found = [
+        path
+        for path in (png, png.with_suffix(".csv"))
+        if os.path.lexists(path) and not (inside and unchanged(path.parent, path.name))
+    ]
+    if not found:
+        return None
+    return (
+        f"{', '.join(str(p) for p in found)}: exist{'s' if len(found) == 1 else ''} and liqsim cannot prove it wrote "
+        f"{'it' if len(found) == 1 else 'them'} (it replaces only files its folder's marker lists unchanged); move "
+        "or remove them yourself, or choose another --out"
+    )

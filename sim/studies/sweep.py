@@ -26,9 +26,12 @@ plans the same runs; ``results.parquet`` and ``results.csv``, one row per run in
 are removed as a sweep starts and written together at its end. Rerun into its folder, a sweep skips the runs
 recorded ``ok`` unless their settings hash (the resolved scenario with its venue pack version and data files'
 contents, less seed, name, description, ``output.dir``, ``output.plot``) or liqsim, NumPy or Numba versions
-differ. A folder holding other files is refused. A run that raises is recorded with its error; when a worker
-process dies, the runs it may have held run again one at a time, and only one whose worker dies while it runs
-alone is recorded as failed.
+differ. The folder is marked as a sweep's as the sweep starts (``.liqsim.json``, listing the files written into
+it with their sizes and hashes) and locked while it runs (:mod:`sim.outputs`); a folder that is not empty or
+provably a sweep's (:func:`check_sweep_folder`), or one another process is writing, is refused before anything
+runs. A run that raises is recorded with its error; when a worker process dies, the runs it may have held run
+again one at a time, and only one whose worker dies while it runs alone is recorded as failed. The pool's workers
+die with the sweep's process, however it ends.
 
 **Executors.** ``local`` (default): a pool of ``workers`` processes (default: every core) started with "spawn"
 (Numba and threads do not mix with fork). ``dask``: the ``distributed`` cluster at ``scheduler``, or a local
@@ -43,17 +46,12 @@ import copy
 import hashlib
 import itertools
 import json
-import logging
 import math
 import multiprocessing
 import os
 import re
-import signal
 import sys
 import time
-from collections import deque
-from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,19 +59,34 @@ import numpy as np
 import tomli_w
 
 from sim.config import mixes
-from sim.config.scenario import TABLES, Scenario, load_scenario
+from sim.config.scenario import TABLES, Scenario, load_scenario, output_name
 from sim.config.schema import as_number, override_value, read_toml, specs
 from sim.errors import ScenarioError, capped
-from sim.outputs import SEVERITY_FILES, TEMP_NAME, check_output_folder, json_ready, versions, write_atomic
+from sim.outputs import (
+    SEVERITY_FILES,
+    TEMP_NAME,
+    check_folder,
+    claim,
+    json_ready,
+    new_marker,
+    read_marker,
+    update_marker,
+    versions,
+    write_atomic,
+    write_marker,
+)
+from sim.studies.executors import dask_client, failed, run_dask, run_pool
 
 EXECUTORS = ("local", "dask", "serial")
 #: Largest number of runs in one sweep (a typo like ``--seeds 1e9`` is caught before anything starts).
 MAX_RUNS = 1_000_000
-#: What a sweep folder may hold; a folder holding anything else is never written into.
+#: What a sweep folder may hold, besides its marker; a folder holding anything else is never written into.
 SWEEP_FILES = frozenset({"sweep.toml", "results.parquet", "results.csv", "runs", *SEVERITY_FILES})
 #: Keys left out of a run's settings hash: they label a run without changing its numbers (the seed is in its id).
 _LABELS = ("scenario.seed", "scenario.name", "scenario.description", "output.dir", "output.plot")
 _RECORD = re.compile(r"^r[0-9a-f]{16}\.json$")
+#: The sub-folder of a sweep folder checked by name and type only: its records come and go over the sweep's life.
+LOOSE = {"runs": _RECORD}
 
 
 @dataclass(frozen=True)
@@ -365,11 +378,6 @@ def flatten(summary: dict, prefix: str = "") -> dict:
     return out
 
 
-def _failed(err: BaseException | str, runtime: float) -> dict:
-    text = err if isinstance(err, str) else f"{type(err).__name__}: {err}"
-    return {"status": "failed", "error": "; ".join(text.splitlines()), "runtime_s": runtime, "metrics": {}}
-
-
 def execute(base: Scenario, params: dict, seed: int) -> dict:
     """One run's record, also saying where (a Dask worker's address, else the process id) and with what versions it
     ran; a failure is returned as a record, never raised."""
@@ -389,128 +397,7 @@ def execute(base: Scenario, params: dict, seed: int) -> dict:
             "metrics": flatten(res.summary),
         }
     except Exception as err:  # noqa: BLE001 - any failure of one run is that run's result
-        return {**_failed(err, time.perf_counter() - t0), **where}
-
-
-_SHARED = None  # what a pool worker's tasks share (the base scenario), sent once per process
-
-
-def _pool_start(started, shared) -> None:
-    """A pool worker's start-up; the ``started`` count tells workers that cannot start from runs that die. Ctrl-C
-    is left to the parent, which stops the sweep (an idle worker would print a traceback)."""
-    global _SHARED
-    _SHARED = shared
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with started.get_lock():
-        started.value += 1
-
-
-def _pool_task(task, *args):
-    return task(_SHARED, *args)
-
-
-def run_pool(jobs: list, workers: int, on_done, task=execute, shared=None) -> None:
-    """Run ``task(shared, *args)`` for every ``(key, args)`` of ``jobs`` in a "spawn" process pool (``shared`` sent
-    once per worker); ``on_done(key, record)`` as each finishes. At most ``workers`` tasks are in flight, so when a
-    worker dies (the pool breaks) the runs it may have held are known: they run again one at a time in a pool of
-    one, and only a run whose worker dies while it runs alone is failed. Pools whose workers die before they start
-    are not blamed on any run; the second in a row fails the runs left."""
-    queue, suspects, stalls = deque(jobs), deque(), 0
-    context = multiprocessing.get_context("spawn")
-    while queue or suspects:
-        alone = bool(suspects)
-        todo, size, started = suspects if alone else queue, 1 if alone else min(workers, len(queue)), context.Value("i")
-        pool = ProcessPoolExecutor(size, mp_context=context, initializer=_pool_start, initargs=(started, shared))
-        running, broken = {}, False
-        try:
-            while todo or running:
-                while todo and not broken and len(running) < size:
-                    try:
-                        fut = pool.submit(_pool_task, task, *todo[0][1])
-                        running[fut] = todo.popleft()
-                    except BrokenProcessPool:  # a worker died while on_done was busy
-                        broken = True
-                if not running:
-                    break
-                done, _ = wait(running, return_when=ALL_COMPLETED if broken else FIRST_COMPLETED)
-                for fut in done:
-                    job = running.pop(fut)
-                    try:
-                        record = fut.result()
-                    except BrokenProcessPool:
-                        broken = True
-                        if not (alone and started.value):  # run it again, alone (as it was if no worker started)
-                            (suspects if started.value else todo).append(job)
-                            continue
-                        record = _failed(
-                            "BrokenProcessPool: its worker process died while running it alone "
-                            "(killed, out of memory or crashed)",
-                            0.0,
-                        )
-                    except Exception as err:  # noqa: BLE001 - e.g. a result that could not be sent back
-                        record = _failed(err, 0.0)
-                    on_done(job[0], record)
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown(wait=not broken)
-        if (stalls := stalls + 1 if broken and not started.value else 0) >= 2:
-            while suspects or queue:
-                on_done(
-                    (suspects or queue).popleft()[0],
-                    _failed("BrokenProcessPool: the worker processes cannot start (their error is printed above)", 0.0),
-                )
-
-
-@contextlib.contextmanager
-def _dask_client(workers: int, scheduler: str | None):
-    """A client of the Dask cluster at ``scheduler``, or of a local cluster of ``workers`` one-thread processes
-    that closes with it; raises :class:`ScenarioError` without ``distributed`` or when the address fails."""
-    try:
-        import distributed
-    except ImportError:
-        raise ScenarioError("--executor dask needs dask.distributed: pip install 'liqsim[dask]'") from None
-    if scheduler:
-        try:
-            client = distributed.Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError, ValueError) as err:
-            raise ScenarioError(f"--scheduler = {scheduler!r}: cannot connect: {err}") from None
-    else:  # the workers inherit SIGINT ignored, so Ctrl-C reaches only this process, which closes the cluster, and
-        # distributed's logging at CRITICAL (unless set), so closing them mid-run prints no traceback or warning
-        previous, added = None, "DASK_LOGGING__DISTRIBUTED" not in os.environ
-        with contextlib.suppress(ValueError):  # only the main thread may set a signal handler
-            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
-        try:
-            client = distributed.Client(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
-        finally:
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
-            if added:
-                os.environ.pop("DASK_LOGGING__DISTRIBUTED", None)
-    try:
-        yield client
-    finally:  # quietly: distributed would log each task cancelled by Ctrl-C
-        log = logging.getLogger("distributed")
-        level = log.level
-        log.setLevel(logging.CRITICAL + 1)
-        with contextlib.suppress(Exception):
-            client.close()
-        log.setLevel(level)
-
-
-def _run_dask(client, base: Scenario, jobs: list, on_done) -> None:
-    import distributed
-
-    shared = client.scatter(base, broadcast=True)
-    futures = {client.submit(execute, shared, *args, pure=False): key for key, args in jobs}
-    for fut in distributed.as_completed(futures):
-        try:
-            record = fut.result()
-        except Exception as err:  # noqa: BLE001 - a killed worker, a lost connection
-            record = _failed(err, 0.0)
-        on_done(futures[fut], record)
-        fut.release()
+        return {**failed(err, time.perf_counter() - t0), **where}
 
 
 # ---------------------------------------------------------------------------------------------------- files
@@ -525,28 +412,27 @@ def _load_run(path: Path, rid: str) -> dict | None:
 
 
 def check_sweep_folder(target: Path) -> None:
-    """Refuse a file, a folder holding anything but a sweep's files (``runs`` a folder, the others files), or a
-    ``runs`` folder holding anything but run records."""
-    temps = {p.name for p in target.iterdir() if TEMP_NAME.match(p.name)} if target.is_dir() else set()
-    check_output_folder(target, SWEEP_FILES | temps, "an earlier sweep's results")
-    for name in sorted(SWEEP_FILES):
-        if (path := target / name).exists() and path.is_dir() != (name == "runs"):
-            raise ScenarioError(
-                f"{path}: is {'not ' if name == 'runs' else ''}a folder, unlike a sweep's {name}; "
-                "choose another folder, or move it away"
-            )
-    if (runs := target / "runs").is_dir():
-        check_output_folder(
-            runs,
-            {p.name for p in runs.iterdir() if _RECORD.match(p.name) or TEMP_NAME.match(p.name)},
-            "only a sweep's run records (r + 16 hex digits + .json)",
-        )
+    """Refuse a file, or a folder that is not empty or provably a sweep's: its marker (written as the sweep starts)
+    of kind sweep, every file in it one the marker lists with the size and hash it lists (``sweep.toml``, the
+    tables, the severity figure and numbers), and ``runs/`` a folder of run records only (``r`` + 16 hex digits +
+    ``.json``, regular files); temporary files of an interrupted write are allowed (they are removed as a sweep
+    starts). See :func:`sim.outputs.check_folder`."""
+    check_folder(target, "sweep", SWEEP_FILES, LOOSE)
+
+
+def claim_sweep_folder(directory):
+    """Claim a sweep's folder (:func:`sim.outputs.claim`): check it, prove it writable and hold its lock until the
+    context exits; yields the resolved folder. ``liqsim plot severity`` claims it too while it writes into it."""
+    return claim(directory, "sweep", SWEEP_FILES, LOOSE, inside=True)
 
 
 def _spec_text(plan: Plan, executor: str) -> str:
     """``sweep.toml``: the base scenario as given (``to_dict()`` would pin every default, and some clash with grid
     keys: ``population.n_positions`` with ``population.file``), data-file paths absolute, and the sweep."""
     data = {t: values for t, values in copy.deepcopy(plan.base._origin.raw).items() if t in TABLES}
+    name = output_name(plan.base)  # a file without a name keeps its folder's: `liqsim sweep DIR/sweep.toml` resumes
+    if "name" not in data.get("scenario", {}) and re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        data.setdefault("scenario", {})["name"] = name
     resolved = plan.base.to_dict()
     for table, values in data.items():
         for key in values:
@@ -643,11 +529,22 @@ def run_sweep(
     """Run a sweep (see the module's docs) and return its table, a pandas DataFrame with one row per run.
 
     ``scenario``, ``grid``, ``seeds``, ``overrides``: as :func:`plan_sweep`. ``out``: the folder (default
-    ``runs/<scenario name>-sweep``). ``workers`` (a number or its text): processes of the local pool or local Dask
+    ``runs/<name>-sweep``, the name as :func:`sim.config.scenario.output_name` gives it: ``scenario.name`` if set,
+    else the file's stem). ``workers`` (a number or its text): processes of the local pool or local Dask
     cluster (default: every core). ``progress(finished, total)`` is called with 0 as the first run is sent, then
     as each run of this call finishes. The table's ``attrs``: ``out``, ``ran`` and ``failed`` (by this call),
-    ``skipped``, ``redone``. Raises :class:`ScenarioError`, naming the flags, for every bad argument at once.
+    ``skipped``, ``redone``. Raises :class:`ScenarioError`, naming the flags, for every bad argument at once, and
+    for a folder that is not empty or provably a sweep's, or that another process is writing. Works from a plain
+    script without an ``if __name__ == "__main__":`` guard on the local executor (its workers do not run the
+    script again); called while a spawned process starts (a Dask worker running such a script), it raises
+    RuntimeError saying so.
     """
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise RuntimeError(
+            "run_sweep was called while a worker process was starting: the script that calls it runs again in "
+            "every worker process started with 'spawn' (Dask's among them); put the call under "
+            '`if __name__ == "__main__":`'
+        )
     workers, problems = check_executor(executor, workers, scheduler)
     progress = progress or (lambda done, total: None)
     try:
@@ -656,8 +553,12 @@ def run_sweep(
         raise ScenarioError(capped(problems + err.problems)) from None
     if problems:
         raise ScenarioError(problems)
-    target = Path(out or Path("runs") / f"{plan.base.scenario.name}-sweep").expanduser().resolve()
-    check_sweep_folder(target)
+    with claim_sweep_folder(out or Path("runs") / f"{output_name(plan.base)}-sweep") as target:
+        return _run_claimed(plan, target, executor, workers, scheduler, progress)
+
+
+def _run_claimed(plan: Plan, target: Path, executor: str, workers: int | None, scheduler: str | None, progress):
+    """:func:`run_sweep` once its folder is claimed (checked, and locked until this returns)."""
     runs_dir, now = target / "runs", versions()
     records = {r.run_id: _load_run(runs_dir / f"{r.run_id}.json", r.run_id) for r in plan.runs}
     old = {
@@ -675,16 +576,18 @@ def run_sweep(
         "serial": "serial, in this process",
         "dask": f"dask, scheduler {scheduler}" if scheduler else f"dask, local cluster of {n} workers",
     }[executor]
-    with _dask_client(n, scheduler) if todo and executor == "dask" else contextlib.nullcontext() as client:
+    with dask_client(n, scheduler) if todo and executor == "dask" else contextlib.nullcontext() as client:
         runs_dir.mkdir(parents=True, exist_ok=True)
+        if read_marker(target)[0] is None:  # a new or empty folder: liqsim's from now on
+            write_marker(target, new_marker("sweep"))
+        outdated = ("results.parquet", "results.csv", *SEVERITY_FILES)
         for stale in (
             *(p for d in (target, runs_dir) for p in d.iterdir() if TEMP_NAME.match(p.name)),
-            target / "results.parquet",
-            target / "results.csv",
-            *(target / f for f in SEVERITY_FILES),
+            *(target / name for name in outdated),
         ):
-            stale.unlink(missing_ok=True)  # an interrupted write of an earlier sweep; files this one outdates
-        write_atomic({target / "sweep.toml": lambda p: p.write_text(_spec_text(plan, where))})
+            stale.unlink(missing_ok=True)  # an interrupted write of an earlier sweep (the lock says whose); outdated
+        update_marker(target, drop=outdated)
+        write_atomic({target / "sweep.toml": lambda p: p.write_text(_spec_text(plan, where))}, folder=target)
         by_id = {r.run_id: r for r in todo}
 
         def on_done(rid: str, record: dict) -> None:
@@ -698,9 +601,9 @@ def run_sweep(
         if todo:
             progress(0, len(todo))
             if client is not None:
-                _run_dask(client, plan.base, jobs, on_done)
+                run_dask(client, execute, plan.base, jobs, on_done)
             elif executor == "local":
-                run_pool(jobs, n, on_done, shared=plan.base)
+                run_pool(jobs, n, on_done, execute, shared=plan.base)
             else:
                 for key, args in jobs:
                     on_done(key, execute(plan.base, *args))
@@ -709,7 +612,8 @@ def run_sweep(
         {
             target / "results.parquet": lambda p: table.to_parquet(p, index=False, engine="pyarrow"),
             target / "results.csv": lambda p: table.to_csv(p, index=False),
-        }
+        },
+        folder=target,
     )
     table.attrs.update(
         out=str(target),
