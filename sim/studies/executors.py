@@ -161,8 +161,14 @@ def dask_client(workers: int, scheduler: str | None):
         os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
         try:
             with main_hidden():
+                # The scheduler always serves HTTP (port 8787 unless told otherwise; dashboard_address=None does
+                # not stop it): a free loopback port and no dashboard, so a busy 8787 neither warns nor clashes.
                 client = distributed.Client(
-                    n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address="127.0.0.1:0",
+                    scheduler_kwargs={"dashboard": False},
                 )
         finally:
             if previous is not None:
