@@ -77,3 +77,17 @@ def _price_formatter(*arrays):
             break
         digits += 1
     return FuncFormatter(lambda x, _pos: f"{x:,.{digits}f}")
+
+
+# --------------------------------------------------------------------------------------------
+# Named leverage mixes: one colour each, in every figure and notebook
+
+#: One colour per named leverage mix (``sim.config.mixes``): the severity curves and the notebooks use these.
+MIX_COLORS = {"conservative": "#2ca02c", "balanced": "#1f77b4", "degen": "#d62728"}
+#: Colours for curves that are not a named mix, taken in turn.
+SPARE_COLORS = ("#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#17a398")
+
+
+def mix_color(name):
+    """The colour of a named leverage mix (``"degen"``), None for any other name."""
+    return MIX_COLORS.get(str(name))
