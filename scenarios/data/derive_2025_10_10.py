@@ -36,7 +36,7 @@ import csv
 import io
 import sys
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +48,7 @@ INDEX_ZIP = "BTCUSD_PERP-1m-2025-10-10.zip"
 USDT_5M_ZIP = "BTCUSDT-5m-2025-10-10.zip"
 DEPTH_CSV = "BTCUSDT-bookDepth-2025-10-10.csv"
 
-DAY = datetime(2025, 10, 10, tzinfo=timezone.utc)
+DAY = datetime(2025, 10, 10, tzinfo=UTC)
 PATH_START_MIN = 20 * 60  # 20:00 UTC
 PATH_START_UNIX = int(DAY.timestamp()) + PATH_START_MIN * 60  # 2025-10-10 20:00:00 UTC in unix seconds
 PATH_BARS = 180  # to 23:00 UTC
