@@ -11,10 +11,18 @@ import math
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from sim.report.legends import place_legends
 from sim.report.plotkit import SPARE_COLORS, _style, fmt_usd, mix_color
 
 #: The grid key drawn as "shock size" (a fall to the right when every size is a fall).
 SHOCK_KEY = "shock.size_pct"
+
+#: The y axis label of each unit (the panel's title names the metric).
+UNIT_LABELS = {
+    "usd": "USD, mean over seeds",
+    "pct": "% of the start price, mean over seeds",
+    "ratio": "×, mean over seeds",
+}
 
 FIGSIZE = (14.0, 8.0)  # inches; 1680 x 960 px at DPI
 DPI = 120
@@ -66,6 +74,7 @@ def draw_severity(table, tables: list, level: float, fig=None):
                 ax.fill_between(part[x], part["lo"], part["hi"], color=color, alpha=0.18, lw=0)
         _style(ax)
         value_axis(ax, sev.attrs.get("unit"))
+        ax.set_ylabel(UNIT_LABELS.get(sev.attrs.get("unit"), ""), fontsize=9)
         ax.set_title(sev.attrs.get("label", sev.attrs["metric"]), fontsize=10)
         ax.set_xlabel("shock size, % (negative = a fall)" if x == SHOCK_KEY else x, fontsize=9)
         if x == SHOCK_KEY and (sev[x] <= 0).all():
@@ -89,6 +98,7 @@ def draw_severity(table, tables: list, level: float, fig=None):
         spare_ax.text(0.02, 0.02, note, transform=spare_ax.transAxes, fontsize=9, va="bottom", color="#444444")
     else:
         fig.axes[0].legend(title=", ".join(by) or None, fontsize=8, title_fontsize=8)
+        place_legends(fig)
     fig.suptitle(
         f"Cascade severity against {'shock size' if x == SHOCK_KEY else x}: mean over {per_point} per "
         f"point, band = {level:.0%} confidence interval of the mean{left_out}",
