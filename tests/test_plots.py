@@ -17,7 +17,8 @@ from matplotlib.patches import StepPatch
 from sim import metrics
 from sim.dtypes import ACCOUNT_DTYPE, FILL_DTYPE, SERIES_DTYPE
 from sim.enums import ADL, LIQUIDATION, NOISE_FILL, PARTIAL, TAKEOVER
-from sim.report import plots
+from sim.report import plotkit, plots, timeaxis
+from sim.report.legends import place_legends
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -76,7 +77,10 @@ def make_result(fills=None, series=None, name="flash crash"):
         runtime_s=0.5,
     )
     summary = metrics.summarize(fills, series, accounts, meta)
-    scenario = SimpleNamespace(scenario=SimpleNamespace(name=name), shock=SimpleNamespace(kind="ramp", size_pct=-4.0))
+    scenario = SimpleNamespace(
+        scenario=SimpleNamespace(name=name),
+        shock=SimpleNamespace(kind="ramp", size_pct=-4.0, start_s=10.0, duration_s=30.0),
+    )
     return SimpleNamespace(fills=fills, series=series, summary=summary, scenario=scenario)
 
 
@@ -107,6 +111,10 @@ def test_plot_prices(result):
     assert len(ax.lines) == 4  # index, mark, last, min-last marker
     index, mark, last, low = ax.lines
     assert mark.get_linewidth() > last.get_linewidth()
+    # the mark sits on the index: it is drawn wide and see-through below the index, so both show
+    assert index.get_zorder() > mark.get_zorder() and last.get_zorder() > mark.get_zorder()
+    assert mark.get_alpha() < 1 and mark.get_linewidth() > 2 * index.get_linewidth()
+    assert index.get_linestyle() != "-" and index.get_alpha() in (None, 1.0)
     k = int(np.argmin(result.series["last"]))
     assert low.get_xdata()[0] == result.series["t"][k]
     assert low.get_ydata()[0] == result.series["last"][k]
@@ -155,18 +163,22 @@ def test_plot_liquidation_tape_without_liquidations(quiet_result):
 def test_plot_insurance_fund(result):
     ax = plots.plot_insurance_fund(result)
     assert isinstance(ax, Axes)
-    assert len(ax.lines) == 3  # balance, start level, ADL markers
-    balance, start, adl = ax.lines
+    assert len(ax.lines) == 4  # balance, start level, ADL markers, the note of the end of the run
+    balance, start, adl, end = ax.lines
     assert np.allclose(balance.get_ydata(), result.series["fund_balance"] / 1e6)
     assert start.get_ydata()[0] == pytest.approx(5.0)
     assert list(adl.get_xdata()) == [41.0, 42.0]
     assert adl.get_linestyle() == "None"
     assert "$M" in ax.get_ylabel()
+    # the window ends at 52 s, the fund falls on to 80 s: the legend gives its balance at the end of the run
+    assert ax.get_xlim() == (5.0, 52.0)
+    assert legend_texts(ax)[-1] == r"end of run (120 s): \$3.40M" and len(end.get_xdata()) == 0
+    assert ax.get_ylim()[0] > 3.4  # the y axis fits what the window shows
 
 
 def test_plot_insurance_fund_without_adl(quiet_result):
     ax = plots.plot_insurance_fund(quiet_result)
-    assert len(ax.lines) == 2
+    assert len(ax.lines) == 3  # balance, start level, the note of the end of the run
 
 
 def test_plot_insurance_fund_without_series(result):
@@ -174,6 +186,7 @@ def test_plot_insurance_fund_without_series(result):
     ax = plots.plot_insurance_fund(result)
     assert len(ax.lines) == 3  # empty balance line, start level from the summary, ADL markers
     assert np.allclose(ax.lines[2].get_ydata(), 5.0)
+    assert ax.get_xlim() == (0.0, 42.0)  # the run is known up to its last fill
 
 
 # --------------------------------------------------------------------------------------------
@@ -189,7 +202,7 @@ def test_plot_cascade(result):
     top, tape, fund = axes
     assert top.get_shared_x_axes().joined(top, fund)
     assert tape.get_shared_x_axes().joined(tape, fund)
-    assert len(top.lines) == 4 and len(fund.lines) == 3
+    assert len(top.lines) == 4 and len(fund.lines) == 4
     assert len([p for p in tape.patches if isinstance(p, StepPatch)]) == 2
     title = fig.get_suptitle()
     assert "flash crash" in title and "ramp -4%" in title
@@ -199,8 +212,11 @@ def test_plot_cascade(result):
     figures = figures.replace(r"\$", "$")
     for piece in ("liquidated $", "min last", "exogenous -4.0%", "ADL $", "bad debt $0"):
         assert piece in figures
-    assert "s" in fund.get_xlabel()
-    assert fund.get_xlim() == (0.0, 120.0)
+    # zoomed to the cascade: from 5 s before the shock (10 s) to 10 s after the last liquidation (42 s), with a
+    # note of the run's full span; the panels share it
+    assert fund.get_xlabel() == "time since start of run (s); shown 5–52 s of the run's 0–120 s"
+    assert top.get_xlabel() == tape.get_xlabel() == ""
+    assert top.get_xlim() == tape.get_xlim() == fund.get_xlim() == (5.0, 52.0)
 
 
 def test_plot_cascade_on_given_figure(result):
@@ -310,3 +326,212 @@ def test_the_tape_panel_outlines_stop_orders(compiled):
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert any(lab.startswith("stop orders filled") for lab in labels)
     assert plots.fmt_usd(float((stops["qty"] * stops["price"]).sum())) in labels[-1]
+
+
+# --------------------------------------------------------------------------------------------
+# The time axis: where things happen, in which clock, with bars of a readable width
+
+
+def window_of(kind="ramp", start=60.0, duration=60.0, liq_t=(61.0, 125.0), run_s=300.0, path=None):
+    fills = make_fills([(t, LIQUIDATION, -1, 1.0, 59_000.0, 59_000.0) for t in liq_t])
+    shock = SimpleNamespace(kind=kind, size_pct=-10.0, start_s=start, duration_s=duration, path=path)
+    res = SimpleNamespace(
+        fills=fills,
+        series=make_series(int(run_s) + 1),
+        scenario=SimpleNamespace(scenario=SimpleNamespace(duration_s=run_s), shock=shock),
+    )
+    return timeaxis.time_window(res)
+
+
+def test_the_window_runs_from_before_the_shock_to_after_the_last_liquidation():
+    # a 60 s ramp from 60 s, liquidations to 125 s, a 300 s run: 15% of the 65 s before, 30% after
+    assert window_of() == (50.0, 145.0, 0.0, 300.0) and window_of().zoomed
+    # a gap: the shock is an instant, the liquidations make the span
+    assert window_of("gap", liq_t=(60.0, 64.0))[:2] == (55.0, 74.0)
+    # a position tipped over by the background flow before the shock is not the cascade
+    assert window_of(liq_t=(5.0, 61.0, 125.0))[:2] == (50.0, 145.0)
+    # a replay moves the index to its end, a GBM path too: the whole run
+    replay = {"t_s": np.array([0.0, 10_800.0]), "price": np.array([1.0, 1.0])}
+    assert window_of("replay", 0.0, run_s=10_800.0, path=replay)[:2] == (0.0, 10_800.0)
+    assert window_of("gbm", 0.0)[:2] == (0.0, 300.0)
+    # no shock and nothing liquidated: the whole run; a window covering most of it anyway: the whole run
+    assert window_of("none", liq_t=())[:2] == (0.0, 300.0)
+    assert window_of(liq_t=(61.0, 240.0))[:2] == (0.0, 300.0)
+
+
+def test_bars_are_about_two_hundred_over_the_window():
+    w = timeaxis.TimeWindow
+    assert timeaxis.bar_width(w(50.0, 145.0, 0.0, 300.0)) == 1.0
+    assert timeaxis.bar_width(w(0.0, 10_800.0, 0.0, 10_800.0)) == 60.0
+    assert timeaxis.bar_width(w(0.0, 3000.0, 0.0, 3000.0)) == 15.0
+    assert [timeaxis.bar_label(x) for x in (1.0, 30.0, 60.0, 300.0, 3600.0)] == ["1 s", "30 s", "1 min", "5 min", "1 h"]
+
+
+def replay_result(start_unix_s):
+    """Three hours of a replayed path (one sample a minute), liquidations in its second hour."""
+    series = make_series(181)
+    series["t"] = np.arange(181) * 60.0
+    fills = make_fills([(3600.0 + 10 * k, LIQUIDATION, -1, 1.0, 59_000.0, 59_000.0) for k in range(300)])
+    res = make_result(fills=fills, series=series, name="replay")
+    path = {"t_s": np.array([0.0, 10_800.0]), "price": np.array([60_000.0, 57_600.0]), "start_unix_s": start_unix_s}
+    res.scenario.shock = SimpleNamespace(kind="replay", size_pct=-10.0, start_s=0.0, duration_s=60.0, path=path)
+    res.scenario.scenario.duration_s = 10_800.0
+    return res
+
+
+def test_a_replay_is_drawn_in_utc_clock_time_with_minute_bars():
+    fig = plots.plot_cascade(replay_result(1_760_126_400.0))  # 2025-10-10 20:00:00 UTC
+    top, tape, fund = fig.axes
+    fig.draw_without_rendering()
+    assert fund.get_xlim() == (0.0, 10_800.0)
+    assert fund.get_xlabel() == "time (UTC, 10 Oct 2025)"
+    ticks = [t.get_text() for t in fund.get_xticklabels() if t.get_text()]
+    assert ticks[0] == "20:00" and ticks[-1] == "23:00" and all(len(t) == 5 and t[2] == ":" for t in ticks)
+    assert tape.get_ylabel() == "liquidated per 1 min ($M)"
+    steps = [p for p in tape.patches if isinstance(p, StepPatch)]
+    assert np.diff(steps[0].get_data().edges)[0] == 60.0
+
+
+def test_a_path_in_seconds_from_its_own_start_has_no_clock():
+    fig = plots.plot_cascade(replay_result(0.0))
+    assert fig.axes[-1].get_xlabel() == "time since start of run (s)"
+
+
+# --------------------------------------------------------------------------------------------
+# Legends where the data is not
+
+
+def _inside(points, box):
+    return (points[:, 0] > box.x0) & (points[:, 0] < box.x1) & (points[:, 1] > box.y0) & (points[:, 1] < box.y1)
+
+
+def legend_hits(ax):
+    """What the axes' legend covers, measured here independently of sim.report.legends: every line's segments
+    sampled every few pixels in display coordinates, every marker, every bar, inside the legend's frame."""
+    legend = ax.get_legend()
+    box = legend.get_window_extent()
+    hits = []
+    for line in ax.get_lines():
+        xy = np.asarray(line.get_xydata(), dtype=float)
+        xy = xy[np.isfinite(xy).all(axis=1)]
+        if not len(xy):
+            continue
+        pts = line.get_transform().transform(xy)
+        if line.get_linestyle() not in ("None", "", " ") and len(pts) > 1:
+            steps = np.linspace(0.0, 1.0, 40)[:, None, None]
+            pts = (pts[:-1] + steps * (pts[1:] - pts[:-1])).reshape(-1, 2)
+        if _inside(pts, box).any():
+            hits.append(line.get_label())
+    for patch in ax.patches:
+        if patch.get_data_transform() == ax.transData:
+            ext = patch.get_window_extent()
+            if ext.width > 0 and ext.height > 0 and ext.overlaps(box):
+                hits.append(patch.get_label() or type(patch).__name__)
+    return hits
+
+
+def assert_legends_clear(fig):
+    fig.draw_without_rendering()
+    checked = 0
+    for ax in fig.axes:
+        if ax.get_legend() is not None and ax.axison:
+            assert not legend_hits(ax), (ax.get_title(loc="left"), legend_hits(ax))
+            checked += 1
+    return checked
+
+
+def test_the_cascade_legends_cover_no_data(small_run):
+    assert assert_legends_clear(plots.plot_cascade(small_run)) == 3
+
+
+def test_the_heatmap_legends_cover_no_data(small_run):
+    fig = plots.plot_heatmaps(small_run)
+    assert assert_legends_clear(fig) == 2
+    left = fig.axes[0]
+    # the start price and the extremes are labelled on their lines, at the right, clear of the bars
+    assert [t.get_text().split()[0] for t in left.texts][:1] == ["start"]
+
+
+def test_a_legend_avoids_lines_that_cross_a_corner_between_vertices():
+    fig = Figure(figsize=(6, 4), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], label="up")  # two vertices each: both diagonals cross all four corners
+    ax.plot([0, 1], [1, 0], label="down")
+    ax.legend(loc="upper right")
+    fig.draw_without_rendering()
+    assert legend_hits(ax) == ["up"]  # the check sees a segment under a legend with no vertex under it
+    places = place_legends(fig)
+    assert places[ax] in ("upper center", "lower center", "center right", "center left")
+    assert assert_legends_clear(fig) == 1
+
+
+def test_a_legend_with_no_free_place_inside_goes_outside():
+    fig = Figure(figsize=(6, 4), layout="constrained")
+    ax = fig.add_subplot()
+    x = np.linspace(0, 1, 400)
+    ax.fill_between(x, 0, 1, alpha=0.3, label="everywhere")
+    ax.plot(x, 0.5 + 0.45 * np.sin(80 * x), label="dense")
+    ax.legend()
+    assert place_legends(fig) == {ax: "outside"}
+    fig.draw_without_rendering()
+    assert ax.get_legend().get_window_extent().x0 >= ax.get_window_extent().x1
+
+
+# --------------------------------------------------------------------------------------------
+# Titles say what was set on top of the scenario's file
+
+
+def test_titles_name_the_overridden_keys():
+    import sim
+
+    scn = sim.load_scenario(None, overrides={"population.leverage_mix": "degen", "population.n_positions": 3000})
+    head, _ = plots.cascade_title(SimpleNamespace(scenario=scn, summary={}))
+    assert head == "btc_flash_crash (population.leverage_mix=degen, population.n_positions=3_000)  ·  shock: ramp -10%"
+    plain = sim.load_scenario(None)
+    assert plots.cascade_title(SimpleNamespace(scenario=plain, summary={}))[0] == "btc_flash_crash  ·  shock: ramp -10%"
+    more = scn.with_overrides({"shock.size_pct": -4.0, "scenario.seed": 8, "book.withdrawal": True})
+    assert plotkit.overrides_text(more) == (
+        "book.withdrawal=true, population.leverage_mix=degen, population.n_positions=3_000, scenario.seed=8, +1 more"
+    )
+    mix = sim.load_scenario(None, overrides={"population.leverage_mix": {10: 0.5, 20: 0.5}})
+    assert plotkit.overrides_text(mix) == "population.leverage_mix={10x=0.5, 20x=0.5}"
+
+
+# --------------------------------------------------------------------------------------------
+# Comparisons: runs that print the same curve stay two lines
+
+
+def fake_comparison(venues, policies):
+    from sim.studies.compare import Comparison
+
+    results = []
+    for venue, policy in zip(venues, policies):
+        res = make_result(name="venue_comparison")
+        res.scenario.market = SimpleNamespace(venue=venue, start_price_usd=60_000.0)
+        res.scenario.adl = SimpleNamespace(policy=policy)
+        res.accounts = np.zeros(0, dtype=ACCOUNT_DTYPE)
+        res.seed = 7
+        results.append(res)
+    labels = tuple(policies if len(set(venues)) == 1 else venues)
+    return Comparison(results[0].scenario, labels, tuple({} for _ in venues), tuple(results))
+
+
+def test_venues_with_the_same_curve_differ_in_colour_style_and_marker():
+    fig = plots.plot_venue_comparison(fake_comparison(["binance", "bybit"], ["venue_queue"] * 2))
+    for ax in (fig.axes[0], fig.axes[2]):  # cumulative liquidations, last price
+        binance, bybit = [line for line in ax.lines if line.get_label().startswith(("binance", "bybit"))]
+        assert np.array_equal(binance.get_ydata(), bybit.get_ydata())  # the same data ...
+        assert binance.get_color() != bybit.get_color()  # ... told apart three ways
+        assert binance.get_linestyle() != bybit.get_linestyle() and binance.get_marker() != bybit.get_marker()
+        assert binance.get_linewidth() > bybit.get_linewidth()  # the later one drawn on top, narrower
+    assert assert_legends_clear(fig) >= 2
+
+
+def test_the_policy_figure_draws_an_identical_cascade_once():
+    cmp = fake_comparison(["binance"] * 3, ["venue_queue", "pro_rata", "leverage_drain"])
+    fig = plots.plot_venue_comparison(cmp)
+    cascade = fig.axes[3]
+    assert "the same under every policy" in cascade.get_title(loc="left")
+    assert [line.get_label() for line in cascade.lines if not line.get_label().startswith("_")][0].startswith(
+        "every run"
+    )

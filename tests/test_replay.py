@@ -66,7 +66,7 @@ def test_shipped_path_names_its_source():
         "929fd9c3",
         "BTCUSD_PERP-1m-2025-10-10.zip",
         "derive_2025_10_10.py",
-        "seconds from 2025-10-10 20:00:00 UTC",
+        "unix time in seconds (1760126400 is 2025-10-10 20:00:00 UTC",
     ):
         assert needed in text, needed
 
@@ -76,6 +76,7 @@ def test_shipped_path_is_compact_and_keeps_the_low():
     t, p = path["t_s"], path["price"]
     assert 100 <= len(t) <= 500
     assert t[0] == 0 and t[-1] == 3 * 3600  # 20:00 to 23:00 UTC
+    assert path["start_unix_s"] == 1_760_126_400  # 2025-10-10 20:00:00 UTC: a figure of the replay shows its clock
     assert (np.diff(t) > 0).all()
     assert abs(p.min() / INDEX_LOW - 1) < 0.01
     assert 110_000 < p[0] < 120_000 and 110_000 < p[-1] < 120_000  # before the crash and after the rebound

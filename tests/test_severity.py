@@ -3,6 +3,8 @@ and undefined runs left out, the choice of x and groups, the figure, and `liqsim
 folder."""
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -10,7 +12,9 @@ import pytest
 from matplotlib.collections import PolyCollection
 
 from sim.cli import main
+from sim.config import mixes
 from sim.errors import ScenarioError
+from sim.report.plotkit import MIX_COLORS
 from sim.studies.severity import METRICS, load_sweep, plot_severity, severity_table
 from sim.studies.sweep import run_sweep
 
@@ -239,8 +243,22 @@ def test_curves_sharing_a_mix_share_its_colour_but_not_their_line():
     fig = plot_severity(frame, "adl_notional")
     lines = {line.get_label(): line for line in fig.axes[0].lines}
     a, b = lines["degen, okx"], lines["degen, bybit"]
-    assert a.get_color() == b.get_color() == "#d62728"
+    assert a.get_color() == b.get_color() == MIX_COLORS["degen"]
     assert (a.get_linestyle(), a.get_marker()) != (b.get_linestyle(), b.get_marker())
+
+
+def test_the_named_mixes_have_one_palette():
+    """The severity curves take a named mix's colour from sim.report.plotkit, the palette the notebooks use too."""
+    fig = plot_severity(table([1.0] * 8, mixes=("conservative", "balanced")), "adl_notional")
+    colors = {line.get_label(): line.get_color() for line in fig.axes[0].lines}
+    assert colors == {"conservative": MIX_COLORS["conservative"], "balanced": MIX_COLORS["balanced"]}
+    assert set(MIX_COLORS) == set(mixes.NAMED)
+
+
+def test_only_the_report_draws():
+    """The severity tables are computed without matplotlib; the report module draws them."""
+    code = "import sys, sim.studies.severity; assert 'matplotlib' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_tables_that_are_not_a_sweeps_are_refused_plainly():

@@ -12,7 +12,8 @@ apply to them. This script reads three of them:
 * ``BTCUSDT-bookDepth-2025-10-10.csv``: cumulative BTCUSDT order-book depth within ±1..±5% of mid, about
   every 30 s. It gives ``book.depth_usd_1pct`` and ``book.shape``, and the depth during the crash.
 
-The path (written as ``timestamp,price``, timestamps in seconds from 20:00:00 UTC):
+The path (written as ``timestamp,price``, timestamps in unix seconds, so a replay keeps the clock time of its
+start; below, times are in seconds from 20:00:00 UTC):
 
 1. the bars opening from 20:00 to 22:59 UTC (180 bars, 50 minutes of lead-in before the 20:50 start of the
    40 minutes that held 70% of the day's liquidations, the crash, the rebound and an hour after it);
@@ -35,7 +36,7 @@ import csv
 import io
 import sys
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -47,8 +48,9 @@ INDEX_ZIP = "BTCUSD_PERP-1m-2025-10-10.zip"
 USDT_5M_ZIP = "BTCUSDT-5m-2025-10-10.zip"
 DEPTH_CSV = "BTCUSDT-bookDepth-2025-10-10.csv"
 
-DAY = datetime(2025, 10, 10, tzinfo=timezone.utc)
+DAY = datetime(2025, 10, 10, tzinfo=UTC)
 PATH_START_MIN = 20 * 60  # 20:00 UTC
+PATH_START_UNIX = int(DAY.timestamp()) + PATH_START_MIN * 60  # 2025-10-10 20:00:00 UTC in unix seconds
 PATH_BARS = 180  # to 23:00 UTC
 ACTIVE_RANGE_PCT = 0.3  # bars with at least this high-low range keep their high and low
 
@@ -71,7 +73,7 @@ HEADER = """\
 # open at t = 0, then each bar's close at its end (+60 s); a bar with a high-low range of at least 0.3% of
 # its open also gets its high and low at +20 s and +40 s (high first if it closed below its open, low
 # first otherwise; an extreme equal to the open or close is left out). Prices rounded to 0.1 USD.
-# timestamp: seconds from 2025-10-10 20:00:00 UTC; price: USD.
+# timestamp: unix time in seconds (1760126400 is 2025-10-10 20:00:00 UTC, the path's start); price: USD.
 """
 
 
@@ -113,8 +115,9 @@ def derive_path(bars: np.ndarray) -> list[tuple[int, float]]:
 
 
 def path_text(rows: list[tuple[int, float]]) -> str:
-    """The CSV file: source header, column names, rows."""
-    return HEADER + "timestamp,price\n" + "".join(f"{t},{p:.1f}\n" for t, p in rows)
+    """The CSV file: source header, column names, rows (``rows`` in seconds from the path's start, written as unix
+    seconds)."""
+    return HEADER + "timestamp,price\n" + "".join(f"{PATH_START_UNIX + t},{p:.1f}\n" for t, p in rows)
 
 
 def _clock(minute: float) -> str:

@@ -346,7 +346,8 @@ def read_path_csv(path: str | Path) -> dict[str, np.ndarray]:
     Returns
     -------
     dict of numpy arrays
-        ``t_s`` (float64 seconds from the first row) and ``price`` (float64).
+        ``t_s`` (float64 seconds from the first row), ``price`` (float64) and ``start_unix_s`` (the first row's
+        unix time in seconds, a float: what a figure of the replay shows its clock time from).
 
     Raises
     ------
@@ -376,4 +377,4 @@ def read_path_csv(path: str | Path) -> dict[str, np.ndarray]:
         t.problems.append(f"{t.name}: needs at least 2 rows, found {len(times)}")
     t.finish()
     ts = np.array(times, dtype=np.float64)
-    return {"t_s": ts - ts[0], "price": np.array(prices, dtype=np.float64)}
+    return {"t_s": ts - ts[0], "price": np.array(prices, dtype=np.float64), "start_unix_s": float(ts[0])}

@@ -115,6 +115,12 @@ class Scenario:
             out[name] = table
         return out
 
+    @property
+    def overridden(self) -> frozenset[str]:
+        """The ``table.key`` names whose values came from overrides (``--set``, ``overrides=``, :meth:`with_overrides`)
+        rather than from the file or the defaults."""
+        return self._origin.overridden if self._origin is not None else frozenset()
+
     def rules(self) -> venues.Rules:
         """The venue rules in force: the pack's, with every key set in ``[venue]`` replacing its value."""
         return venues.resolve(self.market.pack(), self.venue)

@@ -49,13 +49,6 @@ METRICS = {
 }
 #: The x key preferred when a sweep varies it.
 SHOCK_KEY = "shock.size_pct"
-#: What :func:`save_severity` writes into a sweep folder.
-#: One colour per named leverage mix, kept across figures; other groups take the spare colours in turn.
-MIX_COLORS = {"conservative": "#2ca02c", "balanced": "#1f77b4", "degen": "#d62728"}
-_SPARE_COLORS = ("#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#17a398")
-
-FIGSIZE = (14.0, 8.0)  # inches; 1680 x 960 px at DPI
-DPI = 120
 
 
 def load_sweep(folder: str | Path):
@@ -218,7 +211,7 @@ def severity_table(
     order = {g: i for i, g in enumerate(dict.fromkeys(frame["group"]))}
     out = out.sort_values([x], kind="stable").sort_values("group", key=lambda s: s.map(order), kind="stable")
     out = out.reset_index(drop=True)
-    out.attrs.update(metric=metric, x=x, by=by, level=level)
+    out.attrs.update(metric=metric, label=METRICS[metric][0], unit=METRICS[metric][1], x=x, by=by, level=level)
     return out
 
 
@@ -240,32 +233,6 @@ def _labels(table, by: list[str]) -> list[str]:
     return [", ".join(str(v) for v in values) for values in zip(*(table[k].tolist() for k in by))]
 
 
-def _line_styles(groups: list[str]) -> dict[str, tuple[str, str, str]]:
-    """``{label: (colour, line style, marker)}``: the colour follows a curve's first ``by`` value (a named mix keeps
-    its own), the line style and marker the other values, so "degen, okx" and "degen, binance" are both red but
-    drawn differently."""
-    firsts, rests, out = {}, {}, {}
-    for label in groups:
-        first, _, rest = label.partition(", ")
-        color = MIX_COLORS.get(first) or firsts.setdefault(first, _SPARE_COLORS[len(firsts) % len(_SPARE_COLORS)])
-        k = rests.setdefault(rest, len(rests))
-        out[label] = (color, ("-", "--", ":", "-.")[k % 4], ("o", "s", "^", "D", "v")[k % 5])
-    return out
-
-
-def _value_axis(ax, unit: str) -> None:
-    from matplotlib.ticker import FuncFormatter
-
-    from sim.report.plotkit import fmt_usd
-
-    if unit == "usd":
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_usd(v) if v else "$0"))
-    elif unit == "pct":
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}%"))
-    elif unit == "ratio":
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
-
-
 def plot_severity(
     table,
     metrics: str | list[str] | None = None,
@@ -275,64 +242,12 @@ def plot_severity(
     fig=None,
 ):
     """A figure with one panel per severity metric (default: all of :data:`METRICS`): the mean over seeds against
-    x, one line per group, its confidence band shaded; ``table`` is a sweep's results table."""
+    x, one line per group, its confidence band shaded; ``table`` is a sweep's results table. The tables are computed
+    here and drawn by :func:`sim.report.severity.draw_severity`."""
+    from sim.report.severity import draw_severity  # matplotlib: loaded when a figure is drawn
+
     names = _names(metrics)
-    return _draw(table, [severity_table(table, name, x, by, level) for name in names], level, fig)
-
-
-def _draw(table, tables: list, level: float, fig=None):
-    """The figure of :func:`plot_severity` from its :func:`severity_table` tables, one per metric."""
-    from matplotlib.figure import Figure
-
-    from sim.report.plotkit import _style
-
-    names = [sev.attrs["metric"] for sev in tables]
-    x, by = tables[0].attrs["x"], tables[0].attrs["by"]
-    if fig is None:
-        fig = Figure(figsize=FIGSIZE if len(names) > 1 else (9.0, 5.5), layout="constrained")
-    cols = 1 if len(names) == 1 else 2 if len(names) <= 4 else 3
-    rows = math.ceil(len(names) / cols)
-    styles, most = _line_styles(list(dict.fromkeys(tables[0]["group"]))), int(tables[0]["runs"].max())
-    per_point = f"{'' if tables[0]['runs'].min() == most else 'up to '}{most} run{'s' if most > 1 else ''}"
-    for i, (name, sev) in enumerate(zip(names, tables)):
-        ax = fig.add_subplot(rows, cols, i + 1)
-        label, unit = METRICS[name][:2]
-        for group, part in sev.groupby("group", sort=False):
-            color, line, marker = styles[group]
-            ax.plot(part[x], part["mean"], color=color, ls=line, marker=marker, lw=1.8, ms=4, label=group)
-            if (part["n"] > 1).any():
-                ax.fill_between(part[x], part["lo"], part["hi"], color=color, alpha=0.18, lw=0)
-        _style(ax)
-        _value_axis(ax, unit)
-        ax.set_title(label, fontsize=10)
-        ax.set_xlabel("shock size, % (negative = a fall)" if x == SHOCK_KEY else x, fontsize=9)
-        if x == SHOCK_KEY and (sev[x] <= 0).all():
-            ax.invert_xaxis()  # a bigger crash to the right
-    runs, failed = len(table), int((table["status"] != "ok").sum())
-    left_out = f"; {failed} failed run(s) left out" if failed else ""
-    note = (
-        f"{runs} runs{left_out}\n{per_point} per point\nband: Student-t {level:.0%} interval\nof the mean over the runs"
-    )
-    if len(names) < rows * cols:  # a spare panel holds the legend and the note
-        spare_ax = fig.add_subplot(rows, cols, rows * cols)
-        spare_ax.axis("off")
-        spare_ax.legend(
-            *fig.axes[0].get_legend_handles_labels(),
-            title=", ".join(by) or None,
-            loc="upper left",
-            fontsize=10,
-            title_fontsize=10,
-            frameon=False,
-        )
-        spare_ax.text(0.02, 0.02, note, transform=spare_ax.transAxes, fontsize=9, va="bottom", color="#444444")
-    else:
-        fig.axes[0].legend(title=", ".join(by) or None, fontsize=8, title_fontsize=8)
-    fig.suptitle(
-        f"Cascade severity against {'shock size' if x == SHOCK_KEY else x}: mean over {per_point} per "
-        f"point, band = {level:.0%} confidence interval of the mean{left_out}",
-        fontsize=11,
-    )
-    return fig
+    return draw_severity(table, [severity_table(table, name, x, by, level) for name in names], level, fig)
 
 
 def save_severity(
@@ -351,6 +266,8 @@ def save_severity(
     the folder's marker lists them as they are (and the folder is locked while they are written); elsewhere an
     existing PNG or CSV of that name is refused."""
     import pandas as pd
+
+    from sim.report.severity import DPI, draw_severity
 
     problems, table = [], None
     try:
@@ -374,7 +291,7 @@ def save_severity(
     if problems:
         raise ScenarioError(problems)
     tables = [severity_table(table, name, x, by, level) for name in names]
-    fig = _draw(table, tables, level)
+    fig = draw_severity(table, tables, level)
     numbers = pd.concat([sev.assign(metric=sev.attrs["metric"]) for sev in tables])
     numbers = numbers[["metric", *[c for c in numbers.columns if c != "metric"]]]
     files = {
