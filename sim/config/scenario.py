@@ -27,7 +27,7 @@ import numpy as np
 import tomli_w
 
 from sim import venues
-from sim.config import behaviour, files, mixes
+from sim.config import behaviour, files, mixes, shipped
 from sim.config.docs import INTRO, SWEEP
 from sim.config.schema import (
     BAD,
@@ -140,6 +140,11 @@ class _Checker(Checker):
         "market.funding_interval_h": "set venue.funding_interval_h instead (each venue pack has its own "
         "interval; Hyperliquid pays hourly)"
     }
+
+    def coerce(self, spec: Spec, value: Any, key: str) -> Any:
+        if spec.kind == "path" and isinstance(value, str) and (path := shipped.resolve_reference(value)) is not None:
+            return path  # a shipped scenario's data file, wherever liqsim is installed
+        return super().coerce(spec, value, key)
 
     def custom(self, spec: Spec, value: Any, key: str) -> Any:
         return self.tiers(value, key) if spec.kind == "tiers" else mixes.check(value, key, self.fail)
@@ -452,8 +457,25 @@ def parse_scenario(data: dict, source: str = "<dict>", base_dir: str | Path | No
     return _build(copy.deepcopy(data), source, None if base_dir is None else str(base_dir), frozenset())
 
 
+def scenario_file(path: str | Path) -> Path:
+    """The file a scenario argument names: the path itself when it exists (a path wins over a name), else the
+    shipped scenario of that name (``calm``: ``scenarios/calm.toml``). Raises :class:`ScenarioError` for a bare
+    name that is neither, listing the shipped names."""
+    p = Path(path)
+    if p.exists():
+        return p
+    if (file := shipped.scenario_file(str(path))) is not None:
+        return file
+    if len(p.parts) == 1 and p.suffix != ".toml":
+        raise ScenarioError(
+            f"{path}: no such file, nor a shipped scenario; the shipped ones: " + ", ".join(shipped.names())
+        )
+    return p  # reading it reports the missing file
+
+
 def load_scenario(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Scenario:
-    """Load and validate a scenario file (None: the built-in defaults, i.e. ``btc_flash_crash``), with optional
+    """Load and validate a scenario file, or a shipped scenario by name (``"calm"``; a file of that name wins; see
+    :func:`scenario_file`), or None: the built-in defaults, i.e. ``btc_flash_crash``, with optional
     ``{"table.key": value}`` overrides. A string value is read as a TOML value (``"1e6"``, ``"true"``, ``"{2 =
     0.5}"``), or kept as a plain string if it is not one or the key holds a string; None puts the key back to its
     default; relative file paths given here resolve against the current directory. Raises
@@ -462,7 +484,8 @@ def load_scenario(path: str | Path | None = None, overrides: dict[str, Any] | No
     if path is None:
         raw, source, base_dir = {}, "<defaults>", None
     else:
-        raw, source, base_dir = read_toml(path), str(path), str(Path(path).resolve().parent)
+        file = scenario_file(path)
+        raw, source, base_dir = read_toml(file), str(path), str(file.resolve().parent)
     raw, overridden, problems = apply_overrides(raw, overrides or {}, TABLES)
     return _build(raw, source, base_dir, overridden, problems)
 

@@ -61,7 +61,7 @@ import numpy as np
 import tomli_w
 
 from sim.config import mixes
-from sim.config.scenario import TABLES, Scenario, load_scenario
+from sim.config.scenario import TABLES, Scenario, load_scenario, scenario_file
 from sim.config.schema import as_number, override_value, read_toml, specs
 from sim.errors import ScenarioError, capped
 from sim.outputs import SEVERITY_FILES, TEMP_NAME, check_output_folder, json_ready, versions, write_atomic
@@ -179,7 +179,7 @@ def read_sweep_table(path: str | Path) -> tuple[dict, int | None, list[str]] | N
     are read as in the file's tables (``~`` expanded, relative to the file's folder). A file that cannot be read
     gives no problems here (loading the scenario reports them)."""
     try:
-        raw = read_toml(path)
+        raw = read_toml(scenario_file(path))  # a shipped scenario's name reads its file
     except ScenarioError:
         return None
     table, grid, problems = raw.get("sweep"), {}, []
