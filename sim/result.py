@@ -113,7 +113,7 @@ class Result:
             write_csv(tmp / "adl.csv", self.adl_table(), "adl")
             if accounts:
                 write_csv(tmp / "accounts.csv", self.accounts, "accounts")
-            (tmp / "scenario.toml").write_text(self.scenario.to_toml())
+            (tmp / "scenario.toml").write_text(self.scenario.to_toml(relative_to=target))  # no absolute paths
             if plot:
                 from sim.report.plots import save_cascade_png
 

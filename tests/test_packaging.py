@@ -4,6 +4,8 @@ The wheel test builds the real wheel from a copy of the source tree and reads it
 data must be in it (as ``sim/scenarios``), every module of ``sim`` too, and nothing of the tests or benchmarks.
 """
 
+import json
+import re
 import shutil
 import subprocess
 import sys
@@ -62,6 +64,72 @@ def test_validate_reads_a_shipped_sweep_by_name(capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     assert main(["validate", "leverage_mix_severity"]) == 0
     assert "[sweep]: 210 runs" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------------------------ saved scenarios
+
+
+def _summary(folder):
+    doc = json.loads((folder / "summary.json").read_text())
+    for key in ("runtime_s", "timings"):
+        doc.pop(key)
+    return doc
+
+
+def test_a_saved_run_holds_no_absolute_path_and_reruns_the_same(tmp_path, monkeypatch, compiled):
+    monkeypatch.chdir(tmp_path)
+    first = tmp_path / "runs" / "replay"
+    args = ["--set", "population.n_positions=1500", "--no-plot", "--quiet"]
+    assert main(["run", "replay_2025_10_10", *args, "--out", str(first)]) == 0
+    text = (first / "scenario.toml").read_text()
+    assert 'file = "shipped:data/btc_2025_10_10.csv"' in text
+    for root in {str(ROOT), str(tmp_path), str(Path.home()), sys.prefix}:
+        assert root not in text
+    assert not re.search(r'= "(/|[A-Za-z]:\\\\)', text)  # no absolute path at all
+    # rerun from the saved file, from another folder: the same run
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    again = tmp_path / "again"
+    assert main(["run", str(first / "scenario.toml"), *args, "--out", str(again)]) == 0
+    assert _summary(again) == _summary(first)
+
+
+def test_data_files_of_ones_own_are_saved_relative_to_the_run(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(SCENARIOS / "data" / "btc_2025_10_10.csv", data / "path.csv")
+    (data / "pos.csv").write_text("side,size,entry_price,leverage\nlong,1,100000,10\nshort,2,100000,5\n")
+    scn_dir = tmp_path / "scenarios"
+    scn_dir.mkdir()
+    (scn_dir / "mine.toml").write_text(
+        '[population]\nfile = "../data/pos.csv"\n'
+        '[shock]\nkind = "replay"\nfile = "../data/path.csv"\n'
+        "[market]\nstart_price_usd = 100000.0\n"
+    )
+    scn = sim.load_scenario(scn_dir / "mine.toml")
+    out = tmp_path / "runs" / "mine"
+    out.mkdir(parents=True)
+    saved = tomllib.loads(scn.to_toml(relative_to=out))
+    assert saved["population"]["file"] == "../../data/pos.csv"
+    assert saved["shock"]["file"] == "../../data/path.csv"
+    (out / "scenario.toml").write_text(scn.to_toml(relative_to=out))
+    back = sim.load_scenario(out / "scenario.toml")
+    assert back == scn and back.shock.file == scn.shock.file == str(data / "path.csv")
+    # without a folder, to_dict keeps absolute paths (what a sweep hashes)
+    assert scn.to_dict()["shock"]["file"] == str(data / "path.csv")
+
+
+def test_a_shipped_reference_is_read_in_files_and_overrides(tmp_path):
+    (tmp_path / "s.toml").write_text(
+        '[shock]\nkind = "replay"\nfile = "shipped:data/btc_2025_10_10.csv"\nrescale = true\n'
+    )
+    path = str((shipped.folder() / "data" / "btc_2025_10_10.csv").resolve())
+    assert sim.load_scenario(tmp_path / "s.toml").shock.file == path
+    over = sim.load_scenario(None, {"shock.kind": "replay", "shock.file": "shipped:data/btc_2025_10_10.csv"})
+    assert over.shock.file == path
+    with pytest.raises(ScenarioError, match=r"shock\.file = 'shipped:data/nope\.csv': no such file"):
+        sim.load_scenario(None, {"shock.kind": "replay", "shock.file": "shipped:data/nope.csv"})
 
 
 # -------------------------------------------------------------------------------------------------------- wheel

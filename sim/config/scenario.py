@@ -94,8 +94,10 @@ class Scenario:
     source: str | None = field(default=None, compare=False)
     _origin: _Origin | None = field(default=None, compare=False, repr=False)
 
-    def to_dict(self) -> dict[str, dict[str, Any]]:
-        """Plain data for TOML: every key, absolute file paths, tiers with maintenance amounts.
+    def to_dict(self, relative_to: str | Path | None = None) -> dict[str, dict[str, Any]]:
+        """Plain data for TOML: every key, tiers with maintenance amounts, data-file paths absolute; or, with
+        ``relative_to`` (the folder the TOML will be written in), as that file should hold them: ``shipped:...``
+        for a shipped scenario's data, else relative to that folder (:func:`sim.config.shipped.portable`).
 
         Unset optional keys are left out (TOML has no null), and so are the synthetic-population keys when
         ``population.file`` is set (they may not be set together).
@@ -107,7 +109,9 @@ class Scenario:
                 value = getattr(obj, key)
                 if value is None or (cls is PopulationTable and self.population.file and key in GENERATED):
                     continue
-                if spec.kind == "tiers":
+                if spec.kind == "path" and relative_to is not None:
+                    value = shipped.portable(value, relative_to)
+                elif spec.kind == "tiers":
                     value = [{k: getattr(t, k) for k in specs(Tier)} for t in value]
                 elif spec.kind == "mix" and not isinstance(value, str):  # a named mix stays its name
                     value = {mixes.lev_key(lev): w for lev, w in value}
@@ -119,9 +123,10 @@ class Scenario:
         """The venue rules in force: the pack's, with every key set in ``[venue]`` replacing its value."""
         return venues.resolve(self.market.pack(), self.venue)
 
-    def to_toml(self) -> str:
-        """The scenario as TOML text that :func:`load_scenario` reads back to an equal scenario."""
-        return tomli_w.dumps(self.to_dict())
+    def to_toml(self, relative_to: str | Path | None = None) -> str:
+        """The scenario as TOML text that :func:`load_scenario` reads back to an equal scenario; give the folder the
+        text will be saved in as ``relative_to`` to write no absolute path (see :meth:`to_dict`)."""
+        return tomli_w.dumps(self.to_dict(relative_to))
 
     def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
         """A copy with ``table.key`` values replaced, validated exactly like :func:`load_scenario`."""
