@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tomllib
 import zipfile
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -130,6 +131,19 @@ def test_a_shipped_reference_is_read_in_files_and_overrides(tmp_path):
     assert over.shock.file == path
     with pytest.raises(ScenarioError, match=r"shock\.file = 'shipped:data/nope\.csv': no such file"):
         sim.load_scenario(None, {"shock.kind": "replay", "shock.file": "shipped:data/nope.csv"})
+
+
+# ------------------------------------------------------------------------------------------------------ version
+
+
+def test_one_version_everywhere(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and capsys.readouterr().out == f"liqsim {sim.__version__}\n"
+    assert version("liqsim") == sim.__version__  # the installed metadata reads sim/_version.py
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert pyproject["project"]["dynamic"] == ["version"]
+    assert pyproject["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "sim._version.__version__"}
 
 
 # -------------------------------------------------------------------------------------------------------- wheel
