@@ -208,6 +208,7 @@ class _Checker(Checker):
 
 def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
     """Rules tying keys of different tables together; returns extra field values (the data files' arrays)."""
+    extra: dict[str, dict[str, Any]]
     v, extra = c.values, {"population": {}, "book": {}, "shock": {}}
     # bounds set by other keys, now that every key has been read; with no shock its start time is unused
     c.check_refs(TABLES, skip={"shock.start_s"} if v["shock.kind"] == "none" else set())

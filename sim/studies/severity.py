@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import numbers
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -201,7 +202,7 @@ def severity_table(
 
 
 def _check_level(level) -> None:
-    if not (isinstance(level, numbers.Real) and not isinstance(level, bool) and 0 < level < 1):
+    if not (isinstance(level, numbers.Real) and not isinstance(level, bool) and 0 < cast(float, level) < 1):
         raise ScenarioError(f"level = {level!r}: must be a probability in (0, 1), e.g. 0.95")
 
 
@@ -216,6 +217,8 @@ def _line_styles(groups: list[str]) -> dict[str, tuple[str, str, str]]:
     """``{label: (colour, line style, marker)}``: the colour follows a curve's first ``by`` value (a named mix keeps
     its own), the line style and marker the other values, so "degen, okx" and "degen, binance" are both red but
     drawn differently."""
+    firsts: dict[str, str]
+    rests: dict[str, int]
     firsts, rests, out = {}, {}, {}
     for label in groups:
         first, _, rest = label.partition(", ")

@@ -56,6 +56,7 @@ from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, ProcessPoolExecut
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import tomli_w
@@ -182,6 +183,7 @@ def read_sweep_table(path: str | Path) -> tuple[dict, int | None, list[str]] | N
         raw = read_toml(scenario_file(path))  # a shipped scenario's name reads its file
     except ScenarioError:
         return None
+    grid: dict[str, list]
     table, grid, problems = raw.get("sweep"), {}, []
     if table is None:
         return None
@@ -211,7 +213,7 @@ def _whole(value, flag: str, problems: list[str]) -> int | None:
     with contextlib.suppress(ValueError):
         x = (float(value) if re.search(r"[.eE]", value) else int(value)) if isinstance(value, str) else value
     if (n := as_number(x, integer=True)) is not None and n >= 1:
-        return n
+        return cast(int, n)  # an integer: integer=True
     problems.append(f"{flag} = {value!r}: must be a whole number ≥ 1")
     return None
 
@@ -237,10 +239,12 @@ def plan_sweep(
     :class:`Scenario`; ``grid`` (``{"table.key": [values]}`` or ``--grid`` texts) and ``seeds`` (a number or
     its text) replace the file's; ``overrides`` are ``--set`` values applied to the base scenario.
     """
+    problems: list[str]
+    file_grid: dict[str, list]
     problems, labels, file_grid, file_seeds = [], {}, {}, None
     is_path = scenario is not None and not isinstance(scenario, Scenario)
     if is_path:
-        file_grid, file_seeds, problems = read_sweep_table(scenario) or ({}, None, [])
+        file_grid, file_seeds, problems = read_sweep_table(cast(str | Path, scenario)) or ({}, None, [])
         labels = {k: f"{scenario}: sweep.grid.{k}" for k in file_grid}
     if isinstance(grid, (list, tuple)):
         grid, more = parse_grid(grid)
@@ -295,7 +299,7 @@ def plan_sweep(
             "must be below 2**63"
         )
         n_seeds = 1
-    source = str(scenario) if is_path else None if scenario is None else scenario.source
+    source = str(scenario) if is_path else None if scenario is None else cast(Scenario, scenario).source
     return _expand(base, usable, given, labels, tuple(range(first, first + n_seeds)), source, problems)
 
 
@@ -319,6 +323,8 @@ def _expand(
 ) -> Plan:
     """Validate every combination (every seed too where the seed enters validation) and list the runs; raise
     with ``problems`` and those found here."""
+    seen: dict[str, dict[str, int]]
+    digests: dict[str, str]
     combos, seen, digests = [], {k: {} for k in typed}, {}
     for index in itertools.product(*(range(len(v)) for v in typed.values())):
         ov = {k: typed[k][j] for k, j in zip(typed, index)}
@@ -415,12 +421,14 @@ def run_pool(jobs: list, workers: int, on_done, task=execute, shared=None) -> No
     worker dies (the pool breaks) the runs it may have held are known: they run again one at a time in a pool of
     one, and only a run whose worker dies while it runs alone is failed. Pools whose workers die before they start
     are not blamed on any run; the second in a row fails the runs left."""
+    suspects: deque
     queue, suspects, stalls = deque(jobs), deque(), 0
     context = multiprocessing.get_context("spawn")
     while queue or suspects:
         alone = bool(suspects)
         todo, size, started = suspects if alone else queue, 1 if alone else min(workers, len(queue)), context.Value("i")
         pool = ProcessPoolExecutor(size, mp_context=context, initializer=_pool_start, initargs=(started, shared))
+        running: dict
         running, broken = {}, False
         try:
             while todo or running:
@@ -546,7 +554,7 @@ def check_sweep_folder(target: Path) -> None:
 def _spec_text(plan: Plan, executor: str) -> str:
     """``sweep.toml``: the base scenario as given (``to_dict()`` would pin every default, and some clash with grid
     keys: ``population.n_positions`` with ``population.file``), data-file paths absolute, and the sweep."""
-    data = {t: values for t, values in copy.deepcopy(plan.base._origin.raw).items() if t in TABLES}
+    data = {t: values for t, values in copy.deepcopy(cast(Any, plan.base._origin).raw).items() if t in TABLES}
     resolved = plan.base.to_dict()
     for table, values in data.items():
         for key in values:
@@ -626,7 +634,7 @@ def check_executor(executor: str, workers: int | str | None, scheduler: str | No
             + "; --workers is for --executor "
             "local, or dask without --scheduler"
         )
-    return workers, problems
+    return cast(int | None, workers), problems  # a number once checked
 
 
 def run_sweep(
