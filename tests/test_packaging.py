@@ -96,6 +96,24 @@ def test_a_saved_run_holds_no_absolute_path_and_reruns_the_same(tmp_path, monkey
     assert _summary(again) == _summary(first)
 
 
+def test_a_sweep_toml_holds_no_absolute_path_and_replans_the_same_runs(tmp_path, monkeypatch, compiled):
+    from sim.studies.sweep import plan_sweep, run_sweep
+
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "sweeps" / "replay"
+    grid, small = {"population.long_share": [0.6]}, {"population.n_positions": 1500, "scenario.duration_s": 600}
+    table = run_sweep("replay_2025_10_10", grid, 1, out, executor="serial", overrides=small)
+    assert list(table["status"]) == ["ok"]
+    text = (out / "sweep.toml").read_text()
+    assert 'file = "shipped:data/btc_2025_10_10.csv"' in text
+    assert not re.search(r'= "(/|[A-Za-z]:\\\\)', text) and str(tmp_path) not in text and str(ROOT) not in text
+    again = plan_sweep(out / "sweep.toml")
+    assert [r.run_id for r in again.runs] == list(table["run_id"])
+    assert [r.settings for r in again.runs] == [
+        r.settings for r in plan_sweep("replay_2025_10_10", grid, 1, small).runs
+    ]
+
+
 def test_data_files_of_ones_own_are_saved_relative_to_the_run(tmp_path):
     data = tmp_path / "data"
     data.mkdir()

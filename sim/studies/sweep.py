@@ -551,11 +551,12 @@ def check_sweep_folder(target: Path) -> None:
         )
 
 
-def _spec_text(plan: Plan, executor: str) -> str:
-    """``sweep.toml``: the base scenario as given (``to_dict()`` would pin every default, and some clash with grid
-    keys: ``population.n_positions`` with ``population.file``), data-file paths absolute, and the sweep."""
+def _spec_text(plan: Plan, executor: str, folder: Path) -> str:
+    """``sweep.toml`` in ``folder``: the base scenario as given (``to_dict()`` would pin every default, and some clash
+    with grid keys: ``population.n_positions`` with ``population.file``), data-file paths as a saved run's (shipped
+    data as ``shipped:...``, others relative to the folder), and the sweep."""
     data = {t: values for t, values in copy.deepcopy(cast(Any, plan.base._origin).raw).items() if t in TABLES}
-    resolved = plan.base.to_dict()
+    resolved = plan.base.to_dict(relative_to=folder)
     for table, values in data.items():
         for key in values:
             if (spec := _spec(f"{table}.{key}")) is not None and spec.kind == "path" and resolved[table].get(key):
@@ -692,7 +693,7 @@ def run_sweep(
             *(target / f for f in SEVERITY_FILES),
         ):
             stale.unlink(missing_ok=True)  # an interrupted write of an earlier sweep; files this one outdates
-        write_atomic({target / "sweep.toml": lambda p: p.write_text(_spec_text(plan, where))})
+        write_atomic({target / "sweep.toml": lambda p: p.write_text(_spec_text(plan, where, target))})
         by_id = {r.run_id: r for r in todo}
 
         def on_done(rid: str, record: dict) -> None:
