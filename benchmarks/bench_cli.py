@@ -2,10 +2,12 @@
 
     python benchmarks/bench_cli.py
 
-Runs ``python -m sim run --out DIR`` once as a warm-up (it compiles the kernels if the on-disk cache is
-empty or stale, and fills the OS file cache), then times ``--repeats`` more runs, each a fresh process
-writing to a fresh temporary folder. The figure is the median wall time of those, process start-up,
-imports, cache loading, the run, the files and the picture included. Prints one JSON document on stdout.
+Runs the ``liqsim`` command installed in the environment of the Python running this script (``pip install -e
+.`` puts it next to that Python), as ``liqsim run --out DIR``, once as a warm-up (it compiles the kernels if the
+on-disk cache is empty or stale, and fills the OS file cache), then times ``--repeats`` more runs, each a fresh
+process writing to a fresh temporary folder. The figure is the median wall time of those, process start-up, the
+entry point, imports, cache loading, the run, the files and the picture included. Prints one JSON document on
+stdout.
 """
 
 import argparse
@@ -26,12 +28,22 @@ def note(msg):
     print(f"[bench_cli] {msg}", file=sys.stderr, flush=True)
 
 
+def liqsim_command():
+    """The ``liqsim`` script of this Python's environment (not whichever is first on PATH)."""
+    found = shutil.which("liqsim", path=str(Path(sys.executable).parent))
+    if found is None:
+        raise SystemExit(
+            f"bench_cli: no liqsim command next to {sys.executable}; install the project into this "
+            "environment first (pip install -e .)"
+        )
+    return found
+
+
 def run_once(out, extra):
     env = dict(os.environ)
     env.pop("LIQSIM_NO_CACHE", None)
     env.pop("LIQSIM_DISABLE_JIT", None)
-    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    cmd = [sys.executable, "-m", "sim", "run", "--out", str(out), *extra]
+    cmd = [liqsim_command(), "run", "--out", str(out), *extra]
     t = time.perf_counter()
     proc = subprocess.run(cmd, cwd=str(ROOT), env=env, capture_output=True, text=True)
     dt = time.perf_counter() - t
@@ -62,7 +74,7 @@ def main(argv=None):
     print(
         json.dumps(
             {
-                "command": "python -m sim run --out DIR" + (" --no-plot" if a.no_plot else ""),
+                "command": "liqsim run --out DIR" + (" --no-plot" if a.no_plot else ""),
                 "warmup_run_s": first,
                 "cli_second_run_s": med,
                 "all_s": times,

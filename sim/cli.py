@@ -34,6 +34,7 @@ import signal
 import sys
 import time
 
+from sim._version import __version__
 from sim.errors import ScenarioError
 
 
@@ -48,6 +49,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser():
     parser = _Parser(prog="liqsim", description="Liquidation-cascade simulator for crypto perpetual futures.")
+    parser.add_argument("--version", action="version", version=f"liqsim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add_overrides(p):

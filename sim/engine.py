@@ -52,7 +52,7 @@ _INPUT_ARRAYS = [
 #: Everything a run depends on, as arrays and scalars (docs/engine.md §2, §10): the arrays above, the
 #: basis window (it sizes an array) and every kernel scalar of :class:`sim.state.Params`. The
 #: pure-Python reference engine in the tests consumes exactly this, so both engines see the same draws.
-Inputs = NamedTuple(
+Inputs = NamedTuple(  # type: ignore[misc]  # fields listed at run time, from the state's arrays and Params
     "Inputs",
     _INPUT_ARRAYS
     + [("basis_window", int), ("tier_basis", int), ("tu_threshold", float)]

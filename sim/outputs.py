@@ -299,7 +299,7 @@ def check_folder(target, kind, expected=frozenset(), loose=None):
 
 # ---------------------------------------------------------------------------------------------------- the lock
 
-_HELD = {}  # lock path -> [fd, count]: the locks this process holds (re-entrant)
+_HELD: dict[str, list[int]] = {}  # lock path -> [fd, count]: the locks this process holds (re-entrant)
 
 
 def lock_path(target):

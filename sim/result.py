@@ -118,7 +118,7 @@ class Result:
             put("adl.csv", lambda p: write_csv(p, self.adl_table(), "adl"))
             if accounts:
                 put("accounts.csv", lambda p: write_csv(p, self.accounts, "accounts"))
-            put("scenario.toml", lambda p: p.write_text(self.scenario.to_toml()))
+            put("scenario.toml", lambda p: p.write_text(self.scenario.to_toml(relative_to=target)))
             if plot:
                 from sim.report.plots import save_cascade_png
 

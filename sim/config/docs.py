@@ -19,8 +19,13 @@ size_pct = -20
 ```
 
 `btc_flash_crash.toml` restates the defaults with comments; `calm.toml` runs with no shock. Check a file with
-`liqsim validate FILE` and run it with `liqsim run FILE`. This page is generated from the key specs in
-`sim/config/scenario.py`: `python -m sim.config.scenario --markdown > scenarios/README.md`.
+`liqsim validate FILE` and run it with `liqsim run FILE`. The scenarios of this folder are installed with liqsim, and
+their names stand for their files wherever a file is taken: `liqsim run calm`, `load_scenario("calm")` (a file of
+that name in the current directory wins). A data-file key may name a file of this folder as `shipped:PATH`, e.g.
+`shipped:data/btc_2025_10_10.csv`, wherever liqsim is installed: a run's saved `scenario.toml` refers to shipped data
+that way and to other data files relative to its own folder, so it holds no absolute path and reruns as it is. This
+page is generated from the key specs in `sim/config/scenario.py`: `python -m sim.config.scenario --markdown >
+scenarios/README.md`.
 
 Validation reports every problem at once: unknown keys (with the allowed ones), wrong types, values out of range,
 values that contradict each other, combinations that would make a run allocate absurd memory (more than

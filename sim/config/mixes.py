@@ -81,6 +81,7 @@ def check(value: Any, key: str, fail: Callable[..., Any]) -> Any:
         )
     if not isinstance(value, dict):
         return fail(key, f"must be a table of leverage = weight, e.g. {{2 = 0.5, 10 = 0.5}}, or a name: {names}", value)
+    problems: list[tuple[Any, ...]]
     problems, found = [], {}
     for k, w in value.items():
         try:

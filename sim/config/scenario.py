@@ -21,13 +21,13 @@ import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import tomli_w
 
 from sim import venues
-from sim.config import behaviour, files, mixes
+from sim.config import behaviour, files, mixes, shipped
 from sim.config.docs import INTRO, SWEEP
 from sim.config.schema import (
     BAD,
@@ -94,8 +94,10 @@ class Scenario:
     source: str | None = field(default=None, compare=False)
     _origin: _Origin | None = field(default=None, compare=False, repr=False)
 
-    def to_dict(self) -> dict[str, dict[str, Any]]:
-        """Plain data for TOML: every key, absolute file paths, tiers with maintenance amounts.
+    def to_dict(self, relative_to: str | Path | None = None) -> dict[str, dict[str, Any]]:
+        """Plain data for TOML: every key, tiers with maintenance amounts, data-file paths absolute; or, with
+        ``relative_to`` (the folder the TOML will be written in), as that file should hold them: ``shipped:...``
+        for a shipped scenario's data, else relative to that folder (:func:`sim.config.shipped.portable`).
 
         Unset optional keys are left out (TOML has no null), and so are the synthetic-population keys when
         ``population.file`` is set (they may not be set together).
@@ -107,7 +109,9 @@ class Scenario:
                 value = getattr(obj, key)
                 if value is None or (cls is PopulationTable and self.population.file and key in GENERATED):
                     continue
-                if spec.kind == "tiers":
+                if spec.kind == "path" and relative_to is not None:
+                    value = shipped.portable(value, relative_to)
+                elif spec.kind == "tiers":
                     value = [{k: getattr(t, k) for k in specs(Tier)} for t in value]
                 elif spec.kind == "mix" and not isinstance(value, str):  # a named mix stays its name
                     value = {mixes.lev_key(lev): w for lev, w in value}
@@ -125,9 +129,10 @@ class Scenario:
         """The venue rules in force: the pack's, with every key set in ``[venue]`` replacing its value."""
         return venues.resolve(self.market.pack(), self.venue)
 
-    def to_toml(self) -> str:
-        """The scenario as TOML text that :func:`load_scenario` reads back to an equal scenario."""
-        return tomli_w.dumps(self.to_dict())
+    def to_toml(self, relative_to: str | Path | None = None) -> str:
+        """The scenario as TOML text that :func:`load_scenario` reads back to an equal scenario; give the folder the
+        text will be saved in as ``relative_to`` to write no absolute path (see :meth:`to_dict`)."""
+        return tomli_w.dumps(self.to_dict(relative_to))
 
     def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
         """A copy with ``table.key`` values replaced, validated exactly like :func:`load_scenario`."""
@@ -146,6 +151,11 @@ class _Checker(Checker):
         "market.funding_interval_h": "set venue.funding_interval_h instead (each venue pack has its own "
         "interval; Hyperliquid pays hourly)"
     }
+
+    def coerce(self, spec: Spec, value: Any, key: str) -> Any:
+        if spec.kind == "path" and isinstance(value, str) and (path := shipped.resolve_reference(value)) is not None:
+            return path  # a shipped scenario's data file, wherever liqsim is installed
+        return super().coerce(spec, value, key)
 
     def custom(self, spec: Spec, value: Any, key: str) -> Any:
         return self.tiers(value, key) if spec.kind == "tiers" else mixes.check(value, key, self.fail)
@@ -204,6 +214,7 @@ class _Checker(Checker):
 
 def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
     """Rules tying keys of different tables together; returns extra field values (the data files' arrays)."""
+    extra: dict[str, dict[str, Any]]
     v, extra = c.values, {"population": {}, "book": {}, "shock": {}}
     # bounds set by other keys, now that every key has been read; with no shock its start time is unused
     c.check_refs(TABLES, skip={"shock.start_s"} if v["shock.kind"] == "none" else set())
@@ -458,8 +469,25 @@ def parse_scenario(data: dict, source: str = "<dict>", base_dir: str | Path | No
     return _build(copy.deepcopy(data), source, None if base_dir is None else str(base_dir), frozenset())
 
 
+def scenario_file(path: str | Path) -> Path:
+    """The file a scenario argument names: the path itself when it exists (a path wins over a name), else the
+    shipped scenario of that name (``calm``: ``scenarios/calm.toml``). Raises :class:`ScenarioError` for a bare
+    name that is neither, listing the shipped names."""
+    p = Path(path)
+    if p.exists():
+        return p
+    if (file := shipped.scenario_file(str(path))) is not None:
+        return file
+    if len(p.parts) == 1 and p.suffix != ".toml":
+        raise ScenarioError(
+            f"{path}: no such file, nor a shipped scenario; the shipped ones: " + ", ".join(shipped.names())
+        )
+    return p  # reading it reports the missing file
+
+
 def load_scenario(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Scenario:
-    """Load and validate a scenario file (None: the built-in defaults, i.e. ``btc_flash_crash``), with optional
+    """Load and validate a scenario file, or a shipped scenario by name (``"calm"``; a file of that name wins; see
+    :func:`scenario_file`), or None: the built-in defaults, i.e. ``btc_flash_crash``, with optional
     ``{"table.key": value}`` overrides. A string value is read as a TOML value (``"1e6"``, ``"true"``, ``"{2 =
     0.5}"``), or kept as a plain string if it is not one or the key holds a string; None puts the key back to its
     default; relative file paths given here resolve against the current directory. Raises
@@ -468,7 +496,8 @@ def load_scenario(path: str | Path | None = None, overrides: dict[str, Any] | No
     if path is None:
         raw, source, base_dir = {}, "<defaults>", None
     else:
-        raw, source, base_dir = read_toml(path), str(path), str(Path(path).resolve().parent)
+        file = scenario_file(path)
+        raw, source, base_dir = read_toml(file), str(path), str(file.resolve().parent)
     raw, overridden, problems = apply_overrides(raw, overrides or {}, TABLES)
     return _build(raw, source, base_dir, overridden, problems)
 
@@ -480,7 +509,7 @@ def output_name(scn: Scenario) -> str:
     origin = scn._origin
     named = origin is None or "name" in (origin.raw.get("scenario") or {})
     from_file = origin is not None and scn.source and origin.base_dir == str(Path(scn.source).resolve().parent)
-    return scn.scenario.name if named or not from_file else Path(scn.source).stem
+    return scn.scenario.name if named or not from_file else Path(cast(str, scn.source)).stem
 
 
 # -------------------------------------------------------------------------------------------------------- docs

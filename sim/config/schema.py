@@ -23,7 +23,7 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -93,7 +93,7 @@ def _bound(token: str) -> float | Ref:
 def setting(default: Any, kind: str, doc: str, rng: str = "", **kw: Any) -> Any:
     """A dataclass field that is a scenario key; ``rng`` is a number range such as ``(0, 1e9]`` or ``≥ 1``."""
     if rng:
-        m = _RANGE.match(rng)
+        m = cast(re.Match[str], _RANGE.match(rng))  # the ranges are the code's own literals
         if m[5]:
             kw.update(lo=_bound(m[6]), lo_open=m[5] == ">")
         else:
@@ -178,7 +178,7 @@ def as_number(x: Any, integer: bool = False) -> float | int | None:
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real):
         return None
     if isinstance(x, numbers.Integral):
-        return int(x) if integer else (float(x) if abs(x) < 2**1023 else None)
+        return int(x) if integer else (float(x) if abs(cast(int, x)) < 2**1023 else None)
     x = float(x)
     return None if not math.isfinite(x) or (integer and not x.is_integer()) else (int(x) if integer else x)
 
@@ -189,6 +189,7 @@ def breaks(spec: Spec, x: float, values: dict[str, Any] | None) -> bool:
         if b is None or isinstance(b, Ref) != (values is not None):
             continue
         if isinstance(b, Ref):
+            values = cast(dict[str, Any], values)  # not None: checked above
             if values[b.key] is BAD:
                 continue
             b = b.of(values)

@@ -9,6 +9,7 @@ range and doc. The class names end in ``Table`` where the engine has array state
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -136,7 +137,8 @@ class MarketTable:
             (t.notional_floor_usd, t.mmr_pct / 100.0, t.maintenance_amount_usd, t.max_leverage)
             for t in self.tier_table()
         ]
-        return tuple(np.array(c, dtype=np.float64) for c in zip(*cols))
+        arrays = tuple(np.array(c, dtype=np.float64) for c in zip(*cols))
+        return cast(tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], arrays)  # one per column
 
 
 @dataclass(frozen=True)

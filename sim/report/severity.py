@@ -32,7 +32,9 @@ def line_styles(groups: list[str]) -> dict[str, tuple[str, str, str]]:
     """``{label: (colour, line style, marker)}``: the colour follows a curve's first ``by`` value (a named mix keeps
     its own, :func:`sim.report.plotkit.mix_color`), the line style and marker the other values, so "degen, okx" and
     "degen, binance" are both red but drawn differently."""
-    firsts, rests, out = {}, {}, {}
+    firsts: dict[str, str] = {}
+    rests: dict[str, int] = {}
+    out: dict[str, tuple[str, str, str]] = {}
     for label in groups:
         first, _, rest = label.partition(", ")
         color = mix_color(first) or firsts.setdefault(first, SPARE_COLORS[len(firsts) % len(SPARE_COLORS)])

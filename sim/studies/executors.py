@@ -67,7 +67,8 @@ def run_pool(jobs: list, workers: int, on_done, task, shared=None) -> None:
     The workers do not run the main module again as "spawn" otherwise would (:func:`main_hidden`), so a script
     without an ``if __name__ == "__main__":`` guard works; they die with this process (:func:`_die_with_parent`),
     and an exception here (Ctrl-C, SIGTERM turned into one) ends them before it goes on."""
-    queue, suspects, stalls = deque(jobs), deque(), 0
+    suspects: deque = deque()
+    queue, stalls = deque(jobs), 0
     context = multiprocessing.get_context("spawn")
     while queue or suspects:
         alone = bool(suspects)
@@ -75,7 +76,8 @@ def run_pool(jobs: list, workers: int, on_done, task, shared=None) -> None:
         pool = ProcessPoolExecutor(
             size, mp_context=context, initializer=_pool_start, initargs=(started, shared, os.getpid())
         )
-        running, broken = {}, False
+        running: dict = {}
+        broken = False
         try:
             while todo or running:
                 while todo and not broken and len(running) < size:

@@ -27,6 +27,7 @@ import math
 import numbers
 import os
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -101,7 +102,7 @@ def _axes_keys(table, x: str | None, by: str | list[str] | None) -> tuple[str, l
     x, by, problems = _axes_problems(table, x, by)
     if problems:
         raise ScenarioError(problems)
-    return x, by
+    return cast(str, x), by
 
 
 def _axes_problems(table, x: str | None, by: str | list[str] | None) -> tuple[str | None, list[str], list[str]]:
@@ -221,7 +222,7 @@ def _check_level(level) -> None:
 
 
 def _level_problem(level) -> str | None:
-    if not (isinstance(level, numbers.Real) and not isinstance(level, bool) and 0 < level < 1):
+    if not (isinstance(level, numbers.Real) and not isinstance(level, bool) and 0 < cast(float, level) < 1):
         return f"level = {level!r}: must be a probability in (0, 1), e.g. 0.95"
     return None
 

@@ -54,12 +54,13 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import tomli_w
 
 from sim.config import mixes
-from sim.config.scenario import TABLES, Scenario, load_scenario, output_name
+from sim.config.scenario import TABLES, Scenario, load_scenario, output_name, scenario_file
 from sim.config.schema import as_number, override_value, read_toml, specs
 from sim.errors import ScenarioError, capped
 from sim.outputs import (
@@ -192,9 +193,10 @@ def read_sweep_table(path: str | Path) -> tuple[dict, int | None, list[str]] | N
     are read as in the file's tables (``~`` expanded, relative to the file's folder). A file that cannot be read
     gives no problems here (loading the scenario reports them)."""
     try:
-        raw = read_toml(path)
+        raw = read_toml(scenario_file(path))  # a shipped scenario's name reads its file
     except ScenarioError:
         return None
+    grid: dict[str, list]
     table, grid, problems = raw.get("sweep"), {}, []
     if table is None:
         return None
@@ -224,7 +226,7 @@ def _whole(value, flag: str, problems: list[str]) -> int | None:
     with contextlib.suppress(ValueError):
         x = (float(value) if re.search(r"[.eE]", value) else int(value)) if isinstance(value, str) else value
     if (n := as_number(x, integer=True)) is not None and n >= 1:
-        return n
+        return cast(int, n)  # an integer: integer=True
     problems.append(f"{flag} = {value!r}: must be a whole number ≥ 1")
     return None
 
@@ -250,10 +252,12 @@ def plan_sweep(
     :class:`Scenario`; ``grid`` (``{"table.key": [values]}`` or ``--grid`` texts) and ``seeds`` (a number or
     its text) replace the file's; ``overrides`` are ``--set`` values applied to the base scenario.
     """
+    problems: list[str]
+    file_grid: dict[str, list]
     problems, labels, file_grid, file_seeds = [], {}, {}, None
     is_path = scenario is not None and not isinstance(scenario, Scenario)
     if is_path:
-        file_grid, file_seeds, problems = read_sweep_table(scenario) or ({}, None, [])
+        file_grid, file_seeds, problems = read_sweep_table(cast(str | Path, scenario)) or ({}, None, [])
         labels = {k: f"{scenario}: sweep.grid.{k}" for k in file_grid}
     if isinstance(grid, (list, tuple)):
         grid, more = parse_grid(grid)
@@ -308,7 +312,7 @@ def plan_sweep(
             "must be below 2**63"
         )
         n_seeds = 1
-    source = str(scenario) if is_path else None if scenario is None else scenario.source
+    source = str(scenario) if is_path else None if scenario is None else cast(Scenario, scenario).source
     return _expand(base, usable, given, labels, tuple(range(first, first + n_seeds)), source, problems)
 
 
@@ -332,6 +336,8 @@ def _expand(
 ) -> Plan:
     """Validate every combination (every seed too where the seed enters validation) and list the runs; raise
     with ``problems`` and those found here."""
+    seen: dict[str, dict[str, int]]
+    digests: dict[str, str]
     combos, seen, digests = [], {k: {} for k in typed}, {}
     for index in itertools.product(*(range(len(v)) for v in typed.values())):
         ov = {k: typed[k][j] for k, j in zip(typed, index)}
@@ -426,14 +432,15 @@ def claim_sweep_folder(directory):
     return claim(directory, "sweep", SWEEP_FILES, LOOSE, inside=True)
 
 
-def _spec_text(plan: Plan, executor: str) -> str:
-    """``sweep.toml``: the base scenario as given (``to_dict()`` would pin every default, and some clash with grid
-    keys: ``population.n_positions`` with ``population.file``), data-file paths absolute, and the sweep."""
-    data = {t: values for t, values in copy.deepcopy(plan.base._origin.raw).items() if t in TABLES}
+def _spec_text(plan: Plan, executor: str, folder: Path) -> str:
+    """``sweep.toml`` in ``folder``: the base scenario as given (``to_dict()`` would pin every default, and some clash
+    with grid keys: ``population.n_positions`` with ``population.file``), data-file paths as a saved run's (shipped
+    data as ``shipped:...``, others relative to the folder), and the sweep."""
+    data = {t: values for t, values in copy.deepcopy(cast(Any, plan.base._origin).raw).items() if t in TABLES}
     name = output_name(plan.base)  # a file without a name keeps its folder's: `liqsim sweep DIR/sweep.toml` resumes
     if "name" not in data.get("scenario", {}) and re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         data.setdefault("scenario", {})["name"] = name
-    resolved = plan.base.to_dict()
+    resolved = plan.base.to_dict(relative_to=folder)
     for table, values in data.items():
         for key in values:
             if (spec := _spec(f"{table}.{key}")) is not None and spec.kind == "path" and resolved[table].get(key):
@@ -512,7 +519,7 @@ def check_executor(executor: str, workers: int | str | None, scheduler: str | No
             + "; --workers is for --executor "
             "local, or dask without --scheduler"
         )
-    return workers, problems
+    return cast(int | None, workers), problems  # a number once checked
 
 
 def run_sweep(
@@ -587,7 +594,7 @@ def _run_claimed(plan: Plan, target: Path, executor: str, workers: int | None, s
         ):
             stale.unlink(missing_ok=True)  # an interrupted write of an earlier sweep (the lock says whose); outdated
         update_marker(target, drop=outdated)
-        write_atomic({target / "sweep.toml": lambda p: p.write_text(_spec_text(plan, where))}, folder=target)
+        write_atomic({target / "sweep.toml": lambda p: p.write_text(_spec_text(plan, where, target))}, folder=target)
         by_id = {r.run_id: r for r in todo}
 
         def on_done(rid: str, record: dict) -> None:
