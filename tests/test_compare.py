@@ -241,6 +241,6 @@ def test_plot_venue_comparison(request, tmp_path, which):
 
 
 def test_plot_on_a_given_figure(venues_cmp):
-    fig = Figure()
+    fig = Figure(figsize=(14, 8))  # room for four panels and their legends (a default-size figure collapses them)
     assert plots.plot_venue_comparison(venues_cmp, fig) is fig
     assert len(fig.axes) == 4
