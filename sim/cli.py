@@ -28,7 +28,7 @@ import re
 import sys
 import time
 
-from sim.errors import ScenarioError
+from sim.errors import ScenarioError, shown
 
 
 class _Parser(argparse.ArgumentParser):
@@ -320,7 +320,7 @@ def _overrides(pairs, seed=None, problems=None):
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            bad.append(f"--set {pair!r}: expected dotted.key=value, e.g. population.n_positions=200000")
+            bad.append(f"--set {shown(pair)}: expected dotted.key=value, e.g. population.n_positions=200000")
             continue
         out[key.strip()] = value
     if bad and problems is None:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from sim.enums import CROSS, ISOLATED
-from sim.errors import ScenarioError, capped
+from sim.errors import ScenarioError, capped, shown
 
 _REQUIRED = object()  # marks a cell that may not be blank
 
@@ -115,10 +115,10 @@ class _CsvTable:
         where = f"{self.name}: line {self.header_line}"
         problems = []
         for c in sorted({c for c in self.columns if self.columns.count(c) > 1}):
-            problems.append(f"{where}: column {c!r} appears more than once")
+            problems.append(f"{where}: column {shown(c)} appears more than once")
         for c in self.columns:
             if c not in everything:
-                problems.append(f"{where}: unknown column {c!r}; allowed: " + ", ".join(everything))
+                problems.append(f"{where}: unknown column {shown(c)}; allowed: " + ", ".join(everything))
         missing = [c for c in required if c not in self.columns]
         if missing:
             problems.append(f"{where}: missing column(s) " + ", ".join(missing) + "; required: " + ", ".join(required))
@@ -156,7 +156,7 @@ class _CsvTable:
 
     def problem(self, line: int, column: str, text: str, allowed: str) -> None:
         """Record one bad cell."""
-        self.problems.append(f"{self.name}: line {line}: {column} = {text!r}: {allowed}")
+        self.problems.append(f"{self.name}: line {line}: {column} = {shown(text)}: {allowed}")
 
     def finish(self) -> None:
         """Raise all collected problems, if any."""

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.errors import ScenarioError
+from sim.errors import ScenarioError, cut, shown
 
 REQUIRED = dataclasses.MISSING  # default of a key that must be given
 BAD = type("_Invalid", (), {"__repr__": lambda self: "<invalid>"})()  # a value that failed validation
@@ -217,7 +217,8 @@ class Checker:
     def fail(self, key: str, message: str, value: Any = _NO_VALUE) -> Any:
         """Record one problem and return the BAD marker."""
         origin = "override" if ".".join(re.split(r"[.\[]", key)[:2]) in self.overridden else self.source
-        self.problems.append(f"{origin}: {key}{'' if value is _NO_VALUE else f' = {value!r}'}: {message}")
+        shown_value = "" if value is _NO_VALUE else f" = {shown(value)}"
+        self.problems.append(f"{origin}: {cut(key)}{shown_value}: {message}")
         return BAD
 
     def ok(self, *keys: str) -> bool:
@@ -384,7 +385,7 @@ def apply_overrides(
         table_specs = specs(tables[tname]) if tname in tables else {}
         if name not in table_specs:
             allowed = [f"{tname}.{k}" for k in sorted(table_specs)] or [f"{t}.<key>" for t in sorted(tables)]
-            problems.append(f"override: {dotted}: unknown key; allowed: " + ", ".join(allowed))
+            problems.append(f"override: {cut(str(dotted))}: unknown key; allowed: " + ", ".join(allowed))
         elif isinstance(raw, dict) and isinstance(raw.setdefault(tname, {}), dict):
             if value is None:  # back to the default
                 raw[tname].pop(name, None)

@@ -1,0 +1,79 @@
+"""Inputs the schema allows that used to end in a traceback or an absurd run: huge values echoed in full, deep
+nesting, data files that are folders or FIFOs, runs bigger than the machine's memory, lot sizes that rewrite open
+interest, replay timestamps in the wrong unit; and a fuzz of the loader over every key.
+
+The rule they all follow: a malformed scenario or argument is a :class:`sim.errors.ScenarioError` (exit status 2 on
+the command line) with one message per problem naming the key, the bad value and what is allowed.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from sim.cli import main
+from sim.config.files import read_book_csv
+from sim.config.scenario import load_scenario, parse_scenario
+from sim.errors import MAX_SHOWN, ScenarioError, shown
+
+
+def problems_of(fn, *args, **kw):
+    """The problems a call raises (it must raise ScenarioError)."""
+    with pytest.raises(ScenarioError) as info:
+        fn(*args, **kw)
+    return info.value.problems
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def cli_errors(capsys, argv):
+    """Run the command line in this process; its exit status and its stderr lines (it must print no traceback)."""
+    status = main(argv)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return status, err.splitlines()
+
+
+# ----------------------------------------------------------------------------------------- echoed values
+
+
+def test_a_huge_value_is_echoed_cut_with_its_length(tmp_path):
+    big = "x" * 9_000_000
+    (msg,) = problems_of(load_scenario, write(tmp_path / "s.toml", f'[scenario]\nname = "a {big}"\n'))
+    assert msg.startswith(f"{tmp_path / 's.toml'}: scenario.name = 'a xxx") and len(msg) < 1000
+    assert "… (9,000,002 characters): must be a non-empty string of letters" in msg
+    # a huge key, a huge override and a huge table of weights are cut the same way
+    (msg,) = problems_of(parse_scenario, {"market": {big: 1}})
+    assert msg.startswith("<dict>: market.xxx") and "(9,000,007 characters): unknown key" in msg and len(msg) < 1500
+    (msg,) = problems_of(load_scenario, None, {"market.lot_size": big})
+    assert msg.startswith("override: market.lot_size = 'xxx") and len(msg) < 1000
+    (msg,) = problems_of(load_scenario, None, {big: 1})
+    assert msg.startswith("override: xxx") and len(msg) < 1000
+    weights = {str(k): "w" for k in range(1, 100_000)}
+    got = problems_of(parse_scenario, {"population": {"leverage_mix": weights}})
+    assert len(got) == 101 and got[-1] == "... and 99899 more"  # one per bad weight, at most 100 listed
+
+
+def test_shown_is_repr_for_ordinary_values():
+    for value in (0.5, "0.1", True, {"2": 0}, [2, 10], {"mmr_pct": 1}, 2**63, None):
+        assert shown(value) == repr(value)
+    assert shown("y" * 1000) == repr("y" * MAX_SHOWN) + "… (1,000 characters)"
+    assert shown(10**5000) == "<an integer of about 5,000 digits>"  # Python itself refuses to print it
+    assert len(shown([list(range(10_000))] * 10_000)) < 4 * MAX_SHOWN + 50
+
+
+def test_huge_values_on_the_command_line_are_cut(tmp_path, capsys):
+    big = "z" * 9_000_000
+    status, err = cli_errors(capsys, ["validate", "nope.toml", "--set", big])
+    assert status == 2 and len(err) == 1 and err[0].startswith("liqsim: error: --set 'zzz") and len(err[0]) < 1000
+    scn = write(tmp_path / "s.toml", "[scenario]\nname = 'ok'\n")
+    status, err = cli_errors(capsys, ["validate", str(scn), "--set", f"scenario.description=1{big}", "--set", big])
+    assert status == 2 and all(len(line) < 1000 for line in err)
+
+
+def test_a_huge_csv_cell_is_cut(tmp_path):
+    path = write(tmp_path / "book.csv", "side,price,size\nbid," + "9" * 100_000 + "x,1\n")
+    (msg,) = problems_of(read_book_csv, path)
+    assert msg.startswith(f"{path}: line 2: price = '999") and "(100,001 characters): must be a number > 0" in msg
