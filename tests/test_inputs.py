@@ -77,3 +77,47 @@ def test_a_huge_csv_cell_is_cut(tmp_path):
     path = write(tmp_path / "book.csv", "side,price,size\nbid," + "9" * 100_000 + "x,1\n")
     (msg,) = problems_of(read_book_csv, path)
     assert msg.startswith(f"{path}: line 2: price = '999") and "(100,001 characters): must be a number > 0" in msg
+
+
+# ------------------------------------------------------------------------------------------------ deep nesting
+
+
+def nested(depth, leaf=1):
+    value = leaf
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_deep_nesting_in_a_file_is_a_message_not_a_recursion_error(tmp_path):
+    arrays = write(tmp_path / "a.toml", "[scenario]\ndescription = " + "[" * 500 + "]" * 500 + "\n")
+    assert problems_of(load_scenario, arrays) == [
+        f"{arrays}: arrays or inline tables nested too deeply to read; at most 16 levels are allowed"
+    ]
+    dotted = write(tmp_path / "d.toml", "[scenario]\n" + ".".join(["a"] * 600) + " = 1\n")
+    (msg,) = problems_of(load_scenario, dotted)
+    assert msg == f"{dotted}: scenario{'.a' * 15}: tables and arrays nested more than 16 levels deep; " + (
+        "no scenario key takes more than a few"
+    )
+    inline = write(tmp_path / "i.toml", "[market]\ntiers = " + "[" * 40 + "]" * 40 + "\n")
+    assert "market.tiers[0][0]" in problems_of(load_scenario, inline)[0]
+
+
+def test_deep_nesting_in_overrides_and_dicts(tmp_path):
+    (msg,) = problems_of(load_scenario, None, {"market.lot_size": "[" * 500 + "]" * 500})
+    assert msg.startswith("override: market.lot_size = '[[[[") and msg.endswith("must be a number in (0, 1e6]")
+    (msg,) = problems_of(load_scenario, None, {"market.tiers": nested(2000)})
+    assert msg.startswith("override: market.tiers[0][0]") and "nested more than 16 levels deep" in msg
+    (msg,) = problems_of(parse_scenario, {"population": {"leverage_mix": nested(5000)}})
+    assert msg.startswith("<dict>: population.leverage_mix[0][0]")
+    base = load_scenario(None)
+    assert "nested more than 16" in problems_of(base.with_overrides, {"population.leverage_mix": nested(3000)})[0]
+
+
+def test_deep_nesting_on_the_command_line(tmp_path, capsys):
+    scn = write(tmp_path / "s.toml", "[scenario]\nname = 'ok'\n")
+    deep = "[" * 600 + "]" * 600
+    status, err = cli_errors(capsys, ["validate", str(scn), "--set", f"book.shape={deep}"])
+    assert status == 2 and err == [f"liqsim: error: override: book.shape = {shown(deep)}: must be a number in (0, 5]"]
+    status, err = cli_errors(capsys, ["sweep", str(scn), "--grid", f"book.shape=[1,{deep}]", "--out", str(tmp_path)])
+    assert status == 2 and len(err) == 1 and "must be a number in (0, 5]" in err[0]

@@ -34,10 +34,12 @@ from sim.config.schema import (
     Checker,
     Spec,
     apply_overrides,
+    deep_problem,
     fmt,
     markdown_table,
     read_toml,
     specs,
+    too_deep,
 )
 from sim.config.tables import (
     GENERATED,
@@ -449,6 +451,8 @@ def parse_scenario(data: dict, source: str = "<dict>", base_dir: str | Path | No
     """Validate already-parsed scenario data (tables as dicts, as :mod:`tomllib` returns them; absent keys take
     their defaults). ``source`` names the input in messages; relative file paths resolve against ``base_dir``
     (default: the current directory). Raises :class:`ScenarioError` listing every problem found."""
+    if (where := too_deep(data)) is not None:
+        raise ScenarioError(deep_problem(source, where))
     return _build(copy.deepcopy(data), source, None if base_dir is None else str(base_dir), frozenset())
 
 

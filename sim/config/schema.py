@@ -338,6 +338,38 @@ class Checker:
 # ----------------------------------------------------------------------------------------------- reading input
 
 
+#: Most levels of tables and arrays within each other in a scenario (a sweep grid of tier tables needs 6).
+MAX_DEPTH = 16
+
+
+def too_deep(data: Any, limit: int = MAX_DEPTH) -> str | None:
+    """Where ``data`` holds tables or arrays nested more than ``limit`` levels deep (``a.b[0].c``), or None.
+
+    Walks without recursion, so any depth is safe to check.
+    """
+    stack = [(data, "", 0)]
+    while stack:
+        x, where, depth = stack.pop()
+        if isinstance(x, dict):
+            children = ((f"{where}.{k}" if where else str(k), v) for k, v in x.items())
+        elif isinstance(x, (list, tuple)):
+            children = ((f"{where}[{i}]", v) for i, v in enumerate(x))
+        else:
+            continue
+        if depth == limit:
+            return where
+        stack.extend((v, w, depth + 1) for w, v in children)
+    return None
+
+
+def deep_problem(source: str, where: str) -> str:
+    """The message for data nested more than :data:`MAX_DEPTH` levels deep at ``where``."""
+    return (
+        f"{source}: {cut(where)}: tables and arrays nested more than {MAX_DEPTH} levels deep; no scenario key takes "
+        "more than a few"
+    )
+
+
 def read_toml(path: str | Path) -> dict:
     """Parse a TOML file; every failure is a ScenarioError naming the file (and the line)."""
     try:
@@ -351,19 +383,26 @@ def read_toml(path: str | Path) -> dict:
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         msg = str(exc)
         m = re.search(r"\s*\(at line (\d+), column (\d+)\)$", msg)
         where, msg = (f"line {m[1]}, column {m[2]}: ", msg[: m.start()]) if m else ("", msg)
         raise ScenarioError(f"{path}: {where}invalid TOML: {msg}") from None
+    except RecursionError:  # the parser recurses once per level of arrays or inline tables
+        raise ScenarioError(
+            f"{path}: arrays or inline tables nested too deeply to read; at most {MAX_DEPTH} levels are allowed"
+        ) from None
+    if (where := too_deep(data)) is not None:
+        raise ScenarioError(deep_problem(str(path), where))
+    return data
 
 
 def override_value(text: str, spec: Spec) -> Any:
     """A command-line string as a TOML value (``200000``, ``true``, ``{2=0.5}``), else the string itself."""
     try:
         doc = tomllib.loads(f"v = {text.strip()}")
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):  # nested too deeply for the parser: the text it is
         return text.strip()
     value = doc["v"] if len(doc) == 1 else text.strip()
     # A name like 123 or 2025-10-10 is still a name when the key holds a string.
@@ -376,21 +415,30 @@ def apply_overrides(
     """Raw data with ``table.key`` overrides applied; also the keys overridden and the bad override keys.
 
     ``tables`` maps table names to their dataclasses; a string value is read by :func:`override_value`, None
-    removes the key (back to its default).
+    removes the key (back to its default). Raw data nested more than :data:`MAX_DEPTH` levels deep raises
+    ScenarioError; an override value nested so deep is a problem of its own.
     """
+    if (where := too_deep(raw)) is not None:
+        raise ScenarioError(deep_problem("<dict>", where))
     raw = copy.deepcopy(raw)
     done, problems = set(), []
     for dotted, value in overrides.items():
         tname, _, name = str(dotted).partition(".")
         table_specs = specs(tables[tname]) if tname in tables else {}
-        if name not in table_specs:
+        if name in table_specs and isinstance(value, str):
+            value = override_value(value, table_specs[name])
+        if name in table_specs and (where := too_deep(value, MAX_DEPTH - 2)) is not None:
+            problems.append(
+                deep_problem("override", f"{tname}.{name}{'.' if where[:1] not in ('', '[') else ''}{where}")
+            )
+        elif name not in table_specs:
             allowed = [f"{tname}.{k}" for k in sorted(table_specs)] or [f"{t}.<key>" for t in sorted(tables)]
             problems.append(f"override: {cut(str(dotted))}: unknown key; allowed: " + ", ".join(allowed))
         elif isinstance(raw, dict) and isinstance(raw.setdefault(tname, {}), dict):
             if value is None:  # back to the default
                 raw[tname].pop(name, None)
             else:
-                raw[tname][name] = override_value(value, table_specs[name]) if isinstance(value, str) else value
+                raw[tname][name] = copy.deepcopy(value)
             done.add(f"{tname}.{name}")
     return raw, frozenset(done), problems
 
