@@ -6,6 +6,8 @@ The rule they all follow: a malformed scenario or argument is a :class:`sim.erro
 the command line) with one message per problem naming the key, the bad value and what is allowed.
 """
 
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -121,3 +123,62 @@ def test_deep_nesting_on_the_command_line(tmp_path, capsys):
     assert status == 2 and err == [f"liqsim: error: override: book.shape = {shown(deep)}: must be a number in (0, 5]"]
     status, err = cli_errors(capsys, ["sweep", str(scn), "--grid", f"book.shape=[1,{deep}]", "--out", str(tmp_path)])
     assert status == 2 and len(err) == 1 and "must be a number in (0, 5]" in err[0]
+
+
+# ----------------------------------------------------------------------------------------- file kinds
+
+
+@pytest.fixture
+def no_blocking():
+    """Fail a test that blocks (on opening a FIFO without a writer) instead of hanging the suite."""
+
+    def blocked(signum, frame):
+        raise AssertionError("blocked for 20 s: a FIFO was opened")
+
+    old = signal.signal(signal.SIGALRM, blocked)
+    signal.alarm(20)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)
+
+
+@pytest.mark.parametrize(
+    "key, extra",
+    [("population.file", {}), ("book.file", {}), ("shock.file", {"shock.kind": "replay"})],
+)
+def test_a_folder_or_fifo_as_a_data_file_says_what_it_is(tmp_path, no_blocking, key, extra):
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)
+    folder = tmp_path / "folder.csv"
+    folder.mkdir()
+    inside_a_file = tmp_path / "s.toml" / "x.csv"
+    write(tmp_path / "s.toml", "")
+    for path, problem in (
+        (fifo, "is a FIFO (named pipe), not a CSV file"),
+        (folder, "is a folder, not a CSV file"),
+        (tmp_path / "none.csv", "no such file"),
+        (inside_a_file, "no such file (a part of the path before the file name is a file, not a folder)"),
+    ):
+        (msg,) = problems_of(load_scenario, None, {key: str(path), **extra})
+        assert msg == f"override: {key} = {str(path)!r}: {problem} ({path})"
+    (msg,) = problems_of(read_book_csv, fifo)
+    assert msg == f"{fifo}: is a FIFO (named pipe), not a CSV file"
+
+
+def test_a_folder_or_fifo_as_the_scenario_file(tmp_path, capsys, no_blocking):
+    fifo = tmp_path / "s.toml"
+    os.mkfifo(fifo)
+    assert problems_of(load_scenario, fifo) == [f"{fifo}: is a FIFO (named pipe), not a scenario file"]
+    assert problems_of(load_scenario, tmp_path) == [f"{tmp_path}: is a folder, not a scenario file"]
+    status, err = cli_errors(capsys, ["validate", str(fifo)])
+    assert status == 2 and err == [f"liqsim: error: {fifo}: is a FIFO (named pipe), not a scenario file"]
+
+
+def test_paths_that_cannot_name_a_file(tmp_path):
+    (msg,) = problems_of(load_scenario, None, {"population.file": "a\0b.csv"})
+    assert msg == "override: population.file = 'a\\x00b.csv': must be a file path (a string without NUL characters)"
+    (msg,) = problems_of(load_scenario, None, {"book.file": "~no_such_user_here/b.csv"})
+    assert msg.endswith("no such file (~no_such_user_here: no such user)")
+    (msg,) = problems_of(load_scenario, None, {"book.file": "b" * 100_000})
+    assert "cannot be read: File name too long" in msg and len(msg) < 1000
+    assert problems_of(load_scenario, "a\0b.toml") == ["a\0b.toml: not a valid file path"]

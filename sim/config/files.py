@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.config.schema import file_problem
 from sim.enums import CROSS, ISOLATED
 from sim.errors import ScenarioError, capped, shown
 
@@ -91,10 +92,8 @@ class _CsvTable:
         self.name = str(path)
         self.problems: list[str] = []
         p = Path(path)
-        if not p.exists():
-            raise ScenarioError(f"{self.name}: no such file")
-        if p.is_dir():
-            raise ScenarioError(f"{self.name}: is a directory, not a CSV file")
+        if (problem := file_problem(p, "a CSV file")) is not None:
+            raise ScenarioError(f"{self.name}: {problem}")
         try:
             with open(p, newline="", encoding="utf-8-sig") as f:
                 # a comment line is read as a blank one, so line numbers in messages stay the file's own

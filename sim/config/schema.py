@@ -19,6 +19,7 @@ import math
 import numbers
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -268,11 +269,21 @@ class Checker:
             or (spec.pattern and not re.fullmatch(spec.pattern, value))
         ):
             return self.fail(key, must(spec), value)
+        if kind == "path" and "\0" in value:
+            return self.fail(key, "must be a file path (a string without NUL characters)", value)
         if kind == "path" and value:
             # Relative paths are relative to the scenario file, except those typed as overrides (cwd).
-            p = Path(value).expanduser()
+            try:
+                p = Path(value).expanduser()
+            except RuntimeError:  # ~name of no user
+                return self.fail(key, f"no such file ({cut(value.split('/')[0])}: no such user)", value)
             base = Path.cwd() if self.base_dir is None or key in self.overridden else Path(self.base_dir)
-            return str(p if p.is_absolute() else (base / p).resolve())
+            if p.is_absolute():
+                return str(p)
+            try:
+                return str((base / p).resolve())
+            except (OSError, RuntimeError):  # e.g. a name too long for the system: reading it reports that
+                return str(base / p)
         return None if kind == "path" else value
 
     def custom(self, spec: Spec, value: Any, key: str) -> Any:
@@ -325,8 +336,8 @@ class Checker:
         path = self.values[key]
         if path is None or path is BAD:
             return None
-        if not Path(path).is_file():
-            self.fail(key, f"no such file ({path})", self.given[key])
+        if (problem := file_problem(path, "a CSV file")) is not None:
+            self.fail(key, f"{problem} ({cut(path)})", self.given[key])
             return None
         try:
             return reader(path, **kw)
@@ -370,14 +381,46 @@ def deep_problem(source: str, where: str) -> str:
     )
 
 
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def file_problem(path: str | Path, what: str) -> str | None:
+    """What keeps ``path`` from being read as ``what`` (e.g. ``"a CSV file"``), or None for a regular file.
+
+    Only the file's status is read, never the file: a FIFO without a writer would block the reader forever.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "no such file"
+    except NotADirectoryError:
+        return "no such file (a part of the path before the file name is a file, not a folder)"
+    except ValueError:  # a NUL character
+        return "not a valid file path"
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    for is_kind, kind in _KINDS:
+        if is_kind(mode):
+            return f"is {kind}, not {what}"
+    if not stat.S_ISREG(mode):
+        return f"is not a regular file, not {what}"
+    if not os.access(path, os.R_OK):
+        return "cannot be read: permission denied"
+    return None
+
+
 def read_toml(path: str | Path) -> dict:
     """Parse a TOML file; every failure is a ScenarioError naming the file (and the line)."""
+    if (problem := file_problem(path, "a scenario file")) is not None:
+        raise ScenarioError(f"{path}: {problem}")
     try:
         text = Path(path).read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ScenarioError(f"{path}: is a directory, not a scenario file") from None
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: not a UTF-8 text file") from None
     except OSError as exc:
