@@ -54,7 +54,7 @@ from sim.config.tables import (
     ShockTable,
     Tier,
 )
-from sim.errors import ScenarioError, capped
+from sim.errors import MAX_PROBLEMS, ScenarioError
 from sim.world.price_paths import gbm_path
 
 if sys.argv[:1] == ["-m"]:
@@ -362,8 +362,9 @@ def _position_problems(pos: dict[str, np.ndarray], path: str, p0: float, tiers: 
     leverage = notional / pos["margin"]
     tier = np.searchsorted([t.notional_floor_usd for t in tiers], notional, side="right") - 1
     top = np.array([t.max_leverage for t in tiers])[tier]
+    bankrupt, too_high = equity <= 0, leverage > top * (1 + 1e-9)
     out = []
-    for i in np.flatnonzero((equity <= 0) | (leverage > top * (1 + 1e-9))):
+    for i in np.flatnonzero(bankrupt | too_high)[:MAX_PROBLEMS]:  # the messages shown; the rest are counted
         where = f"{path}: line {pos['line'][i]}"
         if equity[i] <= 0:
             out.append(
@@ -377,7 +378,8 @@ def _position_problems(pos: dict[str, np.ndarray], path: str, p0: float, tiers: 
                 f"{pos['margin'][i]:.10g}): must be at most {fmt(top[i])}, the max_leverage of "
                 f"market.tiers[{tier[i]}] for a notional of {notional[i]:.10g} USD (population.file)"
             )
-    return capped(out)
+    more = int(bankrupt.sum() + too_high.sum()) - MAX_PROBLEMS
+    return out[:MAX_PROBLEMS] + ([f"... and {more} more"] if more > 0 else [])
 
 
 _GBM_KEYS = (
