@@ -598,6 +598,9 @@ def main(argv=None):
         for line in str(err).splitlines():
             print(f"liqsim: error: {line}", file=sys.stderr)
         return 2
+    except MemoryError:  # past the estimate the scenario check refuses on (sim.config.memory)
+        print("liqsim: error: out of memory: lower population.n_positions or the run's other sizes", file=sys.stderr)
+        return 2
     except OSError as err:  # the output could not be written (disk full, permissions changed mid-run)
         print(f"liqsim: error: {err.filename or ''}: cannot write the results: {err.strerror or err}", file=sys.stderr)
         return 2

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from sim.cli import main
-from sim.config import files
+from sim.config import files, memory
 from sim.config.files import read_book_csv, read_path_csv, read_positions_csv
 from sim.config.scenario import load_scenario, parse_scenario
 from sim.errors import MAX_SHOWN, ScenarioError, shown
@@ -222,6 +222,13 @@ def test_problems_of_big_files_keep_the_line_order_and_count_the_rest(tmp_path, 
     assert got[4].startswith(f"{path}: line 7: size") and got[20] == "... and 581 more"  # 1 + 200·3 − 20
 
 
+def test_old_mac_line_ends_are_lines_too(tmp_path):
+    path = tmp_path / "cr.csv"
+    path.write_bytes(b"side,size,entry_price,margin\rlong,1,100,10\rshort,2,100,20\r\nlong,3,100,30")
+    assert files.count_lines(path) == 4
+    assert list(read_positions_csv(path)["line"]) == [2, 3, 4]
+
+
 def test_book_duplicates_are_found_across_chunks(tmp_path, monkeypatch):
     monkeypatch.setattr(files, "CHUNK_ROWS", 2)
     path = write(
@@ -239,3 +246,87 @@ def test_book_duplicates_are_found_across_chunks(tmp_path, monkeypatch):
     ]
     path = read_path_csv(write(tmp_path / "q.csv", "timestamp,price\n# source\n0,1\n2,2\n\n2,3\n3,4\n"))
     assert list(path["t_s"]) == [0, 2, 2, 3] and list(path["price"]) == [1, 2, 3, 4]
+
+
+# ------------------------------------------------------------------------------------------------------ memory
+
+
+def test_a_run_bigger_than_the_memory_is_refused_before_it_allocates(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("LIQSIM_MEMORY_LIMIT_GB", "8")
+    (msg,) = problems_of(load_scenario, None, {"population.n_positions": 50_000_000})
+    assert msg.startswith(
+        "override: population.n_positions = 50000000: a run would need about 25.3 GB of memory (50,000,001 position "
+        "rows × 500 B = 25.0 GB; 968,001 book levels × 56 B = 54 MB; 600 background orders × 220 B = 1 MB; "
+    )
+    assert msg.endswith(
+        "more than the 8.0 GB available (set by LIQSIM_MEMORY_LIMIT_GB): population.n_positions must be at most "
+        "about 15,500,000"
+    )
+    assert load_scenario(None, {"population.n_positions": 15_000_000}).population.n_positions == 15_000_000
+    out = tmp_path / "out"
+    status, err = cli_errors(capsys, ["run", "--set", "population.n_positions=50000000", "--out", str(out)])
+    assert status == 2 and err == [f"liqsim: error: {msg}"] and not out.exists()
+    # the other sizes a run allocates by: unwinds, samples, background orders, a GBM path
+    monkeypatch.setenv("LIQSIM_MEMORY_LIMIT_GB", "1")
+    for key, value, fix in (
+        ("insurance_fund.unwind_interval_s", 0.001, "insurance_fund.unwind_interval_s must be at least about 0.022"),
+        ("output.sample_interval_s", 0.02, "output.sample_interval_s must be at least about 0.0317"),
+        ("book.noise_rate_per_s", 200, "book.noise_rate_per_s must be at most about 35.3"),
+    ):
+        (msg,) = problems_of(load_scenario, None, {"scenario.duration_s": 86400, "shock.start_s": 60, key: value})
+        assert msg.startswith(f"override: {key} = {value}: a run would need about ") and msg.endswith(fix)
+    monkeypatch.setenv("LIQSIM_MEMORY_LIMIT_GB", "0.1")
+    (msg,) = problems_of(load_scenario, None, {"population.n_positions": 1000})
+    assert msg.startswith("<defaults>: market.tick_size_usd = 0.1: a run would need about 255 MB") and msg.endswith(
+        "than the 100 MB available (set by LIQSIM_MEMORY_LIMIT_GB): the rest alone needs 201 MB"
+    )
+
+
+def test_a_positions_file_too_big_for_the_memory_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    # 100,000 lines, all of them malformed: a file that were read would report them
+    path = write(tmp_path / "pos.csv", "side,size,entry_price,leverage\n" + "x\n" * 99_999)
+    monkeypatch.setenv("LIQSIM_MEMORY_LIMIT_GB", "0.25")
+    (msg,) = problems_of(load_scenario, None, {"population.file": str(path), "book.range_pct": 20})
+    assert msg.startswith(
+        f"override: population.file = '{path}': a run would need about 282 MB of memory (100,000 position rows × "
+        "542 B = 54 MB; 484,001 book levels × 56 B = 27 MB;"
+    )
+    assert msg.endswith("a file of at most about 41,800 rows fits")
+    monkeypatch.setenv("LIQSIM_MEMORY_LIMIT_GB", "0.001")  # the reader on its own refuses too
+    assert problems_of(read_positions_csv, path) == [
+        f"{path}: 100,000 lines would need about 4 MB of memory to read, more than the 1 MB available (set by "
+        "LIQSIM_MEMORY_LIMIT_GB)"
+    ]
+
+
+@pytest.mark.parametrize("text", ["abc", "0", "-1", "inf", "nan"])
+def test_the_memory_limit_variable_must_be_a_size(monkeypatch, text):
+    monkeypatch.setenv("LIQSIM_MEMORY_LIMIT_GB", text)
+    assert problems_of(load_scenario, None) == [
+        f"LIQSIM_MEMORY_LIMIT_GB = {text!r}: must be a number > 0 (the GB of memory a run may use), or unset"
+    ]
+
+
+def test_the_system_gives_a_figure():
+    room = memory.available()
+    assert isinstance(room, memory.Available) and room.bytes > 0
+
+
+def test_the_estimate_covers_what_a_run_allocates(compiled):
+    """NumPy's peak allocation in a run (traced) stays under the estimate of sim.config.memory, and not far under:
+    an array added to the engine without its share in the estimate fails here."""
+    import sim
+
+    n = 200_000
+    scn = load_scenario(None, {"population.n_positions": n, "book.range_pct": 12, "shock.size_pct": -10})
+    levels = 2 * 0.12 * 121000 / 0.1 + 1
+    per = memory.PER
+    estimate = (n + 1) * per["position"] + levels * per["book level"] + 600 * per["background order"]
+    estimate += 301 * (per["sample"] + per["oracle tick"]) + 61 * per["unwind"]
+    tracemalloc.start()
+    try:
+        sim.run(scn)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert 0.6 * estimate < peak < estimate

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.config import memory
 from sim.config.schema import file_problem
 from sim.enums import CROSS, ISOLATED
 from sim.errors import MAX_PROBLEMS, ScenarioError, shown
@@ -36,12 +37,15 @@ CHUNK_ROWS = 1 << 14
 
 
 def count_lines(path: str | Path) -> int:
-    """The number of lines of a file (newlines + 1): a bound on its rows, read without parsing."""
-    n = 1
+    """The number of lines of a file, ended by ``\\n``, ``\\r\\n`` or ``\\r`` as the CSV reader reads them (a last
+    one without its end counts): a bound on its rows, read without parsing."""
+    n, last = 0, b"\n"
     with open(path, "rb") as f:
         while block := f.read(1 << 20):
-            n += block.count(b"\n")
-    return n
+            n += block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n")
+            n -= last == b"\r" and block[:1] == b"\n"  # a \r\n split between two blocks
+            last = block[-1:]
+    return n + (last not in (b"\n", b"\r"))
 
 
 class _Number:
@@ -87,11 +91,18 @@ class _CsvTable:
         one_of: Sequence[str] = (),
         comments: bool = False,
         order: Sequence[str] = (),
+        row_bytes: int = 0,
     ):
         self.name = str(path)
         if (problem := file_problem(path, "a CSV file")) is not None:
             raise ScenarioError(f"{self.name}: {problem}")
         self.capacity = count_lines(path)  # at least the number of data rows
+        room = memory.available()
+        if isinstance(room, memory.Available) and self.capacity * row_bytes > room.bytes:
+            raise ScenarioError(
+                f"{self.name}: {self.capacity:,} lines would need about {memory.size(self.capacity * row_bytes)} "
+                f"of memory to read, more than the {memory.size(room.bytes)} available ({room.source})"
+            )
         self._rank = {c: i for i, c in enumerate(order)}
         self._shape: list[str] = []  # rows of the wrong length, in line order
         self._cells: list[tuple[int, int, str]] = []  # (line, rank, message), sorted and cut now and then
@@ -303,7 +314,9 @@ def read_positions_csv(path: str | Path) -> dict[str, np.ndarray]:
         Listing every problem found.
     """
     order = ("side", "size", "entry_price", "mode", "margin", "leverage", "wallet")
-    t = _CsvTable(path, ("side", "size", "entry_price"), ("mode", "wallet"), ("margin", "leverage"), order=order)
+    t = _CsvTable(
+        path, ("side", "size", "entry_price"), ("mode", "wallet"), ("margin", "leverage"), order=order, row_bytes=42
+    )
     cap = t.capacity
     out = {
         "side": np.empty(cap, np.int8),
@@ -408,7 +421,7 @@ def read_book_csv(
     ScenarioError
         Listing every problem found.
     """
-    t = _CsvTable(path, ("side", "price", "size"), order=("side", "price", "size"))
+    t = _CsvTable(path, ("side", "price", "size"), order=("side", "price", "size"), row_bytes=25)
     cap = t.capacity
     out = {"side": np.empty(cap, np.int8), "price": np.empty(cap), "size": np.empty(cap)}
     line_of = np.empty(cap, np.int64)
@@ -510,7 +523,7 @@ def read_path_csv(path: str | Path) -> dict[str, np.ndarray]:
     ScenarioError
         Listing every problem found.
     """
-    t = _CsvTable(path, ("timestamp", "price"), comments=True, order=("timestamp", "price"))
+    t = _CsvTable(path, ("timestamp", "price"), comments=True, order=("timestamp", "price"), row_bytes=16)
     cap = t.capacity
     times, prices = np.empty(cap), np.empty(cap)
     scale = None  # seconds per timestamp unit, fixed by the first good row

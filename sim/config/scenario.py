@@ -27,7 +27,7 @@ import numpy as np
 import tomli_w
 
 from sim import venues
-from sim.config import behaviour, files, mixes
+from sim.config import behaviour, files, memory, mixes
 from sim.config.docs import INTRO, SWEEP
 from sim.config.schema import (
     BAD,
@@ -35,6 +35,7 @@ from sim.config.schema import (
     Spec,
     apply_overrides,
     deep_problem,
+    file_problem,
     fmt,
     markdown_table,
     read_toml,
@@ -318,7 +319,9 @@ def _check_venue(c: _Checker) -> tuple[Tier, ...] | None:
 
 
 def _check_resources(c: _Checker) -> None:
-    """Values each inside their own range may still multiply into an absurd allocation; cap the products."""
+    """Values each inside their own range may still multiply into an absurd allocation; cap the products, then
+    refuse a run that needs more memory than the machine has (:func:`_check_memory`)."""
+    before = len(c.problems)
     c.limit(
         "market.tick_size_usd",
         ("book.range_pct", "market.start_price_usd"),
@@ -353,6 +356,84 @@ def _check_resources(c: _Checker) -> None:
             "GBM path points (scenario.duration_s / shock.step_s)",
             grows=False,
         )
+    if len(c.problems) == before:
+        _check_memory(c)
+
+
+def _memory_terms(c: _Checker) -> list[tuple[str, float, int, str, str]]:
+    """What a run allocates, by the key that sizes it: ``(key, count, bytes each, what, how)``, where ``how`` says
+    how the count follows the key: ``grows`` with it, shrinks as it grows (``inverse``) or is a file's ``rows``."""
+    v, per, terms = c.values, memory.PER, []
+
+    def rows_of(key: str) -> int | None:  # a data file's lines, counted without parsing, if it can be read
+        path = v[key]
+        return None if path in (None, BAD) or file_problem(path, "") is not None else files.count_lines(path)
+
+    if v["population.file"] is not None:
+        if (lines := rows_of("population.file")) is not None:
+            terms.append(("population.file", lines, per["position"] + per["file row"], "position rows", "rows"))
+    elif c.ok("population.n_positions"):
+        terms.append(
+            ("population.n_positions", v["population.n_positions"] + 1, per["position"], "position rows", "grows")
+        )
+    if c.ok("market.tick_size_usd", "book.range_pct", "market.start_price_usd"):
+        levels = 2 * v["book.range_pct"] / 100 * v["market.start_price_usd"] / v["market.tick_size_usd"] + 1
+        terms.append(("market.tick_size_usd", levels, per["book level"], "book levels", "inverse"))
+    if c.ok("scenario.duration_s"):
+        duration = v["scenario.duration_s"]
+        for key, count, item, what, how in (
+            ("book.noise_rate_per_s", lambda x: x * duration, "background order", "background orders", "grows"),
+            ("output.sample_interval_s", lambda x: duration / x + 1, "sample", "samples", "inverse"),
+            (
+                "insurance_fund.unwind_interval_s",
+                lambda x: duration / max(x, 0.001) + 1,
+                "unwind",
+                "fund unwinds",
+                "inverse",
+            ),
+            ("market.oracle_interval_s", lambda x: duration / x + 1, "oracle tick", "oracle ticks", "inverse"),
+            ("shock.step_s", lambda x: duration / x + 2, "GBM point", "GBM path points", "inverse"),
+        ):
+            if c.ok(key) and (key != "shock.step_s" or v["shock.kind"] == "gbm"):
+                terms.append((key, count(v[key]), per[item], what, how))
+    if v["shock.kind"] == "replay" and (lines := rows_of("shock.file")) is not None:
+        terms.append(("shock.file", lines, per["path row"], "path rows", "rows"))
+    return terms
+
+
+def _check_memory(c: _Checker) -> None:
+    """Refuse a run whose arrays (:mod:`sim.config.memory`) would not fit in the memory available, naming the key
+    of the largest share and how far it must go for the run to fit."""
+    terms = _memory_terms(c)
+    total = memory.FIXED + sum(count * each for _, count, each, _, _ in terms)
+    room = memory.available()
+    if isinstance(room, str):  # LIQSIM_MEMORY_LIMIT_GB is not a number
+        c.problems.append(room)
+        return
+    if room is None or total <= room.bytes:
+        return
+    terms.sort(key=lambda t: -t[1] * t[2])
+    key, count, each, what, how = terms[0]
+    parts = "; ".join(f"{n:,.0f} {w} × {e} B = {memory.size(n * e)}" for _, n, e, w, _ in terms[:3])
+    rest = total - sum(n * e for _, n, e, _, _ in terms[:3])
+    left = room.bytes - (total - count * each)  # what the largest share may take
+    x = c.values[key]
+    if left <= 0:
+        fix = f"the rest alone needs {memory.size(total - count * each)}"
+    elif how == "rows":
+        fix = f"a file of at most about {int(float(f'{left / each:.3g}')):,} rows fits"
+    else:
+        bound = float(f"{x * left / (count * each) if how == 'grows' else x * count * each / left:.3g}")
+        shown = f"{int(bound):,}" if isinstance(x, int) else fmt(bound)
+        fix = f"{key} must be {'at most' if how == 'grows' else 'at least'} about {shown}"
+    c.read_files = False  # reading a file the run cannot hold could itself exhaust the memory
+    hint = "" if memory.ENV in room.source else f" ({memory.ENV} sets the memory a run may use)"
+    c.fail(
+        key,
+        f"a run would need about {memory.size(total)} of memory ({parts}; {memory.size(rest)} for the rest), more "
+        f"than the {memory.size(room.bytes)} available ({room.source}): {fix}{hint}",
+        c.given.get(key, x),
+    )
 
 
 def _position_problems(pos: dict[str, np.ndarray], path: str, p0: float, tiers: tuple[Tier, ...]) -> list[str]:

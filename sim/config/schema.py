@@ -214,6 +214,7 @@ class Checker:
         self.problems: list[str] = []
         self.values: dict[str, Any] = {}
         self.given: dict[str, Any] = {}
+        self.read_files = True  # False once a check refused the run as too big: its data files are left unread
 
     def fail(self, key: str, message: str, value: Any = _NO_VALUE) -> Any:
         """Record one problem and return the BAD marker."""
@@ -334,7 +335,7 @@ class Checker:
     def read(self, key: str, reader: Any, **kw: Any) -> dict[str, np.ndarray] | None:
         """Read the data file named by ``key`` with ``reader``; its problems join ours."""
         path = self.values[key]
-        if path is None or path is BAD:
+        if path is None or path is BAD or not self.read_files:
             return None
         if (problem := file_problem(path, "a CSV file")) is not None:
             self.fail(key, f"{problem} ({cut(path)})", self.given[key])
