@@ -330,3 +330,57 @@ def test_the_estimate_covers_what_a_run_allocates(compiled):
     finally:
         tracemalloc.stop()
     assert 0.6 * estimate < peak < estimate
+
+
+# ------------------------------------------------------------------------------------------------- lot size
+
+
+def drawn_open_interest(scn, lot):
+    """The open interest of the population the engine draws with ``market.lot_size = lot``, in USD."""
+    from dataclasses import replace
+
+    from sim.world.population import generate
+    from sim.world.streams import generator
+
+    market = replace(scn.market, lot_size=lot)
+    pop = generate(scn.population, market, generator(0, "population"))
+    traders = pop.kind == 0
+    sides = [pop.size[traders & (pop.side == s)].sum() for s in (1, -1)]
+    return max(sides) * market.start_price_usd
+
+
+def test_a_lot_that_rewrites_the_open_interest_is_refused(capsys):
+    (msg,) = problems_of(load_scenario, None, {"market.lot_size": 100, "book.noise_rate_per_s": 0})
+    assert msg == (
+        "override: market.lot_size = 100: rounding every position's size to whole lots of 1.21e7 USD (at "
+        "market.start_price_usd), at least one each, would make the open interest about 7.26e11 USD instead of 8e9 "
+        "(90.8 times as much) with population.open_interest_usd = 8e9 over population.n_positions = 100000; it may "
+        "move it by at most 1%: market.lot_size must be at most about 0.303"
+    )
+    status, err = cli_errors(capsys, ["validate", "scenarios/calm.toml", "--set", "market.lot_size=1e6"])
+    assert status == 2 and len(err) == 2 and all("market.lot_size = 1000000.0: rounding every" in m for m in err)
+    assert "open interest about 7.26e15 USD instead of 8e9 (908000 times as much)" in err[0]
+    # the estimate is the generator's own result: +30% at 1 BTC, and within 1% at the largest lot allowed
+    scn = load_scenario(None, {"market.lot_size": 0.3, "book.noise_rate_per_s": 0})
+    assert drawn_open_interest(scn, 1.0) == pytest.approx(8e9 * 1.30, rel=0.01)
+    assert drawn_open_interest(scn, 0.3) == pytest.approx(8e9, rel=0.01)
+    (msg,) = problems_of(load_scenario, None, {"market.lot_size": 1, "book.noise_rate_per_s": 0})
+    assert "would make the open interest about 1.04e10 USD instead of 8e9 (+30%)" in msg
+    # a small open interest over many positions makes the lot coarse too; sizes as drawn (0) are checked as well
+    (msg,) = problems_of(load_scenario, None, {"population.open_interest_usd": 1e6, "population.n_positions": 10**5})
+    assert "would make the open interest about 7.4e6 USD instead of 1e6 (7.4 times as much)" in msg
+    assert msg.endswith("market.lot_size must be at most about 3.79e-05")
+    (msg,) = problems_of(load_scenario, None, {"population.open_interest_usd": 0, "market.lot_size": 0.01})
+    assert "would make the open interest about 8.2e7 USD instead of 3.59e7 (2.28 times as much)" in msg
+
+
+def test_a_lot_that_rewrites_the_background_orders_is_refused(tmp_path):
+    (msg,) = problems_of(load_scenario, None, {"book.noise_notional_median_usd": 50})
+    assert msg == (
+        "<defaults>: market.lot_size = 0.001: rounding every background order's size to whole lots of 121 USD (at "
+        "market.start_price_usd), at least one each, would move their mean notional (+72%) with "
+        "book.noise_notional_median_usd = 50; it may move it by at most 1%: market.lot_size must be at most about "
+        "0.00015"
+    )
+    assert load_scenario(None, {"book.noise_notional_median_usd": 50, "market.lot_size": 0.00015})
+    assert load_scenario(None, {"book.noise_notional_median_usd": 50, "book.noise_rate_per_s": 0})

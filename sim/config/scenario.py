@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import sys
 import warnings
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import tomli_w
+from scipy.special import ndtri
 
 from sim import venues
 from sim.config import behaviour, files, memory, mixes
@@ -44,6 +46,7 @@ from sim.config.schema import (
 )
 from sim.config.tables import (
     GENERATED,
+    LOT_TOLERANCE_PCT,
     TABLES,
     AdlTable,
     BookTable,
@@ -205,6 +208,7 @@ def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
     # bounds set by other keys, now that every key has been read; with no shock its start time is unused
     c.check_refs(TABLES, skip={"shock.start_s"} if v["shock.kind"] == "none" else set())
     _check_resources(c)
+    _check_lot(c)
     tiers = _check_venue(c)
     if v["population.file"] is not None:
         for key in (f"population.{name}" for name in GENERATED if f"population.{name}" in c.given):
@@ -434,6 +438,84 @@ def _check_memory(c: _Checker) -> None:
         f"than the {memory.size(room.bytes)} available ({room.source}): {fix}{hint}",
         c.given.get(key, x),
     )
+
+
+def _lot_bias(lot_usd: float, quantiles: np.ndarray, mean: float) -> float:
+    """How much rounding sizes to whole lots (at least one) moves their total, as a fraction: sizes of
+    ``quantiles`` USD (evenly spaced quantiles of their distribution, whose mean is ``mean``) and lots of
+    ``lot_usd``. Each size moves by a bounded amount, so the quantiles' average of that move is exact enough."""
+    y = quantiles / lot_usd
+    return float(np.mean(np.maximum(np.round(y), 1.0) - y)) * lot_usd / mean
+
+
+def _largest_lot(smallest: float, bias: Any) -> float:
+    """The largest lot, to 3 significant digits, such that every lot up to it has its ``bias(lot)`` within the
+    tolerance: stepping up from a thousandth of ``smallest`` (a lot too fine to matter), then halving the step."""
+    lo = smallest * 1e-3
+    step = 10**0.05
+    while abs(bias(lo * step)) * 100 <= LOT_TOLERANCE_PCT and lo < 1e12:
+        lo *= step
+    hi = lo * step
+    for _ in range(30):
+        mid = math.sqrt(lo * hi)
+        lo, hi = (mid, hi) if abs(bias(mid)) * 100 <= LOT_TOLERANCE_PCT else (lo, mid)
+    digits = 10 ** (math.floor(math.log10(lo)) - 2)
+    return math.floor(lo / digits) * digits
+
+
+def _fmt3(x: float) -> str:
+    """A number to 3 significant digits, as :func:`fmt` writes it (``7.26e11``, ``0.303``)."""
+    return fmt(float(f"{x:.3g}"))
+
+
+def _change(bias: float) -> str:
+    return f"{_fmt3(1 + bias)} times as much" if abs(bias) >= 1 else f"{100 * bias:+.2g}%"
+
+
+_QUANTILES = (np.arange(1 << 16) + 0.5) / (1 << 16)
+
+
+def _check_lot(c: _Checker) -> None:
+    """Sizes are rounded to whole lots, at least one each (sim.world.population, sim.world.market): a lot too
+    coarse for the positions drawn would rewrite the open interest (a lot of 100 BTC turns 8e9 USD into 7e11), and
+    one too coarse for the background orders would rewrite their size. Refuse a bias beyond the tolerance."""
+    v = c.values
+    pop = ("n_positions", "open_interest_usd", "long_share", "notional_min_usd", "notional_max_usd", "size_tail_alpha")
+    if not c.ok("market.lot_size", "market.start_price_usd"):
+        return
+    lot, p0 = v["market.lot_size"], v["market.start_price_usd"]
+    if v["population.file"] is None and c.ok(*(f"population.{k}" for k in pop)):
+        n, oi, share, lo, hi, alpha = (v[f"population.{k}"] for k in pop)
+        # generate(): a Pareto notional capped at notional_max, scaled so the larger side holds the open interest
+        mean = lo + lo**alpha * (hi ** (1 - alpha) - lo ** (1 - alpha)) / (1 - alpha)
+        scale = oi / (n * max(share, 1 - share) * mean) if oi > 0 else 1.0
+        sizes = scale * np.minimum(lo * (1 - _QUANTILES) ** (-1 / alpha), hi)
+        bias = lambda lot_: _lot_bias(p0 * lot_, sizes, scale * mean)  # noqa: E731
+        if abs(b := bias(lot)) * 100 > LOT_TOLERANCE_PCT:
+            before = oi if oi > 0 else n * max(share, 1 - share) * mean
+            c.fail(
+                "market.lot_size",
+                f"rounding every position's size to whole lots of {_fmt3(p0 * lot)} USD (at market.start_price_usd), "
+                f"at least one each, would make the open interest about {_fmt3(before * (1 + b))} USD instead of "
+                f"{_fmt3(before)} ({_change(b)}) with population.open_interest_usd = {fmt(oi)} over "
+                f"population.n_positions = {fmt(n)}; it may move it by at most {LOT_TOLERANCE_PCT:g}%: "
+                f"market.lot_size must be at most about {fmt(_largest_lot(sizes[0] / p0, bias))}",
+                c.given.get("market.lot_size", lot),
+            )
+    book = ("noise_rate_per_s", "noise_notional_median_usd", "noise_notional_sigma")
+    if c.ok(*(f"book.{k}" for k in book)) and v["book.noise_rate_per_s"] > 0:
+        median, sigma = v["book.noise_notional_median_usd"], v["book.noise_notional_sigma"]
+        sizes = median * np.exp(sigma * ndtri(_QUANTILES))
+        bias = lambda lot_: _lot_bias(p0 * lot_, sizes, median * math.exp(sigma**2 / 2))  # noqa: E731
+        if abs(b := bias(lot)) * 100 > LOT_TOLERANCE_PCT:
+            c.fail(
+                "market.lot_size",
+                f"rounding every background order's size to whole lots of {_fmt3(p0 * lot)} USD (at "
+                f"market.start_price_usd), at least one each, would move their mean notional ({_change(b)}) with "
+                f"book.noise_notional_median_usd = {fmt(median)}; it may move it by at most {LOT_TOLERANCE_PCT:g}%: "
+                f"market.lot_size must be at most about {fmt(_largest_lot(sizes[0] / p0, bias))}",
+                c.given.get("market.lot_size", lot),
+            )
 
 
 def _position_problems(pos: dict[str, np.ndarray], path: str, p0: float, tiers: tuple[Tier, ...]) -> list[str]:

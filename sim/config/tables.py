@@ -21,6 +21,9 @@ from sim.config.schema import (
     setting,
 )
 
+#: How far rounding sizes to whole lots may move the open interest or the mean background order (market.lot_size).
+LOT_TOLERANCE_PCT = 1.0
+
 
 @dataclass(frozen=True)
 class ScenarioTable:
@@ -77,7 +80,14 @@ class MarketTable:
     tick_size_usd: float = num(
         0.1, "(0, market.start_price_usd / 10]", "USD", "Price tick; the book has one level per tick."
     )
-    lot_size: float = num(0.001, "(0, 1e6]", "base units", "Quantity step of liquidation orders.")
+    lot_size: float = num(
+        0.001,
+        "(0, 1e6]",
+        "base units",
+        "Quantity step of orders and of the synthetic positions' sizes (each at least one lot). Rounding the sizes "
+        f"may move the open interest, and the mean background order, by at most {LOT_TOLERANCE_PCT:g}%: a lot "
+        "too coarse for population.open_interest_usd spread over population.n_positions is refused.",
+    )
     taker_fee_bps: float = num(
         5.0, "[0, 100]", "bp", "Taker fee of background orders, paid to the venue's fee account."
     )
