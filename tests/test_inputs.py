@@ -384,3 +384,64 @@ def test_a_lot_that_rewrites_the_background_orders_is_refused(tmp_path):
     )
     assert load_scenario(None, {"book.noise_notional_median_usd": 50, "market.lot_size": 0.00015})
     assert load_scenario(None, {"book.noise_notional_median_usd": 50, "book.noise_rate_per_s": 0})
+
+
+# ---------------------------------------------------------------------------------------------- replay units
+
+
+def replay(tmp_path, stamps, unit=None, name="path.csv"):
+    """The path a replay scenario reads from a file of these timestamps (prices 100, 95, 90, ...)."""
+    rows = "".join(f"{t},{100 - 5 * i}\n" for i, t in enumerate(stamps))
+    path = write(tmp_path / name, "timestamp,price\n" + rows)
+    over = {"shock.kind": "replay", "shock.file": str(path), **({"shock.time_unit": unit} if unit else {})}
+    return path, over
+
+
+def test_replay_timestamps_in_any_unit_of_unix_time(tmp_path):
+    seconds = [1760130000, 1760130030, 1760130090]
+    for scale, unit in ((1, "s"), (10**3, "ms"), (10**6, "us"), (10**9, "ns")):
+        _, over = replay(tmp_path, [t * scale for t in seconds], name=f"{unit}.csv")
+        path = load_scenario(None, over).shock.path
+        assert list(path["t_s"]) == [0, 30, 90], unit  # microseconds and nanoseconds were read as milliseconds
+        _, over = replay(tmp_path, [t * scale for t in seconds], unit, name=f"{unit}_set.csv")
+        assert list(load_scenario(None, over).shock.path["t_s"]) == [0, 30, 90]
+    _, over = replay(tmp_path, [0, 30, 90])  # seconds from any origin
+    assert list(load_scenario(None, over).shock.path["t_s"]) == [0, 30, 90]
+    _, over = replay(tmp_path, [0, 30000, 90000], "ms")  # relative milliseconds need the unit
+    assert list(load_scenario(None, over).shock.path["t_s"]) == [0, 30, 90]
+
+
+def test_replay_timestamps_that_fit_no_unit_or_mix_units_are_refused(tmp_path):
+    path, over = replay(tmp_path, [5e10, 5e10 + 30])
+    (msg,) = problems_of(load_scenario, None, over)
+    assert msg == (
+        f"{path}: line 2: timestamp = '50000000000.0': no unit fits it: it is no Unix time between 1990 and 2100 in "
+        "seconds, milliseconds, microseconds or nanoseconds, nor below 6.31e8 (seconds from any origin); set "
+        "shock.time_unit (s, ms, us or ns)"
+    )
+    path, over = replay(tmp_path, [1760130000000, 1760130030000, 1760130090000000])
+    (msg,) = problems_of(load_scenario, None, over)
+    assert msg == (
+        f"{path}: line 4: timestamp = '1760130090000000': must be in the unit of the first timestamp (line 2: "
+        "1760130000000, a Unix time between 1990 and 2100 in milliseconds); a file that mixes units cannot be read "
+        "(shock.time_unit sets one)"
+    )
+    path, over = replay(tmp_path, [0, 30, 1760130090])
+    (msg,) = problems_of(load_scenario, None, over)
+    assert msg.startswith(f"{path}: line 4: timestamp = '1760130090': must be in the unit of the first timestamp")
+    assert "(line 2: 0, below 6.31e8, seconds from any origin)" in msg
+
+
+def test_a_replay_span_past_the_millisecond_clock_is_an_error_not_a_warning(tmp_path):
+    import warnings
+
+    path, over = replay(tmp_path, [0, 30 * 10**9, 9 * 10**18], "s")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (msg,) = problems_of(load_scenario, None, over)
+    assert msg == (
+        f"{path}: the timestamps span 9e+18 s (line 2 to line 4), more than a run's clock holds (int64 milliseconds: "
+        "9.22e+15 s); check the unit (seconds; shock.time_unit sets it)"
+    )
+    (msg,) = problems_of(load_scenario, None, {"shock.time_unit": "minutes"})
+    assert msg == "override: shock.time_unit = 'minutes': must be one of auto, s, ms, us, ns"

@@ -29,8 +29,17 @@ from sim.config.schema import file_problem
 from sim.enums import CROSS, ISOLATED
 from sim.errors import MAX_PROBLEMS, ScenarioError, shown
 
-# Unix times above this are taken as milliseconds: 1e11 s is the year 5138, 1e11 ms is 1973.
-MS_THRESHOLD = 1e11
+#: Seconds per unit of a replayed path's timestamps (``shock.time_unit``).
+TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+_UNIT_NAMES = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
+
+#: Unix times of 1990-01-01 and 2100-01-01 in seconds. With ``time_unit = "auto"`` a first timestamp in this range
+#: times one unit's size is a Unix time in that unit; one below the range's start in seconds is seconds from any
+#: origin (a relative path); anything else has no unit to read it in.
+EPOCH_S = (631_152_000.0, 4_102_444_800.0)
+
+#: The longest path a run's int64 millisecond clock holds, in seconds (with room for the shock's start).
+MAX_SPAN_S = (2**63 - 1) / 1000 - 86_400
 
 #: Rows parsed at a time: their text is all a reader holds besides its output arrays.
 CHUNK_ROWS = 1 << 14
@@ -500,18 +509,38 @@ def _level_problems(
     return out
 
 
-def read_path_csv(path: str | Path) -> dict[str, np.ndarray]:
+def _time_class(stamp: float) -> str | None:
+    """What ``time_unit = "auto"`` reads a first timestamp as: a unit of Unix time, ``"relative"`` seconds, or
+    None when it fits neither."""
+    for unit, scale in TIME_UNITS.items():
+        if EPOCH_S[0] / scale <= stamp <= EPOCH_S[1] / scale:
+            return unit
+    return "relative" if stamp < EPOCH_S[0] else None
+
+
+def _in_class(stamps: np.ndarray, time_class: str) -> np.ndarray:
+    if time_class == "relative":
+        return stamps < EPOCH_S[0]
+    scale = TIME_UNITS[time_class]
+    return (stamps >= EPOCH_S[0] / scale) & (stamps <= EPOCH_S[1] / scale)
+
+
+def read_path_csv(path: str | Path, unit: str = "auto") -> dict[str, np.ndarray]:
     """Read a price path to replay.
 
-    Columns: ``timestamp`` (unix time in seconds, or in milliseconds when it is above 1e11; the first
-    valid row decides the unit for the whole file) and ``price`` (USD, > 0). At least two rows;
-    timestamps may repeat (a jump) but never decrease. Lines whose first non-blank character is ``#``
-    are comments, anywhere in the file (a recorded path should name its source in them).
+    Columns: ``timestamp`` and ``price`` (USD, > 0). At least two rows; timestamps may repeat (a jump) but never
+    decrease. Lines whose first non-blank character is ``#`` are comments, anywhere in the file (a recorded path
+    should name its source in them).
 
     Parameters
     ----------
     path : str or Path
         The CSV file.
+    unit : str
+        The timestamps' unit: ``"s"``, ``"ms"``, ``"us"``, ``"ns"``, or ``"auto"``: the first valid timestamp
+        decides, a Unix time between 1990 and 2100 (:data:`EPOCH_S`) in one of those units, or seconds from any
+        origin if it is below 1990 in seconds; every other timestamp must then lie in the same range (a file that
+        mixes units is refused, and so is a first timestamp that fits no unit).
 
     Returns
     -------
@@ -521,22 +550,50 @@ def read_path_csv(path: str | Path) -> dict[str, np.ndarray]:
     Raises
     ------
     ScenarioError
-        Listing every problem found.
+        Listing every problem found, including a span longer than a run's millisecond clock holds.
     """
     t = _CsvTable(path, ("timestamp", "price"), comments=True, order=("timestamp", "price"), row_bytes=16)
     cap = t.capacity
-    times, prices = np.empty(cap), np.empty(cap)
-    scale = None  # seconds per timestamp unit, fixed by the first good row
+    times, prices, lines_kept = np.empty(cap), np.empty(cap), np.empty(cap, np.int64)
+    time_class = None if unit == "auto" else unit  # fixed by the first good row in auto
+    first = None  # (line, text) of the first good row
     latest = -math.inf  # the latest timestamp accepted so far (in seconds)
     k = 0
     for lines, cols in t.chunks():
         stamp, ok, _ = _floats(t, lines, cols["timestamp"], "timestamp", _FINITE)
         price, ok_price, _ = _floats(t, lines, cols["price"], "price", _POSITIVE)
         ok &= ok_price
-        good = stamp[ok]
-        if scale is None and good.size:
-            scale = 1e-3 if good[0] > MS_THRESHOLD else 1.0
-        seconds = good * (scale or 1.0)
+        if first is None and ok.any():
+            i = int(np.argmax(ok))
+            first = (int(lines[i]), cols["timestamp"][i].strip())
+            if time_class is None and (time_class := _time_class(stamp[i])) is None:
+                t.problems_at(
+                    np.array([i]),
+                    lines,
+                    "timestamp",
+                    cols["timestamp"],
+                    "no unit fits it: it is no Unix time between 1990 and 2100 in seconds, milliseconds, "
+                    "microseconds or nanoseconds, nor below 6.31e8 (seconds from any origin); set shock.time_unit "
+                    "(s, ms, us or ns)",
+                )
+                time_class = "unknown"
+        if unit == "auto" and time_class not in (None, "unknown"):
+            astray = ok & ~_in_class(stamp, time_class)
+            what = (
+                "below 6.31e8, seconds from any origin"
+                if time_class == "relative"
+                else f"a Unix time between 1990 and 2100 in {_UNIT_NAMES[time_class]}"
+            )
+            t.problems_at(
+                np.flatnonzero(astray),
+                lines,
+                "timestamp",
+                cols["timestamp"],
+                f"must be in the unit of the first timestamp (line {first[0]}: {first[1]}, {what}); a file that "
+                "mixes units cannot be read (shock.time_unit sets one)",
+            )
+            ok &= ~astray
+        seconds = stamp[ok] * TIME_UNITS.get(time_class, 1.0)
         # a row earlier than every accepted one before it is refused (a refused row never raises the bar)
         before = np.maximum.accumulate(np.concatenate(([latest], seconds)))[:-1]
         early = seconds < before
@@ -548,11 +605,18 @@ def read_path_csv(path: str | Path) -> dict[str, np.ndarray]:
         m = int(keep.sum())
         times[k : k + m] = seconds[keep]
         prices[k : k + m] = price[ok][keep]
+        lines_kept[k : k + m] = lines[rows[keep]]
         if m:
             latest = max(latest, float(seconds[keep].max()))
         k += m
     if not t.has_problems and k < 2:
         t.file_level(f"{t.name}: needs at least 2 rows, found {k}")
+    elif k >= 2 and times[k - 1] - times[0] > MAX_SPAN_S:
+        t.file_level(
+            f"{t.name}: the timestamps span {times[k - 1] - times[0]:.3g} s (line {lines_kept[0]} to line "
+            f"{lines_kept[k - 1]}), more than a run's clock holds (int64 milliseconds: {MAX_SPAN_S:.3g} s); check "
+            f"the unit ({_UNIT_NAMES.get(time_class, 'seconds')}; shock.time_unit sets it)"
+        )
     t.finish()
     times.resize(k, refcheck=False)
     prices.resize(k, refcheck=False)

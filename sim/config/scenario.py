@@ -247,7 +247,9 @@ def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
         c.fail("shock.kind", "replay needs shock.file (a CSV with columns timestamp,price)", kind)
     elif kind not in ("replay", BAD) and v["shock.file"] not in (None, BAD):
         c.fail("shock.file", f"only allowed with shock.kind = 'replay' (it is {kind!r})", c.given["shock.file"])
-    elif kind == "replay" and (path := c.read("shock.file", files.read_path_csv)) is not None:
+    elif (
+        kind == "replay" and (path := c.read("shock.file", files.read_path_csv, unit=v["shock.time_unit"])) is not None
+    ):
         extra["shock"] = {"path": path}
     _check_shock_range(c, extra["shock"].get("path"))
     return extra

@@ -321,6 +321,14 @@ class ShockTable:
         "Path CSV (timestamp, price) to replay; required for replay, not allowed "
         "otherwise. Lines starting with # are comments (e.g. the data's source)."
     )
+    time_unit: str = setting(
+        "auto",
+        "str",
+        "Replay: unit of the file's timestamps. auto reads it from the first one: a Unix time between 1990 and 2100 "
+        "in seconds, milliseconds, microseconds or nanoseconds, or below 6.31e8 (1990 in seconds) seconds from any "
+        "origin; every other row must be in the same range. s, ms, us, ns: that unit, whatever the size.",
+        choices=("auto", "s", "ms", "us", "ns"),
+    )
     rescale: bool = setting(True, "bool", "Replay: scale the path so it starts at market.start_price_usd.")
     volatility_pct_per_day: float = num(3.0, "[0, 100]", "% per √day", "GBM: volatility of the index.")
     drift_pct_per_day: float = num(0.0, "[-50, 50]", "% per day", "GBM: drift of the index.")
