@@ -12,11 +12,15 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sim.cli import main
 from sim.config import files, memory
 from sim.config.files import read_book_csv, read_path_csv, read_positions_csv
 from sim.config.scenario import load_scenario, parse_scenario
+from sim.config.schema import specs
+from sim.config.tables import TABLES
 from sim.errors import MAX_SHOWN, ScenarioError, shown
 
 
@@ -25,6 +29,9 @@ def problems_of(fn, *args, **kw):
     with pytest.raises(ScenarioError) as info:
         fn(*args, **kw)
     return info.value.problems
+
+
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def write(path: Path, text: str) -> Path:
@@ -445,3 +452,143 @@ def test_a_replay_span_past_the_millisecond_clock_is_an_error_not_a_warning(tmp_
     )
     (msg,) = problems_of(load_scenario, None, {"shock.time_unit": "minutes"})
     assert msg == "override: shock.time_unit = 'minutes': must be one of auto, s, ms, us, ns"
+
+
+# ----------------------------------------------------------------------------------------------------- fuzz
+
+KEYS = sorted((t, k) for t, cls in TABLES.items() for k in specs(cls))
+
+_leaves = st.one_of(
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=-(2**80), max_value=2**80),
+    st.sampled_from([0, 1, -1, 2**63, 2**63 - 1, 10**400, 50_000_000, 10**13]),
+    st.floats(),  # NaN and infinities included
+    st.sampled_from([0.0, -0.0, 1e-300, 5e-324, 1e300, 1e13, 0.001, 0.999999, 86400.0]),
+    st.text(max_size=20),
+    st.sampled_from(["", "x" * 100_000, "a\0b", "~nobody_here/x", "1e6", "inf", "nan", "{2=1}", "[1,2]", "ramp"]),
+    st.sampled_from(["replay", "gbm", "gap", "none", "balanced", "degen", "hyperliquid", "okx", "bybit", "binance"]),
+    st.dates(),
+    st.datetimes(),
+    st.times(),
+)
+_values = st.recursive(
+    _leaves,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+    max_leaves=12,
+)
+_tables = st.dictionaries(
+    st.sampled_from(KEYS).map(lambda tk: tk[0]),
+    st.one_of(
+        st.dictionaries(st.sampled_from([k for _, k in KEYS] + ["nope"]), _values, max_size=6),
+        _values,
+    ),
+    max_size=5,
+)
+
+
+def returns_or_refuses(fn, *args):
+    try:
+        fn(*args)
+    except ScenarioError as err:
+        assert err.problems and all(isinstance(p, str) and p for p in err.problems)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(raw=_tables, extra=st.dictionaries(st.sampled_from(KEYS), _values, max_size=6))
+def test_fuzz_parse_scenario_returns_or_refuses(raw, extra):
+    for (table, key), value in extra.items():
+        if isinstance(raw.get(table, {}), dict):
+            raw.setdefault(table, {})[key] = value
+    returns_or_refuses(parse_scenario, raw)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    overrides=st.dictionaries(
+        st.one_of(st.sampled_from(KEYS).map(".".join), st.text(max_size=12)),
+        st.one_of(_values, st.text(max_size=30), st.text(alphabet="[]{}=,.0123456789e-\"' ab", max_size=40)),
+        max_size=5,
+    )
+)
+def test_fuzz_overrides_return_or_refuse(overrides):
+    returns_or_refuses(load_scenario, None, overrides)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw=_tables, text=st.text(alphabet="[]{}=.,\"'#\n abcdefgkstuvxyz_0123456789-+:", max_size=200))
+def test_fuzz_toml_files_return_or_refuse(tmp_path_factory, raw, text):
+    import tomli_w
+
+    try:
+        text = tomli_w.dumps(raw)  # the tables as a file, where TOML can hold them
+    except (TypeError, ValueError):
+        pass
+    path = tmp_path_factory.mktemp("fuzz") / "s.toml"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    returns_or_refuses(load_scenario, path)
+
+
+def _in_range(spec):
+    """Values a key's own checks accept (mostly), so the checks that tie keys together run."""
+    if spec.kind in ("float", "int"):
+        lo = spec.lo if isinstance(spec.lo, (int, float)) else -1e15
+        hi = spec.hi if isinstance(spec.hi, (int, float)) else 1e15
+        if spec.kind == "int":
+            return st.integers(int(lo), int(min(hi, 2**63 - 1)))
+        return st.one_of(st.floats(lo, hi), st.sampled_from([lo, hi, (lo + hi) / 2]), st.floats(lo, min(hi, lo + 1)))
+    if spec.choices:
+        return st.sampled_from(spec.choices)
+    if spec.kind == "bool":
+        return st.booleans()
+    if spec.kind == "path":
+        return st.sampled_from([str(DATA / n) for n in ("scn_positions.csv", "scn_book.csv", "scn_path.csv")])
+    if spec.kind == "mix":
+        weights = st.dictionaries(st.sampled_from(["1", "2.5", "10", "50", "100", "200"]), st.floats(0, 10), min_size=1)
+        return st.one_of(st.sampled_from(["balanced", "degen"]), weights)
+    if spec.kind == "tiers":
+        keys = {"notional_floor_usd": st.floats(0, 1e9), "max_leverage": st.floats(1, 200), "mmr_pct": st.floats(0, 50)}
+        return st.lists(st.fixed_dictionaries(keys), min_size=1, max_size=3)
+    return st.text(max_size=10)
+
+
+_SPECS = [(t, k, spec) for t, cls in TABLES.items() for k, spec in specs(cls).items()]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    pairs=st.lists(
+        st.sampled_from(_SPECS).flatmap(lambda tks: _in_range(tks[2]).map(lambda v: (tks[0], tks[1], v))), max_size=5
+    )
+)
+def test_fuzz_values_in_range_return_or_refuse(pairs):
+    raw = {}
+    for table, key, value in pairs:
+        raw.setdefault(table, {})[key] = value
+    returns_or_refuses(parse_scenario, raw)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    header=st.sampled_from(
+        ["side,size,entry_price,leverage,mode,wallet\n", "side,size,entry_price,margin\n", "side,price,size\n", ""]
+        + ["timestamp,price\n", "# source\ntimestamp,price\n"]
+    ),
+    body=st.text(alphabet='longshrtbidakcrsi,.-+0123456789eE \n\r"#x\x00\u2028', max_size=200),
+    reader=st.sampled_from(["positions", "book", "book on the market", "path", "path in s", "path in ns"]),
+)
+def test_fuzz_csv_readers_return_or_refuse(tmp_path_factory, header, body, reader):
+    path = tmp_path_factory.mktemp("csv") / "f.csv"
+    with open(path, "w", newline="") as f:
+        f.write(header + body)
+    read = {
+        "positions": read_positions_csv,
+        "book": read_book_csv,
+        "book on the market": lambda p: read_book_csv(p, tick_size=0.1, start_price=100.0, range_pct=40),
+        "path": read_path_csv,
+        "path in s": lambda p: read_path_csv(p, unit="s"),
+        "path in ns": lambda p: read_path_csv(p, unit="ns"),
+    }[reader]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(files, "CHUNK_ROWS", 3)  # chunk boundaries everywhere
+        returns_or_refuses(read, path)

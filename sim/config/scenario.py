@@ -442,27 +442,38 @@ def _check_memory(c: _Checker) -> None:
     )
 
 
-def _lot_bias(lot_usd: float, quantiles: np.ndarray, mean: float) -> float:
-    """How much rounding sizes to whole lots (at least one) moves their total, as a fraction: sizes of
-    ``quantiles`` USD (evenly spaced quantiles of their distribution, whose mean is ``mean``) and lots of
-    ``lot_usd``. Each size moves by a bounded amount, so the quantiles' average of that move is exact enough."""
-    y = quantiles / lot_usd
-    return float(np.mean(np.maximum(np.round(y), 1.0) - y)) * lot_usd / mean
+def _rounded_mean(lot_usd: float, quantiles: np.ndarray, mean: float) -> float:
+    """The mean size after rounding to whole lots of ``lot_usd``, at least one each, of sizes given by ``quantiles``
+    (USD, evenly spaced quantiles of their distribution) whose exact mean is ``mean``. Each size moves by a bounded
+    amount, so the quantiles' average of that move is exact enough (their average size would miss the tail)."""
+    with np.errstate(all="ignore"):
+        y = quantiles / lot_usd
+        return float(np.mean(np.maximum(np.round(y), 1.0) - y)) * lot_usd + mean
 
 
-def _largest_lot(smallest: float, bias: Any) -> float:
-    """The largest lot, to 3 significant digits, such that every lot up to it has its ``bias(lot)`` within the
-    tolerance: stepping up from a thousandth of ``smallest`` (a lot too fine to matter), then halving the step."""
-    lo = smallest * 1e-3
+def _lot_fits(rounded: float, mean: float) -> bool:
+    return mean > 0 and abs(rounded / mean - 1) * 100 <= LOT_TOLERANCE_PCT
+
+
+def _largest_lot(quantiles: np.ndarray, mean: float, p0: float) -> float | None:
+    """The largest lot (base units, 3 significant digits) such that every lot up to it moves the mean size by at
+    most the tolerance: stepping up from a thousandth of the smallest size, then halving the step; None if none."""
+
+    def fits(lot: float) -> bool:
+        return _lot_fits(_rounded_mean(p0 * lot, quantiles, mean), mean)
+
+    lo = float(quantiles[0]) / p0 * 1e-3
+    if not (lo > 0 and math.isfinite(lo) and fits(lo)):
+        return None
     step = 10**0.05
-    while abs(bias(lo * step)) * 100 <= LOT_TOLERANCE_PCT and lo < 1e12:
+    while fits(lo * step) and lo < 1e12:
         lo *= step
     hi = lo * step
     for _ in range(30):
         mid = math.sqrt(lo * hi)
-        lo, hi = (mid, hi) if abs(bias(mid)) * 100 <= LOT_TOLERANCE_PCT else (lo, mid)
-    digits = 10 ** (math.floor(math.log10(lo)) - 2)
-    return math.floor(lo / digits) * digits
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    exp = math.floor(math.log10(lo)) - 2
+    return float(f"{math.floor(lo / 10.0**exp)}e{exp}")  # 3 digits, rounded down
 
 
 def _fmt3(x: float) -> str:
@@ -470,8 +481,13 @@ def _fmt3(x: float) -> str:
     return fmt(float(f"{x:.3g}"))
 
 
-def _change(bias: float) -> str:
-    return f"{_fmt3(1 + bias)} times as much" if abs(bias) >= 1 else f"{100 * bias:+.2g}%"
+def _change(before: float, after: float) -> str:
+    """How far ``after`` is from ``before``: ``+30%``, ``90.8 times as much``."""
+    with np.errstate(all="ignore"):
+        ratio = np.float64(after) / before
+    if not np.isfinite(ratio):
+        return "from next to nothing"
+    return f"{_fmt3(ratio)} times as much" if ratio >= 2 else f"{100 * (ratio - 1):+.2g}%"
 
 
 _QUANTILES = (np.arange(1 << 16) + 0.5) / (1 << 16)
@@ -480,42 +496,51 @@ _QUANTILES = (np.arange(1 << 16) + 0.5) / (1 << 16)
 def _check_lot(c: _Checker) -> None:
     """Sizes are rounded to whole lots, at least one each (sim.world.population, sim.world.market): a lot too
     coarse for the positions drawn would rewrite the open interest (a lot of 100 BTC turns 8e9 USD into 7e11), and
-    one too coarse for the background orders would rewrite their size. Refuse a bias beyond the tolerance."""
+    one too coarse for the background orders would rewrite their size. Refuse a move beyond the tolerance."""
     v = c.values
     pop = ("n_positions", "open_interest_usd", "long_share", "notional_min_usd", "notional_max_usd", "size_tail_alpha")
     if not c.ok("market.lot_size", "market.start_price_usd"):
         return
     lot, p0 = v["market.lot_size"], v["market.start_price_usd"]
+
+    def fix(quantiles: np.ndarray, mean: float, keys: str) -> str:
+        largest = _largest_lot(quantiles, mean, p0)
+        return f"at most about {fmt(largest)}" if largest else f"coarser than no lot can be; change {keys}"
+
     if v["population.file"] is None and c.ok(*(f"population.{k}" for k in pop)):
         n, oi, share, lo, hi, alpha = (v[f"population.{k}"] for k in pop)
+        larger = n * max(share, 1 - share)  # positions on the larger side, which holds the open interest
         # generate(): a Pareto notional capped at notional_max, scaled so the larger side holds the open interest
-        mean = lo + lo**alpha * (hi ** (1 - alpha) - lo ** (1 - alpha)) / (1 - alpha)
-        scale = oi / (n * max(share, 1 - share) * mean) if oi > 0 else 1.0
+        drawn = lo + lo**alpha * (hi ** (1 - alpha) - lo ** (1 - alpha)) / (1 - alpha)
+        scale = oi / (larger * drawn) if oi > 0 else 1.0
         sizes = scale * np.minimum(lo * (1 - _QUANTILES) ** (-1 / alpha), hi)
-        bias = lambda lot_: _lot_bias(p0 * lot_, sizes, scale * mean)  # noqa: E731
-        if abs(b := bias(lot)) * 100 > LOT_TOLERANCE_PCT:
-            before = oi if oi > 0 else n * max(share, 1 - share) * mean
+        rounded = _rounded_mean(p0 * lot, sizes, scale * drawn)
+        if not _lot_fits(rounded, scale * drawn):
+            before = oi if oi > 0 else larger * drawn
             c.fail(
                 "market.lot_size",
                 f"rounding every position's size to whole lots of {_fmt3(p0 * lot)} USD (at market.start_price_usd), "
-                f"at least one each, would make the open interest about {_fmt3(before * (1 + b))} USD instead of "
-                f"{_fmt3(before)} ({_change(b)}) with population.open_interest_usd = {fmt(oi)} over "
-                f"population.n_positions = {fmt(n)}; it may move it by at most {LOT_TOLERANCE_PCT:g}%: "
-                f"market.lot_size must be at most about {fmt(_largest_lot(sizes[0] / p0, bias))}",
+                f"at least one each, would make the open interest about {_fmt3(larger * rounded)} USD instead of "
+                f"{_fmt3(before)} ({_change(before, larger * rounded)}) with population.open_interest_usd = "
+                f"{fmt(oi)} over population.n_positions = {fmt(n)}; it may move it by at most "
+                f"{LOT_TOLERANCE_PCT:g}%: market.lot_size must be "
+                + fix(sizes, scale * drawn, "population.open_interest_usd or population.n_positions"),
                 c.given.get("market.lot_size", lot),
             )
     book = ("noise_rate_per_s", "noise_notional_median_usd", "noise_notional_sigma")
     if c.ok(*(f"book.{k}" for k in book)) and v["book.noise_rate_per_s"] > 0:
         median, sigma = v["book.noise_notional_median_usd"], v["book.noise_notional_sigma"]
         sizes = median * np.exp(sigma * ndtri(_QUANTILES))
-        bias = lambda lot_: _lot_bias(p0 * lot_, sizes, median * math.exp(sigma**2 / 2))  # noqa: E731
-        if abs(b := bias(lot)) * 100 > LOT_TOLERANCE_PCT:
+        mean = median * math.exp(sigma**2 / 2)
+        rounded = _rounded_mean(p0 * lot, sizes, mean)
+        if not _lot_fits(rounded, mean):
             c.fail(
                 "market.lot_size",
                 f"rounding every background order's size to whole lots of {_fmt3(p0 * lot)} USD (at "
-                f"market.start_price_usd), at least one each, would move their mean notional ({_change(b)}) with "
-                f"book.noise_notional_median_usd = {fmt(median)}; it may move it by at most {LOT_TOLERANCE_PCT:g}%: "
-                f"market.lot_size must be at most about {fmt(_largest_lot(sizes[0] / p0, bias))}",
+                f"market.start_price_usd), at least one each, would move their mean notional ({_change(mean, rounded)}) "
+                f"with book.noise_notional_median_usd = {fmt(median)}; it may move it by at most "
+                f"{LOT_TOLERANCE_PCT:g}%: market.lot_size must be "
+                + fix(sizes, mean, "book.noise_notional_median_usd"),
                 c.given.get("market.lot_size", lot),
             )
 

@@ -300,7 +300,7 @@ class Checker:
             for name, spec in specs(cls).items():
                 key, x = f"{tname}.{name}", self.values[f"{tname}.{name}"]
                 if key not in skip and x not in (None, BAD) and breaks(spec, x, self.values):
-                    self.fail(key, must(spec, self.values), self.given.get(key, x))
+                    self.values[key] = self.fail(key, must(spec, self.values), self.given.get(key, x))
 
     def limit(
         self,
