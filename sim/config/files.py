@@ -327,7 +327,7 @@ def read_positions_csv(path: str | Path) -> dict[str, np.ndarray]:
         path, ("side", "size", "entry_price"), ("mode", "wallet"), ("margin", "leverage"), order=order, row_bytes=42
     )
     cap = t.capacity
-    out = {
+    out: dict[str, np.ndarray] = {
         "side": np.empty(cap, np.int8),
         "size": np.empty(cap),
         "entry_price": np.empty(cap),
@@ -432,7 +432,7 @@ def read_book_csv(
     """
     t = _CsvTable(path, ("side", "price", "size"), order=("side", "price", "size"), row_bytes=25)
     cap = t.capacity
-    out = {"side": np.empty(cap, np.int8), "price": np.empty(cap), "size": np.empty(cap)}
+    out: dict[str, np.ndarray] = {"side": np.empty(cap, np.int8), "price": np.empty(cap), "size": np.empty(cap)}
     line_of = np.empty(cap, np.int64)
     k = 0
     for lines, cols in t.chunks():
@@ -555,16 +555,17 @@ def read_path_csv(path: str | Path, unit: str = "auto") -> dict[str, np.ndarray]
     t = _CsvTable(path, ("timestamp", "price"), comments=True, order=("timestamp", "price"), row_bytes=16)
     cap = t.capacity
     times, prices, lines_kept = np.empty(cap), np.empty(cap), np.empty(cap, np.int64)
-    time_class = None if unit == "auto" else unit  # fixed by the first good row in auto
-    first = None  # (line, text) of the first good row
+    time_class: str | None = None if unit == "auto" else unit  # fixed by the first good row in auto
+    first: tuple[int, str] = (0, "")  # (line, text) of the first good row
+    seen = False
     latest = -math.inf  # the latest timestamp accepted so far (in seconds)
     k = 0
     for lines, cols in t.chunks():
         stamp, ok, _ = _floats(t, lines, cols["timestamp"], "timestamp", _FINITE)
         price, ok_price, _ = _floats(t, lines, cols["price"], "price", _POSITIVE)
         ok &= ok_price
-        if first is None and ok.any():
-            i = int(np.argmax(ok))
+        if not seen and ok.any():
+            seen, i = True, int(np.argmax(ok))
             first = (int(lines[i]), cols["timestamp"][i].strip())
             if time_class is None and (time_class := _time_class(stamp[i])) is None:
                 t.problems_at(
@@ -593,7 +594,7 @@ def read_path_csv(path: str | Path, unit: str = "auto") -> dict[str, np.ndarray]
                 "mixes units cannot be read (shock.time_unit sets one)",
             )
             ok &= ~astray
-        seconds = stamp[ok] * TIME_UNITS.get(time_class, 1.0)
+        seconds = stamp[ok] * TIME_UNITS.get(time_class or "s", 1.0)
         # a row earlier than every accepted one before it is refused (a refused row never raises the bar)
         before = np.maximum.accumulate(np.concatenate(([latest], seconds)))[:-1]
         early = seconds < before
@@ -615,7 +616,7 @@ def read_path_csv(path: str | Path, unit: str = "auto") -> dict[str, np.ndarray]
         t.file_level(
             f"{t.name}: the timestamps span {times[k - 1] - times[0]:.3g} s (line {lines_kept[0]} to line "
             f"{lines_kept[k - 1]}), more than a run's clock holds (int64 milliseconds: {MAX_SPAN_S:.3g} s); check "
-            f"the unit ({_UNIT_NAMES.get(time_class, 'seconds')}; shock.time_unit sets it)"
+            f"the unit ({_UNIT_NAMES.get(time_class or 's', 'seconds')}; shock.time_unit sets it)"
         )
     t.finish()
     times.resize(k, refcheck=False)

@@ -369,7 +369,8 @@ def _check_resources(c: _Checker) -> None:
 def _memory_terms(c: _Checker) -> list[tuple[str, float, int, str, str]]:
     """What a run allocates, by the key that sizes it: ``(key, count, bytes each, what, how)``, where ``how`` says
     how the count follows the key: ``grows`` with it, shrinks as it grows (``inverse``) or is a file's ``rows``."""
-    v, per, terms = c.values, memory.PER, []
+    v, per = c.values, memory.PER
+    terms: list[tuple[str, float, int, str, str]] = []
 
     def rows_of(key: str) -> int | None:  # a data file's lines, counted without parsing, if it can be read
         path = v[key]

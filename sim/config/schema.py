@@ -437,8 +437,8 @@ def read_toml(path: str | Path) -> dict:
         raise ScenarioError(
             f"{path}: arrays or inline tables nested too deeply to read; at most {MAX_DEPTH} levels are allowed"
         ) from None
-    if (where := too_deep(data)) is not None:
-        raise ScenarioError(deep_problem(str(path), where))
+    if (deep := too_deep(data)) is not None:
+        raise ScenarioError(deep_problem(str(path), deep))
     return data
 
 
