@@ -545,7 +545,8 @@ def read_path_csv(path: str | Path, unit: str = "auto") -> dict[str, np.ndarray]
     Returns
     -------
     dict of numpy arrays
-        ``t_s`` (float64 seconds from the first row) and ``price`` (float64).
+        ``t_s`` (float64 seconds from the first row), ``price`` (float64) and ``start_unix_s`` (the first row's
+        unix time in seconds, a float: what a figure of the replay shows its clock time from).
 
     Raises
     ------
@@ -621,4 +622,4 @@ def read_path_csv(path: str | Path, unit: str = "auto") -> dict[str, np.ndarray]
     t.finish()
     times.resize(k, refcheck=False)
     prices.resize(k, refcheck=False)
-    return {"t_s": times - times[0], "price": prices}
+    return {"t_s": times - times[0], "price": prices, "start_unix_s": float(times[0])}
