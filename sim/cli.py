@@ -35,7 +35,7 @@ import sys
 import time
 
 from sim._version import __version__
-from sim.errors import ScenarioError
+from sim.errors import ScenarioError, shown
 
 
 class _Parser(argparse.ArgumentParser):
@@ -332,7 +332,7 @@ def _overrides(pairs, seed=None, problems=None):
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            bad.append(f"--set {pair!r}: expected dotted.key=value, e.g. population.n_positions=200000")
+            bad.append(f"--set {shown(pair)}: expected dotted.key=value, e.g. population.n_positions=200000")
             continue
         out[key.strip()] = value
     if bad and problems is None:
@@ -607,6 +607,9 @@ def main(argv=None):
         with contextlib.suppress(OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 128 + signal.SIGPIPE
+    except MemoryError:  # past the estimate the scenario check refuses on (sim.config.memory)
+        print("liqsim: error: out of memory: lower population.n_positions or the run's other sizes", file=sys.stderr)
+        return 2
     except OSError as err:  # the output could not be written (disk full, permissions changed mid-run)
         return _cannot_write(err)
     except KeyboardInterrupt as stop:  # a sweep reports its own; here nothing half-written was left behind

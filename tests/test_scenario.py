@@ -217,7 +217,7 @@ def test_shock_start_is_only_bounded_by_the_run_when_there_is_a_shock():
             "most 20,000,000 are allowed: market.tick_size_usd must be at least 0.00484, or lower book.range_pct",
         ),
         (
-            {"market": {"start_price_usd": 1e9}, "book": {"range_pct": 95}},
+            {"market": {"start_price_usd": 1e9, "lot_size": 1e-6}, "book": {"range_pct": 95}},
             "market.tick_size_usd = 0.1: would make 19,000,000,000 book ladder levels (2·book.range_pct/100·"
             "market.start_price_usd / market.tick_size_usd) with book.range_pct = 95, market.start_price_usd = 1e9; at "
             "most 20,000,000 are allowed: market.tick_size_usd must be at least 95, or lower book.range_pct",
@@ -240,7 +240,8 @@ def test_resource_bounds(data, expected):
     assert problems_of(parse_scenario, data) == [f"<dict>: {expected}"]
 
 
-def test_resource_bounds_allow_the_limit_and_are_all_reported():
+def test_resource_bounds_allow_the_limit_and_are_all_reported(monkeypatch):
+    monkeypatch.setenv("LIQSIM_MEMORY_LIMIT_GB", "1000")  # these runs need about 8 GB: whatever this machine has
     scn = parse_scenario(
         {
             "scenario": {"duration_s": 86400},

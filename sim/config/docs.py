@@ -1,5 +1,7 @@
 """The opening of ``scenarios/README.md``, before the reference tables :func:`sim.config.scenario.schema_markdown` adds."""
 
+from sim.config.memory import PER
+
 INTRO = """\
 # Scenarios
 
@@ -32,7 +34,13 @@ values that contradict each other, combinations that would make a run allocate a
 20,000,000 book ladder levels, 5,000,000 time-series samples or 20,000,000 expected background orders) and bad rows
 of the CSV files a scenario points at, including positions that are bankrupt at the start price or above their
 tier's maximum leverage. Integers are accepted wherever a number is expected; booleans and strings never are. File
-paths are relative to the scenario file.
+paths are relative to the scenario file; a data file must be a regular file (not a folder or a FIFO).
+
+A run whose arrays would not fit in the memory available is refused before anything is allocated: the check
+estimates about @position bytes per position row (@file_row for a row of `population.file`), @level per book level,
+@order per background order and @sample per time-series sample, and names the key of the largest share and the value that would
+fit. The memory available is the system's figure, or the environment variable `LIQSIM_MEMORY_LIMIT_GB` (in GB).
+Tables and arrays may not be nested more than 16 levels deep.
 
 ## Overriding keys
 
@@ -45,6 +53,14 @@ current directory.
 
 ## Reference
 """
+for _name, _bytes in (
+    ("@position", PER["position"]),
+    ("@file_row", PER["position"] + PER["file row"]),
+    ("@level", PER["book level"]),
+    ("@order", PER["background order"]),
+    ("@sample", PER["sample"]),
+):
+    INTRO = INTRO.replace(_name, str(_bytes))
 
 SWEEP = """### `[sweep]`
 

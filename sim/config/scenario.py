@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import sys
 import warnings
 from dataclasses import dataclass, field
@@ -25,22 +26,27 @@ from typing import Any, cast
 
 import numpy as np
 import tomli_w
+from scipy.special import ndtri
 
 from sim import venues
-from sim.config import behaviour, files, mixes, shipped
+from sim.config import behaviour, files, memory, mixes, shipped
 from sim.config.docs import INTRO, SWEEP
 from sim.config.schema import (
     BAD,
     Checker,
     Spec,
     apply_overrides,
+    deep_problem,
+    file_problem,
     fmt,
     markdown_table,
     read_toml,
     specs,
+    too_deep,
 )
 from sim.config.tables import (
     GENERATED,
+    LOT_TOLERANCE_PCT,
     TABLES,
     AdlTable,
     BookTable,
@@ -52,7 +58,7 @@ from sim.config.tables import (
     ShockTable,
     Tier,
 )
-from sim.errors import ScenarioError, capped
+from sim.errors import MAX_PROBLEMS, ScenarioError
 from sim.world.price_paths import gbm_path
 
 if sys.argv[:1] == ["-m"]:
@@ -219,6 +225,7 @@ def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
     # bounds set by other keys, now that every key has been read; with no shock its start time is unused
     c.check_refs(TABLES, skip={"shock.start_s"} if v["shock.kind"] == "none" else set())
     _check_resources(c)
+    _check_lot(c)
     tiers = _check_venue(c)
     if v["population.file"] is not None:
         for key in (f"population.{name}" for name in GENERATED if f"population.{name}" in c.given):
@@ -257,7 +264,9 @@ def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
         c.fail("shock.kind", "replay needs shock.file (a CSV with columns timestamp,price)", kind)
     elif kind not in ("replay", BAD) and v["shock.file"] not in (None, BAD):
         c.fail("shock.file", f"only allowed with shock.kind = 'replay' (it is {kind!r})", c.given["shock.file"])
-    elif kind == "replay" and (path := c.read("shock.file", files.read_path_csv)) is not None:
+    elif (
+        kind == "replay" and (path := c.read("shock.file", files.read_path_csv, unit=v["shock.time_unit"])) is not None
+    ):
         extra["shock"] = {"path": path}
     _check_shock_range(c, extra["shock"].get("path"))
     return extra
@@ -333,7 +342,9 @@ def _check_venue(c: _Checker) -> tuple[Tier, ...] | None:
 
 
 def _check_resources(c: _Checker) -> None:
-    """Values each inside their own range may still multiply into an absurd allocation; cap the products."""
+    """Values each inside their own range may still multiply into an absurd allocation; cap the products, then
+    refuse a run that needs more memory than the machine has (:func:`_check_memory`)."""
+    before = len(c.problems)
     c.limit(
         "market.tick_size_usd",
         ("book.range_pct", "market.start_price_usd"),
@@ -368,6 +379,188 @@ def _check_resources(c: _Checker) -> None:
             "GBM path points (scenario.duration_s / shock.step_s)",
             grows=False,
         )
+    if len(c.problems) == before:
+        _check_memory(c)
+
+
+def _memory_terms(c: _Checker) -> list[tuple[str, float, int, str, str]]:
+    """What a run allocates, by the key that sizes it: ``(key, count, bytes each, what, how)``, where ``how`` says
+    how the count follows the key: ``grows`` with it, shrinks as it grows (``inverse``) or is a file's ``rows``."""
+    v, per = c.values, memory.PER
+    terms: list[tuple[str, float, int, str, str]] = []
+
+    def rows_of(key: str) -> int | None:  # a data file's lines, counted without parsing, if it can be read
+        path = v[key]
+        return None if path in (None, BAD) or file_problem(path, "") is not None else files.count_lines(path)
+
+    if v["population.file"] is not None:
+        if (lines := rows_of("population.file")) is not None:
+            terms.append(("population.file", lines, per["position"] + per["file row"], "position rows", "rows"))
+    elif c.ok("population.n_positions"):
+        terms.append(
+            ("population.n_positions", v["population.n_positions"] + 1, per["position"], "position rows", "grows")
+        )
+    if c.ok("market.tick_size_usd", "book.range_pct", "market.start_price_usd"):
+        levels = 2 * v["book.range_pct"] / 100 * v["market.start_price_usd"] / v["market.tick_size_usd"] + 1
+        terms.append(("market.tick_size_usd", levels, per["book level"], "book levels", "inverse"))
+    if c.ok("scenario.duration_s"):
+        duration = v["scenario.duration_s"]
+        for key, count, item, what, how in (
+            ("book.noise_rate_per_s", lambda x: x * duration, "background order", "background orders", "grows"),
+            ("output.sample_interval_s", lambda x: duration / x + 1, "sample", "samples", "inverse"),
+            (
+                "insurance_fund.unwind_interval_s",
+                lambda x: duration / max(x, 0.001) + 1,
+                "unwind",
+                "fund unwinds",
+                "inverse",
+            ),
+            ("market.oracle_interval_s", lambda x: duration / x + 1, "oracle tick", "oracle ticks", "inverse"),
+            ("shock.step_s", lambda x: duration / x + 2, "GBM point", "GBM path points", "inverse"),
+        ):
+            if c.ok(key) and (key != "shock.step_s" or v["shock.kind"] == "gbm"):
+                terms.append((key, count(v[key]), per[item], what, how))
+    if v["shock.kind"] == "replay" and (lines := rows_of("shock.file")) is not None:
+        terms.append(("shock.file", lines, per["path row"], "path rows", "rows"))
+    return terms
+
+
+def _check_memory(c: _Checker) -> None:
+    """Refuse a run whose arrays (:mod:`sim.config.memory`) would not fit in the memory available, naming the key
+    of the largest share and how far it must go for the run to fit."""
+    terms = _memory_terms(c)
+    total = memory.FIXED + sum(count * each for _, count, each, _, _ in terms)
+    room = memory.available()
+    if isinstance(room, str):  # LIQSIM_MEMORY_LIMIT_GB is not a number
+        c.problems.append(room)
+        return
+    if room is None or total <= room.bytes:
+        return
+    terms.sort(key=lambda t: -t[1] * t[2])
+    key, count, each, what, how = terms[0]
+    parts = "; ".join(f"{n:,.0f} {w} × {e} B = {memory.size(n * e)}" for _, n, e, w, _ in terms[:3])
+    rest = total - sum(n * e for _, n, e, _, _ in terms[:3])
+    left = room.bytes - (total - count * each)  # what the largest share may take
+    x = c.values[key]
+    if left <= 0:
+        fix = f"the rest alone needs {memory.size(total - count * each)}"
+    elif how == "rows":
+        fix = f"a file of at most about {int(float(f'{left / each:.3g}')):,} rows fits"
+    else:
+        bound = float(f"{x * left / (count * each) if how == 'grows' else x * count * each / left:.3g}")
+        shown = f"{int(bound):,}" if isinstance(x, int) else fmt(bound)
+        fix = f"{key} must be {'at most' if how == 'grows' else 'at least'} about {shown}"
+    c.read_files = False  # reading a file the run cannot hold could itself exhaust the memory
+    hint = "" if memory.ENV in room.source else f" ({memory.ENV} sets the memory a run may use)"
+    c.fail(
+        key,
+        f"a run would need about {memory.size(total)} of memory ({parts}; {memory.size(rest)} for the rest), more "
+        f"than the {memory.size(room.bytes)} available ({room.source}): {fix}{hint}",
+        c.given.get(key, x),
+    )
+
+
+def _rounded_mean(lot_usd: float, quantiles: np.ndarray, mean: float) -> float:
+    """The mean size after rounding to whole lots of ``lot_usd``, at least one each, of sizes given by ``quantiles``
+    (USD, evenly spaced quantiles of their distribution) whose exact mean is ``mean``. Each size moves by a bounded
+    amount, so the quantiles' average of that move is exact enough (their average size would miss the tail)."""
+    with np.errstate(all="ignore"):
+        y = quantiles / lot_usd
+        return float(np.mean(np.maximum(np.round(y), 1.0) - y)) * lot_usd + mean
+
+
+def _lot_fits(rounded: float, mean: float) -> bool:
+    return mean > 0 and abs(rounded / mean - 1) * 100 <= LOT_TOLERANCE_PCT
+
+
+def _largest_lot(quantiles: np.ndarray, mean: float, p0: float) -> float | None:
+    """The largest lot (base units, 3 significant digits) such that every lot up to it moves the mean size by at
+    most the tolerance: stepping up from a thousandth of the smallest size, then halving the step; None if none."""
+
+    def fits(lot: float) -> bool:
+        return _lot_fits(_rounded_mean(p0 * lot, quantiles, mean), mean)
+
+    lo = float(quantiles[0]) / p0 * 1e-3
+    if not (lo > 0 and math.isfinite(lo) and fits(lo)):
+        return None
+    step = 10**0.05
+    while fits(lo * step) and lo < 1e12:
+        lo *= step
+    hi = lo * step
+    for _ in range(30):
+        mid = math.sqrt(lo * hi)
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    exp = math.floor(math.log10(lo)) - 2
+    return float(f"{math.floor(lo / 10.0**exp)}e{exp}")  # 3 digits, rounded down
+
+
+def _fmt3(x: float) -> str:
+    """A number to 3 significant digits, as :func:`fmt` writes it (``7.26e11``, ``0.303``)."""
+    return fmt(float(f"{x:.3g}"))
+
+
+def _change(before: float, after: float) -> str:
+    """How far ``after`` is from ``before``: ``+30%``, ``90.8 times as much``."""
+    with np.errstate(all="ignore"):
+        ratio = np.float64(after) / before
+    if not np.isfinite(ratio):
+        return "from next to nothing"
+    return f"{_fmt3(ratio)} times as much" if ratio >= 2 else f"{100 * (ratio - 1):+.2g}%"
+
+
+_QUANTILES = (np.arange(1 << 16) + 0.5) / (1 << 16)
+
+
+def _check_lot(c: _Checker) -> None:
+    """Sizes are rounded to whole lots, at least one each (sim.world.population, sim.world.market): a lot too
+    coarse for the positions drawn would rewrite the open interest (a lot of 100 BTC turns 8e9 USD into 7e11), and
+    one too coarse for the background orders would rewrite their size. Refuse a move beyond the tolerance."""
+    v = c.values
+    pop = ("n_positions", "open_interest_usd", "long_share", "notional_min_usd", "notional_max_usd", "size_tail_alpha")
+    if not c.ok("market.lot_size", "market.start_price_usd"):
+        return
+    lot, p0 = v["market.lot_size"], v["market.start_price_usd"]
+
+    def fix(quantiles: np.ndarray, mean: float, keys: str) -> str:
+        largest = _largest_lot(quantiles, mean, p0)
+        return f"at most about {fmt(largest)}" if largest else f"coarser than no lot can be; change {keys}"
+
+    if v["population.file"] is None and c.ok(*(f"population.{k}" for k in pop)):
+        n, oi, share, lo, hi, alpha = (v[f"population.{k}"] for k in pop)
+        larger = n * max(share, 1 - share)  # positions on the larger side, which holds the open interest
+        # generate(): a Pareto notional capped at notional_max, scaled so the larger side holds the open interest
+        drawn = lo + lo**alpha * (hi ** (1 - alpha) - lo ** (1 - alpha)) / (1 - alpha)
+        scale = oi / (larger * drawn) if oi > 0 else 1.0
+        sizes = scale * np.minimum(lo * (1 - _QUANTILES) ** (-1 / alpha), hi)
+        rounded = _rounded_mean(p0 * lot, sizes, scale * drawn)
+        if not _lot_fits(rounded, scale * drawn):
+            before = oi if oi > 0 else larger * drawn
+            c.fail(
+                "market.lot_size",
+                f"rounding every position's size to whole lots of {_fmt3(p0 * lot)} USD (at market.start_price_usd), "
+                f"at least one each, would make the open interest about {_fmt3(larger * rounded)} USD instead of "
+                f"{_fmt3(before)} ({_change(before, larger * rounded)}) with population.open_interest_usd = "
+                f"{fmt(oi)} over population.n_positions = {fmt(n)}; it may move it by at most "
+                f"{LOT_TOLERANCE_PCT:g}%: market.lot_size must be "
+                + fix(sizes, scale * drawn, "population.open_interest_usd or population.n_positions"),
+                c.given.get("market.lot_size", lot),
+            )
+    book = ("noise_rate_per_s", "noise_notional_median_usd", "noise_notional_sigma")
+    if c.ok(*(f"book.{k}" for k in book)) and v["book.noise_rate_per_s"] > 0:
+        median, sigma = v["book.noise_notional_median_usd"], v["book.noise_notional_sigma"]
+        sizes = median * np.exp(sigma * ndtri(_QUANTILES))
+        mean = median * math.exp(sigma**2 / 2)
+        rounded = _rounded_mean(p0 * lot, sizes, mean)
+        if not _lot_fits(rounded, mean):
+            c.fail(
+                "market.lot_size",
+                f"rounding every background order's size to whole lots of {_fmt3(p0 * lot)} USD (at "
+                f"market.start_price_usd), at least one each, would move their mean notional ({_change(mean, rounded)}) "
+                f"with book.noise_notional_median_usd = {fmt(median)}; it may move it by at most "
+                f"{LOT_TOLERANCE_PCT:g}%: market.lot_size must be "
+                + fix(sizes, mean, "book.noise_notional_median_usd"),
+                c.given.get("market.lot_size", lot),
+            )
 
 
 def _position_problems(pos: dict[str, np.ndarray], path: str, p0: float, tiers: tuple[Tier, ...]) -> list[str]:
@@ -377,8 +570,9 @@ def _position_problems(pos: dict[str, np.ndarray], path: str, p0: float, tiers: 
     leverage = notional / pos["margin"]
     tier = np.searchsorted([t.notional_floor_usd for t in tiers], notional, side="right") - 1
     top = np.array([t.max_leverage for t in tiers])[tier]
+    bankrupt, too_high = equity <= 0, leverage > top * (1 + 1e-9)
     out = []
-    for i in np.flatnonzero((equity <= 0) | (leverage > top * (1 + 1e-9))):
+    for i in np.flatnonzero(bankrupt | too_high)[:MAX_PROBLEMS]:  # the messages shown; the rest are counted
         where = f"{path}: line {pos['line'][i]}"
         if equity[i] <= 0:
             out.append(
@@ -392,7 +586,8 @@ def _position_problems(pos: dict[str, np.ndarray], path: str, p0: float, tiers: 
                 f"{pos['margin'][i]:.10g}): must be at most {fmt(top[i])}, the max_leverage of "
                 f"market.tiers[{tier[i]}] for a notional of {notional[i]:.10g} USD (population.file)"
             )
-    return capped(out)
+    more = int(bankrupt.sum() + too_high.sum()) - MAX_PROBLEMS
+    return out[:MAX_PROBLEMS] + ([f"... and {more} more"] if more > 0 else [])
 
 
 _GBM_KEYS = (
@@ -466,6 +661,8 @@ def parse_scenario(data: dict, source: str = "<dict>", base_dir: str | Path | No
     """Validate already-parsed scenario data (tables as dicts, as :mod:`tomllib` returns them; absent keys take
     their defaults). ``source`` names the input in messages; relative file paths resolve against ``base_dir``
     (default: the current directory). Raises :class:`ScenarioError` listing every problem found."""
+    if (where := too_deep(data)) is not None:
+        raise ScenarioError(deep_problem(source, where))
     return _build(copy.deepcopy(data), source, None if base_dir is None else str(base_dir), frozenset())
 
 

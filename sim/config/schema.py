@@ -19,6 +19,7 @@ import math
 import numbers
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from sim.errors import ScenarioError
+from sim.errors import ScenarioError, cut, shown
 
 REQUIRED = dataclasses.MISSING  # default of a key that must be given
 BAD = type("_Invalid", (), {"__repr__": lambda self: "<invalid>"})()  # a value that failed validation
@@ -214,11 +215,13 @@ class Checker:
         self.problems: list[str] = []
         self.values: dict[str, Any] = {}
         self.given: dict[str, Any] = {}
+        self.read_files = True  # False once a check refused the run as too big: its data files are left unread
 
     def fail(self, key: str, message: str, value: Any = _NO_VALUE) -> Any:
         """Record one problem and return the BAD marker."""
         origin = "override" if ".".join(re.split(r"[.\[]", key)[:2]) in self.overridden else self.source
-        self.problems.append(f"{origin}: {key}{'' if value is _NO_VALUE else f' = {value!r}'}: {message}")
+        shown_value = "" if value is _NO_VALUE else f" = {shown(value)}"
+        self.problems.append(f"{origin}: {cut(key)}{shown_value}: {message}")
         return BAD
 
     def ok(self, *keys: str) -> bool:
@@ -268,11 +271,21 @@ class Checker:
             or (spec.pattern and not re.fullmatch(spec.pattern, value))
         ):
             return self.fail(key, must(spec), value)
+        if kind == "path" and "\0" in value:
+            return self.fail(key, "must be a file path (a string without NUL characters)", value)
         if kind == "path" and value:
             # Relative paths are relative to the scenario file, except those typed as overrides (cwd).
-            p = Path(value).expanduser()
+            try:
+                p = Path(value).expanduser()
+            except RuntimeError:  # ~name of no user
+                return self.fail(key, f"no such file ({cut(value.split('/')[0])}: no such user)", value)
             base = Path.cwd() if self.base_dir is None or key in self.overridden else Path(self.base_dir)
-            return str(p if p.is_absolute() else (base / p).resolve())
+            if p.is_absolute():
+                return str(p)
+            try:
+                return str((base / p).resolve())
+            except (OSError, RuntimeError):  # e.g. a name too long for the system: reading it reports that
+                return str(base / p)
         return None if kind == "path" else value
 
     def custom(self, spec: Spec, value: Any, key: str) -> Any:
@@ -288,7 +301,7 @@ class Checker:
             for name, spec in specs(cls).items():
                 key, x = f"{tname}.{name}", self.values[f"{tname}.{name}"]
                 if key not in skip and x not in (None, BAD) and breaks(spec, x, self.values):
-                    self.fail(key, must(spec, self.values), self.given.get(key, x))
+                    self.values[key] = self.fail(key, must(spec, self.values), self.given.get(key, x))
 
     def limit(
         self,
@@ -323,10 +336,10 @@ class Checker:
     def read(self, key: str, reader: Any, **kw: Any) -> dict[str, np.ndarray] | None:
         """Read the data file named by ``key`` with ``reader``; its problems join ours."""
         path = self.values[key]
-        if path is None or path is BAD:
+        if path is None or path is BAD or not self.read_files:
             return None
-        if not Path(path).is_file():
-            self.fail(key, f"no such file ({path})", self.given[key])
+        if (problem := file_problem(path, "a CSV file")) is not None:
+            self.fail(key, f"{problem} ({cut(path)})", self.given[key])
             return None
         try:
             return reader(path, **kw)
@@ -338,32 +351,103 @@ class Checker:
 # ----------------------------------------------------------------------------------------------- reading input
 
 
+#: Most levels of tables and arrays within each other in a scenario (a sweep grid of tier tables needs 6).
+MAX_DEPTH = 16
+
+
+def too_deep(data: Any, limit: int = MAX_DEPTH) -> str | None:
+    """Where ``data`` holds tables or arrays nested more than ``limit`` levels deep (``a.b[0].c``), or None.
+
+    Walks without recursion, so any depth is safe to check.
+    """
+    stack = [(data, "", 0)]
+    while stack:
+        x, where, depth = stack.pop()
+        if isinstance(x, dict):
+            children = ((f"{where}.{k}" if where else str(k), v) for k, v in x.items())
+        elif isinstance(x, (list, tuple)):
+            children = ((f"{where}[{i}]", v) for i, v in enumerate(x))
+        else:
+            continue
+        if depth == limit:
+            return where
+        stack.extend((v, w, depth + 1) for w, v in children)
+    return None
+
+
+def deep_problem(source: str, where: str) -> str:
+    """The message for data nested more than :data:`MAX_DEPTH` levels deep at ``where``."""
+    return (
+        f"{source}: {cut(where)}: tables and arrays nested more than {MAX_DEPTH} levels deep; no scenario key takes "
+        "more than a few"
+    )
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def file_problem(path: str | Path, what: str) -> str | None:
+    """What keeps ``path`` from being read as ``what`` (e.g. ``"a CSV file"``), or None for a regular file.
+
+    Only the file's status is read, never the file: a FIFO without a writer would block the reader forever.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "no such file"
+    except NotADirectoryError:
+        return "no such file (a part of the path before the file name is a file, not a folder)"
+    except ValueError:  # a NUL character
+        return "not a valid file path"
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    for is_kind, kind in _KINDS:
+        if is_kind(mode):
+            return f"is {kind}, not {what}"
+    if not stat.S_ISREG(mode):
+        return f"is not a regular file, not {what}"
+    if not os.access(path, os.R_OK):
+        return "cannot be read: permission denied"
+    return None
+
+
 def read_toml(path: str | Path) -> dict:
     """Parse a TOML file; every failure is a ScenarioError naming the file (and the line)."""
+    if (problem := file_problem(path, "a scenario file")) is not None:
+        raise ScenarioError(f"{path}: {problem}")
     try:
         text = Path(path).read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ScenarioError(f"{path}: is a directory, not a scenario file") from None
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: not a UTF-8 text file") from None
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         msg = str(exc)
         m = re.search(r"\s*\(at line (\d+), column (\d+)\)$", msg)
         where, msg = (f"line {m[1]}, column {m[2]}: ", msg[: m.start()]) if m else ("", msg)
         raise ScenarioError(f"{path}: {where}invalid TOML: {msg}") from None
+    except RecursionError:  # the parser recurses once per level of arrays or inline tables
+        raise ScenarioError(
+            f"{path}: arrays or inline tables nested too deeply to read; at most {MAX_DEPTH} levels are allowed"
+        ) from None
+    if (deep := too_deep(data)) is not None:
+        raise ScenarioError(deep_problem(str(path), deep))
+    return data
 
 
 def override_value(text: str, spec: Spec) -> Any:
     """A command-line string as a TOML value (``200000``, ``true``, ``{2=0.5}``), else the string itself."""
     try:
         doc = tomllib.loads(f"v = {text.strip()}")
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):  # nested too deeply for the parser: the text it is
         return text.strip()
     value = doc["v"] if len(doc) == 1 else text.strip()
     # A name like 123 or 2025-10-10 is still a name when the key holds a string.
@@ -376,21 +460,30 @@ def apply_overrides(
     """Raw data with ``table.key`` overrides applied; also the keys overridden and the bad override keys.
 
     ``tables`` maps table names to their dataclasses; a string value is read by :func:`override_value`, None
-    removes the key (back to its default).
+    removes the key (back to its default). Raw data nested more than :data:`MAX_DEPTH` levels deep raises
+    ScenarioError; an override value nested so deep is a problem of its own.
     """
+    if (where := too_deep(raw)) is not None:
+        raise ScenarioError(deep_problem("<dict>", where))
     raw = copy.deepcopy(raw)
     done, problems = set(), []
     for dotted, value in overrides.items():
         tname, _, name = str(dotted).partition(".")
         table_specs = specs(tables[tname]) if tname in tables else {}
-        if name not in table_specs:
+        if name in table_specs and isinstance(value, str):
+            value = override_value(value, table_specs[name])
+        if name in table_specs and (where := too_deep(value, MAX_DEPTH - 2)) is not None:
+            problems.append(
+                deep_problem("override", f"{tname}.{name}{'.' if where[:1] not in ('', '[') else ''}{where}")
+            )
+        elif name not in table_specs:
             allowed = [f"{tname}.{k}" for k in sorted(table_specs)] or [f"{t}.<key>" for t in sorted(tables)]
-            problems.append(f"override: {dotted}: unknown key; allowed: " + ", ".join(allowed))
+            problems.append(f"override: {cut(str(dotted))}: unknown key; allowed: " + ", ".join(allowed))
         elif isinstance(raw, dict) and isinstance(raw.setdefault(tname, {}), dict):
             if value is None:  # back to the default
                 raw[tname].pop(name, None)
             else:
-                raw[tname][name] = override_value(value, table_specs[name]) if isinstance(value, str) else value
+                raw[tname][name] = copy.deepcopy(value)
             done.add(f"{tname}.{name}")
     return raw, frozenset(done), problems
 

@@ -22,6 +22,9 @@ from sim.config.schema import (
     setting,
 )
 
+#: How far rounding sizes to whole lots may move the open interest or the mean background order (market.lot_size).
+LOT_TOLERANCE_PCT = 1.0
+
 
 @dataclass(frozen=True)
 class ScenarioTable:
@@ -78,7 +81,14 @@ class MarketTable:
     tick_size_usd: float = num(
         0.1, "(0, market.start_price_usd / 10]", "USD", "Price tick; the book has one level per tick."
     )
-    lot_size: float = num(0.001, "(0, 1e6]", "base units", "Quantity step of liquidation orders.")
+    lot_size: float = num(
+        0.001,
+        "(0, 1e6]",
+        "base units",
+        "Quantity step of orders and of the synthetic positions' sizes (each at least one lot). Rounding the sizes "
+        f"may move the open interest, and the mean background order, by at most {LOT_TOLERANCE_PCT:g}%: a lot "
+        "too coarse for population.open_interest_usd spread over population.n_positions is refused.",
+    )
     taker_fee_bps: float = num(
         5.0, "[0, 100]", "bp", "Taker fee of background orders, paid to the venue's fee account."
     )
@@ -312,6 +322,14 @@ class ShockTable:
     file: str | None = data_file(
         "Path CSV (timestamp, price) to replay; required for replay, not allowed "
         "otherwise. Lines starting with # are comments (e.g. the data's source)."
+    )
+    time_unit: str = setting(
+        "auto",
+        "str",
+        "Replay: unit of the file's timestamps. auto reads it from the first one: a Unix time between 1990 and 2100 "
+        "in seconds, milliseconds, microseconds or nanoseconds, or below 6.31e8 (1990 in seconds) seconds from any "
+        "origin; every other row must be in the same range. s, ms, us, ns: that unit, whatever the size.",
+        choices=("auto", "s", "ms", "us", "ns"),
     )
     rescale: bool = setting(True, "bool", "Replay: scale the path so it starts at market.start_price_usd.")
     volatility_pct_per_day: float = num(3.0, "[0, 100]", "% per √day", "GBM: volatility of the index.")
