@@ -8,8 +8,8 @@ allocations under tracemalloc was 380 bytes a position with a mild shock and 462
 of the book (the Numba kernels add about 16 more); the peak resident memory was 283–370 bytes a position. Zeroed
 arrays a run never touches take no physical memory, so the estimate is an upper bound for most runs.
 
-The memory available is the system's own figure (psutil's available memory where psutil is installed, else the free
-pages), unless the environment variable ``LIQSIM_MEMORY_LIMIT_GB`` sets it.
+The memory available is the system's own figure (psutil's available memory, else the free
+pages where psutil cannot tell), unless the environment variable ``LIQSIM_MEMORY_LIMIT_GB`` sets it.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def _system_available() -> Available | None:
     """The system's available memory: psutil's figure where it is installed (on Linux, MemAvailable: free memory
     plus the caches the kernel can drop), else the free pages; None where neither is known."""
     try:
-        import psutil  # installed with the dask extra; optional
+        import psutil  # a dependency; guarded so a broken install still gets the free pages
     except ImportError:
         pass
     else:

@@ -389,7 +389,11 @@ class AdlTable:
 class OutputTable:
     """``[output]``: where results go."""
 
-    dir: str = setting("", "str", "Output folder; empty means `runs/<scenario.name>`.")
+    dir: str = setting(
+        "",
+        "str",
+        "Output folder; empty means `runs/<name>`, the name being `scenario.name` when the file or an override sets it, else the file's name without `.toml`.",
+    )
     sample_interval_s: float = num(1.0, "(0, 3600]", "s", "Period of the time-series samples.")
     plot: bool = setting(True, "bool", "Draw the summary plots.")
 
