@@ -375,6 +375,8 @@ def test_ctrl_c_or_sigterm_during_a_run_ends_it_with_one_line_and_nothing_writte
             time.sleep(0.02)
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=60)
-        assert proc.returncode == code, err
+        # 128 + the signal, or (rarely, under load: the interpreter re-raises the signal on its way out) death by the
+        # signal itself, which a shell reports as the same status
+        assert proc.returncode in (code, -sig), err
         assert err.split() == f"liqsim: {word}; no results were written".split()
         assert not list(tmp_path.iterdir())
