@@ -32,7 +32,7 @@ from sim.kernels.liquidation import (
 from sim.kernels.margin import init_prices_nb
 
 
-@jit
+@jit(entry=True)
 def stop_prices_nb(side, kind, lp, d, u_round, u_stop, p0, step, round_share, share, out):
     """Stop prices of a population (NaN = no stop; drawn by sim.population.behaviour_draws): a stop ``d`` (a
     fraction) from the start price ``p0`` on the losing side, put halfway to the liquidation price ``lp`` when

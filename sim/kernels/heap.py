@@ -144,7 +144,7 @@ def event_pop_nb(ev, n):
     return n
 
 
-@jit
+@jit(entry=True)
 def order_by_key_nb(ids, keys):
     """``ids`` ordered by ``keys`` descending, ties by id ascending: the start-of-run trigger index.
 
@@ -186,7 +186,7 @@ def order_by_key_nb(ids, keys):
     return out
 
 
-@jit
+@jit(entry=True)
 def split_sides_nb(side, status, kind, size, open_code, trader_code):
     """One pass over the rows: the open rows of each side (ascending ids: the trigger index's input and the ADL
     candidates) and the sizes of each side's traders in id order (their open interest is the sum)."""

@@ -43,7 +43,7 @@ def push_event_nb(ev, si, t, kind):
     si[S.I_SEQ] += 1
 
 
-@jit
+@jit(entry=True)
 def path_price_nb(path_t, path_p, t):
     """Exogenous index path at ``t``: linear between points; a repeated time is a gap."""
     k = np.searchsorted(path_t, t, side="right") - 1
@@ -55,7 +55,7 @@ def path_price_nb(path_t, path_p, t):
     return path_p[k] + (path_p[k + 1] - path_p[k]) * w
 
 
-@jit
+@jit(entry=True)
 def start_nb(ev, mk, sf, si, p):
     """Schedule the first events (t = 0) in the order oracle, noise, unwind, sample."""
     push_event_nb(ev, si, 0, E.EV_ORACLE)
@@ -65,7 +65,7 @@ def start_nb(ev, mk, sf, si, p):
     push_event_nb(ev, si, 0, E.EV_SAMPLE)
 
 
-@jit
+@jit(entry=True)
 def run_nb(pos, tiers, book, trig, ev, mk, fl, series, sf, si, p, t_stop):
     """Run events with time ≤ ``t_stop`` (ms). Returns a status code from :mod:`sim.enums`.
 
