@@ -11,7 +11,7 @@ version): change any kernel and the next run compiles afresh. The folder is unde
 
 Compile time. Numba compiles every kernel a kernel calls as a unit of its own and then optimises and
 generates machine code for the whole tree below it again, so the cost of a first compile grows with
-the number of kernels, the size of their calls and the number of times each is compiled. Two
+the number of kernels, the size of their calls and the number of times each is compiled. Three
 choices here keep it down without changing the machine code of the hot paths:
 
 * Only the kernels called from Python (``@jit(entry=True)``) get Numba's CPython wrapper, the code
@@ -20,6 +20,10 @@ choices here keep it down without changing the machine code of the hot paths:
   compiled to machine code for nothing at every level of the call tree. Calling such a kernel from
   Python still works (tests, debugging): it goes through a twin compiled with a wrapper, uncached.
 * No kernel gets the C-callable wrapper (first-class function support, unused).
+* A kernel is compiled for the plain types of its arguments, never for literal values: Numba would
+  otherwise compile ``f(x, 0)`` and ``f(x, n)`` (or ``g(True)`` and ``g(False)``) as separate
+  functions, and types a loop counter first as the literal it starts from, then as an integer, so
+  a call inside a loop compiled twice.
 
 Every kernel registers itself in :data:`KERNELS` (:mod:`sim._compile` reports compile progress with it).
 
@@ -34,6 +38,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numba
+from numba.core import types
 from numba.core.registry import CPUDispatcher
 
 CACHE = os.environ.get("LIQSIM_NO_CACHE", "") not in ("1", "true", "yes")
@@ -82,7 +87,13 @@ class Kernel(NamedTuple):
 KERNELS: dict[str, Kernel] = {}
 
 
-_Dispatcher = CPUDispatcher
+class _Dispatcher(CPUDispatcher):
+    """A dispatcher that compiles for the plain (non-literal) types of its arguments."""
+
+    def get_call_template(self, args, kws):
+        args = tuple(types.unliteral(a) for a in args)
+        kws = {k: types.unliteral(v) for k, v in kws.items()}
+        return super().get_call_template(args, kws)
 
 
 class _InternalDispatcher(_Dispatcher):
