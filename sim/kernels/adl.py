@@ -21,6 +21,7 @@ import numpy as np
 from sim import enums as E
 from sim import state as S
 from sim._jit import jit
+from sim.kernels.heap import argsort_nb
 from sim.kernels.liquidation import (
     adl_tripped_nb,
     fund_add_nb,
@@ -150,7 +151,7 @@ def _sort_nb(trig, sel):
     order) first in ``trig.rank``, ordered by ``(rank_score, id)``; returns how many."""
     ids = trig.rank[sel]
     scores = trig.rank_score[sel]
-    order = np.argsort(scores, kind="mergesort")  # stable: ties stay in id order
+    order = argsort_nb(scores)  # stable: ties stay in id order
     for k in range(sel.size):
         trig.rank[k] = ids[order[k]]
         trig.rank_score[k] = scores[order[k]]
@@ -170,11 +171,14 @@ def _queue_head_nb(pos, trig, n, rem, total):
     sizes, rank, scores = pos.size, trig.rank, trig.rank_score
     m = min(n, 4096)
     stride = max(1, n // m)
-    sample = np.sort(scores[0 : stride * m : stride])
+    sample = np.empty(m)  # scores[0 : stride * m : stride], then sorted through its order
+    for k in range(m):
+        sample[k] = scores[k * stride]
+    order = argsort_nb(sample)
     want = 4.0 * rem / total  # share of the candidates wanted
     sel = np.empty(n, np.int64)
     while want * m < m - 1:
-        cut = sample[int(want * m) + 1]
+        cut = sample[order[int(want * m) + 1]]
         k = 0
         head = 0.0
         for c in range(n):

@@ -216,9 +216,17 @@ def rebuild_index_nb(pos, tiers, trig, si):
     for i in range(status.size):
         if status[i] == E.OPEN:
             version[i] = 0 if eligible[i] <= tick else 1
-    trig.order_long[:] = order_by_key_nb(trig.ids_long, pos.key)
-    trig.order_short[:] = order_by_key_nb(trig.ids_short, pos.key)
+    _copy_nb(order_by_key_nb(trig.ids_long, pos.key), trig.order_long)
+    _copy_nb(order_by_key_nb(trig.ids_short, pos.key), trig.order_short)
     si[S.I_CUR_LONG] = 0
     si[S.I_CUR_SHORT] = 0
     si[S.I_HEAP_LONG] = 0
     si[S.I_HEAP_SHORT] = 0
+
+
+@jit(inline="always")
+def _copy_nb(src, dst):
+    """``dst[:] = src`` for arrays of the same size, written out: Numba's slice assignment checks the shapes and
+    its error message alone compiles some thirty string functions."""
+    for k in range(src.size):
+        dst[k] = src[k]

@@ -46,7 +46,17 @@ def push_event_nb(ev, si, t, kind):
 @jit(entry=True)
 def path_price_nb(path_t, path_p, t):
     """Exogenous index path at ``t``: linear between points; a repeated time is a gap."""
-    k = np.searchsorted(path_t, t, side="right") - 1
+    # np.searchsorted(path_t, t, side="right") - 1, its binary search written out (Numba's compiles a
+    # dozen helper functions)
+    lo = 0
+    hi = path_t.size
+    while lo < hi:
+        mid = lo + ((hi - lo) >> 1)
+        if path_t[mid] <= t:
+            lo = mid + 1
+        else:
+            hi = mid
+    k = lo - 1
     if k < 0:
         return path_p[0]
     if k >= path_t.size - 1:
@@ -262,7 +272,7 @@ def noise_nb(t, n_pos, book, mk, fl, sf, si, p):
     """One background market order of the noise account; it pays the taker fee to the fee account."""
     k = si[S.I_NOISE_NEXT]
     si[S.I_NOISE_NEXT] = k + 1
-    side = mk.noise_side[k]
+    side = np.int64(mk.noise_side[k])  # as every other order's side: walk_nb is compiled for one signature
     qty = mk.noise_qty[k]
     if qty <= 0.0:
         return
