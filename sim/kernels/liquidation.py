@@ -194,7 +194,7 @@ def prefetch_row_nb(pos, j):
     prefetch_nb(pos.kind, j)
 
 
-@jit
+@jit(inline="always")
 def next_triggered_nb(pos, trig, si, side, mark):
     """Pop the next position of ``side`` that ``mark`` liquidates, or return -1.
 
@@ -241,35 +241,39 @@ def next_triggered_nb(pos, trig, si, side, mark):
 
 @jit(inline="always")
 def liquidate_nb(i, t, pos, tiers, book, trig, fl, sf, si, p):
-    """Liquidate triggered row ``i`` by the venue's rules: backstop, partial rule, else in full."""
+    """Liquidate triggered row ``i`` by the venue's rules: backstop, partial rule, else in full.
+
+    Numba copies an inlined function into every place that calls it, so the full close is called from one
+    place only (it is the larger part of this code, which the event loop inlines)."""
     q = pos.size[i]
     m = sf[S.F_MARK]
-    if p.backstop_fraction > 0.0:
-        if row_equity_nb(pos, i, m) < p.backstop_fraction * row_mm_nb(pos, i, q, m, tiers):
-            settle_rest_nb(i, t, pos, fl, sf, si, p)
-            return
+    full = True  # close in full (after the partial rule, if one applies and leaves the position non-compliant)
+    on_book = True  # with an order on the book first; False: a backstop takes the account as it is
     rule = p.partial_rule
-    if rule == E.PARTIAL_SLICES:
+    if p.backstop_fraction > 0.0 and row_equity_nb(pos, i, m) < p.backstop_fraction * row_mm_nb(pos, i, q, m, tiers):
+        on_book = False
+    elif rule == E.PARTIAL_SLICES:
         whole = pos.cooldown[i] > t or q * m <= p.slice_threshold
         x = q if whole else min(q, max(p.lot, math.floor(p.slice_fraction * q / p.lot) * p.lot))
         if x < q:
             close_at_fill_nb(i, x, E.PARTIAL, t, pos, tiers, book, trig, fl, sf, si, p)
-        else:
-            _full_nb(i, t, pos, tiers, book, trig, fl, sf, si, p)
-        return
-    j = tier_nb(q * tier_price_nb(pos, i, m, tiers), tiers.floor)
-    while rule != E.PARTIAL_NONE and j > 0 and j >= p.partial_min_tier:
-        r = partial_size_nb(i, j, pos, tiers, sf, p)
-        if r <= 0.0:
-            break
-        before = pos.size[i]
-        if _partial_nb(i, r, t, pos, tiers, book, trig, fl, sf, si, p):
-            return
-        if rule != E.PARTIAL_TO_TIER or pos.size[i] >= before:
-            break  # one reduction only (Binance, Bybit), or nothing filled
-        # OKX: still not compliant after dropping tiers: drop again from the tier it is in now
-        j = tier_nb(pos.size[i] * tier_price_nb(pos, i, m, tiers), tiers.floor)
-    _full_nb(i, t, pos, tiers, book, trig, fl, sf, si, p)
+            full = False
+    else:
+        j = tier_nb(q * tier_price_nb(pos, i, m, tiers), tiers.floor)
+        while rule != E.PARTIAL_NONE and j > 0 and j >= p.partial_min_tier:
+            r = partial_size_nb(i, j, pos, tiers, sf, p)
+            if r <= 0.0:
+                break
+            before = pos.size[i]
+            if _partial_nb(i, r, t, pos, tiers, book, trig, fl, sf, si, p):
+                full = False
+                break
+            if rule != E.PARTIAL_TO_TIER or pos.size[i] >= before:
+                break  # one reduction only (Binance, Bybit), or nothing filled
+            # OKX: still not compliant after dropping tiers: drop again from the tier it is in now
+            j = tier_nb(pos.size[i] * tier_price_nb(pos, i, m, tiers), tiers.floor)
+    if full:
+        _full_nb(i, t, pos, tiers, book, trig, fl, sf, si, p, on_book)
 
 
 @jit
@@ -389,34 +393,37 @@ def close_at_fill_nb(i, x, kind, t, pos, tiers, book, trig, fl, sf, si, p):
 
 
 @jit(inline="always")
-def _full_nb(i, t, pos, tiers, book, trig, fl, sf, si, p):
+def _full_nb(i, t, pos, tiers, book, trig, fl, sf, si, p, on_book):
     """Close row ``i`` in full: book fill vs bankruptcy, then fund takeover, then the ADL pool.
 
     The IOC order may fill up to ``band`` beyond bankruptcy only while the fund can pay the gap (it
     has equity at the mark and its drawdown rule has not tripped). Venues that settle at the fill
-    send a plain order never worse than bankruptcy instead (:func:`close_at_fill_nb`).
+    send a plain order never worse than bankruptcy instead (:func:`close_at_fill_nb`). Without
+    ``on_book`` (a backstop takes the account) no order is sent: the position goes to the fund or to ADL
+    as it is.
     """
-    if p.settle_fill:
+    if on_book and p.settle_fill:
         close_at_fill_nb(i, pos.size[i], E.LIQUIDATION, t, pos, tiers, book, trig, fl, sf, si, p)
         return
-    s = pos.side[i]
-    m = sf[S.F_MARK]
-    bp = pos.bp[i]
-    can_pay = fund_equity_nb(sf, m) > 0.0 and not adl_tripped_nb(sf, p, m)
-    limit = bp * (1.0 - s * p.band) if can_pay else bp
-    equity0 = row_equity_nb(pos, i, m)
-    filled, notional, last = walk_nb(book, -s, pos.size[i], limit, sf[S.F_INDEX], t, p, sf, si)
-    if filled > 0.0:
-        price = notional / filled
-        fund_delta = s * filled * (price - bp)
-        fee = min(p.clearance * filled * price, max(0.0, fund_delta))
-        reduce_position_nb(pos, sf, i, filled, bp)
-        maker_trade_nb(sf, s * filled, price)
-        sf[S.F_FUND_CASH] += fund_delta
-        fund_add_nb(sf, fund_delta)
-        set_last_nb(sf, last)
-        sf[S.F_LIQ_NOTIONAL] += filled * price
-        record_nb(fl, si, t, E.LIQUIDATION, i, -s, filled, price, bp, fund_delta, fee, m, equity0)
+    if on_book:
+        s = pos.side[i]
+        m = sf[S.F_MARK]
+        bp = pos.bp[i]
+        can_pay = fund_equity_nb(sf, m) > 0.0 and not adl_tripped_nb(sf, p, m)
+        limit = bp * (1.0 - s * p.band) if can_pay else bp
+        equity0 = row_equity_nb(pos, i, m)
+        filled, notional, last = walk_nb(book, -s, pos.size[i], limit, sf[S.F_INDEX], t, p, sf, si)
+        if filled > 0.0:
+            price = notional / filled
+            fund_delta = s * filled * (price - bp)
+            fee = min(p.clearance * filled * price, max(0.0, fund_delta))
+            reduce_position_nb(pos, sf, i, filled, bp)
+            maker_trade_nb(sf, s * filled, price)
+            sf[S.F_FUND_CASH] += fund_delta
+            fund_add_nb(sf, fund_delta)
+            set_last_nb(sf, last)
+            sf[S.F_LIQ_NOTIONAL] += filled * price
+            record_nb(fl, si, t, E.LIQUIDATION, i, -s, filled, price, bp, fund_delta, fee, m, equity0)
     settle_rest_nb(i, t, pos, fl, sf, si, p)
 
 
