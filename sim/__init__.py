@@ -31,8 +31,15 @@ def run(scenario, progress=None):
     return _run(scenario, progress=progress)
 
 
-def warmup():
-    """Compile every kernel once (a tiny run); later processes load them from the disk cache."""
+def warmup(progress=None):
+    """Compile every kernel a run uses (a tiny run, with stops and top-ups so that their set-up kernels
+    compile too); later processes load them from the disk cache.
+
+    ``progress``, if given, is called as ``progress(done, total, name)`` when each kernel starts and
+    finishes compiling (:func:`sim._compile.compile_progress`); never when every kernel is cached.
+    """
+    from sim._compile import compile_progress
+
     scn = load_scenario(
         None,
         overrides={
@@ -43,9 +50,14 @@ def warmup():
             "shock.size_pct": -20.0,
             "insurance_fund.initial_usd": 0.0,
             "book.depth_usd_1pct": 2e5,
+            "stops.share": 0.2,
+            "topups.share": 0.2,
         },
     )
-    return run(scn)
+    if progress is None:
+        return run(scn)
+    with compile_progress(progress):
+        return run(scn)
 
 
 def __getattr__(name):
