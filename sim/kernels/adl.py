@@ -57,7 +57,7 @@ def adl_score_nb(s, q, ep, w, mark, eq, mm, ranking):
     return pnl * lev if pnl > 0.0 else pnl / lev
 
 
-@jit
+@jit(inline="always")
 def adl_price_nb(sf, p, side, qty, bbar):
     """Execution price of the pool: the bankruptcy price; the mark while the fund can pay the whole
     gap to bankruptcy and its drawdown rule has not tripped, else the bankruptcy price (OKX); or the previous mark (Hyperliquid), kept
@@ -158,7 +158,7 @@ def _sort_nb(trig, sel):
     return sel.size
 
 
-@jit
+@jit(inline="always")
 def _queue_head_nb(pos, trig, n, rem, total):
     """Order only the head of the queue that the pool can reach: the candidates with the lowest
     ``(rank_score, id)`` whose sizes (``total`` over all ``n``) add up to more than ``rem`` (a whole position
@@ -192,7 +192,7 @@ def _queue_head_nb(pos, trig, n, rem, total):
     return _sort_nb(trig, np.arange(n))
 
 
-@jit
+@jit(inline="always")
 def _drain_level_nb(pos, trig, n, rem, mark, gap):
     """Water-filling on leverage: the smallest group of most-levered victims and the common leverage
     ``L`` they are cut to so that together they close ``rem``.

@@ -113,7 +113,7 @@ def arm_topup_nb(i, t, pos, tiers, trig, si):
     reindex_nb(pos, trig, si, i, tiers)
 
 
-@jit
+@jit(inline="always")
 def apply_topups_nb(t, pos, tiers, trig, sf, si, p):
     """Top-ups due by ``t``, earliest first (ties by row): each adds what brings maintenance margin / equity at
     the mark down to the target ratio, at most the reserve left (nothing if the price has recovered)."""
@@ -136,7 +136,7 @@ def apply_topups_nb(t, pos, tiers, trig, sf, si, p):
     si[S.I_NPEND] = n
 
 
-@jit
+@jit(inline="always")
 def funding_rate_nb(premium, interest, clamp, scale, cap):
     """The rate paid per interval: ``F8 = P + clamp(I − P, −c, +c)`` (the 8-hour rate from the premium ``P``
     and the interest ``I``), times the share of 8 hours one interval is, within ``±cap``."""
@@ -144,7 +144,7 @@ def funding_rate_nb(premium, interest, clamp, scale, cap):
     return min(max(f8 * scale, -cap), cap)
 
 
-@jit
+@jit(inline="always")
 def premium_sample_nb(sf, si, mid, index, p):
     """One premium sample ``mid / index − 1``, weighted 1, 2, 3, ... since the last settlement (Binance) or
     equally."""
@@ -154,7 +154,7 @@ def premium_sample_nb(sf, si, mid, index, p):
     sf[S.F_PREM_DEN] += w
 
 
-@jit
+@jit(inline="always")
 def settle_funding_nb(t, pos, tiers, trig, fl, sf, si, p):
     """Pay funding: every holder of ``q`` (signed) pays ``q × price × rate`` (longs pay when it is positive).
     Traders pay from their wallet (the position's margin), which moves their liquidation prices; the fund's
@@ -207,7 +207,7 @@ def settle_funding_nb(t, pos, tiers, trig, fl, sf, si, p):
     rebuild_index_nb(pos, tiers, trig, si)
 
 
-@jit
+@jit(inline="always")
 def rebuild_index_nb(pos, tiers, trig, si):
     """Every open row's prices again, and the sorted trigger index rebuilt from them (heaps emptied). A row
     waiting out a cooldown gets version 1, so only the deferred list puts it back."""

@@ -136,7 +136,7 @@ def defer_nb(pos, trig, si, i, ticks):
     si[S.I_NDEFER] += 1
 
 
-@jit
+@jit(inline="always")
 def flush_deferred_nb(pos, trig, si):
     """Index the deferred positions whose wait is over; keep the others waiting."""
     keep = 0

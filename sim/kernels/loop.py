@@ -201,7 +201,7 @@ def oracle_nb(t, pos, tiers, book, trig, mk, fl, sf, si, p):
     si[S.I_PHASE] = 1
 
 
-@jit
+@jit(inline="always")
 def withdrawal_nb(sf, index, p):
     """Makers' share of their normal depth after this tick (docs/engine.md §5): it falls at once to
     ``max(floor, 1 / (1 + vol/vol_half + |flow|/flow_half))`` when that is lower, and returns toward it
@@ -230,12 +230,12 @@ def withdrawal_nb(sf, index, p):
     sf[S.F_WD_GAP] = gap
 
 
-@jit
+@jit(inline="always")
 def median3_nb(a, b, c):
     return max(min(a, b), min(max(a, b), c))
 
 
-@jit
+@jit(inline="always")
 def ema_nb(sf, slot, sample, dt, tau):
     """Hyperliquid's time-weighted EMA: ``num ← num·e^(−dt/τ) + sample·dt``, same for ``den`` with
     1; the value is ``num/den``. ``slot`` and ``slot + 1`` hold num and den."""
@@ -245,7 +245,7 @@ def ema_nb(sf, slot, sample, dt, tau):
     return sf[slot] / sf[slot + 1]
 
 
-@jit
+@jit(inline="always")
 def rolling_peak_nb(trig, sf, si, t, value, window):
     """Push ``(t, value)`` into the monotone ring buffer and set the peak over the last ``window`` ms."""
     cap = trig.dd_t.size
