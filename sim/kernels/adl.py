@@ -31,7 +31,6 @@ from sim.kernels.liquidation import (
     record_nb,
     reduce_position_nb,
     reindex_nb,
-    row_equity_nb,
 )
 from sim.kernels.margin import equity_nb
 
@@ -208,7 +207,7 @@ def _drain_level_nb(pos, trig, n, rem, mark, gap):
     for k in range(n):
         c = trig.rank[k]
         sq += pos.size[c]
-        se += row_equity_nb(pos, c, mark)
+        se += equity_nb(pos.side[c], pos.size[c], pos.entry[c], pos.wallet[c], mark)
         den = se - rem * gap
         if sq < rem or den <= 0.0:
             continue
@@ -216,7 +215,9 @@ def _drain_level_nb(pos, trig, n, rem, mark, gap):
         if k + 1 == n:
             return n, level
         nxt = trig.rank[k + 1]
-        if level >= pos.size[nxt] * mark / row_equity_nb(pos, nxt, mark):
+        if level >= pos.size[nxt] * mark / equity_nb(
+            pos.side[nxt], pos.size[nxt], pos.entry[nxt], pos.wallet[nxt], mark
+        ):
             return k + 1, level
     return n, 0.0
 
@@ -255,12 +256,14 @@ def adl_step_nb(t, pos, tiers, trig, fl, sf, si, p):
             y = q * plan
     elif p.adl_policy == E.POLICY_LEVERAGE_DRAIN and plan > 0.0 and cur < n - 1:
         gap = sf[S.F_ADL_GAP]
-        y = (q * mark - plan * row_equity_nb(pos, c, mark)) / (mark - plan * gap)
+        y = (q * mark - plan * equity_nb(pos.side[c], pos.size[c], pos.entry[c], pos.wallet[c], mark)) / (
+            mark - plan * gap
+        )
         y = min(q, max(0.0, y))
     y = min(y, rem)
-    equity0 = row_equity_nb(pos, c, mark)
+    equity0 = equity_nb(pos.side[c], pos.size[c], pos.entry[c], pos.wallet[c], mark)
     fund_delta = s * y * (price - bbar)
-    reduce_position_nb(pos, sf, c, y, price)
+    reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, sf, c, y, price)
     sf[S.F_FUND_CASH] += fund_delta
     fund_add_nb(sf, fund_delta)
     sf[S.F_LIQ_NOTIONAL] += y * price

@@ -25,11 +25,9 @@ from sim.kernels.liquidation import (
     prefetch_row_nb,
     record_nb,
     reindex_nb,
-    row_equity_nb,
-    row_mm_nb,
     sell_at_fill_nb,
 )
-from sim.kernels.margin import init_prices_nb
+from sim.kernels.margin import equity_nb, init_prices_nb, position_mm_nb
 
 
 @jit(entry=True)
@@ -89,7 +87,7 @@ def stop_nb(i, t, pos, tiers, book, trig, fl, sf, si, p):
         prefetch_row_nb(pos, nxt[cur])
     m = sf[S.F_MARK]
     bp = pos.bp[i]
-    equity0 = row_equity_nb(pos, i, m)
+    equity0 = equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], m)
     filled, price, fee = sell_at_fill_nb(i, pos.size[i], p.taker_fee, t, pos, book, sf, si, p)
     if filled <= 0.0:
         return
@@ -125,7 +123,9 @@ def apply_topups_nb(t, pos, tiers, trig, sf, si, p):
             continue
         pos.tu_due[i] = S.NEVER
         m = sf[S.F_MARK]
-        need = row_mm_nb(pos, i, pos.size[i], m, tiers) / p.tu_target - row_equity_nb(pos, i, m)
+        need = position_mm_nb(
+            pos.size[i], pos.entry[i], m, tiers.floor, tiers.mmr, tiers.cum, tiers.basis
+        ) / p.tu_target - equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], m)
         add = min(pos.reserve[i], need)
         if add > 0.0:
             pos.wallet[i] += add
