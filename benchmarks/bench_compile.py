@@ -100,8 +100,9 @@ def child_warmup():
 # ------------------------------------------------------------------------------------------ parent
 
 
-def spawn(cache_dir, timeout=3600):
+def spawn(cache_dir, timeout=3600, helper=True):
     env = dict(os.environ)
+    env["LIQSIM_COMPILE_HELPER"] = "1" if helper else "0"
     for name in ("LIQSIM_NO_CACHE", "LIQSIM_DISABLE_JIT", "NUMBA_DISABLE_JIT"):
         env.pop(name, None)
     env["NUMBA_CACHE_DIR"] = cache_dir
@@ -128,6 +129,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3, help="cold processes, each with an empty cache (median)")
     ap.add_argument("--warm-repeats", type=int, default=5, help="processes started with the cache filled (median)")
+    ap.add_argument(
+        "--alone-repeats", type=int, default=1, help="cold processes compiling without the helper process (median)"
+    )
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
 
@@ -165,6 +169,15 @@ def main(argv=None):
             cold.append(r)
             if k > 0:
                 shutil.rmtree(cache, ignore_errors=True)  # the first one stays for the cached starts
+        alone = []
+        for k in range(a.alone_repeats):
+            cache = os.path.join(base, f"alone-{k}")
+            os.makedirs(cache)
+            note(f"cold without the helper {k + 1}/{a.alone_repeats}: one process compiles everything")
+            r = spawn(cache, helper=False)
+            note(f"  warmup {r['warmup_s']:.1f} s ({r['warmup_cpu_s']:.1f} s CPU)")
+            alone.append(r)
+            shutil.rmtree(cache, ignore_errors=True)
         warm = []
         for k in range(a.warm_repeats):
             note(f"cached start {k + 1}/{a.warm_repeats}")
@@ -182,6 +195,11 @@ def main(argv=None):
             "first_report_s": [r["first_report_s"] for r in cold],
             "longest_silence_s": [r["longest_silence_s"] for r in cold],
         }
+        if alone:
+            doc["cold_without_helper"] = {
+                "warmup_s": spread([r["warmup_s"] for r in alone]),
+                "kernels_compiled": [r["kernels_compiled"] for r in alone],
+            }
         doc["kernels_compiled"] = first["kernels_compiled"]
         doc["kernels_expected"] = first["kernels_expected"]
         doc["kernels_registered"] = first["kernels_registered"]

@@ -17,11 +17,14 @@ functions, built-ins) are part of their caller's time. Imports nothing but the s
 Numba and :mod:`sim._jit` (``import sim`` does not import it, so it does not load Numba).
 """
 
+import os
+import subprocess
 import threading
 import time
 from contextlib import contextmanager
 
-from numba.core import event
+import numba
+from numba.core import event, types
 
 from sim import _jit
 
@@ -118,7 +121,8 @@ def short_name(name):
 
 
 class _Progress:
-    """Listener of Numba's compile events that counts this package's kernels."""
+    """Counts this package's kernels as they compile here (Numba's compile events), as they load from the disk
+    cache after a helper process compiled them (:data:`sim._jit.READY_HOOKS`), or as the helper reports them."""
 
     def __init__(self, callback, total):
         self.callback = callback
@@ -126,39 +130,71 @@ class _Progress:
         self.total = total or 0
         self.done = 0
         self.finished = set()
+        self.by_helper = set()  # compiled by the helper: a second compile here is not counted again
         self.by_id = None
+        self.lock = threading.RLock()
 
-    def _kernel(self, ev):
+    def _kernel(self, dispatcher):
         if self.by_id is None:
             self.by_id = _dispatchers()
-        return self.by_id.get(id(ev.data["dispatcher"]))
+        return self.by_id.get(id(dispatcher))
 
-    def on_start(self, ev):
-        kernel = self._kernel(ev)
-        if kernel is None:
-            return
+    def _foresee(self):
         if self.expected is None:  # the first compile: the kernels are imported by now
             self.expected = set(to_compile())
             self.total = len(self.expected)
-        if kernel.name not in self.expected or kernel.name in self.finished:
-            self.expected.add(kernel.name)  # not foreseen (new argument types, or not pending): count it
-            self.total += 1
-            self.finished.discard(kernel.name)
-        self.callback(self.done, self.total, kernel.name)
+
+    def on_start(self, ev):
+        kernel = self._kernel(ev.data["dispatcher"])
+        if kernel is None or kernel.name in self.by_helper:
+            return
+        with self.lock:
+            self._foresee()
+            if kernel.name not in self.expected or kernel.name in self.finished:
+                self.expected.add(kernel.name)  # not foreseen (new argument types, or not pending): count it
+                self.total += 1
+                self.finished.discard(kernel.name)
+            self.callback(self.done, self.total, kernel.name)
 
     def on_end(self, ev):
-        kernel = self._kernel(ev)
-        if kernel is None:
+        kernel = self._kernel(ev.data["dispatcher"])
+        if kernel is None or kernel.name in self.by_helper:
             return
-        self.done += 1
-        self.finished.add(kernel.name)
-        self.callback(self.done, self.total, kernel.name)
+        with self.lock:
+            self.done += 1
+            self.finished.add(kernel.name)
+            self.callback(self.done, self.total, kernel.name)
+
+    def ready(self, name, helper=False):
+        """``name`` has machine code, compiled by the helper (``helper``) or loaded here from the disk cache."""
+        with self.lock:
+            if helper:
+                self._foresee()
+            if self.expected is None or name not in self.expected or name in self.finished:
+                return  # a load not foreseen is not a compile; a kernel counts once
+            self.done += 1
+            self.finished.add(name)
+            if helper:
+                self.by_helper.add(name)
+            self.callback(self.done, self.total, name)
+
+    def on_ready(self, dispatcher):
+        kernel = self._kernel(dispatcher)
+        if kernel is not None:
+            self.ready(kernel.name)
 
     def notify(self, ev):
         if ev.is_start:
             self.on_start(ev)
         elif ev.is_end:
             self.on_end(ev)
+
+
+#: The progress counters of the open :func:`compile_progress` blocks (a helper's reports go to each).
+_ACTIVE: list[_Progress] = []
+
+#: Names of the kernels helper processes reported compiled in this process's lifetime, in order.
+HELPER_COMPILED: list[str] = []
 
 
 @contextmanager
@@ -170,10 +206,13 @@ def compile_progress(callback, total=None):
     kernels expected to compile: by default, at the first compile, :func:`to_compile` (the entry kernels
     neither compiled nor cached, with every kernel they call); a compile not foreseen adds one, so ``done``
     never passes ``total``, but a run that does not call every pending entry kernel ends below it. Nothing is
-    called when nothing compiles (every kernel cached or compiled already). Cache loads are not compiles.
+    called when nothing compiles (every kernel cached or compiled already). Cache loads are not compiles,
+    except of the kernels a :class:`Helper` process compiled meanwhile: those count once, as the helper
+    finishes each or as they load here, whichever comes first.
 
-    The callback runs on the compiling thread while Numba holds its compiler lock: keep it short (write a
-    line, no Numba calls). Example, a terminal status line::
+    The callback runs while Numba holds its compiler lock, on the compiling thread or on the thread that
+    reads the helper's reports: keep it short (write a line, no Numba calls). Example, a terminal status
+    line::
 
         def show(done, total, name):
             sys.stderr.write(f"\\rcompiling kernels {done}/{total} {short_name(name)}")
@@ -184,9 +223,16 @@ def compile_progress(callback, total=None):
     if _jit.DISABLED:
         yield
         return
-    listener = _Listener(_Progress(callback, total))
-    with event.install_listener(_EVENT, listener):
-        yield
+    progress = _Progress(callback, total)
+    listener = _Listener(progress)
+    _ACTIVE.append(progress)
+    _jit.READY_HOOKS.append(progress.on_ready)
+    try:
+        with event.install_listener(_EVENT, listener):
+            yield
+    finally:
+        _ACTIVE.remove(progress)
+        _jit.READY_HOOKS.remove(progress.on_ready)
 
 
 class _Clock:
@@ -240,3 +286,150 @@ class _Listener(event.Listener):
 
     def on_end(self, ev):
         self.target.notify(ev)
+
+
+# ----------------------------------------------------------------------------------- a helper process
+#
+# Numba compiles one kernel at a time per process, and the kernels the event loop calls (about half of a cold
+# warm-up) are compiled while the loop's own code is being typed. A second process that compiles them from the
+# other end of the loop, with the argument types the loop will call them with, puts the second core to work:
+# the first process loads each one from the disk cache when it gets there instead of compiling it. Where the
+# two meet, one kernel may be compiled by both; nothing else changes (the cache holds the same machine code
+# either way).
+
+#: Types of the kernels' parameters that are not the loop's named state, by parameter name: a name means the same
+#: thing, and has the same type, in every kernel. tests/test_compile.py checks them against what Numba compiles.
+PARAM_TYPES = {
+    **dict.fromkeys(
+        ("t", "i", "j", "n", "n_pos", "kind", "side", "ticks", "a", "b", "a_top", "stamp", "prio", "seq", "idx"),
+        types.int64,
+    ),
+    **dict.fromkeys(("ver", "i_a", "i_b", "open_code", "trader_code", "t_stop"), types.int64),
+    **dict.fromkeys(
+        ("dq", "fair", "half_life", "k_a", "k_b", "key", "limit", "pct", "price", "q0", "qty", "r", "target"),
+        types.float64,
+    ),
+    **dict.fromkeys(("tick", "x"), types.float64),
+    "is_bid": types.boolean,
+    "hk": types.float64[::1],  # a row of the trigger heap
+    "hi": types.int64[::1],
+    "hv": types.int64[::1],
+}
+
+
+def ordered_callees(kernel):
+    """Names of the kernels ``kernel`` (or its name) calls directly, looking through the ones inlined into it, in
+    the order their calls appear in its code: the order in which Numba types (and so compiles) them."""
+    if isinstance(kernel, str):
+        kernel = _jit.KERNELS[kernel]
+    by_id = _dispatchers()
+    out, seen = [], {kernel.name}
+
+    def visit(k):
+        code = k.fn.py_func.__code__
+        names = list(code.co_names)
+        for const in code.co_consts:  # nested functions and comprehensions
+            if hasattr(const, "co_names"):
+                names.extend(const.co_names)
+        for name in dict.fromkeys(names):
+            callee = by_id.get(id(k.fn.py_func.__globals__.get(name)))
+            if callee is None or callee.name in seen:
+                continue
+            seen.add(callee.name)
+            if callee.inline == "always":
+                visit(callee)
+            else:
+                out.append(callee.name)
+
+    visit(kernel)
+    return out
+
+
+def signature(kernel, values):
+    """The argument types of ``kernel`` (or its name) from its parameter names: ``values`` gives the objects of
+    the named state (``{"pos": ..., "p": ...}``, typed by Numba as a run passes them), :data:`PARAM_TYPES` the
+    others. None when a parameter is neither."""
+    if isinstance(kernel, str):
+        kernel = _jit.KERNELS[kernel]
+    code = kernel.fn.py_func.__code__
+    out = []
+    for name in code.co_varnames[: code.co_argcount]:
+        if name in values:
+            out.append(types.unliteral(numba.typeof(values[name])))
+        elif name in PARAM_TYPES:
+            out.append(PARAM_TYPES[name])
+        else:
+            return None
+    return tuple(out)
+
+
+def compile_kernels(names, values, report=None):
+    """Compile the kernels ``names`` in that order for the argument types :func:`signature` gives (skipping those
+    it cannot type and those already compiled); ``report(name)`` as each of this package's kernels finishes,
+    callees included."""
+    by_id = _dispatchers()
+
+    class _Report:
+        def notify(self, ev):
+            kernel = by_id.get(id(ev.data["dispatcher"]))
+            if ev.is_end and kernel is not None and report is not None:
+                report(kernel.name)
+
+    with event.install_listener(_EVENT, _Listener(_Report())):
+        for name in names:
+            kernel = _jit.KERNELS[name]
+            sig = signature(kernel, values)
+            if sig is not None and sig not in kernel.fn.overloads:
+                kernel.fn.compile(sig)
+
+
+def helper_wanted(root):
+    """True when a helper process would shorten compiling ``root`` (a kernel's name): the JIT and the disk cache
+    are on, ``root`` is neither compiled nor cached, this process may use two CPUs or more, and
+    ``LIQSIM_COMPILE_HELPER`` is not ``0``."""
+    if _jit.DISABLED or _jit.CACHE_DIR is None or os.environ.get("LIQSIM_COMPILE_HELPER", "1") in ("0", "no", "false"):
+        return False
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    kernel = _jit.KERNELS.get(root)
+    return cpus >= 2 and kernel is not None and not _compiled(kernel) and not _cached(kernel)
+
+
+class Helper:
+    """A child process (``argv``) that compiles kernels into the shared disk cache and writes the name of each
+    on its standard output as it finishes; the names go to every open :func:`compile_progress` block. The
+    child is stopped by :meth:`stop` (or dies with this process, if it sets that up itself)."""
+
+    def __init__(self, argv, env=None):
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            text=True,
+        )
+        self.thread = threading.Thread(target=self._read, name="liqsim-compile-helper", daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            name = line.strip()
+            if name in _jit.KERNELS:
+                HELPER_COMPILED.append(name)
+                for progress in list(_ACTIVE):
+                    progress.ready(name, helper=True)
+
+    def stop(self):
+        """Stop the child if it is still compiling (the parent needs nothing more from it) and wait for it."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.thread.join(timeout=5)
+        self.proc.stdout.close()

@@ -86,6 +86,10 @@ class Kernel(NamedTuple):
 #: Every ``@jit`` kernel, by ``module.qualname``, in the order they were defined.
 KERNELS: dict[str, Kernel] = {}
 
+#: Called as ``hook(dispatcher)`` whenever a kernel gains machine code for new argument types, compiled here or
+#: loaded from the disk cache (:mod:`sim._compile` counts the kernels another process compiled with it).
+READY_HOOKS: list[Callable[[Any], None]] = []
+
 
 class _Dispatcher(CPUDispatcher):
     """A dispatcher that compiles for the plain (non-literal) types of its arguments."""
@@ -94,6 +98,14 @@ class _Dispatcher(CPUDispatcher):
         args = tuple(types.unliteral(a) for a in args)
         kws = {k: types.unliteral(v) for k, v in kws.items()}
         return super().get_call_template(args, kws)
+
+    def compile(self, sig):
+        known = len(self.overloads)
+        entry = super().compile(sig)
+        if len(self.overloads) > known:
+            for hook in list(READY_HOOKS):
+                hook(self)
+        return entry
 
 
 class _InternalDispatcher(_Dispatcher):

@@ -162,6 +162,51 @@ def test_a_kernel_without_the_cpython_wrapper_can_be_called_from_python(toy):
 # ------------------------------------------------------------------------------------------------
 
 
+def test_the_helpers_argument_types_are_those_the_event_loop_compiles(compiled):
+    # the helper process compiles each kernel the loop calls for types read off parameter names; a wrong type would
+    # compile a kernel nobody calls (time lost, nothing else). The disk cache's index of each such kernel holds the
+    # argument types a run compiled it for: exactly one entry, the one the helper would compile.
+
+    inp = sim.engine.prepare(sim.engine._warmup_scenario())
+    values = sim.engine.loop_state(inp)
+    plan = _compile.ordered_callees("sim.kernels.loop.run_nb")
+    assert len(plan) > 10 and "sim.kernels.loop.oracle_nb" in plan
+    magic = _jit.KERNELS["sim.kernels.loop.run_nb"].fn.targetctx.codegen().magic_tuple()
+    for name in plan:
+        kernel = _jit.KERNELS[name]
+        sig = _compile.signature(kernel, values)
+        assert sig is not None, name
+        index = kernel.fn._cache._cache_file._load_index()
+        compiled = [key[0] for key in index if key[1] == magic]
+        assert compiled == [sig], name
+    assert _compile.signature("sim.kernels.loop.run_nb", {}) is None  # state it is not given: no guess
+
+
+def test_the_helper_starts_only_when_it_would_help(compiled, monkeypatch):
+    monkeypatch.setenv("LIQSIM_COMPILE_HELPER", "1")
+    assert not _compile.helper_wanted("sim.kernels.loop.run_nb")  # compiled already
+    monkeypatch.setattr(_compile, "_compiled", lambda kernel: False)
+    monkeypatch.setattr(_compile, "_cached", lambda kernel: False)
+    assert _compile.helper_wanted("sim.kernels.loop.run_nb") == (len(os.sched_getaffinity(0)) >= 2)
+    monkeypatch.setenv("LIQSIM_COMPILE_HELPER", "0")
+    assert not _compile.helper_wanted("sim.kernels.loop.run_nb")
+
+
+def test_helper_reports_count_once_with_the_kernels_loaded_here(toy):
+    # a kernel the helper compiled counts when the helper reports it, not again when it loads (or compiles) here
+    calls = []
+    with _compile.compile_progress(lambda *a: calls.append(a)):
+        for progress in _compile._ACTIVE:
+            progress.ready(toy["_leaf"], helper=True)
+            progress.ready(toy["_leaf"], helper=True)
+            progress.ready("not.a.kernel", helper=True)
+        TOP(1.0)  # noqa: F821  compiles top and middle here; leaf again too (no cache): not counted twice
+    names = [(d, t, n.rsplit(".", 1)[-1]) for d, t, n in calls]
+    assert names[0] == (1, 3, "_leaf")
+    assert names[-1] == (3, 3, "_top")
+    assert all(d <= t == 3 for d, t, _ in names)
+
+
 def test_run_time_leaves_compiling_out(compiled):
     scn = sim.load_scenario(None, overrides={"population.n_positions": 500, "scenario.duration_s": 60.0})
     res = sim.run(scn)  # every kernel is loaded by now: nothing is compiled or read from the cache
@@ -182,9 +227,10 @@ def test_a_cold_warmup_reports_every_kernel_it_compiles(tmp_path):
         "calls = []\n"
         "res = sim.warmup(progress=lambda *a: calls.append(a))\n"
         "print(json.dumps({'pending': pending, 'calls': calls, 'left': _compile.pending(),"
+        " 'helper': _compile.HELPER_COMPILED,"
         " 'compile_s': res.timings['compile_s'], 'total_s': res.timings['total_s']}))\n"
     )
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "PYTHONPATH": str(ROOT), "LIQSIM_COMPILE_HELPER": "1"}
     env.pop("LIQSIM_NO_CACHE", None)
     if env.get("LIQSIM_DISABLE_JIT"):
         pytest.skip("the JIT is disabled")
@@ -200,6 +246,68 @@ def test_a_cold_warmup_reports_every_kernel_it_compiles(tmp_path):
     assert all(d <= t for d, t, _ in cold["calls"]) and cold["calls"][0][0] == 0
     assert cold["left"] == []
     assert cold["compile_s"] > 0.5 * cold["total_s"]
+    # on two cores or more a helper process compiled part of the event loop's kernels, counted as they came
+    if len(os.sched_getaffinity(0)) >= 2:
+        loop_calls = set(_compile.closure("sim.kernels.loop.run_nb"))
+        assert cold["helper"] and set(cold["helper"]) <= loop_calls
+        assert set(cold["helper"]) <= {name for _, _, name in cold["calls"]}
 
     warm = child()
     assert warm["pending"] == [] and warm["calls"] == [] and warm["left"] == []
+
+
+# ------------------------------------------------------------------------------------------------
+# what the command line shows
+# ------------------------------------------------------------------------------------------------
+
+
+def test_the_cli_says_when_kernels_compile_and_how_many(toy):
+    import io
+
+    from sim.cli import _Compiling
+
+    stream = io.StringIO()
+    with _Compiling(stream, True) as compiling:
+        TOP(1.0)  # noqa: F821
+    text = stream.getvalue()
+    assert text.startswith("liqsim: compiling the engine (3 kernels")
+    assert "compiled 3 kernels in" in text
+    assert compiling.seconds() > 0.0
+
+    stream = io.StringIO()  # nothing compiles: nothing is said
+    with _Compiling(stream, True):
+        TOP(2.0)  # noqa: F821
+    assert stream.getvalue() == ""
+
+
+def test_the_progress_bars_eta_leaves_compiling_out():
+    import io
+    import time
+
+    from sim.cli import _Progress
+
+    class Compiling:
+        spent = 0.0
+
+        def seconds(self):
+            return self.spent
+
+        def end_line(self):
+            pass
+
+    stream, compiling = io.StringIO(), Compiling()
+    stream.isatty = lambda: True
+    bar = _Progress(stream, True, compiling=compiling)
+    bar.t0 -= 61.0  # a minute has passed since the bar started, all of it compiling
+    compiling.spent = 60.0
+    bar(0.02)
+    eta = float(stream.getvalue().rsplit("eta", 1)[1].rstrip("s"))
+    assert 0.0 < eta < 100.0  # about 49 s for the 1 s of simulating so far, not 50 minutes
+    assert time.perf_counter() - bar.t0 >= 61.0
+
+
+def test_warmup_with_everything_cached_says_so(compiled, capsys):
+    from sim.cli import main
+
+    assert main(["warmup"]) == 0
+    assert "nothing to do" in capsys.readouterr().out
