@@ -32,11 +32,15 @@ def run(scenario, progress=None):
     return _run(scenario, progress=progress)
 
 
-def warmup():
-    """Compile every kernel once (a tiny run); later processes load them from the disk cache."""
+def warmup(progress=None):
+    """Compile every kernel a run uses; later processes load them from the disk cache.
+
+    ``progress``, if given, is called as ``progress(done, total, name)`` as each kernel starts and
+    finishes compiling; never when every kernel is already cached.
+    """
     from sim.engine import warmup as _warmup
 
-    return _warmup()
+    return _warmup(progress)
 
 
 #: Documented short names of the modules users reach from ``import sim`` (``sim.plots.plot_heatmaps(res)``,

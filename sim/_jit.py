@@ -9,15 +9,37 @@ therefore lives in a folder named after a fingerprint of every kernel source (pl
 version): change any kernel and the next run compiles afresh. The folder is under
 ``$NUMBA_CACHE_DIR`` if set, else the user's cache folder (``$XDG_CACHE_HOME`` or ``~/.cache``).
 
+Compile time. Numba compiles every kernel a kernel calls as a unit of its own and then optimises and
+generates machine code for the whole tree below it again, so the cost of a first compile grows with
+the number of kernels, the size of their calls and the number of times each is compiled. Three
+choices here keep it down without changing the machine code of the hot paths:
+
+* Only the kernels called from Python (``@jit(entry=True)``) get Numba's CPython wrapper, the code
+  that unboxes Python arguments. The others are only ever called from kernels; their wrapper, which
+  for a NamedTuple of arrays unboxes hundreds of fields, would be generated, optimised and
+  compiled to machine code for nothing at every level of the call tree. Calling such a kernel from
+  Python still works (tests, debugging): it goes through a twin compiled with a wrapper, uncached.
+* No kernel gets the C-callable wrapper (first-class function support, unused).
+* A kernel is compiled for the plain types of its arguments, never for literal values: Numba would
+  otherwise compile ``f(x, 0)`` and ``f(x, n)`` (or ``g(True)`` and ``g(False)``) as separate
+  functions, and types a loop counter first as the literal it starts from, then as an integer, so
+  a call inside a loop compiled twice.
+
+Every kernel registers itself in :data:`KERNELS` (:mod:`sim._compile` reports compile progress with it).
+
 Environment switches: ``LIQSIM_NO_CACHE=1`` turns the disk cache off; ``LIQSIM_DISABLE_JIT=1`` runs
 the kernels as plain Python for debugging (very slow).
 """
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numba
+from numba.core import types
+from numba.core.registry import CPUDispatcher
 
 CACHE = os.environ.get("LIQSIM_NO_CACHE", "") not in ("1", "true", "yes")
 DISABLED = os.environ.get("LIQSIM_DISABLE_JIT", "") in ("1", "true", "yes")
@@ -51,24 +73,84 @@ def _cache_dir():
 CACHE_DIR = _cache_dir() if CACHE and not DISABLED else None
 
 
-def jit(fn=None, inline="never"):
+class Kernel(NamedTuple):
+    """A registered kernel: ``name`` is ``module.qualname``; ``fn`` the dispatcher (the Python function when
+    the JIT is disabled); ``inline`` Numba's inline option; ``entry`` whether Python calls it."""
+
+    name: str
+    fn: Callable[..., Any]
+    inline: str
+    entry: bool
+
+
+#: Every ``@jit`` kernel, by ``module.qualname``, in the order they were defined.
+KERNELS: dict[str, Kernel] = {}
+
+#: Called as ``hook(dispatcher)`` whenever a kernel gains machine code for new argument types, compiled here or
+#: loaded from the disk cache (:mod:`sim._compile` counts the kernels another process compiled with it).
+READY_HOOKS: list[Callable[[Any], None]] = []
+
+
+class _Dispatcher(CPUDispatcher):
+    """A dispatcher that compiles for the plain (non-literal) types of its arguments."""
+
+    def get_call_template(self, args, kws):
+        args = tuple(types.unliteral(a) for a in args)
+        kws = {k: types.unliteral(v) for k, v in kws.items()}
+        return super().get_call_template(args, kws)
+
+    def compile(self, sig):
+        known = len(self.overloads)
+        entry = super().compile(sig)
+        if len(self.overloads) > known:
+            for hook in list(READY_HOOKS):
+                hook(self)
+        return entry
+
+
+class _InternalDispatcher(_Dispatcher):
+    """A kernel compiled without the CPython wrapper: only kernels call it.
+
+    A call from Python (which would jump through the missing wrapper) goes to a twin with a wrapper,
+    compiled on first use and not cached (its cache files would share names with this kernel's)."""
+
+    def __call__(self, *args, **kwargs):
+        twin = self.__dict__.get("_python_twin")
+        if twin is None:
+            options = dict(self.targetoptions)
+            options.pop("no_cpython_wrapper", None)
+            twin = self._python_twin = _Dispatcher(py_func=self.py_func, locals={}, targetoptions=options)
+        return twin(*args, **kwargs)
+
+
+def jit(fn=None, inline="never", entry=False):
     """Compile ``fn`` with the project's options (nopython, cached, no fastmath).
+
+    ``entry=True`` marks a kernel called from Python (the engine, the calculator, tests); the others
+    are compiled for calls from kernels only (see the module docstring).
 
     ``@jit(inline="always")`` inlines a function into its callers at Numba's IR level. Kernels pass
     NamedTuples of arrays, which Numba flattens into hundreds of scalar arguments per call; for the
     functions called once per liquidation that calling cost was as large as the work itself.
     """
     if fn is None:
-        return lambda f: jit(f, inline)
+        return lambda f: jit(f, inline, entry)
+    name = f"{fn.__module__}.{fn.__qualname__}"
     if DISABLED:
+        KERNELS[name] = Kernel(name, fn, inline, entry)
         return fn
-    if not CACHE:
-        return numba.njit(cache=False, fastmath=False, nogil=True, inline=inline)(fn)
-    # The cache locator is chosen when the dispatcher is created, so Numba's global setting is
-    # only borrowed for the duration of the decoration.
-    previous = numba.config.CACHE_DIR
-    numba.config.CACHE_DIR = CACHE_DIR or previous
-    try:
-        return numba.njit(cache=True, fastmath=False, nogil=True, inline=inline)(fn)
-    finally:
-        numba.config.CACHE_DIR = previous
+    options = dict(nopython=True, boundscheck=None, fastmath=False, nogil=True, inline=inline, no_cfunc_wrapper=True)
+    if not entry:
+        options["no_cpython_wrapper"] = True
+    dispatcher = (_Dispatcher if entry else _InternalDispatcher)(py_func=fn, locals={}, targetoptions=options)
+    if CACHE:
+        # The cache locator is chosen when caching is enabled, so Numba's global setting is only
+        # borrowed for that moment.
+        previous = numba.config.CACHE_DIR
+        numba.config.CACHE_DIR = CACHE_DIR or previous
+        try:
+            dispatcher.enable_caching()
+        finally:
+            numba.config.CACHE_DIR = previous
+    KERNELS[name] = Kernel(name, dispatcher, inline, entry)
+    return dispatcher

@@ -345,15 +345,27 @@ def _overrides(pairs, seed=None, problems=None):
 
 
 class _Progress:
-    """A one-line progress bar with ETA on a terminal; silent otherwise."""
+    """A one-line progress bar with ETA on a terminal; silent otherwise. Time spent compiling kernels (measured by
+    ``compiling``, a :class:`_Compiling`) is left out of the ETA: a first run must not promise an hour."""
 
-    def __init__(self, stream, enabled, label="simulating"):
-        self.stream, self.enabled, self.label, self.t0 = stream, enabled, label, time.perf_counter()
+    def __init__(self, stream, enabled, label="simulating", compiling=None):
+        self.stream, self.enabled, self.label = stream, enabled, label
+        self.compiling = compiling
+        self.restart()
+
+    def restart(self):
+        """Start the ETA's clock now."""
+        self.t0 = time.perf_counter()
+        self.c0 = self.compiling.seconds() if self.compiling is not None else 0.0
 
     def __call__(self, fraction, note=""):
         if not self.enabled:
             return
-        elapsed = time.perf_counter() - self.t0
+        spent = 0.0
+        if self.compiling is not None:
+            self.compiling.end_line()
+            spent = self.compiling.seconds() - self.c0
+        elapsed = max(time.perf_counter() - self.t0 - spent, 0.0)
         eta = elapsed / fraction * (1.0 - fraction) if fraction > 0 else 0.0
         bar = "#" * int(30 * fraction)
         self.stream.write(f"\r  {self.label} [{bar:<30}] {100 * fraction:5.1f}%{note}  eta {eta:5.1f}s")
@@ -362,13 +374,65 @@ class _Progress:
             self.stream.write("\n")
 
 
-def _first_compile():
-    """True when no compiled kernel is cached yet (the next run will compile them)."""
-    from pathlib import Path
+class _Compiling:
+    """Shows that the engine's kernels are compiling whenever they are (not only on a first run: a changed checkout,
+    a new Numba or another machine compiles too), as kernels done out of kernels to compile: a live line on a
+    terminal; a line when compiling starts and one when it ends otherwise. Also the compile clock of the command.
 
-    from sim._jit import CACHE_DIR
+    Use as ``with _Compiling(sys.stderr, enabled) as compiling: ...``."""
 
-    return CACHE_DIR is not None and not any(Path(CACHE_DIR).rglob("*.nbi"))
+    def __init__(self, stream, enabled):
+        self.stream, self.enabled, self.tty = stream, enabled, enabled and stream.isatty()
+        self.t0 = None
+        self.last = (0, 0)
+        self.open_line = False
+        self._stack = contextlib.ExitStack()
+        self._clock = None
+
+    def __enter__(self):
+        from sim._compile import compile_clock, compile_progress
+
+        self._clock = self._stack.enter_context(compile_clock())
+        if self.enabled:
+            self._stack.enter_context(compile_progress(self))
+        return self
+
+    def __exit__(self, *exc):
+        self._stack.close()
+        if self.t0 is not None and exc[0] is None:
+            self.end_line()
+            done, total = self.last
+            took = time.perf_counter() - self.t0
+            self.stream.write(f"liqsim: compiled {done} kernels in {took:.0f} s; they are cached for later runs\n")
+            self.stream.flush()
+        elif self.open_line:
+            self.stream.write("\n")
+        return False
+
+    def seconds(self):
+        """Wall time spent compiling (or loading kernels) so far in this command."""
+        return self._clock.seconds if self._clock is not None else 0.0
+
+    def __call__(self, done, total, name):
+        from sim._compile import short_name
+
+        if self.t0 is None:
+            self.t0 = time.perf_counter()
+            self.stream.write(
+                f"liqsim: compiling the engine ({total} kernels; once per install or change of it, "
+                "cached for later runs)\n"
+            )
+        self.last = (done, total)
+        if self.tty:
+            took = time.perf_counter() - self.t0
+            self.stream.write(f"\r  compiling [{done:>3}/{total:<3}] {short_name(name):<24} {took:5.1f}s")
+            self.open_line = True
+        self.stream.flush()
+
+    def end_line(self):
+        if self.open_line:
+            self.stream.write("\n")
+            self.open_line = False
 
 
 def _money(x):
@@ -438,14 +502,15 @@ def _compare(args):
     if problems:
         raise ScenarioError(problems)
     out = Path(args.out or Path("runs") / f"{output_name(scn)}-compare")
-    with claim_comparison_folder(out):  # refuse before spending the runs, not after; locked until saved
-        if not args.quiet and _first_compile():
-            print("liqsim: compiling the engine (first run only, about a minute; cached afterwards)", file=sys.stderr)
+    with (
+        claim_comparison_folder(out),  # refuse before spending the runs, not after; locked until saved
+        _Compiling(sys.stderr, not args.quiet) as compiling,
+    ):
         cmp = compare(
             scn,
             names["--venues"],
             names["--policies"],
-            progress=_Progress(sys.stderr, not args.quiet and sys.stderr.isatty()),
+            progress=_Progress(sys.stderr, not args.quiet and sys.stderr.isatty(), compiling=compiling),
         )
         target = cmp.save(out, plot=scn.output.plot and not args.no_plot)
     if not args.quiet:
@@ -502,28 +567,28 @@ def _sweep(args):
         except ScenarioError as err:
             problems += err.problems
         raise ScenarioError(problems)
-    if not args.quiet and _first_compile():
-        print("liqsim: compiling the engine (first run only, about a minute; cached afterwards)", file=sys.stderr)
     bar = _Progress(sys.stderr, not args.quiet and sys.stderr.isatty(), label="sweeping")
 
     def progress(done, total):
         if done == 0:  # the clock of the ETA starts with the runs, not with the checks and the compile
-            bar.t0 = time.perf_counter()
+            bar.restart()
         bar(done / total, f"  {done}/{total} runs")
 
     t0 = time.perf_counter()
     try:
-        table = run_sweep(
-            args.file,
-            args.grid,
-            args.seeds,
-            args.out,
-            executor=args.executor,
-            workers=args.workers,
-            scheduler=args.scheduler,
-            overrides=overrides,
-            progress=progress,
-        )
+        with _Compiling(sys.stderr, not args.quiet) as compiling:
+            bar.compiling = compiling
+            table = run_sweep(
+                args.file,
+                args.grid,
+                args.seeds,
+                args.out,
+                executor=args.executor,
+                workers=args.workers,
+                scheduler=args.scheduler,
+                overrides=overrides,
+                progress=progress,
+            )
     except KeyboardInterrupt as stop:
         what = "terminated" if isinstance(stop, _Terminated) else "interrupted"
         print(f"\nliqsim: {what}; the finished runs are saved: run the same command again to resume", file=sys.stderr)
@@ -563,11 +628,14 @@ def main(argv=None):
         previous, installed = signal.signal(signal.SIGTERM, _on_sigterm), True
     try:
         if args.command == "warmup":
+            from sim._compile import pending
             from sim.engine import warmup
 
-            t0 = time.perf_counter()
-            warmup()
-            print(f"liqsim: kernels compiled and cached in {time.perf_counter() - t0:.1f} s")
+            if not pending():
+                print("liqsim: the kernels are compiled and cached already; nothing to do")
+                return 0
+            with _Compiling(sys.stderr, True):
+                warmup()
             return 0
         if args.command == "calc":
             return _calc(args)
@@ -636,10 +704,12 @@ def _run(args, scn):
     from sim.outputs import OUTPUT_FILES, claim
 
     out = Path(args.out or scn.output.dir or Path("runs") / output_name(scn))
-    with claim(out, "run", OUTPUT_FILES):  # refuse before spending the run, not after; locked until saved
-        if not args.quiet and _first_compile():
-            print("liqsim: compiling the engine (first run only, about a minute; cached afterwards)", file=sys.stderr)
-        res = run(scn, progress=_Progress(sys.stderr, not args.quiet and sys.stderr.isatty()))
+    with (
+        claim(out, "run", OUTPUT_FILES),  # refuse before spending the run, not after; locked until saved
+        _Compiling(sys.stderr, not args.quiet) as compiling,
+    ):
+        bar = _Progress(sys.stderr, not args.quiet and sys.stderr.isatty(), compiling=compiling)
+        res = run(scn, progress=bar)
         target = res.save(out, plot=scn.output.plot and not args.no_plot, accounts=args.accounts)
     if not args.quiet:
         _report(res, target)

@@ -7,6 +7,7 @@ runs :func:`sim.kernels.loop.run_nb` in time chunks (so a caller can show progre
 fill buffer when the kernel asks for it.
 """
 
+import sys
 import time
 from typing import NamedTuple
 
@@ -491,14 +492,23 @@ def path_within(inp):
 def run(scn, progress=None):
     """Run a validated scenario end to end and return a :class:`sim.result.Result`."""
     from sim import metrics
+    from sim._compile import compile_clock, helper_wanted
     from sim.outputs import versions
     from sim.result import Result
 
-    t0 = time.perf_counter()
-    inp = prepare(scn)
-    t_prep = time.perf_counter()
-    raw = simulate(inp, progress=progress)
-    t_run = time.perf_counter()
+    helper = _start_compile_helper() if helper_wanted(_LOOP) else None
+    try:
+        with compile_clock() as clock:  # compiling or loading kernels is not the run's time
+            t0 = time.perf_counter()
+            inp = prepare(scn)
+            t_prep = time.perf_counter()
+            c_prep = clock.seconds
+            raw = simulate(inp, progress=progress)
+            t_run = time.perf_counter()
+    finally:
+        if helper is not None:
+            helper.stop()
+    compile_s = clock.seconds
     accounts = raw.accounts
     meta = {
         "fund_initial": inp.fund_initial,
@@ -511,11 +521,16 @@ def run(scn, progress=None):
         "start_price": inp.start_price,
         "shock_start_s": scn.shock.start_s if scn.shock.kind != "none" else None,
         "n_positions": int(np.sum(inp.pos_kind == E.TRADER)),
-        "runtime_s": t_run - t0,
+        "runtime_s": t_run - t0 - compile_s,
         "behaviour": raw.behaviour,
     }
     summary = metrics.summarize(raw.fills, raw.series, accounts, meta)
-    timings = {"prepare_s": t_prep - t0, "simulate_s": t_run - t_prep, "total_s": t_run - t0}
+    timings = {
+        "prepare_s": t_prep - t0 - c_prep,
+        "simulate_s": t_run - t_prep - (compile_s - c_prep),
+        "compile_s": compile_s,  # prepare_s + simulate_s + compile_s = total_s
+        "total_s": t_run - t0,
+    }
     return Result(
         scenario=scn,
         summary=summary,
@@ -528,11 +543,26 @@ def run(scn, progress=None):
     )
 
 
-def warmup():
-    """Compile every kernel once (a tiny run); later processes load them from the disk cache."""
+def warmup(progress=None):
+    """Compile every kernel a run uses (a tiny run, with stops and top-ups so that their set-up kernels
+    compile too); later processes load them from the disk cache.
+
+    ``progress``, if given, is called as ``progress(done, total, name)`` when each kernel starts and
+    finishes compiling (:func:`sim._compile.compile_progress`); never when every kernel is cached.
+    """
+    from sim._compile import compile_progress
+
+    scn = _warmup_scenario()
+    if progress is None:
+        return run(scn)
+    with compile_progress(progress):
+        return run(scn)
+
+
+def _warmup_scenario():
     from sim.config.scenario import load_scenario
 
-    scn = load_scenario(
+    return load_scenario(
         None,
         overrides={
             "population.n_positions": 500,
@@ -542,6 +572,65 @@ def warmup():
             "shock.size_pct": -20.0,
             "insurance_fund.initial_usd": 0.0,
             "book.depth_usd_1pct": 2e5,
+            "stops.share": 0.2,
+            "topups.share": 0.2,
         },
     )
-    return run(scn)
+
+
+#: The kernel whose compile a helper process shortens: the event loop, which compiles the kernels it calls as
+#: it is typed (see sim._compile).
+_LOOP = "sim.kernels.loop.run_nb"
+
+
+def loop_state(inp):
+    """The event loop's named arguments for prepared inputs ``inp``, by parameter name (``pos``, ``p``, ...)."""
+    pos, tiers, book, trig, ev, mk, fills, series, sf, si = _allocate(inp)
+    return dict(
+        pos=pos, tiers=tiers, book=book, trig=trig, ev=ev, mk=mk, fl=fills, series=series, sf=sf, si=si, p=_params(inp)
+    )
+
+
+def _start_compile_helper():
+    """Start ``python -m sim.engine --compile-helper`` on this very package (see :func:`_compile_helper`)."""
+    import os
+    import sys
+    from pathlib import Path
+
+    from sim._compile import Helper
+
+    env = dict(os.environ, LIQSIM_COMPILE_HELPER="0")
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
+    try:
+        return Helper([sys.executable, "-m", "sim.engine", "--compile-helper", str(os.getpid())], env=env)
+    except OSError:  # no process to spare: compile alone
+        return None
+
+
+def _compile_helper(parent):
+    """The helper process: compile the kernels the event loop calls, from the last call in its code to the first,
+    while the parent types the loop from the first; report each on standard output. Dies with ``parent``."""
+    import os
+    import signal
+    import sys
+
+    from sim._compile import compile_kernels, ordered_callees
+    from sim.outputs import libc
+
+    prctl = getattr(libc(), "prctl", None)
+    if prctl is not None:
+        prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    if os.getppid() != parent:
+        return
+    values = loop_state(prepare(_warmup_scenario()))
+
+    def report(name):
+        sys.stdout.write(name + "\n")
+        sys.stdout.flush()
+
+    compile_kernels(ordered_callees(_LOOP)[::-1], values, report)
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--compile-helper"]:
+    _compile_helper(int(sys.argv[2]))

@@ -16,7 +16,15 @@ SIM = Path(__file__).resolve().parents[1] / "sim"
 
 #: Bottom to top. A layer is a set of dotted prefixes; the longest prefix that matches a module places it.
 LAYERS = [
-    {"sim._version", "sim.enums", "sim.dtypes", "sim.errors", "sim._jit", "sim.state"},  # codes, types, options
+    {
+        "sim._version",
+        "sim.enums",
+        "sim.dtypes",
+        "sim.errors",
+        "sim._jit",
+        "sim._compile",
+        "sim.state",
+    },  # codes, types, options
     {"sim.kernels"},  # the Numba kernels: arrays in, arrays out
     {"sim.world"},  # all randomness, drawn once from the seed: population, book profile, price paths
     {"sim.config.schema"},  # the key-spec machinery

@@ -3,7 +3,7 @@
 from sim._jit import jit
 
 
-@jit
+@jit(entry=True)
 def pack_positions_nb(
     out, side0, size0, entry0, wallet0, reserve0, kind, mode, leverage, lp_start, pos, start_price, mark
 ):

@@ -21,6 +21,7 @@ import numpy as np
 from sim import enums as E
 from sim import state as S
 from sim._jit import jit
+from sim.kernels.heap import argsort_nb
 from sim.kernels.liquidation import (
     adl_tripped_nb,
     fund_add_nb,
@@ -30,7 +31,6 @@ from sim.kernels.liquidation import (
     record_nb,
     reduce_position_nb,
     reindex_nb,
-    row_equity_nb,
 )
 from sim.kernels.margin import equity_nb
 
@@ -56,7 +56,7 @@ def adl_score_nb(s, q, ep, w, mark, eq, mm, ranking):
     return pnl * lev if pnl > 0.0 else pnl / lev
 
 
-@jit
+@jit(inline="always")
 def adl_price_nb(sf, p, side, qty, bbar):
     """Execution price of the pool: the bankruptcy price; the mark while the fund can pay the whole
     gap to bankruptcy and its drawdown rule has not tripped, else the bankruptcy price (OKX); or the previous mark (Hyperliquid), kept
@@ -150,14 +150,14 @@ def _sort_nb(trig, sel):
     order) first in ``trig.rank``, ordered by ``(rank_score, id)``; returns how many."""
     ids = trig.rank[sel]
     scores = trig.rank_score[sel]
-    order = np.argsort(scores, kind="mergesort")  # stable: ties stay in id order
+    order = argsort_nb(scores)  # stable: ties stay in id order
     for k in range(sel.size):
         trig.rank[k] = ids[order[k]]
         trig.rank_score[k] = scores[order[k]]
     return sel.size
 
 
-@jit
+@jit(inline="always")
 def _queue_head_nb(pos, trig, n, rem, total):
     """Order only the head of the queue that the pool can reach: the candidates with the lowest
     ``(rank_score, id)`` whose sizes (``total`` over all ``n``) add up to more than ``rem`` (a whole position
@@ -170,11 +170,14 @@ def _queue_head_nb(pos, trig, n, rem, total):
     sizes, rank, scores = pos.size, trig.rank, trig.rank_score
     m = min(n, 4096)
     stride = max(1, n // m)
-    sample = np.sort(scores[0 : stride * m : stride])
+    sample = np.empty(m)  # scores[0 : stride * m : stride], then sorted through its order
+    for k in range(m):
+        sample[k] = scores[k * stride]
+    order = argsort_nb(sample)
     want = 4.0 * rem / total  # share of the candidates wanted
     sel = np.empty(n, np.int64)
     while want * m < m - 1:
-        cut = sample[int(want * m) + 1]
+        cut = sample[order[int(want * m) + 1]]
         k = 0
         head = 0.0
         for c in range(n):
@@ -188,7 +191,7 @@ def _queue_head_nb(pos, trig, n, rem, total):
     return _sort_nb(trig, np.arange(n))
 
 
-@jit
+@jit(inline="always")
 def _drain_level_nb(pos, trig, n, rem, mark, gap):
     """Water-filling on leverage: the smallest group of most-levered victims and the common leverage
     ``L`` they are cut to so that together they close ``rem``.
@@ -204,7 +207,7 @@ def _drain_level_nb(pos, trig, n, rem, mark, gap):
     for k in range(n):
         c = trig.rank[k]
         sq += pos.size[c]
-        se += row_equity_nb(pos, c, mark)
+        se += equity_nb(pos.side[c], pos.size[c], pos.entry[c], pos.wallet[c], mark)
         den = se - rem * gap
         if sq < rem or den <= 0.0:
             continue
@@ -212,7 +215,9 @@ def _drain_level_nb(pos, trig, n, rem, mark, gap):
         if k + 1 == n:
             return n, level
         nxt = trig.rank[k + 1]
-        if level >= pos.size[nxt] * mark / row_equity_nb(pos, nxt, mark):
+        if level >= pos.size[nxt] * mark / equity_nb(
+            pos.side[nxt], pos.size[nxt], pos.entry[nxt], pos.wallet[nxt], mark
+        ):
             return k + 1, level
     return n, 0.0
 
@@ -251,12 +256,14 @@ def adl_step_nb(t, pos, tiers, trig, fl, sf, si, p):
             y = q * plan
     elif p.adl_policy == E.POLICY_LEVERAGE_DRAIN and plan > 0.0 and cur < n - 1:
         gap = sf[S.F_ADL_GAP]
-        y = (q * mark - plan * row_equity_nb(pos, c, mark)) / (mark - plan * gap)
+        y = (q * mark - plan * equity_nb(pos.side[c], pos.size[c], pos.entry[c], pos.wallet[c], mark)) / (
+            mark - plan * gap
+        )
         y = min(q, max(0.0, y))
     y = min(y, rem)
-    equity0 = row_equity_nb(pos, c, mark)
+    equity0 = equity_nb(pos.side[c], pos.size[c], pos.entry[c], pos.wallet[c], mark)
     fund_delta = s * y * (price - bbar)
-    reduce_position_nb(pos, sf, c, y, price)
+    reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, sf, c, y, price)
     sf[S.F_FUND_CASH] += fund_delta
     fund_add_nb(sf, fund_delta)
     sf[S.F_LIQ_NOTIONAL] += y * price

@@ -25,14 +25,12 @@ from sim.kernels.liquidation import (
     prefetch_row_nb,
     record_nb,
     reindex_nb,
-    row_equity_nb,
-    row_mm_nb,
     sell_at_fill_nb,
 )
-from sim.kernels.margin import init_prices_nb
+from sim.kernels.margin import equity_nb, init_prices_nb, position_mm_nb
 
 
-@jit
+@jit(entry=True)
 def stop_prices_nb(side, kind, lp, d, u_round, u_stop, p0, step, round_share, share, out):
     """Stop prices of a population (NaN = no stop; drawn by sim.world.population.behaviour_draws): a stop ``d`` (a
     fraction) from the start price ``p0`` on the losing side, put halfway to the liquidation price ``lp`` when
@@ -89,7 +87,7 @@ def stop_nb(i, t, pos, tiers, book, trig, fl, sf, si, p):
         prefetch_row_nb(pos, nxt[cur])
     m = sf[S.F_MARK]
     bp = pos.bp[i]
-    equity0 = row_equity_nb(pos, i, m)
+    equity0 = equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], m)
     filled, price, fee = sell_at_fill_nb(i, pos.size[i], p.taker_fee, t, pos, book, sf, si, p)
     if filled <= 0.0:
         return
@@ -113,7 +111,7 @@ def arm_topup_nb(i, t, pos, tiers, trig, si):
     reindex_nb(pos, trig, si, i, tiers)
 
 
-@jit
+@jit(inline="always")
 def apply_topups_nb(t, pos, tiers, trig, sf, si, p):
     """Top-ups due by ``t``, earliest first (ties by row): each adds what brings maintenance margin / equity at
     the mark down to the target ratio, at most the reserve left (nothing if the price has recovered)."""
@@ -125,7 +123,9 @@ def apply_topups_nb(t, pos, tiers, trig, sf, si, p):
             continue
         pos.tu_due[i] = S.NEVER
         m = sf[S.F_MARK]
-        need = row_mm_nb(pos, i, pos.size[i], m, tiers) / p.tu_target - row_equity_nb(pos, i, m)
+        need = position_mm_nb(
+            pos.size[i], pos.entry[i], m, tiers.floor, tiers.mmr, tiers.cum, tiers.basis
+        ) / p.tu_target - equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], m)
         add = min(pos.reserve[i], need)
         if add > 0.0:
             pos.wallet[i] += add
@@ -136,7 +136,7 @@ def apply_topups_nb(t, pos, tiers, trig, sf, si, p):
     si[S.I_NPEND] = n
 
 
-@jit
+@jit(inline="always")
 def funding_rate_nb(premium, interest, clamp, scale, cap):
     """The rate paid per interval: ``F8 = P + clamp(I − P, −c, +c)`` (the 8-hour rate from the premium ``P``
     and the interest ``I``), times the share of 8 hours one interval is, within ``±cap``."""
@@ -144,7 +144,7 @@ def funding_rate_nb(premium, interest, clamp, scale, cap):
     return min(max(f8 * scale, -cap), cap)
 
 
-@jit
+@jit(inline="always")
 def premium_sample_nb(sf, si, mid, index, p):
     """One premium sample ``mid / index − 1``, weighted 1, 2, 3, ... since the last settlement (Binance) or
     equally."""
@@ -154,7 +154,7 @@ def premium_sample_nb(sf, si, mid, index, p):
     sf[S.F_PREM_DEN] += w
 
 
-@jit
+@jit(inline="always")
 def settle_funding_nb(t, pos, tiers, trig, fl, sf, si, p):
     """Pay funding: every holder of ``q`` (signed) pays ``q × price × rate`` (longs pay when it is positive).
     Traders pay from their wallet (the position's margin), which moves their liquidation prices; the fund's
@@ -207,7 +207,7 @@ def settle_funding_nb(t, pos, tiers, trig, fl, sf, si, p):
     rebuild_index_nb(pos, tiers, trig, si)
 
 
-@jit
+@jit(inline="always")
 def rebuild_index_nb(pos, tiers, trig, si):
     """Every open row's prices again, and the sorted trigger index rebuilt from them (heaps emptied). A row
     waiting out a cooldown gets version 1, so only the deferred list puts it back."""
@@ -216,9 +216,17 @@ def rebuild_index_nb(pos, tiers, trig, si):
     for i in range(status.size):
         if status[i] == E.OPEN:
             version[i] = 0 if eligible[i] <= tick else 1
-    trig.order_long[:] = order_by_key_nb(trig.ids_long, pos.key)
-    trig.order_short[:] = order_by_key_nb(trig.ids_short, pos.key)
+    _copy_nb(order_by_key_nb(trig.ids_long, pos.key), trig.order_long)
+    _copy_nb(order_by_key_nb(trig.ids_short, pos.key), trig.order_short)
     si[S.I_CUR_LONG] = 0
     si[S.I_CUR_SHORT] = 0
     si[S.I_HEAP_LONG] = 0
     si[S.I_HEAP_SHORT] = 0
+
+
+@jit(inline="always")
+def _copy_nb(src, dst):
+    """``dst[:] = src`` for arrays of the same size, written out: Numba's slice assignment checks the shapes and
+    its error message alone compiles some thirty string functions."""
+    for k in range(src.size):
+        dst[k] = src[k]

@@ -144,7 +144,16 @@ def event_pop_nb(ev, n):
     return n
 
 
-@jit
+@jit(inline="always")
+def _holds_all_nb(counts, n):
+    """``counts.max() == n`` written out (NumPy's ``max`` compiles several helper functions)."""
+    for d in range(counts.size):
+        if counts[d] == n:
+            return True
+    return False
+
+
+@jit(entry=True)
 def order_by_key_nb(ids, keys):
     """``ids`` ordered by ``keys`` descending, ties by id ascending: the start-of-run trigger index.
 
@@ -171,7 +180,7 @@ def order_by_key_nb(ids, keys):
         sh = np.uint64(shift)
         for k in range(n):
             counts[np.int64((u[k] >> sh) & np.uint64(0xFF)) + 1] += 1
-        if counts.max() == n:
+        if _holds_all_nb(counts, n):
             continue  # one digit for all: this pass would not move anything
         for d in range(256):
             counts[d + 1] += counts[d]
@@ -186,7 +195,7 @@ def order_by_key_nb(ids, keys):
     return out
 
 
-@jit
+@jit(entry=True)
 def split_sides_nb(side, status, kind, size, open_code, trader_code):
     """One pass over the rows: the open rows of each side (ascending ids: the trigger index's input and the ADL
     candidates) and the sizes of each side's traders in id order (their open interest is the sum)."""
@@ -210,3 +219,61 @@ def split_sides_nb(side, status, kind, size, open_code, trader_code):
             sizes[h][filled[2 + h]] = size[i]
             filled[2 + h] += 1
     return ids[0], ids[1], sizes[0][: filled[2]], sizes[1][: filled[3]]
+
+
+@jit(inline="always")
+def _lt_nan_last(a, b):
+    """``a < b`` with NaN after every number, NumPy's sort order."""
+    return a < b or (b != b and a == a)
+
+
+@jit
+def argsort_nb(keys):
+    """``np.argsort(keys, kind="stable")`` for a float64 array: the indices that order ``keys`` ascending, NaN
+    last, equal keys in index order. A stable order is unique, so this is exactly NumPy's answer; written out
+    because Numba's sorts compile a dozen helper functions each. Insertion sort of runs of 16, then bottom-up
+    merges."""
+    n = keys.size
+    idx = np.empty(n, np.int64)
+    for k in range(n):
+        idx[k] = k
+    run = 16
+    for lo in range(0, n, run):
+        hi = min(lo + run, n)
+        for k in range(lo + 1, hi):
+            v = idx[k]
+            x = keys[v]
+            j = k
+            while j > lo and _lt_nan_last(x, keys[idx[j - 1]]):
+                idx[j] = idx[j - 1]
+                j -= 1
+            idx[j] = v
+    src = idx
+    dst = np.empty(n, np.int64)
+    width = run
+    while width < n:
+        for lo in range(0, n, 2 * width):
+            mid = min(lo + width, n)
+            hi = min(lo + 2 * width, n)
+            a = lo
+            b = mid
+            k = lo
+            while a < mid and b < hi:
+                if _lt_nan_last(keys[src[b]], keys[src[a]]):
+                    dst[k] = src[b]
+                    b += 1
+                else:
+                    dst[k] = src[a]
+                    a += 1
+                k += 1
+            while a < mid:
+                dst[k] = src[a]
+                a += 1
+                k += 1
+            while b < hi:
+                dst[k] = src[b]
+                b += 1
+                k += 1
+        src, dst = dst, src
+        width *= 2
+    return src

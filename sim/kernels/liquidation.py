@@ -96,12 +96,16 @@ def maker_trade_nb(sf, dq, price):
 
 
 @jit(inline="always")
-def reduce_position_nb(pos, sf, i, qty, price):
-    """Close ``qty`` of row ``i`` at ``price``: realize PnL into the wallet, shrink the size."""
-    s = pos.side[i]
-    pos.wallet[i] += s * qty * (price - pos.entry[i])
-    pos.size[i] -= qty
-    if pos.kind[i] == E.TRADER:
+def reduce_position_nb(side, size, entry, wallet, kind, sf, i, qty, price):
+    """Close ``qty`` of row ``i`` at ``price``: realize PnL into the wallet, shrink the size.
+
+    The helpers the waterfall inlines take the arrays or values they use, not the position tuple: Numba copies
+    every argument of an inlined function, and a copy of the tuple counts a reference to each of its sixteen
+    arrays (and is code to compile)."""
+    s = side[i]
+    wallet[i] += s * qty * (price - entry[i])
+    size[i] -= qty
+    if kind[i] == E.TRADER:
         if s > 0:
             sf[S.F_OI_LONG] -= qty
         else:
@@ -136,7 +140,7 @@ def defer_nb(pos, trig, si, i, ticks):
     si[S.I_NDEFER] += 1
 
 
-@jit
+@jit(inline="always")
 def flush_deferred_nb(pos, trig, si):
     """Index the deferred positions whose wait is over; keep the others waiting."""
     keep = 0
@@ -153,23 +157,12 @@ def flush_deferred_nb(pos, trig, si):
 
 
 @jit(inline="always")
-def row_equity_nb(pos, i, price):
-    return equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], price)
-
-
-@jit(inline="always")
-def row_mm_nb(pos, i, q, price, tiers):
-    """Maintenance margin (trigger tiers) of ``q`` units of row ``i`` at ``price``."""
-    return position_mm_nb(q, pos.entry[i], price, tiers.floor, tiers.mmr, tiers.cum, tiers.basis)
-
-
-@jit(inline="always")
-def tier_price_nb(pos, i, mark, tiers):
-    """What a position's size is multiplied by to read its tier: the mark, its entry price on the entry
+def tier_price_nb(entry, mark, basis):
+    """What a position's size is multiplied by to read its tier: the mark, its ``entry`` price on the entry
     basis, or 1 when tiers are set in size (floors in base units)."""
-    if tiers.basis == E.MM_SIZE:
+    if basis == E.MM_SIZE:
         return 1.0
-    return pos.entry[i] if tiers.basis == E.MM_ENTRY else mark
+    return entry if basis == E.MM_ENTRY else mark
 
 
 @jit(inline="always")
@@ -194,7 +187,7 @@ def prefetch_row_nb(pos, j):
     prefetch_nb(pos.kind, j)
 
 
-@jit
+@jit(inline="always")
 def next_triggered_nb(pos, trig, si, side, mark):
     """Pop the next position of ``side`` that ``mark`` liquidates, or return -1.
 
@@ -241,35 +234,41 @@ def next_triggered_nb(pos, trig, si, side, mark):
 
 @jit(inline="always")
 def liquidate_nb(i, t, pos, tiers, book, trig, fl, sf, si, p):
-    """Liquidate triggered row ``i`` by the venue's rules: backstop, partial rule, else in full."""
+    """Liquidate triggered row ``i`` by the venue's rules: backstop, partial rule, else in full.
+
+    Numba copies an inlined function into every place that calls it, so the full close is called from one
+    place only (it is the larger part of this code, which the event loop inlines)."""
     q = pos.size[i]
     m = sf[S.F_MARK]
-    if p.backstop_fraction > 0.0:
-        if row_equity_nb(pos, i, m) < p.backstop_fraction * row_mm_nb(pos, i, q, m, tiers):
-            settle_rest_nb(i, t, pos, fl, sf, si, p)
-            return
+    full = True  # close in full (after the partial rule, if one applies and leaves the position non-compliant)
+    on_book = True  # with an order on the book first; False: a backstop takes the account as it is
     rule = p.partial_rule
-    if rule == E.PARTIAL_SLICES:
+    if p.backstop_fraction > 0.0:
+        ep = pos.entry[i]
+        mm = position_mm_nb(q, ep, m, tiers.floor, tiers.mmr, tiers.cum, tiers.basis)
+        on_book = not equity_nb(pos.side[i], q, ep, pos.wallet[i], m) < p.backstop_fraction * mm
+    if on_book and rule == E.PARTIAL_SLICES:
         whole = pos.cooldown[i] > t or q * m <= p.slice_threshold
         x = q if whole else min(q, max(p.lot, math.floor(p.slice_fraction * q / p.lot) * p.lot))
         if x < q:
             close_at_fill_nb(i, x, E.PARTIAL, t, pos, tiers, book, trig, fl, sf, si, p)
-        else:
-            _full_nb(i, t, pos, tiers, book, trig, fl, sf, si, p)
-        return
-    j = tier_nb(q * tier_price_nb(pos, i, m, tiers), tiers.floor)
-    while rule != E.PARTIAL_NONE and j > 0 and j >= p.partial_min_tier:
-        r = partial_size_nb(i, j, pos, tiers, sf, p)
-        if r <= 0.0:
-            break
-        before = pos.size[i]
-        if _partial_nb(i, r, t, pos, tiers, book, trig, fl, sf, si, p):
-            return
-        if rule != E.PARTIAL_TO_TIER or pos.size[i] >= before:
-            break  # one reduction only (Binance, Bybit), or nothing filled
-        # OKX: still not compliant after dropping tiers: drop again from the tier it is in now
-        j = tier_nb(pos.size[i] * tier_price_nb(pos, i, m, tiers), tiers.floor)
-    _full_nb(i, t, pos, tiers, book, trig, fl, sf, si, p)
+            full = False
+    elif on_book:
+        j = tier_nb(q * tier_price_nb(pos.entry[i], m, tiers.basis), tiers.floor)
+        while rule != E.PARTIAL_NONE and j > 0 and j >= p.partial_min_tier:
+            r = partial_size_nb(i, j, pos, tiers, sf, p)
+            if r <= 0.0:
+                break
+            before = pos.size[i]
+            if _partial_nb(i, r, t, pos, tiers, book, trig, fl, sf, si, p):
+                full = False
+                break
+            if rule != E.PARTIAL_TO_TIER or pos.size[i] >= before:
+                break  # one reduction only (Binance, Bybit), or nothing filled
+            # OKX: still not compliant after dropping tiers: drop again from the tier it is in now
+            j = tier_nb(pos.size[i] * tier_price_nb(pos.entry[i], m, tiers.basis), tiers.floor)
+    if full:
+        _full_nb(i, t, pos, tiers, book, trig, fl, sf, si, p, on_book)
 
 
 @jit
@@ -283,17 +282,17 @@ def partial_size_nb(i, j, pos, tiers, sf, p):
     """
     q = pos.size[i]
     m = sf[S.F_MARK]
-    px = tier_price_nb(pos, i, m, tiers)
+    px = tier_price_nb(pos.entry[i], m, tiers.basis)
     if p.partial_rule == E.PARTIAL_TO_TIER:
         jj = 0 if p.partial_tiers_down <= 0 else max(0, j - p.partial_tiers_down)
         keep = math.floor(min(q, tiers.floor[jj + 1] / px) / p.lot) * p.lot
         return q - keep if keep > 0.0 else 0.0
-    equity = row_equity_nb(pos, i, m)
+    equity = equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], m)
     for jj in range(j - 1, -1, -1):
         keep = math.floor(min(q, tiers.floor[jj + 1] / px) / p.lot) * p.lot
         r = q - keep
         if tiers.basis != E.MM_MARK:
-            mm = row_mm_nb(pos, i, keep, m, tiers)
+            mm = position_mm_nb(keep, pos.entry[i], m, tiers.floor, tiers.mmr, tiers.cum, tiers.basis)
         else:
             mm = keep * m * tiers.mmr[jj] - tiers.cum[jj]
         if keep > 0.0 and equity - p.clearance * r * m > mm:
@@ -321,14 +320,14 @@ def _partial_nb(i, r, t, pos, tiers, book, trig, fl, sf, si, p):
     bp = pos.bp[i]
     if p.partial_rule == E.PARTIAL_STEP_FOK and fillable_nb(book, -s, r, bp, sf[S.F_INDEX], t, p, sf, si) < r:
         return False
-    equity0 = row_equity_nb(pos, i, m)
+    equity0 = equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], m)
     filled, notional, last = walk_nb(book, -s, r, bp, sf[S.F_INDEX], t, p, sf, si)
     if filled <= 0.0:
         return False
     price = notional / filled
-    reduce_position_nb(pos, sf, i, filled, price)
+    reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, sf, i, filled, price)
     maker_trade_nb(sf, s * filled, price)
-    equity = row_equity_nb(pos, i, m)
+    equity = equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], m)
     fee = min(p.clearance * filled * price, max(0.0, equity))
     pos.wallet[i] -= fee
     sf[S.F_FUND_CASH] += fee
@@ -338,7 +337,7 @@ def _partial_nb(i, r, t, pos, tiers, book, trig, fl, sf, si, p):
     record_nb(fl, si, t, E.PARTIAL, i, -s, filled, price, bp, fee, fee, m, equity0)
     si[S.I_PARTIAL] += 1
     refresh_prices_nb(pos, i, tiers)
-    if equity - fee <= row_mm_nb(pos, i, pos.size[i], m, tiers):
+    if equity - fee <= position_mm_nb(pos.size[i], pos.entry[i], m, tiers.floor, tiers.mmr, tiers.cum, tiers.basis):
         return False
     defer_nb(pos, trig, si, i, cooldown_ticks_nb(p))
     return True
@@ -354,9 +353,12 @@ def sell_at_fill_nb(i, x, fee_rate, t, pos, book, sf, si, p):
     if filled <= 0.0:
         return 0.0, np.nan, 0.0
     price = notional / filled
-    reduce_position_nb(pos, sf, i, filled, price)
+    reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, sf, i, filled, price)
     maker_trade_nb(sf, s * filled, price)
-    fee = min(fee_rate * filled * price, max(0.0, row_equity_nb(pos, i, sf[S.F_MARK])))
+    fee = min(
+        fee_rate * filled * price,
+        max(0.0, equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], sf[S.F_MARK])),
+    )
     pos.wallet[i] -= fee
     set_last_nb(sf, last)
     return filled, price, fee
@@ -370,7 +372,7 @@ def close_at_fill_nb(i, x, kind, t, pos, tiers, book, trig, fl, sf, si, p):
     s = pos.side[i]
     m = sf[S.F_MARK]
     bp = pos.bp[i]
-    equity0 = row_equity_nb(pos, i, m)
+    equity0 = equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], m)
     filled, price, fee = sell_at_fill_nb(i, x, p.clearance, t, pos, book, sf, si, p)
     if filled > 0.0:
         sf[S.F_FUND_CASH] += fee
@@ -389,34 +391,37 @@ def close_at_fill_nb(i, x, kind, t, pos, tiers, book, trig, fl, sf, si, p):
 
 
 @jit(inline="always")
-def _full_nb(i, t, pos, tiers, book, trig, fl, sf, si, p):
+def _full_nb(i, t, pos, tiers, book, trig, fl, sf, si, p, on_book):
     """Close row ``i`` in full: book fill vs bankruptcy, then fund takeover, then the ADL pool.
 
     The IOC order may fill up to ``band`` beyond bankruptcy only while the fund can pay the gap (it
     has equity at the mark and its drawdown rule has not tripped). Venues that settle at the fill
-    send a plain order never worse than bankruptcy instead (:func:`close_at_fill_nb`).
+    send a plain order never worse than bankruptcy instead (:func:`close_at_fill_nb`). Without
+    ``on_book`` (a backstop takes the account) no order is sent: the position goes to the fund or to ADL
+    as it is.
     """
-    if p.settle_fill:
+    if on_book and p.settle_fill:
         close_at_fill_nb(i, pos.size[i], E.LIQUIDATION, t, pos, tiers, book, trig, fl, sf, si, p)
         return
-    s = pos.side[i]
-    m = sf[S.F_MARK]
-    bp = pos.bp[i]
-    can_pay = fund_equity_nb(sf, m) > 0.0 and not adl_tripped_nb(sf, p, m)
-    limit = bp * (1.0 - s * p.band) if can_pay else bp
-    equity0 = row_equity_nb(pos, i, m)
-    filled, notional, last = walk_nb(book, -s, pos.size[i], limit, sf[S.F_INDEX], t, p, sf, si)
-    if filled > 0.0:
-        price = notional / filled
-        fund_delta = s * filled * (price - bp)
-        fee = min(p.clearance * filled * price, max(0.0, fund_delta))
-        reduce_position_nb(pos, sf, i, filled, bp)
-        maker_trade_nb(sf, s * filled, price)
-        sf[S.F_FUND_CASH] += fund_delta
-        fund_add_nb(sf, fund_delta)
-        set_last_nb(sf, last)
-        sf[S.F_LIQ_NOTIONAL] += filled * price
-        record_nb(fl, si, t, E.LIQUIDATION, i, -s, filled, price, bp, fund_delta, fee, m, equity0)
+    if on_book:
+        s = pos.side[i]
+        m = sf[S.F_MARK]
+        bp = pos.bp[i]
+        can_pay = fund_equity_nb(sf, m) > 0.0 and not adl_tripped_nb(sf, p, m)
+        limit = bp * (1.0 - s * p.band) if can_pay else bp
+        equity0 = equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], m)
+        filled, notional, last = walk_nb(book, -s, pos.size[i], limit, sf[S.F_INDEX], t, p, sf, si)
+        if filled > 0.0:
+            price = notional / filled
+            fund_delta = s * filled * (price - bp)
+            fee = min(p.clearance * filled * price, max(0.0, fund_delta))
+            reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, sf, i, filled, bp)
+            maker_trade_nb(sf, s * filled, price)
+            sf[S.F_FUND_CASH] += fund_delta
+            fund_add_nb(sf, fund_delta)
+            set_last_nb(sf, last)
+            sf[S.F_LIQ_NOTIONAL] += filled * price
+            record_nb(fl, si, t, E.LIQUIDATION, i, -s, filled, price, bp, fund_delta, fee, m, equity0)
     settle_rest_nb(i, t, pos, fl, sf, si, p)
 
 
@@ -433,7 +438,9 @@ def settle_rest_nb(i, t, pos, fl, sf, si, p):
     if rem > p.lot * 1e-9:
         take = rem
         if p.adl_enabled:
-            if adl_tripped_nb(sf, p, m) or (p.backstop_fraction > 0.0 and row_equity_nb(pos, i, m) < 0.0):
+            if adl_tripped_nb(sf, p, m) or (
+                p.backstop_fraction > 0.0 and equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], m) < 0.0
+            ):
                 take = 0.0  # the vault takes over accounts with equity left; negative ones go to ADL
             else:
                 take = min(rem, takeover_capacity_nb(sf, s, bp, m, p.max_inventory))
@@ -441,7 +448,7 @@ def settle_rest_nb(i, t, pos, fl, sf, si, p):
             takeover_nb(i, take, t, pos, fl, sf, si)
         rem = pos.size[i]
         if rem > p.lot * 1e-9:
-            reduce_position_nb(pos, sf, i, rem, bp)
+            reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, sf, i, rem, bp)
             sf[S.F_ADL_REM] += rem
             sf[S.F_ADL_COST] += rem * bp
             si[S.I_ADL_SIDE] = s
@@ -472,8 +479,8 @@ def takeover_nb(i, qty, t, pos, fl, sf, si):
     s = pos.side[i]
     bp = pos.bp[i]
     m = sf[S.F_MARK]
-    equity0 = row_equity_nb(pos, i, m)
+    equity0 = equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], m)
     realized = fund_trade_nb(sf, s * qty, bp)
-    reduce_position_nb(pos, sf, i, qty, bp)
+    reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, sf, i, qty, bp)
     sf[S.F_LIQ_NOTIONAL] += qty * bp
     record_nb(fl, si, t, E.TAKEOVER, i, -s, qty, bp, bp, realized, 0.0, m, equity0)

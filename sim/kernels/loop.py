@@ -43,10 +43,20 @@ def push_event_nb(ev, si, t, kind):
     si[S.I_SEQ] += 1
 
 
-@jit
+@jit(entry=True)
 def path_price_nb(path_t, path_p, t):
     """Exogenous index path at ``t``: linear between points; a repeated time is a gap."""
-    k = np.searchsorted(path_t, t, side="right") - 1
+    # np.searchsorted(path_t, t, side="right") - 1, its binary search written out (Numba's compiles a
+    # dozen helper functions)
+    lo = 0
+    hi = path_t.size
+    while lo < hi:
+        mid = lo + ((hi - lo) >> 1)
+        if path_t[mid] <= t:
+            lo = mid + 1
+        else:
+            hi = mid
+    k = lo - 1
     if k < 0:
         return path_p[0]
     if k >= path_t.size - 1:
@@ -55,7 +65,7 @@ def path_price_nb(path_t, path_p, t):
     return path_p[k] + (path_p[k + 1] - path_p[k]) * w
 
 
-@jit
+@jit(entry=True)
 def start_nb(ev, mk, sf, si, p):
     """Schedule the first events (t = 0) in the order oracle, noise, unwind, sample."""
     push_event_nb(ev, si, 0, E.EV_ORACLE)
@@ -65,7 +75,7 @@ def start_nb(ev, mk, sf, si, p):
     push_event_nb(ev, si, 0, E.EV_SAMPLE)
 
 
-@jit
+@jit(entry=True)
 def run_nb(pos, tiers, book, trig, ev, mk, fl, series, sf, si, p, t_stop):
     """Run events with time ≤ ``t_stop`` (ms). Returns a status code from :mod:`sim.enums`.
 
@@ -191,7 +201,7 @@ def oracle_nb(t, pos, tiers, book, trig, mk, fl, sf, si, p):
     si[S.I_PHASE] = 1
 
 
-@jit
+@jit(inline="always")
 def withdrawal_nb(sf, index, p):
     """Makers' share of their normal depth after this tick (docs/engine.md §5): it falls at once to
     ``max(floor, 1 / (1 + vol/vol_half + |flow|/flow_half))`` when that is lower, and returns toward it
@@ -220,12 +230,12 @@ def withdrawal_nb(sf, index, p):
     sf[S.F_WD_GAP] = gap
 
 
-@jit
+@jit(inline="always")
 def median3_nb(a, b, c):
     return max(min(a, b), min(max(a, b), c))
 
 
-@jit
+@jit(inline="always")
 def ema_nb(sf, slot, sample, dt, tau):
     """Hyperliquid's time-weighted EMA: ``num ← num·e^(−dt/τ) + sample·dt``, same for ``den`` with
     1; the value is ``num/den``. ``slot`` and ``slot + 1`` hold num and den."""
@@ -235,7 +245,7 @@ def ema_nb(sf, slot, sample, dt, tau):
     return sf[slot] / sf[slot + 1]
 
 
-@jit
+@jit(inline="always")
 def rolling_peak_nb(trig, sf, si, t, value, window):
     """Push ``(t, value)`` into the monotone ring buffer and set the peak over the last ``window`` ms."""
     cap = trig.dd_t.size
@@ -262,7 +272,7 @@ def noise_nb(t, n_pos, book, mk, fl, sf, si, p):
     """One background market order of the noise account; it pays the taker fee to the fee account."""
     k = si[S.I_NOISE_NEXT]
     si[S.I_NOISE_NEXT] = k + 1
-    side = mk.noise_side[k]
+    side = np.int64(mk.noise_side[k])  # as every other order's side: walk_nb is compiled for one signature
     qty = mk.noise_qty[k]
     if qty <= 0.0:
         return

@@ -11,7 +11,7 @@ from sim._jit import jit
 from sim.state import NEVER
 
 
-@jit(inline="always")
+@jit(inline="always", entry=True)
 def tier_nb(notional, floor):
     """Index of the last tier whose floor is ≤ ``notional``."""
     j = 0
@@ -82,7 +82,7 @@ def liquidation_price_size_nb(side, q, ep, w, floor, mmr, cum):
     return max((w - side * q * ep) / (q * mmr[j] - cum[j] - side * q), 0.0)
 
 
-@jit(inline="always")
+@jit(inline="always", entry=True)
 def position_lp_nb(side, q, ep, w, floor, mmr, cum, basis):
     """Liquidation price under the venue's margin basis (0 mark notional, 1 entry value, 2 size)."""
     if basis == 2:
@@ -92,7 +92,7 @@ def position_lp_nb(side, q, ep, w, floor, mmr, cum, basis):
     return liquidation_price_nb(side, q, ep, w, floor, mmr, cum)
 
 
-@jit(inline="always")
+@jit(inline="always", entry=True)
 def position_mm_nb(q, ep, price, floor, mmr, cum, basis):
     """Maintenance margin of a position at ``price`` under the venue's margin basis."""
     if basis == 2:
@@ -103,7 +103,7 @@ def position_mm_nb(q, ep, price, floor, mmr, cum, basis):
     return x * mmr[j] - cum[j]
 
 
-@jit(inline="always")
+@jit(inline="always", entry=True)
 def bankruptcy_price_nb(side, q, ep, w):
     """Price where equity is exactly zero (no closing fee)."""
     return ep - side * w / q
@@ -158,7 +158,7 @@ def refresh_prices_nb(pos, i, tiers):
     pos.version[i] += 1
 
 
-@jit
+@jit(entry=True)
 def init_prices_nb(pos, tiers, open_code):
     """LP, BP and key of every row (start of a run, and after a funding settlement moved every wallet); rows not
     open are never triggered."""
@@ -187,7 +187,7 @@ def init_prices_nb(pos, tiers, open_code):
             keys[i] = tp if s > 0 else -tp
 
 
-@jit
+@jit(entry=True)
 def liquidation_prices_nb(side, q, ep, w, floor, mmr, cum, basis, out):
     """Vectorised liquidation price over arrays (population build, calculator)."""
     for i in range(side.size):

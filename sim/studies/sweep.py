@@ -633,10 +633,12 @@ def _run_claimed(plan: Plan, target: Path, executor: str, workers: int | None, s
 
 
 def _compile_once() -> None:
-    """Compile the kernels here when none are cached, so the workers load them instead of each compiling them."""
+    """Compile the kernels here when a run would compile any, so the workers load them instead of each compiling
+    them (the same kernels, once per worker)."""
+    from sim._compile import pending
     from sim._jit import CACHE_DIR
 
-    if CACHE_DIR is not None and not any(Path(CACHE_DIR).rglob("*.nbi")):
+    if CACHE_DIR is not None and pending():
         from sim.engine import warmup
 
         warmup()
