@@ -26,7 +26,6 @@ from typing import Any, cast
 
 import numpy as np
 import tomli_w
-from scipy.special import ndtri
 
 from sim import venues
 from sim.config import behaviour, files, memory, mixes, shipped
@@ -548,6 +547,8 @@ def _check_lot(c: _Checker) -> None:
     book = ("noise_rate_per_s", "noise_notional_median_usd", "noise_notional_sigma")
     if c.ok(*(f"book.{k}" for k in book)) and v["book.noise_rate_per_s"] > 0:
         median, sigma = v["book.noise_notional_median_usd"], v["book.noise_notional_sigma"]
+        from scipy.special import ndtri  # here: importing SciPy costs a quarter second that few runs need
+
         sizes = median * np.exp(sigma * ndtri(_QUANTILES))
         mean = median * math.exp(sigma**2 / 2)
         rounded = _rounded_mean(p0 * lot, sizes, mean)
