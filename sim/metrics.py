@@ -33,6 +33,7 @@ import math
 import numpy as np
 
 from sim.enums import ADL, COUNTERPARTY, LIQUIDATED, LIQUIDATION, PARTIAL, TAKEOVER, TRADER
+from sim.feedback import feedback_section
 
 #: Fill kinds that close (part of) a position that could not carry its margin.
 LIQUIDATION_KINDS = (LIQUIDATION, PARTIAL, TAKEOVER, ADL)
@@ -533,6 +534,10 @@ def summarize(fills, series, accounts, meta):
     trader row that held an ADL'd side at the start (untouched rows count as 0), so they tell a
     queue that empties a few accounts (near 1) from pro rata (lower).
 
+    ``feedback`` (:mod:`sim.feedback`; needs ``fundamental_t_s``, ``fundamental_p`` and ``duration_s`` in ``meta``,
+    else None): the static counterfactual, the cascade multiplier, the forced closes the cascade set off and each
+    price's move it caused.
+
     Money is USD, prices USD, times seconds, ``*_pct`` percent. Drawdowns are signed (negative
     for a fall); the exogenous one takes the larger-magnitude move of the path and the realized
     one measures ``last`` in that same direction, so ``amplification`` compares like with like.
@@ -553,6 +558,7 @@ def summarize(fills, series, accounts, meta):
     engine_end = _num(meta["fund_balance_end"])
     identity = None if end_fund is None or engine_end is None else abs(end_fund - engine_end)
 
+    waves = wave_table(fills, gap_s)
     return {
         "liquidated_notional_usd": liquidated,
         "liquidations": _liquidation_counts(fills, accounts),
@@ -566,7 +572,7 @@ def summarize(fills, series, accounts, meta):
         "exogenous_drawdown_pct": _num(exogenous),
         "realized_drawdown_pct": _num(realized),
         "amplification": _ratio(realized, exogenous),
-        "waves": int(len(wave_table(fills, gap_s))),
+        "waves": int(len(waves)),
         "time_to_quiet_s": _num(_time_to_quiet(fills, meta.get("shock_start_s"))),
         "open_interest_destroyed_pct": _oi_destroyed_pct(series),
         "n_positions": int(meta["n_positions"]),
@@ -574,4 +580,33 @@ def summarize(fills, series, accounts, meta):
         "peak_liquidation_minute_usd": peak_window_usd(fills),
         "long_share_of_liquidated": _ratio(liquidated["long"], liquidated["total"]),
         "behaviour": {k: x if isinstance(x, int) else _num(x) for k, x in meta.get("behaviour", {}).items()},
+        "feedback": _feedback(fills, series, accounts, meta, waves),
     }
+
+
+def _feedback(fills, series, accounts, meta, waves):
+    """The ``feedback`` section (:mod:`sim.feedback`); None when ``meta`` lacks the fundamental path
+    (``fundamental_t_s``, ``fundamental_p``, ``duration_s``)."""
+    if not all(k in meta for k in ("fundamental_t_s", "fundamental_p", "duration_s")):
+        return None
+
+    def span(column, lo=(), hi=()):
+        values = np.concatenate([series[column], [v for v in (*lo, *hi) if v is not None]])
+        values = values[np.isfinite(values)]
+        return (float(values.min()), float(values.max())) if values.size else (np.nan, np.nan)
+
+    extremes = {
+        "index": span("index"),
+        "mark": span("mark", (meta.get("min_mark"),), (meta.get("max_mark"),)),
+        "last": span("last", (meta.get("min_last"),), (meta.get("max_last"),)),
+    }
+    return feedback_section(
+        fills,
+        accounts,
+        meta["fundamental_t_s"],
+        meta["fundamental_p"],
+        float(meta["start_price"]),
+        float(meta["duration_s"]),
+        extremes,
+        waves,
+    )

@@ -30,7 +30,7 @@ LAYERS = [
     {"sim.config.schema"},  # the key-spec machinery
     {"sim.venues"},  # the dated rule packs (data and small pure functions)
     {"sim.config"},  # scenario files in, validated
-    {"sim.metrics"},  # pure functions over records
+    {"sim.metrics", "sim.feedback"},  # pure functions over records
     {"sim.report"},  # pictures and maps of records (the only matplotlib users)
     {"sim.outputs"},  # writing files safely
     {"sim.result"},  # a finished run

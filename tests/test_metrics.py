@@ -174,6 +174,7 @@ def test_summary_keys(base):
         "peak_liquidation_minute_usd",
         "long_share_of_liquidated",
         "behaviour",
+        "feedback",
     ]
     assert set(base["liquidated_notional_usd"]) == {"long", "short", "total"}
     assert set(base["liquidations"]) == {"full", "partial"}
