@@ -435,6 +435,10 @@ class _Compiling:
             self.open_line = False
 
 
+def _share(x):
+    return "n/a" if x is None else f"{100 * x:.0f}%"
+
+
 def _money(x):
     return "n/a" if x is None else f"${x / 1e6:,.1f}M"
 
@@ -469,6 +473,14 @@ def _report(res, out):
         + "; "
         f"ADL {s['adl']['count']:,} fills, {_money(s['adl']['notional_usd'])}; bad debt {_money(s['bad_debt_usd'])}",
     ]
+    fb = s.get("feedback") or {}
+    if fb.get("cascade_multiplier") is not None:
+        moved = fb["endogenous_share_of_move"]
+        lines.append(
+            f"  feedback     {fb['cascade_multiplier']:.3f}x the static map ({_money(fb['static_liquidated_usd'])}); "
+            f"the cascade caused {_share(fb['endogenous_share'])} of forced closes, {_share(moved['last'])} of the "
+            f"last price's move, {_share(moved['mark'])} of the mark's"
+        )
     b = s.get("behaviour") or {}
     if b.get("stop_fills") or b.get("topups") or b.get("funding_settlements"):
         lines.append(

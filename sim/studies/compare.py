@@ -39,6 +39,7 @@ COLUMNS = (
     ("exogenous_drawdown_pct", ("exogenous_drawdown_pct",)),
     ("realized_drawdown_pct", ("realized_drawdown_pct",)),
     ("amplification", ("amplification",)),
+    ("cascade_multiplier", ("feedback", "cascade_multiplier")),
     ("fund_start_usd", ("insurance_fund_usd", "start")),
     ("fund_min_usd", ("insurance_fund_usd", "min")),
     ("fund_end_marked_usd", ("insurance_fund_usd", "end_marked")),
