@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tomllib
 import zipfile
 from importlib.metadata import version
@@ -204,3 +205,31 @@ def test_the_wheel_ships_the_scenarios_and_no_tests(tmp_path):
     assert not [n for n in names if n.endswith(".pyc") or "/data/" in n and n.endswith(".py")]
     entry = zipfile.ZipFile(wheel).read(f"liqsim-{sim.__version__}.dist-info/entry_points.txt").decode()
     assert "liqsim = sim.cli:main" in entry
+
+
+@pytest.mark.slow
+def test_the_source_distribution_can_run_the_tests(tmp_path):
+    # a user building from the sdist gets the test suite (with its fixtures, golden runs and data), the scenarios,
+    # the docs and the notebooks, not only the package
+    src = tmp_path / "src"
+    shutil.copytree(ROOT, src, ignore=_LEAVE_OUT)
+    dist = tmp_path / "dist"
+    done = subprocess.run(
+        [sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir", str(dist), str(src)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (sdist,) = dist.glob("liqsim-*.tar.gz")
+    with tarfile.open(sdist) as tar:
+        names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
+    wanted = {"tests/conftest.py", "tests/golden/regenerate.py", "README.md", "LICENSE", "pyproject.toml", ".ci/run"}
+    if tracked.returncode == 0:  # every tracked file under these folders
+        wanted |= {
+            n
+            for n in tracked.stdout.split()
+            if n.split("/")[0] in ("tests", "benchmarks", "notebooks", "docs", "scenarios", "sim")
+        }
+    assert wanted <= names, sorted(wanted - names)[:10]
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
