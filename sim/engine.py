@@ -574,6 +574,7 @@ def _warmup_scenario():
             "book.depth_usd_1pct": 2e5,
             "stops.share": 0.2,
             "topups.share": 0.2,
+            "population.survival_screen": True,  # its kernel compiles too
         },
     )
 

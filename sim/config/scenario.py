@@ -29,7 +29,7 @@ import tomli_w
 from scipy.special import ndtri
 
 from sim import venues
-from sim.config import behaviour, files, memory, mixes, shipped
+from sim.config import behaviour, files, memory, mixes, shipped, snapshot
 from sim.config.docs import INTRO, SWEEP
 from sim.config.schema import (
     BAD,
@@ -230,26 +230,28 @@ def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
     if v["population.file"] is not None:
         for key in (f"population.{name}" for name in GENERATED if f"population.{name}" in c.given):
             c.fail(key, "cannot be set together with population.file (the positions come from the file)", c.given[key])
-        if (positions := c.read("population.file", files.read_positions_csv)) is not None:
+        if c.ok("population.file") and snapshot.is_snapshot(v["population.file"]):
+            positions = (
+                c.read(
+                    "population.file",
+                    snapshot.read_snapshot_csv,
+                    asset=v["market.asset"],
+                    start_price=v["market.start_price_usd"],
+                )
+                if c.ok("market.asset", "market.start_price_usd")
+                else None
+            )
+        else:
+            positions = c.read("population.file", files.read_positions_csv)
+        if positions is not None:
             extra["population"] = {"positions": positions, "n_positions": len(positions["side"])}
             if c.ok("market.start_price_usd") and tiers is not None:
                 c.problems.extend(
                     _position_problems(positions, v["population.file"], v["market.start_price_usd"], tiers)
                 )
-    elif (
-        tiers is not None
-        and c.ok("population.leverage_mix")
-        and "population.leverage_mix" in c.given
-        and not isinstance(v["population.leverage_mix"], str)
-    ):
-        # a mix written for this venue must fit it; the default and named mixes are capped instead (every
-        # position is opened at most at its tier's maximum), so any venue runs with them
-        top = tiers[0].max_leverage
-        for lev in (lev for lev, _ in v["population.leverage_mix"] if lev > top):
-            c.fail(
-                f"population.leverage_mix.{mixes.lev_key(lev)}",
-                f"leverage must be in [1, {fmt(top)}] (market.tiers[0].max_leverage)",
-            )
+    else:
+        _check_mixes(c, tiers)
+        extra["population"] = _check_history(c)
     if c.ok("market.tick_size_usd", "market.start_price_usd", "book.range_pct"):
         levels = c.read(
             "book.file",
@@ -270,6 +272,50 @@ def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
         extra["shock"] = {"path": path}
     _check_shock_range(c, extra["shock"].get("path"))
     return extra
+
+
+def _check_mixes(c: _Checker, tiers: tuple[Tier, ...] | None) -> None:
+    """A mix written for this venue must fit it; the default and named mixes are capped instead (every position is
+    opened at most at its tier's maximum), so any venue runs with them."""
+    v = c.values
+    for name in ("population.leverage_mix", "population.leverage_mix_short"):
+        if tiers is None or not c.ok(name) or name not in c.given or isinstance(v[name], str) or v[name] is None:
+            continue
+        top = tiers[0].max_leverage
+        for lev in (lev for lev, _ in v[name] if lev > top):
+            c.fail(
+                f"{name}.{mixes.lev_key(lev)}", f"leverage must be in [1, {fmt(top)}] (market.tiers[0].max_leverage)"
+            )
+
+
+def _check_history(c: _Checker) -> dict[str, Any]:
+    """``population.history_file`` read, and the keys that depend on it; returns the population's extra fields."""
+    v, given = c.values, c.given
+    if v["population.history_file"] is None:
+        if v["population.entry_weighting"] == "volume":
+            c.fail(
+                "population.entry_weighting",
+                "volume needs population.history_file with a volume column (the synthetic history has no volume)",
+                given["population.entry_weighting"],
+            )
+        return {}
+    if "population.entry_volatility_pct_per_day" in given:
+        c.fail(
+            "population.entry_volatility_pct_per_day",
+            "only for the synthetic history; it cannot be set together with population.history_file",
+            given["population.entry_volatility_pct_per_day"],
+        )
+    history = c.read("population.history_file", files.read_path_csv, volume=True)
+    if history is None:
+        return {}
+    if v["population.entry_weighting"] == "volume" and not bool(history["has_volume"]):
+        c.fail(
+            "population.entry_weighting",
+            f"volume needs a volume column in population.history_file ({v['population.history_file']} has "
+            "timestamp and price only)",
+            given.get("population.entry_weighting", "volume"),
+        )
+    return {"history": history}
 
 
 def _check_venue(c: _Checker) -> tuple[Tier, ...] | None:
@@ -528,8 +574,15 @@ def _check_lot(c: _Checker) -> None:
     if v["population.file"] is None and c.ok(*(f"population.{k}" for k in pop)):
         n, oi, share, lo, hi, alpha = (v[f"population.{k}"] for k in pop)
         larger = n * max(share, 1 - share)  # positions on the larger side, which holds the open interest
-        # generate(): a Pareto notional capped at notional_max, scaled so the larger side holds the open interest
-        drawn = lo + lo**alpha * (hi ** (1 - alpha) - lo ** (1 - alpha)) / (1 - alpha)
+        # generate(): a Pareto notional capped at notional_max, scaled so the larger side holds the open interest.
+        # With no finite mean (alpha ≤ 1) the sum of a sample sees the typical largest of the n draws, not the cap.
+        if alpha <= 1:
+            hi = min(hi, lo * n ** (1 / alpha))
+        drawn = (
+            lo + lo * math.log(hi / lo)
+            if abs(1 - alpha) < 1e-9
+            else lo + lo**alpha * (hi ** (1 - alpha) - lo ** (1 - alpha)) / (1 - alpha)
+        )
         scale = oi / (larger * drawn) if oi > 0 else 1.0
         sizes = scale * np.minimum(lo * (1 - _QUANTILES) ** (-1 / alpha), hi)
         rounded = _rounded_mean(p0 * lot, sizes, scale * drawn)
