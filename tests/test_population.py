@@ -404,3 +404,14 @@ def test_sizes_stay_whole_lots():
     pop = pop_of(scenario(**{"population.survival_screen": True}))
     lots = pop.size[:-1] / 0.001
     assert np.all(np.abs(lots - np.round(lots)) < 1e-6) and math.isfinite(pop.size.sum())
+
+
+def test_the_replay_draws_its_entries_along_its_recorded_history():
+    scn = sim.load_scenario("replay_2025_10_10", overrides={"population.n_positions": 5000})
+    pop = pop_of(scn)
+    longs = pop.side[:-1] > 0
+    # longs opened at 121-126k before the sell-off are still open when the replay starts (at 116.6k)
+    assert np.mean(pop.entry[:-1][longs] > 121000.0) > 0.2
+    assert pop.entry[:-1].max() > 125000.0
+    assert np.nanmax(pop.age_s) > 100 * 3600.0
+    assert not np.any(np.where(longs, pop.lp[:-1] >= scn.market.start_price_usd, pop.lp[:-1] <= 116617.1))

@@ -106,14 +106,15 @@ class Scenario:
         for a shipped scenario's data, else relative to that folder (:func:`sim.config.shipped.portable`).
 
         Unset optional keys are left out (TOML has no null), and so are the synthetic-population keys when
-        ``population.file`` is set (they may not be set together).
+        ``population.file`` is set and the synthetic history's volatility when ``population.history_file`` is (they
+        may not be set together).
         """
         out: dict[str, dict[str, Any]] = {}
         for name, cls in TABLES.items():
             obj, table = getattr(self, name), {}
             for key, spec in specs(cls).items():
                 value = getattr(obj, key)
-                if value is None or (cls is PopulationTable and self.population.file and key in GENERATED):
+                if value is None or (cls is PopulationTable and self._unused(key)):
                     continue
                 if spec.kind == "path" and relative_to is not None:
                     value = shipped.portable(value, relative_to)
@@ -124,6 +125,11 @@ class Scenario:
                 table[key] = value
             out[name] = table
         return out
+
+    def _unused(self, key: str) -> bool:
+        """A population key that may not be written next to the population's data files."""
+        pop = self.population
+        return bool(pop.file and key in GENERATED) or bool(pop.history_file and key == "entry_volatility_pct_per_day")
 
     @property
     def overridden(self) -> frozenset[str]:

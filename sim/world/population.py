@@ -286,8 +286,14 @@ def _screened(pop_cfg, market_cfg, rng, lp_tiers):
             parts.append((tuple(c[sel] for c in raw), size[sel], wallet[sel], lp[sel]))
             have += sel.size
         if have == n:
-            raw = tuple(np.concatenate([p[0][j] for p in parts]) for j in range(7))
-            size, wallet, lp = (np.concatenate([p[j] for p in parts]) for j in (1, 2, 3))
+            if len(parts) > 1:
+                parts = [
+                    (
+                        tuple(np.concatenate([p[0][j] for p in parts]) for j in range(7)),
+                        *(np.concatenate([p[j] for p in parts]) for j in (1, 2, 3)),
+                    )
+                ]
+            raw, size, wallet, lp = parts[0]
             if oi <= 0:
                 break
             held = size * p0
@@ -296,9 +302,12 @@ def _screened(pop_cfg, market_cfg, rng, lp_tiers):
                 break
             scale *= f
             alive, size, wallet, lp = screen(raw)  # rescaled: a row may have moved to another tier
-            sel = np.flatnonzero(alive)
-            parts = [(tuple(c[sel] for c in raw), size[sel], wallet[sel], lp[sel])]
-            have = sel.size
+            if alive.all():
+                parts = [(raw, size, wallet, lp)]
+            else:
+                sel = np.flatnonzero(alive)
+                parts = [(tuple(c[sel] for c in raw), size[sel], wallet[sel], lp[sel])]
+            have = int(alive.sum())
         batch = int(np.ceil((n - have) / rate * 1.1)) + 16
     side, entry, seg = raw[0].astype(np.int8), raw[5], raw[6].astype(np.int64)
     mode = np.where(raw[3] > 0, E.CROSS, E.ISOLATED).astype(np.int8)
