@@ -180,18 +180,8 @@ def calibrate(data_dir: Path) -> dict:
             stale = crash & (wavg[:, side, j] >= wavg[:, 1, 0]) if side == 0 else np.zeros_like(crash)
             rest = np.where(crash & ~stale, notional[:, side, j], np.inf)
             r = int(np.argmin(rest))
-            minima.append(
-                (
-                    f"{sign}{k}%",
-                    normal_bands[side, j],
-                    notional[i, side, j],
-                    stamps[i][11:],
-                    int(stale.sum()),
-                    int(crash.sum()),
-                    rest[r],
-                    stamps[r][11:],
-                )
-            )
+            minima.append((f"{sign}{k}%", normal_bands[side, j], notional[i, side, j], stamps[i][11:],
+                           int(stale.sum()), int(crash.sum()), rest[r], stamps[r][11:]))
     out["crash_minima"] = minima
     evening = (minute >= PATH_START_MIN) & (minute < CRASH_MIN[0])
     out["evening_ask_1pct"] = float(np.median(notional[evening, 1, 0]))
@@ -209,12 +199,8 @@ def usdt_5m_low(data_dir: Path) -> tuple[float, str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("data_dir", type=Path, help="folder with the Binance files listed in this script's docstring")
-    ap.add_argument(
-        "--out", type=Path, default=PATH_FILE, help="where to write the path CSV (default: next to this script)"
-    )
-    ap.add_argument(
-        "--check", action="store_true", help="compare with --out instead of writing it; exit 1 if it differs"
-    )
+    ap.add_argument("--out", type=Path, default=PATH_FILE, help="where to write the path CSV (default: next to this script)")
+    ap.add_argument("--check", action="store_true", help="compare with --out instead of writing it; exit 1 if it differs")
     args = ap.parse_args(argv)
 
     bars = index_bars(args.data_dir)
@@ -233,54 +219,36 @@ def main(argv: list[str] | None = None) -> int:
     day_low = bars[:, 3].min()
     low_bar = _clock(bars[np.argmin(bars[:, 3]), 0])
     u_low, u_bar = usdt_5m_low(args.data_dir)
-    print(
-        f"path: {len(rows)} rows over {t[-1]} s; first {p[0]:,.1f}, low {p.min():,.1f} at "
-        f"{_clock(PATH_START_MIN + t[np.argmin(p)] / 60)}:{t[np.argmin(p)] % 60:02d} UTC, last {p[-1]:,.1f}"
-    )
-    print(
-        f"  1-minute index low of the day {day_low:,.1f} (bar {low_bar}); 5-minute BTCUSDT low "
-        f"{u_low:,.2f} (bar {u_bar})"
-    )
+    print(f"path: {len(rows)} rows over {t[-1]} s; first {p[0]:,.1f}, low {p.min():,.1f} at "
+          f"{_clock(PATH_START_MIN + t[np.argmin(p)] / 60)}:{t[np.argmin(p)] % 60:02d} UTC, last {p[-1]:,.1f}")
+    print(f"  1-minute index low of the day {day_low:,.1f} (bar {low_bar}); 5-minute BTCUSDT low "
+          f"{u_low:,.2f} (bar {u_bar})")
     print(f"  from the first price: low {(p.min() / p[0] - 1) * 100:+.2f}%, last {(p[-1] / p[0] - 1) * 100:+.2f}%")
 
     cal = calibrate(args.data_dir)
     print(f"book, {cal['normal_snapshots']} snapshots 00:00-{_clock(NORMAL_END_MIN)} UTC (before the tariff post):")
-    print(
-        f"  median notional within 1%: bids {cal['bid_1pct'] / 1e6:.1f}M, asks {cal['ask_1pct'] / 1e6:.1f}M, "
-        f"both sides' average {cal['depth_usd_1pct'] / 1e6:.1f}M  -> book.depth_usd_1pct"
-    )
-    print(
-        f"  shape (cumulative depth within x% ∝ x^shape, fit over 1..5%): bids {cal['shape_bid']:.3f}, "
-        f"asks {cal['shape_ask']:.3f}, both sides' average {cal['shape']:.3f}  -> book.shape"
-    )
+    print(f"  median notional within 1%: bids {cal['bid_1pct'] / 1e6:.1f}M, asks {cal['ask_1pct'] / 1e6:.1f}M, "
+          f"both sides' average {cal['depth_usd_1pct'] / 1e6:.1f}M  -> book.depth_usd_1pct")
+    print(f"  shape (cumulative depth within x% ∝ x^shape, fit over 1..5%): bids {cal['shape_bid']:.3f}, "
+          f"asks {cal['shape_ask']:.3f}, both sides' average {cal['shape']:.3f}  -> book.shape")
     bands = cal["median_bands"]
     fitted = bands[0] * np.array(BANDS, dtype=float) ** cal["shape"]
-    print(
-        "  median cumulative bands (both sides' average) vs fit: "
-        + ", ".join(f"{k}% {b / 1e6:.0f}M/{f / 1e6:.0f}M" for k, b, f in zip(BANDS, bands, fitted))
-    )
-    print(
-        f"stale bid: first seen {cal['first_crossed']}; snapshots whose -1% band lies above the +1% asks, by hour "
-        f"from 15:00: {cal['crossed_by_hour'][15:]} of {cal['snapshots_by_hour'][15:]}"
-    )
-    print(
-        f"  after it every band is measured from a mid it pushes up: 20:00-20:50 the +1% band reads "
-        f"{cal['evening_ask_1pct'] / 1e6:.0f}M with shape {cal['evening_shape_ask']:.2f} (morning: "
-        f"{cal['ask_1pct'] / 1e6:.0f}M, {cal['shape_ask']:.2f})"
-    )
-    print(
-        f"crash ({_clock(CRASH_MIN[0])}-{_clock(CRASH_MIN[1])} UTC) minima vs the normal-hours median "
-        "(ask bands over-, bid bands under-state the real depth, see above):"
-    )
+    print("  median cumulative bands (both sides' average) vs fit: "
+          + ", ".join(f"{k}% {b / 1e6:.0f}M/{f / 1e6:.0f}M" for k, b, f in zip(BANDS, bands, fitted)))
+    print(f"stale bid: first seen {cal['first_crossed']}; snapshots whose -1% band lies above the +1% asks, by hour "
+          f"from 15:00: {cal['crossed_by_hour'][15:]} of {cal['snapshots_by_hour'][15:]}")
+    print(f"  after it every band is measured from a mid it pushes up: 20:00-20:50 the +1% band reads "
+          f"{cal['evening_ask_1pct'] / 1e6:.0f}M with shape {cal['evening_shape_ask']:.2f} (morning: "
+          f"{cal['ask_1pct'] / 1e6:.0f}M, {cal['shape_ask']:.2f})")
+    print(f"crash ({_clock(CRASH_MIN[0])}-{_clock(CRASH_MIN[1])} UTC) minima vs the normal-hours median "
+          "(ask bands over-, bid bands under-state the real depth, see above):")
     for band, normal, low, at, stale, n, rest, rest_at in cal["crash_minima"]:
         extra = ""
         if band.startswith("-"):
             extra = f"; {stale} of {n} snapshots dominated by the stale bid"
             if np.isfinite(rest):
                 extra += f", the others' minimum {rest / 1e6:.1f}M at {rest_at} ({(rest / normal - 1) * 100:+.0f}%)"
-        print(
-            f"  {band:>4}: {low / 1e6:7.1f}M at {at} (normal {normal / 1e6:6.1f}M, {(low / normal - 1) * 100:+.0f}%){extra}"
-        )
+        print(f"  {band:>4}: {low / 1e6:7.1f}M at {at} (normal {normal / 1e6:6.1f}M, {(low / normal - 1) * 100:+.0f}%){extra}")
     return 0 if same else 1
 
 
