@@ -557,9 +557,17 @@ def warmup(progress=None):
 
     scn = _warmup_scenario()
     if progress is None:
-        return run(scn)
+        return _warm_screen(run(scn), scn)
     with compile_progress(progress):
-        return run(scn)
+        return _warm_screen(run(scn), scn)
+
+
+def _warm_screen(result, scn):
+    """Build a tiny screened population too, so the survival screen's kernel compiles with the rest; returns
+    ``result``."""
+    screened = scn.with_overrides({"population.survival_screen": True, "population.n_positions": 50})
+    generate(screened.population, screened.market, np.random.default_rng(0))
+    return result
 
 
 def _warmup_scenario():

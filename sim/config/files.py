@@ -76,6 +76,7 @@ class _Number:
 _FINITE = _Number()
 _POSITIVE = _Number(0.0, lo_open=True)
 _AT_LEAST_1 = _Number(1.0)
+_AT_LEAST_0 = _Number(0.0)
 
 _SIDE_WORDS = {"long": 1, "short": -1, "1": 1, "-1": -1, "+1": 1}
 _BOOK_SIDES = {"bid": 1, "ask": -1}
@@ -525,10 +526,11 @@ def _in_class(stamps: np.ndarray, time_class: str) -> np.ndarray:
     return (stamps >= EPOCH_S[0] / scale) & (stamps <= EPOCH_S[1] / scale)
 
 
-def read_path_csv(path: str | Path, unit: str = "auto") -> dict[str, np.ndarray]:
-    """Read a price path to replay.
+def read_path_csv(path: str | Path, unit: str = "auto", volume: bool = False) -> dict[str, np.ndarray]:
+    """Read a price path to replay, or a price history (``volume``).
 
-    Columns: ``timestamp`` and ``price`` (USD, > 0). At least two rows; timestamps may repeat (a jump) but never
+    Columns: ``timestamp`` and ``price`` (USD, > 0); with ``volume``, an optional ``volume`` column (≥ 0, the volume
+    traded since the row before; blank or absent is 0). At least two rows; timestamps may repeat (a jump) but never
     decrease. Lines whose first non-blank character is ``#`` are comments, anywhere in the file (a recorded path
     should name its source in them).
 
@@ -546,16 +548,26 @@ def read_path_csv(path: str | Path, unit: str = "auto") -> dict[str, np.ndarray]
     -------
     dict of numpy arrays
         ``t_s`` (float64 seconds from the first row), ``price`` (float64) and ``start_unix_s`` (the first row's
-        unix time in seconds, a float: what a figure of the replay shows its clock time from).
+        unix time in seconds, a float: what a figure of the replay shows its clock time from); with ``volume`` also
+        ``volume`` (float64) and ``has_volume`` (a 0-d bool array: whether the file has the column).
 
     Raises
     ------
     ScenarioError
         Listing every problem found, including a span longer than a run's millisecond clock holds.
     """
-    t = _CsvTable(path, ("timestamp", "price"), comments=True, order=("timestamp", "price"), row_bytes=16)
+    t = _CsvTable(
+        path,
+        ("timestamp", "price"),
+        ("volume",) if volume else (),
+        comments=True,
+        order=("timestamp", "price", "volume"),
+        row_bytes=24 if volume else 16,
+    )
     cap = t.capacity
     times, prices, lines_kept = np.empty(cap), np.empty(cap), np.empty(cap, np.int64)
+    volumes = np.zeros(cap if volume else 0)
+    has_volume = "volume" in t.columns
     time_class: str | None = None if unit == "auto" else unit  # fixed by the first good row in auto
     first: tuple[int, str] = (0, "")  # (line, text) of the first good row
     seen = False
@@ -565,6 +577,11 @@ def read_path_csv(path: str | Path, unit: str = "auto") -> dict[str, np.ndarray]
         stamp, ok, _ = _floats(t, lines, cols["timestamp"], "timestamp", _FINITE)
         price, ok_price, _ = _floats(t, lines, cols["price"], "price", _POSITIVE)
         ok &= ok_price
+        vol = np.zeros(len(lines))
+        if has_volume:
+            vol, ok_vol, blank = _floats(t, lines, cols["volume"], "volume", _AT_LEAST_0, blank_ok=True)
+            ok &= ok_vol | blank
+            vol = np.where(blank, 0.0, vol)
         if not seen and ok.any():
             seen, i = True, int(np.argmax(ok))
             first = (int(lines[i]), cols["timestamp"][i].strip())
@@ -607,6 +624,8 @@ def read_path_csv(path: str | Path, unit: str = "auto") -> dict[str, np.ndarray]
         m = int(keep.sum())
         times[k : k + m] = seconds[keep]
         prices[k : k + m] = price[ok][keep]
+        if volume:
+            volumes[k : k + m] = vol[ok][keep]
         lines_kept[k : k + m] = lines[rows[keep]]
         if m:
             latest = max(latest, float(seconds[keep].max()))
@@ -622,4 +641,8 @@ def read_path_csv(path: str | Path, unit: str = "auto") -> dict[str, np.ndarray]
     t.finish()
     times.resize(k, refcheck=False)
     prices.resize(k, refcheck=False)
-    return {"t_s": times - times[0], "price": prices, "start_unix_s": float(times[0])}
+    out = {"t_s": times - times[0], "price": prices, "start_unix_s": float(times[0])}
+    if volume:
+        volumes.resize(k, refcheck=False)
+        out.update(volume=volumes, has_volume=np.array(has_volume))
+    return out

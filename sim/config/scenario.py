@@ -28,7 +28,7 @@ import numpy as np
 import tomli_w
 
 from sim import venues
-from sim.config import behaviour, files, memory, mixes, shipped
+from sim.config import behaviour, files, memory, mixes, population_checks, shipped, snapshot
 from sim.config.docs import INTRO, SWEEP
 from sim.config.schema import (
     BAD,
@@ -57,7 +57,7 @@ from sim.config.tables import (
     ShockTable,
     Tier,
 )
-from sim.errors import MAX_PROBLEMS, ScenarioError
+from sim.errors import ScenarioError
 from sim.world.price_paths import gbm_path
 
 if sys.argv[:1] == ["-m"]:
@@ -105,14 +105,15 @@ class Scenario:
         for a shipped scenario's data, else relative to that folder (:func:`sim.config.shipped.portable`).
 
         Unset optional keys are left out (TOML has no null), and so are the synthetic-population keys when
-        ``population.file`` is set (they may not be set together).
+        ``population.file`` is set and the synthetic history's volatility when ``population.history_file`` is (they
+        may not be set together).
         """
         out: dict[str, dict[str, Any]] = {}
         for name, cls in TABLES.items():
             obj, table = getattr(self, name), {}
             for key, spec in specs(cls).items():
                 value = getattr(obj, key)
-                if value is None or (cls is PopulationTable and self.population.file and key in GENERATED):
+                if value is None or (cls is PopulationTable and self._unused(key)):
                     continue
                 if spec.kind == "path" and relative_to is not None:
                     value = shipped.portable(value, relative_to)
@@ -123,6 +124,11 @@ class Scenario:
                 table[key] = value
             out[name] = table
         return out
+
+    def _unused(self, key: str) -> bool:
+        """A population key that may not be written next to the population's data files."""
+        pop = self.population
+        return bool(pop.file and key in GENERATED) or bool(pop.history_file and key == "entry_volatility_pct_per_day")
 
     @property
     def overridden(self) -> frozenset[str]:
@@ -229,26 +235,30 @@ def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
     if v["population.file"] is not None:
         for key in (f"population.{name}" for name in GENERATED if f"population.{name}" in c.given):
             c.fail(key, "cannot be set together with population.file (the positions come from the file)", c.given[key])
-        if (positions := c.read("population.file", files.read_positions_csv)) is not None:
+        if c.ok("population.file") and snapshot.is_snapshot(v["population.file"]):
+            positions = (
+                c.read(
+                    "population.file",
+                    snapshot.read_snapshot_csv,
+                    asset=v["market.asset"],
+                    start_price=v["market.start_price_usd"],
+                )
+                if c.ok("market.asset", "market.start_price_usd")
+                else None
+            )
+        else:
+            positions = c.read("population.file", files.read_positions_csv)
+        if positions is not None:
             extra["population"] = {"positions": positions, "n_positions": len(positions["side"])}
             if c.ok("market.start_price_usd") and tiers is not None:
                 c.problems.extend(
-                    _position_problems(positions, v["population.file"], v["market.start_price_usd"], tiers)
+                    population_checks.position_problems(
+                        positions, v["population.file"], v["market.start_price_usd"], tiers
+                    )
                 )
-    elif (
-        tiers is not None
-        and c.ok("population.leverage_mix")
-        and "population.leverage_mix" in c.given
-        and not isinstance(v["population.leverage_mix"], str)
-    ):
-        # a mix written for this venue must fit it; the default and named mixes are capped instead (every
-        # position is opened at most at its tier's maximum), so any venue runs with them
-        top = tiers[0].max_leverage
-        for lev in (lev for lev, _ in v["population.leverage_mix"] if lev > top):
-            c.fail(
-                f"population.leverage_mix.{mixes.lev_key(lev)}",
-                f"leverage must be in [1, {fmt(top)}] (market.tiers[0].max_leverage)",
-            )
+    else:
+        population_checks.mixes_fit(c, tiers)
+        extra["population"] = population_checks.history(c)
     if c.ok("market.tick_size_usd", "market.start_price_usd", "book.range_pct"):
         levels = c.read(
             "book.file",
@@ -527,8 +537,15 @@ def _check_lot(c: _Checker) -> None:
     if v["population.file"] is None and c.ok(*(f"population.{k}" for k in pop)):
         n, oi, share, lo, hi, alpha = (v[f"population.{k}"] for k in pop)
         larger = n * max(share, 1 - share)  # positions on the larger side, which holds the open interest
-        # generate(): a Pareto notional capped at notional_max, scaled so the larger side holds the open interest
-        drawn = lo + lo**alpha * (hi ** (1 - alpha) - lo ** (1 - alpha)) / (1 - alpha)
+        # generate(): a Pareto notional capped at notional_max, scaled so the larger side holds the open interest.
+        # With no finite mean (alpha ≤ 1) the sum of a sample sees the typical largest of the n draws, not the cap.
+        if alpha <= 1:
+            hi = min(hi, lo * n ** (1 / alpha))
+        drawn = (
+            lo + lo * math.log(hi / lo)
+            if abs(1 - alpha) < 1e-9
+            else lo + lo**alpha * (hi ** (1 - alpha) - lo ** (1 - alpha)) / (1 - alpha)
+        )
         scale = oi / (larger * drawn) if oi > 0 else 1.0
         sizes = scale * np.minimum(lo * (1 - _QUANTILES) ** (-1 / alpha), hi)
         rounded = _rounded_mean(p0 * lot, sizes, scale * drawn)
@@ -562,33 +579,6 @@ def _check_lot(c: _Checker) -> None:
                 + fix(sizes, mean, "book.noise_notional_median_usd"),
                 c.given.get("market.lot_size", lot),
             )
-
-
-def _position_problems(pos: dict[str, np.ndarray], path: str, p0: float, tiers: tuple[Tier, ...]) -> list[str]:
-    """Rows of a positions file that are bankrupt at the start price or above their tier's maximum leverage."""
-    notional = pos["size"] * pos["entry_price"]
-    equity = pos["wallet"] + pos["side"] * pos["size"] * (p0 - pos["entry_price"])
-    leverage = notional / pos["margin"]
-    tier = np.searchsorted([t.notional_floor_usd for t in tiers], notional, side="right") - 1
-    top = np.array([t.max_leverage for t in tiers])[tier]
-    bankrupt, too_high = equity <= 0, leverage > top * (1 + 1e-9)
-    out = []
-    for i in np.flatnonzero(bankrupt | too_high)[:MAX_PROBLEMS]:  # the messages shown; the rest are counted
-        where = f"{path}: line {pos['line'][i]}"
-        if equity[i] <= 0:
-            out.append(
-                f"{where}: equity at market.start_price_usd = {fmt(p0)} is {equity[i]:.10g} USD (wallet + "
-                f"side·size·(start price − entry_price)); it must be > 0, or the position is bankrupt "
-                "before the run starts (population.file)"
-            )
-        if leverage[i] > top[i] * (1 + 1e-9):
-            out.append(
-                f"{where}: leverage = {leverage[i]:.10g} (size·entry_price / margin = {notional[i]:.10g} / "
-                f"{pos['margin'][i]:.10g}): must be at most {fmt(top[i])}, the max_leverage of "
-                f"market.tiers[{tier[i]}] for a notional of {notional[i]:.10g} USD (population.file)"
-            )
-    more = int(bankrupt.sum() + too_high.sum()) - MAX_PROBLEMS
-    return out[:MAX_PROBLEMS] + ([f"... and {more} more"] if more > 0 else [])
 
 
 _GBM_KEYS = (

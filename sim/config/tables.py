@@ -177,6 +177,16 @@ class PopulationTable:
         allowed=f"leverage in [1, market.tiers[0].max_leverage] = weight ≥ 0, or one of {', '.join(mixes.NAMED)}",
         shown_default=f"`{mixes.text(mixes.DEFAULT)}`",
     )
+    leverage_mix_short: str | tuple[tuple[float, float], ...] | None = setting(
+        None,
+        "mix",
+        "Leverage mix of the short positions, written like leverage_mix; unset = shorts draw from leverage_mix "
+        "too. Setting it leaves the longs' draws as they were.",
+        type_name="table or name",
+        optional=True,
+        allowed="as population.leverage_mix",
+        shown_default="population.leverage_mix",
+    )
     notional_min_usd: float = num(
         200.0,
         "(0, 1e9]",
@@ -185,18 +195,70 @@ class PopulationTable:
         "bounds the notional before the sizes are scaled to open_interest_usd (the "
         "scaling multiplies every size by one factor).",
     )
-    size_tail_alpha: float = num(1.5, "(1, 10]", "", "Pareto tail exponent of position notional.")
+    size_tail_alpha: float = num(
+        1.5,
+        "(0, 10]",
+        "",
+        "Pareto tail exponent of position notional: P(notional > x) ~ x^−alpha. Below 1 the mean is infinite and "
+        "the largest positions hold most of the open interest, as on real venues (docs/model.md §5.1).",
+    )
     notional_max_usd: float = num(
         20e6,
-        "[population.notional_min_usd, 1e13]",
+        "[population.notional_min_usd, 1e300]",
         "USD",
         "Largest position notional as drawn (the Pareto draw is capped here), before "
-        "the sizes are scaled to open_interest_usd (one factor for every size).",
+        "the sizes are scaled to open_interest_usd (one factor for every size). 1e300 = no cap.",
     )
-    entry_lookback_h: float = num(72.0, "[0, 720]", "h", "Entries are spread over a synthetic price history this long.")
-    entry_volatility_pct_per_day: float = num(3.0, "[0, 100]", "% per day", "Volatility of that price history.")
+    entry_lookback_h: float = num(
+        72.0,
+        "[0, 720]",
+        "h",
+        "Entries are spread over the last this many hours of the price history (synthetic, or history_file: "
+        "all of it if it is shorter).",
+    )
+    entry_volatility_pct_per_day: float = num(
+        3.0, "[0, 100]", "% per day", "Volatility of the synthetic price history (not with history_file)."
+    )
+    history_file: str | None = data_file(
+        "Recorded price history before the run (CSV: timestamp, price and optionally volume; # lines are "
+        "comments; timestamps as for shock.file, unit read from the first). Its last row is the run's start: the "
+        "history is scaled so that it ends at market.start_price_usd. Entries are drawn along its last "
+        "entry_lookback_h hours instead of a synthetic history; volume is the volume traded since the row before."
+    )
+    entry_weighting: str = setting(
+        "time",
+        "str",
+        "How entries are spread along the history: time (every moment equally likely) or volume (in proportion "
+        "to the volume traded; needs history_file with a volume column).",
+        choices=("time", "volume"),
+    )
+    survival_screen: bool = setting(
+        False,
+        "bool",
+        "Positions whose liquidation price the history crossed between their entry and the start are gone: "
+        "positions are opened along the history until n_positions have survived (the leverage mix is then that "
+        "of positions as opened). false: only positions past their liquidation price at the start price are "
+        "redrawn.",
+    )
     cross_share: float = num(0.3, "[0, 1]", "fraction", "Fraction of positions in cross margin mode.")
-    cross_spare_mean: float = num(1.0, "[0, 100]", "× initial margin", "Mean spare balance of a cross account.")
+    cross_spare: str = setting(
+        "exponential",
+        "str",
+        "Distribution of a cross account's spare balance (beyond its position's initial margin): exponential "
+        "(mean cross_spare_mean) or lomax, a Pareto tail (median cross_spare_median, tail index "
+        "cross_spare_tail_alpha) that gives some accounts many times the margin they need, so their effective "
+        "leverage (notional / equity) is below 1×.",
+        choices=("exponential", "lomax"),
+    )
+    cross_spare_mean: float = num(
+        1.0, "[0, 100]", "× initial margin", "Mean spare balance of a cross account (cross_spare = exponential)."
+    )
+    cross_spare_median: float = num(
+        1.0, "(0, 1e6]", "× initial margin", "Median spare balance of a cross account (cross_spare = lomax)."
+    )
+    cross_spare_tail_alpha: float = num(
+        1.0, "(0, 10]", "", "Tail index of the spare balance (cross_spare = lomax): P(spare > x) ~ x^−alpha."
+    )
     counterparty_leverage: float = num(1.0, "[1, 125]", "", "Leverage of the account holding the long/short residual.")
     file: str | None = data_file(
         "Positions CSV (side, size, entry_price, margin or leverage, mode, wallet) used "
@@ -207,11 +269,13 @@ class PopulationTable:
         "liquidation price is allowed and is liquidated at the first tick."
     )
     positions: dict[str, np.ndarray] | None = field(default=None, compare=False, repr=False)
+    history: dict[str, np.ndarray] | None = field(default=None, compare=False, repr=False)
 
-    def leverage_mix_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+    def leverage_mix_arrays(self, short: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Leverages and their probabilities (weights normalised to sum to 1), as float64 arrays; a named mix is
-        resolved (:mod:`sim.config.mixes`)."""
-        return mixes.arrays(self.leverage_mix)
+        resolved (:mod:`sim.config.mixes`). ``short``: the shorts' mix (``leverage_mix_short`` if set)."""
+        mix = self.leverage_mix_short if short and self.leverage_mix_short is not None else self.leverage_mix
+        return mixes.arrays(mix)
 
 
 # Synthetic-population keys that make no sense next to an explicit positions file.
@@ -225,8 +289,15 @@ GENERATED = (
     "notional_max_usd",
     "entry_lookback_h",
     "entry_volatility_pct_per_day",
+    "history_file",
+    "entry_weighting",
+    "survival_screen",
+    "leverage_mix_short",
     "cross_share",
+    "cross_spare",
     "cross_spare_mean",
+    "cross_spare_median",
+    "cross_spare_tail_alpha",
 )
 
 

@@ -193,3 +193,38 @@ def liquidation_prices_nb(side, q, ep, w, floor, mmr, cum, basis, out):
     for i in range(side.size):
         out[i] = position_lp_nb(side[i], q[i], ep[i], w[i], floor, mmr, cum, basis)
     return out
+
+
+@jit(entry=True)
+def open_and_screen_nb(raw, scale, lot, floor, max_lev, lp_floor, lp_mmr, lp_cum, basis, low, high, size, wallet, lp):
+    """Positions opened along a price history, and whether they survive to the start (docs/model.md §5.1).
+
+    ``raw`` = ``(side, leverage, notional, cross, spare, entry, seg)``: float64 arrays of shape (n,) as drawn
+    (side ±1, leverage as opened, notional USD before scaling, cross 1/0, spare balance × initial margin, entry
+    price USD, history segment of the entry). Each notional is multiplied by ``scale``; the leverage is capped at
+    the max leverage of the tier of that notional (``floor``, ``max_lev``); the size is rounded to whole ``lot`` s
+    (at least one); the wallet is the initial margin, times ``1 + spare`` for a cross account; the liquidation
+    price uses the trigger tiers (``lp_floor``, ``lp_mmr``, ``lp_cum``, ``basis``). Writes ``size``, ``wallet``
+    and ``lp`` (shape (n,), mutated) and returns a bool array: alive when the liquidation price lies strictly
+    beyond both the entry and the history's extreme from the entry's segment to the start (``low``/``high``,
+    running minimum and maximum from the start backwards).
+    """
+    side, lev_raw, notional_raw, cross, spare, entry, seg = raw
+    n = side.size
+    alive = np.empty(n, np.bool_)
+    for i in range(n):
+        x = notional_raw[i] * scale
+        lev = min(lev_raw[i], max_lev[tier_nb(x, floor)])
+        q = max(np.rint(x / entry[i] / lot), 1.0) * lot
+        w = q * entry[i] / lev
+        if cross[i] > 0.0:
+            w *= 1.0 + spare[i]
+        s = np.int8(1) if side[i] > 0.0 else np.int8(-1)
+        p = position_lp_nb(s, q, entry[i], w, lp_floor, lp_mmr, lp_cum, basis)
+        k = np.int64(seg[i])
+        if s > 0:
+            alive[i] = p < entry[i] and p < low[k]
+        else:
+            alive[i] = p > entry[i] and p > high[k]
+        size[i], wallet[i], lp[i] = q, w, p
+    return alive

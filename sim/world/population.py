@@ -5,8 +5,14 @@ counterparty account holding the long/short imbalance so open interest balances.
 heavy-tailed (Pareto notional, tail exponent ``size_tail_alpha``), entry prices are spread over a
 synthetic recent price history (which is what gives a liquidation heatmap its shape), leverage is
 drawn from the leverage mix and capped by the tier of the position's notional, and a share of
-accounts is cross-margined with spare balance. Positions that would already be past their
-liquidation price at the start price are redrawn: they would have been liquidated before the run.
+accounts is cross-margined with spare balance (exponential, or heavy-tailed so that some accounts hold far more
+than their positions need). Positions that would already be past their liquidation price at the start price are
+redrawn: they would have been liquidated before the run.
+
+Entries can also be drawn along a recorded history (``population.history_file``), by time or by traded volume, and
+with ``population.survival_screen`` the whole path from each entry to the start is checked: a position whose
+liquidation price the path crossed after it was opened is gone, and more positions are opened until
+``n_positions`` have survived (docs/model.md §5.1).
 """
 
 from typing import NamedTuple
@@ -15,7 +21,7 @@ import numpy as np
 
 from sim import enums as E
 from sim.kernels.behaviour import stop_prices_nb
-from sim.kernels.margin import liquidation_prices_nb
+from sim.kernels.margin import liquidation_prices_nb, open_and_screen_nb
 
 
 class PositionArrays(NamedTuple):
@@ -30,6 +36,8 @@ class PositionArrays(NamedTuple):
     leverage: np.ndarray  # f8, initial leverage (notional at entry / margin)
     lp: np.ndarray | None = None  # f8, traders' liquidation prices at the trigger tiers when drawn (NaN: the
     # counterparty); None for a positions file
+    age_s: np.ndarray | None = None  # f8, how long before the start each trader opened (NaN: the counterparty);
+    # None for a positions file
 
     @property
     def n(self):
@@ -55,6 +63,73 @@ def sample_history(hist, rng, size):
     return hist[i] + (hist[i + 1] - hist[i]) * (x - i)
 
 
+class History(NamedTuple):
+    """A price history before the run, newest first: ``price[0]`` is the start price, ``age_s[k]`` how long before
+    the start ``price[k]`` was seen. Segment ``k`` joins points ``k`` and ``k + 1`` (the path is linear in between)
+    and has weight ``cum_w[k + 1] − cum_w[k]`` for drawing entry times (its duration, or the volume traded in it).
+    ``low[k]`` and ``high[k]`` are the lowest and highest price from point ``k`` to the start, the survival screen's
+    lookup: a long entered in segment ``k`` lived through the run-up to the start iff its liquidation price is below
+    ``low[k]``, because the path's extremes are at its points.
+    """
+
+    price: np.ndarray  # f8 USD, newest first
+    age_s: np.ndarray  # f8 s before the start, increasing
+    cum_w: np.ndarray  # f8, cumulative segment weights, cum_w[0] = 0
+    low: np.ndarray  # f8 running minimum from the start backwards
+    high: np.ndarray  # f8 running maximum
+    even: bool  # every segment weighs 1 (the synthetic history): draws need no search
+
+
+def history_of(prices, ages_s, weights=None):
+    """A :class:`History` from prices newest first, their ages and optional segment weights (default: durations)."""
+    price = np.ascontiguousarray(prices, dtype=np.float64)
+    age = np.ascontiguousarray(ages_s, dtype=np.float64)
+    w = np.diff(age) if weights is None else np.asarray(weights, dtype=np.float64)
+    even = weights is None and bool(np.all(w == w[0]))
+    cum_w = np.arange(price.size, dtype=np.float64) if even else np.concatenate(([0.0], np.cumsum(w)))
+    return History(price, age, cum_w, np.minimum.accumulate(price), np.maximum.accumulate(price), even)
+
+
+def synthetic_history(p0, hours, vol_pct_per_day, rng, steps_per_hour=12):
+    """:func:`price_history` as a :class:`History` (5-minute points, every segment equally likely)."""
+    hist = price_history(p0, hours, vol_pct_per_day, rng, steps_per_hour)
+    return history_of(hist, np.arange(hist.size) * (3600.0 / steps_per_hour))
+
+
+def recorded_history(arrays, p0, lookback_h, weighting):
+    """The last ``lookback_h`` hours of a recorded history file (:func:`sim.config.files.read_path_csv` arrays,
+    oldest first), scaled so that its last price is the start price ``p0``; segments weighted by time or by the
+    volume of the row that closes them."""
+    t, price = arrays["t_s"], arrays["price"]
+    age = t[-1] - t
+    keep = np.flatnonzero(age <= lookback_h * 3600.0)
+    first = max(int(keep[0]) - 1, 0) if keep.size else 0  # the row before the window, cut at the window's edge
+    price, age = price[first:][::-1] * (p0 / price[-1]), age[first:][::-1]
+    if age[-1] > lookback_h * 3600.0 and age.size > 1:
+        x = (lookback_h * 3600.0 - age[-2]) / (age[-1] - age[-2])
+        price[-1] = price[-2] + (price[-1] - price[-2]) * x
+        age[-1] = lookback_h * 3600.0
+    weights = None
+    if weighting == "volume":
+        weights = arrays["volume"][first:][::-1][:-1]  # the newer row of each segment closes it
+        if age.size > 1 and not weights.sum() > 0:
+            weights = None  # no volume in the window at all: by time
+    return history_of(price, age, weights)
+
+
+def sample_entries(h, rng, size):
+    """Entry prices at random points of a history, drawn by its segment weights; also each draw's segment."""
+    x = rng.uniform(0.0, h.cum_w[-1], size)
+    if h.even:
+        k = np.minimum(x.astype(np.int64), h.price.size - 2)
+        frac = x - k
+    else:
+        k = np.clip(np.searchsorted(h.cum_w, x, side="right") - 1, 0, h.price.size - 2)
+        width = h.cum_w[k + 1] - h.cum_w[k]
+        frac = np.where(width > 0, (x - h.cum_w[k]) / np.where(width > 0, width, 1.0), 0.0)
+    return h.price[k] + (h.price[k + 1] - h.price[k]) * frac, k
+
+
 def generate(pop_cfg, market_cfg, rng, trigger_tiers=None):
     """Draw a population from ``[population]`` settings; see the module docstring.
 
@@ -65,19 +140,19 @@ def generate(pop_cfg, market_cfg, rng, trigger_tiers=None):
     p0 = market_cfg.start_price_usd
     lot = market_cfg.lot_size
     floor, mmr, cum, max_lev = market_cfg.tier_arrays()
-    lp_floor, lp_mmr, lp_cum, basis = trigger_tiers if trigger_tiers is not None else (floor, mmr, cum, 0)
+    lp_tiers = trigger_tiers if trigger_tiers is not None else (floor, mmr, cum, 0)
+    if pop_cfg.survival_screen:
+        return _screened(pop_cfg, market_cfg, rng, lp_tiers)
+    lp_floor, lp_mmr, lp_cum, basis = lp_tiers
     n = pop_cfg.n_positions
 
     side = np.where(rng.random(n) < pop_cfg.long_share, 1, -1).astype(np.int8)
-    levs, prob = pop_cfg.leverage_mix_arrays()
-    leverage = rng.choice(levs, size=n, p=prob)
-    u = rng.random(n)
-    notional = pop_cfg.notional_min_usd * (1.0 - u) ** (-1.0 / pop_cfg.size_tail_alpha)
-    notional = np.minimum(notional, pop_cfg.notional_max_usd)
+    leverage = _leverages(pop_cfg, side, rng)
+    notional = _notionals(pop_cfg, rng, n)
     cross = rng.random(n) < pop_cfg.cross_share
-    spare_factor = rng.exponential(pop_cfg.cross_spare_mean, n) if pop_cfg.cross_spare_mean > 0 else np.zeros(n)
-    hist = price_history(p0, pop_cfg.entry_lookback_h, pop_cfg.entry_volatility_pct_per_day, rng)
-    entry = sample_history(hist, rng, n)
+    spare_factor = _spares(pop_cfg, rng, n)
+    hist = entry_history(pop_cfg, p0, rng)
+    entry, seg = sample_entries(hist, rng, n)
     if pop_cfg.open_interest_usd > 0:
         # open interest: the larger side's total size valued at the start price (the few rows
         # redrawn below shift it by a fraction of a percent at most)
@@ -97,9 +172,9 @@ def generate(pop_cfg, market_cfg, rng, trigger_tiers=None):
         # already past its liquidation price at the start: it would not exist; draw another entry,
         # and after five tries open it at the start price.
         if attempt < 5:
-            entry[todo] = sample_history(hist, rng, todo.size)
+            entry[todo], seg[todo] = sample_entries(hist, rng, todo.size)
         else:
-            entry[todo] = p0
+            entry[todo], seg[todo] = p0, 0
         size[todo], wallet[todo] = _size_and_wallet(
             notional[todo], entry[todo], leverage[todo], cross[todo], spare_factor[todo], lot
         )
@@ -111,7 +186,145 @@ def generate(pop_cfg, market_cfg, rng, trigger_tiers=None):
             todo = todo[np.where(side[todo] > 0, lp >= p0, lp <= p0)]
     mode = np.where(cross, E.CROSS, E.ISOLATED).astype(np.int8)
     pop = with_counterparty(side, size, entry, wallet, mode, p0, pop_cfg.counterparty_leverage)
-    return pop._replace(lp=np.append(lp_all, np.nan))
+    age = _ages(hist, entry, seg)
+    return pop._replace(lp=np.append(lp_all, np.nan), age_s=np.append(age, np.nan))
+
+
+def entry_history(pop_cfg, p0, rng):
+    """The history entries are drawn along: the recorded one of ``population.history_file`` if given, else a
+    synthetic one (which takes the generator's next draws; a recorded one takes none)."""
+    if pop_cfg.history is not None:
+        return recorded_history(pop_cfg.history, p0, pop_cfg.entry_lookback_h, pop_cfg.entry_weighting)
+    return synthetic_history(p0, pop_cfg.entry_lookback_h, pop_cfg.entry_volatility_pct_per_day, rng)
+
+
+def _ages(hist, entry, seg):
+    """How long before the start each entry was made (linear in the segment, as the price was drawn)."""
+    dp = hist.price[seg + 1] - hist.price[seg]
+    frac = np.where(dp != 0, (entry - hist.price[seg]) / np.where(dp != 0, dp, 1.0), 0.0)
+    return hist.age_s[seg] + (hist.age_s[seg + 1] - hist.age_s[seg]) * np.clip(frac, 0.0, 1.0)
+
+
+def _leverages(pop_cfg, side, rng):
+    """Each position's leverage as opened, from the leverage mix of its side (``leverage_mix_short`` for shorts
+    when set; the draws for one side do not depend on the other's mix)."""
+    levs, prob = pop_cfg.leverage_mix_arrays()
+    if pop_cfg.leverage_mix_short is None:
+        return rng.choice(levs, size=side.size, p=prob)
+    levs_s, prob_s = pop_cfg.leverage_mix_arrays(short=True)
+    longs = rng.choice(levs, size=side.size, p=prob)
+    shorts = rng.choice(levs_s, size=side.size, p=prob_s)
+    return np.where(side > 0, longs, shorts)
+
+
+def _notionals(pop_cfg, rng, n):
+    """Pareto notional with tail index ``size_tail_alpha`` from ``notional_min_usd``, capped at ``notional_max_usd``."""
+    u = rng.random(n)
+    notional = pop_cfg.notional_min_usd * (1.0 - u) ** (-1.0 / pop_cfg.size_tail_alpha)
+    return np.minimum(notional, pop_cfg.notional_max_usd)
+
+
+def _spares(pop_cfg, rng, n):
+    """A cross account's spare balance as a multiple of its position's initial margin (used for cross rows only):
+    exponential with mean ``cross_spare_mean``, or Lomax (Pareto II) with median ``cross_spare_median`` and tail
+    index ``cross_spare_tail_alpha``, whose tail puts some accounts at many times their margin (effective leverage
+    below 1×)."""
+    if pop_cfg.cross_spare == "lomax":
+        a = pop_cfg.cross_spare_tail_alpha
+        scale = pop_cfg.cross_spare_median / (2.0 ** (1.0 / a) - 1.0)
+        return scale * ((1.0 - rng.random(n)) ** (-1.0 / a) - 1.0)
+    return rng.exponential(pop_cfg.cross_spare_mean, n) if pop_cfg.cross_spare_mean > 0 else np.zeros(n)
+
+
+#: Rounds of drawing and screening before the last missing positions are opened at the start price.
+SCREEN_ROUNDS = 12
+#: The screened population's open interest is within this fraction of population.open_interest_usd.
+SCREEN_OI_TOLERANCE = 5e-3
+
+
+def _screened(pop_cfg, market_cfg, rng, lp_tiers):
+    """Open positions along the history and keep those its path did not liquidate, until ``n_positions`` live.
+
+    Rejection sampling: each round draws every attribute of a batch of new positions (side, leverage from the mix,
+    notional, margin mode, spare balance, entry along the history), and a position survives when its liquidation
+    price lies beyond the history's extreme between its entry and the start (``History.low``/``high``; equality
+    liquidates, as in the engine). Survivors are kept in the order drawn. The sizes are then scaled so the survivors
+    hold ``open_interest_usd`` (which can move liquidation prices across tier boundaries, so the kept rows are
+    screened again and more are drawn until the scale settles within :data:`SCREEN_OI_TOLERANCE`). The leverage mix
+    is thus the mix of positions as *opened*; the survivors lean to lower leverage and recent entries, as positions
+    that lived do. After :data:`SCREEN_ROUNDS` rounds any still missing are opened at the start price.
+    """
+    p0, lot, n = market_cfg.start_price_usd, market_cfg.lot_size, pop_cfg.n_positions
+    floor, _, _, max_lev = market_cfg.tier_arrays()
+    lp_floor, lp_mmr, lp_cum, basis = lp_tiers
+    hist = entry_history(pop_cfg, p0, rng)
+    oi = pop_cfg.open_interest_usd
+    scale = 1.0 if oi <= 0 else None
+    parts = []  # (raw columns, size, wallet, lp) of survivors, in the order drawn
+    have, batch = 0, n
+
+    def screen(raw):
+        m = raw[0].size
+        size, wallet, lp = np.empty(m), np.empty(m), np.empty(m)
+        alive = open_and_screen_nb(
+            raw, scale, lot, floor, max_lev, lp_floor, lp_mmr, lp_cum, basis, hist.low, hist.high, size, wallet, lp
+        )
+        return alive, size, wallet, lp
+
+    for rnd in range(SCREEN_ROUNDS + 1):
+        if have < n:
+            raw = _draw_batch(pop_cfg, rng, batch if rnd < SCREEN_ROUNDS else n - have, hist)
+            if rnd == SCREEN_ROUNDS:  # the last few: opened at the start price, where none is past its price
+                raw[5][:], raw[6][:] = p0, 0.0
+            if scale is None:  # the first batch sets the scale; later rounds correct it
+                at_start = raw[2] * p0 / raw[5]
+                larger = max(at_start[raw[0] > 0].sum(), at_start[raw[0] < 0].sum(), 1e-300)
+                scale = oi / (larger * n / batch)
+            alive, size, wallet, lp = screen(raw)
+            rate = max(float(alive.mean()), 0.02)
+            sel = np.flatnonzero(alive)[: n - have]
+            parts.append((tuple(c[sel] for c in raw), size[sel], wallet[sel], lp[sel]))
+            have += sel.size
+        if have == n:
+            if len(parts) > 1:
+                parts = [
+                    (
+                        tuple(np.concatenate([p[0][j] for p in parts]) for j in range(7)),
+                        *(np.concatenate([p[j] for p in parts]) for j in (1, 2, 3)),
+                    )
+                ]
+            raw, size, wallet, lp = parts[0]
+            if oi <= 0:
+                break
+            held = size * p0
+            f = oi / max(held[raw[0] > 0].sum(), held[raw[0] < 0].sum(), 1e-300)
+            if abs(f - 1.0) <= SCREEN_OI_TOLERANCE or rnd == SCREEN_ROUNDS:
+                break
+            scale *= f
+            alive, size, wallet, lp = screen(raw)  # rescaled: a row may have moved to another tier
+            if alive.all():
+                parts = [(raw, size, wallet, lp)]
+            else:
+                sel = np.flatnonzero(alive)
+                parts = [(tuple(c[sel] for c in raw), size[sel], wallet[sel], lp[sel])]
+            have = int(alive.sum())
+        batch = int(np.ceil((n - have) / rate * 1.1)) + 16
+    side, entry, seg = raw[0].astype(np.int8), raw[5], raw[6].astype(np.int64)
+    mode = np.where(raw[3] > 0, E.CROSS, E.ISOLATED).astype(np.int8)
+    pop = with_counterparty(side, size, entry, wallet, mode, p0, pop_cfg.counterparty_leverage)
+    return pop._replace(lp=np.append(lp, np.nan), age_s=np.append(_ages(hist, entry, seg), np.nan))
+
+
+def _draw_batch(pop_cfg, rng, m, hist):
+    """Every attribute of ``m`` new positions as opened, before any scaling to the open interest: the ``raw`` tuple
+    of :func:`sim.kernels.margin.open_and_screen_nb`."""
+    side = np.where(rng.random(m) < pop_cfg.long_share, 1.0, -1.0)
+    lev = _leverages(pop_cfg, side, rng)
+    notional = _notionals(pop_cfg, rng, m)
+    cross = (rng.random(m) < pop_cfg.cross_share).astype(np.float64)
+    spare = _spares(pop_cfg, rng, m)
+    entry, seg = sample_entries(hist, rng, m)
+    return (side, lev, notional, cross, spare, entry, seg.astype(np.float64))
 
 
 def _size_and_wallet(notional, entry, leverage, cross, spare_factor, lot):
