@@ -32,6 +32,7 @@ from sim import enums as E
 from sim.errors import ScenarioError
 from sim.kernels.margin import bankruptcy_price_nb, position_lp_nb, position_mm_nb, tier_nb
 from sim.venues import DEFAULTS, VENUES, pack, versions
+from sim.venues.tables import half_initial_rows
 
 SIDES = {"long": 1, "short": -1}
 MODES = ("isolated", "cross")
@@ -85,7 +86,9 @@ def liquidation(
         [0, 1e13] (default 0; needs ``mmr``).
     max_leverage : float, optional
         Replace the leverage cap (≥ 1). By default the cap is the maximum leverage of the venue's tier of the
-        entry notional, also when ``mmr`` replaces the maintenance rates.
+        entry notional, also when ``mmr`` replaces the maintenance rates. On a venue whose maintenance rate
+        follows from the asset's maximum leverage (Hyperliquid: ``MMR = 1 / (2 × max leverage)``) it also sets
+        the rates: the first tier at this leverage, later ones at the lower of theirs and it.
     asset : str
         An asset of the rule pack (``BTC``, ``ETH``).
     version : str, optional
@@ -203,6 +206,8 @@ def liquidation(
             )
         elif entry is not None:
             rows = pk.tier_rows(asset, entry)  # tiers set in size (OKX) are valued at the entry price
+            if max_leverage is not None and pk.mmr_from_max_leverage:
+                rows = half_initial_rows(rows, max_leverage)  # Hyperliquid: MMR = 1 / (2 × max leverage)
     if rows is not None and entry is not None and size is not None:
         cap = _check_leverage(problems, pk, asset, rows, size * entry, leverage, margin, max_leverage)
     if pk is not None and mmr is not None and pk.rules.trigger_includes_fee and mmr + pk.rules.clearance_fee_pct >= 100:

@@ -12,6 +12,7 @@ FILL_DTYPE = np.dtype(
         ("kind", "i1"),  # sim.enums fill kind
         ("account", "i8"),  # account row (see ACCOUNT_DTYPE.id)
         ("side", "i1"),  # order side: +1 buy, -1 sell
+        ("adl_cause", "i1"),  # ADL fills and the fund's take of an unmatched pool: sim.enums CAUSE_*; 0 otherwise
         ("qty", "f8"),  # base units
         ("price", "f8"),  # USD, VWAP of the order
         ("bankruptcy_price", "f8"),  # USD, NaN where none

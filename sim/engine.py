@@ -262,6 +262,7 @@ def venue_params(rules, policy, oracle_ms):
         adl_ranking=E.ADL_RANKING_NAMES.index(rules.adl_ranking),
         adl_price=E.ADL_PRICE_NAMES.index(rules.adl_price),
         adl_policy=E.ADL_POLICY_NAMES.index(policy),
+        adl_trigger=E.ADL_TRIGGER_NAMES.index(rules.adl_trigger),
     )
 
 
@@ -416,6 +417,7 @@ def _wrap(inp, pos, fills, series, sf, si, lp_start):
         ("fee", fills.fee),
         ("mark", fills.mark),
         ("equity", fills.equity),
+        ("adl_cause", fills.cause),
     ):
         f[name] = col[:nf]
     ns = si[S.I_NSERIES]

@@ -68,6 +68,15 @@ POLICY_QUEUE = 0
 POLICY_PRO_RATA = 1
 POLICY_LEVERAGE_DRAIN = 2
 ADL_POLICY_NAMES = ("venue_queue", "pro_rata", "leverage_drain")
+# What sets ADL off (venue.adl_trigger, docs/model.md §3.7)
+ADL_TRIGGER_CAPACITY = 0  # the fund takes a remainder up to its inventory limit; the rest is deleveraged
+ADL_TRIGGER_DEFICIT = 1  # the fund takes every remainder it can pay for; only what it cannot pay is deleveraged
+ADL_TRIGGER_NAMES = ("capacity", "deficit")
+# Why a bankrupt quantity went to ADL (the fills' adl_cause; 0 on every other fill), in the order pools are matched
+CAUSE_DEFICIT = 1  # the fund could not pay its loss at the mark, or the venue deleverages accounts under water
+CAUSE_DRAWDOWN = 2  # the fund would not pay: its drawdown rule had tripped
+CAUSE_CAPACITY = 3  # the fund could pay but its inventory limit was reached
+ADL_CAUSE_NAMES = ("", "deficit", "drawdown", "capacity")
 
 # Events, in priority order at equal time
 EV_ORACLE = 0

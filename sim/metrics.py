@@ -32,7 +32,7 @@ import math
 
 import numpy as np
 
-from sim.enums import ADL, COUNTERPARTY, LIQUIDATED, LIQUIDATION, PARTIAL, TAKEOVER, TRADER
+from sim.enums import ADL, ADL_CAUSE_NAMES, COUNTERPARTY, LIQUIDATED, LIQUIDATION, PARTIAL, TAKEOVER, TRADER
 from sim.feedback import feedback_section
 
 #: Fill kinds that close (part of) a position that could not carry its margin.
@@ -274,6 +274,67 @@ def adl_deficit(fills):
     return np.where(fills["kind"] == ADL, deficit, 0.0)
 
 
+#: What an overshoot is when there is nothing to divide by: ADL that covered no deficit, or no ADL at all.
+NO_DEFICIT = "no deficit"
+NO_ADL = "no ADL"
+
+
+def adl_profit_taken(fills, accounts):
+    """Profit taken by each fill in USD: for ADL fills, the unrealised profit at the mark of the quantity closed,
+    ``max(0, -side * qty * (mark - entry))`` with ``entry`` the ADL'd account's entry price (``-side`` is its
+    position's side); 0 otherwise. A queue that closes a winner's whole position takes all of that profit out
+    of the market (a haircut of 1 on it, in the framing of Chitra's ADL papers, docs/model.md §3.10); NaN where
+    the account's entry price is unknown."""
+    out = np.zeros(len(fills))
+    adl = fills["kind"] == ADL
+    if not np.any(adl):
+        return out
+    f = fills[adl]
+    entry = np.full(len(f), np.nan) if accounts is None else _account_column(accounts, f["account"], "entry_price")
+    out[adl] = np.maximum(0.0, -f["side"].astype(float) * f["qty"] * (f["mark"] - entry))
+    return out
+
+
+def overshoot(amount, deficit, count):
+    """``amount / deficit`` as a JSON number; :data:`NO_DEFICIT` when ADL ran (``count > 0``) but covered no
+    deficit, :data:`NO_ADL` when there was none: never None, so an ADL set off by something other than a
+    deficit shows as such."""
+    if count == 0:
+        return NO_ADL
+    if deficit is None or not deficit > 0:
+        return NO_DEFICIT
+    return _num(amount / deficit)
+
+
+def _adl_cause_section(fills, accounts):
+    """ADL by what set it off: ``deficit``, ``drawdown`` and ``capacity`` (see :func:`summarize`)."""
+    adl = fills["kind"] == ADL
+    unmatched = (fills["kind"] == TAKEOVER) & (fills["adl_cause"] > 0)
+    taken = adl_profit_taken(fills, accounts)
+    out = {}
+    for code, name in enumerate(ADL_CAUSE_NAMES):
+        if code == 0:
+            continue
+        sel = adl & (fills["adl_cause"] == code)
+        f = fills[sel]
+        count = int(len(f))
+        notional = float(np.sum(f["qty"] * f["mark"]))
+        deficit = float(np.maximum(0.0, np.sum(adl_deficit(f))))
+        profit = _num(np.sum(taken[sel]))
+        left = fills[unmatched & (fills["adl_cause"] == code)]
+        out[name] = {
+            "count": count,
+            "notional_usd": _num(notional),
+            "deficit_usd": _num(deficit),
+            "profit_taken_usd": profit,
+            "haircut_usd": _num(np.sum(adl_haircut(f))),
+            "overshoot_notional": overshoot(notional, deficit, count),
+            "overshoot_profit": overshoot(profit, deficit, count) if profit is not None or count == 0 else None,
+            "no_counterparty_usd": _num(np.sum(left["qty"] * left["price"])),
+        }
+    return out
+
+
 def adl_table(fills, accounts):
     """Who paid for ADL: one ``ADL_DTYPE`` row per ADL'd account, sorted by account.
 
@@ -451,11 +512,16 @@ def _adl_section(fills, accounts):
     share = table["equity_share"]
     share = share[np.isfinite(share)]
     side_haircut, side_position = _side_ginis(table, accounts, ("haircut_usd", "position_share"))
+    count = int(len(adl))
+    profit = _num(np.sum(adl_profit_taken(adl, accounts))) if accounts is not None else None
     return {
-        "count": int(len(adl)),
+        "count": count,
         "notional_usd": _num(notional),
         "deficit_covered_usd": _num(deficit),
         "overshoot": _ratio(notional, deficit),
+        "profit_taken_usd": profit,
+        "overshoot_profit": _ratio(profit, deficit),
+        "by_trigger": _adl_cause_section(fills, accounts),
         "accounts": int(len(totals)),
         "contracts": _num(np.sum(adl["qty"])),
         "haircut_usd": _num(np.sum(adl_haircut(adl))),
@@ -522,7 +588,14 @@ def summarize(fills, series, accounts, meta):
     The ``adl`` section (module docstring for the haircut and deficit of one fill): ``count`` ADL
     fills, ``notional_usd`` (sum of qty x mark), ``deficit_covered_usd`` (the pooled deficit,
     ``max(0, sum of per-fill deficits)``, from ``bankruptcy_price``), ``overshoot`` (notional per
-    dollar of deficit; None without a deficit), ``accounts`` ADL'd, ``contracts`` (base units) and
+    dollar of deficit; None without a deficit, and ``by_trigger`` says why), ``profit_taken_usd``
+    (:func:`adl_profit_taken`) and ``overshoot_profit`` (profit taken per dollar of deficit, None likewise),
+    ``by_trigger`` (the same figures for the ADL set off by a ``deficit`` the fund could not pay, by its
+    ``drawdown`` rule, or by its inventory ``capacity``, each with ``count``, ``notional_usd``, ``deficit_usd``,
+    ``profit_taken_usd``, ``haircut_usd``, ``overshoot_notional`` and ``overshoot_profit`` (a number, or the
+    string ``"no deficit"`` when that ADL covered none, ``"no ADL"`` when there was none: never None) and
+    ``no_counterparty_usd``, the bankrupt notional no eligible winner took, which the fund took instead),
+    ``accounts`` ADL'd, ``contracts`` (base units) and
     ``haircut_usd`` (totals, every account), then across ADL'd *trader* accounts (rows of
     :func:`adl_table`; the residual counterparty is one synthetic account standing in for many, so it
     is left out of the distribution): the median,

@@ -59,7 +59,10 @@ F_FUNDING_TRADERS = 42  # net funding paid by trader rows over the run (USD)
 F_TOPUP_USD = 43  # margin added by top-ups over the run (USD)
 F_STOP_NOTIONAL = 44  # notional filled by stop orders (USD)
 F_WD_GAP = 45  # liquidity withdrawal: makers quote no nearer than this many ticks to the fair price
-N_F = 46
+# ADL pools waiting to be matched this (tick, side), one per cause (enums.CAUSE_*): quantity at F_POOL + 2·(c − 1),
+# Σ quantity × bankruptcy price at the next slot. Matching moves one into F_ADL_REM / F_ADL_COST.
+F_POOL = 46
+N_F = 52
 
 # --- int slots (si) -----------------------------------------------------------------------------
 I_SEQ = 0  # event sequence counter (owned by the run)
@@ -98,7 +101,8 @@ I_NEXT_FUNDING = 32  # time of the next funding settlement (ms)
 I_FUNDINGS = 33  # funding settlements so far
 I_TOPUPS = 34  # top-ups applied
 I_STOPS = 35  # stop orders that filled
-N_I = 36
+I_ADL_CAUSE = 36  # cause of the pool being matched (enums.CAUSE_*)
+N_I = 37
 
 
 class Positions(NamedTuple):
@@ -187,6 +191,7 @@ class Fills(NamedTuple):
     fee: np.ndarray
     mark: np.ndarray
     equity: np.ndarray
+    cause: np.ndarray  # int8, ADL fills: why their pool went to ADL (enums.CAUSE_*); 0 otherwise
 
 
 class MarketState(NamedTuple):
@@ -243,6 +248,7 @@ class Params(NamedTuple):
     adl_ranking: int
     adl_price: int
     adl_policy: int
+    adl_trigger: int  # enums.ADL_TRIGGER_*
     # liquidity shock (docs/engine.md §5)
     depth_shock_factor: float
     depth_shock_start: int  # ms
@@ -282,6 +288,7 @@ def allocate_fills(capacity):
         np.zeros(capacity, np.int64),
         np.zeros(capacity, np.int8),
         *(np.zeros(capacity) for _ in range(7)),
+        np.zeros(capacity, np.int8),
     )
 
 

@@ -59,6 +59,7 @@ DEFAULTS = dict(
     adl_ranking=enums.RANK_PNL_LEVERAGE,
     adl_price=enums.ADL_AT_BANKRUPTCY,
     adl_policy=enums.POLICY_QUEUE,
+    adl_trigger=enums.ADL_TRIGGER_CAPACITY,
     depth_shock_factor=1.0,
     depth_shock_start=0,
     depth_shock_end=0,
@@ -175,6 +176,7 @@ def engine_result(raw):
             float(r["fee"]),
             float(r["mark"]),
             float(r["equity"]),
+            int(r["adl_cause"]),
         )
         for r in f
     ]

@@ -211,6 +211,7 @@ class _Reference:
         self.adl_ranking = int(inp.adl_ranking)
         self.adl_price = int(inp.adl_price)
         self.adl_policy = int(inp.adl_policy)
+        self.adl_trigger = int(inp.adl_trigger)
         self.depth_shock_factor = float(inp.depth_shock_factor)
         self.depth_shock_start = int(inp.depth_shock_start)
         self.depth_shock_end = int(inp.depth_shock_end)
@@ -268,9 +269,8 @@ class _Reference:
 
         # bookkeeping
         self.oracle_number = 0
-        self.pool_side = 0  # the ADL pool of this (tick, side): bankrupt side, quantity, Σ quantity × B
-        self.pool_q = 0.0
-        self.pool_cost = 0.0
+        self.pool_side = 0  # the ADL pools of this (tick, side): bankrupt side, and per cause (1 deficit,
+        self.pools = {c: [0.0, 0.0] for c in (1, 2, 3)}  # 2 drawdown, 3 capacity) quantity and Σ quantity × B
         self.liquidated_notional = 0.0
         self.fills = []
         self.series = []
@@ -333,9 +333,9 @@ class _Reference:
     def equity(self, i, price):
         return self.W[i] + self.side[i] * self.Q[i] * (price - self.EP[i])
 
-    def record(self, kind, account, side, qty, price, bankruptcy_price, fund_delta, fee, equity=NAN):
+    def record(self, kind, account, side, qty, price, bankruptcy_price, fund_delta, fee, equity=NAN, cause=0):
         self.fills.append(
-            (self.t, kind, account, side, qty, price, bankruptcy_price, fund_delta, fee, self.mark, equity)
+            (self.t, kind, account, side, qty, price, bankruptcy_price, fund_delta, fee, self.mark, equity, cause)
         )
         if kind in (enums.LIQUIDATION, enums.PARTIAL, enums.TAKEOVER, enums.ADL):
             self.liquidated_notional += qty * price
@@ -952,34 +952,64 @@ class _Reference:
         self.settle_rest(i, B)
 
     def settle_rest(self, i, B):
-        """§7.7: the fund takes what it can at ``B`` (everything when ADL is off), the rest is settled at
-        ``B`` into the ADL pool."""
+        """§7.7: the fund takes what the venue's ADL trigger lets it take at ``B`` (everything when ADL is off),
+        the rest is settled at ``B`` into the ADL pool of its cause."""
         s = self.side[i]
         m = self.mark
         r = self.Q[i]
         if r > self.open_min:  # a remainder left only by rounding is not an order
             y = r
+            cause = 0
+            paid = r  # what the fund's equity can pay the loss of at the mark, whatever its inventory
+            keep_open = False
             if self.adl_enabled:
-                if self.tripped() or (self.backstop > 0.0 and self.equity(i, m) < 0.0):
+                if self.tripped():
+                    y = 0.0
+                    cause = enums.CAUSE_DRAWDOWN
+                elif self.backstop > 0.0 and self.equity(i, m) < 0.0:
                     y = 0.0  # a backstop vault takes only accounts with equity left
+                    cause = enums.CAUSE_DEFICIT
                 else:
-                    # the largest y whose inventory at the mark stays within max_inventory x the fund's
-                    # equity at the mark after paying y·max(0, s·(B − m)) for it
                     equity = self.fund_equity()
-                    if equity > 0.0:
-                        room = self.max_inventory * equity - s * self.fund_q * m
-                        capacity = max(0.0, room / (m + self.max_inventory * max(0.0, s * (B - m))))
+                    loss = s * (B - m)
+                    if equity <= 0.0:
+                        paid = 0.0
+                    elif loss > 0.0:
+                        paid = min(r, equity / loss)
+                    y = paid
+                    if self.adl_trigger == enums.ADL_TRIGGER_CAPACITY:
+                        # the largest y whose inventory at the mark stays within max_inventory x the fund's
+                        # equity at the mark after paying y·max(0, s·(B − m)) for it
+                        if equity > 0.0:
+                            room = self.max_inventory * equity - s * self.fund_q * m
+                            capacity = max(0.0, room / (m + self.max_inventory * max(0.0, loss)))
+                        else:
+                            capacity = 0.0
+                        y = r if capacity >= r else capacity
                     else:
-                        capacity = 0.0
-                    y = r if capacity >= r else capacity
+                        keep_open = self.backstop > 0.0  # a vault never deleverages an account with equity left
             if y > self.open_min:  # a capacity of rounding size is none (§7.7)
                 self.takeover(i, y, B)
-            r = self.Q[i]
-            if r > self.open_min:
-                self.settle(i, r, B)
+            rest = self.Q[i]
+            if rest > self.open_min and keep_open:  # stays open, looked at again from the next tick
+                self.eligible_tick[i] = self.oracle_number + 1
+                return
+            if rest > self.open_min:
+                self.settle(i, rest, B)
                 self.pool_side = s
-                self.pool_q += r
-                self.pool_cost += r * B
+                if cause == 0:  # beyond what the fund could pay for: deficit; the rest of what it left: capacity
+                    short = min(rest, max(0.0, r - paid))
+                    if short <= self.open_min:
+                        short = 0.0
+                    if rest - short <= self.open_min:
+                        short = rest
+                    parts = [(enums.CAUSE_DEFICIT, short), (enums.CAUSE_CAPACITY, rest - short)]
+                else:
+                    parts = [(cause, rest)]
+                for c, q in parts:
+                    if q > 0.0:
+                        self.pools[c][0] += q
+                        self.pools[c][1] += q * B
         # §7.9 (a rounding-sized remainder stays on the row, so money stays exact)
         self.status[i] = enums.LIQUIDATED
 
@@ -998,10 +1028,16 @@ class _Reference:
         return pnl * lev if pnl > 0.0 else pnl / lev
 
     def adl(self):
-        """§7.8: match the pool against the opposite side under the ADL policy."""
+        """§7.8: match the first non-empty pool (deficit, drawdown, capacity) against the opposite side under the
+        ADL policy; the next call matches the next one."""
         s = self.pool_side
-        rem = self.pool_q
-        bbar = self.pool_cost / rem
+        cause = next((c for c in (1, 2, 3) if self.pools[c][0] > 0.0), 0)
+        if cause == 0:
+            self.pool_side = 0
+            return
+        rem, cost = self.pools[cause]
+        self.pools[cause] = [0.0, 0.0]
+        bbar = cost / rem
         m = self.mark
         if self.adl_price == enums.ADL_AT_MARK:
             can_pay = self.fund_equity() >= rem * max(0.0, s * (bbar - m)) and not self.tripped()
@@ -1064,16 +1100,15 @@ class _Reference:
             self.Q[c] -= y
             self.fund_cash += fund_delta
             self.fund_bal += fund_delta
-            self.record(enums.ADL, c, s, y, price, bbar, fund_delta, 0.0, E0)
+            self.record(enums.ADL, c, s, y, price, bbar, fund_delta, 0.0, E0, cause)
             if self.Q[c] <= self.open_min:
                 self.status[c] = enums.ADL_CLOSED
             rem -= y
         if rem > self.open_min:  # nobody left to deleverage: the fund takes the rest
             realized = self.fund_trade(s, rem, bbar)
-            self.record(enums.TAKEOVER, self.FUND, -s, rem, bbar, bbar, realized, 0.0)
-        self.pool_side = 0
-        self.pool_q = 0.0
-        self.pool_cost = 0.0
+            self.record(enums.TAKEOVER, self.FUND, -s, rem, bbar, bbar, realized, 0.0, NAN, cause)
+        if not any(q > 0.0 for q, _ in self.pools.values()):
+            self.pool_side = 0
 
     # -- output -------------------------------------------------------------------------------------
 

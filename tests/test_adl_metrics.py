@@ -102,6 +102,10 @@ def adl_summary(fills, accounts):
 
 def assert_json_plain(section):
     for key, value in section.items():
+        if key == "by_trigger":
+            for part in value.values():
+                assert_json_plain({k: v for k, v in part.items() if v not in (metrics.NO_DEFICIT, metrics.NO_ADL)})
+            continue
         assert value is None or type(value) in (int, float), (key, value)
         if type(value) is float:
             assert math.isfinite(value), key
@@ -373,6 +377,21 @@ def test_without_adl_everything_is_zero_or_none():
             "notional_usd": 0.0,
             "deficit_covered_usd": 0.0,
             "overshoot": None,
+            "profit_taken_usd": 0.0,
+            "overshoot_profit": None,
+            "by_trigger": {
+                name: {
+                    "count": 0,
+                    "notional_usd": 0.0,
+                    "deficit_usd": 0.0,
+                    "profit_taken_usd": 0.0,
+                    "haircut_usd": 0.0,
+                    "overshoot_notional": metrics.NO_ADL,
+                    "overshoot_profit": metrics.NO_ADL,
+                    "no_counterparty_usd": 0.0,
+                }
+                for name in ("deficit", "drawdown", "capacity")
+            },
             "accounts": 0,
             "contracts": 0.0,
             "haircut_usd": 0.0,

@@ -56,7 +56,7 @@ def test_run_writes_every_output(tmp_path, capsys, compiled):
     assert set(summary["liquidated_notional_usd"]) == {"long", "short", "total"}
     assert summary["n_positions"] == 800
     header = (out / "fills.csv").read_text().splitlines()[0].split(",")
-    assert header[:8] == ["t", "kind", "account", "side", "qty", "price", "bankruptcy_price", "fund_delta"]
+    assert header[:9] == ["t", "kind", "account", "side", "adl_cause", "qty", "price", "bankruptcy_price", "fund_delta"]
     assert (out / "cascade.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # the tape explains the fund
     with open(out / "fills.csv") as fh:

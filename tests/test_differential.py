@@ -58,6 +58,7 @@ def venue_rules(draw):
         adl_price=draw(st.sampled_from([enums.ADL_AT_BANKRUPTCY, enums.ADL_AT_MARK, enums.ADL_AT_PREVIOUS_MARK])),
         adl_policy=draw(st.sampled_from([enums.POLICY_QUEUE, enums.POLICY_PRO_RATA, enums.POLICY_LEVERAGE_DRAIN])),
         max_inventory=draw(st.sampled_from([0.0, 0.2, 1.0])),
+        adl_trigger=draw(st.sampled_from([enums.ADL_TRIGGER_CAPACITY, enums.ADL_TRIGGER_DEFICIT])),
     )
 
 
@@ -156,7 +157,7 @@ def markets(draw, rules=False, behaviour=False):
 def assert_same(fast, ref):
     assert len(fast["fills"]) == len(ref["fills"])
     for a, b in zip(fast["fills"], ref["fills"]):
-        assert a[:4] == b[:4], (a, b)  # time, kind, account, side
+        assert a[:4] == b[:4] and a[11:] == b[11:], (a, b)  # time, kind, account, side; ADL cause
         np.testing.assert_allclose(a[4:], b[4:], rtol=RTOL, atol=ATOL, equal_nan=True)
     np.testing.assert_allclose(np.array(fast["series"]), np.array(ref["series"]), rtol=RTOL, atol=ATOL, equal_nan=True)
     for key in ("cash", "position", "pos_size", "topup"):

@@ -71,6 +71,8 @@ def test_the_golden_set_exercises_what_it_claims():
         assert some(lambda scn, s, k=kind: scn.shock.kind == k), kind
     assert some(lambda scn, s: scn.shock.liquidity_factor < 1)
     assert some(lambda scn, s: not scn.adl.enabled and s["adl"]["count"] == 0 and s["bad_debt_usd"] > 0)
+    for trigger in ("deficit", "capacity"):  # ADL set off by a deficit, and by the fund's capacity alone
+        assert some(lambda scn, s, k=trigger: s["adl"]["by_trigger"][k]["count"] > 0), trigger
     assert some(lambda scn, s: s["behaviour"]["stop_fills"] > 0)
     assert some(lambda scn, s: s["behaviour"]["topups"] > 0)
     assert some(lambda scn, s: scn.funding.rate_pct is None and s["behaviour"]["funding_settlements"] > 0)

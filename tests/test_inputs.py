@@ -276,7 +276,7 @@ def test_a_run_bigger_than_the_memory_is_refused_before_it_allocates(tmp_path, c
     # the other sizes a run allocates by: unwinds, samples, background orders, a GBM path
     monkeypatch.setenv("LIQSIM_MEMORY_LIMIT_GB", "1")
     for key, value, fix in (
-        ("insurance_fund.unwind_interval_s", 0.001, "insurance_fund.unwind_interval_s must be at least about 0.022"),
+        ("insurance_fund.unwind_interval_s", 0.001, "insurance_fund.unwind_interval_s must be at least about 0.0222"),
         ("output.sample_interval_s", 0.02, "output.sample_interval_s must be at least about 0.0317"),
         ("book.noise_rate_per_s", 200, "book.noise_rate_per_s must be at most about 35.3"),
     ):

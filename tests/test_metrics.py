@@ -138,12 +138,12 @@ def base():
 
 
 def assert_json_plain(obj):
-    """Only dicts, plain ints, plain floats (finite) and None."""
+    """Only dicts, plain ints, plain floats (finite), None, and the overshoot markers of adl.by_trigger."""
     if isinstance(obj, dict):
         for value in obj.values():
             assert_json_plain(value)
     else:
-        assert obj is None or type(obj) in (int, float), (obj, type(obj))
+        assert obj is None or type(obj) in (int, float) or obj in (metrics.NO_DEFICIT, metrics.NO_ADL), (obj, type(obj))
         if type(obj) is float:
             assert math.isfinite(obj)
 
@@ -183,6 +183,9 @@ def test_summary_keys(base):
         "notional_usd",
         "deficit_covered_usd",
         "overshoot",
+        "profit_taken_usd",
+        "overshoot_profit",
+        "by_trigger",
         "accounts",
         "contracts",
         "haircut_usd",
@@ -303,7 +306,9 @@ def test_empty_run():
     assert_json_plain(s)
     assert s["liquidated_notional_usd"] == {"long": 0.0, "short": 0.0, "total": 0.0}
     assert s["liquidations"] == {"full": 0, "partial": 0}
-    assert s["adl"] == {
+    assert s["adl"]["profit_taken_usd"] == 0.0 and s["adl"]["overshoot_profit"] is None
+    assert all(part["overshoot_notional"] == metrics.NO_ADL for part in s["adl"]["by_trigger"].values())
+    assert {k: v for k, v in s["adl"].items() if k not in ("profit_taken_usd", "overshoot_profit", "by_trigger")} == {
         "count": 0,
         "notional_usd": 0.0,
         "deficit_covered_usd": 0.0,

@@ -126,7 +126,7 @@ def test_gap_full_liquidation_in_deep_book():
     res = reference_run(inp)
     fills = res["fills"]
     assert len(fills) == 1
-    t, kind, account, side, qty, price, bp, fund_delta, fee, mark, _equity = fills[0]
+    t, kind, account, side, qty, price, bp, fund_delta, fee, mark, _equity, _cause = fills[0]
     assert (t, kind, account, side) == (1000, enums.LIQUIDATION, 0, -1)
     assert qty == 1.0
     assert price == 88.5  # best bid below fair 89 with tick 0.5
@@ -242,7 +242,7 @@ def test_partial_liquidation():
     res = reference_run(inp)
     fills = [f for f in res["fills"] if f[2] == 0]
     assert len(fills) == 1
-    t, kind, account, side, qty, price, bp, fund_delta, fee, mark, _equity = fills[0]
+    t, kind, account, side, qty, price, bp, fund_delta, fee, mark, _equity, _cause = fills[0]
     assert (t, kind, side, price, mark) == (1000, enums.PARTIAL, -1, 93.5, 94.0)
     assert qty == pytest.approx(9.362)
     assert bp == pytest.approx(100.0 - 155.0 / 20.0)

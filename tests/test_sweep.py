@@ -117,6 +117,8 @@ def test_metrics_are_those_of_sim_run_on_the_same_overrides(local_sweep):
         assert row["adl.notional_usd"] == res.summary["adl"]["notional_usd"]
         assert row["liquidations.full"] == res.summary["liquidations"]["full"]
         for key, value in flatten(res.summary).items():
+            if isinstance(row[key], str) and not isinstance(value, str) and value is not None:
+                value = json.dumps(value, sort_keys=True)  # a column mixing numbers and text (an overshoot marker)
             assert pd.isna(row[key]) if value is None else row[key] == value, key
     # the seed is applied: the two seeds of a combination differ
     assert table["liquidated_notional_usd.total"][0] != table["liquidated_notional_usd.total"][1]

@@ -23,7 +23,7 @@ RTOL = 1e-9
 ATOL = 1e-7
 NEVER = 10**9  # an unwind interval longer than any run here: the fund only looks at t = 0
 
-Fill = namedtuple("Fill", "t kind account side qty price bp fund_delta fee mark equity")
+Fill = namedtuple("Fill", "t kind account side qty price bp fund_delta fee mark equity cause")
 
 # three tiers with a continuous maintenance margin: cum1 = 1000·(0.05 − 0.01) = 40,
 # cum2 = 40 + 2000·(0.10 − 0.05) = 140
@@ -656,7 +656,9 @@ BANKRUPT_LONG = (1, 10.0, 100.0, 100.0, E.TRADER)
     [
         (E.ADL_AT_BANKRUPTCY, 1000.0, 90.0),
         (E.ADL_AT_MARK, 1000.0, 85.0),  # the fund can pay the gap 10·(90 − 85) = 50
-        (E.ADL_AT_MARK, 40.0, 90.0),  # it cannot (40 < 50): at bankruptcy
+        # it cannot (no equity): at bankruptcy. (A fund that can pay part of the gap leaves a deficit pool and a
+        # capacity pool, matched one after the other: tests/test_adl_trigger.py.)
+        (E.ADL_AT_MARK, 0.0, 90.0),
         # the previous mark 91 lies beyond B̄: clipped to B̄, so the winners pay no more than the deficit
         (E.ADL_AT_PREVIOUS_MARK, 1000.0, 90.0),
     ],

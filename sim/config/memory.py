@@ -25,7 +25,7 @@ GB = 1e9
 #: The environment variable that sets the memory a run may use, in GB (10⁹ bytes), instead of the system's figure.
 ENV = "LIQSIM_MEMORY_LIMIT_GB"
 
-_FILL_COLUMNS = sum(c.itemsize for c in allocate_fills(1))  # the fill buffer's bytes per fill (74)
+_FILL_COLUMNS = sum(c.itemsize for c in allocate_fills(1))  # the fill buffer's bytes per fill (75)
 
 #: Bytes per item of what a run allocates.
 PER = {
@@ -33,7 +33,7 @@ PER = {
     # reserve 8, delay 8) 59; the engine's own columns (size, wallet, lp, bp, key, version, eligible, cooldown,
     # reserve, tu_due 8 each, status 1) 81; the trigger index (ids and order 8 each, three heaps of two rows 48,
     # deferred, rank, rank_score 8 each, pending top-ups 24) 120; the start liquidation prices 8 and the accounts
-    # table; fills: the buffer of n/4 grown to n/2 in a deep cascade, and packed (74 + 88)/2; and 55 for the
+    # table; fills: the buffer of n/4 grown to n/2 in a deep cascade, and packed (75 + 88)/2; and 55 for the
     # kernels' and the summary's working arrays (ADL ranking, sorting, summary columns)
     "position": 59 + 81 + 120 + 8 + ACCOUNT_DTYPE.itemsize + (_FILL_COLUMNS + FILL_DTYPE.itemsize) // 2 + 55,
     # per row of a positions file, besides the run's: the arrays read (side 1, size, entry, wallet 8 each, mode 1,
@@ -42,7 +42,7 @@ PER = {
     # per book level: bid and ask sizes and touch times (4 × 8), the two profiles (8 per level: each covers half the
     # ladder) and their temporaries while drawn (16)
     "book level": 32 + 8 + 16,
-    # per background order: its time, side and size (17), its fill in the buffer and packed (74 + 88), and the
+    # per background order: its time, side and size (17), its fill in the buffer and packed (75 + 88), and the
     # blocks it is drawn in (measured: 197 in all)
     "background order": 220,
     # per sample: the series buffer and its packed copy (96 each), and the summary's copies (measured: 219)

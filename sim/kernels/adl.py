@@ -71,10 +71,30 @@ def adl_price_nb(sf, p, side, qty, bbar):
     return bbar
 
 
+@jit(inline="always")
+def next_pool_nb(sf, si):
+    """Move the first non-empty cause's pool (deficit, drawdown, capacity) into the pool being matched; returns
+    whether one was left."""
+    for cause in range(1, 4):
+        k = S.F_POOL + 2 * (cause - 1)
+        if sf[k] > 0.0:
+            sf[S.F_ADL_REM] = sf[k]
+            sf[S.F_ADL_COST] = sf[k + 1]
+            sf[k] = 0.0
+            sf[k + 1] = 0.0
+            si[S.I_ADL_CAUSE] = cause
+            return True
+    return False
+
+
 @jit
 def adl_begin_nb(pos, tiers, trig, sf, si, p):
-    """Rank the opposite side and plan the matching of this tick's pool."""
+    """Rank the opposite side and plan the matching of this tick's next pool (one cause at a time: each is
+    matched against the queue as it stands after the previous one)."""
     s = si[S.I_ADL_SIDE]
+    if not next_pool_nb(sf, si):
+        si[S.I_ADL_SIDE] = 0
+        return
     rem = sf[S.F_ADL_REM]
     bbar = sf[S.F_ADL_COST] / rem
     mark = sf[S.F_MARK]
@@ -236,14 +256,20 @@ def adl_step_nb(t, pos, tiers, trig, fl, sf, si, p):
     while cur < n and pos.status[trig.rank[cur]] != E.OPEN:
         cur += 1
     if rem <= dust or cur >= n:
-        if rem > dust:
+        if rem > dust:  # no eligible counterparty is left: the fund takes the rest (docs/model.md §3.10)
             realized = fund_trade_nb(sf, s * rem, bbar)
             sf[S.F_LIQ_NOTIONAL] += rem * bbar
             record_nb(fl, si, t, E.TAKEOVER, pos.size.size + 2, -s, rem, bbar, bbar, realized, 0.0, mark, np.nan)
+            fl.cause[si[S.I_NFILLS] - 1] = si[S.I_ADL_CAUSE]
         sf[S.F_ADL_REM] = 0.0
         sf[S.F_ADL_COST] = 0.0
-        si[S.I_ADL_SIDE] = 0
         si[S.I_ADL_ACTIVE] = 0
+        si[S.I_ADL_CAUSE] = 0
+        more = False
+        for k in range(S.F_POOL, S.F_POOL + 6, 2):
+            more = more or sf[k] > 0.0
+        if not more:
+            si[S.I_ADL_SIDE] = 0  # else the loop begins the next cause's pool
         return
     c = trig.rank[cur]
     if cur + 1 < n:
@@ -268,6 +294,7 @@ def adl_step_nb(t, pos, tiers, trig, fl, sf, si, p):
     fund_add_nb(sf, fund_delta)
     sf[S.F_LIQ_NOTIONAL] += y * price
     record_nb(fl, si, t, E.ADL, c, s, y, price, bbar, fund_delta, 0.0, mark, equity0)
+    fl.cause[si[S.I_NFILLS] - 1] = si[S.I_ADL_CAUSE]
     if pos.size[c] <= dust:
         pos.status[c] = E.ADL_CLOSED
     else:

@@ -422,38 +422,98 @@ def _full_nb(i, t, pos, tiers, book, trig, fl, sf, si, p, on_book):
             set_last_nb(sf, last)
             sf[S.F_LIQ_NOTIONAL] += filled * price
             record_nb(fl, si, t, E.LIQUIDATION, i, -s, filled, price, bp, fund_delta, fee, m, equity0)
-    settle_rest_nb(i, t, pos, fl, sf, si, p)
+    settle_rest_nb(i, t, pos, tiers, trig, fl, sf, si, p)
 
 
 @jit(inline="always")
-def settle_rest_nb(i, t, pos, fl, sf, si, p):
-    """What is left of row ``i`` goes to the fund at its bankruptcy price up to the fund's capacity
-    (everything if ADL is off); the rest is settled at bankruptcy into this tick's ADL pool. A backstop
-    vault (``backstop_fraction > 0``, Hyperliquid) takes only accounts whose equity at the mark is not
-    negative: one under water is deleveraged (Hyperliquid's ADL trigger)."""
+def settle_rest_nb(i, t, pos, tiers, trig, fl, sf, si, p):
+    """What is left of row ``i`` goes to the fund at its bankruptcy price, as much as the venue's ADL trigger
+    lets it take (everything if ADL is off); the rest is settled at bankruptcy into this tick's ADL pools,
+    one per cause (docs/model.md §3.7):
+
+    * the fund's drawdown rule has tripped: it takes nothing (cause drawdown);
+    * a backstop vault (``backstop_fraction > 0``, Hyperliquid) takes only accounts whose equity at the mark is
+      not negative: one under water is deleveraged (cause deficit);
+    * otherwise the fund takes what its equity at the mark can pay the loss of, ``y·max(0, s·(bp − m))``
+      (``adl_trigger`` deficit), or what also keeps its inventory within ``max_inventory`` times its equity
+      (capacity): the part it could not pay for is deleveraged for a deficit, the part it could pay for but
+      not hold for capacity.
+
+    A backstop vault under ``adl_trigger`` deficit never deleverages an account with equity left: what it
+    cannot take (it has no equity) stays open and is looked at again from the next tick (Hyperliquid
+    deleverages only accounts under water).
+    """
     s = pos.side[i]
     bp = pos.bp[i]
     m = sf[S.F_MARK]
     rem = pos.size[i]
-    if rem > p.lot * 1e-9:
+    dust = p.lot * 1e-9
+    if rem > dust:
         take = rem
+        cause = 0
+        paid = rem  # what the fund's equity could pay the loss of, whatever its inventory
+        keep_open = False
         if p.adl_enabled:
-            if adl_tripped_nb(sf, p, m) or (
+            if adl_tripped_nb(sf, p, m):
+                take = 0.0
+                cause = E.CAUSE_DRAWDOWN
+            elif (
                 p.backstop_fraction > 0.0 and equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], m) < 0.0
             ):
                 take = 0.0  # the vault takes over accounts with equity left; negative ones go to ADL
+                cause = E.CAUSE_DEFICIT
             else:
-                take = min(rem, takeover_capacity_nb(sf, s, bp, m, p.max_inventory))
-        if take > p.lot * 1e-9:  # a capacity left only by rounding (after a takeover that filled it) is none
+                paid = min(rem, fund_can_pay_nb(sf, s, bp, m))
+                take = paid
+                if p.adl_trigger == E.ADL_TRIGGER_CAPACITY:
+                    take = min(rem, takeover_capacity_nb(sf, s, bp, m, p.max_inventory))
+                else:
+                    keep_open = p.backstop_fraction > 0.0
+        if take > dust:  # a capacity left only by rounding (after a takeover that filled it) is none
             takeover_nb(i, take, t, pos, fl, sf, si)
-        rem = pos.size[i]
-        if rem > p.lot * 1e-9:
-            reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, sf, i, rem, bp)
-            sf[S.F_ADL_REM] += rem
-            sf[S.F_ADL_COST] += rem * bp
-            si[S.I_ADL_SIDE] = s
+        rest = pos.size[i]
+        if rest > dust and keep_open:
+            refresh_prices_nb(pos, i, tiers)
+            defer_nb(pos, trig, si, i, 1)
+            return
+        if rest > dust:
+            reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, sf, i, rest, bp)
+            if cause == 0:
+                # beyond what the fund could pay for: a deficit; between that and what it took: its capacity
+                short = min(rest, max(0.0, rem - paid))
+                if short <= dust:
+                    short = 0.0
+                if rest - short <= dust:
+                    short = rest
+                if short > 0.0:
+                    pool_add_nb(sf, si, s, E.CAUSE_DEFICIT, short, bp)
+                if short < rest:
+                    pool_add_nb(sf, si, s, E.CAUSE_CAPACITY, rest - short, bp)
+            else:
+                pool_add_nb(sf, si, s, cause, rest, bp)
     pos.status[i] = E.LIQUIDATED
     si[S.I_FULL] += 1
+
+
+@jit(inline="always")
+def pool_add_nb(sf, si, side, cause, qty, bp):
+    """``qty`` of side ``side`` settled at ``bp`` joins this tick's ADL pool of ``cause``."""
+    k = S.F_POOL + 2 * (cause - 1)
+    sf[k] += qty
+    sf[k + 1] += qty * bp
+    si[S.I_ADL_SIDE] = side
+
+
+@jit(inline="always")
+def fund_can_pay_nb(sf, side, bp, mark):
+    """Base units of a side-``side`` position the fund's equity at the mark can pay the loss of when it takes
+    them at ``bp`` (``max(0, side·(bp − mark))`` each): all of them when there is no loss and it has equity, none
+    when it has no equity left."""
+    equity = fund_equity_nb(sf, mark)
+    if equity <= 0.0:
+        return 0.0
+    loss = side * (bp - mark)
+    return equity / loss if loss > 0.0 else np.inf
 
 
 @jit(inline="always")

@@ -71,6 +71,7 @@ def _make(
     notes: list[str],
     size_floors: dict[str, tuple[float, ...]] | None = None,
     reference_price_usd: dict[str, float] | None = None,
+    mmr_from_max_leverage: bool = False,
 ) -> Pack:
     if rules.get("settle") == "bankruptcy":  # a centralised venue
         notes = notes + [_BAND_NOTE]
@@ -83,6 +84,7 @@ def _make(
         tuple(notes),
         MappingProxyType(dict(size_floors or {})),
         MappingProxyType(dict(reference_price_usd or {})),
+        mmr_from_max_leverage,
     )
 
 
@@ -114,6 +116,7 @@ def _binance(
         adl_drawdown_window_h=8.0,
         adl_ranking="leverage_pnl",
         adl_price="bankruptcy",
+        adl_trigger="capacity",
         funding_cap_pct=0.3,
         funding_weighting="linear",
     )
@@ -131,6 +134,10 @@ def _binance(
         "1 min, 30 s from 2025-09-18 (announcement of 2025-09-16).",
         "[SEC] ADL ranking: the developer-forum formula max(0, uPnL)/max(1, wallet) × MM/equity; [DOC] closed at "
         "the bankruptcy price of the liquidated order, only when the fund cannot take the position.",
+        "[DOC] adl_trigger capacity: the fund takes over bankrupt positions and ADL follows when it 'cannot accept' "
+        "one (ADL page, Insurance Fund page), which its documented net-notional cap decides, so a solvent "
+        "remainder past the cap is deleveraged; the summary reports that ADL under 'capacity', apart from ADL "
+        "for a deficit (docs/model.md §3.7).",
         "[DOC] funding: F = P + clamp(0.01% − P, ±0.05%) per 8 h, paid as F × interval/8 (since 2025-09-18; the same "
         "for BTCUSDT's 8 h interval before), capped at ±0.75 × tier-1 MMR = ±0.30% for BTCUSDT/ETHUSDT, premium "
         "samples weighted linearly, payment = mark × size × rate (Funding Rates FAQ; docs/model.md §10, TV7, TV8). "
@@ -205,6 +212,7 @@ _BYBIT_RULES = dict(
     adl_drawdown_pct=30.0,
     adl_ranking="pnl_leverage",
     adl_price="bankruptcy",
+    adl_trigger="deficit",
     funding_cap_pct=0.375,
     funding_weighting="equal",
 )
@@ -227,7 +235,9 @@ _BYBIT_NOTES = [
     "summaries); a 2025-11-05 ADL page words it as 100% of the period's peak balance. Parameterised.",
     "[SEC] ADL ranking: Bybit's formula table was cut off in the copy read; the BitMEX form (PnL% × effective "
     "leverage) used by Bybit-lineage venues. [DOC] closed at the liquidated order's bankruptcy price.",
-    "[INF] fund inventory cap not published: 100% of the fund.",
+    "[DOC] adl_trigger deficit: ADL when liquidations cause losses beyond margins and the fund is insufficient "
+    "('What is Auto-Deleveraging (ADL)'); no inventory cap is published, so none limits takeovers "
+    "(max_inventory_pct 100 applies only if a scenario sets adl_trigger = capacity [INF]).",
     _FUNDING_INF + " Tier-1 MMR 0.5% → cap ±0.375%.",
 ]
 
@@ -290,7 +300,9 @@ _OKX_NOTES = [
     "contracts); [INF] window 300 s (not published).",
     "[DOC] ADL when the fund falls 30% in a straight line from its 8-h peak (early-liquidation page); ranking "
     "PnL% × effective leverage (ADL page, Aug 2025); at the mark, at bankruptcy once the fund is nearly empty.",
-    "[INF] fund inventory cap not published: 100% of the fund.",
+    "[DOC] adl_trigger deficit: ADL when the fund's value drops sharply (the drawdown rule) or it cannot cover a "
+    "loss ('Automatic-Deleveraging'); no inventory cap is published, so none limits takeovers "
+    "(max_inventory_pct 100 applies only if a scenario sets adl_trigger = capacity [INF]).",
 ]
 
 
@@ -310,6 +322,7 @@ def _okx(version: str, source: str, tiers_down: int, notes: list[str]) -> Pack:
         adl_drawdown_pct=30.0,
         adl_ranking="pnl_leverage",
         adl_price="mark",
+        adl_trigger="deficit",
         funding_cap_pct=0.3,
         funding_weighting="equal",
     )
@@ -355,70 +368,102 @@ def _okx_packs() -> tuple[Pack, ...]:
 # ----------------------------------------------------------------------------------------------- Hyperliquid
 
 
+_HL_RULES = dict(
+    clearance_fee_pct=0.0,
+    liquidation_band_pct=0.0,
+    trigger_includes_fee=False,
+    mm_basis="mark",
+    partial_rule="slices",
+    partial_min_tier=1,
+    partial_tiers_down=0,
+    partial_cooldown_s=30.0,
+    slice_threshold_usd=100_000.0,
+    slice_fraction=0.2,
+    settle="fill",
+    backstop_mm_fraction=2.0 / 3.0,
+    mark_method="hyperliquid",
+    mark_basis_window_s=0.0,
+    mark_ema_slow_s=150.0,
+    mark_ema_fast_s=30.0,
+    max_inventory_pct=100.0,
+    adl_drawdown_pct=0.0,
+    adl_drawdown_window_h=8.0,
+    adl_ranking="hyperliquid",
+    adl_price="previous_mark",
+    adl_trigger="deficit",
+    funding_interval_h=1.0,
+    funding_interest_pct=0.01,
+    funding_clamp_pct=0.05,
+    funding_cap_pct=4.0,
+    funding_price="index",
+    funding_weighting="equal",
+    stop_trigger="mark",
+)
+_HL_NOTES = [
+    "[DOC] no clearance fee; liquidation orders go to the book for the full size and the trader "
+    "keeps what is left (settle = fill).",
+    "[DOC] positions above 100k USDC are sent as 20% slices; after a partial, 30 s during which "
+    "liquidation orders are for the whole position.",
+    "[DOC] below 2/3 of maintenance margin the liquidator vault (part of HLP) takes the position and its margin over.",
+    "[DOC] mark = median(oracle + 150 s EMA of (mid − oracle), median(bid, ask, last), CEX perp "
+    "mids), with the 30 s EMA of the book median when only two exist; [INF] the CEX term is not "
+    "modelled.",
+    "[DOC] ADL when an account or isolated position goes negative; rank (mark/entry) × notional / "
+    "account value; closed at the previous mark (older text: previous oracle).",
+    "[DOC] adl_trigger deficit: only an account under water at the mark is deleveraged; the vault takes every "
+    "account with equity left, whatever its size (no inventory limit: max_inventory_pct applies only if a "
+    "scenario sets adl_trigger = capacity), and ADL never closes winners against a solvent book.",
+    "[INF] liquidation_band_pct and mark_basis_window_s are unused here (settle = fill; the mark uses the two EMAs).",
+    "[DOC] funding: an 8-hour rate P + clamp(0.01% − P, ±0.05%) paid hourly at 1/8, capped at 4% "
+    "per hour, premium averaged over the hour, payment = size × oracle price × rate (funding.md); "
+    "[INF] the premium is sampled from the book's mid, not impact prices.",
+    "[DOC] TP/SL orders trigger on the mark (robust-price-indices.md).",
+    "[DOC] MMR = half the initial margin at the asset's max leverage, 1 / (2 × max leverage) (margining.md); "
+    "`liqsim calc --max-leverage L` derives the rates from L.",
+]
+
+
 def _hyperliquid_packs() -> tuple[Pack, ...]:
-    rules = dict(
-        clearance_fee_pct=0.0,
-        liquidation_band_pct=0.0,
-        trigger_includes_fee=False,
-        mm_basis="mark",
-        partial_rule="slices",
-        partial_min_tier=1,
-        partial_tiers_down=0,
-        partial_cooldown_s=30.0,
-        slice_threshold_usd=100_000.0,
-        slice_fraction=0.2,
-        settle="fill",
-        backstop_mm_fraction=2.0 / 3.0,
-        mark_method="hyperliquid",
-        mark_basis_window_s=0.0,
-        mark_ema_slow_s=150.0,
-        mark_ema_fast_s=30.0,
-        max_inventory_pct=100.0,
-        adl_drawdown_pct=0.0,
-        adl_drawdown_window_h=8.0,
-        adl_ranking="hyperliquid",
-        adl_price="previous_mark",
-        funding_interval_h=1.0,
-        funding_interest_pct=0.01,
-        funding_clamp_pct=0.05,
-        funding_cap_pct=4.0,
-        funding_price="index",
-        funding_weighting="equal",
-        stop_trigger="mark",
-    )
     return (
+        _make(
+            "hyperliquid",
+            "2024",
+            "Hyperliquid docs (margining, liquidations, auto-deleveraging) [DOC]; BTC and ETH at 50x until "
+            "2025-03-12, when Hyperliquid cut them to 40x and 25x, as reported by the press [SEC]",
+            _HL_RULES,
+            T.HYPERLIQUID_2024,
+            [
+                "[SEC] BTC and ETH max leverage 50x until 2025-03-12 (press reports of Hyperliquid's "
+                "announcement after the 50x ETH liquidation of that day: BTC to 40x, ETH to 25x, 'to raise "
+                "maintenance margin for large positions') → MMR 1% [DOC rule, INF value].",
+                "[INF] one tier per asset: the tiers for large positions came with that change; none is "
+                "documented before it.",
+                "[DOC] the ADL page of the time: 'closed at the previous oracle price'; [INF] modelled as the "
+                "previous mark, as the current text says.",
+                "[INF] the liquidator vault had no published cap before the JELLY episode (2025-03-26); none is "
+                "applied (adl_trigger deficit).",
+            ]
+            + _HL_NOTES,
+            mmr_from_max_leverage=True,
+        ),
         _make(
             "hyperliquid",
             "2026-01",
             "Hyperliquid docs (vaniiiii/hyperliquid-docs mirror: liquidations.md, "
             "margin-tiers.md, auto-deleveraging.md, robust-price-indices.md; snapshot commits Jan–May 2026) "
             "[DOC]",
-            rules,
+            _HL_RULES,
             T.HYPERLIQUID_2026_01,
             [
                 "[DOC] tiers: BTC 0–150M USDC 40x, above 20x; ETH 0–100M 25x, above 15x; MMR = half the "
                 "initial margin at the tier's max leverage [DOC rule, INF values]; deductions by the Binance "
                 "recurrence [DOC].",
-                "[DOC] no clearance fee; liquidation orders go to the book for the full size and the trader "
-                "keeps what is left (settle = fill).",
-                "[DOC] positions above 100k USDC are sent as 20% slices; after a partial, 30 s during which "
-                "liquidation orders are for the whole position.",
-                "[DOC] below 2/3 of maintenance margin the liquidator vault (part of HLP) takes the position "
-                "and its margin over.",
-                "[DOC] mark = median(oracle + 150 s EMA of (mid − oracle), median(bid, ask, last), CEX perp "
-                "mids), with the 30 s EMA of the book median when only two exist; [INF] the CEX term is not "
-                "modelled.",
-                "[SEC] after March 2025 the liquidator vault has 'a tight cap (small % of HLP)'; [INF] 100% of "
-                "the vault's equity used.",
-                "[DOC] ADL when an account or isolated position goes negative; rank (mark/entry) × notional / "
-                "account value; closed at the previous mark (older text: previous oracle).",
-                "[INF] liquidation_band_pct and mark_basis_window_s are unused here (settle = fill; the "
-                "mark uses the two EMAs).",
-                "[DOC] funding: an 8-hour rate P + clamp(0.01% − P, ±0.05%) paid hourly at 1/8, capped at 4% "
-                "per hour, premium averaged over the hour, payment = size × oracle price × rate (funding.md); "
-                "[INF] the premium is sampled from the book's mid, not impact prices.",
-                "[DOC] TP/SL orders trigger on the mark (robust-price-indices.md).",
-            ],
+                "[SEC] after March 2025 the liquidator vault has 'a tight cap (small % of HLP)' and 'ADL will be "
+                "triggered if the Liquidator loses above a certain threshold'; [INF] neither number is "
+                "published: no cap and no loss threshold are modelled.",
+            ]
+            + _HL_NOTES,
+            mmr_from_max_leverage=True,
         ),
     )
 

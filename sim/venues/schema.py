@@ -32,6 +32,7 @@ SETTLES = ("bankruptcy", "fill")
 MARK_METHODS = ("binance", "index_basis", "hyperliquid")
 ADL_RANKINGS = ("pnl_leverage", "leverage_pnl", "hyperliquid")
 ADL_PRICES = ("bankruptcy", "mark", "previous_mark")
+ADL_TRIGGERS = ("deficit", "capacity")
 FUNDING_PRICES = ("mark", "index")
 FUNDING_WEIGHTINGS = ("linear", "equal")
 STOP_TRIGGERS = ("last", "mark")
@@ -75,6 +76,7 @@ class Rules:
     adl_drawdown_window_h: float
     adl_ranking: str
     adl_price: str
+    adl_trigger: str
     funding_interval_h: float
     funding_interest_pct: float
     funding_clamp_pct: float
@@ -107,6 +109,9 @@ class Pack:
     notes: tuple[str, ...]
     size_floors: Mapping[str, tuple[float, ...]] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     reference_price_usd: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    #: The maintenance rate follows from the asset's maximum leverage, MMR = 1 / (2 × max leverage) (Hyperliquid):
+    #: a calculator given another maximum leverage derives the rates from it, not from the table.
+    mmr_from_max_leverage: bool = False
 
     def sized_in_coins(self, asset: str) -> bool:
         """True when this pack sets the asset's tiers in position size (coins), not in USD notional."""
@@ -326,7 +331,9 @@ class VenueTable:
     mark_ema_slow_s: float | None = _opt("[0, 3600]", "s", "hyperliquid: time constant of the oracle-basis EMA.")
     mark_ema_fast_s: float | None = _opt("[0, 3600]", "s", "hyperliquid: time constant of the EMA of the book median.")
     max_inventory_pct: float | None = _opt(
-        "[0, 10000]", "% of equity", "Largest net notional the fund or vault may hold from takeovers."
+        "[0, 10000]",
+        "% of equity",
+        "Largest net notional the fund or vault may hold from takeovers (only with adl_trigger = capacity).",
     )
     adl_drawdown_pct: float | None = _opt(
         "[0, 100]", "%", "ADL also starts when the fund falls this far from its rolling peak; 0 = off."
@@ -342,6 +349,12 @@ class VenueTable:
         "Price ADL closes at: the liquidated order's bankruptcy "
         "price, the mark (bankruptcy once the fund is nearly empty), or the "
         "previous mark.",
+    )
+    adl_trigger: str | None = _opt_choice(
+        ADL_TRIGGERS,
+        "What sets ADL off: deficit (only a bankrupt remainder the fund cannot pay for at the mark, or will not "
+        "once its drawdown rule trips; no inventory limit) or capacity (also what would take the fund's "
+        "inventory past max_inventory_pct).",
     )
     funding_interval_h: float | None = _opt(
         "[0.01, 24]", "h", "Funding is settled this often (market.time_to_funding_s sets the first settlement)."

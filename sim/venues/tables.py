@@ -169,6 +169,23 @@ HYPERLIQUID_2026_01 = {
     for asset, ladder in _HL_LEVELS.items()
 }
 
+# Before 12 Mar 2025: BTC and ETH at 50x, one tier each [SEC: press reports of Hyperliquid's announcement of that
+# day cutting them to 40x and 25x]; MMR 1% by the same half-of-initial-margin rule [DOC rule, INF values].
+_HL_2024_LEVELS = {"BTC": ((0, 50),), "ETH": ((0, 50),)}
+HYPERLIQUID_2024 = {
+    asset: rows([f for f, _ in ladder], [lv for _, lv in ladder], [100.0 / (2 * lv) for _, lv in ladder])
+    for asset, ladder in _HL_2024_LEVELS.items()
+}
+
+
+def half_initial_rows(table: Sequence[TierRow], max_leverage: float) -> tuple[TierRow, ...]:
+    """A Hyperliquid tier table for an asset whose maximum leverage is ``max_leverage``: the first tier at that
+    leverage, every later one at the lower of its own and it, each tier's MMR half its initial margin at its
+    leverage (``100 / (2 × leverage)`` percent) and the amounts from the recurrence."""
+    levs = [float(max_leverage)] + [min(t.max_leverage, float(max_leverage)) for t in table[1:]]
+    return rows([t.notional_floor_usd for t in table], levs, [100.0 / (2 * lv) for lv in levs])
+
+
 ALL_TABLES = {
     "BINANCE_2021_03_BTC": BINANCE_2021_03_BTC,
     "BINANCE_2024_10_BTC": BINANCE_2024_10_BTC,
@@ -182,6 +199,8 @@ ALL_TABLES = {
     "OKX_2026_05_ETH": OKX_2026_05_ETH,
     "HYPERLIQUID_2026_01_BTC": HYPERLIQUID_2026_01["BTC"],
     "HYPERLIQUID_2026_01_ETH": HYPERLIQUID_2026_01["ETH"],
+    "HYPERLIQUID_2024_BTC": HYPERLIQUID_2024["BTC"],
+    "HYPERLIQUID_2024_ETH": HYPERLIQUID_2024["ETH"],
 }
 for _name, _table in ALL_TABLES.items():  # the data must obey the rules every consumer assumes
     if _problems := tier_problems(_table):
