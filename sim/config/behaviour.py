@@ -75,8 +75,8 @@ class ArrivalsTable:
         "[0, 1000]",
         "% per h",
         "Positions opened per hour in calm markets, as a percentage of the starting traders; sizes are drawn from "
-        "those traders, so this is also the share of their notional opened per hour. 0 = no arrivals. Scenarios "
-        "that turn arrivals on use 0.25 (open interest rebuilt after 2024–2025 sell-offs, docs/model.md §5.4).",
+        "those traders, so this is also the share of their notional opened per hour. 0 = no arrivals; 0.25 is the "
+        "calibrated rate to turn them on with (open interest rebuilt after 2024–2025 sell-offs, docs/model.md §5.4).",
     )
     dip_multiplier: float = num(
         3.0,
