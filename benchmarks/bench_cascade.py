@@ -44,6 +44,11 @@ BEHAVIOURS = {
     "all_on": ALL_ON,
     "all_on_settlement": {**ALL_ON, **SETTLEMENT_MID_CRASH},
     "stress": {"book.withdrawal": True, "stops.share": 0.3, "topups.share": 0.2, **SETTLEMENT_MID_CRASH},
+    # positions opening during the run (docs/model.md §5.4): at the calibrated rate (0.25% of traders an hour, a few
+    # hundred candidates in 5 minutes at 1M), and at 100% an hour (~83,000 arrivals and ~200,000 candidates in 5
+    # minutes, 3x for longs in the crash), which shows what an arrival costs: its rows, its order, a heap insertion
+    "arrivals": {"arrivals.rate_pct_per_h": 0.25},
+    "arrivals_heavy": {"arrivals.rate_pct_per_h": 100.0},
 }
 TARGET_BEHAVIOURS = ("withdrawal", "all_on", "all_on_settlement")
 
@@ -78,7 +83,7 @@ def _events(inp):
     """Events the loop pops in a run, counted from the inputs (docs/engine.md §6).
 
     ORACLE, UNWIND and SAMPLE run at t = 0 and every interval up to ``duration``; NOISE once per
-    background order with ``t <= duration``. Liquidation orders are work inside ORACLE events, not
+    background order with ``t <= duration``; ARRIVAL once per arrival candidate. Liquidation orders are work inside ORACLE events, not
     events of their own (they are counted separately as ``liquidations``).
     """
     import numpy as np
@@ -88,12 +93,14 @@ def _events(inp):
     noise = int(np.count_nonzero(np.asarray(inp.noise_t) <= d))
     unwind = d // inp.unwind_interval + 1
     samples = d // inp.sample_interval + 1
+    arrivals = int(np.count_nonzero(np.asarray(inp.arr_t) <= d))  # ARRIVAL: once per candidate
     return {
         "oracle": oracle,
         "noise": noise,
         "unwind": unwind,
         "samples": samples,
-        "total": oracle + noise + unwind + samples,
+        "arrivals": arrivals,
+        "total": oracle + noise + unwind + samples + arrivals,
     }
 
 
@@ -142,6 +149,8 @@ def child_size(n, repeats, extra=None):
         run.append(time.perf_counter() - t)
     ev = _events(inp)
     liq = _liquidations(raw.fills)
+    arrived = int(raw.behaviour.get("arrivals", 0))
+    candidates = int(inp.arr_t.size)
     n_fills = int(raw.fills.size)
     inp = raw = None
 
@@ -169,6 +178,8 @@ def child_size(n, repeats, extra=None):
         "fills": n_fills,
         "liquidations": liq,
         "liquidations_per_s": liq / run_s,
+        "arrivals": arrived,
+        "arrival_candidates": candidates,
         "peak_rss_mb": _peak_rss_mb(),
         "all_s": {"build_s": build, "run_s": run, "total_s": total},
     }
@@ -342,7 +353,17 @@ def main(argv=None):
             )
             doc["rule_variants"][label] = {
                 k: r[k]
-                for k in ("build_s", "run_s", "total_s", "fills", "liquidations", "liquidations_per_s", "peak_rss_mb")
+                for k in (
+                    "build_s",
+                    "run_s",
+                    "total_s",
+                    "fills",
+                    "liquidations",
+                    "liquidations_per_s",
+                    "arrivals",
+                    "arrival_candidates",
+                    "peak_rss_mb",
+                )
             }
 
         if not a.no_scaling:

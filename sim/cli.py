@@ -488,6 +488,8 @@ def _report(res, out):
             f"{b['topups']:,}, {_money(b['topup_usd'])}; funding {b['funding_settlements']} settlement(s), "
             f"traders paid {_money(b['funding_paid_by_traders_usd'])}"
         )
+    if "arrivals" in b:
+        lines.append(f"  arrivals     {b['arrivals']:,} positions opened, {_money(b['arrival_notional_usd'])}")
     lines.append(f"  written to   {out}")
     print("\n".join(lines))
 

@@ -20,6 +20,7 @@ from sim.kernels.accounts import pack_positions_nb
 from sim.kernels.heap import order_by_key_nb, split_sides_nb
 from sim.kernels.loop import path_price_nb, run_nb, start_nb
 from sim.kernels.margin import init_prices_nb, liquidation_prices_nb
+from sim.world import arrivals
 from sim.world.market import book_profile, noise_flow, shock_path
 from sim.world.population import behaviour_draws, from_arrays, generate, no_behaviour
 from sim.world.streams import generator
@@ -47,6 +48,9 @@ _INPUT_ARRAYS = [
         "noise_t",
         "noise_side",
         "noise_qty",
+        "arr_t",
+        "arr_u",
+        "arr_lev",
     )
 ]
 
@@ -143,18 +147,24 @@ def prepare(scn):
     path_t, path_p = shock_path(scn.shock, mk, scn.scenario.duration_s, scn.scenario.seed)
     duration = _ms(scn.scenario.duration_s)
     noise_t, noise_side, noise_qty = noise_flow(book, mk, duration, noise_rng)
+    arr = arrivals.draw(scn.arrivals, pcfg, mk, pop, duration, generator(seed, "arrivals"))
+    cols = (pop.side, pop.size, pop.entry, pop.wallet, pop.kind, pop.mode, pop.leverage, acts.stop, acts.reserve)
+    cols += (acts.delay_ms,)
+    if arr.n:  # the candidates' rows follow the population's (sim.world.arrivals)
+        cols = tuple(np.concatenate([a, b]) for a, b in zip(cols, arrivals.rows(arr, pop)))
+    side, size, entry, wallet, kind, mode, leverage, stop, reserve, delay = cols
     oracle = max(1, _ms(mk.oracle_interval_s))
     return Inputs(
-        pos_side=pop.side,
-        pos_size=pop.size,
-        pos_entry=pop.entry,
-        pos_wallet=pop.wallet,
-        pos_kind=pop.kind,
-        pos_mode=pop.mode,
-        pos_leverage=pop.leverage,
-        pos_stop=acts.stop,
-        pos_reserve=acts.reserve,
-        pos_delay=acts.delay_ms,
+        pos_side=side,
+        pos_size=size,
+        pos_entry=entry,
+        pos_wallet=wallet,
+        pos_kind=kind,
+        pos_mode=mode,
+        pos_leverage=leverage,
+        pos_stop=stop,
+        pos_reserve=reserve,
+        pos_delay=delay,
         tier_floor=floor,
         tier_mmr=mmr,
         tier_cum=cum,
@@ -170,6 +180,10 @@ def prepare(scn):
         noise_t=noise_t,
         noise_side=noise_side,
         noise_qty=noise_qty,
+        arr_t=arr.t_ms,
+        arr_u=arr.u,
+        arr_lev=arr.leverage,
+        **arrival_params(scn.arrivals, arr, pop.n),
         duration=duration,
         oracle_interval=oracle,
         sample_interval=max(1, _ms(scn.output.sample_interval_s)),
@@ -203,6 +217,18 @@ def prepare(scn):
         wd_floor=float(book.withdrawal_floor),
         wd_recovery=float(max(1, _ms(book.withdrawal_recovery_s))),
         wd_spread=book.withdrawal_spread_bps / 10_000.0,
+    )
+
+
+def arrival_params(cfg, arr, row0):
+    """Kernel scalars of arrivals (docs/engine.md §9): on when there is a candidate, the row of the first one and the
+    buy-the-dip rule."""
+    return dict(
+        arr_on=arr.n > 0,
+        arr_row0=int(row0),
+        arr_dip_mult=float(cfg.dip_multiplier),
+        arr_dip_dd=cfg.dip_drawdown_pct / 100.0,
+        arr_dip_window=max(1, _ms(cfg.dip_window_s)),
     )
 
 
@@ -286,7 +312,7 @@ def _allocate(inp):
     pos = S.Positions(
         side=_read_only(inp.pos_side, np.int8),
         size=inp.pos_size.astype(np.float64),  # astype copies: the
-        entry=_read_only(inp.pos_entry, np.float64),
+        entry=np.array(inp.pos_entry, np.float64),  # a copy: an arrival sets its entry
         wallet=inp.pos_wallet.astype(np.float64),  # kernels mutate
         kind=_read_only(inp.pos_kind, np.int8),
         lp=np.zeros(n),
@@ -304,12 +330,17 @@ def _allocate(inp):
     floor, mmr, cum = (np.ascontiguousarray(a, np.float64) for a in (inp.tier_floor, inp.tier_mmr, inp.tier_cum))
     tiers = S.Tiers(floor, mmr, cum, int(inp.tier_basis), mmr / inp.tu_threshold, cum / inp.tu_threshold)
     init_prices_nb(pos, tiers, E.OPEN)
-    ids_long, ids_short, q_long, q_short = split_sides_nb(pos.side, status, pos.kind, pos.size, E.OPEN, E.TRADER)
+    listed = status  # the rows of the side lists (ADL candidates, funding rebuilds): open ones, and every arrival
+    if inp.arr_on:
+        listed = status.copy()
+        listed[inp.arr_row0 :] = E.OPEN
+    ids_long, ids_short, q_long, q_short = split_sides_nb(pos.side, listed, pos.kind, pos.size, E.OPEN, E.TRADER)
     sels = [ids_long, ids_short]
     orders = [order_by_key_nb(sel, pos.key) for sel in sels]  # key desc, then id asc
     cap = n + 64
     n_ticks = inp.duration // inp.oracle_interval + 1
     dd_cap = (min(n_ticks, inp.adl_window // inp.oracle_interval + 1) + 2) if inp.adl_drawdown > 0 else 1
+    dip_cap = (min(n_ticks, inp.arr_dip_window // inp.oracle_interval + 1) + 2) if inp.arr_on else 1
     trig = S.Trigger(
         order_long=orders[0],
         order_short=orders[1],
@@ -345,9 +376,14 @@ def _allocate(inp):
         noise_side=np.ascontiguousarray(inp.noise_side, np.int8),
         noise_qty=np.ascontiguousarray(inp.noise_qty, np.float64),
         basis=np.zeros(inp.basis_window),
+        arr_t=np.ascontiguousarray(inp.arr_t, np.int64),
+        arr_u=np.ascontiguousarray(inp.arr_u, np.float64),
+        arr_lev=np.ascontiguousarray(inp.arr_lev, np.float64),
+        dip_t=np.zeros(dip_cap, np.int64),
+        dip_v=np.zeros(dip_cap),
     )
     n_unwind = inp.duration // inp.unwind_interval + 1
-    fills = S.allocate_fills(inp.noise_t.size + n_unwind + n // 4 + 1024)
+    fills = S.allocate_fills(inp.noise_t.size + inp.arr_t.size + n_unwind + n // 4 + 1024)
     series = np.full((inp.duration // inp.sample_interval + 1, S.N_SERIES_COLS), np.nan)
     sf = np.zeros(S.N_F)
     for slot in (
@@ -363,6 +399,7 @@ def _allocate(inp):
     ):
         sf[slot] = inp.start_price
     sf[S.F_WD_PHI] = 1.0
+    sf[S.F_DIP_PEAK] = inp.start_price
     for slot in (S.F_FUND_CASH, S.F_FUND_BAL, S.F_FUND_MIN, S.F_DD_PEAK):
         sf[slot] = inp.fund_initial
     sf[S.F_OI_LONG] = q_long.sum()  # traders' sizes in id order, summed by NumPy
@@ -442,6 +479,11 @@ def _wrap(inp, pos, fills, series, sf, si, lp_start):
         inp.start_price,
         mark,
     )
+    if inp.arr_on:  # arrival rows: the entry at arrival (NaN: never opened); posting margin is not a top-up
+        rows = acc[inp.arr_row0 : n]
+        opened = pos.status[inp.arr_row0 :] != E.FLAT
+        rows["entry_price"] = np.where(opened, pos.entry[inp.arr_row0 :], np.nan)
+        rows["topup_usd"] = 0.0
     other = acc[n:]
     other["id"] = np.arange(n, n + 4)
     other["kind"] = (E.MAKER, E.NOISE, E.FUND, E.FEE)
@@ -479,6 +521,11 @@ def _wrap(inp, pos, fills, series, sf, si, lp_start):
             "funding_settlements": int(si[S.I_FUNDINGS]),
             "funding_paid_by_traders_usd": float(sf[S.F_FUNDING_TRADERS]),
             "funding_rate_last_pct": float(sf[S.F_FUNDING_RATE]) * 100.0,
+            **(
+                {"arrivals": int(si[S.I_ARRIVALS]), "arrival_notional_usd": float(sf[S.F_ARR_USD])}
+                if inp.arr_on
+                else {}
+            ),
         },
     )
 
@@ -525,7 +572,7 @@ def run(scn, progress=None):
         **raw.extremes,
         "start_price": inp.start_price,
         "shock_start_s": scn.shock.start_s if scn.shock.kind != "none" else None,
-        "n_positions": int(np.sum(inp.pos_kind == E.TRADER)),
+        "n_positions": int(np.sum(inp.pos_kind[: inp.arr_row0 if inp.arr_on else None] == E.TRADER)),
         "runtime_s": t_run - t0 - compile_s,
         "behaviour": raw.behaviour,
     }

@@ -36,7 +36,8 @@ NOISE_FILL = 4
 FUND_UNWIND = 5
 STOP = 6  # a trader's stop-loss market order
 FUNDING = 7  # the insurance fund's funding payment on its inventory (no trade: qty is the inventory held)
-FILL_KIND_NAMES = ("liquidation", "partial", "takeover", "adl", "noise", "fund_unwind", "stop", "funding")
+ARRIVAL = 8  # a new position opened during the run (a market order of an arriving trader, docs/model.md §5.4)
+FILL_KIND_NAMES = ("liquidation", "partial", "takeover", "adl", "noise", "fund_unwind", "stop", "funding", "arrival")
 
 # Maintenance-margin basis: MM on the notional at the price, on the entry value (Bybit), or tiers set in
 # position size with floors and maintenance amounts in base units (OKX)
@@ -83,7 +84,8 @@ EV_ORACLE = 0
 EV_NOISE = 1
 EV_UNWIND = 2
 EV_SAMPLE = 3
-EVENT_NAMES = ("oracle", "noise", "unwind", "sample")
+EV_ARRIVAL = 4  # after the sample at equal time: a sample shows the state before an arrival of the same millisecond
+EVENT_NAMES = ("oracle", "noise", "unwind", "sample", "arrival")
 
 # Kernel status codes
 ST_DONE = 0  # ran to the requested time

@@ -26,7 +26,9 @@ the fundamental path, in the same run (no second simulation):
   as far as the fundamental; 0.5: the cascade doubled the move; negative: the price fell short of it.
 
 Liquidation prices move during a run (top-ups, funding, partial closes); the split uses the starting one,
-so a position kept alive by a top-up and liquidated later by the fundamental still counts as exogenous.
+so a position kept alive by a top-up and liquidated later by the fundamental still counts as exogenous. Positions
+opened during the run (arrivals, docs/model.md §5.4) have no starting one: their forced closes are in neither the
+multiplier nor the split, which both describe the starting population.
 """
 
 import numpy as np
@@ -115,15 +117,22 @@ def feedback_section(fills, accounts, path_t_s, path_p, start_price, duration_s,
     crossed = trader & (((q0 > 0) & (lp0 >= f_low)) | ((q0 < 0) & (lp0 <= f_high)))
     static_usd = float(np.sum(np.abs(q0[crossed]) * lp0[crossed]))
     static_units = float(np.sum(np.abs(q0[crossed])))
-    liquidated_units = float(fills["qty"][np.isin(fills["kind"], (*FORCED_KINDS, ADL))].sum())
-
-    # forced closes of the run, each exogenous or endogenous
     by_row = np.full(int(accounts["id"].max()) + 1 if accounts.size else 0, -1, np.int64)
     by_row[accounts["id"]] = np.arange(accounts.size)
-    forced = np.isin(fills["kind"], FORCED_KINDS) & (fills["account"] >= 0) & (fills["account"] < by_row.size)
+    # a trader row with no position at the start opened during the run (an arrival): the counterfactual of the
+    # starting population does not cover it, so its forced closes are left out of the multiplier and the split
+    on_row = (fills["account"] >= 0) & (fills["account"] < by_row.size)
+    row_of = np.where(on_row, by_row[np.where(on_row, fills["account"], 0)], -1)
+    at_row = np.maximum(row_of, 0)
+    arrived = (row_of >= 0) & (accounts["kind"][at_row] == TRADER) & (q0[at_row] == 0) if accounts.size else on_row
+    counted = np.isin(fills["kind"], (*FORCED_KINDS, ADL)) & ~(arrived & np.isin(fills["kind"], FORCED_KINDS))
+    liquidated_units = float(fills["qty"][counted].sum())
+
+    # forced closes of the run, each exogenous or endogenous
+    forced = np.isin(fills["kind"], FORCED_KINDS) & on_row
     at = by_row[fills["account"][forced]]
     keep = at >= 0
-    keep[keep] = accounts["kind"][at[keep]] == TRADER  # the rows the counterfactual covers
+    keep[keep] = (accounts["kind"][at[keep]] == TRADER) & (q0[at[keep]] != 0)  # the rows the counterfactual covers
     at = at[keep]
     t = fills["t"][forced][keep]
     notional = (fills["qty"] * fills["price"])[forced][keep]

@@ -62,7 +62,9 @@ F_WD_GAP = 45  # liquidity withdrawal: makers quote no nearer than this many tic
 # ADL pools waiting to be matched this (tick, side), one per cause (enums.CAUSE_*): quantity at F_POOL + 2·(c − 1),
 # Σ quantity × bankruptcy price at the next slot. Matching moves one into F_ADL_REM / F_ADL_COST.
 F_POOL = 46
-N_F = 52
+F_DIP_PEAK = 52  # arrivals: the mark's rolling peak (buy-the-dip drawdown)
+F_ARR_USD = 53  # arrivals: notional opened over the run (USD, at the fill)
+N_F = 54
 
 # --- int slots (si) -----------------------------------------------------------------------------
 I_SEQ = 0  # event sequence counter (owned by the run)
@@ -102,7 +104,11 @@ I_FUNDINGS = 33  # funding settlements so far
 I_TOPUPS = 34  # top-ups applied
 I_STOPS = 35  # stop orders that filled
 I_ADL_CAUSE = 36  # cause of the pool being matched (enums.CAUSE_*)
-N_I = 37
+I_ARR_NEXT = 37  # next arrival candidate
+I_DIP_HEAD = 38  # ring buffer of (time, mark) for the arrivals' rolling peak
+I_DIP_LEN = 39
+I_ARRIVALS = 40  # arrivals that opened a position
+N_I = 41
 
 
 class Positions(NamedTuple):
@@ -203,6 +209,11 @@ class MarketState(NamedTuple):
     noise_side: np.ndarray  # int8
     noise_qty: np.ndarray  # f8 base units
     basis: np.ndarray  # f8 (basis_window,), ring buffer (mutated)
+    arr_t: np.ndarray  # int64 ms (m,), sorted: arrival candidates; candidate k opens row arr_row0 + k if accepted
+    arr_u: np.ndarray  # f8 (m,), uniform [0, 1): accepted when below the candidate's acceptance probability
+    arr_lev: np.ndarray  # f8 (m,), leverage of the arriving position (its margin is the row's reserve)
+    dip_t: np.ndarray  # int64 (w,), ring buffer of oracle-tick times ... (mutated)
+    dip_v: np.ndarray  # f8 (w,), ... and marks, decreasing (monotone queue for the marks' rolling peak)
 
 
 class Params(NamedTuple):
@@ -275,6 +286,12 @@ class Params(NamedTuple):
     funding_scale: float  # interval / 8 h: the share of the 8-hour rate paid per interval
     funding_at_index: bool  # payments valued at the index (oracle) rather than the mark
     funding_linear: bool  # premium samples weighted 1, 2, 3, ... (Binance) rather than equally
+    # arrivals (docs/engine.md §9, docs/model.md §5.4)
+    arr_on: bool  # some arrival candidate exists
+    arr_row0: int  # row of the first arrival candidate
+    arr_dip_mult: float  # long arrivals' rate at a drawdown of arr_dip_dd or more, × their calm rate (≥ 1)
+    arr_dip_dd: float  # fraction: the drawdown from the mark's rolling peak at which the multiple is reached
+    arr_dip_window: int  # ms, the rolling peak's window
 
 
 N_SERIES_COLS = 12

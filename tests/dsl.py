@@ -81,6 +81,11 @@ DEFAULTS = dict(
     funding_scale=1.0,
     funding_at_index=False,
     funding_linear=True,
+    arr_on=False,
+    arr_row0=0,
+    arr_dip_mult=1.0,
+    arr_dip_dd=0.1,
+    arr_dip_window=3600 * 1000,
 )
 
 
@@ -94,14 +99,25 @@ def make_input(
     stops=None,
     reserves=None,
     delays=None,
+    arrivals=(),
     **params,
 ):
     """Engine inputs from a readable description (see the module docstring).
 
     ``prof`` is the target size of every level for offsets 1..``depth_levels`` (a scalar), or an
     array of length ``depth_levels + 1`` used as is. ``stops`` (trigger prices, NaN = none), ``reserves``
-    (top-up cash, USD) and ``delays`` (top-up reaction delays, ms) are per position, default none.
+    (top-up cash, USD) and ``delays`` (top-up reaction delays, ms) are per position, default none. ``arrivals`` are
+    ``(t_ms, u, side, leverage, margin)`` candidates (sim.world.arrivals), sorted by time; each gets a flat row after
+    the positions, its margin held in its reserve.
     """
+    if len(arrivals):
+        positions = list(positions) + [(a[2], 0.0, 0.0, 0.0, 0) for a in arrivals]
+        n_pos = len(positions) - len(arrivals)
+        stops = None if stops is None else list(stops) + [math.nan] * len(arrivals)
+        reserves = (list(reserves) if reserves is not None else [0.0] * n_pos) + [a[4] for a in arrivals]
+        delays = None if delays is None else list(delays) + [0] * len(arrivals)
+        params.setdefault("tu_on", bool(np.any(np.array(reserves[:n_pos]) > 0)))  # an arrival's margin is no top-up
+        params.update(arr_on=True, arr_row0=n_pos)
     base = dict(DEFAULTS)
     base.update(params)
     base["adl_enabled"] = bool(base["adl_enabled"])
@@ -142,6 +158,9 @@ def make_input(
         noise_t=np.array([x[0] for x in noise], dtype=np.int64),
         noise_side=np.array([x[1] for x in noise], dtype=np.int8),
         noise_qty=np.array([x[2] for x in noise], dtype=np.float64),
+        arr_t=np.array([a[0] for a in arrivals], dtype=np.int64),
+        arr_u=np.array([a[1] for a in arrivals], dtype=np.float64),
+        arr_lev=np.array([a[3] for a in arrivals], dtype=np.float64),
         **base,
     )
 

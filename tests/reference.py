@@ -172,6 +172,17 @@ class _Reference:
         self.noise_t = _ints(inp.noise_t)
         self.noise_side = _ints(inp.noise_side)
         self.noise_qty = _floats(inp.noise_qty)
+        # arrivals (§9): candidate k opens row arr_row0 + k, flat until then, its margin held in its reserve
+        self.arr_t = _ints(inp.arr_t)
+        self.arr_u = _floats(inp.arr_u)
+        self.arr_lev = _floats(inp.arr_lev)
+        self.arr_on = bool(inp.arr_on)
+        self.arr_row0 = int(inp.arr_row0) if self.arr_on else self.n
+        self.arr_dip_mult = float(inp.arr_dip_mult)
+        self.arr_dip_dd = float(inp.arr_dip_dd)
+        self.arr_dip_window = int(inp.arr_dip_window)
+        self.mark_history = []  # (t, mark) at every oracle tick, for the arrivals' rolling peak
+        self.dip_peak = float(inp.start_price)
 
         # parameters (§10)
         self.duration = int(inp.duration)
@@ -505,6 +516,8 @@ class _Reference:
             self.push(self.noise_t[0], enums.EV_NOISE, 0)
         self.push(0, enums.EV_UNWIND)
         self.push(0, enums.EV_SAMPLE)
+        if len(self.arr_t) > 0:
+            self.push(self.arr_t[0], enums.EV_ARRIVAL, 0)
         while self.heap:
             t, priority, _seq, payload = heapq.heappop(self.heap)
             self.t = t
@@ -520,6 +533,10 @@ class _Reference:
                 self.on_unwind()
                 if self.unwind_interval > 0:
                     self.push(t + self.unwind_interval, enums.EV_UNWIND)
+            elif priority == enums.EV_ARRIVAL:
+                self.on_arrival(payload)
+                if payload + 1 < len(self.arr_t):
+                    self.push(self.arr_t[payload + 1], enums.EV_ARRIVAL, payload + 1)
             elif priority == enums.EV_SAMPLE:
                 self.on_sample()
                 if self.sample_interval > 0:
@@ -578,6 +595,9 @@ class _Reference:
         if self.adl_drawdown > 0.0:
             self.fund_history.append((t, self.fund_equity()))
             self.fund_peak = max(v for tk, v in self.fund_history if tk >= t - self.adl_window)
+        if self.arr_on:
+            self.mark_history.append((t, self.mark))
+            self.dip_peak = max(v for tk, v in self.mark_history if tk >= t - self.arr_dip_window)
 
         self.oracle_number += 1
         if self.tu_on:
@@ -615,6 +635,29 @@ class _Reference:
         num_den[0] = num_den[0] * decay + sample * dt
         num_den[1] = num_den[1] * decay + dt
         return num_den[0] / num_den[1]
+
+    def on_arrival(self, k):
+        """§9: candidate ``k`` opens its row if accepted (longs: thinned by the mark's drawdown from its rolling
+        peak) and its market order fills; its wallet is the margin it held, less the taker fee."""
+        i = self.arr_row0 + k
+        s = self.side[i]
+        if s > 0 and self.arr_dip_mult > 1.0:
+            dd = max(0.0, 1.0 - self.mark / self.dip_peak) if self.dip_peak > 0.0 else 0.0
+            accept = (1.0 + (self.arr_dip_mult - 1.0) * min(1.0, dd / self.arr_dip_dd)) / self.arr_dip_mult
+            if not self.arr_u[k] < accept:
+                return
+        margin = self.reserve[i]
+        qty = max(float(round(margin * self.arr_lev[k] / self.index / self.lot)), 1.0) * self.lot
+        x, F = self.market(s, qty, self.index * (1 + s * self.noise_band))
+        if x > 0.0:
+            fee = self.taker_fee * x * F
+            self.EP[i] = F
+            self.Q[i] = x
+            self.W[i] = margin - fee
+            self.reserve[i] = 0.0
+            self.status[i] = enums.OPEN
+            self.fee_cash += fee
+            self.record(enums.ARRIVAL, i, s, x, F, NAN, 0.0, fee, margin)
 
     def on_noise(self, k):
         side = self.noise_side[k]
@@ -1132,7 +1175,10 @@ class _Reference:
             "pos_wallet": list(self.W),
             "pos_status": list(self.status),
             "cash": self.cashes(),
-            "topup": [r0 - r for r0, r in zip(self.reserve0, self.reserve)],
+            # an arrival's margin moved from its cash into its wallet: not a top-up
+            "topup": [
+                r0 - r if i < self.arr_row0 else 0.0 for i, (r0, r) in enumerate(zip(self.reserve0, self.reserve))
+            ],
             "position": self.positions(),
             "fund_balance": self.fund_bal,
             "fund_q": self.fund_q,

@@ -100,7 +100,30 @@ def behaviours(draw, positions):
 
 
 @st.composite
-def markets(draw, rules=False, behaviour=False):
+def arrival_candidates(draw):
+    """Arrival candidates (sim.world.arrivals) on a 100 ms grid, so they share milliseconds with oracle ticks,
+    background orders and each other, and the buy-the-dip rule's scalars."""
+    times = sorted(100 * t for t in draw(st.lists(st.integers(0, 100), max_size=8)))
+    cands = [
+        (
+            t,
+            draw(st.floats(0.0, 0.999)),
+            draw(st.sampled_from([-1, 1])),
+            draw(st.sampled_from([2.0, 10.0, 50.0])),
+            draw(st.floats(5.0, 300.0)),
+        )
+        for t in times
+    ]
+    rule = dict(
+        arr_dip_mult=draw(st.sampled_from([1.0, 3.0, 10.0])),
+        arr_dip_dd=draw(st.sampled_from([0.02, 0.1])),
+        arr_dip_window=draw(st.sampled_from([1500, 3600 * 1000])),
+    )
+    return cands, rule
+
+
+@st.composite
+def markets(draw, rules=False, behaviour=False, arrivals=False):
     n = draw(st.integers(1, 10))
     positions = []
     for _ in range(n):
@@ -121,6 +144,9 @@ def markets(draw, rules=False, behaviour=False):
     venue = draw(venue_rules()) if rules else {}
     if behaviour:
         venue.update(draw(behaviours(positions)))
+    if arrivals:
+        cands, rule = draw(arrival_candidates())
+        venue.update(rule, arrivals=cands)
     tiers = [ONE_TIER, SIZE_TIERS] if venue.get("tier_basis") == enums.MM_SIZE else [ONE_TIER, TWO_TIERS, THREE_TIERS]
     return make_input(
         positions,
@@ -181,6 +207,14 @@ def test_numba_engine_matches_reference_under_venue_rules(compiled, inp):
 @settings(max_examples=300 * settings.default.max_examples // 100)
 @given(markets(rules=True, behaviour=True))
 def test_numba_engine_matches_reference_with_stops_topups_and_funding(compiled, inp):
+    assert_same(engine_result(simulate(inp)), reference_run(inp))
+
+
+@settings(max_examples=200 * settings.default.max_examples // 100)
+@given(markets(rules=True, behaviour=True, arrivals=True))
+def test_numba_engine_matches_reference_with_arrivals(compiled, inp):
+    """Positions that open during the run: accepted or not by the buy-the-dip rule, then liquidated, deleveraged,
+    stopped or paid funding like any other."""
     assert_same(engine_result(simulate(inp)), reference_run(inp))
 
 

@@ -117,7 +117,7 @@ def test_unknown_key_lists_allowed_keys(tmp_path):
 def test_unknown_table():
     (msg,) = problems_of(parse_scenario, {"populaton": {}})
     assert msg == (
-        "<dict>: populaton: unknown table; allowed: adl, book, funding, insurance_fund, market, output, "
+        "<dict>: populaton: unknown table; allowed: adl, arrivals, book, funding, insurance_fund, market, output, "
         "population, scenario, shock, stops, sweep, topups, venue"
     )
 
@@ -543,7 +543,7 @@ def test_override_problems():
         SCENARIOS / "calm.toml",
         {"population.long_share": "1.5", "seed": 1, "population.nope": 1, "market.tick_size_usd": "x"},
     )
-    assert got[0].startswith("override: seed: unknown key; allowed: adl.<key>, book.<key>")
+    assert got[0].startswith("override: seed: unknown key; allowed: adl.<key>, arrivals.<key>, book.<key>")
     assert got[1].startswith("override: population.nope: unknown key; allowed: population.counterparty_leverage, ")
     assert got[2:] == [
         "override: market.tick_size_usd = 'x': must be a number in (0, market.start_price_usd / 10]",

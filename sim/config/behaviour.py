@@ -1,4 +1,4 @@
-"""Trader behaviour and funding settings (``[stops]``, ``[topups]``, ``[funding]``).
+"""Trader behaviour and funding settings (``[stops]``, ``[topups]``, ``[arrivals]``, ``[funding]``).
 
 docs/model.md §5.3 puts stop-loss orders and margin top-ups in the population; they are their own tables so each can be
 switched off at once (``share = 0``, the default) and documented in one place. The draws come from the seed's
@@ -60,6 +60,35 @@ class TopUpsTable:
         "s",
         "Mean reaction delay (exponential per trader); the margin arrives at the first oracle tick after it.",
     )
+
+
+@dataclass(frozen=True)
+class ArrivalsTable:
+    """``[arrivals]``: new positions opened during the run (docs/model.md §5.4), longs more often after a fall.
+
+    Off by default (``rate_pct_per_h = 0``): the draws come from the seed's own ``arrivals`` stream, so switching
+    arrivals on changes no other draw. An arrival is an isolated position with the population's leverage mix and
+    sizes, opened by a market order through the book."""
+
+    rate_pct_per_h: float = num(
+        0.0,
+        "[0, 1000]",
+        "% per h",
+        "Positions opened per hour in calm markets, as a percentage of the starting traders; sizes are drawn from "
+        "those traders, so this is also the share of their notional opened per hour. 0 = no arrivals; 0.25 is the "
+        "calibrated rate to turn them on with (open interest rebuilt after 2024–2025 sell-offs, docs/model.md §5.4).",
+    )
+    dip_multiplier: float = num(
+        3.0,
+        "[1, 100]",
+        "×",
+        "Buy the dip: the rate of long arrivals at a drawdown of arrivals.dip_drawdown_pct or more from the mark's "
+        "rolling peak, as a multiple of their calm rate (linear in between; short arrivals keep their rate). 1 = none.",
+    )
+    dip_drawdown_pct: float = num(
+        10.0, "(0, 100)", "%", "Drawdown from the mark's rolling peak at which long arrivals reach the multiple."
+    )
+    dip_window_s: float = num(3600.0, "(0, 86400]", "s", "Window of the mark's rolling peak.")
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,9 @@ PER = {
     # table; fills: the buffer of n/4 grown to n/2 in a deep cascade, and packed (75 + 88)/2; and 55 for the
     # kernels' and the summary's working arrays (ADL ranking, sorting, summary columns)
     "position": 59 + 81 + 120 + 8 + ACCOUNT_DTYPE.itemsize + (_FILL_COLUMNS + FILL_DTYPE.itemsize) // 2 + 55,
+    # per arrival candidate (sim.world.arrivals): a position row, and its time, draw and leverage (8 each) with the
+    # draws that make them (about 5 arrays of 8)
+    "arrival": 0,  # set below, from "position"
     # per row of a positions file, besides the run's: the arrays read (side 1, size, entry, wallet 8 each, mode 1,
     # margin, line 8 each), kept with the scenario
     "file row": 42,
@@ -56,6 +59,8 @@ PER = {
     # per row of a replayed path: read (16), in seconds and rescaled (16), in milliseconds (16), and the reached part
     "path row": 64,
 }
+
+PER["arrival"] = PER["position"] + 24 + 40
 
 #: What a run needs whatever its size: the compiled kernels loaded, writing the outputs.
 FIXED = 200e6

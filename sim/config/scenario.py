@@ -90,6 +90,7 @@ class Scenario:
     population: PopulationTable = field(default_factory=PopulationTable)
     stops: behaviour.StopsTable = field(default_factory=behaviour.StopsTable)
     topups: behaviour.TopUpsTable = field(default_factory=behaviour.TopUpsTable)
+    arrivals: behaviour.ArrivalsTable = field(default_factory=behaviour.ArrivalsTable)
     book: BookTable = field(default_factory=BookTable)
     shock: ShockTable = field(default_factory=ShockTable)
     funding: behaviour.FundingTable = field(default_factory=behaviour.FundingTable)
@@ -409,6 +410,12 @@ def _memory_terms(c: _Checker) -> list[tuple[str, float, int, str, str]]:
         terms.append(
             ("population.n_positions", v["population.n_positions"] + 1, per["position"], "position rows", "grows")
         )
+    rows_known = bool(terms) and terms[0][0].startswith("population.")
+    if rows_known and c.ok("arrivals.rate_pct_per_h", "scenario.duration_s", "arrivals.dip_multiplier"):
+        # candidates: the starting traders × rate × hours, longs at up to the dip multiplier (an upper bound)
+        per_trader = v["scenario.duration_s"] / 3600.0 * max(1.0, v["arrivals.dip_multiplier"]) / 100.0
+        count = terms[0][1] * v["arrivals.rate_pct_per_h"] * per_trader
+        terms.append(("arrivals.rate_pct_per_h", count, per["arrival"], "arrival candidates", "grows"))
     if c.ok("market.tick_size_usd", "book.range_pct", "market.start_price_usd"):
         levels = 2 * v["book.range_pct"] / 100 * v["market.start_price_usd"] / v["market.tick_size_usd"] + 1
         terms.append(("market.tick_size_usd", levels, per["book level"], "book levels", "inverse"))

@@ -476,6 +476,7 @@ TABLES: dict[str, type] = {
     "population": PopulationTable,
     "stops": behaviour.StopsTable,
     "topups": behaviour.TopUpsTable,
+    "arrivals": behaviour.ArrivalsTable,
     "book": BookTable,
     "shock": ShockTable,
     "funding": behaviour.FundingTable,

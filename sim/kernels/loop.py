@@ -14,6 +14,7 @@ from sim import enums as E
 from sim import state as S
 from sim._jit import jit
 from sim.kernels.adl import adl_begin_nb, adl_step_nb
+from sim.kernels.arrivals import arrival_nb
 from sim.kernels.behaviour import (
     apply_topups_nb,
     arm_topup_nb,
@@ -67,12 +68,14 @@ def path_price_nb(path_t, path_p, t):
 
 @jit(entry=True)
 def start_nb(ev, mk, sf, si, p):
-    """Schedule the first events (t = 0) in the order oracle, noise, unwind, sample."""
+    """Schedule the first events (t = 0) in the order oracle, noise, unwind, sample, then the first arrival."""
     push_event_nb(ev, si, 0, E.EV_ORACLE)
     if mk.noise_t.size > 0 and mk.noise_t[0] <= p.duration:
         push_event_nb(ev, si, mk.noise_t[0], E.EV_NOISE)
     push_event_nb(ev, si, 0, E.EV_UNWIND)
     push_event_nb(ev, si, 0, E.EV_SAMPLE)
+    if mk.arr_t.size > 0 and mk.arr_t[0] <= p.duration:
+        push_event_nb(ev, si, mk.arr_t[0], E.EV_ARRIVAL)
 
 
 @jit(entry=True)
@@ -134,6 +137,11 @@ def run_nb(pos, tiers, book, trig, ev, mk, fl, series, sf, si, p, t_stop):
             unwind_nb(t, pos.size.size, book, fl, sf, si, p)
             if t + p.unwind_interval <= p.duration:
                 push_event_nb(ev, si, t + p.unwind_interval, E.EV_UNWIND)
+        elif kind == E.EV_ARRIVAL:
+            arrival_nb(t, pos, tiers, book, trig, mk, fl, sf, si, p)
+            k = si[S.I_ARR_NEXT]
+            if k < mk.arr_t.size and mk.arr_t[k] <= p.duration:
+                push_event_nb(ev, si, mk.arr_t[k], E.EV_ARRIVAL)
         else:
             sample_nb(t, book, series, sf, si, p)
             if t + p.sample_interval <= p.duration:
@@ -193,7 +201,11 @@ def oracle_nb(t, pos, tiers, book, trig, mk, fl, sf, si, p):
             while si[S.I_NEXT_FUNDING] <= t:
                 si[S.I_NEXT_FUNDING] += p.funding_interval
     if p.adl_drawdown > 0.0:
-        rolling_peak_nb(trig, sf, si, t, fund_equity_nb(sf, mark), p.adl_window)
+        sf[S.F_DD_PEAK] = rolling_max_nb(
+            trig.dd_t, trig.dd_v, si, S.I_DD_HEAD, S.I_DD_LEN, t, fund_equity_nb(sf, mark), p.adl_window
+        )
+    if p.arr_on:  # the arrivals' buy-the-dip rule reads the mark's drawdown from this peak
+        sf[S.F_DIP_PEAK] = rolling_max_nb(mk.dip_t, mk.dip_v, si, S.I_DIP_HEAD, S.I_DIP_LEN, t, mark, p.arr_dip_window)
     flush_deferred_nb(pos, trig, si)
     if p.tu_on:
         apply_topups_nb(t, pos, tiers, trig, sf, si, p)
@@ -245,26 +257,28 @@ def ema_nb(sf, slot, sample, dt, tau):
     return sf[slot] / sf[slot + 1]
 
 
-@jit(inline="always")
-def rolling_peak_nb(trig, sf, si, t, value, window):
-    """Push ``(t, value)`` into the monotone ring buffer and set the peak over the last ``window`` ms."""
-    cap = trig.dd_t.size
-    head = si[S.I_DD_HEAD]
-    n = si[S.I_DD_LEN]
-    while n > 0 and trig.dd_v[(head + n - 1) % cap] <= value:
+@jit
+def rolling_max_nb(buf_t, buf_v, si, head_slot, len_slot, t, value, window):
+    """Push ``(t, value)`` into the monotone ring buffer ``buf_t``/``buf_v`` (its head and length in ``si`` at
+    ``head_slot`` and ``len_slot``) and return the largest value over the last ``window`` ms. Used for the fund's
+    rolling peak (ADL drawdown rule) and the mark's (arrivals' buy-the-dip rule)."""
+    cap = buf_t.size
+    head = si[head_slot]
+    n = si[len_slot]
+    while n > 0 and buf_v[(head + n - 1) % cap] <= value:
         n -= 1
     if n == cap:
         head = (head + 1) % cap
         n -= 1
-    trig.dd_t[(head + n) % cap] = t
-    trig.dd_v[(head + n) % cap] = value
+    buf_t[(head + n) % cap] = t
+    buf_v[(head + n) % cap] = value
     n += 1
-    while trig.dd_t[head] < t - window:
+    while buf_t[head] < t - window:
         head = (head + 1) % cap
         n -= 1
-    si[S.I_DD_HEAD] = head
-    si[S.I_DD_LEN] = n
-    sf[S.F_DD_PEAK] = trig.dd_v[head]
+    si[head_slot] = head
+    si[len_slot] = n
+    return buf_v[head]
 
 
 @jit

@@ -13,6 +13,7 @@ STREAMS = (
     "noise",  # background orders of the noise traders
     "shock_path",  # a GBM shock's path (drawn by the scenario check and by the run alike)
     "behaviour",  # stops and top-ups
+    "arrivals",  # positions opened during the run: candidate times, acceptance draws, sides, leverage, sizes
 )
 
 
