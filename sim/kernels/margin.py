@@ -212,7 +212,7 @@ def _open_nb(s, notional, lev_raw, cross, spare, ep, k, scale, lot, floor, max_l
 
 
 @jit(entry=True)
-def open_and_screen_nb(draws, cross_share, scale, lot, floor, max_lev, tiers, low, high, kept, have):
+def open_and_screen_nb(draws, cross_share, scale, lot, floor, max_lev, tiers, low, high, kept, have, reopen):
     """Positions opened along a price history, and whether they survive to the start (docs/model.md §5.1).
 
     ``draws`` = ``(side, lev_long, lev_short, notional, u_cross, spare, entry, seg)``, shape (m,) each, a batch as
@@ -229,7 +229,13 @@ def open_and_screen_nb(draws, cross_share, scale, lot, floor, max_lev, tiers, lo
     size, wallet, lp)`` (int8, f8, f8, int8 CROSS/ISOLATED, f8, f8, int64, f8, f8, f8; capacity n, mutated) from row ``have`` on
     until it is full. Returns ``(rows kept in all, survivors in the batch)`` (the batch's survival rate sizes the
     next one, so rows past the capacity are screened too).
+
+    ``reopen``: instead, reopen the first ``have`` kept rows at ``scale`` (:func:`_reopen_nb`; ``draws`` unused,
+    returns ``(rows left, 0)``). One kernel for both, so that whatever compiles the screen (``sim.warmup`` builds a
+    tiny screened population, too small to need a rescaling) compiles the reopening with it.
     """
+    if reopen:
+        return _reopen_nb(kept, have, scale, lot, floor, max_lev, tiers, low, high), 0
     side, lev_long, lev_short, notional, u_cross, spare, entry, seg = draws
     k_side, k_lev, k_notional, k_mode, k_spare, k_entry, k_seg, k_size, k_wallet, k_lp = kept
     cap = k_side.size
@@ -252,8 +258,8 @@ def open_and_screen_nb(draws, cross_share, scale, lot, floor, max_lev, tiers, lo
     return have, alive_n
 
 
-@jit(entry=True)
-def rescreen_nb(kept, have, scale, lot, floor, max_lev, tiers, low, high):
+@jit
+def _reopen_nb(kept, have, scale, lot, floor, max_lev, tiers, low, high):
     """Reopen the first ``have`` rows of ``kept`` (as :func:`open_and_screen_nb` keeps them) at a new ``scale``:
     every size, wallet and liquidation price is recomputed and the rows that no longer survive are dropped, the
     others moved up in order (in place). Returns how many are left."""

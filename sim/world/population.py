@@ -22,7 +22,7 @@ import numpy as np
 from sim import enums as E
 from sim.kernels.behaviour import stop_prices_nb
 from sim.kernels.draws import entry_ages_nb, history_points_nb, mix_lookup_nb, signs_nb, split_by_side_nb
-from sim.kernels.margin import liquidation_prices_nb, open_and_screen_nb, rescreen_nb
+from sim.kernels.margin import liquidation_prices_nb, open_and_screen_nb
 
 
 class PositionArrays(NamedTuple):
@@ -304,7 +304,7 @@ def _screened(pop_cfg, market_cfg, rng, lp_tiers):
                 scale = oi / (side_sums(draws[0], at_start) * n / batch)
             m = draws[0].size
             have, alive = open_and_screen_nb(
-                draws, pop_cfg.cross_share, scale, lot, floor, max_lev, tiers, hist.low, hist.high, kept, have
+                draws, pop_cfg.cross_share, scale, lot, floor, max_lev, tiers, hist.low, hist.high, kept, have, False
             )
             rate = max(alive / m, 0.02)
         if have == n:
@@ -315,7 +315,9 @@ def _screened(pop_cfg, market_cfg, rng, lp_tiers):
                 break
             scale *= f
             # rescaled: a row may have moved to another tier
-            have = rescreen_nb(kept, have, scale, lot, floor, max_lev, tiers, hist.low, hist.high)
+            have, _ = open_and_screen_nb(
+                draws, pop_cfg.cross_share, scale, lot, floor, max_lev, tiers, hist.low, hist.high, kept, have, True
+            )
         batch = int(np.ceil((n - have) / rate * 1.1)) + 16
     side, _, _, mode, _, entry, seg, size, wallet, _ = (c[:have] for c in kept)
     pop = with_counterparty(side, size, entry, wallet, mode, p0, pop_cfg.counterparty_leverage)
