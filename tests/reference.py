@@ -112,6 +112,26 @@ def reference_key(side, size, entry, wallet, tier_floor, tier_mmr, tier_cum, bas
 # ---------------------------------------------------------------------------------------------------
 
 
+def reference_adl_score(s, Q, EP, W, m, E, mm, ranking):
+    """§7.10: the ADL ranking of a candidate (side ``s``, size ``Q``, entry ``EP``, wallet ``W``) at the mark ``m``,
+    with ``E`` its equity and ``mm`` its maintenance margin there; higher is deleveraged first.
+
+    The one place where this engine must match the kernels operation for operation rather than up to rounding: a
+    queue is ordered by these floats, so scores that are equal in exact arithmetic but round apart (two positions
+    with the same entry and the same wallet per unit, say) must round the same way in both engines, or the two
+    order them differently. Each expression is therefore the page's, evaluated left to right with the same
+    operations as :func:`sim.kernels.adl.adl_score_nb` (IEEE double, no reassociation); tests/test_adl_ties.py
+    checks the two bit for bit.
+    """
+    if ranking == enums.RANK_LEVERAGE_PNL:
+        return max(0.0, s * Q * (m - EP)) / max(1.0, W) * mm / E
+    lev = Q * m / E
+    if ranking == enums.RANK_HYPERLIQUID:
+        return (m / EP if s > 0 else EP / m) * lev
+    pnl = s * (m - EP) / EP
+    return pnl * lev if pnl > 0.0 else pnl / lev
+
+
 def _floats(a):
     return [float(v) for v in a]
 
@@ -1057,18 +1077,11 @@ class _Reference:
         self.status[i] = enums.LIQUIDATED
 
     def adl_score(self, c, m):
-        sc = self.side[c]
-        Qc = self.Q[c]
-        EPc = self.EP[c]
-        eq = self.equity(c, m)
-        if self.adl_ranking == enums.RANK_LEVERAGE_PNL:
-            upnl = sc * Qc * (m - EPc)
-            return max(0.0, upnl) / max(1.0, self.W[c]) * self.maintenance_margin(c, Qc, m) / eq
-        lev = Qc * m / eq
-        if self.adl_ranking == enums.RANK_HYPERLIQUID:
-            return (m / EPc if sc > 0 else EPc / m) * lev
-        pnl = sc * (m - EPc) / EPc
-        return pnl * lev if pnl > 0.0 else pnl / lev
+        sc, Qc, EPc = self.side[c], self.Q[c], self.EP[c]
+        # Binance's score needs the maintenance margin only for a winner (a loser's score is 0 whatever it is)
+        winner = self.adl_ranking == enums.RANK_LEVERAGE_PNL and sc * (m - EPc) > 0.0
+        mm = self.maintenance_margin(c, Qc, m) if winner else 0.0
+        return reference_adl_score(sc, Qc, EPc, self.W[c], m, self.equity(c, m), mm, self.adl_ranking)
 
     def adl(self):
         """§7.8: match the first non-empty pool (deficit, drawdown, capacity) against the opposite side under the

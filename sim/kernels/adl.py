@@ -46,6 +46,10 @@ def adl_score_nb(s, q, ep, w, mark, eq, mm, ranking):
       maintenance margin ÷ equity.
     * ``hyperliquid``: (mark ÷ entry) × notional ÷ account value; for a short the ratio is
       entry ÷ mark, so a winning short ranks like a winning long (the docs leave shorts open).
+
+    Each expression is evaluated exactly as written (left to right, no fastmath), as the reference engine does:
+    the queue is ordered by these floats, so two positions whose scores are equal in exact arithmetic but round
+    apart must round the same way in both engines (docs/engine.md §7.10).
     """
     if ranking == E.RANK_LEVERAGE_PNL:
         return max(0.0, s * q * (mark - ep)) / max(1.0, w) * mm / eq

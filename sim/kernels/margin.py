@@ -7,6 +7,7 @@ entry price and wallet (USD). Tier arrays: ``floor`` (USD notional, floor[0] = 0
 
 import numpy as np
 
+from sim import enums as E
 from sim._jit import jit
 from sim.state import NEVER
 
@@ -195,36 +196,96 @@ def liquidation_prices_nb(side, q, ep, w, floor, mmr, cum, basis, out):
     return out
 
 
+@jit(inline="always")
+def _open_nb(s, notional, lev_raw, cross, spare, ep, k, scale, lot, floor, max_lev, tiers, low, high):
+    """One position as opened (see :func:`open_and_screen_nb`): ``(alive, size, wallet, liquidation price)``."""
+    x = notional * scale
+    lev = min(lev_raw, max_lev[tier_nb(x, floor)])
+    q = max(np.rint(x / ep / lot), 1.0) * lot
+    w = q * ep / lev
+    if cross:
+        w *= 1.0 + spare
+    p = position_lp_nb(s, q, ep, w, tiers[0], tiers[1], tiers[2], tiers[3])
+    if s > 0:
+        return p < ep and p < low[k], q, w, p
+    return p > ep and p > high[k], q, w, p
+
+
 @jit(entry=True)
-def open_and_screen_nb(raw, scale, lot, floor, max_lev, lp_floor, lp_mmr, lp_cum, basis, low, high, size, wallet, lp):
+def open_and_screen_nb(draws, cross_share, scale, lot, floor, max_lev, tiers, low, high, kept, have, reopen):
     """Positions opened along a price history, and whether they survive to the start (docs/model.md §5.1).
 
-    ``raw`` = ``(side, leverage, notional, cross, spare, entry, seg)``: float64 arrays of shape (n,) as drawn
-    (side ±1, leverage as opened, notional USD before scaling, cross 1/0, spare balance × initial margin, entry
-    price USD, history segment of the entry). Each notional is multiplied by ``scale``; the leverage is capped at
-    the max leverage of the tier of that notional (``floor``, ``max_lev``); the size is rounded to whole ``lot`` s
-    (at least one); the wallet is the initial margin, times ``1 + spare`` for a cross account; the liquidation
-    price uses the trigger tiers (``lp_floor``, ``lp_mmr``, ``lp_cum``, ``basis``). Writes ``size``, ``wallet``
-    and ``lp`` (shape (n,), mutated) and returns a bool array: alive when the liquidation price lies strictly
-    beyond both the entry and the history's extreme from the entry's segment to the start (``low``/``high``,
-    running minimum and maximum from the start backwards).
+    ``draws`` = ``(side, lev_long, lev_short, notional, u_cross, spare, entry, seg)``, shape (m,) each, a batch as
+    drawn: side int8 ±1, the leverage as opened from the longs' and the shorts' mix (the same array when they share
+    one), notional USD before scaling, the uniform that makes a cross account (``< cross_share``), spare balance ×
+    initial margin, entry price USD and the history segment (int64) of the entry. Each notional is multiplied by
+    ``scale``; the leverage is capped at the max leverage of the tier of that notional (``floor``, ``max_lev``); the
+    size is rounded to whole ``lot`` s (at least one); the wallet is the initial margin, times ``1 + spare`` for a
+    cross account; the liquidation price uses the trigger tiers ``tiers`` = ``(floor, mmr, cum, basis)``. A
+    position is alive when that price lies strictly beyond both the entry and the history's extreme from the
+    entry's segment to the start (``low``/``high``, running minimum and maximum from the start backwards).
+
+    Survivors are appended, in the order drawn, to ``kept`` = ``(side, lev, notional, mode, spare, entry, seg,
+    size, wallet, lp)`` (int8, f8, f8, int8 CROSS/ISOLATED, f8, f8, int64, f8, f8, f8; capacity n, mutated) from row ``have`` on
+    until it is full. Returns ``(rows kept in all, survivors in the batch)`` (the batch's survival rate sizes the
+    next one, so rows past the capacity are screened too).
+
+    ``reopen``: instead, reopen the first ``have`` kept rows at ``scale`` (:func:`_reopen_nb`; ``draws`` unused,
+    returns ``(rows left, 0)``). One kernel for both, so that whatever compiles the screen (``sim.warmup`` builds a
+    tiny screened population, too small to need a rescaling) compiles the reopening with it.
     """
-    side, lev_raw, notional_raw, cross, spare, entry, seg = raw
-    n = side.size
-    alive = np.empty(n, np.bool_)
-    for i in range(n):
-        x = notional_raw[i] * scale
-        lev = min(lev_raw[i], max_lev[tier_nb(x, floor)])
-        q = max(np.rint(x / entry[i] / lot), 1.0) * lot
-        w = q * entry[i] / lev
-        if cross[i] > 0.0:
-            w *= 1.0 + spare[i]
-        s = np.int8(1) if side[i] > 0.0 else np.int8(-1)
-        p = position_lp_nb(s, q, entry[i], w, lp_floor, lp_mmr, lp_cum, basis)
-        k = np.int64(seg[i])
-        if s > 0:
-            alive[i] = p < entry[i] and p < low[k]
-        else:
-            alive[i] = p > entry[i] and p > high[k]
-        size[i], wallet[i], lp[i] = q, w, p
-    return alive
+    if reopen:
+        return _reopen_nb(kept, have, scale, lot, floor, max_lev, tiers, low, high), 0
+    side, lev_long, lev_short, notional, u_cross, spare, entry, seg = draws
+    k_side, k_lev, k_notional, k_mode, k_spare, k_entry, k_seg, k_size, k_wallet, k_lp = kept
+    cap = k_side.size
+    alive_n = 0
+    for i in range(side.size):
+        s = side[i]
+        lev = lev_long[i] if s > 0 else lev_short[i]
+        cross = u_cross[i] < cross_share
+        alive, q, w, p = _open_nb(
+            s, notional[i], lev, cross, spare[i], entry[i], seg[i], scale, lot, floor, max_lev, tiers, low, high
+        )
+        if alive:
+            alive_n += 1
+            if have < cap:
+                k_side[have], k_lev[have], k_notional[have] = s, lev, notional[i]
+                k_mode[have] = E.CROSS if cross else E.ISOLATED
+                k_spare[have], k_entry[have], k_seg[have] = spare[i], entry[i], seg[i]
+                k_size[have], k_wallet[have], k_lp[have] = q, w, p
+                have += 1
+    return have, alive_n
+
+
+@jit
+def _reopen_nb(kept, have, scale, lot, floor, max_lev, tiers, low, high):
+    """Reopen the first ``have`` rows of ``kept`` (as :func:`open_and_screen_nb` keeps them) at a new ``scale``:
+    every size, wallet and liquidation price is recomputed and the rows that no longer survive are dropped, the
+    others moved up in order (in place). Returns how many are left."""
+    side, lev, notional, mode, spare, entry, seg, size, wallet, lp = kept
+    j = 0
+    for i in range(have):
+        alive, q, w, p = _open_nb(
+            side[i],
+            notional[i],
+            lev[i],
+            mode[i] == E.CROSS,
+            spare[i],
+            entry[i],
+            seg[i],
+            scale,
+            lot,
+            floor,
+            max_lev,
+            tiers,
+            low,
+            high,
+        )
+        if alive:
+            if j < i:
+                side[j], lev[j], notional[j], mode[j] = side[i], lev[i], notional[i], mode[i]
+                spare[j], entry[j], seg[j] = spare[i], entry[i], seg[i]
+            size[j], wallet[j], lp[j] = q, w, p
+            j += 1
+    return j

@@ -21,6 +21,7 @@ import numpy as np
 
 from sim import enums as E
 from sim.kernels.behaviour import stop_prices_nb
+from sim.kernels.draws import entry_ages_nb, history_points_nb, mix_lookup_nb, signs_nb, split_by_side_nb
 from sim.kernels.margin import liquidation_prices_nb, open_and_screen_nb
 
 
@@ -120,14 +121,9 @@ def recorded_history(arrays, p0, lookback_h, weighting):
 def sample_entries(h, rng, size):
     """Entry prices at random points of a history, drawn by its segment weights; also each draw's segment."""
     x = rng.uniform(0.0, h.cum_w[-1], size)
-    if h.even:
-        k = np.minimum(x.astype(np.int64), h.price.size - 2)
-        frac = x - k
-    else:
-        k = np.clip(np.searchsorted(h.cum_w, x, side="right") - 1, 0, h.price.size - 2)
-        width = h.cum_w[k + 1] - h.cum_w[k]
-        frac = np.where(width > 0, (x - h.cum_w[k]) / np.where(width > 0, width, 1.0), 0.0)
-    return h.price[k] + (h.price[k + 1] - h.price[k]) * frac, k
+    seg = np.empty(x.size, np.int64)
+    history_points_nb(x, h.price, h.cum_w, h.even, x, seg)  # the entries overwrite the draws they come from
+    return x, seg
 
 
 def generate(pop_cfg, market_cfg, rng, trigger_tiers=None):
@@ -200,28 +196,40 @@ def entry_history(pop_cfg, p0, rng):
 
 def _ages(hist, entry, seg):
     """How long before the start each entry was made (linear in the segment, as the price was drawn)."""
-    dp = hist.price[seg + 1] - hist.price[seg]
-    frac = np.where(dp != 0, (entry - hist.price[seg]) / np.where(dp != 0, dp, 1.0), 0.0)
-    return hist.age_s[seg] + (hist.age_s[seg + 1] - hist.age_s[seg]) * np.clip(frac, 0.0, 1.0)
+    return entry_ages_nb(hist.price, hist.age_s, entry, seg, np.empty(entry.size))
 
 
 def _leverages(pop_cfg, side, rng):
     """Each position's leverage as opened, from the leverage mix of its side (``leverage_mix_short`` for shorts
     when set; the draws for one side do not depend on the other's mix)."""
-    levs, prob = pop_cfg.leverage_mix_arrays()
+    longs, shorts = _mix_draws(pop_cfg, rng, side.size)
+    return longs if shorts is longs else np.where(side > 0, longs, shorts)
+
+
+def _mix_draws(pop_cfg, rng, n):
+    """``n`` leverages from the longs' mix and, when the shorts have their own, ``n`` from theirs (else the same
+    array twice): ``rng.choice(levs, size=n, p=prob)`` each, with its uniforms looked up in one pass instead of a
+    binary search per draw (same draws, same values)."""
+
+    def choice(levs, prob):
+        cdf = np.asarray(prob, dtype=np.float64).cumsum()
+        cdf /= cdf[-1]
+        u = rng.random(n)
+        return mix_lookup_nb(cdf, np.asarray(levs, dtype=np.float64), u, u)
+
+    longs = choice(*pop_cfg.leverage_mix_arrays())
     if pop_cfg.leverage_mix_short is None:
-        return rng.choice(levs, size=side.size, p=prob)
-    levs_s, prob_s = pop_cfg.leverage_mix_arrays(short=True)
-    longs = rng.choice(levs, size=side.size, p=prob)
-    shorts = rng.choice(levs_s, size=side.size, p=prob_s)
-    return np.where(side > 0, longs, shorts)
+        return longs, longs
+    return longs, choice(*pop_cfg.leverage_mix_arrays(short=True))
 
 
 def _notionals(pop_cfg, rng, n):
     """Pareto notional with tail index ``size_tail_alpha`` from ``notional_min_usd``, capped at ``notional_max_usd``."""
-    u = rng.random(n)
-    notional = pop_cfg.notional_min_usd * (1.0 - u) ** (-1.0 / pop_cfg.size_tail_alpha)
-    return np.minimum(notional, pop_cfg.notional_max_usd)
+    x = rng.random(n)
+    np.subtract(1.0, x, out=x)  # notional_min · (1 − u) ** (−1/alpha), capped; in place, the same operations
+    x **= -1.0 / pop_cfg.size_tail_alpha
+    x *= pop_cfg.notional_min_usd
+    return np.minimum(x, pop_cfg.notional_max_usd, out=x)
 
 
 def _spares(pop_cfg, rng, n):
@@ -232,7 +240,12 @@ def _spares(pop_cfg, rng, n):
     if pop_cfg.cross_spare == "lomax":
         a = pop_cfg.cross_spare_tail_alpha
         scale = pop_cfg.cross_spare_median / (2.0 ** (1.0 / a) - 1.0)
-        return scale * ((1.0 - rng.random(n)) ** (-1.0 / a) - 1.0)
+        x = rng.random(n)
+        np.subtract(1.0, x, out=x)  # scale · ((1 − u) ** (−1/a) − 1), in place
+        x **= -1.0 / a
+        x -= 1.0
+        x *= scale
+        return x
     return rng.exponential(pop_cfg.cross_spare_mean, n) if pop_cfg.cross_spare_mean > 0 else np.zeros(n)
 
 
@@ -253,78 +266,80 @@ def _screened(pop_cfg, market_cfg, rng, lp_tiers):
     screened again and more are drawn until the scale settles within :data:`SCREEN_OI_TOLERANCE`). The leverage mix
     is thus the mix of positions as *opened*; the survivors lean to lower leverage and recent entries, as positions
     that lived do. After :data:`SCREEN_ROUNDS` rounds any still missing are opened at the start price.
+
+    The survivors go straight into arrays of ``n_positions`` rows (the screening kernel appends them and compacts
+    them in place when a rescaling drops some), so a batch is never copied, selected or concatenated.
     """
     p0, lot, n = market_cfg.start_price_usd, market_cfg.lot_size, pop_cfg.n_positions
     floor, _, _, max_lev = market_cfg.tier_arrays()
     lp_floor, lp_mmr, lp_cum, basis = lp_tiers
+    tiers = (lp_floor, lp_mmr, lp_cum, int(basis))
     hist = entry_history(pop_cfg, p0, rng)
     oi = pop_cfg.open_interest_usd
     scale = 1.0 if oi <= 0 else None
-    parts = []  # (raw columns, size, wallet, lp) of survivors, in the order drawn
+    # the survivors: side, leverage and notional as drawn, margin mode, spare, entry, segment; size, wallet, LP as opened
+    lp_out = np.empty(n + 1)  # with the counterparty's row
+    kept = (np.empty(n, np.int8), np.empty(n), np.empty(n), np.empty(n, np.int8), np.empty(n), np.empty(n))
+    kept += (np.empty(n, np.int64), np.empty(n), np.empty(n), lp_out[:n])
     have, batch = 0, n
 
-    def screen(raw):
-        m = raw[0].size
-        size, wallet, lp = np.empty(m), np.empty(m), np.empty(m)
-        alive = open_and_screen_nb(
-            raw, scale, lot, floor, max_lev, lp_floor, lp_mmr, lp_cum, basis, hist.low, hist.high, size, wallet, lp
-        )
-        return alive, size, wallet, lp
+    scratch = []
+
+    def side_sums(side, values):
+        """The larger side's sum of ``values``, as NumPy sums ``values[side > 0]`` and ``values[side < 0]``."""
+        if not scratch or scratch[0].size < values.size:
+            scratch[:] = np.empty(values.size), np.empty(values.size)
+        longs, shorts = scratch
+        nl, ns = split_by_side_nb(side, values, longs, shorts)
+        return max(longs[:nl].sum(), shorts[:ns].sum(), 1e-300)
 
     for rnd in range(SCREEN_ROUNDS + 1):
         if have < n:
-            raw = _draw_batch(pop_cfg, rng, batch if rnd < SCREEN_ROUNDS else n - have, hist)
+            draws = _draw_batch(pop_cfg, rng, batch if rnd < SCREEN_ROUNDS else n - have, hist)
             if rnd == SCREEN_ROUNDS:  # the last few: opened at the start price, where none is past its price
-                raw[5][:], raw[6][:] = p0, 0.0
+                draws[6][:], draws[7][:] = p0, 0
             if scale is None:  # the first batch sets the scale; later rounds correct it
-                at_start = raw[2] * p0 / raw[5]
-                larger = max(at_start[raw[0] > 0].sum(), at_start[raw[0] < 0].sum(), 1e-300)
-                scale = oi / (larger * n / batch)
-            alive, size, wallet, lp = screen(raw)
-            rate = max(float(alive.mean()), 0.02)
-            sel = np.flatnonzero(alive)[: n - have]
-            parts.append((tuple(c[sel] for c in raw), size[sel], wallet[sel], lp[sel]))
-            have += sel.size
+                at_start = draws[3] * p0
+                at_start /= draws[6]
+                scale = oi / (side_sums(draws[0], at_start) * n / batch)
+            m = draws[0].size
+            have, alive = open_and_screen_nb(
+                draws, pop_cfg.cross_share, scale, lot, floor, max_lev, tiers, hist.low, hist.high, kept, have, False
+            )
+            rate = max(alive / m, 0.02)
         if have == n:
-            if len(parts) > 1:
-                parts = [
-                    (
-                        tuple(np.concatenate([p[0][j] for p in parts]) for j in range(7)),
-                        *(np.concatenate([p[j] for p in parts]) for j in (1, 2, 3)),
-                    )
-                ]
-            raw, size, wallet, lp = parts[0]
             if oi <= 0:
                 break
-            held = size * p0
-            f = oi / max(held[raw[0] > 0].sum(), held[raw[0] < 0].sum(), 1e-300)
+            f = oi / side_sums(kept[0], kept[7] * p0)
             if abs(f - 1.0) <= SCREEN_OI_TOLERANCE or rnd == SCREEN_ROUNDS:
                 break
             scale *= f
-            alive, size, wallet, lp = screen(raw)  # rescaled: a row may have moved to another tier
-            if alive.all():
-                parts = [(raw, size, wallet, lp)]
-            else:
-                sel = np.flatnonzero(alive)
-                parts = [(tuple(c[sel] for c in raw), size[sel], wallet[sel], lp[sel])]
-            have = int(alive.sum())
+            # rescaled: a row may have moved to another tier
+            have, _ = open_and_screen_nb(
+                draws, pop_cfg.cross_share, scale, lot, floor, max_lev, tiers, hist.low, hist.high, kept, have, True
+            )
         batch = int(np.ceil((n - have) / rate * 1.1)) + 16
-    side, entry, seg = raw[0].astype(np.int8), raw[5], raw[6].astype(np.int64)
-    mode = np.where(raw[3] > 0, E.CROSS, E.ISOLATED).astype(np.int8)
+    side, _, _, mode, _, entry, seg, size, wallet, _ = (c[:have] for c in kept)
     pop = with_counterparty(side, size, entry, wallet, mode, p0, pop_cfg.counterparty_leverage)
-    return pop._replace(lp=np.append(lp, np.nan), age_s=np.append(_ages(hist, entry, seg), np.nan))
+    lp_out = lp_out[: have + 1]
+    lp_out[have] = np.nan
+    age = np.empty(have + 1)
+    entry_ages_nb(hist.price, hist.age_s, entry, seg, age[:have])
+    age[have] = np.nan
+    return pop._replace(lp=lp_out, age_s=age)
 
 
 def _draw_batch(pop_cfg, rng, m, hist):
-    """Every attribute of ``m`` new positions as opened, before any scaling to the open interest: the ``raw`` tuple
-    of :func:`sim.kernels.margin.open_and_screen_nb`."""
-    side = np.where(rng.random(m) < pop_cfg.long_share, 1.0, -1.0)
-    lev = _leverages(pop_cfg, side, rng)
+    """Every attribute of ``m`` new positions as opened, before any scaling to the open interest: the ``draws``
+    tuple of :func:`sim.kernels.margin.open_and_screen_nb`. The generator's draws, in this order: side, leverage
+    (the shorts' mix after the longs'), notional, margin mode, spare balance, entry."""
+    side = signs_nb(rng.random(m), pop_cfg.long_share, np.empty(m, np.int8))
+    lev_long, lev_short = _mix_draws(pop_cfg, rng, m)
     notional = _notionals(pop_cfg, rng, m)
-    cross = (rng.random(m) < pop_cfg.cross_share).astype(np.float64)
+    u_cross = rng.random(m)
     spare = _spares(pop_cfg, rng, m)
     entry, seg = sample_entries(hist, rng, m)
-    return (side, lev, notional, cross, spare, entry, seg.astype(np.float64))
+    return (side, lev_long, lev_short, notional, u_cross, spare, entry, seg)
 
 
 def _size_and_wallet(notional, entry, leverage, cross, spare_factor, lot):
@@ -356,16 +371,29 @@ def with_counterparty(side, size, entry, wallet, mode, p0, cp_leverage):
     cp_size = abs(residual)
     n = side.size
     # Leverage on the wallet: the chosen leverage for isolated rows, notional / balance for cross.
-    leverage = np.append(size * entry / wallet, cp_leverage)
+    leverage = np.empty(n + 1)
+    np.multiply(size, entry, out=leverage[:n])
+    np.divide(leverage[:n], wallet, out=leverage[:n])
+    leverage[n] = cp_leverage
+    kind = np.full(n + 1, E.TRADER, np.int8)
+    kind[n] = E.COUNTERPARTY
     return PositionArrays(
-        side=np.append(side, cp_side).astype(np.int8),
-        size=np.append(size, cp_size),
-        entry=np.append(entry, p0),
-        wallet=np.append(wallet, cp_size * p0 / cp_leverage),
-        kind=np.append(np.full(n, E.TRADER, np.int8), np.int8(E.COUNTERPARTY)),
-        mode=np.append(mode, np.int8(E.CROSS)),
+        side=_appended(side, cp_side, np.int8),
+        size=_appended(size, cp_size, np.float64),
+        entry=_appended(entry, p0, np.float64),
+        wallet=_appended(wallet, cp_size * p0 / cp_leverage, np.float64),
+        kind=kind,
+        mode=_appended(mode, E.CROSS, np.int8),
         leverage=leverage,
     )
+
+
+def _appended(a, value, dtype):
+    """``a`` with ``value`` appended, as ``dtype`` (one copy)."""
+    out = np.empty(a.size + 1, dtype)
+    out[:-1] = a
+    out[-1] = value
+    return out
 
 
 class Draws(NamedTuple):
