@@ -671,18 +671,12 @@ def _start_compile_helper():
 def _compile_helper(parent):
     """The helper process: compile the kernels the event loop calls, from the last call in its code to the first,
     while the parent types the loop from the first; report each on standard output. Dies with ``parent``."""
-    import os
-    import signal
     import sys
 
     from sim._compile import compile_kernels, ordered_callees
-    from sim.outputs import libc
+    from sim.outputs import die_with_parent
 
-    prctl = getattr(libc(), "prctl", None)
-    if prctl is not None:
-        prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
-    if os.getppid() != parent:
-        return
+    die_with_parent(parent)
     values = loop_state(prepare(_warmup_scenario()))
 
     def report(name):

@@ -42,6 +42,7 @@ import re
 import secrets
 import shlex
 import shutil
+import signal
 import stat
 import sys
 import time
@@ -436,6 +437,17 @@ def libc():
         return ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
     except OSError:
         return None
+
+
+def die_with_parent(parent: int) -> None:
+    """Have the kernel send this process SIGTERM when its parent dies, however it dies (Linux's
+    ``prctl(PR_SET_PDEATHSIG)``; elsewhere nothing), and exit now if the parent is already gone. For the helper
+    processes liquidation runs start: a sweep's pool workers, the compile helper."""
+    prctl = getattr(libc(), "prctl", None)
+    if prctl is not None:
+        prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    if os.getppid() != parent:  # it died before the line above took effect
+        os._exit(1)
 
 
 _AT_FDCWD, _RENAME_EXCHANGE = -100, 2

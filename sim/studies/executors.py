@@ -18,7 +18,7 @@ from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, ProcessPoolExecut
 from concurrent.futures.process import BrokenProcessPool
 
 from sim.errors import ScenarioError
-from sim.outputs import libc
+from sim.outputs import die_with_parent
 
 
 def failed(err: BaseException | str, runtime: float) -> dict:
@@ -30,23 +30,13 @@ def failed(err: BaseException | str, runtime: float) -> dict:
 _SHARED = None  # what a pool worker's tasks share (the base scenario), sent once per process
 
 
-def _die_with_parent(parent: int) -> None:
-    """Have the kernel send this process SIGTERM when its parent dies, however it dies (Linux's
-    ``prctl(PR_SET_PDEATHSIG)``; elsewhere nothing), and exit now if the parent is already gone."""
-    prctl = getattr(libc(), "prctl", None)
-    if prctl is not None:
-        prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
-    if os.getppid() != parent:  # it died before the line above took effect
-        os._exit(1)
-
-
 def _pool_start(started, shared, parent=None) -> None:
     """A pool worker's start-up; the ``started`` count tells workers that cannot start from runs that die. Ctrl-C
     is left to the parent, which stops the sweep (an idle worker would print a traceback); the worker dies with its
     parent (``parent``: its pid), so a killed sweep leaves no worker behind."""
     global _SHARED
     if parent is not None:
-        _die_with_parent(parent)
+        die_with_parent(parent)
     _SHARED = shared
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with started.get_lock():
@@ -65,7 +55,7 @@ def run_pool(jobs: list, workers: int, on_done, task, shared=None) -> None:
     are not blamed on any run; the second in a row fails the runs left.
 
     The workers do not run the main module again as "spawn" otherwise would (:func:`main_hidden`), so a script
-    without an ``if __name__ == "__main__":`` guard works; they die with this process (:func:`_die_with_parent`),
+    without an ``if __name__ == "__main__":`` guard works; they die with this process (:func:`die_with_parent`),
     and an exception here (Ctrl-C, SIGTERM turned into one) ends them before it goes on."""
     suspects: deque = deque()
     queue, stalls = deque(jobs), 0
