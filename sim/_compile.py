@@ -304,7 +304,8 @@ PARAM_TYPES = {
         ("t", "i", "j", "n", "n_pos", "kind", "side", "ticks", "a", "b", "a_top", "stamp", "prio", "seq", "idx"),
         types.int64,
     ),
-    **dict.fromkeys(("ver", "i_a", "i_b", "open_code", "trader_code", "t_stop"), types.int64),
+    **dict.fromkeys(("ver", "i_a", "i_b", "open_code", "trader_code", "t_stop", "k", "v", "who"), types.int64),
+    **dict.fromkeys(("keep", "fundamental", "basis", "prev"), types.float64),
     **dict.fromkeys(
         ("dq", "fair", "half_life", "k_a", "k_b", "key", "limit", "pct", "price", "q0", "qty", "r", "target"),
         types.float64,

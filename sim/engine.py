@@ -21,6 +21,7 @@ from sim.kernels.heap import order_by_key_nb, split_sides_nb
 from sim.kernels.loop import path_price_nb, run_nb, start_nb
 from sim.kernels.margin import init_prices_nb, liquidation_prices_nb
 from sim.world import arrivals
+from sim.world import spot as spot_world
 from sim.world.market import book_profile, noise_flow, shock_path
 from sim.world.population import behaviour_draws, from_arrays, generate, no_behaviour
 from sim.world.streams import generator
@@ -61,8 +62,10 @@ Inputs = NamedTuple(  # type: ignore[misc]  # fields listed at run time, from th
     "Inputs",
     _INPUT_ARRAYS
     + [("basis_window", int), ("tier_basis", int), ("tu_threshold", float)]
-    + list(S.Params.__annotations__.items()),
+    + list(S.Params.__annotations__.items())
+    + [("spot", spot_world.SpotSetup)],
 )
+Inputs.__new__.__defaults__ = (spot_world.OFF,)  # the imposed model: inputs built by hand need not say it
 
 
 class Raw(NamedTuple):
@@ -80,6 +83,7 @@ class Raw(NamedTuple):
     full: int
     partial: int
     behaviour: dict  # stops, top-ups and funding over the run (docs/engine.md §9)
+    spot: dict | None = None  # the spot venues and the traders between them and the perp (endogenous prices)
 
     @property
     def bad_debt(self):
@@ -217,6 +221,7 @@ def prepare(scn):
         wd_floor=float(book.withdrawal_floor),
         wd_recovery=float(max(1, _ms(book.withdrawal_recovery_s))),
         wd_spread=book.withdrawal_spread_bps / 10_000.0,
+        spot=spot_world.setup(scn, oracle, duration),
     )
 
 
@@ -384,7 +389,9 @@ def _allocate(inp):
     )
     n_unwind = inp.duration // inp.unwind_interval + 1
     fills = S.allocate_fills(inp.noise_t.size + inp.arr_t.size + n_unwind + n // 4 + 1024)
-    series = np.full((inp.duration // inp.sample_interval + 1, S.N_SERIES_COLS), np.nan)
+    n_samples = inp.duration // inp.sample_interval + 1
+    series = np.full((n_samples, S.N_SERIES_COLS), np.nan)
+    sp = spot_world.state(inp.spot, inp.start_price, n_samples)
     sf = np.zeros(S.N_F)
     for slot in (
         S.F_INDEX,
@@ -409,7 +416,7 @@ def _allocate(inp):
     si = np.zeros(S.N_I, np.int64)
     si[S.I_BID_CUR_T] = si[S.I_ASK_CUR_T] = S.NEVER
     si[S.I_NEXT_FUNDING] = inp.time_to_funding
-    return pos, tiers, book, trig, ev, mk, fills, series, sf, si
+    return pos, tiers, book, trig, ev, mk, sp, inp.spot.params, fills, series, sf, si
 
 
 def stop_order(pos, side, open_ids):
@@ -421,14 +428,14 @@ def stop_order(pos, side, open_ids):
 
 def simulate(inp, progress=None, n_chunks=50):
     """Run the kernels on prepared inputs; ``progress(fraction)`` is called after each time chunk."""
-    pos, tiers, book, trig, ev, mk, fills, series, sf, si = _allocate(inp)
+    pos, tiers, book, trig, ev, mk, sp, spp, fills, series, sf, si = _allocate(inp)
     lp_start = np.where(pos.status == E.FLAT, np.nan, pos.lp)
     p = _params(inp)
     start_nb(ev, mk, sf, si, p)
     stops = np.linspace(0, inp.duration, n_chunks + 1)[1:].astype(np.int64)
     for t_stop in stops:
         while True:
-            status = run_nb(pos, tiers, book, trig, ev, mk, fills, series, sf, si, p, t_stop)
+            status = run_nb(pos, tiers, book, trig, ev, mk, sp, spp, fills, series, sf, si, p, t_stop)
             if status != E.ST_FILLS_FULL:
                 break
             fills = S.grow_fills(fills, 2 * fills.t.size)
@@ -436,10 +443,10 @@ def simulate(inp, progress=None, n_chunks=50):
             progress(float(t_stop) / max(inp.duration, 1))
         if status == E.ST_FINISHED:
             break
-    return _wrap(inp, pos, fills, series, sf, si, lp_start)
+    return _wrap(inp, pos, fills, series, sf, si, lp_start, sp)
 
 
-def _wrap(inp, pos, fills, series, sf, si, lp_start):
+def _wrap(inp, pos, fills, series, sf, si, lp_start, sp):
     nf = si[S.I_NFILLS]
     f = np.zeros(nf, FILL_DTYPE)
     f["t"] = fills.t[:nf] / 1000.0
@@ -463,7 +470,9 @@ def _wrap(inp, pos, fills, series, sf, si, lp_start):
         ser[name] = series[:ns, k]
     mark = sf[S.F_MARK]
     n = pos.side.size
-    acc = np.zeros(n + 4, ACCOUNT_DTYPE)  # zeros, not empty: padding bytes must be reproducible too
+    spp = inp.spot.params
+    n_other = 6 if (spp.on or spp.flow_on) else 4  # the arbitrageurs' and the flow's perp legs, when they trade
+    acc = np.zeros(n + n_other, ACCOUNT_DTYPE)  # zeros, not empty: padding bytes must be reproducible too
     pack_positions_nb(
         acc,
         inp.pos_side,
@@ -485,15 +494,17 @@ def _wrap(inp, pos, fills, series, sf, si, lp_start):
         rows["entry_price"] = np.where(opened, pos.entry[inp.arr_row0 :], np.nan)
         rows["topup_usd"] = 0.0
     other = acc[n:]
-    other["id"] = np.arange(n, n + 4)
-    other["kind"] = (E.MAKER, E.NOISE, E.FUND, E.FEE)
+    other["id"] = np.arange(n, n + n_other)
+    other["kind"] = (E.MAKER, E.NOISE, E.FUND, E.FEE, E.ARBITRAGEUR, E.FLOW)[:n_other]
     other["mode"] = other["status"] = -1
     for name in ("leverage", "entry_price", "liquidation_price_start"):
         other[name] = np.nan
     other["position_start"] = 0.0
-    other["cash_start"] = (0.0, 0.0, inp.fund_initial, 0.0)
-    other["position_end"] = (sf[S.F_MAKER_Q], sf[S.F_NOISE_Q], sf[S.F_FUND_Q], 0.0)
-    other["cash_end"] = (sf[S.F_MAKER_CASH], sf[S.F_NOISE_CASH], sf[S.F_FUND_CASH], sf[S.F_FEE_CASH])
+    other["cash_start"] = (0.0, 0.0, inp.fund_initial, 0.0, 0.0, 0.0)[:n_other]
+    other["position_end"] = (sf[S.F_MAKER_Q], sf[S.F_NOISE_Q], sf[S.F_FUND_Q], 0.0, *sp.perp_q)[:n_other]
+    other["cash_end"] = (sf[S.F_MAKER_CASH], sf[S.F_NOISE_CASH], sf[S.F_FUND_CASH], sf[S.F_FEE_CASH], *sp.perp_cash)[
+        :n_other
+    ]
     other["equity_start"] = other["cash_start"]
     other["equity_end"] = other["cash_end"] + other["position_end"] * mark
     return Raw(
@@ -527,6 +538,7 @@ def _wrap(inp, pos, fills, series, sf, si, lp_start):
                 else {}
             ),
         },
+        spot=spot_world.ledger(inp.spot, sp, series[: si[S.I_NSERIES], 0]) if spp.on else None,
     )
 
 
@@ -645,9 +657,21 @@ _LOOP = "sim.kernels.loop.run_nb"
 
 def loop_state(inp):
     """The event loop's named arguments for prepared inputs ``inp``, by parameter name (``pos``, ``p``, ...)."""
-    pos, tiers, book, trig, ev, mk, fills, series, sf, si = _allocate(inp)
+    pos, tiers, book, trig, ev, mk, sp, spp, fills, series, sf, si = _allocate(inp)
     return dict(
-        pos=pos, tiers=tiers, book=book, trig=trig, ev=ev, mk=mk, fl=fills, series=series, sf=sf, si=si, p=_params(inp)
+        pos=pos,
+        tiers=tiers,
+        book=book,
+        trig=trig,
+        ev=ev,
+        mk=mk,
+        sp=sp,
+        spp=spp,
+        fl=fills,
+        series=series,
+        sf=sf,
+        si=si,
+        p=_params(inp),
     )
 
 

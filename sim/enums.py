@@ -12,7 +12,9 @@ MAKER = 2
 NOISE = 3
 FUND = 4
 FEE = 5
-ACCOUNT_KIND_NAMES = ("trader", "counterparty", "maker", "noise", "fund", "fee")
+ARBITRAGEUR = 6  # basis arbitrageurs' perp leg (their spot legs are in the spot ledger)
+FLOW = 7  # the exogenous seller or buyer of a flow shock (its perp leg)
+ACCOUNT_KIND_NAMES = ("trader", "counterparty", "maker", "noise", "fund", "fee", "arbitrageur", "flow")
 
 # Margin modes
 ISOLATED = 0
@@ -37,7 +39,34 @@ FUND_UNWIND = 5
 STOP = 6  # a trader's stop-loss market order
 FUNDING = 7  # the insurance fund's funding payment on its inventory (no trade: qty is the inventory held)
 ARRIVAL = 8  # a new position opened during the run (a market order of an arriving trader, docs/model.md §5.4)
-FILL_KIND_NAMES = ("liquidation", "partial", "takeover", "adl", "noise", "fund_unwind", "stop", "funding", "arrival")
+ARB_FILL = 9  # a basis arbitrageur's perp order (docs/model.md §1.6)
+FLOW_FILL = 10  # a flow shock's perp order
+FILL_KIND_NAMES = (
+    "liquidation",
+    "partial",
+    "takeover",
+    "adl",
+    "noise",
+    "fund_unwind",
+    "stop",
+    "funding",
+    "arrival",
+    "arbitrage",
+    "flow",
+)
+
+# Who trades on the spot venues (rows of the spot ledger, sim.state.SpotState)
+SPOT_MAKERS = 0  # the venue's resting liquidity: the other side of every spot trade
+SPOT_INFORMED = 1  # traders who pursue the fundamental value
+SPOT_HEDGERS = 2  # the perp's makers hedging their inventory
+SPOT_ARBS = 3  # basis arbitrageurs' spot leg
+SPOT_FLOW = 4  # a flow shock's spot orders
+SPOT_PARTICIPANT_NAMES = ("makers", "informed", "hedgers", "arbitrageurs", "flow")
+
+# Index methods over constituent spot prices (docs/model.md §1.6)
+INDEX_WEIGHTED_MEAN = 0  # Binance: weights renormalised over constituents near the median
+INDEX_WEIGHTED_MEDIAN = 1  # Hyperliquid's oracle
+INDEX_METHOD_NAMES = ("weighted_mean", "weighted_median")
 
 # Maintenance-margin basis: MM on the notional at the price, on the entry value (Bybit), or tiers set in
 # position size with floors and maintenance amounts in base units (OKX)

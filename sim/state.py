@@ -315,3 +315,61 @@ def grow_fills(fills, capacity):
     for old_col, new_col in zip(fills, new):
         new_col[: old_col.size] = old_col
     return new
+
+
+class SpotState(NamedTuple):
+    """The spot venues whose prices make the index (docs/model.md §1.6): one entry per venue, ``(k,)``, unless said.
+
+    A venue's book is continuous: within a relative distance ``x`` of its centre it holds ``depth · share ·
+    (x / 1%)^shape`` USD per side. A trade consumes it and moves the mid; a share of the move is permanent (the
+    centre follows), the rest decays as consumed depth refills. Its own group of state: the spot kernels write
+    nothing else but the perp legs of the arbitrageurs and of a flow shock, through the perp book's kernels."""
+
+    mid: np.ndarray  # f8, mutated: the venue's price
+    center: np.ndarray  # f8, mutated: where its makers' quotes are centred (the mid once the transient has decayed)
+    depth: np.ndarray  # f8, USD per side within 1% of the centre, normal times (read-only)
+    weight: np.ndarray  # f8, the venue's weight in the index (read-only)
+    out_start: np.ndarray  # int64 ms: an outage (no trading, a stale price) from here ...
+    out_end: np.ndarray  # int64 ms: ... to here (equal: none)
+    share: np.ndarray  # f8, mutated: makers' share of normal depth (liquidity withdrawal)
+    vol: np.ndarray  # f8, mutated: EMA of the mid's absolute log return per √s
+    flow: np.ndarray  # f8, mutated: EMA of signed taker flow, USD/s (buys positive)
+    flow_acc: np.ndarray  # f8, mutated: signed taker notional since the last oracle tick
+    prev: np.ndarray  # f8, mutated: the mid at the last oracle tick
+    low: np.ndarray  # f8, mutated: the lowest mid of the run
+    high: np.ndarray  # f8, mutated: the highest
+    base: np.ndarray  # f8 (5, k), mutated: base units held per participant (enums.SPOT_*) and venue
+    cash: np.ndarray  # f8 (5, k), mutated: cash per participant and venue (USD)
+    volume: np.ndarray  # f8 (5, k), mutated: USD traded per participant and venue
+    hist: np.ndarray  # f8 (2, lag + 1), mutated: ring of the perp makers' inventory (row 0) and the basis (row 1)
+    perp_q: np.ndarray  # f8 (2,), mutated: perp position of the arbitrageurs (0) and of the flow shock (1)
+    perp_cash: np.ndarray  # f8 (2,), mutated: their perp cash (fees paid included)
+    ticks: np.ndarray  # int64 (1,), mutated: oracle ticks seen
+    series: np.ndarray  # f8 (n_samples, k), mutated: the mids at every sample
+
+
+class SpotParams(NamedTuple):
+    """Scalars of the spot venues and of the traders between them and the perp (docs/model.md §1.6)."""
+
+    on: bool  # the index is formed by spot venues (prices.model = endogenous)
+    flow_on: bool  # a flow shock sends orders
+    method: int  # enums.INDEX_*
+    outlier: float  # weighted mean: a constituent this far (fraction) from the median gets weight 0
+    stale: int  # ms: a constituent whose price is older than this leaves the index
+    shape: float  # cumulative depth ∝ distance^shape (1: even depth; 2: depth growing with distance)
+    resilience: float  # ms: half-life of consumed depth
+    permanent: float  # share of a trade's move its makers keep (the centre follows)
+    informed: float  # the share of the gap to the fundamental value informed traders close per oracle tick
+    hedge_share: float  # share of the perp makers' inventory they hedge on spot
+    hedge_lag: int  # oracle ticks before they act on an inventory change
+    hedge_cap: float  # USD/s they can trade on spot
+    arb_enter: float  # |basis| (fraction of the index) at which arbitrageurs open
+    arb_exit: float  # |basis| under which they close
+    arb_capital: float  # USD: the most perp notional they hold
+    arb_rate: float  # USD/s they trade per leg
+    arb_lag: int  # oracle ticks before they act on the basis
+    wd_flow_share: float  # spot withdrawal: flow (USD/s) that halves depth, × the venue's depth
+    flow_rate: float  # flow shock: signed USD per ms (negative: selling)
+    flow_start: int  # ms
+    flow_end: int  # ms
+    flow_perp: float  # share of the flow sent to the perp; the rest goes to the spot venues

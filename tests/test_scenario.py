@@ -118,7 +118,7 @@ def test_unknown_table():
     (msg,) = problems_of(parse_scenario, {"populaton": {}})
     assert msg == (
         "<dict>: populaton: unknown table; allowed: adl, arrivals, book, funding, insurance_fund, market, output, "
-        "population, scenario, shock, stops, sweep, topups, venue"
+        "population, prices, scenario, shock, stops, sweep, topups, venue"
     )
 
 
@@ -131,7 +131,7 @@ def test_unknown_table():
         ("scenario", "seed", False, "must be an integer in [0, 2**63)"),
         ("adl", "enabled", 1, "must be true or false"),
         ("market", "symbol", 3, "must be a string"),
-        ("shock", "kind", "crash", "must be one of none, gap, ramp, replay, gbm"),
+        ("shock", "kind", "crash", "must be one of none, gap, ramp, replay, gbm, flow"),
         ("scenario", "name", "my run", "must be a non-empty string of letters, digits, '_', '.', '-' only"),
         ("population", "file", 5, "must be a file path (a string)"),
         ("market", "tiers", {"mmr_pct": 1}, "must be a non-empty array of tables ([[market.tiers]])"),

@@ -28,7 +28,7 @@ import numpy as np
 import tomli_w
 
 from sim import venues
-from sim.config import behaviour, files, memory, mixes, population_checks, shipped, snapshot
+from sim.config import behaviour, files, memory, mixes, population_checks, prices, shipped, snapshot
 from sim.config.docs import INTRO, SWEEP
 from sim.config.schema import (
     BAD,
@@ -93,6 +93,7 @@ class Scenario:
     arrivals: behaviour.ArrivalsTable = field(default_factory=behaviour.ArrivalsTable)
     book: BookTable = field(default_factory=BookTable)
     shock: ShockTable = field(default_factory=ShockTable)
+    prices: prices.PricesTable = field(default_factory=prices.PricesTable)
     funding: behaviour.FundingTable = field(default_factory=behaviour.FundingTable)
     insurance_fund: InsuranceFundTable = field(default_factory=InsuranceFundTable)
     adl: AdlTable = field(default_factory=AdlTable)
@@ -279,7 +280,40 @@ def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
     ):
         extra["shock"] = {"path": path}
     _check_shock_range(c, extra["shock"].get("path"))
+    _check_prices(c)
     return extra
+
+
+def _check_prices(c: _Checker) -> None:
+    """The endogenous model's keys against the rest: a flow into spot needs spot venues; the index coupling belongs to
+    the imposed model; an outage names a constituent of the set in force."""
+    from sim.world import spot  # the venue sets (the world layer reads the config, not the reverse at import)
+
+    v = c.values
+    endogenous = v["prices.model"] == "endogenous"
+    if v["shock.kind"] == "flow" and v["shock.flow_into"] in ("spot", "both") and v["prices.model"] == "imposed":
+        c.fail(
+            "shock.flow_into",
+            "needs prices.model = 'endogenous' (the imposed model has no spot venues); allowed here: 'perp'",
+            v["shock.flow_into"],
+        )
+    if endogenous and "market.index_coupling" in c.given:
+        c.fail(
+            "market.index_coupling",
+            "is not used by prices.model = 'endogenous': the index is made from the spot venues' prices, which the "
+            "perp's hedgers and arbitrageurs move (see [prices]); leave it out",
+            c.given["market.index_coupling"],
+        )
+    if v["prices.outage_venue"] and c.ok("prices.constituents", "market.venue", "prices.outage_venue"):
+        names = spot.venue_set(v["prices.constituents"], v["market.venue"])[0]
+        if v["prices.outage_venue"] not in names:
+            c.fail(
+                "prices.outage_venue",
+                "not a constituent of the set in force; allowed: " + ", ".join(names),
+                v["prices.outage_venue"],
+            )
+        elif not endogenous:
+            c.fail("prices.outage_venue", "needs prices.model = 'endogenous'", v["prices.outage_venue"])
 
 
 def _check_venue(c: _Checker) -> tuple[Tier, ...] | None:

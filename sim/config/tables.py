@@ -14,7 +14,7 @@ from typing import cast
 import numpy as np
 
 from sim import venues
-from sim.config import behaviour, mixes
+from sim.config import behaviour, mixes, prices
 from sim.config.schema import (
     REQUIRED,
     data_file,
@@ -371,8 +371,10 @@ class ShockTable:
         "str",
         "none: flat; gap: jump at start_s; ramp: linear move over duration_s; "
         "replay: a recorded path from file; gbm: geometric Brownian motion with Poisson jumps "
-        "from start_s, drawn from scenario.seed.",
-        choices=("none", "gap", "ramp", "replay", "gbm"),
+        "from start_s, drawn from scenario.seed; flow: no move of the fundamental value, but flow_usd of market "
+        "orders sent over duration_s from start_s into flow_into. Under prices.model = endogenous the path of the "
+        "other kinds is the fundamental value that informed traders pursue.",
+        choices=("none", "gap", "ramp", "replay", "gbm", "flow"),
     )
     start_s: float = num(
         60.0,
@@ -389,7 +391,20 @@ class ShockTable:
         "Size of the move for gap and ramp (−10 = a 10% fall); the end "
         "price must also lie inside the book ladder less 1 point (book.range_pct).",
     )
-    duration_s: float = num(60.0, "(0, 86400]", "s", "Length of a ramp.")
+    duration_s: float = num(60.0, "(0, 86400]", "s", "Length of a ramp, or of a flow.")
+    flow_usd: float = num(
+        -100e6,
+        "[-1e12, 1e12]",
+        "USD",
+        "Flow: notional of market orders sent, spread evenly over duration_s (negative: sold).",
+    )
+    flow_into: str = setting(
+        "perp",
+        "str",
+        "Flow: where the orders go: the perp's book, the spot venues (in proportion to their depth; needs "
+        "prices.model = endogenous), or both (half each).",
+        choices=("perp", "spot", "both"),
+    )
     file: str | None = data_file(
         "Path CSV (timestamp, price) to replay; required for replay, not allowed "
         "otherwise. Lines starting with # are comments (e.g. the data's source)."
@@ -479,6 +494,7 @@ TABLES: dict[str, type] = {
     "arrivals": behaviour.ArrivalsTable,
     "book": BookTable,
     "shock": ShockTable,
+    "prices": prices.PricesTable,
     "funding": behaviour.FundingTable,
     "insurance_fund": InsuranceFundTable,
     "adl": AdlTable,

@@ -36,6 +36,7 @@ from sim.kernels.liquidation import (
     set_last_nb,
 )
 from sim.kernels.margin import topup_armed_nb
+from sim.kernels.spot import index_nb, observe_basis_nb, spot_sample_nb, spot_tick_nb
 
 
 @jit
@@ -79,7 +80,7 @@ def start_nb(ev, mk, sf, si, p):
 
 
 @jit(entry=True)
-def run_nb(pos, tiers, book, trig, ev, mk, fl, series, sf, si, p, t_stop):
+def run_nb(pos, tiers, book, trig, ev, mk, sp, spp, fl, series, sf, si, p, t_stop):
     """Run events with time ≤ ``t_stop`` (ms). Returns a status code from :mod:`sim.enums`.
 
     Mutates every array argument. ``series`` is (n_samples, 12) float64; ``fl`` must have room for
@@ -115,6 +116,8 @@ def run_nb(pos, tiers, book, trig, ev, mk, fl, series, sf, si, p, t_stop):
                 adl_begin_nb(pos, tiers, trig, sf, si, p)  # the side's pass is over: match its pool
             else:
                 si[S.I_PHASE] = (si[S.I_PHASE] + 1) % 3
+                if si[S.I_PHASE] == 0 and spp.on:  # the tick's forced orders are through: what arbitrageurs see
+                    observe_basis_nb(now, book, sp, sf, si, p)
             continue
         if si[S.I_NEV] == 0:
             return E.ST_FINISHED
@@ -125,7 +128,7 @@ def run_nb(pos, tiers, book, trig, ev, mk, fl, series, sf, si, p, t_stop):
         si[S.I_NEV] = event_pop_nb(ev, si[S.I_NEV])
         si[S.I_NOW] = t
         if kind == E.EV_ORACLE:
-            oracle_nb(t, pos, tiers, book, trig, mk, fl, sf, si, p)
+            oracle_nb(t, pos, tiers, book, trig, mk, sp, spp, fl, sf, si, p)
             if t + p.oracle_interval <= p.duration:
                 push_event_nb(ev, si, t + p.oracle_interval, E.EV_ORACLE)
         elif kind == E.EV_NOISE:
@@ -143,19 +146,24 @@ def run_nb(pos, tiers, book, trig, ev, mk, fl, series, sf, si, p, t_stop):
             if k < mk.arr_t.size and mk.arr_t[k] <= p.duration:
                 push_event_nb(ev, si, mk.arr_t[k], E.EV_ARRIVAL)
         else:
-            sample_nb(t, book, series, sf, si, p)
+            sample_nb(t, book, series, sp, spp, sf, si, p)
             if t + p.sample_interval <= p.duration:
                 push_event_nb(ev, si, t + p.sample_interval, E.EV_SAMPLE)
 
 
 @jit
-def oracle_nb(t, pos, tiers, book, trig, mk, fl, sf, si, p):
-    """Index from the shock path and the perp's last price, a basis sample, the venue's mark, a premium
-    sample and any funding due, the fund's rolling peak, top-ups due; then open this tick's liquidation
-    work."""
+def oracle_nb(t, pos, tiers, book, trig, mk, sp, spp, fl, sf, si, p):
+    """The index (from the spot venues after their tick, or from the shock path and the perp's last price), a basis
+    sample, the venue's mark, a premium sample and any funding due, the fund's rolling peak, top-ups due; then open
+    this tick's liquidation work."""
     si[S.I_TICK] += 1
-    x = path_price_nb(mk.path_t, mk.path_p, t)
-    index = x + p.index_coupling * (sf[S.F_LAST] - x)
+    x = path_price_nb(mk.path_t, mk.path_p, t)  # the fundamental value (docs/model.md §1.6)
+    if spp.on or spp.flow_on:
+        spot_tick_nb(t, x, pos.size.size, book, sp, spp, fl, sf, si, p)
+    if spp.on:
+        index = index_nb(sp, spp, t, sf[S.F_INDEX])
+    else:
+        index = x + p.index_coupling * (sf[S.F_LAST] - x)
     sf[S.F_INDEX] = index
     if p.wd_on:
         withdrawal_nb(sf, index, p)
@@ -326,11 +334,13 @@ def unwind_nb(t, n_pos, book, fl, sf, si, p):
 
 
 @jit
-def sample_nb(t, book, series, sf, si, p):
-    """One row of the time series (docs/engine.md §11)."""
+def sample_nb(t, book, series, sp, spp, sf, si, p):
+    """One row of the time series (docs/engine.md §11), and of the spot venues' when they are on."""
     k = si[S.I_NSERIES]
     if k >= series.shape[0]:
         return
+    if spp.on:
+        spot_sample_nb(k, sp)
     index = sf[S.F_INDEX]
     row = series[k]
     row[0] = t / 1000.0

@@ -65,7 +65,7 @@ def shock_path(shock_cfg, market_cfg, duration_s=0.0, seed=0):
     p0 = market_cfg.start_price_usd
     start = int(round(shock_cfg.start_s * 1000))
     end_price = p0 * (1.0 + shock_cfg.size_pct / 100.0)
-    if shock_cfg.kind == "none":
+    if shock_cfg.kind in ("none", "flow"):  # a flow moves no fundamental value: its orders do the work
         t, p = [0], [p0]
     elif shock_cfg.kind == "gap":
         t, p = [0, start, start], [p0, p0, end_price]

@@ -1,0 +1,96 @@
+"""How prices are formed (``[prices]``): imposed by the shock path, or by spot venues, hedgers and arbitrageurs.
+
+With ``model = "imposed"`` the index follows the shock path (pulled toward the perp's last price by
+``market.index_coupling``), as liqsim always did; the golden runs use it. With ``model = "endogenous"`` the shock path
+is a *fundamental value* that informed traders pursue on a set of spot venues, each with its own book; the index is
+made from those venues' prices by the venue's method; the perp's makers hedge on them and basis arbitrageurs trade
+between them and the perp, so forced orders on the perp reach the index. docs/model.md §1.6 states the rules and
+the calibration's sources; :mod:`sim.world.spot` holds the venue sets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sim.config.schema import num, setting
+
+CONSTITUENT_SETS = ("venue", "binance_index", "hyperliquid_oracle", "top4")
+
+
+@dataclass(frozen=True)
+class PricesTable:
+    """``[prices]``: the price model, the spot venues of the index and the traders who connect them to the perp."""
+
+    model: str = setting(
+        "imposed",
+        "str",
+        "imposed: the index follows the shock path (market.index_coupling pulls it toward the perp's last price); "
+        "endogenous: the shock path is a fundamental value that informed traders pursue on spot venues, and the index "
+        "is made from those venues' prices, which the perp's hedgers and arbitrageurs also move.",
+        choices=("imposed", "endogenous"),
+    )
+    constituents: str = setting(
+        "venue",
+        "str",
+        "Endogenous: the spot venues of the index, with their weights and depths (docs/model.md §1.6); venue: the "
+        "market venue's own (binance_index for Binance, Bybit and OKX, hyperliquid_oracle for Hyperliquid).",
+        choices=CONSTITUENT_SETS,
+    )
+    index_method: str = setting(
+        "venue",
+        "str",
+        "Endogenous: weighted_mean (Binance: constituents further than outlier_pct from the median get weight 0; "
+        "with two or more such, the median), weighted_median (Hyperliquid's oracle), or venue: the market venue's.",
+        choices=("venue", "weighted_mean", "weighted_median"),
+    )
+    outlier_pct: float = num(5.0, "(0, 100]", "%", "Weighted mean: a constituent this far from the median is left out.")
+    stale_s: float = num(
+        10.0, "[0, 86400]", "s", "A constituent in an outage leaves the index once its price is older than this."
+    )
+    depth_factor: float = num(
+        1.0, "(0, 1e6]", "×", "Every spot venue's depth within 1% is its calibrated figure times this."
+    )
+    shape: float = num(
+        1.0,
+        "[0.5, 3]",
+        "exponent",
+        "Spot books hold depth ∝ distance^shape within a distance of the mid: 1 = even depth, 2 = depth growing "
+        "with distance (a single sweep then moves the price by the square root of its size).",
+    )
+    resilience_s: float = num(
+        30.0, "(0, 86400]", "s", "Half-life of consumed spot depth: the transient part of a move decays with it."
+    )
+    permanent_share: float = num(
+        0.3, "[0, 1]", "fraction", "Share of a spot trade's price move that stays once consumed depth has refilled."
+    )
+    informed_half_life_s: float | None = num(
+        20.0,
+        "(0, 86400]",
+        "s",
+        "Informed traders close half of each spot venue's gap to the fundamental value in this time; unset = none.",
+        optional=True,
+        shown_default="20",
+    )
+    hedge_share: float = num(
+        0.5, "[0, 1]", "fraction", "Share of their perp inventory the perp's makers hedge on the spot venues."
+    )
+    hedge_latency_s: float = num(1.0, "[0, 3600]", "s", "How long the makers take to act on an inventory change.")
+    hedge_capacity_usd_per_s: float = num(
+        20e6, "[0, 1e12]", "USD/s", "The most the makers trade on spot per second (all venues)."
+    )
+    arb_threshold_bps: float = num(
+        10.0,
+        "(0, 10000]",
+        "bp",
+        "Arbitrageurs open when the perp's mid is this far from the index; they close within half of it.",
+    )
+    arb_capital_usd: float = num(500e6, "[0, 1e13]", "USD", "The most perp notional the arbitrageurs hold.")
+    arb_rate_usd_per_s: float = num(10e6, "[0, 1e12]", "USD/s", "How fast they trade, per leg.")
+    arb_latency_s: float = num(2.0, "[0, 3600]", "s", "How long they take to act on the basis.")
+    outage_venue: str = setting(
+        "",
+        "str",
+        "A constituent that stops trading (its price goes stale) from outage_start_s for outage_duration_s; empty = none.",
+    )
+    outage_start_s: float = num(0.0, "[0, scenario.duration_s]", "s", "When the outage starts.")
+    outage_duration_s: float = num(0.0, "[0, 86400]", "s", "How long it lasts.")

@@ -1,0 +1,323 @@
+"""Spot venues, the index they make, and the traders who carry flow between them and the perp (docs/model.md §1.6).
+
+Each oracle tick, before the index is read, :func:`spot_tick_nb` moves the spot venues: their books refill and their
+makers pull or return depth, then a flow shock's slice, the perp makers' hedges, the basis arbitrageurs and the informed
+traders trade, in that order. :func:`index_nb` then reads the index off the constituents' prices by the venue's method.
+
+A spot book is continuous (state: :class:`sim.state.SpotState`): within a relative distance ``x`` of its centre ``r``
+it holds ``D·(x / 1%)^a`` USD per side, ``D`` the venue's depth within 1% times the makers' share, ``a`` the shape. A
+trade's consumed depth ``c`` (USD at the centre, positive when bids were taken) sets the mid
+``m = r·(1 − sgn(c)·1%·(|c|/D)^(1/a))``. After the trade the centre keeps a share ``π`` of the move (permanent
+impact); the rest is consumed depth, which refills with a half-life, so the mid decays back toward the centre.
+Every spot trade is between a taker and the venue's makers: base and cash move between two rows of the ledger, so
+each venue's base and cash sum to zero exactly as they started.
+"""
+
+import math
+
+import numpy as np
+
+from sim import enums as E
+from sim import state as S
+from sim._jit import jit
+from sim.kernels.book import best_price_nb, walk_nb
+from sim.kernels.liquidation import maker_trade_nb, record_nb, set_last_nb
+
+_MOST = 0.95  # a spot trade stops where its venue's price would have moved 95% (the book's far end)
+
+
+@jit(inline="always")
+def consumed_nb(e, d, a):
+    """Depth consumed (USD at the centre) for a mid ``e`` (fraction) below the centre, on a book of depth ``d``."""
+    return math.copysign(d * (abs(e) / 0.01) ** a, e)
+
+
+@jit(inline="always")
+def displacement_nb(c, d, a):
+    """The mid's relative distance below the centre after ``c`` USD of depth was consumed (inverse of consumed_nb)."""
+    return math.copysign(0.01 * (abs(c) / d) ** (1.0 / a), c)
+
+
+@jit(inline="always")
+def area_nb(u, d, a):
+    """∫₀ᵘ (1 − displacement(c)) dc: the fills' value (per unit of centre price) of consuming depth from 0 to ``u``."""
+    b = 1.0 + 1.0 / a
+    return u - 0.01 * d ** (-1.0 / a) * abs(u) ** b / b
+
+
+@jit(inline="always")
+def live_nb(sp, v, t):
+    """Venue ``v`` trades at ``t`` (not in an outage)."""
+    return not (sp.out_start[v] <= t < sp.out_end[v])
+
+
+@jit
+def spot_trade_nb(sp, spp, v, who, qty, keep):
+    """``who`` (enums.SPOT_*) buys ``qty`` base units (negative: sells) on venue ``v`` from its makers, walking the
+    venue's book; the centre keeps the share ``keep`` of the move (1 for informed trades: the makers learn from them).
+    Returns the quantity filled (signed; less than asked only at the book's far end)."""
+    r = sp.center[v]
+    d = sp.depth[v] * sp.share[v]
+    a = spp.shape
+    m0 = sp.mid[v]
+    c0 = consumed_nb(1.0 - m0 / r, d, a)
+    c1 = c0 - qty * r
+    e1 = displacement_nb(c1, d, a)
+    if e1 > _MOST or e1 < -_MOST:
+        e1 = _MOST if e1 > 0.0 else -_MOST
+        c1 = consumed_nb(e1, d, a)
+    filled = (c0 - c1) / r
+    if filled == 0.0:
+        return 0.0
+    price = r * (area_nb(c1, d, a) - area_nb(c0, d, a)) / (c1 - c0)
+    m1 = r * (1.0 - e1)
+    sp.mid[v] = m1
+    sp.center[v] = r * math.exp(keep * math.log(m1 / m0))
+    value = filled * price
+    sp.base[who, v] += filled
+    sp.cash[who, v] -= value
+    sp.base[E.SPOT_MAKERS, v] -= filled
+    sp.cash[E.SPOT_MAKERS, v] += value
+    sp.volume[who, v] += abs(value)
+    sp.flow_acc[v] += value
+    if m1 < sp.low[v]:
+        sp.low[v] = m1
+    if m1 > sp.high[v]:
+        sp.high[v] = m1
+    return filled
+
+
+@jit
+def spread_nb(sp, spp, t, who, qty):
+    """``who`` buys ``qty`` base units (negative: sells) across the live venues in proportion to their depth now.
+    Returns the quantity filled."""
+    total = 0.0
+    for v in range(sp.mid.size):
+        if live_nb(sp, v, t):
+            total += sp.depth[v] * sp.share[v]
+    if total <= 0.0:
+        return 0.0
+    filled = 0.0
+    for v in range(sp.mid.size):
+        if live_nb(sp, v, t):
+            filled += spot_trade_nb(sp, spp, v, who, qty * sp.depth[v] * sp.share[v] / total, spp.permanent)
+    return filled
+
+
+@jit
+def perp_fill_nb(t, n_pos, who, side, qty, price, last, sp, fl, sf, si, p):
+    """Book ``qty`` bought (``side`` −1: sold) at ``price`` on the perp by the arbitrageurs (``who`` 0) or the flow
+    shock (1), against the perp's makers; the taker fee goes to the fee account."""
+    sp.perp_q[who] += side * qty
+    sp.perp_cash[who] -= side * qty * price
+    maker_trade_nb(sf, -side * qty, price)
+    fee = p.taker_fee * qty * price
+    sp.perp_cash[who] -= fee
+    sf[S.F_FEE_CASH] += fee
+    if not math.isnan(last):
+        set_last_nb(sf, last)
+    kind = E.ARB_FILL if who == 0 else E.FLOW_FILL
+    record_nb(fl, si, t, kind, n_pos + 4 + who, side, qty, price, np.nan, 0.0, fee, sf[S.F_MARK], np.nan)
+
+
+@jit
+def refresh_nb(sp, spp, t, p):
+    """Between two oracle ticks: consumed depth refills (the mid decays toward the centre by the resilience
+    half-life) and, with withdrawal on, makers set their share of depth from the venue's volatility and one-sided
+    flow, as the perp's do (docs/engine.md §5)."""
+    dt = float(p.oracle_interval)
+    dt_s = dt / 1000.0
+    keep = math.exp(-math.log(2.0) * dt / (spp.shape * spp.resilience))  # |e| ∝ |c|^(1/a): c halves in resilience
+    a = math.exp(-dt / p.wd_window)
+    for v in range(sp.mid.size):
+        if not live_nb(sp, v, t):
+            sp.flow_acc[v] = 0.0
+            continue
+        r = sp.center[v]
+        sp.mid[v] = r * (1.0 - (1.0 - sp.mid[v] / r) * keep)
+        if p.wd_on:
+            ret = abs(math.log(sp.mid[v] / sp.prev[v])) / math.sqrt(dt_s)
+            sp.vol[v] = sp.vol[v] * a + ret * (1.0 - a)
+            sp.flow[v] = sp.flow[v] * a + sp.flow_acc[v] / dt_s * (1.0 - a)
+            half = spp.wd_flow_share * sp.depth[v]
+            target = max(p.wd_floor, 1.0 / (1.0 + sp.vol[v] / p.wd_vol_half + abs(sp.flow[v]) / half))
+            phi = sp.share[v]
+            if target < phi:
+                phi = target
+            else:
+                phi = target - (target - phi) * math.exp(-math.log(2.0) * dt / p.wd_recovery)
+            sp.share[v] = phi
+        sp.flow_acc[v] = 0.0
+        sp.prev[v] = sp.mid[v]
+
+
+@jit
+def spot_tick_nb(t, fundamental, n_pos, book, sp, spp, fl, sf, si, p):
+    """One oracle tick of the spot venues and the traders between them and the perp; the index is read afterwards.
+
+    Order: the books refresh; a flow shock's slice; the perp makers hedge their inventory as it was ``hedge_lag``
+    ticks ago; the arbitrageurs act on the basis as it was ``arb_lag`` ticks ago; the informed traders close their
+    share of each venue's gap to the fundamental value (:func:`informed_nb`)."""
+    dt = float(p.oracle_interval)
+    dt_s = dt / 1000.0
+    k = sp.ticks[0]
+    sp.ticks[0] = k + 1
+    index = sf[S.F_INDEX]
+    if spp.on:
+        refresh_nb(sp, spp, t, p)
+    if spp.flow_on and spp.flow_start <= t < spp.flow_end:
+        usd = spp.flow_rate * min(dt, float(spp.flow_end - t))
+        side = 1 if usd > 0.0 else -1
+        if spp.flow_perp > 0.0:  # a market order, as far into the book as the ladder goes
+            qty = abs(usd) * spp.flow_perp / index
+            filled, notional, last = walk_nb(book, side, qty, index * (1.0 + side * 0.9), index, t, p, sf, si)
+            if filled > 0.0:
+                perp_fill_nb(t, n_pos, 1, side, filled, notional / filled, last, sp, fl, sf, si, p)
+        if spp.on and spp.flow_perp < 1.0:
+            spread_nb(sp, spp, t, E.SPOT_FLOW, usd * (1.0 - spp.flow_perp) / index)
+    if not spp.on:
+        return
+    # the lagged views: the perp makers' inventory and the basis (perp mid over the index), ring of lag + 1
+    w = sp.hist.shape[1]
+    sp.hist[0, k % w] = sf[S.F_MAKER_Q]
+    sp.hist[1, k % w] = 0.0  # until this tick's liquidation work is over (observe_basis_nb)
+    if spp.hedge_share > 0.0:
+        seen = sp.hist[0, (k - spp.hedge_lag) % w] if k >= spp.hedge_lag else 0.0
+        held = 0.0
+        for v in range(sp.mid.size):
+            held += sp.base[E.SPOT_HEDGERS, v]
+        want = -spp.hedge_share * seen - held
+        most = spp.hedge_cap * dt_s / index
+        if abs(want) > most:
+            want = math.copysign(most, want)
+        if want != 0.0:
+            spread_nb(sp, spp, t, E.SPOT_HEDGERS, want)
+    if spp.arb_capital > 0.0:
+        seen = sp.hist[1, (k - spp.arb_lag) % w] if k >= spp.arb_lag else 0.0
+        arbitrage_nb(t, n_pos, seen, sp, spp, fl, sf, si, p)
+    if spp.informed > 0.0:
+        for v in range(sp.mid.size):
+            if live_nb(sp, v, t):
+                informed_nb(sp, spp, v, fundamental)
+
+
+@jit(inline="always")
+def informed_nb(sp, spp, v, fundamental):
+    """Informed traders move venue ``v``'s centre the share ``informed`` of the way (in log price) to the fundamental
+    value. Their trades are permanent (the makers learn from them), so mid and centre move by one ratio and what
+    transient the venue had (from uninformed orders) still decays on its own: the mid reaches the fundamental value
+    from one side, without overshooting it."""
+    r = sp.center[v]
+    m0 = sp.mid[v]
+    m1 = m0 * math.exp(spp.informed * math.log(fundamental / r))
+    d = sp.depth[v] * sp.share[v]
+    dc = consumed_nb(1.0 - m1 / r, d, spp.shape) - consumed_nb(1.0 - m0 / r, d, spp.shape)
+    if dc != 0.0:
+        spot_trade_nb(sp, spp, v, E.SPOT_INFORMED, -dc / r, 1.0)
+
+
+@jit
+def arbitrage_nb(t, n_pos, basis, sp, spp, fl, sf, si, p):
+    """Basis arbitrageurs, acting on the basis they saw ``arb_lag`` ticks ago: below ``−arb_enter`` they buy the perp
+    and sell spot, above ``arb_enter`` the reverse, up to ``arb_capital`` of perp notional at ``arb_rate`` per leg;
+    within ``arb_exit`` they close both legs at that rate.
+
+    The basis they see is the perp's mid against the index once a tick's forced orders have gone through the book
+    (:func:`observe_basis_nb`). Their perp leg is a block trade with the perp's makers at that price (docs/model.md
+    §1.6): they stand behind the book and take what the forced orders sold the makers. (The perp's quotes are
+    recentred on the index at every tick, so an order of theirs sent through the book would meet the index's price,
+    never the discount.)"""
+    dt_s = float(p.oracle_interval) / 1000.0
+    index = sf[S.F_INDEX]
+    last = index * (1.0 + basis)  # the price they saw, and bid (or offered) at
+    q = sp.perp_q[0]
+    step = spp.arb_rate * dt_s / index
+    if basis < -spp.arb_enter or basis > spp.arb_enter:
+        side = 1 if basis < 0.0 else -1
+        qty = min(step, spp.arb_capital / index - side * q)
+        if qty <= 0.0:
+            return
+        perp_fill_nb(t, n_pos, 0, side, qty, last, np.nan, sp, fl, sf, si, p)
+        spread_nb(sp, spp, t, E.SPOT_ARBS, -side * qty)
+    elif abs(basis) < spp.arb_exit and q != 0.0:
+        side = -1 if q > 0.0 else 1
+        qty = min(step, abs(q))
+        held = 0.0  # close the spot leg where it is held, in proportion
+        for v in range(sp.mid.size):
+            if live_nb(sp, v, t):
+                held += sp.base[E.SPOT_ARBS, v]
+        if held == 0.0:
+            return
+        perp_fill_nb(t, n_pos, 0, side, qty, last, np.nan, sp, fl, sf, si, p)
+        for v in range(sp.mid.size):
+            if live_nb(sp, v, t) and sp.base[E.SPOT_ARBS, v] != 0.0:
+                spot_trade_nb(sp, spp, v, E.SPOT_ARBS, -side * qty * sp.base[E.SPOT_ARBS, v] / held, spp.permanent)
+
+
+@jit
+def observe_basis_nb(t, book, sp, sf, si, p):
+    """After a tick's liquidation work: the perp's mid against the index, as the arbitrageurs see it (0 when a side of
+    the book is empty)."""
+    index = sf[S.F_INDEX]
+    bid = best_price_nb(book, True, index, t, p, sf, si)
+    ask = best_price_nb(book, False, index, t, p, sf, si)
+    if not (math.isnan(bid) or math.isnan(ask)):
+        k = sp.ticks[0] - 1
+        sp.hist[1, k % sp.hist.shape[1]] = 0.5 * (bid + ask) / index - 1.0
+
+
+@jit
+def index_nb(sp, spp, t, prev):
+    """The index from the constituents' prices by the venue's method; ``prev`` when none is usable.
+
+    A constituent in an outage for longer than ``stale`` ms leaves (its frozen price is used until then). Weighted
+    mean: a constituent more than ``outlier`` from the median of the usable ones gets weight 0; with more than one
+    such outlier the index is that median. Weighted median: the price at which the cumulative weight, prices
+    ascending, first reaches half."""
+    k = sp.mid.size
+    px = np.empty(k)
+    wt = np.empty(k)
+    n = 0
+    for v in range(k):
+        if sp.out_start[v] <= t < sp.out_end[v] and t - sp.out_start[v] > spp.stale:
+            continue
+        px[n] = sp.mid[v]
+        wt[n] = sp.weight[v]
+        n += 1
+    if n == 0:
+        return prev
+    order = np.argsort(px[:n], kind="mergesort")
+    total = 0.0
+    for j in range(n):
+        total += wt[j]
+    if spp.method == E.INDEX_WEIGHTED_MEDIAN:
+        acc = 0.0
+        for j in order:
+            acc += wt[j]
+            if acc >= 0.5 * total:
+                return px[j]
+        return px[order[n - 1]]
+    if n % 2 == 1:
+        med = px[order[n // 2]]
+    else:
+        med = 0.5 * (px[order[n // 2 - 1]] + px[order[n // 2]])
+    num = 0.0
+    den = 0.0
+    outliers = 0
+    for j in range(n):
+        if abs(px[j] / med - 1.0) > spp.outlier:
+            outliers += 1
+        else:
+            num += wt[j] * px[j]
+            den += wt[j]
+    if outliers > 1 or den <= 0.0:
+        return med
+    return num / den
+
+
+@jit
+def spot_sample_nb(k, sp):
+    """Row ``k`` of the spot venues' series: their mids now."""
+    if k < sp.series.shape[0]:
+        for v in range(sp.mid.size):
+            sp.series[k, v] = sp.mid[v]
