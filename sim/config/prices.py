@@ -63,13 +63,11 @@ class PricesTable:
     permanent_share: float = num(
         0.3, "[0, 1]", "fraction", "Share of a spot trade's price move that stays once consumed depth has refilled."
     )
-    informed_half_life_s: float | None = num(
+    informed_half_life_s: float = num(
         20.0,
-        "(0, 86400]",
+        "[0, 86400]",
         "s",
-        "Informed traders close half of each spot venue's gap to the fundamental value in this time; unset = none.",
-        optional=True,
-        shown_default="20",
+        "Informed traders close half of each spot venue's gap to the fundamental value in this time; 0 = none.",
     )
     hedge_share: float = num(
         0.5, "[0, 1]", "fraction", "Share of their perp inventory the perp's makers hedge on the spot venues."

@@ -127,7 +127,7 @@ def setup(scn, oracle_ms, duration_ms):
         shape=float(pr.shape),
         resilience=pr.resilience_s * 1000.0,
         permanent=float(pr.permanent_share),
-        informed=0.0 if half is None else 1.0 - 2.0 ** (-dt / (half * 1000.0)),
+        informed=0.0 if half == 0 else 1.0 - 2.0 ** (-dt / (half * 1000.0)),
         hedge_share=float(pr.hedge_share) if on else 0.0,
         hedge_lag=hedge_lag,
         hedge_cap=float(pr.hedge_capacity_usd_per_s),
