@@ -589,6 +589,10 @@ def run(scn, progress=None):
         "behaviour": raw.behaviour,
     }
     summary = metrics.summarize(raw.fills, raw.series, accounts, meta)
+    if raw.spot is not None:
+        from sim.feedback import prices_section
+
+        summary["prices"] = prices_section(raw.spot, raw.series)
     timings = {
         "prepare_s": t_prep - t0 - c_prep,
         "simulate_s": t_run - t_prep - (compile_s - c_prep),
@@ -604,6 +608,7 @@ def run(scn, progress=None):
         seed=scn.scenario.seed,
         versions=versions(),
         timings=timings,
+        spot=raw.spot,
     )
 
 

@@ -61,7 +61,8 @@ SPOT_INFORMED = 1  # traders who pursue the fundamental value
 SPOT_HEDGERS = 2  # the perp's makers hedging their inventory
 SPOT_ARBS = 3  # basis arbitrageurs' spot leg
 SPOT_FLOW = 4  # a flow shock's spot orders
-SPOT_PARTICIPANT_NAMES = ("makers", "informed", "hedgers", "arbitrageurs", "flow")
+SPOT_VENUE_ARBS = 5  # arbitrageurs between spot venues
+SPOT_PARTICIPANT_NAMES = ("makers", "informed", "hedgers", "arbitrageurs", "flow", "venue_arbitrageurs")
 
 # Index methods over constituent spot prices (docs/model.md §1.6)
 INDEX_WEIGHTED_MEAN = 0  # Binance: weights renormalised over constituents near the median

@@ -33,6 +33,7 @@ multiplier nor the split, which both describe the starting population.
 
 import numpy as np
 
+from sim import enums as E
 from sim.enums import ADL, LIQUIDATION, PARTIAL, TAKEOVER, TRADER
 
 #: Fill kinds that force-close a crossed position (ADL, which closes a winner, is not one).
@@ -176,4 +177,42 @@ def feedback_section(fills, accounts, path_t_s, path_p, start_price, duration_s,
         "move_pct": drawdown,
         "endogenous_share_of_move": shares,
         "waves": wave_rows,
+    }
+
+
+def prices_section(spot, series):
+    """``summary["prices"]`` of a run with endogenous prices: each spot venue's low and end against its start (the
+    per-venue lows of docs/model.md §8), the perp's last, the index and the mark beside them, and what each kind of
+    trader did on spot: volume and profit (cash plus holdings at each venue's final price)."""
+    start = float(series["index"][0]) if len(series) else float("nan")
+    venues = {}
+    for v, name in enumerate(spot["names"]):
+        venues[name] = {
+            "weight": float(spot["weight"][v]),
+            "depth_usd_1pct": float(spot["depth_usd"][v]),
+            "low_usd": float(spot["low"][v]),
+            "low_pct": 100.0 * (float(spot["low"][v]) / start - 1.0),
+            "end_usd": float(spot["end"][v]),
+            "depth_share_end": float(spot["share_end"][v]),
+        }
+    traders = {}
+    for row, name in enumerate(E.SPOT_PARTICIPANT_NAMES):
+        if row == E.SPOT_MAKERS:
+            continue
+        value = spot["cash"][row] + spot["base"][row] * spot["end"]
+        traders[name] = {
+            "spot_volume_usd": float(spot["volume"][row].sum()),
+            "spot_pnl_usd": float(value.sum()),
+            "spot_position": float(spot["base"][row].sum()),
+        }
+    lows = {
+        col: (100.0 * (float(np.nanmin(series[col])) / start - 1.0) if len(series) else None)
+        for col in ("index", "mark", "last")
+    }
+    return {
+        "model": "endogenous",
+        "index_method": spot["index_method"],
+        "low_pct": lows,
+        "venues": venues,
+        "spot_traders": traders,
     }

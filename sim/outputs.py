@@ -66,7 +66,7 @@ TEMP_NAME = re.compile(r"^\..+\.tmp-\d+-[0-9a-f]+$")
 TEMP_FOLDER = re.compile(r"^\.(?P<name>.+)\.(?P<what>tmp|old)-(?P<pid>\d+)-[0-9a-f]+$")
 #: What ``Result.save`` writes (a folder holding only these and no marker looks like an older liqsim's run).
 OUTPUT_FILES = frozenset(
-    {"summary.json", "fills.csv", "series.csv", "accounts.csv", "adl.csv", "scenario.toml", "cascade.png"}
+    {"summary.json", "fills.csv", "series.csv", "accounts.csv", "adl.csv", "spot.csv", "scenario.toml", "cascade.png"}
 )
 _HINT = "liqsim never deletes what it cannot prove it wrote: move or remove it yourself, or choose another folder"
 

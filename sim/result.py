@@ -42,6 +42,7 @@ class Result:
     seed: int = 0
     versions: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
+    spot: dict | None = field(default=None, repr=False)  # endogenous prices: the spot venues (sim.world.spot.ledger)
 
     def adl_table(self):
         """Who paid for auto-deleveraging: one ``sim.metrics.ADL_DTYPE`` row per ADL'd account.
@@ -64,6 +65,20 @@ class Result:
         A ``sim.report.heatmaps.HistoricalHeatmap`` of the tape (see ``sim.report.heatmaps.historical_heatmap``).
         """
         return heatmaps.historical_heatmap(self.fills, self.scenario.market.start_price_usd, bin_s, bin_pct)
+
+    def spot_series(self):
+        """Endogenous prices: the index and every spot venue's mid at the samples, one record per sample (columns
+        ``t``, ``index``, then one per venue); None under the imposed model."""
+        if self.spot is None:
+            return None
+        names = list(self.spot["names"])
+        k = len(self.spot["t"])
+        out = np.zeros(k, np.dtype([("t", "f8"), ("index", "f8")] + [(n, "f8") for n in names]))
+        out["t"] = self.spot["t"]
+        out["index"] = self.series["index"][:k]
+        for v, n in enumerate(names):
+            out[n] = self.spot["mid"][:k, v]
+        return out
 
     def to_frames(self):
         """``{"fills", "series", "accounts", "adl"}`` as pandas DataFrames (codes as names).
@@ -116,6 +131,8 @@ class Result:
             put("fills.csv", lambda p: write_csv(p, self.fills, "fills"))
             put("series.csv", lambda p: write_csv(p, self.series, "series"))
             put("adl.csv", lambda p: write_csv(p, self.adl_table(), "adl"))
+            if self.spot is not None:
+                put("spot.csv", lambda p: write_csv(p, self.spot_series(), "spot"))
             if accounts:
                 put("accounts.csv", lambda p: write_csv(p, self.accounts, "accounts"))
             put("scenario.toml", lambda p: p.write_text(self.scenario.to_toml(relative_to=target)))

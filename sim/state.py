@@ -338,9 +338,9 @@ class SpotState(NamedTuple):
     prev: np.ndarray  # f8, mutated: the mid at the last oracle tick
     low: np.ndarray  # f8, mutated: the lowest mid of the run
     high: np.ndarray  # f8, mutated: the highest
-    base: np.ndarray  # f8 (5, k), mutated: base units held per participant (enums.SPOT_*) and venue
-    cash: np.ndarray  # f8 (5, k), mutated: cash per participant and venue (USD)
-    volume: np.ndarray  # f8 (5, k), mutated: USD traded per participant and venue
+    base: np.ndarray  # f8 (6, k), mutated: base units held per participant (enums.SPOT_*) and venue
+    cash: np.ndarray  # f8 (6, k), mutated: cash per participant and venue (USD)
+    volume: np.ndarray  # f8 (6, k), mutated: USD traded per participant and venue
     hist: np.ndarray  # f8 (2, lag + 1), mutated: ring of the perp makers' inventory (row 0) and the basis (row 1)
     perp_q: np.ndarray  # f8 (2,), mutated: perp position of the arbitrageurs (0) and of the flow shock (1)
     perp_cash: np.ndarray  # f8 (2,), mutated: their perp cash (fees paid included)
@@ -360,9 +360,11 @@ class SpotParams(NamedTuple):
     resilience: float  # ms: half-life of consumed depth
     permanent: float  # share of a trade's move its makers keep (the centre follows)
     informed: float  # the share of the gap to the fundamental value informed traders close per oracle tick
+    venue_arb: float  # the share of each venue's gap to the others' depth-weighted price closed per oracle tick
     hedge_share: float  # share of the perp makers' inventory they hedge on spot
     hedge_lag: int  # oracle ticks before they act on an inventory change
     hedge_cap: float  # USD/s they can trade on spot
+    home_share: float  # share of the hedgers' and arbitrageurs' spot orders sent to the home venue (the set's first)
     arb_enter: float  # |basis| (fraction of the index) at which arbitrageurs open
     arb_exit: float  # |basis| under which they close
     arb_capital: float  # USD: the most perp notional they hold

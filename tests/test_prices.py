@@ -83,7 +83,9 @@ def test_money_is_conserved_on_every_venue(
         "book.withdrawal": withdrawal,
     }
     if outage:
-        over.update({"prices.outage_venue": "coinbase", "prices.outage_start_s": 30.0, "prices.outage_duration_s": 40.0})
+        over.update(
+            {"prices.outage_venue": "coinbase", "prices.outage_start_s": 30.0, "prices.outage_duration_s": 40.0}
+        )
     scn = sim.load_scenario(None, overrides={**BASE, **over})
     inp = prepare(scn)
     raw = simulate(inp)

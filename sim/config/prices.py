@@ -69,12 +69,26 @@ class PricesTable:
         "s",
         "Informed traders close half of each spot venue's gap to the fundamental value in this time; 0 = none.",
     )
+    venue_arb_half_life_s: float = num(
+        2.0,
+        "[0, 86400]",
+        "s",
+        "Arbitrageurs between spot venues close half of each venue's gap to the others' depth-weighted price in "
+        "this time; 0 = none.",
+    )
     hedge_share: float = num(
         0.5, "[0, 1]", "fraction", "Share of their perp inventory the perp's makers hedge on the spot venues."
     )
     hedge_latency_s: float = num(1.0, "[0, 3600]", "s", "How long the makers take to act on an inventory change.")
     hedge_capacity_usd_per_s: float = num(
         20e6, "[0, 1e12]", "USD/s", "The most the makers trade on spot per second (all venues)."
+    )
+    home_share: float = num(
+        0.5,
+        "[0, 1]",
+        "fraction",
+        "Share of the hedgers' and arbitrageurs' spot orders sent to the home venue (the constituent set's first: "
+        "Binance); the rest goes to every venue in proportion to its depth. An assumption (docs/model.md §1.6).",
     )
     arb_threshold_bps: float = num(
         10.0,

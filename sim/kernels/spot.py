@@ -89,18 +89,21 @@ def spot_trade_nb(sp, spp, v, who, qty, keep):
 
 @jit
 def spread_nb(sp, spp, t, who, qty):
-    """``who`` buys ``qty`` base units (negative: sells) across the live venues in proportion to their depth now.
-    Returns the quantity filled."""
+    """``who`` buys ``qty`` base units (negative: sells) across the live venues: the perp's hedgers and arbitrageurs send
+    ``home_share`` of it to the home venue (the set's first, while it trades) and the rest in proportion to the
+    venues' depth now; a flow shock sends it all by depth. Returns the quantity filled."""
     total = 0.0
     for v in range(sp.mid.size):
         if live_nb(sp, v, t):
             total += sp.depth[v] * sp.share[v]
     if total <= 0.0:
         return 0.0
+    home = spp.home_share if (who != E.SPOT_FLOW and live_nb(sp, 0, t)) else 0.0
     filled = 0.0
     for v in range(sp.mid.size):
         if live_nb(sp, v, t):
-            filled += spot_trade_nb(sp, spp, v, who, qty * sp.depth[v] * sp.share[v] / total, spp.permanent)
+            w = (1.0 - home) * sp.depth[v] * sp.share[v] / total + (home if v == 0 else 0.0)
+            filled += spot_trade_nb(sp, spp, v, who, qty * w, spp.permanent)
     return filled
 
 
@@ -156,8 +159,9 @@ def spot_tick_nb(t, fundamental, n_pos, book, sp, spp, fl, sf, si, p):
     """One oracle tick of the spot venues and the traders between them and the perp; the index is read afterwards.
 
     Order: the books refresh; a flow shock's slice; the perp makers hedge their inventory as it was ``hedge_lag``
-    ticks ago; the arbitrageurs act on the basis as it was ``arb_lag`` ticks ago; the informed traders close their
-    share of each venue's gap to the fundamental value (:func:`informed_nb`)."""
+    ticks ago; the arbitrageurs act on the basis as it was ``arb_lag`` ticks ago; arbitrageurs between spot venues
+    narrow their gaps; the informed traders close their share of each venue's gap to the fundamental value
+    (:func:`informed_nb`)."""
     dt = float(p.oracle_interval)
     dt_s = dt / 1000.0
     k = sp.ticks[0]
@@ -195,10 +199,39 @@ def spot_tick_nb(t, fundamental, n_pos, book, sp, spp, fl, sf, si, p):
     if spp.arb_capital > 0.0:
         seen = sp.hist[1, (k - spp.arb_lag) % w] if k >= spp.arb_lag else 0.0
         arbitrage_nb(t, n_pos, seen, sp, spp, fl, sf, si, p)
+    if spp.venue_arb > 0.0:
+        venue_arbitrage_nb(sp, spp, t)
     if spp.informed > 0.0:
         for v in range(sp.mid.size):
             if live_nb(sp, v, t):
                 informed_nb(sp, spp, v, fundamental)
+
+
+@jit
+def venue_arbitrage_nb(sp, spp, t):
+    """Arbitrageurs between spot venues move each live venue's mid the share ``venue_arb`` of the way (in log price)
+    to the live venues' depth-weighted mean: they buy where it is cheap and sell where it is dear. Their orders are
+    uninformed (``permanent_share`` stays)."""
+    num = 0.0
+    den = 0.0
+    for v in range(sp.mid.size):
+        if live_nb(sp, v, t):
+            d = sp.depth[v] * sp.share[v]
+            num += d * math.log(sp.mid[v])
+            den += d
+    if den <= 0.0:
+        return
+    mean = num / den
+    for v in range(sp.mid.size):
+        if not live_nb(sp, v, t):
+            continue
+        r = sp.center[v]
+        m0 = sp.mid[v]
+        m1 = m0 * math.exp(spp.venue_arb * (mean - math.log(m0)))
+        d = sp.depth[v] * sp.share[v]
+        dc = consumed_nb(1.0 - m1 / r, d, spp.shape) - consumed_nb(1.0 - m0 / r, d, spp.shape)
+        if dc != 0.0:
+            spot_trade_nb(sp, spp, v, E.SPOT_VENUE_ARBS, -dc / r, spp.permanent)
 
 
 @jit(inline="always")

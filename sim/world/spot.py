@@ -128,9 +128,11 @@ def setup(scn, oracle_ms, duration_ms):
         resilience=pr.resilience_s * 1000.0,
         permanent=float(pr.permanent_share),
         informed=0.0 if half == 0 else 1.0 - 2.0 ** (-dt / (half * 1000.0)),
+        venue_arb=0.0 if pr.venue_arb_half_life_s == 0 else 1.0 - 2.0 ** (-dt / (pr.venue_arb_half_life_s * 1000.0)),
         hedge_share=float(pr.hedge_share) if on else 0.0,
         hedge_lag=hedge_lag,
         hedge_cap=float(pr.hedge_capacity_usd_per_s),
+        home_share=float(pr.home_share),
         arb_enter=pr.arb_threshold_bps / 10_000.0,
         arb_exit=pr.arb_threshold_bps / 20_000.0,
         arb_capital=float(pr.arb_capital_usd) if on else 0.0,
@@ -163,9 +165,9 @@ def state(setup_, start_price, n_samples):
         prev=mid.copy(),
         low=mid.copy(),
         high=mid.copy(),
-        base=np.zeros((5, k)),
-        cash=np.zeros((5, k)),
-        volume=np.zeros((5, k)),
+        base=np.zeros((6, k)),
+        cash=np.zeros((6, k)),
+        volume=np.zeros((6, k)),
         hist=np.zeros((2, setup_.lag + 1)),
         perp_q=np.zeros(2),
         perp_cash=np.zeros(2),
@@ -177,7 +179,7 @@ def state(setup_, start_price, n_samples):
 #: The imposed model: no spot venues, no flow.
 OFF = SpotSetup((), np.zeros(0), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64), 0, S.SpotParams(
     on=False, flow_on=False, method=0, outlier=0.05, stale=10_000, shape=1.0, resilience=30_000.0, permanent=0.3,
-    informed=0.0, hedge_share=0.0, hedge_lag=0, hedge_cap=0.0, arb_enter=0.001, arb_exit=0.0005, arb_capital=0.0,
+    informed=0.0, venue_arb=0.0, hedge_share=0.0, hedge_lag=0, hedge_cap=0.0, home_share=0.0, arb_enter=0.001, arb_exit=0.0005, arb_capital=0.0,
     arb_rate=0.0, arb_lag=0, wd_flow_share=1.0, flow_rate=0.0, flow_start=0, flow_end=0, flow_perp=1.0,
 ))  # fmt: skip
 
@@ -188,6 +190,7 @@ def ledger(setup_, sp, t_s):
     k = sp.series.shape[0] if len(t_s) > sp.series.shape[0] else len(t_s)
     return {
         "names": setup_.names,
+        "index_method": E.INDEX_METHOD_NAMES[setup_.params.method],
         "weight": setup_.weight.copy(),
         "depth_usd": setup_.depth.copy(),
         "t": np.array(t_s[:k], np.float64),
