@@ -365,14 +365,7 @@ def _allocate(inp):
         pend_id=np.zeros(n, np.int64),
         pend_ver=np.zeros(n, np.int64),
     )
-    book = S.BookState(
-        bid_q=np.zeros(inp.n_levels),
-        bid_t=np.zeros(inp.n_levels, np.int64),
-        ask_q=np.zeros(inp.n_levels),
-        ask_t=np.zeros(inp.n_levels, np.int64),
-        prof_bid=np.ascontiguousarray(inp.prof_bid, np.float64),
-        prof_ask=np.ascontiguousarray(inp.prof_ask, np.float64),
-    )
+    book = new_book(inp.n_levels, inp.prof_bid, inp.prof_ask, inp.start_price)
     ev = S.Events(*(np.zeros(8, np.int64) for _ in range(4)))
     mk = S.MarketState(
         path_t=np.ascontiguousarray(inp.path_t, np.int64),
@@ -402,21 +395,38 @@ def _allocate(inp):
         S.F_MAX_LAST,
         S.F_MIN_MARK,
         S.F_MAX_MARK,
-        S.F_WD_PREV,
     ):
         sf[slot] = inp.start_price
-    sf[S.F_WD_PHI] = 1.0
     sf[S.F_DIP_PEAK] = inp.start_price
     for slot in (S.F_FUND_CASH, S.F_FUND_BAL, S.F_FUND_MIN, S.F_DD_PEAK):
         sf[slot] = inp.fund_initial
     sf[S.F_OI_LONG] = q_long.sum()  # traders' sizes in id order, summed by NumPy
     sf[S.F_OI_SHORT] = q_short.sum()
-    sf[S.F_BID_CUR_FAIR] = sf[S.F_ASK_CUR_FAIR] = np.nan
     sf[S.F_FUNDING_RATE] = inp.funding_rate
     si = np.zeros(S.N_I, np.int64)
-    si[S.I_BID_CUR_T] = si[S.I_ASK_CUR_T] = S.NEVER
     si[S.I_NEXT_FUNDING] = inp.time_to_funding
     return pos, tiers, book, trig, ev, mk, sp, inp.spot.params, fills, series, sf, si
+
+
+def new_book(n_levels, prof_bid, prof_ask, start_price):
+    """A full book (every level untouched) of ``n_levels`` with the given profiles, no cursor, makers all there."""
+    return S.BookState(
+        bid_q=np.zeros(n_levels),
+        bid_t=np.zeros(n_levels, np.int64),
+        ask_q=np.zeros(n_levels),
+        ask_t=np.zeros(n_levels, np.int64),
+        prof_bid=np.ascontiguousarray(prof_bid, np.float64),
+        prof_ask=np.ascontiguousarray(prof_ask, np.float64),
+        cur_t=np.full(2, S.NEVER, np.int64),
+        cur_a=np.zeros(2, np.int64),
+        cur_fair=np.full(2, np.nan),
+        share=np.ones(1),
+        gap=np.zeros(1),
+        vol=np.zeros(1),
+        flow=np.zeros(1),
+        flow_acc=np.zeros(1),
+        prev=np.full(1, float(start_price)),
+    )
 
 
 def stop_order(pos, side, open_ids):

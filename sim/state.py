@@ -1,8 +1,9 @@
 """Engine state: NamedTuples of NumPy arrays (structure of arrays) and their allocators.
 
-Kernels receive these tuples and mutate the arrays in place; nothing here is a jitclass. Scalars that
-change during a run live in two small arrays, ``sf`` (float64) and ``si`` (int64), addressed by the
-slot constants below, so a run can stop at any time and resume exactly where it was.
+Kernels receive these tuples and mutate the arrays in place; nothing here is a jitclass. State of its own
+lives in named groups (a book's in its :class:`BookState`, the spot venues' in :class:`SpotState`); the perp's
+other scalars that change during a run live in two small arrays, ``sf`` (float64) and ``si`` (int64),
+addressed by the slot constants below. A run can stop at any time and resume exactly where it was.
 """
 
 from typing import NamedTuple
@@ -31,40 +32,32 @@ F_LIQ_NOTIONAL = 14
 F_OI_LONG = 15  # open interest of trader rows, base units
 F_ADL_REM = 16  # bankrupt quantity pooled for ADL this (tick, side), still to be matched
 F_ADL_PRICE = 17  # ADL execution price of the pool being matched
-F_BID_CUR_FAIR = 18  # fair price the bid walk cursor was set at
-F_ASK_CUR_FAIR = 19
-F_OI_SHORT = 20
-F_MIN_LAST = 21  # extremes of last and mark over the run (samples can miss a wick)
-F_MAX_LAST = 22
-F_MIN_MARK = 23
-F_MAX_MARK = 24
-F_ADL_COST = 25  # Σ quantity × bankruptcy price of the pool
-F_ADL_BBAR = 26  # the pool's quantity-weighted bankruptcy price (set when matching starts)
-F_ADL_PLAN = 27  # pro-rata factor, or the leverage-draining target leverage
-F_ADL_GAP = 28  # equity a victim loses per unit closed at the ADL price (leverage draining)
-F_EMA_SLOW_NUM = 29  # Hyperliquid mark: time-weighted EMAs (numerator, denominator)
-F_EMA_SLOW_DEN = 30
-F_EMA_FAST_NUM = 31
-F_EMA_FAST_DEN = 32
-F_DD_PEAK = 33  # the fund's rolling peak equity (ADL drawdown trigger)
-F_WD_PHI = 34  # liquidity withdrawal: the makers' share of their normal depth now
-F_WD_VOL = 35  # EMA of the index's absolute log return per √s
-F_WD_FLOW = 36  # EMA of signed taker flow (USD/s, buys positive)
-F_FLOW_ACC = 37  # signed taker notional since the last oracle tick
-F_WD_PREV = 38  # index at the last oracle tick
-F_FUNDING_RATE = 39  # the last settled funding rate (the mark's funding term uses it)
-F_PREM_NUM = 40  # weighted sum of premium samples since the last funding settlement ...
-F_PREM_DEN = 41  # ... and of their weights
-F_FUNDING_TRADERS = 42  # net funding paid by trader rows over the run (USD)
-F_TOPUP_USD = 43  # margin added by top-ups over the run (USD)
-F_STOP_NOTIONAL = 44  # notional filled by stop orders (USD)
-F_WD_GAP = 45  # liquidity withdrawal: makers quote no nearer than this many ticks to the fair price
+F_OI_SHORT = 18
+F_MIN_LAST = 19  # extremes of last and mark over the run (samples can miss a wick)
+F_MAX_LAST = 20
+F_MIN_MARK = 21
+F_MAX_MARK = 22
+F_ADL_COST = 23  # Σ quantity × bankruptcy price of the pool
+F_ADL_BBAR = 24  # the pool's quantity-weighted bankruptcy price (set when matching starts)
+F_ADL_PLAN = 25  # pro-rata factor, or the leverage-draining target leverage
+F_ADL_GAP = 26  # equity a victim loses per unit closed at the ADL price (leverage draining)
+F_EMA_SLOW_NUM = 27  # Hyperliquid mark: time-weighted EMAs (numerator, denominator)
+F_EMA_SLOW_DEN = 28
+F_EMA_FAST_NUM = 29
+F_EMA_FAST_DEN = 30
+F_DD_PEAK = 31  # the fund's rolling peak equity (ADL drawdown trigger)
+F_FUNDING_RATE = 32  # the last settled funding rate (the mark's funding term uses it)
+F_PREM_NUM = 33  # weighted sum of premium samples since the last funding settlement ...
+F_PREM_DEN = 34  # ... and of their weights
+F_FUNDING_TRADERS = 35  # net funding paid by trader rows over the run (USD)
+F_TOPUP_USD = 36  # margin added by top-ups over the run (USD)
+F_STOP_NOTIONAL = 37  # notional filled by stop orders (USD)
 # ADL pools waiting to be matched this (tick, side), one per cause (enums.CAUSE_*): quantity at F_POOL + 2·(c − 1),
 # Σ quantity × bankruptcy price at the next slot. Matching moves one into F_ADL_REM / F_ADL_COST.
-F_POOL = 46
-F_DIP_PEAK = 52  # arrivals: the mark's rolling peak (buy-the-dip drawdown)
-F_ARR_USD = 53  # arrivals: notional opened over the run (USD, at the fill)
-N_F = 54
+F_POOL = 38
+F_DIP_PEAK = 44  # arrivals: the mark's rolling peak (buy-the-dip drawdown)
+F_ARR_USD = 45  # arrivals: notional opened over the run (USD, at the fill)
+N_F = 46
 
 # --- int slots (si) -----------------------------------------------------------------------------
 I_SEQ = 0  # event sequence counter (owned by the run)
@@ -86,29 +79,25 @@ I_ADL_NW = 15  # pro rata: victims sized pro rata (the winners), before the queu
 I_RANK_N = 16
 I_RANK_CUR = 17
 I_BASIS_N = 18  # basis samples taken
-I_BID_CUR_T = 19  # time / tick of the bid walk cursor (see kernels.book)
-I_BID_CUR_A = 20
-I_ASK_CUR_T = 21
-I_ASK_CUR_A = 22
-I_FULL = 23  # fully liquidated positions
-I_PARTIAL = 24
-I_NOW = 25  # time of the event being processed (ms)
-I_DD_HEAD = 26  # ring buffer of (time, fund equity) for the rolling peak
-I_DD_LEN = 27
-I_STOP_LONG = 28  # cursors into the sorted stop orders (docs/engine.md §9)
-I_STOP_SHORT = 29
-I_NPEND = 30  # top-ups waiting for their reaction delay (heap entries)
-I_PREM_N = 31  # premium samples since the last funding settlement
-I_NEXT_FUNDING = 32  # time of the next funding settlement (ms)
-I_FUNDINGS = 33  # funding settlements so far
-I_TOPUPS = 34  # top-ups applied
-I_STOPS = 35  # stop orders that filled
-I_ADL_CAUSE = 36  # cause of the pool being matched (enums.CAUSE_*)
-I_ARR_NEXT = 37  # next arrival candidate
-I_DIP_HEAD = 38  # ring buffer of (time, mark) for the arrivals' rolling peak
-I_DIP_LEN = 39
-I_ARRIVALS = 40  # arrivals that opened a position
-N_I = 41
+I_FULL = 19  # fully liquidated positions
+I_PARTIAL = 20
+I_NOW = 21  # time of the event being processed (ms)
+I_DD_HEAD = 22  # ring buffer of (time, fund equity) for the rolling peak
+I_DD_LEN = 23
+I_STOP_LONG = 24  # cursors into the sorted stop orders (docs/engine.md §9)
+I_STOP_SHORT = 25
+I_NPEND = 26  # top-ups waiting for their reaction delay (heap entries)
+I_PREM_N = 27  # premium samples since the last funding settlement
+I_NEXT_FUNDING = 28  # time of the next funding settlement (ms)
+I_FUNDINGS = 29  # funding settlements so far
+I_TOPUPS = 30  # top-ups applied
+I_STOPS = 31  # stop orders that filled
+I_ADL_CAUSE = 32  # cause of the pool being matched (enums.CAUSE_*)
+I_ARR_NEXT = 33  # next arrival candidate
+I_DIP_HEAD = 34  # ring buffer of (time, mark) for the arrivals' rolling peak
+I_DIP_LEN = 35
+I_ARRIVALS = 36  # arrivals that opened a position
+N_I = 37
 
 
 class Positions(NamedTuple):
@@ -144,7 +133,8 @@ class Tiers(NamedTuple):
 
 
 class BookState(NamedTuple):
-    """Lazy ladder: size left after the last touch and the time of that touch, per level."""
+    """One book, all of its state (the book kernels write nothing else): a lazy ladder (size left after the last
+    touch and the time of that touch, per level), the walk cursors and its makers' withdrawal."""
 
     bid_q: np.ndarray  # f8 (n_levels,)
     bid_t: np.ndarray  # int64 (n_levels,), touch time + 1 (0 = never touched)
@@ -152,6 +142,15 @@ class BookState(NamedTuple):
     ask_t: np.ndarray
     prof_bid: np.ndarray  # f8 (D+1,), target size by offset in ticks from the fair price
     prof_ask: np.ndarray
+    cur_t: np.ndarray  # int64 (2,): time of the bid (0) and ask (1) walk cursors (levels before it are empty) ...
+    cur_a: np.ndarray  # int64 (2,): ... the absolute tick it stopped at ...
+    cur_fair: np.ndarray  # f8 (2,): ... and the fair price it was set at
+    share: np.ndarray  # f8 (1,): withdrawal: the makers' share of their normal depth now
+    gap: np.ndarray  # f8 (1,): withdrawal: makers quote no nearer than this many ticks to the fair price
+    vol: np.ndarray  # f8 (1,): EMA of the index's absolute log return per √s
+    flow: np.ndarray  # f8 (1,): EMA of signed taker flow (USD/s, buys positive)
+    flow_acc: np.ndarray  # f8 (1,): signed taker notional since the last oracle tick
+    prev: np.ndarray  # f8 (1,): the index at the last oracle tick
 
 
 class Trigger(NamedTuple):

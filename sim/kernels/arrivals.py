@@ -43,7 +43,7 @@ def arrival_nb(t, pos, tiers, book, trig, mk, fl, sf, si, p):
     margin = pos.reserve[i]
     index = sf[S.F_INDEX]
     qty = max(np.rint(margin * mk.arr_lev[k] / index / p.lot), 1.0) * p.lot
-    filled, notional, last = walk_nb(book, s, qty, index * (1.0 + s * p.noise_band), index, t, p, sf, si)
+    filled, notional, last = walk_nb(book, s, qty, index * (1.0 + s * p.noise_band), index, t, p)
     if filled <= 0.0:
         return
     price = notional / filled

@@ -15,7 +15,6 @@ import math
 
 import numpy as np
 
-from sim import state as S
 from sim._jit import jit
 
 
@@ -37,14 +36,14 @@ def level_size_nb(q0, stamp, target, t, half_life):
 
 
 @jit(inline="always")
-def level_now_nb(q0, stamp, target, d, t, p, sf):
+def level_now_nb(q0, stamp, target, d, t, book, p):
     """A level's size now (``d`` ticks from the fair price), with the liquidity shock and the makers'
     withdrawal: the target is scaled, and a level holding more than its scaled target is cut to it at once
     (makers pull); a level inside the withdrawal's gap is empty; without either, :func:`level_size_nb`."""
-    if p.wd_on and d <= sf[S.F_WD_GAP]:
+    if p.wd_on and d <= book.gap[0]:
         return 0.0
     shocked = p.depth_shock_start <= t < p.depth_shock_end
-    scale = (p.depth_shock_factor if shocked else 1.0) * (sf[S.F_WD_PHI] if p.wd_on else 1.0)
+    scale = (p.depth_shock_factor if shocked else 1.0) * (book.share[0] if p.wd_on else 1.0)
     size = level_size_nb(q0, stamp, target * scale, t, p.refill_half_life)
     if (shocked or p.wd_on) and size > target * scale:
         size = target * scale
@@ -59,7 +58,7 @@ def top_ticks_nb(fair, tick):
 
 
 @jit
-def best_price_nb(book, is_bid, fair, t, p, sf, si):
+def best_price_nb(book, is_bid, fair, t, p):
     """Best quoted price on one side, NaN if nothing is quoted within the profile's reach."""
     bid_top, ask_bot = top_ticks_nb(fair, p.tick)
     qeps = p.lot * 1e-6
@@ -69,12 +68,12 @@ def best_price_nb(book, is_bid, fair, t, p, sf, si):
     q = book.bid_q if is_bid else book.ask_q
     tt = book.bid_t if is_bid else book.ask_t
     prof = book.prof_bid if is_bid else book.prof_ask
-    a, d = _cursor_start_nb(is_bid, a, fair, t, sf, si)
+    a, d = _cursor_start_nb(book, is_bid, a, fair, t)
     while d <= dmax:
         i = a - p.grid_lo
         if i < 0 or i >= p.n_levels:
             break
-        if level_now_nb(q[i], tt[i], prof[d], d, t, p, sf) >= qeps:
+        if level_now_nb(q[i], tt[i], prof[d], d, t, book, p) >= qeps:
             return a * p.tick
         a += step
         d += 1
@@ -82,24 +81,22 @@ def best_price_nb(book, is_bid, fair, t, p, sf, si):
 
 
 @jit
-def _cursor_start_nb(is_bid, a_top, fair, t, sf, si):
-    """Where a walk may start: levels before the cursor are known empty at this (time, fair)."""
-    if is_bid:
-        if si[S.I_BID_CUR_T] == t and sf[S.F_BID_CUR_FAIR] == fair and si[S.I_BID_CUR_A] < a_top:
-            return si[S.I_BID_CUR_A], a_top - si[S.I_BID_CUR_A] + 1
-        return a_top, 1
-    if si[S.I_ASK_CUR_T] == t and sf[S.F_ASK_CUR_FAIR] == fair and si[S.I_ASK_CUR_A] > a_top:
-        return si[S.I_ASK_CUR_A], si[S.I_ASK_CUR_A] - a_top + 1
+def _cursor_start_nb(book, is_bid, a_top, fair, t):
+    """Where a walk may start: levels before the side's cursor are known empty at this (time, fair)."""
+    k = 0 if is_bid else 1
+    step = -1 if is_bid else 1
+    if book.cur_t[k] == t and book.cur_fair[k] == fair and step * (book.cur_a[k] - a_top) > 0:
+        return book.cur_a[k], step * (book.cur_a[k] - a_top) + 1
     return a_top, 1
 
 
 @jit
-def walk_nb(book, side, qty, limit, fair, t, p, sf, si):
+def walk_nb(book, side, qty, limit, fair, t, p):
     """Execute an IOC market order; returns ``(filled, notional, last_price)``.
 
     ``side`` +1 buys (walks the asks upward), −1 sells (walks the bids downward); ``limit`` is the
-    worst acceptable level price. The book is mutated. ``filled`` is ``qty − unfilled`` so a fully
-    filled order reports exactly ``qty``.
+    worst acceptable level price. The book, and nothing else, is mutated: its levels, the side's walk cursor and the
+    taker flow its makers see. ``filled`` is ``qty − unfilled`` so a fully filled order reports exactly ``qty``.
     """
     is_bid = side < 0
     bid_top, ask_bot = top_ticks_nb(fair, p.tick)
@@ -113,7 +110,7 @@ def walk_nb(book, side, qty, limit, fair, t, p, sf, si):
     rem = qty
     notional = 0.0
     last = np.nan
-    a, d = _cursor_start_nb(is_bid, a0, fair, t, sf, si)
+    a, d = _cursor_start_nb(book, is_bid, a0, fair, t)
     while rem > 0.0:
         if d > dmax:
             break
@@ -123,7 +120,7 @@ def walk_nb(book, side, qty, limit, fair, t, p, sf, si):
         price = a * p.tick
         if (is_bid and price < limit) or ((not is_bid) and price > limit):
             break
-        size = level_now_nb(q[i], tt[i], prof[d], d, t, p, sf)
+        size = level_now_nb(q[i], tt[i], prof[d], d, t, book, p)
         if size >= qeps:
             take = min(size, rem)
             q[i] = size - take
@@ -135,20 +132,16 @@ def walk_nb(book, side, qty, limit, fair, t, p, sf, si):
                 break
         a += step
         d += 1
-    if is_bid:
-        si[S.I_BID_CUR_T] = t
-        si[S.I_BID_CUR_A] = a
-        sf[S.F_BID_CUR_FAIR] = fair
-    else:
-        si[S.I_ASK_CUR_T] = t
-        si[S.I_ASK_CUR_A] = a
-        sf[S.F_ASK_CUR_FAIR] = fair
-    sf[S.F_FLOW_ACC] += side * notional  # taker flow the makers see (withdrawal)
+    k = 0 if is_bid else 1
+    book.cur_t[k] = t
+    book.cur_a[k] = a
+    book.cur_fair[k] = fair
+    book.flow_acc[0] += side * notional  # taker flow the makers see (withdrawal)
     return qty - rem, notional, last
 
 
 @jit
-def depth_usd_nb(book, is_bid, fair, t, p, pct, sf):
+def depth_usd_nb(book, is_bid, fair, t, p, pct):
     """USD value quoted on one side within ``pct`` (fraction) of the fair price; no mutation."""
     bid_top, ask_bot = top_ticks_nb(fair, p.tick)
     qeps = p.lot * 1e-6
@@ -169,7 +162,7 @@ def depth_usd_nb(book, is_bid, fair, t, p, pct, sf):
         price = a * p.tick
         if (is_bid and price < lo) or ((not is_bid) and price > hi):
             break
-        size = level_now_nb(q[i], tt[i], prof[d], d, t, p, sf)
+        size = level_now_nb(q[i], tt[i], prof[d], d, t, book, p)
         if size >= qeps:
             total += size * price
         a += step
@@ -178,7 +171,7 @@ def depth_usd_nb(book, is_bid, fair, t, p, pct, sf):
 
 
 @jit
-def fillable_nb(book, side, qty, limit, fair, t, p, sf, si):
+def fillable_nb(book, side, qty, limit, fair, t, p):
     """How much of an order of ``qty`` would fill now within ``limit`` (at most ``qty``); no mutation.
 
     A fill-or-kill order asks this first and walks the book only when the answer is the whole ``qty``.
@@ -192,7 +185,7 @@ def fillable_nb(book, side, qty, limit, fair, t, p, sf, si):
     dmax = prof.size - 1
     qeps = p.lot * 1e-6
     total = 0.0
-    a, d = _cursor_start_nb(is_bid, bid_top if is_bid else ask_bot, fair, t, sf, si)
+    a, d = _cursor_start_nb(book, is_bid, bid_top if is_bid else ask_bot, fair, t)
     while total < qty and d <= dmax:
         i = a - p.grid_lo
         if i < 0 or i >= p.n_levels:
@@ -200,9 +193,38 @@ def fillable_nb(book, side, qty, limit, fair, t, p, sf, si):
         price = a * p.tick
         if (is_bid and price < limit) or ((not is_bid) and price > limit):
             break
-        size = level_now_nb(q[i], tt[i], prof[d], d, t, p, sf)
+        size = level_now_nb(q[i], tt[i], prof[d], d, t, book, p)
         if size >= qeps:
             total += size
         a += step
         d += 1
     return min(total, qty)
+
+
+@jit
+def withdraw_nb(book, index, p):
+    """Makers' share of their normal depth after an oracle tick (docs/engine.md §5): it falls at once to
+    ``max(floor, 1 / (1 + vol/vol_half + |flow|/flow_half))`` when that is lower, and returns toward it
+    with the recovery half-life otherwise. ``vol`` and ``flow`` are EMAs, over ``wd_window``, of the
+    index's absolute log return per √s and of the signed taker flow in USD/s since the last tick. Makers
+    also stop quoting within ``wd_spread·(1 − share)/(1 − floor)`` of the fair price (in ticks)."""
+    dt = float(p.oracle_interval)
+    dt_s = dt / 1000.0
+    a = math.exp(-dt / p.wd_window)
+    ret = abs(math.log(index / book.prev[0])) / math.sqrt(dt_s)
+    book.vol[0] = book.vol[0] * a + ret * (1.0 - a)
+    book.flow[0] = book.flow[0] * a + book.flow_acc[0] / dt_s * (1.0 - a)
+    book.flow_acc[0] = 0.0
+    book.prev[0] = index
+    target = max(p.wd_floor, 1.0 / (1.0 + book.vol[0] / p.wd_vol_half + abs(book.flow[0]) / p.wd_flow_half))
+    phi = book.share[0]
+    if target < phi:
+        phi = target
+    else:
+        phi = target - (target - phi) * math.exp(-math.log(2.0) * dt / p.wd_recovery)
+    book.share[0] = phi
+    # and widen: the levels within wd_spread · (share pulled / most they pull) of the fair price go empty
+    gap = 0.0
+    if p.wd_floor < 1.0:
+        gap = p.wd_spread * index / p.tick * (1.0 - phi) / (1.0 - p.wd_floor)
+    book.gap[0] = gap

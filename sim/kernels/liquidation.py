@@ -318,10 +318,10 @@ def _partial_nb(i, r, t, pos, tiers, book, trig, fl, sf, si, p):
     s = pos.side[i]
     m = sf[S.F_MARK]
     bp = pos.bp[i]
-    if p.partial_rule == E.PARTIAL_STEP_FOK and fillable_nb(book, -s, r, bp, sf[S.F_INDEX], t, p, sf, si) < r:
+    if p.partial_rule == E.PARTIAL_STEP_FOK and fillable_nb(book, -s, r, bp, sf[S.F_INDEX], t, p) < r:
         return False
     equity0 = equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], m)
-    filled, notional, last = walk_nb(book, -s, r, bp, sf[S.F_INDEX], t, p, sf, si)
+    filled, notional, last = walk_nb(book, -s, r, bp, sf[S.F_INDEX], t, p)
     if filled <= 0.0:
         return False
     price = notional / filled
@@ -349,7 +349,7 @@ def sell_at_fill_nb(i, x, fee_rate, t, pos, book, sf, si, p):
     settled at the fill and pays ``fee_rate`` of the notional, at most the equity left at the mark. Returns
     ``(filled, price, fee)``; the caller books the fee and the record."""
     s = pos.side[i]
-    filled, notional, last = walk_nb(book, -s, x, pos.bp[i], sf[S.F_INDEX], t, p, sf, si)
+    filled, notional, last = walk_nb(book, -s, x, pos.bp[i], sf[S.F_INDEX], t, p)
     if filled <= 0.0:
         return 0.0, np.nan, 0.0
     price = notional / filled
@@ -410,7 +410,7 @@ def _full_nb(i, t, pos, tiers, book, trig, fl, sf, si, p, on_book):
         can_pay = fund_equity_nb(sf, m) > 0.0 and not adl_tripped_nb(sf, p, m)
         limit = bp * (1.0 - s * p.band) if can_pay else bp
         equity0 = equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], m)
-        filled, notional, last = walk_nb(book, -s, pos.size[i], limit, sf[S.F_INDEX], t, p, sf, si)
+        filled, notional, last = walk_nb(book, -s, pos.size[i], limit, sf[S.F_INDEX], t, p)
         if filled > 0.0:
             price = notional / filled
             fund_delta = s * filled * (price - bp)

@@ -23,7 +23,7 @@ from sim.kernels.behaviour import (
     settle_funding_nb,
     stop_nb,
 )
-from sim.kernels.book import best_price_nb, depth_usd_nb, walk_nb
+from sim.kernels.book import best_price_nb, depth_usd_nb, walk_nb, withdraw_nb
 from sim.kernels.heap import event_pop_nb, event_push_nb
 from sim.kernels.liquidation import (
     flush_deferred_nb,
@@ -117,7 +117,7 @@ def run_nb(pos, tiers, book, trig, ev, mk, sp, spp, fl, series, sf, si, p, t_sto
             else:
                 si[S.I_PHASE] = (si[S.I_PHASE] + 1) % 3
                 if si[S.I_PHASE] == 0 and spp.on:  # the tick's forced orders are through: what arbitrageurs see
-                    observe_basis_nb(now, book, sp, sf, si, p)
+                    observe_basis_nb(now, book, sp, sf, p)
             continue
         if si[S.I_NEV] == 0:
             return E.ST_FINISHED
@@ -166,9 +166,9 @@ def oracle_nb(t, pos, tiers, book, trig, mk, sp, spp, fl, sf, si, p):
         index = x + p.index_coupling * (sf[S.F_LAST] - x)
     sf[S.F_INDEX] = index
     if p.wd_on:
-        withdrawal_nb(sf, index, p)
-    bid = best_price_nb(book, True, index, t, p, sf, si)
-    ask = best_price_nb(book, False, index, t, p, sf, si)
+        withdraw_nb(book, index, p)
+    bid = best_price_nb(book, True, index, t, p)
+    ask = best_price_nb(book, False, index, t, p)
     mid = index if (math.isnan(bid) or math.isnan(ask)) else 0.5 * (bid + ask)
     basis = mk.basis
     w = basis.size
@@ -222,35 +222,6 @@ def oracle_nb(t, pos, tiers, book, trig, mk, sp, spp, fl, sf, si, p):
 
 
 @jit(inline="always")
-def withdrawal_nb(sf, index, p):
-    """Makers' share of their normal depth after this tick (docs/engine.md §5): it falls at once to
-    ``max(floor, 1 / (1 + vol/vol_half + |flow|/flow_half))`` when that is lower, and returns toward it
-    with the recovery half-life otherwise. ``vol`` and ``flow`` are EMAs, over ``wd_window``, of the
-    index's absolute log return per √s and of the signed taker flow in USD/s since the last tick. Makers
-    also stop quoting within ``wd_spread·(1 − share)/(1 − floor)`` of the fair price (in ticks)."""
-    dt = float(p.oracle_interval)
-    dt_s = dt / 1000.0
-    a = math.exp(-dt / p.wd_window)
-    ret = abs(math.log(index / sf[S.F_WD_PREV])) / math.sqrt(dt_s)
-    sf[S.F_WD_VOL] = sf[S.F_WD_VOL] * a + ret * (1.0 - a)
-    sf[S.F_WD_FLOW] = sf[S.F_WD_FLOW] * a + sf[S.F_FLOW_ACC] / dt_s * (1.0 - a)
-    sf[S.F_FLOW_ACC] = 0.0
-    sf[S.F_WD_PREV] = index
-    target = max(p.wd_floor, 1.0 / (1.0 + sf[S.F_WD_VOL] / p.wd_vol_half + abs(sf[S.F_WD_FLOW]) / p.wd_flow_half))
-    phi = sf[S.F_WD_PHI]
-    if target < phi:
-        phi = target
-    else:
-        phi = target - (target - phi) * math.exp(-math.log(2.0) * dt / p.wd_recovery)
-    sf[S.F_WD_PHI] = phi
-    # and widen: the levels within wd_spread · (share pulled / most they pull) of the fair price go empty
-    gap = 0.0
-    if p.wd_floor < 1.0:
-        gap = p.wd_spread * index / p.tick * (1.0 - phi) / (1.0 - p.wd_floor)
-    sf[S.F_WD_GAP] = gap
-
-
-@jit(inline="always")
 def median3_nb(a, b, c):
     return max(min(a, b), min(max(a, b), c))
 
@@ -299,7 +270,7 @@ def noise_nb(t, n_pos, book, mk, fl, sf, si, p):
     if qty <= 0.0:
         return
     index = sf[S.F_INDEX]
-    filled, notional, last = walk_nb(book, side, qty, index * (1.0 + side * p.noise_band), index, t, p, sf, si)
+    filled, notional, last = walk_nb(book, side, qty, index * (1.0 + side * p.noise_band), index, t, p)
     if filled <= 0.0:
         return
     price = notional / filled
@@ -323,7 +294,7 @@ def unwind_nb(t, n_pos, book, fl, sf, si, p):
     qty = min(abs(q), max(p.lot, p.unwind_fraction * abs(q)))
     index = sf[S.F_INDEX]
     side = -int(sign)
-    filled, notional, last = walk_nb(book, side, qty, index * (1.0 - sign * p.unwind_band), index, t, p, sf, si)
+    filled, notional, last = walk_nb(book, side, qty, index * (1.0 - sign * p.unwind_band), index, t, p)
     if filled <= 0.0:
         return
     price = notional / filled
@@ -347,10 +318,10 @@ def sample_nb(t, book, series, sp, spp, sf, si, p):
     row[1] = index
     row[2] = sf[S.F_MARK]
     row[3] = sf[S.F_LAST]
-    row[4] = best_price_nb(book, True, index, t, p, sf, si)
-    row[5] = best_price_nb(book, False, index, t, p, sf, si)
-    row[6] = depth_usd_nb(book, True, index, t, p, 0.01, sf)
-    row[7] = depth_usd_nb(book, False, index, t, p, 0.01, sf)
+    row[4] = best_price_nb(book, True, index, t, p)
+    row[5] = best_price_nb(book, False, index, t, p)
+    row[6] = depth_usd_nb(book, True, index, t, p, 0.01)
+    row[7] = depth_usd_nb(book, False, index, t, p, 0.01)
     row[8] = sf[S.F_FUND_BAL]
     row[9] = sf[S.F_OI_LONG]
     row[10] = sf[S.F_OI_SHORT]

@@ -174,7 +174,7 @@ def spot_tick_nb(t, fundamental, n_pos, book, sp, spp, fl, sf, si, p):
         side = 1 if usd > 0.0 else -1
         if spp.flow_perp > 0.0:  # a market order, as far into the book as the ladder goes
             qty = abs(usd) * spp.flow_perp / index
-            filled, notional, last = walk_nb(book, side, qty, index * (1.0 + side * 0.9), index, t, p, sf, si)
+            filled, notional, last = walk_nb(book, side, qty, index * (1.0 + side * 0.9), index, t, p)
             if filled > 0.0:
                 perp_fill_nb(t, n_pos, 1, side, filled, notional / filled, last, sp, fl, sf, si, p)
         if spp.on and spp.flow_perp < 1.0:
@@ -288,12 +288,12 @@ def arbitrage_nb(t, n_pos, basis, sp, spp, fl, sf, si, p):
 
 
 @jit
-def observe_basis_nb(t, book, sp, sf, si, p):
+def observe_basis_nb(t, book, sp, sf, p):
     """After a tick's liquidation work: the perp's mid against the index, as the arbitrageurs see it (0 when a side of
     the book is empty)."""
     index = sf[S.F_INDEX]
-    bid = best_price_nb(book, True, index, t, p, sf, si)
-    ask = best_price_nb(book, False, index, t, p, sf, si)
+    bid = best_price_nb(book, True, index, t, p)
+    ask = best_price_nb(book, False, index, t, p)
     if not (math.isnan(bid) or math.isnan(ask)):
         k = sp.ticks[0] - 1
         sp.hist[1, k % sp.hist.shape[1]] = 0.5 * (bid + ask) / index - 1.0
