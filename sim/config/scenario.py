@@ -58,6 +58,7 @@ from sim.config.tables import (
     Tier,
 )
 from sim.errors import ScenarioError
+from sim.world.market import replay_prices
 from sim.world.price_paths import gbm_path
 
 if sys.argv[:1] == ["-m"]:
@@ -643,7 +644,8 @@ def _check_shock_range(c: _Checker, path: dict[str, np.ndarray] | None) -> None:
         key, shown, prices = "shock.size_pct", v["shock.size_pct"], np.array([p0 * (1 + v["shock.size_pct"] / 100)])
     elif kind == "replay" and path is not None:
         key, shown = "shock.file", c.given["shock.file"]
-        prices = path["price"] * (p0 / path["price"][0] if v["shock.rescale"] is True else 1.0)
+        scale = v["shock.move_scale"] if c.ok("shock.move_scale") else 1.0
+        prices = replay_prices(path["price"], p0, v["shock.rescale"] is True, scale)
     elif (
         kind == "gbm"
         and not c.problems

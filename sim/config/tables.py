@@ -418,6 +418,13 @@ class ShockTable:
         choices=("auto", "s", "ms", "us", "ns"),
     )
     rescale: bool = setting(True, "bool", "Replay: scale the path so it starts at market.start_price_usd.")
+    move_scale: float = num(
+        1.0,
+        "(0, 10]",
+        "×",
+        "Replay: every move of the recorded path from its first price, in log terms, times this (0.5 = half the "
+        "recorded fall: a smaller fundamental shock, to see how much of the rest a cascade adds).",
+    )
     volatility_pct_per_day: float = num(3.0, "[0, 100]", "% per √day", "GBM: volatility of the index.")
     drift_pct_per_day: float = num(0.0, "[-50, 50]", "% per day", "GBM: drift of the index.")
     jump_rate_per_h: float = num(0.0, "[0, 3600]", "jumps/h", "GBM: Poisson rate of jumps.")

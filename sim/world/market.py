@@ -76,9 +76,17 @@ def shock_path(shock_cfg, market_cfg, duration_s=0.0, seed=0):
         t = np.rint(t_s * 1000.0)
     else:  # replay: the recorded path starts at start_s; before it the index sits at its first price
         path = shock_cfg.path
-        prices = path["price"] * (p0 / path["price"][0] if shock_cfg.rescale else 1.0)
+        prices = replay_prices(path["price"], p0, shock_cfg.rescale, shock_cfg.move_scale)
         t, p = start + np.rint(path["t_s"] * 1000.0), prices
     return np.asarray(t, np.int64), np.asarray(p, np.float64)
+
+
+def replay_prices(recorded, p0, rescale, move_scale):
+    """A recorded path's prices as the run uses them: its moves from its first price (in log terms) times
+    ``move_scale``, started at ``p0`` when ``rescale`` is set."""
+    first = recorded[0]
+    prices = first * np.exp(move_scale * np.log(recorded / first)) if move_scale != 1.0 else recorded
+    return prices * (p0 / first if rescale else 1.0)
 
 
 def noise_flow(book_cfg, market_cfg, duration_ms, rng, block=4096):
