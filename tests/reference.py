@@ -29,6 +29,9 @@ Choices the page leaves open are resolved as follows (the simplest reading):
   any, is kept, so money stays conserved). A fully liquidated position ends LIQUIDATED with Q = 0
   (W keeps whatever the settlement formulas gave, i.e. ≈ 0).
 * Path interpolation: ``p_k + (p_{k+1} − p_k)·(t − t_k)/(t_{k+1} − t_k)``.
+* Endogenous prices (§12): the lagged views of the perp makers' inventory and of the basis keep the whole history
+  (one entry per oracle tick) where the kernels keep a ring of the last ``lag + 1``; the spot ledger is a list of
+  six rows (enums.SPOT_*) of one entry per venue.
 """
 
 import heapq
@@ -130,6 +133,25 @@ def reference_adl_score(s, Q, EP, W, m, E, mm, ranking):
         return (m / EP if s > 0 else EP / m) * lev
     pnl = s * (m - EP) / EP
     return pnl * lev if pnl > 0.0 else pnl / lev
+
+
+SPOT_FAR_END = 0.95  # a spot trade stops where its venue's price would have moved 95% (§12.2)
+
+
+def _consumed(e, d, a):
+    """§12.2: depth consumed (USD at the centre) for a mid a fraction ``e`` below the centre, book depth ``d``."""
+    return math.copysign(d * (abs(e) / 0.01) ** a, e)
+
+
+def _displacement(c, d, a):
+    """§12.2: the mid's fraction below the centre once ``c`` USD of depth was consumed (inverse of _consumed)."""
+    return math.copysign(0.01 * (abs(c) / d) ** (1.0 / a), c)
+
+
+def _area(u, d, a):
+    """§12.2: ∫₀ᵘ (1 − displacement(c)) dc, the value (per unit of centre price) of consuming depth 0 … u."""
+    b = 1.0 + 1.0 / a
+    return u - 0.01 * d ** (-1.0 / a) * abs(u) ** b / b
 
 
 def _floats(a):
@@ -305,6 +327,7 @@ class _Reference:
         self.liquidated_notional = 0.0
         self.fills = []
         self.series = []
+        self.spot_init(inp.spot)
         self.heap = []
         self.seq = 0
         self.t = 0
@@ -569,8 +592,13 @@ class _Reference:
 
     def on_oracle(self):
         t = self.t
-        x = self.path(t)
-        self.index = x + self.kappa * (self.last - x)
+        x = self.path(t)  # the fundamental value under endogenous prices (§12)
+        if self.spot_on or self.flow_on:
+            self.spot_tick(x)
+        if self.spot_on:
+            self.index = self.spot_index(t, self.index)
+        else:
+            self.index = x + self.kappa * (self.last - x)
         if self.wd_on:
             self.withdraw()
 
@@ -647,6 +675,314 @@ class _Reference:
             else 0.0
         )
 
+    # -- spot venues and the endogenous index (§12) --------------------------------------------------
+
+    def spot_init(self, setup):
+        """§12.1: the spot venues of ``inp.spot`` (none under the imposed model), every venue at the start price."""
+        pp = setup.params
+        self.spot_on = bool(pp.on)
+        self.flow_on = bool(pp.flow_on)
+        self.sp_names = tuple(setup.names)
+        k = len(self.sp_names)
+        self.sp_depth = _floats(setup.depth)
+        self.sp_weight = _floats(setup.weight)
+        self.sp_out_start = _ints(setup.out_start)
+        self.sp_out_end = _ints(setup.out_end)
+        self.sp_mid = [self.start_price] * k
+        self.sp_center = [self.start_price] * k
+        self.sp_share = [1.0] * k  # the makers' share of the venue's depth (withdrawal)
+        self.sp_vol = [0.0] * k
+        self.sp_flow = [0.0] * k
+        self.sp_flow_acc = [0.0] * k
+        self.sp_prev = [self.start_price] * k
+        self.sp_low = [self.start_price] * k
+        self.sp_high = [self.start_price] * k
+        # the spot ledger: one row per participant (enums.SPOT_*), one column per venue
+        self.sp_base = [[0.0] * k for _ in range(6)]
+        self.sp_cash = [[0.0] * k for _ in range(6)]
+        self.sp_volume = [[0.0] * k for _ in range(6)]
+        self.sp_series = []
+        # the lagged views, one entry per oracle tick (the whole history: no ring)
+        self.seen_inventory = []
+        self.seen_basis = []
+        self.perp_q = [0.0, 0.0]  # the arbitrageurs' (0) and the flow's (1) perp legs
+        self.perp_cash = [0.0, 0.0]
+        self.method = int(pp.method)
+        self.outlier = float(pp.outlier)
+        self.stale = int(pp.stale)
+        self.shape = float(pp.shape)
+        self.resilience = float(pp.resilience)
+        self.permanent = float(pp.permanent)
+        self.informed = float(pp.informed)
+        self.venue_arb = float(pp.venue_arb)
+        self.hedge_share = float(pp.hedge_share)
+        self.hedge_lag = int(pp.hedge_lag)
+        self.hedge_cap = float(pp.hedge_cap)
+        self.home_share = float(pp.home_share)
+        self.arb_enter = float(pp.arb_enter)
+        self.arb_exit = float(pp.arb_exit)
+        self.arb_capital = float(pp.arb_capital)
+        self.arb_rate = float(pp.arb_rate)
+        self.arb_lag = int(pp.arb_lag)
+        self.wd_flow_share = float(pp.wd_flow_share)
+        self.flow_rate = float(pp.flow_rate)
+        self.flow_start = int(pp.flow_start)
+        self.flow_end = int(pp.flow_end)
+        self.flow_perp = float(pp.flow_perp)
+
+    def live(self, v, t):
+        """Venue ``v`` trades at ``t`` (it is not in its outage)."""
+        return not (self.sp_out_start[v] <= t < self.sp_out_end[v])
+
+    def spot_tick(self, fundamental):
+        """§12.3: one oracle tick of the spot venues, before the index is read."""
+        t = self.t
+        dt_s = float(self.oracle_interval) / 1000.0
+        if self.spot_on:
+            self.spot_refresh(t)
+        if self.flow_on and self.flow_start <= t < self.flow_end:
+            self.flow_slice(t)
+        if not self.spot_on:
+            return
+        k = len(self.seen_inventory)  # this tick's number, from 0
+        self.seen_inventory.append(self.maker_pos)
+        self.seen_basis.append(0.0)  # observed once this tick's liquidation work is over
+        if self.hedge_share > 0.0:  # §12.6
+            seen = self.seen_inventory[k - self.hedge_lag] if k >= self.hedge_lag else 0.0
+            held = 0.0
+            for v in range(len(self.sp_mid)):
+                held += self.sp_base[enums.SPOT_HEDGERS][v]
+            want = -self.hedge_share * seen - held
+            most = self.hedge_cap * dt_s / self.index
+            if abs(want) > most:
+                want = most if want > 0.0 else -most
+            if want != 0.0:
+                self.spread(t, enums.SPOT_HEDGERS, want)
+        if self.arb_capital > 0.0:
+            seen = self.seen_basis[k - self.arb_lag] if k >= self.arb_lag else 0.0
+            self.basis_arbitrage(t, seen)
+        if self.venue_arb > 0.0:
+            self.venue_arbitrage(t)
+        if self.informed > 0.0:
+            for v in range(len(self.sp_mid)):
+                if self.live(v, t):
+                    self.informed_trade(v, fundamental)
+
+    def spot_refresh(self, t):
+        """§12.4: consumed depth refills (the displacement decays) and the makers set their share of depth."""
+        dt = float(self.oracle_interval)
+        dt_s = dt / 1000.0
+        keep = math.exp(-LN2 * dt / (self.shape * self.resilience))
+        a = math.exp(-dt / self.wd_window)
+        for v in range(len(self.sp_mid)):
+            if not self.live(v, t):
+                self.sp_flow_acc[v] = 0.0
+                continue
+            r = self.sp_center[v]
+            self.sp_mid[v] = r * (1.0 - (1.0 - self.sp_mid[v] / r) * keep)
+            if self.wd_on:
+                ret = abs(math.log(self.sp_mid[v] / self.sp_prev[v])) / math.sqrt(dt_s)
+                self.sp_vol[v] = self.sp_vol[v] * a + ret * (1.0 - a)
+                self.sp_flow[v] = self.sp_flow[v] * a + self.sp_flow_acc[v] / dt_s * (1.0 - a)
+                half = self.wd_flow_share * self.sp_depth[v]
+                target = max(
+                    self.wd_floor, 1.0 / (1.0 + self.sp_vol[v] / self.wd_vol_half + abs(self.sp_flow[v]) / half)
+                )
+                if target < self.sp_share[v]:
+                    self.sp_share[v] = target
+                else:
+                    self.sp_share[v] = target - (target - self.sp_share[v]) * math.exp(-LN2 * dt / self.wd_recovery)
+            self.sp_flow_acc[v] = 0.0
+            self.sp_prev[v] = self.sp_mid[v]
+
+    def spot_trade(self, v, who, qty, keep):
+        """§12.2: ``who`` buys ``qty`` (negative: sells) on venue ``v`` from its makers; the centre keeps the share
+        ``keep`` of the move. Returns the quantity filled."""
+        r = self.sp_center[v]
+        d = self.sp_depth[v] * self.sp_share[v]
+        a = self.shape
+        m0 = self.sp_mid[v]
+        c0 = _consumed(1.0 - m0 / r, d, a)
+        c1 = c0 - qty * r
+        e1 = _displacement(c1, d, a)
+        if abs(e1) > SPOT_FAR_END:  # the book's far end: the price moves 95% at most
+            e1 = SPOT_FAR_END if e1 > 0.0 else -SPOT_FAR_END
+            c1 = _consumed(e1, d, a)
+        filled = (c0 - c1) / r
+        if filled == 0.0:
+            return 0.0
+        price = r * (_area(c1, d, a) - _area(c0, d, a)) / (c1 - c0)
+        m1 = r * (1.0 - e1)
+        self.sp_mid[v] = m1
+        self.sp_center[v] = r * math.exp(keep * math.log(m1 / m0))
+        value = filled * price
+        self.sp_base[who][v] += filled
+        self.sp_cash[who][v] -= value
+        self.sp_base[enums.SPOT_MAKERS][v] -= filled
+        self.sp_cash[enums.SPOT_MAKERS][v] += value
+        self.sp_volume[who][v] += abs(value)
+        self.sp_flow_acc[v] += value
+        self.sp_low[v] = min(self.sp_low[v], m1)
+        self.sp_high[v] = max(self.sp_high[v], m1)
+        return filled
+
+    def spread(self, t, who, qty):
+        """§12.2: ``who`` buys ``qty`` (negative: sells) across the live venues: ``home_share`` to the home venue (the
+        first, while it trades; never for a flow shock), the rest in proportion to the venues' depth now."""
+        live = [v for v in range(len(self.sp_mid)) if self.live(v, t)]
+        total = 0.0
+        for v in live:
+            total += self.sp_depth[v] * self.sp_share[v]
+        if total <= 0.0:
+            return 0.0
+        home = self.home_share if (who != enums.SPOT_FLOW and self.live(0, t)) else 0.0
+        filled = 0.0
+        for v in live:
+            w = (1.0 - home) * self.sp_depth[v] * self.sp_share[v] / total + (home if v == 0 else 0.0)
+            filled += self.spot_trade(v, who, qty * w, self.permanent)
+        return filled
+
+    def perp_leg(self, who, side, qty, price):
+        """§12.5, §12.7: the arbitrageurs (``who`` 0) or the flow (1) bought ``qty`` (``side`` −1: sold) on the perp at
+        ``price`` from its makers; the taker fee goes to the fee account."""
+        self.perp_q[who] += side * qty
+        self.perp_cash[who] -= side * qty * price
+        fee = self.taker_fee * qty * price
+        self.perp_cash[who] -= fee
+        self.fee_cash += fee
+        kind = enums.ARB_FILL if who == 0 else enums.FLOW_FILL
+        self.record(kind, self.n + 4 + who, side, qty, price, NAN, 0.0, fee)
+
+    def flow_slice(self, t):
+        """§12.5: this tick's slice of a flow shock: a market order on the perp, orders on the spot venues."""
+        dt = float(self.oracle_interval)
+        usd = self.flow_rate * min(dt, float(self.flow_end - t))
+        side = 1 if usd > 0.0 else -1
+        if self.flow_perp > 0.0:
+            qty = abs(usd) * self.flow_perp / self.index
+            x, F = self.market(side, qty, self.index * (1.0 + side * 0.9))  # the maker takes the other side
+            if x > 0.0:
+                self.perp_leg(1, side, x, F)
+        if self.spot_on and self.flow_perp < 1.0:
+            self.spread(t, enums.SPOT_FLOW, usd * (1.0 - self.flow_perp) / self.index)
+
+    def basis_arbitrage(self, t, basis):
+        """§12.7: open (or add) beyond ``arb_enter``, close within ``arb_exit``; the perp leg is a block trade with the
+        perp's makers at the price they saw."""
+        dt_s = float(self.oracle_interval) / 1000.0
+        price = self.index * (1.0 + basis)
+        q = self.perp_q[0]
+        step = self.arb_rate * dt_s / self.index
+        if basis < -self.arb_enter or basis > self.arb_enter:
+            side = 1 if basis < 0.0 else -1
+            qty = min(step, self.arb_capital / self.index - side * q)
+            if qty <= 0.0:
+                return
+            self.maker_block(side, qty, price)
+            self.spread(t, enums.SPOT_ARBS, -side * qty)
+        elif abs(basis) < self.arb_exit and q != 0.0:
+            side = -1 if q > 0.0 else 1
+            qty = min(step, abs(q))
+            live = [v for v in range(len(self.sp_mid)) if self.live(v, t)]
+            held = 0.0
+            for v in live:
+                held += self.sp_base[enums.SPOT_ARBS][v]
+            if held == 0.0:
+                return
+            self.maker_block(side, qty, price)
+            for v in live:
+                b = self.sp_base[enums.SPOT_ARBS][v]
+                if b != 0.0:
+                    self.spot_trade(v, enums.SPOT_ARBS, -side * qty * b / held, self.permanent)
+
+    def maker_block(self, side, qty, price):
+        """The arbitrageurs' perp leg: the perp's makers take the other side off the book (no last price, no flow)."""
+        dq = -side * qty
+        self.maker_pos += dq
+        self.maker_cash -= dq * price
+        self.perp_leg(0, side, qty, price)
+
+    def venue_arbitrage(self, t):
+        """§12.8: each live venue's mid moves ``venue_arb`` of the way (log price) to the live venues' depth-weighted
+        mean, by an uninformed trade."""
+        live = [v for v in range(len(self.sp_mid)) if self.live(v, t)]
+        num = 0.0
+        den = 0.0
+        for v in live:
+            d = self.sp_depth[v] * self.sp_share[v]
+            num += d * math.log(self.sp_mid[v])
+            den += d
+        if den <= 0.0:
+            return
+        mean = num / den
+        for v in live:
+            m0 = self.sp_mid[v]
+            self.trade_to(
+                v, enums.SPOT_VENUE_ARBS, m0 * math.exp(self.venue_arb * (mean - math.log(m0))), self.permanent
+            )
+
+    def informed_trade(self, v, fundamental):
+        """§12.9: the venue's centre moves ``informed`` of the way (log price) to the fundamental value; permanent."""
+        r = self.sp_center[v]
+        m0 = self.sp_mid[v]
+        self.trade_to(v, enums.SPOT_INFORMED, m0 * math.exp(self.informed * math.log(fundamental / r)), 1.0)
+
+    def trade_to(self, v, who, target, keep):
+        """The trade that moves venue ``v``'s mid to ``target`` on its book now."""
+        r = self.sp_center[v]
+        d = self.sp_depth[v] * self.sp_share[v]
+        dc = _consumed(1.0 - target / r, d, self.shape) - _consumed(1.0 - self.sp_mid[v] / r, d, self.shape)
+        if dc != 0.0:
+            self.spot_trade(v, who, -dc / r, keep)
+
+    def observe_basis(self):
+        """§12.7: the perp's mid against the index once the tick's forced orders are through (kept 0 when a side of
+        the book is empty)."""
+        bid = self.best(True, self.t)
+        ask = self.best(False, self.t)
+        if not (math.isnan(bid) or math.isnan(ask)):
+            self.seen_basis[-1] = 0.5 * (bid + ask) / self.index - 1.0
+
+    def spot_index(self, t, prev):
+        """§12.10: the index from the usable constituents by the method; ``prev`` when none is usable."""
+        px = []
+        wt = []
+        for v in range(len(self.sp_mid)):
+            stale = self.sp_out_start[v] <= t < self.sp_out_end[v] and t - self.sp_out_start[v] > self.stale
+            if not stale:
+                px.append(self.sp_mid[v])
+                wt.append(self.sp_weight[v])
+        n = len(px)
+        if n == 0:
+            return prev
+        order = sorted(range(n), key=lambda j: px[j])  # stable: ties keep the venues' order
+        total = 0.0
+        for w in wt:
+            total += w
+        if self.method == enums.INDEX_WEIGHTED_MEDIAN:
+            acc = 0.0
+            for j in order:
+                acc += wt[j]
+                if acc >= 0.5 * total:
+                    return px[j]
+            return px[order[-1]]
+        if n % 2 == 1:
+            med = px[order[n // 2]]
+        else:
+            med = 0.5 * (px[order[n // 2 - 1]] + px[order[n // 2]])
+        num = 0.0
+        den = 0.0
+        outliers = 0
+        for j in range(n):
+            if abs(px[j] / med - 1.0) > self.outlier:
+                outliers += 1
+            else:
+                num += wt[j] * px[j]
+                den += wt[j]
+        if outliers > 1 or den <= 0.0:
+            return med
+        return num / den
+
     def ema_update(self, name, sample, tau):
         """Hyperliquid's time-weighted EMA, one oracle interval after the previous sample."""
         dt = float(self.oracle_interval)
@@ -708,6 +1044,8 @@ class _Reference:
 
     def on_sample(self):
         t = self.t
+        if self.spot_on:  # §12.11: the spot venues' mids
+            self.sp_series.append(list(self.sp_mid))
         oi_long = 0.0
         oi_short = 0.0
         for i in range(self.n):  # open interest of trader rows (not the counterparty)
@@ -840,6 +1178,8 @@ class _Reference:
                     self.pending.append((self.tu_due[best_i], best_i))
                     continue
                 self.liquidate(best_i)
+        if self.spot_on:  # the tick's forced orders are through: the basis the arbitrageurs see (§12.7)
+            self.observe_basis()
 
     def maintenance_margin(self, i, Q, price):
         """MM of ``Q`` units of row ``i`` at ``price`` (on the entry value when the venue says so)."""
@@ -1172,12 +1512,16 @@ class _Reference:
         """Signed position of every account (n + 4)."""
         out = [self.side[i] * self.Q[i] for i in range(self.n)]
         out += [self.maker_pos, self.noise_pos, self.fund_q, 0.0]
+        if self.spot_on or self.flow_on:  # the arbitrageurs' and the flow's perp legs (§12.11)
+            out += self.perp_q
         return out
 
     def cashes(self):
         """Cash of every account (n + 4)."""
         out = [self.W[i] + self.reserve[i] - self.side[i] * self.Q[i] * self.EP[i] for i in range(self.n)]
         out += [self.maker_cash, self.noise_cash, self.fund_cash, self.fee_cash]
+        if self.spot_on or self.flow_on:
+            out += self.perp_cash
         return out
 
     def result(self):
@@ -1198,6 +1542,21 @@ class _Reference:
             "mark": self.mark,
             "last": self.last,
             "index": self.index,
+            "spot": self.spot_ledger() if self.spot_on else None,
+        }
+
+    def spot_ledger(self):
+        """§12.11: the spot venues' mids at the samples, extremes, end state and ledger (rows enums.SPOT_*)."""
+        return {
+            "names": self.sp_names,
+            "mid": [list(row) for row in self.sp_series],
+            "low": list(self.sp_low),
+            "high": list(self.sp_high),
+            "end": list(self.sp_mid),
+            "share_end": list(self.sp_share),
+            "base": [list(row) for row in self.sp_base],
+            "cash": [list(row) for row in self.sp_cash],
+            "volume": [list(row) for row in self.sp_volume],
         }
 
 
@@ -1205,7 +1564,7 @@ def reference_run(inp):
     """Run the reference engine on ``inp`` (attributes as in ``docs/engine.md`` §2 and §10).
 
     Returns a dict with ``fills``, ``series``, ``pos_size``, ``pos_wallet``, ``pos_status``, ``cash``,
-    ``position``, ``fund_balance``, ``fund_q``, ``mark``, ``last`` and ``index`` (see the module
-    docstring and §11 for their meaning).
+    ``position``, ``fund_balance``, ``fund_q``, ``mark``, ``last``, ``index`` and ``spot`` (the spot ledger under
+    endogenous prices, else None; see the module docstring, §11 and §12.11 for their meaning).
     """
     return _Reference(inp).run()
