@@ -1090,6 +1090,9 @@ class _Reference:
                 self.W[i] -= self.side[i] * self.Q[i] * x
         self.maker_cash -= self.maker_pos * x
         self.noise_cash -= self.noise_pos * x
+        if self.spot_on or self.flow_on:
+            for j in range(2):
+                self.perp_cash[j] -= self.perp_q[j] * x
         if self.fund_q != 0.0:
             pay = self.fund_q * x
             self.fund_cash -= pay

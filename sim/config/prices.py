@@ -98,7 +98,13 @@ class PricesTable:
     )
     arb_capital_usd: float = num(500e6, "[0, 1e13]", "USD", "The most perp notional the arbitrageurs hold.")
     arb_rate_usd_per_s: float = num(10e6, "[0, 1e12]", "USD/s", "How fast they trade, per leg.")
-    arb_latency_s: float = num(2.0, "[0, 3600]", "s", "How long they take to act on the basis.")
+    arb_latency_s: float = num(
+        2.0,
+        "[0, 3600]",
+        "s",
+        "How long they take to act on the basis; at least one oracle interval (they see a tick's basis once its "
+        "forced orders are through the book).",
+    )
     outage_venue: str = setting(
         "",
         "str",

@@ -155,7 +155,7 @@ def premium_sample_nb(sf, si, mid, index, p):
 
 
 @jit(inline="always")
-def settle_funding_nb(t, pos, tiers, trig, fl, sf, si, p):
+def settle_funding_nb(t, pos, tiers, trig, sp, fl, sf, si, p):
     """Pay funding: every holder of ``q`` (signed) pays ``q × price × rate`` (longs pay when it is positive).
     Traders pay from their wallet (the position's margin), which moves their liquidation prices; the fund's
     payment is a ``FUNDING`` record on the tape (its balance moves)."""
@@ -179,6 +179,8 @@ def settle_funding_nb(t, pos, tiers, trig, fl, sf, si, p):
     sf[S.F_FUNDING_TRADERS] += traders
     sf[S.F_MAKER_CASH] -= sf[S.F_MAKER_Q] * x
     sf[S.F_NOISE_CASH] -= sf[S.F_NOISE_Q] * x
+    for j in range(sp.perp_q.size):  # the arbitrageurs' and a flow shock's perp legs (endogenous prices)
+        sp.perp_cash[j] -= sp.perp_q[j] * x
     q = sf[S.F_FUND_Q]
     if q != 0.0:
         pay = q * x

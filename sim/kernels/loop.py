@@ -205,7 +205,7 @@ def oracle_nb(t, pos, tiers, book, trig, mk, sp, spp, fl, sf, si, p):
     if p.funding_on:
         premium_sample_nb(sf, si, mid, index, p)
         if t >= si[S.I_NEXT_FUNDING]:  # at most one settlement per tick, however short the interval
-            settle_funding_nb(t, pos, tiers, trig, fl, sf, si, p)
+            settle_funding_nb(t, pos, tiers, trig, sp, fl, sf, si, p)
             while si[S.I_NEXT_FUNDING] <= t:
                 si[S.I_NEXT_FUNDING] += p.funding_interval
     if p.adl_drawdown > 0.0:

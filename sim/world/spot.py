@@ -116,7 +116,9 @@ def setup(scn, oracle_ms, duration_ms):
     flow_ms = max(1, int(round(shock.duration_s * 1000.0)))
     flow_start = int(round(shock.start_s * 1000.0))
     dt = float(oracle_ms)
-    hedge_lag, arb_lag = _ticks(pr.hedge_latency_s, oracle_ms), _ticks(pr.arb_latency_s, oracle_ms)
+    hedge_lag = _ticks(pr.hedge_latency_s, oracle_ms)
+    # a tick's basis is seen once its forced orders are through the book, so at the next tick at the earliest
+    arb_lag = max(1, _ticks(pr.arb_latency_s, oracle_ms))
     half = pr.informed_half_life_s
     params = S.SpotParams(
         on=on,
