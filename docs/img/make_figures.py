@@ -1,6 +1,6 @@
 """Rebuild the README's figures (the PNG files beside this script) from the shipped scenarios.
 
-    python docs/img/make_figures.py                       # all seven
+    python docs/img/make_figures.py                       # all eight
     python docs/img/make_figures.py cascade venues        # some of them
     options: --out DIR (default: this folder), --sweep DIR (the severity study's sweep folder, default
              runs/severity: a finished sweep there is reused, an unfinished one resumed)
@@ -16,6 +16,7 @@ replay_2025_10_10.png ``liqsim run scenarios/replay_2025_10_10.toml``
 venues.png           ``liqsim compare scenarios/venue_comparison.toml``
 adl_policies.png     ``liqsim compare scenarios/venue_comparison.toml --venues binance
                      --policies venue_queue,pro_rata,leverage_drain``
+crowds.png           ``sim.studies.crowds.crowd_study(scn).plot()`` of the default scenario (endogenous prices)
 severity.png         ``liqsim sweep scenarios/leverage_mix_severity.toml --out runs/severity`` then
                      ``liqsim plot severity runs/severity`` (210 runs, about 15 s on two cores)
 ==================== ======================================================================================
@@ -31,14 +32,16 @@ sys.path.insert(0, str(ROOT))
 
 import sim  # noqa: E402 (after the repository root is on the path)
 from sim.report import plots  # noqa: E402
+from sim.report.crowds import CROWDS_DPI  # noqa: E402
 from sim.report.severity import DPI as SEVERITY_DPI  # noqa: E402
 from sim.studies.compare import compare  # noqa: E402
+from sim.studies.crowds import crowd_study  # noqa: E402
 from sim.studies.severity import plot_severity  # noqa: E402
 from sim.studies.sweep import run_sweep  # noqa: E402
 
 SCENARIOS = ROOT / "scenarios"
 HEATMAP_DPI = 100  # 16 x 9 inches: 1600 x 900 px
-NAMES = ("cascade", "heatmaps", "traders", "replay_2025_10_10", "venues", "adl_policies", "severity")
+NAMES = ("cascade", "heatmaps", "traders", "replay_2025_10_10", "venues", "adl_policies", "crowds", "severity")
 
 
 def _run(name):
@@ -65,6 +68,8 @@ def make(names, out, sweep):
             else:
                 cmp = compare(scn, venues=["binance"], policies=["venue_queue", "pro_rata", "leverage_drain"])
             cmp.plot().savefig(png, dpi=plots.COMPARISON_DPI)
+        elif name == "crowds":
+            crowd_study(sim.load_scenario(SCENARIOS / "btc_flash_crash.toml")).plot().savefig(png, dpi=CROWDS_DPI)
         else:
             table = run_sweep(SCENARIOS / "leverage_mix_severity.toml", out=sweep)
             plot_severity(table).savefig(png, dpi=SEVERITY_DPI)
