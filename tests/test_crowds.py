@@ -14,8 +14,6 @@ def test_each_crowd_runs_under_endogenous_prices_and_the_table_reads_its_summary
     for name, res in study.results.items():
         assert res.scenario.prices.model == "endogenous"
         assert res.scenario.population.leverage_mix == name
-            res.scenario.population.leverage_mix, "name", None
-        )
         assert rows[name]["liquidated_usd"] == res.summary["liquidated_notional_usd"]["total"]
     # the crowd sets the drawdown: the levered one drags the index further below the same fundamental shock
     assert rows["degen"]["index_low_pct"] < rows["conservative"]["index_low_pct"]
