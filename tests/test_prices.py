@@ -157,6 +157,7 @@ def test_a_flow_into_linear_spot_books_moves_the_index_by_their_depth(compiled):
     """With nobody else trading and every move permanent, selling X USD over books of even depth D (per side within
     1%) moves each venue by about X/ΣD percent: the calibration's arithmetic (docs/model.md §1.6)."""
     over = {
+        "prices.shape": 1.0,  # even depth (the calibrated default is 1.25)
         "shock.kind": "flow",
         "shock.flow_usd": -20e6,
         "shock.flow_into": "spot",
@@ -184,6 +185,7 @@ def test_transient_impact_decays_and_informed_traders_restore_the_fundamental_va
         "shock.flow_usd": -50e6,
         "shock.flow_into": "spot",
         "shock.duration_s": 10.0,
+        "prices.resilience_s": 30.0,  # so that the transient is gone within the run (the calibrated default: 300 s)
         "prices.hedge_share": 0.0,
         "prices.arb_capital_usd": 0.0,
         "population.open_interest_usd": 5e6,

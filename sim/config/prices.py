@@ -6,6 +6,13 @@ is a *fundamental value* that informed traders pursue on a set of spot venues, e
 made from those venues' prices by the venue's method; the perp's makers hedge on them and basis arbitrageurs trade
 between them and the perp, so forced orders on the perp reach the index. docs/model.md §1.6 states the rules and
 the calibration's sources; :mod:`sim.world.spot` holds the venue sets.
+
+Calibration (docs/calibration.md; ``python docs/calibrate.py`` prints its tables): ``shape`` and ``resilience_s`` are
+fitted so that a sale into the spot venues moves the index as the square-root law of metaorder impact predicts for
+BTC in 2025, within the band its published inputs allow, and so that the default crash's realized move over the
+fundamental one falls in the range of documented liquidation events; the 10 October 2025 recovery fixes the
+resilience. The other traders' keys are assumptions the calibration checked (it stays in range with them) but did not
+fit.
 """
 
 from __future__ import annotations
@@ -51,17 +58,30 @@ class PricesTable:
         1.0, "(0, 1e6]", "×", "Every spot venue's depth within 1% is its calibrated figure times this."
     )
     shape: float = num(
-        1.0,
+        1.25,
         "[0.5, 3]",
         "exponent",
         "Spot books hold depth ∝ distance^shape within a distance of the mid: 1 = even depth, 2 = depth growing "
-        "with distance (a single sweep then moves the price by the square root of its size).",
+        "with distance (a single sweep then moves the price by the square root of its size). Calibrated "
+        "(docs/calibration.md): 1.25 puts sales into spot inside the square-root law's band while a crash still "
+        "moves the index as far beyond the fundamental value as documented events did (2 would match the law's "
+        "exponent in one sweep, but leaves the far book too deep for a cascade to overshoot as events did).",
     )
     resilience_s: float = num(
-        30.0, "(0, 86400]", "s", "Half-life of consumed spot depth: the transient part of a move decays with it."
+        300.0,
+        "(0, 86400]",
+        "s",
+        "Half-life of consumed spot depth: the transient part of a move decays with it (the price's transient "
+        "halves in shape × this). Calibrated (docs/calibration.md): BTC's transient after the low of 10 Oct 2025 "
+        "halved in about 6 minutes, and impact at participation rates up to the market's volume then stays in the "
+        "square-root law's band.",
     )
     permanent_share: float = num(
-        0.3, "[0, 1]", "fraction", "Share of a spot trade's price move that stays once consumed depth has refilled."
+        0.3,
+        "[0, 1]",
+        "fraction",
+        "Share of a spot trade's price move that stays once consumed depth has refilled (informed traders then "
+        "restore the fundamental value). An assumption the calibration kept (docs/calibration.md).",
     )
     informed_half_life_s: float = num(
         20.0,
