@@ -906,20 +906,23 @@ class _Reference:
         """§12.8: each live venue's mid moves ``venue_arb`` of the way (log price) to the live venues' depth-weighted
         mean, by an uninformed trade."""
         live = [v for v in range(len(self.sp_mid)) if self.live(v, t)]
+        if not live:
+            return
+        ref = math.log(self.sp_mid[live[0]])  # deviations from one venue's price: equal prices give no trade at all
         num = 0.0
         den = 0.0
         for v in live:
             d = self.sp_depth[v] * self.sp_share[v]
-            num += d * math.log(self.sp_mid[v])
+            num += d * (math.log(self.sp_mid[v]) - ref)
             den += d
         if den <= 0.0:
             return
         mean = num / den
         for v in live:
             m0 = self.sp_mid[v]
-            self.trade_to(
-                v, enums.SPOT_VENUE_ARBS, m0 * math.exp(self.venue_arb * (mean - math.log(m0))), self.permanent
-            )
+            gap = mean - (math.log(m0) - ref)
+            if gap != 0.0:
+                self.trade_to(v, enums.SPOT_VENUE_ARBS, m0 * math.exp(self.venue_arb * gap), self.permanent)
 
     def informed_trade(self, v, fundamental):
         """§12.9: the venue's centre moves ``informed`` of the way (log price) to the fundamental value; permanent."""
@@ -977,11 +980,11 @@ class _Reference:
             if abs(px[j] / med - 1.0) > self.outlier:
                 outliers += 1
             else:
-                num += wt[j] * px[j]
+                num += wt[j] * (px[j] - med)  # about the median: equal prices give exactly that price
                 den += wt[j]
         if outliers > 1 or den <= 0.0:
             return med
-        return num / den
+        return med + num / den
 
     def ema_update(self, name, sample, tau):
         """Hyperliquid's time-weighted EMA, one oracle interval after the previous sample."""

@@ -171,6 +171,7 @@ def test_funding_moves_margin_from_longs_to_shorts_at_each_settlement(compiled, 
 # ------------------------------------------------------------------------------------------------
 
 SLOW_FALL = {
+    "prices.model": "imposed",  # the behaviours under the index path (test_prices has the endogenous model)
     "population.n_positions": 5000,
     "scenario.duration_s": 200.0,
     "shock.duration_s": 120.0,
@@ -215,6 +216,7 @@ def test_topups_mean_fewer_liquidations(compiled):
 def test_funding_eats_margin_over_a_long_run(compiled):
     # no price move at all: 10 settlements of 0.5% take 5% of notional from longs (the shorts' side gains it)
     base = {
+        "prices.model": "imposed",  # no price move at all, not even the hedgers' (test_prices has the endogenous model)
         "population.n_positions": 2000,
         "scenario.duration_s": 1800.0,
         "shock.kind": "none",

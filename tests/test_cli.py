@@ -27,7 +27,7 @@ SMALL = [
 def test_run_writes_every_output(tmp_path, capsys, compiled):
     out = tmp_path / "run1"
     assert main(["run", *SMALL, "--seed", "3", "--out", str(out)]) == 0
-    written = ["adl.csv", "cascade.png", "fills.csv", "scenario.toml", "series.csv", "summary.json"]
+    written = ["adl.csv", "cascade.png", "fills.csv", "scenario.toml", "series.csv", "spot.csv", "summary.json"]
     assert sorted(p.name for p in out.iterdir()) == [".liqsim.json", *written]
     marker = json.loads((out / ".liqsim.json").read_text())  # what wrote the folder, and every file it wrote
     assert marker["kind"] == "run" and marker["liqsim"] == sim.__version__ and marker["pid"] > 0
@@ -75,8 +75,17 @@ def test_accounts_flag_writes_accounts_csv(tmp_path, compiled):
     out = tmp_path / "acc"
     assert main(["run", *SMALL, "--no-plot", "--accounts", "--quiet", "--out", str(out)]) == 0
     rows = list(csv.DictReader(open(out / "accounts.csv")))
-    assert len(rows) == 800 + 1 + 4  # traders, the counterparty, maker, noise, fund, fee
-    assert {r["kind"] for r in rows} == {"trader", "counterparty", "maker", "noise", "fund", "fee"}
+    assert len(rows) == 800 + 1 + 6  # traders, the counterparty, maker, noise, fund, fee, arbitrageurs, flow
+    assert {r["kind"] for r in rows} == {
+        "trader",
+        "counterparty",
+        "maker",
+        "noise",
+        "fund",
+        "fee",
+        "arbitrageur",
+        "flow",
+    }
     assert not (out / "cascade.png").exists()
     cash = math.fsum(float(r["cash_end"]) for r in rows)
     assert cash == pytest.approx(math.fsum(float(r["cash_start"]) for r in rows), rel=1e-12, abs=1e-3)

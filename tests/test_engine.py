@@ -17,6 +17,7 @@ from sim.engine import prepare, simulate
 
 def small(**overrides):
     base = {
+        "prices.model": "imposed",  # the perp's own mechanics under the index path (test_prices has the endogenous model)
         "population.n_positions": 400,
         "scenario.duration_s": 120.0,
         "shock.start_s": 10.0,

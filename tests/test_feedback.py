@@ -95,7 +95,14 @@ def test_a_short_is_exogenous_once_the_path_has_risen_to_it():
 
 def _feedback(**overrides):
     scn = sim.load_scenario(
-        None, overrides={"population.n_positions": 20_000, "scenario.duration_s": 200.0, **overrides}
+        None,
+        # the perp's book alone decides the feedback under the index path (test_prices has the endogenous model)
+        overrides={
+            "population.n_positions": 20_000,
+            "scenario.duration_s": 200.0,
+            "prices.model": "imposed",
+            **overrides,
+        },
     )
     return sim.run(scn).summary["feedback"]
 

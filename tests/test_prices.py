@@ -261,7 +261,7 @@ def test_index_methods(prices, weights, method, expected):
 @pytest.mark.parametrize(
     "over, key",
     [
-        ({"shock": {"kind": "flow", "flow_into": "spot"}}, "shock.flow_into"),
+        ({"shock": {"kind": "flow", "flow_into": "spot"}, "prices": {"model": "imposed"}}, "shock.flow_into"),
         ({"prices": {"model": "endogenous"}, "market": {"index_coupling": 0.5}}, "market.index_coupling"),
         ({"prices": {"model": "endogenous", "outage_venue": "nasdaq"}}, "prices.outage_venue"),
         ({"prices": {"model": "imposed", "outage_venue": "coinbase"}}, "prices.outage_venue"),
@@ -271,6 +271,13 @@ def test_keys_that_do_not_fit_the_price_model_are_refused(over, key):
     with pytest.raises(ScenarioError) as info:
         parse_scenario(over)
     assert any(f": {key} = " in p for p in info.value.problems), info.value.problems
+
+
+def test_no_shock_and_no_background_flow_trade_nothing_and_prices_stay(compiled):
+    res = simulate(prepare(scenario(**{"shock.kind": "none", "book.noise_rate_per_s": 0.0})))
+    assert len(res.fills) == 0
+    assert np.all(res.series["index"] == res.series["index"][0])
+    assert res.spot["volume"].sum() == 0.0
 
 
 def test_same_seed_same_endogenous_run_bit_for_bit(compiled):

@@ -15,7 +15,8 @@ def test_to_frames_names_codes(small_run):
     assert set(fills["kind"]) <= set(E.FILL_KIND_NAMES)
     accounts = frames["accounts"]
     assert {"kind", "cash_start", "cash_end", "position_start", "position_end"} <= set(accounts.columns)
-    assert set(accounts["kind"]) == {"trader", "counterparty", "maker", "noise", "fund", "fee"}
+    # the arbitrageurs' and a flow's perp legs are accounts under the endogenous price model (the default)
+    assert set(accounts["kind"]) == {"trader", "counterparty", "maker", "noise", "fund", "fee", "arbitrageur", "flow"}
 
 
 def test_repr_html_and_plot(small_run):
@@ -59,6 +60,7 @@ def test_replay_shock_drives_the_index(tmp_path, compiled):
             "scenario.duration_s": 160.0,
             "population.n_positions": 2000,
             "market.index_coupling": 0.0,
+            "prices.model": "imposed",  # the index is the recorded path itself
         },
     )
     res = sim.run(scn)

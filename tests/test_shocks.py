@@ -83,7 +83,7 @@ def test_a_gbm_run_is_reproducible_and_drives_the_index(compiled):
 
 
 def test_a_liquidity_shock_thins_the_book_at_once_and_deepens_the_wick(compiled):
-    base = {"population.n_positions": 5000, "scenario.duration_s": 240.0}
+    base = {"population.n_positions": 5000, "scenario.duration_s": 240.0, "prices.model": "imposed"}
     calm = sim.run(sim.load_scenario(None, overrides=base))
     shocked = sim.run(
         sim.load_scenario(
@@ -108,7 +108,7 @@ def test_a_liquidity_shock_thins_the_book_at_once_and_deepens_the_wick(compiled)
 
 
 def test_makers_withdraw_in_a_crash_and_return_as_it_calms(compiled):
-    base = {"population.n_positions": 5000, "scenario.duration_s": 300.0}
+    base = {"population.n_positions": 5000, "scenario.duration_s": 300.0, "prices.model": "imposed"}
     off = sim.run(sim.load_scenario(None, overrides=base))
     on = sim.run(sim.load_scenario(None, overrides={**base, "book.withdrawal": True}))
     s0, s1 = off.series, on.series
@@ -126,7 +126,12 @@ def test_makers_withdraw_in_a_crash_and_return_as_it_calms(compiled):
 
 
 def test_withdrawal_leaves_a_calm_market_alone(compiled):
-    base = {"population.n_positions": 2000, "scenario.duration_s": 120.0, "shock.kind": "none"}
+    base = {
+        "population.n_positions": 2000,
+        "scenario.duration_s": 120.0,
+        "shock.kind": "none",
+        "prices.model": "imposed",
+    }
     off = sim.run(sim.load_scenario(None, overrides=base))
     on = sim.run(sim.load_scenario(None, overrides={**base, "book.withdrawal": True}))
     ratio = on.series["depth_bid_1pct_usd"] / off.series["depth_bid_1pct_usd"]
@@ -141,7 +146,12 @@ def test_the_last_gbm_step_reaches_the_end_of_the_run():
 
 
 def test_makers_withdrawing_can_widen_the_book_as_well(compiled):
-    base = {"population.n_positions": 5000, "scenario.duration_s": 200.0, "book.withdrawal": True}
+    base = {
+        "population.n_positions": 5000,
+        "scenario.duration_s": 200.0,
+        "book.withdrawal": True,
+        "prices.model": "imposed",
+    }
     thin = sim.run(sim.load_scenario(None, overrides=base))
     wide = sim.run(sim.load_scenario(None, overrides={**base, "book.withdrawal_spread_bps": 20.0}))
 

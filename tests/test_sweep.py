@@ -28,6 +28,7 @@ from sim.studies.sweep import flatten, plan_sweep, run_pool, run_sweep
 
 # one run takes a few hundredths of a second once compiled
 SMALL = {"population.n_positions": 2000, "scenario.duration_s": 120.0, "shock.start_s": 10.0, "shock.duration_s": 20.0}
+SMALL["prices.model"] = "imposed"  # the sweep machinery, on the runs its tables were written for
 SMALL_ARGS = [arg for key, value in SMALL.items() for arg in ("--set", f"{key}={value}")]
 GRID = {"population.long_share": [0.5, 0.7], "market.venue": ["binance", "okx"]}
 GRID_ARGS = ["--grid", "population.long_share=[0.5,0.7]", "--grid", "market.venue=[binance,okx]", "--seeds", "2"]

@@ -109,7 +109,7 @@ class Scenario:
 
         Unset optional keys are left out (TOML has no null), and so are the synthetic-population keys when
         ``population.file`` is set and the synthetic history's volatility when ``population.history_file`` is (they
-        may not be set together).
+        may not be set together), and ``market.index_coupling`` under the endogenous price model (likewise).
         """
         out: dict[str, dict[str, Any]] = {}
         for name, cls in TABLES.items():
@@ -118,6 +118,8 @@ class Scenario:
                 value = getattr(obj, key)
                 if value is None or (cls is PopulationTable and self._unused(key)):
                     continue
+                if name == "market" and key == "index_coupling" and self.prices.model == "endogenous":
+                    continue  # the imposed model's key, refused next to the endogenous one
                 if spec.kind == "path" and relative_to is not None:
                     value = shipped.portable(value, relative_to)
                 elif spec.kind == "tiers":

@@ -212,12 +212,15 @@ def venue_arbitrage_nb(sp, spp, t):
     """Arbitrageurs between spot venues move each live venue's mid the share ``venue_arb`` of the way (in log price)
     to the live venues' depth-weighted mean: they buy where it is cheap and sell where it is dear. Their orders are
     uninformed (``permanent_share`` stays)."""
+    ref = np.nan  # deviations from the first live venue's price: equal prices give no trade at all
     num = 0.0
     den = 0.0
     for v in range(sp.mid.size):
         if live_nb(sp, v, t):
+            if math.isnan(ref):
+                ref = math.log(sp.mid[v])
             d = sp.depth[v] * sp.share[v]
-            num += d * math.log(sp.mid[v])
+            num += d * (math.log(sp.mid[v]) - ref)
             den += d
     if den <= 0.0:
         return
@@ -227,7 +230,10 @@ def venue_arbitrage_nb(sp, spp, t):
             continue
         r = sp.center[v]
         m0 = sp.mid[v]
-        m1 = m0 * math.exp(spp.venue_arb * (mean - math.log(m0)))
+        gap = mean - (math.log(m0) - ref)
+        if gap == 0.0:
+            continue
+        m1 = m0 * math.exp(spp.venue_arb * gap)
         d = sp.depth[v] * sp.share[v]
         dc = consumed_nb(1.0 - m1 / r, d, spp.shape) - consumed_nb(1.0 - m0 / r, d, spp.shape)
         if dc != 0.0:
@@ -341,11 +347,11 @@ def index_nb(sp, spp, t, prev):
         if abs(px[j] / med - 1.0) > spp.outlier:
             outliers += 1
         else:
-            num += wt[j] * px[j]
+            num += wt[j] * (px[j] - med)  # about the median: equal prices give exactly that price
             den += wt[j]
     if outliers > 1 or den <= 0.0:
         return med
-    return num / den
+    return med + num / den
 
 
 @jit
