@@ -507,8 +507,9 @@ def test_lay_out_measures_what_a_draw_would(layout):
 
 
 def test_legends_are_placed_without_drawing_and_the_picture_is_unchanged(small_run, tmp_path, monkeypatch):
-    """plot_cascade places its legends on a figure laid out, not drawn; save_cascade_png writes, byte for byte, the
-    PNG of a full draw before each placement pass and a plain savefig."""
+    """plot_cascade places its legends on a figure laid out, not drawn; save_cascade_png (on its own Agg canvas, whose
+    renderer the placement and savefig share) writes, byte for byte, the PNG of a full draw before each placement
+    pass and a plain savefig."""
     drawn = io.BytesIO()
     with monkeypatch.context() as m:  # the placement as it was: a full draw before each pass
         m.setattr(legends, "lay_out", lambda fig: fig.draw_without_rendering() or fig._get_renderer())
