@@ -642,7 +642,7 @@ def main(argv=None):
     Called without ``argv``, as the ``liqsim`` command and ``python -m sim`` call it, ``main`` owns the process. A
     ``run`` then imports what it needs (NumPy, SciPy, Numba, matplotlib) with the garbage collector paused and freezes
     what the imports built (:func:`gc.freeze`): those objects live until the process ends, and the collections that
-    importing ~200,000 of them sets off (and every full collection after) took ~0.15 s of a 2.5 s run. Called with
+    importing ~200,000 of them sets off (and every full collection after) took ~0.2 s of a 2.7 s run. Called with
     ``argv`` (tests, other programs), the process's garbage collector is left alone.
     """
     args = _parser().parse_args(argv)
