@@ -1,6 +1,7 @@
 """The command line: outputs of a run, the resolved scenario, and clear errors with exit status 2."""
 
 import csv
+import gc
 import json
 import math
 import os
@@ -221,3 +222,28 @@ def test_a_closed_stdout_ends_the_command_quietly(tmp_path):
     )
     os.close(write)
     assert (proc.returncode, proc.stderr) == (141, "")
+
+
+def test_the_command_pauses_the_collector_for_its_imports_and_freezes_them(tmp_path, monkeypatch, compiled):
+    """Called without argv (the liqsim command, python -m sim), ``run`` owns the process: the garbage collector is off
+    while the scenario loads and the modules import, then on again with what they built frozen out of later
+    collections. Called with argv (these tests, other programs), the caller's collector is left alone."""
+    import sim.config.scenario as scenario_module
+
+    seen = []
+    load = scenario_module.load_scenario
+    monkeypatch.setattr(scenario_module, "load_scenario", lambda *a, **k: seen.append(gc.isenabled()) or load(*a, **k))
+    frozen = gc.get_freeze_count()
+    assert main(["run", *SMALL, "--quiet", "--out", str(tmp_path / "given")]) == 0
+    assert seen == [True] and gc.isenabled() and gc.get_freeze_count() == frozen
+    monkeypatch.setattr(sys, "argv", ["liqsim", "run", *SMALL, "--quiet", "--out", str(tmp_path / "own")])
+    try:
+        assert main() == 0
+        assert seen == [True, False] and gc.isenabled() and gc.get_freeze_count() > frozen
+    finally:
+        gc.unfreeze()  # give this test process its collector back as it was
+    frozen = gc.get_freeze_count()
+    # a run that stops before its imports (a bad value: exit 2) turns the collector back on too
+    monkeypatch.setattr(sys, "argv", ["liqsim", "run", "--set", "population.n_positions=-1"])
+    assert main() == 2
+    assert gc.isenabled() and gc.get_freeze_count() == frozen

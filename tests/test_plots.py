@@ -1,5 +1,6 @@
 """Tests of sim.report.plots: artists drawn, headless operation, atomic PNG output."""
 
+import io
 import math
 import os
 import struct
@@ -17,8 +18,8 @@ from matplotlib.patches import StepPatch
 from sim import metrics
 from sim.dtypes import ACCOUNT_DTYPE, FILL_DTYPE, SERIES_DTYPE
 from sim.enums import ADL, LIQUIDATION, NOISE_FILL, PARTIAL, TAKEOVER
-from sim.report import plotkit, plots, timeaxis
-from sim.report.legends import place_legends
+from sim.report import legends, plotkit, plots, timeaxis
+from sim.report.legends import lay_out, place_legends
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -475,6 +476,52 @@ def test_a_legend_with_no_free_place_inside_goes_outside():
     assert place_legends(fig) == {ax: "outside"}
     fig.draw_without_rendering()
     assert ax.get_legend().get_window_extent().x0 >= ax.get_window_extent().x1
+
+
+def _two_panels(layout):
+    """An autoscaled panel and an equal-aspect one, each with a legend."""
+    fig = Figure(figsize=(8, 4), layout=layout)
+    left, right = fig.subplots(1, 2)
+    x = np.linspace(0.0, 10.0, 50)
+    left.plot(x, x**2, label="square")
+    right.plot(x, np.sin(x), label="sine")
+    right.set_aspect("equal")
+    for ax in (left, right):
+        ax.legend(loc="lower right")
+    return fig
+
+
+@pytest.mark.parametrize("layout", ["constrained", None])
+def test_lay_out_measures_what_a_draw_would(layout):
+    """The legends are placed on a figure laid out without drawing it: the axes' boxes, view limits and legend boxes
+    must be those a draw gives (aspect applied, autoscale done, layout engine run)."""
+    laid, drawn = _two_panels(layout), _two_panels(layout)
+    lay_out(laid)
+    drawn.draw_without_rendering()
+    probe = [[0.0, -1.0], [10.0, 100.0]]
+    for a, b in zip(laid.axes, drawn.axes, strict=True):
+        # transData reads the limits as they stand (an autoscale still pending shows here), bbox the position as set
+        np.testing.assert_array_equal(a.transData.transform(probe), b.transData.transform(probe))
+        assert a.bbox.bounds == b.bbox.bounds
+        assert a.get_legend().get_window_extent().bounds == b.get_legend().get_window_extent().bounds
+
+
+def test_legends_are_placed_without_drawing_and_the_picture_is_unchanged(small_run, tmp_path, monkeypatch):
+    """plot_cascade places its legends on a figure laid out, not drawn; save_cascade_png (on its own Agg canvas, whose
+    renderer the placement and savefig share) writes, byte for byte, the PNG of a full draw before each placement
+    pass and a plain savefig."""
+    drawn = io.BytesIO()
+    with monkeypatch.context() as m:  # the placement as it was: a full draw before each pass
+        m.setattr(legends, "lay_out", lambda fig: fig.draw_without_rendering() or fig._get_renderer())
+        plots.plot_cascade(small_run).savefig(drawn, format="png", dpi=plots.CASCADE_DPI)
+    draws = []
+    with monkeypatch.context() as m:
+        draw = Figure.draw
+        m.setattr(Figure, "draw", lambda self, renderer: draws.append(self) or draw(self, renderer))
+        plots.plot_cascade(small_run)
+    assert draws == []
+    path = plots.save_cascade_png(small_run, tmp_path / "cascade.png")
+    assert path.read_bytes() == drawn.getvalue()
 
 
 # --------------------------------------------------------------------------------------------

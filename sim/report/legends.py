@@ -140,6 +140,26 @@ def _free_place(ax, legend, renderer):
     return None
 
 
+def lay_out(fig):
+    """Do what a draw does to ``fig`` before it paints, and nothing more: run the figure's layout engine, apply the
+    axes' aspect ratios to the positions it set (as each Axes does when it draws) and bring autoscaled view limits up
+    to date. Returns the renderer to measure with.
+
+    Every position and size :func:`covered` measures is then what the next draw paints, as long as nothing is added
+    or moved in between. A draw (``draw_without_rendering``) would also walk every artist, tick and text, which for
+    the cascade picture costs about as much again as the layout itself and changes nothing measured here.
+    """
+    renderer = fig._get_renderer()
+    engine = fig.get_layout_engine()
+    if fig.axes and engine is not None:
+        engine.execute(fig)
+    for ax in fig.axes:
+        locator = ax.get_axes_locator()
+        ax.apply_aspect(locator(ax, renderer) if locator else None)
+        ax.viewLim  # noqa: B018 (reading it applies a pending autoscale; transData uses the limits as they stand)
+    return renderer
+
+
 def place_legends(fig, axes=None):
     """Move each legend of ``fig`` (or of ``axes``) to the first place inside its axes where it covers no data, else
     outside to the right of its axes; returns ``{axes: place}`` (a :data:`INSIDE` name or ``"outside"``).
@@ -159,8 +179,7 @@ def place_legends(fig, axes=None):
         todo.append((ax, legend))
     places = {}
     for _ in range(3):  # a legend moved outside narrows the axes: look at the ones left inside again
-        fig.draw_without_rendering()
-        renderer = fig._get_renderer()
+        renderer = lay_out(fig)
         moved = False
         for ax, legend in todo:
             if places.get(ax) == "outside":

@@ -18,6 +18,7 @@ import os
 import uuid
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
@@ -254,7 +255,11 @@ def save_cascade_png(result, path):
     The image is written to a temporary name in the same folder and moved over ``path`` with
     ``os.replace``; the temporary file is removed if anything fails. Returns ``path``.
     """
-    fig = plot_cascade(result)
+    # an Agg canvas of its own from the start: the legend placement, the layout and savefig then share one renderer,
+    # and with it matplotlib's cache of text sizes (a figure without a canvas gets a new renderer at every measurement)
+    fig = Figure(figsize=CASCADE_FIGSIZE, layout="constrained")
+    FigureCanvasAgg(fig)
+    plot_cascade(result, fig=fig)
     folder = os.path.dirname(os.path.abspath(path))
     tmp = os.path.join(folder, f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
     try:
