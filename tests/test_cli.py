@@ -27,7 +27,8 @@ SMALL = [
 
 def test_run_writes_every_output(tmp_path, capsys, compiled):
     out = tmp_path / "run1"
-    assert main(["run", *SMALL, "--seed", "3", "--out", str(out)]) == 0
+    # endogenous prices: every output, the spot venues' spot.csv included
+    assert main(["run", *SMALL, "--set", "prices.model=endogenous", "--seed", "3", "--out", str(out)]) == 0
     written = ["adl.csv", "cascade.png", "fills.csv", "scenario.toml", "series.csv", "spot.csv", "summary.json"]
     assert sorted(p.name for p in out.iterdir()) == [".liqsim.json", *written]
     marker = json.loads((out / ".liqsim.json").read_text())  # what wrote the folder, and every file it wrote
@@ -74,7 +75,8 @@ def test_run_writes_every_output(tmp_path, capsys, compiled):
 
 def test_accounts_flag_writes_accounts_csv(tmp_path, compiled):
     out = tmp_path / "acc"
-    assert main(["run", *SMALL, "--no-plot", "--accounts", "--quiet", "--out", str(out)]) == 0
+    cmd = ["run", *SMALL, "--set", "prices.model=endogenous", "--no-plot", "--accounts", "--quiet", "--out", str(out)]
+    assert main(cmd) == 0
     rows = list(csv.DictReader(open(out / "accounts.csv")))
     assert len(rows) == 800 + 1 + 6  # traders, the counterparty, maker, noise, fund, fee, arbitrageurs, flow
     assert {r["kind"] for r in rows} == {

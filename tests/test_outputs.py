@@ -84,7 +84,6 @@ def test_only_an_untouched_folder_of_the_same_kind_is_replaced(small_run, tmp_pa
         "fills.csv",
         "scenario.toml",
         "series.csv",
-        "spot.csv",
         "summary.json",
     ]
     for name, entry in marker["files"].items():

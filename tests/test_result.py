@@ -15,8 +15,7 @@ def test_to_frames_names_codes(small_run):
     assert set(fills["kind"]) <= set(E.FILL_KIND_NAMES)
     accounts = frames["accounts"]
     assert {"kind", "cash_start", "cash_end", "position_start", "position_end"} <= set(accounts.columns)
-    # the arbitrageurs' and a flow's perp legs are accounts under the endogenous price model (the default)
-    assert set(accounts["kind"]) == {"trader", "counterparty", "maker", "noise", "fund", "fee", "arbitrageur", "flow"}
+    assert set(accounts["kind"]) == {"trader", "counterparty", "maker", "noise", "fund", "fee"}
 
 
 def test_repr_html_and_plot(small_run):

@@ -168,7 +168,9 @@ def test_plot_severity_command_writes_the_figure_and_its_numbers(mix_sweep, caps
     png, csv = mix_sweep / "severity.png", mix_sweep / "severity.csv"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     numbers = pd.read_csv(csv)
-    assert len(numbers) == len(METRICS) * 2 * 2 and set(numbers["n"]) == {3}
+    assert len(numbers) == len(METRICS) * 2 * 2
+    # every run has a value, but the multiplier where the static map liquidates nothing (it is undefined there)
+    assert set(numbers[numbers["metric"] != "cascade_multiplier"]["n"]) == {3}
     liq = numbers[numbers["metric"] == "liquidated_notional"].set_index(["group", "shock.size_pct"])["mean"]
     for shock in (-6.0, -12.0):  # the degen crowd loses more of the same crash, at every size
         assert liq["degen", shock] > liq["conservative", shock]

@@ -2,7 +2,8 @@
 
 With ``model = "imposed"`` the index follows the shock path (pulled toward the perp's last price by
 ``market.index_coupling``), as liqsim did before; the golden runs and the replay of the recorded 10 Oct 2025 index
-use it. With ``model = "endogenous"`` (the default) the shock path
+use it; it stays the default until the endogenous model is stable at rest (docs/calibration.md §6). With
+``model = "endogenous"`` the shock path
 is a *fundamental value* that informed traders pursue on a set of spot venues, each with its own book; the index is
 made from those venues' prices by the venue's method; the perp's makers hedge on them and basis arbitrageurs trade
 between them and the perp, so forced orders on the perp reach the index. docs/model.md §1.6 states the rules and
@@ -30,7 +31,7 @@ class PricesTable:
     """``[prices]``: the price model, the spot venues of the index and the traders who connect them to the perp."""
 
     model: str = setting(
-        "endogenous",
+        "imposed",
         "str",
         "imposed: the index follows the shock path (market.index_coupling pulls it toward the perp's last price; "
         "liqsim's earlier model, kept for comparison and the golden runs); "

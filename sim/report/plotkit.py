@@ -12,6 +12,7 @@ INDEX_COLOR = "#262626"
 MARK_COLOR = "#1f77b4"
 LAST_COLOR = "#ff7f0e"
 FUND_COLOR = "#6a3d9a"
+SPOT_COLOR = "#17a398"  # the spot venues of the index (endogenous prices)
 USD_PER_M = 1e6
 
 CASCADE_FIGSIZE = (16.0, 10.0)  # inches; 1600 x 1000 px at CASCADE_DPI

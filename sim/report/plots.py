@@ -44,6 +44,7 @@ from sim.report.plotkit import (  # noqa: F401 (fmt_usd, fmt_pct and the colours
     LONG_COLOR,
     MARK_COLOR,
     SHORT_COLOR,
+    SPOT_COLOR,
     USD_PER_M,
     _axes,
     _get,
@@ -57,6 +58,7 @@ from sim.report.plotkit import (  # noqa: F401 (fmt_usd, fmt_pct and the colours
     shock_label,
 )
 from sim.report.timeaxis import bar_label, bar_width, clock_origin, fit_y, time_axis, time_window
+from sim.world.market import shock_path
 
 # --------------------------------------------------------------------------------------------
 # Panels
@@ -77,7 +79,8 @@ def _finish(ax, result, window, own):
 
 def plot_prices(result, ax=None, window=None):
     """Index (dark, dashed, on top), mark (wide, light, below it) and last (thin) in USD against time; the lowest
-    last is marked."""
+    last is marked. With endogenous prices, the index's constituent spot venues: the band from the lowest to the
+    highest, the home venue (the set's first) as a line, and the fundamental value the shock sets (dotted)."""
     own, ax = ax is None, _axes(ax)
     window = _window(result, window)
     s = result.series
@@ -86,6 +89,17 @@ def plot_prices(result, ax=None, window=None):
     ax.plot(t, s["index"], color=INDEX_COLOR, lw=1.3, ls=(0, (5, 3)), label="index", zorder=3.2)
     ax.plot(t, s["mark"], color=MARK_COLOR, lw=4.0, alpha=0.45, solid_capstyle="butt", label="mark", zorder=3.0)
     ax.plot(t, s["last"], color=LAST_COLOR, lw=1.0, label="last", zorder=3.1)
+    spot = getattr(result, "spot", None)
+    if spot is not None and len(spot["names"]) and len(spot["t"]):  # the index's constituents (endogenous prices)
+        mids = np.asarray(spot["mid"], dtype=float)
+        ts = spot["t"]
+        ax.fill_between(ts, mids.min(axis=1), mids.max(axis=1), color=SPOT_COLOR, alpha=0.25, lw=0, zorder=2.0,
+                        label=f"spot venues, lowest to highest ({len(spot['names'])})")  # fmt: skip
+        ax.plot(ts, mids[:, 0], color=SPOT_COLOR, lw=0.9, label=f"{spot['names'][0]} spot", zorder=2.1)
+        scn = result.scenario
+        path_t, path_p = shock_path(scn.shock, scn.market, scn.scenario.duration_s, scn.scenario.seed)
+        ax.plot(t, np.interp(t, path_t / 1000.0, path_p), color="0.45", lw=1.0, ls=":", label="fundamental value",
+                zorder=2.2)  # fmt: skip
     last = np.asarray(s["last"], dtype=float)
     if np.isfinite(last).any():
         k = int(np.nanargmin(last))

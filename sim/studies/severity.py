@@ -40,6 +40,12 @@ METRICS = {
     "liquidated_notional": ("Liquidated notional", "usd", "liquidated_notional_usd.total", 0.0),
     "realized_drawdown": ("Realized drawdown of the last price (signed)", "pct", "realized_drawdown_pct", None),
     "amplification": ("Amplification: realized / exogenous move", "ratio", "amplification", None),
+    "cascade_multiplier": (
+        "Cascade multiplier: liquidated ÷ the static map under the fundamental path",
+        "ratio",
+        "feedback.cascade_multiplier",
+        0.0,
+    ),
     "adl_notional": ("ADL notional", "usd", "adl.notional_usd", 0.0),
     "fund_drawdown": (
         "Insurance-fund drawdown (start − lowest balance)",
