@@ -360,7 +360,8 @@ class SpotParams(NamedTuple):
     permanent: float  # share of a trade's move its makers keep (the centre follows)
     informed: float  # the share of the gap to the fundamental value informed traders close per oracle tick
     venue_arb: float  # the share of each venue's gap to the others' depth-weighted price closed per oracle tick
-    hedge_share: float  # share of the perp makers' inventory they hedge on spot
+    hedge_share: float  # share of the perp makers' inventory beyond hedge_free they hedge on spot
+    hedge_free: float  # USD of inventory (at the index) the makers carry unhedged
     hedge_lag: int  # oracle ticks before they act on an inventory change
     hedge_cap: float  # USD/s they can trade on spot
     home_share: float  # share of the hedgers' and arbitrageurs' spot orders sent to the home venue (the set's first)
@@ -369,6 +370,7 @@ class SpotParams(NamedTuple):
     arb_capital: float  # USD: the most perp notional they hold
     arb_rate: float  # USD/s they trade per leg
     arb_lag: int  # oracle ticks before they act on the basis
+    wd_on: bool  # spot makers withdraw (prices.withdrawal), by the perp's rule and parameters
     wd_flow_share: float  # spot withdrawal: flow (USD/s) that halves depth, × the venue's depth
     flow_rate: float  # flow shock: signed USD per ms (negative: selling)
     flow_start: int  # ms

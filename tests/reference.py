@@ -716,6 +716,7 @@ class _Reference:
         self.informed = float(pp.informed)
         self.venue_arb = float(pp.venue_arb)
         self.hedge_share = float(pp.hedge_share)
+        self.hedge_free = float(pp.hedge_free)
         self.hedge_lag = int(pp.hedge_lag)
         self.hedge_cap = float(pp.hedge_cap)
         self.home_share = float(pp.home_share)
@@ -725,6 +726,7 @@ class _Reference:
         self.arb_rate = float(pp.arb_rate)
         self.arb_lag = int(pp.arb_lag)
         self.wd_flow_share = float(pp.wd_flow_share)
+        self.spot_wd_on = bool(pp.wd_on)
         self.flow_rate = float(pp.flow_rate)
         self.flow_start = int(pp.flow_start)
         self.flow_end = int(pp.flow_end)
@@ -752,7 +754,8 @@ class _Reference:
             held = 0.0
             for v in range(len(self.sp_mid)):
                 held += self.sp_base[enums.SPOT_HEDGERS][v]
-            want = -self.hedge_share * seen - held
+            excess = abs(seen) - self.hedge_free / self.index
+            want = (-self.hedge_share * math.copysign(excess, seen) if excess > 0.0 else 0.0) - held
             most = self.hedge_cap * dt_s / self.index
             if abs(want) > most:
                 want = most if want > 0.0 else -most
@@ -780,7 +783,7 @@ class _Reference:
                 continue
             r = self.sp_center[v]
             self.sp_mid[v] = r * (1.0 - (1.0 - self.sp_mid[v] / r) * keep)
-            if self.wd_on:
+            if self.spot_wd_on:
                 ret = abs(math.log(self.sp_mid[v] / self.sp_prev[v])) / math.sqrt(dt_s)
                 self.sp_vol[v] = self.sp_vol[v] * a + ret * (1.0 - a)
                 self.sp_flow[v] = self.sp_flow[v] * a + self.sp_flow_acc[v] / dt_s * (1.0 - a)

@@ -36,6 +36,7 @@ BASE = {
     "market.tick_size_usd": 10.0,
     "prices.model": "endogenous",
     "prices.depth_factor": 0.01,
+    "prices.hedge_threshold_usd": 0.0,  # these small books and crowds never reach the makers' default threshold
 }
 FLOW = {"shock.kind": "flow", "shock.flow_usd": -3e6}
 OUTAGE = {"prices.outage_venue": "coinbase", "prices.outage_start_s": 5.0, "prices.outage_duration_s": 30.0}
@@ -61,7 +62,7 @@ CASES = {
         {"flow"},
         {"informed", "venue_arbitrageurs"},
     ),
-    "withdrawal": ({"book.withdrawal": True}, set(), {"hedgers", "informed"}, set()),
+    "withdrawal": ({"book.withdrawal": True, "prices.withdrawal": True}, set(), {"hedgers", "informed"}, set()),
     "outage_stale_weighted_mean": (
         # a fall within the outlier band (5%), so only staleness can take the frozen venue out of the index
         {
@@ -174,6 +175,7 @@ def endogenous_scenarios(draw):
         "prices.outlier_pct": draw(st.sampled_from([1.0, 5.0])),
         "prices.constituents": draw(st.sampled_from(["venue", "top4", "hyperliquid_oracle"])),
         "book.withdrawal": draw(st.booleans()),
+        "prices.withdrawal": draw(st.booleans()),
     }
     if draw(st.booleans()):
         venue = {"venue": "binance", "top4": "okx", "hyperliquid_oracle": "kraken"}[over["prices.constituents"]]

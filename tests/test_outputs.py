@@ -79,13 +79,8 @@ def test_only_an_untouched_folder_of_the_same_kind_is_replaced(small_run, tmp_pa
     first = small_run.save(tmp_path / "first", plot=False)
     marker = json.loads((first / O.MARKER).read_text())
     assert marker["kind"] == "run" and marker["command"] and marker["written"]
-    assert sorted(marker["files"]) == [
-        "adl.csv",
-        "fills.csv",
-        "scenario.toml",
-        "series.csv",
-        "summary.json",
-    ]
+    spot = ["spot.csv"] if small_run.spot is not None else []  # endogenous prices (the default) write the venues
+    assert sorted(marker["files"]) == ["adl.csv", "fills.csv", "scenario.toml", "series.csv", *spot, "summary.json"]
     for name, entry in marker["files"].items():
         assert entry == O.digest(first / name)
 

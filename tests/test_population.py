@@ -149,6 +149,7 @@ def test_the_screen_changes_a_run(compiled, tmp_path):
         "shock.start_s": 10.0,
         "shock.size_pct": -6.0,
         "book.depth_usd_1pct": 5e8,
+        "prices.model": "imposed",  # the index reaches -6% and stops there: the screen's effect alone
     }
     off = sim.run(sim.load_scenario(None, overrides=base))
     on = sim.run(sim.load_scenario(None, overrides={**base, "population.survival_screen": True}))

@@ -81,6 +81,7 @@ def test_money_is_conserved_on_every_venue(
         "prices.informed_half_life_s": informed,
         "prices.index_method": method,
         "book.withdrawal": withdrawal,
+        "prices.withdrawal": withdrawal,
         "market.time_to_funding_s": 50.0,  # a settlement mid-run charges the arbitrageurs' and the flow's perp legs too
     }
     if outage:
@@ -281,8 +282,8 @@ def test_no_shock_and_no_background_flow_trade_nothing_and_prices_stay(compiled)
 
 
 def test_same_seed_same_endogenous_run_bit_for_bit(compiled):
-    a = simulate(prepare(scenario(**{"book.withdrawal": True})))
-    b = simulate(prepare(scenario(**{"book.withdrawal": True})))
+    a = simulate(prepare(scenario(**{"book.withdrawal": True, "prices.withdrawal": True})))
+    b = simulate(prepare(scenario(**{"book.withdrawal": True, "prices.withdrawal": True})))
     assert a.fills.tobytes() == b.fills.tobytes()
     assert a.spot["mid"].tobytes() == b.spot["mid"].tobytes()
     assert a.spot["cash"].tobytes() == b.spot["cash"].tobytes()

@@ -15,7 +15,8 @@ def test_to_frames_names_codes(small_run):
     assert set(fills["kind"]) <= set(E.FILL_KIND_NAMES)
     accounts = frames["accounts"]
     assert {"kind", "cash_start", "cash_end", "position_start", "position_end"} <= set(accounts.columns)
-    assert set(accounts["kind"]) == {"trader", "counterparty", "maker", "noise", "fund", "fee"}
+    legs = {"arbitrageur", "flow"} if small_run.spot is not None else set()  # the endogenous model's perp legs
+    assert set(accounts["kind"]) == {"trader", "counterparty", "maker", "noise", "fund", "fee", *legs}
 
 
 def test_repr_html_and_plot(small_run):

@@ -2,8 +2,7 @@
 
 With ``model = "imposed"`` the index follows the shock path (pulled toward the perp's last price by
 ``market.index_coupling``), as liqsim did before; the golden runs and the replay of the recorded 10 Oct 2025 index
-use it; it stays the default until the endogenous model is stable at rest (docs/calibration.md §6). With
-``model = "endogenous"`` the shock path
+use it. With ``model = "endogenous"`` (the default) the shock path
 is a *fundamental value* that informed traders pursue on a set of spot venues, each with its own book; the index is
 made from those venues' prices by the venue's method; the perp's makers hedge on them and basis arbitrageurs trade
 between them and the perp, so forced orders on the perp reach the index. docs/model.md §1.6 states the rules and
@@ -31,7 +30,7 @@ class PricesTable:
     """``[prices]``: the price model, the spot venues of the index and the traders who connect them to the perp."""
 
     model: str = setting(
-        "imposed",
+        "endogenous",
         "str",
         "imposed: the index follows the shock path (market.index_coupling pulls it toward the perp's last price; "
         "liqsim's earlier model, kept for comparison and the golden runs); "
@@ -102,6 +101,13 @@ class PricesTable:
     hedge_share: float = num(
         0.5, "[0, 1]", "fraction", "Share of their perp inventory the perp's makers hedge on the spot venues."
     )
+    hedge_threshold_usd: float = num(
+        50e6,
+        "[0, 1e12]",
+        "USD",
+        "Inventory the perp's makers carry unhedged (its notional at the index); they hedge hedge_share of what lies "
+        "beyond it; without it the model cascades by itself at rest. An assumption (docs/calibration.md §6).",
+    )
     hedge_latency_s: float = num(1.0, "[0, 3600]", "s", "How long the makers take to act on an inventory change.")
     hedge_capacity_usd_per_s: float = num(
         20e6, "[0, 1e12]", "USD/s", "The most the makers trade on spot per second (all venues)."
@@ -127,6 +133,13 @@ class PricesTable:
         "s",
         "How long they take to act on the basis; at least one oracle interval (they see a tick's basis once its "
         "forced orders are through the book).",
+    )
+    withdrawal: bool = setting(
+        False,
+        "bool",
+        "Spot makers pull depth as their venue's volatility and one-sided flow rise, by the rule and parameters of "
+        "book.withdrawal_* (independent of book.withdrawal, which is the perp's). Off by default: not calibrated for "
+        "spot, and with it the default crash overshoots beyond documented events (docs/calibration.md).",
     )
     outage_venue: str = setting(
         "",

@@ -126,8 +126,8 @@ def perp_fill_nb(t, n_pos, who, side, qty, price, last, sp, fl, sf, si, p):
 @jit
 def refresh_nb(sp, spp, t, p):
     """Between two oracle ticks: consumed depth refills (the mid decays toward the centre by the resilience
-    half-life) and, with withdrawal on, makers set their share of depth from the venue's volatility and one-sided
-    flow, as the perp's do (docs/engine.md §5)."""
+    half-life) and, with spot withdrawal on (prices.withdrawal), makers set their share of depth from the venue's
+    volatility and one-sided flow by the perp's rule and parameters (docs/engine.md §5)."""
     dt = float(p.oracle_interval)
     dt_s = dt / 1000.0
     keep = math.exp(-math.log(2.0) * dt / (spp.shape * spp.resilience))  # |e| ∝ |c|^(1/a): c halves in resilience
@@ -138,7 +138,7 @@ def refresh_nb(sp, spp, t, p):
             continue
         r = sp.center[v]
         sp.mid[v] = r * (1.0 - (1.0 - sp.mid[v] / r) * keep)
-        if p.wd_on:
+        if spp.wd_on:
             ret = abs(math.log(sp.mid[v] / sp.prev[v])) / math.sqrt(dt_s)
             sp.vol[v] = sp.vol[v] * a + ret * (1.0 - a)
             sp.flow[v] = sp.flow[v] * a + sp.flow_acc[v] / dt_s * (1.0 - a)
@@ -190,7 +190,9 @@ def spot_tick_nb(t, fundamental, n_pos, book, sp, spp, fl, sf, si, p):
         held = 0.0
         for v in range(sp.mid.size):
             held += sp.base[E.SPOT_HEDGERS, v]
-        want = -spp.hedge_share * seen - held
+        # makers carry up to hedge_free USD of inventory unhedged; they hedge their share of what lies beyond it
+        excess = abs(seen) - spp.hedge_free / index
+        want = (-spp.hedge_share * math.copysign(excess, seen) if excess > 0.0 else 0.0) - held
         most = spp.hedge_cap * dt_s / index
         if abs(want) > most:
             want = math.copysign(most, want)

@@ -41,7 +41,7 @@ METRICS = {
     "realized_drawdown": ("Realized drawdown of the last price (signed)", "pct", "realized_drawdown_pct", None),
     "amplification": ("Amplification: realized / exogenous move", "ratio", "amplification", None),
     "cascade_multiplier": (
-        "Cascade multiplier: liquidated ÷ the static map under the fundamental path",
+        "Cascade multiplier: liquidated ÷ the static map",
         "ratio",
         "feedback.cascade_multiplier",
         0.0,

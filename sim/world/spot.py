@@ -135,6 +135,7 @@ def setup(scn, oracle_ms, duration_ms):
         informed=0.0 if half == 0 else 1.0 - 2.0 ** (-dt / (half * 1000.0)),
         venue_arb=0.0 if pr.venue_arb_half_life_s == 0 else 1.0 - 2.0 ** (-dt / (pr.venue_arb_half_life_s * 1000.0)),
         hedge_share=float(pr.hedge_share) if on else 0.0,
+        hedge_free=float(pr.hedge_threshold_usd),
         hedge_lag=hedge_lag,
         hedge_cap=float(pr.hedge_capacity_usd_per_s),
         home_share=float(pr.home_share),
@@ -143,6 +144,7 @@ def setup(scn, oracle_ms, duration_ms):
         arb_capital=float(pr.arb_capital_usd) if on else 0.0,
         arb_rate=float(pr.arb_rate_usd_per_s),
         arb_lag=arb_lag,
+        wd_on=bool(pr.withdrawal) and on,
         wd_flow_share=float(book.withdrawal_flow_share),
         flow_rate=float(shock.flow_usd) / flow_ms if flow_on else 0.0,
         flow_start=flow_start,
@@ -184,8 +186,8 @@ def state(setup_, start_price, n_samples):
 #: The imposed model: no spot venues, no flow.
 OFF = SpotSetup((), np.zeros(0), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64), 0, S.SpotParams(
     on=False, flow_on=False, method=0, outlier=0.05, stale=10_000, shape=1.0, resilience=30_000.0, permanent=0.3,
-    informed=0.0, venue_arb=0.0, hedge_share=0.0, hedge_lag=0, hedge_cap=0.0, home_share=0.0, arb_enter=0.001, arb_exit=0.0005, arb_capital=0.0,
-    arb_rate=0.0, arb_lag=0, wd_flow_share=1.0, flow_rate=0.0, flow_start=0, flow_end=0, flow_perp=1.0,
+    informed=0.0, venue_arb=0.0, hedge_share=0.0, hedge_free=0.0, hedge_lag=0, hedge_cap=0.0, home_share=0.0, arb_enter=0.001, arb_exit=0.0005, arb_capital=0.0,
+    arb_rate=0.0, arb_lag=0, wd_on=False, wd_flow_share=1.0, flow_rate=0.0, flow_start=0, flow_end=0, flow_perp=1.0,
 ))  # fmt: skip
 
 
