@@ -1,4 +1,5 @@
-"""The README's tables that a script prints are the script's output, verbatim (the replay's ADL re-check)."""
+"""The README's tables that a script prints are the script's output, verbatim (the replay's ADL re-check, and the
+replay driven by a scaled fundamental value under prices formed by flows)."""
 
 import contextlib
 import io
@@ -11,24 +12,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
-def test_the_replay_check_table_is_what_docs_replay_check_prints(compiled):
+@pytest.mark.parametrize("script, n_rows", [("replay_check.py", 9), ("replay_endogenous.py", 7)])
+def test_the_readme_table_is_what_the_script_prints(compiled, script, n_rows):
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        runpy.run_path(str(ROOT / "docs" / "replay_check.py"), run_name="__main__")
+        runpy.run_path(str(ROOT / "docs" / script), run_name="__main__")
     rows = [line for line in out.getvalue().splitlines() if line.startswith("|")]
-    assert len(rows) == 9
+    assert len(rows) == n_rows
     readme = (ROOT / "README.md").read_text()
     missing = [row for row in rows if row not in readme]
-    assert not missing, "the README's table differs from `python docs/replay_check.py`:\n" + "\n".join(missing)
-
-
-@pytest.mark.slow
-def test_the_endogenous_replay_table_is_what_docs_replay_endogenous_prints(compiled):
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        runpy.run_path(str(ROOT / "docs" / "replay_endogenous.py"), run_name="__main__")
-    rows = [line for line in out.getvalue().splitlines() if line.startswith("|")]
-    assert len(rows) == 7
-    readme = (ROOT / "README.md").read_text()
-    missing = [row for row in rows if row not in readme]
-    assert not missing, "the README's table differs from `python docs/replay_endogenous.py`:\n" + "\n".join(missing)
+    assert not missing, f"the README's table differs from `python docs/{script}`:\n" + "\n".join(missing)
