@@ -313,3 +313,14 @@ def test_plot_heatmaps_quiet_run_on_given_figure(small_run, tmp_path):
     assert plots.plot_heatmaps(_quiet(small_run), fig) is fig
     assert fig.get_layout_engine() is not None
     fig.savefig(tmp_path / "quiet.png", format="png")
+
+
+def test_extreme_price_labels_never_sit_on_each_other(small_run):
+    """The lowest mark and last a line apart get one line and one label, not two labels over each other."""
+    from sim.report.plots import _extreme_prices
+
+    start = small_run.scenario.market.start_price_usd
+    lines = _extreme_prices(small_run, start, 0.25)
+    prices = sorted(price for _, price, _, _ in lines)
+    assert all(b - a >= 0.01 * start for a, b in zip(prices, prices[1:]))
+    assert any("lowest" in label for label, *_ in lines)

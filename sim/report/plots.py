@@ -314,11 +314,19 @@ def _extreme_prices(result, start, min_pct):
     """(label, price, colour, style) of the start price and the run's extreme mark and last (lowest in a fall),
     each if it moved at least ``min_pct`` % from the start."""
     sm, out = _summary(result), [(f"start {start:,.0f}", start, "black", "--")]
+    found = {}
     for key, low, color in (("mark", "min_mark_price", MARK_COLOR), ("last", "min_last_price", LAST_COLOR)):
         move = metrics.move_pct(np.append(result.series[key], sm.get(low) or np.nan), start)
         if move is not None and abs(move) >= min_pct:
-            price, word = start * (1.0 + move / 100.0), "lowest" if move < 0 else "highest"
-            out.append((f"{word} {key} {price:,.0f} ({fmt_pct(move)})", price, color, ":"))
+            found[key] = (start * (1.0 + move / 100.0), move, color)
+    if len(found) == 2 and abs(found["mark"][0] - found["last"][0]) < 0.01 * start:
+        # two labels a line apart would cover each other: one line, one label (the last's, the further one)
+        (pm, _, _), (pl, move, color) = found["mark"], found["last"]
+        word = "lowest" if move < 0 else "highest"
+        return out + [(f"{word} mark {pm:,.0f} / last {pl:,.0f} ({fmt_pct(move)})", pl, color, ":")]
+    for key, (price, move, color) in found.items():
+        word = "lowest" if move < 0 else "highest"
+        out.append((f"{word} {key} {price:,.0f} ({fmt_pct(move)})", price, color, ":"))
     return out
 
 
