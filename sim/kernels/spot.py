@@ -230,16 +230,10 @@ def venue_arbitrage_nb(sp, spp, t):
     for v in range(sp.mid.size):
         if not live_nb(sp, v, t):
             continue
-        r = sp.center[v]
         m0 = sp.mid[v]
         gap = mean - (math.log(m0) - ref)
-        if gap == 0.0:
-            continue
-        m1 = m0 * math.exp(spp.venue_arb * gap)
-        d = sp.depth[v] * sp.share[v]
-        dc = consumed_nb(1.0 - m1 / r, d, spp.shape) - consumed_nb(1.0 - m0 / r, d, spp.shape)
-        if dc != 0.0:
-            spot_trade_nb(sp, spp, v, E.SPOT_VENUE_ARBS, -dc / r, spp.permanent)
+        if gap != 0.0:
+            trade_to_nb(sp, spp, v, E.SPOT_VENUE_ARBS, m0 * math.exp(spp.venue_arb * gap), spp.permanent)
 
 
 @jit(inline="always")
@@ -248,13 +242,19 @@ def informed_nb(sp, spp, v, fundamental):
     value. Their trades are permanent (the makers learn from them), so mid and centre move by one ratio and what
     transient the venue had (from uninformed orders) still decays on its own: the mid reaches the fundamental value
     from one side, without overshooting it."""
+    target = sp.mid[v] * math.exp(spp.informed * math.log(fundamental / sp.center[v]))
+    trade_to_nb(sp, spp, v, E.SPOT_INFORMED, target, 1.0)
+
+
+@jit(inline="always")
+def trade_to_nb(sp, spp, v, who, target, keep):
+    """``who`` trades venue ``v``'s mid to ``target`` on its book now (the quantity whose consumed depth gets it there);
+    the centre keeps the share ``keep`` of the move."""
     r = sp.center[v]
-    m0 = sp.mid[v]
-    m1 = m0 * math.exp(spp.informed * math.log(fundamental / r))
     d = sp.depth[v] * sp.share[v]
-    dc = consumed_nb(1.0 - m1 / r, d, spp.shape) - consumed_nb(1.0 - m0 / r, d, spp.shape)
+    dc = consumed_nb(1.0 - target / r, d, spp.shape) - consumed_nb(1.0 - sp.mid[v] / r, d, spp.shape)
     if dc != 0.0:
-        spot_trade_nb(sp, spp, v, E.SPOT_INFORMED, -dc / r, 1.0)
+        spot_trade_nb(sp, spp, v, who, -dc / r, keep)
 
 
 @jit

@@ -194,7 +194,7 @@ OFF = SpotSetup((), np.zeros(0), np.zeros(0), np.zeros(0, np.int64), np.zeros(0,
 def ledger(setup_, sp, t_s):
     """What a run leaves of its spot venues: their mids at the samples (``t``: the samples' times, seconds), extremes,
     and the spot ledger (base, cash and volume per participant, rows enums.SPOT_*, and venue)."""
-    k = sp.series.shape[0] if len(t_s) > sp.series.shape[0] else len(t_s)
+    k = min(len(t_s), sp.series.shape[0])
     return {
         "names": setup_.names,
         "index_method": E.INDEX_METHOD_NAMES[setup_.params.method],
