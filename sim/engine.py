@@ -17,6 +17,7 @@ from sim import enums as E
 from sim import state as S
 from sim.dtypes import ACCOUNT_DTYPE, FILL_DTYPE, SERIES_DTYPE
 from sim.kernels.accounts import pack_positions_nb
+from sim.kernels.book import BLOCK_SHIFT
 from sim.kernels.heap import order_by_key_nb, split_sides_nb
 from sim.kernels.loop import path_price_nb, run_nb, start_nb
 from sim.kernels.margin import init_prices_nb, liquidation_prices_nb
@@ -410,13 +411,19 @@ def _allocate(inp):
 
 def new_book(n_levels, prof_bid, prof_ask, start_price):
     """A full book (every level untouched) of ``n_levels`` with the given profiles, no cursor, makers all there."""
+    prof_bid, prof_ask = (np.ascontiguousarray(a, np.float64) for a in (prof_bid, prof_ask))
+    n_blocks = (n_levels >> BLOCK_SHIFT) + 1
     return S.BookState(
         bid_q=np.zeros(n_levels),
         bid_t=np.zeros(n_levels, np.int64),
         ask_q=np.zeros(n_levels),
         ask_t=np.zeros(n_levels, np.int64),
-        prof_bid=np.ascontiguousarray(prof_bid, np.float64),
-        prof_ask=np.ascontiguousarray(prof_ask, np.float64),
+        prof_bid=prof_bid,
+        prof_ask=prof_ask,
+        bid_blk=np.zeros(n_blocks, np.int64),
+        ask_blk=np.zeros(n_blocks, np.int64),
+        cum_bid=_running_sums(prof_bid),
+        cum_ask=_running_sums(prof_ask),
         cur_t=np.full(2, S.NEVER, np.int64),
         cur_a=np.zeros(2, np.int64),
         cur_fair=np.full(2, np.nan),
@@ -427,6 +434,13 @@ def new_book(n_levels, prof_bid, prof_ask, start_price):
         flow_acc=np.zeros(1),
         prev=np.full(1, float(start_price)),
     )
+
+
+def _running_sums(prof):
+    """Rows ``Σ_{k≤d} prof[k]`` and ``Σ_{k≤d} k·prof[k]`` for d = 0..D (offset 0 is no level)."""
+    d = np.arange(prof.size, dtype=np.float64)
+    w = np.where(d > 0, prof, 0.0)
+    return np.ascontiguousarray(np.stack([np.cumsum(w), np.cumsum(d * w)]))
 
 
 def stop_order(pos, side, open_ids):

@@ -142,6 +142,10 @@ class BookState(NamedTuple):
     ask_t: np.ndarray
     prof_bid: np.ndarray  # f8 (D+1,), target size by offset in ticks from the fair price
     prof_ask: np.ndarray
+    bid_blk: np.ndarray  # int64 (⌈n_levels / 64⌉,): latest touch time + 1 of any level in the block (0 = never)
+    ask_blk: np.ndarray
+    cum_bid: np.ndarray  # f8 (2, D+1): running sums of prof_bid[d] and d·prof_bid[d] over d = 1..D (depth sums)
+    cum_ask: np.ndarray
     cur_t: np.ndarray  # int64 (2,): time of the bid (0) and ask (1) walk cursors (levels before it are empty) ...
     cur_a: np.ndarray  # int64 (2,): ... the absolute tick it stopped at ...
     cur_fair: np.ndarray  # f8 (2,): ... and the fair price it was set at

@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 from dsl import make_input
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.engine import _params, new_book
 from sim.kernels.book import best_price_nb, depth_usd_nb, walk_nb, withdraw_nb
@@ -62,3 +64,51 @@ def test_two_books_are_independent_and_withdrawal_thins_only_its_own(compiled):
     withdraw_nb(b, 100.0, p)
     assert a.share[0] < 1.0 and b.share[0] == 1.0
     assert depth_usd_nb(a, True, 97.0, 10_000_000, p, 0.01) < depth_usd_nb(b, True, 97.0, 10_000_000, p, 0.01)
+
+
+def _depth_level_by_level(book, is_bid, fair, t, p, pct):
+    """The depth within ``pct`` as a plain loop over the levels (what depth_usd_nb sums by blocks)."""
+    from sim.kernels.book import level_now_nb, top_ticks_nb
+
+    bid_top, ask_bot = top_ticks_nb(fair, p.tick)
+    q, tt, prof = (book.bid_q, book.bid_t, book.prof_bid) if is_bid else (book.ask_q, book.ask_t, book.prof_ask)
+    a, step, total = (bid_top, -1, 0.0) if is_bid else (ask_bot, 1, 0.0)
+    for d in range(1, prof.size):
+        i = a - p.grid_lo
+        price = a * p.tick
+        if not 0 <= i < p.n_levels or (price < fair * (1 - pct) if is_bid else price > fair * (1 + pct)):
+            break
+        total += level_now_nb(q[i], tt[i], prof[d], d, t, book, p) * price
+        a += step
+    return total
+
+
+@given(
+    walks=st.lists(
+        st.tuples(st.integers(0, 5_000), st.sampled_from([-1, 1]), st.floats(0.1, 400.0), st.floats(97.0, 103.0)),
+        min_size=1,
+        max_size=12,
+    ),
+    wd=st.booleans(),
+)
+@settings(max_examples=60, deadline=None)
+def test_depth_by_blocks_equals_the_sum_over_levels(compiled, walks, wd):
+    """Blocks of untouched levels come from the profile's running sums; after any walks, at any later time
+    (refilled, half refilled or long full) the depth equals the level-by-level sum."""
+    rng = np.random.default_rng(len(walks))
+    prof = np.concatenate([[0.0], rng.uniform(0.5, 3.0, 3000)])
+    inp = make_input([(1, 1.0, 100.0, 10.0, 0)], prof=prof, tick=0.001, n_levels=200_000, refill_half_life=50.0)
+    p = _params(inp._replace(wd_on=wd, wd_floor=0.3, wd_vol_half=0.001, wd_flow_half=1e3, wd_spread=0.002))
+    book = fresh(inp)
+    t = 0
+    for dt, side, qty, fair in sorted(walks):
+        t += dt
+        walk_nb(book, side, qty, 0.0 if side < 0 else 1e9, fair, t, p)
+        if wd:
+            withdraw_nb(book, fair, p)
+    for later in (0, 30, 500, 10_000):
+        for fair in (97.3, 100.0, 102.9):
+            for is_bid in (True, False):
+                fast = depth_usd_nb(book, is_bid, fair, t + later, p, 0.01)
+                slow = _depth_level_by_level(book, is_bid, fair, t + later, p, 0.01)
+                assert fast == pytest.approx(slow, rel=1e-12, abs=1e-9)
