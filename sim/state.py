@@ -1,9 +1,24 @@
 """Engine state: NamedTuples of NumPy arrays (structure of arrays) and their allocators.
 
-Kernels receive these tuples and mutate the arrays in place; nothing here is a jitclass. State of its own
-lives in named groups (a book's in its :class:`BookState`, the spot venues' in :class:`SpotState`); the perp's
-other scalars that change during a run live in two small arrays, ``sf`` (float64) and ``si`` (int64),
-addressed by the slot constants below. A run can stop at any time and resume exactly where it was.
+Kernels receive these tuples and mutate the arrays in place; nothing here is a jitclass. Every piece of state
+that changes during a run lives in a named group, and a kernel takes the groups it reads or writes: a book's in
+its :class:`BookState`, the spot venues' in :class:`SpotState`, and the perp market's in eight small groups
+whose scalars are 1-element arrays (a kernel writes ``px.mark[0]``):
+
+* :class:`Prices` (``px``): the perp's index, mark and last prices, their extremes, the mark's EMAs, funding
+  and open interest: what a venue publishes about its market;
+* :class:`Accounts` (``acc``): the accounts that are not trader rows (makers, noise, fees, insurance fund);
+* :class:`AdlState` (``adl``): the ADL pools of this (tick, side) and the matching of one of them;
+* :class:`Work` (``work``): the oracle tick's liquidation work (tick count, phase, trigger cursors, heaps);
+* :class:`Clock` (``clk``): the event loop's clock and the cursors of the buffers it fills;
+* :class:`Totals` (``tot``): counts and notional totals over the run (read by the summary only);
+* :class:`Behaviour` (``bh``): the traders' stop cursors, pending top-ups, the next funding time;
+* :class:`Arrivals` (``arv``): the arrival stream's cursor and the mark's rolling peak it reads.
+
+:func:`allocate_perp` builds them, as one :class:`Perp`. Several markets (venue × instrument) would each get
+their own :class:`Perp` (with their own book, positions and trigger index), and a kernel that acts on one market
+takes that market's groups, unchanged; what links markets (the index from shared spot venues, a trader's cross
+margin) would be groups of their own. A run can stop at any time and resume exactly where it was.
 """
 
 from typing import NamedTuple
@@ -13,91 +28,183 @@ import numpy as np
 # Times are int64 milliseconds; "never touched" is a time far in the past.
 NEVER = -(1 << 62)
 
-# --- float slots (sf) ---------------------------------------------------------------------------
-F_INDEX = 0
-F_MARK = 1
-F_PREV_MARK = 2
-F_LAST = 3
-F_MAKER_CASH = 4
-F_MAKER_Q = 5
-F_NOISE_CASH = 6
-F_NOISE_Q = 7
-F_FEE_CASH = 8
-F_FUND_CASH = 9
-F_FUND_Q = 10
-F_FUND_AVG = 11
-F_FUND_BAL = 12
-F_FUND_MIN = 13
-F_LIQ_NOTIONAL = 14
-F_OI_LONG = 15  # open interest of trader rows, base units
-F_ADL_REM = 16  # bankrupt quantity pooled for ADL this (tick, side), still to be matched
-F_ADL_PRICE = 17  # ADL execution price of the pool being matched
-F_OI_SHORT = 18
-F_MIN_LAST = 19  # extremes of last and mark over the run (samples can miss a wick)
-F_MAX_LAST = 20
-F_MIN_MARK = 21
-F_MAX_MARK = 22
-F_ADL_COST = 23  # Σ quantity × bankruptcy price of the pool
-F_ADL_BBAR = 24  # the pool's quantity-weighted bankruptcy price (set when matching starts)
-F_ADL_PLAN = 25  # pro-rata factor, or the leverage-draining target leverage
-F_ADL_GAP = 26  # equity a victim loses per unit closed at the ADL price (leverage draining)
-F_EMA_SLOW_NUM = 27  # Hyperliquid mark: time-weighted EMAs (numerator, denominator)
-F_EMA_SLOW_DEN = 28
-F_EMA_FAST_NUM = 29
-F_EMA_FAST_DEN = 30
-F_DD_PEAK = 31  # the fund's rolling peak equity (ADL drawdown trigger)
-F_FUNDING_RATE = 32  # the last settled funding rate (the mark's funding term uses it)
-F_PREM_NUM = 33  # weighted sum of premium samples since the last funding settlement ...
-F_PREM_DEN = 34  # ... and of their weights
-F_FUNDING_TRADERS = 35  # net funding paid by trader rows over the run (USD)
-F_TOPUP_USD = 36  # margin added by top-ups over the run (USD)
-F_STOP_NOTIONAL = 37  # notional filled by stop orders (USD)
-# ADL pools waiting to be matched this (tick, side), one per cause (enums.CAUSE_*): quantity at F_POOL + 2·(c − 1),
-# Σ quantity × bankruptcy price at the next slot. Matching moves one into F_ADL_REM / F_ADL_COST.
-F_POOL = 38
-F_DIP_PEAK = 44  # arrivals: the mark's rolling peak (buy-the-dip drawdown)
-F_ARR_USD = 45  # arrivals: notional opened over the run (USD, at the fill)
-N_F = 46
 
-# --- int slots (si) -----------------------------------------------------------------------------
-I_SEQ = 0  # event sequence counter (owned by the run)
-I_NEV = 1  # events in the queue
-I_TICK = 2  # oracle ticks so far
-I_NOISE_NEXT = 3  # next background order
-I_NFILLS = 4
-I_NSERIES = 5
-I_PHASE = 6  # liquidation work this tick: 0 none, 1 first side, 2 second side
-I_FIRST_SIDE = 7  # +1 longs first, -1 shorts first
-I_CUR_LONG = 8  # cursor into the sorted trigger index
-I_CUR_SHORT = 9
-I_HEAP_LONG = 10  # entries in the re-index heaps
-I_HEAP_SHORT = 11
-I_NDEFER = 12  # positions waiting for the next tick after a partial liquidation
-I_ADL_SIDE = 13  # side of the bankrupt positions in the ADL pool (0: empty)
-I_ADL_ACTIVE = 14  # 1 while the pool is being matched against ranked victims
-I_ADL_NW = 15  # pro rata: victims sized pro rata (the winners), before the queue of the rest
-I_RANK_N = 16
-I_RANK_CUR = 17
-I_BASIS_N = 18  # basis samples taken
-I_FULL = 19  # fully liquidated positions
-I_PARTIAL = 20
-I_NOW = 21  # time of the event being processed (ms)
-I_DD_HEAD = 22  # ring buffer of (time, fund equity) for the rolling peak
-I_DD_LEN = 23
-I_STOP_LONG = 24  # cursors into the sorted stop orders (docs/engine.md §9)
-I_STOP_SHORT = 25
-I_NPEND = 26  # top-ups waiting for their reaction delay (heap entries)
-I_PREM_N = 27  # premium samples since the last funding settlement
-I_NEXT_FUNDING = 28  # time of the next funding settlement (ms)
-I_FUNDINGS = 29  # funding settlements so far
-I_TOPUPS = 30  # top-ups applied
-I_STOPS = 31  # stop orders that filled
-I_ADL_CAUSE = 32  # cause of the pool being matched (enums.CAUSE_*)
-I_ARR_NEXT = 33  # next arrival candidate
-I_DIP_HEAD = 34  # ring buffer of (time, mark) for the arrivals' rolling peak
-I_DIP_LEN = 35
-I_ARRIVALS = 36  # arrivals that opened a position
-N_I = 37
+class Prices(NamedTuple):
+    """The perp's prices, funding and open interest. Scalars are ``(1,)`` arrays, all mutated."""
+
+    index_price: (
+        np.ndarray
+    )  # f8 (1,), USD: the index (oracle) price at the last oracle tick (`index` is a tuple method)
+    mark: np.ndarray  # f8 (1,), USD: the mark price set at the last oracle tick ...
+    prev_mark: np.ndarray  # f8 (1,), USD: ... and at the one before
+    last: np.ndarray  # f8 (1,), USD: the last trade's price on the perp book
+    min_last: np.ndarray  # f8 (1,), USD: extremes of last and mark over the run (samples can miss a wick)
+    max_last: np.ndarray  # f8 (1,)
+    min_mark: np.ndarray  # f8 (1,)
+    max_mark: np.ndarray  # f8 (1,)
+    ema_slow: np.ndarray  # f8 (2,): Hyperliquid mark: time-weighted EMA of the basis (numerator, denominator) ...
+    ema_fast: np.ndarray  # f8 (2,): ... and of the book price
+    funding_rate: np.ndarray  # f8 (1,), fraction per interval: the last settled rate (the mark's funding term)
+    prem_num: np.ndarray  # f8 (1,): weighted sum of premium samples since the last funding settlement ...
+    prem_den: np.ndarray  # f8 (1,): ... the sum of their weights ...
+    prem_n: np.ndarray  # int64 (1,): ... and their count
+    oi_long: np.ndarray  # f8 (1,), base units: open interest of trader rows, longs ...
+    oi_short: np.ndarray  # f8 (1,): ... and shorts
+
+
+class Accounts(NamedTuple):
+    """The accounts that are not trader rows, in USD and base units. Scalars are ``(1,)`` arrays, all mutated."""
+
+    maker_cash: np.ndarray  # f8 (1,), USD: the book's makers (every resting order) ...
+    maker_q: np.ndarray  # f8 (1,), base units: ... and their position
+    noise_cash: np.ndarray  # f8 (1,): the background orders' account
+    noise_q: np.ndarray  # f8 (1,)
+    fee_cash: np.ndarray  # f8 (1,): taker fees collected
+    fund_cash: np.ndarray  # f8 (1,): the insurance fund's cash ...
+    fund_q: np.ndarray  # f8 (1,): ... its inventory from takeovers ...
+    fund_avg: np.ndarray  # f8 (1,): ... at this average price ...
+    fund_bal: np.ndarray  # f8 (1,): ... its balance (initial + realized deltas) ...
+    fund_min: np.ndarray  # f8 (1,): ... and the lowest balance of the run
+    dd_peak: np.ndarray  # f8 (1,): the fund's rolling peak equity (ADL drawdown trigger) ...
+    dd_ring: np.ndarray  # int64 (2,): ... head and length of its ring buffer (Trigger.dd_t, dd_v)
+
+
+class AdlState(NamedTuple):
+    """The ADL pools of this (tick, side) and the matching of one of them against ranked victims (docs/engine.md
+    §7.10). Scalars are ``(1,)`` arrays, all mutated."""
+
+    pool_q: np.ndarray  # f8 (3,), base units: bankrupt quantity waiting per cause (enums.CAUSE_* − 1) ...
+    pool_cost: np.ndarray  # f8 (3,), USD: ... and its Σ quantity × bankruptcy price
+    rem: np.ndarray  # f8 (1,), base units: the pool being matched: quantity still to be matched ...
+    cost: np.ndarray  # f8 (1,), USD: ... its Σ quantity × bankruptcy price ...
+    bbar: np.ndarray  # f8 (1,), USD: ... its quantity-weighted bankruptcy price (set when matching starts) ...
+    price: np.ndarray  # f8 (1,), USD: ... and its execution price
+    plan: np.ndarray  # f8 (1,): pro-rata factor, or the leverage-draining target leverage
+    gap: np.ndarray  # f8 (1,), USD: equity a victim loses per unit closed at the ADL price (leverage draining)
+    side: np.ndarray  # int64 (1,): side of the bankrupt positions in the pools (0: empty)
+    active: np.ndarray  # int64 (1,): 1 while a pool is being matched
+    nw: np.ndarray  # int64 (1,): pro rata: victims sized pro rata (the winners), before the queue of the rest
+    rank_n: np.ndarray  # int64 (1,): victims ranked in Trigger.rank ...
+    rank_cur: np.ndarray  # int64 (1,): ... and the next one
+    cause: np.ndarray  # int64 (1,): cause of the pool being matched (enums.CAUSE_*)
+
+
+class Work(NamedTuple):
+    """An oracle tick's liquidation work. Scalars are ``(1,)`` arrays, all mutated; pairs are (longs, shorts)."""
+
+    tick: np.ndarray  # int64 (1,): oracle ticks so far (positions wait for a tick: Positions.eligible)
+    phase: np.ndarray  # int64 (1,): 0 none, 1 first side, 2 second side
+    first_side: np.ndarray  # int64 (1,): +1 longs first, -1 shorts first
+    cur: np.ndarray  # int64 (2,): cursors into the sorted trigger index (Trigger.order_long, order_short)
+    heap_n: np.ndarray  # int64 (2,): entries in the re-index heaps (rows of Trigger.heap_*)
+    ndefer: np.ndarray  # int64 (1,): positions waiting in Trigger.deferred for a later tick
+
+
+class Clock(NamedTuple):
+    """The event loop's clock and the cursors of what it reads and fills. Scalars are ``(1,)`` int64 arrays,
+    all mutated."""
+
+    now: np.ndarray  # time of the event being processed (ms)
+    seq: np.ndarray  # event sequence counter (owned by the run)
+    nev: np.ndarray  # events in the queue (Events)
+    noise_next: np.ndarray  # next background order (MarketState.noise_*)
+    nfills: np.ndarray  # fill records written (Fills)
+    nseries: np.ndarray  # rows of the time series written
+    basis_n: np.ndarray  # basis samples taken (MarketState.basis)
+
+
+class Totals(NamedTuple):
+    """Counts and notional totals over the run (read by the summary). Scalars are ``(1,)`` arrays, all mutated."""
+
+    full: np.ndarray  # int64 (1,): fully liquidated positions
+    partial: np.ndarray  # int64 (1,): partial liquidations
+    stops: np.ndarray  # int64 (1,): stop orders that filled
+    topups: np.ndarray  # int64 (1,): top-ups applied
+    fundings: np.ndarray  # int64 (1,): funding settlements
+    arrivals: np.ndarray  # int64 (1,): arrivals that opened a position
+    liq_usd: np.ndarray  # f8 (1,), USD: notional of forced closes (liquidations, takeovers, ADL)
+    stop_usd: np.ndarray  # f8 (1,): notional filled by stop orders
+    topup_usd: np.ndarray  # f8 (1,): margin added by top-ups
+    funding_usd: np.ndarray  # f8 (1,): net funding paid by trader rows
+    arrival_usd: np.ndarray  # f8 (1,): notional opened by arrivals (at the fill)
+
+
+class Behaviour(NamedTuple):
+    """Trader behaviour and funding times (docs/engine.md §9). Scalars are ``(1,)`` int64 arrays, all mutated."""
+
+    stop_cur: np.ndarray  # (2,): cursors into the sorted stops (Trigger.stop_long, stop_short)
+    npend: np.ndarray  # top-ups waiting for their reaction delay (entries of the Trigger.pend_* heap)
+    next_funding: np.ndarray  # time of the next funding settlement (ms)
+
+
+class Arrivals(NamedTuple):
+    """The arrival stream (docs/engine.md §9). Scalars are ``(1,)`` arrays, all mutated."""
+
+    next: np.ndarray  # int64 (1,): next arrival candidate (MarketState.arr_*)
+    dip_ring: np.ndarray  # int64 (2,): head and length of the ring of marks (MarketState.dip_t, dip_v) ...
+    dip_peak: np.ndarray  # f8 (1,), USD: ... and the mark's rolling peak it gives (buy-the-dip drawdown)
+
+
+class Perp(NamedTuple):
+    """One perp market's groups of changing state, in the order the kernels take them."""
+
+    px: Prices
+    acc: Accounts
+    adl: AdlState
+    work: Work
+    clk: Clock
+    tot: Totals
+    bh: Behaviour
+    arv: Arrivals
+
+
+def _groups(cls, **values):
+    """A group of ``cls`` whose fields are ``(1,)`` arrays: float64 for a float in ``values``, int64 for an int or a
+    field not given (zero); an array in ``values`` is used as it is."""
+    out = {}
+    for name in cls._fields:
+        v = values.get(name, 0)
+        out[name] = v if isinstance(v, np.ndarray) else np.full(1, v, np.float64 if isinstance(v, float) else np.int64)
+    return cls(**out)
+
+
+def allocate_perp(start_price, fund_initial, funding_rate, time_to_funding, oi_long, oi_short):
+    """The perp's groups at the start of a run: every price at ``start_price``, the fund's cash, balance, lowest
+    balance and rolling peak at ``fund_initial``, the open interest given, the first funding at
+    ``time_to_funding`` (ms)."""
+    p0, f0 = float(start_price), float(fund_initial)
+    z = 0.0
+    px = _groups(
+        Prices,
+        **dict.fromkeys(
+            ("index_price", "mark", "prev_mark", "last", "min_last", "max_last", "min_mark", "max_mark"), p0
+        ),
+        ema_slow=np.zeros(2),
+        ema_fast=np.zeros(2),
+        funding_rate=float(funding_rate),
+        prem_num=z,
+        prem_den=z,
+        oi_long=float(oi_long),
+        oi_short=float(oi_short),
+    )
+    acc = _groups(
+        Accounts,
+        **dict.fromkeys(("maker_cash", "maker_q", "noise_cash", "noise_q", "fee_cash", "fund_q", "fund_avg"), z),
+        **dict.fromkeys(("fund_cash", "fund_bal", "fund_min", "dd_peak"), f0),
+        dd_ring=np.zeros(2, np.int64),
+    )
+    adl = _groups(
+        AdlState,
+        pool_q=np.zeros(3),
+        pool_cost=np.zeros(3),
+        **dict.fromkeys(("rem", "cost", "bbar", "price", "plan", "gap"), z),
+    )
+    work = _groups(Work, cur=np.zeros(2, np.int64), heap_n=np.zeros(2, np.int64))
+    clk = _groups(Clock)
+    tot = _groups(Totals, **dict.fromkeys(("liq_usd", "stop_usd", "topup_usd", "funding_usd", "arrival_usd"), z))
+    bh = _groups(Behaviour, stop_cur=np.zeros(2, np.int64), next_funding=int(time_to_funding))
+    arv = _groups(Arrivals, dip_ring=np.zeros(2, np.int64), dip_peak=p0)
+    return Perp(px, acc, adl, work, clk, tot, bh, arv)
 
 
 class Positions(NamedTuple):
