@@ -460,7 +460,7 @@ def simulate(inp, progress=None, n_chunks=50):
 
 def _wrap(inp, pos, fills, series, perp, lp_start, sp):
     px, ac, tot = perp.px, perp.acc, perp.tot
-    nf = perp.clk.nfills[0]
+    nf = perp.clk["nfills"]
     f = np.zeros(nf, FILL_DTYPE)
     f["t"] = fills.t[:nf] / 1000.0
     for name, col in (
@@ -477,11 +477,11 @@ def _wrap(inp, pos, fills, series, perp, lp_start, sp):
         ("adl_cause", fills.cause),
     ):
         f[name] = col[:nf]
-    ns = perp.clk.nseries[0]
+    ns = perp.clk["nseries"]
     ser = np.zeros(ns, SERIES_DTYPE)
     for k, name in enumerate(SERIES_DTYPE.names):
         ser[name] = series[:ns, k]
-    mark = px.mark[0]
+    mark = px["mark"]
     n = pos.side.size
     spp = inp.spot.params
     n_other = 6 if (spp.on or spp.flow_on) else 4  # the arbitrageurs' and the flow's perp legs, when they trade
@@ -514,37 +514,37 @@ def _wrap(inp, pos, fills, series, perp, lp_start, sp):
         other[name] = np.nan
     other["position_start"] = 0.0
     other["cash_start"] = (0.0, 0.0, inp.fund_initial, 0.0, 0.0, 0.0)[:n_other]
-    other["position_end"] = (ac.maker_q[0], ac.noise_q[0], ac.fund_q[0], 0.0, *sp.perp_q)[:n_other]
-    other["cash_end"] = (ac.maker_cash[0], ac.noise_cash[0], ac.fund_cash[0], ac.fee_cash[0], *sp.perp_cash)[:n_other]
+    other["position_end"] = (ac["maker_q"], ac["noise_q"], ac["fund_q"], 0.0, *sp.perp_q)[:n_other]
+    other["cash_end"] = (ac["maker_cash"], ac["noise_cash"], ac["fund_cash"], ac["fee_cash"], *sp.perp_cash)[:n_other]
     other["equity_start"] = other["cash_start"]
     other["equity_end"] = other["cash_end"] + other["position_end"] * mark
     return Raw(
         fills=f,
         series=ser,
         accounts=acc,
-        fund_balance=float(ac.fund_bal[0]),
-        fund_cash=float(ac.fund_cash[0]),
-        fund_q=float(ac.fund_q[0]),
+        fund_balance=float(ac["fund_bal"]),
+        fund_cash=float(ac["fund_cash"]),
+        fund_q=float(ac["fund_q"]),
         final_mark=float(mark),
         lp_start=lp_start,
         extremes={
-            "min_last": float(px.min_last[0]),
-            "max_last": float(px.max_last[0]),
-            "min_mark": float(px.min_mark[0]),
-            "max_mark": float(px.max_mark[0]),
+            "min_last": float(px["min_last"]),
+            "max_last": float(px["max_last"]),
+            "min_mark": float(px["min_mark"]),
+            "max_mark": float(px["max_mark"]),
         },
-        full=int(tot.full[0]),
-        partial=int(tot.partial[0]),
+        full=int(tot["full"]),
+        partial=int(tot["partial"]),
         behaviour={
-            "stop_fills": int(tot.stops[0]),
-            "stop_notional_usd": float(tot.stop_usd[0]),
-            "topups": int(tot.topups[0]),
-            "topup_usd": float(tot.topup_usd[0]),
-            "funding_settlements": int(tot.fundings[0]),
-            "funding_paid_by_traders_usd": float(tot.funding_usd[0]),
-            "funding_rate_last_pct": float(px.funding_rate[0]) * 100.0,
+            "stop_fills": int(tot["stops"]),
+            "stop_notional_usd": float(tot["stop_usd"]),
+            "topups": int(tot["topups"]),
+            "topup_usd": float(tot["topup_usd"]),
+            "funding_settlements": int(tot["fundings"]),
+            "funding_paid_by_traders_usd": float(tot["funding_usd"]),
+            "funding_rate_last_pct": float(px["funding_rate"]) * 100.0,
             **(
-                {"arrivals": int(tot.arrivals[0]), "arrival_notional_usd": float(tot.arrival_usd[0])}
+                {"arrivals": int(tot["arrivals"]), "arrival_notional_usd": float(tot["arrival_usd"])}
                 if inp.arr_on
                 else {}
             ),

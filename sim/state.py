@@ -1,19 +1,27 @@
-"""Engine state: NamedTuples of NumPy arrays (structure of arrays) and their allocators.
+"""Engine state: NamedTuples of NumPy arrays (structure of arrays), record groups, and their allocators.
 
-Kernels receive these tuples and mutate the arrays in place; nothing here is a jitclass. Every piece of state
-that changes during a run lives in a named group, and a kernel takes the groups it reads or writes: a book's in
-its :class:`BookState`, the spot venues' in :class:`SpotState`, and the perp market's in eight small groups
-whose scalars are 1-element arrays (a kernel writes ``px.mark[0]``):
+Kernels receive these and mutate them in place; nothing here is a jitclass. Every piece of state that changes
+during a run lives in a named group, and a kernel takes the groups it reads or writes: a book's in its
+:class:`BookState`, the spot venues' in :class:`SpotState`, and the perp market's scalars in eight small groups,
+each a record (one row of a structured array, its fields named by a dtype below) that a kernel reads and writes
+by name (``px.mark = mark``, ``adl.pool_q[c - 1] += q``):
 
-* :class:`Prices` (``px``): the perp's index, mark and last prices, their extremes, the mark's EMAs, funding
-  and open interest: what a venue publishes about its market;
-* :class:`Accounts` (``acc``): the accounts that are not trader rows (makers, noise, fees, insurance fund);
-* :class:`AdlState` (``adl``): the ADL pools of this (tick, side) and the matching of one of them;
-* :class:`Work` (``work``): the oracle tick's liquidation work (tick count, phase, trigger cursors, heaps);
-* :class:`Clock` (``clk``): the event loop's clock and the cursors of the buffers it fills;
-* :class:`Totals` (``tot``): counts and notional totals over the run (read by the summary only);
-* :class:`Behaviour` (``bh``): the traders' stop cursors, pending top-ups, the next funding time;
-* :class:`Arrivals` (``arv``): the arrival stream's cursor and the mark's rolling peak it reads.
+* ``px`` (:data:`PRICES`): the perp's index, mark and last prices, their extremes, the mark's EMAs, funding and
+  open interest: what a venue publishes about its market;
+* ``acc`` (:data:`ACCOUNTS`): the accounts that are not trader rows (makers, noise, fees, insurance fund);
+* ``adl`` (:data:`ADL`): the ADL pools of this (tick, side) and the matching of one of them;
+* ``work`` (:data:`WORK`): the oracle tick's liquidation work (tick count, phase, trigger cursors, heaps);
+* ``clk`` (:data:`CLOCK`): the event loop's clock and the cursors of the buffers it fills;
+* ``tot`` (:data:`TOTALS`): counts and notional totals over the run (read by the summary only);
+* ``bh`` (:data:`BEHAVIOUR`): the traders' stop cursors, pending top-ups, the next funding time;
+* ``arv`` (:data:`ARRIVALS`): the arrival stream's cursor and the mark's rolling peak it reads.
+
+Why records and not NamedTuples of one-element arrays for these: Numba counts a reference (an atomic increment
+and decrement) for every array of a tuple at every call and every inlined helper that receives it. These groups
+are passed everywhere (every fill record, every trade's last price), and as 72 one-element arrays they made a
+warm run half as slow again; a record is passed as one pointer and counts no reference, so the named groups cost
+less than the two slot arrays they replace. The arrays of a record's lifetime belong to the run (the
+:class:`Perp` holds them).
 
 :func:`allocate_perp` builds them, as one :class:`Perp`. Several markets (venue × instrument) would each get
 their own :class:`Perp` (with their own book, positions and trigger index), and a kernel that acts on one market
@@ -29,143 +37,138 @@ import numpy as np
 NEVER = -(1 << 62)
 
 
-class Prices(NamedTuple):
-    """The perp's prices, funding and open interest. Scalars are ``(1,)`` arrays, all mutated."""
-
-    index_price: (
-        np.ndarray
-    )  # f8 (1,), USD: the index (oracle) price at the last oracle tick (`index` is a tuple method)
-    mark: np.ndarray  # f8 (1,), USD: the mark price set at the last oracle tick ...
-    prev_mark: np.ndarray  # f8 (1,), USD: ... and at the one before
-    last: np.ndarray  # f8 (1,), USD: the last trade's price on the perp book
-    min_last: np.ndarray  # f8 (1,), USD: extremes of last and mark over the run (samples can miss a wick)
-    max_last: np.ndarray  # f8 (1,)
-    min_mark: np.ndarray  # f8 (1,)
-    max_mark: np.ndarray  # f8 (1,)
-    ema_slow: np.ndarray  # f8 (2,): Hyperliquid mark: time-weighted EMA of the basis (numerator, denominator) ...
-    ema_fast: np.ndarray  # f8 (2,): ... and of the book price
-    funding_rate: np.ndarray  # f8 (1,), fraction per interval: the last settled rate (the mark's funding term)
-    prem_num: np.ndarray  # f8 (1,): weighted sum of premium samples since the last funding settlement ...
-    prem_den: np.ndarray  # f8 (1,): ... the sum of their weights ...
-    prem_n: np.ndarray  # int64 (1,): ... and their count
-    oi_long: np.ndarray  # f8 (1,), base units: open interest of trader rows, longs ...
-    oi_short: np.ndarray  # f8 (1,): ... and shorts
+def _group(*fields):
+    """A record dtype (C-aligned) from ``(name, dtype)`` or ``(name, dtype, shape)`` fields."""
+    return np.dtype(list(fields), align=True)
 
 
-class Accounts(NamedTuple):
-    """The accounts that are not trader rows, in USD and base units. Scalars are ``(1,)`` arrays, all mutated."""
+#: The perp's prices, funding and open interest (``px``).
+PRICES = _group(
+    ("index_price", "f8"),  # USD: the index (oracle) price at the last oracle tick
+    ("mark", "f8"),  # USD: the mark price set at the last oracle tick ...
+    ("prev_mark", "f8"),  # USD: ... and at the one before
+    ("last", "f8"),  # USD: the last trade's price on the perp book
+    ("min_last", "f8"),  # USD: extremes of last and mark over the run (samples can miss a wick)
+    ("max_last", "f8"),
+    ("min_mark", "f8"),
+    ("max_mark", "f8"),
+    ("ema_slow", "f8", (2,)),  # Hyperliquid mark: time-weighted EMA of the basis (numerator, denominator) ...
+    ("ema_fast", "f8", (2,)),  # ... and of the book price
+    ("funding_rate", "f8"),  # fraction per interval: the last settled rate (the mark's funding term uses it)
+    ("prem_num", "f8"),  # weighted sum of premium samples since the last funding settlement ...
+    ("prem_den", "f8"),  # ... the sum of their weights ...
+    ("prem_n", "i8"),  # ... and their count
+    ("oi_long", "f8"),  # base units: open interest of trader rows, longs ...
+    ("oi_short", "f8"),  # ... and shorts
+)
 
-    maker_cash: np.ndarray  # f8 (1,), USD: the book's makers (every resting order) ...
-    maker_q: np.ndarray  # f8 (1,), base units: ... and their position
-    noise_cash: np.ndarray  # f8 (1,): the background orders' account
-    noise_q: np.ndarray  # f8 (1,)
-    fee_cash: np.ndarray  # f8 (1,): taker fees collected
-    fund_cash: np.ndarray  # f8 (1,): the insurance fund's cash ...
-    fund_q: np.ndarray  # f8 (1,): ... its inventory from takeovers ...
-    fund_avg: np.ndarray  # f8 (1,): ... at this average price ...
-    fund_bal: np.ndarray  # f8 (1,): ... its balance (initial + realized deltas) ...
-    fund_min: np.ndarray  # f8 (1,): ... and the lowest balance of the run
-    dd_peak: np.ndarray  # f8 (1,): the fund's rolling peak equity (ADL drawdown trigger) ...
-    dd_ring: np.ndarray  # int64 (2,): ... head and length of its ring buffer (Trigger.dd_t, dd_v)
+#: The accounts that are not trader rows (``acc``), USD and base units.
+ACCOUNTS = _group(
+    ("maker_cash", "f8"),  # USD: the book's makers (every resting order) ...
+    ("maker_q", "f8"),  # base units: ... and their position
+    ("noise_cash", "f8"),  # the background orders' account
+    ("noise_q", "f8"),
+    ("fee_cash", "f8"),  # taker fees collected
+    ("fund_cash", "f8"),  # the insurance fund's cash ...
+    ("fund_q", "f8"),  # ... its inventory from takeovers ...
+    ("fund_avg", "f8"),  # ... at this average price ...
+    ("fund_bal", "f8"),  # ... its balance (initial + realized deltas) ...
+    ("fund_min", "f8"),  # ... and the lowest balance of the run
+    ("dd_peak", "f8"),  # the fund's rolling peak equity (ADL drawdown trigger) ...
+    ("dd_ring", "i8", (2,)),  # ... head and length of its ring buffer (Trigger.dd_t, dd_v)
+)
 
+#: The ADL pools of this (tick, side) and the matching of one of them against ranked victims (``adl``,
+#: docs/engine.md §7.10).
+ADL = _group(
+    ("pool_q", "f8", (3,)),  # base units: bankrupt quantity waiting per cause (enums.CAUSE_* − 1) ...
+    ("pool_cost", "f8", (3,)),  # USD: ... and its Σ quantity × bankruptcy price
+    ("rem", "f8"),  # base units: the pool being matched: quantity still to be matched ...
+    ("cost", "f8"),  # USD: ... its Σ quantity × bankruptcy price ...
+    ("bbar", "f8"),  # USD: ... its quantity-weighted bankruptcy price (set when matching starts) ...
+    ("price", "f8"),  # USD: ... and its execution price
+    ("plan", "f8"),  # pro-rata factor, or the leverage-draining target leverage
+    ("gap", "f8"),  # USD: equity a victim loses per unit closed at the ADL price (leverage draining)
+    ("side", "i8"),  # side of the bankrupt positions in the pools (0: empty)
+    ("active", "i8"),  # 1 while a pool is being matched
+    ("nw", "i8"),  # pro rata: victims sized pro rata (the winners), before the queue of the rest
+    ("rank_n", "i8"),  # victims ranked in Trigger.rank ...
+    ("rank_cur", "i8"),  # ... and the next one
+    ("cause", "i8"),  # cause of the pool being matched (enums.CAUSE_*)
+)
 
-class AdlState(NamedTuple):
-    """The ADL pools of this (tick, side) and the matching of one of them against ranked victims (docs/engine.md
-    §7.10). Scalars are ``(1,)`` arrays, all mutated."""
+#: An oracle tick's liquidation work (``work``); pairs are (longs, shorts).
+WORK = _group(
+    ("tick", "i8"),  # oracle ticks so far (positions wait for a tick: Positions.eligible)
+    ("phase", "i8"),  # 0 none, 1 first side, 2 second side
+    ("first_side", "i8"),  # +1 longs first, -1 shorts first
+    ("cur", "i8", (2,)),  # cursors into the sorted trigger index (Trigger.order_long, order_short)
+    ("heap_n", "i8", (2,)),  # entries in the re-index heaps (rows of Trigger.heap_*)
+    ("ndefer", "i8"),  # positions waiting in Trigger.deferred for a later tick
+)
 
-    pool_q: np.ndarray  # f8 (3,), base units: bankrupt quantity waiting per cause (enums.CAUSE_* − 1) ...
-    pool_cost: np.ndarray  # f8 (3,), USD: ... and its Σ quantity × bankruptcy price
-    rem: np.ndarray  # f8 (1,), base units: the pool being matched: quantity still to be matched ...
-    cost: np.ndarray  # f8 (1,), USD: ... its Σ quantity × bankruptcy price ...
-    bbar: np.ndarray  # f8 (1,), USD: ... its quantity-weighted bankruptcy price (set when matching starts) ...
-    price: np.ndarray  # f8 (1,), USD: ... and its execution price
-    plan: np.ndarray  # f8 (1,): pro-rata factor, or the leverage-draining target leverage
-    gap: np.ndarray  # f8 (1,), USD: equity a victim loses per unit closed at the ADL price (leverage draining)
-    side: np.ndarray  # int64 (1,): side of the bankrupt positions in the pools (0: empty)
-    active: np.ndarray  # int64 (1,): 1 while a pool is being matched
-    nw: np.ndarray  # int64 (1,): pro rata: victims sized pro rata (the winners), before the queue of the rest
-    rank_n: np.ndarray  # int64 (1,): victims ranked in Trigger.rank ...
-    rank_cur: np.ndarray  # int64 (1,): ... and the next one
-    cause: np.ndarray  # int64 (1,): cause of the pool being matched (enums.CAUSE_*)
+#: The event loop's clock and the cursors of what it reads and fills (``clk``).
+CLOCK = _group(
+    ("now", "i8"),  # ms: time of the event being processed
+    ("seq", "i8"),  # event sequence counter (owned by the run)
+    ("nev", "i8"),  # events in the queue (Events)
+    ("noise_next", "i8"),  # next background order (MarketState.noise_*)
+    ("nfills", "i8"),  # fill records written (Fills)
+    ("nseries", "i8"),  # rows of the time series written
+    ("basis_n", "i8"),  # basis samples taken (MarketState.basis)
+)
 
+#: Counts and notional totals over the run, read by the summary (``tot``).
+TOTALS = _group(
+    ("full", "i8"),  # fully liquidated positions
+    ("partial", "i8"),  # partial liquidations
+    ("stops", "i8"),  # stop orders that filled
+    ("topups", "i8"),  # top-ups applied
+    ("fundings", "i8"),  # funding settlements
+    ("arrivals", "i8"),  # arrivals that opened a position
+    ("liq_usd", "f8"),  # USD: notional of forced closes (liquidations, takeovers, ADL)
+    ("stop_usd", "f8"),  # USD: notional filled by stop orders
+    ("topup_usd", "f8"),  # USD: margin added by top-ups
+    ("funding_usd", "f8"),  # USD: net funding paid by trader rows
+    ("arrival_usd", "f8"),  # USD: notional opened by arrivals (at the fill)
+)
 
-class Work(NamedTuple):
-    """An oracle tick's liquidation work. Scalars are ``(1,)`` arrays, all mutated; pairs are (longs, shorts)."""
+#: Trader behaviour and funding times (``bh``, docs/engine.md §9).
+BEHAVIOUR = _group(
+    ("stop_cur", "i8", (2,)),  # cursors into the sorted stops (Trigger.stop_long, stop_short)
+    ("npend", "i8"),  # top-ups waiting for their reaction delay (entries of the Trigger.pend_* heap)
+    ("next_funding", "i8"),  # ms: time of the next funding settlement
+)
 
-    tick: np.ndarray  # int64 (1,): oracle ticks so far (positions wait for a tick: Positions.eligible)
-    phase: np.ndarray  # int64 (1,): 0 none, 1 first side, 2 second side
-    first_side: np.ndarray  # int64 (1,): +1 longs first, -1 shorts first
-    cur: np.ndarray  # int64 (2,): cursors into the sorted trigger index (Trigger.order_long, order_short)
-    heap_n: np.ndarray  # int64 (2,): entries in the re-index heaps (rows of Trigger.heap_*)
-    ndefer: np.ndarray  # int64 (1,): positions waiting in Trigger.deferred for a later tick
-
-
-class Clock(NamedTuple):
-    """The event loop's clock and the cursors of what it reads and fills. Scalars are ``(1,)`` int64 arrays,
-    all mutated."""
-
-    now: np.ndarray  # time of the event being processed (ms)
-    seq: np.ndarray  # event sequence counter (owned by the run)
-    nev: np.ndarray  # events in the queue (Events)
-    noise_next: np.ndarray  # next background order (MarketState.noise_*)
-    nfills: np.ndarray  # fill records written (Fills)
-    nseries: np.ndarray  # rows of the time series written
-    basis_n: np.ndarray  # basis samples taken (MarketState.basis)
-
-
-class Totals(NamedTuple):
-    """Counts and notional totals over the run (read by the summary). Scalars are ``(1,)`` arrays, all mutated."""
-
-    full: np.ndarray  # int64 (1,): fully liquidated positions
-    partial: np.ndarray  # int64 (1,): partial liquidations
-    stops: np.ndarray  # int64 (1,): stop orders that filled
-    topups: np.ndarray  # int64 (1,): top-ups applied
-    fundings: np.ndarray  # int64 (1,): funding settlements
-    arrivals: np.ndarray  # int64 (1,): arrivals that opened a position
-    liq_usd: np.ndarray  # f8 (1,), USD: notional of forced closes (liquidations, takeovers, ADL)
-    stop_usd: np.ndarray  # f8 (1,): notional filled by stop orders
-    topup_usd: np.ndarray  # f8 (1,): margin added by top-ups
-    funding_usd: np.ndarray  # f8 (1,): net funding paid by trader rows
-    arrival_usd: np.ndarray  # f8 (1,): notional opened by arrivals (at the fill)
-
-
-class Behaviour(NamedTuple):
-    """Trader behaviour and funding times (docs/engine.md §9). Scalars are ``(1,)`` int64 arrays, all mutated."""
-
-    stop_cur: np.ndarray  # (2,): cursors into the sorted stops (Trigger.stop_long, stop_short)
-    npend: np.ndarray  # top-ups waiting for their reaction delay (entries of the Trigger.pend_* heap)
-    next_funding: np.ndarray  # time of the next funding settlement (ms)
-
-
-class Arrivals(NamedTuple):
-    """The arrival stream (docs/engine.md §9). Scalars are ``(1,)`` arrays, all mutated."""
-
-    next: np.ndarray  # int64 (1,): next arrival candidate (MarketState.arr_*)
-    dip_ring: np.ndarray  # int64 (2,): head and length of the ring of marks (MarketState.dip_t, dip_v) ...
-    dip_peak: np.ndarray  # f8 (1,), USD: ... and the mark's rolling peak it gives (buy-the-dip drawdown)
+#: The arrival stream (``arv``, docs/engine.md §9).
+ARRIVALS = _group(
+    ("next", "i8"),  # next arrival candidate (MarketState.arr_*)
+    ("dip_ring", "i8", (2,)),  # head and length of the ring of marks (MarketState.dip_t, dip_v) ...
+    ("dip_peak", "f8"),  # USD: ... and the mark's rolling peak it gives (buy-the-dip drawdown)
+)
 
 
 class Perp(NamedTuple):
-    """One perp market's groups of changing state, in the order the kernels take them."""
+    """One perp market's groups of changing state, in the order the kernels take them: each a record (``np.record``)
+    of the dtype named in the comment, a view of its own one-element array, mutated in place by the kernels."""
 
-    px: Prices
-    acc: Accounts
-    adl: AdlState
-    work: Work
-    clk: Clock
-    tot: Totals
-    bh: Behaviour
-    arv: Arrivals
+    px: np.record  # PRICES
+    acc: np.record  # ACCOUNTS
+    adl: np.record  # ADL
+    work: np.record  # WORK
+    clk: np.record  # CLOCK
+    tot: np.record  # TOTALS
+    bh: np.record  # BEHAVIOUR
+    arv: np.record  # ARRIVALS
 
 
-def _groups(cls, **values):
-    """A group of ``cls`` whose fields are ``(1,)`` arrays: float64 for a float in ``values``, int64 for an int or a
-    field not given (zero); an array in ``values`` is used as it is."""
-    out = {}
-    for name in cls._fields:
-        v = values.get(name, 0)
-        out[name] = v if isinstance(v, np.ndarray) else np.full(1, v, np.float64 if isinstance(v, float) else np.int64)
-    return cls(**out)
+def new_group(dtype, **values):
+    """A record of ``dtype`` (a view of its own one-element array): zero, but for the fields ``values`` sets. An
+    ``np.record``, so that the kernels read its fields by attribute in plain Python too (LIQSIM_DISABLE_JIT)."""
+    a = np.zeros(1, dtype)
+    for name, v in values.items():
+        a[name] = v
+    return a.view(np.recarray)[0]
 
 
 def allocate_perp(start_price, fund_initial, funding_rate, time_to_funding, oi_long, oi_short):
@@ -173,38 +176,19 @@ def allocate_perp(start_price, fund_initial, funding_rate, time_to_funding, oi_l
     balance and rolling peak at ``fund_initial``, the open interest given, the first funding at
     ``time_to_funding`` (ms)."""
     p0, f0 = float(start_price), float(fund_initial)
-    z = 0.0
-    px = _groups(
-        Prices,
-        **dict.fromkeys(
-            ("index_price", "mark", "prev_mark", "last", "min_last", "max_last", "min_mark", "max_mark"), p0
+    prices = ("index_price", "mark", "prev_mark", "last", "min_last", "max_last", "min_mark", "max_mark")
+    return Perp(
+        px=new_group(
+            PRICES, **dict.fromkeys(prices, p0), funding_rate=funding_rate, oi_long=oi_long, oi_short=oi_short
         ),
-        ema_slow=np.zeros(2),
-        ema_fast=np.zeros(2),
-        funding_rate=float(funding_rate),
-        prem_num=z,
-        prem_den=z,
-        oi_long=float(oi_long),
-        oi_short=float(oi_short),
+        acc=new_group(ACCOUNTS, **dict.fromkeys(("fund_cash", "fund_bal", "fund_min", "dd_peak"), f0)),
+        adl=new_group(ADL),
+        work=new_group(WORK),
+        clk=new_group(CLOCK),
+        tot=new_group(TOTALS),
+        bh=new_group(BEHAVIOUR, next_funding=time_to_funding),
+        arv=new_group(ARRIVALS, dip_peak=p0),
     )
-    acc = _groups(
-        Accounts,
-        **dict.fromkeys(("maker_cash", "maker_q", "noise_cash", "noise_q", "fee_cash", "fund_q", "fund_avg"), z),
-        **dict.fromkeys(("fund_cash", "fund_bal", "fund_min", "dd_peak"), f0),
-        dd_ring=np.zeros(2, np.int64),
-    )
-    adl = _groups(
-        AdlState,
-        pool_q=np.zeros(3),
-        pool_cost=np.zeros(3),
-        **dict.fromkeys(("rem", "cost", "bbar", "price", "plan", "gap"), z),
-    )
-    work = _groups(Work, cur=np.zeros(2, np.int64), heap_n=np.zeros(2, np.int64))
-    clk = _groups(Clock)
-    tot = _groups(Totals, **dict.fromkeys(("liq_usd", "stop_usd", "topup_usd", "funding_usd", "arrival_usd"), z))
-    bh = _groups(Behaviour, stop_cur=np.zeros(2, np.int64), next_funding=int(time_to_funding))
-    arv = _groups(Arrivals, dip_ring=np.zeros(2, np.int64), dip_peak=p0)
-    return Perp(px, acc, adl, work, clk, tot, bh, arv)
 
 
 class Positions(NamedTuple):

@@ -65,12 +65,12 @@ def adl_price_nb(px, acc, p, side, qty, bbar):
     gap to bankruptcy and its drawdown rule has not tripped, else the bankruptcy price (OKX); or the previous mark (Hyperliquid), kept
     between the mark and the bankruptcy price: after a gap a stale pre-gap mark would make the winners
     pay more than the deficit and hand the difference to the vault."""
-    mark = px.mark[0]
+    mark = px.mark
     if p.adl_price == E.ADL_AT_MARK:
         gap = qty * max(0.0, side * (bbar - mark))
         return mark if fund_equity_nb(acc, mark) >= gap and not adl_tripped_nb(acc, p, mark) else bbar
     if p.adl_price == E.ADL_AT_PREVIOUS_MARK:
-        return min(max(px.prev_mark[0], min(mark, bbar)), max(mark, bbar))
+        return min(max(px.prev_mark, min(mark, bbar)), max(mark, bbar))
     return bbar
 
 
@@ -81,11 +81,11 @@ def next_pool_nb(adl):
     for cause in range(1, 4):
         k = cause - 1
         if adl.pool_q[k] > 0.0:
-            adl.rem[0] = adl.pool_q[k]
-            adl.cost[0] = adl.pool_cost[k]
+            adl.rem = adl.pool_q[k]
+            adl.cost = adl.pool_cost[k]
             adl.pool_q[k] = 0.0
             adl.pool_cost[k] = 0.0
-            adl.cause[0] = cause
+            adl.cause = cause
             return True
     return False
 
@@ -94,16 +94,16 @@ def next_pool_nb(adl):
 def adl_begin_nb(pos, tiers, trig, px, acc, adl, p):
     """Rank the opposite side and plan the matching of this tick's next pool (one cause at a time: each is
     matched against the queue as it stands after the previous one)."""
-    s = adl.side[0]
+    s = adl.side
     if not next_pool_nb(adl):
-        adl.side[0] = 0
+        adl.side = 0
         return
-    rem = adl.rem[0]
-    bbar = adl.cost[0] / rem
-    mark = px.mark[0]
+    rem = adl.rem
+    bbar = adl.cost / rem
+    mark = px.mark
     price = adl_price_nb(px, acc, p, s, rem, bbar)
-    adl.bbar[0] = bbar
-    adl.price[0] = price
+    adl.bbar = bbar
+    adl.price = price
     cs = -s
     n = 0
     nw = 0
@@ -151,8 +151,8 @@ def adl_begin_nb(pos, tiers, trig, px, acc, adl, p):
         n = _queue_head_nb(pos, trig, n, rem, open_size)
     else:
         _sort_nb(trig, np.arange(n))
-    adl.rank_cur[0] = 0
-    adl.nw[0] = nw
+    adl.rank_cur = 0
+    adl.nw = nw
     plan = 0.0
     if p.adl_policy == E.POLICY_PRO_RATA:
         total = 0.0
@@ -161,10 +161,10 @@ def adl_begin_nb(pos, tiers, trig, px, acc, adl, p):
         plan = min(1.0, rem / total) if total > 0.0 else 0.0
     elif p.adl_policy == E.POLICY_LEVERAGE_DRAIN:
         n, plan = _drain_level_nb(pos, trig, n, rem, mark, s * (price - mark))
-        adl.gap[0] = s * (price - mark)
-    adl.rank_n[0] = n
-    adl.plan[0] = plan
-    adl.active[0] = 1
+        adl.gap = s * (price - mark)
+    adl.rank_n = n
+    adl.plan = plan
+    adl.active = 1
 
 
 @jit
@@ -248,43 +248,43 @@ def _drain_level_nb(pos, trig, n, rem, mark, gap):
 @jit(inline="always")
 def adl_step_nb(t, pos, tiers, trig, fl, px, acc, adl, work, clk, tot, p):
     """Close the next victim against the pool (one fill), or hand what is left to the fund."""
-    s = adl.side[0]
-    rem = adl.rem[0]
-    price = adl.price[0]
-    bbar = adl.bbar[0]
-    mark = px.mark[0]
+    s = adl.side
+    rem = adl.rem
+    price = adl.price
+    bbar = adl.bbar
+    mark = px.mark
     dust = p.lot * 1e-9
-    cur = adl.rank_cur[0]
-    n = adl.rank_n[0]
+    cur = adl.rank_cur
+    n = adl.rank_n
     while cur < n and pos.status[trig.rank[cur]] != E.OPEN:
         cur += 1
     if rem <= dust or cur >= n:
         if rem > dust:  # no eligible counterparty is left: the fund takes the rest (docs/model.md §3.10)
             realized = fund_trade_nb(acc, s * rem, bbar)
-            tot.liq_usd[0] += rem * bbar
+            tot.liq_usd += rem * bbar
             record_nb(fl, clk, t, E.TAKEOVER, pos.size.size + 2, -s, rem, bbar, bbar, realized, 0.0, mark, np.nan)
-            fl.cause[clk.nfills[0] - 1] = adl.cause[0]
-        adl.rem[0] = 0.0
-        adl.cost[0] = 0.0
-        adl.active[0] = 0
-        adl.cause[0] = 0
+            fl.cause[clk.nfills - 1] = adl.cause
+        adl.rem = 0.0
+        adl.cost = 0.0
+        adl.active = 0
+        adl.cause = 0
         more = False
         for k in range(3):
             more = more or adl.pool_q[k] > 0.0
         if not more:
-            adl.side[0] = 0  # else the loop begins the next cause's pool
+            adl.side = 0  # else the loop begins the next cause's pool
         return
     c = trig.rank[cur]
     if cur + 1 < n:
         prefetch_row_nb(pos, trig.rank[cur + 1])
     q = pos.size[c]
-    plan = adl.plan[0]
+    plan = adl.plan
     y = q
-    if p.adl_policy == E.POLICY_PRO_RATA and cur < adl.nw[0]:
-        if plan < 1.0 and cur < adl.nw[0] - 1:
+    if p.adl_policy == E.POLICY_PRO_RATA and cur < adl.nw:
+        if plan < 1.0 and cur < adl.nw - 1:
             y = q * plan
     elif p.adl_policy == E.POLICY_LEVERAGE_DRAIN and plan > 0.0 and cur < n - 1:
-        gap = adl.gap[0]
+        gap = adl.gap
         y = (q * mark - plan * equity_nb(pos.side[c], pos.size[c], pos.entry[c], pos.wallet[c], mark)) / (
             mark - plan * gap
         )
@@ -293,14 +293,14 @@ def adl_step_nb(t, pos, tiers, trig, fl, px, acc, adl, work, clk, tot, p):
     equity0 = equity_nb(pos.side[c], pos.size[c], pos.entry[c], pos.wallet[c], mark)
     fund_delta = s * y * (price - bbar)
     reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, px, c, y, price)
-    acc.fund_cash[0] += fund_delta
+    acc.fund_cash += fund_delta
     fund_add_nb(acc, fund_delta)
-    tot.liq_usd[0] += y * price
+    tot.liq_usd += y * price
     record_nb(fl, clk, t, E.ADL, c, s, y, price, bbar, fund_delta, 0.0, mark, equity0)
-    fl.cause[clk.nfills[0] - 1] = adl.cause[0]
+    fl.cause[clk.nfills - 1] = adl.cause
     if pos.size[c] <= dust:
         pos.status[c] = E.ADL_CLOSED
     else:
         reindex_nb(pos, trig, work, c, tiers)
-    adl.rem[0] = rem - y
-    adl.rank_cur[0] = cur + 1
+    adl.rem = rem - y
+    adl.rank_cur = cur + 1

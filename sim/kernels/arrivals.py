@@ -22,8 +22,8 @@ def arrival_accept_nb(px, arv, p, side, u):
     """Whether a candidate of ``side`` with uniform draw ``u`` opens now (see the module docstring)."""
     if side < 0 or p.arr_dip_mult <= 1.0:
         return True
-    peak = arv.dip_peak[0]
-    dd = max(0.0, 1.0 - px.mark[0] / peak) if peak > 0.0 else 0.0
+    peak = arv.dip_peak
+    dd = max(0.0, 1.0 - px.mark / peak) if peak > 0.0 else 0.0
     return u < (1.0 + (p.arr_dip_mult - 1.0) * min(1.0, dd / p.arr_dip_dd)) / p.arr_dip_mult
 
 
@@ -33,14 +33,14 @@ def arrival_nb(t, pos, tiers, book, trig, mk, fl, px, acc, work, clk, tot, arv, 
 
     Mutates the row's entry, size, wallet, reserve and status, the book, the maker's and the fee account's cash,
     the open interest and the trigger heap. An order that fills nothing leaves the row flat and its cash held."""
-    k = arv.next[0]
-    arv.next[0] = k + 1
+    k = arv.next
+    arv.next = k + 1
     i = p.arr_row0 + k
     s = np.int64(pos.side[i])  # as every other order's side: walk_nb is compiled for one signature
     if not arrival_accept_nb(px, arv, p, s, mk.arr_u[k]):
         return
     margin = pos.reserve[i]
-    index = px.index_price[0]
+    index = px.index_price
     qty = max(np.rint(margin * mk.arr_lev[k] / index / p.lot), 1.0) * p.lot
     filled, notional, last = walk_nb(book, s, qty, index * (1.0 + s * p.noise_band), index, t, p)
     if filled <= 0.0:
@@ -54,12 +54,12 @@ def arrival_nb(t, pos, tiers, book, trig, mk, fl, px, acc, work, clk, tot, arv, 
     pos.reserve[i] = 0.0
     pos.status[i] = E.OPEN
     if s > 0:
-        px.oi_long[0] += filled
+        px.oi_long += filled
     else:
-        px.oi_short[0] += filled
-    acc.fee_cash[0] += fee
-    tot.arrival_usd[0] += filled * price
-    tot.arrivals[0] += 1
+        px.oi_short += filled
+    acc.fee_cash += fee
+    tot.arrival_usd += filled * price
+    tot.arrivals += 1
     set_last_nb(px, last)
-    record_nb(fl, clk, t, E.ARRIVAL, i, s, filled, price, np.nan, 0.0, fee, px.mark[0], margin)
+    record_nb(fl, clk, t, E.ARRIVAL, i, s, filled, price, np.nan, 0.0, fee, px.mark, margin)
     reindex_nb(pos, trig, work, i, tiers)

@@ -85,15 +85,15 @@ def stop_nb(i, t, pos, tiers, book, trig, fl, px, acc, work, clk, tot, bh, p):
     cur = bh.stop_cur[0 if s > 0 else 1]
     if cur < nxt.size:
         prefetch_row_nb(pos, nxt[cur])
-    m = px.mark[0]
+    m = px.mark
     bp = pos.bp[i]
     equity0 = equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], m)
     filled, price, fee = sell_at_fill_nb(i, pos.size[i], p.taker_fee, t, pos, book, px, acc, p)
     if filled <= 0.0:
         return
-    acc.fee_cash[0] += fee
-    tot.stop_usd[0] += filled * price
-    tot.stops[0] += 1
+    acc.fee_cash += fee
+    tot.stop_usd += filled * price
+    tot.stops += 1
     record_nb(fl, clk, t, E.STOP, i, -s, filled, price, bp, 0.0, fee, m, equity0)
     if pos.size[i] <= p.lot * 1e-9:
         pos.status[i] = E.STOPPED
@@ -107,7 +107,7 @@ def arm_topup_nb(i, t, pos, tiers, trig, work, bh):
     trigger key is its liquidation price again."""
     due = t + pos.tu_delay[i]
     pos.tu_due[i] = due
-    bh.npend[0] = heap_push_nb(trig.pend_key, trig.pend_id, trig.pend_ver, bh.npend[0], -float(due), i, 0)
+    bh.npend = heap_push_nb(trig.pend_key, trig.pend_id, trig.pend_ver, bh.npend, -float(due), i, 0)
     reindex_nb(pos, trig, work, i, tiers)
 
 
@@ -115,14 +115,14 @@ def arm_topup_nb(i, t, pos, tiers, trig, work, bh):
 def apply_topups_nb(t, pos, tiers, trig, px, work, tot, bh, p):
     """Top-ups due by ``t``, earliest first (ties by row): each adds what brings maintenance margin / equity at
     the mark down to the target ratio, at most the reserve left (nothing if the price has recovered)."""
-    n = bh.npend[0]
+    n = bh.npend
     while n > 0 and -trig.pend_key[0] <= t:
         i = trig.pend_id[0]
         n = heap_pop_nb(trig.pend_key, trig.pend_id, trig.pend_ver, n)
         if pos.status[i] != E.OPEN:
             continue
         pos.tu_due[i] = S.NEVER
-        m = px.mark[0]
+        m = px.mark
         need = position_mm_nb(
             pos.size[i], pos.entry[i], m, tiers.floor, tiers.mmr, tiers.cum, tiers.basis
         ) / p.tu_target - equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], m)
@@ -130,10 +130,10 @@ def apply_topups_nb(t, pos, tiers, trig, px, work, tot, bh, p):
         if add > 0.0:
             pos.wallet[i] += add
             pos.reserve[i] -= add
-            tot.topup_usd[0] += add
-            tot.topups[0] += 1
+            tot.topup_usd += add
+            tot.topups += 1
         reindex_nb(pos, trig, work, i, tiers)
-    bh.npend[0] = n
+    bh.npend = n
 
 
 @jit(inline="always")
@@ -148,10 +148,10 @@ def funding_rate_nb(premium, interest, clamp, scale, cap):
 def premium_sample_nb(px, mid, index, p):
     """One premium sample ``mid / index − 1``, weighted 1, 2, 3, ... since the last settlement (Binance) or
     equally."""
-    px.prem_n[0] += 1
-    w = float(px.prem_n[0]) if p.funding_linear else 1.0
-    px.prem_num[0] += w * (mid / index - 1.0)
-    px.prem_den[0] += w
+    px.prem_n += 1
+    w = float(px.prem_n) if p.funding_linear else 1.0
+    px.prem_num += w * (mid / index - 1.0)
+    px.prem_den += w
 
 
 @jit(inline="always")
@@ -160,12 +160,12 @@ def settle_funding_nb(t, pos, tiers, trig, sp, fl, px, acc, work, clk, tot, p):
     Traders pay from their wallet (the position's margin), which moves their liquidation prices; the fund's
     payment is a ``FUNDING`` record on the tape (its balance moves)."""
     if math.isnan(p.funding_fixed):
-        den = px.prem_den[0]
-        premium = px.prem_num[0] / den if den > 0.0 else 0.0
+        den = px.prem_den
+        premium = px.prem_num / den if den > 0.0 else 0.0
         rate = funding_rate_nb(premium, p.funding_interest, p.funding_clamp, p.funding_scale, p.funding_cap)
     else:
         rate = p.funding_fixed
-    price = px.index_price[0] if p.funding_at_index else px.mark[0]
+    price = px.index_price if p.funding_at_index else px.mark
     x = price * rate
     traders = 0.0
     side, size, wallet, status, kind = pos.side, pos.size, pos.wallet, pos.status, pos.kind
@@ -176,15 +176,15 @@ def settle_funding_nb(t, pos, tiers, trig, sp, fl, px, acc, work, clk, tot, p):
         wallet[i] -= pay
         if kind[i] == E.TRADER:
             traders += pay
-    tot.funding_usd[0] += traders
-    acc.maker_cash[0] -= acc.maker_q[0] * x
-    acc.noise_cash[0] -= acc.noise_q[0] * x
+    tot.funding_usd += traders
+    acc.maker_cash -= acc.maker_q * x
+    acc.noise_cash -= acc.noise_q * x
     for j in range(sp.perp_q.size):  # the arbitrageurs' and a flow shock's perp legs (endogenous prices)
         sp.perp_cash[j] -= sp.perp_q[j] * x
-    q = acc.fund_q[0]
+    q = acc.fund_q
     if q != 0.0:
         pay = q * x
-        acc.fund_cash[0] -= pay
+        acc.fund_cash -= pay
         fund_add_nb(acc, -pay)
         record_nb(
             fl,
@@ -198,14 +198,14 @@ def settle_funding_nb(t, pos, tiers, trig, sp, fl, px, acc, work, clk, tot, p):
             np.nan,
             -pay,
             0.0,
-            px.mark[0],
+            px.mark,
             np.nan,
         )
-    px.funding_rate[0] = rate
-    px.prem_num[0] = 0.0
-    px.prem_den[0] = 0.0
-    px.prem_n[0] = 0
-    tot.fundings[0] += 1
+    px.funding_rate = rate
+    px.prem_num = 0.0
+    px.prem_den = 0.0
+    px.prem_n = 0
+    tot.fundings += 1
     rebuild_index_nb(pos, tiers, trig, work)
 
 
@@ -214,7 +214,7 @@ def rebuild_index_nb(pos, tiers, trig, work):
     """Every open row's prices again, and the sorted trigger index rebuilt from them (heaps emptied). A row
     waiting out a cooldown gets version 1, so only the deferred list puts it back."""
     init_prices_nb(pos, tiers, E.OPEN)
-    status, version, eligible, tick = pos.status, pos.version, pos.eligible, work.tick[0]
+    status, version, eligible, tick = pos.status, pos.version, pos.eligible, work.tick
     for i in range(status.size):
         if status[i] == E.OPEN:
             version[i] = 0 if eligible[i] <= tick else 1

@@ -25,7 +25,7 @@ from sim.kernels.prefetch import prefetch_nb
 
 @jit(inline="always")
 def record_nb(fl, clk, t, kind, account, side, qty, price, bp, fund_delta, fee, mark, equity):
-    k = clk.nfills[0]
+    k = clk.nfills
     fl.t[k] = t
     fl.kind[k] = kind
     fl.account[k] = account
@@ -37,29 +37,29 @@ def record_nb(fl, clk, t, kind, account, side, qty, price, bp, fund_delta, fee, 
     fl.fee[k] = fee
     fl.mark[k] = mark
     fl.equity[k] = equity
-    clk.nfills[0] = k + 1
+    clk.nfills = k + 1
 
 
 @jit
 def fund_trade_nb(acc, dq, price):
     """The fund buys ``dq`` (signed) at ``price``; returns the PnL it realizes (its fund_delta)."""
-    q = acc.fund_q[0]
-    avg = acc.fund_avg[0]
+    q = acc.fund_q
+    avg = acc.fund_avg
     realized = 0.0
-    acc.fund_cash[0] -= dq * price
+    acc.fund_cash -= dq * price
     if q == 0.0 or (q > 0.0) == (dq > 0.0):
-        acc.fund_avg[0] = (abs(q) * avg + abs(dq) * price) / (abs(q) + abs(dq))
-        acc.fund_q[0] = q + dq
+        acc.fund_avg = (abs(q) * avg + abs(dq) * price) / (abs(q) + abs(dq))
+        acc.fund_q = q + dq
     else:
         close = min(abs(dq), abs(q))
         realized = close * (price - avg) * (1.0 if q > 0.0 else -1.0)
         new_q = q + dq
         if abs(dq) > abs(q):
-            acc.fund_avg[0] = price
+            acc.fund_avg = price
         elif abs(dq) == abs(q):
             new_q = 0.0
-            acc.fund_avg[0] = 0.0
-        acc.fund_q[0] = new_q
+            acc.fund_avg = 0.0
+        acc.fund_q = new_q
     fund_add_nb(acc, realized)
     return realized
 
@@ -67,31 +67,31 @@ def fund_trade_nb(acc, dq, price):
 @jit(inline="always")
 def set_last_nb(px, price):
     """A trade printed at ``price``: the new last price, and the run's extremes of it."""
-    px.last[0] = price
-    if price < px.min_last[0]:
-        px.min_last[0] = price
-    if price > px.max_last[0]:
-        px.max_last[0] = price
+    px.last = price
+    if price < px.min_last:
+        px.min_last = price
+    if price > px.max_last:
+        px.max_last = price
 
 
 @jit(inline="always")
 def fund_equity_nb(acc, mark):
     """The fund's equity with its inventory valued at ``mark`` (what it could really pay)."""
-    return acc.fund_cash[0] + acc.fund_q[0] * mark
+    return acc.fund_cash + acc.fund_q * mark
 
 
 @jit(inline="always")
 def fund_add_nb(acc, amount):
-    acc.fund_bal[0] += amount
-    if acc.fund_bal[0] < acc.fund_min[0]:
-        acc.fund_min[0] = acc.fund_bal[0]
+    acc.fund_bal += amount
+    if acc.fund_bal < acc.fund_min:
+        acc.fund_min = acc.fund_bal
 
 
 @jit(inline="always")
 def maker_trade_nb(acc, dq, price):
     """The maker account buys ``dq`` (signed) at ``price``."""
-    acc.maker_q[0] += dq
-    acc.maker_cash[0] -= dq * price
+    acc.maker_q += dq
+    acc.maker_cash -= dq * price
 
 
 @jit(inline="always")
@@ -106,9 +106,9 @@ def reduce_position_nb(side, size, entry, wallet, kind, px, i, qty, price):
     size[i] -= qty
     if kind[i] == E.TRADER:
         if s > 0:
-            px.oi_long[0] -= qty
+            px.oi_long -= qty
         else:
-            px.oi_short[0] -= qty
+            px.oi_short -= qty
 
 
 @jit
@@ -126,32 +126,32 @@ def reindex_nb(pos, trig, work, i, tiers):
     """Recompute row ``i``'s prices and put it back in the trigger index, unless it waits in the
     deferred list for the next tick (then the flush indexes its latest key)."""
     refresh_prices_nb(pos, i, tiers)
-    if pos.eligible[i] <= work.tick[0]:
+    if pos.eligible[i] <= work.tick:
         heap_insert_nb(pos, trig, work, i)
 
 
 @jit
 def defer_nb(pos, trig, work, i, ticks):
     """Row ``i`` may not be liquidated again before ``ticks`` oracle ticks from now."""
-    pos.eligible[i] = work.tick[0] + ticks
-    trig.deferred[work.ndefer[0]] = i
-    work.ndefer[0] += 1
+    pos.eligible[i] = work.tick + ticks
+    trig.deferred[work.ndefer] = i
+    work.ndefer += 1
 
 
 @jit(inline="always")
 def flush_deferred_nb(pos, trig, work):
     """Index the deferred positions whose wait is over; keep the others waiting."""
     keep = 0
-    for k in range(work.ndefer[0]):
+    for k in range(work.ndefer):
         i = trig.deferred[k]
         if pos.status[i] != E.OPEN:
             continue
-        if pos.eligible[i] <= work.tick[0]:
+        if pos.eligible[i] <= work.tick:
             heap_insert_nb(pos, trig, work, i)
         else:
             trig.deferred[keep] = i
             keep += 1
-    work.ndefer[0] = keep
+    work.ndefer = keep
 
 
 @jit(inline="always")
@@ -167,7 +167,7 @@ def tier_price_nb(entry, mark, basis):
 def adl_tripped_nb(acc, p, mark):
     """The venue's drawdown rule: the fund's equity fell ``adl_drawdown`` below its rolling peak, so it
     stops absorbing (no takeovers, no gaps paid) and bankrupt remainders go to ADL."""
-    peak = acc.dd_peak[0]
+    peak = acc.dd_peak
     return p.adl_drawdown > 0.0 and peak > 0.0 and fund_equity_nb(acc, mark) <= (1.0 - p.adl_drawdown) * peak
 
 
@@ -235,7 +235,7 @@ def liquidate_nb(i, t, pos, tiers, book, trig, fl, px, acc, adl, work, clk, tot,
     Numba copies an inlined function into every place that calls it, so the full close is called from one
     place only (it is the larger part of this code, which the event loop inlines)."""
     q = pos.size[i]
-    m = px.mark[0]
+    m = px.mark
     full = True  # close in full (after the partial rule, if one applies and leaves the position non-compliant)
     on_book = True  # with an order on the book first; False: a backstop takes the account as it is
     rule = p.partial_rule
@@ -312,12 +312,12 @@ def _partial_nb(i, r, t, pos, tiers, book, trig, fl, px, acc, work, clk, tot, p)
     full at once (Binance's step 3 → 4).
     """
     s = pos.side[i]
-    m = px.mark[0]
+    m = px.mark
     bp = pos.bp[i]
-    if p.partial_rule == E.PARTIAL_STEP_FOK and fillable_nb(book, -s, r, bp, px.index_price[0], t, p) < r:
+    if p.partial_rule == E.PARTIAL_STEP_FOK and fillable_nb(book, -s, r, bp, px.index_price, t, p) < r:
         return False
     equity0 = equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], m)
-    filled, notional, last = walk_nb(book, -s, r, bp, px.index_price[0], t, p)
+    filled, notional, last = walk_nb(book, -s, r, bp, px.index_price, t, p)
     if filled <= 0.0:
         return False
     price = notional / filled
@@ -326,12 +326,12 @@ def _partial_nb(i, r, t, pos, tiers, book, trig, fl, px, acc, work, clk, tot, p)
     equity = equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], m)
     fee = min(p.clearance * filled * price, max(0.0, equity))
     pos.wallet[i] -= fee
-    acc.fund_cash[0] += fee
+    acc.fund_cash += fee
     fund_add_nb(acc, fee)
     set_last_nb(px, last)
-    tot.liq_usd[0] += filled * price
+    tot.liq_usd += filled * price
     record_nb(fl, clk, t, E.PARTIAL, i, -s, filled, price, bp, fee, fee, m, equity0)
-    tot.partial[0] += 1
+    tot.partial += 1
     refresh_prices_nb(pos, i, tiers)
     if equity - fee <= position_mm_nb(pos.size[i], pos.entry[i], m, tiers.floor, tiers.mmr, tiers.cum, tiers.basis):
         return False
@@ -345,7 +345,7 @@ def sell_at_fill_nb(i, x, fee_rate, t, pos, book, px, acc, p):
     settled at the fill and pays ``fee_rate`` of the notional, at most the equity left at the mark. Returns
     ``(filled, price, fee)``; the caller books the fee and the record."""
     s = pos.side[i]
-    filled, notional, last = walk_nb(book, -s, x, pos.bp[i], px.index_price[0], t, p)
+    filled, notional, last = walk_nb(book, -s, x, pos.bp[i], px.index_price, t, p)
     if filled <= 0.0:
         return 0.0, np.nan, 0.0
     price = notional / filled
@@ -353,7 +353,7 @@ def sell_at_fill_nb(i, x, fee_rate, t, pos, book, px, acc, p):
     maker_trade_nb(acc, s * filled, price)
     fee = min(
         fee_rate * filled * price,
-        max(0.0, equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], px.mark[0])),
+        max(0.0, equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], px.mark)),
     )
     pos.wallet[i] -= fee
     set_last_nb(px, last)
@@ -366,21 +366,21 @@ def close_at_fill_nb(i, x, kind, t, pos, tiers, book, trig, fl, px, acc, work, c
     trader keeps what is left after the fill and any clearance fee. A position left open (a slice, or
     an order the book could not fill) is looked at again from the next tick."""
     s = pos.side[i]
-    m = px.mark[0]
+    m = px.mark
     bp = pos.bp[i]
     equity0 = equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], m)
     filled, price, fee = sell_at_fill_nb(i, x, p.clearance, t, pos, book, px, acc, p)
     if filled > 0.0:
-        acc.fund_cash[0] += fee
+        acc.fund_cash += fee
         fund_add_nb(acc, fee)
-        tot.liq_usd[0] += filled * price
+        tot.liq_usd += filled * price
         record_nb(fl, clk, t, kind, i, -s, filled, price, bp, fee, fee, m, equity0)
         if kind == E.PARTIAL:
             pos.cooldown[i] = t + p.partial_cooldown
-            tot.partial[0] += 1
+            tot.partial += 1
     if pos.size[i] <= p.lot * 1e-9:
         pos.status[i] = E.LIQUIDATED
-        tot.full[0] += 1
+        tot.full += 1
         return
     refresh_prices_nb(pos, i, tiers)
     defer_nb(pos, trig, work, i, 1)
@@ -401,22 +401,22 @@ def _full_nb(i, t, pos, tiers, book, trig, fl, px, acc, adl, work, clk, tot, p, 
         return
     if on_book:
         s = pos.side[i]
-        m = px.mark[0]
+        m = px.mark
         bp = pos.bp[i]
         can_pay = fund_equity_nb(acc, m) > 0.0 and not adl_tripped_nb(acc, p, m)
         limit = bp * (1.0 - s * p.band) if can_pay else bp
         equity0 = equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], m)
-        filled, notional, last = walk_nb(book, -s, pos.size[i], limit, px.index_price[0], t, p)
+        filled, notional, last = walk_nb(book, -s, pos.size[i], limit, px.index_price, t, p)
         if filled > 0.0:
             price = notional / filled
             fund_delta = s * filled * (price - bp)
             fee = min(p.clearance * filled * price, max(0.0, fund_delta))
             reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, px, i, filled, bp)
             maker_trade_nb(acc, s * filled, price)
-            acc.fund_cash[0] += fund_delta
+            acc.fund_cash += fund_delta
             fund_add_nb(acc, fund_delta)
             set_last_nb(px, last)
-            tot.liq_usd[0] += filled * price
+            tot.liq_usd += filled * price
             record_nb(fl, clk, t, E.LIQUIDATION, i, -s, filled, price, bp, fund_delta, fee, m, equity0)
     settle_rest_nb(i, t, pos, tiers, trig, fl, px, acc, adl, work, clk, tot, p)
 
@@ -441,7 +441,7 @@ def settle_rest_nb(i, t, pos, tiers, trig, fl, px, acc, adl, work, clk, tot, p):
     """
     s = pos.side[i]
     bp = pos.bp[i]
-    m = px.mark[0]
+    m = px.mark
     rem = pos.size[i]
     dust = p.lot * 1e-9
     if rem > dust:
@@ -488,7 +488,7 @@ def settle_rest_nb(i, t, pos, tiers, trig, fl, px, acc, adl, work, clk, tot, p):
             else:
                 pool_add_nb(adl, s, cause, rest, bp)
     pos.status[i] = E.LIQUIDATED
-    tot.full[0] += 1
+    tot.full += 1
 
 
 @jit(inline="always")
@@ -496,7 +496,7 @@ def pool_add_nb(adl, side, cause, qty, bp):
     """``qty`` of side ``side`` settled at ``bp`` joins this tick's ADL pool of ``cause``."""
     adl.pool_q[cause - 1] += qty
     adl.pool_cost[cause - 1] += qty * bp
-    adl.side[0] = side
+    adl.side = side
 
 
 @jit(inline="always")
@@ -524,7 +524,7 @@ def takeover_capacity_nb(acc, side, bp, mark, max_inventory):
     if equity <= 0.0:
         return 0.0
     loss = max(0.0, side * (bp - mark))
-    room = max_inventory * equity - side * acc.fund_q[0] * mark
+    room = max_inventory * equity - side * acc.fund_q * mark
     return max(0.0, room / (mark + max_inventory * loss))
 
 
@@ -533,9 +533,9 @@ def takeover_nb(i, qty, t, pos, fl, px, acc, clk, tot):
     """The fund (or a backstop vault) takes ``qty`` of row ``i`` at its bankruptcy price."""
     s = pos.side[i]
     bp = pos.bp[i]
-    m = px.mark[0]
+    m = px.mark
     equity0 = equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], m)
     realized = fund_trade_nb(acc, s * qty, bp)
     reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, px, i, qty, bp)
-    tot.liq_usd[0] += qty * bp
+    tot.liq_usd += qty * bp
     record_nb(fl, clk, t, E.TAKEOVER, i, -s, qty, bp, bp, realized, 0.0, m, equity0)

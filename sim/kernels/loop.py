@@ -40,8 +40,8 @@ from sim.kernels.spot import index_nb, observe_basis_nb, spot_sample_nb, spot_ti
 
 @jit
 def push_event_nb(ev, clk, t, kind):
-    clk.nev[0] = event_push_nb(ev, clk.nev[0], t, kind, clk.seq[0], kind)
-    clk.seq[0] += 1
+    clk.nev = event_push_nb(ev, clk.nev, t, kind, clk.seq, kind)
+    clk.seq += 1
 
 
 @jit(entry=True)
@@ -86,55 +86,55 @@ def run_nb(pos, tiers, book, trig, ev, mk, sp, spp, fl, series, px, acc, adl, wo
     4 more records whenever work is pending, else ``ST_FILLS_FULL`` is returned.
     """
     while True:
-        if clk.nfills[0] + 4 > fl.t.size:
+        if clk.nfills + 4 > fl.t.size:
             return E.ST_FILLS_FULL
-        now = clk.now[0]
-        if adl.active[0]:
+        now = clk.now
+        if adl.active:
             adl_step_nb(now, pos, tiers, trig, fl, px, acc, adl, work, clk, tot, p)
             continue
-        if p.stops_on and work.tick[0] > 0:  # from the first oracle tick on (docs/engine.md §6)
+        if p.stops_on and work.tick > 0:  # from the first oracle tick on (docs/engine.md §6)
             i = next_stop_nb(
                 pos.status,
                 pos.stop,
                 trig.stop_long,
                 trig.stop_short,
                 bh.stop_cur,
-                px.mark[0] if p.stop_on_mark else px.last[0],
+                px.mark if p.stop_on_mark else px.last,
             )
             if i >= 0:
                 stop_nb(i, now, pos, tiers, book, trig, fl, px, acc, work, clk, tot, bh, p)
                 continue
-        if work.phase[0] > 0:
-            side = work.first_side[0] if work.phase[0] == 1 else -work.first_side[0]
-            i = next_triggered_nb(pos, trig, work, side, px.mark[0])
+        if work.phase > 0:
+            side = work.first_side if work.phase == 1 else -work.first_side
+            i = next_triggered_nb(pos, trig, work, side, px.mark)
             if i >= 0 and p.tu_on and topup_armed_nb(pos.reserve[i], pos.tu_due[i]):
                 arm_topup_nb(
                     i, now, pos, tiers, trig, work, bh
                 )  # its top-up price was crossed, not its liquidation price
             elif i >= 0:
                 liquidate_nb(i, now, pos, tiers, book, trig, fl, px, acc, adl, work, clk, tot, p)
-            elif adl.side[0] != 0:
+            elif adl.side != 0:
                 adl_begin_nb(pos, tiers, trig, px, acc, adl, p)  # the side's pass is over: match its pool
             else:
-                work.phase[0] = (work.phase[0] + 1) % 3
-                if work.phase[0] == 0 and spp.on:  # the tick's forced orders are through: what arbitrageurs see
+                work.phase = (work.phase + 1) % 3
+                if work.phase == 0 and spp.on:  # the tick's forced orders are through: what arbitrageurs see
                     observe_basis_nb(now, book, sp, px, p)
             continue
-        if clk.nev[0] == 0:
+        if clk.nev == 0:
             return E.ST_FINISHED
         if ev.t[0] > t_stop:
             return E.ST_DONE
         t = ev.t[0]
         kind = ev.kind[0]
-        clk.nev[0] = event_pop_nb(ev, clk.nev[0])
-        clk.now[0] = t
+        clk.nev = event_pop_nb(ev, clk.nev)
+        clk.now = t
         if kind == E.EV_ORACLE:
             oracle_nb(t, pos, tiers, book, trig, mk, sp, spp, fl, px, acc, work, clk, tot, bh, arv, p)
             if t + p.oracle_interval <= p.duration:
                 push_event_nb(ev, clk, t + p.oracle_interval, E.EV_ORACLE)
         elif kind == E.EV_NOISE:
             noise_nb(t, pos.size.size, book, mk, fl, px, acc, clk, p)
-            k = clk.noise_next[0]
+            k = clk.noise_next
             if k < mk.noise_t.size and mk.noise_t[k] <= p.duration:
                 push_event_nb(ev, clk, mk.noise_t[k], E.EV_NOISE)
         elif kind == E.EV_UNWIND:
@@ -143,7 +143,7 @@ def run_nb(pos, tiers, book, trig, ev, mk, sp, spp, fl, series, px, acc, adl, wo
                 push_event_nb(ev, clk, t + p.unwind_interval, E.EV_UNWIND)
         elif kind == E.EV_ARRIVAL:
             arrival_nb(t, pos, tiers, book, trig, mk, fl, px, acc, work, clk, tot, arv, p)
-            k = arv.next[0]
+            k = arv.next
             if k < mk.arr_t.size and mk.arr_t[k] <= p.duration:
                 push_event_nb(ev, clk, mk.arr_t[k], E.EV_ARRIVAL)
         else:
@@ -157,15 +157,15 @@ def oracle_nb(t, pos, tiers, book, trig, mk, sp, spp, fl, px, acc, work, clk, to
     """The index (from the spot venues after their tick, or from the shock path and the perp's last price), a basis
     sample, the venue's mark, a premium sample and any funding due, the fund's rolling peak, top-ups due; then open
     this tick's liquidation work."""
-    work.tick[0] += 1
+    work.tick += 1
     x = path_price_nb(mk.path_t, mk.path_p, t)  # the fundamental value (docs/model.md §1.6)
     if spp.on or spp.flow_on:
         spot_tick_nb(t, x, pos.size.size, book, sp, spp, fl, px, acc, clk, p)
     if spp.on:
-        index = index_nb(sp, spp, t, px.index_price[0])
+        index = index_nb(sp, spp, t, px.index_price)
     else:
-        index = x + p.index_coupling * (px.last[0] - x)
-    px.index_price[0] = index
+        index = x + p.index_coupling * (px.last - x)
+    px.index_price = index
     if p.wd_on:
         withdraw_nb(book, index, p)
     bid = best_price_nb(book, True, index, t, p)
@@ -173,15 +173,15 @@ def oracle_nb(t, pos, tiers, book, trig, mk, sp, spp, fl, px, acc, work, clk, to
     mid = index if (math.isnan(bid) or math.isnan(ask)) else 0.5 * (bid + ask)
     basis = mk.basis
     w = basis.size
-    if clk.basis_n[0] == 0:
+    if clk.basis_n == 0:
         basis[:] = mid - index
     else:
-        basis[clk.basis_n[0] % w] = mid - index
-    clk.basis_n[0] += 1
+        basis[clk.basis_n % w] = mid - index
+    clk.basis_n += 1
     total = 0.0
     for k in range(w):
         total += basis[k]
-    last = px.last[0]
+    last = px.last
     if p.mark_method == E.MARK_INDEX_BASIS:
         mark = index + total / w
     elif p.mark_method == E.MARK_HYPERLIQUID:
@@ -196,28 +196,28 @@ def oracle_nb(t, pos, tiers, book, trig, mk, sp, spp, fl, px, acc, work, clk, to
     else:
         interval = p.funding_interval
         tau = interval - ((interval - p.time_to_funding + t) % interval)
-        mark = median3_nb(index * (1.0 + px.funding_rate[0] * tau / interval), index + total / w, last)
-    px.prev_mark[0] = px.mark[0]
-    px.mark[0] = mark
-    if mark < px.min_mark[0]:
-        px.min_mark[0] = mark
-    if mark > px.max_mark[0]:
-        px.max_mark[0] = mark
+        mark = median3_nb(index * (1.0 + px.funding_rate * tau / interval), index + total / w, last)
+    px.prev_mark = px.mark
+    px.mark = mark
+    if mark < px.min_mark:
+        px.min_mark = mark
+    if mark > px.max_mark:
+        px.max_mark = mark
     if p.funding_on:
         premium_sample_nb(px, mid, index, p)
-        if t >= bh.next_funding[0]:  # at most one settlement per tick, however short the interval
+        if t >= bh.next_funding:  # at most one settlement per tick, however short the interval
             settle_funding_nb(t, pos, tiers, trig, sp, fl, px, acc, work, clk, tot, p)
-            while bh.next_funding[0] <= t:
-                bh.next_funding[0] += p.funding_interval
+            while bh.next_funding <= t:
+                bh.next_funding += p.funding_interval
     if p.adl_drawdown > 0.0:
-        acc.dd_peak[0] = rolling_max_nb(trig.dd_t, trig.dd_v, acc.dd_ring, t, fund_equity_nb(acc, mark), p.adl_window)
+        acc.dd_peak = rolling_max_nb(trig.dd_t, trig.dd_v, acc.dd_ring, t, fund_equity_nb(acc, mark), p.adl_window)
     if p.arr_on:  # the arrivals' buy-the-dip rule reads the mark's drawdown from this peak
-        arv.dip_peak[0] = rolling_max_nb(mk.dip_t, mk.dip_v, arv.dip_ring, t, mark, p.arr_dip_window)
+        arv.dip_peak = rolling_max_nb(mk.dip_t, mk.dip_v, arv.dip_ring, t, mark, p.arr_dip_window)
     flush_deferred_nb(pos, trig, work)
     if p.tu_on:
         apply_topups_nb(t, pos, tiers, trig, px, work, tot, bh, p)
-    work.first_side[0] = 1 if mark < px.prev_mark[0] else -1
-    work.phase[0] = 1
+    work.first_side = 1 if mark < px.prev_mark else -1
+    work.phase = 1
 
 
 @jit(inline="always")
@@ -262,36 +262,36 @@ def rolling_max_nb(buf_t, buf_v, ring, t, value, window):
 @jit
 def noise_nb(t, n_pos, book, mk, fl, px, acc, clk, p):
     """One background market order of the noise account; it pays the taker fee to the fee account."""
-    k = clk.noise_next[0]
-    clk.noise_next[0] = k + 1
+    k = clk.noise_next
+    clk.noise_next = k + 1
     side = np.int64(mk.noise_side[k])  # as every other order's side: walk_nb is compiled for one signature
     qty = mk.noise_qty[k]
     if qty <= 0.0:
         return
-    index = px.index_price[0]
+    index = px.index_price
     filled, notional, last = walk_nb(book, side, qty, index * (1.0 + side * p.noise_band), index, t, p)
     if filled <= 0.0:
         return
     price = notional / filled
-    acc.noise_q[0] += side * filled
-    acc.noise_cash[0] -= side * filled * price
+    acc.noise_q += side * filled
+    acc.noise_cash -= side * filled * price
     maker_trade_nb(acc, -side * filled, price)
     fee = p.taker_fee * filled * price
-    acc.noise_cash[0] -= fee
-    acc.fee_cash[0] += fee
+    acc.noise_cash -= fee
+    acc.fee_cash += fee
     set_last_nb(px, last)
-    record_nb(fl, clk, t, E.NOISE_FILL, n_pos + 1, side, filled, price, np.nan, 0.0, fee, px.mark[0], np.nan)
+    record_nb(fl, clk, t, E.NOISE_FILL, n_pos + 1, side, filled, price, np.nan, 0.0, fee, px.mark, np.nan)
 
 
 @jit
 def unwind_nb(t, n_pos, book, fl, px, acc, clk, p):
     """The fund works a slice of its inventory into the book, no worse than a band around index."""
-    q = acc.fund_q[0]
+    q = acc.fund_q
     if q == 0.0:
         return
     sign = 1.0 if q > 0.0 else -1.0
     qty = min(abs(q), max(p.lot, p.unwind_fraction * abs(q)))
-    index = px.index_price[0]
+    index = px.index_price
     side = -int(sign)
     filled, notional, last = walk_nb(book, side, qty, index * (1.0 - sign * p.unwind_band), index, t, p)
     if filled <= 0.0:
@@ -300,29 +300,29 @@ def unwind_nb(t, n_pos, book, fl, px, acc, clk, p):
     realized = fund_trade_nb(acc, side * filled, price)
     maker_trade_nb(acc, -side * filled, price)
     set_last_nb(px, last)
-    record_nb(fl, clk, t, E.FUND_UNWIND, n_pos + 2, side, filled, price, np.nan, realized, 0.0, px.mark[0], np.nan)
+    record_nb(fl, clk, t, E.FUND_UNWIND, n_pos + 2, side, filled, price, np.nan, realized, 0.0, px.mark, np.nan)
 
 
 @jit
 def sample_nb(t, book, series, sp, spp, px, acc, clk, tot, p):
     """One row of the time series (docs/engine.md §11), and of the spot venues' when they are on."""
-    k = clk.nseries[0]
+    k = clk.nseries
     if k >= series.shape[0]:
         return
     if spp.on:
         spot_sample_nb(k, sp)
-    index = px.index_price[0]
+    index = px.index_price
     row = series[k]
     row[0] = t / 1000.0
     row[1] = index
-    row[2] = px.mark[0]
-    row[3] = px.last[0]
+    row[2] = px.mark
+    row[3] = px.last
     row[4] = best_price_nb(book, True, index, t, p)
     row[5] = best_price_nb(book, False, index, t, p)
     row[6] = depth_usd_nb(book, True, index, t, p, 0.01)
     row[7] = depth_usd_nb(book, False, index, t, p, 0.01)
-    row[8] = acc.fund_bal[0]
-    row[9] = px.oi_long[0]
-    row[10] = px.oi_short[0]
-    row[11] = tot.liq_usd[0]
-    clk.nseries[0] = k + 1
+    row[8] = acc.fund_bal
+    row[9] = px.oi_long
+    row[10] = px.oi_short
+    row[11] = tot.liq_usd
+    clk.nseries = k + 1

@@ -115,11 +115,11 @@ def perp_fill_nb(t, n_pos, who, side, qty, price, last, sp, fl, px, acc, clk, p)
     maker_trade_nb(acc, -side * qty, price)
     fee = p.taker_fee * qty * price
     sp.perp_cash[who] -= fee
-    acc.fee_cash[0] += fee
+    acc.fee_cash += fee
     if not math.isnan(last):
         set_last_nb(px, last)
     kind = E.ARB_FILL if who == 0 else E.FLOW_FILL
-    record_nb(fl, clk, t, kind, n_pos + 4 + who, side, qty, price, np.nan, 0.0, fee, px.mark[0], np.nan)
+    record_nb(fl, clk, t, kind, n_pos + 4 + who, side, qty, price, np.nan, 0.0, fee, px.mark, np.nan)
 
 
 @jit
@@ -165,7 +165,7 @@ def spot_tick_nb(t, fundamental, n_pos, book, sp, spp, fl, px, acc, clk, p):
     dt_s = dt / 1000.0
     k = sp.ticks[0]
     sp.ticks[0] = k + 1
-    index = px.index_price[0]
+    index = px.index_price
     if spp.on:
         refresh_nb(sp, spp, t, p)
     if spp.flow_on and spp.flow_start <= t < spp.flow_end:
@@ -182,7 +182,7 @@ def spot_tick_nb(t, fundamental, n_pos, book, sp, spp, fl, px, acc, clk, p):
         return
     # the lagged views: the perp makers' inventory and the basis (perp mid over the index), ring of lag + 1
     w = sp.hist.shape[1]
-    sp.hist[0, k % w] = acc.maker_q[0]
+    sp.hist[0, k % w] = acc.maker_q
     sp.hist[1, k % w] = 0.0  # until this tick's liquidation work is over (observe_basis_nb)
     if spp.hedge_share > 0.0:
         seen = sp.hist[0, (k - spp.hedge_lag) % w] if k >= spp.hedge_lag else 0.0
@@ -268,7 +268,7 @@ def arbitrage_nb(t, n_pos, basis, sp, spp, fl, px, acc, clk, p):
     recentred on the index at every tick, so an order of theirs sent through the book would meet the index's price,
     never the discount.)"""
     dt_s = float(p.oracle_interval) / 1000.0
-    index = px.index_price[0]
+    index = px.index_price
     last = index * (1.0 + basis)  # the price they saw, and bid (or offered) at
     q = sp.perp_q[0]
     step = spp.arb_rate * dt_s / index
@@ -298,7 +298,7 @@ def arbitrage_nb(t, n_pos, basis, sp, spp, fl, px, acc, clk, p):
 def observe_basis_nb(t, book, sp, px, p):
     """After a tick's liquidation work: the perp's mid against the index, as the arbitrageurs see it (0 when a side of
     the book is empty)."""
-    index = px.index_price[0]
+    index = px.index_price
     bid = best_price_nb(book, True, index, t, p)
     ask = best_price_nb(book, False, index, t, p)
     if not (math.isnan(bid) or math.isnan(ask)):
