@@ -401,6 +401,7 @@ def new_book(n_levels, prof_bid, prof_ask, start_price):
     """A full book (every level untouched) of ``n_levels`` with the given profiles, no cursor, makers all there."""
     prof_bid, prof_ask = (np.ascontiguousarray(a, np.float64) for a in (prof_bid, prof_ask))
     n_blocks = (n_levels >> BLOCK_SHIFT) + 1
+    cum_bid = _running_sums(prof_bid)
     return S.BookState(
         bid_q=np.zeros(n_levels),
         bid_t=np.zeros(n_levels, np.int64),
@@ -410,8 +411,8 @@ def new_book(n_levels, prof_bid, prof_ask, start_price):
         prof_ask=prof_ask,
         bid_blk=np.zeros(n_blocks, np.int64),
         ask_blk=np.zeros(n_blocks, np.int64),
-        cum_bid=_running_sums(prof_bid),
-        cum_ask=_running_sums(prof_ask),
+        cum_bid=cum_bid,
+        cum_ask=_running_sums(prof_ask, (prof_bid, cum_bid)),
         cur_t=np.full(2, S.NEVER, np.int64),
         cur_a=np.zeros(2, np.int64),
         cur_fair=np.full(2, np.nan),
@@ -424,11 +425,18 @@ def new_book(n_levels, prof_bid, prof_ask, start_price):
     )
 
 
-def _running_sums(prof):
-    """Rows ``Σ_{k≤d} prof[k]`` and ``Σ_{k≤d} k·prof[k]`` for d = 0..D (offset 0 is no level)."""
-    d = np.arange(prof.size, dtype=np.float64)
-    w = np.where(d > 0, prof, 0.0)
-    return np.ascontiguousarray(np.stack([np.cumsum(w), np.cumsum(d * w)]))
+def _running_sums(prof, other=None):
+    """Rows ``Σ_{k≤d} prof[k]`` and ``Σ_{k≤d} k·prof[k]`` for d = 0..D (offset 0 is no level); ``other``'s rows
+    (computed for the other side) when the two profiles are equal, as they are unless a book file says otherwise."""
+    if other is not None and np.array_equal(prof, other[0]):
+        return other[1]
+    out = np.empty((2, prof.size))
+    w = prof.copy()
+    w[0] = 0.0
+    np.cumsum(w, out=out[0])
+    w *= np.arange(prof.size)
+    np.cumsum(w, out=out[1])
+    return out
 
 
 def stop_order(pos, side, open_ids):

@@ -7,7 +7,9 @@ same population bit for bit), and without the temporaries and searches of the ar
 
 import numpy as np
 
+from sim import enums as E
 from sim._jit import jit
+from sim.kernels.margin import position_lp_nb, tier_nb
 
 
 @jit(entry=True)
@@ -86,3 +88,38 @@ def split_by_side_nb(side, values, longs, shorts):
         nl += up
         ns += 1 - up
     return nl, ns
+
+
+@jit(entry=True)
+def open_rows_nb(draws, scale, lot, floor, max_lev, tiers, out):
+    """Positions opened from their draws (``generate``), one pass: the notional times ``scale`` (open interest), the
+    leverage capped at the max leverage of that notional's tier (``floor``, ``max_lev``), the size in whole ``lot`` s
+    (at least one), the wallet (initial margin, times ``1 + spare`` for a cross account) and the liquidation price at
+    the trigger tiers ``tiers`` = ``(floor, mmr, cum, basis)``.
+
+    ``draws`` = ``(side, leverage, notional, cross, spare, entry)`` (int8, f8, f8, bool, f8, f8; shape (n,)); the
+    capped ``leverage`` and scaled ``notional`` are written back (a redraw of an entry reuses them). ``out`` =
+    ``(side, size, entry, wallet, mode, lp)``, shape (n + 1,) or more: rows 0..n−1 are written (mode CROSS or
+    ISOLATED), the counterparty's row after them is left to the caller. The same operations as the array
+    expressions they replace, so the same bits.
+    """
+    side, leverage, notional, cross, spare, entry = draws
+    o_side, o_size, o_entry, o_wallet, o_mode, o_lp = out
+    t_floor, t_mmr, t_cum, basis = tiers
+    for i in range(side.size):
+        x = notional[i] * scale
+        notional[i] = x
+        lev = min(leverage[i], max_lev[tier_nb(x, floor)])
+        leverage[i] = lev
+        ep = entry[i]
+        q = max(np.rint(x / ep / lot), 1.0) * lot
+        w = q * ep / lev
+        if cross[i]:
+            w = w * (1.0 + spare[i])
+        s = side[i]
+        o_side[i] = s
+        o_size[i] = q
+        o_entry[i] = ep
+        o_wallet[i] = w
+        o_mode[i] = E.CROSS if cross[i] else E.ISOLATED
+        o_lp[i] = position_lp_nb(s, q, ep, w, t_floor, t_mmr, t_cum, basis)

@@ -21,7 +21,14 @@ import numpy as np
 
 from sim import enums as E
 from sim.kernels.behaviour import stop_prices_nb
-from sim.kernels.draws import entry_ages_nb, history_points_nb, mix_lookup_nb, signs_nb, split_by_side_nb
+from sim.kernels.draws import (
+    entry_ages_nb,
+    history_points_nb,
+    mix_lookup_nb,
+    open_rows_nb,
+    signs_nb,
+    split_by_side_nb,
+)
 from sim.kernels.margin import liquidation_prices_nb, open_and_screen_nb
 
 
@@ -142,25 +149,34 @@ def generate(pop_cfg, market_cfg, rng, trigger_tiers=None):
     lp_floor, lp_mmr, lp_cum, basis = lp_tiers
     n = pop_cfg.n_positions
 
-    side = np.where(rng.random(n) < pop_cfg.long_share, 1, -1).astype(np.int8)
+    side = signs_nb(rng.random(n), pop_cfg.long_share, np.empty(n, np.int8))
     leverage = _leverages(pop_cfg, side, rng)
     notional = _notionals(pop_cfg, rng, n)
     cross = rng.random(n) < pop_cfg.cross_share
     spare_factor = _spares(pop_cfg, rng, n)
     hist = entry_history(pop_cfg, p0, rng)
     entry, seg = sample_entries(hist, rng, n)
+    scale = 1.0
     if pop_cfg.open_interest_usd > 0:
         # open interest: the larger side's total size valued at the start price (the few rows
         # redrawn below shift it by a fraction of a percent at most)
         at_start = notional * p0 / entry
         scale = pop_cfg.open_interest_usd / max(at_start[side > 0].sum(), at_start[side < 0].sum(), 1e-300)
-        notional *= scale
-    # A position's leverage cannot exceed its tier's maximum.
-    tier_idx = np.searchsorted(floor, notional, side="right") - 1
-    leverage = np.minimum(leverage, max_lev[tier_idx])
-
-    size, wallet = _size_and_wallet(notional, entry, leverage, cross, spare_factor, lot)
-    lp_all = liquidation_prices_nb(side, size, entry, wallet, lp_floor, lp_mmr, lp_cum, basis, np.empty(n))
+    # rows 0..n-1 drawn, row n the counterparty; the leverage capped at its tier's maximum (written back)
+    rows = PositionArrays(
+        side=np.empty(n + 1, np.int8),
+        size=np.empty(n + 1),
+        entry=np.empty(n + 1),
+        wallet=np.empty(n + 1),
+        kind=np.full(n + 1, E.TRADER, np.int8),
+        mode=np.empty(n + 1, np.int8),
+        leverage=np.empty(n + 1),
+        lp=np.empty(n + 1),
+        age_s=np.empty(n + 1),
+    )
+    out = (rows.side, rows.size, rows.entry, rows.wallet, rows.mode, rows.lp)
+    open_rows_nb((side, leverage, notional, cross, spare_factor, entry), scale, lot, floor, max_lev, lp_tiers, out)
+    size, wallet, lp_all = rows.size[:n], rows.wallet[:n], rows.lp[:n]
     todo = np.flatnonzero(np.where(side > 0, lp_all >= p0, lp_all <= p0))  # rows whose entry must be redrawn
     for attempt in range(6):
         if todo.size == 0:
@@ -171,6 +187,7 @@ def generate(pop_cfg, market_cfg, rng, trigger_tiers=None):
             entry[todo], seg[todo] = sample_entries(hist, rng, todo.size)
         else:
             entry[todo], seg[todo] = p0, 0
+        rows.entry[todo] = entry[todo]
         size[todo], wallet[todo] = _size_and_wallet(
             notional[todo], entry[todo], leverage[todo], cross[todo], spare_factor[todo], lot
         )
@@ -180,10 +197,9 @@ def generate(pop_cfg, market_cfg, rng, trigger_tiers=None):
         lp_all[todo] = lp
         if attempt < 5:  # at the start price (the sixth try) it is not past its liquidation price: done
             todo = todo[np.where(side[todo] > 0, lp >= p0, lp <= p0)]
-    mode = np.where(cross, E.CROSS, E.ISOLATED).astype(np.int8)
-    pop = with_counterparty(side, size, entry, wallet, mode, p0, pop_cfg.counterparty_leverage)
-    age = _ages(hist, entry, seg)
-    return pop._replace(lp=np.append(lp_all, np.nan), age_s=np.append(age, np.nan))
+    _ages(hist, entry, seg, rows.age_s[:n])
+    rows.lp[n] = rows.age_s[n] = np.nan
+    return _counterparty_row(rows, n, p0, pop_cfg.counterparty_leverage)
 
 
 def entry_history(pop_cfg, p0, rng):
@@ -194,9 +210,9 @@ def entry_history(pop_cfg, p0, rng):
     return synthetic_history(p0, pop_cfg.entry_lookback_h, pop_cfg.entry_volatility_pct_per_day, rng)
 
 
-def _ages(hist, entry, seg):
+def _ages(hist, entry, seg, out=None):
     """How long before the start each entry was made (linear in the segment, as the price was drawn)."""
-    return entry_ages_nb(hist.price, hist.age_s, entry, seg, np.empty(entry.size))
+    return entry_ages_nb(hist.price, hist.age_s, entry, seg, np.empty(entry.size) if out is None else out)
 
 
 def _leverages(pop_cfg, side, rng):
@@ -364,28 +380,36 @@ def from_arrays(arrays, market_cfg, counterparty_leverage):
 
 def with_counterparty(side, size, entry, wallet, mode, p0, cp_leverage):
     """Append the residual counterparty row: it holds −Σ side·size at the start price."""
-    residual = float(np.sum(side * size))
-    if abs(residual) <= 1e-9 * max(1.0, float(np.abs(size).max(initial=0.0))):
-        residual = 0.0  # a balanced book up to rounding: the counterparty holds nothing
-    cp_side = -1 if residual > 0 else 1
-    cp_size = abs(residual)
     n = side.size
-    # Leverage on the wallet: the chosen leverage for isolated rows, notional / balance for cross.
-    leverage = np.empty(n + 1)
-    np.multiply(size, entry, out=leverage[:n])
-    np.divide(leverage[:n], wallet, out=leverage[:n])
-    leverage[n] = cp_leverage
-    kind = np.full(n + 1, E.TRADER, np.int8)
-    kind[n] = E.COUNTERPARTY
-    return PositionArrays(
-        side=_appended(side, cp_side, np.int8),
-        size=_appended(size, cp_size, np.float64),
-        entry=_appended(entry, p0, np.float64),
-        wallet=_appended(wallet, cp_size * p0 / cp_leverage, np.float64),
-        kind=kind,
-        mode=_appended(mode, E.CROSS, np.int8),
-        leverage=leverage,
+    rows = PositionArrays(
+        side=_appended(side, 0, np.int8),
+        size=_appended(size, 0.0, np.float64),
+        entry=_appended(entry, 0.0, np.float64),
+        wallet=_appended(wallet, 0.0, np.float64),
+        kind=np.full(n + 1, E.TRADER, np.int8),
+        mode=_appended(mode, 0, np.int8),
+        leverage=np.empty(n + 1),
     )
+    return _counterparty_row(rows, n, p0, cp_leverage)
+
+
+def _counterparty_row(rows, n, p0, cp_leverage):
+    """``rows`` (traders in rows 0..n−1) with the residual counterparty written in row ``n``, and every row's
+    leverage on the wallet: the chosen leverage for isolated rows, notional / balance for cross."""
+    residual = float(np.sum(rows.side[:n] * rows.size[:n]))
+    if abs(residual) <= 1e-9 * max(1.0, float(np.abs(rows.size[:n]).max(initial=0.0))):
+        residual = 0.0  # a balanced book up to rounding: the counterparty holds nothing
+    cp_size = abs(residual)
+    rows.side[n] = -1 if residual > 0 else 1
+    rows.size[n] = cp_size
+    rows.entry[n] = p0
+    rows.wallet[n] = cp_size * p0 / cp_leverage
+    rows.kind[n] = E.COUNTERPARTY
+    rows.mode[n] = E.CROSS
+    np.multiply(rows.size[:n], rows.entry[:n], out=rows.leverage[:n])
+    np.divide(rows.leverage[:n], rows.wallet[:n], out=rows.leverage[:n])
+    rows.leverage[n] = cp_leverage
+    return rows
 
 
 def _appended(a, value, dtype):
