@@ -307,7 +307,7 @@ PARAM_TYPES = {
     **dict.fromkeys(("ver", "i_a", "i_b", "open_code", "trader_code", "t_stop", "k", "v", "who"), types.int64),
     **dict.fromkeys(("keep", "fundamental", "basis", "prev"), types.float64),
     **dict.fromkeys(
-        ("dq", "fair", "half_life", "k_a", "k_b", "key", "limit", "pct", "price", "q0", "qty", "r", "target"),
+        ("dq", "fair", "half_life", "k_a", "k_b", "key", "limit", "mark", "pct", "price", "q0", "qty", "r", "target"),
         types.float64,
     ),
     **dict.fromkeys(("tick", "x"), types.float64),

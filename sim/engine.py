@@ -386,27 +386,15 @@ def _allocate(inp):
     n_samples = inp.duration // inp.sample_interval + 1
     series = np.full((n_samples, S.N_SERIES_COLS), np.nan)
     sp = spot_world.state(inp.spot, inp.start_price, n_samples)
-    sf = np.zeros(S.N_F)
-    for slot in (
-        S.F_INDEX,
-        S.F_MARK,
-        S.F_PREV_MARK,
-        S.F_LAST,
-        S.F_MIN_LAST,
-        S.F_MAX_LAST,
-        S.F_MIN_MARK,
-        S.F_MAX_MARK,
-    ):
-        sf[slot] = inp.start_price
-    sf[S.F_DIP_PEAK] = inp.start_price
-    for slot in (S.F_FUND_CASH, S.F_FUND_BAL, S.F_FUND_MIN, S.F_DD_PEAK):
-        sf[slot] = inp.fund_initial
-    sf[S.F_OI_LONG] = q_long.sum()  # traders' sizes in id order, summed by NumPy
-    sf[S.F_OI_SHORT] = q_short.sum()
-    sf[S.F_FUNDING_RATE] = inp.funding_rate
-    si = np.zeros(S.N_I, np.int64)
-    si[S.I_NEXT_FUNDING] = inp.time_to_funding
-    return pos, tiers, book, trig, ev, mk, sp, inp.spot.params, fills, series, sf, si
+    perp = S.allocate_perp(
+        inp.start_price,
+        inp.fund_initial,
+        inp.funding_rate,
+        inp.time_to_funding,
+        q_long.sum(),  # traders' sizes in id order, summed by NumPy
+        q_short.sum(),
+    )
+    return pos, tiers, book, trig, ev, mk, sp, inp.spot.params, fills, series, perp
 
 
 def new_book(n_levels, prof_bid, prof_ask, start_price):
@@ -460,14 +448,14 @@ def stop_order(pos, side, open_ids):
 
 def simulate(inp, progress=None, n_chunks=50):
     """Run the kernels on prepared inputs; ``progress(fraction)`` is called after each time chunk."""
-    pos, tiers, book, trig, ev, mk, sp, spp, fills, series, sf, si = _allocate(inp)
+    pos, tiers, book, trig, ev, mk, sp, spp, fills, series, perp = _allocate(inp)
     lp_start = np.where(pos.status == E.FLAT, np.nan, pos.lp)
     p = _params(inp)
-    start_nb(ev, mk, sf, si, p)
+    start_nb(ev, mk, perp.clk, p)
     stops = np.linspace(0, inp.duration, n_chunks + 1)[1:].astype(np.int64)
     for t_stop in stops:
         while True:
-            status = run_nb(pos, tiers, book, trig, ev, mk, sp, spp, fills, series, sf, si, p, t_stop)
+            status = run_nb(pos, tiers, book, trig, ev, mk, sp, spp, fills, series, *perp, p, t_stop)
             if status != E.ST_FILLS_FULL:
                 break
             fills = S.grow_fills(fills, 2 * fills.t.size)
@@ -475,11 +463,12 @@ def simulate(inp, progress=None, n_chunks=50):
             progress(float(t_stop) / max(inp.duration, 1))
         if status == E.ST_FINISHED:
             break
-    return _wrap(inp, pos, fills, series, sf, si, lp_start, sp)
+    return _wrap(inp, pos, fills, series, perp, lp_start, sp)
 
 
-def _wrap(inp, pos, fills, series, sf, si, lp_start, sp):
-    nf = si[S.I_NFILLS]
+def _wrap(inp, pos, fills, series, perp, lp_start, sp):
+    px, ac, tot = perp.px, perp.acc, perp.tot
+    nf = perp.clk["nfills"]
     f = np.zeros(nf, FILL_DTYPE)
     f["t"] = fills.t[:nf] / 1000.0
     for name, col in (
@@ -496,11 +485,11 @@ def _wrap(inp, pos, fills, series, sf, si, lp_start, sp):
         ("adl_cause", fills.cause),
     ):
         f[name] = col[:nf]
-    ns = si[S.I_NSERIES]
+    ns = perp.clk["nseries"]
     ser = np.zeros(ns, SERIES_DTYPE)
     for k, name in enumerate(SERIES_DTYPE.names):
         ser[name] = series[:ns, k]
-    mark = sf[S.F_MARK]
+    mark = px["mark"]
     n = pos.side.size
     spp = inp.spot.params
     n_other = 6 if (spp.on or spp.flow_on) else 4  # the arbitrageurs' and the flow's perp legs, when they trade
@@ -533,44 +522,42 @@ def _wrap(inp, pos, fills, series, sf, si, lp_start, sp):
         other[name] = np.nan
     other["position_start"] = 0.0
     other["cash_start"] = (0.0, 0.0, inp.fund_initial, 0.0, 0.0, 0.0)[:n_other]
-    other["position_end"] = (sf[S.F_MAKER_Q], sf[S.F_NOISE_Q], sf[S.F_FUND_Q], 0.0, *sp.perp_q)[:n_other]
-    other["cash_end"] = (sf[S.F_MAKER_CASH], sf[S.F_NOISE_CASH], sf[S.F_FUND_CASH], sf[S.F_FEE_CASH], *sp.perp_cash)[
-        :n_other
-    ]
+    other["position_end"] = (ac["maker_q"], ac["noise_q"], ac["fund_q"], 0.0, *sp.perp_q)[:n_other]
+    other["cash_end"] = (ac["maker_cash"], ac["noise_cash"], ac["fund_cash"], ac["fee_cash"], *sp.perp_cash)[:n_other]
     other["equity_start"] = other["cash_start"]
     other["equity_end"] = other["cash_end"] + other["position_end"] * mark
     return Raw(
         fills=f,
         series=ser,
         accounts=acc,
-        fund_balance=float(sf[S.F_FUND_BAL]),
-        fund_cash=float(sf[S.F_FUND_CASH]),
-        fund_q=float(sf[S.F_FUND_Q]),
+        fund_balance=float(ac["fund_bal"]),
+        fund_cash=float(ac["fund_cash"]),
+        fund_q=float(ac["fund_q"]),
         final_mark=float(mark),
         lp_start=lp_start,
         extremes={
-            "min_last": float(sf[S.F_MIN_LAST]),
-            "max_last": float(sf[S.F_MAX_LAST]),
-            "min_mark": float(sf[S.F_MIN_MARK]),
-            "max_mark": float(sf[S.F_MAX_MARK]),
+            "min_last": float(px["min_last"]),
+            "max_last": float(px["max_last"]),
+            "min_mark": float(px["min_mark"]),
+            "max_mark": float(px["max_mark"]),
         },
-        full=int(si[S.I_FULL]),
-        partial=int(si[S.I_PARTIAL]),
+        full=int(tot["full"]),
+        partial=int(tot["partial"]),
         behaviour={
-            "stop_fills": int(si[S.I_STOPS]),
-            "stop_notional_usd": float(sf[S.F_STOP_NOTIONAL]),
-            "topups": int(si[S.I_TOPUPS]),
-            "topup_usd": float(sf[S.F_TOPUP_USD]),
-            "funding_settlements": int(si[S.I_FUNDINGS]),
-            "funding_paid_by_traders_usd": float(sf[S.F_FUNDING_TRADERS]),
-            "funding_rate_last_pct": float(sf[S.F_FUNDING_RATE]) * 100.0,
+            "stop_fills": int(tot["stops"]),
+            "stop_notional_usd": float(tot["stop_usd"]),
+            "topups": int(tot["topups"]),
+            "topup_usd": float(tot["topup_usd"]),
+            "funding_settlements": int(tot["fundings"]),
+            "funding_paid_by_traders_usd": float(tot["funding_usd"]),
+            "funding_rate_last_pct": float(px["funding_rate"]) * 100.0,
             **(
-                {"arrivals": int(si[S.I_ARRIVALS]), "arrival_notional_usd": float(sf[S.F_ARR_USD])}
+                {"arrivals": int(tot["arrivals"]), "arrival_notional_usd": float(tot["arrival_usd"])}
                 if inp.arr_on
                 else {}
             ),
         },
-        spot=spot_world.ledger(inp.spot, sp, series[: si[S.I_NSERIES], 0]) if spp.on else None,
+        spot=spot_world.ledger(inp.spot, sp, series[:ns, 0]) if spp.on else None,
     )
 
 
@@ -694,7 +681,7 @@ _LOOP = "sim.kernels.loop.run_nb"
 
 def loop_state(inp):
     """The event loop's named arguments for prepared inputs ``inp``, by parameter name (``pos``, ``p``, ...)."""
-    pos, tiers, book, trig, ev, mk, sp, spp, fills, series, sf, si = _allocate(inp)
+    pos, tiers, book, trig, ev, mk, sp, spp, fills, series, perp = _allocate(inp)
     return dict(
         pos=pos,
         tiers=tiers,
@@ -706,8 +693,7 @@ def loop_state(inp):
         spp=spp,
         fl=fills,
         series=series,
-        sf=sf,
-        si=si,
+        **perp._asdict(),
         p=_params(inp),
     )
 

@@ -1,9 +1,32 @@
-"""Engine state: NamedTuples of NumPy arrays (structure of arrays) and their allocators.
+"""Engine state: NamedTuples of NumPy arrays (structure of arrays), record groups, and their allocators.
 
-Kernels receive these tuples and mutate the arrays in place; nothing here is a jitclass. State of its own
-lives in named groups (a book's in its :class:`BookState`, the spot venues' in :class:`SpotState`); the perp's
-other scalars that change during a run live in two small arrays, ``sf`` (float64) and ``si`` (int64),
-addressed by the slot constants below. A run can stop at any time and resume exactly where it was.
+Kernels receive these and mutate them in place; nothing here is a jitclass. Every piece of state that changes
+during a run lives in a named group, and a kernel takes the groups it reads or writes: a book's in its
+:class:`BookState`, the spot venues' in :class:`SpotState`, and the perp market's scalars in eight small groups,
+each a record (one row of a structured array, its fields named by a dtype below) that a kernel reads and writes
+by name (``px.mark = mark``, ``adl.pool_q[c - 1] += q``):
+
+* ``px`` (:data:`PRICES`): the perp's index, mark and last prices, their extremes, the mark's EMAs, funding and
+  open interest: what a venue publishes about its market;
+* ``acc`` (:data:`ACCOUNTS`): the accounts that are not trader rows (makers, noise, fees, insurance fund);
+* ``adl`` (:data:`ADL`): the ADL pools of this (tick, side) and the matching of one of them;
+* ``work`` (:data:`WORK`): the oracle tick's liquidation work (tick count, phase, trigger cursors, heaps);
+* ``clk`` (:data:`CLOCK`): the event loop's clock and the cursors of the buffers it fills;
+* ``tot`` (:data:`TOTALS`): counts and notional totals over the run (read by the summary only);
+* ``bh`` (:data:`BEHAVIOUR`): the traders' stop cursors, pending top-ups, the next funding time;
+* ``arv`` (:data:`ARRIVALS`): the arrival stream's cursor and the mark's rolling peak it reads.
+
+Why records and not NamedTuples of one-element arrays: Numba counts a reference (an atomic increment and
+decrement) for every array of a tuple at every call and every inlined helper that receives it. These groups go
+everywhere (every fill record takes the clock, every trade sets the last price), and as 72 one-element arrays they
+made a warm run 40-65% slower than the two slot arrays they replace; a record is passed as one pointer and counts
+no reference, so they cost what the slots cost. A record is a view of its own one-element array, which it keeps
+alive; the :class:`Perp` holds the records for the run.
+
+:func:`allocate_perp` builds them, as one :class:`Perp`. Several markets (venue × instrument) would each get
+their own :class:`Perp` (with their own book, positions and trigger index), and a kernel that acts on one market
+takes that market's groups, unchanged; what links markets (the index from shared spot venues, a trader's cross
+margin) would be groups of their own. A run can stop at any time and resume exactly where it was.
 """
 
 from typing import NamedTuple
@@ -13,91 +36,159 @@ import numpy as np
 # Times are int64 milliseconds; "never touched" is a time far in the past.
 NEVER = -(1 << 62)
 
-# --- float slots (sf) ---------------------------------------------------------------------------
-F_INDEX = 0
-F_MARK = 1
-F_PREV_MARK = 2
-F_LAST = 3
-F_MAKER_CASH = 4
-F_MAKER_Q = 5
-F_NOISE_CASH = 6
-F_NOISE_Q = 7
-F_FEE_CASH = 8
-F_FUND_CASH = 9
-F_FUND_Q = 10
-F_FUND_AVG = 11
-F_FUND_BAL = 12
-F_FUND_MIN = 13
-F_LIQ_NOTIONAL = 14
-F_OI_LONG = 15  # open interest of trader rows, base units
-F_ADL_REM = 16  # bankrupt quantity pooled for ADL this (tick, side), still to be matched
-F_ADL_PRICE = 17  # ADL execution price of the pool being matched
-F_OI_SHORT = 18
-F_MIN_LAST = 19  # extremes of last and mark over the run (samples can miss a wick)
-F_MAX_LAST = 20
-F_MIN_MARK = 21
-F_MAX_MARK = 22
-F_ADL_COST = 23  # Σ quantity × bankruptcy price of the pool
-F_ADL_BBAR = 24  # the pool's quantity-weighted bankruptcy price (set when matching starts)
-F_ADL_PLAN = 25  # pro-rata factor, or the leverage-draining target leverage
-F_ADL_GAP = 26  # equity a victim loses per unit closed at the ADL price (leverage draining)
-F_EMA_SLOW_NUM = 27  # Hyperliquid mark: time-weighted EMAs (numerator, denominator)
-F_EMA_SLOW_DEN = 28
-F_EMA_FAST_NUM = 29
-F_EMA_FAST_DEN = 30
-F_DD_PEAK = 31  # the fund's rolling peak equity (ADL drawdown trigger)
-F_FUNDING_RATE = 32  # the last settled funding rate (the mark's funding term uses it)
-F_PREM_NUM = 33  # weighted sum of premium samples since the last funding settlement ...
-F_PREM_DEN = 34  # ... and of their weights
-F_FUNDING_TRADERS = 35  # net funding paid by trader rows over the run (USD)
-F_TOPUP_USD = 36  # margin added by top-ups over the run (USD)
-F_STOP_NOTIONAL = 37  # notional filled by stop orders (USD)
-# ADL pools waiting to be matched this (tick, side), one per cause (enums.CAUSE_*): quantity at F_POOL + 2·(c − 1),
-# Σ quantity × bankruptcy price at the next slot. Matching moves one into F_ADL_REM / F_ADL_COST.
-F_POOL = 38
-F_DIP_PEAK = 44  # arrivals: the mark's rolling peak (buy-the-dip drawdown)
-F_ARR_USD = 45  # arrivals: notional opened over the run (USD, at the fill)
-N_F = 46
 
-# --- int slots (si) -----------------------------------------------------------------------------
-I_SEQ = 0  # event sequence counter (owned by the run)
-I_NEV = 1  # events in the queue
-I_TICK = 2  # oracle ticks so far
-I_NOISE_NEXT = 3  # next background order
-I_NFILLS = 4
-I_NSERIES = 5
-I_PHASE = 6  # liquidation work this tick: 0 none, 1 first side, 2 second side
-I_FIRST_SIDE = 7  # +1 longs first, -1 shorts first
-I_CUR_LONG = 8  # cursor into the sorted trigger index
-I_CUR_SHORT = 9
-I_HEAP_LONG = 10  # entries in the re-index heaps
-I_HEAP_SHORT = 11
-I_NDEFER = 12  # positions waiting for the next tick after a partial liquidation
-I_ADL_SIDE = 13  # side of the bankrupt positions in the ADL pool (0: empty)
-I_ADL_ACTIVE = 14  # 1 while the pool is being matched against ranked victims
-I_ADL_NW = 15  # pro rata: victims sized pro rata (the winners), before the queue of the rest
-I_RANK_N = 16
-I_RANK_CUR = 17
-I_BASIS_N = 18  # basis samples taken
-I_FULL = 19  # fully liquidated positions
-I_PARTIAL = 20
-I_NOW = 21  # time of the event being processed (ms)
-I_DD_HEAD = 22  # ring buffer of (time, fund equity) for the rolling peak
-I_DD_LEN = 23
-I_STOP_LONG = 24  # cursors into the sorted stop orders (docs/engine.md §9)
-I_STOP_SHORT = 25
-I_NPEND = 26  # top-ups waiting for their reaction delay (heap entries)
-I_PREM_N = 27  # premium samples since the last funding settlement
-I_NEXT_FUNDING = 28  # time of the next funding settlement (ms)
-I_FUNDINGS = 29  # funding settlements so far
-I_TOPUPS = 30  # top-ups applied
-I_STOPS = 31  # stop orders that filled
-I_ADL_CAUSE = 32  # cause of the pool being matched (enums.CAUSE_*)
-I_ARR_NEXT = 33  # next arrival candidate
-I_DIP_HEAD = 34  # ring buffer of (time, mark) for the arrivals' rolling peak
-I_DIP_LEN = 35
-I_ARRIVALS = 36  # arrivals that opened a position
-N_I = 37
+def _group(*fields):
+    """A record dtype (C-aligned) from ``(name, dtype)`` or ``(name, dtype, shape)`` fields."""
+    return np.dtype(list(fields), align=True)
+
+
+#: The perp's prices, funding and open interest (``px``).
+PRICES = _group(
+    ("index_price", "f8"),  # USD: the index (oracle) price at the last oracle tick
+    ("mark", "f8"),  # USD: the mark price set at the last oracle tick ...
+    ("prev_mark", "f8"),  # USD: ... and at the one before
+    ("last", "f8"),  # USD: the last trade's price on the perp book
+    ("min_last", "f8"),  # USD: extremes of last and mark over the run (samples can miss a wick)
+    ("max_last", "f8"),
+    ("min_mark", "f8"),
+    ("max_mark", "f8"),
+    ("ema_slow", "f8", (2,)),  # Hyperliquid mark: time-weighted EMA of the basis (numerator, denominator) ...
+    ("ema_fast", "f8", (2,)),  # ... and of the book price
+    ("funding_rate", "f8"),  # fraction per interval: the last settled rate (the mark's funding term uses it)
+    ("prem_num", "f8"),  # weighted sum of premium samples since the last funding settlement ...
+    ("prem_den", "f8"),  # ... the sum of their weights ...
+    ("prem_n", "i8"),  # ... and their count
+    ("oi_long", "f8"),  # base units: open interest of trader rows, longs ...
+    ("oi_short", "f8"),  # ... and shorts
+)
+
+#: The accounts that are not trader rows (``acc``), USD and base units.
+ACCOUNTS = _group(
+    ("maker_cash", "f8"),  # USD: the book's makers (every resting order) ...
+    ("maker_q", "f8"),  # base units: ... and their position
+    ("noise_cash", "f8"),  # the background orders' account
+    ("noise_q", "f8"),
+    ("fee_cash", "f8"),  # taker fees collected
+    ("fund_cash", "f8"),  # the insurance fund's cash ...
+    ("fund_q", "f8"),  # ... its inventory from takeovers ...
+    ("fund_avg", "f8"),  # ... at this average price ...
+    ("fund_bal", "f8"),  # ... its balance (initial + realized deltas) ...
+    ("fund_min", "f8"),  # ... and the lowest balance of the run
+    ("dd_peak", "f8"),  # the fund's rolling peak equity (ADL drawdown trigger) ...
+    ("dd_ring", "i8", (2,)),  # ... head and length of its ring buffer (Trigger.dd_t, dd_v)
+)
+
+#: The ADL pools of this (tick, side) and the matching of one of them against ranked victims (``adl``,
+#: docs/engine.md §7.10).
+ADL = _group(
+    ("pool_q", "f8", (3,)),  # base units: bankrupt quantity waiting per cause (enums.CAUSE_* − 1) ...
+    ("pool_cost", "f8", (3,)),  # USD: ... and its Σ quantity × bankruptcy price
+    ("rem", "f8"),  # base units: the pool being matched: quantity still to be matched ...
+    ("cost", "f8"),  # USD: ... its Σ quantity × bankruptcy price ...
+    ("bbar", "f8"),  # USD: ... its quantity-weighted bankruptcy price (set when matching starts) ...
+    ("price", "f8"),  # USD: ... and its execution price
+    ("plan", "f8"),  # pro-rata factor, or the leverage-draining target leverage
+    ("gap", "f8"),  # USD: equity a victim loses per unit closed at the ADL price (leverage draining)
+    ("side", "i8"),  # side of the bankrupt positions in the pools (0: empty)
+    ("active", "i8"),  # 1 while a pool is being matched
+    ("nw", "i8"),  # pro rata: victims sized pro rata (the winners), before the queue of the rest
+    ("rank_n", "i8"),  # victims ranked in Trigger.rank ...
+    ("rank_cur", "i8"),  # ... and the next one
+    ("cause", "i8"),  # cause of the pool being matched (enums.CAUSE_*)
+)
+
+#: An oracle tick's liquidation work (``work``); pairs are (longs, shorts).
+WORK = _group(
+    ("tick", "i8"),  # oracle ticks so far (positions wait for a tick: Positions.eligible)
+    ("phase", "i8"),  # 0 none, 1 first side, 2 second side
+    ("first_side", "i8"),  # +1 longs first, -1 shorts first
+    ("cur", "i8", (2,)),  # cursors into the sorted trigger index (Trigger.order_long, order_short)
+    ("heap_n", "i8", (2,)),  # entries in the re-index heaps (rows of Trigger.heap_*)
+    ("ndefer", "i8"),  # positions waiting in Trigger.deferred for a later tick
+)
+
+#: The event loop's clock and the cursors of what it reads and fills (``clk``).
+CLOCK = _group(
+    ("now", "i8"),  # ms: time of the event being processed
+    ("seq", "i8"),  # event sequence counter (owned by the run)
+    ("nev", "i8"),  # events in the queue (Events)
+    ("noise_next", "i8"),  # next background order (MarketState.noise_*)
+    ("nfills", "i8"),  # fill records written (Fills)
+    ("nseries", "i8"),  # rows of the time series written
+    ("basis_n", "i8"),  # basis samples taken (MarketState.basis)
+)
+
+#: Counts and notional totals over the run, read by the summary (``tot``).
+TOTALS = _group(
+    ("full", "i8"),  # fully liquidated positions
+    ("partial", "i8"),  # partial liquidations
+    ("stops", "i8"),  # stop orders that filled
+    ("topups", "i8"),  # top-ups applied
+    ("fundings", "i8"),  # funding settlements
+    ("arrivals", "i8"),  # arrivals that opened a position
+    ("liq_usd", "f8"),  # USD: notional of forced closes (liquidations, takeovers, ADL)
+    ("stop_usd", "f8"),  # USD: notional filled by stop orders
+    ("topup_usd", "f8"),  # USD: margin added by top-ups
+    ("funding_usd", "f8"),  # USD: net funding paid by trader rows
+    ("arrival_usd", "f8"),  # USD: notional opened by arrivals (at the fill)
+)
+
+#: Trader behaviour and funding times (``bh``, docs/engine.md §9).
+BEHAVIOUR = _group(
+    ("stop_cur", "i8", (2,)),  # cursors into the sorted stops (Trigger.stop_long, stop_short)
+    ("npend", "i8"),  # top-ups waiting for their reaction delay (entries of the Trigger.pend_* heap)
+    ("next_funding", "i8"),  # ms: time of the next funding settlement
+)
+
+#: The arrival stream (``arv``, docs/engine.md §9).
+ARRIVALS = _group(
+    ("next", "i8"),  # next arrival candidate (MarketState.arr_*)
+    ("dip_ring", "i8", (2,)),  # head and length of the ring of marks (MarketState.dip_t, dip_v) ...
+    ("dip_peak", "f8"),  # USD: ... and the mark's rolling peak it gives (buy-the-dip drawdown)
+)
+
+
+class Perp(NamedTuple):
+    """One perp market's groups of changing state, in the order the kernels take them: each a record (``np.record``)
+    of the dtype named in the comment, a view of its own one-element array, mutated in place by the kernels."""
+
+    px: np.record  # PRICES
+    acc: np.record  # ACCOUNTS
+    adl: np.record  # ADL
+    work: np.record  # WORK
+    clk: np.record  # CLOCK
+    tot: np.record  # TOTALS
+    bh: np.record  # BEHAVIOUR
+    arv: np.record  # ARRIVALS
+
+
+def new_group(dtype, **values):
+    """A record of ``dtype`` (a view of its own one-element array): zero, but for the fields ``values`` sets. An
+    ``np.record``, so that the kernels read its fields by attribute in plain Python too (LIQSIM_DISABLE_JIT)."""
+    a = np.zeros(1, dtype)
+    for name, v in values.items():
+        a[name] = v
+    return a.view(np.recarray)[0]
+
+
+def allocate_perp(start_price, fund_initial, funding_rate, time_to_funding, oi_long, oi_short):
+    """The perp's groups at the start of a run: every price at ``start_price``, the fund's cash, balance, lowest
+    balance and rolling peak at ``fund_initial``, the open interest given, the first funding at
+    ``time_to_funding`` (ms)."""
+    p0, f0 = float(start_price), float(fund_initial)
+    prices = ("index_price", "mark", "prev_mark", "last", "min_last", "max_last", "min_mark", "max_mark")
+    return Perp(
+        px=new_group(
+            PRICES, **dict.fromkeys(prices, p0), funding_rate=funding_rate, oi_long=oi_long, oi_short=oi_short
+        ),
+        acc=new_group(ACCOUNTS, **dict.fromkeys(("fund_cash", "fund_bal", "fund_min", "dd_peak"), f0)),
+        adl=new_group(ADL),
+        work=new_group(WORK),
+        clk=new_group(CLOCK),
+        tot=new_group(TOTALS),
+        bh=new_group(BEHAVIOUR, next_funding=time_to_funding),
+        arv=new_group(ARRIVALS, dip_peak=p0),
+    )
 
 
 class Positions(NamedTuple):

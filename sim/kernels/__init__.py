@@ -1,2 +1,2 @@
-"""Numba kernels (``*_nb`` functions only). They import nothing but NumPy, enums, state slots and
+"""Numba kernels (``*_nb`` functions only). They import nothing but NumPy, enums, sim.state and
 the jit helper; the Python face in :mod:`sim.engine` validates, allocates and wraps."""

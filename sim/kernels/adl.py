@@ -19,7 +19,6 @@ price, so money is conserved whatever price the venue uses.
 import numpy as np
 
 from sim import enums as E
-from sim import state as S
 from sim._jit import jit
 from sim.kernels.heap import argsort_nb
 from sim.kernels.liquidation import (
@@ -61,50 +60,50 @@ def adl_score_nb(s, q, ep, w, mark, eq, mm, ranking):
 
 
 @jit(inline="always")
-def adl_price_nb(sf, p, side, qty, bbar):
+def adl_price_nb(px, acc, p, side, qty, bbar):
     """Execution price of the pool: the bankruptcy price; the mark while the fund can pay the whole
     gap to bankruptcy and its drawdown rule has not tripped, else the bankruptcy price (OKX); or the previous mark (Hyperliquid), kept
     between the mark and the bankruptcy price: after a gap a stale pre-gap mark would make the winners
     pay more than the deficit and hand the difference to the vault."""
-    mark = sf[S.F_MARK]
+    mark = px.mark
     if p.adl_price == E.ADL_AT_MARK:
         gap = qty * max(0.0, side * (bbar - mark))
-        return mark if fund_equity_nb(sf, mark) >= gap and not adl_tripped_nb(sf, p, mark) else bbar
+        return mark if fund_equity_nb(acc, mark) >= gap and not adl_tripped_nb(acc, p, mark) else bbar
     if p.adl_price == E.ADL_AT_PREVIOUS_MARK:
-        return min(max(sf[S.F_PREV_MARK], min(mark, bbar)), max(mark, bbar))
+        return min(max(px.prev_mark, min(mark, bbar)), max(mark, bbar))
     return bbar
 
 
 @jit(inline="always")
-def next_pool_nb(sf, si):
+def next_pool_nb(adl):
     """Move the first non-empty cause's pool (deficit, drawdown, capacity) into the pool being matched; returns
     whether one was left."""
     for cause in range(1, 4):
-        k = S.F_POOL + 2 * (cause - 1)
-        if sf[k] > 0.0:
-            sf[S.F_ADL_REM] = sf[k]
-            sf[S.F_ADL_COST] = sf[k + 1]
-            sf[k] = 0.0
-            sf[k + 1] = 0.0
-            si[S.I_ADL_CAUSE] = cause
+        k = cause - 1
+        if adl.pool_q[k] > 0.0:
+            adl.rem = adl.pool_q[k]
+            adl.cost = adl.pool_cost[k]
+            adl.pool_q[k] = 0.0
+            adl.pool_cost[k] = 0.0
+            adl.cause = cause
             return True
     return False
 
 
 @jit
-def adl_begin_nb(pos, tiers, trig, sf, si, p):
+def adl_begin_nb(pos, tiers, trig, px, acc, adl, p):
     """Rank the opposite side and plan the matching of this tick's next pool (one cause at a time: each is
     matched against the queue as it stands after the previous one)."""
-    s = si[S.I_ADL_SIDE]
-    if not next_pool_nb(sf, si):
-        si[S.I_ADL_SIDE] = 0
+    s = adl.side
+    if not next_pool_nb(adl):
+        adl.side = 0
         return
-    rem = sf[S.F_ADL_REM]
-    bbar = sf[S.F_ADL_COST] / rem
-    mark = sf[S.F_MARK]
-    price = adl_price_nb(sf, p, s, rem, bbar)
-    sf[S.F_ADL_BBAR] = bbar
-    sf[S.F_ADL_PRICE] = price
+    rem = adl.rem
+    bbar = adl.cost / rem
+    mark = px.mark
+    price = adl_price_nb(px, acc, p, s, rem, bbar)
+    adl.bbar = bbar
+    adl.price = price
     cs = -s
     n = 0
     nw = 0
@@ -152,8 +151,8 @@ def adl_begin_nb(pos, tiers, trig, sf, si, p):
         n = _queue_head_nb(pos, trig, n, rem, open_size)
     else:
         _sort_nb(trig, np.arange(n))
-    si[S.I_RANK_CUR] = 0
-    si[S.I_ADL_NW] = nw
+    adl.rank_cur = 0
+    adl.nw = nw
     plan = 0.0
     if p.adl_policy == E.POLICY_PRO_RATA:
         total = 0.0
@@ -162,10 +161,10 @@ def adl_begin_nb(pos, tiers, trig, sf, si, p):
         plan = min(1.0, rem / total) if total > 0.0 else 0.0
     elif p.adl_policy == E.POLICY_LEVERAGE_DRAIN:
         n, plan = _drain_level_nb(pos, trig, n, rem, mark, s * (price - mark))
-        sf[S.F_ADL_GAP] = s * (price - mark)
-    si[S.I_RANK_N] = n
-    sf[S.F_ADL_PLAN] = plan
-    si[S.I_ADL_ACTIVE] = 1
+        adl.gap = s * (price - mark)
+    adl.rank_n = n
+    adl.plan = plan
+    adl.active = 1
 
 
 @jit
@@ -247,45 +246,45 @@ def _drain_level_nb(pos, trig, n, rem, mark, gap):
 
 
 @jit(inline="always")
-def adl_step_nb(t, pos, tiers, trig, fl, sf, si, p):
+def adl_step_nb(t, pos, tiers, trig, fl, px, acc, adl, work, clk, tot, p):
     """Close the next victim against the pool (one fill), or hand what is left to the fund."""
-    s = si[S.I_ADL_SIDE]
-    rem = sf[S.F_ADL_REM]
-    price = sf[S.F_ADL_PRICE]
-    bbar = sf[S.F_ADL_BBAR]
-    mark = sf[S.F_MARK]
+    s = adl.side
+    rem = adl.rem
+    price = adl.price
+    bbar = adl.bbar
+    mark = px.mark
     dust = p.lot * 1e-9
-    cur = si[S.I_RANK_CUR]
-    n = si[S.I_RANK_N]
+    cur = adl.rank_cur
+    n = adl.rank_n
     while cur < n and pos.status[trig.rank[cur]] != E.OPEN:
         cur += 1
     if rem <= dust or cur >= n:
         if rem > dust:  # no eligible counterparty is left: the fund takes the rest (docs/model.md §3.10)
-            realized = fund_trade_nb(sf, s * rem, bbar)
-            sf[S.F_LIQ_NOTIONAL] += rem * bbar
-            record_nb(fl, si, t, E.TAKEOVER, pos.size.size + 2, -s, rem, bbar, bbar, realized, 0.0, mark, np.nan)
-            fl.cause[si[S.I_NFILLS] - 1] = si[S.I_ADL_CAUSE]
-        sf[S.F_ADL_REM] = 0.0
-        sf[S.F_ADL_COST] = 0.0
-        si[S.I_ADL_ACTIVE] = 0
-        si[S.I_ADL_CAUSE] = 0
+            realized = fund_trade_nb(acc, s * rem, bbar)
+            tot.liq_usd += rem * bbar
+            record_nb(fl, clk, t, E.TAKEOVER, pos.size.size + 2, -s, rem, bbar, bbar, realized, 0.0, mark, np.nan)
+            fl.cause[clk.nfills - 1] = adl.cause
+        adl.rem = 0.0
+        adl.cost = 0.0
+        adl.active = 0
+        adl.cause = 0
         more = False
-        for k in range(S.F_POOL, S.F_POOL + 6, 2):
-            more = more or sf[k] > 0.0
+        for k in range(3):
+            more = more or adl.pool_q[k] > 0.0
         if not more:
-            si[S.I_ADL_SIDE] = 0  # else the loop begins the next cause's pool
+            adl.side = 0  # else the loop begins the next cause's pool
         return
     c = trig.rank[cur]
     if cur + 1 < n:
         prefetch_row_nb(pos, trig.rank[cur + 1])
     q = pos.size[c]
-    plan = sf[S.F_ADL_PLAN]
+    plan = adl.plan
     y = q
-    if p.adl_policy == E.POLICY_PRO_RATA and cur < si[S.I_ADL_NW]:
-        if plan < 1.0 and cur < si[S.I_ADL_NW] - 1:
+    if p.adl_policy == E.POLICY_PRO_RATA and cur < adl.nw:
+        if plan < 1.0 and cur < adl.nw - 1:
             y = q * plan
     elif p.adl_policy == E.POLICY_LEVERAGE_DRAIN and plan > 0.0 and cur < n - 1:
-        gap = sf[S.F_ADL_GAP]
+        gap = adl.gap
         y = (q * mark - plan * equity_nb(pos.side[c], pos.size[c], pos.entry[c], pos.wallet[c], mark)) / (
             mark - plan * gap
         )
@@ -293,15 +292,15 @@ def adl_step_nb(t, pos, tiers, trig, fl, sf, si, p):
     y = min(y, rem)
     equity0 = equity_nb(pos.side[c], pos.size[c], pos.entry[c], pos.wallet[c], mark)
     fund_delta = s * y * (price - bbar)
-    reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, sf, c, y, price)
-    sf[S.F_FUND_CASH] += fund_delta
-    fund_add_nb(sf, fund_delta)
-    sf[S.F_LIQ_NOTIONAL] += y * price
-    record_nb(fl, si, t, E.ADL, c, s, y, price, bbar, fund_delta, 0.0, mark, equity0)
-    fl.cause[si[S.I_NFILLS] - 1] = si[S.I_ADL_CAUSE]
+    reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, px, c, y, price)
+    acc.fund_cash += fund_delta
+    fund_add_nb(acc, fund_delta)
+    tot.liq_usd += y * price
+    record_nb(fl, clk, t, E.ADL, c, s, y, price, bbar, fund_delta, 0.0, mark, equity0)
+    fl.cause[clk.nfills - 1] = adl.cause
     if pos.size[c] <= dust:
         pos.status[c] = E.ADL_CLOSED
     else:
-        reindex_nb(pos, trig, si, c, tiers)
-    sf[S.F_ADL_REM] = rem - y
-    si[S.I_RANK_CUR] = cur + 1
+        reindex_nb(pos, trig, work, c, tiers)
+    adl.rem = rem - y
+    adl.rank_cur = cur + 1

@@ -12,42 +12,41 @@ through the re-index heap, O(log n), so a price move still costs O(positions cro
 import numpy as np
 
 from sim import enums as E
-from sim import state as S
 from sim._jit import jit
 from sim.kernels.book import walk_nb
 from sim.kernels.liquidation import maker_trade_nb, record_nb, reindex_nb, set_last_nb
 
 
 @jit(inline="always")
-def arrival_accept_nb(sf, p, side, u):
+def arrival_accept_nb(px, arv, p, side, u):
     """Whether a candidate of ``side`` with uniform draw ``u`` opens now (see the module docstring)."""
     if side < 0 or p.arr_dip_mult <= 1.0:
         return True
-    peak = sf[S.F_DIP_PEAK]
-    dd = max(0.0, 1.0 - sf[S.F_MARK] / peak) if peak > 0.0 else 0.0
+    peak = arv.dip_peak
+    dd = max(0.0, 1.0 - px.mark / peak) if peak > 0.0 else 0.0
     return u < (1.0 + (p.arr_dip_mult - 1.0) * min(1.0, dd / p.arr_dip_dd)) / p.arr_dip_mult
 
 
 @jit
-def arrival_nb(t, pos, tiers, book, trig, mk, fl, sf, si, p):
+def arrival_nb(t, pos, tiers, book, trig, mk, fl, px, acc, work, clk, tot, arv, p):
     """The next arrival candidate: open its row if it is accepted and its order fills (one ``ARRIVAL`` record).
 
     Mutates the row's entry, size, wallet, reserve and status, the book, the maker's and the fee account's cash,
     the open interest and the trigger heap. An order that fills nothing leaves the row flat and its cash held."""
-    k = si[S.I_ARR_NEXT]
-    si[S.I_ARR_NEXT] = k + 1
+    k = arv.next
+    arv.next = k + 1
     i = p.arr_row0 + k
     s = np.int64(pos.side[i])  # as every other order's side: walk_nb is compiled for one signature
-    if not arrival_accept_nb(sf, p, s, mk.arr_u[k]):
+    if not arrival_accept_nb(px, arv, p, s, mk.arr_u[k]):
         return
     margin = pos.reserve[i]
-    index = sf[S.F_INDEX]
+    index = px.index_price
     qty = max(np.rint(margin * mk.arr_lev[k] / index / p.lot), 1.0) * p.lot
     filled, notional, last = walk_nb(book, s, qty, index * (1.0 + s * p.noise_band), index, t, p)
     if filled <= 0.0:
         return
     price = notional / filled
-    maker_trade_nb(sf, -s * filled, price)
+    maker_trade_nb(acc, -s * filled, price)
     fee = p.taker_fee * filled * price
     pos.entry[i] = price
     pos.size[i] = filled
@@ -55,12 +54,12 @@ def arrival_nb(t, pos, tiers, book, trig, mk, fl, sf, si, p):
     pos.reserve[i] = 0.0
     pos.status[i] = E.OPEN
     if s > 0:
-        sf[S.F_OI_LONG] += filled
+        px.oi_long += filled
     else:
-        sf[S.F_OI_SHORT] += filled
-    sf[S.F_FEE_CASH] += fee
-    sf[S.F_ARR_USD] += filled * price
-    si[S.I_ARRIVALS] += 1
-    set_last_nb(sf, last)
-    record_nb(fl, si, t, E.ARRIVAL, i, s, filled, price, np.nan, 0.0, fee, sf[S.F_MARK], margin)
-    reindex_nb(pos, trig, si, i, tiers)
+        px.oi_short += filled
+    acc.fee_cash += fee
+    tot.arrival_usd += filled * price
+    tot.arrivals += 1
+    set_last_nb(px, last)
+    record_nb(fl, clk, t, E.ARRIVAL, i, s, filled, price, np.nan, 0.0, fee, px.mark, margin)
+    reindex_nb(pos, trig, work, i, tiers)

@@ -55,74 +55,74 @@ def stop_prices_nb(side, kind, lp, d, u_round, u_stop, p0, step, round_share, sh
 
 
 @jit(inline="always")
-def next_stop_nb(status, stop, stop_long, stop_short, si, price):
+def next_stop_nb(status, stop, stop_long, stop_short, stop_cur, price):
     """Pop the next stop that ``price`` has reached (long stops at or above it first, then short stops at or
     below it), or return -1. Stops of rows no longer open are dropped on the way. Runs before every unit of
     work, so it takes the four arrays it reads rather than the position and trigger tuples."""
-    cur = si[S.I_STOP_LONG]
+    cur = stop_cur[0]
     while cur < stop_long.size and status[stop_long[cur]] != E.OPEN:
         cur += 1
     if cur < stop_long.size and stop[stop_long[cur]] >= price:
-        si[S.I_STOP_LONG] = cur + 1
+        stop_cur[0] = cur + 1
         return stop_long[cur]
-    si[S.I_STOP_LONG] = cur
-    cur = si[S.I_STOP_SHORT]
+    stop_cur[0] = cur
+    cur = stop_cur[1]
     while cur < stop_short.size and status[stop_short[cur]] != E.OPEN:
         cur += 1
     if cur < stop_short.size and stop[stop_short[cur]] <= price:
-        si[S.I_STOP_SHORT] = cur + 1
+        stop_cur[1] = cur + 1
         return stop_short[cur]
-    si[S.I_STOP_SHORT] = cur
+    stop_cur[1] = cur
     return -1
 
 
 @jit(inline="always")
-def stop_nb(i, t, pos, tiers, book, trig, fl, sf, si, p):
+def stop_nb(i, t, pos, tiers, book, trig, fl, px, acc, work, clk, tot, bh, p):
     """Row ``i``'s stop fired: a market order for the whole position, never worse than its bankruptcy price,
     paying the taker fee (at most the equity left). What the book cannot fill stays open."""
     s = pos.side[i]
     nxt = trig.stop_long if s > 0 else trig.stop_short  # the next stop on this side is most likely the next one
-    cur = si[S.I_STOP_LONG] if s > 0 else si[S.I_STOP_SHORT]
+    cur = bh.stop_cur[0 if s > 0 else 1]
     if cur < nxt.size:
         prefetch_row_nb(pos, nxt[cur])
-    m = sf[S.F_MARK]
+    m = px.mark
     bp = pos.bp[i]
     equity0 = equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], m)
-    filled, price, fee = sell_at_fill_nb(i, pos.size[i], p.taker_fee, t, pos, book, sf, si, p)
+    filled, price, fee = sell_at_fill_nb(i, pos.size[i], p.taker_fee, t, pos, book, px, acc, p)
     if filled <= 0.0:
         return
-    sf[S.F_FEE_CASH] += fee
-    sf[S.F_STOP_NOTIONAL] += filled * price
-    si[S.I_STOPS] += 1
-    record_nb(fl, si, t, E.STOP, i, -s, filled, price, bp, 0.0, fee, m, equity0)
+    acc.fee_cash += fee
+    tot.stop_usd += filled * price
+    tot.stops += 1
+    record_nb(fl, clk, t, E.STOP, i, -s, filled, price, bp, 0.0, fee, m, equity0)
     if pos.size[i] <= p.lot * 1e-9:
         pos.status[i] = E.STOPPED
     else:
-        reindex_nb(pos, trig, si, i, tiers)
+        reindex_nb(pos, trig, work, i, tiers)
 
 
 @jit(inline="always")
-def arm_topup_nb(i, t, pos, tiers, trig, si):
+def arm_topup_nb(i, t, pos, tiers, trig, work, bh):
     """Row ``i``'s margin ratio reached the threshold: it tops up after its reaction delay; meanwhile its
     trigger key is its liquidation price again."""
     due = t + pos.tu_delay[i]
     pos.tu_due[i] = due
-    si[S.I_NPEND] = heap_push_nb(trig.pend_key, trig.pend_id, trig.pend_ver, si[S.I_NPEND], -float(due), i, 0)
-    reindex_nb(pos, trig, si, i, tiers)
+    bh.npend = heap_push_nb(trig.pend_key, trig.pend_id, trig.pend_ver, bh.npend, -float(due), i, 0)
+    reindex_nb(pos, trig, work, i, tiers)
 
 
 @jit(inline="always")
-def apply_topups_nb(t, pos, tiers, trig, sf, si, p):
+def apply_topups_nb(t, pos, tiers, trig, px, work, tot, bh, p):
     """Top-ups due by ``t``, earliest first (ties by row): each adds what brings maintenance margin / equity at
     the mark down to the target ratio, at most the reserve left (nothing if the price has recovered)."""
-    n = si[S.I_NPEND]
+    n = bh.npend
     while n > 0 and -trig.pend_key[0] <= t:
         i = trig.pend_id[0]
         n = heap_pop_nb(trig.pend_key, trig.pend_id, trig.pend_ver, n)
         if pos.status[i] != E.OPEN:
             continue
         pos.tu_due[i] = S.NEVER
-        m = sf[S.F_MARK]
+        m = px.mark
         need = position_mm_nb(
             pos.size[i], pos.entry[i], m, tiers.floor, tiers.mmr, tiers.cum, tiers.basis
         ) / p.tu_target - equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], m)
@@ -130,10 +130,10 @@ def apply_topups_nb(t, pos, tiers, trig, sf, si, p):
         if add > 0.0:
             pos.wallet[i] += add
             pos.reserve[i] -= add
-            sf[S.F_TOPUP_USD] += add
-            si[S.I_TOPUPS] += 1
-        reindex_nb(pos, trig, si, i, tiers)
-    si[S.I_NPEND] = n
+            tot.topup_usd += add
+            tot.topups += 1
+        reindex_nb(pos, trig, work, i, tiers)
+    bh.npend = n
 
 
 @jit(inline="always")
@@ -145,27 +145,27 @@ def funding_rate_nb(premium, interest, clamp, scale, cap):
 
 
 @jit(inline="always")
-def premium_sample_nb(sf, si, mid, index, p):
+def premium_sample_nb(px, mid, index, p):
     """One premium sample ``mid / index − 1``, weighted 1, 2, 3, ... since the last settlement (Binance) or
     equally."""
-    si[S.I_PREM_N] += 1
-    w = float(si[S.I_PREM_N]) if p.funding_linear else 1.0
-    sf[S.F_PREM_NUM] += w * (mid / index - 1.0)
-    sf[S.F_PREM_DEN] += w
+    px.prem_n += 1
+    w = float(px.prem_n) if p.funding_linear else 1.0
+    px.prem_num += w * (mid / index - 1.0)
+    px.prem_den += w
 
 
 @jit(inline="always")
-def settle_funding_nb(t, pos, tiers, trig, sp, fl, sf, si, p):
+def settle_funding_nb(t, pos, tiers, trig, sp, fl, px, acc, work, clk, tot, p):
     """Pay funding: every holder of ``q`` (signed) pays ``q × price × rate`` (longs pay when it is positive).
     Traders pay from their wallet (the position's margin), which moves their liquidation prices; the fund's
     payment is a ``FUNDING`` record on the tape (its balance moves)."""
     if math.isnan(p.funding_fixed):
-        den = sf[S.F_PREM_DEN]
-        premium = sf[S.F_PREM_NUM] / den if den > 0.0 else 0.0
+        den = px.prem_den
+        premium = px.prem_num / den if den > 0.0 else 0.0
         rate = funding_rate_nb(premium, p.funding_interest, p.funding_clamp, p.funding_scale, p.funding_cap)
     else:
         rate = p.funding_fixed
-    price = sf[S.F_INDEX] if p.funding_at_index else sf[S.F_MARK]
+    price = px.index_price if p.funding_at_index else px.mark
     x = price * rate
     traders = 0.0
     side, size, wallet, status, kind = pos.side, pos.size, pos.wallet, pos.status, pos.kind
@@ -176,19 +176,19 @@ def settle_funding_nb(t, pos, tiers, trig, sp, fl, sf, si, p):
         wallet[i] -= pay
         if kind[i] == E.TRADER:
             traders += pay
-    sf[S.F_FUNDING_TRADERS] += traders
-    sf[S.F_MAKER_CASH] -= sf[S.F_MAKER_Q] * x
-    sf[S.F_NOISE_CASH] -= sf[S.F_NOISE_Q] * x
+    tot.funding_usd += traders
+    acc.maker_cash -= acc.maker_q * x
+    acc.noise_cash -= acc.noise_q * x
     for j in range(sp.perp_q.size):  # the arbitrageurs' and a flow shock's perp legs (endogenous prices)
         sp.perp_cash[j] -= sp.perp_q[j] * x
-    q = sf[S.F_FUND_Q]
+    q = acc.fund_q
     if q != 0.0:
         pay = q * x
-        sf[S.F_FUND_CASH] -= pay
-        fund_add_nb(sf, -pay)
+        acc.fund_cash -= pay
+        fund_add_nb(acc, -pay)
         record_nb(
             fl,
-            si,
+            clk,
             t,
             E.FUNDING,
             pos.size.size + 2,
@@ -198,32 +198,32 @@ def settle_funding_nb(t, pos, tiers, trig, sp, fl, sf, si, p):
             np.nan,
             -pay,
             0.0,
-            sf[S.F_MARK],
+            px.mark,
             np.nan,
         )
-    sf[S.F_FUNDING_RATE] = rate
-    sf[S.F_PREM_NUM] = 0.0
-    sf[S.F_PREM_DEN] = 0.0
-    si[S.I_PREM_N] = 0
-    si[S.I_FUNDINGS] += 1
-    rebuild_index_nb(pos, tiers, trig, si)
+    px.funding_rate = rate
+    px.prem_num = 0.0
+    px.prem_den = 0.0
+    px.prem_n = 0
+    tot.fundings += 1
+    rebuild_index_nb(pos, tiers, trig, work)
 
 
 @jit(inline="always")
-def rebuild_index_nb(pos, tiers, trig, si):
+def rebuild_index_nb(pos, tiers, trig, work):
     """Every open row's prices again, and the sorted trigger index rebuilt from them (heaps emptied). A row
     waiting out a cooldown gets version 1, so only the deferred list puts it back."""
     init_prices_nb(pos, tiers, E.OPEN)
-    status, version, eligible, tick = pos.status, pos.version, pos.eligible, si[S.I_TICK]
+    status, version, eligible, tick = pos.status, pos.version, pos.eligible, work.tick
     for i in range(status.size):
         if status[i] == E.OPEN:
             version[i] = 0 if eligible[i] <= tick else 1
     _copy_nb(order_by_key_nb(trig.ids_long, pos.key), trig.order_long)
     _copy_nb(order_by_key_nb(trig.ids_short, pos.key), trig.order_short)
-    si[S.I_CUR_LONG] = 0
-    si[S.I_CUR_SHORT] = 0
-    si[S.I_HEAP_LONG] = 0
-    si[S.I_HEAP_SHORT] = 0
+    work.cur[0] = 0
+    work.cur[1] = 0
+    work.heap_n[0] = 0
+    work.heap_n[1] = 0
 
 
 @jit(inline="always")

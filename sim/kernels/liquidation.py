@@ -16,7 +16,6 @@ import math
 import numpy as np
 
 from sim import enums as E
-from sim import state as S
 from sim._jit import jit
 from sim.kernels.book import fillable_nb, walk_nb
 from sim.kernels.heap import heap_compact_nb, heap_pop_nb, heap_push_nb
@@ -25,8 +24,8 @@ from sim.kernels.prefetch import prefetch_nb
 
 
 @jit(inline="always")
-def record_nb(fl, si, t, kind, account, side, qty, price, bp, fund_delta, fee, mark, equity):
-    k = si[S.I_NFILLS]
+def record_nb(fl, clk, t, kind, account, side, qty, price, bp, fund_delta, fee, mark, equity):
+    k = clk.nfills
     fl.t[k] = t
     fl.kind[k] = kind
     fl.account[k] = account
@@ -38,65 +37,65 @@ def record_nb(fl, si, t, kind, account, side, qty, price, bp, fund_delta, fee, m
     fl.fee[k] = fee
     fl.mark[k] = mark
     fl.equity[k] = equity
-    si[S.I_NFILLS] = k + 1
+    clk.nfills = k + 1
 
 
 @jit
-def fund_trade_nb(sf, dq, price):
+def fund_trade_nb(acc, dq, price):
     """The fund buys ``dq`` (signed) at ``price``; returns the PnL it realizes (its fund_delta)."""
-    q = sf[S.F_FUND_Q]
-    avg = sf[S.F_FUND_AVG]
+    q = acc.fund_q
+    avg = acc.fund_avg
     realized = 0.0
-    sf[S.F_FUND_CASH] -= dq * price
+    acc.fund_cash -= dq * price
     if q == 0.0 or (q > 0.0) == (dq > 0.0):
-        sf[S.F_FUND_AVG] = (abs(q) * avg + abs(dq) * price) / (abs(q) + abs(dq))
-        sf[S.F_FUND_Q] = q + dq
+        acc.fund_avg = (abs(q) * avg + abs(dq) * price) / (abs(q) + abs(dq))
+        acc.fund_q = q + dq
     else:
         close = min(abs(dq), abs(q))
         realized = close * (price - avg) * (1.0 if q > 0.0 else -1.0)
         new_q = q + dq
         if abs(dq) > abs(q):
-            sf[S.F_FUND_AVG] = price
+            acc.fund_avg = price
         elif abs(dq) == abs(q):
             new_q = 0.0
-            sf[S.F_FUND_AVG] = 0.0
-        sf[S.F_FUND_Q] = new_q
-    fund_add_nb(sf, realized)
+            acc.fund_avg = 0.0
+        acc.fund_q = new_q
+    fund_add_nb(acc, realized)
     return realized
 
 
 @jit(inline="always")
-def set_last_nb(sf, price):
+def set_last_nb(px, price):
     """A trade printed at ``price``: the new last price, and the run's extremes of it."""
-    sf[S.F_LAST] = price
-    if price < sf[S.F_MIN_LAST]:
-        sf[S.F_MIN_LAST] = price
-    if price > sf[S.F_MAX_LAST]:
-        sf[S.F_MAX_LAST] = price
+    px.last = price
+    if price < px.min_last:
+        px.min_last = price
+    if price > px.max_last:
+        px.max_last = price
 
 
 @jit(inline="always")
-def fund_equity_nb(sf, mark):
+def fund_equity_nb(acc, mark):
     """The fund's equity with its inventory valued at ``mark`` (what it could really pay)."""
-    return sf[S.F_FUND_CASH] + sf[S.F_FUND_Q] * mark
+    return acc.fund_cash + acc.fund_q * mark
 
 
 @jit(inline="always")
-def fund_add_nb(sf, amount):
-    sf[S.F_FUND_BAL] += amount
-    if sf[S.F_FUND_BAL] < sf[S.F_FUND_MIN]:
-        sf[S.F_FUND_MIN] = sf[S.F_FUND_BAL]
+def fund_add_nb(acc, amount):
+    acc.fund_bal += amount
+    if acc.fund_bal < acc.fund_min:
+        acc.fund_min = acc.fund_bal
 
 
 @jit(inline="always")
-def maker_trade_nb(sf, dq, price):
+def maker_trade_nb(acc, dq, price):
     """The maker account buys ``dq`` (signed) at ``price``."""
-    sf[S.F_MAKER_Q] += dq
-    sf[S.F_MAKER_CASH] -= dq * price
+    acc.maker_q += dq
+    acc.maker_cash -= dq * price
 
 
 @jit(inline="always")
-def reduce_position_nb(side, size, entry, wallet, kind, sf, i, qty, price):
+def reduce_position_nb(side, size, entry, wallet, kind, px, i, qty, price):
     """Close ``qty`` of row ``i`` at ``price``: realize PnL into the wallet, shrink the size.
 
     The helpers the waterfall inlines take the arrays or values they use, not the position tuple: Numba copies
@@ -107,53 +106,52 @@ def reduce_position_nb(side, size, entry, wallet, kind, sf, i, qty, price):
     size[i] -= qty
     if kind[i] == E.TRADER:
         if s > 0:
-            sf[S.F_OI_LONG] -= qty
+            px.oi_long -= qty
         else:
-            sf[S.F_OI_SHORT] -= qty
+            px.oi_short -= qty
 
 
 @jit
-def heap_insert_nb(pos, trig, si, i):
+def heap_insert_nb(pos, trig, work, i):
     """Push row ``i``'s current key and version onto its side's re-index heap."""
     h = 0 if pos.side[i] > 0 else 1
-    slot = S.I_HEAP_LONG if h == 0 else S.I_HEAP_SHORT
-    n = si[slot]
+    n = work.heap_n[h]
     if n >= trig.heap_key.shape[1]:
         n = heap_compact_nb(trig.heap_key[h], trig.heap_id[h], trig.heap_ver[h], n, pos.version, pos.status, E.OPEN)
-    si[slot] = heap_push_nb(trig.heap_key[h], trig.heap_id[h], trig.heap_ver[h], n, pos.key[i], i, pos.version[i])
+    work.heap_n[h] = heap_push_nb(trig.heap_key[h], trig.heap_id[h], trig.heap_ver[h], n, pos.key[i], i, pos.version[i])
 
 
 @jit
-def reindex_nb(pos, trig, si, i, tiers):
+def reindex_nb(pos, trig, work, i, tiers):
     """Recompute row ``i``'s prices and put it back in the trigger index, unless it waits in the
     deferred list for the next tick (then the flush indexes its latest key)."""
     refresh_prices_nb(pos, i, tiers)
-    if pos.eligible[i] <= si[S.I_TICK]:
-        heap_insert_nb(pos, trig, si, i)
+    if pos.eligible[i] <= work.tick:
+        heap_insert_nb(pos, trig, work, i)
 
 
 @jit
-def defer_nb(pos, trig, si, i, ticks):
+def defer_nb(pos, trig, work, i, ticks):
     """Row ``i`` may not be liquidated again before ``ticks`` oracle ticks from now."""
-    pos.eligible[i] = si[S.I_TICK] + ticks
-    trig.deferred[si[S.I_NDEFER]] = i
-    si[S.I_NDEFER] += 1
+    pos.eligible[i] = work.tick + ticks
+    trig.deferred[work.ndefer] = i
+    work.ndefer += 1
 
 
 @jit(inline="always")
-def flush_deferred_nb(pos, trig, si):
+def flush_deferred_nb(pos, trig, work):
     """Index the deferred positions whose wait is over; keep the others waiting."""
     keep = 0
-    for k in range(si[S.I_NDEFER]):
+    for k in range(work.ndefer):
         i = trig.deferred[k]
         if pos.status[i] != E.OPEN:
             continue
-        if pos.eligible[i] <= si[S.I_TICK]:
-            heap_insert_nb(pos, trig, si, i)
+        if pos.eligible[i] <= work.tick:
+            heap_insert_nb(pos, trig, work, i)
         else:
             trig.deferred[keep] = i
             keep += 1
-    si[S.I_NDEFER] = keep
+    work.ndefer = keep
 
 
 @jit(inline="always")
@@ -166,11 +164,11 @@ def tier_price_nb(entry, mark, basis):
 
 
 @jit(inline="always")
-def adl_tripped_nb(sf, p, mark):
+def adl_tripped_nb(acc, p, mark):
     """The venue's drawdown rule: the fund's equity fell ``adl_drawdown`` below its rolling peak, so it
     stops absorbing (no takeovers, no gaps paid) and bankrupt remainders go to ADL."""
-    peak = sf[S.F_DD_PEAK]
-    return p.adl_drawdown > 0.0 and peak > 0.0 and fund_equity_nb(sf, mark) <= (1.0 - p.adl_drawdown) * peak
+    peak = acc.dd_peak
+    return p.adl_drawdown > 0.0 and peak > 0.0 and fund_equity_nb(acc, mark) <= (1.0 - p.adl_drawdown) * peak
 
 
 @jit(inline="always")
@@ -188,7 +186,7 @@ def prefetch_row_nb(pos, j):
 
 
 @jit(inline="always")
-def next_triggered_nb(pos, trig, si, side, mark):
+def next_triggered_nb(pos, trig, work, side, mark):
     """Pop the next position of ``side`` that ``mark`` liquidates, or return -1.
 
     Candidates are the first valid entry of the sorted start-of-run index and the top of the heap of
@@ -196,25 +194,23 @@ def next_triggered_nb(pos, trig, si, side, mark):
     """
     h = 0 if side > 0 else 1
     order = trig.order_long if side > 0 else trig.order_short
-    cslot = S.I_CUR_LONG if side > 0 else S.I_CUR_SHORT
-    hslot = S.I_HEAP_LONG if side > 0 else S.I_HEAP_SHORT
-    cur = si[cslot]
+    cur = work.cur[h]
     while cur < order.size:
         k = order[cur]
         if pos.status[k] == E.OPEN and pos.version[k] == 0:
             break
         cur += 1
-    si[cslot] = cur
+    work.cur[h] = cur
     hk = trig.heap_key[h]
     hi = trig.heap_id[h]
     hv = trig.heap_ver[h]
-    n = si[hslot]
+    n = work.heap_n[h]
     while n > 0:
         k = hi[0]
         if pos.status[k] == E.OPEN and hv[0] == pos.version[k]:
             break
         n = heap_pop_nb(hk, hi, hv, n)
-    si[hslot] = n
+    work.heap_n[h] = n
     c_id = order[cur] if cur < order.size else -1
     h_id = hi[0] if n > 0 else -1
     if c_id < 0 and h_id < 0:
@@ -224,22 +220,22 @@ def next_triggered_nb(pos, trig, si, side, mark):
     if pos.key[best] < side * mark:
         return -1
     if use_heap:
-        si[hslot] = heap_pop_nb(hk, hi, hv, n)
+        work.heap_n[h] = heap_pop_nb(hk, hi, hv, n)
     else:
-        si[cslot] = cur + 1
+        work.cur[h] = cur + 1
         if cur + 1 < order.size:
             prefetch_row_nb(pos, order[cur + 1])  # most likely the next one
     return best
 
 
 @jit(inline="always")
-def liquidate_nb(i, t, pos, tiers, book, trig, fl, sf, si, p):
+def liquidate_nb(i, t, pos, tiers, book, trig, fl, px, acc, adl, work, clk, tot, p):
     """Liquidate triggered row ``i`` by the venue's rules: backstop, partial rule, else in full.
 
     Numba copies an inlined function into every place that calls it, so the full close is called from one
     place only (it is the larger part of this code, which the event loop inlines)."""
     q = pos.size[i]
-    m = sf[S.F_MARK]
+    m = px.mark
     full = True  # close in full (after the partial rule, if one applies and leaves the position non-compliant)
     on_book = True  # with an order on the book first; False: a backstop takes the account as it is
     rule = p.partial_rule
@@ -251,16 +247,16 @@ def liquidate_nb(i, t, pos, tiers, book, trig, fl, sf, si, p):
         whole = pos.cooldown[i] > t or q * m <= p.slice_threshold
         x = q if whole else min(q, max(p.lot, math.floor(p.slice_fraction * q / p.lot) * p.lot))
         if x < q:
-            close_at_fill_nb(i, x, E.PARTIAL, t, pos, tiers, book, trig, fl, sf, si, p)
+            close_at_fill_nb(i, x, E.PARTIAL, t, pos, tiers, book, trig, fl, px, acc, work, clk, tot, p)
             full = False
     elif on_book:
         j = tier_nb(q * tier_price_nb(pos.entry[i], m, tiers.basis), tiers.floor)
         while rule != E.PARTIAL_NONE and j > 0 and j >= p.partial_min_tier:
-            r = partial_size_nb(i, j, pos, tiers, sf, p)
+            r = partial_size_nb(i, j, pos, tiers, m, p)
             if r <= 0.0:
                 break
             before = pos.size[i]
-            if _partial_nb(i, r, t, pos, tiers, book, trig, fl, sf, si, p):
+            if _partial_nb(i, r, t, pos, tiers, book, trig, fl, px, acc, work, clk, tot, p):
                 full = False
                 break
             if rule != E.PARTIAL_TO_TIER or pos.size[i] >= before:
@@ -268,11 +264,11 @@ def liquidate_nb(i, t, pos, tiers, book, trig, fl, sf, si, p):
             # OKX: still not compliant after dropping tiers: drop again from the tier it is in now
             j = tier_nb(pos.size[i] * tier_price_nb(pos.entry[i], m, tiers.basis), tiers.floor)
     if full:
-        _full_nb(i, t, pos, tiers, book, trig, fl, sf, si, p, on_book)
+        _full_nb(i, t, pos, tiers, book, trig, fl, px, acc, adl, work, clk, tot, p, on_book)
 
 
 @jit
-def partial_size_nb(i, j, pos, tiers, sf, p):
+def partial_size_nb(i, j, pos, tiers, mark, p):
     """Quantity a partial liquidation of row ``i`` (tier ``j`` at the mark) sends; 0 for none.
 
     Tier target (OKX): keep what the target tier allows (``partial_tiers_down`` tiers lower, or the
@@ -281,7 +277,7 @@ def partial_size_nb(i, j, pos, tiers, sf, p):
     or at the entry price on the entry basis (Bybit's risk limit is on position value at entry).
     """
     q = pos.size[i]
-    m = sf[S.F_MARK]
+    m = mark
     px = tier_price_nb(pos.entry[i], m, tiers.basis)
     if p.partial_rule == E.PARTIAL_TO_TIER:
         jj = 0 if p.partial_tiers_down <= 0 else max(0, j - p.partial_tiers_down)
@@ -307,7 +303,7 @@ def cooldown_ticks_nb(p):
 
 
 @jit
-def _partial_nb(i, r, t, pos, tiers, book, trig, fl, sf, si, p):
+def _partial_nb(i, r, t, pos, tiers, book, trig, fl, px, acc, work, clk, tot, p):
     """Reduction of ``r`` never worse than bankruptcy: IOC, or fill-or-kill under ``step_down_fok``.
 
     Returns True when the position came out compliant (equity above the maintenance margin of what
@@ -316,82 +312,82 @@ def _partial_nb(i, r, t, pos, tiers, book, trig, fl, sf, si, p):
     full at once (Binance's step 3 → 4).
     """
     s = pos.side[i]
-    m = sf[S.F_MARK]
+    m = px.mark
     bp = pos.bp[i]
-    if p.partial_rule == E.PARTIAL_STEP_FOK and fillable_nb(book, -s, r, bp, sf[S.F_INDEX], t, p) < r:
+    if p.partial_rule == E.PARTIAL_STEP_FOK and fillable_nb(book, -s, r, bp, px.index_price, t, p) < r:
         return False
     equity0 = equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], m)
-    filled, notional, last = walk_nb(book, -s, r, bp, sf[S.F_INDEX], t, p)
+    filled, notional, last = walk_nb(book, -s, r, bp, px.index_price, t, p)
     if filled <= 0.0:
         return False
     price = notional / filled
-    reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, sf, i, filled, price)
-    maker_trade_nb(sf, s * filled, price)
+    reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, px, i, filled, price)
+    maker_trade_nb(acc, s * filled, price)
     equity = equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], m)
     fee = min(p.clearance * filled * price, max(0.0, equity))
     pos.wallet[i] -= fee
-    sf[S.F_FUND_CASH] += fee
-    fund_add_nb(sf, fee)
-    set_last_nb(sf, last)
-    sf[S.F_LIQ_NOTIONAL] += filled * price
-    record_nb(fl, si, t, E.PARTIAL, i, -s, filled, price, bp, fee, fee, m, equity0)
-    si[S.I_PARTIAL] += 1
+    acc.fund_cash += fee
+    fund_add_nb(acc, fee)
+    set_last_nb(px, last)
+    tot.liq_usd += filled * price
+    record_nb(fl, clk, t, E.PARTIAL, i, -s, filled, price, bp, fee, fee, m, equity0)
+    tot.partial += 1
     refresh_prices_nb(pos, i, tiers)
     if equity - fee <= position_mm_nb(pos.size[i], pos.entry[i], m, tiers.floor, tiers.mmr, tiers.cum, tiers.basis):
         return False
-    defer_nb(pos, trig, si, i, cooldown_ticks_nb(p))
+    defer_nb(pos, trig, work, i, cooldown_ticks_nb(p))
     return True
 
 
 @jit(inline="always")
-def sell_at_fill_nb(i, x, fee_rate, t, pos, book, sf, si, p):
+def sell_at_fill_nb(i, x, fee_rate, t, pos, book, px, acc, p):
     """Close ``x`` of row ``i`` with a market order never worse than its bankruptcy price; the trader is
     settled at the fill and pays ``fee_rate`` of the notional, at most the equity left at the mark. Returns
     ``(filled, price, fee)``; the caller books the fee and the record."""
     s = pos.side[i]
-    filled, notional, last = walk_nb(book, -s, x, pos.bp[i], sf[S.F_INDEX], t, p)
+    filled, notional, last = walk_nb(book, -s, x, pos.bp[i], px.index_price, t, p)
     if filled <= 0.0:
         return 0.0, np.nan, 0.0
     price = notional / filled
-    reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, sf, i, filled, price)
-    maker_trade_nb(sf, s * filled, price)
+    reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, px, i, filled, price)
+    maker_trade_nb(acc, s * filled, price)
     fee = min(
         fee_rate * filled * price,
-        max(0.0, equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], sf[S.F_MARK])),
+        max(0.0, equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], px.mark)),
     )
     pos.wallet[i] -= fee
-    set_last_nb(sf, last)
+    set_last_nb(px, last)
     return filled, price, fee
 
 
 @jit
-def close_at_fill_nb(i, x, kind, t, pos, tiers, book, trig, fl, sf, si, p):
+def close_at_fill_nb(i, x, kind, t, pos, tiers, book, trig, fl, px, acc, work, clk, tot, p):
     """Settlement at the fill (Hyperliquid): a market order of ``x`` never worse than bankruptcy; the
     trader keeps what is left after the fill and any clearance fee. A position left open (a slice, or
     an order the book could not fill) is looked at again from the next tick."""
     s = pos.side[i]
-    m = sf[S.F_MARK]
+    m = px.mark
     bp = pos.bp[i]
     equity0 = equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], m)
-    filled, price, fee = sell_at_fill_nb(i, x, p.clearance, t, pos, book, sf, si, p)
+    filled, price, fee = sell_at_fill_nb(i, x, p.clearance, t, pos, book, px, acc, p)
     if filled > 0.0:
-        sf[S.F_FUND_CASH] += fee
-        fund_add_nb(sf, fee)
-        sf[S.F_LIQ_NOTIONAL] += filled * price
-        record_nb(fl, si, t, kind, i, -s, filled, price, bp, fee, fee, m, equity0)
+        acc.fund_cash += fee
+        fund_add_nb(acc, fee)
+        tot.liq_usd += filled * price
+        record_nb(fl, clk, t, kind, i, -s, filled, price, bp, fee, fee, m, equity0)
         if kind == E.PARTIAL:
             pos.cooldown[i] = t + p.partial_cooldown
-            si[S.I_PARTIAL] += 1
+            tot.partial += 1
     if pos.size[i] <= p.lot * 1e-9:
         pos.status[i] = E.LIQUIDATED
-        si[S.I_FULL] += 1
+        tot.full += 1
         return
     refresh_prices_nb(pos, i, tiers)
-    defer_nb(pos, trig, si, i, 1)
+    defer_nb(pos, trig, work, i, 1)
 
 
 @jit(inline="always")
-def _full_nb(i, t, pos, tiers, book, trig, fl, sf, si, p, on_book):
+def _full_nb(i, t, pos, tiers, book, trig, fl, px, acc, adl, work, clk, tot, p, on_book):
     """Close row ``i`` in full: book fill vs bankruptcy, then fund takeover, then the ADL pool.
 
     The IOC order may fill up to ``band`` beyond bankruptcy only while the fund can pay the gap (it
@@ -401,32 +397,32 @@ def _full_nb(i, t, pos, tiers, book, trig, fl, sf, si, p, on_book):
     as it is.
     """
     if on_book and p.settle_fill:
-        close_at_fill_nb(i, pos.size[i], E.LIQUIDATION, t, pos, tiers, book, trig, fl, sf, si, p)
+        close_at_fill_nb(i, pos.size[i], E.LIQUIDATION, t, pos, tiers, book, trig, fl, px, acc, work, clk, tot, p)
         return
     if on_book:
         s = pos.side[i]
-        m = sf[S.F_MARK]
+        m = px.mark
         bp = pos.bp[i]
-        can_pay = fund_equity_nb(sf, m) > 0.0 and not adl_tripped_nb(sf, p, m)
+        can_pay = fund_equity_nb(acc, m) > 0.0 and not adl_tripped_nb(acc, p, m)
         limit = bp * (1.0 - s * p.band) if can_pay else bp
         equity0 = equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], m)
-        filled, notional, last = walk_nb(book, -s, pos.size[i], limit, sf[S.F_INDEX], t, p)
+        filled, notional, last = walk_nb(book, -s, pos.size[i], limit, px.index_price, t, p)
         if filled > 0.0:
             price = notional / filled
             fund_delta = s * filled * (price - bp)
             fee = min(p.clearance * filled * price, max(0.0, fund_delta))
-            reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, sf, i, filled, bp)
-            maker_trade_nb(sf, s * filled, price)
-            sf[S.F_FUND_CASH] += fund_delta
-            fund_add_nb(sf, fund_delta)
-            set_last_nb(sf, last)
-            sf[S.F_LIQ_NOTIONAL] += filled * price
-            record_nb(fl, si, t, E.LIQUIDATION, i, -s, filled, price, bp, fund_delta, fee, m, equity0)
-    settle_rest_nb(i, t, pos, tiers, trig, fl, sf, si, p)
+            reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, px, i, filled, bp)
+            maker_trade_nb(acc, s * filled, price)
+            acc.fund_cash += fund_delta
+            fund_add_nb(acc, fund_delta)
+            set_last_nb(px, last)
+            tot.liq_usd += filled * price
+            record_nb(fl, clk, t, E.LIQUIDATION, i, -s, filled, price, bp, fund_delta, fee, m, equity0)
+    settle_rest_nb(i, t, pos, tiers, trig, fl, px, acc, adl, work, clk, tot, p)
 
 
 @jit(inline="always")
-def settle_rest_nb(i, t, pos, tiers, trig, fl, sf, si, p):
+def settle_rest_nb(i, t, pos, tiers, trig, fl, px, acc, adl, work, clk, tot, p):
     """What is left of row ``i`` goes to the fund at its bankruptcy price, as much as the venue's ADL trigger
     lets it take (everything if ADL is off); the rest is settled at bankruptcy into this tick's ADL pools,
     one per cause (docs/model.md §3.7):
@@ -445,7 +441,7 @@ def settle_rest_nb(i, t, pos, tiers, trig, fl, sf, si, p):
     """
     s = pos.side[i]
     bp = pos.bp[i]
-    m = sf[S.F_MARK]
+    m = px.mark
     rem = pos.size[i]
     dust = p.lot * 1e-9
     if rem > dust:
@@ -454,7 +450,7 @@ def settle_rest_nb(i, t, pos, tiers, trig, fl, sf, si, p):
         paid = rem  # what the fund's equity could pay the loss of, whatever its inventory
         keep_open = False
         if p.adl_enabled:
-            if adl_tripped_nb(sf, p, m):
+            if adl_tripped_nb(acc, p, m):
                 take = 0.0
                 cause = E.CAUSE_DRAWDOWN
             elif (
@@ -463,21 +459,21 @@ def settle_rest_nb(i, t, pos, tiers, trig, fl, sf, si, p):
                 take = 0.0  # the vault takes over accounts with equity left; negative ones go to ADL
                 cause = E.CAUSE_DEFICIT
             else:
-                paid = min(rem, fund_can_pay_nb(sf, s, bp, m))
+                paid = min(rem, fund_can_pay_nb(acc, s, bp, m))
                 take = paid
                 if p.adl_trigger == E.ADL_TRIGGER_CAPACITY:
-                    take = min(rem, takeover_capacity_nb(sf, s, bp, m, p.max_inventory))
+                    take = min(rem, takeover_capacity_nb(acc, s, bp, m, p.max_inventory))
                 else:
                     keep_open = p.backstop_fraction > 0.0
         if take > dust:  # a capacity left only by rounding (after a takeover that filled it) is none
-            takeover_nb(i, take, t, pos, fl, sf, si)
+            takeover_nb(i, take, t, pos, fl, px, acc, clk, tot)
         rest = pos.size[i]
         if rest > dust and keep_open:
             refresh_prices_nb(pos, i, tiers)
-            defer_nb(pos, trig, si, i, 1)
+            defer_nb(pos, trig, work, i, 1)
             return
         if rest > dust:
-            reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, sf, i, rest, bp)
+            reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, px, i, rest, bp)
             if cause == 0:
                 # beyond what the fund could pay for: a deficit; between that and what it took: its capacity
                 short = min(rest, max(0.0, rem - paid))
@@ -486,30 +482,29 @@ def settle_rest_nb(i, t, pos, tiers, trig, fl, sf, si, p):
                 if rest - short <= dust:
                     short = rest
                 if short > 0.0:
-                    pool_add_nb(sf, si, s, E.CAUSE_DEFICIT, short, bp)
+                    pool_add_nb(adl, s, E.CAUSE_DEFICIT, short, bp)
                 if short < rest:
-                    pool_add_nb(sf, si, s, E.CAUSE_CAPACITY, rest - short, bp)
+                    pool_add_nb(adl, s, E.CAUSE_CAPACITY, rest - short, bp)
             else:
-                pool_add_nb(sf, si, s, cause, rest, bp)
+                pool_add_nb(adl, s, cause, rest, bp)
     pos.status[i] = E.LIQUIDATED
-    si[S.I_FULL] += 1
+    tot.full += 1
 
 
 @jit(inline="always")
-def pool_add_nb(sf, si, side, cause, qty, bp):
+def pool_add_nb(adl, side, cause, qty, bp):
     """``qty`` of side ``side`` settled at ``bp`` joins this tick's ADL pool of ``cause``."""
-    k = S.F_POOL + 2 * (cause - 1)
-    sf[k] += qty
-    sf[k + 1] += qty * bp
-    si[S.I_ADL_SIDE] = side
+    adl.pool_q[cause - 1] += qty
+    adl.pool_cost[cause - 1] += qty * bp
+    adl.side = side
 
 
 @jit(inline="always")
-def fund_can_pay_nb(sf, side, bp, mark):
+def fund_can_pay_nb(acc, side, bp, mark):
     """Base units of a side-``side`` position the fund's equity at the mark can pay the loss of when it takes
     them at ``bp`` (``max(0, side·(bp − mark))`` each): all of them when there is no loss and it has equity, none
     when it has no equity left."""
-    equity = fund_equity_nb(sf, mark)
+    equity = fund_equity_nb(acc, mark)
     if equity <= 0.0:
         return 0.0
     loss = side * (bp - mark)
@@ -517,7 +512,7 @@ def fund_can_pay_nb(sf, side, bp, mark):
 
 
 @jit(inline="always")
-def takeover_capacity_nb(sf, side, bp, mark, max_inventory):
+def takeover_capacity_nb(acc, side, bp, mark, max_inventory):
     """Base units of a side-``side`` position the fund can take at ``bp``.
 
     With ``E`` the fund's equity at the mark and ``k`` its inventory limit (a multiple of equity), a
@@ -525,22 +520,22 @@ def takeover_capacity_nb(sf, side, bp, mark, max_inventory):
     largest ``y`` whose inventory after it, valued at the mark, stays within ``k`` times its equity
     after it. Nothing when the fund has no equity left.
     """
-    equity = fund_equity_nb(sf, mark)
+    equity = fund_equity_nb(acc, mark)
     if equity <= 0.0:
         return 0.0
     loss = max(0.0, side * (bp - mark))
-    room = max_inventory * equity - side * sf[S.F_FUND_Q] * mark
+    room = max_inventory * equity - side * acc.fund_q * mark
     return max(0.0, room / (mark + max_inventory * loss))
 
 
 @jit
-def takeover_nb(i, qty, t, pos, fl, sf, si):
+def takeover_nb(i, qty, t, pos, fl, px, acc, clk, tot):
     """The fund (or a backstop vault) takes ``qty`` of row ``i`` at its bankruptcy price."""
     s = pos.side[i]
     bp = pos.bp[i]
-    m = sf[S.F_MARK]
+    m = px.mark
     equity0 = equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], m)
-    realized = fund_trade_nb(sf, s * qty, bp)
-    reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, sf, i, qty, bp)
-    sf[S.F_LIQ_NOTIONAL] += qty * bp
-    record_nb(fl, si, t, E.TAKEOVER, i, -s, qty, bp, bp, realized, 0.0, m, equity0)
+    realized = fund_trade_nb(acc, s * qty, bp)
+    reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, px, i, qty, bp)
+    tot.liq_usd += qty * bp
+    record_nb(fl, clk, t, E.TAKEOVER, i, -s, qty, bp, bp, realized, 0.0, m, equity0)

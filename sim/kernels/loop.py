@@ -11,7 +11,6 @@ import math
 import numpy as np
 
 from sim import enums as E
-from sim import state as S
 from sim._jit import jit
 from sim.kernels.adl import adl_begin_nb, adl_step_nb
 from sim.kernels.arrivals import arrival_nb
@@ -40,9 +39,9 @@ from sim.kernels.spot import index_nb, observe_basis_nb, spot_sample_nb, spot_ti
 
 
 @jit
-def push_event_nb(ev, si, t, kind):
-    si[S.I_NEV] = event_push_nb(ev, si[S.I_NEV], t, kind, si[S.I_SEQ], kind)
-    si[S.I_SEQ] += 1
+def push_event_nb(ev, clk, t, kind):
+    clk.nev = event_push_nb(ev, clk.nev, t, kind, clk.seq, kind)
+    clk.seq += 1
 
 
 @jit(entry=True)
@@ -68,103 +67,105 @@ def path_price_nb(path_t, path_p, t):
 
 
 @jit(entry=True)
-def start_nb(ev, mk, sf, si, p):
+def start_nb(ev, mk, clk, p):
     """Schedule the first events (t = 0) in the order oracle, noise, unwind, sample, then the first arrival."""
-    push_event_nb(ev, si, 0, E.EV_ORACLE)
+    push_event_nb(ev, clk, 0, E.EV_ORACLE)
     if mk.noise_t.size > 0 and mk.noise_t[0] <= p.duration:
-        push_event_nb(ev, si, mk.noise_t[0], E.EV_NOISE)
-    push_event_nb(ev, si, 0, E.EV_UNWIND)
-    push_event_nb(ev, si, 0, E.EV_SAMPLE)
+        push_event_nb(ev, clk, mk.noise_t[0], E.EV_NOISE)
+    push_event_nb(ev, clk, 0, E.EV_UNWIND)
+    push_event_nb(ev, clk, 0, E.EV_SAMPLE)
     if mk.arr_t.size > 0 and mk.arr_t[0] <= p.duration:
-        push_event_nb(ev, si, mk.arr_t[0], E.EV_ARRIVAL)
+        push_event_nb(ev, clk, mk.arr_t[0], E.EV_ARRIVAL)
 
 
 @jit(entry=True)
-def run_nb(pos, tiers, book, trig, ev, mk, sp, spp, fl, series, sf, si, p, t_stop):
+def run_nb(pos, tiers, book, trig, ev, mk, sp, spp, fl, series, px, acc, adl, work, clk, tot, bh, arv, p, t_stop):
     """Run events with time ≤ ``t_stop`` (ms). Returns a status code from :mod:`sim.enums`.
 
     Mutates every array argument. ``series`` is (n_samples, 12) float64; ``fl`` must have room for
     4 more records whenever work is pending, else ``ST_FILLS_FULL`` is returned.
     """
     while True:
-        if si[S.I_NFILLS] + 4 > fl.t.size:
+        if clk.nfills + 4 > fl.t.size:
             return E.ST_FILLS_FULL
-        now = si[S.I_NOW]
-        if si[S.I_ADL_ACTIVE]:
-            adl_step_nb(now, pos, tiers, trig, fl, sf, si, p)
+        now = clk.now
+        if adl.active:
+            adl_step_nb(now, pos, tiers, trig, fl, px, acc, adl, work, clk, tot, p)
             continue
-        if p.stops_on and si[S.I_TICK] > 0:  # from the first oracle tick on (docs/engine.md §6)
+        if p.stops_on and work.tick > 0:  # from the first oracle tick on (docs/engine.md §6)
             i = next_stop_nb(
                 pos.status,
                 pos.stop,
                 trig.stop_long,
                 trig.stop_short,
-                si,
-                sf[S.F_MARK] if p.stop_on_mark else sf[S.F_LAST],
+                bh.stop_cur,
+                px.mark if p.stop_on_mark else px.last,
             )
             if i >= 0:
-                stop_nb(i, now, pos, tiers, book, trig, fl, sf, si, p)
+                stop_nb(i, now, pos, tiers, book, trig, fl, px, acc, work, clk, tot, bh, p)
                 continue
-        if si[S.I_PHASE] > 0:
-            side = si[S.I_FIRST_SIDE] if si[S.I_PHASE] == 1 else -si[S.I_FIRST_SIDE]
-            i = next_triggered_nb(pos, trig, si, side, sf[S.F_MARK])
+        if work.phase > 0:
+            side = work.first_side if work.phase == 1 else -work.first_side
+            i = next_triggered_nb(pos, trig, work, side, px.mark)
             if i >= 0 and p.tu_on and topup_armed_nb(pos.reserve[i], pos.tu_due[i]):
-                arm_topup_nb(i, now, pos, tiers, trig, si)  # its top-up price was crossed, not its liquidation price
+                arm_topup_nb(
+                    i, now, pos, tiers, trig, work, bh
+                )  # its top-up price was crossed, not its liquidation price
             elif i >= 0:
-                liquidate_nb(i, now, pos, tiers, book, trig, fl, sf, si, p)
-            elif si[S.I_ADL_SIDE] != 0:
-                adl_begin_nb(pos, tiers, trig, sf, si, p)  # the side's pass is over: match its pool
+                liquidate_nb(i, now, pos, tiers, book, trig, fl, px, acc, adl, work, clk, tot, p)
+            elif adl.side != 0:
+                adl_begin_nb(pos, tiers, trig, px, acc, adl, p)  # the side's pass is over: match its pool
             else:
-                si[S.I_PHASE] = (si[S.I_PHASE] + 1) % 3
-                if si[S.I_PHASE] == 0 and spp.on:  # the tick's forced orders are through: what arbitrageurs see
-                    observe_basis_nb(now, book, sp, sf, p)
+                work.phase = (work.phase + 1) % 3
+                if work.phase == 0 and spp.on:  # the tick's forced orders are through: what arbitrageurs see
+                    observe_basis_nb(now, book, sp, px, p)
             continue
-        if si[S.I_NEV] == 0:
+        if clk.nev == 0:
             return E.ST_FINISHED
         if ev.t[0] > t_stop:
             return E.ST_DONE
         t = ev.t[0]
         kind = ev.kind[0]
-        si[S.I_NEV] = event_pop_nb(ev, si[S.I_NEV])
-        si[S.I_NOW] = t
+        clk.nev = event_pop_nb(ev, clk.nev)
+        clk.now = t
         if kind == E.EV_ORACLE:
-            oracle_nb(t, pos, tiers, book, trig, mk, sp, spp, fl, sf, si, p)
+            oracle_nb(t, pos, tiers, book, trig, mk, sp, spp, fl, px, acc, work, clk, tot, bh, arv, p)
             if t + p.oracle_interval <= p.duration:
-                push_event_nb(ev, si, t + p.oracle_interval, E.EV_ORACLE)
+                push_event_nb(ev, clk, t + p.oracle_interval, E.EV_ORACLE)
         elif kind == E.EV_NOISE:
-            noise_nb(t, pos.size.size, book, mk, fl, sf, si, p)
-            k = si[S.I_NOISE_NEXT]
+            noise_nb(t, pos.size.size, book, mk, fl, px, acc, clk, p)
+            k = clk.noise_next
             if k < mk.noise_t.size and mk.noise_t[k] <= p.duration:
-                push_event_nb(ev, si, mk.noise_t[k], E.EV_NOISE)
+                push_event_nb(ev, clk, mk.noise_t[k], E.EV_NOISE)
         elif kind == E.EV_UNWIND:
-            unwind_nb(t, pos.size.size, book, fl, sf, si, p)
+            unwind_nb(t, pos.size.size, book, fl, px, acc, clk, p)
             if t + p.unwind_interval <= p.duration:
-                push_event_nb(ev, si, t + p.unwind_interval, E.EV_UNWIND)
+                push_event_nb(ev, clk, t + p.unwind_interval, E.EV_UNWIND)
         elif kind == E.EV_ARRIVAL:
-            arrival_nb(t, pos, tiers, book, trig, mk, fl, sf, si, p)
-            k = si[S.I_ARR_NEXT]
+            arrival_nb(t, pos, tiers, book, trig, mk, fl, px, acc, work, clk, tot, arv, p)
+            k = arv.next
             if k < mk.arr_t.size and mk.arr_t[k] <= p.duration:
-                push_event_nb(ev, si, mk.arr_t[k], E.EV_ARRIVAL)
+                push_event_nb(ev, clk, mk.arr_t[k], E.EV_ARRIVAL)
         else:
-            sample_nb(t, book, series, sp, spp, sf, si, p)
+            sample_nb(t, book, series, sp, spp, px, acc, clk, tot, p)
             if t + p.sample_interval <= p.duration:
-                push_event_nb(ev, si, t + p.sample_interval, E.EV_SAMPLE)
+                push_event_nb(ev, clk, t + p.sample_interval, E.EV_SAMPLE)
 
 
 @jit
-def oracle_nb(t, pos, tiers, book, trig, mk, sp, spp, fl, sf, si, p):
+def oracle_nb(t, pos, tiers, book, trig, mk, sp, spp, fl, px, acc, work, clk, tot, bh, arv, p):
     """The index (from the spot venues after their tick, or from the shock path and the perp's last price), a basis
     sample, the venue's mark, a premium sample and any funding due, the fund's rolling peak, top-ups due; then open
     this tick's liquidation work."""
-    si[S.I_TICK] += 1
+    work.tick += 1
     x = path_price_nb(mk.path_t, mk.path_p, t)  # the fundamental value (docs/model.md §1.6)
     if spp.on or spp.flow_on:
-        spot_tick_nb(t, x, pos.size.size, book, sp, spp, fl, sf, si, p)
+        spot_tick_nb(t, x, pos.size.size, book, sp, spp, fl, px, acc, clk, p)
     if spp.on:
-        index = index_nb(sp, spp, t, sf[S.F_INDEX])
+        index = index_nb(sp, spp, t, px.index_price)
     else:
-        index = x + p.index_coupling * (sf[S.F_LAST] - x)
-    sf[S.F_INDEX] = index
+        index = x + p.index_coupling * (px.last - x)
+    px.index_price = index
     if p.wd_on:
         withdraw_nb(book, index, p)
     bid = best_price_nb(book, True, index, t, p)
@@ -172,15 +173,15 @@ def oracle_nb(t, pos, tiers, book, trig, mk, sp, spp, fl, sf, si, p):
     mid = index if (math.isnan(bid) or math.isnan(ask)) else 0.5 * (bid + ask)
     basis = mk.basis
     w = basis.size
-    if si[S.I_BASIS_N] == 0:
+    if clk.basis_n == 0:
         basis[:] = mid - index
     else:
-        basis[si[S.I_BASIS_N] % w] = mid - index
-    si[S.I_BASIS_N] += 1
+        basis[clk.basis_n % w] = mid - index
+    clk.basis_n += 1
     total = 0.0
     for k in range(w):
         total += basis[k]
-    last = sf[S.F_LAST]
+    last = px.last
     if p.mark_method == E.MARK_INDEX_BASIS:
         mark = index + total / w
     elif p.mark_method == E.MARK_HYPERLIQUID:
@@ -189,36 +190,34 @@ def oracle_nb(t, pos, tiers, book, trig, mk, sp, spp, fl, sf, si, p):
         a = index if math.isnan(ask) else ask
         book_px = median3_nb(b, a, last)
         dt = float(p.oracle_interval)
-        slow = ema_nb(sf, S.F_EMA_SLOW_NUM, mid - index, dt, p.ema_slow)
-        fast = ema_nb(sf, S.F_EMA_FAST_NUM, book_px, dt, p.ema_fast)
+        slow = ema_nb(px.ema_slow, mid - index, dt, p.ema_slow)
+        fast = ema_nb(px.ema_fast, book_px, dt, p.ema_fast)
         mark = median3_nb(index + slow, book_px, fast)
     else:
         interval = p.funding_interval
         tau = interval - ((interval - p.time_to_funding + t) % interval)
-        mark = median3_nb(index * (1.0 + sf[S.F_FUNDING_RATE] * tau / interval), index + total / w, last)
-    sf[S.F_PREV_MARK] = sf[S.F_MARK]
-    sf[S.F_MARK] = mark
-    if mark < sf[S.F_MIN_MARK]:
-        sf[S.F_MIN_MARK] = mark
-    if mark > sf[S.F_MAX_MARK]:
-        sf[S.F_MAX_MARK] = mark
+        mark = median3_nb(index * (1.0 + px.funding_rate * tau / interval), index + total / w, last)
+    px.prev_mark = px.mark
+    px.mark = mark
+    if mark < px.min_mark:
+        px.min_mark = mark
+    if mark > px.max_mark:
+        px.max_mark = mark
     if p.funding_on:
-        premium_sample_nb(sf, si, mid, index, p)
-        if t >= si[S.I_NEXT_FUNDING]:  # at most one settlement per tick, however short the interval
-            settle_funding_nb(t, pos, tiers, trig, sp, fl, sf, si, p)
-            while si[S.I_NEXT_FUNDING] <= t:
-                si[S.I_NEXT_FUNDING] += p.funding_interval
+        premium_sample_nb(px, mid, index, p)
+        if t >= bh.next_funding:  # at most one settlement per tick, however short the interval
+            settle_funding_nb(t, pos, tiers, trig, sp, fl, px, acc, work, clk, tot, p)
+            while bh.next_funding <= t:
+                bh.next_funding += p.funding_interval
     if p.adl_drawdown > 0.0:
-        sf[S.F_DD_PEAK] = rolling_max_nb(
-            trig.dd_t, trig.dd_v, si, S.I_DD_HEAD, S.I_DD_LEN, t, fund_equity_nb(sf, mark), p.adl_window
-        )
+        acc.dd_peak = rolling_max_nb(trig.dd_t, trig.dd_v, acc.dd_ring, t, fund_equity_nb(acc, mark), p.adl_window)
     if p.arr_on:  # the arrivals' buy-the-dip rule reads the mark's drawdown from this peak
-        sf[S.F_DIP_PEAK] = rolling_max_nb(mk.dip_t, mk.dip_v, si, S.I_DIP_HEAD, S.I_DIP_LEN, t, mark, p.arr_dip_window)
-    flush_deferred_nb(pos, trig, si)
+        arv.dip_peak = rolling_max_nb(mk.dip_t, mk.dip_v, arv.dip_ring, t, mark, p.arr_dip_window)
+    flush_deferred_nb(pos, trig, work)
     if p.tu_on:
-        apply_topups_nb(t, pos, tiers, trig, sf, si, p)
-    si[S.I_FIRST_SIDE] = 1 if mark < sf[S.F_PREV_MARK] else -1
-    si[S.I_PHASE] = 1
+        apply_topups_nb(t, pos, tiers, trig, px, work, tot, bh, p)
+    work.first_side = 1 if mark < px.prev_mark else -1
+    work.phase = 1
 
 
 @jit(inline="always")
@@ -227,23 +226,23 @@ def median3_nb(a, b, c):
 
 
 @jit(inline="always")
-def ema_nb(sf, slot, sample, dt, tau):
+def ema_nb(ema, sample, dt, tau):
     """Hyperliquid's time-weighted EMA: ``num ← num·e^(−dt/τ) + sample·dt``, same for ``den`` with
-    1; the value is ``num/den``. ``slot`` and ``slot + 1`` hold num and den."""
+    1; the value is ``num/den``. ``ema`` holds (num, den)."""
     decay = math.exp(-dt / tau)
-    sf[slot] = sf[slot] * decay + sample * dt
-    sf[slot + 1] = sf[slot + 1] * decay + dt
-    return sf[slot] / sf[slot + 1]
+    ema[0] = ema[0] * decay + sample * dt
+    ema[1] = ema[1] * decay + dt
+    return ema[0] / ema[1]
 
 
 @jit
-def rolling_max_nb(buf_t, buf_v, si, head_slot, len_slot, t, value, window):
-    """Push ``(t, value)`` into the monotone ring buffer ``buf_t``/``buf_v`` (its head and length in ``si`` at
-    ``head_slot`` and ``len_slot``) and return the largest value over the last ``window`` ms. Used for the fund's
+def rolling_max_nb(buf_t, buf_v, ring, t, value, window):
+    """Push ``(t, value)`` into the monotone ring buffer ``buf_t``/``buf_v`` (its head and length in ``ring``, int64
+    (2,), mutated) and return the largest value over the last ``window`` ms. Used for the fund's
     rolling peak (ADL drawdown rule) and the mark's (arrivals' buy-the-dip rule)."""
     cap = buf_t.size
-    head = si[head_slot]
-    n = si[len_slot]
+    head = ring[0]
+    n = ring[1]
     while n > 0 and buf_v[(head + n - 1) % cap] <= value:
         n -= 1
     if n == cap:
@@ -255,75 +254,75 @@ def rolling_max_nb(buf_t, buf_v, si, head_slot, len_slot, t, value, window):
     while buf_t[head] < t - window:
         head = (head + 1) % cap
         n -= 1
-    si[head_slot] = head
-    si[len_slot] = n
+    ring[0] = head
+    ring[1] = n
     return buf_v[head]
 
 
 @jit
-def noise_nb(t, n_pos, book, mk, fl, sf, si, p):
+def noise_nb(t, n_pos, book, mk, fl, px, acc, clk, p):
     """One background market order of the noise account; it pays the taker fee to the fee account."""
-    k = si[S.I_NOISE_NEXT]
-    si[S.I_NOISE_NEXT] = k + 1
+    k = clk.noise_next
+    clk.noise_next = k + 1
     side = np.int64(mk.noise_side[k])  # as every other order's side: walk_nb is compiled for one signature
     qty = mk.noise_qty[k]
     if qty <= 0.0:
         return
-    index = sf[S.F_INDEX]
+    index = px.index_price
     filled, notional, last = walk_nb(book, side, qty, index * (1.0 + side * p.noise_band), index, t, p)
     if filled <= 0.0:
         return
     price = notional / filled
-    sf[S.F_NOISE_Q] += side * filled
-    sf[S.F_NOISE_CASH] -= side * filled * price
-    maker_trade_nb(sf, -side * filled, price)
+    acc.noise_q += side * filled
+    acc.noise_cash -= side * filled * price
+    maker_trade_nb(acc, -side * filled, price)
     fee = p.taker_fee * filled * price
-    sf[S.F_NOISE_CASH] -= fee
-    sf[S.F_FEE_CASH] += fee
-    set_last_nb(sf, last)
-    record_nb(fl, si, t, E.NOISE_FILL, n_pos + 1, side, filled, price, np.nan, 0.0, fee, sf[S.F_MARK], np.nan)
+    acc.noise_cash -= fee
+    acc.fee_cash += fee
+    set_last_nb(px, last)
+    record_nb(fl, clk, t, E.NOISE_FILL, n_pos + 1, side, filled, price, np.nan, 0.0, fee, px.mark, np.nan)
 
 
 @jit
-def unwind_nb(t, n_pos, book, fl, sf, si, p):
+def unwind_nb(t, n_pos, book, fl, px, acc, clk, p):
     """The fund works a slice of its inventory into the book, no worse than a band around index."""
-    q = sf[S.F_FUND_Q]
+    q = acc.fund_q
     if q == 0.0:
         return
     sign = 1.0 if q > 0.0 else -1.0
     qty = min(abs(q), max(p.lot, p.unwind_fraction * abs(q)))
-    index = sf[S.F_INDEX]
+    index = px.index_price
     side = -int(sign)
     filled, notional, last = walk_nb(book, side, qty, index * (1.0 - sign * p.unwind_band), index, t, p)
     if filled <= 0.0:
         return
     price = notional / filled
-    realized = fund_trade_nb(sf, side * filled, price)
-    maker_trade_nb(sf, -side * filled, price)
-    set_last_nb(sf, last)
-    record_nb(fl, si, t, E.FUND_UNWIND, n_pos + 2, side, filled, price, np.nan, realized, 0.0, sf[S.F_MARK], np.nan)
+    realized = fund_trade_nb(acc, side * filled, price)
+    maker_trade_nb(acc, -side * filled, price)
+    set_last_nb(px, last)
+    record_nb(fl, clk, t, E.FUND_UNWIND, n_pos + 2, side, filled, price, np.nan, realized, 0.0, px.mark, np.nan)
 
 
 @jit
-def sample_nb(t, book, series, sp, spp, sf, si, p):
+def sample_nb(t, book, series, sp, spp, px, acc, clk, tot, p):
     """One row of the time series (docs/engine.md §11), and of the spot venues' when they are on."""
-    k = si[S.I_NSERIES]
+    k = clk.nseries
     if k >= series.shape[0]:
         return
     if spp.on:
         spot_sample_nb(k, sp)
-    index = sf[S.F_INDEX]
+    index = px.index_price
     row = series[k]
     row[0] = t / 1000.0
     row[1] = index
-    row[2] = sf[S.F_MARK]
-    row[3] = sf[S.F_LAST]
+    row[2] = px.mark
+    row[3] = px.last
     row[4] = best_price_nb(book, True, index, t, p)
     row[5] = best_price_nb(book, False, index, t, p)
     row[6] = depth_usd_nb(book, True, index, t, p, 0.01)
     row[7] = depth_usd_nb(book, False, index, t, p, 0.01)
-    row[8] = sf[S.F_FUND_BAL]
-    row[9] = sf[S.F_OI_LONG]
-    row[10] = sf[S.F_OI_SHORT]
-    row[11] = sf[S.F_LIQ_NOTIONAL]
-    si[S.I_NSERIES] = k + 1
+    row[8] = acc.fund_bal
+    row[9] = px.oi_long
+    row[10] = px.oi_short
+    row[11] = tot.liq_usd
+    clk.nseries = k + 1

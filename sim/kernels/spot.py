@@ -18,7 +18,6 @@ import math
 import numpy as np
 
 from sim import enums as E
-from sim import state as S
 from sim._jit import jit
 from sim.kernels.book import best_price_nb, walk_nb
 from sim.kernels.liquidation import maker_trade_nb, record_nb, set_last_nb
@@ -108,19 +107,19 @@ def spread_nb(sp, spp, t, who, qty):
 
 
 @jit
-def perp_fill_nb(t, n_pos, who, side, qty, price, last, sp, fl, sf, si, p):
+def perp_fill_nb(t, n_pos, who, side, qty, price, last, sp, fl, px, acc, clk, p):
     """Book ``qty`` bought (``side`` −1: sold) at ``price`` on the perp by the arbitrageurs (``who`` 0) or the flow
     shock (1), against the perp's makers; the taker fee goes to the fee account."""
     sp.perp_q[who] += side * qty
     sp.perp_cash[who] -= side * qty * price
-    maker_trade_nb(sf, -side * qty, price)
+    maker_trade_nb(acc, -side * qty, price)
     fee = p.taker_fee * qty * price
     sp.perp_cash[who] -= fee
-    sf[S.F_FEE_CASH] += fee
+    acc.fee_cash += fee
     if not math.isnan(last):
-        set_last_nb(sf, last)
+        set_last_nb(px, last)
     kind = E.ARB_FILL if who == 0 else E.FLOW_FILL
-    record_nb(fl, si, t, kind, n_pos + 4 + who, side, qty, price, np.nan, 0.0, fee, sf[S.F_MARK], np.nan)
+    record_nb(fl, clk, t, kind, n_pos + 4 + who, side, qty, price, np.nan, 0.0, fee, px.mark, np.nan)
 
 
 @jit
@@ -155,7 +154,7 @@ def refresh_nb(sp, spp, t, p):
 
 
 @jit
-def spot_tick_nb(t, fundamental, n_pos, book, sp, spp, fl, sf, si, p):
+def spot_tick_nb(t, fundamental, n_pos, book, sp, spp, fl, px, acc, clk, p):
     """One oracle tick of the spot venues and the traders between them and the perp; the index is read afterwards.
 
     Order: the books refresh; a flow shock's slice; the perp makers hedge their inventory as it was ``hedge_lag``
@@ -166,7 +165,7 @@ def spot_tick_nb(t, fundamental, n_pos, book, sp, spp, fl, sf, si, p):
     dt_s = dt / 1000.0
     k = sp.ticks[0]
     sp.ticks[0] = k + 1
-    index = sf[S.F_INDEX]
+    index = px.index_price
     if spp.on:
         refresh_nb(sp, spp, t, p)
     if spp.flow_on and spp.flow_start <= t < spp.flow_end:
@@ -176,14 +175,14 @@ def spot_tick_nb(t, fundamental, n_pos, book, sp, spp, fl, sf, si, p):
             qty = abs(usd) * spp.flow_perp / index
             filled, notional, last = walk_nb(book, side, qty, index * (1.0 + side * 0.9), index, t, p)
             if filled > 0.0:
-                perp_fill_nb(t, n_pos, 1, side, filled, notional / filled, last, sp, fl, sf, si, p)
+                perp_fill_nb(t, n_pos, 1, side, filled, notional / filled, last, sp, fl, px, acc, clk, p)
         if spp.on and spp.flow_perp < 1.0:
             spread_nb(sp, spp, t, E.SPOT_FLOW, usd * (1.0 - spp.flow_perp) / index)
     if not spp.on:
         return
     # the lagged views: the perp makers' inventory and the basis (perp mid over the index), ring of lag + 1
     w = sp.hist.shape[1]
-    sp.hist[0, k % w] = sf[S.F_MAKER_Q]
+    sp.hist[0, k % w] = acc.maker_q
     sp.hist[1, k % w] = 0.0  # until this tick's liquidation work is over (observe_basis_nb)
     if spp.hedge_share > 0.0:
         seen = sp.hist[0, (k - spp.hedge_lag) % w] if k >= spp.hedge_lag else 0.0
@@ -200,7 +199,7 @@ def spot_tick_nb(t, fundamental, n_pos, book, sp, spp, fl, sf, si, p):
             spread_nb(sp, spp, t, E.SPOT_HEDGERS, want)
     if spp.arb_capital > 0.0:
         seen = sp.hist[1, (k - spp.arb_lag) % w] if k >= spp.arb_lag else 0.0
-        arbitrage_nb(t, n_pos, seen, sp, spp, fl, sf, si, p)
+        arbitrage_nb(t, n_pos, seen, sp, spp, fl, px, acc, clk, p)
     if spp.venue_arb > 0.0:
         venue_arbitrage_nb(sp, spp, t)
     if spp.informed > 0.0:
@@ -258,7 +257,7 @@ def trade_to_nb(sp, spp, v, who, target, keep):
 
 
 @jit
-def arbitrage_nb(t, n_pos, basis, sp, spp, fl, sf, si, p):
+def arbitrage_nb(t, n_pos, basis, sp, spp, fl, px, acc, clk, p):
     """Basis arbitrageurs, acting on the basis they saw ``arb_lag`` ticks ago: below ``−arb_enter`` they buy the perp
     and sell spot, above ``arb_enter`` the reverse, up to ``arb_capital`` of perp notional at ``arb_rate`` per leg;
     within ``arb_exit`` they close both legs at that rate.
@@ -269,7 +268,7 @@ def arbitrage_nb(t, n_pos, basis, sp, spp, fl, sf, si, p):
     recentred on the index at every tick, so an order of theirs sent through the book would meet the index's price,
     never the discount.)"""
     dt_s = float(p.oracle_interval) / 1000.0
-    index = sf[S.F_INDEX]
+    index = px.index_price
     last = index * (1.0 + basis)  # the price they saw, and bid (or offered) at
     q = sp.perp_q[0]
     step = spp.arb_rate * dt_s / index
@@ -278,7 +277,7 @@ def arbitrage_nb(t, n_pos, basis, sp, spp, fl, sf, si, p):
         qty = min(step, spp.arb_capital / index - side * q)
         if qty <= 0.0:
             return
-        perp_fill_nb(t, n_pos, 0, side, qty, last, np.nan, sp, fl, sf, si, p)
+        perp_fill_nb(t, n_pos, 0, side, qty, last, np.nan, sp, fl, px, acc, clk, p)
         spread_nb(sp, spp, t, E.SPOT_ARBS, -side * qty)
     elif abs(basis) < spp.arb_exit and q != 0.0:
         side = -1 if q > 0.0 else 1
@@ -289,17 +288,17 @@ def arbitrage_nb(t, n_pos, basis, sp, spp, fl, sf, si, p):
                 held += sp.base[E.SPOT_ARBS, v]
         if held == 0.0:
             return
-        perp_fill_nb(t, n_pos, 0, side, qty, last, np.nan, sp, fl, sf, si, p)
+        perp_fill_nb(t, n_pos, 0, side, qty, last, np.nan, sp, fl, px, acc, clk, p)
         for v in range(sp.mid.size):
             if live_nb(sp, v, t) and sp.base[E.SPOT_ARBS, v] != 0.0:
                 spot_trade_nb(sp, spp, v, E.SPOT_ARBS, -side * qty * sp.base[E.SPOT_ARBS, v] / held, spp.permanent)
 
 
 @jit
-def observe_basis_nb(t, book, sp, sf, p):
+def observe_basis_nb(t, book, sp, px, p):
     """After a tick's liquidation work: the perp's mid against the index, as the arbitrageurs see it (0 when a side of
     the book is empty)."""
-    index = sf[S.F_INDEX]
+    index = px.index_price
     bid = best_price_nb(book, True, index, t, p)
     ask = best_price_nb(book, False, index, t, p)
     if not (math.isnan(bid) or math.isnan(ask)):
