@@ -25,6 +25,13 @@ choices here keep it down without changing the machine code of the hot paths:
   functions, and types a loop counter first as the literal it starts from, then as an integer, so
   a call inside a loop compiled twice.
 
+Run time. No kernel uses Numba's reference-counting runtime unless it allocates (``@jit(nrt=True)``: a few
+set-up kernels called from Python). With it, every array a kernel receives (each array of a NamedTuple, at every
+call that is not inlined) is counted with an atomic increment and decrement; in the event loop, where a book walk
+or a fill takes tuples of dozens of arrays, that was about a third of a run. The event loop's kernels allocate
+nothing (their sorts work in scratch arrays of the state), so nothing needs counting: the arrays belong to the
+caller for the whole call. An allocation in a kernel without the runtime fails to compile.
+
 Every kernel registers itself in :data:`KERNELS` (:mod:`sim._compile` reports compile progress with it).
 
 Environment switches: ``LIQSIM_NO_CACHE=1`` turns the disk cache off; ``LIQSIM_DISABLE_JIT=1`` runs
@@ -123,23 +130,28 @@ class _InternalDispatcher(_Dispatcher):
         return twin(*args, **kwargs)
 
 
-def jit(fn=None, inline="never", entry=False):
+def jit(fn=None, inline="never", entry=False, nrt=False):
     """Compile ``fn`` with the project's options (nopython, cached, no fastmath).
 
     ``entry=True`` marks a kernel called from Python (the engine, the calculator, tests); the others
     are compiled for calls from kernels only (see the module docstring).
+
+    ``nrt=True`` is for a kernel that allocates arrays (Numba's runtime then counts references to every array it
+    touches); every other kernel runs without it (see the module docstring), and an allocation in one fails to
+    compile.
 
     ``@jit(inline="always")`` inlines a function into its callers at Numba's IR level. Kernels pass
     NamedTuples of arrays, which Numba flattens into hundreds of scalar arguments per call; for the
     functions called once per liquidation that calling cost was as large as the work itself.
     """
     if fn is None:
-        return lambda f: jit(f, inline, entry)
+        return lambda f: jit(f, inline, entry, nrt)
     name = f"{fn.__module__}.{fn.__qualname__}"
     if DISABLED:
         KERNELS[name] = Kernel(name, fn, inline, entry)
         return fn
     options = dict(nopython=True, boundscheck=None, fastmath=False, nogil=True, inline=inline, no_cfunc_wrapper=True)
+    options["_nrt"] = nrt
     if not entry:
         options["no_cpython_wrapper"] = True
     dispatcher = (_Dispatcher if entry else _InternalDispatcher)(py_func=fn, locals={}, targetoptions=options)

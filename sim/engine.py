@@ -365,6 +365,9 @@ def _allocate(inp):
         pend_key=np.zeros(n),
         pend_id=np.zeros(n, np.int64),
         pend_ver=np.zeros(n, np.int64),
+        scr_i=np.empty((4, max(n, 4096)), np.int64),
+        scr_f=np.empty((2, max(n, 4096))),
+        counts=np.zeros(257, np.int64),
     )
     book = new_book(inp.n_levels, inp.prof_bid, inp.prof_ask, inp.start_price)
     ev = S.Events(*(np.zeros(8, np.int64) for _ in range(4)))

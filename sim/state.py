@@ -268,6 +268,9 @@ class Trigger(NamedTuple):
     pend_key: np.ndarray  # f8 (n,), heap of pending top-ups: key = −due time ...
     pend_id: np.ndarray  # int64 (n,)
     pend_ver: np.ndarray  # int64 (n,), unused (0)
+    scr_i: np.ndarray  # int64 (4, max(n, 4096)), scratch: sorts in the event loop (ADL queue, index rebuild) ...
+    scr_f: np.ndarray  # f8 (2, max(n, 4096)), ... which allocates nothing (sim._jit: no reference counting)
+    counts: np.ndarray  # int64 (257,), scratch: the radix sort's digit counts
 
 
 class Events(NamedTuple):
@@ -440,6 +443,9 @@ class SpotState(NamedTuple):
     perp_cash: np.ndarray  # f8 (2,), mutated: their perp cash (fees paid included)
     ticks: np.ndarray  # int64 (1,), mutated: oracle ticks seen
     series: np.ndarray  # f8 (n_samples, k), mutated: the mids at every sample
+    scr_px: np.ndarray  # f8 (k,), scratch: the usable constituents' prices (the index) ...
+    scr_wt: np.ndarray  # f8 (k,), ... their weights ...
+    scr_order: np.ndarray  # int64 (k,), ... and their order by price
 
 
 class SpotParams(NamedTuple):

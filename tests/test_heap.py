@@ -7,11 +7,13 @@ from hypothesis import strategies as st
 
 from sim import enums as E
 from sim.kernels.heap import (
+    argsort_nb,
     event_pop_nb,
     event_push_nb,
     heap_compact_nb,
     heap_pop_nb,
     heap_push_nb,
+    order_by_key_into_nb,
     order_by_key_nb,
 )
 from sim.state import Events
@@ -73,3 +75,28 @@ def test_radix_order_is_key_descending_then_id(keys):
     out = order_by_key_nb(ids, keys)
     expected = sorted(ids.tolist(), key=lambda i: (-keys[i], i))  # -0.0 == 0.0: they tie
     assert out.tolist() == expected
+
+
+@given(st.lists(st.sampled_from([-1.0, 0.0, 0.5, 2.0, np.nan, 1e9]), min_size=0, max_size=140), st.integers(0, 20))
+def test_argsort_in_buffers_is_numpys_stable_argsort(keys, extra):
+    """The event loop's sort writes its order into the first buffer whatever the number of merge passes (runs of
+    16: 0 to 4 passes here), with buffers longer than the keys."""
+    keys = np.array(keys, dtype=np.float64)
+    idx = np.full(keys.size + extra, -7, np.int64)
+    dst = np.full(keys.size + extra, -7, np.int64)
+    argsort_nb(keys, idx, dst)
+    assert idx[: keys.size].tolist() == np.argsort(keys, kind="stable").tolist()
+    assert (idx[keys.size :] == -7).all()
+
+
+@given(st.lists(st.sampled_from([-3.5, 0.0, 2.0, 2.5, 1e9, -1e9, 7e-5]), min_size=1, max_size=80), st.integers(0, 9))
+def test_radix_order_in_buffers_equals_the_allocating_one(keys, extra):
+    """What the funding rebuild calls inside the event loop (buffers from the trigger index's scratch, longer than
+    the ids) gives the start-of-run order, for any number of radix passes."""
+    keys = np.array(keys)
+    ids = np.arange(0, 2 * keys.size, 2, dtype=np.int64)  # every other row
+    keys2 = np.repeat(keys, 2)
+    m = ids.size + extra
+    out = np.full(ids.size, -1, np.int64)
+    order_by_key_into_nb(ids, keys2, out, np.empty(m, np.int64), np.empty(m), np.empty(m), np.zeros(257, np.int64))
+    assert out.tolist() == order_by_key_nb(ids, keys2).tolist()

@@ -150,7 +150,7 @@ def adl_begin_nb(pos, tiers, trig, px, acc, adl, p):
     if p.adl_policy == E.POLICY_QUEUE:
         n = _queue_head_nb(pos, trig, n, rem, open_size)
     else:
-        _sort_nb(trig, np.arange(n))
+        _sort_all_nb(trig, n)
     adl.rank_cur = 0
     adl.nw = nw
     plan = 0.0
@@ -168,16 +168,30 @@ def adl_begin_nb(pos, tiers, trig, px, acc, adl, p):
 
 
 @jit
-def _sort_nb(trig, sel):
-    """Put the candidates ``sel`` (ascending positions among the entries of ``trig.rank``, which are in id
-    order) first in ``trig.rank``, ordered by ``(rank_score, id)``; returns how many."""
-    ids = trig.rank[sel]
-    scores = trig.rank_score[sel]
-    order = argsort_nb(scores)  # stable: ties stay in id order
-    for k in range(sel.size):
+def _sort_nb(trig, sel, n):
+    """Put the candidates ``sel[:n]`` (ascending positions among the entries of ``trig.rank``, which are in id
+    order) first in ``trig.rank``, ordered by ``(rank_score, id)``; returns how many. Works in the trigger's
+    scratch rows (``scr_i`` rows 0–2, ``scr_f`` row 0); ``sel`` may be row 3."""
+    ids = trig.scr_i[0]
+    scores = trig.scr_f[0, :n]
+    for k in range(n):
+        ids[k] = trig.rank[sel[k]]
+        scores[k] = trig.rank_score[sel[k]]
+    order = trig.scr_i[1]
+    argsort_nb(scores, order, trig.scr_i[2])  # stable: ties stay in id order
+    for k in range(n):
         trig.rank[k] = ids[order[k]]
         trig.rank_score[k] = scores[order[k]]
-    return sel.size
+    return n
+
+
+@jit
+def _sort_all_nb(trig, n):
+    """:func:`_sort_nb` of the first ``n`` candidates, all of them."""
+    sel = trig.scr_i[3]
+    for k in range(n):
+        sel[k] = k
+    return _sort_nb(trig, sel, n)
 
 
 @jit(inline="always")
@@ -189,16 +203,17 @@ def _queue_head_nb(pos, trig, n, rem, total):
     scores, aimed at four times the number of average-sized victims the pool needs and raised 4x at a time
     until the head holds enough: an ADL tick costs one pass over the candidates and a sort of its head."""
     if total <= 0.0:
-        return _sort_nb(trig, np.arange(n))
+        return _sort_all_nb(trig, n)
     sizes, rank, scores = pos.size, trig.rank, trig.rank_score
     m = min(n, 4096)
     stride = max(1, n // m)
-    sample = np.empty(m)  # scores[0 : stride * m : stride], then sorted through its order
+    sample = trig.scr_f[1, :m]  # scores[0 : stride * m : stride], then sorted through its order
     for k in range(m):
         sample[k] = scores[k * stride]
-    order = argsort_nb(sample)
+    order = trig.scr_i[1]
+    argsort_nb(sample, order, trig.scr_i[2])
     want = 4.0 * rem / total  # share of the candidates wanted
-    sel = np.empty(n, np.int64)
+    sel = trig.scr_i[3]
     while want * m < m - 1:
         cut = sample[order[int(want * m) + 1]]
         k = 0
@@ -209,9 +224,9 @@ def _queue_head_nb(pos, trig, n, rem, total):
                 k += 1
                 head += sizes[rank[c]]
         if head > rem + 1.0:
-            return _sort_nb(trig, sel[:k])
+            return _sort_nb(trig, sel, k)
         want *= 4.0
-    return _sort_nb(trig, np.arange(n))
+    return _sort_all_nb(trig, n)
 
 
 @jit(inline="always")

@@ -19,7 +19,7 @@ import numpy as np
 from sim import enums as E
 from sim import state as S
 from sim._jit import jit
-from sim.kernels.heap import heap_pop_nb, heap_push_nb, order_by_key_nb
+from sim.kernels.heap import heap_pop_nb, heap_push_nb, order_by_key_into_nb
 from sim.kernels.liquidation import (
     fund_add_nb,
     prefetch_row_nb,
@@ -218,17 +218,13 @@ def rebuild_index_nb(pos, tiers, trig, work):
     for i in range(status.size):
         if status[i] == E.OPEN:
             version[i] = 0 if eligible[i] <= tick else 1
-    _copy_nb(order_by_key_nb(trig.ids_long, pos.key), trig.order_long)
-    _copy_nb(order_by_key_nb(trig.ids_short, pos.key), trig.order_short)
+    order_by_key_into_nb(
+        trig.ids_long, pos.key, trig.order_long, trig.scr_i[0], trig.scr_f[0], trig.scr_f[1], trig.counts
+    )
+    order_by_key_into_nb(
+        trig.ids_short, pos.key, trig.order_short, trig.scr_i[0], trig.scr_f[0], trig.scr_f[1], trig.counts
+    )
     work.cur[0] = 0
     work.cur[1] = 0
     work.heap_n[0] = 0
     work.heap_n[1] = 0
-
-
-@jit(inline="always")
-def _copy_nb(src, dst):
-    """``dst[:] = src`` for arrays of the same size, written out: Numba's slice assignment checks the shapes and
-    its error message alone compiles some thirty string functions."""
-    for k in range(src.size):
-        dst[k] = src[k]

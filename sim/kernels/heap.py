@@ -153,28 +153,42 @@ def _holds_all_nb(counts, n):
     return False
 
 
-@jit(entry=True)
+@jit(entry=True, nrt=True)
 def order_by_key_nb(ids, keys):
-    """``ids`` ordered by ``keys`` descending, ties by id ascending: the start-of-run trigger index.
+    """``ids`` ordered by ``keys`` descending, ties by id ascending: the start-of-run trigger index (a new array;
+    :func:`order_by_key_into_nb` does the work in buffers it is given)."""
+    n = ids.size
+    out = np.empty(n, np.int64)
+    order_by_key_into_nb(ids, keys, out, np.empty(n, np.int64), np.empty(n), np.empty(n), np.zeros(257, np.int64))
+    return out
+
+
+@jit
+def order_by_key_into_nb(ids, keys, out, tmp_ids, u_buf, tmp_buf, counts):
+    """``ids`` ordered by ``keys`` descending, ties by id ascending, written to ``out``.
 
     ``ids`` must be ascending. A least-significant-digit radix sort (eight 8-bit passes; a pass whose digit is
     the same for every key, as the exponent bytes of prices often are, is skipped) on the keys mapped to
     unsigned integers in the same order; radix sort is stable, so equal keys keep their id order. O(n), several
-    times faster than a comparison sort on a million positions.
+    times faster than a comparison sort on a million positions. Buffers, at least ``ids.size`` long: ``out`` and
+    ``tmp_ids`` int64, ``u_buf`` and ``tmp_buf`` float64 (used as unsigned integers), ``counts`` int64 (257,);
+    nothing is allocated, so the event loop can rebuild its index without Numba's reference counting.
     """
     n = ids.size
     # -key mapped to uint64 so that unsigned order equals float order (ascending -key = descending key)
-    neg = np.empty(n, np.float64)
+    neg = u_buf[:n]
     for k in range(n):
         neg[k] = -keys[ids[k]] + 0.0  # + 0.0 turns -0.0 into 0.0: equal keys must tie
     u = neg.view(np.uint64)
     sign = np.uint64(1) << np.uint64(63)
     for k in range(n):
         u[k] = ~u[k] if u[k] & sign else u[k] | sign
-    out = ids.copy()
-    tmp_ids = np.empty(n, ids.dtype)
-    tmp_u = np.empty(n, np.uint64)
-    counts = np.zeros(257, np.int64)
+    res = out[:n]
+    for k in range(n):
+        res[k] = ids[k]
+    spare = tmp_ids[:n]
+    tmp_u = tmp_buf[:n].view(np.uint64)
+    swapped = False
     for shift in range(0, 64, 8):
         counts[:] = 0
         sh = np.uint64(shift)
@@ -189,13 +203,16 @@ def order_by_key_nb(ids, keys):
             j = counts[d]
             counts[d] = j + 1
             tmp_u[j] = u[k]
-            tmp_ids[j] = out[k]
+            spare[j] = res[k]
         u, tmp_u = tmp_u, u
-        out, tmp_ids = tmp_ids, out
-    return out
+        res, spare = spare, res
+        swapped = not swapped
+    if swapped:  # an odd number of passes: the result is in the spare buffer
+        for k in range(n):
+            out[k] = res[k]
 
 
-@jit(entry=True)
+@jit(entry=True, nrt=True)
 def split_sides_nb(side, status, kind, size, open_code, trader_code):
     """One pass over the rows: the open rows of each side (ascending ids: the trigger index's input and the ADL
     candidates) and the sizes of each side's traders in id order (their open interest is the sum)."""
@@ -228,13 +245,16 @@ def _lt_nan_last(a, b):
 
 
 @jit
-def argsort_nb(keys):
+def argsort_nb(keys, idx, dst):
     """``np.argsort(keys, kind="stable")`` for a float64 array: the indices that order ``keys`` ascending, NaN
     last, equal keys in index order. A stable order is unique, so this is exactly NumPy's answer; written out
     because Numba's sorts compile a dozen helper functions each. Insertion sort of runs of 16, then bottom-up
-    merges."""
+    merges. ``idx`` and ``dst`` are int64 buffers at least ``keys.size`` long; the order ends in ``idx[:n]``
+    (``dst`` is scratch): nothing is allocated, so the event loop can sort without Numba's reference counting."""
     n = keys.size
-    idx = np.empty(n, np.int64)
+    out = idx
+    idx = idx[:n]
+    dst = dst[:n]
     for k in range(n):
         idx[k] = k
     run = 16
@@ -249,7 +269,7 @@ def argsort_nb(keys):
                 j -= 1
             idx[j] = v
     src = idx
-    dst = np.empty(n, np.int64)
+    in_dst = False
     width = run
     while width < n:
         for lo in range(0, n, 2 * width):
@@ -275,5 +295,8 @@ def argsort_nb(keys):
                 b += 1
                 k += 1
         src, dst = dst, src
+        in_dst = not in_dst
         width *= 2
-    return src
+    if in_dst:  # an odd number of merge passes: the order is in the scratch buffer
+        for k in range(n):
+            out[k] = src[k]

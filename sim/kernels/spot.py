@@ -315,8 +315,8 @@ def index_nb(sp, spp, t, prev):
     such outlier the index is that median. Weighted median: the price at which the cumulative weight, prices
     ascending, first reaches half."""
     k = sp.mid.size
-    px = np.empty(k)
-    wt = np.empty(k)
+    px = sp.scr_px
+    wt = sp.scr_wt
     n = 0
     for v in range(k):
         if sp.out_start[v] <= t < sp.out_end[v] and t - sp.out_start[v] > spp.stale:
@@ -326,7 +326,14 @@ def index_nb(sp, spp, t, prev):
         n += 1
     if n == 0:
         return prev
-    order = np.argsort(px[:n], kind="mergesort")
+    order = sp.scr_order[:n]  # np.argsort(px[:n], kind="stable"): an insertion sort of a handful of venues
+    for j in range(n):
+        x = px[j]
+        i = j
+        while i > 0 and px[order[i - 1]] > x:
+            order[i] = order[i - 1]
+            i -= 1
+        order[i] = j
     total = 0.0
     for j in range(n):
         total += wt[j]

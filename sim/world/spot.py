@@ -180,6 +180,9 @@ def state(setup_, start_price, n_samples):
         perp_cash=np.zeros(2),
         ticks=np.zeros(1, np.int64),
         series=np.full((n_samples if k else 0, k), np.nan),
+        scr_px=np.zeros(k),
+        scr_wt=np.zeros(k),
+        scr_order=np.zeros(k, np.int64),
     )
 
 
