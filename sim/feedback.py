@@ -118,8 +118,12 @@ def feedback_section(fills, accounts, path_t_s, path_p, start_price, duration_s,
     crossed = trader & (((q0 > 0) & (lp0 >= f_low)) | ((q0 < 0) & (lp0 <= f_high)))
     static_usd = float(np.sum(np.abs(q0[crossed]) * lp0[crossed]))
     static_units = float(np.sum(np.abs(q0[crossed])))
-    by_row = np.full(int(accounts["id"].max()) + 1 if accounts.size else 0, -1, np.int64)
-    by_row[accounts["id"]] = np.arange(accounts.size)
+    ids = accounts["id"]
+    if accounts.size and ids[0] == 0 and ids[-1] == ids.size - 1 and np.all(ids[1:] > ids[:-1]):
+        by_row = np.arange(ids.size)  # the engine's tables: row k holds account k
+    else:
+        by_row = np.full(int(ids.max()) + 1 if accounts.size else 0, -1, np.int64)
+        by_row[ids] = np.arange(accounts.size)
     # a trader row with no position at the start opened during the run (an arrival): the counterfactual of the
     # starting population does not cover it, so its forced closes are left out of the multiplier and the split
     on_row = (fills["account"] >= 0) & (fills["account"] < by_row.size)

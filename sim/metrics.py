@@ -643,6 +643,7 @@ def summarize(fills, series, accounts, meta):
     _check_meta(meta)
     if accounts is not None:
         accounts = _Columns(accounts)
+    fills = _Columns(fills)
     start_price = float(meta["start_price"])
     liquidated = _liquidated_section(fills)
     fund = _fund_section(fills, series, float(meta["fund_initial"]), meta.get("fund_equity_end"))
