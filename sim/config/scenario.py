@@ -583,8 +583,8 @@ def _check_lot(c: _Checker) -> None:
         larger = n * max(share, 1 - share)  # positions on the larger side, which holds the open interest
         # generate(): a Pareto notional capped at notional_max, scaled so the larger side holds the open interest.
         # With no finite mean (alpha ≤ 1) the sum of a sample sees the typical largest of the n draws, not the cap.
-        if alpha <= 1:
-            hi = min(hi, lo * n ** (1 / alpha))
+        if alpha <= 1 and math.log(n) / alpha < math.log(hi / lo):  # in logs: n ** (1 / alpha) can overflow a float
+            hi = lo * n ** (1 / alpha)
         drawn = (
             lo + lo * math.log(hi / lo)
             if abs(1 - alpha) < 1e-9
