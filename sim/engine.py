@@ -415,7 +415,7 @@ def new_book(n_levels, prof_bid, prof_ask, start_price):
         bid_blk=np.zeros(n_blocks, np.int64),
         ask_blk=np.zeros(n_blocks, np.int64),
         cum_bid=cum_bid,
-        cum_ask=_running_sums(prof_ask, (prof_bid, cum_bid)),
+        cum_ask=cum_bid if np.array_equal(prof_ask, prof_bid) else _running_sums(prof_ask),  # equal unless a file
         cur_t=np.full(2, S.NEVER, np.int64),
         cur_a=np.zeros(2, np.int64),
         cur_fair=np.full(2, np.nan),
@@ -428,11 +428,8 @@ def new_book(n_levels, prof_bid, prof_ask, start_price):
     )
 
 
-def _running_sums(prof, other=None):
-    """Rows ``Σ_{k≤d} prof[k]`` and ``Σ_{k≤d} k·prof[k]`` for d = 0..D (offset 0 is no level); ``other``'s rows
-    (computed for the other side) when the two profiles are equal, as they are unless a book file says otherwise."""
-    if other is not None and np.array_equal(prof, other[0]):
-        return other[1]
+def _running_sums(prof):
+    """Rows ``Σ_{k≤d} prof[k]`` and ``Σ_{k≤d} k·prof[k]`` for d = 0..D (offset 0 is no level)."""
     out = np.empty((2, prof.size))
     w = prof.copy()
     w[0] = 0.0
