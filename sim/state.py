@@ -45,6 +45,7 @@ def _group(*fields):
 #: The perp's prices, funding and open interest (``px``).
 PRICES = _group(
     ("index_price", "f8"),  # USD: the index (oracle) price at the last oracle tick
+    ("quote", "f8"),  # USD: the centre of the perp makers' quotes, the index skewed by their unhedged inventory
     ("mark", "f8"),  # USD: the mark price set at the last oracle tick ...
     ("prev_mark", "f8"),  # USD: ... and at the one before
     ("last", "f8"),  # USD: the last trade's price on the perp book
@@ -176,7 +177,7 @@ def allocate_perp(start_price, fund_initial, funding_rate, time_to_funding, oi_l
     balance and rolling peak at ``fund_initial``, the open interest given, the first funding at
     ``time_to_funding`` (ms)."""
     p0, f0 = float(start_price), float(fund_initial)
-    prices = ("index_price", "mark", "prev_mark", "last", "min_last", "max_last", "min_mark", "max_mark")
+    prices = ("index_price", "quote", "mark", "prev_mark", "last", "min_last", "max_last", "min_mark", "max_mark")
     return Perp(
         px=new_group(
             PRICES, **dict.fromkeys(prices, p0), funding_rate=funding_rate, oi_long=oi_long, oi_short=oi_short
@@ -465,6 +466,7 @@ class SpotParams(NamedTuple):
     hedge_free: float  # USD of inventory (at the index) the makers carry unhedged
     hedge_lag: int  # oracle ticks before they act on an inventory change
     hedge_cap: float  # USD/s they can trade on spot
+    skew: float  # fraction of the index the perp makers lower their quotes per USD of unhedged long inventory
     home_share: float  # share of the hedgers' and arbitrageurs' spot orders sent to the home venue (the set's first)
     arb_enter: float  # |basis| (fraction of the index) at which arbitrageurs open
     arb_exit: float  # |basis| under which they close

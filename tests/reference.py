@@ -295,6 +295,7 @@ class _Reference:
 
         # prices (§4)
         self.index = self.start_price
+        self.quote = self.start_price  # §12.6: the centre of the perp makers' quotes
         self.mark = self.start_price
         self.prev_mark = self.start_price
         self.last = self.start_price
@@ -440,7 +441,7 @@ class _Reference:
 
         Stops at offset D and at the edge of the grid.
         """
-        phi = self.index / self.tick
+        phi = self.quote / self.tick  # the makers quote around their skewed centre
         out = []
         for d in range(1, self.D + 1):
             if bid:
@@ -485,11 +486,11 @@ class _Reference:
         bb = self.best(True, t)
         ba = self.best(False, t)
         if math.isnan(bb) or math.isnan(ba):
-            return self.index
+            return self.quote
         return (bb + ba) / 2
 
     def depth(self, bid, t):
-        fair = self.index
+        fair = self.quote
         total = 0.0
         for d, a, i in self.levels(bid):
             size = self.level_size(bid, d, i, t)
@@ -599,6 +600,7 @@ class _Reference:
             self.index = self.spot_index(t, self.index)
         else:
             self.index = x + self.kappa * (self.last - x)
+        self.quote = self.maker_quote() if self.skew != 0.0 else self.index
         if self.wd_on:
             self.withdraw()
 
@@ -719,6 +721,7 @@ class _Reference:
         self.hedge_free = float(pp.hedge_free)
         self.hedge_lag = int(pp.hedge_lag)
         self.hedge_cap = float(pp.hedge_cap)
+        self.skew = float(pp.skew)
         self.home_share = float(pp.home_share)
         self.arb_enter = float(pp.arb_enter)
         self.arb_exit = float(pp.arb_exit)
@@ -770,6 +773,19 @@ class _Reference:
             for v in range(len(self.sp_mid)):
                 if self.live(v, t):
                     self.informed_trade(v, fundamental)
+
+    def maker_quote(self):
+        """§12.6: the index lowered by ``skew`` per USD of the makers' unhedged long inventory beyond what they carry
+        calmly (their perp position at the index plus their hedgers' spot holdings at each venue's mid), raised for
+        a short one; at most half the index either way."""
+        unhedged = self.maker_pos * self.index
+        for v in range(len(self.sp_mid)):
+            unhedged += self.sp_base[enums.SPOT_HEDGERS][v] * self.sp_mid[v]
+        excess = abs(unhedged) - self.hedge_free
+        if excess <= 0.0:
+            return self.index
+        shift = min(0.5, self.skew * excess)
+        return self.index * (1.0 - math.copysign(shift, unhedged))
 
     def spot_refresh(self, t):
         """§12.4: consumed depth refills (the displacement decays) and the makers set their share of depth."""
@@ -1009,8 +1025,8 @@ class _Reference:
             if not self.arr_u[k] < accept:
                 return
         margin = self.reserve[i]
-        qty = max(float(round(margin * self.arr_lev[k] / self.index / self.lot)), 1.0) * self.lot
-        x, F = self.market(s, qty, self.index * (1 + s * self.noise_band))
+        qty = max(float(round(margin * self.arr_lev[k] / self.quote / self.lot)), 1.0) * self.lot
+        x, F = self.market(s, qty, self.quote * (1 + s * self.noise_band))
         if x > 0.0:
             fee = self.taker_fee * x * F
             self.EP[i] = F
@@ -1026,7 +1042,7 @@ class _Reference:
         qty = self.noise_qty[k]
         if not qty > 0.0:
             return
-        limit = self.index * (1 + side * self.noise_band)
+        limit = self.quote * (1 + side * self.noise_band)  # within their band of the makers' quotes
         x, F = self.market(side, qty, limit)
         if x > 0.0:
             self.noise_pos += side * x

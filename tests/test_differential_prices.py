@@ -54,6 +54,7 @@ CASES = {
         set(),
     ),
     "ramp_shape_2_no_home_venue": ({"prices.shape": 2.0, "prices.home_share": 0.0}, {E.ARB_FILL}, {"hedgers"}, set()),
+    "skewed_quotes": ({"prices.inventory_skew": 1.0}, {E.ARB_FILL, E.LIQUIDATION}, {"hedgers", "arbitrageurs"}, set()),
     "no_hedgers": ({"prices.hedge_share": 0.0}, {E.ARB_FILL}, {"arbitrageurs"}, {"hedgers"}),
     "no_arbitrageurs": ({"prices.arb_capital_usd": 0.0}, set(), {"hedgers"}, {"arbitrageurs"}),
     "no_informed_no_venue_arbitrage": (
@@ -143,6 +144,8 @@ def test_matches_reference_under_endogenous_prices(compiled, case):
         assert np.ptp(raw.spot["mid"][inside, v]) == 0.0 and np.ptp(raw.spot["mid"][:, v]) > 0.0
     if case == "withdrawal":
         assert raw.spot["share_end"].min() < 0.99
+    if case == "skewed_quotes":  # the makers' long inventory lowered their quotes, and the mark with them
+        assert np.any(raw.series["mark"] < 0.99 * raw.series["index"])
 
 
 @st.composite
@@ -167,6 +170,7 @@ def endogenous_scenarios(draw):
         "prices.hedge_capacity_usd_per_s": draw(st.sampled_from([2e5, 2e7])),
         "prices.home_share": draw(st.sampled_from([0.0, 0.5, 1.0])),
         "prices.arb_capital_usd": draw(st.sampled_from([0.0, 1e6, 5e8])),
+        "prices.inventory_skew": draw(st.sampled_from([0.0, 0.3, 3.0])),
         "prices.arb_threshold_bps": draw(st.sampled_from([5.0, 50.0])),
         "prices.arb_latency_s": draw(st.sampled_from([1.0, 2.0, 4.0])),
         "prices.informed_half_life_s": draw(st.sampled_from([0.0, 2.0, 20.0])),
@@ -230,6 +234,13 @@ def _informed_transient(self, v, fundamental):  # informed trades as if uninform
     self.trade_to(v, E.SPOT_INFORMED, m0 * math.exp(self.informed * math.log(fundamental / r)), self.permanent)
 
 
+def _quote_unhedged_perp(self):  # the makers' perp position only, as if their hedges did not offset it
+    excess = abs(self.maker_pos * self.index) - self.hedge_free
+    if excess <= 0.0:
+        return self.index
+    return self.index * (1.0 - math.copysign(min(0.5, self.skew * excess), self.maker_pos))
+
+
 def _module(name, value):
     def mutate(monkeypatch):
         monkeypatch.setattr(reference, name, value)
@@ -252,6 +263,8 @@ MUTATIONS = {
     "basis never observed": (_method("observe_basis", lambda self: None), ["ramp"]),
     "fills at the centre, not the integral over the book": (_module("_area", lambda u, d, a: u), ["ramp"]),
     "flow into perp ignored": (_method("flow_slice", lambda self, t: None), ["flow_into_perp"]),
+    "makers quote around the index whatever they hold": (_setting("skew", lambda s: 0.0), ["skewed_quotes"]),
+    "the skew blind to the hedgers' spot holdings": (_method("maker_quote", _quote_unhedged_perp), ["skewed_quotes"]),
 }
 
 

@@ -112,6 +112,16 @@ class PricesTable:
     hedge_capacity_usd_per_s: float = num(
         20e6, "[0, 1e12]", "USD/s", "The most the makers trade on spot per second (all venues)."
     )
+    inventory_skew: float = num(
+        0.0,
+        "[0, 100]",
+        "× the spot books' slope",
+        "The perp's makers centre their quotes below the index when they hold long inventory they have not hedged "
+        "(above it when short): by 1% per the constituents' combined depth within 1% of excess inventory beyond "
+        "hedge_threshold_usd, times this (at most 50%). 1 = they price it at what selling it into the spot books "
+        "at once would move them; 0 = they quote around the index whatever they hold. 10 Oct 2025's record "
+        "allows about 0.03 at most (docs/model.md §1.6).",
+    )
     home_share: float = num(
         0.5,
         "[0, 1]",

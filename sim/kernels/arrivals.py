@@ -40,7 +40,7 @@ def arrival_nb(t, pos, tiers, book, trig, mk, fl, px, acc, work, clk, tot, arv, 
     if not arrival_accept_nb(px, arv, p, s, mk.arr_u[k]):
         return
     margin = pos.reserve[i]
-    index = px.index_price
+    index = px.quote  # the book's makers quote around it
     qty = max(np.rint(margin * mk.arr_lev[k] / index / p.lot), 1.0) * p.lot
     filled, notional, last = walk_nb(book, s, qty, index * (1.0 + s * p.noise_band), index, t, p)
     if filled <= 0.0:

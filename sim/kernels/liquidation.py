@@ -314,10 +314,10 @@ def _partial_nb(i, r, t, pos, tiers, book, trig, fl, px, acc, work, clk, tot, p)
     s = pos.side[i]
     m = px.mark
     bp = pos.bp[i]
-    if p.partial_rule == E.PARTIAL_STEP_FOK and fillable_nb(book, -s, r, bp, px.index_price, t, p) < r:
+    if p.partial_rule == E.PARTIAL_STEP_FOK and fillable_nb(book, -s, r, bp, px.quote, t, p) < r:
         return False
     equity0 = equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], m)
-    filled, notional, last = walk_nb(book, -s, r, bp, px.index_price, t, p)
+    filled, notional, last = walk_nb(book, -s, r, bp, px.quote, t, p)
     if filled <= 0.0:
         return False
     price = notional / filled
@@ -345,7 +345,7 @@ def sell_at_fill_nb(i, x, fee_rate, t, pos, book, px, acc, p):
     settled at the fill and pays ``fee_rate`` of the notional, at most the equity left at the mark. Returns
     ``(filled, price, fee)``; the caller books the fee and the record."""
     s = pos.side[i]
-    filled, notional, last = walk_nb(book, -s, x, pos.bp[i], px.index_price, t, p)
+    filled, notional, last = walk_nb(book, -s, x, pos.bp[i], px.quote, t, p)
     if filled <= 0.0:
         return 0.0, np.nan, 0.0
     price = notional / filled
@@ -406,7 +406,7 @@ def _full_nb(i, t, pos, tiers, book, trig, fl, px, acc, adl, work, clk, tot, p, 
         can_pay = fund_equity_nb(acc, m) > 0.0 and not adl_tripped_nb(acc, p, m)
         limit = bp * (1.0 - s * p.band) if can_pay else bp
         equity0 = equity_nb(pos.side[i], pos.size[i], pos.entry[i], pos.wallet[i], m)
-        filled, notional, last = walk_nb(book, -s, pos.size[i], limit, px.index_price, t, p)
+        filled, notional, last = walk_nb(book, -s, pos.size[i], limit, px.quote, t, p)
         if filled > 0.0:
             price = notional / filled
             fund_delta = s * filled * (price - bp)

@@ -166,11 +166,13 @@ def oracle_nb(t, pos, tiers, book, trig, mk, sp, spp, fl, px, acc, work, clk, to
     else:
         index = x + p.index_coupling * (px.last - x)
     px.index_price = index
+    quote = quote_nb(index, sp, acc, spp) if spp.skew != 0.0 else index
+    px.quote = quote
     if p.wd_on:
         withdraw_nb(book, index, p)
-    bid = best_price_nb(book, True, index, t, p)
-    ask = best_price_nb(book, False, index, t, p)
-    mid = index if (math.isnan(bid) or math.isnan(ask)) else 0.5 * (bid + ask)
+    bid = best_price_nb(book, True, quote, t, p)
+    ask = best_price_nb(book, False, quote, t, p)
+    mid = quote if (math.isnan(bid) or math.isnan(ask)) else 0.5 * (bid + ask)
     basis = mk.basis
     w = basis.size
     if clk.basis_n == 0:
@@ -221,6 +223,21 @@ def oracle_nb(t, pos, tiers, book, trig, mk, sp, spp, fl, px, acc, work, clk, to
 
 
 @jit(inline="always")
+def quote_nb(index, sp, acc, spp):
+    """The centre of the perp makers' quotes: the index lowered by ``skew`` per USD of their unhedged long inventory
+    (their perp position at the index plus their hedgers' spot holdings at each venue's mid), raised for a short
+    one; at most half the index either way."""
+    unhedged = acc.maker_q * index
+    for v in range(sp.mid.size):
+        unhedged += sp.base[E.SPOT_HEDGERS, v] * sp.mid[v]
+    excess = abs(unhedged) - spp.hedge_free  # what they carry calmly, as their hedgers do (prices.hedge_threshold_usd)
+    if excess <= 0.0:
+        return index
+    s = min(0.5, spp.skew * excess)
+    return index * (1.0 - math.copysign(s, unhedged))
+
+
+@jit(inline="always")
 def median3_nb(a, b, c):
     return max(min(a, b), min(max(a, b), c))
 
@@ -268,8 +285,8 @@ def noise_nb(t, n_pos, book, mk, fl, px, acc, clk, p):
     qty = mk.noise_qty[k]
     if qty <= 0.0:
         return
-    index = px.index_price
-    filled, notional, last = walk_nb(book, side, qty, index * (1.0 + side * p.noise_band), index, t, p)
+    quote = px.quote  # background orders meet the makers' quotes, within their band of them
+    filled, notional, last = walk_nb(book, side, qty, quote * (1.0 + side * p.noise_band), quote, t, p)
     if filled <= 0.0:
         return
     price = notional / filled
@@ -293,7 +310,7 @@ def unwind_nb(t, n_pos, book, fl, px, acc, clk, p):
     qty = min(abs(q), max(p.lot, p.unwind_fraction * abs(q)))
     index = px.index_price
     side = -int(sign)
-    filled, notional, last = walk_nb(book, side, qty, index * (1.0 - sign * p.unwind_band), index, t, p)
+    filled, notional, last = walk_nb(book, side, qty, index * (1.0 - sign * p.unwind_band), px.quote, t, p)
     if filled <= 0.0:
         return
     price = notional / filled
@@ -311,16 +328,16 @@ def sample_nb(t, book, series, sp, spp, px, acc, clk, tot, p):
         return
     if spp.on:
         spot_sample_nb(k, sp)
-    index = px.index_price
+    quote = px.quote
     row = series[k]
     row[0] = t / 1000.0
-    row[1] = index
+    row[1] = px.index_price
     row[2] = px.mark
     row[3] = px.last
-    row[4] = best_price_nb(book, True, index, t, p)
-    row[5] = best_price_nb(book, False, index, t, p)
-    row[6] = depth_usd_nb(book, True, index, t, p, 0.01)
-    row[7] = depth_usd_nb(book, False, index, t, p, 0.01)
+    row[4] = best_price_nb(book, True, quote, t, p)
+    row[5] = best_price_nb(book, False, quote, t, p)
+    row[6] = depth_usd_nb(book, True, quote, t, p, 0.01)
+    row[7] = depth_usd_nb(book, False, quote, t, p, 0.01)
     row[8] = acc.fund_bal
     row[9] = px.oi_long
     row[10] = px.oi_short

@@ -173,7 +173,7 @@ def spot_tick_nb(t, fundamental, n_pos, book, sp, spp, fl, px, acc, clk, p):
         side = 1 if usd > 0.0 else -1
         if spp.flow_perp > 0.0:  # a market order, as far into the book as the ladder goes
             qty = abs(usd) * spp.flow_perp / index
-            filled, notional, last = walk_nb(book, side, qty, index * (1.0 + side * 0.9), index, t, p)
+            filled, notional, last = walk_nb(book, side, qty, index * (1.0 + side * 0.9), px.quote, t, p)
             if filled > 0.0:
                 perp_fill_nb(t, n_pos, 1, side, filled, notional / filled, last, sp, fl, px, acc, clk, p)
         if spp.on and spp.flow_perp < 1.0:
@@ -299,8 +299,8 @@ def observe_basis_nb(t, book, sp, px, p):
     """After a tick's liquidation work: the perp's mid against the index, as the arbitrageurs see it (0 when a side of
     the book is empty)."""
     index = px.index_price
-    bid = best_price_nb(book, True, index, t, p)
-    ask = best_price_nb(book, False, index, t, p)
+    bid = best_price_nb(book, True, px.quote, t, p)
+    ask = best_price_nb(book, False, px.quote, t, p)
     if not (math.isnan(bid) or math.isnan(ask)):
         k = sp.ticks[0] - 1
         sp.hist[1, k % sp.hist.shape[1]] = 0.5 * (bid + ask) / index - 1.0

@@ -138,6 +138,8 @@ def setup(scn, oracle_ms, duration_ms):
         hedge_free=float(pr.hedge_threshold_usd),
         hedge_lag=hedge_lag,
         hedge_cap=float(pr.hedge_capacity_usd_per_s),
+        # per USD of excess inventory: 1% over the constituents' combined depth within 1%, times the key
+        skew=pr.inventory_skew * 0.01 / depth.sum() if on and depth.sum() > 0.0 else 0.0,
         home_share=float(pr.home_share),
         arb_enter=pr.arb_threshold_bps / 10_000.0,
         arb_exit=pr.arb_threshold_bps / 20_000.0,
@@ -189,7 +191,7 @@ def state(setup_, start_price, n_samples):
 #: The imposed model: no spot venues, no flow.
 OFF = SpotSetup((), np.zeros(0), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64), 0, S.SpotParams(
     on=False, flow_on=False, method=0, outlier=0.05, stale=10_000, shape=1.0, resilience=30_000.0, permanent=0.3,
-    informed=0.0, venue_arb=0.0, hedge_share=0.0, hedge_free=0.0, hedge_lag=0, hedge_cap=0.0, home_share=0.0, arb_enter=0.001, arb_exit=0.0005, arb_capital=0.0,
+    informed=0.0, venue_arb=0.0, hedge_share=0.0, hedge_free=0.0, hedge_lag=0, hedge_cap=0.0, skew=0.0, home_share=0.0, arb_enter=0.001, arb_exit=0.0005, arb_capital=0.0,
     arb_rate=0.0, arb_lag=0, wd_on=False, wd_flow_share=1.0, flow_rate=0.0, flow_start=0, flow_end=0, flow_perp=1.0,
 ))  # fmt: skip
 
