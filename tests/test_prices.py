@@ -132,11 +132,53 @@ def test_arbitrageurs_with_no_latency_still_trade(compiled):
     assert np.any(res.fills["kind"] == E.ARB_FILL)
 
 
-def test_slower_or_smaller_hedgers_give_a_smaller_multiplier(compiled):
-    base = multiplier(**{"prices.arb_capital_usd": 0.0})
-    slow = multiplier(**{"prices.arb_capital_usd": 0.0, "prices.hedge_latency_s": 60.0})
-    small = multiplier(**{"prices.arb_capital_usd": 0.0, "prices.hedge_capacity_usd_per_s": 1e6})
-    assert slow < base and small < base
+#: A crash the crowd survives in part (a smaller crowd, a 5% fundamental fall), so that the multiplier has room to
+#: move: in BASE's 10% crash nearly every long within reach is liquidated whatever the hedgers do, and the
+#: multiplier is pinned near its ceiling.
+ROOM = {"population.open_interest_usd": 2e9, "shock.size_pct": -5.0}
+SEEDS = range(6)
+
+
+def multipliers(**overrides):
+    """The multiplier of the same crash over several seeds (paired: the same crowds for every variant)."""
+    return np.array([multiplier(**ROOM, **overrides, **{"scenario.seed": s}) for s in SEEDS])
+
+
+def test_slower_or_smaller_hedgers_give_a_larger_multiplier(compiled):
+    """Makers who hedge late or slowly carry the forced flow longer: the index falls later, by as much, onto a crowd
+    the perp's mark has already thinned. (Removing the hedgers altogether removes the transmission instead, and the
+    multiplier falls to about 1: test_switching_the_transmission_off_removes_the_feedback.)"""
+    base = multipliers()
+    slow = multipliers(**{"prices.hedge_latency_s": 30.0})
+    small = multipliers(**{"prices.hedge_capacity_usd_per_s": 2e6})
+    assert np.all(slow > base) and slow.mean() > 1.02 * base.mean()
+    assert small.mean() > 1.01 * base.mean()
+
+
+AVERSE = {"prices.inventory_skew": 1.0}  # makers who price unhedged inventory at the spot books' slope
+
+
+def test_smaller_arbitrageurs_give_a_larger_multiplier_when_makers_are_averse_to_inventory(compiled):
+    """Arbitrageurs take the makers' inventory off the perp and sell it on spot. Makers averse to inventory quote the
+    perp down by what they carry, so without arbitrageurs the perp, and its mark, stay at a discount: fewer
+    arbitrageurs, a larger multiplier. With makers as calm as 10 Oct 2025's record allows (a skew of at most 0.03,
+    docs/model.md §1.6) the arbitrageurs' spot sales move the thinner spot books more than the discount they
+    remove, and the direction reverses: the model says which way, it is not assumed."""
+    base = multipliers(**AVERSE)
+    for fewer in ({"prices.arb_capital_usd": 0.0}, {"prices.arb_capital_usd": 50e6}):
+        assert np.all(multipliers(**AVERSE, **fewer) > base)
+    calm = {"prices.inventory_skew": 0.03}
+    assert multipliers(**calm, **{"prices.arb_capital_usd": 0.0}).mean() < multipliers(**calm).mean()
+
+
+def test_makers_averse_to_inventory_drag_the_mark_below_the_index_and_stay_calm_at_rest(compiled):
+    skewed = sim.run(scenario(**AVERSE)).summary["feedback"]["move_pct"]
+    plain = sim.run(scenario()).summary["feedback"]["move_pct"]
+    assert plain["mark"] == pytest.approx(plain["index"], abs=0.05)
+    assert skewed["mark"] < skewed["index"] - 3.0 and skewed["mark"] < plain["mark"]
+    rest = sim.run(scenario(**AVERSE, **{"shock.kind": "none"}))
+    assert rest.summary["liquidated_notional_usd"]["total"] == 0.0
+    assert np.ptp(rest.series["mark"]) < 1e-3 * rest.series["mark"][0]
 
 
 def test_a_more_levered_crowd_cascades_more(compiled):
