@@ -591,7 +591,8 @@ def _check_lot(c: _Checker) -> None:
             else lo + lo**alpha * (hi ** (1 - alpha) - lo ** (1 - alpha)) / (1 - alpha)
         )
         scale = oi / (larger * drawn) if oi > 0 else 1.0
-        sizes = scale * np.minimum(lo * (1 - _QUANTILES) ** (-1 / alpha), hi)
+        with np.errstate(over="ignore"):  # a tiny alpha sends the far quantiles to inf, which the cap takes
+            sizes = scale * np.minimum(lo * (1 - _QUANTILES) ** (-1 / alpha), hi)
         rounded = _rounded_mean(p0 * lot, sizes, scale * drawn)
         if not _lot_fits(rounded, scale * drawn):
             before = oi if oi > 0 else larger * drawn
