@@ -56,6 +56,7 @@ _MODULES = {
     "metrics": "sim.metrics",
     "venues": "sim.venues",
     "calc": "sim.calc",
+    "calc_account": "sim.calc_account",
     "engine": "sim.engine",
     "result": "sim.result",
 }

@@ -242,22 +242,9 @@ def _solve(
     pk, asset, rows, s, mode, entry, size, notional, leverage, margin, wallet, other_mm, other_upnl, mmr, cum, cap
 ):
     """The numbers, once every input is valid."""
-    if mmr is None:
-        floor = np.array([r.notional_floor_usd for r in rows], np.float64)
-        rate = np.array([r.mmr_pct for r in rows], np.float64) / 100.0
-        amount = np.array([r.maintenance_amount_usd for r in rows], np.float64)
-    else:
-        floor, rate, amount = np.zeros(1), np.array([mmr / 100.0]), np.array([cum or 0.0])
+    floor, rate, amount, trigger_rate, basis = margin_arrays(pk, asset, rows, mmr, cum)
     rules = pk.rules
     fee = rules.clearance_fee_pct / 100.0 if rules.trigger_includes_fee else 0.0
-    trigger_rate = rate + fee  # a constant shift leaves the maintenance amounts' recurrence unchanged
-    basis = E.MM_ENTRY if rules.mm_basis == "entry" else E.MM_MARK
-    if mmr is None and pk.sized_in_coins(asset):  # OKX: the tier is the one of the size, amounts in coins
-        coins = pk.tier_rows(asset, 1.0)
-        floor, amount = (
-            np.array(c, np.float64) for c in zip(*[(r.notional_floor_usd, r.maintenance_amount_usd) for r in coins])
-        )
-        basis = E.MM_SIZE
 
     if mode == "isolated":
         initial = margin if margin is not None else notional / leverage
@@ -312,6 +299,32 @@ def _solve(
             distance_pct=float((lp - entry) / entry * 100.0),
         )
     return out
+
+
+def margin_arrays(pk, asset, rows, mmr=None, cum=None):
+    """The kernels' tier arrays of ``asset`` under pack ``pk``: ``(floor, rate, amount, trigger_rate, basis)``.
+
+    ``rows`` are the pack's rows in USD (:meth:`Pack.tier_rows`); ``mmr`` (percent) and ``cum`` (USD) replace them by
+    one tier. Rates are fractions; ``trigger_rate`` adds the clearance fee where the venue's trigger counts it (a
+    constant shift leaves the maintenance amounts' recurrence unchanged); ``basis`` is the margin basis code
+    (:data:`sim.enums.MM_MARK`, ``MM_ENTRY``, ``MM_SIZE``: OKX's tiers in size, floors and amounts in coins).
+    """
+    if mmr is None:
+        floor = np.array([r.notional_floor_usd for r in rows], np.float64)
+        rate = np.array([r.mmr_pct for r in rows], np.float64) / 100.0
+        amount = np.array([r.maintenance_amount_usd for r in rows], np.float64)
+    else:
+        floor, rate, amount = np.zeros(1), np.array([mmr / 100.0]), np.array([cum or 0.0])
+    rules = pk.rules
+    fee = rules.clearance_fee_pct / 100.0 if rules.trigger_includes_fee else 0.0
+    basis = E.MM_ENTRY if rules.mm_basis == "entry" else E.MM_MARK
+    if mmr is None and pk.sized_in_coins(asset):  # OKX: the tier is the one of the size, amounts in coins
+        coins = pk.tier_rows(asset, 1.0)
+        floor, amount = (
+            np.array(c, np.float64) for c in zip(*[(r.notional_floor_usd, r.maintenance_amount_usd) for r in coins])
+        )
+        basis = E.MM_SIZE
+    return floor, rate, amount, rate + fee, basis
 
 
 def _check_leverage(problems, pk, asset, rows, notional, leverage, margin, max_leverage):

@@ -6,6 +6,8 @@
     liqsim calc --venue V --side long|short --entry PRICE [--size QTY] (--leverage L | --margin USD)
                 [--mode isolated|cross] [--wallet USD] [--other-mm USD] [--other-upnl USD]
                 [--mmr PCT] [--cum USD] [--max-leverage L] [--asset BTC|ETH] [--version DATE] [--json]
+    liqsim calc --venue V --position COIN,SIDE,SIZE,ENTRY [--position ...] --wallet USD [--mark COIN=PRICE ...]
+                [--method cross|hyperliquid|dydx] [--version DATE] [--json]
     liqsim venues [--verbose] [--json]
     liqsim compare FILE [--venues binance,bybit,okx,hyperliquid] [--policies venue_queue,pro_rata,leverage_drain]
                    [--set dotted.key=value ...] [--seed N] [--out DIR] [--no-plot] [--quiet]
@@ -88,17 +90,19 @@ def _parser():
     )
     calc._negative_number_matcher = _NEGATIVE_NUMBER  # "--other-upnl -1e6" is a value, not an option
     calc.add_argument("--venue", required=True, help="venue whose rules apply (see liqsim venues)")
-    calc.add_argument("--side", required=True, metavar="long|short")
-    calc.add_argument("--entry", required=True, metavar="PRICE", help="entry price, USD, in [1e-8, 1e9]")
+    calc.add_argument("--side", metavar="long|short", help="one position (required without --position)")
+    calc.add_argument("--entry", metavar="PRICE", help="entry price, USD, in [1e-8, 1e9] (required without --position)")
+    calc.add_argument("--position", action="append", metavar="COIN,SIDE,SIZE,ENTRY", help="an account's position")
+    calc.add_argument("--mark", action="append", metavar="COIN=PRICE", help="with --position (default: the entry)")
+    calc.add_argument("--method", metavar="cross|hyperliquid|dydx", help="with --position: the share-out method")
     calc.add_argument(
         "--size",
-        default="1",
         metavar="QTY",
         help="position size in coins (default 1); the notional size × entry in [1e-6, 1e13] USD",
     )
     calc.add_argument("--leverage", metavar="L", help="leverage; isolated: the margin is notional / L")
     calc.add_argument("--margin", metavar="USD", help="isolated margin (instead of --leverage)")
-    calc.add_argument("--mode", default="isolated", metavar="isolated|cross", help="margin mode (default isolated)")
+    calc.add_argument("--mode", metavar="isolated|cross", help="margin mode (default isolated)")
     calc.add_argument("--wallet", metavar="USD", help="cross: the account's whole balance (required in cross)")
     calc.add_argument(
         "--other-mm", metavar="USD", help="cross only: maintenance margin of the other positions (default 0)"
@@ -111,7 +115,7 @@ def _parser():
     calc.add_argument("--mmr", metavar="PCT", help="one maintenance-margin rate, percent, instead of the tier table")
     calc.add_argument("--cum", metavar="USD", help="maintenance amount with --mmr (default 0)")
     calc.add_argument("--max-leverage", metavar="L", help="leverage cap instead of the tier's")
-    calc.add_argument("--asset", default="BTC", metavar="BTC|ETH", help="whose tier table applies (default BTC)")
+    calc.add_argument("--asset", metavar="BTC|ETH", help="whose tier table applies (default BTC)")
     calc.add_argument(
         "--version", metavar="DATE", help="rule-pack version (default: the venue's default pack; see liqsim venues)"
     )
@@ -250,25 +254,56 @@ def _number(text):
 def _calc(args):
     from sim.calc import liquidation
 
+    single = [f"--{k.replace('_', '-')}" for k, v in vars(args).items() if v is not None and k in _SINGLE]
+    if args.position:
+        from sim.calc_account import account, account_text
+
+        if single:
+            raise ScenarioError(f"{', '.join(single)}: not with --position (each position is COIN,SIDE,SIZE,ENTRY)")
+        res = account(args.venue, args.position, _number(args.wallet), args.mark, args.version, args.method)
+        print(json.dumps(res, indent=2) if args.json else account_text(res))
+        return 0
+    missing = [f for f in ("--side", "--entry") if getattr(args, f[2:]) is None]
+    if missing or args.mark or args.method:
+        raise ScenarioError(
+            [f"{f}: required, or give the account form's --position COIN,SIDE,SIZE,ENTRY" for f in missing]
+            + [f"{f}: only with --position" for f in ("--mark", "--method") if getattr(args, f[2:])]
+        )
     res = liquidation(
         venue=args.venue,
         side=args.side,
         entry=_number(args.entry),
-        size=_number(args.size),
+        size=_number("1" if args.size is None else args.size),
         leverage=_number(args.leverage),
         margin=_number(args.margin),
-        mode=args.mode,
+        mode="isolated" if args.mode is None else args.mode,
         wallet=_number(args.wallet),
         other_mm=_number(args.other_mm),
         other_upnl=_number(args.other_upnl),
         mmr=_number(args.mmr),
         cum=_number(args.cum),
         max_leverage=_number(args.max_leverage),
-        asset=args.asset,
+        asset="BTC" if args.asset is None else args.asset,
         version=args.version,
     )
     print(json.dumps(res, indent=2) if args.json else _calc_text(res))
     return 0
+
+
+_SINGLE = (
+    "side",
+    "entry",
+    "size",
+    "leverage",
+    "margin",
+    "mode",
+    "other_mm",
+    "other_upnl",
+    "mmr",
+    "cum",
+    "max_leverage",
+    "asset",
+)
 
 
 def _calc_text(res):

@@ -35,7 +35,7 @@ LAYERS = [
     {"sim.outputs"},  # writing files safely
     {"sim.result"},  # a finished run
     {"sim.engine"},  # run(scenario) -> Result
-    {"sim.calc"},  # the liquidation calculator
+    {"sim.calc", "sim.calc_account"},  # the liquidation calculators: one position, an account
     {"sim.studies"},  # many runs: comparisons, sweeps, severity studies
     {"sim.cli", "sim.__main__", "sim"},  # the faces: command line and the package's public names
 ]
