@@ -76,7 +76,8 @@ def account(venue, positions, wallet, marks=None, version=None, method=None) -> 
         (at most one position per coin, as in one-way mode), ``long`` or ``short``, size in coins (> 0) and entry
         price in USD ([1e-8, 1e9]), with a notional ``size × entry`` in [1e-6, 1e13] USD.
     wallet : float
-        The account's balance, USD, in [0, 1e13] (the positions' realised PnL and fees included).
+        The account's balance, USD, in [−1e13, 1e13] (the positions' realised PnL and fees included; negative when
+        realised losses exceed the deposits, as a dYdX subaccount's USDC balance may be).
     marks : mapping or sequence of str, optional
         Mark price by coin (``{"BTC": 108000}`` or ``["BTC=108000"]``), USD in [1e-8, 1e9]; a coin not given is
         marked at its entry price.
@@ -288,12 +289,12 @@ def _margins(venue, pk, coin, entry):
 
 
 def _wallet(problems, wallet):
-    allowed = "a finite number in [0, 1e13] (USD, the account's balance)"
+    allowed = "a finite number in [-1e13, 1e13] (USD, the account's balance)"
     if wallet is None:
         problems.append(f"--wallet: required, {allowed}")
         return None
     x = _float(wallet)
-    if x is None or not 0 <= x <= MAX_USD:
+    if x is None or not -MAX_USD <= x <= MAX_USD:
         problems.append(f"--wallet = {_show(wallet)}: must be {allowed}")
         return None
     return x
