@@ -42,6 +42,7 @@ what is allowed.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping
 
 import numpy as np
@@ -418,8 +419,8 @@ def account_text(res) -> str:
         + (" (bankrupt: equity ≤ 0)" if res["bankrupt"] else "")
         + ("" if res["backstop"] is None else f"; backstop by the vault now: {'yes' if res['backstop'] else 'no'}"),
         "",
-        "  liquidation price: where the account's equity meets its maintenance margin as this coin moves, the others"
-        " held at their marks",
+        "  liquidation price: where the account's equity meets its maintenance margin as that coin moves, the others",
+        "  held at their marks; bankruptcy: where the equity is 0",
     ]
     head = (
         "coin",
@@ -433,7 +434,7 @@ def account_text(res) -> str:
         "tier (MMR)",
         "liquidation",
         "from mark",
-        "bankruptcy (equity 0)",
+        "bankruptcy",
     )
     table: list[tuple[str, ...]] = [head]
     for p in res["positions"]:
@@ -460,24 +461,33 @@ def account_text(res) -> str:
                 bp,
             )
         )
-    lines += _columns(table)
+    lines += _columns(table, left=2)
     share = res["shareout"]
-    lines += ["", f"  share-out of the equity ({share['method']}): {share['rule']}"]
-    table = [("coin", "order", "close price", "share of equity")]  # a second table, same cell type
+    rule = f"share-out of the equity ({share['method']}): {share['rule']}"
+    lines += ["", *textwrap.wrap(rule, 110, initial_indent="  ", subsequent_indent="    ")]
+    ordered = any(p["close_order"] is not None for p in share["positions"])
+    table = [("coin", *(("order",) if ordered else ()), "close price", "share of equity")]
     for p in share["positions"]:
-        order = "" if p["close_order"] is None else str(p["close_order"])
-        table.append((p["coin"], order, usd(p["close_price"]), usd(p["share_usd"])))
+        order = (str(p["close_order"]),) if ordered else ()
+        table.append((p["coin"], *order, usd(p["close_price"]), usd(p["share_usd"])))
+    blank = ("",) * (len(table[0]) - 2)
     if share["account_share_usd"] or share["method"] == "hyperliquid":
-        table.append(("account", "", "", usd(share["account_share_usd"])))
-    table.append(("total", "", "", usd(share["equity_usd"])))
+        table.append(
+            (
+                "account (to the vault)" if share["method"] == "hyperliquid" else "account",
+                *blank,
+                usd(share["account_share_usd"]),
+            )
+        )
+    table.append(("total", *blank, usd(share["equity_usd"])))
     lines += _columns(table)
     return "\n".join(lines)
 
 
-def _columns(table):
-    """Rows of cells as lines: the first two columns left-aligned, the others right-aligned."""
+def _columns(table, left=1):
+    """Rows of cells as lines: the first ``left`` columns left-aligned, the others right-aligned."""
     widths = [max(len(row[k]) for row in table) for k in range(len(table[0]))]
     return [
-        "  " + "  ".join(c.ljust(w) if k < 2 else c.rjust(w) for k, (c, w) in enumerate(zip(row, widths))).rstrip()
+        "  " + "  ".join(c.ljust(w) if k < left else c.rjust(w) for k, (c, w) in enumerate(zip(row, widths))).rstrip()
         for row in table
     ]

@@ -84,15 +84,21 @@ def _parser():
 
     calc = sub.add_parser(
         "calc",
-        help="liquidation and bankruptcy price of one position on one venue",
-        description="Liquidation price, bankruptcy price and maintenance margin of one position, "
-        "computed with the engine's margin functions and the venue's rule pack.",
+        help="liquidation and bankruptcy prices of one position, or of an account's (--position ...)",
+        description="Liquidation price, bankruptcy price and maintenance margin of one position, or of each of an "
+        "account's positions with the others held and the share-out of its equity, computed with the engine's "
+        "margin functions and the venue's rule pack.",
     )
     calc._negative_number_matcher = _NEGATIVE_NUMBER  # "--other-upnl -1e6" is a value, not an option
     calc.add_argument("--venue", required=True, help="venue whose rules apply (see liqsim venues)")
     calc.add_argument("--side", metavar="long|short", help="one position (required without --position)")
     calc.add_argument("--entry", metavar="PRICE", help="entry price, USD, in [1e-8, 1e9] (required without --position)")
-    calc.add_argument("--position", action="append", metavar="COIN,SIDE,SIZE,ENTRY", help="an account's position")
+    calc.add_argument(
+        "--position",
+        action="append",
+        metavar="COIN,SIDE,SIZE,ENTRY",
+        help="an account's position (repeat; with --wallet)",
+    )
     calc.add_argument("--mark", action="append", metavar="COIN=PRICE", help="with --position (default: the entry)")
     calc.add_argument("--method", metavar="cross|hyperliquid|dydx", help="with --position: the share-out method")
     calc.add_argument(
@@ -103,7 +109,7 @@ def _parser():
     calc.add_argument("--leverage", metavar="L", help="leverage; isolated: the margin is notional / L")
     calc.add_argument("--margin", metavar="USD", help="isolated margin (instead of --leverage)")
     calc.add_argument("--mode", metavar="isolated|cross", help="margin mode (default isolated)")
-    calc.add_argument("--wallet", metavar="USD", help="cross: the account's whole balance (required in cross)")
+    calc.add_argument("--wallet", metavar="USD", help="cross and --position: the account's balance (required)")
     calc.add_argument(
         "--other-mm", metavar="USD", help="cross only: maintenance margin of the other positions (default 0)"
     )

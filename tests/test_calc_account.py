@@ -355,3 +355,14 @@ def test_every_account_problem_at_once():
     with pytest.raises(ScenarioError) as exc:
         account("binance", ["BTC,long,2", "DOGE,up,-1,x"], -5e13, marks=["SOL=1", "BTC108"], method="foo")
     assert len(exc.value.problems) == 9
+
+
+def test_the_readme_example_is_a_real_run(capsys):
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = text.index("$ liqsim calc --venue binance --position BTC,long,2,110000")
+    block = text[start : text.index("```", start)].splitlines()
+    command = " ".join(line.rstrip("\\").strip() for line in block[:2]).split()[2:]
+    code, out, _ = cli(capsys, *command)
+    assert code == 0 and out.rstrip("\n") == "\n".join(block[2:]).rstrip("\n")
