@@ -93,12 +93,7 @@ def _parser():
     calc.add_argument("--venue", required=True, help="venue whose rules apply (see liqsim venues)")
     calc.add_argument("--side", metavar="long|short", help="one position (required without --position)")
     calc.add_argument("--entry", metavar="PRICE", help="entry price, USD, in [1e-8, 1e9] (required without --position)")
-    calc.add_argument(
-        "--position",
-        action="append",
-        metavar="COIN,SIDE,SIZE,ENTRY",
-        help="an account's position (repeat; with --wallet)",
-    )
+    calc.add_argument("--position", action="append", metavar="COIN,SIDE,SIZE,ENTRY", help="an account's position")
     calc.add_argument("--mark", action="append", metavar="COIN=PRICE", help="with --position (default: the entry)")
     calc.add_argument("--method", metavar="cross|hyperliquid|dydx", help="with --position: the share-out method")
     calc.add_argument(
@@ -296,20 +291,7 @@ def _calc(args):
     return 0
 
 
-_SINGLE = (
-    "side",
-    "entry",
-    "size",
-    "leverage",
-    "margin",
-    "mode",
-    "other_mm",
-    "other_upnl",
-    "mmr",
-    "cum",
-    "max_leverage",
-    "asset",
-)
+_SINGLE = "side entry size leverage margin mode other_mm other_upnl mmr cum max_leverage asset".split()
 
 
 def _calc_text(res):
