@@ -15,6 +15,9 @@ engine uses. Venue rules change the answer in three ways (docs/model.md §2.2–
 * in cross mode the wallet is the account's whole balance, less the maintenance margin of its other
   positions and plus their unrealised PnL (Binance's formula, docs/model.md §2.4).
 
+An account of several positions (each one's liquidation price with the others held, and the share-out of the
+account's equity by a venue's method) is :mod:`sim.calc_account`, built on :func:`margin_arrays` and the same kernels.
+
 Units: prices and money in USD, sizes in coins, rates in percent at this interface (the kernels take
 fractions). Entry prices are in [1e-8, 1e9] USD and money (notional, margin, wallet and the cross terms)
 at most 1e13 USD in magnitude, the upper bounds of the scenario schema; a notional is at least 1e-6 USD.

@@ -310,7 +310,7 @@ def _positions(problems, positions, venue, pk, coins):
     where = "dYdX v4's maintenance fractions" if pk is None else f"{venue} rules {pk.version}"
     rows, seen = [], set()
     for item in positions:
-        fields = [f.strip() for f in item.split(",")] if isinstance(item, str) else list(item)
+        fields = [f.strip() for f in item.split(",")] if isinstance(item, str) else _fields(item)
         text = item if isinstance(item, str) else ",".join(str(f) for f in fields)
         flag = f"--position = {text!r}"
         if len(fields) != 4:
@@ -376,6 +376,14 @@ def _marks(problems, marks, rows, named):
         else:
             out[coin] = x
     return out
+
+
+def _fields(item):
+    """A position given as a sequence, as a list (a non-sequence is one field, reported as such)."""
+    try:
+        return list(item)
+    except TypeError:
+        return [item]
 
 
 def _float(value):
