@@ -81,7 +81,7 @@ def fillable_rules(draw):
         fill_ba=draw(st.sampled_from([1.0, 1.0, 2.0])),
         fill_smmr=draw(st.sampled_from([1.5, 1.5, 0.1, 5.0])),
         fee_cap=draw(st.booleans()),
-        clearance=draw(st.sampled_from([0.015, 0.002, 0.0])),
+        clearance=draw(st.sampled_from([0.015, 0.002, 0.0005, 0.0])),
         block_ticks=draw(st.sampled_from([1, 1, 2])),
         block_pos_frac=draw(st.sampled_from([1.0, 0.1, 0.5])),
         block_pos_min=draw(st.sampled_from([0.0, 100.0, 1000.0])),
@@ -178,6 +178,8 @@ def markets(draw, rules=False, behaviour=False, arrivals=False, fillable=False):
         cands, rule = draw(arrival_candidates())
         venue.update(rule, arrivals=cands)
     tiers = [ONE_TIER, SIZE_TIERS] if venue.get("tier_basis") == enums.MM_SIZE else [ONE_TIER, TWO_TIERS, THREE_TIERS]
+    if fillable:  # a high maintenance fraction, where the fund's fee cap binds (dYdX's long-tail tiers)
+        tiers = tiers + [([0.0], [0.05], [0.0])]
     return make_input(
         positions,
         tiers=draw(st.sampled_from(tiers)),
