@@ -500,7 +500,7 @@ _DYDX_RULES = dict(
     adl_trigger="deficit",
     funding_interval_h=1.0,
     funding_interest_pct=0.0,
-    funding_clamp_pct=0.05,
+    funding_clamp_pct=0.0,
     funding_cap_pct=4.0,
     funding_price="index",
     funding_weighting="equal",
@@ -555,8 +555,8 @@ _DYDX_NOTES = [
     "run market_type only chooses the fund's starting balance (insurance_fund.initial_usd or "
     "isolated_initial_usd).",
     "[INF] funding: paid hourly (dYdX's indexer publishes hourly rates; the formula is not in the sources read): "
-    "an 8-hour rate premium + clamp(0 − premium, ±0.05%) paid at 1/8 each hour, valued at the oracle price, "
-    "capped at 4% per hour, as on Hyperliquid; stops trigger on the oracle price.",
+    "an 8-hour rate equal to the premium averaged over the hour (interest 0, so no clamp term), paid at 1/8 each "
+    "hour, valued at the oracle price, capped at 4% per hour as on Hyperliquid; stops trigger on the oracle price.",
     "[INF] liquidation_band_pct, partial_rule, the mark windows and max_inventory_pct are unused here (the fillable "
     "price, the per-block limits and deleveraging replace them; the fund never takes positions over).",
 ]
