@@ -4,7 +4,7 @@ An account holds a wallet ``W`` (USD; the only collateral is the quote currency,
 ``i = 1..n`` in distinct coins, each with side ``s_i`` (+1 long, −1 short), size ``Q_i`` coins, entry ``EP_i`` and
 current mark ``m_i``. At the marks its equity is ``E = W + Σ uPnL_i`` with ``uPnL_i = s_i·Q_i·(m_i − EP_i)`` and its
 maintenance margin is ``MM = Σ MM_i(m_i)``, each position's from the venue's tier table for its coin
-(docs/model.md §2.2). The account is liquidatable when ``E`` falls to ``MM`` (docs/model.md §2.8).
+(docs/model.md §2.2). The account is liquidatable when ``E`` falls to ``MM`` (docs/model.md §2.9).
 
 **Liquidation price of position i with the others held.** The root in ``P`` of
 
@@ -15,7 +15,7 @@ which is the one-position root of :func:`sim.kernels.margin.position_lp_nb` (the
 ``margin_available`` (docs/model.md §2.4). The moving position's tier follows its notional at the root, as in the
 one-position calculator (:mod:`sim.calc`); on OKX the clearance fee counts in the trigger of every position.
 
-**Share-out of the account's equity** (docs/model.md §2.8), by method:
+**Share-out of the account's equity** (docs/model.md §2.9), by method:
 
 ``dydx``
     dYdX v4 closes position ``i`` at its bankruptcy price ``m_i·(1 − s_i·MMF_i·TNC/TMMR)``: the position takes the
@@ -32,8 +32,7 @@ one-position calculator (:mod:`sim.calc`); on OKX the clearance fee counts in th
     to no position (``account_share_usd``); a negative equity is what sets off ADL.
 
 A venue's default method is its own (``dydx`` for ``venue="dydx"``); ``method`` selects another one, so that the
-same account can be shared out under each rule. dYdX has no rule pack yet (it will come with the venue's pack):
-``venue="dydx"`` uses dYdX v4's maintenance fractions from :data:`DYDX_TIERS`, one rate per coin.
+same account can be shared out under each rule. Every venue's margins, dYdX's included, come from its rule pack.
 
 Bad input raises :class:`sim.errors.ScenarioError` with one message per problem naming the flag, the bad value and
 what is allowed.
@@ -54,15 +53,8 @@ from sim.kernels.margin import bankruptcy_price_nb, position_lp_nb, position_mm_
 from sim.venues import VENUES
 
 METHODS = ("cross", "hyperliquid", "dydx")
-CALC_VENUES = (*VENUES, "dydx")
 DEFAULT_METHOD = {"binance": "cross", "bybit": "cross", "okx": "cross", "hyperliquid": "hyperliquid", "dydx": "dydx"}
 
-#: dYdX v4 liquidity tiers by coin: (initial-margin fraction %, maintenance-margin fraction %, tier). BTC and ETH are
-#: "Large-Cap" (tier 0); SOL was tier 1 at launch, 10% / 5% (a governance proposal would move it to 5% / 3%: not
-#: verified which applies now). Long-tail coins sit in tier 2 (20% / 10%), but which coin is in which tier is set
-#: market by market, so the calculator takes none it cannot name. Source: docs/model.md §2.8 [DOC, CODE].
-DYDX_TIERS = {"BTC": (2.0, 1.2, "0 Large-Cap"), "ETH": (2.0, 1.2, "0 Large-Cap"), "SOL": (10.0, 5.0, "1 [unverified]")}
-DYDX_VERSION = "v4 (no rule pack yet)"
 
 
 def account(venue, positions, wallet, marks=None, version=None, method=None) -> dict:
@@ -71,7 +63,7 @@ def account(venue, positions, wallet, marks=None, version=None, method=None) -> 
     Parameters
     ----------
     venue : str
-        A venue of :data:`sim.venues.VENUES`, or ``"dydx"`` (dYdX v4's maintenance fractions, :data:`DYDX_TIERS`).
+        A venue of :data:`sim.venues.VENUES` (dYdX v4's included).
     positions : sequence
         Each ``(coin, side, size, entry)`` or the text ``"COIN,SIDE,SIZE,ENTRY"``: a coin the venue has tiers for
         (at most one position per coin, as in one-way mode), ``long`` or ``short``, size in coins (> 0) and entry
@@ -83,7 +75,7 @@ def account(venue, positions, wallet, marks=None, version=None, method=None) -> 
         Mark price by coin (``{"BTC": 108000}`` or ``["BTC=108000"]``), USD in [1e-8, 1e9]; a coin not given is
         marked at its entry price.
     version : str, optional
-        The venue's rule-pack version (default: its default pack); not for ``dydx``.
+        The venue's rule-pack version (default: its default pack).
     method : {"cross", "hyperliquid", "dydx"}, optional
         The share-out method; default the venue's own (:data:`DEFAULT_METHOD`).
 
@@ -110,18 +102,11 @@ def account(venue, positions, wallet, marks=None, version=None, method=None) -> 
     venue = venue.strip().lower() if isinstance(venue, str) else venue
     method = method.strip().lower() if isinstance(method, str) else method
     pk = None
-    if venue == "dydx":
-        if version is not None:
-            problems.append(
-                f"--version = {version!r}: dydx has no rule pack yet; the calculator uses dYdX v4's maintenance "
-                "fractions (leave --version out)"
-            )
-        coins = tuple(DYDX_TIERS)
-    elif venue in VENUES:
+    if venue in VENUES:
         pk = _pack(problems, venue, version)
         coins = tuple(pk.tiers) if pk is not None else ()
     else:
-        problems.append(f"--venue = {venue!r}: must be one of {', '.join(CALC_VENUES)}")
+        problems.append(f"--venue = {venue!r}: must be one of {', '.join(VENUES)}")
         coins = ()
     if method is None:
         method = DEFAULT_METHOD.get(venue)
@@ -140,7 +125,7 @@ def _solve(venue, pk, method, wallet, rows, mark):
     pos = []
     for coin, s, q, ep in rows:
         m = mark.get(coin, ep)
-        floor, rate, amount, trig, basis = _margins(venue, pk, coin, ep)
+        floor, rate, amount, trig, basis = _margins(pk, coin, ep)
         pos.append(
             dict(
                 coin=coin,
@@ -172,9 +157,9 @@ def _solve(venue, pk, method, wallet, rows, mark):
         backstop = bool(equity < pk.rules.backstop_mm_fraction * mm)
     return {
         "venue": venue,
-        "version": DYDX_VERSION if pk is None else pk.version,
+        "version": pk.version,
         "method": method,
-        "margin_basis": "mark" if pk is None else pk.rules.mm_basis,
+        "margin_basis": pk.rules.mm_basis,
         "wallet": wallet,
         "equity_usd": equity,
         "maintenance_margin_usd": mm,
@@ -281,11 +266,8 @@ def _tier(q, ep, price, floor, basis):
     return int(tier_nb(x, floor))
 
 
-def _margins(venue, pk, coin, entry):
+def _margins(pk, coin, entry):
     """The kernels' tier arrays of ``coin``: ``(floor, rate, amount, trigger_rate, basis)``."""
-    if pk is None:  # dYdX: one maintenance fraction per coin, on the notional at the price, no fee in the trigger
-        rate = np.array([DYDX_TIERS[coin][1] / 100.0])
-        return np.zeros(1), rate, np.zeros(1), rate, E.MM_MARK
     return margin_arrays(pk, coin, pk.tier_rows(coin, entry))
 
 
@@ -307,7 +289,7 @@ def _positions(problems, positions, venue, pk, coins):
     if isinstance(positions, str) or not positions:
         problems.append(f"--position: at least one, each {fmt}")
         return [], set()
-    where = "dYdX v4's maintenance fractions" if pk is None else f"{venue} rules {pk.version}"
+    where = f"{venue} rules {pk.version}" if pk is not None else f"{venue}"
     rows, seen = [], set()
     for item in positions:
         fields = [f.strip() for f in item.split(",")] if isinstance(item, str) else _fields(item)

@@ -9,7 +9,7 @@
     liqsim calc --venue V --position COIN,SIDE,SIZE,ENTRY [--position ...] --wallet USD [--mark COIN=PRICE ...]
                 [--method cross|hyperliquid|dydx] [--version DATE] [--json]
     liqsim venues [--verbose] [--json]
-    liqsim compare FILE [--venues binance,bybit,okx,hyperliquid] [--policies venue_queue,pro_rata,leverage_drain]
+    liqsim compare FILE [--venues binance,bybit,okx,hyperliquid,dydx] [--policies venue_queue,pro_rata,leverage_drain]
                    [--set dotted.key=value ...] [--seed N] [--out DIR] [--no-plot] [--quiet]
     liqsim sweep [FILE] [--grid dotted.key=[v1,v2,...] ...] [--seeds N] [--out DIR] [--executor local|dask|serial]
                  [--scheduler ADDRESS] [--workers K] [--set dotted.key=value ...] [--quiet]
@@ -129,7 +129,9 @@ def _parser():
         "a table and a figure comparing the cascades.",
     )
     cmp.add_argument("file", help="scenario TOML")
-    cmp.add_argument("--venues", metavar="LIST", help="comma-separated venues (default: binance,bybit,okx,hyperliquid)")
+    cmp.add_argument(
+        "--venues", metavar="LIST", help="comma-separated venues (default: binance,bybit,okx,hyperliquid,dydx)"
+    )
     cmp.add_argument(
         "--policies",
         metavar="LIST",

@@ -17,6 +17,7 @@ from sim import enums as E
 from sim import state as S
 from sim.dtypes import ACCOUNT_DTYPE, FILL_DTYPE, SERIES_DTYPE
 from sim.kernels.accounts import pack_positions_nb
+from sim.kernels.adl import MINSTD_M
 from sim.kernels.book import BLOCK_SHIFT
 from sim.kernels.heap import order_by_key_nb, split_sides_nb
 from sim.kernels.loop import path_price_nb, run_nb, start_nb
@@ -207,13 +208,14 @@ def prepare(scn):
         band=rules.liquidation_band_pct / 100.0,
         taker_fee=mk.taker_fee_bps / 10_000.0,
         noise_band=book.noise_band_pct / 100.0,
-        fund_initial=float(fund.initial_usd),
+        fund_initial=fund_initial_usd(fund, rules),
         max_inventory=rules.max_inventory_pct / 100.0,
         unwind_fraction=float(fund.unwind_fraction),
         unwind_band=fund.unwind_band_pct / 100.0,
         adl_enabled=bool(scn.adl.enabled),
         start_price=float(mk.start_price_usd),
         **venue_params(rules, scn.adl.policy, oracle),
+        adl_seed=int(generator(seed, "adl").integers(1, MINSTD_M)),
         **liquidity_shock(scn.shock, duration),
         wd_on=bool(book.withdrawal),
         wd_vol_half=book.withdrawal_volatility_pct / 100.0,
@@ -224,6 +226,15 @@ def prepare(scn):
         wd_spread=book.withdrawal_spread_bps / 10_000.0,
         spot=spot_world.setup(scn, oracle, duration),
     )
+
+
+def fund_initial_usd(fund, rules):
+    """The fund's balance at the start: the venue's shared fund for a cross market, the market's own for an isolated
+    one (dYdX, venue.market_type; docs/model.md §2.8), which ``insurance_fund.isolated_initial_usd`` sets (unset: the
+    same as the shared one). With one market per run this is all the switch changes."""
+    if rules.market_type == "isolated" and fund.isolated_initial_usd is not None:
+        return float(fund.isolated_initial_usd)
+    return float(fund.initial_usd)
 
 
 def arrival_params(cfg, arr, row0):
@@ -295,6 +306,15 @@ def venue_params(rules, policy, oracle_ms):
         adl_price=E.ADL_PRICE_NAMES.index(rules.adl_price),
         adl_policy=E.ADL_POLICY_NAMES.index(policy),
         adl_trigger=E.ADL_TRIGGER_NAMES.index(rules.adl_trigger),
+        settle_fillable=rules.settle == "fillable",
+        fill_ba=float(rules.fillable_ba),
+        fill_smmr=float(rules.fillable_smmr),
+        fee_cap=bool(rules.liquidation_fee_cap),
+        block_ticks=max(1, -(-_ms(rules.block_s) // oracle_ms)),
+        block_pos_frac=rules.block_position_pct / 100.0,
+        block_pos_min=float(rules.block_position_min_usd),
+        block_acct=float(rules.block_account_usd) if rules.block_account_usd > 0 else np.inf,
+        block_fund_loss=float(rules.block_fund_loss_usd) if rules.block_fund_loss_usd > 0 else np.inf,
     )
 
 
@@ -396,6 +416,7 @@ def _allocate(inp):
         inp.time_to_funding,
         q_long.sum(),  # traders' sizes in id order, summed by NumPy
         q_short.sum(),
+        inp.adl_seed,
     )
     return pos, tiers, book, trig, ev, mk, sp, inp.spot.params, fills, series, perp
 

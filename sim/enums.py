@@ -86,11 +86,13 @@ PARTIAL_RULE_NAMES = ("none", "step_down_ioc", "step_down_fok", "to_tier", "slic
 MARK_BINANCE = 0
 MARK_INDEX_BASIS = 1
 MARK_HYPERLIQUID = 2
-MARK_METHOD_NAMES = ("binance", "index_basis", "hyperliquid")
+MARK_ORACLE = 3  # dYdX: margin is measured at the oracle price itself (mark = index)
+MARK_METHOD_NAMES = ("binance", "index_basis", "hyperliquid", "oracle")
 RANK_PNL_LEVERAGE = 0
 RANK_LEVERAGE_PNL = 1
 RANK_HYPERLIQUID = 2
-ADL_RANKING_NAMES = ("pnl_leverage", "leverage_pnl", "hyperliquid")
+RANK_RANDOM = 3  # dYdX: no ranking; holders in id order, cyclically from a pseudo-random start
+ADL_RANKING_NAMES = ("pnl_leverage", "leverage_pnl", "hyperliquid", "random")
 ADL_AT_BANKRUPTCY = 0
 ADL_AT_MARK = 1
 ADL_AT_PREVIOUS_MARK = 2

@@ -96,6 +96,7 @@ ADL = _group(
     ("rank_n", "i8"),  # victims ranked in Trigger.rank ...
     ("rank_cur", "i8"),  # ... and the next one
     ("cause", "i8"),  # cause of the pool being matched (enums.CAUSE_*)
+    ("rng", "i8"),  # random ranking (dYdX): the state of the generator of start offsets (Params.adl_seed at t = 0)
 )
 
 #: An oracle tick's liquidation work (``work``); pairs are (longs, shorts).
@@ -172,10 +173,10 @@ def new_group(dtype, **values):
     return a.view(np.recarray)[0]
 
 
-def allocate_perp(start_price, fund_initial, funding_rate, time_to_funding, oi_long, oi_short):
+def allocate_perp(start_price, fund_initial, funding_rate, time_to_funding, oi_long, oi_short, adl_seed=1):
     """The perp's groups at the start of a run: every price at ``start_price``, the fund's cash, balance, lowest
     balance and rolling peak at ``fund_initial``, the open interest given, the first funding at
-    ``time_to_funding`` (ms)."""
+    ``time_to_funding`` (ms), the ADL start-offset generator at ``adl_seed``."""
     p0, f0 = float(start_price), float(fund_initial)
     prices = ("index_price", "quote", "mark", "prev_mark", "last", "min_last", "max_last", "min_mark", "max_mark")
     return Perp(
@@ -183,7 +184,7 @@ def allocate_perp(start_price, fund_initial, funding_rate, time_to_funding, oi_l
             PRICES, **dict.fromkeys(prices, p0), funding_rate=funding_rate, oi_long=oi_long, oi_short=oi_short
         ),
         acc=new_group(ACCOUNTS, **dict.fromkeys(("fund_cash", "fund_bal", "fund_min", "dd_peak"), f0)),
-        adl=new_group(ADL),
+        adl=new_group(ADL, rng=adl_seed),
         work=new_group(WORK),
         clk=new_group(CLOCK),
         tot=new_group(TOTALS),
@@ -358,6 +359,17 @@ class Params(NamedTuple):
     adl_price: int
     adl_policy: int
     adl_trigger: int  # enums.ADL_TRIGGER_*
+    adl_seed: int  # random ranking: the first state of adl.rng, in [1, 2^31 − 2] (a draw of the "adl" stream)
+    # settlement at the fillable price (dYdX, docs/engine.md §7.11)
+    settle_fillable: bool
+    fill_ba: float  # bankruptcy adjustment BA
+    fill_smmr: float  # spread to maintenance margin ratio SMMR
+    fee_cap: bool  # the fund takes at most `clearance` of a fill's notional from its surplus; the trader keeps the rest
+    block_ticks: int  # oracle ticks a position left open waits for its next liquidation order (one block)
+    block_pos_frac: float  # the most of a position's notional one order closes ...
+    block_pos_min: float  # USD: ... but at least this much
+    block_acct: float  # USD: the most notional liquidated per account per block (inf: none)
+    block_fund_loss: float  # USD: the most the fund pays for one account's fills per block (inf: none)
     # liquidity shock (docs/engine.md §5)
     depth_shock_factor: float
     depth_shock_start: int  # ms

@@ -175,6 +175,15 @@ class _Reference:
         self.n = len(self.side)
         # a row with nothing to hold (a counterparty facing a balanced book) is flat from the start
         self.status = [enums.OPEN if q > inp.lot * 1e-9 else enums.FLAT for q in self.Q]
+        # the rows each side lists for ADL (open at the start, and every arrival row), in id order: a row's place
+        # in its side's list and the list's length (the random ranking walks it from a random start)
+        arr_row0 = int(inp.arr_row0) if bool(inp.arr_on) else self.n
+        self.listed_at = [0] * self.n
+        self.listed_n = {1: 0, -1: 0}
+        for i in range(self.n):
+            if self.status[i] == enums.OPEN or i >= arr_row0:
+                self.listed_at[i] = self.listed_n[self.side[i]]
+                self.listed_n[self.side[i]] += 1
         self.eligible_tick = [0] * self.n  # first oracle tick at which the row may be liquidated
         self.cooldown = [-INF] * self.n  # slices: until when liquidation orders take the whole position
         # behaviour (§9): stop prices (NaN = none) and whether each stop has been used, top-up reserves,
@@ -265,6 +274,16 @@ class _Reference:
         self.adl_price = int(inp.adl_price)
         self.adl_policy = int(inp.adl_policy)
         self.adl_trigger = int(inp.adl_trigger)
+        self.adl_rng = int(inp.adl_seed)  # random ranking (dYdX): the minimal standard generator's state
+        self.settle_fillable = bool(inp.settle_fillable)
+        self.fill_ba = float(inp.fill_ba)
+        self.fill_smmr = float(inp.fill_smmr)
+        self.fee_cap = bool(inp.fee_cap)
+        self.block_ticks = int(inp.block_ticks)
+        self.block_pos_frac = float(inp.block_pos_frac)
+        self.block_pos_min = float(inp.block_pos_min)
+        self.block_acct = float(inp.block_acct)
+        self.block_fund_loss = float(inp.block_fund_loss)
         self.depth_shock_factor = float(inp.depth_shock_factor)
         self.depth_shock_start = int(inp.depth_shock_start)
         self.depth_shock_end = int(inp.depth_shock_end)
@@ -616,7 +635,9 @@ class _Reference:
             total += b
         mean_basis = total / self.basis_window
 
-        if self.mark_method == enums.MARK_INDEX_BASIS:
+        if self.mark_method == enums.MARK_ORACLE:
+            mark = self.index  # margin at the oracle price (dYdX)
+        elif self.mark_method == enums.MARK_INDEX_BASIS:
             mark = self.index + mean_basis
         elif self.mark_method == enums.MARK_HYPERLIQUID:
             bid, ask = self.best(True, t), self.best(False, t)
@@ -1203,6 +1224,8 @@ class _Reference:
                     self.pending.append((self.tu_due[best_i], best_i))
                     continue
                 self.liquidate(best_i)
+                if self.settle_fillable and self.pool_side != 0:  # an account deleveraged: matched at once
+                    self.adl()
         if self.spot_on:  # the tick's forced orders are through: the basis the arbitrageurs see (§12.7)
             self.observe_basis()
 
@@ -1228,7 +1251,10 @@ class _Reference:
         )
 
     def liquidate(self, i):
-        """§7.4: backstop, the venue's partial rule, else in full."""
+        """§7.4: backstop, the venue's partial rule, else in full; §7.11 under settlement at the fillable price."""
+        if self.settle_fillable:
+            self.fillable_order(i)
+            return
         Q = self.Q[i]
         m = self.mark
         if self.backstop > 0.0 and self.equity(i, m) < self.backstop * self.maintenance_margin(i, Q, m):
@@ -1255,6 +1281,76 @@ class _Reference:
                 break
             j = self.tier(self.Q[i] * px)  # OKX repeats its drop from the tier it is in now
         self.full(i)
+
+    def fillable_order(self, i):
+        """§7.11 (dYdX): one block's IOC order at the fillable price, level by level, each fill settled with the fund
+        against the bankruptcy price; deleveraging of an account under water whose order filled nothing."""
+        s = self.side[i]
+        m = self.mark
+        Q = self.Q[i]
+        tnc = self.equity(i, m)
+        tmmr = self.maintenance_margin(i, Q, m)
+        abr = min(1.0, max(0.0, self.fill_ba * (1.0 - tnc / tmmr)))
+        limit = m * (1.0 - s * abr * self.fill_smmr * (tmmr / (Q * m)))
+        N = Q * m
+        cap = min(max(min(self.block_pos_min, N), self.block_pos_frac * N), self.block_acct)
+        x = Q if N <= cap else min(Q, max(math.floor(cap / m / self.lot) * self.lot, self.lot))
+        B0 = self.bankruptcy_price(i)
+        B = B0
+        rem = x
+        filled = notional = fund_delta = fee = lost = 0.0
+        while rem > self.open_min:
+            best = self.best(s > 0, self.t)
+            if math.isnan(best) or s * (best - limit) < 0.0:
+                break
+            take = rem
+            if s * (best - B) < 0.0:
+                room = min(self.fund_equity(), self.block_fund_loss - lost)
+                if room <= 0.0:
+                    break
+                take = min(rem, room / (s * (B - best)))
+            got, F = self.market(-s, take, best)
+            if not got > 0.0:
+                break
+            ifd = s * got * (F - B)
+            if ifd < 0.0:
+                d = ifd
+                lost -= ifd
+                self.settle(i, got, B)
+            else:
+                d = min(ifd, self.clearance * got * F) if self.fee_cap else ifd
+                self.settle(i, got, F)
+                self.W[i] -= d
+                fee += d
+            self.fund_cash += d
+            self.fund_bal += d
+            fund_delta += d
+            filled += got
+            notional += got * F
+            if self.Q[i] > self.open_min:
+                B = self.bankruptcy_price(i)
+            rem -= got
+            if take < rem + got and got >= take:
+                break
+        if filled > 0.0:
+            kind = enums.LIQUIDATION if x >= Q else enums.PARTIAL
+            self.record(kind, i, -s, filled, notional / filled, B0, fund_delta, fee, tnc)
+        if self.Q[i] <= self.open_min:
+            self.status[i] = enums.LIQUIDATED
+            return
+        if not filled > 0.0 and self.equity(i, m) < 0.0:
+            if self.adl_enabled:
+                B = self.bankruptcy_price(i)
+                rest = self.Q[i]
+                self.settle(i, rest, B)
+                self.pool_side = s
+                self.pools[enums.CAUSE_DEFICIT][0] += rest
+                self.pools[enums.CAUSE_DEFICIT][1] += rest * B
+                self.status[i] = enums.LIQUIDATED
+            else:
+                self.settle_rest(i, self.bankruptcy_price(i))
+            return
+        self.eligible_tick[i] = self.oracle_number + self.block_ticks
 
     def tier_price(self, i):
         """What a row's size is multiplied by to read its tier: the mark, its entry, or 1 (tiers by size)."""
@@ -1469,6 +1565,10 @@ class _Reference:
             price = bbar
         entries = []
         n_win = 0
+        start = 0
+        if self.adl_ranking == enums.RANK_RANDOM and self.listed_n[-s] > 0:
+            self.adl_rng = (48271 * self.adl_rng) % 2147483647  # the minimal standard generator
+            start = self.adl_rng % self.listed_n[-s]
         for c in range(self.n):
             if self.side[c] != -s or self.status[c] != enums.OPEN or not self.Q[c] > 0.0:
                 continue
@@ -1479,6 +1579,8 @@ class _Reference:
             elif self.adl_policy == enums.POLICY_PRO_RATA and -s * (m - self.EP[c]) > 0.0:
                 score = -INF
                 n_win += 1
+            elif self.adl_ranking == enums.RANK_RANDOM:  # cyclically from the start, in id order
+                score = float((self.listed_at[c] - start) % self.listed_n[-s])
             else:
                 score = -self.adl_score(c, m)
             entries.append((score, c))

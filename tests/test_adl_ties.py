@@ -97,7 +97,7 @@ def gap_market(positions, path=GAP_TO_85, **params):
     return make_input(positions, **base)
 
 
-@pytest.mark.parametrize("ranking", RANKINGS, ids=list(E.ADL_RANKING_NAMES))
+@pytest.mark.parametrize("ranking", RANKINGS, ids=[E.ADL_RANKING_NAMES[r] for r in RANKINGS])
 @pytest.mark.parametrize(
     "policy, closes",
     [
@@ -149,7 +149,7 @@ def exact_score(s, q, ep, w, m, mmr, ranking):
     return pnl * lev if pnl > 0 else pnl / lev
 
 
-@pytest.mark.parametrize("ranking", RANKINGS, ids=list(E.ADL_RANKING_NAMES))
+@pytest.mark.parametrize("ranking", RANKINGS, ids=[E.ADL_RANKING_NAMES[r] for r in RANKINGS])
 def test_scores_equal_in_exact_arithmetic_are_ordered_alike_by_both_engines(compiled, ranking):
     mmr = ONE_TIER[1][0]
     rows = range(1, len(FAMILY) + 1)

@@ -424,24 +424,25 @@ def test_same_position_four_venues(side, s, size):
     # Binance's and Bybit's tier 2 (0.5 %, amounts 300 and 510) ask less than OKX's tier 1 (700 contracts),
     # so Binance passes OKX and the amount has to be counted.
     entry = 100_000.0
-    res = {v: liquidation(venue=v, side=side, entry=entry, size=size, leverage=20) for v in VENUES}
+    FOUR = ("binance", "bybit", "okx", "hyperliquid")  # the venues these orders were worked out for
+    res = {v: liquidation(venue=v, side=side, entry=entry, size=size, leverage=20) for v in FOUR}
     lps = {v: r["liquidation_price"] for v, r in res.items()}
     assert len({round(p, 6) for p in lps.values()}) == 4, lps
     rate = {}
-    for v in VENUES:
+    for v in FOUR:
         lp, mm = reference_lp(v, s, entry, size, size * entry / 20)
         assert lps[v] == pytest.approx(lp, rel=1e-12), v
         rate[v] = mm / (size * entry)
         assert res[v]["trigger_mmr_pct"] == pytest.approx(100 * trigger_rate(v, res[v]["mmr"]))
-    by_lp = sorted(VENUES, key=lps.get)
-    assert by_lp == sorted(VENUES, key=rate.get)[::s], (rate, lps)
-    by_tier_rate = sorted(VENUES, key=lambda v: res[v]["trigger_mmr_pct"])[::s]
+    by_lp = sorted(FOUR, key=lps.get)
+    assert by_lp == sorted(FOUR, key=rate.get)[::s], (rate, lps)
+    by_tier_rate = sorted(FOUR, key=lambda v: res[v]["trigger_mmr_pct"])[::s]
     if size == 0.4:
         assert all(r["tier"] == 1 for r in res.values())
-        assert all(pack(v).tiers["BTC"][0].maintenance_amount_usd == 0 for v in VENUES)
+        assert all(pack(v).tiers["BTC"][0].maintenance_amount_usd == 0 for v in FOUR)
         assert by_lp == by_tier_rate
     else:
-        assert [res[v]["tier"] for v in VENUES] == [2, 2, 1, 1]
+        assert [res[v]["tier"] for v in FOUR] == [2, 2, 1, 1]
         assert by_lp != by_tier_rate
 
 

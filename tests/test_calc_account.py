@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.calc import liquidation
-from sim.calc_account import DYDX_TIERS, account
+from sim.calc_account import account
 from sim.cli import main
 from sim.errors import ScenarioError
 from sim.venues import VENUES, pack
@@ -35,8 +35,6 @@ def cli(capsys, *args):
 
 def ref_mm(venue, coin, q, ep, price, trigger=True):
     """Maintenance margin (with the clearance fee where the venue's trigger counts it) from the pack alone."""
-    if venue == "dydx":
-        return q * price * DYDX_TIERS[coin][1] / 100.0
     pk = pack(venue)
     fee = pk.rules.clearance_fee_pct if trigger and pk.rules.trigger_includes_fee else 0.0
     if pk.sized_in_coins(coin):  # OKX: the tier of the size, amounts in coins, MM = P·(Q·rate − amount)
@@ -119,7 +117,7 @@ def test_tv24_binance_cross_two_positions():
     assert not res["liquidatable"]
 
 
-@pytest.mark.parametrize("venue", [*VENUES, "dydx"])
+@pytest.mark.parametrize("venue", VENUES)
 def test_two_positions_balance_at_each_liquidation_price(venue):
     res = account(venue, EXAMPLE, 20_000, marks=MARKS)
     rows = [("BTC", 1, 2.0, 110_000.0), ("ETH", -1, 30.0, 4_000.0)]
@@ -163,7 +161,7 @@ def test_dydx_shares_sum_to_tnc_and_closing_keeps_the_ratio(wallet):
     assert sum(p["share_usd"] for p in share["positions"]) == pytest.approx(tnc, abs=1e-9 * 1e5)
     for p, s in zip(res["positions"], share["positions"], strict=True):
         sign = 1 if p["side"] == "long" else -1
-        mmf = DYDX_TIERS[p["coin"]][1] / 100.0
+        mmf = pack("dydx").tier_rows(p["coin"], 1.0)[0].mmr_pct / 100.0
         # dYdX's formula: m·(1 − s·MMF·TNC/TMMR)
         assert s["close_price"] == pytest.approx(p["mark"] * (1 - sign * mmf * tnc / tmmr), rel=1e-12)
         assert s["share_usd"] == pytest.approx(tnc * p["maintenance_margin_usd"] / tmmr, rel=1e-12)
@@ -223,8 +221,8 @@ def test_okx_counts_the_fee_in_the_account_trigger():
 
 # --- random accounts ----------------------------------------------------------------------------------------
 
-COINS = {v: tuple(pack(v).tiers) for v in VENUES} | {"dydx": tuple(DYDX_TIERS)}
-ENTRY = {"BTC": 100_000.0, "ETH": 4_000.0, "SOL": 200.0}
+COINS = {v: tuple(pack(v).tiers) for v in VENUES}
+ENTRY = {"BTC": 100_000.0, "ETH": 4_000.0}
 
 
 @st.composite
@@ -300,7 +298,7 @@ def test_cli_account_text_and_json(capsys):
     code, out, _ = cli(capsys, *args, "--method", "dydx")
     assert code == 0 and "dYdX v4" in out
     code, out, _ = cli(capsys, "calc", "--venue", "dydx", *[f"--position={p}" for p in EXAMPLE], "--wallet", "5000")
-    assert code == 0 and "1.2%" in out and "no rule pack yet" in out
+    assert code == 0 and "1.2%" in out and "dydx, rules of 2026-03" in out
 
 
 ACCOUNT = ["--venue", "binance", "--position", "BTC,long,2,110000", "--wallet", "50000"]
@@ -331,8 +329,8 @@ ACCOUNT = ["--venue", "binance", "--position", "BTC,long,2,110000", "--wallet", 
         ([*ACCOUNT, "--mark", "BTC=1", "--mark", "BTC=2"], ["--mark = 'BTC=2'", "second mark"]),
         ([*ACCOUNT, "--method", "isolated"], ["--method = 'isolated'", "cross, hyperliquid, dydx"]),
         (["--venue", "kraken", *ACCOUNT[2:]], ["--venue = 'kraken'", "binance", "dydx"]),
-        (["--venue", "dydx", *ACCOUNT[2:], "--version", "2024"], ["--version = '2024'", "dydx", "no rule pack"]),
-        (["--venue", "dydx", "--position", "DOGE,long,1,1", "--wallet", "5"], ["'DOGE'", "BTC, ETH, SOL"]),
+        (["--venue", "dydx", *ACCOUNT[2:], "--version", "2024"], ["--version = '2024'", "dydx", "2026-03"]),
+        (["--venue", "dydx", "--position", "DOGE,long,1,1", "--wallet", "5"], ["'DOGE'", "BTC, ETH"]),
         ([*ACCOUNT, "--version", "1999"], ["--version = '1999'", "binance"]),
         ([*ACCOUNT, "--side", "long", "--leverage", "5"], ["--side, --leverage", "not with --position"]),
         (

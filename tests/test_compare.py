@@ -52,10 +52,10 @@ def test_one_run_per_combination_with_the_rules_applied(compiled, base):
     assert seen == sorted(seen) and seen[-1] == 1.0
 
 
-def test_default_is_the_four_venues_under_the_scenarios_policy(venues_cmp, base):
-    assert venues_cmp.labels == ("binance", "bybit", "okx", "hyperliquid")
+def test_default_is_every_venue_under_the_scenarios_policy(venues_cmp, base):
+    assert venues_cmp.labels == ("binance", "bybit", "okx", "hyperliquid", "dydx")
     assert venues_cmp.venues == venues_cmp.labels
-    assert venues_cmp.policies == (base.adl.policy,) * 4
+    assert venues_cmp.policies == (base.adl.policy,) * 5
     assert venues_cmp.scenario is base
 
 
@@ -146,7 +146,8 @@ def test_bad_names_and_invalid_combinations_raise_before_any_run(base, monkeypat
     wide = base.with_overrides({"population.leverage_mix": {"10": 0.5, "100": 0.5}})
     with pytest.raises(sim.ScenarioError) as err:
         C.compare(wide)
-    assert err.value.problems and all(p.startswith("hyperliquid: ") for p in err.value.problems)
+    # the venues whose max leverage is under 100x (Hyperliquid 40x, dYdX 50x)
+    assert [p.split(":")[0] for p in err.value.problems] == ["hyperliquid", "dydx"]
     assert "population.leverage_mix.100" in str(err.value)
 
 
@@ -172,7 +173,7 @@ def test_shipped_scenario_validates_on_every_venue():
         (
             "--venues",
             "binance,kraken",
-            "--venues = 'binance,kraken': must be a comma-separated list of binance, bybit, okx, hyperliquid",
+            "--venues = 'binance,kraken': must be a comma-separated list of binance, bybit, okx, hyperliquid, dydx",
         ),
         (
             "--policies",

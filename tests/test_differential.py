@@ -49,17 +49,47 @@ def venue_rules(draw):
         slice_fraction=draw(st.sampled_from([0.2, 0.5])),
         settle_fill=settle_fill,
         backstop_fraction=draw(st.sampled_from([2.0 / 3.0, 0.5] if settle_fill else [0.0, 0.0, 2.0 / 3.0])),
-        mark_method=draw(st.sampled_from([enums.MARK_BINANCE, enums.MARK_INDEX_BASIS, enums.MARK_HYPERLIQUID])),
+        mark_method=draw(
+            st.sampled_from([enums.MARK_BINANCE, enums.MARK_INDEX_BASIS, enums.MARK_HYPERLIQUID, enums.MARK_ORACLE])
+        ),
         ema_slow=draw(st.sampled_from([1500.0, 5000.0])),
         ema_fast=draw(st.sampled_from([500.0, 3000.0])),
         adl_drawdown=draw(st.sampled_from([0.0, 0.0, 0.05, 0.3])),
         adl_window=draw(st.sampled_from([2000, 8 * 3600 * 1000])),
-        adl_ranking=draw(st.sampled_from([enums.RANK_PNL_LEVERAGE, enums.RANK_LEVERAGE_PNL, enums.RANK_HYPERLIQUID])),
+        adl_ranking=draw(
+            st.sampled_from(
+                [enums.RANK_PNL_LEVERAGE, enums.RANK_LEVERAGE_PNL, enums.RANK_HYPERLIQUID, enums.RANK_RANDOM]
+            )
+        ),
+        adl_seed=draw(st.integers(1, 2147483646)),
         adl_price=draw(st.sampled_from([enums.ADL_AT_BANKRUPTCY, enums.ADL_AT_MARK, enums.ADL_AT_PREVIOUS_MARK])),
         adl_policy=draw(st.sampled_from([enums.POLICY_QUEUE, enums.POLICY_PRO_RATA, enums.POLICY_LEVERAGE_DRAIN])),
         max_inventory=draw(st.sampled_from([0.0, 0.2, 1.0])),
         adl_trigger=draw(st.sampled_from([enums.ADL_TRIGGER_CAPACITY, enums.ADL_TRIGGER_DEFICIT])),
     )
+
+
+@st.composite
+def fillable_rules(draw):
+    """Venue rules with settlement at the fillable price (dYdX, docs/engine.md §7.11): the fillable-price formula,
+    the fee cap on or off, the per-block limits (often binding at this scale) and ADL with any ranking."""
+    rules = draw(venue_rules())
+    rules.update(
+        settle_fill=False,
+        backstop_fraction=0.0,
+        settle_fillable=True,
+        fill_ba=draw(st.sampled_from([1.0, 1.0, 2.0])),
+        fill_smmr=draw(st.sampled_from([1.5, 1.5, 0.1, 5.0])),
+        fee_cap=draw(st.booleans()),
+        clearance=draw(st.sampled_from([0.015, 0.002, 0.0005, 0.0])),
+        block_ticks=draw(st.sampled_from([1, 1, 2])),
+        block_pos_frac=draw(st.sampled_from([1.0, 0.1, 0.5])),
+        block_pos_min=draw(st.sampled_from([0.0, 100.0, 1000.0])),
+        block_acct=draw(st.sampled_from([math.inf, math.inf, 300.0])),
+        block_fund_loss=draw(st.sampled_from([math.inf, math.inf, 20.0])),
+        adl_ranking=draw(st.sampled_from([enums.RANK_RANDOM, enums.RANK_RANDOM, enums.RANK_PNL_LEVERAGE])),
+    )
+    return rules
 
 
 @st.composite
@@ -123,7 +153,7 @@ def arrival_candidates(draw):
 
 
 @st.composite
-def markets(draw, rules=False, behaviour=False, arrivals=False):
+def markets(draw, rules=False, behaviour=False, arrivals=False, fillable=False):
     n = draw(st.integers(1, 10))
     positions = []
     for _ in range(n):
@@ -141,13 +171,15 @@ def markets(draw, rules=False, behaviour=False, arrivals=False):
     # on a 100 ms grid, so background orders often share a millisecond with an oracle tick
     times = sorted(100 * t for t in draw(st.lists(st.integers(0, 100), max_size=20)))
     noise = [(t, draw(st.sampled_from([-1, 1])), draw(st.floats(0.1, 20.0))) for t in times]
-    venue = draw(venue_rules()) if rules else {}
+    venue = draw(fillable_rules()) if fillable else draw(venue_rules()) if rules else {}
     if behaviour:
         venue.update(draw(behaviours(positions)))
     if arrivals:
         cands, rule = draw(arrival_candidates())
         venue.update(rule, arrivals=cands)
     tiers = [ONE_TIER, SIZE_TIERS] if venue.get("tier_basis") == enums.MM_SIZE else [ONE_TIER, TWO_TIERS, THREE_TIERS]
+    if fillable:  # a high maintenance fraction, where the fund's fee cap binds (dYdX's long-tail tiers)
+        tiers = tiers + [([0.0], [0.05], [0.0])]
     return make_input(
         positions,
         tiers=draw(st.sampled_from(tiers)),
@@ -218,6 +250,20 @@ def test_numba_engine_matches_reference_with_arrivals(compiled, inp):
     assert_same(engine_result(simulate(inp)), reference_run(inp))
 
 
+@settings(max_examples=300 * settings.default.max_examples // 100)
+@given(markets(fillable=True))
+def test_numba_engine_matches_reference_under_fillable_settlement(compiled, inp):
+    """dYdX's rules: orders at the fillable price block by block, the fund's fee cap and per-block limits,
+    deleveraging of accounts under water from a random start."""
+    assert_same(engine_result(simulate(inp)), reference_run(inp))
+
+
+@settings(max_examples=100 * settings.default.max_examples // 100)
+@given(markets(fillable=True, behaviour=True, arrivals=True))
+def test_numba_engine_matches_reference_under_fillable_settlement_with_behaviour(compiled, inp):
+    assert_same(engine_result(simulate(inp)), reference_run(inp))
+
+
 def test_matches_reference_on_a_generated_population(compiled):
     """A population from the real generator, a real tier table and a cascade that reaches ADL."""
     import sim
@@ -242,4 +288,34 @@ def test_matches_reference_on_a_generated_population(compiled):
     fast = engine_result(simulate(inp))
     kinds = {f[1] for f in fast["fills"]}
     assert {sim_kind for sim_kind in kinds} >= {0, 3}  # liquidations and ADL both happened
+    assert_same(fast, reference_run(inp))
+
+
+def test_matches_reference_on_a_generated_population_under_dydx(compiled):
+    """The dYdX pack on a generated population: liquidations block by block at the fillable price, the fund
+    drained, accounts under water deleveraged from a random start; the reference agrees fill for fill."""
+    import sim
+    from sim.engine import prepare
+
+    scn = sim.load_scenario(
+        None,
+        overrides={
+            "market.venue": "dydx",
+            "population.n_positions": 150,
+            "scenario.duration_s": 90.0,
+            "shock.start_s": 10.0,
+            "shock.duration_s": 20.0,
+            "shock.size_pct": -15.0,
+            "book.depth_usd_1pct": 3e3,
+            "book.range_pct": 30.0,
+            "insurance_fund.initial_usd": 200.0,
+            "book.noise_rate_per_s": 1.0,
+            "market.tick_size_usd": 10.0,
+            "venue.block_position_min_usd": 100.0,
+        },
+    )
+    inp = prepare(scn)
+    fast = engine_result(simulate(inp))
+    kinds = {f[1] for f in fast["fills"]}
+    assert kinds >= {enums.PARTIAL, enums.ADL}, kinds
     assert_same(fast, reference_run(inp))

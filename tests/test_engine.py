@@ -52,10 +52,12 @@ def assert_money_conserved(inp, raw):
     adl=st.booleans(),
     coupling=st.floats(0.0, 1.0),
     half_life=st.sampled_from([1.0, 30.0, 600.0]),
+    venue=st.sampled_from(["binance", "dydx"]),
 )
-def test_money_is_conserved(compiled, seed, kind, size, long_share, depth, fund, adl, coupling, half_life):
+def test_money_is_conserved(compiled, seed, kind, size, long_share, depth, fund, adl, coupling, half_life, venue):
     scn = small(
         **{
+            "market.venue": venue,  # dYdX: fills at the fillable price settled per fill, deleveraging at bankruptcy
             "scenario.seed": seed,
             "shock.kind": kind,
             "shock.size_pct": size,

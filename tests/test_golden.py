@@ -25,7 +25,7 @@ from golden import SCENARIOS, differences, expected_path, load_expected, names, 
 import sim
 
 NAMES = names()
-VENUES = {"binance", "bybit", "okx", "hyperliquid"}
+VENUES = {"binance", "bybit", "okx", "hyperliquid", "dydx"}
 POLICIES = {"venue_queue", "pro_rata", "leverage_drain"}
 SHOCKS = {"none", "gap", "ramp", "gbm", "replay"}
 REGENERATE = "python -m tests.golden.regenerate"

@@ -93,7 +93,7 @@ def test_markdown_lists_every_key_with_its_range():
         "| leverage in [1, market.tiers[0].max_leverage] = weight ≥ 0, or one of conservative, balanced, "
         "degen |",
         "`tiers` | array of tables, optional |  | the pack's table for market.asset | see below |",
-        '`venue` | string |  | `"binance"` | `binance`, `bybit`, `okx`, `hyperliquid` |',
+        '`venue` | string |  | `"binance"` | `binance`, `bybit`, `okx`, `hyperliquid`, `dydx` |',
         "`clearance_fee_pct` | number, optional | % | venue pack |",
         "`file` | path, optional |  | unset | a CSV file |",
         "(0, market.start_price_usd / 10]",

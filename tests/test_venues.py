@@ -320,9 +320,15 @@ def test_sized_rows_wants_one_floor_per_tier():
 
 
 def test_defaults_are_the_newest_documented_versions():
-    assert V.VENUES == ("binance", "bybit", "okx", "hyperliquid") and V.ASSETS == ("BTC", "ETH")
+    assert V.VENUES == ("binance", "bybit", "okx", "hyperliquid", "dydx") and V.ASSETS == ("BTC", "ETH")
     assert set(V.DEFAULTS) == set(V.VENUES)
-    assert V.DEFAULTS == {"binance": "2025", "bybit": "2026-09", "okx": "2025-05", "hyperliquid": "2026-01"}
+    assert V.DEFAULTS == {
+        "binance": "2025",
+        "bybit": "2026-09",
+        "okx": "2025-05",
+        "hyperliquid": "2026-01",
+        "dydx": "2026-03",
+    }
     for venue in V.VENUES:
         assert V.DEFAULTS[venue] == V.newest(venue)  # the issue: "the default is the newest one documented"
         vs = V.versions(venue)
@@ -349,11 +355,11 @@ def test_unknown_version_names_it_and_lists_the_allowed():
 
 
 def test_btc_tier1_trigger_rates_differ_across_venues():
-    # the cross-venue tests rely on it: bybit 0.33 < binance 0.40 < okx 0.40 + 0.05 fee < hyperliquid 1.25
+    # the cross-venue tests rely on it: bybit 0.33 < binance 0.40 < okx 0.40 + 0.05 fee < dydx 1.2 < hyperliquid 1.25
     rates = {v: V.effective_trigger_mmr_pct(V.pack(v)) for v in V.VENUES}
-    assert rates == pytest.approx({"binance": 0.40, "okx": 0.45, "bybit": 0.33, "hyperliquid": 1.25})
-    assert len(set(rates.values())) == 4
-    assert sorted(rates, key=rates.get) == ["bybit", "binance", "okx", "hyperliquid"]
+    assert rates == pytest.approx({"binance": 0.40, "okx": 0.45, "bybit": 0.33, "hyperliquid": 1.25, "dydx": 1.2})
+    assert len(set(rates.values())) == 5
+    assert sorted(rates, key=rates.get) == ["bybit", "binance", "okx", "dydx", "hyperliquid"]
 
 
 # ------------------------------------------------------------------------------------ [venue] table, resolve
@@ -392,7 +398,7 @@ def test_venue_table_reads_through_the_scenario_checker():
     assert (rules.clearance_fee_pct, rules.settle, rules.partial_min_tier) == (1.0, "fill", 2)
     c = _schema.Checker("s.toml", None, frozenset())
     c.table(V.VenueTable, {"settle": "socialise", "partial_min_tier": 1.5, "fee": 1, "slice_fraction": 0}, "venue")
-    assert "s.toml: venue.settle = 'socialise': must be one of bankruptcy, fill" in c.problems
+    assert "s.toml: venue.settle = 'socialise': must be one of bankruptcy, fill, fillable" in c.problems
     assert "s.toml: venue.partial_min_tier = 1.5: must be an integer in [1, 1000]" in c.problems
     assert "s.toml: venue.slice_fraction = 0: must be a number in (0, 1]" in c.problems
     assert any(p.startswith("s.toml: venue.fee: unknown key; allowed: adl_drawdown_pct") for p in c.problems)

@@ -455,6 +455,15 @@ class InsuranceFundTable:
     """``[insurance_fund]``: the fund's money and how it works off taken-over positions."""
 
     initial_usd: float = num(50e6, "[0, 1e13]", "USD", "Balance at t = 0 (the backstop vault's on Hyperliquid).")
+    isolated_initial_usd: float | None = num(
+        None,
+        "[0, 1e13]",
+        "USD",
+        "Balance at t = 0 of an isolated market's own fund (venue.market_type = isolated, dYdX); a cross market "
+        "uses initial_usd, the venue's shared fund.",
+        optional=True,
+        shown_default="insurance_fund.initial_usd",
+    )
     unwind_interval_s: float = num(5.0, "(0, 3600]", "s", "How often the fund sells down its inventory.")
     unwind_fraction: float = num(0.2, "(0, 1]", "fraction", "Share of the inventory offered per unwind.")
     unwind_band_pct: float = num(0.5, "(0, 50]", "%", "Unwind orders fill at most this far from the index.")

@@ -5,7 +5,8 @@ is settled at its own bankruptcy price into a pool (:func:`sim.kernels.liquidati
 When the pass ends, the pool is matched once against the opposite side (docs/engine.md §7.10):
 
 * :func:`adl_begin_nb` fixes the execution price (bankruptcy, mark or previous mark, by venue),
-  ranks the candidates and plans the policy — the venue's queue (whole positions in rank order),
+  ranks the candidates (by the venue's score, or, for dYdX, in id order cyclically from a pseudo-random start)
+  and plans the policy — the venue's queue (whole positions in rank order),
   pro rata over the winners (the same fraction of every winner's contracts), or leverage draining
   (cut the most levered first until everyone cut is at one common leverage; Campbell, Hey,
   Moallemi and Nutz 2026);
@@ -32,6 +33,18 @@ from sim.kernels.liquidation import (
     reindex_nb,
 )
 from sim.kernels.margin import equity_nb
+
+# The generator of the random ranking's start offsets (dYdX): Park and Miller's "minimal standard" generator,
+# x ← 48271·x mod (2^31 − 1), exact in int64 arithmetic, so the reference engine reproduces it with Python integers.
+MINSTD_A = 48271
+MINSTD_M = 2147483647
+
+
+@jit(inline="always")
+def next_start_nb(adl, n):
+    """A pseudo-random start offset in ``[0, n)`` for a walk over ``n`` holders (``n`` > 0); advances ``adl.rng``."""
+    adl.rng = (MINSTD_A * adl.rng) % MINSTD_M
+    return adl.rng % n
 
 
 @jit(inline="always")
@@ -114,6 +127,7 @@ def adl_begin_nb(pos, tiers, trig, px, acc, adl, p):
     policy, ranking = p.adl_policy, p.adl_ranking
     floor, mmr, cum, basis = tiers.floor, tiers.mmr, tiers.cum, tiers.basis
     cand = trig.ids_long if cs > 0 else trig.ids_short  # the side's rows open at the start, in id order
+    start = next_start_nb(adl, cand.size) if ranking == E.RANK_RANDOM and cand.size > 0 else 0
     for r in range(cand.size):
         c = cand[r]
         q = size[c]
@@ -131,6 +145,8 @@ def adl_begin_nb(pos, tiers, trig, px, acc, adl, p):
         elif policy == E.POLICY_PRO_RATA and cs * (mark - ep) > 0.0:
             score[n] = -np.inf  # winners first, in id order
             nw += 1
+        elif ranking == E.RANK_RANDOM:
+            score[n] = float((r - start) % cand.size)  # dYdX: cyclically from the start, no ranking
         else:
             mm = 0.0
             if ranking == E.RANK_LEVERAGE_PNL and cs * (mark - ep) > 0.0:

@@ -23,6 +23,7 @@ from sim.kernels.behaviour import (
     stop_nb,
 )
 from sim.kernels.book import best_price_nb, depth_usd_nb, walk_nb, withdraw_nb
+from sim.kernels.fillable import fillable_liquidate_nb
 from sim.kernels.heap import event_pop_nb, event_push_nb
 from sim.kernels.liquidation import (
     flush_deferred_nb,
@@ -111,6 +112,10 @@ def run_nb(pos, tiers, book, trig, ev, mk, sp, spp, fl, series, px, acc, adl, wo
                 arm_topup_nb(
                     i, now, pos, tiers, trig, work, bh
                 )  # its top-up price was crossed, not its liquidation price
+            elif i >= 0 and p.settle_fillable:  # dYdX: one order per block at the fillable price
+                fillable_liquidate_nb(i, now, pos, tiers, book, trig, fl, px, acc, adl, work, clk, tot, p)
+                if adl.side != 0:  # an account deleveraged: matched at once, at its own bankruptcy price
+                    adl_begin_nb(pos, tiers, trig, px, acc, adl, p)
             elif i >= 0:
                 liquidate_nb(i, now, pos, tiers, book, trig, fl, px, acc, adl, work, clk, tot, p)
             elif adl.side != 0:
@@ -184,7 +189,9 @@ def oracle_nb(t, pos, tiers, book, trig, mk, sp, spp, fl, px, acc, work, clk, to
     for k in range(w):
         total += basis[k]
     last = px.last
-    if p.mark_method == E.MARK_INDEX_BASIS:
+    if p.mark_method == E.MARK_ORACLE:
+        mark = index  # dYdX: margin at the oracle price
+    elif p.mark_method == E.MARK_INDEX_BASIS:
         mark = index + total / w
     elif p.mark_method == E.MARK_HYPERLIQUID:
         # median(oracle + 150 s EMA of the basis, median(bid, ask, last), 30 s EMA of the latter)

@@ -33,9 +33,15 @@ from sim.report.plotkit import (
 from sim.report.timeaxis import time_axis, time_window
 
 #: One colour per venue, kept in every panel and every comparison picture.
-VENUE_COLORS = {"binance": "#d4a000", "bybit": "#1f77b4", "okx": "#333333", "hyperliquid": "#17a398"}
+VENUE_COLORS = {"binance": "#d4a000", "bybit": "#1f77b4", "okx": "#333333", "hyperliquid": "#17a398", "dydx": "#6b4fbb"}
 #: Line style and marker of each venue: runs that draw the same curve stay apart.
-VENUE_LINES = {"binance": ("-", "o"), "bybit": ("--", "s"), "okx": ("-.", "^"), "hyperliquid": (":", "D")}
+VENUE_LINES = {
+    "binance": ("-", "o"),
+    "bybit": ("--", "s"),
+    "okx": ("-.", "^"),
+    "hyperliquid": (":", "D"),
+    "dydx": ("-", "v"),
+}
 #: Colours of the ADL policies when a comparison holds one venue only.
 POLICY_COLORS = {"venue_queue": "#4c72b0", "pro_rata": "#55a868", "leverage_drain": "#c44e52"}
 #: Line styles, bar hatches and markers of the ADL policies.

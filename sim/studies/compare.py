@@ -196,8 +196,8 @@ def run_overrides(scn, venues=None, policies=None):
 def compare(scn, venues=None, policies=None, progress=None):
     """Run ``scn`` once per (venue, ADL policy) pair on the same seed and return a :class:`Comparison`.
 
-    ``venues`` and ``policies`` are sequences of names or one comma-separated string; by default the four
-    venues (binance, bybit, okx, hyperliquid) under the scenario's own ADL policy (venue_queue,
+    ``venues`` and ``policies`` are sequences of names or one comma-separated string; by default every
+    venue (binance, bybit, okx, hyperliquid, dydx) under the scenario's own ADL policy (venue_queue,
     pro_rata or leverage_drain). ``progress``, if given, is called with the fraction of all the runs'
     simulated time done. Raises :class:`ScenarioError` for an unknown name, or with every problem of
     every combination that does not validate (each prefixed with its run's label) before any run.

@@ -5,7 +5,8 @@ engine lets a scenario override (clearance fee, trigger, partial liquidation, se
 price, fund inventory, ADL trigger, ranking and price) and tiered maintenance-margin tables for BTC and ETH
 (:class:`TierRow`, tax-bracket form ``MM = notional × MMR − amount``, amounts from the recurrence of
 :func:`maintenance_amounts`). Venues: Binance, Bybit, OKX (centralised: bankruptcy-price settlement, insurance
-fund) and Hyperliquid (settlement at the fill, backstop vault). Tiers set in position size (OKX's contracts)
+fund), Hyperliquid (settlement at the fill, backstop vault) and dYdX (orders per block at the fillable price, the
+fund's capped fee, deleveraging from a random start). Tiers set in position size (OKX's contracts)
 are kept in coins and turned into USD at a price by :meth:`Pack.tier_rows`; for every other venue
 ``tier_rows`` returns ``Pack.tiers`` unchanged.
 

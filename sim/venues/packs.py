@@ -13,14 +13,14 @@ from typing import Any
 from sim.venues import tables as T
 from sim.venues.schema import Pack, Rules, TierRow
 
-VENUES = ("binance", "bybit", "okx", "hyperliquid")
+VENUES = ("binance", "bybit", "okx", "hyperliquid", "dydx")
 ASSETS = ("BTC", "ETH")
 
 # The version pack(venue) returns: the newest one documented, as the issue asks. Binance's "2025" and Bybit's
 # "2026-09" tables are also the most weakly sourced (a hard-coded web project, test fixtures quoting the API,
 # neither repository identified: [SEC]/[CODE]) and their ETH tables fall back to older ones; their notes say so,
 # and the older versions stay available (market.venue_version, calc --version) for sensitivity runs.
-DEFAULTS = {"binance": "2025", "bybit": "2026-09", "okx": "2025-05", "hyperliquid": "2026-01"}
+DEFAULTS = {"binance": "2025", "bybit": "2026-09", "okx": "2025-05", "hyperliquid": "2026-01", "dydx": "2026-03"}
 
 # Rules shared by the centralised venues: bankruptcy-price settlement with an insurance fund, no backstop
 # vault, no fixed slices (slice_fraction 1 = a "slice" would be the whole position), no EMA mark.
@@ -468,6 +468,114 @@ def _hyperliquid_packs() -> tuple[Pack, ...]:
     )
 
 
+# ------------------------------------------------------------------------------------------------------ dYdX
+
+# The public sources of the dYdX pack (docs/model.md §2.8): the v4-chain code at commit 84d4664 (2026-03-04, the
+# same logic as release protocol/v9.6.1), its genesis files and the docs.dydx.xyz pages built from
+# dydxprotocol/v4-documentation.
+_V4 = "https://github.com/dydxprotocol/v4-chain/blob/84d4664bae71e3a077adaac67fb77ad19cd28d30/protocol/"
+
+_DYDX_RULES = dict(
+    clearance_fee_pct=1.5,
+    liquidation_band_pct=0.0,
+    trigger_includes_fee=False,
+    mm_basis="mark",
+    partial_rule="none",
+    partial_min_tier=1,
+    partial_tiers_down=0,
+    partial_cooldown_s=0.0,
+    slice_threshold_usd=0.0,
+    slice_fraction=1.0,
+    settle="fillable",
+    backstop_mm_fraction=0.0,
+    mark_method="oracle",
+    mark_basis_window_s=0.0,
+    mark_ema_slow_s=0.0,
+    mark_ema_fast_s=0.0,
+    max_inventory_pct=100.0,
+    adl_drawdown_pct=0.0,
+    adl_drawdown_window_h=8.0,
+    adl_ranking="random",
+    adl_price="bankruptcy",
+    adl_trigger="deficit",
+    funding_interval_h=1.0,
+    funding_interest_pct=0.0,
+    funding_clamp_pct=0.0,
+    funding_cap_pct=4.0,
+    funding_price="index",
+    funding_weighting="equal",
+    stop_trigger="mark",
+    fillable_smmr=1.5,
+    fillable_ba=1.0,
+    liquidation_fee_cap=True,
+    block_s=1.0,
+    block_position_pct=10.0,
+    block_position_min_usd=1_000.0,
+    block_account_usd=100_000.0,
+    block_fund_loss_usd=1_000_000.0,
+    market_type="cross",
+)
+_DYDX_NOTES = [
+    "[CODE] margin: liquidity tier 0 'Large-Cap' (BTC-USD, ETH-USD): IMF 2%, maintenance fraction 60% of it → MMF "
+    "1.2%, 50x; MMF does not scale with size or open interest, and the tier's open-interest scaling of IMF is off "
+    "(upper cap 0) (" + _V4 + "x/perpetuals/types/liquidity_tier.go, lib/lib.go; localnet genesis testing/genesis.sh; "
+    "docs.dydx.xyz/concepts/trading/margin). Mainnet launch genesis (2023-10-26) had 5% / 3%; the live values after "
+    "governance were not verified.",
+    "[CODE] margin is measured at the oracle price, with no separate mark price (x/perpetuals/lib/lib.go) → "
+    "mark_method oracle (mark = index). An account is liquidatable when TNC < TMMR (lib/margin/risk.go); with one "
+    "position per account TNC = the position's equity and TMMR its maintenance margin. [INF] equality (TNC = "
+    "TMMR, not liquidatable on dYdX) is liquidated here as on the other venues; it has measure zero in float prices.",
+    "[CODE] liquidation (x/clob/keeper/liquidations.go): an IOC order at the fillable price P·(1 ∓ ABR·SMMR·MMF), "
+    "ABR = clamp(BA·(1 − TNC/TMMR), 0, 1), BA = 1, SMMR = 1.5 (mainnet genesis; docs.dydx.xyz/concepts/trading/"
+    "liquidations: '1.5 × MMR'), filled at the makers' prices, no trading fee for the liquidated side. [INF] the "
+    "limit is not rounded to the tick (the chain rounds it to subticks, in the order's favour).",
+    "[CODE] insurance fund per fill: ifd = what the trader receives − what it would receive at its bankruptcy "
+    "price; ifd < 0: the fund pays −ifd, only if its balance covers it (else the fill is refused and matching "
+    "stops); ifd > 0: the fund takes min(ifd, 1.5% of the fill's notional) (max_liquidation_fee_ppm 15,000, "
+    "genesis) and the trader keeps the rest (liquidations.go, deleveraging.go IsValidInsuranceFundDelta). [INF] a "
+    "book level stands for many maker orders: a fill the fund can pay only part of fills that part.",
+    "[CODE] per-block limits (x/clob/types/liquidations_config.go, mainnet genesis; live values not verified): an "
+    "order closes at most max(10% of the position's notional, 1,000 USDC), the whole position when that is all of "
+    "it; at most 100,000 USDC of notional per account per block; the fund pays at most 1,000,000 USDC per account "
+    "per block. Each (account, market) is liquidated at most once per block. [INF] block time 1 s (the chain's "
+    "target, about 1 s; not in the sources read): a position left open is tried again a block later; the default "
+    "oracle tick (1 s) is one block.",
+    "[CODE] deleveraging (x/clob/keeper/deleveraging.go): an account whose liquidation order filled nothing in a "
+    "block and whose TNC < 0 is deleveraged in full, at its own bankruptcy price, against the opposite side's "
+    "holders from a pseudo-random start, cyclically (no ranking by profit or leverage; docs.dydx.xyz/concepts/"
+    "trading/contract-loss-mechanism: 'randomly chosen offsetting positions'), each giving min(remaining, its "
+    "size); the fund pays nothing (adl_trigger deficit, adl_ranking random, adl_price bankruptcy). An account with "
+    "TNC ≥ 0 whose order did not fill waits for the next block. "
+    "[INF] the start is drawn from the run's seed (the chain seeds it with the previous block's time); a "
+    "counterparty must stay solvent at the mark and at that price (the chain's collateral check on it is not "
+    "modelled); the node caps (50 liquidations and 10 deleveragings per block) are not modelled; with no "
+    "counterparty left the fund takes the rest, as on the other venues.",
+    "[CODE] isolated markets have their own insurance fund, cross markets share one (x/perpetuals/keeper/"
+    "perpetual.go, docs.dydx.xyz/concepts/trading/isolated-markets); BTC and ETH are cross. With one market per "
+    "run market_type only chooses the fund's starting balance (insurance_fund.initial_usd or "
+    "isolated_initial_usd).",
+    "[INF] funding: paid hourly (dYdX's indexer publishes hourly rates; the formula is not in the sources read): "
+    "an 8-hour rate equal to the premium averaged over the hour (interest 0, so no clamp term), paid at 1/8 each "
+    "hour, valued at the oracle price, capped at 4% per hour as on Hyperliquid; stops trigger on the oracle price.",
+    "[INF] liquidation_band_pct, partial_rule, the mark windows and max_inventory_pct are unused here (the fillable "
+    "price, the per-block limits and deleveraging replace them; the fund never takes positions over).",
+]
+
+
+def _dydx_packs() -> tuple[Pack, ...]:
+    return (
+        _make(
+            "dydx",
+            "2026-03",
+            "dydxprotocol/v4-chain at commit 84d4664 (2026-03-04; the logic of release protocol/v9.6.1), its "
+            "genesis files, and docs.dydx.xyz (dydxprotocol/v4-documentation) [CODE][DOC]",
+            _DYDX_RULES,
+            T.DYDX_2026_03,
+            _DYDX_NOTES,
+        ),
+    )
+
+
 # ---------------------------------------------------------------------------------------------------- lookup
 
 _PACKS: dict[str, tuple[Pack, ...]] = {
@@ -475,6 +583,7 @@ _PACKS: dict[str, tuple[Pack, ...]] = {
     "bybit": _bybit_packs(),
     "okx": _okx_packs(),
     "hyperliquid": _hyperliquid_packs(),
+    "dydx": _dydx_packs(),
 }
 
 

@@ -10,11 +10,15 @@ from sim.venues.schema import Pack, Rules, TierRow
 
 
 def _adl_trigger(r: Rules) -> str:
+    if r.settle == "fillable":
+        return "order filled 0, equity < 0"
     base = "vault can't take; equity < 0" if r.backstop_mm_fraction > 0 else "fund can't pay"
     return f"{base} or -{fmt(r.adl_drawdown_pct)}%/{fmt(r.adl_drawdown_window_h)}h" if r.adl_drawdown_pct else base
 
 
 def _partial(r: Rules) -> str:
+    if r.settle == "fillable":
+        return f"per {fmt(r.block_s)}s block: {fmt(r.block_position_pct)}% >={r.block_position_min_usd:,.0f}"
     if r.partial_rule == "slices":
         return f"slices {fmt(r.slice_fraction * 100)}% >{r.slice_threshold_usd:,.0f}, {fmt(r.partial_cooldown_s)}s"
     if r.partial_rule == "to_tier":
@@ -26,6 +30,8 @@ def _partial(r: Rules) -> str:
 
 
 def _mark(r: Rules) -> str:
+    if r.mark_method == "oracle":
+        return "oracle"
     if r.mark_method == "hyperliquid":
         return f"hyperliquid {fmt(r.mark_ema_slow_s)}/{fmt(r.mark_ema_fast_s)}s"
     return f"{r.mark_method} {fmt(r.mark_basis_window_s)}s"

@@ -28,9 +28,10 @@ from sim.config.schema import breaks, fmt, must, num, setting, specs
 # The allowed values of the string rules; the engine maps them to its own integer codes.
 MM_BASES = ("mark", "entry")
 PARTIAL_RULES = ("step_down_ioc", "step_down_fok", "to_tier", "slices", "none")
-SETTLES = ("bankruptcy", "fill")
-MARK_METHODS = ("binance", "index_basis", "hyperliquid")
-ADL_RANKINGS = ("pnl_leverage", "leverage_pnl", "hyperliquid")
+SETTLES = ("bankruptcy", "fill", "fillable")
+MARK_METHODS = ("binance", "index_basis", "hyperliquid", "oracle")
+ADL_RANKINGS = ("pnl_leverage", "leverage_pnl", "hyperliquid", "random")
+MARKET_TYPES = ("cross", "isolated")
 ADL_PRICES = ("bankruptcy", "mark", "previous_mark")
 ADL_TRIGGERS = ("deficit", "capacity")
 FUNDING_PRICES = ("mark", "index")
@@ -84,6 +85,16 @@ class Rules:
     funding_price: str
     funding_weighting: str
     stop_trigger: str
+    # dYdX's rules (settle = "fillable"); the defaults leave every other venue as it was
+    fillable_smmr: float = 1.5
+    fillable_ba: float = 1.0
+    liquidation_fee_cap: bool = True
+    block_s: float = 1.0
+    block_position_pct: float = 100.0
+    block_position_min_usd: float = 0.0
+    block_account_usd: float = 0.0
+    block_fund_loss_usd: float = 0.0
+    market_type: str = "cross"
 
 
 @dataclass(frozen=True)
@@ -310,7 +321,9 @@ class VenueTable:
     settle: str | None = _opt_choice(
         SETTLES,
         "bankruptcy: the trader loses the whole margin, the fund gets fill "
-        "vs bankruptcy; fill: the trader is settled at the fill and keeps the rest.",
+        "vs bankruptcy; fill: the trader is settled at the fill and keeps the rest; fillable (dYdX): one IOC order "
+        "per block at the fillable price, the fund pays each fill's gap below bankruptcy and takes a fee out of "
+        "what is above it, and an account under water whose order filled nothing is deleveraged.",
     )
     backstop_mm_fraction: float | None = _opt(
         "[0, 1)",
@@ -376,6 +389,44 @@ class VenueTable:
     )
     stop_trigger: str | None = _opt_choice(
         STOP_TRIGGERS, "Price that triggers traders' stop-loss orders: the last trade or the mark."
+    )
+    fillable_smmr: float | None = _opt(
+        "(0, 100]",
+        "ratio",
+        "fillable only: spread to maintenance margin ratio: the order's limit is P·(1 ∓ ABR·SMMR·MMF) at the oracle "
+        "price P, with ABR = clamp(BA·(1 − equity/MM), 0, 1).",
+    )
+    fillable_ba: float | None = _opt("[1, 100]", "ratio", "fillable only: bankruptcy adjustment BA of that formula.")
+    liquidation_fee_cap: bool | None = setting(
+        None,
+        "bool",
+        "fillable only: the fund takes at most clearance_fee_pct of a fill's notional out of what the fill leaves "
+        "above the bankruptcy price and the trader keeps the rest (dYdX); false: the fund takes all of it.",
+        optional=True,
+        shown_default=_PACK,
+    )
+    block_s: float | None = _opt(
+        "(0, 60]",
+        "s",
+        "fillable only: block time; a position whose liquidation order leaves it open is tried again a block "
+        "later (at the first oracle tick at or after it).",
+    )
+    block_position_pct: float | None = _opt(
+        "(0, 100]", "% of notional", "fillable only: most of a position's notional one block's order may close ..."
+    )
+    block_position_min_usd: float | None = _opt(
+        "≥ 0", "USD", "fillable only: ... but at least this much (a position of no more is closed whole)."
+    )
+    block_account_usd: float | None = _opt(
+        "≥ 0", "USD", "fillable only: most notional (at the oracle price) liquidated per account per block; 0 = none."
+    )
+    block_fund_loss_usd: float | None = _opt(
+        "≥ 0", "USD", "fillable only: most the fund may pay for one account's fills per block; 0 = no limit."
+    )
+    market_type: str | None = _opt_choice(
+        MARKET_TYPES,
+        "cross: the market shares the venue's insurance fund (insurance_fund.initial_usd); isolated: it has its "
+        "own (insurance_fund.isolated_initial_usd). With one market per run this only sets the fund's start.",
     )
 
 

@@ -178,6 +178,14 @@ HYPERLIQUID_2024 = {
 }
 
 
+# ------------------------------------------------------------------------------------------------------ dYdX
+
+# dYdX v4 liquidity tier 0 "Large-Cap" (BTC-USD, ETH-USD): initial margin 2%, maintenance fraction 60% of it, so
+# MMF 1.2% and 50x; one tier (no size scaling of MMF; the open-interest scaling of IMF is off on this tier).
+# Localnet/testnet genesis and docs.dydx.xyz "Margin"; launch genesis had 5% / 3% (pack notes).
+DYDX_2026_03 = {asset: rows((0,), (50,), (1.2,)) for asset in ("BTC", "ETH")}
+
+
 def half_initial_rows(table: Sequence[TierRow], max_leverage: float) -> tuple[TierRow, ...]:
     """A Hyperliquid tier table for an asset whose maximum leverage is ``max_leverage``: the first tier at that
     leverage, every later one at the lower of its own and it, each tier's MMR half its initial margin at its
@@ -201,6 +209,8 @@ ALL_TABLES = {
     "HYPERLIQUID_2026_01_ETH": HYPERLIQUID_2026_01["ETH"],
     "HYPERLIQUID_2024_BTC": HYPERLIQUID_2024["BTC"],
     "HYPERLIQUID_2024_ETH": HYPERLIQUID_2024["ETH"],
+    "DYDX_2026_03_BTC": DYDX_2026_03["BTC"],
+    "DYDX_2026_03_ETH": DYDX_2026_03["ETH"],
 }
 for _name, _table in ALL_TABLES.items():  # the data must obey the rules every consumer assumes
     if _problems := tier_problems(_table):

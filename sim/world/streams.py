@@ -14,6 +14,7 @@ STREAMS = (
     "shock_path",  # a GBM shock's path (drawn by the scenario check and by the run alike)
     "behaviour",  # stops and top-ups
     "arrivals",  # positions opened during the run: candidate times, acceptance draws, sides, leverage, sizes
+    "adl",  # the seed of the kernels' counter-based draws of ADL start offsets (random ADL ranking, dYdX)
 )
 
 

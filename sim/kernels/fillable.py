@@ -1,0 +1,146 @@
+"""Liquidation at the fillable price, block by block (dYdX v4; docs/model.md §2.8, docs/engine.md §7.11).
+
+A triggered account sends one IOC order per block, limited to the *fillable price*
+``P·(1 − side·ABR·SMMR·MMF)`` at the oracle price ``P``, with ``ABR = clamp(BA·(1 − TNC/TMMR), 0, 1)``. The order
+fills at the makers' prices, level by level, and every fill settles with the insurance fund against the account's
+bankruptcy price: below it the fund pays the gap (as long as its balance covers it and it has not paid the block's
+limit for this account, else matching stops); above it the fund takes a fee of at most ``clearance`` of the fill's
+notional and the trader keeps the rest. The order's size is capped per block (a share of the position's notional,
+with a floor, and a cap per account). An account whose order filled nothing while its equity is negative is
+deleveraged in full at its bankruptcy price (:mod:`sim.kernels.adl`, random ranking); any other account left open
+is tried again a block later.
+
+The formulas take the account's total net collateral (TNC) and total maintenance margin requirement (TMMR) as
+arguments: in today's engine an account holds one position, so they are that position's equity and maintenance
+margin, and an engine with several positions per account passes its sums instead.
+"""
+
+import math
+
+from sim import enums as E
+from sim._jit import jit
+from sim.kernels.book import best_price_nb, walk_nb
+from sim.kernels.liquidation import (
+    defer_nb,
+    fund_add_nb,
+    fund_equity_nb,
+    maker_trade_nb,
+    pool_add_nb,
+    record_nb,
+    reduce_position_nb,
+    set_last_nb,
+    settle_rest_nb,
+)
+from sim.kernels.margin import bankruptcy_price_nb, equity_nb, position_mm_nb, refresh_prices_nb
+
+
+@jit(inline="always", entry=True)
+def fillable_price_nb(side, price, tnc, tmmr, mmf, ba, smmr):
+    """The limit of a liquidation order closing a ``side`` position (±1) at oracle price ``price``.
+
+    ``tnc`` and ``tmmr`` are the account's total net collateral and maintenance margin (USD, ``tmmr`` > 0), ``mmf``
+    the position's maintenance fraction; ``ba`` the bankruptcy adjustment and ``smmr`` the spread to maintenance
+    margin ratio. A long sells no lower than ``price·(1 − ABR·SMMR·MMF)``, a short buys no higher than
+    ``price·(1 + ABR·SMMR·MMF)``.
+    """
+    abr = min(1.0, max(0.0, ba * (1.0 - tnc / tmmr)))
+    return price * (1.0 - side * abr * smmr * mmf)
+
+
+@jit(inline="always", entry=True)
+def block_size_nb(q, price, lot, frac, min_usd, account_left):
+    """Base units one block's order may close of a position of size ``q`` at oracle price ``price``.
+
+    The cap is ``min(max(min(min_usd, N), frac·N), account_left)`` of notional ``N = q·price``; a position within
+    it is closed whole, else the cap in whole lots (at least one).
+    """
+    n = q * price
+    cap = min(max(min(min_usd, n), frac * n), account_left)
+    if n <= cap:
+        return q
+    return min(q, max(math.floor(cap / price / lot) * lot, lot))
+
+
+@jit
+def fillable_liquidate_nb(i, t, pos, tiers, book, trig, fl, px, acc, adl, work, clk, tot, p):
+    """One block's liquidation order for triggered row ``i``; writes at most one fill record.
+
+    Mutates the row, the book, the fund and the makers' account; a row left open waits ``p.block_ticks`` oracle
+    ticks; a row deleveraged joins the ADL pool (cause deficit), which the loop matches at once.
+    """
+    s = pos.side[i]
+    m = px.mark
+    q = pos.size[i]
+    ep = pos.entry[i]
+    dust = p.lot * 1e-9
+    tnc = equity_nb(s, q, ep, pos.wallet[i], m)
+    tmmr = position_mm_nb(q, ep, m, tiers.floor, tiers.mmr, tiers.cum, tiers.basis)
+    limit = fillable_price_nb(s, m, tnc, tmmr, tmmr / (q * m), p.fill_ba, p.fill_smmr)
+    x = block_size_nb(q, m, p.lot, p.block_pos_frac, p.block_pos_min, p.block_acct)
+    bp0 = pos.bp[i]
+    rem = x
+    filled = 0.0
+    notional = 0.0
+    fund_delta = 0.0
+    fee = 0.0
+    lost = 0.0  # what the fund paid for this account in this block
+    while rem > dust:
+        best = best_price_nb(book, s > 0, px.quote, t, p)
+        if math.isnan(best) or s * (best - limit) < 0.0:
+            break  # nothing left on the book within the fillable price
+        bp = pos.bp[i]
+        take = rem
+        if s * (best - bp) < 0.0:  # below bankruptcy: the fund pays the gap, as far as it can and may
+            room = min(fund_equity_nb(acc, m), p.block_fund_loss - lost)
+            if room <= 0.0:
+                break
+            take = min(rem, room / (s * (bp - best)))
+        got, cost, last = walk_nb(book, -s, take, best, px.quote, t, p)
+        if got <= 0.0:
+            break
+        price = cost / got
+        ifd = s * got * (price - bp)  # the trader's receipt at the fill minus its receipt at bankruptcy
+        if ifd < 0.0:
+            d = ifd
+            lost -= ifd
+            reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, px, i, got, bp)
+        else:
+            d = min(ifd, p.clearance * got * price) if p.fee_cap else ifd
+            reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, px, i, got, price)
+            pos.wallet[i] -= d
+            fee += d
+        maker_trade_nb(acc, s * got, price)
+        acc.fund_cash += d
+        fund_add_nb(acc, d)
+        set_last_nb(px, last)
+        fund_delta += d
+        filled += got
+        notional += got * price
+        if pos.size[i] > dust:  # the trader kept part of a surplus: its bankruptcy price moved
+            pos.bp[i] = bankruptcy_price_nb(s, pos.size[i], ep, pos.wallet[i])
+        rem -= got
+        if take < rem + got and got >= take:
+            break  # the fund could pay no more in this block
+    if filled > 0.0:
+        kind = E.LIQUIDATION if x >= q else E.PARTIAL
+        tot.liq_usd += notional
+        record_nb(fl, clk, t, kind, i, -s, filled, notional / filled, bp0, fund_delta, fee, m, tnc)
+        if kind == E.PARTIAL:
+            tot.partial += 1
+    if pos.size[i] <= dust:
+        pos.status[i] = E.LIQUIDATED
+        tot.full += 1
+        return
+    if filled <= 0.0 and equity_nb(s, pos.size[i], ep, pos.wallet[i], m) < 0.0:
+        if p.adl_enabled:  # deleveraged in full at its bankruptcy price; the fund pays nothing
+            rest = pos.size[i]
+            bp = pos.bp[i]
+            reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, px, i, rest, bp)
+            pool_add_nb(adl, s, E.CAUSE_DEFICIT, rest, bp)
+            pos.status[i] = E.LIQUIDATED
+            tot.full += 1
+        else:  # no deleveraging: the fund takes it over, and what it cannot pay is bad debt
+            settle_rest_nb(i, t, pos, tiers, trig, fl, px, acc, adl, work, clk, tot, p)
+        return
+    refresh_prices_nb(pos, i, tiers)
+    defer_nb(pos, trig, work, i, p.block_ticks)

@@ -1,0 +1,327 @@
+"""dYdX v4's rules (docs/model.md §2.8): the pack, the fillable price, the insurance fund's fee cap, the per-block
+limits, deleveraging from a random start, isolated markets. Each mechanism is shown to work by hand-built cases
+whose numbers are worked out in the comments, and to matter by switching it off."""
+
+import math
+
+import numpy as np
+import pytest
+from dsl import make_input
+from test_engine import assert_money_conserved
+
+import sim
+from sim import enums as E
+from sim import venues as V
+from sim.engine import prepare, simulate
+from sim.kernels.adl import MINSTD_A, MINSTD_M
+from sim.kernels.fillable import block_size_nb, fillable_price_nb
+
+MMF = ([0.0], [0.012], [0.0])  # dYdX's tier 0: one tier, MMF 1.2%
+GAP = ((0, 100.0), (2000, 100.0), (2000, 96.0))  # the oracle price gaps from 100 to 96 at t = 2 s
+SHORT_CP = (-1, 10.0, 100.0, 1000.0, E.COUNTERPARTY)
+
+
+def dydx(positions, prof=100.0, **kw):
+    """Inputs under dYdX's kernel rules: settlement at the fillable price, mark = oracle, random ADL ranking."""
+    base = dict(
+        tiers=MMF,
+        path=GAP,
+        duration=6000,
+        fund_initial=1000.0,
+        settle_fillable=True,
+        mark_method=E.MARK_ORACLE,
+        clearance=0.015,
+        adl_ranking=E.RANK_RANDOM,
+        adl_trigger=E.ADL_TRIGGER_DEFICIT,
+        partial_rule=E.PARTIAL_NONE,
+        index_coupling=0.0,
+        depth_levels=40,
+    )
+    base.update(kw)
+    return make_input(positions, prof=prof, **base)
+
+
+def profile(empty_ticks, size=100.0, levels=40):
+    """A book with nothing within ``empty_ticks`` of the fair price and ``size`` per level beyond."""
+    prof = np.full(levels + 1, size)
+    prof[: empty_ticks + 1] = 0.0
+    return prof
+
+
+def liquidation_fills(raw):
+    return raw.fills[np.isin(raw.fills["kind"], (E.LIQUIDATION, E.PARTIAL))]
+
+
+# ------------------------------------------------------------------------------------------------------ the pack
+
+
+def test_the_pack_is_tier_0_with_the_genesis_rules():
+    p = V.pack("dydx")
+    assert p.version == V.DEFAULTS["dydx"] == "2026-03"
+    for asset in ("BTC", "ETH"):  # IMF 2% → 50x, MMF 0.6 × 2% = 1.2%, one tier
+        assert p.tiers[asset] == (V.TierRow(0.0, 50.0, 1.2, 0.0),)
+    r = p.rules
+    assert (r.settle, r.mark_method, r.adl_ranking, r.adl_price) == ("fillable", "oracle", "random", "bankruptcy")
+    assert (r.fillable_smmr, r.fillable_ba, r.clearance_fee_pct, r.liquidation_fee_cap) == (1.5, 1.0, 1.5, True)
+    assert (r.block_position_pct, r.block_position_min_usd) == (10.0, 1000.0)
+    assert (r.block_account_usd, r.block_fund_loss_usd) == (100_000.0, 1_000_000.0)
+    assert (r.funding_interval_h, r.market_type) == (1.0, "cross")
+    assert all(note[:5] in ("[DOC]", "[CODE", "[INF]") for note in p.notes)
+    assert any("84d4664" in note for note in p.notes) and any("live values not verified" in n for n in p.notes)
+    # every other pack keeps the inert defaults of the new rules
+    for other in V.all_packs():
+        if other.venue != "dydx":
+            assert other.rules.settle != "fillable" and other.rules.market_type == "cross"
+
+
+def test_the_venue_listing_shows_dydx(capsys):
+    from sim.cli import main
+
+    assert main(["venues"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("dydx"))
+    assert "fillable" in row and "oracle" in row and "random" in row and "per 1s block: 10% >=1,000" in row
+
+
+def test_a_dydx_run_measures_margin_at_the_oracle_price():
+    scn = sim.load_scenario(None, overrides={"market.venue": "dydx", "population.n_positions": 2000})
+    res = sim.run(scn)
+    assert np.array_equal(res.series["mark"], res.series["index"])
+    assert res.summary["liquidations"]["partial"] > 0  # large positions go block by block
+
+
+# ------------------------------------------------------------------------------------------------ fillable price
+
+
+def test_fillable_price_formula():
+    # TNC/TMMR = 0.5 → ABR = 0.5; a long sells no lower than 96·(1 − 0.5·1.5·0.012) = 95.136
+    assert fillable_price_nb(1, 96.0, 5.76, 11.52, 0.012, 1.0, 1.5) == pytest.approx(95.136, rel=1e-12)
+    assert fillable_price_nb(-1, 96.0, 5.76, 11.52, 0.012, 1.0, 1.5) == pytest.approx(96.864, rel=1e-12)
+    # ABR is clamped to [0, 1]: under water the spread is the whole SMMR·MMF, at TNC ≥ TMMR none
+    assert fillable_price_nb(1, 100.0, -50.0, 12.0, 0.012, 1.0, 1.5) == pytest.approx(98.2, rel=1e-12)
+    assert fillable_price_nb(1, 100.0, 12.0, 12.0, 0.012, 1.0, 1.5) == 100.0
+    # BA scales ABR: BA = 2 at TNC/TMMR = 0.75 gives ABR = 0.5
+    assert fillable_price_nb(1, 100.0, 9.0, 12.0, 0.012, 2.0, 1.5) == pytest.approx(99.1, rel=1e-12)
+
+
+# A long of 10 at 100 with wallet 45.76: at the oracle price 96 its TNC is 5.76 and its TMMR 11.52 (ratio 0.5), so its
+# order's limit is 95.136 and its bankruptcy price 100 − 4.576 = 95.424.
+LONG_HALF = (1, 10.0, 100.0, 45.76, E.TRADER)
+
+
+def test_the_order_never_fills_beyond_the_fillable_price():
+    # the first bid is two ticks down (95.0 < 95.136): nothing fills, the account (TNC > 0) waits for the next block
+    inp = dydx([LONG_HALF, SHORT_CP], prof=profile(1), duration=3000)
+    raw = simulate(inp)
+    assert len(liquidation_fills(raw)) == 0
+    assert raw.accounts["status"][0] == E.OPEN and not np.any(raw.fills["kind"] == E.ADL)
+    # a wider spread (SMMR 5: limit 96·(1 − 0.5·5·0.012) = 93.12) reaches it, and the fund pays the gap to 95.424
+    raw = simulate(dydx([LONG_HALF, SHORT_CP], prof=profile(1), duration=3000, fill_smmr=5.0))
+    (f,) = liquidation_fills(raw)
+    assert f["price"] == 95.0 and f["qty"] == 10.0
+    assert f["fund_delta"] == pytest.approx(-10 * 0.424, rel=1e-9) and f["fee"] == 0.0
+    assert raw.fund_balance == pytest.approx(1000.0 - 4.24, rel=1e-12)
+
+
+def test_fills_are_at_the_makers_prices_level_by_level():
+    # 4 per level: 95.5 (4), then 95.0 would be beyond the limit: 4 filled at the maker's price
+    raw = simulate(dydx([LONG_HALF, SHORT_CP], prof=4.0, duration=2500))
+    (f,) = liquidation_fills(raw)
+    assert (f["qty"], f["price"], f["bankruptcy_price"]) == (4.0, 95.5, pytest.approx(95.424))
+    assert f["fund_delta"] == pytest.approx(4 * 0.076, rel=1e-9)  # above bankruptcy: the fund's fee, under its cap
+
+
+# ----------------------------------------------------------------------------------------------------- fee cap
+
+# MMF 5%: a long of 10 at 100 with wallet 83.2 has TNC 43.2 and TMMR 48 at 96 (ratio 0.9, limit 95.28), bankruptcy
+# price 91.68. Its fill at 95.5 leaves 10·(95.5 − 91.68) = 38.2 above bankruptcy; the cap is 1.5% of 955 = 14.325.
+MMF5 = ([0.0], [0.05], [0.0])
+LONG_MMF5 = (1, 10.0, 100.0, 83.2, E.TRADER)
+
+
+def test_the_fund_takes_at_most_the_fee_cap_and_the_trader_keeps_the_rest():
+    inp = dydx([LONG_MMF5, SHORT_CP], tiers=MMF5, duration=2500)
+    raw = simulate(inp)
+    (f,) = liquidation_fills(raw)
+    assert f["price"] == 95.5 and f["qty"] == 10.0
+    assert f["fund_delta"] == pytest.approx(14.325, rel=1e-12) and f["fee"] == f["fund_delta"]
+    # the trader, now flat, keeps its wallet 83.2 + 10·(95.5 − 100) − 14.325 = 23.875
+    assert raw.accounts["cash_end"][0] == pytest.approx(23.875, rel=1e-9)
+    assert_money_conserved(inp, raw)
+
+
+def test_without_the_fee_cap_the_fund_keeps_everything():
+    inp = dydx([LONG_MMF5, SHORT_CP], tiers=MMF5, duration=2500, fee_cap=False)
+    raw = simulate(inp)
+    (f,) = liquidation_fills(raw)
+    assert f["fund_delta"] == pytest.approx(38.2, rel=1e-12)
+    assert raw.accounts["cash_end"][0] == pytest.approx(0.0, abs=1e-9)  # the whole margin is lost
+    assert_money_conserved(inp, raw)
+
+
+def test_on_btc_the_cap_does_not_bind_at_the_oracle_price():
+    # MMF 1.2% < 1.5%: a fill at the oracle price leaves TNC·|ΔMMR|/TMMR ≤ 1.2% of its notional (research note)
+    raw = simulate(dydx([LONG_HALF, SHORT_CP], duration=2500))
+    capped = simulate(dydx([LONG_HALF, SHORT_CP], duration=2500, fee_cap=False))
+    assert liquidation_fills(raw)["fund_delta"][0] == liquidation_fills(capped)["fund_delta"][0]
+
+
+# -------------------------------------------------------------------------------------------- per-block limits
+
+# A long of 100 at 100 with wallet 457.6 (the LONG_HALF account scaled by 10): notional 9,600 at 96.
+LONG_BIG = (1, 100.0, 100.0, 457.6, E.TRADER)
+BIG_CP = (-1, 100.0, 100.0, 10_000.0, E.COUNTERPARTY)
+LIMITS = dict(block_pos_frac=0.1, block_pos_min=1000.0)
+
+
+def test_block_size():
+    # max(10% of 9,600, 1,000) = 1,000 USD → 10.416 of 100 at 96 (whole lots of 0.001)
+    assert block_size_nb(100.0, 96.0, 0.001, 0.1, 1000.0, math.inf) == pytest.approx(10.416)
+    assert block_size_nb(10.0, 96.0, 0.001, 0.1, 1000.0, math.inf) == 10.0  # 960 ≤ 1,000: whole
+    assert block_size_nb(100.0, 96.0, 0.001, 1.0, 0.0, 500.0) == pytest.approx(5.208)  # the account's cap
+    assert block_size_nb(100.0, 96.0, 0.001, 1e-9, 0.0, math.inf) == 0.001  # at least one lot
+
+
+def test_a_big_position_is_cut_block_by_block():
+    inp = dydx([LONG_BIG, BIG_CP], prof=1000.0, **LIMITS)
+    raw = simulate(inp)
+    fills = liquidation_fills(raw)
+    assert list(fills["t"]) == [2.0, 3.0, 4.0, 5.0, 6.0]  # one order per 1 s block (an oracle tick)
+    assert np.all(fills["kind"] == E.PARTIAL)
+    assert np.all(fills["qty"] * fills["mark"] <= 1000.0 + 1e-6)
+    assert raw.accounts["status"][0] == E.OPEN
+    assert_money_conserved(inp, raw)
+
+
+def test_without_block_limits_a_big_position_closes_in_one_go():
+    raw = simulate(dydx([LONG_BIG, BIG_CP], prof=1000.0))
+    (f,) = liquidation_fills(raw)
+    assert f["t"] == 2.0 and f["kind"] == E.LIQUIDATION and f["qty"] == 100.0
+    assert raw.accounts["status"][0] == E.LIQUIDATED
+
+
+def test_a_longer_block_waits_longer():
+    raw = simulate(dydx([LONG_BIG, BIG_CP], prof=1000.0, block_ticks=2, **LIMITS))
+    assert list(liquidation_fills(raw)["t"]) == [2.0, 4.0, 6.0]
+
+
+def test_the_account_cap_per_block():
+    raw = simulate(dydx([LONG_BIG, BIG_CP], prof=1000.0, block_acct=500.0, duration=2500))
+    (f,) = liquidation_fills(raw)
+    assert f["qty"] == pytest.approx(5.208)
+
+
+def test_the_fund_pays_at_most_its_block_limit_per_account():
+    # SMMR 5 lets the order reach 95.0, below bankruptcy 95.424: 0.424 per unit from the fund; a limit of 2 USD per
+    # block stops the fill at 2 / 0.424 = 4.717 units; the next block goes on
+    inp = dydx([LONG_HALF, SHORT_CP], prof=profile(1), duration=2500, fill_smmr=5.0, block_fund_loss=2.0)
+    raw = simulate(inp)
+    (f,) = liquidation_fills(raw)
+    assert f["fund_delta"] == pytest.approx(-2.0, rel=1e-9) and f["qty"] == pytest.approx(2.0 / 0.424, rel=1e-9)
+    unlimited = liquidation_fills(simulate(dydx([LONG_HALF, SHORT_CP], prof=profile(1), duration=2500, fill_smmr=5.0)))
+    assert unlimited["qty"][0] == 10.0
+    assert_money_conserved(inp, raw)
+
+
+def test_a_fund_that_cannot_pay_refuses_the_fill():
+    # the fund holds 1 USD: it pays 1 / 0.424 = 2.358 units' gap, then the order stops; the account (TNC > 0) waits
+    inp = dydx([LONG_HALF, SHORT_CP], prof=profile(1), duration=2500, fill_smmr=5.0, fund_initial=1.0)
+    raw = simulate(inp)
+    (f,) = liquidation_fills(raw)
+    assert f["qty"] == pytest.approx(1.0 / 0.424, rel=1e-9) and raw.fund_balance == pytest.approx(0.0, abs=1e-9)
+    assert raw.accounts["status"][0] == E.OPEN and not np.any(raw.fills["kind"] == E.ADL)
+
+
+# ----------------------------------------------------------------------------------------------- deleveraging
+
+# A long of 10 at 100 with wallet 30 is under water at 96 (equity −10; bankruptcy price 97); no bid lies within its
+# fillable price (96·(1 − 1.5·0.012) = 94.27), so its order fills nothing and it is deleveraged against five shorts
+# of 3 (ids 1–5) with different leverages; the counterparty (id 6) holds the residual long.
+LONG_UNDER = (1, 10.0, 100.0, 30.0, E.TRADER)
+SHORTS = [(-1, 3.0, 100.0, w, E.TRADER) for w in (300.0, 30.0, 150.0, 15.0, 60.0)]
+CP_LONG = (1, 5.0, 100.0, 500.0, E.COUNTERPARTY)
+
+
+def deleveraged(seed, **kw):
+    inp = dydx([LONG_UNDER, *SHORTS, CP_LONG], prof=profile(20), duration=2500, adl_seed=seed, **kw)
+    raw = simulate(inp)
+    return inp, raw, raw.fills[raw.fills["kind"] == E.ADL]
+
+
+def test_an_account_under_water_whose_order_filled_nothing_is_deleveraged_from_a_random_start():
+    for seed in (1, 7, 12345, 2**31 - 2):
+        inp, raw, adl = deleveraged(seed)
+        start = (MINSTD_A * seed) % MINSTD_M % 5  # the first draw of the run's generator, over the 5 listed shorts
+        expected = [1 + (start + k) % 5 for k in range(4)]  # cyclically, each giving min(remaining, its size)
+        assert list(adl["account"]) == expected, seed
+        assert list(adl["qty"]) == [3.0, 3.0, 3.0, 1.0]
+        assert np.all(adl["price"] == 97.0) and np.all(adl["bankruptcy_price"] == 97.0)
+        assert np.all(adl["fund_delta"] == 0.0) and raw.fund_balance == 1000.0  # the fund pays nothing
+        assert len(liquidation_fills(raw)) == 0 and raw.accounts["status"][0] == E.LIQUIDATED
+        assert_money_conserved(inp, raw)
+
+
+def test_random_counterparties_differ_from_a_ranked_queue():
+    # ranked by PnL% × effective leverage, the most levered winners (ids 4, 2, 5, ...) go first, whatever the seed
+    ranked = [list(deleveraged(s, adl_ranking=E.RANK_PNL_LEVERAGE)[2]["account"]) for s in (1, 7)]
+    assert ranked[0] == ranked[1] == [4, 2, 5, 3]
+    randoms = {tuple(deleveraged(s)[2]["account"]) for s in (1, 7, 12345, 99)}
+    assert len(randoms) > 1 and tuple(ranked[0]) not in randoms
+
+
+def test_an_account_with_equity_left_is_not_deleveraged():
+    # wallet 45.76: TNC 5.76 > 0 at 96; its order fills nothing (empty book near the price): it waits, no ADL
+    raw = simulate(dydx([LONG_HALF, SHORT_CP], prof=profile(20), duration=4000))
+    assert len(raw.fills) == 0 and raw.accounts["status"][0] == E.OPEN
+
+
+def test_without_adl_the_fund_takes_the_account_over():
+    inp, raw, adl = deleveraged(1, adl_enabled=False)
+    assert len(adl) == 0
+    (t,) = raw.fills[raw.fills["kind"] == E.TAKEOVER]
+    assert (t["qty"], t["price"]) == (10.0, 97.0)
+    assert_money_conserved(inp, raw)
+
+
+def test_the_same_seed_gives_the_same_victims_in_a_scenario():
+    over = {
+        "market.venue": "dydx",
+        "population.n_positions": 3000,
+        "insurance_fund.initial_usd": 0.0,
+        "shock.size_pct": -20.0,
+    }
+    a, b = (sim.run(sim.load_scenario(None, overrides=over)) for _ in range(2))
+    assert a.summary["adl"]["count"] > 0
+    assert a.fills.tobytes() == b.fills.tobytes()  # bit for bit
+    c = sim.run(sim.load_scenario(None, overrides={**over, "scenario.seed": 1}))
+    assert a.fills.tobytes() != c.fills.tobytes()
+
+
+# ---------------------------------------------------------------------------------------------- isolated markets
+
+
+def test_an_isolated_market_starts_with_its_own_fund():
+    over = {"market.venue": "dydx", "population.n_positions": 500, "insurance_fund.isolated_initial_usd": 1e5}
+    cross = prepare(sim.load_scenario(None, overrides=over))
+    iso = prepare(sim.load_scenario(None, overrides={**over, "venue.market_type": "isolated"}))
+    assert cross.fund_initial == 50e6 and iso.fund_initial == 1e5
+    # unset, an isolated market's fund starts like the shared one: the switch alone changes nothing
+    same = prepare(sim.load_scenario(None, overrides={"market.venue": "dydx", "venue.market_type": "isolated"}))
+    assert same.fund_initial == 50e6
+
+
+def test_an_isolated_market_with_a_small_fund_deleverages_more():
+    over = {
+        "market.venue": "dydx",
+        "population.n_positions": 3000,
+        "shock.size_pct": -20.0,
+        "insurance_fund.isolated_initial_usd": 0.0,
+    }
+    cross = sim.run(sim.load_scenario(None, overrides=over)).summary
+    iso = sim.run(sim.load_scenario(None, overrides={**over, "venue.market_type": "isolated"})).summary
+    assert iso["insurance_fund_usd"]["start"] == 0.0 and cross["insurance_fund_usd"]["start"] == 50e6
+    assert iso["adl"]["notional_usd"] > cross["adl"]["notional_usd"]
+
+
+def test_a_bad_market_type_names_the_field():
+    with pytest.raises(sim.ScenarioError, match=r"venue.market_type = 'shared': must be one of cross, isolated"):
+        sim.load_scenario(None, overrides={"market.venue": "dydx", "venue.market_type": "shared"})
