@@ -44,8 +44,6 @@ import math
 import textwrap
 from collections.abc import Mapping
 
-import numpy as np
-
 from sim import enums as E
 from sim.calc import MAX_PRICE_USD, MAX_USD, MIN_NOTIONAL_USD, MIN_PRICE_USD, SIDES, _fmt, _pack, margin_arrays
 from sim.errors import ScenarioError
@@ -54,7 +52,6 @@ from sim.venues import VENUES
 
 METHODS = ("cross", "hyperliquid", "dydx")
 DEFAULT_METHOD = {"binance": "cross", "bybit": "cross", "okx": "cross", "hyperliquid": "hyperliquid", "dydx": "dydx"}
-
 
 
 def account(venue, positions, wallet, marks=None, version=None, method=None) -> dict:
