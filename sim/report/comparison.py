@@ -245,7 +245,8 @@ def _plot_who_paid(ax, rows, styles):
                         f"ADL {_usd(adl)}",
                         f"haircut {_usd(row.get('adl_haircut_usd'))}",
                         f"overshoot {'n/a' if over is None else f'{over:.1f}x'}",
-                        f"Gini {_gini(gini)} ($), {_gini(row.get('adl_gini_contracts'))} (qty)",
+                        f"Gini {_gini(gini)} ($)",
+                        f"Gini {_gini(row.get('adl_gini_contracts'))} (qty)",
                     )
                 ),
             )
@@ -262,11 +263,11 @@ def _plot_who_paid(ax, rows, styles):
             textcoords="offset points",
             ha="center",
             va="bottom",
-            fontsize=7.5,
+            fontsize=7.5 if len(rows) <= 4 else 7,  # five notes side by side must not touch
             linespacing=1.1,
         )
     _bar_axis(ax, rows, styles)
-    ax.set_ylim(floor, top * 60)  # _bar_axis sets margins; keep the room the notes need
+    ax.set_ylim(floor, top * 150)  # _bar_axis sets margins; keep the room the notes need
     ax.yaxis.set_major_locator(LogLocator(base=10))
     ax.set_ylabel("USD (log scale)")
 
