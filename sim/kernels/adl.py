@@ -128,6 +128,9 @@ def adl_begin_nb(pos, tiers, trig, px, acc, adl, p):
     floor, mmr, cum, basis = tiers.floor, tiers.mmr, tiers.cum, tiers.basis
     cand = trig.ids_long if cs > 0 else trig.ids_short  # the side's rows open at the start, in id order
     start = next_start_nb(adl, cand.size) if ranking == E.RANK_RANDOM and cand.size > 0 else 0
+    if ranking == E.RANK_RANDOM and policy == E.POLICY_QUEUE:
+        _begin_random_queue_nb(pos, trig, adl, cand, start, cs, mark, price, rem)
+        return
     for r in range(cand.size):
         c = cand[r]
         q = size[c]
@@ -180,6 +183,41 @@ def adl_begin_nb(pos, tiers, trig, px, acc, adl, p):
         adl.gap = s * (price - mark)
     adl.rank_n = n
     adl.plan = plan
+    adl.active = 1
+
+
+@jit(inline="always")
+def _begin_random_queue_nb(pos, trig, adl, cand, start, cs, mark, price, rem):
+    """dYdX's queue: the eligible holders in id order, cyclically from ``start``, only as far as the pool reaches.
+
+    The order is known without scores, so the walk stops at the first prefix whose sizes exceed ``rem`` (the
+    criterion of :func:`_queue_head_nb`): a deleveraged account costs the holders it reaches, not a pass over
+    the whole side (dYdX deleverages account by account, so a cascade makes one such walk per account).
+    """
+    size, entry, wallet, status = pos.size, pos.entry, pos.wallet, pos.status
+    m = cand.size
+    n = 0
+    head = 0.0
+    for k in range(m):
+        r = start + k
+        if r >= m:
+            r -= m
+        c = cand[r]
+        q = size[c]
+        if status[c] != E.OPEN or q <= 0.0:
+            continue
+        if equity_nb(cs, q, entry[c], wallet[c], mark) <= 0.0 or equity_nb(cs, q, entry[c], wallet[c], price) <= 0.0:
+            continue  # a victim must stay solvent at the mark and at the price it is closed at
+        trig.rank[n] = c
+        trig.rank_score[n] = float(k)
+        n += 1
+        head += q
+        if head > rem + 1.0:
+            break
+    adl.rank_cur = 0
+    adl.nw = 0
+    adl.rank_n = n
+    adl.plan = 0.0
     adl.active = 1
 
 
