@@ -81,3 +81,62 @@ def test_the_golden_set_exercises_what_it_claims():
     assert some(lambda scn, s: scn.book.withdrawal and scn.book.withdrawal_spread_bps > 0)
     assert some(lambda scn, s: scn.population.file is not None and scn.book.file is not None)
     assert written("market", "venue_version") and written("market", "tiers") and written("venue")
+
+
+# --- the same bits on every CPU -----------------------------------------------------------------------------------
+
+#: NumPy's switch that hides CPU features from its dispatcher (read at import). On a CPU with AVX-512 it turns off
+#: the vectorised exp, log and pow whose last bits differ from the C library's; elsewhere it changes nothing.
+NO_AVX512 = {"NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"}
+
+
+def test_a_golden_run_is_the_same_with_numpys_avx512_code_turned_off(compiled):
+    """The set-up draws go through the C library's exp, log and pow (sim.kernels.elementwise), not NumPy's, whose
+    machine code depends on the CPU: a run in a process whose NumPy may not use AVX-512 gives the same bits as one
+    here. (It failed on a CPU with AVX-512 while the population's sizes were drawn with ``**``; on a CPU without it
+    both processes run the same code and the test cannot tell.)"""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from golden import run
+
+    name = "okx_gbm_leverage_drain"  # a population, a gbm path with jumps and background orders
+    code = f"import json, sys; sys.path.insert(0, 'tests'); from golden import run; print(json.dumps(run({name!r})))"
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, env=os.environ | NO_AVX512, capture_output=True, text=True, check=True
+    )
+    assert differences(json.loads(out.stdout.strip().splitlines()[-1]), run(name)) == []
+
+
+def test_the_elementwise_kernels_are_the_c_librarys_functions():
+    """Python's math module calls the C library; the kernels must give its bits, element by element."""
+    import math
+
+    import numpy as np
+
+    from sim.kernels import elementwise
+
+    rng = np.random.default_rng(5)
+    x = np.concatenate((rng.uniform(-700, 700, 2000), rng.standard_normal(2000), [0.0, -0.0, 1e-300]))
+    pos = np.concatenate((np.abs(x) + 1e-12, rng.uniform(0, 1, 2000), [1.0, 1e-300]))
+    assert elementwise.exp(x).tolist() == [math.exp(v) for v in x]
+    assert elementwise.log(pos).tolist() == [math.log(v) for v in pos]
+    for y in (-1 / 1.5, -1 / 3.2, 0.7, 1.9):
+        assert elementwise.power(pos, y).tolist() == [v**y for v in pos]
+
+
+def test_the_set_up_draws_use_no_cpu_dependent_numpy_functions():
+    """np.exp, np.log, np.power and ``**`` on arrays in the code that draws a run's world would bring NumPy's CPU
+    dispatch back (their results differ in the last bit with AVX-512)."""
+    import re
+    from pathlib import Path
+
+    world = Path(sim.__file__).parent / "world"
+    pattern = re.compile(r"np\.(exp|log|log1p|expm1|log2|log10|power|float_power|exp2|cbrt)\(|\*\*=")
+    hits = [f"{p.name}:{n}" for p in world.glob("*.py") for n, line in enumerate(p.read_text().splitlines(), 1)
+            if pattern.search(line.split("#")[0])]  # fmt: skip
+    assert hits == [], f"CPU-dependent NumPy functions in sim/world: {hits}"

@@ -26,6 +26,8 @@ class BookProfile(NamedTuple):
 
 def book_profile(book_cfg, market_cfg):
     """Target size by tick offset for both sides, and the ladder's extent."""
+    from sim.kernels import elementwise  # here: `import sim` must not import Numba
+
     p0 = market_cfg.start_price_usd
     tick = market_cfg.tick_size_usd
     span = book_cfg.range_pct / 100.0
@@ -37,7 +39,7 @@ def book_profile(book_cfg, market_cfg):
     else:
         dmax = int(math.floor(span * p0 / tick))
         rel = np.arange(dmax + 1) * tick / (0.01 * p0)
-        cum_usd = book_cfg.depth_usd_1pct * rel**book_cfg.shape
+        cum_usd = book_cfg.depth_usd_1pct * elementwise.power(rel, book_cfg.shape)
         prof = np.zeros(dmax + 1)
         prof[1:] = np.diff(cum_usd) / p0
         prof_bid, prof_ask = prof, prof.copy()
@@ -84,8 +86,14 @@ def shock_path(shock_cfg, market_cfg, duration_s=0.0, seed=0):
 def replay_prices(recorded, p0, rescale, move_scale):
     """A recorded path's prices as the run uses them: its moves from its first price (in log terms) times
     ``move_scale``, started at ``p0`` when ``rescale`` is set."""
+    from sim.kernels import elementwise  # here: `import sim` must not import Numba
+
     first = recorded[0]
-    prices = first * np.exp(move_scale * np.log(recorded / first)) if move_scale != 1.0 else recorded
+    prices = recorded
+    if move_scale != 1.0:  # the C library's log and exp (sim.kernels.elementwise): the same bits on every CPU
+        moves = elementwise.log(recorded / first)
+        moves *= move_scale
+        prices = first * elementwise.exp(moves, moves)
     return prices * (p0 / first if rescale else 1.0)
 
 
@@ -95,6 +103,8 @@ def noise_flow(book_cfg, market_cfg, duration_ms, rng, block=4096):
     Drawn in fixed-size blocks, so the stream is a prefix of itself: a longer run with the same seed
     sees exactly the same orders in its first part.
     """
+    from sim.kernels import elementwise  # here: `import sim` must not import Numba
+
     rate = book_cfg.noise_rate_per_s
     times, sides, notionals = [], [], []
     t_end = 0.0
@@ -102,9 +112,8 @@ def noise_flow(book_cfg, market_cfg, duration_ms, rng, block=4096):
         arrivals = t_end + np.cumsum(rng.exponential(1000.0 / rate, block))
         times.append(arrivals)
         sides.append(np.where(rng.random(block) < 0.5, 1, -1).astype(np.int8))
-        notionals.append(
-            book_cfg.noise_notional_median_usd * np.exp(book_cfg.noise_notional_sigma * rng.standard_normal(block))
-        )
+        z = book_cfg.noise_notional_sigma * rng.standard_normal(block)
+        notionals.append(book_cfg.noise_notional_median_usd * elementwise.exp(z, z))  # lognormal; the C library's exp
         t_end = arrivals[-1]
     if not times:
         return np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros(0)

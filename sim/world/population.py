@@ -20,6 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from sim import enums as E
+from sim.kernels import elementwise
 from sim.kernels.behaviour import stop_prices_nb
 from sim.kernels.draws import (
     entry_ages_nb,
@@ -61,7 +62,7 @@ def price_history(p0, hours, vol_pct_per_day, rng, steps_per_hour=12):
     sigma_step = vol_pct_per_day / 100.0 / np.sqrt(24.0 * steps_per_hour)
     steps = rng.standard_normal(n - 1) * sigma_step
     log_back = np.concatenate(([0.0], np.cumsum(steps)))  # walk backwards from p0
-    return p0 * np.exp(log_back)
+    return p0 * elementwise.exp(log_back, log_back)
 
 
 def sample_history(hist, rng, size):
@@ -243,7 +244,7 @@ def _notionals(pop_cfg, rng, n):
     """Pareto notional with tail index ``size_tail_alpha`` from ``notional_min_usd``, capped at ``notional_max_usd``."""
     x = rng.random(n)
     np.subtract(1.0, x, out=x)  # notional_min · (1 − u) ** (−1/alpha), capped; in place, the same operations
-    x **= -1.0 / pop_cfg.size_tail_alpha
+    elementwise.power(x, -1.0 / pop_cfg.size_tail_alpha, x)  # the C library's pow: the same bits on every CPU
     x *= pop_cfg.notional_min_usd
     return np.minimum(x, pop_cfg.notional_max_usd, out=x)
 
@@ -258,7 +259,7 @@ def _spares(pop_cfg, rng, n):
         scale = pop_cfg.cross_spare_median / (2.0 ** (1.0 / a) - 1.0)
         x = rng.random(n)
         np.subtract(1.0, x, out=x)  # scale · ((1 − u) ** (−1/a) − 1), in place
-        x **= -1.0 / a
+        elementwise.power(x, -1.0 / a, x)
         x -= 1.0
         x *= scale
         return x

@@ -20,6 +20,8 @@ def gbm_path(shock_cfg, p0, duration_s, seed):
     ``J ~ Normal(log(1 + jump_mean_pct/100), jump_sd_pct/100)``; ``σ`` = ``volatility_pct_per_day``/100
     and ``μ`` = ``drift_pct_per_day``/100 per day. Flat at ``p0`` before ``start_s``.
     """
+    from sim.kernels import elementwise  # here: `import sim` must not import Numba
+
     rng = generator(seed, "shock_path")  # the scenario check and the run draw the same path
     step = shock_cfg.step_s
     span = max(0.0, duration_s - shock_cfg.start_s)
@@ -40,5 +42,6 @@ def gbm_path(shock_cfg, p0, duration_s, seed):
         loc = math.log1p(shock_cfg.jump_mean_pct / 100.0)
         sizes[hit] = k * loc + np.sqrt(k) * (shock_cfg.jump_sd_pct / 100.0) * rng.standard_normal(hit.size)
     steps = (mu - 0.5 * sigma**2) * dt + sigma * np.sqrt(dt) * z + sizes
-    prices = p0 * np.exp(np.concatenate(([0.0], np.cumsum(steps))))
+    log_moves = np.concatenate(([0.0], np.cumsum(steps)))
+    prices = p0 * elementwise.exp(log_moves, log_moves)
     return np.concatenate(([0.0], t)), np.concatenate(([p0], prices))
