@@ -24,13 +24,20 @@ EXP, LOG, POW = 0, 1, 2
 @jit(entry=True)
 def elementwise_nb(op, x, y, out):
     """``out[i] = exp(x[i])`` (``op`` = EXP), ``log(x[i])`` (LOG: ``-inf`` at 0, NaN below) or ``x[i] ** y``
-    (POW); returns ``out``."""
+    (POW: the C library's ``pow``, except for the exponents NumPy computes otherwise, −1 as ``1/x``, 0.5 as
+    ``sqrt(x)`` and 2 as ``x·x``, whose results ``pow`` need not round alike); returns ``out``."""
     for i in range(x.size):
         v = x[i]
         if op == EXP:
             out[i] = math.exp(v)
         elif op == LOG:
             out[i] = math.log(v) if v > 0.0 else (-math.inf if v == 0.0 else math.nan)
+        elif y == -1.0:  # NumPy's shortcuts for these exponents, kept so that the bits are the ones it gave
+            out[i] = 1.0 / v
+        elif y == 0.5:
+            out[i] = math.sqrt(v)
+        elif y == 2.0:
+            out[i] = v * v
         else:
             out[i] = math.inf if v == 0.0 and y < 0.0 else v**y
     return out
