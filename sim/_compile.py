@@ -19,6 +19,7 @@ Numba and :mod:`sim._jit` (``import sim`` does not import it, so it does not loa
 
 import os
 import subprocess
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -364,10 +365,35 @@ def signature(kernel, values):
     return tuple(out)
 
 
-def compile_kernels(names, values, report=None):
-    """Compile the kernels ``names`` in that order for the argument types :func:`signature` gives (skipping those
-    it cannot type and those already compiled); ``report(name)`` as each of this package's kernels finishes,
-    callees included."""
+@contextmanager
+def plain_python():
+    """Within the block, every kernel of this package is its Python function wherever a loaded module of the package
+    holds it, so calling the package's code compiles nothing (a helper process prepares its tiny run this way: the
+    set-up kernels are the parent's to compile, and a kernel's types do not depend on how its inputs were made).
+    Nothing may be compiled inside the block: a kernel typed there would see Python functions as its callees."""
+    by_id = {id(k.fn): k for k in _jit.KERNELS.values() if hasattr(k.fn, "py_func")}
+    swapped = []
+    for module in list(sys.modules.values()):
+        spec = getattr(module, "__spec__", None)  # a module run with ``python -m`` is __main__ by name only
+        name = spec.name if spec is not None else getattr(module, "__name__", "")
+        if name != "sim" and not name.startswith("sim."):
+            continue
+        space = vars(module)
+        for attr, value in list(space.items()):
+            if id(value) in by_id:
+                swapped.append((space, attr, value))
+                space[attr] = value.py_func
+    try:
+        yield
+    finally:
+        for space, attr, value in swapped:
+            space[attr] = value
+
+
+@contextmanager
+def reporting(report):
+    """Within the block, ``report(name)`` as each of this package's kernels finishes compiling, callees included
+    (nothing when ``report`` is None)."""
     by_id = _dispatchers()
 
     class _Report:
@@ -377,6 +403,14 @@ def compile_kernels(names, values, report=None):
                 report(kernel.name)
 
     with event.install_listener(_EVENT, _Listener(_Report())):
+        yield
+
+
+def compile_kernels(names, values, report=None):
+    """Compile the kernels ``names`` in that order for the argument types :func:`signature` gives (skipping those
+    it cannot type and those already compiled); ``report(name)`` as each of this package's kernels finishes,
+    callees included."""
+    with reporting(report):
         for name in names:
             kernel = _jit.KERNELS[name]
             sig = signature(kernel, values)

@@ -738,20 +738,53 @@ def _start_compile_helper():
 
 def _compile_helper(parent):
     """The helper process: compile the kernels the event loop calls, from the last call in its code to the first,
-    while the parent types the loop from the first; report each on standard output. Dies with ``parent``."""
+    while the parent types the loop from the first; then the ones the parent compiles once the loop has run (the
+    run's account table, warm-up's screened population); report each on standard output. Dies with ``parent``.
+
+    Its tiny run is prepared with the set-up kernels as plain Python (:func:`sim._compile.plain_python`): the parent
+    compiles those anyway, so the helper starts on the loop's kernels at once."""
     import sys
 
-    from sim._compile import compile_kernels, ordered_callees
+    from sim._compile import compile_kernels, ordered_callees, plain_python
     from sim.outputs import die_with_parent
 
     die_with_parent(parent)
-    values = loop_state(prepare(_warmup_scenario()))
+    scn = _warmup_scenario()
+    with plain_python():
+        inp = prepare(scn)
+        values = loop_state(inp)
 
     def report(name):
         sys.stdout.write(name + "\n")
         sys.stdout.flush()
 
     compile_kernels(ordered_callees(_LOOP)[::-1], values, report)
+    _compile_after_loop(inp, values, scn, report)
+
+
+def _compile_after_loop(inp, values, scn, report):
+    """The kernels a first run compiles after its loop, called here on the tiny run's unrun state (their types are
+    the same): the account table's and, for warm-up, the survival screen's."""
+    from sim._compile import reporting
+
+    with reporting(report):
+        n = inp.pos_side.size
+        pack_positions_nb(
+            np.zeros(n + 6, ACCOUNT_DTYPE),
+            inp.pos_side,
+            inp.pos_size,
+            inp.pos_entry,
+            inp.pos_wallet,
+            inp.pos_reserve,
+            inp.pos_kind,
+            inp.pos_mode,
+            inp.pos_leverage,
+            np.zeros(n),
+            values["pos"],
+            inp.start_price,
+            inp.start_price,
+        )
+        _warm_screen(None, scn)
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["--compile-helper"]:
