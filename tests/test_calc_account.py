@@ -222,7 +222,7 @@ def test_okx_counts_the_fee_in_the_account_trigger():
 # --- random accounts ----------------------------------------------------------------------------------------
 
 COINS = {v: tuple(pack(v).tiers) for v in VENUES}
-ENTRY = {"BTC": 100_000.0, "ETH": 4_000.0}
+ENTRY = {"BTC": 100_000.0, "ETH": 4_000.0, "SOL": 150.0, "ALT": 20.0}
 
 
 @st.composite
@@ -309,8 +309,8 @@ ACCOUNT = ["--venue", "binance", "--position", "BTC,long,2,110000", "--wallet", 
     [
         (["--venue", "binance", "--position", "BTC,long,2", "--wallet", "5"], ["--position = 'BTC,long,2'", "four"]),
         (
-            ["--venue", "binance", "--position", "SOL,long,2,150", "--wallet", "5"],
-            ["--position = 'SOL,long,2,150'", "'SOL'", "binance", "BTC, ETH"],
+            ["--venue", "binance", "--version", "2021-03", "--position", "SOL,long,2,150", "--wallet", "5"],
+            ["--position = 'SOL,long,2,150'", "'SOL'", "binance rules 2021-03", "coins with one: BTC, ETH"],
         ),
         (["--venue", "binance", "--position", "BTC,up,2,1e5", "--wallet", "5"], ["side 'up'", "long, short"]),
         (["--venue", "binance", "--position", "BTC,long,-2,1e5", "--wallet", "5"], ["size '-2'", "> 0"]),
