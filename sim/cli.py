@@ -107,7 +107,9 @@ def _parser():
     calc.add_argument("--leverage", metavar="L", help="leverage; isolated: the margin is notional / L")
     calc.add_argument("--margin", metavar="USD", help="isolated margin (instead of --leverage)")
     calc.add_argument("--mode", metavar="isolated|cross", help="margin mode (default isolated)")
-    calc.add_argument("--wallet", metavar="USD", help="cross and --position: the account's balance (required)")
+    calc.add_argument(
+        "--wallet", metavar="USD", help="cross, --position: quote balance (required; --position: or --collateral)"
+    )
     calc.add_argument(
         "--other-mm", metavar="USD", help="cross only: maintenance margin of the other positions (default 0)"
     )

@@ -46,3 +46,16 @@ def test_alt_runs_and_older_packs_refuse_new_coins():
     # a table of one's own makes any pack take the coin
     tiers = [{"notional_floor_usd": 0, "max_leverage": 20, "mmr_pct": 2.5, "maintenance_amount_usd": 0}]
     assert sol("binance", **{"market.venue_version": "2021-03", "market.tiers": tiers}).market.asset == "SOL"
+
+
+@pytest.mark.parametrize("venue", V.VENUES)
+@pytest.mark.parametrize("asset", ["SOL", "ALT"])
+def test_the_one_position_calculator_takes_the_new_coins_on_every_venue(venue, asset):
+    from sim.calc import liquidation
+
+    res = liquidation(venue=venue, side="long", entry=150.0, size=10.0, leverage=5.0, asset=asset)
+    rows = V.pack(venue).tier_rows(asset, 150.0)
+    mmr = rows[0].mmr_pct / 100 + (V.pack(venue).rules.clearance_fee_pct / 100 if venue == "okx" else 0.0)
+    # isolated at initial margin, tier 1, MM on the mark (entry on Bybit: the same number at tier 1)
+    expected = 150.0 * (1 - 1 / 5) / (1 - mmr) if venue != "bybit" else 150.0 - (300.0 - 1500 * mmr) / 10
+    assert res["liquidation_price"] == pytest.approx(expected, rel=1e-9)
