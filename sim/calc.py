@@ -93,7 +93,7 @@ def liquidation(
         follows from the asset's maximum leverage (Hyperliquid: ``MMR = 1 / (2 × max leverage)``) it also sets
         the rates: the first tier at this leverage, later ones at the lower of theirs and it.
     asset : str
-        An asset of the rule pack (``BTC``, ``ETH``).
+        An asset of the rule pack (``BTC``, ``ETH``; ``SOL`` and ``ALT`` in the newest packs).
     version : str, optional
         The rule pack's version (a date, see :func:`sim.venues.versions`); by default the venue's
         default pack (:data:`sim.venues.DEFAULTS`).

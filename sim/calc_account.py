@@ -1,6 +1,7 @@
 """The account calculator: several positions in one cross-margin account, one venue's margins, one share-out method.
 
-An account holds a wallet ``W`` (USD; the only collateral is the quote currency, USDT or USDC) and positions
+An account holds a wallet ``W`` (USD: a quote-currency balance, plus the value of any collateral assets after the
+venue's haircuts, below) and positions
 ``i = 1..n`` in distinct coins, each with side ``s_i`` (+1 long, −1 short), size ``Q_i`` coins, entry ``EP_i`` and
 current mark ``m_i``. At the marks its equity is ``E = W + Σ uPnL_i`` with ``uPnL_i = s_i·Q_i·(m_i − EP_i)`` and its
 maintenance margin is ``MM = Σ MM_i(m_i)``, each position's from the venue's tier table for its coin
@@ -31,6 +32,15 @@ one-position calculator (:mod:`sim.calc`); on OKX the clearance fee counts in th
     positions pass to the liquidator vault at their marks and the equity goes with them to the vault, attributed
     to no position (``account_share_usd``); a negative equity is what sets off ADL.
 
+**Collateral** (docs/model.md §2.10). Besides the plain quote balance ``wallet``, the account may hold collateral
+assets ``c`` of amount ``a_c`` at price ``p_c``; each counts as ``p_c × Σ_k slice_k × ratio_k`` under the venue's
+table (:mod:`sim.venues.collateral`: the newest pack of each venue; tiered ratios apply slice by slice), and ``W``
+is ``wallet + Σ_c value_c``. Stablecoins (USDT, USDC, USDe) are priced at 1 unless ``prices`` says otherwise (a
+depeg); any other asset (BTC) needs a price, or, when the account holds a position in the same coin, is valued at
+that position's mark, and then moves with it: in that position's liquidation and bankruptcy prices the
+collateral's value is ``k·P`` (``k`` its units after the ratios), a root of a piecewise-linear equation solved
+exactly piece by piece (:func:`_tied_lp`). Every other collateral is held at its price in the roots.
+
 A venue's default method is its own (``dydx`` for ``venue="dydx"``); ``method`` selects another one, so that the
 same account can be shared out under each rule. Every venue's margins, dYdX's included, come from its rule pack.
 
@@ -49,12 +59,13 @@ from sim.calc import MAX_PRICE_USD, MAX_USD, MIN_NOTIONAL_USD, MIN_PRICE_USD, SI
 from sim.errors import ScenarioError
 from sim.kernels.margin import bankruptcy_price_nb, position_lp_nb, position_mm_nb, tier_nb
 from sim.venues import VENUES
+from sim.venues import collateral as collateral_tables
 
 METHODS = ("cross", "hyperliquid", "dydx")
 DEFAULT_METHOD = {"binance": "cross", "bybit": "cross", "okx": "cross", "hyperliquid": "hyperliquid", "dydx": "dydx"}
 
 
-def account(venue, positions, wallet, marks=None, version=None, method=None) -> dict:
+def account(venue, positions, wallet=None, marks=None, version=None, method=None, collateral=None, prices=None) -> dict:
     """Each position's liquidation price with the others held, and the account's share-out by a venue's method.
 
     Parameters
@@ -65,9 +76,10 @@ def account(venue, positions, wallet, marks=None, version=None, method=None) -> 
         Each ``(coin, side, size, entry)`` or the text ``"COIN,SIDE,SIZE,ENTRY"``: a coin the venue has tiers for
         (at most one position per coin, as in one-way mode), ``long`` or ``short``, size in coins (> 0) and entry
         price in USD ([1e-8, 1e9]), with a notional ``size × entry`` in [1e-6, 1e13] USD.
-    wallet : float
-        The account's balance, USD, in [−1e13, 1e13] (the positions' realised PnL and fees included; negative when
-        realised losses exceed the deposits, as a dYdX subaccount's USDC balance may be).
+    wallet : float, optional
+        The account's quote-currency balance, USD, in [−1e13, 1e13] (the positions' realised PnL and fees included;
+        negative when realised losses exceed the deposits, as a dYdX subaccount's USDC balance may be). Default 0
+        when ``collateral`` is given; one of the two is required.
     marks : mapping or sequence of str, optional
         Mark price by coin (``{"BTC": 108000}`` or ``["BTC=108000"]``), USD in [1e-8, 1e9]; a coin not given is
         marked at its entry price.
@@ -75,6 +87,15 @@ def account(venue, positions, wallet, marks=None, version=None, method=None) -> 
         The venue's rule-pack version (default: its default pack).
     method : {"cross", "hyperliquid", "dydx"}, optional
         The share-out method; default the venue's own (:data:`DEFAULT_METHOD`).
+    collateral : mapping or sequence of str, optional
+        Collateral by asset (``{"BTC": 1.5, "USDe": 20000}`` or ``["BTC=1.5", "USDe=20000"]``): an asset of the pack's
+        ``collateral`` table (names as the venue writes them, case-insensitive), amount finite and > 0, at most
+        1e13.
+    prices : mapping or sequence of str, optional
+        USD price by collateral asset (``{"USDe": 0.65}`` or ``["USDe=0.65"]``), in [1e-8, 1e9]. Default: 1 for
+        USDT, USDC and USDe. An asset the account also holds a position in is valued at that position's mark (its
+        entry when not marked; a price for it is an error: give the mark), and moves with it in that position's
+        liquidation and bankruptcy prices; another asset without a price is an error.
 
     Returns
     -------
@@ -94,6 +115,10 @@ def account(venue, positions, wallet, marks=None, version=None, method=None) -> 
 
         ``shareout`` = ``{method, equity_usd, positions: [{coin, close_order, close_price, share_usd}],
         account_share_usd, rule}``: the positions' shares plus ``account_share_usd`` sum to the equity.
+
+        ``wallet`` is the quote balance, ``collateral`` one dict per asset ``{asset, amount, price, price_from,
+        ratio, value_usd}`` (``ratio`` = value / (amount × price), the tiers' blend), ``collateral_usd`` their sum
+        and ``margin_balance_usd`` = wallet + collateral_usd, the balance the equity starts from.
     """
     problems: list[str] = []
     venue = venue.strip().lower() if isinstance(venue, str) else venue
@@ -109,16 +134,31 @@ def account(venue, positions, wallet, marks=None, version=None, method=None) -> 
         method = DEFAULT_METHOD.get(venue)
     elif method not in METHODS:
         problems.append(f"--method = {method!r}: must be one of {', '.join(METHODS)}")
-    wallet = _wallet(problems, wallet)
+    given = _pairs(collateral)
+    wallet = _wallet(problems, 0.0 if wallet is None and given else wallet)
     rows, named = _positions(problems, positions, venue, pk, coins)
     mark = _marks(problems, marks, rows, named)
+    held = _collateral(problems, given, venue, pk)
+    price = _prices(problems, prices, held, rows, mark)
     if problems:
         raise ScenarioError(problems)
-    return _solve(venue, pk, method, wallet, rows, mark)
+    assets = [_asset_value(pk, a, q, *price[a]) for a, q in held.items()]
+    # a collateral in a position's coin moves with that position's price: k USD of value per USD of price
+    tied = {c["asset"]: c["value_usd"] / c["price"] for c in assets if c["price_from"] == "mark"}
+    res = _solve(venue, pk, method, wallet + math.fsum(c["value_usd"] for c in assets), rows, mark, tied)
+    res.update(
+        wallet=wallet,
+        collateral=assets,
+        collateral_usd=math.fsum(c["value_usd"] for c in assets),
+        margin_balance_usd=res["wallet"],
+    )
+    return res
 
 
-def _solve(venue, pk, method, wallet, rows, mark):
-    """The numbers, once every input is valid."""
+def _solve(venue, pk, method, wallet, rows, mark, tied=None):
+    """The numbers, once every input is valid; ``tied`` maps a coin to the collateral value that moves with its
+    price (USD per USD of price)."""
+    tied = tied or {}
     pos = []
     for coin, s, q, ep in rows:
         m = mark.get(coin, ep)
@@ -131,6 +171,7 @@ def _solve(venue, pk, method, wallet, rows, mark):
                 ep=ep,
                 m=m,
                 arrays=(floor, rate, amount, trig, basis),
+                k=tied.get(coin, 0.0),
                 upnl=s * q * (m - ep),
                 mm=float(position_mm_nb(q, ep, m, floor, rate, amount, basis)),
                 tmm=float(position_mm_nb(q, ep, m, floor, trig, amount, basis)),
@@ -174,8 +215,16 @@ def _position(p, w_lp, w_bp):
     """One position's answer: its numbers at the mark, its liquidation and bankruptcy prices with the others held."""
     s, q, ep, m = p["s"], p["q"], p["ep"], p["m"]
     floor, rate, amount, trig, basis = p["arrays"]
-    lp = float(position_lp_nb(s, q, ep, w_lp, floor, trig, amount, basis))
-    bp = float(bankruptcy_price_nb(s, q, ep, w_bp))
+    k = p["k"]
+    if k:  # collateral in this coin: its value k·P moves with the price too
+        lp = _tied_lp(p, w_lp - k * m)
+        net = s * q + k
+        bp = (s * q * ep - (w_bp - k * m)) / net if net else -1.0
+        s_bp = -1 if net < 0 else 1
+    else:
+        lp = float(position_lp_nb(s, q, ep, w_lp, floor, trig, amount, basis))
+        bp = float(bankruptcy_price_nb(s, q, ep, w_bp))
+        s_bp = s
     out = {
         "coin": p["coin"],
         "side": "long" if s > 0 else "short",
@@ -193,7 +242,7 @@ def _position(p, w_lp, w_bp):
         "liquidated_at_any_price": False,
         "liquidation_tier": None,
         "distance_pct": None,
-        "bankruptcy_price": bp if bp > 0 else (0.0 if s < 0 else None),
+        "bankruptcy_price": bp if bp > 0 else (0.0 if s_bp < 0 else None),
     }
     if lp <= 0 and s < 0:  # the kernels' 0 for a short: at or below the trigger at every price
         out.update(liquidation_price=0.0, liquidated_at_any_price=True)
@@ -204,6 +253,29 @@ def _position(p, w_lp, w_bp):
             distance_pct=(lp - m) / m * 100.0,
         )
     return out
+
+
+def _tied_lp(p, w0):
+    """Liquidation price of a position whose account holds collateral in its coin: the root nearest the mark of
+    ``w0 + k·P + s·Q·(P − EP) − TMM(P)``, which is piecewise linear in ``P`` (one piece per tier on the mark
+    basis), so each piece's root is exact. 0 (short) or −1 (long) when no root: liquidated at every price or
+    at none, as the kernels' convention."""
+    s, q, ep, m, k = p["s"], p["q"], p["ep"], p["m"], p["k"]
+    floor, _, amount, trig, basis = p["arrays"]
+
+    def f(price):
+        return w0 + k * price + s * q * (price - ep) - float(position_mm_nb(q, ep, price, floor, trig, amount, basis))
+
+    cuts = [float(x) / q for x in floor[1:]] if basis == E.MM_MARK else []
+    edges = [0.0, *[c for c in cuts if 0 < c < MAX_PRICE_USD * 10], MAX_PRICE_USD * 10]
+    roots = []
+    for a, b in zip(edges, edges[1:]):
+        fa, fb = f(a), f(b)
+        if fa == 0 or fa * fb < 0:
+            roots.append(a if fa == 0 else a + (b - a) * fa / (fa - fb))
+    if roots:
+        return min(roots, key=lambda r: abs(r - m))
+    return 0.0 if f(m) <= 0 else -1.0
 
 
 def _shareout(method, pos, equity, mm, backstop):
@@ -271,7 +343,7 @@ def _margins(pk, coin, entry):
 def _wallet(problems, wallet):
     allowed = "a finite number in [-1e13, 1e13] (USD, the account's balance)"
     if wallet is None:
-        problems.append(f"--wallet: required, {allowed}")
+        problems.append(f"--wallet: required unless --collateral is given, {allowed}")
         return None
     x = _float(wallet)
     if x is None or not -MAX_USD <= x <= MAX_USD:
@@ -357,6 +429,102 @@ def _marks(problems, marks, rows, named):
     return out
 
 
+def _pairs(items):
+    """``NAME=VALUE`` items (a mapping, a sequence of text or of pairs) as ``(text, name, value)``; ``None`` for a
+    name when the text has no ``=``."""
+    if items is None:
+        return []
+    items = items.items() if isinstance(items, Mapping) else items
+    if isinstance(items, str):
+        items = [items]
+    out = []
+    for item in items:
+        if isinstance(item, str):
+            name, eq, value = item.partition("=")
+            out.append((item, name.strip() if eq else None, value))
+        else:
+            name, value = item
+            out.append((f"{name}={value}", str(name).strip(), value))
+    return out
+
+
+def _collateral(problems, given, venue, pk):
+    """Amount by collateral asset (the venue's spelling), after a problem for each bad ``ASSET=AMOUNT``."""
+    table = dict(pk.collateral) if pk is not None else {}
+    spelled = {a.upper(): a for a in table}
+    accepted = ", ".join(table) if table else "none: this version has no collateral table (use --wallet)"
+    out: dict[str, float] = {}
+    for text, name, value in given:
+        flag = f"--collateral = {text!r}"
+        if name is None:
+            problems.append(f"{flag}: must be ASSET=AMOUNT (e.g. BTC=1.5)")
+            continue
+        asset = spelled.get(name.upper())
+        x = _float(value)
+        if pk is None:
+            continue  # the venue or version is reported already
+        if asset is None:
+            problems.append(
+                f"{flag}: {venue} rules {pk.version} do not accept {name} as collateral; accepted: {accepted}"
+            )
+        elif x is None or not 0 < x <= MAX_USD:
+            problems.append(f"{flag}: the amount must be a finite number in (0, 1e13] ({asset})")
+        elif asset in out:
+            problems.append(f"{flag}: a second amount of {asset}; give one per asset")
+        else:
+            out[asset] = x
+    return out
+
+
+def _prices(problems, prices, held, rows, mark):
+    """``(price, source)`` by collateral asset: --price, 1 for a stablecoin, or the mark of a position in the coin."""
+    marked = {coin: mark.get(coin, ep) for coin, _, _, ep in rows}
+    out = {}
+    for text, name, value in _pairs(prices):
+        flag = f"--price = {text!r}"
+        asset = next((a for a in held if name is not None and a.upper() == name.upper()), None)
+        x = _float(value)
+        if name is None:
+            problems.append(f"{flag}: must be ASSET=PRICE (e.g. USDe=0.65)")
+        elif x is None or not MIN_PRICE_USD <= x <= MAX_PRICE_USD:
+            problems.append(f"{flag}: the price must be a finite number in [1e-8, 1e9] (USD)")
+        elif asset is None:
+            problems.append(f"{flag}: no --collateral in {name} (collateral given: {', '.join(held) or 'none'})")
+        elif asset in out:
+            problems.append(f"{flag}: a second price for {asset}; give one per asset")
+        elif asset.upper() in marked:
+            problems.append(
+                f"{flag}: {asset} collateral is valued at the {asset} position's mark: give --mark {asset}=PRICE"
+            )
+        else:
+            out[asset] = (x, "--price")
+    for asset in held:
+        if asset in out:
+            continue
+        if asset in collateral_tables.DOLLAR_PRICED:
+            out[asset] = (1.0, "par")
+        elif asset.upper() in marked:
+            out[asset] = (marked[asset.upper()], "mark")
+        else:
+            problems.append(
+                f"--collateral {asset}: needs --price {asset}=PRICE (USD; only USDT, USDC and USDe default to 1, "
+                f"and a {asset} position would lend its mark)"
+            )
+    return out
+
+
+def _asset_value(pk, asset, amount, price, source):
+    value = collateral_tables.value_usd(pk.collateral[asset], amount, price)
+    return dict(
+        asset=asset,
+        amount=amount,
+        price=price,
+        price_from=source,
+        ratio=value / (amount * price),
+        value_usd=value,
+    )
+
+
 def _fields(item):
     """A position given as a sequence, as a list (a non-sequence is one field, reported as such)."""
     try:
@@ -391,8 +559,11 @@ def account_text(res) -> str:
     ratio = res["margin_ratio_pct"]
     lines = [
         f"  {'account':<20} {res['venue']}, rules of {res['version']}; share-out by the {res['method']} method",
-        f"  {'wallet':<20} {usd(res['wallet'])} USD",
-        f"  {'equity':<20} {usd(res['equity_usd'])} USD (wallet + unrealised PnL at the marks)",
+        f"  {'wallet':<20} {usd(res['wallet'])} USD" + (" (quote currency)" if res["collateral"] else ""),
+        *_collateral_lines(res, usd),
+        f"  {'equity':<20} {usd(res['equity_usd'])} USD ("
+        + ("margin balance" if res["collateral"] else "wallet")
+        + " + unrealised PnL at the marks)",
         f"  {'maintenance margin':<20} {usd(res['maintenance_margin_usd'])} USD"
         + (
             f" (the trigger adds the clearance fee: {usd(res['trigger_margin_usd'])})"
@@ -469,6 +640,27 @@ def account_text(res) -> str:
     table.append(("total", *blank, usd(share["equity_usd"])))
     lines += _columns(table)
     return "\n".join(lines)
+
+
+def _collateral_lines(res, usd):
+    """The collateral table and the margin balance, when the account holds collateral."""
+    if not res["collateral"]:
+        return []
+    table = [("  collateral", "amount", "price", "from", "ratio", "value USD")]
+    for c in res["collateral"]:
+        table.append(
+            (
+                f"  {c['asset']}",
+                f"{c['amount']:,.10g}",
+                usd(c["price"]),
+                c["price_from"],
+                f"{c['ratio']:.6g}",
+                usd(c["value_usd"]),
+            )
+        )
+    return _columns(table) + [
+        f"  {'margin balance':<20} {usd(res['margin_balance_usd'])} USD (wallet + Σ amount × price × ratio)"
+    ]
 
 
 def _columns(table, left=1):

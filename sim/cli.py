@@ -5,8 +5,9 @@
     liqsim warmup
     liqsim calc --venue V --side long|short --entry PRICE [--size QTY] (--leverage L | --margin USD)
                 [--mode isolated|cross] [--wallet USD] [--other-mm USD] [--other-upnl USD]
-                [--mmr PCT] [--cum USD] [--max-leverage L] [--asset BTC|ETH] [--version DATE] [--json]
-    liqsim calc --venue V --position COIN,SIDE,SIZE,ENTRY [--position ...] --wallet USD [--mark COIN=PRICE ...]
+                [--mmr PCT] [--cum USD] [--max-leverage L] [--asset BTC|ETH|SOL|ALT] [--version DATE] [--json]
+    liqsim calc --venue V --position COIN,SIDE,SIZE,ENTRY [--position ...] [--wallet USD] [--mark COIN=PRICE ...]
+                [--collateral ASSET=AMOUNT ...] [--price ASSET=PRICE ...]
                 [--method cross|hyperliquid|dydx] [--version DATE] [--json]
     liqsim venues [--verbose] [--json]
     liqsim compare FILE [--venues binance,bybit,okx,hyperliquid,dydx] [--policies venue_queue,pro_rata,leverage_drain]
@@ -96,6 +97,8 @@ def _parser():
     calc.add_argument("--position", action="append", metavar="COIN,SIDE,SIZE,ENTRY", help="an account's position")
     calc.add_argument("--mark", action="append", metavar="COIN=PRICE", help="with --position (default: the entry)")
     calc.add_argument("--method", metavar="cross|hyperliquid|dydx", help="with --position: the share-out method")
+    calc.add_argument("--collateral", action="append", metavar="ASSET=AMOUNT", help="with --position: collateral held")
+    calc.add_argument("--price", action="append", metavar="ASSET=PRICE", help="a collateral's USD price (USDe=0.65)")
     calc.add_argument(
         "--size",
         metavar="QTY",
@@ -104,7 +107,9 @@ def _parser():
     calc.add_argument("--leverage", metavar="L", help="leverage; isolated: the margin is notional / L")
     calc.add_argument("--margin", metavar="USD", help="isolated margin (instead of --leverage)")
     calc.add_argument("--mode", metavar="isolated|cross", help="margin mode (default isolated)")
-    calc.add_argument("--wallet", metavar="USD", help="cross and --position: the account's balance (required)")
+    calc.add_argument(
+        "--wallet", metavar="USD", help="cross, --position: quote balance (required; --position: or --collateral)"
+    )
     calc.add_argument(
         "--other-mm", metavar="USD", help="cross only: maintenance margin of the other positions (default 0)"
     )
@@ -116,7 +121,7 @@ def _parser():
     calc.add_argument("--mmr", metavar="PCT", help="one maintenance-margin rate, percent, instead of the tier table")
     calc.add_argument("--cum", metavar="USD", help="maintenance amount with --mmr (default 0)")
     calc.add_argument("--max-leverage", metavar="L", help="leverage cap instead of the tier's")
-    calc.add_argument("--asset", metavar="BTC|ETH", help="whose tier table applies (default BTC)")
+    calc.add_argument("--asset", metavar="BTC|ETH|SOL|ALT", help="whose tier table applies (default BTC)")
     calc.add_argument(
         "--version", metavar="DATE", help="rule-pack version (default: the venue's default pack; see liqsim venues)"
     )
@@ -263,14 +268,16 @@ def _calc(args):
 
         if single:
             raise ScenarioError(f"{', '.join(single)}: not with --position (each position is COIN,SIDE,SIZE,ENTRY)")
-        res = account(args.venue, args.position, _number(args.wallet), args.mark, args.version, args.method)
+        given = (args.mark, args.version, args.method, args.collateral, args.price)
+        res = account(args.venue, args.position, _number(args.wallet), *given)
         print(json.dumps(res, indent=2) if args.json else account_text(res))
         return 0
     missing = [f for f in ("--side", "--entry") if getattr(args, f[2:]) is None]
-    if missing or args.mark or args.method:
+    only = [f for f in ("--mark", "--method", "--collateral", "--price") if getattr(args, f[2:])]
+    if missing or only:
         raise ScenarioError(
             [f"{f}: required, or give the account form's --position COIN,SIDE,SIZE,ENTRY" for f in missing]
-            + [f"{f}: only with --position" for f in ("--mark", "--method") if getattr(args, f[2:])]
+            + [f"{f}: only with --position" for f in only]
         )
     res = liquidation(
         venue=args.venue,

@@ -222,7 +222,7 @@ def test_okx_counts_the_fee_in_the_account_trigger():
 # --- random accounts ----------------------------------------------------------------------------------------
 
 COINS = {v: tuple(pack(v).tiers) for v in VENUES}
-ENTRY = {"BTC": 100_000.0, "ETH": 4_000.0}
+ENTRY = {"BTC": 100_000.0, "ETH": 4_000.0, "SOL": 150.0, "ALT": 20.0}
 
 
 @st.composite
@@ -309,8 +309,8 @@ ACCOUNT = ["--venue", "binance", "--position", "BTC,long,2,110000", "--wallet", 
     [
         (["--venue", "binance", "--position", "BTC,long,2", "--wallet", "5"], ["--position = 'BTC,long,2'", "four"]),
         (
-            ["--venue", "binance", "--position", "SOL,long,2,150", "--wallet", "5"],
-            ["--position = 'SOL,long,2,150'", "'SOL'", "binance", "BTC, ETH"],
+            ["--venue", "binance", "--version", "2021-03", "--position", "SOL,long,2,150", "--wallet", "5"],
+            ["--position = 'SOL,long,2,150'", "'SOL'", "binance rules 2021-03", "coins with one: BTC, ETH"],
         ),
         (["--venue", "binance", "--position", "BTC,up,2,1e5", "--wallet", "5"], ["side 'up'", "long, short"]),
         (["--venue", "binance", "--position", "BTC,long,-2,1e5", "--wallet", "5"], ["size '-2'", "> 0"]),
@@ -364,3 +364,109 @@ def test_the_readme_example_is_a_real_run(capsys):
     command = " ".join(line.rstrip("\\").strip() for line in block[:2]).split()[2:]
     code, out, _ = cli(capsys, *command)
     assert code == 0 and out.rstrip("\n") == "\n".join(block[2:]).rstrip("\n")
+
+
+# --- collateral (docs/model.md §2.10) ----------------------------------------------------------------------------
+
+
+def test_binance_haircuts_by_hand():
+    """Binance Multi-Assets Mode: USDC at 0.9999, BTC at 0.95 (its FAQ): 10,000 USDC + 1 BTC at 100,000 count as
+    9,999 + 95,000 = 104,999 USD of margin balance, on top of the quote wallet."""
+    res = account("binance", ["ETH,short,10,4000"], 1_000, collateral=["USDC=10000", "BTC=1"], prices=["BTC=100000"])
+    by = {c["asset"]: c for c in res["collateral"]}
+    assert by["USDC"]["value_usd"] == pytest.approx(9_999.0) and by["USDC"]["price_from"] == "par"
+    assert by["BTC"]["value_usd"] == pytest.approx(95_000.0) and by["BTC"]["ratio"] == pytest.approx(0.95)
+    assert res["collateral_usd"] == pytest.approx(104_999.0)
+    assert res["margin_balance_usd"] == pytest.approx(105_999.0) and res["wallet"] == 1_000
+    assert res["equity_usd"] == pytest.approx(105_999.0)  # marked at entry: no PnL
+    plain = account("binance", ["ETH,short,10,4000"], 105_999.0)
+    assert res["positions"][0]["liquidation_price"] == pytest.approx(plain["positions"][0]["liquidation_price"])
+
+
+def test_bybit_btc_tiers_apply_slice_by_slice():
+    """Bybit's example tiers: 15 BTC = 10 at 0.98 + 5 at 0.95."""
+    res = account("bybit", ["SOL,long,100,150"], None, collateral={"BTC": 15}, prices={"BTC": 100_000})
+    assert res["collateral_usd"] == pytest.approx((10 * 0.98 + 5 * 0.95) * 100_000)
+    assert res["collateral"][0]["ratio"] == pytest.approx((10 * 0.98 + 5 * 0.95) / 15)
+
+
+def test_a_usde_depeg_moves_every_liquidation_price_and_can_liquidate_an_account_no_position_of_which_moved():
+    """10 Oct 2025: Binance valued USDe collateral at its own spot price, about 0.65; accounts margined with USDe
+    were liquidated although their positions had not moved."""
+    positions, marks = ["BTC,long,1,100000", "SOL,long,100,150", "ETH,short,2,4000"], ["BTC=94000"]
+    par = account("binance", positions, None, marks, collateral=["USDe=10000"])
+    dep = account("binance", positions, None, marks, collateral=["USDe=10000"], prices=["USDe=0.65"])
+    assert par["collateral_usd"] == pytest.approx(9_500.0) and dep["collateral_usd"] == pytest.approx(6_175.0)
+    assert not par["liquidatable"] and dep["liquidatable"]
+    assert [p["mark"] for p in par["positions"]] == [p["mark"] for p in dep["positions"]]
+    for a, b in zip(par["positions"], dep["positions"]):
+        assert abs(b["liquidation_price"] - b["mark"]) < abs(a["liquidation_price"] - a["mark"])
+        # the depeg's loss, 3,325 USD, moves each price by that much over the position's net exposure
+        assert abs(b["liquidation_price"] - a["liquidation_price"]) * b["size"] == pytest.approx(3_325.0, rel=0.01)
+
+
+def test_btc_collateral_moves_with_the_price_of_btc():
+    one = account("okx", ["ETH,long,1,4000"], None, collateral=["BTC=2"], prices=["BTC=100000"])
+    two = account("okx", ["ETH,long,1,4000"], None, collateral=["BTC=2"], prices=["BTC=80000"])
+    assert two["collateral_usd"] == pytest.approx(one["collateral_usd"] * 0.8)
+    # with a BTC position, the collateral is valued at its mark, and moves with it in that position's prices
+    held = account("binance", ["BTC,long,1,100000"], 0, ["BTC=90000"], collateral=["BTC=0.5"])
+    c = held["collateral"][0]
+    assert c["price"] == 90_000 and c["price_from"] == "mark" and c["value_usd"] == pytest.approx(0.5 * 0.95 * 90_000)
+    p = held["positions"][0]
+    lp, k = p["liquidation_price"], 0.5 * 0.95
+    tiers = pack("binance").tier_rows("BTC", lp)
+    mm = lp * tiers[0].mmr_pct / 100 - tiers[0].maintenance_amount_usd
+    assert k * lp + (lp - 100_000) == pytest.approx(mm, abs=1e-6)  # equity at the LP, collateral revalued, = MM
+    assert k * p["bankruptcy_price"] + (p["bankruptcy_price"] - 100_000) == pytest.approx(0.0, abs=1e-6)
+    fixed = account("binance", ["BTC,long,1,100000"], 0.5 * 0.95 * 90_000, ["BTC=90000"])
+    assert lp > fixed["positions"][0]["liquidation_price"]  # collateral falling with BTC: liquidated sooner
+
+
+def test_python_api_matches_the_cli(capsys):
+    args = ["--venue", "bybit", "--position", "BTC,short,1,100000", "--position", "SOL,long,50,150"]
+    extra = ["--collateral", "USDT=3000", "--collateral", "USDe=5000", "--price", "USDe=0.9", "--mark", "SOL=140"]
+    code, out, _ = cli(capsys, "calc", *args, *extra, "--json")
+    assert code == 0
+    api = account(
+        "bybit", ["BTC,short,1,100000", "SOL,long,50,150"], None, {"SOL": 140}, collateral={"USDT": 3000, "USDe": 5000},
+        prices={"USDe": 0.9},
+    )  # fmt: skip
+    assert json.loads(out) == json.loads(json.dumps(api))
+    code, text, _ = cli(capsys, "calc", *args, *extra)
+    assert code == 0 and "USDe" in text and "0.95" in text and "margin balance" in text
+
+
+COLL = ["--venue", "binance", "--position", "BTC,long,1,100000"]
+
+
+@pytest.mark.parametrize(
+    "args, needles",
+    [
+        (
+            ["--venue", "hyperliquid", *COLL[2:], "--collateral", "USDe=1000"],
+            ["--collateral = 'USDe=1000'", "accepted: USDC"],
+        ),
+        (["--venue", "okx", *COLL[2:], "--collateral", "usde=1"], ["do not accept usde", "USDT, USDC, BTC"]),
+        ([*COLL, "--version", "2024-10", "--collateral", "USDT=1"], ["no collateral table", "--wallet"]),
+        ([*COLL, "--collateral", "USDC"], ["--collateral = 'USDC'", "ASSET=AMOUNT"]),
+        ([*COLL, "--collateral", "USDC=-5"], ["--collateral = 'USDC=-5'", "(0, 1e13]"]),
+        ([*COLL, "--collateral", "USDC=1", "--collateral", "usdc=2"], ["second amount of USDC"]),
+        ([*COLL[:2], "--position", "ETH,long,1,4000", "--collateral", "BTC=1"], ["needs --price BTC=PRICE"]),
+        ([*COLL, "--collateral", "BTC=1", "--price", "BTC=90000"], ["--price = 'BTC=90000'", "--mark BTC=PRICE"]),
+        ([*COLL, "--collateral", "USDe=1", "--price", "USDe=0"], ["--price = 'USDe=0'", "[1e-8, 1e9]"]),
+        ([*COLL, "--collateral", "USDe=1", "--price", "USDT=1"], ["--price = 'USDT=1'", "no --collateral in USDT"]),
+        ([*COLL, "--collateral", "USDe=1", "--price", "USDe"], ["--price = 'USDe'", "ASSET=PRICE"]),
+        (COLL, ["--wallet: required unless --collateral"]),
+        (
+            ["--venue", "binance", "--side", "long", "--entry", "1e5", "--leverage", "5", "--collateral", "USDC=1"],
+            ["--collateral", "only with --position"],
+        ),  # fmt: skip
+    ],
+)
+def test_bad_collateral_input_exits_2_naming_it(capsys, args, needles):
+    code, out, err = cli(capsys, "calc", *args)
+    assert code == 2 and out == ""
+    for needle in needles:
+        assert needle in err
+    assert "Traceback" not in err

@@ -120,7 +120,9 @@ def test_mm_is_continuous_at_every_tier_floor(venue, version):
 @pytest.mark.parametrize("venue,version", ALL)
 def test_every_table_is_sane(venue, version):
     p = V.pack(venue, version)
-    assert set(V.ASSETS) <= set(p.tiers)
+    assert set(V.CORE_ASSETS) <= set(p.tiers) <= set(V.ASSETS)
+    if version == V.newest(venue):  # SOL and the generic alt in every venue's newest pack
+        assert set(p.tiers) == set(V.ASSETS)
     for asset, rows in p.tiers.items():
         assert V.tier_problems(rows) == [], (venue, version, asset)
         assert rows[0].notional_floor_usd == 0
@@ -261,7 +263,7 @@ def test_weakly_sourced_defaults_keep_their_provenance_notes():
 @pytest.mark.parametrize("price", [1.0, 50_000.0, 1e9])
 def test_tier_rows_of_usd_notional_packs_are_the_tiers_themselves(venue, version, price):
     p = V.pack(venue, version)
-    for asset in V.ASSETS:
+    for asset in p.tiers:
         assert not p.sized_in_coins(asset)
         assert p.tier_rows(asset, price) is p.tiers[asset]
     assert dict(p.size_floors) == {} and dict(p.reference_price_usd) == {}
@@ -270,11 +272,11 @@ def test_tier_rows_of_usd_notional_packs_are_the_tiers_themselves(venue, version
 @pytest.mark.parametrize("version", V.versions("okx"))
 def test_okx_tiers_are_set_in_contracts_and_valued_at_a_price(version):
     p = V.pack("okx", version)
-    assert dict(p.reference_price_usd) == {"BTC": 100_000.0, "ETH": 3_000.0}
+    assert {a: p.reference_price_usd[a] for a in V.CORE_ASSETS} == {"BTC": 100_000.0, "ETH": 3_000.0}
     # 1,000 and 5,000 contracts of 0.01 BTC; 5,000 and 10,000 of 0.1 ETH (the pack's notes)
     assert p.size_floors["BTC"][:3] == (0.0, 10.0, 50.0) and p.size_floors["ETH"][:3] == (0.0, 500.0, 1000.0)
     assert any("0.01 BTC, 0.1 ETH per contract" in n for n in p.notes)
-    for asset in V.ASSETS:
+    for asset in p.tiers:
         assert p.sized_in_coins(asset)
         assert p.tier_rows(asset, p.reference_price_usd[asset]) == p.tiers[asset]  # the listed table
         for price in (0.5, 3_000.0, 50_000.0, 123_456.78, 1e9):
@@ -320,7 +322,8 @@ def test_sized_rows_wants_one_floor_per_tier():
 
 
 def test_defaults_are_the_newest_documented_versions():
-    assert V.VENUES == ("binance", "bybit", "okx", "hyperliquid", "dydx") and V.ASSETS == ("BTC", "ETH")
+    assert V.VENUES == ("binance", "bybit", "okx", "hyperliquid", "dydx")
+    assert V.ASSETS == ("BTC", "ETH", "SOL", "ALT") and V.CORE_ASSETS == ("BTC", "ETH")
     assert set(V.DEFAULTS) == set(V.VENUES)
     assert V.DEFAULTS == {
         "binance": "2025",
@@ -447,3 +450,79 @@ def test_venues_records_are_plain_json():
         assert r["tier_size_floors"] == {a: list(f) for a, f in p.size_floors.items()}
         assert r["tier_reference_price_usd"] == dict(p.reference_price_usd)
         assert bool(r["tier_size_floors"]) == (p.venue == "okx")
+
+
+# ------------------------------------------------------------------------------------ SOL, ALT and collateral
+
+
+def test_new_coin_tables_match_their_sources():
+    """Spot checks against the cited snapshots: freqtrade's SOLUSDT/AVAXUSDT (2024-10-24), OKX's SOL-USDT and
+    AVAX-USDT position tiers (2026-05-28, contracts of 1 coin), Hyperliquid's margin tiers and dYdX's tier 1."""
+    b = V.pack("binance")
+    assert [(t.notional_floor_usd, t.max_leverage, t.mmr_pct) for t in b.tiers["SOL"][:3]] == [
+        (0, 100, 0.5),
+        (20e3, 75, 0.65),
+        (100e3, 50, 1.0),
+    ]
+    assert b.tiers["SOL"][-1].maintenance_amount_usd == 66_728_380  # freqtrade's stated cum
+    assert b.tiers["ALT"][1].maintenance_amount_usd == 7.5 and b.tiers["ALT"][0].max_leverage == 75
+    assert V.pack("binance", "2024-10").tiers["SOL"] is b.tiers["SOL"]
+    okx = V.pack("okx")
+    assert okx.size_floors["SOL"][:4] == (0.0, 2_500.0, 10_000.0, 20_000.0)
+    assert okx.size_floors["ALT"][:4] == (0.0, 4_800.0, 10_000.0, 18_000.0)
+    assert [(t.max_leverage, t.mmr_pct) for t in okx.tiers["SOL"][:3]] == [(50, 0.65), (40, 1.0), (20, 1.5)]
+    assert [(t.max_leverage, t.mmr_pct) for t in okx.tiers["ALT"][:3]] == [(50, 1.0), (40, 1.5), (20, 3.0)]
+    assert okx.tier_rows("SOL", 200.0)[1].notional_floor_usd == 2_500 * 200.0  # one contract = 1 SOL
+    hl = V.pack("hyperliquid")
+    assert [(t.notional_floor_usd, t.max_leverage, t.mmr_pct) for t in hl.tiers["SOL"]] == [
+        (0, 20, 2.5),
+        (70e6, 10, 5.0),
+    ]
+    assert [(t.notional_floor_usd, t.max_leverage, t.mmr_pct) for t in hl.tiers["ALT"]] == [
+        (0, 10, 5.0),
+        (20e6, 5, 10.0),
+    ]
+    assert [(t.max_leverage, t.mmr_pct) for t in V.pack("dydx").tiers["SOL"]] == [(10, 5.0)]
+    assert V.pack("bybit").tiers["SOL"] == b.tiers["SOL"]  # [INF] Binance's table for the same coin
+    for p in V.all_packs():
+        if "SOL" in p.tiers:
+            assert any("AVAX" in n for n in p.notes), (p.venue, p.version)
+
+
+def test_older_packs_without_a_dated_source_have_no_new_coins():
+    for venue, version in (("binance", "2021-03"), ("bybit", "2025-12"), ("okx", "2020"), ("hyperliquid", "2024")):
+        assert set(V.pack(venue, version).tiers) == {"BTC", "ETH"}
+
+
+def test_collateral_tables_of_the_newest_packs():
+    assert set(V.pack("binance").collateral) == {"USDT", "USDC", "USDe", "BTC"}
+    assert set(V.pack("bybit").collateral) == {"USDT", "USDC", "USDe", "BTC"}
+    assert set(V.pack("okx").collateral) == {"USDT", "USDC", "BTC"}
+    assert set(V.pack("hyperliquid").collateral) == {"USDC"} == set(V.pack("dydx").collateral)
+    assert V.pack("binance").collateral["BTC"] == ((0.0, 0.95),)
+    for venue in V.VENUES:
+        p = V.pack(venue)
+        assert any("collateral" in n and n[:1] == "[" for n in p.notes)
+        for rows in p.collateral.values():
+            assert V.collateral.problems(rows) == []
+        for version in V.versions(venue)[:-1]:
+            assert dict(V.pack(venue, version).collateral) == {}
+
+
+def test_collateral_value_is_bracket_wise():
+    rows = V.pack("bybit").collateral["BTC"]  # 0.98 to 10 BTC, 0.95 to 20, 0.9 to 30, 0.85 to 40, 0.8 to 50, 0 above
+    assert V.collateral.value_usd(rows, 5, 100_000.0) == 5 * 0.98 * 100_000.0
+    assert V.collateral.value_usd(rows, 15, 100_000.0) == pytest.approx((10 * 0.98 + 5 * 0.95) * 100_000.0)
+    full = (10 * 0.98 + 10 * 0.95 + 10 * 0.9 + 10 * 0.85 + 10 * 0.8) * 100_000.0
+    assert V.collateral.value_usd(rows, 60, 100_000.0) == pytest.approx(full)  # nothing above 50 BTC counts
+    assert V.collateral.problems(((0.0, 0.9), (5.0, 0.95))) == ["ratio 0.95 above the previous tier's 0.9"]
+
+
+def test_venues_text_lists_the_new_coins_and_collateral():
+    text = V.venues_text(verbose=True)
+    assert "BTC ETH SOL ALT" in text and "USDT USDC USDe BTC" in text
+    assert "ALT tiers:" in text and "collateral (ratio by amount held" in text
+    rec = {(r["venue"], r["version"]): r for r in V.venues_records()}
+    assert rec[("binance", "2021-03")]["sol_tier1_mmr_pct"] is None
+    assert rec[("binance", "2025")]["sol_tier1_mmr_pct"] == 0.5
+    assert rec[("okx", "2025-05")]["collateral"]["BTC"][0] == [0.0, 0.98]

@@ -332,6 +332,11 @@ def _check_venue(c: _Checker) -> tuple[Tier, ...] | None:
             c.given["market.venue_version"],
         )
         return None
+    pk = venues.pack(venue, version)
+    if v["market.tiers"] is None and v["market.asset"] not in pk.tiers:  # SOL, ALT: the newest packs only
+        where = f"the {venue} {pk.version} pack has no tier table for it; allowed there: {', '.join(pk.tiers)}"
+        c.fail("market.asset", where + " (or give [[market.tiers]])", c.given.get("market.asset", v["market.asset"]))
+        return None
     price = v["market.start_price_usd"] if c.ok("market.start_price_usd") else MarketTable.start_price_usd
     market = MarketTable(
         venue=venue, venue_version=version, asset=v["market.asset"], tiers=v["market.tiers"], start_price_usd=price

@@ -75,7 +75,12 @@ class MarketTable:
         shown_default="newest",
         allowed="a version `liqsim venues` lists for the venue",
     )
-    asset: str = setting("BTC", "str", "Which of the pack's tier tables applies.", choices=venues.ASSETS)
+    asset: str = setting(
+        "BTC",
+        "str",
+        "Which of the pack's tier tables applies (SOL and ALT, a generic alt with AVAX's numbers: newest packs).",
+        choices=venues.ASSETS,
+    )
     symbol: str = setting("BTCUSDT", "str", "Contract name, for labels.")
     start_price_usd: float = num(121000.0, "(0, 1e9]", "USD", "Index, mark and last price at t = 0.")
     tick_size_usd: float = num(

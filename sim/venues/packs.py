@@ -10,11 +10,19 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any
 
+from sim.venues import collateral as C
 from sim.venues import tables as T
 from sim.venues.schema import Pack, Rules, TierRow
 
 VENUES = ("binance", "bybit", "okx", "hyperliquid", "dydx")
-ASSETS = ("BTC", "ETH")
+#: Every pack has BTC and ETH tables; the newest pack of every venue (and Binance's 2024-10, whose snapshot has
+#: them) also SOL and ALT, a generic high-volatility alt whose numbers are AVAX's (ALT_COIN).
+CORE_ASSETS = ("BTC", "ETH")
+ASSETS = ("BTC", "ETH", "SOL", "ALT")
+#: ALT's tables are those of AVAX: a mid-cap layer-1 listed as a USDT (USDC) perpetual on all five venues, in the
+#: middle of each venue's alt ladder (Binance 75x, OKX 50x, Hyperliquid's 10x group, dYdX's tier-1 10x), with about
+#: twice SOL's volatility and a fall of 70% or more in the 10 Oct 2025 crash (docs/model.md §9.2).
+ALT_COIN = "AVAX"
 
 # The version pack(venue) returns: the newest one documented, as the issue asks. Binance's "2025" and Bybit's
 # "2026-09" tables are also the most weakly sourced (a hard-coded web project, test fixtures quoting the API,
@@ -75,6 +83,7 @@ def _make(
 ) -> Pack:
     if rules.get("settle") == "bankruptcy":  # a centralised venue
         notes = notes + [_BAND_NOTE]
+    notes = notes + list(C.NOTES.get((venue, version), ()))
     return Pack(
         venue,
         version,
@@ -85,6 +94,7 @@ def _make(
         MappingProxyType(dict(size_floors or {})),
         MappingProxyType(dict(reference_price_usd or {})),
         mmr_from_max_leverage,
+        C.table(venue, version),
     )
 
 
@@ -99,6 +109,7 @@ def _binance(
     inventory_pct: float,
     notes: list[str],
     adl_drawdown_pct: float = 0.0,
+    alts: dict[str, tuple[TierRow, ...]] | None = None,
 ) -> Pack:
     rules = dict(
         _CEX,
@@ -144,7 +155,15 @@ def _binance(
         "[INF] the premium is sampled from the book's mid, not impact prices (docs/engine.md §9).",
         "[INF] stops trigger on the last price (the API's default working type, CONTRACT_PRICE; docs/model.md §5.3).",
     ]
-    return _make("binance", version, source, rules, {"BTC": btc, "ETH": T.BINANCE_2024_10_ETH}, notes + common)
+    tiers = {"BTC": btc, "ETH": T.BINANCE_2024_10_ETH, **(alts or {})}
+    return _make("binance", version, source, rules, tiers, notes + common)
+
+
+_BINANCE_ALTS = {"SOL": T.BINANCE_2024_10_SOL, "ALT": T.BINANCE_2024_10_ALT}
+_ALT_NOTE = (
+    "ALT is a generic high-volatility alt whose numbers are AVAX's: a mid-cap listed on all five venues "
+    "(sim.venues.packs.ALT_COIN)."
+)
 
 
 def _binance_packs() -> tuple[Pack, ...]:
@@ -174,9 +193,11 @@ def _binance_packs() -> tuple[Pack, ...]:
             60.0,
             100.0,
             [
-                "[CODE] BTCUSDT and ETHUSDT tiers from the freqtrade snapshot of 2024-10-24.",
+                "[CODE] BTCUSDT, ETHUSDT, SOLUSDT and AVAXUSDT (ALT) tiers from the freqtrade snapshot of "
+                "2024-10-24 (freqtrade/exchange/binance_leverage_tiers.json). " + _ALT_NOTE,
                 "[INF] mark basis window 60 s: the 30 s window starts 2025-09-18, after this snapshot.",
             ],
+            alts=_BINANCE_ALTS,
         ),
         _binance(
             "2025",
@@ -190,7 +211,9 @@ def _binance_packs() -> tuple[Pack, ...]:
                 "internally consistent with the recurrence [VER]. The default as the newest version, though "
                 "the most weakly sourced: 2024-10 is the newest with a named source.",
                 "[INF] ETH: no 2025 ETHUSDT table found; the 2024-10 ETH table is reused.",
+                "[INF] SOL and ALT (AVAX): no 2025 tables found; the 2024-10 ones are reused. " + _ALT_NOTE,
             ],
+            alts=_BINANCE_ALTS,
         ),
     )
 
@@ -264,12 +287,20 @@ def _bybit_packs() -> tuple[Pack, ...]:
             "/v5/market/risk-limit BTCUSDT payloads quoted in test fixtures of 2026-09-17 and "
             "2026-10-01 (repositories not identified) [CODE]",
             _BYBIT_RULES,
-            {"BTC": T.BYBIT_2026_09_BTC, "ETH": T.BYBIT_2026_09_ETH},
+            {
+                "BTC": T.BYBIT_2026_09_BTC,
+                "ETH": T.BYBIT_2026_09_ETH,
+                "SOL": T.BYBIT_2026_09_SOL,
+                "ALT": T.BYBIT_2026_09_ALT,
+            },
             [
                 "[CODE] BTC tiers 1–3: 0–300k 150x 0.33%, to 2M 100x 0.5% (deduction 510), to 2.6M 90x 0.56% "
                 "(1,710); [INF] above 2.6M the 2025-12 ladder (deductions +510). The default as the newest "
                 "version, though the most weakly sourced: the fixtures' repositories were not identified; 2025-12 "
                 "is the newest with a named source.",
+                "[INF] SOL and ALT (AVAX): no SOLUSDT or AVAXUSDT risk-limit table found; Binance's 2024-10 tables for "
+                "the same coins (a peer venue's ladder for the coin, closer than Bybit's BTC ladder scaled). "
+                + _ALT_NOTE,
             ]
             + _BYBIT_NOTES,
         ),
@@ -306,7 +337,7 @@ _OKX_NOTES = [
 ]
 
 
-def _okx(version: str, source: str, tiers_down: int, notes: list[str]) -> Pack:
+def _okx(version: str, source: str, tiers_down: int, notes: list[str], assets: tuple[str, ...] = CORE_ASSETS) -> Pack:
     rules = dict(
         _CEX,
         clearance_fee_pct=0.05,
@@ -331,10 +362,10 @@ def _okx(version: str, source: str, tiers_down: int, notes: list[str]) -> Pack:
         version,
         source,
         rules,
-        {"BTC": T.OKX_2026_05_BTC, "ETH": T.OKX_2026_05_ETH},
+        {a: T.OKX_2026_05[a] for a in assets},
         notes + _OKX_NOTES,
-        size_floors=T.OKX_2026_05_SIZE_FLOORS,
-        reference_price_usd=T.OKX_REF_PRICE_USD,
+        size_floors={a: T.OKX_2026_05_SIZE_FLOORS[a] for a in assets},
+        reference_price_usd={a: T.OKX_REF_PRICE_USD[a] for a in assets},
     )
 
 
@@ -360,7 +391,14 @@ def _okx_packs() -> tuple[Pack, ...]:
             [
                 "[SEC] current rule as restated from the 2025 page: at tier 3 or above, reduce by the contracts "
                 "needed to drop two tiers, re-check, repeat; full liquidation once tier-1 requirements break.",
+                "[CODE] SOL-USDT and AVAX-USDT (ALT) swaps from the same 2026-05-28 cache, first 15 tiers: SOL 2,500 "
+                "contracts at 50x / 0.65%, to 10,000 at 40x / 1%, then steps of 20,000 from 20x / 1.5% (+0.5% each); "
+                "AVAX 4,800 at 50x / 1%, to 10,000 at 40x / 1.5%, then steps of 18,000 from 20x / 3% (+0.5%). "
+                "Contract value 1 SOL (SOL-USDC-SWAP instrument record, ctVal 1, lot 0.01 [CODE]) and 1 AVAX [INF: the "
+                "tiers' 0.1-contract steps; the instrument record was not read]. [INF] USD tables shown at 150 USD/SOL "
+                "and 20 USD/AVAX. " + _ALT_NOTE,
             ],
+            assets=ASSETS,
         ),
     )
 
@@ -431,7 +469,7 @@ def _hyperliquid_packs() -> tuple[Pack, ...]:
             "Hyperliquid docs (margining, liquidations, auto-deleveraging) [DOC]; BTC and ETH at 50x until "
             "2025-03-12, when Hyperliquid cut them to 40x and 25x, as reported by the press [SEC]",
             _HL_RULES,
-            T.HYPERLIQUID_2024,
+            T.HYPERLIQUID_2024,  # BTC and ETH only: no dated source for SOL or alts before the 2026 tiers
             [
                 "[SEC] BTC and ETH max leverage 50x until 2025-03-12 (press reports of Hyperliquid's "
                 "announcement after the 50x ETH liquidation of that day: BTC to 40x, ETH to 25x, 'to raise "
@@ -455,9 +493,10 @@ def _hyperliquid_packs() -> tuple[Pack, ...]:
             _HL_RULES,
             T.HYPERLIQUID_2026_01,
             [
-                "[DOC] tiers: BTC 0–150M USDC 40x, above 20x; ETH 0–100M 25x, above 15x; MMR = half the "
-                "initial margin at the tier's max leverage [DOC rule, INF values]; deductions by the Binance "
-                "recurrence [DOC].",
+                "[DOC] tiers: BTC 0–150M USDC 40x, above 20x; ETH 0–100M 25x, above 15x; SOL 0–70M 20x, above 10x; "
+                "ALT (AVAX's group: AAVE, ADA, AVAX, DOGE, LINK, SUI, ...) 0–20M 10x, above 5x (margin-tiers.md, "
+                "commits of 2026-01 to 2026-04); MMR = half the initial margin at the tier's max leverage [DOC rule, "
+                "INF values]; deductions by the Binance recurrence [DOC]. " + _ALT_NOTE,
                 "[SEC] after March 2025 the liquidator vault has 'a tight cap (small % of HLP)' and 'ADL will be "
                 "triggered if the Liquidator loses above a certain threshold'; [INF] neither number is "
                 "published: no cap and no loss threshold are modelled.",
@@ -571,7 +610,14 @@ def _dydx_packs() -> tuple[Pack, ...]:
             "genesis files, and docs.dydx.xyz (dydxprotocol/v4-documentation) [CODE][DOC]",
             _DYDX_RULES,
             T.DYDX_2026_03,
-            _DYDX_NOTES,
+            _DYDX_NOTES
+            + [
+                "[CODE] SOL-USD and AVAX-USD (ALT) are on liquidity tier 1: initial margin 10%, maintenance fraction "
+                "50% → MMF 5%, 10x, one tier ('Mid-Cap' in the mainnet genesis of 2023-10-26, 'Small-Cap' with the "
+                "same fractions in testing/genesis.sh at the pack's commit); a governance move of SOL to the 5% / 3% "
+                "tier was not verified. Less liquid alts are on tier 2 'Long-Tail' (20% / 10%, 5x). Both markets are "
+                "cross. " + _ALT_NOTE,
+            ],
         ),
     )
 

@@ -49,7 +49,9 @@ def venues_records() -> list[dict]:
     counts it), the key rules flattened (clearance fee, partial rule, settlement, mark, ADL trigger, ranking and
     price), and in full: ``rules``, ``tiers`` (asset → list of rows), ``notes``, and for a venue whose tiers are
     set in position size (OKX) ``tier_size_floors`` (asset → floors in coins) and ``tier_reference_price_usd``
-    (asset → the price ``tiers`` is shown at); both are empty objects for USD-notional tiers.
+    (asset → the price ``tiers`` is shown at); both are empty objects for USD-notional tiers. ``collateral``: asset
+    → rows ``[floor in units, ratio]`` (:mod:`sim.venues.collateral`), empty where the version has no table. The
+    per-asset tier-1 fields are None for an asset the version has no table for.
     """
     out = []
     for p in all_packs():
@@ -61,9 +63,9 @@ def venues_records() -> list[dict]:
             "newest": newest(p.venue) == p.version,
             "source": p.source,
         }
-        for asset in ASSETS:
-            rec[f"{asset.lower()}_tier1_mmr_pct"] = p.tiers[asset][0].mmr_pct
-            rec[f"{asset.lower()}_tier1_max_leverage"] = p.tiers[asset][0].max_leverage
+        for asset in ASSETS:  # None where the version has no table for the asset (SOL, ALT in older packs)
+            rec[f"{asset.lower()}_tier1_mmr_pct"] = p.tiers[asset][0].mmr_pct if asset in p.tiers else None
+            rec[f"{asset.lower()}_tier1_max_leverage"] = p.tiers[asset][0].max_leverage if asset in p.tiers else None
         rec.update(
             btc_trigger_mmr_pct=effective_trigger_mmr_pct(p, "BTC"),
             clearance_fee_pct=r.clearance_fee_pct,
@@ -78,6 +80,7 @@ def venues_records() -> list[dict]:
             notes=list(p.notes),
             tier_size_floors={a: list(f) for a, f in p.size_floors.items()},
             tier_reference_price_usd=dict(p.reference_price_usd),
+            collateral={a: [list(row) for row in rows] for a, rows in p.collateral.items()},
         )
         out.append(rec)
     return out
@@ -127,7 +130,16 @@ def _pack_detail(p: Pack) -> list[str]:
         else:
             title = f"  {asset} tiers:"
         lines += [title] + [f"    {line}" for line in _tier_lines(rows, asset, p.size_floors.get(asset))]
+    if p.collateral:
+        lines.append("  collateral (ratio by amount held, each slice at its tier's ratio):")
+        for asset, ratios in p.collateral.items():
+            cells = [f"{fmt(r)}" if len(ratios) == 1 else f"{fmt(f)}+: {fmt(r)}" for f, r in ratios]
+            lines.append(f"    {asset:<5} " + ", ".join(cells))
     return lines
+
+
+def _collateral(p: Pack) -> str:
+    return " ".join(p.collateral) if p.collateral else "-"
 
 
 def venues_text(verbose: bool = False) -> str:
@@ -145,6 +157,8 @@ def venues_text(verbose: bool = False) -> str:
         "ADL trigger",
         "ADL ranking",
         "ADL price",
+        "coins",
+        "collateral",
     ]
     body = []
     for p in all_packs():
@@ -164,6 +178,8 @@ def venues_text(verbose: bool = False) -> str:
                 _adl_trigger(r),
                 r.adl_ranking,
                 r.adl_price,
+                " ".join(p.tiers),
+                _collateral(p),
             ]
         )
     lines = _aligned(header, body, right={2, 3, 4, 5})
@@ -171,6 +187,8 @@ def venues_text(verbose: bool = False) -> str:
         "",
         "version = date of the source of the numbers; * = default, the newest (used when no version is given).",
         "BTC MMR and max lev are tier 1; trigger % adds the clearance fee where the venue counts it (OKX).",
+        "coins: the tier tables of the version (ALT: a generic high-volatility alt, AVAX's numbers); collateral: the",
+        "assets taken as margin with a haircut table (- = the quote currency only); --verbose lists both.",
     ]
     sized = sorted({p.venue for p in all_packs() if p.size_floors})
     if sized:

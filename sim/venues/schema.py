@@ -101,7 +101,7 @@ class Rules:
 class Pack:
     """One venue's rules at one date.
 
-    ``tiers`` maps an asset ("BTC", "ETH") to its tier rows, lowest first; it is a read-only mapping and takes
+    ``tiers`` maps an asset ("BTC", "ETH", and in the newest packs "SOL", "ALT") to its tier rows, lowest first; it is a read-only mapping and takes
     no part in hashing (the rest of the pack identifies it). ``version`` is the date of the source of the
     numbers ("YYYY", "YYYY-MM" or "YYYY-MM-DD"); ``notes`` hold the provenance, one line each, tagged
     [DOC]/[CODE]/[SEC]/[INF]/[VER] as in docs/model.md §11.1.
@@ -123,6 +123,11 @@ class Pack:
     #: The maintenance rate follows from the asset's maximum leverage, MMR = 1 / (2 × max leverage) (Hyperliquid):
     #: a calculator given another maximum leverage derives the rates from it, not from the table.
     mmr_from_max_leverage: bool = False
+    #: Collateral the venue takes for perpetuals margin: asset → rows ``(floor in units of the asset, ratio)``,
+    #: lowest first (:mod:`sim.venues.collateral`); empty for a version without a table (quote currency only).
+    collateral: Mapping[str, tuple[tuple[float, float], ...]] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False
+    )
 
     def sized_in_coins(self, asset: str) -> bool:
         """True when this pack sets the asset's tiers in position size (coins), not in USD notional."""

@@ -59,6 +59,20 @@ BINANCE_2021_03_BTC = rows(
     (0.4, 0.5, 1.0, 2.5, 5.0, 10.0, 12.5, 15.0, 25.0, 50.0),
     (0, 50, 1_300, 16_300, 266_300, 1_266_300, 2_516_300, 5_016_300, 25_016_300, 100_016_300),
 )
+# The same freqtrade snapshot (commit 3d9514d2, 2024-10-24): SOLUSDT, and AVAXUSDT for the generic alt ALT
+# (packs.ALT_COIN says why AVAX).
+BINANCE_2024_10_SOL = rows(
+    (0, 20e3, 100e3, 800e3, 4e6, 8e6, 40e6, 80e6, 100e6, 200e6),
+    (100, 75, 50, 25, 20, 10, 5, 4, 2, 1),
+    (0.5, 0.65, 1.0, 2.0, 2.5, 5.0, 10.0, 12.5, 25.0, 50.0),
+    (0, 30, 380, 8_380, 28_380, 228_380, 2_228_380, 4_228_380, 16_728_380, 66_728_380),
+)
+BINANCE_2024_10_ALT = rows(
+    (0, 5e3, 25e3, 80e3, 400e3, 800e3, 4e6, 8e6, 10e6, 20e6),
+    (75, 50, 40, 25, 20, 10, 5, 4, 2, 1),
+    (0.5, 0.65, 1.0, 2.0, 2.5, 5.0, 10.0, 12.5, 25.0, 50.0),
+    (0, 7.5, 95, 895, 2_895, 22_895, 222_895, 422_895, 1_672_895, 6_672_895),
+)
 # A 2025 BTCUSDT variant hard-coded in a Next.js project (repository not identified).
 BINANCE_2025_BTC = rows(
     (0, 300e3, 800e3, 3e6, 12e6, 70e6, 100e6, 230e6, 480e6, 600e6, 800e6, 1.2e9),
@@ -132,6 +146,9 @@ if [t.maintenance_amount_usd for t in BYBIT_2026_09_BTC[:3]] != [0, 510, 1_710]:
 # No ETHUSDT table was found: the BTC ladder at half the risk-limit values [INF].
 BYBIT_2025_12_ETH = scaled(BYBIT_2025_12_BTC, 0.5)
 BYBIT_2026_09_ETH = scaled(BYBIT_2026_09_BTC, 0.5)
+# No SOLUSDT or AVAXUSDT risk-limit table was found either: Binance's tables for the same coins (2024-10) [INF].
+BYBIT_2026_09_SOL = BINANCE_2024_10_SOL
+BYBIT_2026_09_ALT = BINANCE_2024_10_ALT
 
 # ------------------------------------------------------------------------------------------------------- OKX
 
@@ -139,31 +156,50 @@ BYBIT_2026_09_ETH = scaled(BYBIT_2026_09_BTC, 0.5)
 # bounds in contracts; the first 15 of 99 tiers. BTC and ETH share the rate and leverage ladders. A position's
 # tier follows its size, so the floors are kept in coins (OKX_2026_05_SIZE_FLOORS) and turned into USD at the
 # price of the position (Pack.tier_rows); the USD tables below use a reference price, for display [INF].
-OKX_CONTRACTS_PER_COIN = {"BTC": 100, "ETH": 10}  # contract value 0.01 BTC, 0.1 ETH
-OKX_REF_PRICE_USD = {"BTC": 100_000.0, "ETH": 3_000.0}  # [INF] the price the USD tables are shown at
+# SOL-USDT and AVAX-USDT (the generic alt ALT) from the same cache: the first 15 tiers of each.
+OKX_CONTRACTS_PER_COIN = {"BTC": 100, "ETH": 10, "SOL": 1, "ALT": 1}  # contract value 0.01 BTC, 0.1 ETH, 1 SOL, 1 AVAX
+OKX_REF_PRICE_USD = {"BTC": 100_000.0, "ETH": 3_000.0, "SOL": 150.0, "ALT": 20.0}  # [INF] the USD tables' prices
 _OKX_CAPS = {
     "BTC": (1_000, 5_000) + tuple(range(20_000, 260_001, 20_000)),
     "ETH": (5_000, 10_000) + tuple(range(25_000, 325_001, 25_000)),
+    "SOL": (2_500, 10_000) + tuple(range(20_000, 260_001, 20_000)),
+    "ALT": (4_800, 10_000) + tuple(range(18_000, 234_001, 18_000)),
 }
-_OKX_LEVS = (100, 66.66, 50, 40, 33.33, 28.57, 25, 22.22, 20, 18.18, 16.66, 15.38, 14.28, 13.33, 12.5)
-_OKX_MMRS = (0.4, 0.5, 0.75) + tuple(1.25 + 0.5 * k for k in range(12))
+_OKX_LEVS_MAJOR = (100, 66.66, 50, 40, 33.33, 28.57, 25, 22.22, 20, 18.18, 16.66, 15.38, 14.28, 13.33, 12.5)
+_OKX_LEVS_ALT = (50, 40, 20, 18.18, 16.66, 15.38, 14.28, 13.33, 12.5, 11.76, 11.11, 10.52, 10, 9.52, 9.09)
+_OKX_LEVS = {"BTC": _OKX_LEVS_MAJOR, "ETH": _OKX_LEVS_MAJOR, "SOL": _OKX_LEVS_ALT, "ALT": _OKX_LEVS_ALT}
+_OKX_MMRS_MAJOR = (0.4, 0.5, 0.75) + tuple(1.25 + 0.5 * k for k in range(12))
+_OKX_MMRS = {
+    "BTC": _OKX_MMRS_MAJOR,
+    "ETH": _OKX_MMRS_MAJOR,
+    "SOL": (0.65, 1.0) + tuple(1.5 + 0.5 * k for k in range(13)),
+    "ALT": (1.0, 1.5) + tuple(3.0 + 0.5 * k for k in range(13)),
+}
 OKX_2026_05_SIZE_FLOORS = {  # tier floors in coins: contracts / contracts per coin
     asset: tuple(c / OKX_CONTRACTS_PER_COIN[asset] for c in (0,) + caps[:-1]) for asset, caps in _OKX_CAPS.items()
 }
 
 
 def _okx(asset: str) -> tuple[TierRow, ...]:
-    return rows([f * OKX_REF_PRICE_USD[asset] for f in OKX_2026_05_SIZE_FLOORS[asset]], _OKX_LEVS, _OKX_MMRS)
+    return rows(
+        [f * OKX_REF_PRICE_USD[asset] for f in OKX_2026_05_SIZE_FLOORS[asset]], _OKX_LEVS[asset], _OKX_MMRS[asset]
+    )
 
 
-OKX_2026_05_BTC = _okx("BTC")
-OKX_2026_05_ETH = _okx("ETH")
+OKX_2026_05 = {asset: _okx(asset) for asset in _OKX_CAPS}
+OKX_2026_05_BTC = OKX_2026_05["BTC"]
+OKX_2026_05_ETH = OKX_2026_05["ETH"]
 
 # ----------------------------------------------------------------------------------------------- Hyperliquid
 
 # Hyperliquid margin tiers (mainnet, 2026 docs snapshot). MMR is half the initial margin at the tier's max
 # leverage, i.e. 100 / (2 × max leverage) percent.
-_HL_LEVELS = {"BTC": ((0, 40), (150e6, 20)), "ETH": ((0, 25), (100e6, 15))}
+_HL_LEVELS = {
+    "BTC": ((0, 40), (150e6, 20)),
+    "ETH": ((0, 25), (100e6, 15)),
+    "SOL": ((0, 20), (70e6, 10)),
+    "ALT": ((0, 10), (20e6, 5)),  # AVAX's group (AAVE, ADA, AVAX, DOGE, LINK, SUI, ...)
+}
 HYPERLIQUID_2026_01 = {
     asset: rows([f for f, _ in ladder], [lv for _, lv in ladder], [100.0 / (2 * lv) for _, lv in ladder])
     for asset, ladder in _HL_LEVELS.items()
@@ -184,6 +220,9 @@ HYPERLIQUID_2024 = {
 # MMF 1.2% and 50x; one tier (no size scaling of MMF; the open-interest scaling of IMF is off on this tier).
 # Localnet/testnet genesis and docs.dydx.xyz "Margin"; launch genesis had 5% / 3% (pack notes).
 DYDX_2026_03 = {asset: rows((0,), (50,), (1.2,)) for asset in ("BTC", "ETH")}
+# SOL-USD and AVAX-USD (ALT) are on liquidity tier 1 ("Mid-Cap" in the mainnet genesis of 2023-10-26, "Small-Cap" in
+# the localnet genesis at the pack's commit): initial margin 10%, maintenance fraction 50% → MMF 5%, 10x, one tier.
+DYDX_2026_03.update({asset: rows((0,), (10,), (5.0,)) for asset in ("SOL", "ALT")})
 
 
 def half_initial_rows(table: Sequence[TierRow], max_leverage: float) -> tuple[TierRow, ...]:
@@ -198,19 +237,18 @@ ALL_TABLES = {
     "BINANCE_2021_03_BTC": BINANCE_2021_03_BTC,
     "BINANCE_2024_10_BTC": BINANCE_2024_10_BTC,
     "BINANCE_2024_10_ETH": BINANCE_2024_10_ETH,
+    "BINANCE_2024_10_SOL": BINANCE_2024_10_SOL,
+    "BINANCE_2024_10_ALT": BINANCE_2024_10_ALT,
     "BINANCE_2025_BTC": BINANCE_2025_BTC,
     "BYBIT_2025_12_BTC": BYBIT_2025_12_BTC,
     "BYBIT_2025_12_ETH": BYBIT_2025_12_ETH,
     "BYBIT_2026_09_BTC": BYBIT_2026_09_BTC,
     "BYBIT_2026_09_ETH": BYBIT_2026_09_ETH,
-    "OKX_2026_05_BTC": OKX_2026_05_BTC,
-    "OKX_2026_05_ETH": OKX_2026_05_ETH,
-    "HYPERLIQUID_2026_01_BTC": HYPERLIQUID_2026_01["BTC"],
-    "HYPERLIQUID_2026_01_ETH": HYPERLIQUID_2026_01["ETH"],
+    **{f"OKX_2026_05_{a}": t for a, t in OKX_2026_05.items()},
+    **{f"HYPERLIQUID_2026_01_{a}": t for a, t in HYPERLIQUID_2026_01.items()},
     "HYPERLIQUID_2024_BTC": HYPERLIQUID_2024["BTC"],
     "HYPERLIQUID_2024_ETH": HYPERLIQUID_2024["ETH"],
-    "DYDX_2026_03_BTC": DYDX_2026_03["BTC"],
-    "DYDX_2026_03_ETH": DYDX_2026_03["ETH"],
+    **{f"DYDX_2026_03_{a}": t for a, t in DYDX_2026_03.items()},
 }
 for _name, _table in ALL_TABLES.items():  # the data must obey the rules every consumer assumes
     if _problems := tier_problems(_table):
