@@ -514,22 +514,7 @@ def _wrap(inp, pos, fills, series, perp, lp_start, sp):
     n = pos.side.size
     spp = inp.spot.params
     n_other = 6 if (spp.on or spp.flow_on) else 4  # the arbitrageurs' and the flow's perp legs, when they trade
-    acc = np.zeros(n + n_other, ACCOUNT_DTYPE)  # zeros, not empty: padding bytes must be reproducible too
-    pack_positions_nb(
-        acc,
-        inp.pos_side,
-        inp.pos_size,
-        inp.pos_entry,
-        inp.pos_wallet,
-        inp.pos_reserve,
-        inp.pos_kind,
-        inp.pos_mode,
-        inp.pos_leverage,
-        lp_start,
-        pos,
-        inp.start_price,
-        mark,
-    )
+    acc = _account_rows(inp, pos, lp_start, mark, n_other)
     if inp.arr_on:  # arrival rows: the entry at arrival (NaN: never opened); posting margin is not a top-up
         rows = acc[inp.arr_row0 : n]
         opened = pos.status[inp.arr_row0 :] != E.FLAT
@@ -762,28 +747,34 @@ def _compile_helper(parent):
     _compile_after_loop(inp, values, scn, report)
 
 
+def _account_rows(inp, pos, lp_start, mark, n_other):
+    """The account table: one row per trader position (filled by the kernel) and ``n_other`` rows after them."""
+    acc = np.zeros(pos.side.size + n_other, ACCOUNT_DTYPE)  # zeros, not empty: padding bytes must be reproducible
+    pack_positions_nb(
+        acc,
+        inp.pos_side,
+        inp.pos_size,
+        inp.pos_entry,
+        inp.pos_wallet,
+        inp.pos_reserve,
+        inp.pos_kind,
+        inp.pos_mode,
+        inp.pos_leverage,
+        lp_start,
+        pos,
+        inp.start_price,
+        mark,
+    )
+    return acc
+
+
 def _compile_after_loop(inp, values, scn, report):
     """The kernels a first run compiles after its loop, called here on the tiny run's unrun state (their types are
     the same): the account table's and, for warm-up, the survival screen's."""
     from sim._compile import reporting
 
     with reporting(report):
-        n = inp.pos_side.size
-        pack_positions_nb(
-            np.zeros(n + 6, ACCOUNT_DTYPE),
-            inp.pos_side,
-            inp.pos_size,
-            inp.pos_entry,
-            inp.pos_wallet,
-            inp.pos_reserve,
-            inp.pos_kind,
-            inp.pos_mode,
-            inp.pos_leverage,
-            np.zeros(n),
-            values["pos"],
-            inp.start_price,
-            inp.start_price,
-        )
+        _account_rows(inp, values["pos"], np.zeros(values["pos"].side.size), inp.start_price, 6)
         _warm_screen(None, scn)
 
 
