@@ -16,17 +16,22 @@ which is the one-position root of :func:`sim.kernels.margin.position_lp_nb` (the
 ``margin_available`` (docs/model.md §2.4). The moving position's tier follows its notional at the root, as in the
 one-position calculator (:mod:`sim.calc`); on OKX the clearance fee counts in the trigger of every position.
 
-**Share-out of the account's equity** (docs/model.md §2.9), by method:
+**Share-out of the account's equity** (docs/model.md §2.9; each venue's rule for a cross account, §2.11), by method:
 
 ``dydx``
     dYdX v4 closes position ``i`` at its bankruptcy price ``m_i·(1 − s_i·MMF_i·TNC/TMMR)``: the position takes the
     share ``MM_i / TMMR`` of the account's total net collateral ``TNC`` (= ``E``), with ``TMMR = Σ MM_j``. The shares
     sum to ``TNC``, and a close at that price leaves ``TNC / TMMR`` unchanged.
 ``cross``
-    Binance, Bybit and OKX in cross margin: a position's bankruptcy price with the others held at their marks is
-    where the account's equity is 0, so the position closed first takes the account's whole equity (or deficit);
-    the others are then closed at their marks with nothing left. The venues do not publish the order in which a
-    cross account's positions are closed: liqsim assumes the largest maintenance margin first [INF].
+    Binance and Bybit in cross margin: a position's bankruptcy price with the others held at their marks is where
+    the account's equity is 0, so the position closed first takes the account's whole equity (or deficit); the
+    others are then closed at their marks with nothing left. Neither venue publishes the order in which a cross
+    account's positions are closed: liqsim assumes the largest maintenance margin first [INF].
+``okx``
+    OKX in cross margin: a full liquidation hands every cross position to the liquidation engine together, at the
+    bankruptcy price (margin ratio 0). How the equity is divided among them is not published; liqsim divides it by
+    trigger margin, ``share_i = E·TMM_i / Σ TMM_j`` with ``TMM`` the maintenance margin plus the clearance fee (the
+    denominator of OKX's margin ratio) [INF], position ``i`` closing at ``m_i − s_i·share_i/Q_i``.
 ``hyperliquid``
     Hyperliquid's backstop takes a cross account as a whole (every cross position and the cross margin): the
     positions pass to the liquidator vault at their marks and the equity goes with them to the vault, attributed
@@ -61,8 +66,8 @@ from sim.kernels.margin import bankruptcy_price_nb, position_lp_nb, position_mm_
 from sim.venues import VENUES
 from sim.venues import collateral as collateral_tables
 
-METHODS = ("cross", "hyperliquid", "dydx")
-DEFAULT_METHOD = {"binance": "cross", "bybit": "cross", "okx": "cross", "hyperliquid": "hyperliquid", "dydx": "dydx"}
+METHODS = ("cross", "okx", "hyperliquid", "dydx")
+DEFAULT_METHOD = {"binance": "cross", "bybit": "cross", "okx": "okx", "hyperliquid": "hyperliquid", "dydx": "dydx"}
 
 
 def account(venue, positions, wallet=None, marks=None, version=None, method=None, collateral=None, prices=None) -> dict:
@@ -85,7 +90,7 @@ def account(venue, positions, wallet=None, marks=None, version=None, method=None
         marked at its entry price.
     version : str, optional
         The venue's rule-pack version (default: its default pack).
-    method : {"cross", "hyperliquid", "dydx"}, optional
+    method : {"cross", "okx", "hyperliquid", "dydx"}, optional
         The share-out method; default the venue's own (:data:`DEFAULT_METHOD`).
     collateral : mapping or sequence of str, optional
         Collateral by asset (``{"BTC": 1.5, "USDe": 20000}`` or ``["BTC=1.5", "USDe=20000"]``): an asset of the pack's
@@ -114,7 +119,9 @@ def account(venue, positions, wallet=None, marks=None, version=None, method=None
         ``liquidation_tier`` the one at the liquidation price.
 
         ``shareout`` = ``{method, equity_usd, positions: [{coin, close_order, close_price, share_usd}],
-        account_share_usd, rule}``: the positions' shares plus ``account_share_usd`` sum to the equity.
+        account_share_usd, rule}``: the positions' shares plus ``account_share_usd`` sum to the equity;
+        ``close_order`` is 1, 2, ... under ``cross``, 1 for every position under ``okx`` (all together) and None
+        where no order applies (dYdX's is pseudo-random, Hyperliquid's backstop takes the account at once).
 
         ``wallet`` is the quote balance, ``collateral`` one dict per asset ``{asset, amount, price, price_from,
         ratio, value_usd}`` (``ratio`` = value / (amount × price), the tiers' blend), ``collateral_usd`` their sum
@@ -207,7 +214,7 @@ def _solve(venue, pk, method, wallet, rows, mark, tied=None):
         "bankrupt": bool(equity <= 0),
         "backstop": backstop,
         "positions": out_pos,
-        "shareout": _shareout(method, pos, equity, mm, backstop),
+        "shareout": _shareout(method, pos, equity, mm, tmm, backstop),
     }
 
 
@@ -278,25 +285,37 @@ def _tied_lp(p, w0):
     return 0.0 if f(m) <= 0 else -1.0
 
 
-def _shareout(method, pos, equity, mm, backstop):
-    """How the account's equity (a deficit when negative) is shared among its positions by ``method``."""
+def _shareout(method, pos, equity, mm, tmm, backstop):
+    """How the account's equity (a deficit when negative) is shared among its positions by ``method``; ``mm`` and
+    ``tmm`` are the account's maintenance and trigger margins."""
     shares = []
     account_share = 0.0
     if method == "dydx":
         rule = (
-            "dYdX v4: position i closes at m_i·(1 − s_i·MMF_i·TNC/TMMR), taking the share MM_i/TMMR of the "
-            "total net collateral TNC"
+            "dYdX v4: one position per block, picked from a pseudo-random start; position i closes at "
+            "m_i·(1 − s_i·MMF_i·TNC/TMMR), taking the share MM_i/TMMR of the total net collateral TNC"
         )
         for p in pos:
             share = equity * p["mm"] / mm if mm > 0 else 0.0
             shares.append((p, None, p["m"] - p["s"] * share / p["q"], share))
         if mm <= 0:
             account_share = equity
+    elif method == "okx":
+        rule = (
+            "OKX: a full liquidation takes every cross position together at the bankruptcy price; position i takes "
+            "the share TMM_i/ΣTMM of the equity (maintenance margin plus clearance fee) [INF: the split is not "
+            "published]"
+        )
+        for p in pos:
+            share = equity * p["tmm"] / tmm if tmm > 0 else 0.0
+            shares.append((p, 1, p["m"] - p["s"] * share / p["q"], share))
+        if tmm <= 0:
+            account_share = equity
     elif method == "cross":
         rule = (
             "cross margin: the position closed first takes the whole equity at its bankruptcy price (equity 0 "
             "with the others at their marks); the others close at their marks. Order: largest maintenance margin "
-            "first [INF: not published]"
+            "first [INF: Binance and Bybit publish none]"
         )
         order = sorted(range(len(pos)), key=lambda k: (-pos[k]["mm"], k))
         rank = {k: r + 1 for r, k in enumerate(order)}

@@ -8,7 +8,7 @@
                 [--mmr PCT] [--cum USD] [--max-leverage L] [--asset BTC|ETH|SOL|ALT] [--version DATE] [--json]
     liqsim calc --venue V --position COIN,SIDE,SIZE,ENTRY [--position ...] [--wallet USD] [--mark COIN=PRICE ...]
                 [--collateral ASSET=AMOUNT ...] [--price ASSET=PRICE ...]
-                [--method cross|hyperliquid|dydx] [--version DATE] [--json]
+                [--method cross|okx|hyperliquid|dydx] [--version DATE] [--json]
     liqsim venues [--verbose] [--json]
     liqsim compare FILE [--venues binance,bybit,okx,hyperliquid,dydx] [--policies venue_queue,pro_rata,leverage_drain]
                    [--set dotted.key=value ...] [--seed N] [--out DIR] [--no-plot] [--quiet]
@@ -96,7 +96,7 @@ def _parser():
     calc.add_argument("--entry", metavar="PRICE", help="entry price, USD, in [1e-8, 1e9] (required without --position)")
     calc.add_argument("--position", action="append", metavar="COIN,SIDE,SIZE,ENTRY", help="an account's position")
     calc.add_argument("--mark", action="append", metavar="COIN=PRICE", help="with --position (default: the entry)")
-    calc.add_argument("--method", metavar="cross|hyperliquid|dydx", help="with --position: the share-out method")
+    calc.add_argument("--method", metavar="cross|okx|hyperliquid|dydx", help="with --position: the share-out method")
     calc.add_argument("--collateral", action="append", metavar="ASSET=AMOUNT", help="with --position: collateral held")
     calc.add_argument("--price", action="append", metavar="ASSET=PRICE", help="a collateral's USD price (USDe=0.65)")
     calc.add_argument(

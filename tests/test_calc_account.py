@@ -4,7 +4,7 @@ The liquidation price of each position with the others held is checked against t
 position gives its cross numbers exactly), against Binance's cross formula written out by hand (worked example TV24
 of docs/model.md §10), and, on random accounts, against the balance it solves for, evaluated from the rule packs
 without the kernels. The share-outs sum to the equity; dYdX's keeps TNC/TMMR unchanged when a position closes at its
-bankruptcy price. Every bad input has its message, exit status 2 and no traceback.
+bankruptcy price; OKX's closes every position together, sharing the equity by trigger margin (worked by hand). Every bad input has its message, exit status 2 and no traceback.
 """
 
 import json
@@ -72,7 +72,7 @@ def test_one_position_gives_the_cross_calculator_exactly(venue, side, size, wall
         if one["tier"] is not None:
             assert p["liquidation_tier"] == one["tier"]
     # and every method shares the whole equity out to the one position at that bankruptcy price
-    for method in ("cross", "dydx"):
+    for method in ("cross", "okx", "dydx"):
         share = account(venue, [("BTC", side, size, 60_000)], wallet, method=method)["shareout"]
         assert share["positions"][0]["share_usd"] == pytest.approx(wallet, rel=1e-12)
         assert share["positions"][0]["close_price"] == pytest.approx(one["bankruptcy_price"], rel=1e-12)
@@ -213,6 +213,39 @@ def test_hyperliquid_backstop_below_two_thirds_of_maintenance():
     assert account("binance", rows, 100_000)["backstop"] is None
 
 
+def test_okx_takes_every_cross_position_together_sharing_the_equity_by_trigger_margin():
+    """OKX's full liquidation hands all cross contracts over at once (docs/model.md §2.11); the split by maintenance
+    plus fee is liqsim's [INF]. By hand, OKX 2025-05 tiers (coins), fee 0.05%: BTC 20 coins is tier 2 (0.5%,
+    amount 0.01 BTC), so TMM = 108,000 × (20 × 0.55% − 0.01) = 10,800; ETH 30 coins is tier 1 (0.4%), TMM =
+    117,000 × 0.45% = 526.5. Equity 100,000 − 40,000 + 3,000 = 63,000."""
+    rows = ["BTC,long,20,110000", "ETH,short,30,4000"]
+    res = account("okx", rows, 100_000, marks=MARKS)
+    share = res["shareout"]
+    assert res["method"] == share["method"] == "okx"  # OKX's default
+    assert res["trigger_margin_usd"] == pytest.approx(11_326.5, rel=1e-12)
+    btc, eth = share["positions"]
+    assert btc["share_usd"] == pytest.approx(63_000 * 10_800 / 11_326.5, rel=1e-12)  # 60,071.51
+    assert eth["share_usd"] == pytest.approx(63_000 * 526.5 / 11_326.5, rel=1e-12)  # 2,928.49
+    assert btc["close_price"] == pytest.approx(108_000 - 63_000 * 10_800 / 11_326.5 / 20, rel=1e-12)  # 104,996.42
+    assert eth["close_price"] == pytest.approx(3_900 + 63_000 * 526.5 / 11_326.5 / 30, rel=1e-12)  # 3,997.62
+    assert [p["close_order"] for p in share["positions"]] == [1, 1] and share["account_share_usd"] == 0.0
+    # not the split by maintenance margin alone (9,720 and 468), nor the cross method's one-takes-all
+    assert btc["share_usd"] != pytest.approx(63_000 * 9_720 / 10_188, rel=1e-6)
+    cross = account("okx", rows, 100_000, marks=MARKS, method="cross")["shareout"]["positions"]
+    assert [p["share_usd"] for p in cross] == [63_000.0, 0.0] and cross[1]["close_price"] == 3_900.0
+
+
+def test_okx_shares_a_deficit_beyond_every_mark():
+    """Under water, every position's bankruptcy lies past its mark (a long's above, a short's below): prices the book
+    will not give, so the fund pays each position's gap."""
+    res = account("okx", ["BTC,long,2,110000", "ETH,short,30,4000"], -2_000, marks=MARKS)
+    btc, eth = res["shareout"]["positions"]
+    assert res["equity_usd"] == pytest.approx(-3_000.0)
+    assert btc["share_usd"] < 0 and eth["share_usd"] < 0
+    assert btc["close_price"] > 108_000 and eth["close_price"] < 3_900
+    assert btc["share_usd"] + eth["share_usd"] == pytest.approx(-3_000.0, rel=1e-12)
+
+
 def test_okx_counts_the_fee_in_the_account_trigger():
     res = account("okx", EXAMPLE, 50_000, marks=MARKS)
     fee = pack("okx").rules.clearance_fee_pct / 100.0
@@ -259,7 +292,7 @@ def test_random_accounts_balance_at_every_liquidation_price(acc):
             assert balance(venue, wallet, rows, marks, i, 1e-12) > -1e-9 * scale
         else:
             assert abs(balance(venue, wallet, rows, marks, i, lp)) <= 1e-9 * max(scale, rows[i][2] * lp)
-    for method in ("cross", "hyperliquid", "dydx"):
+    for method in ("cross", "okx", "hyperliquid", "dydx"):
         share = _run(venue, rows, marks, wallet, method)["shareout"]
         total = sum(p["share_usd"] for p in share["positions"]) + share["account_share_usd"]
         assert total == pytest.approx(res["equity_usd"], abs=1e-9 * scale)
@@ -327,7 +360,7 @@ ACCOUNT = ["--venue", "binance", "--position", "BTC,long,2,110000", "--wallet", 
         ([*ACCOUNT, "--mark", "BTC=0"], ["--mark = 'BTC=0'", "[1e-8, 1e9]"]),
         ([*ACCOUNT, "--mark", "ETH=3900"], ["--mark = 'ETH=3900'", "no position", "BTC"]),
         ([*ACCOUNT, "--mark", "BTC=1", "--mark", "BTC=2"], ["--mark = 'BTC=2'", "second mark"]),
-        ([*ACCOUNT, "--method", "isolated"], ["--method = 'isolated'", "cross, hyperliquid, dydx"]),
+        ([*ACCOUNT, "--method", "isolated"], ["--method = 'isolated'", "cross, okx, hyperliquid, dydx"]),
         (["--venue", "kraken", *ACCOUNT[2:]], ["--venue = 'kraken'", "binance", "dydx"]),
         (["--venue", "dydx", *ACCOUNT[2:], "--version", "2024"], ["--version = '2024'", "dydx", "2026-03"]),
         (["--venue", "dydx", "--position", "DOGE,long,1,1", "--wallet", "5"], ["'DOGE'", "BTC, ETH"]),
@@ -355,11 +388,19 @@ def test_every_account_problem_at_once():
     assert len(exc.value.problems) == 9
 
 
-def test_the_readme_example_is_a_real_run(capsys):
+@pytest.mark.parametrize(
+    "command",
+    [
+        "$ liqsim calc --venue binance --position BTC,long,2,110000",
+        "$ liqsim calc --venue okx --position BTC,long,2,110000",
+        "$ liqsim calc --venue binance --position BTC,long,1,100000",
+    ],
+)
+def test_the_readme_examples_are_real_runs(capsys, command):
     from pathlib import Path
 
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    start = text.index("$ liqsim calc --venue binance --position BTC,long,2,110000")
+    start = text.index(command)
     block = text[start : text.index("```", start)].splitlines()
     command = " ".join(line.rstrip("\\").strip() for line in block[:2]).split()[2:]
     code, out, _ = cli(capsys, *command)
