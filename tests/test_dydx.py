@@ -2,6 +2,7 @@
 limits, deleveraging from a random start, isolated markets. Each mechanism is shown to work by hand-built cases
 whose numbers are worked out in the comments, and to matter by switching it off."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -87,6 +88,38 @@ def test_a_dydx_run_measures_margin_at_the_oracle_price():
     res = sim.run(scn)
     assert np.array_equal(res.series["mark"], res.series["index"])
     assert res.summary["liquidations"]["partial"] > 0  # large positions go block by block
+
+
+def test_funding_is_capped_at_600_percent_of_the_tier_margin_gap():
+    # dYdX clamps the 8-hour rate to ±6 × (IMF − MMF): 6 × (2% − 1.2%) = 4.8% per 8 h, 0.6% of it an hour
+    from sim.engine import funding_cap, funding_params
+
+    p = V.pack("dydx")
+    r = p.rules
+    assert (r.funding_cap_margin_factor, r.funding_cap_pct, r.funding_interest_pct) == (6.0, 100.0, 0.0)
+    assert funding_cap(r, p.tiers["BTC"][0]) == pytest.approx(0.006, rel=1e-12)
+    # launch tiers (5%, 3%): 12% per 8 h, 1.5% an hour
+    assert funding_cap(r, V.TierRow(0.0, 20.0, 3.0, 0.0)) == pytest.approx(0.015, rel=1e-12)
+    # a scenario's own tiers move the cap; the tighter of the two caps applies; factor 0 is funding_cap_pct alone
+    scn = sim.load_scenario(None, overrides={"market.venue": "dydx"})
+    assert funding_params(scn.funding, r, None, scn.market.tier_table()[0])["funding_cap"] == pytest.approx(0.006)
+    assert funding_cap(dataclasses.replace(r, funding_cap_pct=0.5), p.tiers["BTC"][0]) == 0.005
+    assert funding_cap(dataclasses.replace(r, funding_cap_margin_factor=0.0), p.tiers["BTC"][0]) == 1.0
+
+
+def test_a_dydx_premium_of_10_percent_pays_the_capped_rate():
+    # a premium of 10% (8-hour rate) would pay 1.25% an hour; dYdX pays 0.6% of the oracle price
+    scn = sim.load_scenario(None, overrides={"market.venue": "dydx"})
+    inp = prepare(scn)
+    from sim.kernels.behaviour import funding_rate_nb
+
+    assert funding_rate_nb(0.10, inp.funding_interest, inp.funding_clamp, inp.funding_scale, inp.funding_cap) == (
+        pytest.approx(0.006, rel=1e-12)
+    )
+    assert funding_rate_nb(-0.10, inp.funding_interest, inp.funding_clamp, inp.funding_scale, inp.funding_cap) == (
+        pytest.approx(-0.006, rel=1e-12)
+    )
+    assert inp.funding_at_index  # paid at the oracle price (mark = index on dYdX)
 
 
 # ------------------------------------------------------------------------------------------------ fillable price

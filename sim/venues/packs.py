@@ -501,7 +501,8 @@ _DYDX_RULES = dict(
     funding_interval_h=1.0,
     funding_interest_pct=0.0,
     funding_clamp_pct=0.0,
-    funding_cap_pct=4.0,
+    funding_cap_pct=100.0,
+    funding_cap_margin_factor=6.0,
     funding_price="index",
     funding_weighting="equal",
     stop_trigger="mark",
@@ -554,9 +555,14 @@ _DYDX_NOTES = [
     "perpetual.go, docs.dydx.xyz/concepts/trading/isolated-markets); BTC and ETH are cross. With one market per "
     "run market_type only chooses the fund's starting balance (insurance_fund.initial_usd or "
     "isolated_initial_usd).",
-    "[INF] funding: paid hourly (dYdX's indexer publishes hourly rates; the formula is not in the sources read): "
-    "an 8-hour rate equal to the premium averaged over the hour (interest 0, so no clamp term), paid at 1/8 each "
-    "hour, valued at the oracle price, capped at 4% per hour as on Hyperliquid; stops trigger on the oracle price.",
+    "[CODE] funding (x/perpetuals/keeper/perpetual.go MaybeProcessNewFundingTickEpoch, x/perpetuals/funding/"
+    "funding.go, types/liquidity_tier.go GetMaxAbsFundingClampPpm): each hour (funding-tick epoch 3,600 s, "
+    "genesis) an 8-hour rate = the premium averaged over the hour + default_funding_ppm (0 for BTC and ETH, "
+    "genesis), clamped to ±funding_rate_clamp_factor_ppm (6,000,000 = 600%, genesis) × (IMF − MMF) of the "
+    "market's liquidity tier, paid pro rata over the hour (1/8 of it) at the oracle price: with IMF 2% and MMF "
+    "1.2% a cap of 4.8% per 8 h, 0.6% an hour (funding_cap_margin_factor 6; funding_cap_pct 100 = no other cap). "
+    "[INF] the premium is sampled from the book's mid at every oracle tick, not from the validators' per-minute "
+    "median of impact-price votes with its tails removed; stops trigger on the oracle price.",
     "[INF] liquidation_band_pct, partial_rule, the mark windows and max_inventory_pct are unused here (the fillable "
     "price, the per-block limits and deleveraging replace them; the fund never takes positions over).",
 ]

@@ -95,6 +95,7 @@ class Rules:
     block_account_usd: float = 0.0
     block_fund_loss_usd: float = 0.0
     market_type: str = "cross"
+    funding_cap_margin_factor: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -427,6 +428,12 @@ class VenueTable:
         MARKET_TYPES,
         "cross: the market shares the venue's insurance fund (insurance_fund.initial_usd); isolated: it has its "
         "own (insurance_fund.isolated_initial_usd). With one market per run this only sets the fund's start.",
+    )
+    funding_cap_margin_factor: float | None = _opt(
+        "[0, 100]",
+        "ratio",
+        "The 8-hour rate is also capped at ±this × (initial − maintenance margin fraction) of the market's first "
+        "tier (dYdX: funding_rate_clamp_factor_ppm), the tighter of this and funding_cap_pct applying; 0 = off.",
     )
 
 
