@@ -67,12 +67,24 @@ def test_the_pack_is_tier_0_with_the_genesis_rules():
     assert (r.block_position_pct, r.block_position_min_usd) == (10.0, 1000.0)
     assert (r.block_account_usd, r.block_fund_loss_usd) == (100_000.0, 1_000_000.0)
     assert (r.funding_interval_h, r.market_type) == (1.0, "cross")
-    assert all(note[:5] in ("[DOC]", "[CODE", "[INF]") for note in p.notes)
+    assert all(note[:5] in ("[DOC]", "[CODE", "[INF]", "[SEC]") for note in p.notes)
+    assert "a9a116c" in p.notes[0] and "[SEC] values" in p.notes[0]  # the 2% is not from a mainnet file
     assert any("84d4664" in note for note in p.notes) and any("live values not verified" in n for n in p.notes)
     # every other pack keeps the inert defaults of the new rules
     for other in V.all_packs():
         if other.venue != "dydx":
             assert other.rules.settle != "fillable" and other.rules.market_type == "cross"
+
+
+def test_the_launch_pack_has_the_mainnet_genesis_margins():
+    # mainnet genesis 2023-10-26: initial_margin_ppm 50,000 (20x), maintenance_fraction_ppm 600,000 → MMF 3%
+    old, new = V.pack("dydx", "2023-10"), V.pack("dydx")
+    assert V.versions("dydx") == ("2023-10", "2026-03")
+    for asset in ("BTC", "ETH"):
+        assert old.tiers[asset] == (V.TierRow(0.0, 20.0, 3.0, 0.0),)
+    assert old.rules == new.rules and "mainnet" in old.notes[0]
+    scn = sim.load_scenario(None, overrides={"market.venue": "dydx", "market.venue_version": "2023-10"})
+    assert prepare(scn).tier_mmr[0] == pytest.approx(0.03)
 
 
 def test_the_venue_listing_shows_dydx(capsys):
@@ -191,11 +203,25 @@ def test_without_the_fee_cap_the_fund_keeps_everything():
     assert_money_conserved(inp, raw)
 
 
-def test_on_btc_the_cap_does_not_bind_at_the_oracle_price():
-    # MMF 1.2% < 1.5%: a fill at the oracle price leaves TNC·|ΔMMR|/TMMR ≤ 1.2% of its notional (research note)
-    raw = simulate(dydx([LONG_HALF, SHORT_CP], duration=2500))
-    capped = simulate(dydx([LONG_HALF, SHORT_CP], duration=2500, fee_cap=False))
-    assert liquidation_fills(raw)["fund_delta"][0] == liquidation_fills(capped)["fund_delta"][0]
+@pytest.mark.parametrize("mmf", [0.012, 0.03])
+@pytest.mark.parametrize("ratio", [0.2, 0.5, 0.7])
+def test_the_fee_cap_binds_at_or_below_the_oracle_only_where_mmf_exceeds_it(mmf, ratio):
+    # A long of 10 at 100 with TNC/TMMR = ratio at the oracle price 96 (TMMR = 960·MMF): a fill at p ≤ 96 leaves
+    # TNC − 10·(96 − p) < TMMR = MMF·960 above bankruptcy, so the 1.5% cap can bind only where MMF > 1.5%
+    # (dYdX's 1.2%: never; the launch's 3%: for accounts with enough equity left)
+    tmmr = 960.0 * mmf
+    long = (1, 10.0, 100.0, 40.0 + ratio * tmmr, E.TRADER)
+    raw = simulate(dydx([long, SHORT_CP], tiers=([0.0], [mmf], [0.0]), duration=2500))
+    uncapped = simulate(dydx([long, SHORT_CP], tiers=([0.0], [mmf], [0.0]), duration=2500, fee_cap=False))
+    (f,), (g,) = liquidation_fills(raw), liquidation_fills(uncapped)
+    assert f["price"] <= 96.0 and f["price"] == g["price"] and f["qty"] == g["qty"] == 10.0
+    surplus = ratio * tmmr - 10.0 * (96.0 - f["price"])  # = g's fund delta, the whole surplus
+    assert g["fund_delta"] == pytest.approx(surplus, rel=1e-9) and surplus < mmf * 10.0 * f["price"]
+    binds = surplus > 0.015 * 10.0 * f["price"]
+    assert binds == (f["fund_delta"] < g["fund_delta"])
+    if mmf <= 0.015:
+        assert not binds
+    assert binds == (mmf == 0.03 and ratio == 0.7)  # the cases here: 15.16 > 14.325 only there
 
 
 # -------------------------------------------------------------------------------------------- per-block limits

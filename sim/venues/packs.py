@@ -517,11 +517,14 @@ _DYDX_RULES = dict(
     market_type="cross",
 )
 _DYDX_NOTES = [
-    "[CODE] margin: liquidity tier 0 'Large-Cap' (BTC-USD, ETH-USD): IMF 2%, maintenance fraction 60% of it → MMF "
-    "1.2%, 50x; MMF does not scale with size or open interest, and the tier's open-interest scaling of IMF is off "
-    "(upper cap 0) (" + _V4 + "x/perpetuals/types/liquidity_tier.go, lib/lib.go; localnet genesis testing/genesis.sh; "
-    "docs.dydx.xyz/concepts/trading/margin). Mainnet launch genesis (2023-10-26) had 5% / 3%; the live values after "
-    "governance were not verified.",
+    "[CODE] rule, [SEC] values: margin: liquidity tier 0 'Large-Cap' (BTC-USD, ETH-USD): IMF 2%, maintenance "
+    "fraction 60% of it → MMF 1.2%, 50x; MMF does not scale with size or open interest, and the tier's "
+    "open-interest scaling of IMF is off (upper cap 0) (" + _V4 + "x/perpetuals/types/liquidity_tier.go, "
+    "lib/lib.go). The 2% is in no mainnet file read: it is in the repository's sample pre-genesis and localnet "
+    "script (scripts/genesis/sample_pregenesis.json, testing/genesis.sh), changed from 5% by commit a9a116c "
+    "'Update large cap params in genesis' (2024-10-02), and in a community parameter table "
+    "(docs.dydx.community); the mainnet launch genesis (testing/mainnet/genesis.json, 2023-10-26) has 5% / 3% "
+    "(maintenance_fraction_ppm 600,000), the pack dydx 2023-10. Which one the chain runs today was not verified.",
     "[CODE] margin is measured at the oracle price, with no separate mark price (x/perpetuals/lib/lib.go) → "
     "mark_method oracle (mark = index). An account is liquidatable when TNC < TMMR (lib/margin/risk.go); with one "
     "position per account TNC = the position's equity and TMMR its maintenance margin. [INF] equality (TNC = "
@@ -570,6 +573,25 @@ _DYDX_NOTES = [
 
 def _dydx_packs() -> tuple[Pack, ...]:
     return (
+        _make(
+            "dydx",
+            "2023-10",
+            "dydxprotocol/v4-chain mainnet launch genesis (protocol/testing/mainnet/genesis.json, 2023-10-26) for the "
+            "margins; the rules as in dydx 2026-03 (commit 84d4664) [CODE]",
+            _DYDX_RULES,
+            T.DYDX_2023_10,
+            [
+                "[CODE] margin: liquidity tier 0 'Large-Cap' (BTC-USD, ETH-USD) in the mainnet launch genesis "
+                "(" + _V4 + "testing/mainnet/genesis.json): initial_margin_ppm 50,000 (5%, 20x), "
+                "maintenance_fraction_ppm 600,000 → MMF 3%; funding's cap 6 × (5% − 3%) = 12% per 8 h, 1.5% an "
+                "hour. Kept to compare with dydx 2026-03's 2% / 1.2%, which a 2024 commit put in the repository's "
+                "sample genesis.",
+                "[INF] every other rule is dydx 2026-03's (the launch genesis has the same liquidation config: "
+                "fee cap 15,000 ppm, SMMR 1,500,000 ppm, block limits 10% / 1,000 / 100,000 / 1,000,000 USDC); the "
+                "code of October 2023 was not compared with commit 84d4664.",
+            ]
+            + _DYDX_NOTES[1:],
+        ),
         _make(
             "dydx",
             "2026-03",

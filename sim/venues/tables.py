@@ -184,6 +184,8 @@ HYPERLIQUID_2024 = {
 # MMF 1.2% and 50x; one tier (no size scaling of MMF; the open-interest scaling of IMF is off on this tier).
 # Localnet/testnet genesis and docs.dydx.xyz "Margin"; launch genesis had 5% / 3% (pack notes).
 DYDX_2026_03 = {asset: rows((0,), (50,), (1.2,)) for asset in ("BTC", "ETH")}
+# the Large-Cap tier in dYdX's mainnet launch genesis (26 Oct 2023): initial 5%, maintenance 60% of it
+DYDX_2023_10 = {asset: rows((0,), (20,), (3.0,)) for asset in ("BTC", "ETH")}
 
 
 def half_initial_rows(table: Sequence[TierRow], max_leverage: float) -> tuple[TierRow, ...]:
@@ -209,6 +211,8 @@ ALL_TABLES = {
     "HYPERLIQUID_2026_01_ETH": HYPERLIQUID_2026_01["ETH"],
     "HYPERLIQUID_2024_BTC": HYPERLIQUID_2024["BTC"],
     "HYPERLIQUID_2024_ETH": HYPERLIQUID_2024["ETH"],
+    "DYDX_2023_10_BTC": DYDX_2023_10["BTC"],
+    "DYDX_2023_10_ETH": DYDX_2023_10["ETH"],
     "DYDX_2026_03_BTC": DYDX_2026_03["BTC"],
     "DYDX_2026_03_ETH": DYDX_2026_03["ETH"],
 }
