@@ -327,6 +327,9 @@ def venue_params(rules, policy, oracle_ms):
         block_pos_min=float(rules.block_position_min_usd),
         block_acct=float(rules.block_account_usd) if rules.block_account_usd > 0 else np.inf,
         block_fund_loss=float(rules.block_fund_loss_usd) if rules.block_fund_loss_usd > 0 else np.inf,
+        block_liquidations=int(rules.block_liquidations),
+        block_deleveragings=int(rules.block_deleveragings),
+        deleverage_holders=int(rules.deleverage_holders),
     )
 
 
@@ -388,6 +391,7 @@ def _allocate(inp):
         heap_id=np.zeros((2, cap), np.int64),
         heap_ver=np.zeros((2, cap), np.int64),
         deferred=np.zeros(n, np.int64),
+        win=np.zeros(n, np.int64),
         rank=np.zeros(n, np.int64),
         rank_score=np.zeros(n),
         dd_t=np.zeros(dd_cap, np.int64),

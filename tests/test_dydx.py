@@ -281,6 +281,90 @@ def test_the_fund_pays_at_most_its_block_limit_per_account():
     assert_money_conserved(inp, raw)
 
 
+def test_at_most_block_liquidations_orders_per_block_from_a_random_window():
+    # three longs triggered at t = 2 s; one order per block: the first goes to the x1 mod 3-th in id order, the next
+    # block's to the x2 mod 2-th of the two left, the third block's to the last
+    three = [LONG_HALF, LONG_HALF, LONG_HALF, (-1, 30.0, 100.0, 3000.0, E.COUNTERPARTY)]
+    for seed in (1, 7, 12345):
+        inp = dydx(three, duration=4500, adl_seed=seed, block_liquidations=1)
+        raw = simulate(inp)
+        fills = liquidation_fills(raw)
+        x1 = first_draw(seed)
+        x2 = (MINSTD_A * x1) % MINSTD_M
+        left = [0, 1, 2]
+        expected = [left.pop(x1 % 3)]
+        expected.append(left.pop(x2 % 2))
+        expected += left
+        assert list(fills["t"]) == [2.0, 3.0, 4.0] and list(fills["account"]) == expected, seed
+        assert_money_conserved(inp, raw)
+    # without the cap all three go in the first block
+    assert list(liquidation_fills(simulate(dydx(three, duration=4500)))["t"]) == [2.0, 2.0, 2.0]
+
+
+def test_the_window_sends_the_most_under_water_first_then_the_largest():
+    # |fillable − oracle| / oracle = ABR·SMMR·MMF: LONG_HALF (TNC/TMMR 0.5) before a long at 0.7; two accounts under
+    # water (ABR 1) tie on it and go by notional, the larger first; all before LONG_HALF
+    near = (1, 10.0, 100.0, 48.064, E.TRADER)  # TNC 8.064 = 0.7 × 11.52
+    small_under = (1, 2.0, 100.0, 6.0, E.TRADER)
+    big_under = (1, 4.0, 100.0, 12.0, E.TRADER)
+    rows = [near, LONG_HALF, small_under, big_under, (-1, 26.0, 100.0, 3000.0, E.COUNTERPARTY)]
+    raw = simulate(dydx(rows, duration=2500, fund_initial=1e6))
+    assert list(liquidation_fills(raw)["account"]) == [3, 2, 1, 0]
+
+
+def test_at_most_block_deleveragings_per_block():
+    # both accounts under water fill nothing at t = 2 s; with one deleveraging a block the second waits for t = 3 s
+    inp = dydx([*TWO_UNDER, *SHORTS_AFTER_TWO, CP_ELEVEN], prof=profile(20), duration=3500, block_deleveragings=1)
+    raw = simulate(inp)
+    adl = raw.fills[raw.fills["kind"] == E.ADL]
+    assert sorted(set(adl["t"])) == [2.0, 3.0] and list(adl[adl["t"] == 2.0]["qty"]) == [2.0]
+    assert raw.accounts["status"][0] == raw.accounts["status"][1] == E.LIQUIDATED
+    assert_money_conserved(inp, raw)
+    unlimited = simulate(dydx([*TWO_UNDER, *SHORTS_AFTER_TWO, CP_ELEVEN], prof=profile(20), duration=3500))
+    assert set(unlimited.fills[unlimited.fills["kind"] == E.ADL]["t"]) == {2.0}
+
+
+def test_a_deleveraging_walks_at_most_deleverage_holders_and_the_rest_stays_open():
+    # LONG_UNDER (10, bankruptcy 97) against shorts of 3: two holders a block take 3 + 3, the 4 left stay on the
+    # account (at 97, zero equity there) and go the next block (3 + 1); the fund takes nothing over
+    inp, raw, adl = deleveraged(1, deleverage_holders=2, duration=3500)
+    assert list(adl["t"]) == [2.0, 2.0, 3.0, 3.0] and list(adl["qty"]) == [3.0, 3.0, 3.0, 1.0]
+    assert np.all(adl["price"] == 97.0) and not np.any(raw.fills["kind"] == E.TAKEOVER)
+    assert raw.fund_balance == 1000.0 and raw.accounts["status"][0] == E.LIQUIDATED
+    assert_money_conserved(inp, raw)
+    # without the cap all four in the first block
+    assert list(deleveraged(1, duration=3500)[2]["t"]) == [2.0] * 4
+
+
+def test_the_dydx_fund_never_takes_a_position_over():
+    # only 6 of the 10 can be deleveraged: the third short (4 at 96.5, wallet 1) would be under water at the price 97,
+    # so it may not take part; the other 4 stay on the account, block after block
+    two_shorts = [LONG_UNDER, *SHORTS[:2], (-1, 4.0, 96.5, 1.0, E.COUNTERPARTY)]
+    inp = dydx(two_shorts, prof=profile(20), duration=4500)
+    raw = simulate(inp)
+    assert not np.any(raw.fills["kind"] == E.TAKEOVER) and raw.fund_balance == 1000.0
+    assert raw.accounts["status"][0] == E.OPEN and raw.accounts["position_end"][0] == pytest.approx(4.0)
+    assert_money_conserved(inp, raw)
+    # the same without dYdX's rule (settlement at the bankruptcy price) hands the 4 to the fund
+    other = simulate(dydx(two_shorts, prof=profile(20), duration=4500, settle_fillable=False))
+    assert np.any(other.fills["kind"] == E.TAKEOVER)
+
+
+def test_block_ticks_from_block_s_and_the_oracle_tick():
+    from sim.engine import venue_params
+
+    r = V.pack("dydx").rules
+    assert venue_params(r, "venue_queue", 1000)["block_ticks"] == 1  # 1 s blocks, 1 s oracle ticks
+    assert venue_params(dataclasses.replace(r, block_s=2.0), "venue_queue", 1000)["block_ticks"] == 2
+    assert venue_params(r, "venue_queue", 250)["block_ticks"] == 4
+    assert venue_params(dataclasses.replace(r, block_s=1.5), "venue_queue", 1000)["block_ticks"] == 2  # rounded up
+    # an oracle tick longer than a block: each tick is one block, so the per-block caps apply per tick (fewer
+    # orders a second than the chain's; docs/model.md §2.8)
+    assert venue_params(r, "venue_queue", 2000)["block_ticks"] == 1
+    p = V.pack("dydx").rules
+    assert (p.block_liquidations, p.block_deleveragings, p.deleverage_holders) == (50, 10, 500)
+
+
 def test_a_fund_that_cannot_pay_refuses_the_fill():
     # the fund holds 1 USD: it pays 1 / 0.424 = 2.358 units' gap, then the order stops; the account (TNC > 0) waits
     inp = dydx([LONG_HALF, SHORT_CP], prof=profile(1), duration=2500, fill_smmr=5.0, fund_initial=1.0)
@@ -300,8 +384,8 @@ SHORTS = [(-1, 3.0, 100.0, w, E.TRADER) for w in (300.0, 30.0, 150.0, 15.0, 60.0
 CP_LONG = (1, 5.0, 100.0, 500.0, E.COUNTERPARTY)
 
 
-def deleveraged(seed, **kw):
-    inp = dydx([LONG_UNDER, *SHORTS, CP_LONG], prof=profile(20), duration=2500, adl_seed=seed, **kw)
+def deleveraged(seed, duration=2500, **kw):
+    inp = dydx([LONG_UNDER, *SHORTS, CP_LONG], prof=profile(20), duration=duration, adl_seed=seed, **kw)
     raw = simulate(inp)
     return inp, raw, raw.fills[raw.fills["kind"] == E.ADL]
 
@@ -316,6 +400,50 @@ def test_an_account_under_water_whose_order_filled_nothing_is_deleveraged_from_a
         assert np.all(adl["price"] == 97.0) and np.all(adl["bankruptcy_price"] == 97.0)
         assert np.all(adl["fund_delta"] == 0.0) and raw.fund_balance == 1000.0  # the fund pays nothing
         assert len(liquidation_fills(raw)) == 0 and raw.accounts["status"][0] == E.LIQUIDATED
+        assert_money_conserved(inp, raw)
+
+
+def first_draw(seed):
+    """The first draw of the run's generator: the first block with a triggered account takes it."""
+    return (MINSTD_A * seed) % MINSTD_M
+
+
+# Two longs of 2 at 100 with wallet 6: at the oracle price 96 their equity is −2, bankruptcy price 97
+TWO_UNDER = [(1, 2.0, 100.0, 6.0, E.TRADER), (1, 2.0, 100.0, 6.0, E.TRADER)]
+SHORTS_AFTER_TWO = [(-1, 3.0, 100.0, w, E.TRADER) for w in (300.0, 30.0, 150.0, 15.0, 60.0)]
+CP_ELEVEN = (1, 11.0, 100.0, 1000.0, E.COUNTERPARTY)
+
+
+def test_every_deleveraging_of_a_block_starts_at_the_same_holder():
+    # dYdX seeds each walk's generator with the previous block's time, so both accounts deleveraged in the block at
+    # t = 2 s start at holder 2 + x mod 5: the first takes 2 of its 3, the second the 1 left and 1 of the next
+    for seed in (1, 7, 12345, 2**31 - 2):
+        inp = dydx([*TWO_UNDER, *SHORTS_AFTER_TWO, CP_ELEVEN], prof=profile(20), duration=2500, adl_seed=seed)
+        raw = simulate(inp)
+        adl = raw.fills[raw.fills["kind"] == E.ADL]
+        r0 = first_draw(seed) % 5
+        assert list(adl["account"]) == [2 + r0, 2 + r0, 2 + (r0 + 1) % 5], seed
+        assert list(adl["qty"]) == [2.0, 1.0, 1.0] and np.all(adl["t"] == 2.0)
+        assert_money_conserved(inp, raw)
+
+
+def test_the_start_is_drawn_over_the_open_holders_only():
+    # t = 2 s (oracle 96): long A (3 at 100, wallet 9, equity −3) is deleveraged whole against the holder at x1 mod 5,
+    # which closes; t = 3 s (oracle 92): long B (2 at 100, wallet 15, equity −1) starts at the x2 mod 4-th of the four
+    # shorts still open (x2 the next draw), not at x2 mod 5 of the list as it was at the start
+    path = ((0, 100.0), (2000, 100.0), (2000, 96.0), (3000, 96.0), (3000, 92.0))
+    rows = [(1, 3.0, 100.0, 9.0, E.TRADER), (1, 2.0, 100.0, 15.0, E.TRADER), *SHORTS_AFTER_TWO]
+    rows.append((1, 10.0, 100.0, 1000.0, E.COUNTERPARTY))
+    for seed in (1, 7, 12345):
+        inp = dydx(rows, path=path, prof=profile(40), depth_levels=60, duration=3500, adl_seed=seed)
+        raw = simulate(inp)
+        adl = raw.fills[raw.fills["kind"] == E.ADL]
+        x1 = first_draw(seed)
+        x2 = (MINSTD_A * x1) % MINSTD_M
+        first = 2 + x1 % 5
+        still_open = [r for r in range(2, 7) if r != first]
+        assert list(adl["account"]) == [first, still_open[x2 % 4]], seed
+        assert list(adl["t"]) == [2.0, 3.0] and list(adl["qty"]) == [3.0, 2.0]
         assert_money_conserved(inp, raw)
 
 

@@ -515,6 +515,9 @@ _DYDX_RULES = dict(
     block_account_usd=100_000.0,
     block_fund_loss_usd=1_000_000.0,
     market_type="cross",
+    block_liquidations=50,
+    block_deleveragings=10,
+    deleverage_holders=500,
 )
 _DYDX_NOTES = [
     "[CODE] rule, [SEC] values: margin: liquidity tier 0 'Large-Cap' (BTC-USD, ETH-USD): IMF 2%, maintenance "
