@@ -533,9 +533,10 @@ _DYDX_NOTES = [
     "position per account TNC = the position's equity and TMMR its maintenance margin. [INF] equality (TNC = "
     "TMMR, not liquidatable on dYdX) is liquidated here as on the other venues; it has measure zero in float prices.",
     "[CODE] liquidation (x/clob/keeper/liquidations.go): an IOC order at the fillable price P·(1 ∓ ABR·SMMR·MMF), "
-    "ABR = clamp(BA·(1 − TNC/TMMR), 0, 1), BA = 1, SMMR = 1.5 (mainnet genesis; docs.dydx.xyz/concepts/trading/"
-    "liquidations: '1.5 × MMR'), filled at the makers' prices, no trading fee for the liquidated side. [INF] the "
-    "limit is not rounded to the tick (the chain rounds it to subticks, in the order's favour).",
+    "ABR = clamp(BA·(1 − TNC/TMMR), 0, 1), BA = 1, SMMR = 1.5 (mainnet genesis spread_to_maintenance_margin_ratio_ppm "
+    "1,500,000; docs.dydx.xyz/concepts/trading/liquidations: '1.5 × MMR'), filled at the makers' prices, no trading "
+    "fee for the liquidated side. The chain rounds the limit to whole ticks, up for a sell, down for a buy "
+    "(ConvertFillablePriceToSubticks); [INF] liqsim keeps it unrounded, which fills the same tick-grid levels.",
     "[CODE] insurance fund per fill: ifd = what the trader receives − what it would receive at its bankruptcy "
     "price; ifd < 0: the fund pays −ifd, only if its balance covers it (else the fill is refused and matching "
     "stops); ifd > 0: the fund takes min(ifd, 1.5% of the fill's notional) (max_liquidation_fee_ppm 15,000, "
@@ -544,23 +545,30 @@ _DYDX_NOTES = [
     "[CODE] per-block limits (x/clob/types/liquidations_config.go, mainnet genesis; live values not verified): an "
     "order closes at most max(10% of the position's notional, 1,000 USDC), the whole position when that is all of "
     "it; at most 100,000 USDC of notional per account per block; the fund pays at most 1,000,000 USDC per account "
-    "per block. Each (account, market) is liquidated at most once per block. [INF] block time 1 s (the chain's "
-    "target, about 1 s; not in the sources read): a position left open is tried again a block later; the default "
-    "oracle tick (1 s) is one block.",
+    "per block. Each (account, market) is liquidated at most once per block. [INF] block time 1 s (the node's "
+    "TimeoutCommit is 500 ms, cmd/dydxprotocold/cmd/config.go; blocks take about 1 s): a position left open is tried "
+    "again a block later; the default oracle tick (1 s) is one block.",
+    "[CODE] node caps per block (x/clob/flags/flags.go defaults; node settings, not consensus): at most 50 "
+    "liquidation orders, to a window of the liquidatable accounts from a pseudo-random place, sent most under water "
+    "first (|fillable − oracle| / oracle, then notional, descending; liquidations.go SortLiquidationOrders); at most "
+    "10 deleveragings; at most 500 holders walked by one. [INF] the list of liquidatable accounts in id order; ties "
+    "in id order where the chain uses the order hash.",
     "[CODE] deleveraging (x/clob/keeper/deleveraging.go): an account whose liquidation order filled nothing in a "
     "block and whose TNC < 0 is deleveraged in full, at its own bankruptcy price, against the opposite side's "
     "holders from a pseudo-random start, cyclically (no ranking by profit or leverage; docs.dydx.xyz/concepts/"
     "trading/contract-loss-mechanism: 'randomly chosen offsetting positions'), each giving min(remaining, its "
     "size); the fund pays nothing (adl_trigger deficit, adl_ranking random, adl_price bankruptcy). An account with "
     "TNC ≥ 0 whose order did not fill waits for the next block. "
-    "[INF] the start is drawn from the run's seed (the chain seeds it with the previous block's time); a "
-    "counterparty must stay solvent at the mark and at that price (the chain's collateral check on it is not "
-    "modelled); the node caps (50 liquidations and 10 deleveragings per block) are not modelled; with no "
-    "counterparty left the fund takes the rest, as on the other venues.",
+    "[CODE] every walk of a block starts from the same draw (x/clob/keeper/random.go: a generator seeded with the "
+    "previous block's time), modulo the open holders; what the holders walked do not take stays on the account for "
+    "a later block (OffsetSubaccountPerpetualPosition): the fund never takes a position over. [INF] the draw comes "
+    "from the run's seed, one a block; a counterparty must stay solvent at the mark and at that price (the chain's "
+    "collateral check on it is not modelled); a deleveraging follows its account's order at once.",
     "[CODE] isolated markets have their own insurance fund, cross markets share one (x/perpetuals/keeper/"
     "perpetual.go, docs.dydx.xyz/concepts/trading/isolated-markets); BTC and ETH are cross. With one market per "
     "run market_type only chooses the fund's starting balance (insurance_fund.initial_usd or "
-    "isolated_initial_usd).",
+    "isolated_initial_usd). [INF] an isolated market's own liquidity tier and default_funding_ppm are not "
+    "modelled (market.tiers can set a tier; no key sets a default funding).",
     "[CODE] funding (x/perpetuals/keeper/perpetual.go MaybeProcessNewFundingTickEpoch, x/perpetuals/funding/"
     "funding.go, types/liquidity_tier.go GetMaxAbsFundingClampPpm): each hour (funding-tick epoch 3,600 s, "
     "genesis) an 8-hour rate = the premium averaged over the hour + default_funding_ppm (0 for BTC and ETH, "
