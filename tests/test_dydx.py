@@ -15,7 +15,8 @@ from sim import enums as E
 from sim import venues as V
 from sim.engine import prepare, simulate
 from sim.kernels.adl import MINSTD_A, MINSTD_M
-from sim.kernels.fillable import block_size_nb, fillable_price_nb
+from sim.kernels.fillable import block_size_nb, fillable_price_nb, insurance_fund_delta_nb
+from sim.kernels.margin import bankruptcy_price_nb
 
 MMF = ([0.0], [0.012], [0.0])  # dYdX's tier 0: one tier, MMF 1.2%
 GAP = ((0, 100.0), (2000, 100.0), (2000, 96.0))  # the oracle price gaps from 100 to 96 at t = 2 s
@@ -134,6 +135,105 @@ def test_a_dydx_premium_of_10_percent_pays_the_capped_rate():
     assert inp.funding_at_index  # paid at the oracle price (mark = index on dYdX)
 
 
+# ------------------------------------------------------------------------------- dYdX's own test values, ported
+# The expected numbers of v4-chain's unit tests (protocol/x/clob/keeper/liquidations_test.go at commit 84d4664),
+# converted from quantums and subticks to USD and BTC; liqsim's kernels, not dYdX's code, compute them. Their
+# market: BTC at the oracle price 50,000, a 0.1 BTC position, initial margin 20%, maintenance 10%; the test
+# liquidation config has BA 1 and SMMR 0.1 unless a case says otherwise.
+P50K = 50_000.0
+
+
+def tnc_tmmr(usdc, side, q=0.1, mmf=0.1):
+    """An account of ``usdc`` and ``side·q`` BTC at 50,000: its total net collateral and maintenance requirement."""
+    return usdc + side * q * P50K, q * P50K * mmf
+
+
+@pytest.mark.parametrize(
+    "usdc, side, ba, smmr, expected",
+    [
+        (-4_501.0, 1, 1.0, 0.1, 49_999.0),  # slightly below maintenance: TNC 499, TMMR 500
+        (-4_501.0, 1, 2.0, 0.1, 49_998.0),  # bankruptcyAdjustmentPpm 2,000,000
+        (-4_501.0, 1, 1.0, 0.2, 49_998.0),  # spreadToMaintenanceMarginRatioPpm 200,000
+        (5_499.0, -1, 1.0, 0.1, 50_001.0),
+        (5_499.0, -1, 2.0, 0.1, 50_002.0),
+        (5_499.0, -1, 1.0, 0.2, 50_002.0),
+        (-5_000.0, 1, 1.0, 0.1, 49_500.0),  # at the bankruptcy price: ABR 1
+        (5_000.0, -1, 1.0, 0.1, 50_500.0),
+        (-5_500.0, 1, 1.0, 0.1, 49_500.0),  # below it: ABR clamped to 1
+        (4_500.0, -1, 1.0, 0.1, 50_500.0),
+        (-4_501.0, 1, 4_294.967295, 0.1, 49_500.0),  # BA = max uint32 ppm
+        (-4_501.0, 1, 1.0, 1e-6, 49_999.99999),  # SMMR 1 ppm
+    ],
+)
+def test_dydx_get_fillable_price_values(usdc, side, ba, smmr, expected):
+    # v4-chain TestGetFillablePrice (expected prices in subticks × 100 = USD per BTC)
+    tnc, tmmr = tnc_tmmr(usdc, side)
+    assert fillable_price_nb(side, P50K, tnc, tmmr, 0.1, ba, smmr) == pytest.approx(expected, rel=1e-12)
+
+
+def test_dydx_get_fillable_price_with_two_positions():
+    # TestGetFillablePrice, "multiple long positions": 0.004 BTC and 0.1 ETH at 3,000 long, USDC −490: TNC 10,
+    # TMMR 20 + 30 = 50; the ETH order's limit is 2,976 (372/125 subticks)
+    assert fillable_price_nb(1, 3_000.0, 10.0, 50.0, 0.1, 1.0, 0.1) == pytest.approx(2_976.0, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "usdc, side, closed, expected_usd",
+    [
+        (-4_501.0, 1, 0.1, 4_501.0),
+        (5_499.0, -1, 0.1, -5_499.0),
+        (-5_000.0, 1, 0.1, 5_000.0),
+        (-5_000.0, 1, 0.05, 2_500.0),  # half the position
+        (5_000.0, -1, 0.05, -2_500.0),
+        (5_000.0, -1, 0.1, -5_000.0),
+        (-5_100.0, 1, 0.1, 5_100.0),  # below the bankruptcy price
+        (4_900.0, -1, 0.1, -4_900.0),
+    ],
+)
+def test_dydx_get_bankruptcy_price_values(usdc, side, closed, expected_usd):
+    # v4-chain TestGetBankruptcyPriceInQuoteQuantums: the quote a close of ``closed`` BTC must receive (negative: may
+    # pay) for the account to end with no collateral; liqsim holds the position at entry 50,000 with wallet TNC
+    tnc, _ = tnc_tmmr(usdc, side)
+    bp = bankruptcy_price_nb(side, 0.1, P50K, tnc)
+    assert side * closed * bp == pytest.approx(expected_usd, rel=1e-12)
+
+
+def test_dydx_bankruptcy_price_with_two_positions():
+    # TestGetBankruptcyPriceInQuoteQuantums, "multiple long positions": closing the 0.1 ETH (MM 30 of TMMR 50, TNC 10)
+    # must receive 294 = 300 − 10·30/50: the position takes its share MM/TMMR of TNC (sim.calc_account's rule)
+    mm_eth, tmmr, tnc = 30.0, 50.0, 10.0
+    bp = bankruptcy_price_nb(1, 0.1, 3_000.0, tnc * mm_eth / tmmr)
+    assert 0.1 * bp == pytest.approx(294.0, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "side, price, bp, max_fee, expected",
+    [
+        (1, 56_100.0, 51_000.0, 0.005, 28.05),  # 10% above bankruptcy: the 0.5% fee cap binds
+        (1, 56_100.0, 51_000.0, 0.025, 140.25),
+        (1, 56_100.0, 51_000.0, 1.0, 510.0),  # a 100% cap: the whole surplus
+        (-1, 44_100.0, 49_000.0, 0.005, 22.05),
+        (-1, 44_100.0, 49_000.0, 0.025, 110.25),
+        (-1, 44_100.0, 49_000.0, 1.0, 490.0),
+        (-1, 49_000.0, 49_000.0, 0.005, 0.0),  # at bankruptcy
+        (1, 50_490.0, 51_000.0, 0.005, -51.0),  # 1% below bankruptcy: the fund covers the loss
+        (-1, 49_490.0, 49_000.0, 0.005, -49.0),
+    ],
+)
+def test_dydx_get_liquidation_insurance_fund_delta_values(side, price, bp, max_fee, expected):
+    # v4-chain TestGetLiquidationInsuranceFundDelta (0.1 BTC; USDC −5,100 long / 4,900 short: bankruptcy 51,000 /
+    # 49,000), in USD
+    assert insurance_fund_delta_nb(side, 0.1, price, bp, max_fee, True) == pytest.approx(expected, rel=1e-12)
+
+
+def test_dydx_max_and_min_position_notional_liquidatable_values():
+    # v4-chain TestGetMaxAndMinPositionNotionalLiquidatable (the order size of its GetLiquidatablePositionSizeDelta):
+    # 1 BTC at 50,000 with max portion 100% → all of it; 50% → $25,000; a $5 position under a $10 minimum → all $5
+    assert block_size_nb(1.0, P50K, 1e-8, 1.0, 0.0001, math.inf) == 1.0
+    assert block_size_nb(1.0, P50K, 1e-8, 0.5, 0.0001, math.inf) * P50K == pytest.approx(25_000.0, rel=1e-12)
+    assert block_size_nb(0.0001, P50K, 1e-8, 1.0, 10.0, math.inf) == 0.0001
+
+
 # ------------------------------------------------------------------------------------------------ fillable price
 
 
@@ -192,6 +292,45 @@ def test_the_fund_takes_at_most_the_fee_cap_and_the_trader_keeps_the_rest():
     # the trader, now flat, keeps its wallet 83.2 + 10·(95.5 − 100) − 14.325 = 23.875
     assert raw.accounts["cash_end"][0] == pytest.approx(23.875, rel=1e-9)
     assert_money_conserved(inp, raw)
+
+
+def test_the_bankruptcy_price_moves_after_a_surplus_fill_and_prices_the_next_level():
+    # LONG_MMF5 (bankruptcy 91.68) with SMMR 20 (limit 96·(1 − 0.1·20·0.05) = 86.4) sells into 4 at 95.5, then 100 at
+    # 91.0. Level 1: surplus 4·3.82 = 15.28, the fund takes the cap 0.015·4·95.5 = 5.73, the trader keeps 9.55:
+    # wallet 83.2 − 18 − 5.73 = 59.47 on 6 left, bankruptcy 100 − 59.47/6 = 90.0883. Level 2 is then a surplus
+    # too, 6·(91 − 90.0883) = 5.47 (under its cap 8.19): the fund takes it and the trader ends with nothing.
+    # At the stale 91.68 it would have been a loss of 4.08 for the fund instead.
+    book = np.zeros(41)
+    book[1], book[10] = 4.0, 100.0
+    inp = dydx([LONG_MMF5, SHORT_CP], tiers=MMF5, prof=book, duration=2500, fill_smmr=20.0)
+    raw = simulate(inp)
+    (f,) = liquidation_fills(raw)
+    assert f["qty"] == 10.0 and f["price"] == pytest.approx((4 * 95.5 + 6 * 91.0) / 10, rel=1e-12)
+    assert f["fund_delta"] == pytest.approx(5.73 + 5.47, rel=1e-9) and f["fee"] == f["fund_delta"]
+    assert raw.accounts["cash_end"][0] == pytest.approx(0.0, abs=1e-9)
+    assert_money_conserved(inp, raw)
+
+
+def test_the_fee_cap_on_a_partial_order_leaves_the_surplus_with_the_open_account():
+    # a long of 100 at 100, wallet 832 (TNC/TMMR 0.9 at 96 with MMF 5%): one block's order is max(10% of 9,600,
+    # 1,000) = 1,000 USD → 10.416 at 95.5; surplus 10.416·(95.5 − 91.68) = 39.789, of which the fund takes
+    # 0.015·10.416·95.5 = 14.921; the account stays open with 89.584 and keeps the other 24.868 in its wallet
+    big = (1, 100.0, 100.0, 832.0, E.TRADER)
+    cp = (-1, 100.0, 100.0, 10_000.0, E.COUNTERPARTY)
+    inp = dydx([big, cp], tiers=MMF5, prof=1000.0, duration=2500, **LIMITS)
+    raw = simulate(inp)
+    (f,) = liquidation_fills(raw)
+    assert f["kind"] == E.PARTIAL and f["qty"] == pytest.approx(10.416) and f["price"] == 95.5
+    assert f["fund_delta"] == pytest.approx(0.015 * 10.416 * 95.5, rel=1e-9)
+    assert raw.accounts["status"][0] == E.OPEN and raw.accounts["position_end"][0] == pytest.approx(89.584)
+    # its equity at the oracle price: 832 + 100·(96 − 100) − 0.015·10.416·95.5 − 10.416·(96 − 95.5)
+    expected = 832.0 - 400.0 - 0.015 * 10.416 * 95.5 - 10.416 * 0.5
+    assert raw.accounts["equity_end"][0] == pytest.approx(expected, rel=1e-9)
+    assert_money_conserved(inp, raw)
+    uncapped = liquidation_fills(
+        simulate(dydx([big, cp], tiers=MMF5, prof=1000.0, duration=2500, fee_cap=False, **LIMITS))
+    )
+    assert uncapped["fund_delta"][0] == pytest.approx(10.416 * (95.5 - 91.68), rel=1e-9)
 
 
 def test_without_the_fee_cap_the_fund_keeps_everything():

@@ -52,6 +52,18 @@ def fillable_price_nb(side, price, tnc, tmmr, mmf, ba, smmr):
 
 
 @jit(inline="always", entry=True)
+def insurance_fund_delta_nb(side, qty, price, bp, max_fee, fee_cap):
+    """The fund's side of a fill of ``qty`` closing a ``side`` position at ``price`` with bankruptcy price ``bp``
+    (USD; x/clob/keeper/liquidations.go GetLiquidationInsuranceFundDelta): the trader's receipt at the fill minus
+    its receipt at bankruptcy, ``side·qty·(price − bp)``; negative, the fund pays it; positive, the fund takes at
+    most ``max_fee`` of the fill's notional (all of it without ``fee_cap``) and the trader keeps the rest."""
+    ifd = side * qty * (price - bp)
+    if ifd < 0.0 or not fee_cap:
+        return ifd
+    return min(ifd, max_fee * qty * price)
+
+
+@jit(inline="always", entry=True)
 def block_size_nb(q, price, lot, frac, min_usd, account_left):
     """Base units one block's order may close of a position of size ``q`` at oracle price ``price``.
 
@@ -103,13 +115,11 @@ def fillable_liquidate_nb(i, t, pos, tiers, book, trig, fl, px, acc, adl, work, 
         if got <= 0.0:
             break
         price = cost / got
-        ifd = s * got * (price - bp)  # the trader's receipt at the fill minus its receipt at bankruptcy
-        if ifd < 0.0:
-            d = ifd
-            lost -= ifd
+        d = insurance_fund_delta_nb(s, got, price, bp, p.clearance, p.fee_cap)
+        if d < 0.0:
+            lost -= d
             reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, px, i, got, bp)
         else:
-            d = min(ifd, p.clearance * got * price) if p.fee_cap else ifd
             reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, px, i, got, price)
             pos.wallet[i] -= d
             fee += d
