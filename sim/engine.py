@@ -392,6 +392,7 @@ def _allocate(inp):
         heap_ver=np.zeros((2, cap), np.int64),
         deferred=np.zeros(n, np.int64),
         win=np.zeros(n, np.int64),
+        wait=np.zeros(n, np.int64),
         rank=np.zeros(n, np.int64),
         rank_score=np.zeros(n),
         dd_t=np.zeros(dd_cap, np.int64),

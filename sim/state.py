@@ -117,6 +117,7 @@ WORK = _group(
     ("ndel", "i8"),  # ... and deleveragings
     ("win_n", "i8"),  # dYdX: rows of this tick's window of liquidation orders (Trigger.win) ...
     ("win_cur", "i8"),  # ... and the next one to serve
+    ("nwait", "i8"),  # dYdX: triggered rows waiting for a later window (Trigger.wait)
 )
 
 #: The event loop's clock and the cursors of what it reads and fills (``clk``).
@@ -272,6 +273,7 @@ class Trigger(NamedTuple):
     heap_ver: np.ndarray  # int64 (2, cap)
     deferred: np.ndarray  # int64 (n,)
     win: np.ndarray  # int64 (n,), dYdX: the rows a block's liquidation orders go to, in the order they are sent
+    wait: np.ndarray  # int64 (n,), dYdX: the triggered rows no window has taken yet, in id order (out of the index)
     rank: np.ndarray  # int64 (n,), ADL queue
     rank_score: np.ndarray  # f8 (n,), scratch
     dd_t: np.ndarray  # int64 (w,), ring buffer of oracle-tick times ...

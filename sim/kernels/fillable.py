@@ -27,6 +27,7 @@ from sim.kernels.liquidation import (
     defer_nb,
     fund_add_nb,
     fund_equity_nb,
+    heap_insert_nb,
     maker_trade_nb,
     next_triggered_nb,
     pool_add_nb,
@@ -165,6 +166,11 @@ def fillable_liquidate_nb(i, t, pos, tiers, book, trig, fl, px, acc, adl, work, 
     defer_nb(pos, trig, work, i, p.block_ticks)
 
 
+# ``Positions.eligible`` of a row that waits in ``Trigger.wait`` for a window slot: out of the trigger index (the
+# re-index and the deferred list put back only rows eligible by now) until :func:`fillable_select_nb` returns it
+WAITING = 1 << 62
+
+
 @jit
 def fillable_select_nb(t, pos, tiers, trig, px, adl, work, bh, p):
     """Choose the oracle tick's liquidation orders (dYdX, x/clob/keeper/liquidations.go
@@ -174,14 +180,29 @@ def fillable_select_nb(t, pos, tiers, trig, px, adl, work, bh, p):
     under water first: by ``|fillable − oracle| / oracle`` descending, then by the order's notional at the oracle
     price descending (``SortLiquidationOrders``; ties in id order where the chain uses the order's hash).
 
-    Writes the window into ``trig.win[:work.win_n]``; the other rows wait for the next tick in the deferred list.
-    Rows whose top-up price was crossed arm their top-up, as in the other venues' pass. Sorts in the trigger's
-    scratch rows (no ADL matching is under way between ticks).
+    Writes the window into ``trig.win[:work.win_n]``. The triggered rows left out wait in ``trig.wait`` (id order),
+    out of the trigger index, and the next tick takes them back without a pass through the index: those still
+    triggered and not armed for a top-up are kept, the others go back to the index and are read from it with the
+    new ones (as in the other venues' pass, a row whose top-up price was crossed arms its top-up). A cascade
+    that leaves tens of thousands of accounts waiting for their turn thus costs a pass over them per block, not
+    a re-sort. Sorts in the trigger's scratch rows (no ADL matching is under way between ticks).
     """
     b = block_of_nb(work, p)
     m = px.mark
-    win = trig.win
-    k = 0
+    wait = trig.wait
+    kw = 0
+    for j in range(work.nwait):  # the rows waiting from earlier ticks, in id order
+        i = wait[j]
+        if pos.status[i] != E.OPEN:
+            continue
+        if (p.tu_on and topup_armed_nb(pos.reserve[i], pos.tu_due[i])) or pos.key[i] < pos.side[i] * m:
+            pos.eligible[i] = work.tick  # back to the index: read below with the others, or later
+            heap_insert_nb(pos, trig, work, i)
+            continue
+        wait[kw] = i
+        kw += 1
+    fresh = trig.scr_i[3]
+    kn = 0
     for h in range(2):
         side = 1 - 2 * h
         while True:
@@ -189,31 +210,39 @@ def fillable_select_nb(t, pos, tiers, trig, px, adl, work, bh, p):
             if i < 0:
                 break
             if pos.eligible[i] > work.tick:
-                continue  # indexed twice (a deferred row's key did not change): already taken this tick
+                continue  # indexed twice (a deferred row's key did not change), or waiting: taken already
             if p.tu_on and topup_armed_nb(pos.reserve[i], pos.tu_due[i]):
                 arm_topup_nb(i, t, pos, tiers, trig, work, bh)  # its top-up price was crossed
                 continue
             pos.eligible[i] = work.tick + 1
-            win[k] = i
-            k += 1
+            fresh[kn] = i
+            kn += 1
     work.win_n = 0
     work.win_cur = 0
+    k = kw + kn
     if k == 0:
+        work.nwait = 0
         return
     order = trig.scr_i[0]
     tmp = trig.scr_i[1]
-    fid = trig.scr_f[0, :k]
-    for j in range(k):
-        fid[j] = float(win[j])  # exact: row ids are far below 2^53
+    fid = trig.scr_f[0, :kn]
+    for j in range(kn):
+        fid[j] = float(fresh[j])  # exact: row ids are far below 2^53
     argsort_nb(fid, order, trig.scr_i[2])
+    for j in range(kn):
+        tmp[j] = fresh[order[j]]
+    win = trig.win  # every triggered row, in id order: the waiting ones merged with the fresh ones
+    a = 0
+    c = 0
     for j in range(k):
-        tmp[j] = win[order[j]]
-    for j in range(k):
-        win[j] = tmp[j]  # in id order
+        if c >= kn or (a < kw and wait[a] < tmp[c]):
+            win[j] = wait[a]
+            a += 1
+        else:
+            win[j] = tmp[c]
+            c += 1
     w = k if p.block_liquidations <= 0 else min(k, max(0, p.block_liquidations - work.nliq))
     off = block_draw_nb(adl, b) % k
-    for j in range(w, k):
-        defer_nb(pos, trig, work, win[(off + j) % k], 1)  # not in the window: waits for the next tick
     work.nliq += w
     ids = trig.scr_i[3]  # the window in id order: win[off:off + w], or its two runs when it wraps around
     wrap = max(0, off + w - k)
@@ -221,6 +250,16 @@ def fillable_select_nb(t, pos, tiers, trig, px, adl, work, bh, p):
         ids[j] = win[j]
     for j in range(w - wrap):
         ids[wrap + j] = win[off + j]
+    nw = 0  # the others wait, in id order: win[wrap:off] and win[off + w:k]
+    for j in range(wrap, off):
+        wait[nw] = win[j]
+        nw += 1
+    for j in range(off + w, k):
+        wait[nw] = win[j]
+        nw += 1
+    for j in range(nw):
+        pos.eligible[wait[j]] = WAITING
+    work.nwait = nw
     key1 = trig.scr_f[0, :w]  # −|fillable − oracle| / oracle
     key2 = trig.scr_f[1, :w]  # −notional of the order at the oracle price
     for j in range(w):
