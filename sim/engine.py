@@ -196,7 +196,7 @@ def prepare(scn):
         unwind_interval=max(1, _ms(fund.unwind_interval_s)),
         index_coupling=float(mk.index_coupling),
         funding_rate=mk.funding_rate_pct / 100.0,
-        **funding_params(scn.funding, rules, mk.time_to_funding_s),
+        **funding_params(scn.funding, rules, mk.time_to_funding_s, mk.tier_table()[0]),
         stops_on=bool(np.any(~np.isnan(acts.stop))),
         stop_on_mark=rules.stop_trigger == "mark",
         tu_on=bool(np.any(acts.reserve > 0)),
@@ -249,8 +249,20 @@ def arrival_params(cfg, arr, row0):
     )
 
 
-def funding_params(funding, rules, time_to_funding_s):
-    """Kernel scalars of funding (docs/engine.md §9): the venue's interval, formula and price, or a fixed rate."""
+def funding_cap(rules, first_tier):
+    """The cap on the rate paid per interval (a fraction): ``funding_cap_pct``, or tighter where the venue caps the
+    8-hour rate at ``funding_cap_margin_factor × (IMF − MMF)`` of the market's first tier (dYdX: 600% × (2% − 1.2%) =
+    4.8% per 8 h, 0.6% an hour; docs/model.md §2.8), scaled like the rate by the interval's share of 8 hours."""
+    cap = rules.funding_cap_pct / 100.0
+    if rules.funding_cap_margin_factor > 0.0:
+        imf, mmf = 1.0 / first_tier.max_leverage, first_tier.mmr_pct / 100.0
+        cap = min(cap, rules.funding_cap_margin_factor * max(imf - mmf, 0.0) * rules.funding_interval_h / 8.0)
+    return cap
+
+
+def funding_params(funding, rules, time_to_funding_s, first_tier):
+    """Kernel scalars of funding (docs/engine.md §9): the venue's interval, formula and price, or a fixed rate;
+    ``first_tier`` is the market's first tier row (:class:`sim.venues.TierRow`), whose margins set dYdX's cap."""
     interval_s = rules.funding_interval_h * 3600.0
     # a schedule given for a longer interval (a Binance file run on Hyperliquid) keeps its hours: modulo the interval
     first = 0.5 * interval_s if time_to_funding_s is None else time_to_funding_s % interval_s
@@ -261,7 +273,7 @@ def funding_params(funding, rules, time_to_funding_s):
         funding_fixed=np.nan if funding.rate_pct is None else funding.rate_pct / 100.0,
         funding_interest=rules.funding_interest_pct / 100.0,
         funding_clamp=rules.funding_clamp_pct / 100.0,
-        funding_cap=rules.funding_cap_pct / 100.0,
+        funding_cap=funding_cap(rules, first_tier),
         funding_scale=rules.funding_interval_h / 8.0,
         funding_at_index=rules.funding_price == "index",
         funding_linear=rules.funding_weighting == "linear",
@@ -315,6 +327,9 @@ def venue_params(rules, policy, oracle_ms):
         block_pos_min=float(rules.block_position_min_usd),
         block_acct=float(rules.block_account_usd) if rules.block_account_usd > 0 else np.inf,
         block_fund_loss=float(rules.block_fund_loss_usd) if rules.block_fund_loss_usd > 0 else np.inf,
+        block_liquidations=int(rules.block_liquidations),
+        block_deleveragings=int(rules.block_deleveragings),
+        deleverage_holders=int(rules.deleverage_holders),
     )
 
 
@@ -376,6 +391,8 @@ def _allocate(inp):
         heap_id=np.zeros((2, cap), np.int64),
         heap_ver=np.zeros((2, cap), np.int64),
         deferred=np.zeros(n, np.int64),
+        win=np.zeros(n, np.int64),
+        wait=np.zeros(n, np.int64),
         rank=np.zeros(n, np.int64),
         rank_score=np.zeros(n),
         dd_t=np.zeros(dd_cap, np.int64),

@@ -97,6 +97,11 @@ ADL = _group(
     ("rank_cur", "i8"),  # ... and the next one
     ("cause", "i8"),  # cause of the pool being matched (enums.CAUSE_*)
     ("rng", "i8"),  # random ranking (dYdX): the state of the generator of start offsets (Params.adl_seed at t = 0)
+    ("x", "i8"),  # dYdX: this block's draw of that generator (every random start in the block is taken from it) ...
+    ("x_blk", "i8"),  # ... and the block it was drawn in (WORK.blk; 0 = none yet)
+    ("start", "i8", (2,)),  # dYdX: each side's deleveraging start in its list (Trigger.ids_long, ids_short) ...
+    ("start_blk", "i8", (2,)),  # ... and the block it was drawn for (0 = none yet)
+    ("row", "i8"),  # dYdX: the deleveraged row whose pool is being matched (what no holder takes returns to it)
 )
 
 #: An oracle tick's liquidation work (``work``); pairs are (longs, shorts).
@@ -107,6 +112,12 @@ WORK = _group(
     ("cur", "i8", (2,)),  # cursors into the sorted trigger index (Trigger.order_long, order_short)
     ("heap_n", "i8", (2,)),  # entries in the re-index heaps (rows of Trigger.heap_*)
     ("ndefer", "i8"),  # positions waiting in Trigger.deferred for a later tick
+    ("blk", "i8"),  # dYdX: the block the counters below are for (1 + (tick − 1) // Params.block_ticks; 0 = none) ...
+    ("nliq", "i8"),  # ... liquidation orders chosen in it ...
+    ("ndel", "i8"),  # ... and deleveragings
+    ("win_n", "i8"),  # dYdX: rows of this tick's window of liquidation orders (Trigger.win) ...
+    ("win_cur", "i8"),  # ... and the next one to serve
+    ("nwait", "i8"),  # dYdX: triggered rows waiting for a later window (Trigger.wait)
 )
 
 #: The event loop's clock and the cursors of what it reads and fills (``clk``).
@@ -184,7 +195,7 @@ def allocate_perp(start_price, fund_initial, funding_rate, time_to_funding, oi_l
             PRICES, **dict.fromkeys(prices, p0), funding_rate=funding_rate, oi_long=oi_long, oi_short=oi_short
         ),
         acc=new_group(ACCOUNTS, **dict.fromkeys(("fund_cash", "fund_bal", "fund_min", "dd_peak"), f0)),
-        adl=new_group(ADL, rng=adl_seed),
+        adl=new_group(ADL, rng=adl_seed, row=-1),
         work=new_group(WORK),
         clk=new_group(CLOCK),
         tot=new_group(TOTALS),
@@ -261,6 +272,8 @@ class Trigger(NamedTuple):
     heap_id: np.ndarray  # int64 (2, cap)
     heap_ver: np.ndarray  # int64 (2, cap)
     deferred: np.ndarray  # int64 (n,)
+    win: np.ndarray  # int64 (n,), dYdX: the rows a block's liquidation orders go to, in the order they are sent
+    wait: np.ndarray  # int64 (n,), dYdX: the triggered rows no window has taken yet, in id order (out of the index)
     rank: np.ndarray  # int64 (n,), ADL queue
     rank_score: np.ndarray  # f8 (n,), scratch
     dd_t: np.ndarray  # int64 (w,), ring buffer of oracle-tick times ...
@@ -370,6 +383,9 @@ class Params(NamedTuple):
     block_pos_min: float  # USD: ... but at least this much
     block_acct: float  # USD: the most notional liquidated per account per block (inf: none)
     block_fund_loss: float  # USD: the most the fund pays for one account's fills per block (inf: none)
+    block_liquidations: int  # the most liquidation orders per block, a random window of the triggered rows (0: none)
+    block_deleveragings: int  # the most deleveragings per block (0: none)
+    deleverage_holders: int  # the most holders one deleveraging walks through (0: none)
     # liquidity shock (docs/engine.md §5)
     depth_shock_factor: float
     depth_shock_start: int  # ms

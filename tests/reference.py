@@ -180,10 +180,12 @@ class _Reference:
         arr_row0 = int(inp.arr_row0) if bool(inp.arr_on) else self.n
         self.listed_at = [0] * self.n
         self.listed_n = {1: 0, -1: 0}
+        self.listed_rows = {1: [], -1: []}
         for i in range(self.n):
             if self.status[i] == enums.OPEN or i >= arr_row0:
                 self.listed_at[i] = self.listed_n[self.side[i]]
                 self.listed_n[self.side[i]] += 1
+                self.listed_rows[self.side[i]].append(i)
         self.eligible_tick = [0] * self.n  # first oracle tick at which the row may be liquidated
         self.cooldown = [-INF] * self.n  # slices: until when liquidation orders take the whole position
         # behaviour (§9): stop prices (NaN = none) and whether each stop has been used, top-up reserves,
@@ -284,6 +286,19 @@ class _Reference:
         self.block_pos_min = float(inp.block_pos_min)
         self.block_acct = float(inp.block_acct)
         self.block_fund_loss = float(inp.block_fund_loss)
+        self.block_liquidations = int(inp.block_liquidations)
+        self.block_deleveragings = int(inp.block_deleveragings)
+        self.deleverage_holders = int(inp.deleverage_holders)
+        # dYdX's blocks: the block the counters are for, its orders and deleveragings so far, its random draw, each
+        # side's deleveraging start for a block, and the deleveraged row whose pool is being matched
+        self.blk = 0
+        self.nliq = 0
+        self.ndel = 0
+        self.blk_x = 0
+        self.blk_x_block = 0
+        self.del_start = {1: 0, -1: 0}
+        self.del_start_block = {1: 0, -1: 0}
+        self.adl_row = None
         self.depth_shock_factor = float(inp.depth_shock_factor)
         self.depth_shock_start = int(inp.depth_shock_start)
         self.depth_shock_end = int(inp.depth_shock_end)
@@ -1196,7 +1211,94 @@ class _Reference:
         if self.Q[i] <= self.open_min:
             self.status[i] = enums.STOPPED
 
+    def block_of(self):
+        """§7.11: the block of this oracle tick (1, 2, ...); a new block zeroes its counters."""
+        b = 1 + (self.oracle_number - 1) // self.block_ticks
+        if self.blk != b:
+            self.blk = b
+            self.nliq = 0
+            self.ndel = 0
+        return b
+
+    def block_draw(self, b):
+        """§7.11: block ``b``'s draw of the minimal standard generator, made at its first use in the block."""
+        if self.blk_x_block != b:
+            self.adl_rng = (48271 * self.adl_rng) % 2147483647
+            self.blk_x = self.adl_rng
+            self.blk_x_block = b
+        return self.blk_x
+
+    def fillable_window(self):
+        """§7.11 (dYdX): every triggered row of both sides, in id order; a window of the block's orders left from the
+        block's draw modulo their number; sent by |fillable − oracle| / oracle, then notional, descending."""
+        b = self.block_of()
+        m = self.mark
+        rows = []
+        for s in (1, -1):
+            while True:
+                best_i = -1
+                best_key = 0.0
+                for i in range(self.n):
+                    if self.side[i] != s or not self.is_open(i) or self.eligible_tick[i] > self.oracle_number:
+                        continue
+                    k = self.key(i)
+                    if best_i < 0 or k > best_key:
+                        best_i = i
+                        best_key = k
+                if best_i < 0 or not best_key >= s * m:
+                    break
+                if self.tu_on and self.armed(best_i):
+                    self.tu_due[best_i] = self.t + self.delay[best_i]
+                    self.pending.append((self.tu_due[best_i], best_i))
+                    continue
+                self.eligible_tick[best_i] = self.oracle_number + 1  # taken (the rest wait for the next tick)
+                rows.append(best_i)
+        k = len(rows)
+        if k == 0:
+            return []
+        rows.sort()
+        w = k if self.block_liquidations <= 0 else min(k, max(0, self.block_liquidations - self.nliq))
+        off = self.block_draw(b) % k
+        self.nliq += w
+        window = sorted(rows[(off + j) % k] for j in range(w))
+
+        def order_key(i):
+            s, Q = self.side[i], self.Q[i]
+            tnc = self.equity(i, m)
+            tmmr = self.maintenance_margin(i, Q, m)
+            abr = min(1.0, max(0.0, self.fill_ba * (1.0 - tnc / tmmr)))
+            limit = m * (1.0 - s * abr * self.fill_smmr * (tmmr / (Q * m)))
+            N = Q * m
+            cap = min(max(min(self.block_pos_min, N), self.block_pos_frac * N), self.block_acct)
+            x = Q if N <= cap else min(Q, max(math.floor(cap / m / self.lot) * self.lot, self.lot))
+            return (-(abs(limit - m) / m), -(x * m))
+
+        return sorted(window, key=order_key)
+
+    def fillable_work(self):
+        """§7.11: the tick's window of liquidation orders, each followed at once by its deleveraging."""
+        while self.stop_one():
+            pass
+        for i in self.fillable_window():
+            while self.stop_one():
+                pass
+            if self.status[i] != enums.OPEN:
+                continue
+            if not self.key(i) >= self.side[i] * self.mark:  # no longer liquidatable: back at the next tick
+                self.eligible_tick[i] = self.oracle_number + 1
+                continue
+            self.fillable_order(i)
+            if self.pool_side != 0:
+                self.adl()
+        while self.stop_one():
+            pass
+        if self.spot_on:
+            self.observe_basis()
+
     def liquidation_work(self):
+        if self.settle_fillable:
+            self.fillable_work()
+            return
         if self.mark < self.prev_mark:
             sides = (1, -1)
         else:
@@ -1224,8 +1326,6 @@ class _Reference:
                     self.pending.append((self.tu_due[best_i], best_i))
                     continue
                 self.liquidate(best_i)
-                if self.settle_fillable and self.pool_side != 0:  # an account deleveraged: matched at once
-                    self.adl()
         if self.spot_on:  # the tick's forced orders are through: the basis the arbitrageurs see (§12.7)
             self.observe_basis()
 
@@ -1339,7 +1439,11 @@ class _Reference:
             self.status[i] = enums.LIQUIDATED
             return
         if not filled > 0.0 and self.equity(i, m) < 0.0:
-            if self.adl_enabled:
+            if self.adl_enabled and 0 < self.block_deleveragings <= self.ndel:
+                pass  # the block's deleveragings are used up: it waits for the next block
+            elif self.adl_enabled:
+                self.ndel += 1
+                self.adl_row = i
                 B = self.bankruptcy_price(i)
                 rest = self.Q[i]
                 self.settle(i, rest, B)
@@ -1347,9 +1451,10 @@ class _Reference:
                 self.pools[enums.CAUSE_DEFICIT][0] += rest
                 self.pools[enums.CAUSE_DEFICIT][1] += rest * B
                 self.status[i] = enums.LIQUIDATED
+                return
             else:
                 self.settle_rest(i, self.bankruptcy_price(i))
-            return
+                return
         self.eligible_tick[i] = self.oracle_number + self.block_ticks
 
     def tier_price(self, i):
@@ -1567,9 +1672,28 @@ class _Reference:
         n_win = 0
         start = 0
         if self.adl_ranking == enums.RANK_RANDOM and self.listed_n[-s] > 0:
-            self.adl_rng = (48271 * self.adl_rng) % 2147483647  # the minimal standard generator
-            start = self.adl_rng % self.listed_n[-s]
-        for c in range(self.n):
+            b = self.block_of()
+            if self.del_start_block[-s] != b:  # §7.11: once per block and side, at the draw-th open holder
+                x = self.block_draw(b)
+                rows = self.listed_rows[-s]
+                open_at = [r for r, c in enumerate(rows) if self.status[c] == enums.OPEN and self.Q[c] > 0.0]
+                self.del_start[-s] = open_at[x % len(open_at)] if open_at else 0
+                self.del_start_block[-s] = b
+            start = self.del_start[-s]
+        random_queue = self.adl_ranking == enums.RANK_RANDOM and self.adl_policy == enums.POLICY_QUEUE
+        if random_queue:  # §7.11: from the start, through at most deleverage_holders open holders
+            rows = self.listed_rows[-s]
+            seen = 0
+            for k in range(len(rows)):
+                c = rows[(start + k) % len(rows)]
+                if self.status[c] != enums.OPEN or not self.Q[c] > 0.0:
+                    continue
+                seen += 1
+                if self.equity(c, m) > 0.0 and self.equity(c, price) > 0.0:
+                    entries.append((float(k), c))
+                if seen == self.deleverage_holders:
+                    break
+        for c in range(self.n if not random_queue else 0):
             if self.side[c] != -s or self.status[c] != enums.OPEN or not self.Q[c] > 0.0:
                 continue
             if self.equity(c, m) <= 0.0 or self.equity(c, price) <= 0.0:
@@ -1627,9 +1751,16 @@ class _Reference:
             if self.Q[c] <= self.open_min:
                 self.status[c] = enums.ADL_CLOSED
             rem -= y
-        if rem > self.open_min:  # nobody left to deleverage: the fund takes the rest
+        if rem > self.open_min and self.settle_fillable and self.adl_row is not None:
+            i = self.adl_row  # §7.11: what the holders walked did not take stays on the account
+            self.Q[i] = rem
+            self.EP[i] = bbar
+            self.status[i] = enums.OPEN
+            self.eligible_tick[i] = self.oracle_number + self.block_ticks
+        elif rem > self.open_min:  # nobody left to deleverage: the fund takes the rest
             realized = self.fund_trade(s, rem, bbar)
             self.record(enums.TAKEOVER, self.FUND, -s, rem, bbar, bbar, realized, 0.0, NAN, cause)
+        self.adl_row = None
         if not any(q > 0.0 for q, _ in self.pools.values()):
             self.pool_side = 0
 

@@ -87,6 +87,10 @@ def fillable_rules(draw):
         block_pos_min=draw(st.sampled_from([0.0, 100.0, 1000.0])),
         block_acct=draw(st.sampled_from([math.inf, math.inf, 300.0])),
         block_fund_loss=draw(st.sampled_from([math.inf, math.inf, 20.0])),
+        # the node's caps: orders (a random window of the triggered rows), deleveragings and holders walked per block
+        block_liquidations=draw(st.sampled_from([0, 0, 1, 2, 3])),
+        block_deleveragings=draw(st.sampled_from([0, 0, 1, 2])),
+        deleverage_holders=draw(st.sampled_from([0, 0, 1, 2])),
         adl_ranking=draw(st.sampled_from([enums.RANK_RANDOM, enums.RANK_RANDOM, enums.RANK_PNL_LEVERAGE])),
     )
     return rules

@@ -262,14 +262,14 @@ def test_a_run_bigger_than_the_memory_is_refused_before_it_allocates(tmp_path, c
     monkeypatch.setenv("LIQSIM_MEMORY_LIMIT_GB", "8")
     (msg,) = problems_of(load_scenario, None, {"population.n_positions": 50_000_000})
     assert msg.startswith(
-        "override: population.n_positions = 50000000: a run would need about 25.3 GB of memory (50,000,001 position "
-        "rows × 500 B = 25.0 GB; 968,001 book levels × 56 B = 54 MB; 600 background orders × 220 B = 1 MB; "
+        "override: population.n_positions = 50000000: a run would need about 26.1 GB of memory (50,000,001 position "
+        "rows × 516 B = 25.8 GB; 968,001 book levels × 56 B = 54 MB; 600 background orders × 220 B = 1 MB; "
     )
     assert msg.endswith(
         "more than the 8.0 GB available (set by LIQSIM_MEMORY_LIMIT_GB): population.n_positions must be at most "
-        "about 15,500,000"
+        "about 15,000,000"
     )
-    assert load_scenario(None, {"population.n_positions": 15_000_000}).population.n_positions == 15_000_000
+    assert load_scenario(None, {"population.n_positions": 14_500_000}).population.n_positions == 14_500_000
     out = tmp_path / "out"
     status, err = cli_errors(capsys, ["run", "--set", "population.n_positions=50000000", "--out", str(out)])
     assert status == 2 and err == [f"liqsim: error: {msg}"] and not out.exists()
@@ -277,8 +277,8 @@ def test_a_run_bigger_than_the_memory_is_refused_before_it_allocates(tmp_path, c
     monkeypatch.setenv("LIQSIM_MEMORY_LIMIT_GB", "1")
     for key, value, fix in (
         ("insurance_fund.unwind_interval_s", 0.001, "insurance_fund.unwind_interval_s must be at least about 0.0222"),
-        ("output.sample_interval_s", 0.02, "output.sample_interval_s must be at least about 0.0317"),
-        ("book.noise_rate_per_s", 200, "book.noise_rate_per_s must be at most about 35.3"),
+        ("output.sample_interval_s", 0.02, "output.sample_interval_s must be at least about 0.0318"),
+        ("book.noise_rate_per_s", 200, "book.noise_rate_per_s must be at most about 35.2"),
     ):
         (msg,) = problems_of(load_scenario, None, {"scenario.duration_s": 86400, "shock.start_s": 60, key: value})
         assert msg.startswith(f"override: {key} = {value}: a run would need about ") and msg.endswith(fix)
@@ -295,10 +295,10 @@ def test_a_positions_file_too_big_for_the_memory_is_refused_before_it_is_read(tm
     monkeypatch.setenv("LIQSIM_MEMORY_LIMIT_GB", "0.25")
     (msg,) = problems_of(load_scenario, None, {"population.file": str(path), "book.range_pct": 20})
     assert msg.startswith(
-        f"override: population.file = '{path}': a run would need about 282 MB of memory (100,000 position rows × "
-        "542 B = 54 MB; 484,001 book levels × 56 B = 27 MB;"
+        f"override: population.file = '{path}': a run would need about 283 MB of memory (100,000 position rows × "
+        "558 B = 56 MB; 484,001 book levels × 56 B = 27 MB;"
     )
-    assert msg.endswith("a file of at most about 41,800 rows fits")
+    assert msg.endswith("a file of at most about 40,600 rows fits")
     monkeypatch.setenv("LIQSIM_MEMORY_LIMIT_GB", "0.001")  # the reader on its own refuses too
     assert problems_of(read_positions_csv, path) == [
         f"{path}: 100,000 lines would need about 4 MB of memory to read, more than the 1 MB available (set by "

@@ -32,10 +32,11 @@ PER = {
     # per position row: the inputs (side 1, size 8, entry 8, wallet 8, kind 1, mode 1, leverage 8, stop 8,
     # reserve 8, delay 8) 59; the engine's own columns (size, wallet, lp, bp, key, version, eligible, cooldown,
     # reserve, tu_due 8 each, status 1) 81; the trigger index (ids and order 8 each, three heaps of two rows 48,
-    # deferred, rank, rank_score 8 each, pending top-ups 24) 120; the start liquidation prices 8 and the accounts
-    # table; fills: the buffer of n/4 grown to n/2 in a deep cascade, and packed (75 + 88)/2; and 55 for the
+    # deferred, rank, rank_score 8 each, pending top-ups 24, dYdX's window and waiting list 8 each) 136; the start
+    # liquidation prices 8 and the accounts table; fills: the buffer of n/4 grown to n/2 in a deep cascade, and
+    # packed (75 + 88)/2; and 55 for the
     # kernels' and the summary's working arrays (ADL ranking, sorting, summary columns)
-    "position": 59 + 81 + 120 + 8 + ACCOUNT_DTYPE.itemsize + (_FILL_COLUMNS + FILL_DTYPE.itemsize) // 2 + 55,
+    "position": 59 + 81 + 136 + 8 + ACCOUNT_DTYPE.itemsize + (_FILL_COLUMNS + FILL_DTYPE.itemsize) // 2 + 55,
     # per arrival candidate (sim.world.arrivals): a position row, and its time, draw and leverage (8 each) with the
     # draws that make them (about 5 arrays of 8)
     "arrival": 0,  # set below, from "position"

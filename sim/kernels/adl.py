@@ -24,6 +24,7 @@ from sim._jit import jit
 from sim.kernels.heap import argsort_nb
 from sim.kernels.liquidation import (
     adl_tripped_nb,
+    defer_nb,
     fund_add_nb,
     fund_equity_nb,
     fund_trade_nb,
@@ -32,7 +33,26 @@ from sim.kernels.liquidation import (
     reduce_position_nb,
     reindex_nb,
 )
-from sim.kernels.margin import equity_nb
+from sim.kernels.margin import equity_nb, refresh_prices_nb
+
+
+@jit(inline="always")
+def reopen_nb(pos, tiers, trig, px, work, tot, p, i, qty, price):
+    """Row ``i`` (deleveraged, its whole position settled into the pool at its bankruptcy price ``price``) holds
+    ``qty`` again, at that price with the wallet the settlement left (zero equity at it): the part no holder took,
+    as the fund would have held it, so money is conserved. It waits for the next block."""
+    pos.size[i] = qty
+    pos.entry[i] = price
+    pos.status[i] = E.OPEN
+    if pos.kind[i] == E.TRADER:
+        if pos.side[i] > 0:
+            px.oi_long += qty
+        else:
+            px.oi_short += qty
+    tot.full -= 1
+    refresh_prices_nb(pos, i, tiers)  # its liquidation and bankruptcy prices and trigger key
+    defer_nb(pos, trig, work, i, p.block_ticks)
+
 
 # The generator of the random ranking's start offsets (dYdX): Park and Miller's "minimal standard" generator,
 # x ← 48271·x mod (2^31 − 1), exact in int64 arithmetic, so the reference engine reproduces it with Python integers.
@@ -41,10 +61,55 @@ MINSTD_M = 2147483647
 
 
 @jit(inline="always")
-def next_start_nb(adl, n):
-    """A pseudo-random start offset in ``[0, n)`` for a walk over ``n`` holders (``n`` > 0); advances ``adl.rng``."""
-    adl.rng = (MINSTD_A * adl.rng) % MINSTD_M
-    return adl.rng % n
+def block_of_nb(work, p):
+    """Number the block of the current oracle tick (1, 2, ...: ``p.block_ticks`` ticks a block) into ``work.blk``,
+    zeroing its counters of liquidation orders and deleveragings when a new block begins."""
+    b = 1 + (work.tick - 1) // p.block_ticks
+    if work.blk != b:
+        work.blk = b
+        work.nliq = 0
+        work.ndel = 0
+    return b
+
+
+@jit(inline="always")
+def block_draw_nb(adl, b):
+    """Block ``b``'s pseudo-random draw, made at its first use in the block (advancing ``adl.rng``) and reused by every
+    random start in it: dYdX seeds a new generator with the previous block's time for each walk (x/clob/keeper/
+    random.go GetPseudoRand), so every walk of one block starts from the same first value, modulo its list's length."""
+    if adl.x_blk != b:
+        adl.rng = (MINSTD_A * adl.rng) % MINSTD_M
+        adl.x = adl.rng
+        adl.x_blk = b
+    return adl.x
+
+
+@jit(inline="always")
+def random_start_nb(pos, adl, cand, h, b):
+    """Where side ``h``'s deleveragings of block ``b`` start in its list ``cand`` (id order): at the open holder whose
+    rank among the open ones is the block's draw modulo their count, fixed for the block (dYdX's list of holders is
+    fixed for a block; holders that closed since are skipped)."""
+    if adl.start_blk[h] != b:
+        x = block_draw_nb(adl, b)
+        size, status = pos.size, pos.status
+        n_open = 0
+        for r in range(cand.size):
+            c = cand[r]
+            if status[c] == E.OPEN and size[c] > 0.0:
+                n_open += 1
+        r0 = 0
+        if n_open > 0:
+            k = x % n_open
+            for r in range(cand.size):
+                c = cand[r]
+                if status[c] == E.OPEN and size[c] > 0.0:
+                    if k == 0:
+                        r0 = r
+                        break
+                    k -= 1
+        adl.start[h] = r0
+        adl.start_blk[h] = b
+    return adl.start[h]
 
 
 @jit(inline="always")
@@ -104,7 +169,7 @@ def next_pool_nb(adl):
 
 
 @jit
-def adl_begin_nb(pos, tiers, trig, px, acc, adl, p):
+def adl_begin_nb(pos, tiers, trig, px, acc, adl, work, p):
     """Rank the opposite side and plan the matching of this tick's next pool (one cause at a time: each is
     matched against the queue as it stands after the previous one)."""
     s = adl.side
@@ -127,9 +192,11 @@ def adl_begin_nb(pos, tiers, trig, px, acc, adl, p):
     policy, ranking = p.adl_policy, p.adl_ranking
     floor, mmr, cum, basis = tiers.floor, tiers.mmr, tiers.cum, tiers.basis
     cand = trig.ids_long if cs > 0 else trig.ids_short  # the side's rows open at the start, in id order
-    start = next_start_nb(adl, cand.size) if ranking == E.RANK_RANDOM and cand.size > 0 else 0
+    start = 0
+    if ranking == E.RANK_RANDOM and cand.size > 0:
+        start = random_start_nb(pos, adl, cand, 0 if cs > 0 else 1, block_of_nb(work, p))
     if ranking == E.RANK_RANDOM and policy == E.POLICY_QUEUE:
-        _begin_random_queue_nb(pos, trig, adl, cand, start, cs, mark, price, rem)
+        _begin_random_queue_nb(pos, trig, adl, cand, start, cs, mark, price, rem, p.deleverage_holders)
         return
     for r in range(cand.size):
         c = cand[r]
@@ -187,8 +254,9 @@ def adl_begin_nb(pos, tiers, trig, px, acc, adl, p):
 
 
 @jit(inline="always")
-def _begin_random_queue_nb(pos, trig, adl, cand, start, cs, mark, price, rem):
-    """dYdX's queue: the eligible holders in id order, cyclically from ``start``, only as far as the pool reaches.
+def _begin_random_queue_nb(pos, trig, adl, cand, start, cs, mark, price, rem, holders):
+    """dYdX's queue: the eligible holders in id order, cyclically from ``start``, only as far as the pool reaches
+    and through at most ``holders`` open ones (0: all; x/clob/flags MaxDeleveragingSubaccountsToIterate).
 
     The order is known without scores, so the walk stops at the first prefix whose sizes exceed ``rem`` (the
     criterion of :func:`_queue_head_nb`): a deleveraged account costs the holders it reaches, not a pass over
@@ -198,6 +266,7 @@ def _begin_random_queue_nb(pos, trig, adl, cand, start, cs, mark, price, rem):
     m = cand.size
     n = 0
     head = 0.0
+    seen = 0
     for k in range(m):
         r = start + k
         if r >= m:
@@ -206,13 +275,15 @@ def _begin_random_queue_nb(pos, trig, adl, cand, start, cs, mark, price, rem):
         q = size[c]
         if status[c] != E.OPEN or q <= 0.0:
             continue
-        if equity_nb(cs, q, entry[c], wallet[c], mark) <= 0.0 or equity_nb(cs, q, entry[c], wallet[c], price) <= 0.0:
-            continue  # a victim must stay solvent at the mark and at the price it is closed at
-        trig.rank[n] = c
-        trig.rank_score[n] = float(k)
-        n += 1
-        head += q
-        if head > rem + 1.0:
+        seen += 1  # an open holder is checked whether or not it can take part
+        if equity_nb(cs, q, entry[c], wallet[c], mark) > 0.0 and equity_nb(cs, q, entry[c], wallet[c], price) > 0.0:
+            trig.rank[n] = c  # a victim must stay solvent at the mark and at the price it is closed at
+            trig.rank_score[n] = float(k)
+            n += 1
+            head += q
+            if head > rem + 1.0:
+                break
+        if seen == holders:
             break
     adl.rank_cur = 0
     adl.nw = 0
@@ -328,11 +399,15 @@ def adl_step_nb(t, pos, tiers, trig, fl, px, acc, adl, work, clk, tot, p):
     while cur < n and pos.status[trig.rank[cur]] != E.OPEN:
         cur += 1
     if rem <= dust or cur >= n:
-        if rem > dust:  # no eligible counterparty is left: the fund takes the rest (docs/model.md §3.10)
+        if rem > dust and p.settle_fillable and adl.row >= 0:
+            # dYdX: the holders walked took only part: the rest stays on the account, tried again next block
+            reopen_nb(pos, tiers, trig, px, work, tot, p, adl.row, rem, bbar)
+        elif rem > dust:  # no eligible counterparty is left: the fund takes the rest (docs/model.md §3.10)
             realized = fund_trade_nb(acc, s * rem, bbar)
             tot.liq_usd += rem * bbar
             record_nb(fl, clk, t, E.TAKEOVER, pos.size.size + 2, -s, rem, bbar, bbar, realized, 0.0, mark, np.nan)
             fl.cause[clk.nfills - 1] = adl.cause
+        adl.row = -1
         adl.rem = 0.0
         adl.cost = 0.0
         adl.active = 0

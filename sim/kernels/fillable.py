@@ -19,19 +19,24 @@ import math
 
 from sim import enums as E
 from sim._jit import jit
+from sim.kernels.adl import block_draw_nb, block_of_nb
+from sim.kernels.behaviour import arm_topup_nb
 from sim.kernels.book import best_price_nb, walk_nb
+from sim.kernels.heap import argsort_nb
 from sim.kernels.liquidation import (
     defer_nb,
     fund_add_nb,
     fund_equity_nb,
+    heap_insert_nb,
     maker_trade_nb,
+    next_triggered_nb,
     pool_add_nb,
     record_nb,
     reduce_position_nb,
     set_last_nb,
     settle_rest_nb,
 )
-from sim.kernels.margin import bankruptcy_price_nb, equity_nb, position_mm_nb, refresh_prices_nb
+from sim.kernels.margin import bankruptcy_price_nb, equity_nb, position_mm_nb, refresh_prices_nb, topup_armed_nb
 
 
 @jit(inline="always", entry=True)
@@ -45,6 +50,18 @@ def fillable_price_nb(side, price, tnc, tmmr, mmf, ba, smmr):
     """
     abr = min(1.0, max(0.0, ba * (1.0 - tnc / tmmr)))
     return price * (1.0 - side * abr * smmr * mmf)
+
+
+@jit(inline="always", entry=True)
+def insurance_fund_delta_nb(side, qty, price, bp, max_fee, fee_cap):
+    """The fund's side of a fill of ``qty`` closing a ``side`` position at ``price`` with bankruptcy price ``bp``
+    (USD; x/clob/keeper/liquidations.go GetLiquidationInsuranceFundDelta): the trader's receipt at the fill minus
+    its receipt at bankruptcy, ``side·qty·(price − bp)``; negative, the fund pays it; positive, the fund takes at
+    most ``max_fee`` of the fill's notional (all of it without ``fee_cap``) and the trader keeps the rest."""
+    ifd = side * qty * (price - bp)
+    if ifd < 0.0 or not fee_cap:
+        return ifd
+    return min(ifd, max_fee * qty * price)
 
 
 @jit(inline="always", entry=True)
@@ -99,13 +116,11 @@ def fillable_liquidate_nb(i, t, pos, tiers, book, trig, fl, px, acc, adl, work, 
         if got <= 0.0:
             break
         price = cost / got
-        ifd = s * got * (price - bp)  # the trader's receipt at the fill minus its receipt at bankruptcy
-        if ifd < 0.0:
-            d = ifd
-            lost -= ifd
+        d = insurance_fund_delta_nb(s, got, price, bp, p.clearance, p.fee_cap)
+        if d < 0.0:
+            lost -= d
             reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, px, i, got, bp)
         else:
-            d = min(ifd, p.clearance * got * price) if p.fee_cap else ifd
             reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, px, i, got, price)
             pos.wallet[i] -= d
             fee += d
@@ -132,15 +147,151 @@ def fillable_liquidate_nb(i, t, pos, tiers, book, trig, fl, px, acc, adl, work, 
         tot.full += 1
         return
     if filled <= 0.0 and equity_nb(s, pos.size[i], ep, pos.wallet[i], m) < 0.0:
-        if p.adl_enabled:  # deleveraged in full at its bankruptcy price; the fund pays nothing
+        if p.adl_enabled and p.block_deleveragings > 0 and work.ndel >= p.block_deleveragings:
+            pass  # the block's deleveragings are used up: it stays open and waits for the next block
+        elif p.adl_enabled:  # deleveraged in full at its bankruptcy price; the fund pays nothing
+            work.ndel += 1
             rest = pos.size[i]
             bp = pos.bp[i]
             reduce_position_nb(pos.side, pos.size, pos.entry, pos.wallet, pos.kind, px, i, rest, bp)
             pool_add_nb(adl, s, E.CAUSE_DEFICIT, rest, bp)
+            adl.row = i  # what the holders do not take returns to it (sim.kernels.adl.reopen_nb)
             pos.status[i] = E.LIQUIDATED
             tot.full += 1
+            return
         else:  # no deleveraging: the fund takes it over, and what it cannot pay is bad debt
             settle_rest_nb(i, t, pos, tiers, trig, fl, px, acc, adl, work, clk, tot, p)
-        return
+            return
     refresh_prices_nb(pos, i, tiers)
     defer_nb(pos, trig, work, i, p.block_ticks)
+
+
+# ``Positions.eligible`` of a row that waits in ``Trigger.wait`` for a window slot: out of the trigger index (the
+# re-index and the deferred list put back only rows eligible by now) until :func:`fillable_select_nb` returns it
+WAITING = 1 << 62
+
+
+@jit
+def fillable_select_nb(t, pos, tiers, trig, px, adl, work, bh, p):
+    """Choose the oracle tick's liquidation orders (dYdX, x/clob/keeper/liquidations.go
+    LiquidateSubaccountsAgainstOrderbook): every triggered row of both sides, in id order as the chain's list of
+    liquidatable accounts [INF: its order], a window of at most the block's orders left
+    (``p.block_liquidations``, 0: all) cyclically from the block's random draw modulo their number, sent most
+    under water first: by ``|fillable − oracle| / oracle`` descending, then by the order's notional at the oracle
+    price descending (``SortLiquidationOrders``; ties in id order where the chain uses the order's hash).
+
+    Writes the window into ``trig.win[:work.win_n]``. The triggered rows left out wait in ``trig.wait`` (id order),
+    out of the trigger index, and the next tick takes them back without a pass through the index: those still
+    triggered and not armed for a top-up are kept, the others go back to the index and are read from it with the
+    new ones (as in the other venues' pass, a row whose top-up price was crossed arms its top-up). A cascade
+    that leaves tens of thousands of accounts waiting for their turn thus costs a pass over them per block, not
+    a re-sort. Sorts in the trigger's scratch rows (no ADL matching is under way between ticks).
+    """
+    b = block_of_nb(work, p)
+    m = px.mark
+    wait = trig.wait
+    kw = 0
+    for j in range(work.nwait):  # the rows waiting from earlier ticks, in id order
+        i = wait[j]
+        if pos.status[i] != E.OPEN:
+            continue
+        if (p.tu_on and topup_armed_nb(pos.reserve[i], pos.tu_due[i])) or pos.key[i] < pos.side[i] * m:
+            pos.eligible[i] = work.tick  # back to the index: read below with the others, or later
+            heap_insert_nb(pos, trig, work, i)
+            continue
+        wait[kw] = i
+        kw += 1
+    fresh = trig.scr_i[3]
+    kn = 0
+    for h in range(2):
+        side = 1 - 2 * h
+        while True:
+            i = next_triggered_nb(pos, trig, work, side, m)
+            if i < 0:
+                break
+            if pos.eligible[i] > work.tick:
+                continue  # indexed twice (a deferred row's key did not change), or waiting: taken already
+            if p.tu_on and topup_armed_nb(pos.reserve[i], pos.tu_due[i]):
+                arm_topup_nb(i, t, pos, tiers, trig, work, bh)  # its top-up price was crossed
+                continue
+            pos.eligible[i] = work.tick + 1
+            fresh[kn] = i
+            kn += 1
+    work.win_n = 0
+    work.win_cur = 0
+    k = kw + kn
+    if k == 0:
+        work.nwait = 0
+        return
+    order = trig.scr_i[0]
+    tmp = trig.scr_i[1]
+    fid = trig.scr_f[0, :kn]
+    for j in range(kn):
+        fid[j] = float(fresh[j])  # exact: row ids are far below 2^53
+    argsort_nb(fid, order, trig.scr_i[2])
+    for j in range(kn):
+        tmp[j] = fresh[order[j]]
+    win = trig.win  # every triggered row, in id order: the waiting ones merged with the fresh ones
+    a = 0
+    c = 0
+    for j in range(k):
+        if c >= kn or (a < kw and wait[a] < tmp[c]):
+            win[j] = wait[a]
+            a += 1
+        else:
+            win[j] = tmp[c]
+            c += 1
+    w = k if p.block_liquidations <= 0 else min(k, max(0, p.block_liquidations - work.nliq))
+    off = block_draw_nb(adl, b) % k
+    work.nliq += w
+    ids = trig.scr_i[3]  # the window in id order: win[off:off + w], or its two runs when it wraps around
+    wrap = max(0, off + w - k)
+    for j in range(wrap):
+        ids[j] = win[j]
+    for j in range(w - wrap):
+        ids[wrap + j] = win[off + j]
+    nw = 0  # the others wait, in id order: win[wrap:off] and win[off + w:k]
+    for j in range(wrap, off):
+        wait[nw] = win[j]
+        nw += 1
+    for j in range(off + w, k):
+        wait[nw] = win[j]
+        nw += 1
+    for j in range(nw):
+        pos.eligible[wait[j]] = WAITING
+    work.nwait = nw
+    key1 = trig.scr_f[0, :w]  # −|fillable − oracle| / oracle
+    key2 = trig.scr_f[1, :w]  # −notional of the order at the oracle price
+    for j in range(w):
+        i = ids[j]
+        q = pos.size[i]
+        s = pos.side[i]
+        tnc = equity_nb(s, q, pos.entry[i], pos.wallet[i], m)
+        tmmr = position_mm_nb(q, pos.entry[i], m, tiers.floor, tiers.mmr, tiers.cum, tiers.basis)
+        limit = fillable_price_nb(s, m, tnc, tmmr, tmmr / (q * m), p.fill_ba, p.fill_smmr)
+        key1[j] = -(abs(limit - m) / m)
+        key2[j] = -(block_size_nb(q, m, p.lot, p.block_pos_frac, p.block_pos_min, p.block_acct) * m)
+    argsort_nb(key2, order, trig.scr_i[2])  # stable: by notional, ties in id order ...
+    for j in range(w):
+        tmp[j] = ids[order[j]]
+        trig.rank_score[j] = key1[order[j]]
+    argsort_nb(trig.rank_score[:w], order, trig.scr_i[2])  # ... then by the spread, ties as they were
+    for j in range(w):
+        win[j] = tmp[order[j]]
+    work.win_n = w
+
+
+@jit(inline="always")
+def fillable_next_nb(pos, trig, work, px):
+    """The next row of the tick's window still open and liquidatable, or -1; a row that no longer is (it was an ADL
+    victim) goes back to the trigger index at the next tick."""
+    while work.win_cur < work.win_n:
+        i = trig.win[work.win_cur]
+        work.win_cur += 1
+        if pos.status[i] != E.OPEN:
+            continue
+        if pos.key[i] < pos.side[i] * px.mark:
+            defer_nb(pos, trig, work, i, 1)
+            continue
+        return i
+    return -1

@@ -23,7 +23,7 @@ from sim.kernels.behaviour import (
     stop_nb,
 )
 from sim.kernels.book import best_price_nb, depth_usd_nb, walk_nb, withdraw_nb
-from sim.kernels.fillable import fillable_liquidate_nb
+from sim.kernels.fillable import fillable_liquidate_nb, fillable_next_nb, fillable_select_nb
 from sim.kernels.heap import event_pop_nb, event_push_nb
 from sim.kernels.liquidation import (
     flush_deferred_nb,
@@ -105,6 +105,23 @@ def run_nb(pos, tiers, book, trig, ev, mk, sp, spp, fl, series, px, acc, adl, wo
             if i >= 0:
                 stop_nb(i, now, pos, tiers, book, trig, fl, px, acc, work, clk, tot, bh, p)
                 continue
+        if work.phase > 0 and p.settle_fillable:  # dYdX: the block's window of orders (docs/engine.md §7.11)
+            if adl.side != 0:
+                adl_begin_nb(pos, tiers, trig, px, acc, adl, work, p)
+            elif work.phase == 1:
+                fillable_select_nb(now, pos, tiers, trig, px, adl, work, bh, p)
+                work.phase = 2
+            else:
+                i = fillable_next_nb(pos, trig, work, px)
+                if i >= 0:
+                    fillable_liquidate_nb(i, now, pos, tiers, book, trig, fl, px, acc, adl, work, clk, tot, p)
+                    if adl.side != 0:  # an account deleveraged: matched at once, at its own bankruptcy price
+                        adl_begin_nb(pos, tiers, trig, px, acc, adl, work, p)
+                else:
+                    work.phase = 0
+                    if spp.on:
+                        observe_basis_nb(now, book, sp, px, p)
+            continue
         if work.phase > 0:
             side = work.first_side if work.phase == 1 else -work.first_side
             i = next_triggered_nb(pos, trig, work, side, px.mark)
@@ -112,14 +129,10 @@ def run_nb(pos, tiers, book, trig, ev, mk, sp, spp, fl, series, px, acc, adl, wo
                 arm_topup_nb(
                     i, now, pos, tiers, trig, work, bh
                 )  # its top-up price was crossed, not its liquidation price
-            elif i >= 0 and p.settle_fillable:  # dYdX: one order per block at the fillable price
-                fillable_liquidate_nb(i, now, pos, tiers, book, trig, fl, px, acc, adl, work, clk, tot, p)
-                if adl.side != 0:  # an account deleveraged: matched at once, at its own bankruptcy price
-                    adl_begin_nb(pos, tiers, trig, px, acc, adl, p)
             elif i >= 0:
                 liquidate_nb(i, now, pos, tiers, book, trig, fl, px, acc, adl, work, clk, tot, p)
             elif adl.side != 0:
-                adl_begin_nb(pos, tiers, trig, px, acc, adl, p)  # the side's pass is over: match its pool
+                adl_begin_nb(pos, tiers, trig, px, acc, adl, work, p)  # the side's pass is over: match its pool
             else:
                 work.phase = (work.phase + 1) % 3
                 if work.phase == 0 and spp.on:  # the tick's forced orders are through: what arbitrageurs see

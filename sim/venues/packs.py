@@ -540,7 +540,8 @@ _DYDX_RULES = dict(
     funding_interval_h=1.0,
     funding_interest_pct=0.0,
     funding_clamp_pct=0.0,
-    funding_cap_pct=4.0,
+    funding_cap_pct=100.0,
+    funding_cap_margin_factor=6.0,
     funding_price="index",
     funding_weighting="equal",
     stop_trigger="mark",
@@ -553,21 +554,28 @@ _DYDX_RULES = dict(
     block_account_usd=100_000.0,
     block_fund_loss_usd=1_000_000.0,
     market_type="cross",
+    block_liquidations=50,
+    block_deleveragings=10,
+    deleverage_holders=500,
 )
 _DYDX_NOTES = [
-    "[CODE] margin: liquidity tier 0 'Large-Cap' (BTC-USD, ETH-USD): IMF 2%, maintenance fraction 60% of it → MMF "
-    "1.2%, 50x; MMF does not scale with size or open interest, and the tier's open-interest scaling of IMF is off "
-    "(upper cap 0) (" + _V4 + "x/perpetuals/types/liquidity_tier.go, lib/lib.go; localnet genesis testing/genesis.sh; "
-    "docs.dydx.xyz/concepts/trading/margin). Mainnet launch genesis (2023-10-26) had 5% / 3%; the live values after "
-    "governance were not verified.",
+    "[CODE] rule, [SEC] values: margin: liquidity tier 0 'Large-Cap' (BTC-USD, ETH-USD): IMF 2%, maintenance "
+    "fraction 60% of it → MMF 1.2%, 50x; MMF does not scale with size or open interest, and the tier's "
+    "open-interest scaling of IMF is off (upper cap 0) (" + _V4 + "x/perpetuals/types/liquidity_tier.go, "
+    "lib/lib.go). The 2% is in no mainnet file read: it is in the repository's sample pre-genesis and localnet "
+    "script (scripts/genesis/sample_pregenesis.json, testing/genesis.sh), changed from 5% by commit a9a116c "
+    "'Update large cap params in genesis' (2024-10-02), and in a community parameter table "
+    "(docs.dydx.community); the mainnet launch genesis (testing/mainnet/genesis.json, 2023-10-26) has 5% / 3% "
+    "(maintenance_fraction_ppm 600,000), the pack dydx 2023-10. Which one the chain runs today was not verified.",
     "[CODE] margin is measured at the oracle price, with no separate mark price (x/perpetuals/lib/lib.go) → "
     "mark_method oracle (mark = index). An account is liquidatable when TNC < TMMR (lib/margin/risk.go); with one "
     "position per account TNC = the position's equity and TMMR its maintenance margin. [INF] equality (TNC = "
     "TMMR, not liquidatable on dYdX) is liquidated here as on the other venues; it has measure zero in float prices.",
     "[CODE] liquidation (x/clob/keeper/liquidations.go): an IOC order at the fillable price P·(1 ∓ ABR·SMMR·MMF), "
-    "ABR = clamp(BA·(1 − TNC/TMMR), 0, 1), BA = 1, SMMR = 1.5 (mainnet genesis; docs.dydx.xyz/concepts/trading/"
-    "liquidations: '1.5 × MMR'), filled at the makers' prices, no trading fee for the liquidated side. [INF] the "
-    "limit is not rounded to the tick (the chain rounds it to subticks, in the order's favour).",
+    "ABR = clamp(BA·(1 − TNC/TMMR), 0, 1), BA = 1, SMMR = 1.5 (mainnet genesis spread_to_maintenance_margin_ratio_ppm "
+    "1,500,000; docs.dydx.xyz/concepts/trading/liquidations: '1.5 × MMR'), filled at the makers' prices, no trading "
+    "fee for the liquidated side. The chain rounds the limit to whole ticks, up for a sell, down for a buy "
+    "(ConvertFillablePriceToSubticks); [INF] liqsim keeps it unrounded, which fills the same tick-grid levels.",
     "[CODE] insurance fund per fill: ifd = what the trader receives − what it would receive at its bankruptcy "
     "price; ifd < 0: the fund pays −ifd, only if its balance covers it (else the fill is refused and matching "
     "stops); ifd > 0: the fund takes min(ifd, 1.5% of the fill's notional) (max_liquidation_fee_ppm 15,000, "
@@ -576,26 +584,38 @@ _DYDX_NOTES = [
     "[CODE] per-block limits (x/clob/types/liquidations_config.go, mainnet genesis; live values not verified): an "
     "order closes at most max(10% of the position's notional, 1,000 USDC), the whole position when that is all of "
     "it; at most 100,000 USDC of notional per account per block; the fund pays at most 1,000,000 USDC per account "
-    "per block. Each (account, market) is liquidated at most once per block. [INF] block time 1 s (the chain's "
-    "target, about 1 s; not in the sources read): a position left open is tried again a block later; the default "
-    "oracle tick (1 s) is one block.",
+    "per block. Each (account, market) is liquidated at most once per block. [INF] block time 1 s (the node's "
+    "TimeoutCommit is 500 ms, cmd/dydxprotocold/cmd/config.go; blocks take about 1 s): a position left open is tried "
+    "again a block later; the default oracle tick (1 s) is one block.",
+    "[CODE] node caps per block (x/clob/flags/flags.go defaults; node settings, not consensus): at most 50 "
+    "liquidation orders, to a window of the liquidatable accounts from a pseudo-random place, sent most under water "
+    "first (|fillable − oracle| / oracle, then notional, descending; liquidations.go SortLiquidationOrders); at most "
+    "10 deleveragings; at most 500 holders walked by one. [INF] the list of liquidatable accounts in id order; ties "
+    "in id order where the chain uses the order hash.",
     "[CODE] deleveraging (x/clob/keeper/deleveraging.go): an account whose liquidation order filled nothing in a "
     "block and whose TNC < 0 is deleveraged in full, at its own bankruptcy price, against the opposite side's "
     "holders from a pseudo-random start, cyclically (no ranking by profit or leverage; docs.dydx.xyz/concepts/"
     "trading/contract-loss-mechanism: 'randomly chosen offsetting positions'), each giving min(remaining, its "
     "size); the fund pays nothing (adl_trigger deficit, adl_ranking random, adl_price bankruptcy). An account with "
     "TNC ≥ 0 whose order did not fill waits for the next block. "
-    "[INF] the start is drawn from the run's seed (the chain seeds it with the previous block's time); a "
-    "counterparty must stay solvent at the mark and at that price (the chain's collateral check on it is not "
-    "modelled); the node caps (50 liquidations and 10 deleveragings per block) are not modelled; with no "
-    "counterparty left the fund takes the rest, as on the other venues.",
+    "[CODE] every walk of a block starts from the same draw (x/clob/keeper/random.go: a generator seeded with the "
+    "previous block's time), modulo the open holders; what the holders walked do not take stays on the account for "
+    "a later block (OffsetSubaccountPerpetualPosition): the fund never takes a position over. [INF] the draw comes "
+    "from the run's seed, one a block; a counterparty must stay solvent at the mark and at that price (the chain's "
+    "collateral check on it is not modelled); a deleveraging follows its account's order at once.",
     "[CODE] isolated markets have their own insurance fund, cross markets share one (x/perpetuals/keeper/"
     "perpetual.go, docs.dydx.xyz/concepts/trading/isolated-markets); BTC and ETH are cross. With one market per "
     "run market_type only chooses the fund's starting balance (insurance_fund.initial_usd or "
-    "isolated_initial_usd).",
-    "[INF] funding: paid hourly (dYdX's indexer publishes hourly rates; the formula is not in the sources read): "
-    "an 8-hour rate equal to the premium averaged over the hour (interest 0, so no clamp term), paid at 1/8 each "
-    "hour, valued at the oracle price, capped at 4% per hour as on Hyperliquid; stops trigger on the oracle price.",
+    "isolated_initial_usd). [INF] an isolated market's own liquidity tier and default_funding_ppm are not "
+    "modelled (market.tiers can set a tier; no key sets a default funding).",
+    "[CODE] funding (x/perpetuals/keeper/perpetual.go MaybeProcessNewFundingTickEpoch, x/perpetuals/funding/"
+    "funding.go, types/liquidity_tier.go GetMaxAbsFundingClampPpm): each hour (funding-tick epoch 3,600 s, "
+    "genesis) an 8-hour rate = the premium averaged over the hour + default_funding_ppm (0 for BTC and ETH, "
+    "genesis), clamped to ±funding_rate_clamp_factor_ppm (6,000,000 = 600%, genesis) × (IMF − MMF) of the "
+    "market's liquidity tier, paid pro rata over the hour (1/8 of it) at the oracle price: with IMF 2% and MMF "
+    "1.2% a cap of 4.8% per 8 h, 0.6% an hour (funding_cap_margin_factor 6; funding_cap_pct 100 = no other cap). "
+    "[INF] the premium is sampled from the book's mid at every oracle tick, not from the validators' per-minute "
+    "median of impact-price votes with its tails removed; stops trigger on the oracle price.",
     "[INF] liquidation_band_pct, partial_rule, the mark windows and max_inventory_pct are unused here (the fillable "
     "price, the per-block limits and deleveraging replace them; the fund never takes positions over).",
 ]
@@ -603,6 +623,25 @@ _DYDX_NOTES = [
 
 def _dydx_packs() -> tuple[Pack, ...]:
     return (
+        _make(
+            "dydx",
+            "2023-10",
+            "dydxprotocol/v4-chain mainnet launch genesis (protocol/testing/mainnet/genesis.json, 2023-10-26) for the "
+            "margins; the rules as in dydx 2026-03 (commit 84d4664) [CODE]",
+            _DYDX_RULES,
+            T.DYDX_2023_10,
+            [
+                "[CODE] margin: liquidity tier 0 'Large-Cap' (BTC-USD, ETH-USD) in the mainnet launch genesis "
+                "(" + _V4 + "testing/mainnet/genesis.json): initial_margin_ppm 50,000 (5%, 20x), "
+                "maintenance_fraction_ppm 600,000 → MMF 3%; funding's cap 6 × (5% − 3%) = 12% per 8 h, 1.5% an "
+                "hour. Kept to compare with dydx 2026-03's 2% / 1.2%, which a 2024 commit put in the repository's "
+                "sample genesis.",
+                "[INF] every other rule is dydx 2026-03's (the launch genesis has the same liquidation config: "
+                "fee cap 15,000 ppm, SMMR 1,500,000 ppm, block limits 10% / 1,000 / 100,000 / 1,000,000 USDC); the "
+                "code of October 2023 was not compared with commit 84d4664.",
+            ]
+            + _DYDX_NOTES[1:],
+        ),
         _make(
             "dydx",
             "2026-03",

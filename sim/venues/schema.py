@@ -95,6 +95,10 @@ class Rules:
     block_account_usd: float = 0.0
     block_fund_loss_usd: float = 0.0
     market_type: str = "cross"
+    funding_cap_margin_factor: float = 0.0
+    block_liquidations: int = 0
+    block_deleveragings: int = 0
+    deleverage_holders: int = 0
 
 
 @dataclass(frozen=True)
@@ -432,6 +436,32 @@ class VenueTable:
         MARKET_TYPES,
         "cross: the market shares the venue's insurance fund (insurance_fund.initial_usd); isolated: it has its "
         "own (insurance_fund.isolated_initial_usd). With one market per run this only sets the fund's start.",
+    )
+    funding_cap_margin_factor: float | None = _opt(
+        "[0, 100]",
+        "ratio",
+        "The 8-hour rate is also capped at ±this × (initial − maintenance margin fraction) of the market's first "
+        "tier (dYdX: funding_rate_clamp_factor_ppm), the tighter of this and funding_cap_pct applying; 0 = off.",
+    )
+    block_liquidations: int | None = _opt(
+        "[0, 1000000]",
+        "orders",
+        "fillable only: most liquidation orders per block, sent to a window of the triggered accounts that starts "
+        "at a random place in their list (in id order); the others wait for the next block; 0 = no limit.",
+        kind="int",
+    )
+    block_deleveragings: int | None = _opt(
+        "[0, 1000000]",
+        "accounts",
+        "fillable only: most accounts deleveraged per block; one past it stays open for the next block; 0 = no limit.",
+        kind="int",
+    )
+    deleverage_holders: int | None = _opt(
+        "[0, 1000000]",
+        "holders",
+        "fillable only: most open holders one deleveraging walks through from its random start; what they do not "
+        "take stays open on the account until the next block; 0 = no limit.",
+        kind="int",
     )
 
 

@@ -223,6 +223,8 @@ DYDX_2026_03 = {asset: rows((0,), (50,), (1.2,)) for asset in ("BTC", "ETH")}
 # SOL-USD and AVAX-USD (ALT) are on liquidity tier 1 ("Mid-Cap" in the mainnet genesis of 2023-10-26, "Small-Cap" in
 # the localnet genesis at the pack's commit): initial margin 10%, maintenance fraction 50% → MMF 5%, 10x, one tier.
 DYDX_2026_03.update({asset: rows((0,), (10,), (5.0,)) for asset in ("SOL", "ALT")})
+# the Large-Cap tier in dYdX's mainnet launch genesis (26 Oct 2023): initial 5%, maintenance 60% of it
+DYDX_2023_10 = {asset: rows((0,), (20,), (3.0,)) for asset in ("BTC", "ETH")}
 
 
 def half_initial_rows(table: Sequence[TierRow], max_leverage: float) -> tuple[TierRow, ...]:
@@ -248,6 +250,8 @@ ALL_TABLES = {
     **{f"HYPERLIQUID_2026_01_{a}": t for a, t in HYPERLIQUID_2026_01.items()},
     "HYPERLIQUID_2024_BTC": HYPERLIQUID_2024["BTC"],
     "HYPERLIQUID_2024_ETH": HYPERLIQUID_2024["ETH"],
+    "DYDX_2023_10_BTC": DYDX_2023_10["BTC"],
+    "DYDX_2023_10_ETH": DYDX_2023_10["ETH"],
     **{f"DYDX_2026_03_{a}": t for a, t in DYDX_2026_03.items()},
 }
 for _name, _table in ALL_TABLES.items():  # the data must obey the rules every consumer assumes
