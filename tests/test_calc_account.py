@@ -13,24 +13,15 @@ import re
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_calc import cli
 
 from sim.calc import liquidation
 from sim.calc_account import account
-from sim.cli import main
 from sim.errors import ScenarioError
 from sim.venues import VENUES, pack
 
 EXAMPLE = ["BTC,long,2,110000", "ETH,short,30,4000"]
 MARKS = ["BTC=108000", "ETH=3900"]
-
-
-def cli(capsys, *args):
-    try:
-        code = main(list(args))
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def ref_mm(venue, coin, q, ep, price, trigger=True):
