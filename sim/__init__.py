@@ -38,7 +38,7 @@ def warmup(progress=None):
     ``progress``, if given, is called as ``progress(done, total, name)`` as each kernel starts and
     finishes compiling; never when every kernel is already cached.
     """
-    from sim.engine import warmup as _warmup
+    from sim.compiling import warmup as _warmup
 
     return _warmup(progress)
 

@@ -687,7 +687,7 @@ def main(argv=None):
     try:
         if args.command == "warmup":
             from sim._compile import pending
-            from sim.engine import warmup
+            from sim.compiling import warmup
 
             if not pending():
                 print("liqsim: the kernels are compiled and cached already; nothing to do")

@@ -654,77 +654,15 @@ def run(scn, progress=None):
     )
 
 
-def warmup(progress=None):
-    """Compile every kernel a run uses (a tiny run, with stops and top-ups so that their set-up kernels
-    compile too); later processes load them from the disk cache.
-
-    ``progress``, if given, is called as ``progress(done, total, name)`` when each kernel starts and
-    finishes compiling (:func:`sim._compile.compile_progress`); never when every kernel is cached.
-    """
-    from sim._compile import compile_progress
-
-    scn = _warmup_scenario()
-    if progress is None:
-        return _warm_screen(run(scn), scn)
-    with compile_progress(progress):
-        return _warm_screen(run(scn), scn)
-
-
-def _warm_screen(result, scn):
-    """Build a tiny screened population too, so the survival screen's kernel compiles with the rest; returns
-    ``result``."""
-    screened = scn.with_overrides({"population.survival_screen": True, "population.n_positions": 50})
-    generate(screened.population, screened.market, np.random.default_rng(0))
-    return result
-
-
-def _warmup_scenario():
-    from sim.config.scenario import load_scenario
-
-    return load_scenario(
-        None,
-        overrides={
-            "population.n_positions": 500,
-            "scenario.duration_s": 120.0,
-            "shock.start_s": 5.0,
-            "shock.duration_s": 10.0,
-            "shock.size_pct": -20.0,
-            "insurance_fund.initial_usd": 0.0,
-            "book.depth_usd_1pct": 2e5,
-            "stops.share": 0.2,
-            "topups.share": 0.2,
-        },
-    )
-
-
 #: The kernel whose compile a helper process shortens: the event loop, which compiles the kernels it calls as
 #: it is typed (see sim._compile).
 _LOOP = "sim.kernels.loop.run_nb"
 
 
-def loop_state(inp):
-    """The event loop's named arguments for prepared inputs ``inp``, by parameter name (``pos``, ``p``, ...)."""
-    pos, tiers, book, trig, ev, mk, sp, spp, fills, series, perp = _allocate(inp)
-    return dict(
-        pos=pos,
-        tiers=tiers,
-        book=book,
-        trig=trig,
-        ev=ev,
-        mk=mk,
-        sp=sp,
-        spp=spp,
-        fl=fills,
-        series=series,
-        **perp._asdict(),
-        p=_params(inp),
-    )
-
-
 def _start_compile_helper():
-    """Start ``python -m sim.engine --compile-helper`` on this very package (see :func:`_compile_helper`)."""
+    """Start ``python -m sim.compiling --compile-helper`` on this very package (see
+    :func:`sim.compiling.compile_helper`)."""
     import os
-    import sys
     from pathlib import Path
 
     from sim._compile import Helper
@@ -733,35 +671,9 @@ def _start_compile_helper():
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
     try:
-        return Helper([sys.executable, "-m", "sim.engine", "--compile-helper", str(os.getpid())], env=env)
+        return Helper([sys.executable, "-m", "sim.compiling", "--compile-helper", str(os.getpid())], env=env)
     except OSError:  # no process to spare: compile alone
         return None
-
-
-def _compile_helper(parent):
-    """The helper process: compile the kernels the event loop calls, from the last call in its code to the first,
-    while the parent types the loop from the first; then the ones the parent compiles once the loop has run (the
-    run's account table, warm-up's screened population); report each on standard output. Dies with ``parent``.
-
-    Its tiny run is prepared with the set-up kernels as plain Python (:func:`sim._compile.plain_python`): the parent
-    compiles those anyway, so the helper starts on the loop's kernels at once."""
-    import sys
-
-    from sim._compile import compile_kernels, ordered_callees, plain_python
-    from sim.outputs import die_with_parent
-
-    die_with_parent(parent)
-    scn = _warmup_scenario()
-    with plain_python():
-        inp = prepare(scn)
-        values = loop_state(inp)
-
-    def report(name):
-        sys.stdout.write(name + "\n")
-        sys.stdout.flush()
-
-    compile_kernels(ordered_callees(_LOOP)[::-1], values, report)
-    _compile_after_loop(inp, values, scn, report)
 
 
 def _account_rows(inp, pos, lp_start, mark, n_other):
@@ -783,17 +695,3 @@ def _account_rows(inp, pos, lp_start, mark, n_other):
         mark,
     )
     return acc
-
-
-def _compile_after_loop(inp, values, scn, report):
-    """The kernels a first run compiles after its loop, called here on the tiny run's unrun state (their types are
-    the same): the account table's and, for warm-up, the survival screen's."""
-    from sim._compile import reporting
-
-    with reporting(report):
-        _account_rows(inp, values["pos"], np.zeros(values["pos"].side.size), inp.start_price, 6)
-        _warm_screen(None, scn)
-
-
-if __name__ == "__main__" and sys.argv[1:2] == ["--compile-helper"]:
-    _compile_helper(int(sys.argv[2]))

@@ -12,6 +12,7 @@ import pytest
 from numba.core import types
 
 import sim
+import sim.compiling
 import sim.engine  # imports every kernel module
 from sim import _compile, _jit
 
@@ -182,8 +183,8 @@ def test_the_helpers_argument_types_are_those_the_event_loop_compiles(compiled):
     # compile a kernel nobody calls (time lost, nothing else). The disk cache's index of each such kernel holds the
     # argument types a run compiled it for: exactly one entry, the one the helper would compile.
 
-    inp = sim.engine.prepare(sim.engine._warmup_scenario())
-    values = sim.engine.loop_state(inp)
+    inp = sim.engine.prepare(sim.compiling._warmup_scenario())
+    values = sim.compiling.loop_state(inp)
     plan = _compile.ordered_callees("sim.kernels.loop.run_nb")
     assert len(plan) > 10 and "sim.kernels.loop.oracle_nb" in plan
     magic = _jit.KERNELS["sim.kernels.loop.run_nb"].fn.targetctx.codegen().magic_tuple()

@@ -639,6 +639,6 @@ def _compile_once() -> None:
     from sim._jit import CACHE_DIR
 
     if CACHE_DIR is not None and pending():
-        from sim.engine import warmup
+        from sim.compiling import warmup
 
         warmup()
