@@ -488,7 +488,12 @@ POS = ["--side", "long", "--entry", "50000"]
     ],
 )
 def test_bad_flag_exits_2_naming_it(capsys, args, needles):
-    code, out, err = cli(capsys, "calc", *args)
+    assert_refused(cli(capsys, "calc", *args), needles)
+
+
+def assert_refused(result, needles):
+    """``liqsim calc`` ended with exit 2, nothing on stdout, one error line holding every needle, no traceback."""
+    code, out, err = result
     assert code == 2 and out == ""
     assert err.startswith("liqsim: error: ")
     for needle in needles:

@@ -268,28 +268,33 @@ def test_numba_engine_matches_reference_under_fillable_settlement_with_behaviour
     assert_same(engine_result(simulate(inp)), reference_run(inp))
 
 
-def test_matches_reference_on_a_generated_population(compiled):
-    """A population from the real generator, a real tier table and a cascade that reaches ADL."""
+#: A small generated crowd in a thin book, hit hard enough that the cascade reaches ADL.
+GENERATED = {
+    "population.n_positions": 150,
+    "scenario.duration_s": 90.0,
+    "shock.start_s": 10.0,
+    "shock.duration_s": 20.0,
+    "shock.size_pct": -15.0,
+    "book.depth_usd_1pct": 3e3,
+    "book.range_pct": 30.0,
+    "insurance_fund.initial_usd": 0.0,
+    "book.noise_rate_per_s": 1.0,
+    "market.tick_size_usd": 10.0,
+}
+
+
+def _generated_run(overrides):
+    """The Numba engine's and the reference's runs of :data:`GENERATED` with ``overrides``: (fast result, inputs)."""
     import sim
     from sim.engine import prepare
 
-    scn = sim.load_scenario(
-        None,
-        overrides={
-            "population.n_positions": 150,
-            "scenario.duration_s": 90.0,
-            "shock.start_s": 10.0,
-            "shock.duration_s": 20.0,
-            "shock.size_pct": -15.0,
-            "book.depth_usd_1pct": 3e3,
-            "book.range_pct": 30.0,
-            "insurance_fund.initial_usd": 0.0,
-            "book.noise_rate_per_s": 1.0,
-            "market.tick_size_usd": 10.0,
-        },
-    )
-    inp = prepare(scn)
-    fast = engine_result(simulate(inp))
+    inp = prepare(sim.load_scenario(None, overrides={**GENERATED, **overrides}))
+    return engine_result(simulate(inp)), inp
+
+
+def test_matches_reference_on_a_generated_population(compiled):
+    """A population from the real generator, a real tier table and a cascade that reaches ADL."""
+    fast, inp = _generated_run({})
     kinds = {f[1] for f in fast["fills"]}
     assert {sim_kind for sim_kind in kinds} >= {0, 3}  # liquidations and ADL both happened
     assert_same(fast, reference_run(inp))
@@ -298,28 +303,9 @@ def test_matches_reference_on_a_generated_population(compiled):
 def test_matches_reference_on_a_generated_population_under_dydx(compiled):
     """The dYdX pack on a generated population: liquidations block by block at the fillable price, the fund
     drained, accounts under water deleveraged from a random start; the reference agrees fill for fill."""
-    import sim
-    from sim.engine import prepare
-
-    scn = sim.load_scenario(
-        None,
-        overrides={
-            "market.venue": "dydx",
-            "population.n_positions": 150,
-            "scenario.duration_s": 90.0,
-            "shock.start_s": 10.0,
-            "shock.duration_s": 20.0,
-            "shock.size_pct": -15.0,
-            "book.depth_usd_1pct": 3e3,
-            "book.range_pct": 30.0,
-            "insurance_fund.initial_usd": 200.0,
-            "book.noise_rate_per_s": 1.0,
-            "market.tick_size_usd": 10.0,
-            "venue.block_position_min_usd": 100.0,
-        },
+    fast, inp = _generated_run(
+        {"market.venue": "dydx", "insurance_fund.initial_usd": 200.0, "venue.block_position_min_usd": 100.0}
     )
-    inp = prepare(scn)
-    fast = engine_result(simulate(inp))
     kinds = {f[1] for f in fast["fills"]}
     assert kinds >= {enums.PARTIAL, enums.ADL}, kinds
     assert_same(fast, reference_run(inp))
