@@ -367,6 +367,7 @@ def _allocate(inp):
         reserve=np.array(inp.pos_reserve, np.float64),
         tu_delay=_read_only(inp.pos_delay, np.int64),
         tu_due=np.full(n, S.NEVER, np.int64),
+        cross=np.zeros(n, np.int8),  # every row its own account; sim.multi marks the rows of cross accounts
     )
     floor, mmr, cum = (np.ascontiguousarray(a, np.float64) for a in (inp.tier_floor, inp.tier_mmr, inp.tier_cum))
     tiers = S.Tiers(floor, mmr, cum, int(inp.tier_basis), mmr / inp.tu_threshold, cum / inp.tu_threshold)
@@ -393,6 +394,7 @@ def _allocate(inp):
         deferred=np.zeros(n, np.int64),
         win=np.zeros(n, np.int64),
         wait=np.zeros(n, np.int64),
+        held=np.zeros(n, np.int64),
         rank=np.zeros(n, np.int64),
         rank_score=np.zeros(n),
         dd_t=np.zeros(dd_cap, np.int64),

@@ -123,3 +123,14 @@ EVENT_NAMES = ("oracle", "noise", "unwind", "sample", "arrival")
 ST_DONE = 0  # ran to the requested time
 ST_FINISHED = 1  # no events left before the end of the run
 ST_FILLS_FULL = 2  # the fill buffer needs more room; call again after growing it
+ST_HELD = 3  # the tick's liquidation work is through and rows of cross accounts wait in Trigger.held (sim.multi)
+
+# How a liquidatable cross account is taken apart (sim.kernels.cross, docs/model.md §2.11)
+ACCT_CROSS = 0  # Binance, Bybit: the row with the largest maintenance margin first, taking the whole equity [INF]
+ACCT_OKX = 1  # OKX: every row at once, the equity shared by trigger margin (maintenance + clearance) [INF: the split]
+ACCT_HYPERLIQUID = 2  # Hyperliquid: every row at once, the equity shared by maintenance margin (the backstop's test)
+ACCT_DYDX = 3  # dYdX v4: one row per account and block from a pseudo-random start, the equity shared by maintenance
+ACCT_METHOD_NAMES = ("cross", "okx", "hyperliquid", "dydx")
+# Why a row of a cross account was liquidated (CrossAccounts.why; 0: never)
+WHY_OWN = 1  # its own mark crossed the liquidation price it started with: it would have gone as an isolated row
+WHY_OTHERS = 2  # it had not: losses elsewhere in the account (other instruments, collateral) set it off

@@ -118,6 +118,7 @@ WORK = _group(
     ("win_n", "i8"),  # dYdX: rows of this tick's window of liquidation orders (Trigger.win) ...
     ("win_cur", "i8"),  # ... and the next one to serve
     ("nwait", "i8"),  # dYdX: triggered rows waiting for a later window (Trigger.wait)
+    ("nheld", "i8"),  # rows of cross accounts triggered since the account layer last looked (Trigger.held)
 )
 
 #: The event loop's clock and the cursors of what it reads and fills (``clk``).
@@ -223,6 +224,8 @@ class Positions(NamedTuple):
     reserve: np.ndarray  # f8, cash the trader can still add as margin (top-ups), mutated
     tu_delay: np.ndarray  # int64 ms, the trader's reaction delay before a top-up
     tu_due: np.ndarray  # int64 ms, when the pending top-up is applied (NEVER = none pending), mutated
+    cross: np.ndarray  # int8, mutated: 1 = a row of a cross account: crossing its key hands the account to the
+    #                    account layer (sim.kernels.cross) instead of liquidating the row; 0 = liquidated as usual
 
 
 class Tiers(NamedTuple):
@@ -274,6 +277,7 @@ class Trigger(NamedTuple):
     deferred: np.ndarray  # int64 (n,)
     win: np.ndarray  # int64 (n,), dYdX: the rows a block's liquidation orders go to, in the order they are sent
     wait: np.ndarray  # int64 (n,), dYdX: the triggered rows no window has taken yet, in id order (out of the index)
+    held: np.ndarray  # int64 (n,): triggered rows of cross accounts, out of the index, for the account layer
     rank: np.ndarray  # int64 (n,), ADL queue
     rank_score: np.ndarray  # f8 (n,), scratch
     dd_t: np.ndarray  # int64 (w,), ring buffer of oracle-tick times ...
@@ -286,6 +290,31 @@ class Trigger(NamedTuple):
     scr_i: np.ndarray  # int64 (4, max(n, 4096)), scratch: sorts in the event loop (ADL queue, index rebuild) ...
     scr_f: np.ndarray  # f8 (2, max(n, 4096)), ... which allocates nothing (sim._jit: no reference counting)
     counts: np.ndarray  # int64 (257,), scratch: the radix sort's digit counts
+
+
+class CrossAccounts(NamedTuple):
+    """Cross accounts whose rows sit in several markets (sim.kernels.cross). Rows are *global*: the markets'
+    position tables laid end to end, market ``m``'s row ``i`` being global row ``lo[m] + i``."""
+
+    row_acct: np.ndarray  # int64 (N,): the account of each global row (−1: an isolated row)
+    row_mkt: np.ndarray  # int64 (N,): its market
+    ptr: np.ndarray  # int64 (A + 1,): account a's rows are rows[ptr[a]:ptr[a + 1]] ...
+    rows: np.ndarray  # int64 (R,): ... global row ids
+    lp0: np.ndarray  # f8 (N,): liquidation price at the start (WHY_OWN / WHY_OTHERS)
+    state: np.ndarray  # int8 (A,), mutated: 0 healthy, 1 being liquidated
+    stamp: np.ndarray  # int64 (A,), mutated: the last round that looked at the account
+    crossed: np.ndarray  # int64 (N,), mutated: the last round in which the row was handed over (its band crossed)
+    forced_at: np.ndarray  # int64 (N,), mutated: the oracle tick of the row's last forced liquidation (at most one)
+    why: np.ndarray  # int8 (N,), mutated: enums.WHY_* of the row's first forced liquidation (0: none)
+    liq: np.ndarray  # int64 (A,), mutated: the accounts being liquidated ...
+    liq_prev: np.ndarray  # int64 (A,), scratch: ... as the round found them
+    forced: np.ndarray  # int64 (N,), mutated: rows forced in the last round (liquidated, not handed over) ...
+    push: np.ndarray  # int64 (N,), mutated: rows re-priced in the last round, to put back in their market's index
+    eq: np.ndarray  # f8 (R,), scratch: each account row's equity ...
+    mm: np.ndarray  # f8 (R,), scratch: ... maintenance margin ...
+    wt: np.ndarray  # f8 (R,), scratch: ... and weight (its share of slack or deficit)
+    n: np.ndarray  # int64 (8,), mutated: 0 round, 1 accounts in liq, 2 rows in forced, 3 rows in push, 4 safe
+    #                re-allocations, 5 accounts that entered liquidation, 6 rows forced
 
 
 class Events(NamedTuple):

@@ -28,6 +28,7 @@ from sim.kernels.liquidation import (
     fund_add_nb,
     fund_equity_nb,
     heap_insert_nb,
+    hold_nb,
     maker_trade_nb,
     next_triggered_nb,
     pool_add_nb,
@@ -195,6 +196,10 @@ def fillable_select_nb(t, pos, tiers, trig, px, adl, work, bh, p):
         i = wait[j]
         if pos.status[i] != E.OPEN:
             continue
+        if pos.cross[i] != 0:  # forced by its account's check at an earlier tick: its account looks again
+            pos.eligible[i] = work.tick  # out of the waiting list
+            hold_nb(trig, work, i)
+            continue
         if (p.tu_on and topup_armed_nb(pos.reserve[i], pos.tu_due[i])) or pos.key[i] < pos.side[i] * m:
             pos.eligible[i] = work.tick  # back to the index: read below with the others, or later
             heap_insert_nb(pos, trig, work, i)
@@ -213,6 +218,9 @@ def fillable_select_nb(t, pos, tiers, trig, px, adl, work, bh, p):
                 continue  # indexed twice (a deferred row's key did not change), or waiting: taken already
             if p.tu_on and topup_armed_nb(pos.reserve[i], pos.tu_due[i]):
                 arm_topup_nb(i, t, pos, tiers, trig, work, bh)  # its top-up price was crossed
+                continue
+            if pos.cross[i] != 0:
+                hold_nb(trig, work, i)  # a cross account's row: its account decides (sim.kernels.cross)
                 continue
             pos.eligible[i] = work.tick + 1
             fresh[kn] = i

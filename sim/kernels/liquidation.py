@@ -139,6 +139,15 @@ def defer_nb(pos, trig, work, i, ticks):
 
 
 @jit(inline="always")
+def hold_nb(trig, work, i):
+    """Triggered row ``i`` of a cross account leaves the index for the account layer, which looks at its whole
+    account after the tick's work (sim.kernels.cross): liquidate some of its rows, or move margin between them."""
+    if work.nheld < trig.held.size:
+        trig.held[work.nheld] = i
+        work.nheld += 1
+
+
+@jit(inline="always")
 def flush_deferred_nb(pos, trig, work):
     """Index the deferred positions whose wait is over; keep the others waiting."""
     keep = 0

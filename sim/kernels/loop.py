@@ -29,6 +29,7 @@ from sim.kernels.liquidation import (
     flush_deferred_nb,
     fund_equity_nb,
     fund_trade_nb,
+    hold_nb,
     liquidate_nb,
     maker_trade_nb,
     next_triggered_nb,
@@ -119,6 +120,8 @@ def run_nb(pos, tiers, book, trig, ev, mk, sp, spp, fl, series, px, acc, adl, wo
                         adl_begin_nb(pos, tiers, trig, px, acc, adl, work, p)
                 else:
                     work.phase = 0
+                    if work.nheld > 0:
+                        return E.ST_HELD  # as below
                     if spp.on:
                         observe_basis_nb(now, book, sp, px, p)
             continue
@@ -129,12 +132,18 @@ def run_nb(pos, tiers, book, trig, ev, mk, sp, spp, fl, series, px, acc, adl, wo
                 arm_topup_nb(
                     i, now, pos, tiers, trig, work, bh
                 )  # its top-up price was crossed, not its liquidation price
+            elif i >= 0 and pos.cross[i] != 0:
+                hold_nb(trig, work, i)  # a cross account's row: its account decides (sim.kernels.cross)
             elif i >= 0:
                 liquidate_nb(i, now, pos, tiers, book, trig, fl, px, acc, adl, work, clk, tot, p)
             elif adl.side != 0:
                 adl_begin_nb(pos, tiers, trig, px, acc, adl, work, p)  # the side's pass is over: match its pool
             else:
                 work.phase = (work.phase + 1) % 3
+                if work.phase == 0 and work.nheld > 0:
+                    # rows of cross accounts crossed: the account layer looks at their accounts, then runs a closing
+                    # pass of this tick's work (sim.multi), which ends here again with nothing held
+                    return E.ST_HELD
                 if work.phase == 0 and spp.on:  # the tick's forced orders are through: what arbitrageurs see
                     observe_basis_nb(now, book, sp, px, p)
             continue
