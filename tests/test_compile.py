@@ -13,7 +13,8 @@ from numba.core import types
 
 import sim
 import sim.compiling
-import sim.engine  # imports every kernel module
+import sim.engine  # imports every kernel module of a single-market run ...
+import sim.multi  # ... and sim.multi the account layer's
 from sim import _compile, _jit
 
 ROOT = Path(__file__).resolve().parent.parent

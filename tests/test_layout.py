@@ -34,7 +34,11 @@ LAYERS = [
     {"sim.report"},  # pictures and maps of records (the only matplotlib users)
     {"sim.outputs"},  # writing files safely
     {"sim.result"},  # a finished run
-    {"sim.engine", "sim.compiling"},  # run(scenario) -> Result; warm-up and the compile helper
+    {
+        "sim.engine",
+        "sim.compiling",
+        "sim.multi",
+    },  # run(scenario) -> Result; warm-up and the compile helper; several markets
     {"sim.calc", "sim.calc_account"},  # the liquidation calculators: one position, an account
     {"sim.studies"},  # many runs: comparisons, sweeps, severity studies
     {"sim.cli", "sim.__main__", "sim"},  # the faces: command line and the package's public names

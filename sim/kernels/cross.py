@@ -1,0 +1,241 @@
+"""The account layer (docs/engine.md §12): cross accounts whose positions sit in several markets.
+
+A market's event loop knows rows, not accounts. Each row of a cross account holds a part of its account's cash as
+its wallet, and so has an isolated liquidation price, its *band*, kept in its market's sorted trigger index like
+any other row's. While every row is on the safe side of its band the account is safe, since then
+``Σ (wallet_k + uPnL_k) ≥ Σ MM_k``: a price move in one market costs nothing in the others, and the work per move
+is the rows whose band it crossed, not the accounts. A crossed band hands the row over (``Positions.cross``: the
+loop puts it in ``Trigger.held`` instead of liquidating it), and after every market's tick :func:`cross_round_nb`
+looks at each handed-over account as a whole, at every market's mark:
+
+* **safe** (equity above the sum of maintenance margins): its slack, equity − maintenance, is shared out again
+  among its rows in proportion to each row's notional times its market's weight (a volatility scale), and every
+  row is re-priced and put back in its market's index;
+* **liquidatable**: its equity (or deficit) is shared out among its rows by the venue's rule (docs/model.md §2.11,
+  ``enums.ACCT_*``) and the rows that rule liquidates now are *forced* (``cross = 0``, their key lifted to the
+  mark): the caller runs their markets' liquidation work again at the same time, each forced row going through its
+  market's own waterfall (partial steps, book, fund, ADL) with its share as its equity, so its bankruptcy price is
+  the account's. Then the account is looked at again, until it is safe or nothing more can be taken this tick.
+
+Money only moves between the rows of one account (every re-sharing is written as changes that sum to zero), so
+each market's fund, book and ADL see exactly the flows of isolated rows.
+
+All rows here are *global*: the markets' position tables laid end to end (``sim.multi``); market ``m`` sees its
+slice. Tiers are per market, padded: ``floor[m, :nk[m]]``.
+"""
+
+from sim import enums as E
+from sim._jit import jit
+from sim.kernels.liquidation import heap_insert_nb
+from sim.kernels.margin import bankruptcy_price_nb, position_lp_nb, position_mm_nb
+
+
+@jit(entry=True)
+def push_rows_nb(pos, trig, work, rows, n, lo, hi):
+    """Put the re-priced global rows ``rows[:n]`` that belong to the market of global rows ``[lo, hi)`` back in
+    its trigger index (``pos``, ``trig``, ``work``: that market's), unless they wait for a later tick (deferred:
+    the flush indexes their latest key)."""
+    for k in range(n):
+        i = rows[k]
+        if lo <= i < hi and pos.status[i - lo] == E.OPEN and pos.eligible[i - lo] <= work.tick:
+            heap_insert_nb(pos, trig, work, i - lo)
+
+
+@jit(inline="always")
+def _reprice_nb(g, i, m, floor, mmr, cum, nk, basis):
+    """Liquidation and bankruptcy price and trigger key of global row ``i`` (market ``m``) from its wallet."""
+    k = nk[m]
+    s = g.side[i]
+    lp = position_lp_nb(s, g.size[i], g.entry[i], g.wallet[i], floor[m, :k], mmr[m, :k], cum[m, :k], basis[m])
+    g.lp[i] = lp
+    g.bp[i] = bankruptcy_price_nb(s, g.size[i], g.entry[i], g.wallet[i])
+    g.key[i] = lp if s > 0 else -lp
+    g.version[i] += 1
+
+
+@jit
+def _measure_nb(a, g, ca, mark, floor, mmr, cum, nk, basis, clear, weight, method):
+    """Each row's equity, maintenance margin and weight at the marks (``ca.eq``, ``ca.mm``, ``ca.wt``); returns
+    the account's equity and the sum of maintenance margins and of weights. A closed row's equity is the cash it
+    holds; it has no margin and no weight. Weight: the slack's share (notional × market weight) when the account is
+    safe, the deficit's share when it is not (trigger margin on OKX, maintenance margin elsewhere)."""
+    equity = 0.0
+    total_mm = 0.0
+    total_wt = 0.0
+    total_sh = 0.0
+    for k in range(ca.ptr[a], ca.ptr[a + 1]):
+        i = ca.rows[k]
+        if g.status[i] == E.OPEN:
+            m = ca.row_mkt[i]
+            q = g.size[i]
+            x = mark[m]
+            nn = nk[m]
+            eq = g.wallet[i] + g.side[i] * q * (x - g.entry[i])
+            mm = position_mm_nb(q, g.entry[i], x, floor[m, :nn], mmr[m, :nn], cum[m, :nn], basis[m])
+            ca.eq[k] = eq
+            ca.mm[k] = mm
+            ca.wt[k] = q * x * weight[m]
+            equity += eq
+            total_mm += mm
+            total_wt += ca.wt[k]
+            total_sh += mm + clear[m] * q * x if method == E.ACCT_OKX else mm
+        else:
+            ca.eq[k] = g.wallet[i]
+            ca.mm[k] = 0.0
+            ca.wt[k] = 0.0
+            equity += g.wallet[i]
+    return equity, total_mm, total_wt, total_sh
+
+
+@jit
+def _reallocate_nb(a, r, g, ca, mark, floor, mmr, cum, nk, basis, slack, total_wt):
+    """Share the slack of safe account ``a`` among its open rows by weight (closed rows' cash goes with it) and
+    re-price them. Returns False, changing nothing, when a row handed over in this round (``r``) would still be
+    past its band at its mark: the slack is rounding, the account is liquidatable."""
+    lo = ca.ptr[a]
+    hi = ca.ptr[a + 1]
+    for k in range(lo, hi):  # first, whether it holds
+        i = ca.rows[k]
+        if g.status[i] != E.OPEN or ca.crossed[i] != r:
+            continue
+        m = ca.row_mkt[i]
+        w = g.wallet[i] + ((ca.mm[k] - ca.eq[k]) + slack * (ca.wt[k] / total_wt))
+        nn = nk[m]
+        s = g.side[i]
+        lp = position_lp_nb(s, g.size[i], g.entry[i], w, floor[m, :nn], mmr[m, :nn], cum[m, :nn], basis[m])
+        if (lp if s > 0 else -lp) >= s * mark[m]:
+            return False
+    for k in range(lo, hi):
+        i = ca.rows[k]
+        if g.status[i] != E.OPEN:
+            g.wallet[i] -= ca.eq[k]  # its cash joins the slack shared among the open rows
+            continue
+        g.wallet[i] += (ca.mm[k] - ca.eq[k]) + slack * (ca.wt[k] / total_wt)
+        _reprice_nb(g, i, ca.row_mkt[i], floor, mmr, cum, nk, basis)
+        ca.push[ca.n[3]] = i
+        ca.n[3] += 1
+    return True
+
+
+@jit
+def _liquidate_nb(a, g, ca, mark, tick, floor, mmr, cum, nk, basis, clear, method, equity, total_sh):
+    """Share the equity of liquidatable account ``a`` out by the venue's rule and force the rows the rule takes now
+    (eligible this tick and not forced yet in it). Returns the number forced (0: it waits for a later tick)."""
+    lo = ca.ptr[a]
+    hi = ca.ptr[a + 1]
+    n_cand = 0
+    best = -1
+    for k in range(lo, hi):
+        i = ca.rows[k]
+        m = ca.row_mkt[i]
+        if g.status[i] == E.OPEN and g.eligible[i] <= tick[m] and ca.forced_at[i] != tick[m]:
+            n_cand += 1
+            if best < 0 or ca.mm[k] > ca.mm[best]:
+                best = k  # the largest maintenance margin, the first row on ties
+    if n_cand == 0:
+        return 0
+    pick = -1  # one row (Binance, Bybit: the largest margin; dYdX: from a pseudo-random start); -1: all candidates
+    if method == E.ACCT_CROSS:
+        pick = best
+    elif method == E.ACCT_DYDX:
+        start = (a * 2654435761 + tick[ca.row_mkt[ca.rows[lo]]] * 40503) % n_cand
+        c = 0
+        for k in range(lo, hi):
+            i = ca.rows[k]
+            m = ca.row_mkt[i]
+            if g.status[i] == E.OPEN and g.eligible[i] <= tick[m] and ca.forced_at[i] != tick[m]:
+                if c == start:
+                    pick = k
+                    break
+                c += 1
+    for k in range(lo, hi):  # the share-out, as changes of the rows' cash that sum to zero
+        i = ca.rows[k]
+        if g.status[i] != E.OPEN:
+            g.wallet[i] -= ca.eq[k]
+            continue
+        m = ca.row_mkt[i]
+        if method == E.ACCT_CROSS:
+            share = equity if k == pick else 0.0  # the row taken first holds the whole equity; the others none
+        elif total_sh > 0.0:  # by trigger margin on OKX, by maintenance margin elsewhere
+            part = ca.mm[k] + clear[m] * g.size[i] * mark[m] if method == E.ACCT_OKX else ca.mm[k]
+            share = equity * (part / total_sh)
+        else:
+            share = 0.0
+        g.wallet[i] += share - ca.eq[k]
+        _reprice_nb(g, i, m, floor, mmr, cum, nk, basis)
+        taken = g.eligible[i] <= tick[m] and ca.forced_at[i] != tick[m] and (pick < 0 or k == pick)
+        if taken:
+            s = g.side[i]
+            if g.key[i] < s * mark[m]:
+                g.key[i] = s * mark[m]  # liquidated at this mark whatever its own margin says
+            g.cross[i] = 0
+            ca.forced_at[i] = tick[m]
+            if ca.why[i] == 0:
+                past = g.side[i] * (ca.lp0[i] - mark[m]) >= 0.0
+                ca.why[i] = E.WHY_OWN if past else E.WHY_OTHERS
+            ca.forced[ca.n[2]] = i
+            ca.n[2] += 1
+            ca.n[6] += 1
+        ca.push[ca.n[3]] = i
+        ca.n[3] += 1
+    return 1
+
+
+@jit(entry=True)
+def cross_round_nb(g, ca, mark, tick, floor, mmr, cum, nk, basis, clear, weight, held, nh, method):
+    """One round of the account layer after every market's tick (or after the liquidation work of the last round):
+    the rows forced in the last round are cross rows again; every account that has a row in ``held[:nh]`` (global
+    rows handed over by the markets) or is being liquidated is looked at, at the marks ``mark`` (one per market) and
+    oracle ticks ``tick``. Fills ``ca.push[:ca.n[3]]`` (rows to put back in their market's index) and
+    ``ca.forced[:ca.n[2]]`` (rows forced: run their markets' liquidation work again); returns the number forced."""
+    for k in range(ca.n[2]):
+        g.cross[ca.forced[k]] = 1
+    ca.n[2] = 0
+    ca.n[3] = 0
+    r = ca.n[0] + 1
+    ca.n[0] = r
+    look = ca.stamp  # stamps only: the accounts to look at are read back from the held rows and the old list
+    n_liq = ca.n[1]
+    for k in range(n_liq):  # the list is written anew below
+        ca.liq_prev[k] = ca.liq[k]
+    for k in range(nh):
+        i = held[k]
+        ca.crossed[i] = r
+    ca.n[1] = 0
+    for k in range(nh + n_liq):
+        if k < nh:
+            a = ca.row_acct[held[k]]
+        else:
+            a = ca.liq_prev[k - nh]
+        if a < 0 or look[a] == r:
+            continue
+        look[a] = r
+        _account_nb(a, r, g, ca, mark, tick, floor, mmr, cum, nk, basis, clear, weight, method)
+    return ca.n[2]
+
+
+@jit
+def _account_nb(a, r, g, ca, mark, tick, floor, mmr, cum, nk, basis, clear, weight, method):
+    """Look at account ``a`` as a whole: share its slack out again if it is safe, else liquidate it."""
+    equity, total_mm, total_wt, total_sh = _measure_nb(
+        a, g, ca, mark, floor, mmr, cum, nk, basis, clear, weight, method
+    )
+    if total_mm <= 0.0:  # nothing open: nothing to liquidate, nothing to protect
+        ca.state[a] = 0
+        return
+    slack = equity - total_mm
+    if (
+        slack > 0.0
+        and total_wt > 0.0
+        and _reallocate_nb(a, r, g, ca, mark, floor, mmr, cum, nk, basis, slack, total_wt)
+    ):
+        if ca.state[a] == 0:
+            ca.n[4] += 1
+        ca.state[a] = 0
+        return
+    if ca.state[a] == 0:
+        ca.state[a] = 1
+        ca.n[5] += 1
+    ca.liq[ca.n[1]] = a  # looked at again after the liquidation work, and at every tick until it is safe
+    ca.n[1] += 1
+    _liquidate_nb(a, g, ca, mark, tick, floor, mmr, cum, nk, basis, clear, method, equity, total_sh)

@@ -1,0 +1,250 @@
+"""Several markets in one run, and cross accounts across them (docs/engine.md §12).
+
+Each market (an instrument on the venue) is a whole single-market run's state, prepared by :func:`sim.engine.prepare`
+and allocated by the engine, with its own book, prices, fund, trigger index and event queue. The markets' position
+tables are laid end to end in one global table, of which each market sees its slice (NumPy views: the same memory),
+so that the account layer (:mod:`sim.kernels.cross`) reads and writes every row of an account wherever it sits.
+
+The markets run in lockstep, one oracle tick at a time: every market's events up to the tick's time, its index,
+mark and liquidation work; then the account layer looks at the accounts whose rows crossed their bands, at every
+market's new mark, and any market whose rows it forced runs its liquidation work again at the same time, until no
+account needs more this tick. A market's own flow between ticks (background orders, the fund's unwinding, arrivals)
+is its own business, as in a single-market run.
+
+A run with one market whose rows are one-row cross accounts gives a single-market run's numbers exactly (tested):
+every share-out of one row's account changes nothing, and its forced rows are liquidated in the order the single
+loop takes them.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from sim import enums as E
+from sim import state as S
+from sim.engine import Raw, _allocate, _params, _wrap
+from sim.kernels.cross import cross_round_nb, push_rows_nb
+from sim.kernels.loop import run_nb, start_nb
+
+
+class Market(NamedTuple):
+    """One market's state during a run (the arguments of :func:`sim.kernels.loop.run_nb`, in its order)."""
+
+    pos: S.Positions
+    tiers: S.Tiers
+    book: S.BookState
+    trig: S.Trigger
+    ev: S.Events
+    mk: S.MarketState
+    sp: S.SpotState
+    spp: S.SpotParams
+    series: np.ndarray
+    perp: S.Perp
+    p: S.Params
+
+
+class MultiRaw(NamedTuple):
+    """What a several-market run leaves behind: each market's :class:`sim.engine.Raw`, the global rows' accounts
+    and markets, and the account layer's state at the end."""
+
+    markets: list  # [Raw], one per market, in the order given
+    lo: np.ndarray  # int64 (M + 1,): market m's rows are global rows lo[m]..lo[m + 1] − 1
+    accounts: S.CrossAccounts
+    rounds: int  # rounds of the account layer over the run (a round that found nothing to do is not counted)
+
+
+def global_table(parts):
+    """The markets' position tables laid end to end, and each market's table as views of it (same memory; read-only
+    columns stay read-only, so the loop's compiled types are those of a single-market run)."""
+    whole = []
+    for cols in zip(*parts):
+        a = np.concatenate(cols)
+        if not cols[0].flags.writeable:
+            a.flags.writeable = False
+        whole.append(a)
+    g = S.Positions(*whole)
+    lo = np.zeros(len(parts) + 1, np.int64)
+    lo[1:] = np.cumsum([p.side.size for p in parts])
+    views = [S.Positions(*(col[lo[m] : lo[m + 1]] for col in g)) for m in range(len(parts))]
+    return g, views, lo
+
+
+def cross_accounts(row_acct, row_mkt, lp0):
+    """The account layer's arrays for global rows whose account is ``row_acct`` (−1: isolated), market
+    ``row_mkt`` and starting liquidation price ``lp0``."""
+    row_acct = np.ascontiguousarray(row_acct, np.int64)
+    n = row_acct.size
+    n_acct = int(row_acct.max()) + 1 if n and row_acct.max() >= 0 else 0
+    member = np.flatnonzero(row_acct >= 0)
+    rows = member[np.argsort(row_acct[member], kind="stable")].astype(np.int64)
+    ptr = np.zeros(n_acct + 1, np.int64)
+    ptr[1:] = np.cumsum(np.bincount(row_acct[member], minlength=n_acct))
+    r = rows.size
+    return S.CrossAccounts(
+        row_acct=row_acct,
+        row_mkt=np.ascontiguousarray(row_mkt, np.int64),
+        ptr=ptr,
+        rows=rows,
+        lp0=np.ascontiguousarray(lp0, np.float64),
+        state=np.zeros(n_acct, np.int8),
+        stamp=np.zeros(n_acct, np.int64),
+        crossed=np.zeros(n, np.int64),
+        forced_at=np.full(n, -1, np.int64),
+        why=np.zeros(n, np.int8),
+        liq=np.zeros(n_acct, np.int64),
+        liq_prev=np.zeros(n_acct, np.int64),
+        forced=np.zeros(n, np.int64),
+        push=np.zeros(n, np.int64),
+        eq=np.zeros(r),
+        mm=np.zeros(r),
+        wt=np.zeros(r),
+        n=np.zeros(8, np.int64),
+    )
+
+
+def _padded(markets):
+    """The markets' trigger tiers as padded (M, K) arrays and their lengths and bases."""
+    k = max(m.tiers.floor.size for m in markets)
+    out = [np.zeros((len(markets), k)) for _ in range(3)]
+    for j, m in enumerate(markets):
+        for a, col in zip(out, (m.tiers.floor, m.tiers.mmr, m.tiers.cum)):
+            a[j, : col.size] = col
+    nk = np.array([m.tiers.floor.size for m in markets], np.int64)
+    basis = np.array([m.tiers.basis for m in markets], np.int64)
+    return (*out, nk, basis)
+
+
+def simulate_markets(inputs, row_acct, method, weight=None, progress=None, on_tick=None):
+    """Run several markets in lockstep with cross accounts across them.
+
+    Parameters
+    ----------
+    inputs : list of sim.engine.Inputs
+        One per market, as :func:`sim.engine.prepare` makes them; every market must have the same duration and
+        oracle interval (one venue's clock). Rows of cross accounts must carry no stop and no top-up reserve.
+    row_acct : list of int64 arrays
+        For each market, the cross account of each of its position rows (−1: an isolated row), numbered from 0
+        across markets.
+    method : int
+        The venue's rule for a liquidatable account (``enums.ACCT_*``).
+    weight : sequence of float, optional
+        Each market's share of an account's slack per USD of notional (a volatility scale); default 1 each.
+    progress : callable, optional
+        ``progress(fraction)`` after every 2% of the run.
+    on_tick : callable, optional
+        ``on_tick(t_ms, markets, g, accounts)`` after every oracle tick's work, the account layer's included
+        (tests: the brute-force check that no liquidatable account is missed).
+    """
+    n_mkt = len(inputs)
+    if n_mkt == 0 or len(row_acct) != n_mkt:
+        raise ValueError("one row_acct array per market is needed")
+    dur = {inp.duration for inp in inputs}
+    osc = {inp.oracle_interval for inp in inputs}
+    if len(dur) != 1 or len(osc) != 1:
+        raise ValueError("every market must have the same duration and oracle interval")
+    parts = [_allocate(inp) for inp in inputs]
+    g, views, lo = global_table([pt[0] for pt in parts])
+    fills = [pt[8] for pt in parts]
+    markets = []
+    for inp, pt, view in zip(inputs, parts, views):
+        _, tiers, book, trig, ev, mk, sp, spp, _, series, perp = pt
+        markets.append(Market(view, tiers, book, trig, ev, mk, sp, spp, series, perp, _params(inp)))
+    lp_start = [np.where(m.pos.status == E.FLAT, np.nan, m.pos.lp) for m in markets]
+    accts = np.concatenate([np.asarray(a, np.int64) for a in row_acct])
+    if accts.size != g.side.size:
+        raise ValueError("row_acct must give an account (or −1) for every position row of every market")
+    member = accts >= 0
+    if np.any(member & ~np.isnan(g.stop)) or np.any(member & (g.reserve > 0.0)):
+        raise ValueError("rows of cross accounts may carry no stop-loss and no top-up reserve")
+    g.cross[member] = 1
+    row_mkt = np.repeat(np.arange(n_mkt, dtype=np.int64), np.diff(lo))
+    ca = cross_accounts(accts, row_mkt, np.concatenate(lp_start))
+    floor, mmr, cum, nk, basis = _padded(markets)
+    clear = np.array([m.p.clearance for m in markets])
+    wts = np.ones(n_mkt) if weight is None else np.asarray(weight, np.float64)
+    mark = np.zeros(n_mkt)
+    tick = np.zeros(n_mkt, np.int64)
+    held = np.zeros(g.side.size, np.int64)
+
+    def run_to(m, t_stop):
+        mm = markets[m]
+        while True:
+            status = run_nb(
+                mm.pos,
+                mm.tiers,
+                mm.book,
+                mm.trig,
+                mm.ev,
+                mm.mk,
+                mm.sp,
+                mm.spp,
+                fills[m],
+                mm.series,
+                *mm.perp,
+                mm.p,
+                t_stop,
+            )
+            if status != E.ST_FILLS_FULL:
+                return status  # ST_HELD: its tick's work stopped with rows handed over; call again after the layer
+            fills[m] = S.grow_fills(fills[m], 2 * fills[m].t.size)
+
+    def accounts(paused):
+        """The account layer at this tick: rounds until no account needs more. ``paused``: the markets whose tick
+        work stopped with rows held; each gets a closing pass of its tick work (and then its other events at this
+        time), as does every market whose rows a round forced."""
+        rounds = 0
+        kick = set(paused)
+        while True:
+            nh = 0
+            for m, mm in enumerate(markets):
+                k = int(mm.perp.work["nheld"])
+                held[nh : nh + k] = mm.trig.held[:k] + lo[m]
+                nh += k
+                mm.perp.work["nheld"] = 0
+                mark[m] = mm.perp.px["mark"]
+                tick[m] = mm.perp.work["tick"]
+            if nh or ca.n[1] or ca.n[2]:  # rows handed over, accounts being liquidated, rows forced last round
+                n_forced = cross_round_nb(g, ca, mark, tick, floor, mmr, cum, nk, basis, clear, wts, held, nh, method)
+                rounds += 1
+                npush = int(ca.n[3])
+                if npush:
+                    for m, mm in enumerate(markets):
+                        push_rows_nb(mm.pos, mm.trig, mm.perp.work, ca.push, npush, lo[m], lo[m + 1])
+                kick.update(int(m) for m in np.unique(row_mkt[ca.forced[:n_forced]]))
+            if not kick:
+                break
+            again = set()
+            for m in sorted(kick):
+                markets[m].perp.work["phase"] = 1  # this tick's liquidation work again: forced rows, then a pass
+                if run_to(m, tick_time - 1) == E.ST_HELD:  # the work only: the tick's other events wait
+                    again.add(m)  # more rows handed over: another round, then another closing pass
+            kick = again
+        for m in paused:
+            run_to(m, tick_time)  # the paused markets' other events at this time
+        return rounds
+
+    for mm in markets:
+        start_nb(mm.ev, mm.mk, mm.perp.clk, mm.p)
+    duration = inputs[0].duration
+    interval = inputs[0].oracle_interval
+    total_rounds = 0
+    next_report = 0.02
+    tick_time = 0
+    while tick_time <= duration:
+        paused = [m for m in range(n_mkt) if run_to(m, tick_time) == E.ST_HELD]
+        total_rounds += accounts(paused)
+        if on_tick is not None:
+            on_tick(tick_time, markets, g, ca)
+        if progress is not None and tick_time >= next_report * duration:
+            progress(tick_time / max(duration, 1))
+            next_report += 0.02
+        tick_time += interval
+    for m in range(n_mkt):
+        run_to(m, duration)  # what is left after the last tick (its samples, its background orders)
+    if progress is not None:
+        progress(1.0)
+    raws: list[Raw] = [
+        _wrap(inp, mm.pos, fills[m], mm.series, mm.perp, lp_start[m], mm.sp)
+        for m, (inp, mm) in enumerate(zip(inputs, markets))
+    ]
+    return MultiRaw(markets=raws, lo=lo, accounts=ca, rounds=total_rounds)

@@ -1,0 +1,249 @@
+"""Several markets in one run and cross accounts across them (sim.multi, sim.kernels.cross).
+
+* A one-market run whose rows are one-row cross accounts is a single-market run, bit for bit, on every venue's rules.
+* The bands never miss a liquidation: after every tick, every account the layer holds healthy is safe at every
+  market's mark (a brute-force check of every account).
+* Money is conserved across markets; contracts within each.
+* Contagion is real and measured: a well-margined BTC long is liquidated by its account's ETH losses, and is not
+  when the same rows are isolated.
+* Each venue's share-out: Binance's takes the row with the largest maintenance margin first, holding the whole
+  equity; OKX's takes every row at once.
+"""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim import enums as E
+from sim.config.scenario import load_scenario
+from sim.engine import prepare, simulate
+from sim.multi import simulate_markets
+
+METHOD = {
+    "binance": E.ACCT_CROSS,
+    "bybit": E.ACCT_CROSS,
+    "okx": E.ACCT_OKX,
+    "hyperliquid": E.ACCT_HYPERLIQUID,
+    "dydx": E.ACCT_DYDX,
+}
+
+
+def one_row_accounts(inp):
+    """Every trader row its own cross account (rows with a stop or a top-up stay isolated)."""
+    member = (inp.pos_kind == E.TRADER) & np.isnan(inp.pos_stop) & (inp.pos_reserve <= 0.0)
+    acct = np.full(inp.pos_kind.size, -1, np.int64)
+    acct[member] = np.arange(int(member.sum()))
+    return acct
+
+
+@pytest.mark.parametrize(
+    "name", ["binance_ramp_venue_queue", "okx_gbm_leverage_drain", "hyperliquid_ramp", "dydx_gap", "bybit_gap_pro_rata"]
+)
+def test_one_row_cross_accounts_give_the_single_market_run_bit_for_bit(compiled, name):
+    scn = load_scenario(f"tests/golden/scenarios/{name}.toml")
+    inp = prepare(scn)
+    acct = one_row_accounts(inp)
+    assert np.all(acct[inp.pos_kind == E.TRADER] >= 0)  # every trader goes through the account layer
+    alone = simulate(inp)
+    multi = simulate_markets([inp], [acct], METHOD[scn.market.venue])
+    assert multi.rounds > 0 and multi.accounts.n[5] > 0  # accounts were liquidated through the layer
+    raw = multi.markets[0]
+    assert raw.fills.size == alone.fills.size
+    assert raw.fills.tobytes() == alone.fills.tobytes()
+    assert raw.accounts.tobytes() == alone.accounts.tobytes()
+    assert raw.series.tobytes() == alone.series.tobytes()
+
+
+# ------------------------------------------------------------------------------------------ two markets
+
+BASE = {
+    "scenario.duration_s": 120.0,
+    "population.n_positions": 1500,
+    "population.open_interest_usd": 4e8,
+    "population.cross_share": 0.0,
+    "book.depth_usd_1pct": 2e7,
+    "shock.kind": "ramp",
+    "shock.start_s": 10.0,
+    "shock.duration_s": 60.0,
+    "prices.model": "imposed",
+}
+ETH = {"market.asset": "ETH", "market.symbol": "ETHUSDT", "market.start_price_usd": 4000.0, "market.lot_size": 0.01}
+
+
+def market(venue, drop_pct, seed, extra=None):
+    over = {**BASE, "market.venue": venue, "scenario.seed": seed, "shock.size_pct": drop_pct, **(extra or {})}
+    return prepare(load_scenario(None, overrides=over))
+
+
+def paired_accounts(inputs, share=1.0, seed=7):
+    """Accounts holding one row of each market: trader k of every market (k below the smallest count) in account
+    k, for a ``share`` of them; the others isolated."""
+    traders = [np.flatnonzero(inp.pos_kind == E.TRADER) for inp in inputs]
+    n = min(t.size for t in traders)
+    rng = np.random.default_rng(seed)
+    chosen = np.flatnonzero(rng.random(n) < share)
+    out = []
+    for inp, t in zip(inputs, traders):
+        a = np.full(inp.pos_kind.size, -1, np.int64)
+        a[t[chosen]] = np.arange(chosen.size)
+        out.append(a)
+    return out
+
+
+def brute_force(markets, g, ca):
+    """Every account's equity and maintenance margin at the markets' marks, from scratch (NumPy over every row, no
+    bands, no account layer), and whether any of its rows waits out a cooldown (not in its market's index)."""
+    n_acct = ca.state.size
+    rows = ca.rows
+    acct = ca.row_acct[rows]
+    mkt = ca.row_mkt[rows]
+    marks = np.array([m.perp.px["mark"] for m in markets])[mkt]
+    ticks = np.array([m.perp.work["tick"] for m in markets])[mkt]
+    live = g.status[rows] == E.OPEN
+    q, ep, x = g.size[rows], g.entry[rows], marks
+    eq = g.wallet[rows] + np.where(live, g.side[rows] * q * (x - ep), 0.0)
+    mm = np.zeros(rows.size)
+    for m, mk in enumerate(markets):
+        t = mk.tiers
+        sel = live & (mkt == m)
+        base = {E.MM_MARK: q * x, E.MM_ENTRY: q * ep, E.MM_SIZE: q}[t.basis][sel]
+        j = np.searchsorted(t.floor, base, side="right") - 1
+        mm[sel] = np.where(t.basis == E.MM_SIZE, x[sel] * (q[sel] * t.mmr[j] - t.cum[j]), base * t.mmr[j] - t.cum[j])
+    equity = np.bincount(acct, eq, n_acct)
+    margin = np.bincount(acct, mm, n_acct)
+    waiting = np.bincount(acct, live & (g.eligible[rows] > ticks), n_acct) > 0
+    return equity, margin, waiting
+
+
+def assert_no_miss(markets, g, ca, t):
+    """No account the layer holds healthy is liquidatable (a row in its partial cooldown waits, as on the venue)."""
+    equity, mm, waiting = brute_force(markets, g, ca)
+    healthy = (ca.state == 0) & (mm > 0) & ~waiting
+    missed = healthy & (equity < mm * (1 - 1e-9))
+    assert not missed.any(), f"t={t}: accounts {np.flatnonzero(missed)[:5]} liquidatable but held healthy"
+    return int(healthy.sum())
+
+
+@pytest.mark.parametrize("venue", ["binance", "okx", "hyperliquid", "dydx"])
+def test_the_bands_never_miss_a_liquidatable_account(compiled, venue):
+    inputs = [market(venue, -6.0, 11), market(venue, -14.0, 12, ETH)]
+    accts = paired_accounts(inputs, share=0.7)
+    seen = {"ticks": 0, "healthy": 0}
+
+    def check(t, markets, g, ca):
+        seen["ticks"] += 1
+        seen["healthy"] += assert_no_miss(markets, g, ca, t)
+
+    out = simulate_markets(inputs, accts, METHOD[venue], on_tick=check)
+    assert seen["ticks"] == 121 and seen["healthy"] > 0
+    assert out.accounts.n[5] > 20  # accounts were liquidated ...
+    assert out.accounts.n[4] > 20  # ... and others had their slack shared out again when a band was crossed
+
+
+@settings(max_examples=20 * settings.default.max_examples // 100, deadline=None)
+@given(
+    venue=st.sampled_from(sorted(METHOD)),
+    drops=st.tuples(st.floats(-15.0, 8.0), st.floats(-30.0, 12.0), st.floats(-35.0, 15.0)),
+    share=st.floats(0.2, 1.0),
+    seed=st.integers(0, 1000),
+    weights=st.tuples(st.floats(0.2, 5.0), st.floats(0.2, 5.0), st.floats(0.2, 5.0)),
+)
+def test_randomized_runs_never_hold_a_liquidatable_account_healthy(compiled, venue, drops, share, seed, weights):
+    """Three markets moving apart or together, random account sets and slack weights, checked against the brute
+    force after every tick."""
+    sol = {"market.asset": "SOL", "market.symbol": "SOLUSDT", "market.start_price_usd": 200.0, "market.lot_size": 0.1}
+    extras = (None, ETH, sol)
+    inputs = [
+        market(venue, d, seed + k, {**(e or {}), "population.n_positions": 600})
+        for k, (d, e) in enumerate(zip(drops, extras))
+    ]
+    accts = paired_accounts(inputs, share=share, seed=seed)
+    simulate_markets(
+        inputs, accts, METHOD[venue], weight=weights, on_tick=lambda t, m, g, ca: assert_no_miss(m, g, ca, t)
+    )
+
+
+def test_money_is_conserved_across_markets_and_contracts_within_each(compiled):
+    inputs = [market("binance", -8.0, 21), market("binance", -18.0, 22, ETH)]
+    out = simulate_markets(inputs, paired_accounts(inputs, share=0.8), E.ACCT_CROSS)
+    start = math.fsum(math.fsum(r.accounts["cash_start"]) for r in out.markets)
+    end = math.fsum(math.fsum(r.accounts["cash_end"]) for r in out.markets)
+    assert end == pytest.approx(start, rel=1e-12, abs=1e-6)
+    for r in out.markets:
+        assert math.fsum(r.accounts["position_end"]) == pytest.approx(0.0, abs=1e-9)
+    # and money did move between markets: each market alone no longer balances
+    moved = [math.fsum(r.accounts["cash_end"]) - math.fsum(r.accounts["cash_start"]) for r in out.markets]
+    assert abs(moved[0]) > 1.0
+
+
+def contagion_world(cross):
+    """Two markets: BTC flat, ETH down 30%. Account 0 holds a well-margined BTC long (5×) and a 10× ETH long twice
+    its size; crowds in both markets are far from liquidation (2×), so only account 0's rows can go."""
+    rows = []
+    for drop, seed, extra in ((0.0, 31, None), (-30.0, 32, ETH)):
+        inp = market("binance", drop, seed, {"population.leverage_mix": {2: 1.0}, **(extra or {})})
+        rows.append(inp)
+    # the account's rows: the first trader of each market, set by hand
+    for k, (lev, usd) in enumerate(((5.0, 2e6), (10.0, 4e6))):
+        inp = rows[k]
+        side, size, entry, wallet = (np.array(a) for a in (inp.pos_side, inp.pos_size, inp.pos_entry, inp.pos_wallet))
+        i = int(np.flatnonzero(inp.pos_kind == E.TRADER)[0])
+        c = int(np.flatnonzero(inp.pos_kind == E.COUNTERPARTY)[0])
+        q = np.round(usd / inp.start_price / inp.lot) * inp.lot
+        side[i], size[i], entry[i], wallet[i] = 1, q, inp.start_price, q * inp.start_price / lev
+        net = float(np.sum(side[:c] * size[:c]) + np.sum(side[c + 1 :] * size[c + 1 :]))
+        side[c], size[c], entry[c] = (-1 if net > 0 else 1), abs(net), inp.start_price  # the residual, at 1×
+        wallet[c] = abs(net) * inp.start_price
+        rows[k] = inp._replace(pos_side=side, pos_size=size, pos_entry=entry, pos_wallet=wallet)
+    btc, eth = rows
+    accts = [np.full(inp.pos_kind.size, -1, np.int64) for inp in rows]
+    if cross:
+        for a, inp in zip(accts, rows):
+            a[int(np.flatnonzero(inp.pos_kind == E.TRADER)[0])] = 0
+    return rows, accts
+
+
+def test_a_btc_long_is_liquidated_by_its_accounts_eth_losses_and_not_when_isolated(compiled):
+    out = {}
+    for cross in (True, False):
+        inputs, accts = contagion_world(cross)
+        res = simulate_markets(inputs, accts, E.ACCT_CROSS)
+        btc_row = int(np.flatnonzero(inputs[0].pos_kind == E.TRADER)[0])
+        out[cross] = (res, res.markets[0].accounts["status"][btc_row], btc_row)
+    res, status, row = out[True]
+    assert status == E.LIQUIDATED  # cross: the BTC long went with its account
+    assert res.accounts.why[row] == E.WHY_OTHERS  # and it went for the ETH losses: its own price never got there
+    assert out[False][1] == E.OPEN  # isolated, the same BTC long survives
+
+
+def forced_fills(raw, row):
+    """The liquidation-side fills of position row ``row`` (partial, liquidation or takeover), in record order."""
+    f = raw.fills
+    return f[(f["account"] == row) & np.isin(f["kind"], (E.PARTIAL, E.LIQUIDATION, E.TAKEOVER))]
+
+
+@pytest.mark.parametrize("method", [E.ACCT_CROSS, E.ACCT_OKX])
+def test_the_share_out_follows_the_venues_rule(compiled, method):
+    """Binance's (cross): the row with the larger maintenance margin (ETH, twice the notional) is taken first, holding
+    the whole equity; the row closed last holds what is left, none, so it closes at its mark. OKX's: both rows go at
+    the same tick, their equities summing to the account's, shared by trigger margin (BTC's about half ETH's)."""
+    inputs, accts = contagion_world(cross=True)
+    res = simulate_markets(inputs, accts, method)
+    rows = [int(np.flatnonzero(inp.pos_kind == E.TRADER)[0]) for inp in inputs]
+    btc, eth = (forced_fills(r, row) for r, row in zip(res.markets, rows))
+    cash = sum(float(inp.pos_wallet[row]) for inp, row in zip(inputs, rows))
+    marks = (btc[0]["mark"], eth[0]["mark"])
+    upnl = sum(float(inp.pos_size[row]) * (m - float(inp.pos_entry[row])) for inp, row, m in zip(inputs, rows, marks))
+    if method == E.ACCT_CROSS:
+        assert eth[0]["t"] <= btc[0]["t"]
+        assert eth[0]["equity"] == pytest.approx(cash + upnl, rel=1e-6)  # the whole equity, at ETH's first fill
+        last = btc[-1] if btc[-1]["t"] >= eth[-1]["t"] else eth[-1]
+        assert last["kind"] != E.PARTIAL and abs(last["equity"]) < 1e-6 * last["qty"] * last["mark"] + 1.0
+        assert last["bankruptcy_price"] == pytest.approx(last["mark"], rel=1e-9)  # nothing left: at its mark
+    else:
+        assert btc[0]["t"] == eth[0]["t"]  # together
+        assert btc[0]["equity"] + eth[0]["equity"] == pytest.approx(cash + upnl, rel=1e-6)
+        assert btc[0]["equity"] / eth[0]["equity"] == pytest.approx(0.5, rel=0.5)
