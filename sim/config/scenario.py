@@ -1,13 +1,14 @@
 """Scenarios: TOML files turned into validated, frozen dataclasses.
 
-A scenario has one TOML table per dataclass below (``[scenario]``, ``[market]``, ...). Every key is a dataclass
-field whose ``metadata["spec"]`` (a :class:`sim.config.schema.Spec`) carries its type, unit, allowed range and doc;
-validation, overrides, :meth:`Scenario.to_dict` and the reference in ``scenarios/README.md`` (:func:`schema_markdown`,
-printed by ``python -m sim.config.scenario --markdown``) are all driven by those specs, so adding a key means adding one
-field. The generic machinery (specs, type and range checks, bounds on products of keys, TOML reading, applying
-overrides, docs tables) is in :mod:`sim.config.schema`; this module holds the tables, the rules that tie keys together
-(including the positions file against the market) and loading. Whether a run fits the machine and whether the lot
-size fits the sizes drawn are checked in :mod:`sim.config.resource_checks` and :mod:`sim.config.lot_checks`.
+A scenario has one TOML table per dataclass below (``[scenario]``, ``[market]``, ...). Every key is a dataclass field
+whose ``metadata["spec"]`` (a :class:`sim.config.schema.Spec`) carries its type, unit, allowed range and doc;
+validation, overrides, :meth:`Scenario.to_dict` and the reference in ``scenarios/README.md``
+(:func:`sim.config.docs.schema_markdown`, printed by ``python -m sim.config.scenario --markdown``) are all driven by
+those specs, so adding a key means adding one field. The generic machinery (specs, type and range checks, bounds on
+products of keys, TOML reading, applying overrides, docs tables) is in :mod:`sim.config.schema`; this module holds the
+tables, the rules that tie keys together (including the positions file against the market) and loading. Whether a run
+fits the machine and whether the lot size fits the sizes drawn are checked in :mod:`sim.config.resource_checks` and
+:mod:`sim.config.lot_checks`.
 
 Validation collects every problem before raising one :class:`sim.errors.ScenarioError`; a message reads
 ``"{source}: {dotted.key} = {value!r}: {what is allowed}"``, where ``source`` is the file, or ``override`` for a
@@ -30,6 +31,7 @@ import tomli_w
 from sim import venues
 from sim.config import (
     behaviour,
+    docs,
     files,
     lot_checks,
     mixes,
@@ -39,7 +41,6 @@ from sim.config import (
     shipped,
     snapshot,
 )
-from sim.config.docs import INTRO, SWEEP
 from sim.config.schema import (
     BAD,
     Checker,
@@ -47,7 +48,6 @@ from sim.config.schema import (
     apply_overrides,
     deep_problem,
     fmt,
-    markdown_table,
     read_toml,
     specs,
     too_deep,
@@ -521,43 +521,9 @@ def output_name(scn: Scenario) -> str:
     return scn.scenario.name if named or not from_file else Path(cast(str, scn.source)).stem
 
 
-# -------------------------------------------------------------------------------------------------------- docs
-
-
-def schema_markdown() -> str:
-    """The reference of every scenario key: the whole text of ``scenarios/README.md``."""
-    out = [INTRO]
-    for name, cls in TABLES.items():
-        summary = (cls.__doc__ or "").split(": ", 1)[-1].strip()
-        out += [f"### `[{name}]`", "", summary[:1].upper() + summary[1:], "", *markdown_table(cls), ""]
-        if cls is MarketTable:
-            out += [
-                "### `[[market.tiers]]`",
-                "",
-                "The tiered maintenance margin: at least one tier; the first floor "
-                "is 0, floors strictly increase, `mmr_pct` never decreases, `max_leverage` never increases and "
-                "`mmr_pct` < 100 / `max_leverage`. Maintenance amounts follow cum[0] = 0, cum[n] = cum[n-1] + "
-                "floor[n]·(MMR[n] − MMR[n-1]) (MMR as a fraction); a given amount must match within "
-                "max(0.01, 1e-9·cum) USD, an omitted one is computed.",
-                "",
-                *markdown_table(Tier),
-                "",
-                "Default (the binance pack's BTC table; `liqsim venues --verbose` lists every pack's):",
-                "",
-                "| notional_floor_usd | max_leverage | mmr_pct | maintenance_amount_usd |",
-                "|---:|---:|---:|---:|",
-            ]
-            out += [
-                f"| {fmt(t.notional_floor_usd)} | {fmt(t.max_leverage)} | {fmt(t.mmr_pct)} | "
-                f"{fmt(t.maintenance_amount_usd)} |"
-                for t in MarketTable().tier_table()
-            ] + [""]
-    return "\n".join(out) + "\n" + SWEEP
-
-
 def _main(argv: list[str]) -> int:
     if argv == ["--markdown"]:
-        sys.stdout.write(schema_markdown())
+        sys.stdout.write(docs.schema_markdown())
         return 0
     sys.stderr.write("usage: python -m sim.config.scenario --markdown\n")
     return 2
