@@ -286,7 +286,7 @@ def test_a_cold_warmup_reports_every_kernel_it_compiles(tmp_path):
 def test_the_cli_says_when_kernels_compile_and_how_many(toy):
     import io
 
-    from sim.cli import _Compiling
+    from sim.cli_progress import _Compiling
 
     stream = io.StringIO()
     with _Compiling(stream, True) as compiling:
@@ -306,7 +306,7 @@ def test_the_progress_bars_eta_leaves_compiling_out():
     import io
     import time
 
-    from sim.cli import _Progress
+    from sim.cli_progress import _Progress
 
     class Compiling:
         spent = 0.0

@@ -41,7 +41,14 @@ LAYERS = [
     },  # run(scenario) -> Result; warm-up and the compile helper; several markets
     {"sim.calc", "sim.calc_account"},  # the liquidation calculators: one position, an account
     {"sim.studies"},  # many runs: comparisons, sweeps, severity studies
-    {"sim.cli", "sim.__main__", "sim"},  # the faces: command line and the package's public names
+    {
+        "sim.cli",
+        "sim.cli_parser",
+        "sim.cli_progress",
+        "sim.cli_reports",
+        "sim.__main__",
+        "sim",
+    },  # the faces: command line (its flags, progress display and reports) and the package's public names
 ]
 
 

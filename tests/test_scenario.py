@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sim.config.docs import schema_markdown
 from sim.config.files import read_book_csv, read_path_csv, read_positions_csv
-from sim.config.scenario import Scenario, load_scenario, parse_scenario, schema_markdown
+from sim.config.scenario import Scenario, load_scenario, parse_scenario
 from sim.config.tables import MarketTable
 from sim.errors import ScenarioError, capped
 from sim.venues import DEFAULTS

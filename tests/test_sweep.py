@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 import sim
-import sim.cli
+import sim.cli_progress
 import sim.studies.sweep
 from sim.cli import main
 from sim.errors import ScenarioError
@@ -664,7 +664,9 @@ def test_a_sweep_folder_stays_provably_its_own_through_resumes_and_severity(loca
 
 def test_the_eta_clock_starts_with_the_first_run(tmp_path, monkeypatch, compiled):
     seen = []
-    monkeypatch.setattr(sim.cli._Progress, "__call__", lambda self, fraction, note="": seen.append((fraction, self.t0)))
+    monkeypatch.setattr(
+        sim.cli_progress._Progress, "__call__", lambda self, fraction, note="": seen.append((fraction, self.t0))
+    )
     monkeypatch.setattr(sim.studies.sweep, "_compile_once", lambda: time.sleep(0.5))  # a first compile, shortened
     t0 = time.perf_counter()
     assert main(["sweep", *SMALL_ARGS, "--executor", "serial", "--out", str(tmp_path / "o")]) == 0

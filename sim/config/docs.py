@@ -1,6 +1,9 @@
-"""The opening of ``scenarios/README.md``, before the reference tables :func:`sim.config.scenario.schema_markdown` adds."""
+"""The text of ``scenarios/README.md``: its opening, the reference tables made from the key specs
+(:func:`schema_markdown`, printed by ``python -m sim.config.scenario --markdown``) and the ``[sweep]`` table."""
 
 from sim.config.memory import PER
+from sim.config.schema import fmt, markdown_table
+from sim.config.tables import TABLES, MarketTable, Tier
 
 INTRO = """\
 # Scenarios
@@ -85,3 +88,34 @@ seeds = 10
 "population.leverage_mix" = ["conservative", "balanced", "degen"]
 ```
 """
+
+
+def schema_markdown() -> str:
+    """The reference of every scenario key: the whole text of ``scenarios/README.md``."""
+    out = [INTRO]
+    for name, cls in TABLES.items():
+        summary = (cls.__doc__ or "").split(": ", 1)[-1].strip()
+        out += [f"### `[{name}]`", "", summary[:1].upper() + summary[1:], "", *markdown_table(cls), ""]
+        if cls is MarketTable:
+            out += [
+                "### `[[market.tiers]]`",
+                "",
+                "The tiered maintenance margin: at least one tier; the first floor "
+                "is 0, floors strictly increase, `mmr_pct` never decreases, `max_leverage` never increases and "
+                "`mmr_pct` < 100 / `max_leverage`. Maintenance amounts follow cum[0] = 0, cum[n] = cum[n-1] + "
+                "floor[n]·(MMR[n] − MMR[n-1]) (MMR as a fraction); a given amount must match within "
+                "max(0.01, 1e-9·cum) USD, an omitted one is computed.",
+                "",
+                *markdown_table(Tier),
+                "",
+                "Default (the binance pack's BTC table; `liqsim venues --verbose` lists every pack's):",
+                "",
+                "| notional_floor_usd | max_leverage | mmr_pct | maintenance_amount_usd |",
+                "|---:|---:|---:|---:|",
+            ]
+            out += [
+                f"| {fmt(t.notional_floor_usd)} | {fmt(t.max_leverage)} | {fmt(t.mmr_pct)} | "
+                f"{fmt(t.maintenance_amount_usd)} |"
+                for t in MarketTable().tier_table()
+            ] + [""]
+    return "\n".join(out) + "\n" + SWEEP

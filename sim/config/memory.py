@@ -1,5 +1,5 @@
 """How much memory a run needs and how much the machine has, so a run that cannot fit is refused before it
-allocates anything (:func:`sim.config.scenario._check_resources`).
+allocates anything (:func:`sim.config.resource_checks.check_resources`).
 
 The estimate adds up the arrays the engine allocates (:mod:`sim.engine`: ``prepare``, ``_allocate``, ``_wrap``;
 :mod:`sim.world`), item by item, as bytes per position row, per book level, per background order and so on

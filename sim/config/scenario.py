@@ -1,12 +1,14 @@
 """Scenarios: TOML files turned into validated, frozen dataclasses.
 
-A scenario has one TOML table per dataclass below (``[scenario]``, ``[market]``, ...). Every key is a dataclass
-field whose ``metadata["spec"]`` (a :class:`sim.config.schema.Spec`) carries its type, unit, allowed range and doc;
-validation, overrides, :meth:`Scenario.to_dict` and the reference in ``scenarios/README.md`` (:func:`schema_markdown`,
-printed by ``python -m sim.config.scenario --markdown``) are all driven by those specs, so adding a key means adding one
-field. The generic machinery (specs, type and range checks, bounds on products of keys, TOML reading, applying
-overrides, docs tables) is in :mod:`sim.config.schema`; this module holds the tables, the rules that tie keys together
-(including the positions file against the market) and loading.
+A scenario has one TOML table per dataclass below (``[scenario]``, ``[market]``, ...). Every key is a dataclass field
+whose ``metadata["spec"]`` (a :class:`sim.config.schema.Spec`) carries its type, unit, allowed range and doc;
+validation, overrides, :meth:`Scenario.to_dict` and the reference in ``scenarios/README.md``
+(:func:`sim.config.docs.schema_markdown`, printed by ``python -m sim.config.scenario --markdown``) are all driven by
+those specs, so adding a key means adding one field. The generic machinery (specs, type and range checks, bounds on
+products of keys, TOML reading, applying overrides, docs tables) is in :mod:`sim.config.schema`; this module holds the
+tables, the rules that tie keys together (including the positions file against the market) and loading. Whether a run
+fits the machine and whether the lot size fits the sizes drawn are checked in :mod:`sim.config.resource_checks` and
+:mod:`sim.config.lot_checks`.
 
 Validation collects every problem before raising one :class:`sim.errors.ScenarioError`; a message reads
 ``"{source}: {dotted.key} = {value!r}: {what is allowed}"``, where ``source`` is the file, or ``override`` for a
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import math
 import sys
 import warnings
 from dataclasses import dataclass, field
@@ -28,24 +29,31 @@ import numpy as np
 import tomli_w
 
 from sim import venues
-from sim.config import behaviour, files, memory, mixes, population_checks, prices, shipped, snapshot
-from sim.config.docs import INTRO, SWEEP
+from sim.config import (
+    behaviour,
+    docs,
+    files,
+    lot_checks,
+    mixes,
+    population_checks,
+    prices,
+    resource_checks,
+    shipped,
+    snapshot,
+)
 from sim.config.schema import (
     BAD,
     Checker,
     Spec,
     apply_overrides,
     deep_problem,
-    file_problem,
     fmt,
-    markdown_table,
     read_toml,
     specs,
     too_deep,
 )
 from sim.config.tables import (
     GENERATED,
-    LOT_TOLERANCE_PCT,
     TABLES,
     AdlTable,
     BookTable,
@@ -234,8 +242,8 @@ def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
     v, extra = c.values, {"population": {}, "book": {}, "shock": {}}
     # bounds set by other keys, now that every key has been read; with no shock its start time is unused
     c.check_refs(TABLES, skip={"shock.start_s"} if v["shock.kind"] == "none" else set())
-    _check_resources(c)
-    _check_lot(c)
+    resource_checks.check_resources(c)
+    lot_checks.check_lot(c)
     tiers = _check_venue(c)
     if v["population.file"] is not None:
         for key in (f"population.{name}" for name in GENERATED if f"population.{name}" in c.given):
@@ -393,244 +401,6 @@ def _check_venue(c: _Checker) -> tuple[Tier, ...] | None:
     return market.tier_table()
 
 
-def _check_resources(c: _Checker) -> None:
-    """Values each inside their own range may still multiply into an absurd allocation; cap the products, then
-    refuse a run that needs more memory than the machine has (:func:`_check_memory`)."""
-    before = len(c.problems)
-    c.limit(
-        "market.tick_size_usd",
-        ("book.range_pct", "market.start_price_usd"),
-        lambda tick, r, p0: 2 * r / 100 * p0 / tick,
-        20_000_000,
-        "book ladder levels (2·book.range_pct/100·market.start_price_usd / market.tick_size_usd)",
-        grows=False,
-        alternative="lower book.range_pct",
-    )
-    c.limit(
-        "output.sample_interval_s",
-        ("scenario.duration_s",),
-        lambda dt, duration: duration / dt,
-        5_000_000,
-        "samples (scenario.duration_s / output.sample_interval_s)",
-        grows=False,
-    )
-    c.limit(
-        "book.noise_rate_per_s",
-        ("scenario.duration_s",),
-        lambda rate, duration: rate * duration,
-        20_000_000,
-        "expected background orders (book.noise_rate_per_s · scenario.duration_s)",
-        grows=True,
-    )
-    if c.values["shock.kind"] == "gbm":
-        c.limit(
-            "shock.step_s",
-            ("scenario.duration_s",),
-            lambda step, duration: duration / step,
-            5_000_000,
-            "GBM path points (scenario.duration_s / shock.step_s)",
-            grows=False,
-        )
-    if len(c.problems) == before:
-        _check_memory(c)
-
-
-def _memory_terms(c: _Checker) -> list[tuple[str, float, int, str, str]]:
-    """What a run allocates, by the key that sizes it: ``(key, count, bytes each, what, how)``, where ``how`` says
-    how the count follows the key: ``grows`` with it, shrinks as it grows (``inverse``) or is a file's ``rows``."""
-    v, per = c.values, memory.PER
-    terms: list[tuple[str, float, int, str, str]] = []
-
-    def rows_of(key: str) -> int | None:  # a data file's lines, counted without parsing, if it can be read
-        path = v[key]
-        return None if path in (None, BAD) or file_problem(path, "") is not None else files.count_lines(path)
-
-    if v["population.file"] is not None:
-        if (lines := rows_of("population.file")) is not None:
-            terms.append(("population.file", lines, per["position"] + per["file row"], "position rows", "rows"))
-    elif c.ok("population.n_positions"):
-        terms.append(
-            ("population.n_positions", v["population.n_positions"] + 1, per["position"], "position rows", "grows")
-        )
-    rows_known = bool(terms) and terms[0][0].startswith("population.")
-    if rows_known and c.ok("arrivals.rate_pct_per_h", "scenario.duration_s", "arrivals.dip_multiplier"):
-        # candidates: the starting traders × rate × hours, longs at up to the dip multiplier (an upper bound)
-        per_trader = v["scenario.duration_s"] / 3600.0 * max(1.0, v["arrivals.dip_multiplier"]) / 100.0
-        count = terms[0][1] * v["arrivals.rate_pct_per_h"] * per_trader
-        terms.append(("arrivals.rate_pct_per_h", count, per["arrival"], "arrival candidates", "grows"))
-    if c.ok("market.tick_size_usd", "book.range_pct", "market.start_price_usd"):
-        levels = 2 * v["book.range_pct"] / 100 * v["market.start_price_usd"] / v["market.tick_size_usd"] + 1
-        terms.append(("market.tick_size_usd", levels, per["book level"], "book levels", "inverse"))
-    if c.ok("scenario.duration_s"):
-        duration = v["scenario.duration_s"]
-        for key, count, item, what, how in (
-            ("book.noise_rate_per_s", lambda x: x * duration, "background order", "background orders", "grows"),
-            ("output.sample_interval_s", lambda x: duration / x + 1, "sample", "samples", "inverse"),
-            (
-                "insurance_fund.unwind_interval_s",
-                lambda x: duration / max(x, 0.001) + 1,
-                "unwind",
-                "fund unwinds",
-                "inverse",
-            ),
-            ("market.oracle_interval_s", lambda x: duration / x + 1, "oracle tick", "oracle ticks", "inverse"),
-            ("shock.step_s", lambda x: duration / x + 2, "GBM point", "GBM path points", "inverse"),
-        ):
-            if c.ok(key) and (key != "shock.step_s" or v["shock.kind"] == "gbm"):
-                terms.append((key, count(v[key]), per[item], what, how))
-    if v["shock.kind"] == "replay" and (lines := rows_of("shock.file")) is not None:
-        terms.append(("shock.file", lines, per["path row"], "path rows", "rows"))
-    return terms
-
-
-def _check_memory(c: _Checker) -> None:
-    """Refuse a run whose arrays (:mod:`sim.config.memory`) would not fit in the memory available, naming the key
-    of the largest share and how far it must go for the run to fit."""
-    terms = _memory_terms(c)
-    total = memory.FIXED + sum(count * each for _, count, each, _, _ in terms)
-    room = memory.available()
-    if isinstance(room, str):  # LIQSIM_MEMORY_LIMIT_GB is not a number
-        c.problems.append(room)
-        return
-    if room is None or total <= room.bytes:
-        return
-    terms.sort(key=lambda t: -t[1] * t[2])
-    key, count, each, what, how = terms[0]
-    parts = "; ".join(f"{n:,.0f} {w} × {e} B = {memory.size(n * e)}" for _, n, e, w, _ in terms[:3])
-    rest = total - sum(n * e for _, n, e, _, _ in terms[:3])
-    left = room.bytes - (total - count * each)  # what the largest share may take
-    x = c.values[key]
-    if left <= 0:
-        fix = f"the rest alone needs {memory.size(total - count * each)}"
-    elif how == "rows":
-        fix = f"a file of at most about {int(float(f'{left / each:.3g}')):,} rows fits"
-    else:
-        bound = float(f"{x * left / (count * each) if how == 'grows' else x * count * each / left:.3g}")
-        shown = f"{int(bound):,}" if isinstance(x, int) else fmt(bound)
-        fix = f"{key} must be {'at most' if how == 'grows' else 'at least'} about {shown}"
-    c.read_files = False  # reading a file the run cannot hold could itself exhaust the memory
-    hint = "" if memory.ENV in room.source else f" ({memory.ENV} sets the memory a run may use)"
-    c.fail(
-        key,
-        f"a run would need about {memory.size(total)} of memory ({parts}; {memory.size(rest)} for the rest), more "
-        f"than the {memory.size(room.bytes)} available ({room.source}): {fix}{hint}",
-        c.given.get(key, x),
-    )
-
-
-def _rounded_mean(lot_usd: float, quantiles: np.ndarray, mean: float) -> float:
-    """The mean size after rounding to whole lots of ``lot_usd``, at least one each, of sizes given by ``quantiles``
-    (USD, evenly spaced quantiles of their distribution) whose exact mean is ``mean``. Each size moves by a bounded
-    amount, so the quantiles' average of that move is exact enough (their average size would miss the tail)."""
-    with np.errstate(all="ignore"):
-        y = quantiles / lot_usd
-        return float(np.mean(np.maximum(np.round(y), 1.0) - y)) * lot_usd + mean
-
-
-def _lot_fits(rounded: float, mean: float) -> bool:
-    return mean > 0 and abs(rounded / mean - 1) * 100 <= LOT_TOLERANCE_PCT
-
-
-def _largest_lot(quantiles: np.ndarray, mean: float, p0: float) -> float | None:
-    """The largest lot (base units, 3 significant digits) such that every lot up to it moves the mean size by at
-    most the tolerance: stepping up from a thousandth of the smallest size, then halving the step; None if none."""
-
-    def fits(lot: float) -> bool:
-        return _lot_fits(_rounded_mean(p0 * lot, quantiles, mean), mean)
-
-    lo = float(quantiles[0]) / p0 * 1e-3
-    if not (lo > 0 and math.isfinite(lo) and fits(lo)):
-        return None
-    step = 10**0.05
-    while fits(lo * step) and lo < 1e12:
-        lo *= step
-    hi = lo * step
-    for _ in range(30):
-        mid = math.sqrt(lo * hi)
-        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
-    exp = math.floor(math.log10(lo)) - 2
-    return float(f"{math.floor(lo / 10.0**exp)}e{exp}")  # 3 digits, rounded down
-
-
-def _fmt3(x: float) -> str:
-    """A number to 3 significant digits, as :func:`fmt` writes it (``7.26e11``, ``0.303``)."""
-    return fmt(float(f"{x:.3g}"))
-
-
-def _change(before: float, after: float) -> str:
-    """How far ``after`` is from ``before``: ``+30%``, ``90.8 times as much``."""
-    with np.errstate(all="ignore"):
-        ratio = np.float64(after) / before
-    if not np.isfinite(ratio):
-        return "from next to nothing"
-    return f"{_fmt3(ratio)} times as much" if ratio >= 2 else f"{100 * (ratio - 1):+.2g}%"
-
-
-_QUANTILES = (np.arange(1 << 16) + 0.5) / (1 << 16)
-
-
-def _check_lot(c: _Checker) -> None:
-    """Sizes are rounded to whole lots, at least one each (sim.world.population, sim.world.market): a lot too
-    coarse for the positions drawn would rewrite the open interest (a lot of 100 BTC turns 8e9 USD into 7e11), and
-    one too coarse for the background orders would rewrite their size. Refuse a move beyond the tolerance."""
-    v = c.values
-    pop = ("n_positions", "open_interest_usd", "long_share", "notional_min_usd", "notional_max_usd", "size_tail_alpha")
-    if not c.ok("market.lot_size", "market.start_price_usd"):
-        return
-    lot, p0 = v["market.lot_size"], v["market.start_price_usd"]
-
-    def fix(quantiles: np.ndarray, mean: float, keys: str) -> str:
-        largest = _largest_lot(quantiles, mean, p0)
-        return f"at most about {fmt(largest)}" if largest else f"coarser than no lot can be; change {keys}"
-
-    if v["population.file"] is None and c.ok(*(f"population.{k}" for k in pop)):
-        n, oi, share, lo, hi, alpha = (v[f"population.{k}"] for k in pop)
-        larger = n * max(share, 1 - share)  # positions on the larger side, which holds the open interest
-        # generate(): a Pareto notional capped at notional_max, scaled so the larger side holds the open interest.
-        # With no finite mean (alpha ≤ 1) the sum of a sample sees the typical largest of the n draws, not the cap.
-        if alpha <= 1 and math.log(n) / alpha < math.log(hi / lo):  # in logs: n ** (1 / alpha) can overflow a float
-            hi = lo * n ** (1 / alpha)
-        drawn = (
-            lo + lo * math.log(hi / lo)
-            if abs(1 - alpha) < 1e-9
-            else lo + lo**alpha * (hi ** (1 - alpha) - lo ** (1 - alpha)) / (1 - alpha)
-        )
-        scale = oi / (larger * drawn) if oi > 0 else 1.0
-        with np.errstate(over="ignore"):  # a tiny alpha sends the far quantiles to inf, which the cap takes
-            sizes = scale * np.minimum(lo * (1 - _QUANTILES) ** (-1 / alpha), hi)
-        rounded = _rounded_mean(p0 * lot, sizes, scale * drawn)
-        if not _lot_fits(rounded, scale * drawn):
-            before = oi if oi > 0 else larger * drawn
-            c.fail(
-                "market.lot_size",
-                f"rounding every position's size to whole lots of {_fmt3(p0 * lot)} USD (at market.start_price_usd), "
-                f"at least one each, would make the open interest about {_fmt3(larger * rounded)} USD instead of "
-                f"{_fmt3(before)} ({_change(before, larger * rounded)}) with population.open_interest_usd = "
-                f"{fmt(oi)} over population.n_positions = {fmt(n)}; it may move it by at most "
-                f"{LOT_TOLERANCE_PCT:g}%: market.lot_size must be "
-                + fix(sizes, scale * drawn, "population.open_interest_usd or population.n_positions"),
-                c.given.get("market.lot_size", lot),
-            )
-    book = ("noise_rate_per_s", "noise_notional_median_usd", "noise_notional_sigma")
-    if c.ok(*(f"book.{k}" for k in book)) and v["book.noise_rate_per_s"] > 0:
-        median, sigma = v["book.noise_notional_median_usd"], v["book.noise_notional_sigma"]
-        from scipy.special import ndtri  # here: importing SciPy costs a quarter second that few runs need
-
-        sizes = median * np.exp(sigma * ndtri(_QUANTILES))
-        mean = median * math.exp(sigma**2 / 2)
-        rounded = _rounded_mean(p0 * lot, sizes, mean)
-        if not _lot_fits(rounded, mean):
-            c.fail(
-                "market.lot_size",
-                f"rounding every background order's size to whole lots of {_fmt3(p0 * lot)} USD (at "
-                f"market.start_price_usd), at least one each, would move their mean notional ({_change(mean, rounded)}) "
-                f"with book.noise_notional_median_usd = {fmt(median)}; it may move it by at most "
-                f"{LOT_TOLERANCE_PCT:g}%: market.lot_size must be "
-                + fix(sizes, mean, "book.noise_notional_median_usd"),
-                c.given.get("market.lot_size", lot),
-            )
-
-
 _GBM_KEYS = (
     "start_s",
     "volatility_pct_per_day",
@@ -751,43 +521,9 @@ def output_name(scn: Scenario) -> str:
     return scn.scenario.name if named or not from_file else Path(cast(str, scn.source)).stem
 
 
-# -------------------------------------------------------------------------------------------------------- docs
-
-
-def schema_markdown() -> str:
-    """The reference of every scenario key: the whole text of ``scenarios/README.md``."""
-    out = [INTRO]
-    for name, cls in TABLES.items():
-        summary = (cls.__doc__ or "").split(": ", 1)[-1].strip()
-        out += [f"### `[{name}]`", "", summary[:1].upper() + summary[1:], "", *markdown_table(cls), ""]
-        if cls is MarketTable:
-            out += [
-                "### `[[market.tiers]]`",
-                "",
-                "The tiered maintenance margin: at least one tier; the first floor "
-                "is 0, floors strictly increase, `mmr_pct` never decreases, `max_leverage` never increases and "
-                "`mmr_pct` < 100 / `max_leverage`. Maintenance amounts follow cum[0] = 0, cum[n] = cum[n-1] + "
-                "floor[n]·(MMR[n] − MMR[n-1]) (MMR as a fraction); a given amount must match within "
-                "max(0.01, 1e-9·cum) USD, an omitted one is computed.",
-                "",
-                *markdown_table(Tier),
-                "",
-                "Default (the binance pack's BTC table; `liqsim venues --verbose` lists every pack's):",
-                "",
-                "| notional_floor_usd | max_leverage | mmr_pct | maintenance_amount_usd |",
-                "|---:|---:|---:|---:|",
-            ]
-            out += [
-                f"| {fmt(t.notional_floor_usd)} | {fmt(t.max_leverage)} | {fmt(t.mmr_pct)} | "
-                f"{fmt(t.maintenance_amount_usd)} |"
-                for t in MarketTable().tier_table()
-            ] + [""]
-    return "\n".join(out) + "\n" + SWEEP
-
-
 def _main(argv: list[str]) -> int:
     if argv == ["--markdown"]:
-        sys.stdout.write(schema_markdown())
+        sys.stdout.write(docs.schema_markdown())
         return 0
     sys.stderr.write("usage: python -m sim.config.scenario --markdown\n")
     return 2
