@@ -23,7 +23,8 @@ import numpy as np
 from sim import enums as E
 from sim import state as S
 from sim.engine import Raw, _allocate, _params, _wrap
-from sim.kernels.cross import cross_round_nb, push_rows_nb
+from sim.kernels.cross import cross_round_nb, push_rows_nb, share_all_nb
+from sim.kernels.heap import order_by_key_nb
 from sim.kernels.loop import run_nb, start_nb
 
 
@@ -162,7 +163,12 @@ def simulate_markets(inputs, row_acct, method, weight=None, progress=None, on_ti
     floor, mmr, cum, nk, basis = _padded(markets)
     clear = np.array([m.p.clearance for m in markets])
     wts = np.ones(n_mkt) if weight is None else np.asarray(weight, np.float64)
-    mark = np.zeros(n_mkt)
+    mark = np.array([inp.start_price for inp in inputs])
+    if share_all_nb(g, ca, mark, floor, mmr, cum, nk, basis, clear, wts):  # bands balanced from the start
+        for mm in markets:
+            mm.pos.version[:] = 0
+            mm.trig.order_long[:] = order_by_key_nb(mm.trig.ids_long, mm.pos.key)
+            mm.trig.order_short[:] = order_by_key_nb(mm.trig.ids_short, mm.pos.key)
     tick = np.zeros(n_mkt, np.int64)
     held = np.zeros(g.side.size, np.int64)
 

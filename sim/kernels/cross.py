@@ -239,3 +239,19 @@ def _account_nb(a, r, g, ca, mark, tick, floor, mmr, cum, nk, basis, clear, weig
     ca.liq[ca.n[1]] = a  # looked at again after the liquidation work, and at every tick until it is safe
     ca.n[1] += 1
     _liquidate_nb(a, g, ca, mark, tick, floor, mmr, cum, nk, basis, clear, method, equity, total_sh)
+
+
+@jit(entry=True)
+def share_all_nb(g, ca, mark, floor, mmr, cum, nk, basis, clear, weight):
+    """Share every safe account's slack out among its rows at the marks ``mark`` (the start of a run: the rows come
+    with the margins they were opened with, so a 100× row in a rich account would cross its band at the first
+    move). Re-prices the rows; the caller re-sorts the markets' indexes. Returns the accounts shared out."""
+    n = 0
+    for a in range(ca.state.size):
+        equity, total_mm, total_wt, _ = _measure_nb(a, g, ca, mark, floor, mmr, cum, nk, basis, clear, weight, 0)
+        slack = equity - total_mm
+        if total_mm > 0.0 and slack > 0.0 and total_wt > 0.0:
+            _reallocate_nb(a, -1, g, ca, mark, floor, mmr, cum, nk, basis, slack, total_wt)
+            n += 1
+    ca.n[3] = 0
+    return n
