@@ -96,7 +96,13 @@ def main(argv=None):
     out["accounts_liquidated"] = int(ca.n[5])
     out["rows_forced"] = int(ca.n[6])
     out["reallocations"] = int(ca.n[4])
-    out["liquidated_usd"] = {asset: float(r.fills["qty"][np.isin(r.fills["kind"], (E.LIQUIDATION, E.PARTIAL, E.TAKEOVER))] @ r.fills["price"][np.isin(r.fills["kind"], (E.LIQUIDATION, E.PARTIAL, E.TAKEOVER))]) for (asset, *_), r in zip(MARKETS, res.markets)}
+    out["liquidated_usd"] = {
+        asset: float(
+            r.fills["qty"][np.isin(r.fills["kind"], (E.LIQUIDATION, E.PARTIAL, E.TAKEOVER))]
+            @ r.fills["price"][np.isin(r.fills["kind"], (E.LIQUIDATION, E.PARTIAL, E.TAKEOVER))]
+        )
+        for (asset, *_), r in zip(MARKETS, res.markets)
+    }
     out["same_as_first_run"] = all(a.fills.tobytes() == b.fills.tobytes() for a, b in zip(first.markets, res.markets))
     out["target"] = {"simulate_s": TARGET_S, "met": out["simulate_s"] <= TARGET_S}
     out["load_average_end"] = os.getloadavg()

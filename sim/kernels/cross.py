@@ -128,6 +128,8 @@ def _liquidate_nb(a, g, ca, mark, tick, floor, mmr, cum, nk, basis, clear, metho
     for k in range(lo, hi):
         i = ca.rows[k]
         m = ca.row_mkt[i]
+        if method == E.ACCT_DYDX and ca.forced_at[i] == tick[m]:
+            return 0  # dYdX: one liquidation order per account per block (an oracle tick here)
         if g.status[i] == E.OPEN and g.eligible[i] <= tick[m] and ca.forced_at[i] != tick[m]:
             n_cand += 1
             if best < 0 or ca.mm[k] > ca.mm[best]:
