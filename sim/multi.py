@@ -254,3 +254,45 @@ def simulate_markets(inputs, row_acct, method, weight=None, progress=None, on_ti
         for m, (inp, mm) in enumerate(zip(inputs, markets))
     ]
     return MultiRaw(markets=raws, lo=lo, accounts=ca, rounds=total_rounds)
+
+
+#: Fills that force a position closed (the liquidation waterfall's own; ADL victims are not liquidated).
+_FORCED = (E.LIQUIDATION, E.PARTIAL, E.TAKEOVER)
+
+
+def contagion(res, names=None):
+    """What the cross accounts did to each market's liquidations (issue: accounts across instruments, item 9).
+
+    For each market (``names``: its label, default ``market_0``...): the notional of forced closes (liquidation,
+    partial and takeover fills at their prices), the part of it on rows of cross accounts, and the part on rows
+    whose own mark never reached the liquidation price they started with (``CrossAccounts.why`` = ``WHY_OTHERS``):
+    **cross-asset liquidations**, set off by losses elsewhere in the account. Plus, over the run: accounts that
+    had a row forced, the times an account went from healthy to being liquidated (again after a partial step that
+    made it safe), rows forced, re-sharings of slack and rounds of the account layer."""
+    ca = res.accounts
+    names = list(names) if names is not None else [f"market_{m}" for m in range(len(res.markets))]
+    out = {}
+    for m, (name, raw) in enumerate(zip(names, res.markets)):
+        f = raw.fills
+        forced = np.isin(f["kind"], _FORCED)
+        rows = f["account"][forced] + res.lo[m]  # position rows' global numbers (only rows get forced fills)
+        usd = f["qty"][forced] * f["price"][forced]
+        member = ca.row_acct[rows] >= 0
+        others = ca.why[rows] == E.WHY_OTHERS
+        total = float(usd.sum())
+        cross_asset = float(usd[others].sum())
+        out[name] = {
+            "liquidated_usd": total,
+            "in_cross_accounts_usd": float(usd[member].sum()),
+            "cross_asset_usd": cross_asset,
+            "cross_asset_share": cross_asset / total if total > 0 else 0.0,
+            "positions_cross_asset": int(np.unique(rows[others]).size),
+        }
+    return {
+        "markets": out,
+        "accounts_liquidated": int(np.unique(ca.row_acct[ca.why != 0]).size),  # a row of theirs was forced
+        "liquidation_episodes": int(ca.n[5]),  # times an account went from healthy to being liquidated
+        "positions_forced": int(ca.n[6]),
+        "reshares": int(ca.n[4]),
+        "rounds": int(res.rounds),
+    }

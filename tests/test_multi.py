@@ -247,3 +247,20 @@ def test_the_share_out_follows_the_venues_rule(compiled, method):
         assert btc[0]["t"] == eth[0]["t"]  # together
         assert btc[0]["equity"] + eth[0]["equity"] == pytest.approx(cash + upnl, rel=1e-6)
         assert btc[0]["equity"] / eth[0]["equity"] == pytest.approx(0.5, rel=0.5)
+
+
+def test_contagion_counts_the_btc_long_that_eth_losses_took():
+    """The contagion section: in the two-market world, BTC's only forced closes are the account's BTC long, all of
+    them cross-asset; ETH's are its own (the ETH long crossed the price it started with); isolated, BTC has none."""
+    from sim.multi import contagion
+
+    inputs, accts = contagion_world(cross=True)
+    c = contagion(simulate_markets(inputs, accts, E.ACCT_CROSS), ["BTC", "ETH"])
+    btc, eth = c["markets"]["BTC"], c["markets"]["ETH"]
+    assert btc["liquidated_usd"] > 1e6 and btc["cross_asset_share"] == pytest.approx(1.0)
+    assert btc["positions_cross_asset"] == 1 and btc["in_cross_accounts_usd"] == btc["liquidated_usd"]
+    assert eth["cross_asset_usd"] == 0.0 and eth["in_cross_accounts_usd"] > 1e6
+    assert c["accounts_liquidated"] == 1
+    inputs, accts = contagion_world(cross=False)
+    iso = contagion(simulate_markets(inputs, accts, E.ACCT_CROSS), ["BTC", "ETH"])
+    assert iso["markets"]["BTC"]["liquidated_usd"] == 0.0 and iso["accounts_liquidated"] == 0
