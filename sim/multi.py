@@ -199,6 +199,8 @@ def simulate_markets(inputs, row_acct, method, weight=None, progress=None, on_ti
         work stopped with rows held; each gets a closing pass of its tick work (and then its other events at this
         time), as does every market whose rows a round forced."""
         rounds = 0
+        if not paused and ca.n[1] == 0 and ca.n[2] == 0:
+            return rounds  # nothing handed over, nothing being liquidated: the common tick
         kick = set(paused)
         while True:
             nh = 0
@@ -210,6 +212,7 @@ def simulate_markets(inputs, row_acct, method, weight=None, progress=None, on_ti
                 mark[m] = mm.perp.px["mark"]
                 tick[m] = mm.perp.work["tick"]
             if nh or ca.n[1] or ca.n[2]:  # rows handed over, accounts being liquidated, rows forced last round
+                held[:nh].sort()  # in row order: an account's rows are read and written near its neighbours'
                 n_forced = cross_round_nb(g, ca, mark, tick, floor, mmr, cum, nk, basis, clear, wts, held, nh, method)
                 rounds += 1
                 npush = int(ca.n[3])
