@@ -196,12 +196,14 @@ def simulate_markets(inputs, row_acct, method, weight=None, progress=None, on_ti
 
     def accounts(paused):
         """The account layer at this tick: rounds until no account needs more. ``paused``: the markets whose tick
-        work stopped with rows held; each gets a closing pass of its tick work (and then its other events at this
-        time), as does every market whose rows a round forced."""
+        work stopped with rows held. A market whose rows a round forced gets a closing pass of its tick work, as
+        does a paused market whose arbitrageurs look at the basis once the tick's forced orders are through (prices
+        formed by flows); a paused market's other events at this time run at the start of its next call, in the
+        same order."""
         rounds = 0
         if not paused and ca.n[1] == 0 and ca.n[2] == 0:
             return rounds  # nothing handed over, nothing being liquidated: the common tick
-        kick = set(paused)
+        kick = {m for m in paused if markets[m].spp.on}
         while True:
             nh = 0
             for m, mm in enumerate(markets):
@@ -228,8 +230,6 @@ def simulate_markets(inputs, row_acct, method, weight=None, progress=None, on_ti
                 if run_to(m, tick_time - 1) == E.ST_HELD:  # the work only: the tick's other events wait
                     again.add(m)  # more rows handed over: another round, then another closing pass
             kick = again
-        for m in paused:
-            run_to(m, tick_time)  # the paused markets' other events at this time
         return rounds
 
     for mm in markets:

@@ -306,7 +306,8 @@ class CrossAccounts(NamedTuple):
     crossed: np.ndarray  # int64 (N,), mutated: the last round in which the row was handed over (its band crossed)
     forced_at: np.ndarray  # int64 (N,), mutated: the oracle tick of the row's last forced liquidation (at most one)
     why: np.ndarray  # int8 (N,), mutated: enums.WHY_* of the row's first forced liquidation (0: none)
-    liq: np.ndarray  # int64 (A,), mutated: the accounts being liquidated ...
+    liq: np.ndarray  # int64 (A,), mutated: the accounts looked at every round: being liquidated, or with a row out
+    #                  of its index (a partial step's cooldown) ...
     liq_prev: np.ndarray  # int64 (A,), scratch: ... as the round found them
     forced: np.ndarray  # int64 (N,), mutated: rows forced in the last round (liquidated, not handed over) ...
     push: np.ndarray  # int64 (N,), mutated: rows re-priced in the last round, to put back in their market's index

@@ -95,13 +95,12 @@ def paired_accounts(inputs, share=1.0, seed=7):
 
 def brute_force(markets, g, ca):
     """Every account's equity and maintenance margin at the markets' marks, from scratch (NumPy over every row, no
-    bands, no account layer), and whether any of its rows waits out a cooldown (not in its market's index)."""
+    bands, no account layer)."""
     n_acct = ca.state.size
     rows = ca.rows
     acct = ca.row_acct[rows]
     mkt = ca.row_mkt[rows]
     marks = np.array([m.perp.px["mark"] for m in markets])[mkt]
-    ticks = np.array([m.perp.work["tick"] for m in markets])[mkt]
     live = g.status[rows] == E.OPEN
     q, ep, x = g.size[rows], g.entry[rows], marks
     eq = g.wallet[rows] + np.where(live, g.side[rows] * q * (x - ep), 0.0)
@@ -114,14 +113,13 @@ def brute_force(markets, g, ca):
         mm[sel] = np.where(t.basis == E.MM_SIZE, x[sel] * (q[sel] * t.mmr[j] - t.cum[j]), base * t.mmr[j] - t.cum[j])
     equity = np.bincount(acct, eq, n_acct)
     margin = np.bincount(acct, mm, n_acct)
-    waiting = np.bincount(acct, live & (g.eligible[rows] > ticks), n_acct) > 0
-    return equity, margin, waiting
+    return equity, margin
 
 
 def assert_no_miss(markets, g, ca, t):
-    """No account the layer holds healthy is liquidatable (a row in its partial cooldown waits, as on the venue)."""
-    equity, mm, waiting = brute_force(markets, g, ca)
-    healthy = (ca.state == 0) & (mm > 0) & ~waiting
+    """No account the layer holds healthy is liquidatable, rows waiting out a partial step's cooldown included."""
+    equity, mm = brute_force(markets, g, ca)
+    healthy = (ca.state == 0) & (mm > 0)
     missed = healthy & (equity < mm * (1 - 1e-9))
     assert not missed.any(), f"t={t}: accounts {np.flatnonzero(missed)[:5]} liquidatable but held healthy"
     return int(healthy.sum())

@@ -234,6 +234,14 @@ def _account_nb(a, r, g, ca, mark, tick, floor, mmr, cum, nk, basis, clear, weig
         if ca.state[a] == 0:
             ca.n[4] += 1
         ca.state[a] = 0
+        for k in range(ca.ptr[a], ca.ptr[a + 1]):
+            i = ca.rows[k]
+            if g.status[i] == E.OPEN and g.eligible[i] > tick[ca.row_mkt[i]]:
+                # a row waiting out a partial step's cooldown is out of its index, so its band would not be seen
+                # crossed: the account is looked at every round until the row is back
+                ca.liq[ca.n[1]] = a
+                ca.n[1] += 1
+                break
         return
     if ca.state[a] == 0:
         ca.state[a] = 1
