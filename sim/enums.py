@@ -131,6 +131,8 @@ ACCT_OKX = 1  # OKX: every row at once, the equity shared by trigger margin (mai
 ACCT_HYPERLIQUID = 2  # Hyperliquid: every row at once, the equity shared by maintenance margin (the backstop's test)
 ACCT_DYDX = 3  # dYdX v4: one row per account and block from a pseudo-random start, the equity shared by maintenance
 ACCT_METHOD_NAMES = ("cross", "okx", "hyperliquid", "dydx")
-# Why a row of a cross account was liquidated (CrossAccounts.why; 0: never)
-WHY_OWN = 1  # its own mark crossed the liquidation price it started with: it would have gone as an isolated row
-WHY_OTHERS = 2  # it had not: losses elsewhere in the account (other instruments, collateral) set it off
+# Why a row of a cross account was liquidated (CrossAccounts.why; 0: never): which part of its account had lost the
+# most since the start when it was first forced (losses at the marks and collateral prices then)
+WHY_OWN = 1  # its own position
+WHY_OTHERS = 2  # the account's other positions together: a cross-asset liquidation
+WHY_COLLATERAL = 3  # the account's collateral (a depeg or a crash of the asset held as margin)

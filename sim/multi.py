@@ -25,7 +25,7 @@ from sim import state as S
 from sim.engine import Raw, _allocate, _params, _wrap
 from sim.kernels.cross import cross_round_nb, push_rows_nb, share_all_nb
 from sim.kernels.heap import order_by_key_nb
-from sim.kernels.loop import run_nb, start_nb
+from sim.kernels.loop import path_price_nb, run_nb, start_nb
 
 
 class Market(NamedTuple):
@@ -52,6 +52,7 @@ class MultiRaw(NamedTuple):
     lo: np.ndarray  # int64 (M + 1,): market m's rows are global rows lo[m]..lo[m + 1] − 1
     accounts: S.CrossAccounts
     rounds: int  # rounds of the account layer over the run (a round that found nothing to do is not counted)
+    collateral: S.Collateral  # the holdings at the end (their cash, w; their value at the assets' last prices)
 
 
 def global_table(parts):
@@ -70,9 +71,9 @@ def global_table(parts):
     return g, views, lo
 
 
-def cross_accounts(row_acct, row_mkt, lp0):
+def cross_accounts(row_acct, row_mkt, m0):
     """The account layer's arrays for global rows whose account is ``row_acct`` (−1: isolated), market
-    ``row_mkt`` and starting liquidation price ``lp0``."""
+    ``row_mkt`` and market's starting mark ``m0``."""
     row_acct = np.ascontiguousarray(row_acct, np.int64)
     n = row_acct.size
     n_acct = int(row_acct.max()) + 1 if n and row_acct.max() >= 0 else 0
@@ -86,7 +87,7 @@ def cross_accounts(row_acct, row_mkt, lp0):
         row_mkt=np.ascontiguousarray(row_mkt, np.int64),
         ptr=ptr,
         rows=rows,
-        lp0=np.ascontiguousarray(lp0, np.float64),
+        m0=np.ascontiguousarray(m0, np.float64),
         state=np.zeros(n_acct, np.int8),
         stamp=np.zeros(n_acct, np.int64),
         crossed=np.zeros(n, np.int64),
@@ -103,6 +104,53 @@ def cross_accounts(row_acct, row_mkt, lp0):
     )
 
 
+def collateral_state(spec, n_acct):
+    """The account layer's collateral arrays from :func:`simulate_markets`' ``collateral`` (None: none)."""
+    spec = spec or {"assets": [], "account": [], "asset": [], "units": []}
+    acct = np.asarray(spec["account"], np.int64)
+    asset = np.asarray(spec["asset"], np.int64)
+    units = np.asarray(spec["units"], np.float64)
+    paths = spec["assets"]
+    if not (acct.size == asset.size == units.size) or np.any(units <= 0):
+        raise ValueError("collateral: one account, asset and positive number of units per holding")
+    if acct.size and (acct.min() < 0 or acct.max() >= n_acct or asset.min() < 0 or asset.max() >= len(paths)):
+        raise ValueError("collateral: a holding names an account or an asset that does not exist")
+    order = np.argsort(acct, kind="stable")
+    acct, asset, units = acct[order], asset[order], units[order]
+    ptr = np.zeros(n_acct + 1, np.int64)
+    ptr[1:] = np.cumsum(np.bincount(acct, minlength=n_acct))
+    n_assets = len(paths)
+    length = max([len(t) for t, _, _ in paths] or [1])
+    path_t = np.zeros((n_assets, length), np.int64)
+    path_p = np.zeros((n_assets, length))
+    for c, (t_s, price, _) in enumerate(paths):
+        path_t[c, : len(t_s)] = np.round(np.asarray(t_s, np.float64) * 1000.0).astype(np.int64)
+        path_p[c, : len(price)] = price
+    path_n = np.array([len(t) for t, _, _ in paths], np.int64)
+    h = units.size
+    return S.Collateral(
+        ptr=ptr,
+        asset=asset,
+        k=units,
+        w=np.zeros(h),
+        ver=np.zeros(h, np.int64),
+        crossed=np.zeros(h, np.int64),
+        eq=np.zeros(h),
+        wt=np.zeros(h),
+        look=np.zeros(h, np.int64),
+        path_t=path_t,
+        path_p=path_p,
+        path_n=path_n,
+        price=np.zeros(n_assets),
+        start=np.array([path_price_nb(path_t[c, : path_n[c]], path_p[c, : path_n[c]], 0) for c in range(n_assets)]),
+        weight=np.array([float(w) for _, _, w in paths]),
+        heap_key=np.zeros((n_assets, h + 64)),
+        heap_id=np.zeros((n_assets, h + 64), np.int64),
+        heap_ver=np.zeros((n_assets, h + 64), np.int64),
+        heap_n=np.zeros(n_assets, np.int64),
+    )
+
+
 def _padded(markets):
     """The markets' trigger tiers as padded (M, K) arrays and their lengths and bases."""
     k = max(m.tiers.floor.size for m in markets)
@@ -115,7 +163,7 @@ def _padded(markets):
     return (*out, nk, basis)
 
 
-def simulate_markets(inputs, row_acct, method, weight=None, progress=None, on_tick=None):
+def simulate_markets(inputs, row_acct, method, weight=None, collateral=None, progress=None, on_tick=None):
     """Run several markets in lockstep with cross accounts across them.
 
     Parameters
@@ -130,10 +178,16 @@ def simulate_markets(inputs, row_acct, method, weight=None, progress=None, on_ti
         The venue's rule for a liquidatable account (``enums.ACCT_*``).
     weight : sequence of float, optional
         Each market's share of an account's slack per USD of notional (a volatility scale); default 1 each.
+    collateral : dict, optional
+        Collateral held by the cross accounts, valued on price paths of its own (a depeg is a path):
+        ``{"assets": [(t_s, price, weight), ...], "account": int array, "asset": int array, "units": float array}``,
+        one entry per holding: its account, its asset (index into ``assets``) and its effective units (its amount
+        times the venue's collateral ratio). ``t_s`` and ``price`` are the asset's path (seconds, USD; linear
+        between points); ``weight`` its share of slack per USD of value, like a market's.
     progress : callable, optional
         ``progress(fraction)`` after every 2% of the run.
     on_tick : callable, optional
-        ``on_tick(t_ms, markets, g, accounts)`` after every oracle tick's work, the account layer's included
+        ``on_tick(t_ms, markets, g, accounts, collateral)`` after every oracle tick's work, the account layer's included
         (tests: the brute-force check that no liquidatable account is missed).
     """
     n_mkt = len(inputs)
@@ -159,12 +213,13 @@ def simulate_markets(inputs, row_acct, method, weight=None, progress=None, on_ti
         raise ValueError("rows of cross accounts may carry no stop-loss and no top-up reserve")
     g.cross[member] = 1
     row_mkt = np.repeat(np.arange(n_mkt, dtype=np.int64), np.diff(lo))
-    ca = cross_accounts(accts, row_mkt, np.concatenate(lp_start))
+    ca = cross_accounts(accts, row_mkt, np.array([inp.start_price for inp in inputs])[row_mkt])
+    cl = collateral_state(collateral, ca.state.size)
     floor, mmr, cum, nk, basis = _padded(markets)
     clear = np.array([m.p.clearance for m in markets])
     wts = np.ones(n_mkt) if weight is None else np.asarray(weight, np.float64)
     mark = np.array([inp.start_price for inp in inputs])
-    if share_all_nb(g, ca, mark, floor, mmr, cum, nk, basis, clear, wts):  # bands balanced from the start
+    if share_all_nb(g, ca, cl, mark, floor, mmr, cum, nk, basis, clear, wts):  # bands balanced from the start
         for mm in markets:
             mm.pos.version[:] = 0
             mm.trig.order_long[:] = order_by_key_nb(mm.trig.ids_long, mm.pos.key)
@@ -201,7 +256,7 @@ def simulate_markets(inputs, row_acct, method, weight=None, progress=None, on_ti
         formed by flows); a paused market's other events at this time run at the start of its next call, in the
         same order."""
         rounds = 0
-        if not paused and ca.n[1] == 0 and ca.n[2] == 0:
+        if not paused and ca.n[1] == 0 and ca.n[2] == 0 and not has_collateral:
             return rounds  # nothing handed over, nothing being liquidated: the common tick
         kick = {m for m in paused if markets[m].spp.on}
         while True:
@@ -213,9 +268,12 @@ def simulate_markets(inputs, row_acct, method, weight=None, progress=None, on_ti
                 mm.perp.work["nheld"] = 0
                 mark[m] = mm.perp.px["mark"]
                 tick[m] = mm.perp.work["tick"]
-            if nh or ca.n[1] or ca.n[2]:  # rows handed over, accounts being liquidated, rows forced last round
+            # rows handed over, accounts being liquidated, rows forced last round, or collateral prices to look at
+            if nh or ca.n[1] or ca.n[2] or (has_collateral and rounds == 0):
                 held[:nh].sort()  # in row order: an account's rows are read and written near its neighbours'
-                n_forced = cross_round_nb(g, ca, mark, tick, floor, mmr, cum, nk, basis, clear, wts, held, nh, method)
+                n_forced = cross_round_nb(
+                    g, ca, cl, tick_time, mark, tick, floor, mmr, cum, nk, basis, clear, wts, held, nh, method
+                )
                 rounds += 1
                 npush = int(ca.n[3])
                 if npush:
@@ -232,6 +290,7 @@ def simulate_markets(inputs, row_acct, method, weight=None, progress=None, on_ti
             kick = again
         return rounds
 
+    has_collateral = cl.price.size > 0
     for mm in markets:
         start_nb(mm.ev, mm.mk, mm.perp.clk, mm.p)
     duration = inputs[0].duration
@@ -243,7 +302,7 @@ def simulate_markets(inputs, row_acct, method, weight=None, progress=None, on_ti
         paused = [m for m in range(n_mkt) if run_to(m, tick_time) == E.ST_HELD]
         total_rounds += accounts(paused)
         if on_tick is not None:
-            on_tick(tick_time, markets, g, ca)
+            on_tick(tick_time, markets, g, ca, cl)
         if progress is not None and tick_time >= next_report * duration:
             progress(tick_time / max(duration, 1))
             next_report += 0.02
@@ -256,7 +315,7 @@ def simulate_markets(inputs, row_acct, method, weight=None, progress=None, on_ti
         _wrap(inp, mm.pos, fills[m], mm.series, mm.perp, lp_start[m], mm.sp)
         for m, (inp, mm) in enumerate(zip(inputs, markets))
     ]
-    return MultiRaw(markets=raws, lo=lo, accounts=ca, rounds=total_rounds)
+    return MultiRaw(markets=raws, lo=lo, accounts=ca, rounds=total_rounds, collateral=cl)
 
 
 #: Fills that force a position closed (the liquidation waterfall's own; ADL victims are not liquidated).
@@ -268,8 +327,9 @@ def contagion(res, names=None):
 
     For each market (``names``: its label, default ``market_0``...): the notional of forced closes (liquidation,
     partial and takeover fills at their prices), the part of it on rows of cross accounts, and the part on rows
-    whose own mark never reached the liquidation price they started with (``CrossAccounts.why`` = ``WHY_OTHERS``):
-    **cross-asset liquidations**, set off by losses elsewhere in the account. Plus, over the run: accounts that
+    first forced when the account's other positions had lost more since the start than the row itself and than its
+    collateral (``CrossAccounts.why`` = ``WHY_OTHERS``): **cross-asset liquidations**; and the part first forced when
+    the collateral had lost the most (``WHY_COLLATERAL``): **collateral-driven liquidations**. Plus, over the run: accounts that
     had a row forced, the times an account went from healthy to being liquidated (again after a partial step that
     made it safe), rows forced, re-sharings of slack and rounds of the account layer."""
     ca = res.accounts
@@ -282,6 +342,7 @@ def contagion(res, names=None):
         usd = f["qty"][forced] * f["price"][forced]
         member = ca.row_acct[rows] >= 0
         others = ca.why[rows] == E.WHY_OTHERS
+        coll = ca.why[rows] == E.WHY_COLLATERAL
         total = float(usd.sum())
         cross_asset = float(usd[others].sum())
         out[name] = {
@@ -290,6 +351,8 @@ def contagion(res, names=None):
             "cross_asset_usd": cross_asset,
             "cross_asset_share": cross_asset / total if total > 0 else 0.0,
             "positions_cross_asset": int(np.unique(rows[others]).size),
+            "collateral_driven_usd": float(usd[coll].sum()),
+            "positions_collateral_driven": int(np.unique(rows[coll]).size),
         }
     return {
         "markets": out,

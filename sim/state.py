@@ -300,7 +300,7 @@ class CrossAccounts(NamedTuple):
     row_mkt: np.ndarray  # int64 (N,): its market
     ptr: np.ndarray  # int64 (A + 1,): account a's rows are rows[ptr[a]:ptr[a + 1]] ...
     rows: np.ndarray  # int64 (R,): ... global row ids
-    lp0: np.ndarray  # f8 (N,): liquidation price at the start (WHY_OWN / WHY_OTHERS)
+    m0: np.ndarray  # f8 (N,): its market's mark at the start (enums.WHY_*: losses since the start)
     state: np.ndarray  # int8 (A,), mutated: 0 healthy, 1 being liquidated
     stamp: np.ndarray  # int64 (A,), mutated: the last round that looked at the account
     crossed: np.ndarray  # int64 (N,), mutated: the last round in which the row was handed over (its band crossed)
@@ -316,6 +316,35 @@ class CrossAccounts(NamedTuple):
     wt: np.ndarray  # f8 (R,), scratch: ... and weight (its share of slack or deficit)
     n: np.ndarray  # int64 (8,), mutated: 0 round, 1 accounts in liq, 2 rows in forced, 3 rows in push, 4 safe
     #                re-allocations, 5 accounts that entered liquidation, 6 rows forced
+
+
+class Collateral(NamedTuple):
+    """Collateral held by cross accounts (sim.kernels.cross): each holding is an account row of its own, ``k``
+    effective units of an asset (its amount times the venue's collateral ratio) and a cash ``w``, so its equity at
+    the asset's price ``p`` is ``w + k·p`` and it has no maintenance margin. It starts with ``w = 0`` (the asset
+    deposited); sharing an account's slack out moves cash between it and the account's positions (``w < 0``: cash
+    borrowed against the asset), and its band, the price at which its equity is used up, ``−w/k``, sits in a heap
+    per asset. Asset prices follow exogenous paths (a depeg is a path)."""
+
+    ptr: np.ndarray  # int64 (A + 1,): account a's holdings are [ptr[a], ptr[a + 1])
+    asset: np.ndarray  # int64 (H,)
+    k: np.ndarray  # f8 (H,): effective units
+    w: np.ndarray  # f8 (H,), mutated: cash
+    ver: np.ndarray  # int64 (H,), mutated: bumped whenever w changes
+    crossed: np.ndarray  # int64 (H,), mutated: the last round in which its band was crossed
+    eq: np.ndarray  # f8 (H,), scratch: equity at the round's price ...
+    wt: np.ndarray  # f8 (H,), scratch: ... and weight
+    look: np.ndarray  # int64 (H,), scratch: accounts whose holdings' bands were crossed this round
+    path_t: np.ndarray  # int64 (C, L): each asset's price path, ms ...
+    path_p: np.ndarray  # f8 (C, L): ... USD (linear between points; padded) ...
+    path_n: np.ndarray  # int64 (C,): ... and its length
+    price: np.ndarray  # f8 (C,), mutated: each asset's price at the round
+    start: np.ndarray  # f8 (C,): at t = 0
+    weight: np.ndarray  # f8 (C,): its share of slack per USD of value (as a market's weight)
+    heap_key: np.ndarray  # f8 (C, H + 64): bands, a max-heap per asset ...
+    heap_id: np.ndarray  # int64 (C, H + 64)
+    heap_ver: np.ndarray  # int64 (C, H + 64)
+    heap_n: np.ndarray  # int64 (C,)
 
 
 class Events(NamedTuple):

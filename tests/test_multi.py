@@ -93,7 +93,7 @@ def paired_accounts(inputs, share=1.0, seed=7):
     return out
 
 
-def brute_force(markets, g, ca):
+def brute_force(markets, g, ca, cl=None):
     """Every account's equity and maintenance margin at the markets' marks, from scratch (NumPy over every row, no
     bands, no account layer)."""
     n_acct = ca.state.size
@@ -112,13 +112,16 @@ def brute_force(markets, g, ca):
         j = np.searchsorted(t.floor, base, side="right") - 1
         mm[sel] = np.where(t.basis == E.MM_SIZE, x[sel] * (q[sel] * t.mmr[j] - t.cum[j]), base * t.mmr[j] - t.cum[j])
     equity = np.bincount(acct, eq, n_acct)
+    if cl is not None and cl.k.size:  # collateral: w + k·p at the asset's price now
+        holder = np.repeat(np.arange(n_acct), np.diff(cl.ptr))
+        equity += np.bincount(holder, cl.w + cl.k * cl.price[cl.asset], n_acct)
     margin = np.bincount(acct, mm, n_acct)
     return equity, margin
 
 
-def assert_no_miss(markets, g, ca, t):
+def assert_no_miss(markets, g, ca, t, cl=None):
     """No account the layer holds healthy is liquidatable, rows waiting out a partial step's cooldown included."""
-    equity, mm = brute_force(markets, g, ca)
+    equity, mm = brute_force(markets, g, ca, cl)
     healthy = (ca.state == 0) & (mm > 0)
     missed = healthy & (equity < mm * (1 - 1e-9))
     assert not missed.any(), f"t={t}: accounts {np.flatnonzero(missed)[:5]} liquidatable but held healthy"
@@ -131,9 +134,9 @@ def test_the_bands_never_miss_a_liquidatable_account(compiled, venue):
     accts = paired_accounts(inputs, share=0.7)
     seen = {"ticks": 0, "healthy": 0}
 
-    def check(t, markets, g, ca):
+    def check(t, markets, g, ca, cl):
         seen["ticks"] += 1
-        seen["healthy"] += assert_no_miss(markets, g, ca, t)
+        seen["healthy"] += assert_no_miss(markets, g, ca, t, cl)
 
     out = simulate_markets(inputs, accts, METHOD[venue], on_tick=check)
     assert seen["ticks"] == 121 and seen["healthy"] > 0
@@ -159,8 +162,28 @@ def test_randomized_runs_never_hold_a_liquidatable_account_healthy(compiled, ven
         for k, (d, e) in enumerate(zip(drops, extras))
     ]
     accts = paired_accounts(inputs, share=share, seed=seed)
+    n_acct = int(max(a.max() for a in accts)) + 1
+    rng = np.random.default_rng(seed)
+    holders = np.flatnonzero(rng.random(n_acct) < 0.5)  # half the accounts also hold a stablecoin ...
+    margin = np.zeros(n_acct)
+    for inp, a in zip(inputs, accts):
+        np.add.at(margin, a[a >= 0], inp.pos_wallet[a >= 0])
+    units = margin[holders] * rng.uniform(0.05, 2.0, holders.size) + 1.0
+    depth = rng.uniform(0.0, 0.6)  # ... that loses up to 60% of its value between two random times
+    t0 = rng.uniform(0.0, 80.0)
+    coll = {
+        "assets": [([0.0, t0, t0 + 30.0], [1.0, 1.0, 1.0 - depth], 1.0)],
+        "account": holders,
+        "asset": np.zeros(holders.size, np.int64),
+        "units": units * 0.95,
+    }
     simulate_markets(
-        inputs, accts, METHOD[venue], weight=weights, on_tick=lambda t, m, g, ca: assert_no_miss(m, g, ca, t)
+        inputs,
+        accts,
+        METHOD[venue],
+        weight=weights,
+        collateral=coll,
+        on_tick=lambda t, m, g, ca, cl: assert_no_miss(m, g, ca, t, cl),
     )
 
 
@@ -262,3 +285,55 @@ def test_contagion_counts_the_btc_long_that_eth_losses_took():
     inputs, accts = contagion_world(cross=False)
     iso = contagion(simulate_markets(inputs, accts, E.ACCT_CROSS), ["BTC", "ETH"])
     assert iso["markets"]["BTC"]["liquidated_usd"] == 0.0 and iso["accounts_liquidated"] == 0
+
+
+def depeg_world(depth):
+    """One market (BTC, flat) and one cross account: a 4M USD BTC long with 10k USD of its own cash, backed by 60k
+    USDe at a collateral ratio of 0.95 that falls by ``depth`` (a fraction) from t = 20 s to 60 s. The crowd is at
+    2× and never liquidated."""
+    inp = market("binance", 0.0, 41, {"population.leverage_mix": {2: 1.0}})
+    side, size, entry, wallet = (np.array(a) for a in (inp.pos_side, inp.pos_size, inp.pos_entry, inp.pos_wallet))
+    i = int(np.flatnonzero(inp.pos_kind == E.TRADER)[0])
+    c = int(np.flatnonzero(inp.pos_kind == E.COUNTERPARTY)[0])
+    q = np.round(4e6 / inp.start_price / inp.lot) * inp.lot
+    side[i], size[i], entry[i], wallet[i] = 1, q, inp.start_price, 10_000.0
+    net = float(np.sum(side[:c] * size[:c]) + np.sum(side[c + 1 :] * size[c + 1 :]))
+    side[c], size[c], entry[c], wallet[c] = (
+        (-1 if net > 0 else 1),
+        abs(net),
+        inp.start_price,
+        abs(net) * inp.start_price,
+    )
+    inp = inp._replace(pos_side=side, pos_size=size, pos_entry=entry, pos_wallet=wallet)
+    acct = np.full(inp.pos_kind.size, -1, np.int64)
+    acct[i] = 0
+    coll = {
+        "assets": [([0.0, 20.0, 60.0], [1.0, 1.0, 1.0 - depth], 1.0)],
+        "account": [0],
+        "asset": [0],
+        "units": [60_000.0 * 0.95],
+    }
+    return inp, acct, coll, i
+
+
+def test_a_collateral_depeg_alone_liquidates_an_account_whose_position_did_not_move(compiled):
+    """At par the account is safe although its own cash (10k) is below its position's maintenance margin (28k): the
+    USDe carries it. A 70% depeg liquidates it with BTC flat (cause: collateral; Binance's step-down leaves a
+    smaller position); a flat USDe does not."""
+    out = {}
+    for depth in (0.7, 0.0):
+        inp, acct, coll, row = depeg_world(depth)
+        res = simulate_markets([inp], [acct], E.ACCT_CROSS, collateral=coll)
+        out[depth] = (res, row)
+    res, row = out[0.7]
+    fills = forced_fills(res.markets[0], row)
+    assert fills.size > 0 and fills["t"][0] > 40.0  # liquidated (a step down to a lower tier) as USDe fell
+    assert res.accounts.why[row] == E.WHY_COLLATERAL
+    assert np.all(np.abs(fills["mark"] / 121000.0 - 1) < 0.01)  # BTC did not move
+    res, row = out[0.0]
+    assert forced_fills(res.markets[0], row).size == 0 and res.accounts.why[row] == 0
+    # money: the rows' cash and the holding's cash (negative: borrowed against the USDe) are conserved
+    for depth in (0.7, 0.0):
+        res, _ = out[depth]
+        cash = math.fsum(res.markets[0].accounts["cash_end"]) + math.fsum(res.collateral.w)
+        assert cash == pytest.approx(math.fsum(res.markets[0].accounts["cash_start"]), rel=1e-12, abs=1e-6)

@@ -26,7 +26,9 @@ slice. Tiers are per market, padded: ``floor[m, :nk[m]]``.
 
 from sim import enums as E
 from sim._jit import jit
+from sim.kernels.heap import heap_pop_nb, heap_push_nb
 from sim.kernels.liquidation import heap_insert_nb
+from sim.kernels.loop import path_price_nb
 from sim.kernels.margin import bankruptcy_price_nb, position_lp_nb, position_mm_nb
 
 
@@ -54,7 +56,7 @@ def _reprice_nb(g, i, m, floor, mmr, cum, nk, basis):
 
 
 @jit
-def _measure_nb(a, g, ca, mark, floor, mmr, cum, nk, basis, clear, weight, method):
+def _measure_nb(a, g, ca, cl, mark, floor, mmr, cum, nk, basis, clear, weight, method):
     """Each row's equity, maintenance margin and weight at the marks (``ca.eq``, ``ca.mm``, ``ca.wt``); returns
     the account's equity and the sum of maintenance margins and of weights. A closed row's equity is the cash it
     holds; it has no margin and no weight. Weight: the slack's share (notional × market weight) when the account is
@@ -84,11 +86,40 @@ def _measure_nb(a, g, ca, mark, floor, mmr, cum, nk, basis, clear, weight, metho
             ca.mm[k] = 0.0
             ca.wt[k] = 0.0
             equity += g.wallet[i]
+    for j in range(cl.ptr[a], cl.ptr[a + 1]):  # collateral: equity w + k·p, no margin
+        c = cl.asset[j]
+        x = cl.price[c]
+        cl.eq[j] = cl.w[j] + cl.k[j] * x
+        cl.wt[j] = cl.k[j] * x * cl.weight[c]
+        equity += cl.eq[j]
+        total_wt += cl.wt[j]
     return equity, total_mm, total_wt, total_sh
 
 
 @jit
-def _reallocate_nb(a, r, g, ca, mark, floor, mmr, cum, nk, basis, slack, total_wt):
+def _coll_push_nb(cl, j):
+    """Put holding ``j``'s band ``−w/k`` in its asset's heap (stale entries dropped first when it is full)."""
+    c = cl.asset[j]
+    hk = cl.heap_key[c]
+    hi = cl.heap_id[c]
+    hv = cl.heap_ver[c]
+    n = cl.heap_n[c]
+    if n >= hk.size:
+        m = 0
+        for e in range(n):  # keep the live entries, then heapify them again by pushing them one by one
+            if hv[e] == cl.ver[hi[e]]:
+                hk[m] = hk[e]
+                hi[m] = hi[e]
+                hv[m] = hv[e]
+                m += 1
+        n = 0
+        for e in range(m):
+            n = heap_push_nb(hk, hi, hv, n, hk[e], hi[e], hv[e])
+    cl.heap_n[c] = heap_push_nb(hk, hi, hv, n, -cl.w[j] / cl.k[j], j, cl.ver[j])
+
+
+@jit
+def _reallocate_nb(a, r, g, ca, cl, mark, floor, mmr, cum, nk, basis, slack, total_wt):
     """Share the slack of safe account ``a`` among its open rows by weight (closed rows' cash goes with it) and
     re-price them. Returns False, changing nothing, when a row handed over in this round (``r``) would still be
     past its band at its mark: the slack is rounding, the account is liquidatable."""
@@ -105,6 +136,15 @@ def _reallocate_nb(a, r, g, ca, mark, floor, mmr, cum, nk, basis, slack, total_w
         lp = position_lp_nb(s, g.size[i], g.entry[i], w, floor[m, :nn], mmr[m, :nn], cum[m, :nn], basis[m])
         if (lp if s > 0 else -lp) >= s * mark[m]:
             return False
+    for j in range(cl.ptr[a], cl.ptr[a + 1]):
+        if cl.crossed[j] == r and r >= 0:
+            w = cl.w[j] + (slack * (cl.wt[j] / total_wt) - cl.eq[j])
+            if -w / cl.k[j] >= cl.price[cl.asset[j]]:
+                return False
+    for j in range(cl.ptr[a], cl.ptr[a + 1]):  # the holdings' share: equity s·wt/W, band at −w/k
+        cl.w[j] += slack * (cl.wt[j] / total_wt) - cl.eq[j]
+        cl.ver[j] += 1
+        _coll_push_nb(cl, j)
     for k in range(lo, hi):
         i = ca.rows[k]
         if g.status[i] != E.OPEN:
@@ -118,7 +158,7 @@ def _reallocate_nb(a, r, g, ca, mark, floor, mmr, cum, nk, basis, slack, total_w
 
 
 @jit
-def _liquidate_nb(a, g, ca, mark, tick, floor, mmr, cum, nk, basis, clear, method, equity, total_sh):
+def _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, clear, method, equity, total_sh):
     """Share the equity of liquidatable account ``a`` out by the venue's rule and force the rows the rule takes now
     (eligible this tick and not forced yet in it). Returns the number forced (0: it waits for a later tick)."""
     lo = ca.ptr[a]
@@ -150,6 +190,17 @@ def _liquidate_nb(a, g, ca, mark, tick, floor, mmr, cum, nk, basis, clear, metho
                     pick = k
                     break
                 c += 1
+    coll_loss = 0.0  # what the collateral has lost since the start, and the open positions' unrealised losses
+    for j in range(cl.ptr[a], cl.ptr[a + 1]):
+        c = cl.asset[j]
+        coll_loss += cl.k[j] * max(0.0, cl.start[c] - cl.price[c])
+        cl.w[j] -= cl.eq[j]  # its equity joins the share-out (cash borrowed against it); its band is the price now
+        cl.ver[j] += 1
+    pos_loss = 0.0  # and the open positions' losses since the start
+    for k in range(lo, hi):
+        i = ca.rows[k]
+        if g.status[i] == E.OPEN:
+            pos_loss += max(0.0, -g.side[i] * g.size[i] * (mark[ca.row_mkt[i]] - ca.m0[i]))
     for k in range(lo, hi):  # the share-out, as changes of the rows' cash that sum to zero
         i = ca.rows[k]
         if g.status[i] != E.OPEN:
@@ -172,9 +223,14 @@ def _liquidate_nb(a, g, ca, mark, tick, floor, mmr, cum, nk, basis, clear, metho
                 g.key[i] = s * mark[m]  # liquidated at this mark whatever its own margin says
             g.cross[i] = 0
             ca.forced_at[i] = tick[m]
-            if ca.why[i] == 0:
-                past = g.side[i] * (ca.lp0[i] - mark[m]) >= 0.0
-                ca.why[i] = E.WHY_OWN if past else E.WHY_OTHERS
+            if ca.why[i] == 0:  # which part of the account had lost the most since the start
+                own = max(0.0, -g.side[i] * g.size[i] * (mark[m] - ca.m0[i]))
+                if own >= pos_loss - own and own >= coll_loss:
+                    ca.why[i] = E.WHY_OWN
+                elif coll_loss > pos_loss - own:
+                    ca.why[i] = E.WHY_COLLATERAL
+                else:
+                    ca.why[i] = E.WHY_OTHERS
             ca.forced[ca.n[2]] = i
             ca.n[2] += 1
             ca.n[6] += 1
@@ -184,12 +240,13 @@ def _liquidate_nb(a, g, ca, mark, tick, floor, mmr, cum, nk, basis, clear, metho
 
 
 @jit(entry=True)
-def cross_round_nb(g, ca, mark, tick, floor, mmr, cum, nk, basis, clear, weight, held, nh, method):
+def cross_round_nb(g, ca, cl, t, mark, tick, floor, mmr, cum, nk, basis, clear, weight, held, nh, method):
     """One round of the account layer after every market's tick (or after the liquidation work of the last round):
     the rows forced in the last round are cross rows again; every account that has a row in ``held[:nh]`` (global
-    rows handed over by the markets) or is being liquidated is looked at, at the marks ``mark`` (one per market) and
-    oracle ticks ``tick``. Fills ``ca.push[:ca.n[3]]`` (rows to put back in their market's index) and
-    ``ca.forced[:ca.n[2]]`` (rows forced: run their markets' liquidation work again); returns the number forced."""
+    rows handed over by the markets), a collateral holding whose band the asset's price at time ``t`` crossed, or is
+    being liquidated is looked at, at the marks ``mark`` (one per market) and oracle ticks ``tick``. Fills
+    ``ca.push[:ca.n[3]]`` (rows to put back in their market's index) and ``ca.forced[:ca.n[2]]`` (rows forced: run
+    their markets' liquidation work again); returns the number forced."""
     for k in range(ca.n[2]):
         g.cross[ca.forced[k]] = 1
     ca.n[2] = 0
@@ -203,24 +260,60 @@ def cross_round_nb(g, ca, mark, tick, floor, mmr, cum, nk, basis, clear, weight,
     for k in range(nh):
         i = held[k]
         ca.crossed[i] = r
+    n_coll = 0
+    for c in range(cl.price.size):  # each collateral asset's price, and the holdings whose band it crossed
+        x = path_price_nb(cl.path_t[c, : cl.path_n[c]], cl.path_p[c, : cl.path_n[c]], t)
+        cl.price[c] = x
+        hk = cl.heap_key[c]
+        hi = cl.heap_id[c]
+        hv = cl.heap_ver[c]
+        n = cl.heap_n[c]
+        while n > 0:
+            j = hi[0]
+            if hv[0] != cl.ver[j]:
+                n = heap_pop_nb(hk, hi, hv, n)  # stale: its cash changed since
+            elif hk[0] >= x:
+                n = heap_pop_nb(hk, hi, hv, n)
+                cl.crossed[j] = r
+                cl.look[n_coll] = j
+                n_coll += 1
+            else:
+                break
+        cl.heap_n[c] = n
     ca.n[1] = 0
-    for k in range(nh + n_liq):
+    for k in range(nh + n_coll + n_liq):
         if k < nh:
             a = ca.row_acct[held[k]]
+        elif k < nh + n_coll:
+            a = _holder_nb(cl, cl.look[k - nh])
         else:
-            a = ca.liq_prev[k - nh]
+            a = ca.liq_prev[k - nh - n_coll]
         if a < 0 or look[a] == r:
             continue
         look[a] = r
-        _account_nb(a, r, g, ca, mark, tick, floor, mmr, cum, nk, basis, clear, weight, method)
+        _account_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, clear, weight, method)
     return ca.n[2]
 
 
 @jit
-def _account_nb(a, r, g, ca, mark, tick, floor, mmr, cum, nk, basis, clear, weight, method):
+def _holder_nb(cl, j):
+    """The account of collateral holding ``j`` (binary search of ``cl.ptr``)."""
+    lo = 0
+    hi = cl.ptr.size - 1
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if cl.ptr[mid] <= j:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+@jit
+def _account_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, clear, weight, method):
     """Look at account ``a`` as a whole: share its slack out again if it is safe, else liquidate it."""
     equity, total_mm, total_wt, total_sh = _measure_nb(
-        a, g, ca, mark, floor, mmr, cum, nk, basis, clear, weight, method
+        a, g, ca, cl, mark, floor, mmr, cum, nk, basis, clear, weight, method
     )
     if total_mm <= 0.0:  # nothing open: nothing to liquidate, nothing to protect
         ca.state[a] = 0
@@ -229,7 +322,7 @@ def _account_nb(a, r, g, ca, mark, tick, floor, mmr, cum, nk, basis, clear, weig
     if (
         slack > 0.0
         and total_wt > 0.0
-        and _reallocate_nb(a, r, g, ca, mark, floor, mmr, cum, nk, basis, slack, total_wt)
+        and _reallocate_nb(a, r, g, ca, cl, mark, floor, mmr, cum, nk, basis, slack, total_wt)
     ):
         if ca.state[a] == 0:
             ca.n[4] += 1
@@ -248,20 +341,26 @@ def _account_nb(a, r, g, ca, mark, tick, floor, mmr, cum, nk, basis, clear, weig
         ca.n[5] += 1
     ca.liq[ca.n[1]] = a  # looked at again after the liquidation work, and at every tick until it is safe
     ca.n[1] += 1
-    _liquidate_nb(a, g, ca, mark, tick, floor, mmr, cum, nk, basis, clear, method, equity, total_sh)
+    _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, clear, method, equity, total_sh)
 
 
 @jit(entry=True)
-def share_all_nb(g, ca, mark, floor, mmr, cum, nk, basis, clear, weight):
-    """Share every safe account's slack out among its rows at the marks ``mark`` (the start of a run: the rows come
-    with the margins they were opened with, so a 100× row in a rich account would cross its band at the first
-    move). Re-prices the rows; the caller re-sorts the markets' indexes. Returns the accounts shared out."""
+def share_all_nb(g, ca, cl, mark, floor, mmr, cum, nk, basis, clear, weight):
+    """Share every safe account's slack out among its rows and holdings at the marks ``mark`` and the collateral's
+    starting prices (the start of a run: the rows come with the margins they were opened with, so a 100× row in a
+    rich account would cross its band at the first move), and index every holding's band. Re-prices the rows; the
+    caller re-sorts the markets' indexes. Returns the accounts shared out."""
+    for c in range(cl.price.size):
+        cl.price[c] = cl.start[c]
     n = 0
     for a in range(ca.state.size):
-        equity, total_mm, total_wt, _ = _measure_nb(a, g, ca, mark, floor, mmr, cum, nk, basis, clear, weight, 0)
+        equity, total_mm, total_wt, _ = _measure_nb(a, g, ca, cl, mark, floor, mmr, cum, nk, basis, clear, weight, 0)
         slack = equity - total_mm
         if total_mm > 0.0 and slack > 0.0 and total_wt > 0.0:
-            _reallocate_nb(a, -1, g, ca, mark, floor, mmr, cum, nk, basis, slack, total_wt)
+            _reallocate_nb(a, -1, g, ca, cl, mark, floor, mmr, cum, nk, basis, slack, total_wt)
             n += 1
+        else:
+            for j in range(cl.ptr[a], cl.ptr[a + 1]):
+                _coll_push_nb(cl, j)
     ca.n[3] = 0
     return n
