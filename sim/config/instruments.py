@@ -24,7 +24,6 @@ from sim.config.schema import BAD, Checker, as_number, fmt, num, setting, specs
 from sim.errors import ScenarioError
 from sim.world.streams import generator
 
-
 _REQ = "required"
 
 
@@ -203,10 +202,16 @@ def check(c: Checker) -> None:
     market.asset; the shock can move them all; the data files are the first market's. Runs after the venue check."""
     v = c.values
     given = [(a, v[f"instruments.{a}"]) for a in venues.ASSETS if v[f"instruments.{a}"] not in (None, BAD)]
-    if v["portfolio.share"] not in (0.0, BAD) and not given and not any(
-        v[f"instruments.{a}"] is BAD for a in venues.ASSETS
+    if (
+        v["portfolio.share"] not in (0.0, BAD)
+        and not given
+        and not any(v[f"instruments.{a}"] is BAD for a in venues.ASSETS)
     ):
-        c.fail("portfolio.share", "needs instruments beside [market]'s ([instruments.ETH], ...); allowed here: 0")
+        c.fail(
+            "portfolio.share",
+            "needs instruments beside [market]'s ([instruments.ETH], ...); allowed here: 0",
+            c.given.get("portfolio.share", v["portfolio.share"]),
+        )
     if not given:
         return
     if c.ok("market.venue", "market.venue_version", "market.asset"):
@@ -337,7 +342,7 @@ def _renamed(problem: str, source: str, asset: str, t: InstrumentTable) -> str:
     head = f"instruments.{asset}"
     if problem.startswith("override: shock.size_pct = "):
         value, _, rest = problem.removeprefix("override: shock.size_pct = ").partition(": ")
-        return f"{source}: {head}.beta = {fmt(t.beta)}: the shock's size times beta, {value}%, {rest}"
+        return f"{source}: {head}.beta = {fmt(t.beta)}: shock.size_pct × beta = {value}: {rest}"
     for key, name in names.items():
         if problem.startswith(f"override: {key}"):
             rest = problem.removeprefix(f"override: {key}")

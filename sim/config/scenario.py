@@ -42,6 +42,7 @@ from sim.config import (
     shipped,
     snapshot,
 )
+from sim.config.instruments import InstrumentsTable, PortfolioTable
 from sim.config.schema import (
     BAD,
     Checker,
@@ -53,7 +54,6 @@ from sim.config.schema import (
     specs,
     too_deep,
 )
-from sim.config.instruments import InstrumentsTable, PortfolioTable
 from sim.config.tables import (
     GENERATED,
     TABLES,
