@@ -14,6 +14,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sim import enums as E
 from sim import venues
@@ -364,3 +366,27 @@ def test_a_two_instrument_scenario_runs_through_the_several_market_engine(compil
     assert eth.extremes["min_mark"] < 4000.0 * (1 - 0.11)  # ETH fell by beta × 8%
     again = group_accounts(inputs, scn.portfolio, portfolio_rng(scn))
     assert all(np.array_equal(a, b) for a, b in zip(accts, again))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    inst=st.fixed_dictionaries(
+        {
+            "start_price_usd": st.floats(1e-6, 1e9),
+            "tick_size_usd": st.floats(1e-9, 1e8),
+            "lot_size": st.floats(1e-9, 1e6),
+            "open_interest_usd": st.floats(1e-6, 1e13),
+        },
+        optional={
+            "beta": st.floats(-10, 10),
+            "n_positions": st.integers(1, 50_000_000),
+            "book_depth_usd_1pct": st.floats(1e-6, 1e13),
+        },
+    ),
+    oi=st.sampled_from([5e-324, 1.0, 8e9, 1e13]),
+)
+def test_fuzz_instruments_in_range_return_or_refuse(inst, oi):
+    try:
+        load_scenario(None, {"instruments.ETH": inst, "population.open_interest_usd": oi, "prices.model": "imposed"})
+    except ScenarioError as err:
+        assert err.problems and all(isinstance(p, str) and p for p in err.problems)

@@ -308,7 +308,8 @@ def _overrides(scn: _Scn, asset: str, t: InstrumentTable) -> dict[str, Any]:
     """The overrides that make instrument ``asset``'s market of a scenario."""
     pop, book = scn.population, scn.book
     ratio = t.open_interest_usd / pop.open_interest_usd if pop.open_interest_usd > 0 else 1.0
-    n = t.n_positions if t.n_positions is not None else max(1, int(round(pop.n_positions * ratio)))
+    scaled = pop.n_positions * ratio  # past the largest allowed, the check names instruments.<ASSET>.n_positions
+    n = t.n_positions if t.n_positions is not None else max(1, int(round(min(scaled, 1e15))))
     depth = t.book_depth_usd_1pct if t.book_depth_usd_1pct is not None else book.depth_usd_1pct * ratio
     out = {
         **_single(scn),
