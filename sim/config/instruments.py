@@ -82,7 +82,7 @@ REQUIRED_KEYS = ("start_price_usd", "tick_size_usd", "lot_size", "open_interest_
 _INSTRUMENT_DOC = "An instrument beside [market]'s: see [instruments.<ASSET>] below."
 
 
-def _instrument(asset: str) -> Any:
+def _instrument() -> Any:
     return setting(
         None, "instrument", _INSTRUMENT_DOC, type_name="table", optional=True, allowed="see below", shown_default="none"
     )
@@ -92,10 +92,10 @@ def _instrument(asset: str) -> Any:
 class InstrumentsTable:
     """``[instruments]``: more instruments of the venue, one table per asset (``[instruments.ETH]``)."""
 
-    BTC: InstrumentTable | None = _instrument("BTC")
-    ETH: InstrumentTable | None = _instrument("ETH")
-    SOL: InstrumentTable | None = _instrument("SOL")
-    ALT: InstrumentTable | None = _instrument("ALT")
+    BTC: InstrumentTable | None = _instrument()
+    ETH: InstrumentTable | None = _instrument()
+    SOL: InstrumentTable | None = _instrument()
+    ALT: InstrumentTable | None = _instrument()
 
     def items(self) -> list[tuple[str, InstrumentTable]]:
         """The instruments given, as ``(asset, table)`` in the order of :data:`sim.venues.ASSETS`."""
@@ -298,7 +298,7 @@ def symbol(market_symbol: str, market_asset: str, asset: str) -> str:
     return f"{asset}-PERP"
 
 
-def _single(scn: _Scn) -> dict[str, Any]:
+def _single() -> dict[str, Any]:
     """Overrides that leave a scenario's first market alone: no instruments, no portfolio."""
     drop = {f"instruments.{a}": None for a in venues.ASSETS}
     return {**drop, **{f"portfolio.{k}": None for k in specs(PortfolioTable)}}
@@ -312,7 +312,7 @@ def _overrides(scn: _Scn, asset: str, t: InstrumentTable) -> dict[str, Any]:
     n = t.n_positions if t.n_positions is not None else max(1, int(round(min(scaled, 1e15))))
     depth = t.book_depth_usd_1pct if t.book_depth_usd_1pct is not None else book.depth_usd_1pct * ratio
     out = {
-        **_single(scn),
+        **_single(),
         "scenario.name": f"{scn.scenario.name}-{asset}",
         "scenario.seed": instrument_seed(scn.scenario.seed, asset),
         "market.asset": asset,
@@ -362,7 +362,7 @@ def market_scenarios(scn: S) -> list[S]:
     (:func:`instrument_seed`), so its population, background flow and behaviour are drawn apart from the others'.
     Raises :class:`ScenarioError` with every problem, named by the instrument's keys.
     """
-    out = [scn.with_overrides(_single(scn))]
+    out = [scn.with_overrides(_single())]
     problems: list[str] = []
     for asset, t in scn.instruments.items():
         source = "override" if f"instruments.{asset}" in scn.overridden else (scn.source or "<dict>")
