@@ -118,8 +118,8 @@ def test_unknown_key_lists_allowed_keys(tmp_path):
 def test_unknown_table():
     (msg,) = problems_of(parse_scenario, {"populaton": {}})
     assert msg == (
-        "<dict>: populaton: unknown table; allowed: adl, arrivals, book, funding, insurance_fund, market, output, "
-        "population, prices, scenario, shock, stops, sweep, topups, venue"
+        "<dict>: populaton: unknown table; allowed: adl, arrivals, book, funding, instruments, insurance_fund, market, "
+        "output, population, portfolio, prices, scenario, shock, stops, sweep, topups, venue"
     )
 
 

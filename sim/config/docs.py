@@ -1,6 +1,7 @@
 """The text of ``scenarios/README.md``: its opening, the reference tables made from the key specs
 (:func:`schema_markdown`, printed by ``python -m sim.config.scenario --markdown``) and the ``[sweep]`` table."""
 
+from sim.config.instruments import InstrumentsTable, InstrumentTable
 from sim.config.memory import PER
 from sim.config.schema import fmt, markdown_table
 from sim.config.tables import TABLES, MarketTable, Tier
@@ -9,7 +10,8 @@ INTRO = """\
 # Scenarios
 
 A scenario is a TOML file with one table per part of the model: `[scenario]`, `[market]`, `[venue]`,
-`[population]`, `[book]`, `[shock]`, `[insurance_fund]`, `[adl]` and `[output]`. `market.venue` picks a venue's
+`[population]`, `[book]`, `[shock]`, `[insurance_fund]`, `[adl]` and `[output]`; `[instruments.<ASSET>]` adds
+instruments of the venue and `[portfolio]` accounts that hold several of them. `market.venue` picks a venue's
 rule pack; every key of `[venue]` is unset by default, which means "the pack's value", and setting one replaces
 that rule alone. Every key is optional: a key you leave out takes
 the default listed below, so a scenario only needs the keys it changes, e.g.
@@ -90,11 +92,46 @@ seeds = 10
 """
 
 
+INSTRUMENTS = [
+    "### `[instruments.<ASSET>]`",
+    "",
+    "More instruments of the venue beside `[market]`'s, which stays the first: one table per asset the venue's pack "
+    "has a tier table for (`ETH`, `SOL`, `ALT`, or `BTC` when `market.asset` is another), other than `market.asset`. "
+    "Each instrument is run as its own market, a copy of the scenario with the keys below, the pack's tier table for "
+    "the asset, a gap's or ramp's `shock.size_pct` times `beta`, and a seed of its own drawn from `scenario.seed` "
+    "and the asset (so its population, background orders and behaviour are drawn apart); every other setting is the "
+    "scenario's. The markets come in the order `[market]`, then BTC, ETH, SOL, ALT. A `gbm` shock is refused with "
+    "instruments for now (each market would draw its own path), and so is a `replay` or `flow` shock with a `beta` "
+    "other than 1, a replay without `shock.rescale`, and `population.file` or `book.file` (their rows are the first "
+    "market's). Each instrument's market is validated like a scenario of its own, its problems named by the "
+    "instrument's keys. `--set instruments.ETH.beta=1.5` overrides one key of an instrument. A run of several "
+    "instruments goes through the several-market engine (docs/engine.md §13), from Python for now: "
+    "`sim.config.instruments.market_scenarios(scn)` gives the markets' scenarios, `sim.engine.prepare` each one's "
+    "inputs, `sim.world.portfolio.group_accounts` the accounts (`[portfolio]`) and `sim.multi.simulate_markets` the "
+    "run; `liqsim run` still runs the first market alone.",
+    "",
+    "```toml",
+    "[instruments.ETH]",
+    "start_price_usd = 4000.0",
+    "tick_size_usd = 0.01",
+    "lot_size = 0.01",
+    "open_interest_usd = 3e9",
+    "beta = 1.6",
+    "```",
+    "",
+    *markdown_table(InstrumentTable),
+    "",
+]
+
+
 def schema_markdown() -> str:
     """The reference of every scenario key: the whole text of ``scenarios/README.md``."""
     out = [INTRO]
     for name, cls in TABLES.items():
         summary = (cls.__doc__ or "").split(": ", 1)[-1].strip()
+        if cls is InstrumentsTable:
+            out += INSTRUMENTS
+            continue
         out += [f"### `[{name}]`", "", summary[:1].upper() + summary[1:], "", *markdown_table(cls), ""]
         if cls is MarketTable:
             out += [

@@ -33,6 +33,7 @@ from sim.config import (
     behaviour,
     docs,
     files,
+    instruments,
     lot_checks,
     mixes,
     population_checks,
@@ -41,6 +42,7 @@ from sim.config import (
     shipped,
     snapshot,
 )
+from sim.config.instruments import InstrumentsTable, PortfolioTable
 from sim.config.schema import (
     BAD,
     Checker,
@@ -107,6 +109,8 @@ class Scenario:
     insurance_fund: InsuranceFundTable = field(default_factory=InsuranceFundTable)
     adl: AdlTable = field(default_factory=AdlTable)
     output: OutputTable = field(default_factory=OutputTable)
+    instruments: InstrumentsTable = field(default_factory=InstrumentsTable)
+    portfolio: PortfolioTable = field(default_factory=PortfolioTable)
     source: str | None = field(default=None, compare=False)
     _origin: _Origin | None = field(default=None, compare=False, repr=False)
 
@@ -134,6 +138,8 @@ class Scenario:
                     value = [{k: getattr(t, k) for k in specs(Tier)} for t in value]
                 elif spec.kind == "mix" and not isinstance(value, str):  # a named mix stays its name
                     value = {mixes.lev_key(lev): w for lev, w in value}
+                elif spec.kind in ("instrument", "counts"):
+                    value = instruments.to_dict(value)
                 table[key] = value
             out[name] = table
         return out
@@ -182,6 +188,10 @@ class _Checker(Checker):
         return super().coerce(spec, value, key)
 
     def custom(self, spec: Spec, value: Any, key: str) -> Any:
+        if spec.kind == "instrument":
+            return instruments.read_instrument(self, value, key)
+        if spec.kind == "counts":
+            return instruments.read_counts(value, key, self.fail)
         return self.tiers(value, key) if spec.kind == "tiers" else mixes.check(value, key, self.fail)
 
     def tiers(self, value: Any, key: str) -> Any:
@@ -292,6 +302,7 @@ def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
         extra["shock"] = {"path": path}
     _check_shock_range(c, extra["shock"].get("path"))
     _check_prices(c)
+    instruments.check(c)
     return extra
 
 
@@ -466,7 +477,10 @@ def _build(
     if parsed["market"]["venue_version"] is None:  # pin the pack, so a saved scenario reruns the same rules
         parsed["market"]["venue_version"] = venues.DEFAULTS[parsed["market"]["venue"]]
     tables = {name: cls(**{**parsed[name], **extra.get(name, {})}) for name, cls in TABLES.items()}
-    return Scenario(**tables, source=source, _origin=_Origin(raw, base_dir, overridden))
+    scn = Scenario(**tables, source=source, _origin=_Origin(raw, base_dir, overridden))
+    if scn.instruments.items():  # each instrument's market, validated like a user's scenario
+        instruments.market_scenarios(scn)
+    return scn
 
 
 def parse_scenario(data: dict, source: str = "<dict>", base_dir: str | Path | None = None) -> Scenario:

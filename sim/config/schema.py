@@ -454,6 +454,9 @@ def override_value(text: str, spec: Spec) -> Any:
     return text.strip() if spec.kind in ("str", "path") and not isinstance(value, str) else value
 
 
+_SCALARS = ("float", "int", "str", "bool", "path")
+
+
 def apply_overrides(
     raw: Any, overrides: dict[str, Any], tables: dict[str, type]
 ) -> tuple[Any, frozenset[str], list[str]]:
@@ -470,6 +473,20 @@ def apply_overrides(
     for dotted, value in overrides.items():
         tname, _, name = str(dotted).partition(".")
         table_specs = specs(tables[tname]) if tname in tables else {}
+        head, _, sub = name.partition(".")
+        if name not in table_specs and sub and head in table_specs and table_specs[head].kind not in _SCALARS:
+            # one key of a key that holds a table of its own (instruments.ETH.beta)
+            if isinstance(raw, dict) and isinstance(raw.setdefault(tname, {}), dict):
+                inner = raw[tname].setdefault(head, {})
+                if isinstance(inner, dict):
+                    if isinstance(value, str):
+                        value = override_value(value, Spec("any", ""))
+                    if value is None:
+                        inner.pop(sub, None)
+                    else:
+                        inner[sub] = copy.deepcopy(value)
+                    done.add(f"{tname}.{head}")
+            continue
         if name in table_specs and isinstance(value, str):
             value = override_value(value, table_specs[name])
         if name in table_specs and (where := too_deep(value, MAX_DEPTH - 2)) is not None:

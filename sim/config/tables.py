@@ -15,6 +15,7 @@ import numpy as np
 
 from sim import venues
 from sim.config import behaviour, mixes, prices
+from sim.config.instruments import InstrumentsTable, PortfolioTable
 from sim.config.schema import (
     REQUIRED,
     data_file,
@@ -520,4 +521,6 @@ TABLES: dict[str, type] = {
     "insurance_fund": InsuranceFundTable,
     "adl": AdlTable,
     "output": OutputTable,
+    "instruments": InstrumentsTable,
+    "portfolio": PortfolioTable,
 }

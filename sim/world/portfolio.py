@@ -1,0 +1,119 @@
+"""Portfolios: which traders of several markets share one cross account (docs/model.md §5.5).
+
+A synthetic population is drawn one market at a time, one position per trader. :func:`group_accounts` then puts a
+share of each market's traders into accounts that hold positions in several markets, for the several-market engine
+(:func:`sim.multi.simulate_markets`):
+
+1. **Who may join.** A market's trader rows in cross margin with no stop-loss and no top-up reserve that were there
+   at the start (not arrivals). An isolated position is not part of a cross account, and the engine refuses stops
+   and top-ups in one (docs/engine.md §13.4).
+2. **How many accounts, of which sizes.** Each market offers ``round(share × its eligible rows)`` rows. The number
+   of accounts is the rows offered over the mean number of instruments an account holds (``portfolio.instruments``,
+   counts capped at the number of markets), and each account draws its count from that distribution.
+3. **Which markets each account holds.** Market by market (in a random order), a market's rows go to the accounts
+   with the most places left, ties broken at random: the greedy that fills a bipartite degree sequence whenever one
+   can be filled (Gale–Ryser), so every account holds at most one row of a market. Where the markets cannot fill
+   every place (one market offers more rows than there are accounts, or the counts drawn exceed the rows), accounts
+   hold fewer instruments than drawn, rows left over stay alone, and an account left with one row is no account.
+4. **Which rows.** The rows of a market that join are drawn at random among its eligible ones. Each account draws a
+   common factor and each of its places a score, equicorrelated within the account with the Gaussian correlation
+   ``r = 2 sin(π ρ / 6)`` whose rank (Spearman) correlation is ``ρ`` (``portfolio.leverage_correlation``; for
+   ``ρ < 0`` an account of ``k`` places is held at ``r ≥ −1 / (k − 1)``, the least an equicorrelation can be). In
+   each market the place with the lowest score takes the row with the lowest leverage, and so on up (ties in
+   leverage broken at random): a Gaussian copula over leverage ranks.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from sim import enums as E
+
+
+def eligible_rows(inp: Any) -> np.ndarray:
+    """The rows of a market's inputs (:class:`sim.engine.Inputs`) that may join a cross account of several markets:
+    traders in cross margin, with no stop and no top-up reserve, present at the start."""
+    ok = (inp.pos_kind == E.TRADER) & (inp.pos_mode == E.CROSS) & np.isnan(inp.pos_stop) & (inp.pos_reserve <= 0.0)
+    if inp.arr_on:
+        ok[int(inp.arr_row0) :] = False
+    return np.flatnonzero(ok)
+
+
+def _places(offered: np.ndarray, sizes: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The greedy of step 3: ``(account, market)`` of every place filled, accounts with the most places left first."""
+    left = sizes.copy()
+    accts, mkts = [], []
+    for m in rng.permutation(offered.size):
+        open_ = int(np.count_nonzero(left))
+        take = min(int(offered[m]), open_)
+        if take == 0:
+            continue
+        key = left + rng.random(left.size)  # places left, ties at random; a full account (< 1) is never taken
+        chosen = np.argpartition(-key, take - 1)[:take] if take < left.size else np.arange(left.size)
+        left[chosen] -= 1
+        accts.append(chosen)
+        mkts.append(np.full(take, m, np.int64))
+    if not accts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(accts).astype(np.int64), np.concatenate(mkts)
+
+
+def _scores(acct: np.ndarray, n_acct: int, rho: float, rng: np.random.Generator) -> np.ndarray:
+    """Step 4's scores of the places: equicorrelated within an account, rank correlation ``rho``."""
+    r = 2.0 * np.sin(np.pi * rho / 6.0)
+    k = np.bincount(acct, minlength=n_acct).astype(np.float64)[acct]  # places of the place's account (≥ 2)
+    e = rng.standard_normal(acct.size)
+    mean = (np.bincount(acct, e, n_acct) / np.maximum(np.bincount(acct, minlength=n_acct), 1))[acct]
+    own = (e - mean) * np.sqrt(k / (k - 1.0))  # unit variance, correlation −1/(k−1) within the account
+    floor = -1.0 / (k - 1.0)
+    common = np.clip((r - floor) / (1.0 - floor), 0.0, 1.0)  # share of the variance from the account's factor
+    z = rng.standard_normal(n_acct)[acct]
+    return np.sqrt(common) * z + np.sqrt(1.0 - common) * own
+
+
+def group_accounts(inputs: Sequence[Any], pf: Any, rng: np.random.Generator) -> list[np.ndarray]:
+    """Cross accounts across markets, for :func:`sim.multi.simulate_markets`.
+
+    Parameters
+    ----------
+    inputs : list of sim.engine.Inputs
+        One per market, as :func:`sim.engine.prepare` makes them.
+    pf : sim.config.instruments.PortfolioTable
+        ``share``, ``instruments`` (the distribution of instruments per account) and ``leverage_correlation``.
+    rng : numpy.random.Generator
+        The draws' stream (:func:`sim.config.instruments.portfolio_rng`).
+
+    Returns
+    -------
+    list of int64 arrays
+        For each market, the account of each of its position rows, numbered from 0 across markets, −1 for a row in
+        no account of several markets. Every account holds rows of at least two markets, at most one of each.
+    """
+    n_mkt = len(inputs)
+    out = [np.full(inp.pos_kind.size, -1, np.int64) for inp in inputs]
+    if n_mkt < 2 or pf.share <= 0.0:
+        return out
+    elig = [eligible_rows(inp) for inp in inputs]
+    offered = np.array([int(round(pf.share * e.size)) for e in elig], np.int64)
+    ks, p = pf.count_arrays(n_mkt)
+    n_acct = int(round(offered.sum() / float(ks @ p)))
+    if n_acct == 0:
+        return out
+    sizes = rng.choice(ks, size=n_acct, p=p).astype(np.int64)
+    acct, mkt = _places(offered, sizes, rng)
+    held = np.bincount(acct, minlength=n_acct)
+    keep = held[acct] >= 2  # an account left with one row is no account
+    acct, mkt = acct[keep], mkt[keep]
+    ids = np.cumsum(held >= 2) - 1  # accounts that hold several markets, numbered from 0
+    acct = ids[acct]
+    n_acct = int(ids[-1] + 1) if ids.size else 0
+    score = _scores(acct, n_acct, float(pf.leverage_correlation), rng)
+    for m, (inp, e) in enumerate(zip(inputs, elig)):
+        mine = np.flatnonzero(mkt == m)
+        if mine.size == 0:
+            continue
+        rows = e[rng.permutation(e.size)[: mine.size]]  # in a random order, so a stable sort breaks ties at random
+        rows = rows[np.argsort(np.asarray(inp.pos_leverage)[rows], kind="stable")]  # lowest leverage first
+        out[m][rows] = acct[mine[np.argsort(score[mine], kind="stable")]]
+    return out
