@@ -317,8 +317,10 @@ def _run(args, scn):
     from pathlib import Path
 
     from sim.config.scenario import output_name
-    from sim.engine import run
+    from sim.engine import refuse_several, run
     from sim.outputs import OUTPUT_FILES, claim
+
+    refuse_several(scn)  # before the output folder is claimed
 
     plot = scn.output.plot and not args.no_plot
     if plot:

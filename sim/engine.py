@@ -16,6 +16,7 @@ import numpy as np
 from sim import enums as E
 from sim import state as S
 from sim.dtypes import ACCOUNT_DTYPE, FILL_DTYPE, SERIES_DTYPE
+from sim.errors import ScenarioError
 from sim.kernels.accounts import pack_positions_nb
 from sim.kernels.adl import MINSTD_M
 from sim.kernels.book import BLOCK_SHIFT
@@ -594,9 +595,23 @@ def path_within(inp):
     return np.append(inside, at_end)
 
 
+def refuse_several(scn):
+    """A scenario of several instruments runs through :func:`sim.multi.run_scenario` (Python) for now: refuse it
+    here, where every single-market path (run, compare, sweep) passes, rather than run its first market alone."""
+    assets = [asset for asset, _ in scn.instruments.items()]
+    if assets:
+        raise ScenarioError(
+            f"instruments = {', '.join(assets)}: a scenario of several instruments runs through "
+            "sim.multi.run_scenario(scenario) in Python for now; liqsim run, compare and sweep run one market "
+            "(remove [instruments] and [portfolio] to run the first market alone)"
+        )
+
+
 def run(scn, progress=None):
     """Run a validated scenario end to end and return a :class:`sim.result.Result`."""
     from sim import metrics
+
+    refuse_several(scn)
     from sim._compile import compile_clock, helper_wanted
     from sim.outputs import versions
     from sim.result import Result

@@ -362,3 +362,51 @@ def contagion(res, names=None):
         "reshares": int(ca.n[4]),
         "rounds": int(res.rounds),
     }
+
+
+#: Each venue's rule for a liquidatable cross account (docs/model.md §2.11).
+VENUE_METHOD = {
+    "binance": E.ACCT_CROSS,
+    "bybit": E.ACCT_CROSS,
+    "okx": E.ACCT_OKX,
+    "hyperliquid": E.ACCT_HYPERLIQUID,
+    "dydx": E.ACCT_DYDX,
+}
+
+
+class MultiRun(NamedTuple):
+    """A scenario of several instruments, run: each market's name (its asset), scenario, inputs and what it left
+    behind, the accounts, and the contagion section (:func:`contagion`)."""
+
+    names: list
+    scenarios: list
+    inputs: list
+    raw: MultiRaw
+    row_acct: list
+    contagion: dict
+
+
+def run_scenario(scn, progress=None, collateral=None, on_tick=None):
+    """Run a scenario with ``[instruments]`` (and ``[portfolio]``): every instrument's market in lockstep, its
+    traders grouped into cross accounts across them by the portfolio's draws (docs/model.md §5.5), liquidated by
+    the venue's rule. Each market's slack weight is its ``|beta|`` (a market the shock moves twice as far gets
+    twice the slack per USD). ``collateral``, ``on_tick``: as in :func:`simulate_markets`."""
+    from sim.config.instruments import market_scenarios, portfolio_rng
+    from sim.engine import prepare
+    from sim.world.portfolio import group_accounts
+
+    scenarios = market_scenarios(scn)
+    names = [scn.market.asset] + [asset for asset, _ in scn.instruments.items()]
+    betas = [1.0] + [float(t.beta) for _, t in scn.instruments.items()]
+    inputs = [prepare(s) for s in scenarios]
+    row_acct = group_accounts(inputs, scn.portfolio, portfolio_rng(scn))
+    raw = simulate_markets(
+        inputs,
+        row_acct,
+        VENUE_METHOD[scn.market.venue],
+        weight=[max(abs(b), 0.05) for b in betas],
+        collateral=collateral,
+        progress=progress,
+        on_tick=on_tick,
+    )
+    return MultiRun(names, scenarios, inputs, raw, row_acct, contagion(raw, names))

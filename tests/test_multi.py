@@ -337,3 +337,25 @@ def test_a_collateral_depeg_alone_liquidates_an_account_whose_position_did_not_m
         res, _ = out[depth]
         cash = math.fsum(res.markets[0].accounts["cash_end"]) + math.fsum(res.collateral.w)
         assert cash == pytest.approx(math.fsum(res.markets[0].accounts["cash_start"]), rel=1e-12, abs=1e-6)
+
+
+def test_a_scenario_of_several_instruments_runs_through_run_scenario_and_is_refused_by_the_cli(compiled, tmp_path):
+    """The shipped multi_asset_crash: every instrument's market runs, rows of multi-instrument accounts are grouped
+    across them, and BTC has cross-asset liquidations; `liqsim run` (and sim.run) refuse it with one message and
+    exit status 2 instead of running its first market alone, before claiming an output folder."""
+    import sim
+    from sim.cli import main
+    from sim.multi import run_scenario
+
+    scn = sim.load_scenario("multi_asset_crash", overrides={"population.n_positions": 20000})
+    out = run_scenario(scn)
+    assert out.names == ["BTC", "ETH", "SOL", "ALT"]
+    assert [float(inp.start_price) for inp in out.inputs] == [121000.0, 4000.0, 200.0, 26.0]
+    assert all(int((a >= 0).sum()) > 0 for a in out.row_acct)
+    btc = out.contagion["markets"]["BTC"]
+    assert btc["liquidated_usd"] > 0 and 0 < btc["cross_asset_share"] < 1
+    assert out.contagion["accounts_liquidated"] > 0
+    with pytest.raises(sim.ScenarioError, match="several instruments runs through sim.multi.run_scenario"):
+        sim.run(scn)
+    assert main(["run", "multi_asset_crash", "--out", str(tmp_path / "o")]) == 2
+    assert not (tmp_path / "o").exists()

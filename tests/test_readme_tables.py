@@ -1,5 +1,5 @@
 """The README's tables that a script prints are the script's output, verbatim (the replay's ADL re-check, and the
-replay driven by a scaled fundamental value under prices formed by flows)."""
+replay driven by a scaled fundamental value under prices formed by flows, the multi-asset crash)."""
 
 import contextlib
 import io
@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("script, n_rows", [("replay_check.py", 9), ("replay_endogenous.py", 7)])
+@pytest.mark.parametrize("script, n_rows", [("replay_check.py", 9), ("replay_endogenous.py", 7), ("multi_asset.py", 6)])
 def test_the_readme_table_is_what_the_script_prints(compiled, script, n_rows):
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
