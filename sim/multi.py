@@ -374,6 +374,35 @@ VENUE_METHOD = {
 }
 
 
+def one_path(inputs, names, betas, scn):
+    """Every instrument follows the first market's fundamental path, its relative moves times the instrument's beta:
+    ``p_m(t) = p_m(0)·(1 + β_m·(x(t)/x(0) − 1))``, as a gap's or a ramp's size is scaled (a GBM's draws and a replay's
+    recorded moves are the first market's). Refuses a beta that takes an instrument's path outside its book ladder
+    less its 1% margin, or to a price of 0 or below."""
+    from sim.errors import ScenarioError
+
+    base = inputs[0]
+    rel = np.asarray(base.path_p, np.float64) / base.path_p[0] - 1.0
+    out = [base]
+    problems = []
+    for inp, name, beta in zip(inputs[1:], names[1:], betas[1:]):
+        path = inp.start_price * (1.0 + beta * rel)
+        lo = inp.grid_lo * inp.tick * 1.01
+        hi = (inp.grid_lo + inp.n_levels - 1) * inp.tick * 0.99
+        if path.min() <= max(lo, 0.0) or path.max() >= hi:
+            problems.append(
+                f"instruments.{name}.beta = {beta:g}: with shock.kind = {scn.shock.kind!r} the first market's path "
+                f"times the beta reaches {path.min():.6g}–{path.max():.6g} USD, outside {name}'s book ladder less its 1% "
+                f"margin ({lo:.6g}–{hi:.6g} USD for book.range_pct = {scn.book.range_pct:g}); a smaller beta or a "
+                "larger book.range_pct"
+            )
+            continue
+        out.append(inp._replace(path_t=base.path_t, path_p=path))
+    if problems:
+        raise ScenarioError(problems)
+    return out
+
+
 class MultiRun(NamedTuple):
     """A scenario of several instruments, run: each market's name (its asset), scenario, inputs and what it left
     behind, the accounts, and the contagion section (:func:`contagion`)."""
@@ -399,6 +428,8 @@ def run_scenario(scn, progress=None, collateral=None, on_tick=None):
     names = [scn.market.asset] + [asset for asset, _ in scn.instruments.items()]
     betas = [1.0] + [float(t.beta) for _, t in scn.instruments.items()]
     inputs = [prepare(s) for s in scenarios]
+    if scn.shock.kind in ("gbm", "replay"):
+        inputs = one_path(inputs, names, betas, scn)
     row_acct = group_accounts(inputs, scn.portfolio, portfolio_rng(scn))
     raw = simulate_markets(
         inputs,

@@ -128,15 +128,9 @@ def test_one_key_of_an_instrument_can_be_overridden():
             "have to be at least 51",
         ),
         (
-            {"instruments.ETH": ETH, "shock.kind": "gbm"},
-            "override: shock.kind = 'gbm': 'gbm' is not available with [instruments] yet: each instrument draws its "
-            "population from a seed of its own, and a GBM path from the seed, so the instruments would not follow one "
-            "path; allowed here: none, gap, ramp, replay, flow",
-        ),
-        (
             {"instruments.ETH": {**ETH, "beta": 2.0}, "shock.kind": "flow", "prices.model": "imposed"},
-            "override: instruments.ETH.beta = 2.0: must be 1 with shock.kind = 'flow' (only a gap's or a ramp's size "
-            "is scaled by beta, for now)",
+            "override: instruments.ETH.beta = 2.0: must be 1 with shock.kind = 'flow' (a flow sends the same USD into "
+            "every market, for now)",
         ),
         (
             {"portfolio.share": 0.5},
@@ -165,10 +159,9 @@ def test_each_bad_input_gives_its_one_message(over, message):
     assert problems_of(over) == [message]
 
 
-def test_a_replayed_path_is_refused_with_a_beta_and_without_rescaling():
+def test_a_replayed_path_is_refused_without_rescaling():
     over = {"shock.kind": "replay", "shock.file": "tests/data/scn_path.csv", "prices.model": "imposed"}
-    (msg,) = problems_of({**over, "instruments.ETH": {**ETH, "beta": 1.5}})
-    assert msg.startswith("override: instruments.ETH.beta = 1.5: must be 1 with shock.kind = 'replay'")
+    load_scenario(None, {**over, "instruments.ETH": {**ETH, "beta": 1.5}})  # a beta scales the replayed moves
     over["market.start_price_usd"] = 60000.0  # the recorded prices, which the first market then replays as they are
     (msg,) = problems_of({**over, "instruments.ETH": ETH, "shock.rescale": False})
     assert msg.startswith("override: shock.rescale = False: must be true with [instruments]")

@@ -359,3 +359,32 @@ def test_a_scenario_of_several_instruments_runs_through_run_scenario_and_is_refu
         sim.run(scn)
     assert main(["run", "multi_asset_crash", "--out", str(tmp_path / "o")]) == 2
     assert not (tmp_path / "o").exists()
+
+
+def test_one_gbm_path_drives_every_instrument_through_its_beta(compiled):
+    """A GBM (or a replay) is drawn once, for the first market; every other instrument follows its relative moves
+    times its beta. A beta that would take a path outside its book is refused, naming the instrument's key."""
+    import sim
+    from sim.multi import run_scenario
+
+    over = {
+        "population.n_positions": 3000,
+        "shock.kind": "gbm",
+        "scenario.duration_s": 120.0,
+    }
+    over["instruments.ETH"] = {
+        "start_price_usd": 4000.0,
+        "tick_size_usd": 0.01,
+        "lot_size": 0.01,
+        "open_interest_usd": 2e8,
+        "beta": 1.5,
+    }
+    out = run_scenario(sim.load_scenario("multi_asset_crash", overrides={**over, "instruments.SOL": None}))
+    btc, eth = out.inputs[0], out.inputs[1]
+    rel_btc = btc.path_p / btc.path_p[0] - 1.0
+    assert np.array_equal(eth.path_t, btc.path_t) and np.ptp(rel_btc) > 0.001
+    assert eth.path_p / 4000.0 - 1.0 == pytest.approx(1.5 * rel_btc, rel=1e-12, abs=1e-15)
+    over["instruments.ETH"]["beta"] = 9.0  # jumps of about −3% four times in the two minutes: beyond ETH's book
+    over["shock.jump_rate_per_h"] = 120.0
+    with pytest.raises(sim.ScenarioError, match=r"instruments\.(ETH|ALT)\.beta = [49]: with shock\.kind = 'gbm'"):
+        run_scenario(sim.load_scenario("multi_asset_crash", overrides={**over, "instruments.SOL": None}))

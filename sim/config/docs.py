@@ -100,15 +100,14 @@ INSTRUMENTS = [
     "Each instrument is run as its own market, a copy of the scenario with the keys below, the pack's tier table for "
     "the asset, a gap's or ramp's `shock.size_pct` times `beta`, and a seed of its own drawn from `scenario.seed` "
     "and the asset (so its population, background orders and behaviour are drawn apart); every other setting is the "
-    "scenario's. The markets come in the order `[market]`, then BTC, ETH, SOL, ALT. A `gbm` shock is refused with "
-    "instruments for now (each market would draw its own path), and so is a `replay` or `flow` shock with a `beta` "
-    "other than 1, a replay without `shock.rescale`, and `population.file` or `book.file` (their rows are the first "
-    "market's). Each instrument's market is validated like a scenario of its own, its problems named by the "
-    "instrument's keys. `--set instruments.ETH.beta=1.5` overrides one key of an instrument. A run of several "
-    "instruments goes through the several-market engine (docs/engine.md §13), from Python for now: "
-    "`sim.config.instruments.market_scenarios(scn)` gives the markets' scenarios, `sim.engine.prepare` each one's "
-    "inputs, `sim.world.portfolio.group_accounts` the accounts (`[portfolio]`) and `sim.multi.simulate_markets` the "
-    "run; `liqsim run` still runs the first market alone.",
+    "scenario's. The markets come in the order `[market]`, then BTC, ETH, SOL, ALT. A `gbm` or `replay` shock is "
+    "drawn (or read) once, for the first market, and every other instrument follows its relative moves times its "
+    "`beta`; a `flow` shock needs every `beta` to be 1, a replay needs `shock.rescale`, and `population.file` or "
+    "`book.file` are refused (their rows are the first market's). Each instrument's market is validated like a "
+    "scenario of its own, its problems named by the instrument's keys. `--set instruments.ETH.beta=1.5` overrides "
+    "one key of an instrument. A run of several instruments goes through the several-market engine "
+    "(docs/engine.md §13), from Python for now: `sim.multi.run_scenario(scn)`; `liqsim run`, `compare` and `sweep` "
+    "refuse it (exit status 2).",
     "",
     "```toml",
     "[instruments.ETH]",

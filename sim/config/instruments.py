@@ -229,28 +229,20 @@ def check(c: Checker) -> None:
                     + ", ".join(a for a in pk.tiers if a != v["market.asset"]),
                 )
     kind = v["shock.kind"]
-    if kind == "gbm":
-        c.fail(
-            "shock.kind",
-            "'gbm' is not available with [instruments] yet: each instrument draws its population from a seed of its "
-            "own, and a GBM path from the seed, so the instruments would not follow one path; allowed here: none, "
-            "gap, ramp, replay, flow",
-            kind,
-        )
-    elif kind in ("replay", "flow"):
+    if kind == "flow":
         for asset, t in given:
             if t.beta != 1.0:
                 c.fail(
                     f"instruments.{asset}.beta",
-                    f"must be 1 with shock.kind = {kind!r} (only a gap's or a ramp's size is scaled by beta, for now)",
+                    f"must be 1 with shock.kind = {kind!r} (a flow sends the same USD into every market, for now)",
                     c.given.get(f"instruments.{asset}.beta", t.beta),
                 )
-        if kind == "replay" and v["shock.rescale"] is False:
-            c.fail(
-                "shock.rescale",
-                "must be true with [instruments]: each instrument replays the path's moves from its own start price",
-                False,
-            )
+    if kind == "replay" and v["shock.rescale"] is False:
+        c.fail(
+            "shock.rescale",
+            "must be true with [instruments]: each instrument replays the path's moves from its own start price",
+            False,
+        )
     for key in ("population.file", "book.file"):
         if v[key] not in (None, BAD):
             c.fail(key, "cannot be used with [instruments] yet (its rows are the first instrument's)", c.given[key])
