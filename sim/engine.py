@@ -395,7 +395,7 @@ def _allocate(inp):
         deferred=np.zeros(n, np.int64),
         win=np.zeros(n, np.int64),
         wait=np.zeros(n, np.int64),
-        held=np.zeros(n, np.int64),
+        held=np.zeros(2 * n + 64, np.int64),  # a row can be popped twice in a pass (index and heap, after a rebuild)
         rank=np.zeros(n, np.int64),
         rank_score=np.zeros(n),
         dd_t=np.zeros(dd_cap, np.int64),

@@ -115,6 +115,11 @@ def collateral_state(spec, n_acct):
         raise ValueError("collateral: one account, asset and positive number of units per holding")
     if acct.size and (acct.min() < 0 or acct.max() >= n_acct or asset.min() < 0 or asset.max() >= len(paths)):
         raise ValueError("collateral: a holding names an account or an asset that does not exist")
+    for t_s, price, weight in paths:
+        if not (np.isfinite(weight) and weight > 0):
+            raise ValueError(f"collateral: an asset's weight must be a finite number above 0, got {weight!r}")
+        if len(t_s) == 0 or len(t_s) != len(price) or np.any(np.diff(t_s) < 0) or not np.all(np.asarray(price) > 0):
+            raise ValueError("collateral: an asset's path needs times in order and a positive price at each")
     order = np.argsort(acct, kind="stable")
     acct, asset, units = acct[order], asset[order], units[order]
     ptr = np.zeros(n_acct + 1, np.int64)
@@ -216,16 +221,18 @@ def simulate_markets(inputs, row_acct, method, weight=None, collateral=None, pro
     ca = cross_accounts(accts, row_mkt, np.array([inp.start_price for inp in inputs])[row_mkt])
     cl = collateral_state(collateral, ca.state.size)
     floor, mmr, cum, nk, basis = _padded(markets)
-    clear = np.array([m.p.clearance for m in markets])
     wts = np.ones(n_mkt) if weight is None else np.asarray(weight, np.float64)
+    if wts.shape != (n_mkt,) or not np.all(np.isfinite(wts) & (wts > 0)):
+        raise ValueError(f"weight: one finite number above 0 per market ({n_mkt}), got {weight!r}")
     mark = np.array([inp.start_price for inp in inputs])
-    if share_all_nb(g, ca, cl, mark, floor, mmr, cum, nk, basis, clear, wts):  # bands balanced from the start
+    if share_all_nb(g, ca, cl, mark, floor, mmr, cum, nk, basis, wts):  # bands balanced from the start
         for mm in markets:
             mm.pos.version[:] = 0
             mm.trig.order_long[:] = order_by_key_nb(mm.trig.ids_long, mm.pos.key)
             mm.trig.order_short[:] = order_by_key_nb(mm.trig.ids_short, mm.pos.key)
     tick = np.zeros(n_mkt, np.int64)
-    held = np.zeros(g.side.size, np.int64)
+    held = np.zeros(3 * g.side.size + 64 * n_mkt, np.int64)  # each market's held rows (2n + 64) and ADL'd ones
+    seen = [0] * n_mkt  # each market's fills looked at for ADL'd rows of cross accounts
 
     def run_to(m, t_stop):
         mm = markets[m]
@@ -249,6 +256,20 @@ def simulate_markets(inputs, row_acct, method, weight=None, collateral=None, pro
                 return status  # ST_HELD: its tick's work stopped with rows handed over; call again after the layer
             fills[m] = S.grow_fills(fills[m], 2 * fills[m].t.size)
 
+    def deleveraged():
+        """Rows of cross accounts that ADL closed (in part) since the last look: at a price worse than the mark for
+        them, so their accounts are looked at as if a band had been crossed."""
+        rows = []
+        for m, mm in enumerate(markets):
+            nf = int(mm.perp.clk["nfills"])
+            f = fills[m]
+            sel = (f.kind[seen[m] : nf] == E.ADL) & (f.account[seen[m] : nf] < lo[m + 1] - lo[m])
+            if sel.any():
+                r = f.account[seen[m] : nf][sel] + lo[m]
+                rows.append(r[ca.row_acct[r] >= 0])
+            seen[m] = nf
+        return np.unique(np.concatenate(rows)) if rows else np.zeros(0, np.int64)
+
     def accounts(paused):
         """The account layer at this tick: rounds until no account needs more. ``paused``: the markets whose tick
         work stopped with rows held. A market whose rows a round forced gets a closing pass of its tick work, as
@@ -256,11 +277,14 @@ def simulate_markets(inputs, row_acct, method, weight=None, collateral=None, pro
         formed by flows); a paused market's other events at this time run at the start of its next call, in the
         same order."""
         rounds = 0
-        if not paused and ca.n[1] == 0 and ca.n[2] == 0 and not has_collateral:
+        adl = deleveraged()
+        if not paused and ca.n[1] == 0 and ca.n[2] == 0 and not has_collateral and adl.size == 0:
             return rounds  # nothing handed over, nothing being liquidated: the common tick
         kick = {m for m in paused if markets[m].spp.on}
         while True:
-            nh = 0
+            nh = adl.size
+            held[:nh] = adl
+            adl = adl[:0]
             for m, mm in enumerate(markets):
                 k = int(mm.perp.work["nheld"])
                 held[nh : nh + k] = mm.trig.held[:k] + lo[m]
@@ -272,7 +296,7 @@ def simulate_markets(inputs, row_acct, method, weight=None, collateral=None, pro
             if nh or ca.n[1] or ca.n[2] or (has_collateral and rounds == 0):
                 held[:nh].sort()  # in row order: an account's rows are read and written near its neighbours'
                 n_forced = cross_round_nb(
-                    g, ca, cl, tick_time, mark, tick, floor, mmr, cum, nk, basis, clear, wts, held, nh, method
+                    g, ca, cl, tick_time, mark, tick, floor, mmr, cum, nk, basis, wts, held, nh, method
                 )
                 rounds += 1
                 npush = int(ca.n[3])
@@ -337,7 +361,8 @@ def contagion(res, names=None):
     out = {}
     for m, (name, raw) in enumerate(zip(names, res.markets)):
         f = raw.fills
-        forced = np.isin(f["kind"], _FORCED)
+        n_rows = int(res.lo[m + 1] - res.lo[m])  # the fund's remainder of an ADL with no holder left is not a row
+        forced = np.isin(f["kind"], _FORCED) & (f["account"] < n_rows)
         rows = f["account"][forced] + res.lo[m]  # position rows' global numbers (only rows get forced fills)
         usd = f["qty"][forced] * f["price"][forced]
         member = ca.row_acct[rows] >= 0

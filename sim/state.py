@@ -277,7 +277,7 @@ class Trigger(NamedTuple):
     deferred: np.ndarray  # int64 (n,)
     win: np.ndarray  # int64 (n,), dYdX: the rows a block's liquidation orders go to, in the order they are sent
     wait: np.ndarray  # int64 (n,), dYdX: the triggered rows no window has taken yet, in id order (out of the index)
-    held: np.ndarray  # int64 (n,): triggered rows of cross accounts, out of the index, for the account layer
+    held: np.ndarray  # int64 (2n + 64,): triggered rows of cross accounts, out of the index, for the account layer
     rank: np.ndarray  # int64 (n,), ADL queue
     rank_score: np.ndarray  # f8 (n,), scratch
     dd_t: np.ndarray  # int64 (w,), ring buffer of oracle-tick times ...

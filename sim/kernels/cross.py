@@ -56,15 +56,14 @@ def _reprice_nb(g, i, m, floor, mmr, cum, nk, basis):
 
 
 @jit
-def _measure_nb(a, g, ca, cl, mark, floor, mmr, cum, nk, basis, clear, weight, method):
+def _measure_nb(a, g, ca, cl, mark, floor, mmr, cum, nk, basis, weight):
     """Each row's equity, maintenance margin and weight at the marks (``ca.eq``, ``ca.mm``, ``ca.wt``); returns
     the account's equity and the sum of maintenance margins and of weights. A closed row's equity is the cash it
     holds; it has no margin and no weight. Weight: the slack's share (notional × market weight) when the account is
-    safe, the deficit's share when it is not (trigger margin on OKX, maintenance margin elsewhere)."""
+    safe; a liquidated account's equity is shared by margin (under the trigger tiers) instead."""
     equity = 0.0
     total_mm = 0.0
     total_wt = 0.0
-    total_sh = 0.0
     for k in range(ca.ptr[a], ca.ptr[a + 1]):
         i = ca.rows[k]
         if g.status[i] == E.OPEN:
@@ -80,7 +79,6 @@ def _measure_nb(a, g, ca, cl, mark, floor, mmr, cum, nk, basis, clear, weight, m
             equity += eq
             total_mm += mm
             total_wt += ca.wt[k]
-            total_sh += mm + clear[m] * q * x if method == E.ACCT_OKX else mm
         else:
             ca.eq[k] = g.wallet[i]
             ca.mm[k] = 0.0
@@ -93,7 +91,7 @@ def _measure_nb(a, g, ca, cl, mark, floor, mmr, cum, nk, basis, clear, weight, m
         cl.wt[j] = cl.k[j] * x * cl.weight[c]
         equity += cl.eq[j]
         total_wt += cl.wt[j]
-    return equity, total_mm, total_wt, total_sh
+    return equity, total_mm, total_wt
 
 
 @jit
@@ -158,7 +156,7 @@ def _reallocate_nb(a, r, g, ca, cl, mark, floor, mmr, cum, nk, basis, slack, tot
 
 
 @jit
-def _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, clear, method, equity, total_sh):
+def _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, method, equity, total_mm):
     """Share the equity of liquidatable account ``a`` out by the venue's rule and force the rows the rule takes now
     (eligible this tick and not forced yet in it). Returns the number forced (0: it waits for a later tick)."""
     lo = ca.ptr[a]
@@ -209,9 +207,8 @@ def _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, clear, m
         m = ca.row_mkt[i]
         if method == E.ACCT_CROSS:
             share = equity if k == pick else 0.0  # the row taken first holds the whole equity; the others none
-        elif total_sh > 0.0:  # by trigger margin on OKX, by maintenance margin elsewhere
-            part = ca.mm[k] + clear[m] * g.size[i] * mark[m] if method == E.ACCT_OKX else ca.mm[k]
-            share = equity * (part / total_sh)
+        elif total_mm > 0.0:  # by the trigger tiers' margin (OKX's include the clearance fee, as its ratio does)
+            share = equity * (ca.mm[k] / total_mm)
         else:
             share = 0.0
         g.wallet[i] += share - ca.eq[k]
@@ -240,7 +237,7 @@ def _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, clear, m
 
 
 @jit(entry=True)
-def cross_round_nb(g, ca, cl, t, mark, tick, floor, mmr, cum, nk, basis, clear, weight, held, nh, method):
+def cross_round_nb(g, ca, cl, t, mark, tick, floor, mmr, cum, nk, basis, weight, held, nh, method):
     """One round of the account layer after every market's tick (or after the liquidation work of the last round):
     the rows forced in the last round are cross rows again; every account that has a row in ``held[:nh]`` (global
     rows handed over by the markets), a collateral holding whose band the asset's price at time ``t`` crossed, or is
@@ -291,7 +288,7 @@ def cross_round_nb(g, ca, cl, t, mark, tick, floor, mmr, cum, nk, basis, clear, 
         if a < 0 or look[a] == r:
             continue
         look[a] = r
-        _account_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, clear, weight, method)
+        _account_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, weight, method)
     return ca.n[2]
 
 
@@ -310,11 +307,9 @@ def _holder_nb(cl, j):
 
 
 @jit
-def _account_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, clear, weight, method):
+def _account_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, weight, method):
     """Look at account ``a`` as a whole: share its slack out again if it is safe, else liquidate it."""
-    equity, total_mm, total_wt, total_sh = _measure_nb(
-        a, g, ca, cl, mark, floor, mmr, cum, nk, basis, clear, weight, method
-    )
+    equity, total_mm, total_wt = _measure_nb(a, g, ca, cl, mark, floor, mmr, cum, nk, basis, weight)
     if total_mm <= 0.0:  # nothing open: nothing to liquidate, nothing to protect
         ca.state[a] = 0
         return
@@ -341,11 +336,11 @@ def _account_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, clear, 
         ca.n[5] += 1
     ca.liq[ca.n[1]] = a  # looked at again after the liquidation work, and at every tick until it is safe
     ca.n[1] += 1
-    _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, clear, method, equity, total_sh)
+    _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, method, equity, total_mm)
 
 
 @jit(entry=True)
-def share_all_nb(g, ca, cl, mark, floor, mmr, cum, nk, basis, clear, weight):
+def share_all_nb(g, ca, cl, mark, floor, mmr, cum, nk, basis, weight):
     """Share every safe account's slack out among its rows and holdings at the marks ``mark`` and the collateral's
     starting prices (the start of a run: the rows come with the margins they were opened with, so a 100× row in a
     rich account would cross its band at the first move), and index every holding's band. Re-prices the rows; the
@@ -354,7 +349,7 @@ def share_all_nb(g, ca, cl, mark, floor, mmr, cum, nk, basis, clear, weight):
         cl.price[c] = cl.start[c]
     n = 0
     for a in range(ca.state.size):
-        equity, total_mm, total_wt, _ = _measure_nb(a, g, ca, cl, mark, floor, mmr, cum, nk, basis, clear, weight, 0)
+        equity, total_mm, total_wt = _measure_nb(a, g, ca, cl, mark, floor, mmr, cum, nk, basis, weight)
         slack = equity - total_mm
         if total_mm > 0.0 and slack > 0.0 and total_wt > 0.0:
             _reallocate_nb(a, -1, g, ca, cl, mark, floor, mmr, cum, nk, basis, slack, total_wt)
