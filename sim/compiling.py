@@ -28,11 +28,35 @@ def warmup(progress=None):
 
 
 def _warm_screen(result, scn):
-    """Build a tiny screened population too, so the survival screen's kernel compiles with the rest; returns
-    ``result``."""
+    """Build a tiny screened population too, so the survival screen's kernel compiles with the rest, and, when
+    :mod:`sim.multi` is imported (a session that runs several markets), the account layer's kernels; returns
+    ``result``. ``liqsim warmup`` does not import it, so its cold compile is a single-market run's."""
     screened = scn.with_overrides({"population.survival_screen": True, "population.n_positions": 50})
     generate(screened.population, screened.market, np.random.default_rng(0))
+    if "sim.multi" in sys.modules:
+        _warm_accounts(scn)
     return result
+
+
+def _warm_accounts(scn):
+    """A tiny run of two markets whose first traders share cross accounts, with a collateral holding (an account
+    layer round at every tick), then an empty re-indexing: every kernel of sim.kernels.cross compiles."""
+    from sim import enums as E
+    from sim.kernels.cross import push_rows_nb
+    from sim.multi import simulate_markets
+
+    small = scn.with_overrides({"stops.share": 0.0, "topups.share": 0.0, "scenario.duration_s": 20.0})
+    inputs = [prepare(small), prepare(small.with_overrides({"scenario.seed": 1}))]
+    accts = []
+    for inp in inputs:
+        a = np.full(inp.pos_kind.size, -1, np.int64)
+        rows = np.flatnonzero(inp.pos_kind == E.TRADER)[:20]
+        a[rows] = np.arange(rows.size)
+        accts.append(a)
+    coll = {"assets": [([0.0, 10.0], [1.0, 0.5], 1.0)], "account": [0], "asset": [0], "units": [100.0]}
+    simulate_markets(inputs, accts, E.ACCT_CROSS, collateral=coll)
+    pos, _, _, trig, *_, perp = _allocate(inputs[0])
+    push_rows_nb(pos, trig, perp.work, np.zeros(1, np.int64), 0, 0, 0)
 
 
 def _warmup_scenario():
