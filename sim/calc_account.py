@@ -66,8 +66,8 @@ from sim.kernels.margin import bankruptcy_price_nb, position_lp_nb, position_mm_
 from sim.venues import VENUES
 from sim.venues import collateral as collateral_tables
 
-METHODS = ("cross", "okx", "hyperliquid", "dydx")
-DEFAULT_METHOD = {"binance": "cross", "bybit": "cross", "okx": "okx", "hyperliquid": "hyperliquid", "dydx": "dydx"}
+METHODS = E.ACCT_METHOD_NAMES
+DEFAULT_METHOD = {venue: E.ACCT_METHOD_NAMES[code] for venue, code in E.VENUE_ACCT_METHOD.items()}
 
 
 def account(venue, positions, wallet=None, marks=None, version=None, method=None, collateral=None, prices=None) -> dict:

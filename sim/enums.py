@@ -131,6 +131,14 @@ ACCT_OKX = 1  # OKX: every row at once, the equity shared by trigger margin (mai
 ACCT_HYPERLIQUID = 2  # Hyperliquid: every row at once, the equity shared by maintenance margin (the backstop's test)
 ACCT_DYDX = 3  # dYdX v4: one row per account and block from a pseudo-random start, the equity shared by maintenance
 ACCT_METHOD_NAMES = ("cross", "okx", "hyperliquid", "dydx")
+#: Each venue's own rule (the engine's account layer and the account calculator's default method)
+VENUE_ACCT_METHOD = {
+    "binance": ACCT_CROSS,
+    "bybit": ACCT_CROSS,
+    "okx": ACCT_OKX,
+    "hyperliquid": ACCT_HYPERLIQUID,
+    "dydx": ACCT_DYDX,
+}
 # Why a row of a cross account was liquidated (CrossAccounts.why; 0: never): which part of its account had lost the
 # most since the start when it was first forced (losses at the marks and collateral prices then)
 WHY_OWN = 1  # its own position

@@ -389,16 +389,6 @@ def contagion(res, names=None):
     }
 
 
-#: Each venue's rule for a liquidatable cross account (docs/model.md §2.11).
-VENUE_METHOD = {
-    "binance": E.ACCT_CROSS,
-    "bybit": E.ACCT_CROSS,
-    "okx": E.ACCT_OKX,
-    "hyperliquid": E.ACCT_HYPERLIQUID,
-    "dydx": E.ACCT_DYDX,
-}
-
-
 def one_path(inputs, names, betas, scn):
     """Every instrument follows the first market's fundamental path, its relative moves times the instrument's beta:
     ``p_m(t) = p_m(0)·(1 + β_m·(x(t)/x(0) − 1))``, as a gap's or a ramp's size is scaled (a GBM's draws and a replay's
@@ -459,7 +449,7 @@ def run_scenario(scn, progress=None, collateral=None, on_tick=None):
     raw = simulate_markets(
         inputs,
         row_acct,
-        VENUE_METHOD[scn.market.venue],
+        E.VENUE_ACCT_METHOD[scn.market.venue],
         weight=[max(abs(b), 0.05) for b in betas],
         collateral=collateral,
         progress=progress,

@@ -155,6 +155,12 @@ def _reallocate_nb(a, r, g, ca, cl, mark, floor, mmr, cum, nk, basis, slack, tot
     return True
 
 
+@jit(inline="always")
+def _candidate_nb(g, ca, i, tick):
+    """Row ``i`` may be forced at oracle tick ``tick``: open, in its index (no cooldown) and not forced in it yet."""
+    return g.status[i] == E.OPEN and g.eligible[i] <= tick and ca.forced_at[i] != tick
+
+
 @jit
 def _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, method, equity, total_mm):
     """Share the equity of liquidatable account ``a`` out by the venue's rule and force the rows the rule takes now
@@ -168,7 +174,7 @@ def _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, method, 
         m = ca.row_mkt[i]
         if method == E.ACCT_DYDX and ca.forced_at[i] == tick[m]:
             return 0  # dYdX: one liquidation order per account per block (an oracle tick here)
-        if g.status[i] == E.OPEN and g.eligible[i] <= tick[m] and ca.forced_at[i] != tick[m]:
+        if _candidate_nb(g, ca, i, tick[m]):
             n_cand += 1
             if best < 0 or ca.mm[k] > ca.mm[best]:
                 best = k  # the largest maintenance margin, the first row on ties
@@ -183,7 +189,7 @@ def _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, method, 
         for k in range(lo, hi):
             i = ca.rows[k]
             m = ca.row_mkt[i]
-            if g.status[i] == E.OPEN and g.eligible[i] <= tick[m] and ca.forced_at[i] != tick[m]:
+            if _candidate_nb(g, ca, i, tick[m]):
                 if c == start:
                     pick = k
                     break
@@ -213,7 +219,7 @@ def _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, method, 
             share = 0.0
         g.wallet[i] += share - ca.eq[k]
         _reprice_nb(g, i, m, floor, mmr, cum, nk, basis)
-        taken = g.eligible[i] <= tick[m] and ca.forced_at[i] != tick[m] and (pick < 0 or k == pick)
+        taken = _candidate_nb(g, ca, i, tick[m]) and (pick < 0 or k == pick)  # open: the loop skipped closed rows
         if taken:
             s = g.side[i]
             if g.key[i] < s * mark[m]:
