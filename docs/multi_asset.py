@@ -1,41 +1,28 @@
 """The README's multi-asset crash: liquidations set off across instruments, and by a collateral depeg.
 
-    python docs/multi_asset.py            # prints the Markdown table the README shows
+    python docs/multi_asset.py            # prints the Markdown table and lines the README shows
 
 Runs the shipped ``scenarios/multi_asset_crash.toml`` (BTC, ETH, SOL and ALT on Binance's rules, the alts falling
 with BTC by their betas, 60% of the cross traders holding several instruments in one account) three ways: as
-shipped; with every multi-instrument account also holding USDe worth the sum of its positions' margins (collateral
-ratio 0.95) that keeps its peg; and the same with the USDe falling 35% from t = 60 s to 120 s. For each instrument
-it prints the liquidated notional, the part on rows of multi-instrument accounts, the cross-asset part (rows first
-forced when the account's other positions had lost more than the row itself and than the collateral) and, under
-the depeg, the collateral-driven part.
+shipped; with half of the cross accounts holding 80% of their margin in USDe (``[collateral.USDe]``, counted at
+Binance's ratio 0.95) that keeps its peg; and the same with the USDe falling 35% from t = 60 s to 120 s. For each
+instrument it prints the liquidated notional, the part on rows of multi-instrument accounts, the cross-asset part
+(rows first forced when the account's other positions had lost more than the row itself and than the collateral)
+and, under the depeg, the collateral-driven part. Then the shipped ``scenarios/usde_depeg.toml`` (the depeg alone,
+prices unmoved) with and without its depeg.
 """
 
-import numpy as np
-
 import sim
-from sim.multi import run_scenario
 
-
-def _usde(out, depth):
-    """Every multi-instrument account holds USDe worth its positions' summed margins, falling by ``depth``."""
-    n_acct = int(max(a.max() for a in out.row_acct)) + 1
-    margin = np.zeros(n_acct)
-    for inp, a in zip(out.inputs, out.row_acct):
-        np.add.at(margin, a[a >= 0], inp.pos_wallet[a >= 0])
-    return {
-        "assets": [([0.0, 60.0, 120.0], [1.0, 1.0, 1.0 - depth], 1.0)],
-        "account": np.arange(n_acct),
-        "asset": np.zeros(n_acct, np.int64),
-        "units": 0.95 * margin,
-    }
+USDE = {"collateral.USDe.share": 0.5, "collateral.USDe.margin_share": 0.8}
+DEPEG = {"collateral.USDe.move_pct": -35.0, "collateral.USDe.start_s": 60.0, "collateral.USDe.duration_s": 60.0}
 
 
 def main():
     scn = sim.load_scenario("multi_asset_crash")
-    plain = run_scenario(scn)
-    peg = run_scenario(scn, collateral=_usde(plain, 0.0))
-    depeg = run_scenario(scn, collateral=_usde(plain, 0.35))
+    plain = sim.run(scn)
+    peg = sim.run(scn.with_overrides(USDE))
+    depeg = sim.run(scn.with_overrides({**USDE, **DEPEG}))
     print(
         "| instrument | liquidated | of it in multi-instrument accounts | cross-asset | "
         "with USDe at par | with USDe −35% | of it collateral-driven |"
@@ -50,9 +37,17 @@ def main():
             f"${c['collateral_driven_usd'] / 1e6:.1f}M |"
         )
     print(
-        f"\naccounts liquidated: {plain.contagion['accounts_liquidated']} as shipped, "
+        f"\nAccounts liquidated: {plain.contagion['accounts_liquidated']} as shipped, "
         f"{peg.contagion['accounts_liquidated']} with USDe at par, {depeg.contagion['accounts_liquidated']} with "
-        "USDe −35%"
+        "USDe −35%."
+    )
+    alone = sim.load_scenario("usde_depeg")
+    on, off = sim.run(alone), sim.run(alone.with_overrides({"collateral.USDe.move_pct": 0.0}))
+    print(
+        f"\nThe depeg alone (`scenarios/usde_depeg.toml`): {on.summary['n_positions']:,} positions, prices unmoved; "
+        f"${on.summary['liquidated_usd'] / 1e6:.1f}M liquidated, ${on.summary['collateral_driven_usd'] / 1e6:.1f}M "
+        f"of it collateral-driven, {on.contagion['accounts_liquidated']} accounts; without the depeg "
+        f"${off.summary['liquidated_usd'] / 1e6:.1f}M and {off.contagion['accounts_liquidated']} accounts."
     )
 
 

@@ -17,18 +17,24 @@ from sim._version import __version__
 from sim.config.scenario import Scenario, load_scenario
 from sim.errors import ScenarioError
 
-__all__ = ["Scenario", "ScenarioError", "Result", "load_scenario", "run", "warmup", "__version__"]
+__all__ = ["Scenario", "ScenarioError", "Result", "MultiResult", "load_scenario", "run", "warmup", "__version__"]
 
 
 def run(scenario, progress=None):
-    """Run a scenario (a :class:`Scenario`, or a path to a TOML file) and return a ``Result``.
+    """Run a scenario (a :class:`Scenario`, or a path to a TOML file) and return a ``Result``; a scenario with
+    ``[instruments]`` returns a :class:`sim.multi_result.MultiResult` (one ``Result`` per instrument, and the
+    contagion between them).
 
     ``progress``, if given, is called with the fraction of simulated time done after each chunk.
     """
-    from sim.engine import run as _run
-
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
+    if scenario.instruments.items():
+        from sim.multi_result import run as _run_several
+
+        return _run_several(scenario, progress=progress)
+    from sim.engine import run as _run
+
     return _run(scenario, progress=progress)
 
 
@@ -59,6 +65,8 @@ _MODULES = {
     "calc_account": "sim.calc_account",
     "engine": "sim.engine",
     "result": "sim.result",
+    "multi": "sim.multi",
+    "multi_result": "sim.multi_result",
 }
 
 
@@ -67,6 +75,10 @@ def __getattr__(name):
         from sim.result import Result
 
         return Result
+    if name == "MultiResult":
+        from sim.multi_result import MultiResult
+
+        return MultiResult
     if name in _MODULES:
         module = importlib.import_module(_MODULES[name])
         globals()[name] = module
@@ -75,4 +87,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted({*globals(), "Result", *_MODULES})
+    return sorted({*globals(), "Result", "MultiResult", *_MODULES})

@@ -42,7 +42,7 @@ import time
 
 from sim.cli_parser import _number, _parser
 from sim.cli_progress import _Compiling, _Progress
-from sim.cli_reports import _calc_text, _compare_text, _run_text
+from sim.cli_reports import _calc_text, _compare_text, _multi_text, _run_text
 from sim.errors import ScenarioError, shown
 
 
@@ -121,6 +121,7 @@ def _compare(args):
     from pathlib import Path
 
     from sim.config.scenario import load_scenario, output_name
+    from sim.engine import refuse_several
     from sim.enums import ADL_POLICY_NAMES
     from sim.studies.compare import claim_comparison_folder, compare, parse_names
     from sim.venues import VENUES
@@ -137,6 +138,7 @@ def _compare(args):
         raise ScenarioError(problems + err.problems) from None
     if problems:
         raise ScenarioError(problems)
+    refuse_several(scn, "liqsim compare")  # before the output folder is claimed
     out = Path(args.out or Path("runs") / f"{output_name(scn)}-compare")
     with (
         claim_comparison_folder(out),  # refuse before spending the runs, not after; locked until saved
@@ -317,11 +319,18 @@ def _run(args, scn):
     from pathlib import Path
 
     from sim.config.scenario import output_name
-    from sim.engine import refuse_several, run
     from sim.outputs import OUTPUT_FILES, claim
 
-    refuse_several(scn)  # before the output folder is claimed
+    several = bool(scn.instruments.items())
+    if several:
+        from sim.multi_result import instrument_files
+        from sim.multi_result import run as run_several
 
+        kind, files = "instruments", instrument_files([scn.market.asset] + [a for a, _ in scn.instruments.items()])
+    else:
+        from sim.engine import run
+
+        kind, files = "run", OUTPUT_FILES
     plot = scn.output.plot and not args.no_plot
     if plot:
         import sim.report.plots  # noqa: F401 (matplotlib: imported before the freeze below, so that it is covered)
@@ -332,14 +341,14 @@ def _run(args, scn):
         gc.freeze()
     out = Path(args.out or scn.output.dir or Path("runs") / output_name(scn))
     with (
-        claim(out, "run", OUTPUT_FILES),  # refuse before spending the run, not after; locked until saved
+        claim(out, kind, files),  # refuse before spending the run, not after; locked until saved
         _Compiling(sys.stderr, not args.quiet) as compiling,
     ):
         bar = _Progress(sys.stderr, not args.quiet and sys.stderr.isatty(), compiling=compiling)
-        res = run(scn, progress=bar)
+        res = run_several(scn, progress=bar) if several else run(scn, progress=bar)
         target = res.save(out, plot=plot, accounts=args.accounts)
     if not args.quiet:
-        print(_run_text(res, target))
+        print(_multi_text(res, target) if several else _run_text(res, target))
     return 0
 
 

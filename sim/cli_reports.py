@@ -67,6 +67,28 @@ def _pct(x):
     return "n/a" if x is None else f"{x:+.2f}%"
 
 
+def _multi_text(res, out):
+    """A run of several instruments: the totals, one line per instrument, then where the files went."""
+    s, c = res.summary, res.contagion
+    scn = res.scenario
+    lines = [
+        f"liqsim: {scn.scenario.name}: {len(res.names)} instruments, {s['n_positions']:,} positions, seed {res.seed}, "
+        f"{s['runtime_s']:.2f} s; {scn.market.venue} rules ({scn.market.venue_version}), ADL {scn.adl.policy}",
+        f"  liquidated   {_money(s['liquidated_usd'])}, of it cross-asset {_money(s['cross_asset_usd'])} "
+        f"({100 * s['cross_asset_share']:.1f}%)"
+        + (f", collateral-driven {_money(s['collateral_driven_usd'])}" if res.collateral else "")
+        + f"; {c['accounts_liquidated']:,} accounts liquidated; bad debt {_money(s['bad_debt_usd'])}",
+    ]
+    for r in res.instruments():
+        lines.append(
+            f"  {r['instrument']:<12} last low {_pct(r['low_pct'])}, liquidated {_money(r['liquidated_usd'])}, "
+            f"cross-asset {100 * r['cross_asset_share']:.1f}%"
+            + (f", collateral-driven {_money(r['collateral_driven_usd'])}" if r["collateral_driven_usd"] > 0 else "")
+        )
+    lines.append(f"  written to   {out}")
+    return "\n".join(lines)
+
+
 def _run_text(res, out):
     """A run's headline numbers as a few aligned lines, then where the files went."""
     s = res.summary

@@ -595,26 +595,21 @@ def path_within(inp):
     return np.append(inside, at_end)
 
 
-def refuse_several(scn):
-    """A scenario of several instruments runs through :func:`sim.multi.run_scenario` (Python) for now: refuse it
-    here, where every single-market path (run, compare, sweep) passes, rather than run its first market alone."""
+def refuse_several(scn, what="liqsim compare and sweep"):
+    """A scenario of several instruments runs through :func:`sim.multi_result.run` (``sim.run`` and ``liqsim run``
+    go there): refuse it here, where every single-market path passes, rather than run its first market alone."""
     assets = [asset for asset, _ in scn.instruments.items()]
     if assets:
         raise ScenarioError(
-            f"instruments = {', '.join(assets)}: a scenario of several instruments runs through "
-            "sim.multi.run_scenario(scenario) in Python for now; liqsim run, compare and sweep run one market "
-            "(remove [instruments] and [portfolio] to run the first market alone)"
+            f"instruments = {', '.join(assets)}: {what} run one market for now; a scenario of several instruments "
+            "runs with liqsim run or sim.run (remove [instruments] and [portfolio] to study the first market alone)"
         )
 
 
 def run(scn, progress=None):
     """Run a validated scenario end to end and return a :class:`sim.result.Result`."""
-    from sim import metrics
-
     refuse_several(scn)
     from sim._compile import compile_clock, helper_wanted
-    from sim.outputs import versions
-    from sim.result import Result
 
     helper = _start_compile_helper() if helper_wanted(_LOOP) else None
     try:
@@ -629,7 +624,22 @@ def run(scn, progress=None):
         if helper is not None:
             helper.stop()
     compile_s = clock.seconds
-    accounts = raw.accounts
+    timings = {
+        "prepare_s": t_prep - t0 - c_prep,
+        "simulate_s": t_run - t_prep - (compile_s - c_prep),
+        "compile_s": compile_s,  # prepare_s + simulate_s + compile_s = total_s
+        "total_s": t_run - t0,
+    }
+    return result(scn, inp, raw, timings)
+
+
+def result(scn, inp, raw, timings):
+    """A :class:`sim.result.Result` of one market's run (``raw``: :func:`simulate`'s, or one market's of a run of
+    several): its summary (:func:`sim.metrics.summarize`) and records; ``timings`` as :func:`run` reports them."""
+    from sim import metrics
+    from sim.outputs import versions
+    from sim.result import Result
+
     meta = {
         "fund_initial": inp.fund_initial,
         "fund_balance_end": raw.fund_balance,
@@ -644,26 +654,20 @@ def run(scn, progress=None):
         "start_price": inp.start_price,
         "shock_start_s": scn.shock.start_s if scn.shock.kind != "none" else None,
         "n_positions": int(np.sum(inp.pos_kind[: inp.arr_row0 if inp.arr_on else None] == E.TRADER)),
-        "runtime_s": t_run - t0 - compile_s,
+        "runtime_s": timings["prepare_s"] + timings["simulate_s"],
         "behaviour": raw.behaviour,
     }
-    summary = metrics.summarize(raw.fills, raw.series, accounts, meta)
+    summary = metrics.summarize(raw.fills, raw.series, raw.accounts, meta)
     if raw.spot is not None:
         from sim.feedback import prices_section
 
         summary["prices"] = prices_section(raw.spot, raw.series)
-    timings = {
-        "prepare_s": t_prep - t0 - c_prep,
-        "simulate_s": t_run - t_prep - (compile_s - c_prep),
-        "compile_s": compile_s,  # prepare_s + simulate_s + compile_s = total_s
-        "total_s": t_run - t0,
-    }
     return Result(
         scenario=scn,
         summary=summary,
         fills=raw.fills,
         series=raw.series,
-        accounts=accounts,
+        accounts=raw.accounts,
         seed=scn.scenario.seed,
         versions=versions(),
         timings=timings,

@@ -144,3 +144,6 @@ VENUE_ACCT_METHOD = {
 WHY_OWN = 1  # its own position
 WHY_OTHERS = 2  # the account's other positions together: a cross-asset liquidation
 WHY_COLLATERAL = 3  # the account's collateral (a depeg or a crash of the asset held as margin)
+#: A forced close's cause in reports, by code: a position of no cross account (0), then WHY_OWN, WHY_OTHERS,
+#: WHY_COLLATERAL.
+CAUSE_NAMES = ("isolated", "own", "other instruments", "collateral")

@@ -434,9 +434,13 @@ def run_scenario(scn, progress=None, collateral=None, on_tick=None):
     """Run a scenario with ``[instruments]`` (and ``[portfolio]``): every instrument's market in lockstep, its
     traders grouped into cross accounts across them by the portfolio's draws (docs/model.md §5.5), liquidated by
     the venue's rule. Each market's slack weight is its ``|beta|`` (a market the shock moves twice as far gets
-    twice the slack per USD). ``collateral``, ``on_tick``: as in :func:`simulate_markets`."""
+    twice the slack per USD). The accounts' collateral is the scenario's ``[collateral]``
+    (:func:`sim.world.collateral.holdings`), or ``collateral`` as :func:`simulate_markets` takes it (not both);
+    ``on_tick``: as there."""
+    from sim.config.collateral import assets
     from sim.config.instruments import market_scenarios, portfolio_rng
     from sim.engine import prepare
+    from sim.world.collateral import holdings
     from sim.world.portfolio import group_accounts
 
     scenarios = market_scenarios(scn)
@@ -446,6 +450,10 @@ def run_scenario(scn, progress=None, collateral=None, on_tick=None):
     if scn.shock.kind in ("gbm", "replay"):
         inputs = one_path(inputs, names, betas, scn)
     row_acct = group_accounts(inputs, scn.portfolio, portfolio_rng(scn))
+    if scn.collateral.items():
+        if collateral is not None:
+            raise ValueError("collateral: the scenario has [collateral] already; give one or the other")
+        inputs, collateral = holdings(scn.scenario.seed, assets(scn, names, inputs), inputs, row_acct)
     raw = simulate_markets(
         inputs,
         row_acct,

@@ -1,7 +1,7 @@
 """Writing results safely: one home for every file liqsim writes.
 
 **Marker.** Every folder liqsim writes (a run's, a comparison's, a sweep's) holds :data:`MARKER`, ``.liqsim.json``:
-what wrote it (``kind``: run, comparison or sweep; the liqsim version; when; the process id and command) and
+what wrote it (``kind``: run, comparison, sweep or instruments (a run of several); the liqsim version; when; the process id and command) and
 ``files``, the size and SHA-256 of every file it wrote there. An existing folder is replaced, or written into, only
 when it is provably liqsim's (:func:`check_folder`): empty, or its marker is readable and of the same kind and every
 entry in the folder is a regular file the marker lists, with the size and hash listed (a listed file may be
@@ -57,7 +57,7 @@ from sim.errors import ScenarioError
 #: The marker file of every folder liqsim writes.
 MARKER = ".liqsim.json"
 #: What a marker's ``kind`` may be.
-KINDS = ("run", "comparison", "sweep")
+KINDS = ("run", "comparison", "sweep", "instruments")
 #: Files of a severity study, written into its sweep's folder.
 SEVERITY_FILES = ("severity.png", "severity.csv")
 #: The temporary name of a file being written by :func:`write_atomic`.

@@ -38,7 +38,8 @@ LAYERS = [
         "sim.engine",
         "sim.compiling",
         "sim.multi",
-    },  # run(scenario) -> Result; warm-up and the compile helper; several markets
+        "sim.multi_result",
+    },  # run(scenario) -> Result; warm-up and the compile helper; several markets and their results
     {"sim.calc", "sim.calc_account"},  # the liquidation calculators: one position, an account
     {"sim.studies"},  # many runs: comparisons, sweeps, severity studies
     {

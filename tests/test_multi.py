@@ -353,9 +353,9 @@ def test_a_collateral_depeg_alone_liquidates_an_account_whose_position_did_not_m
         assert cash == pytest.approx(math.fsum(res.markets[0].accounts["cash_start"]), rel=1e-12, abs=1e-6)
 
 
-def test_a_scenario_of_several_instruments_runs_through_run_scenario_and_is_refused_by_the_cli(compiled, tmp_path):
+def test_a_scenario_of_several_instruments_runs_every_market_and_compare_and_sweep_refuse_it(compiled, tmp_path):
     """The shipped multi_asset_crash: every instrument's market runs, rows of multi-instrument accounts are grouped
-    across them, and BTC has cross-asset liquidations; `liqsim run` (and sim.run) refuse it with one message and
+    across them, and BTC has cross-asset liquidations. `liqsim compare` and `sweep` refuse it with one message and
     exit status 2 instead of running its first market alone, before claiming an output folder."""
     import sim
     from sim.cli import main
@@ -369,10 +369,11 @@ def test_a_scenario_of_several_instruments_runs_through_run_scenario_and_is_refu
     btc = out.contagion["markets"]["BTC"]
     assert btc["liquidated_usd"] > 0 and 0 < btc["cross_asset_share"] < 1
     assert out.contagion["accounts_liquidated"] > 0
-    with pytest.raises(sim.ScenarioError, match="several instruments runs through sim.multi.run_scenario"):
-        sim.run(scn)
-    assert main(["run", "multi_asset_crash", "--out", str(tmp_path / "o")]) == 2
-    assert not (tmp_path / "o").exists()
+    with pytest.raises(sim.ScenarioError, match="liqsim compare and sweep run one market for now"):
+        sim.engine.run(scn)
+    assert main(["compare", "multi_asset_crash", "--out", str(tmp_path / "c")]) == 2
+    assert main(["sweep", "multi_asset_crash", "--grid", "shock.size_pct=[-5]", "--out", str(tmp_path / "s")]) == 2
+    assert not (tmp_path / "c").exists() and not (tmp_path / "s").exists()
 
 
 def test_one_gbm_path_drives_every_instrument_through_its_beta(compiled):

@@ -118,7 +118,7 @@ def test_unknown_key_lists_allowed_keys(tmp_path):
 def test_unknown_table():
     (msg,) = problems_of(parse_scenario, {"populaton": {}})
     assert msg == (
-        "<dict>: populaton: unknown table; allowed: adl, arrivals, book, funding, instruments, insurance_fund, market, "
+        "<dict>: populaton: unknown table; allowed: adl, arrivals, book, collateral, funding, instruments, insurance_fund, market, "
         "output, population, portfolio, prices, scenario, shock, stops, sweep, topups, venue"
     )
 
@@ -753,3 +753,6 @@ def test_venue_rules_that_contradict_each_other_are_refused():
     assert "venue.partial_min_tier = 50: must be at most the number of tiers" in msg
     (msg,) = problems({"venue.partial_rule": "slices"})
     assert "slices need a backstop" in msg
+
+
+

@@ -1,6 +1,6 @@
 """Rebuild the README's figures (the PNG files beside this script) from the shipped scenarios.
 
-    python docs/img/make_figures.py                       # all eight
+    python docs/img/make_figures.py                       # all ten
     python docs/img/make_figures.py cascade venues        # some of them
     options: --out DIR (default: this folder), --sweep DIR (the severity study's sweep folder, default
              runs/severity: a finished sweep there is reused, an unfinished one resumed)
@@ -17,6 +17,8 @@ venues.png           ``liqsim compare scenarios/venue_comparison.toml``
 adl_policies.png     ``liqsim compare scenarios/venue_comparison.toml --venues binance
                      --policies venue_queue,pro_rata,leverage_drain``
 crowds.png           ``sim.studies.crowds.crowd_study(scn).plot()`` of the default scenario (endogenous prices)
+multi_asset_crash.png ``liqsim run scenarios/multi_asset_crash.toml`` (the instruments picture)
+usde_depeg.png       ``liqsim run scenarios/usde_depeg.toml``
 severity.png         ``liqsim sweep scenarios/leverage_mix_severity.toml --out runs/severity`` then
                      ``liqsim plot severity runs/severity`` (210 runs, about 15 s on two cores)
 ==================== ======================================================================================
@@ -33,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 import sim  # noqa: E402 (after the repository root is on the path)
 from sim.report import plots  # noqa: E402
 from sim.report.crowds import CROWDS_DPI  # noqa: E402
+from sim.report.instruments import save_instruments_png  # noqa: E402
 from sim.report.severity import DPI as SEVERITY_DPI  # noqa: E402
 from sim.studies.compare import compare  # noqa: E402
 from sim.studies.crowds import crowd_study  # noqa: E402
@@ -41,7 +44,18 @@ from sim.studies.sweep import run_sweep  # noqa: E402
 
 SCENARIOS = ROOT / "scenarios"
 HEATMAP_DPI = 100  # 16 x 9 inches: 1600 x 900 px
-NAMES = ("cascade", "heatmaps", "traders", "replay_2025_10_10", "venues", "adl_policies", "crowds", "severity")
+NAMES = (
+    "cascade",
+    "heatmaps",
+    "traders",
+    "replay_2025_10_10",
+    "venues",
+    "adl_policies",
+    "crowds",
+    "multi_asset_crash",
+    "usde_depeg",
+    "severity",
+)
 
 
 def _run(name):
@@ -68,6 +82,8 @@ def make(names, out, sweep):
             else:
                 cmp = compare(scn, venues=["binance"], policies=["venue_queue", "pro_rata", "leverage_drain"])
             cmp.plot().savefig(png, dpi=plots.COMPARISON_DPI)
+        elif name in ("multi_asset_crash", "usde_depeg"):
+            save_instruments_png(_run(name), png)
         elif name == "crowds":
             crowd_study(sim.load_scenario(SCENARIOS / "btc_flash_crash.toml")).plot().savefig(png, dpi=CROWDS_DPI)
         else:

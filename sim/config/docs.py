@@ -1,6 +1,7 @@
 """The text of ``scenarios/README.md``: its opening, the reference tables made from the key specs
 (:func:`schema_markdown`, printed by ``python -m sim.config.scenario --markdown``) and the ``[sweep]`` table."""
 
+from sim.config.collateral import CollateralTable, HoldingTable
 from sim.config.instruments import InstrumentsTable, InstrumentTable
 from sim.config.memory import PER
 from sim.config.schema import fmt, markdown_table
@@ -11,7 +12,8 @@ INTRO = """\
 
 A scenario is a TOML file with one table per part of the model: `[scenario]`, `[market]`, `[venue]`,
 `[population]`, `[book]`, `[shock]`, `[insurance_fund]`, `[adl]` and `[output]`; `[instruments.<ASSET>]` adds
-instruments of the venue and `[portfolio]` accounts that hold several of them. `market.venue` picks a venue's
+instruments of the venue, `[portfolio]` accounts that hold several of them and `[collateral.<ASSET>]` what those
+accounts post as margin besides USD. `market.venue` picks a venue's
 rule pack; every key of `[venue]` is unset by default, which means "the pack's value", and setting one replaces
 that rule alone. Every key is optional: a key you leave out takes
 the default listed below, so a scenario only needs the keys it changes, e.g.
@@ -106,8 +108,8 @@ INSTRUMENTS = [
     "`book.file` are refused (their rows are the first market's). Each instrument's market is validated like a "
     "scenario of its own, its problems named by the instrument's keys. `--set instruments.ETH.beta=1.5` overrides "
     "one key of an instrument. A run of several instruments goes through the several-market engine "
-    "(docs/engine.md §13), from Python for now: `sim.multi.run_scenario(scn)`; `liqsim run`, `compare` and `sweep` "
-    "refuse it (exit status 2).",
+    "(docs/engine.md §13): `liqsim run` writes one folder for the whole run (docs/outputs.md) and `sim.run` returns a "
+    "`MultiResult`; `liqsim compare` and `sweep` run one market for now and refuse it (exit status 2).",
     "",
     "```toml",
     "[instruments.ETH]",
@@ -122,6 +124,30 @@ INSTRUMENTS = [
     "",
 ]
 
+COLLATERAL = [
+    "### `[collateral.<ASSET>]`",
+    "",
+    "Collateral of the cross accounts of a run of several instruments, one table per asset (`USDT`, `USDC`, `USDe`, "
+    "`BTC`; the venue's collateral table says which it takes, docs/model.md §2.10). A share of the cross accounts "
+    "exchange `margin_share` of their USD margin for the asset at its start price; the venue's ratio (or `ratio`) "
+    "counts it at less from the start, and its price moves the accounts' equity. A stablecoin stays at 1 USD unless "
+    "`move_pct` is set: a depeg from `start_s` over `duration_s`, back to its peg from `back_s` if given. `BTC` "
+    "follows the BTC instrument's path and must be one of the scenario's instruments. The holders are drawn from "
+    "`scenario.seed`; the run's contagion section reports the liquidations the collateral set off.",
+    "",
+    "```toml",
+    "[collateral.USDe]",
+    "share = 0.5            # half the cross accounts hold USDe",
+    "margin_share = 0.6     # 60% of their margin",
+    "move_pct = -35.0       # it falls to 0.65 USD",
+    "start_s = 60.0",
+    "duration_s = 60.0",
+    "```",
+    "",
+    *markdown_table(HoldingTable),
+    "",
+]
+
 
 def schema_markdown() -> str:
     """The reference of every scenario key: the whole text of ``scenarios/README.md``."""
@@ -130,6 +156,9 @@ def schema_markdown() -> str:
         summary = (cls.__doc__ or "").split(": ", 1)[-1].strip()
         if cls is InstrumentsTable:
             out += INSTRUMENTS
+            continue
+        if cls is CollateralTable:
+            out += COLLATERAL
             continue
         out += [f"### `[{name}]`", "", summary[:1].upper() + summary[1:], "", *markdown_table(cls), ""]
         if cls is MarketTable:

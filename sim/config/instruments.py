@@ -291,8 +291,11 @@ def symbol(market_symbol: str, market_asset: str, asset: str) -> str:
 
 
 def _single() -> dict[str, Any]:
-    """Overrides that leave a scenario's first market alone: no instruments, no portfolio."""
-    drop = {f"instruments.{a}": None for a in venues.ASSETS}
+    """Overrides that leave a scenario's first market alone: no instruments, no portfolio, no collateral (the
+    accounts' holdings are the run of several's, :mod:`sim.world.collateral`)."""
+    from sim.config.collateral import ASSETS
+
+    drop = {f"instruments.{a}": None for a in venues.ASSETS} | {f"collateral.{a}": None for a in ASSETS}
     return {**drop, **{f"portfolio.{k}": None for k in specs(PortfolioTable)}}
 
 

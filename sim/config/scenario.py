@@ -31,6 +31,7 @@ import tomli_w
 from sim import venues
 from sim.config import (
     behaviour,
+    collateral,
     docs,
     files,
     instruments,
@@ -42,6 +43,7 @@ from sim.config import (
     shipped,
     snapshot,
 )
+from sim.config.collateral import CollateralTable
 from sim.config.instruments import InstrumentsTable, PortfolioTable
 from sim.config.schema import (
     BAD,
@@ -111,6 +113,7 @@ class Scenario:
     output: OutputTable = field(default_factory=OutputTable)
     instruments: InstrumentsTable = field(default_factory=InstrumentsTable)
     portfolio: PortfolioTable = field(default_factory=PortfolioTable)
+    collateral: CollateralTable = field(default_factory=CollateralTable)
     source: str | None = field(default=None, compare=False)
     _origin: _Origin | None = field(default=None, compare=False, repr=False)
 
@@ -140,6 +143,8 @@ class Scenario:
                     value = {mixes.lev_key(lev): w for lev, w in value}
                 elif spec.kind in ("instrument", "counts"):
                     value = instruments.to_dict(value)
+                elif spec.kind == "holding":
+                    value = collateral.to_dict(value)
                 table[key] = value
             out[name] = table
         return out
@@ -192,6 +197,8 @@ class _Checker(Checker):
             return instruments.read_instrument(self, value, key)
         if spec.kind == "counts":
             return instruments.read_counts(value, key, self.fail)
+        if spec.kind == "holding":
+            return collateral.read_holding(self, value, key)
         return self.tiers(value, key) if spec.kind == "tiers" else mixes.check(value, key, self.fail)
 
     def tiers(self, value: Any, key: str) -> Any:
@@ -303,6 +310,7 @@ def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
     _check_shock_range(c, extra["shock"].get("path"))
     _check_prices(c)
     instruments.check(c)
+    collateral.check(c)
     return extra
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from sim import venues
 from sim.config import behaviour, mixes, prices
+from sim.config.collateral import CollateralTable
 from sim.config.instruments import InstrumentsTable, PortfolioTable
 from sim.config.schema import (
     REQUIRED,
@@ -177,8 +178,8 @@ class PopulationTable:
         'key ("2.5" = 0.1). Or a named mix: '
         + "; ".join(f'"{k}" = `{mixes.text(m)}`' for k, m in mixes.NAMED.items())
         + ' ("balanced" is the default). A table given here must fit the venue\'s first '
-        "tier; a named mix and the default are capped instead: every position opens at most at its tier's "
-        "max_leverage (so 50 and 100 become 40 on Hyperliquid).",
+        "tier; a named mix and the default (its table too) are capped instead: every position opens at most at its "
+        "tier's max_leverage (so 50 and 100 become 40 on Hyperliquid).",
         type_name="table or name",
         allowed=f"leverage in [1, market.tiers[0].max_leverage] = weight ≥ 0, or one of {', '.join(mixes.NAMED)}",
         shown_default=f"`{mixes.text(mixes.DEFAULT)}`",
@@ -523,4 +524,5 @@ TABLES: dict[str, type] = {
     "output": OutputTable,
     "instruments": InstrumentsTable,
     "portfolio": PortfolioTable,
+    "collateral": CollateralTable,
 }

@@ -270,6 +270,13 @@ def plan_sweep(
         )
     except ScenarioError as err:
         base, problems = None, problems + err.problems
+    if base is not None:
+        from sim.engine import refuse_several
+
+        try:
+            refuse_several(base, "liqsim sweep and sim.run_sweep")
+        except ScenarioError as err:
+            base, problems = None, problems + err.problems
     given = dict(file_grid)
     for key, values in (grid or {}).items():
         labels[str(key)], given[str(key)] = f"--grid {key}", values

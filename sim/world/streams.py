@@ -16,6 +16,7 @@ STREAMS = (
     "arrivals",  # positions opened during the run: candidate times, acceptance draws, sides, leverage, sizes
     "adl",  # the seed of the kernels' counter-based draws of ADL start offsets (random ADL ranking, dYdX)
     "portfolio",  # which traders share a cross account across instruments (portfolio.seed, else the scenario's)
+    "collateral",  # which cross accounts hold each collateral asset (one child per asset of sim.config.collateral)
 )
 
 

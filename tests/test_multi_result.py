@@ -1,0 +1,166 @@
+"""Runs of several instruments end to end: `liqsim run` and `sim.run`, their folder, and collateral in scenarios.
+
+* `liqsim run` writes one folder for the whole run (marker kind "instruments"), replaces only its own kind, and
+  `sim.run` returns a MultiResult whose per-instrument tables agree with the contagion section.
+* `[collateral.<ASSET>]`: holders move part of their margin into the asset at its start price, counted at the
+  venue's ratio; a depeg alone liquidates accounts, and the same run without the depeg does not (switched off).
+* Bad collateral settings end with one message naming the key, exit status 2.
+"""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+import sim
+from sim.cli import main
+
+SMALL = {"population.n_positions": 12000}
+
+
+@pytest.fixture(scope="module")
+def depeg(compiled):
+    """The shipped depeg-alone scenario, small, with and without its depeg."""
+    scn = sim.load_scenario("usde_depeg", overrides=SMALL)
+    return sim.run(scn), sim.run(scn.with_overrides({"collateral.USDe.move_pct": 0.0}))
+
+
+def test_liqsim_run_writes_one_folder_for_a_run_of_several_instruments(compiled, tmp_path, capsys):
+    out = tmp_path / "multi"
+    args = ["run", "multi_asset_crash", "--set", "population.n_positions=12000", "--out", str(out), "--accounts"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "4 instruments" in text and "cross-asset" in text and str(out) in text
+    marker = json.loads((out / ".liqsim.json").read_text())
+    assert marker["kind"] == "instruments"
+    for name in ("BTC", "ETH", "SOL", "ALT"):
+        for table in ("fills", "series", "adl", "accounts"):
+            assert (out / f"{table}_{name}.csv").is_file()
+    assert {"summary.json", "instruments.csv", "scenario.toml", "cascade.png", "cross_rows.csv"} <= set(marker["files"])
+    doc = json.loads((out / "summary.json").read_text())
+    assert doc["instruments"] == ["BTC", "ETH", "SOL", "ALT"]
+    rows = (out / "instruments.csv").read_text().splitlines()
+    assert len(rows) == 5 and rows[0].startswith("instrument,symbol,beta")
+    for line in rows[1:]:
+        name, liq = line.split(",")[0], float(line.split(",")[7])
+        assert liq == pytest.approx(doc["contagion"]["markets"][name]["liquidated_usd"], rel=1e-12)
+    assert main(args) == 0  # its own folder: replaced
+    assert (
+        sim.load_scenario(str(out / "scenario.toml")).instruments == sim.load_scenario("multi_asset_crash").instruments
+    )
+
+
+def test_a_run_folder_is_not_replaced_by_a_run_of_several_instruments(compiled, tmp_path, capsys):
+    out = tmp_path / "one"
+    assert main(["run", "btc_flash_crash", "--set", "population.n_positions=2000", "--out", str(out), "--no-plot"]) == 0
+    before = sorted(p.name for p in out.iterdir())
+    capsys.readouterr()
+    assert main(["run", "multi_asset_crash", "--set", "population.n_positions=2000", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "is a liqsim run folder" in err and "Traceback" not in err
+    assert sorted(p.name for p in out.iterdir()) == before
+
+
+def test_sim_run_returns_one_result_per_instrument_and_the_contagion(compiled):
+    scn = sim.load_scenario("multi_asset_crash", overrides=SMALL)
+    res = sim.run(scn)
+    again = sim.run(scn)
+    assert res.names == ("BTC", "ETH", "SOL", "ALT")
+    table = res.instruments()
+    assert np.array_equal(table, again.instruments())  # same seed, same numbers
+    for r in table:
+        one = res.markets[r["instrument"]]
+        assert one.summary["n_positions"] == r["positions"]
+        assert one.scenario.market.asset == r["instrument"]
+        t, usd, cause = res.forced(r["instrument"])
+        assert math.fsum(usd) == pytest.approx(r["liquidated_usd"], rel=1e-9)
+        assert math.fsum(usd[cause == 2]) == pytest.approx(r["cross_asset_usd"], rel=1e-9)
+    assert res.summary["cross_asset_usd"] > 0
+    frames = res.to_frames()
+    assert list(frames["instruments"]["instrument"]) == list(res.names)
+    fig = res.plot()
+    assert len(fig.axes) == 3
+
+
+def test_a_collateral_depeg_alone_liquidates_and_nothing_does_without_it(depeg):
+    off, on = depeg[1], depeg[0]
+    assert on.summary["collateral_driven_usd"] > 1e6
+    assert off.summary["collateral_driven_usd"] == 0.0
+    assert on.summary["liquidated_usd"] > 10 * max(off.summary["liquidated_usd"], 1.0)
+    assert on.summary["cross_asset_usd"] == 0.0  # prices did not move: nothing else set them off
+    assert "collateral" in set(on.cross_rows["cause"])
+    t, p = on.collateral["USDe"]
+    assert p[0] == 1.0 and p.min() == pytest.approx(0.65)
+
+
+def test_holders_move_their_margin_into_collateral_at_its_start_price_less_the_haircut(compiled):
+    from sim.config.collateral import assets
+    from sim.config.instruments import market_scenarios, portfolio_rng
+    from sim.engine import prepare
+    from sim.world.collateral import holdings
+    from sim.world.portfolio import group_accounts
+
+    scn = sim.load_scenario(
+        "multi_asset_crash",
+        overrides={
+            **SMALL,
+            "collateral.USDe.share": 0.4,
+            "collateral.USDe.margin_share": 0.75,
+            "collateral.BTC.share": 1.0,
+            "collateral.BTC.margin_share": 0.25,
+        },
+    )
+    inputs = [prepare(s) for s in market_scenarios(scn)]
+    names = ["BTC", "ETH", "SOL", "ALT"]
+    row_acct = group_accounts(inputs, scn.portfolio, portfolio_rng(scn))
+    after, spec = holdings(scn.scenario.seed, assets(scn, names, inputs), inputs, row_acct)
+    acct = np.concatenate(row_acct)
+    w0 = np.concatenate([i.pos_wallet for i in inputs])
+    w1 = np.concatenate([i.pos_wallet for i in after])
+    assert np.array_equal(w0[acct < 0], w1[acct < 0])  # isolated rows keep their wallets
+    n_acct = int(acct.max()) + 1
+    margin = np.bincount(acct[acct >= 0], weights=w0[acct >= 0], minlength=n_acct)
+    usde = spec["account"][spec["asset"] == 0]
+    btc = spec["account"][spec["asset"] == 1]
+    assert btc.size == np.count_nonzero(margin > 0)  # share 1: every account with margin
+    assert 0.3 < usde.size / btc.size < 0.5  # share 0.4
+    moved = np.zeros(n_acct)
+    moved[usde] += 0.75
+    moved[btc] += 0.25
+    left = np.bincount(acct[acct >= 0], weights=w1[acct >= 0], minlength=n_acct)
+    assert np.allclose(left, margin * (1 - moved), rtol=1e-12, atol=1e-9)
+    # Binance counts both at 0.95 (sim.venues.collateral): effective units = 0.95 × amount, amount = moved USD / price
+    assert np.allclose(spec["units"][spec["asset"] == 0], 0.95 * 0.75 * margin[usde], rtol=1e-12)
+    assert np.allclose(spec["units"][spec["asset"] == 1], 0.95 * 0.25 * margin[btc] / 121000.0, rtol=1e-12)
+    t_s, price, _ = spec["assets"][1]
+    assert np.array_equal(price, inputs[0].path_p) and np.array_equal(t_s, inputs[0].path_t / 1000.0)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"collateral.BTC.move_pct": -5}, "collateral.BTC.move_pct = -5.0: BTC moves with its instrument"),
+        (
+            {"collateral.USDT.margin_share": 0.7, "collateral.USDe.margin_share": 0.6},
+            "collateral: the margin_share values sum to 1.3",
+        ),
+        (
+            {"market.venue": "dydx", "collateral.USDe.share": 0.5},
+            "collateral.USDe: the dydx 2026-03 pack does not take",
+        ),
+        ({"collateral.USDe.move_pct": -100}, "collateral.USDe.move_pct = -100: must be a number in (-100, 1000]"),
+    ],
+)
+def test_bad_collateral_is_one_message_naming_the_key(overrides, message, tmp_path, capsys):
+    with pytest.raises(sim.ScenarioError) as err:
+        sim.load_scenario("multi_asset_crash", overrides=overrides)
+    assert message in str(err.value)
+    sets = [x for k, v in overrides.items() for x in ("--set", f"{k}={v}")]
+    assert main(["run", "multi_asset_crash", *sets, "--out", str(tmp_path / "o")]) == 2
+    assert message in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+def test_collateral_needs_instruments():
+    with pytest.raises(sim.ScenarioError, match=r"collateral = 'USDe': needs \[instruments\]"):
+        sim.load_scenario("btc_flash_crash", overrides={"collateral.USDe.share": 0.5})
