@@ -756,3 +756,16 @@ def test_venue_rules_that_contradict_each_other_are_refused():
 
 
 
+
+def test_a_saved_default_scenario_reruns_on_a_venue_with_a_lower_maximum_leverage(tmp_path):
+    """A saved scenario writes the default mix as its table (50× and 100× in it); read back on Hyperliquid (40×) it
+    is capped like the default, so the run's scenario.toml reruns there. Another table must fit (test_mixes)."""
+    from sim.config import mixes
+    from sim.config.scenario import load_scenario
+
+    scn = load_scenario(None, overrides={"market.venue": "hyperliquid"})
+    path = tmp_path / "s.toml"
+    path.write_text(scn.to_toml(relative_to=tmp_path))
+    back = load_scenario(str(path))
+    assert back.population.leverage_mix == mixes.DEFAULT
+    assert back.to_dict() == scn.to_dict()

@@ -15,10 +15,14 @@ from sim.errors import MAX_PROBLEMS
 
 def mixes_fit(c: Checker, tiers: tuple[Tier, ...] | None) -> None:
     """A mix written for this venue must fit it; the default and named mixes are capped instead (every position is
-    opened at most at its tier's maximum), so any venue runs with them."""
+    opened at most at its tier's maximum), so any venue runs with them. The default's own table counts as the
+    default: a saved scenario writes it out, and must read back on a venue (or an instrument) whose maximum is lower
+    than its 100×."""
     v = c.values
     for name in ("population.leverage_mix", "population.leverage_mix_short"):
         if tiers is None or not c.ok(name) or name not in c.given or isinstance(v[name], str) or v[name] is None:
+            continue
+        if v[name] == mixes.DEFAULT:
             continue
         top = tiers[0].max_leverage
         for lev in (lev for lev, _ in v[name] if lev > top):
