@@ -446,7 +446,7 @@ def run_scenario(scn, progress=None, collateral=None, on_tick=None):
     twice the slack per USD). ``collateral``, ``on_tick``: as in :func:`simulate_markets`."""
     from sim.config.instruments import market_scenarios, portfolio_rng
     from sim.engine import prepare
-    from sim.world.portfolio import group_accounts
+    from sim.world.portfolio import file_accounts, group_accounts
 
     scenarios = market_scenarios(scn)
     names = [scn.market.asset] + [asset for asset, _ in scn.instruments.items()]
@@ -454,7 +454,10 @@ def run_scenario(scn, progress=None, collateral=None, on_tick=None):
     inputs = [prepare(s) for s in scenarios]
     if scn.shock.kind in ("gbm", "replay"):
         inputs = one_path(inputs, names, betas, scn)
-    row_acct = group_accounts(inputs, scn.portfolio, portfolio_rng(scn))
+    if scn.population.file is not None:  # an account snapshot: its users are the accounts
+        row_acct = file_accounts(inputs, [s.population.positions for s in scenarios])
+    else:
+        row_acct = group_accounts(inputs, scn.portfolio, portfolio_rng(scn))
     raw = simulate_markets(
         inputs,
         row_acct,

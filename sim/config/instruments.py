@@ -7,6 +7,12 @@ one single-market scenario per instrument, built with :meth:`Scenario.with_overr
 user's (:func:`sim.config.scenario.load_scenario` builds them once to validate a scenario with instruments, every
 problem named by the instrument's key). ``[portfolio]`` says how many traders hold several instruments in one cross account
 (:func:`sim.world.portfolio.group_accounts` draws them, from :func:`portfolio_rng`).
+
+An instrument may replay a recorded path of its own (``path_file``, ``path_column``, ``path_time``): :func:`check`
+reads it onto the first market's clock (:func:`read_column_csv`, :func:`sim.world.price_paths.recorded_path`) and
+keeps it in the table (``InstrumentTable.path``), which :func:`sim.multi.one_path` replays. With an account
+snapshot as ``population.file``, each market takes the snapshot's rows of its asset and the snapshot's users are the
+accounts (:func:`sim.world.portfolio.file_accounts`); ``[portfolio]`` is then refused.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import dataclasses
 import hashlib
 import math
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 import numpy as np
 
@@ -593,6 +599,8 @@ def market_scenarios(scn: S) -> list[S]:
     An instrument's scenario is ``scn`` with its asset (the pack's tier table), symbol, start price, tick, lot, open
     interest, number of positions and book depth; a gap's or ramp's size times its beta; and a seed of its own
     (:func:`instrument_seed`), so its population, background flow and behaviour are drawn apart from the others'.
+    With an account snapshot (``population.file``) each market's positions are the file's rows of its asset, a
+    user's cross equity shared among its rows of every market (:func:`sim.config.snapshot.read_snapshot_csv`).
     Raises :class:`ScenarioError` with every problem, named by the instrument's keys.
     """
     out = [scn.with_overrides(_single())]
@@ -605,6 +613,14 @@ def market_scenarios(scn: S) -> list[S]:
             problems += [_renamed(p, source, asset, t) for p in err.problems]
     if problems:
         raise ScenarioError(problems)
+    if scn.population.file is not None:  # a snapshot: each user's cross rows in the run's assets share its account
+        from sim.config.snapshot import read_snapshot_csv
+
+        run = {m.market.asset: m.market.start_price_usd for m in out}
+        for k, m in enumerate(out):
+            rows = read_snapshot_csv(m.population.file, m.market.asset, m.market.start_price_usd, run=run)
+            population = dataclasses.replace(m.population, positions=rows)
+            out[k] = dataclasses.replace(cast(Any, m), population=population)
     return out
 
 
