@@ -5,8 +5,8 @@
   a user's only cross row, stay alone; rows of other coins are held still and counted.
 * Contagion through a snapshot's account: a cross BTC row is liquidated by its account's ETH losses, while the same
   BTC position held isolated is not.
-* What the file gives may not be drawn too: [portfolio], an instrument's open interest or number of positions, stops
-  and top-ups are refused, each with one message.
+* What the file gives may not be drawn too: a portfolio share, an instrument's open interest or number of positions,
+  stops and top-ups are refused, each with one message; the scenario is written back and read again as it was.
 """
 
 import math
@@ -106,8 +106,8 @@ def test_the_shipped_example_holds_users_with_several_coins_and_isolated_ones(co
     [
         (
             {"portfolio.share": 0.5},
-            "override: portfolio.share = 0.5: not used with population.file: the snapshot's users are the accounts (a "
-            "user's cross rows in several instruments are one cross account); leave [portfolio] out",
+            "override: portfolio.share = 0.5: must be 0 with population.file: the snapshot's users are the accounts "
+            "(a user's cross rows in several instruments are one cross account), none is drawn",
         ),
         (
             {"instruments.ETH": {**ETH, "open_interest_usd": 1e9}},
@@ -136,6 +136,15 @@ def test_what_the_file_gives_may_not_be_drawn_too(snap, extra, message):
     with pytest.raises(ScenarioError) as info:
         load_scenario(None, {**snap, **extra})
     assert message in info.value.problems, info.value.problems
+
+
+def test_the_shipped_scenario_is_written_back_and_read_again(tmp_path):
+    scn = sim.load_scenario("snapshot_hyperliquid_multi")
+    (tmp_path / "again.toml").write_text(scn.to_toml(relative_to=tmp_path))
+    again = sim.load_scenario(tmp_path / "again.toml")
+    assert again == scn
+    for one, two in zip(market_scenarios(scn), market_scenarios(again)):
+        assert np.array_equal(one.population.positions["wallet"], two.population.positions["wallet"])
 
 
 def test_an_instrument_whose_coin_the_file_lacks_is_named(snap):

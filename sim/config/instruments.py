@@ -12,7 +12,7 @@ An instrument may replay a recorded path of its own (``path_file``, ``path_colum
 reads it onto the first market's clock (:func:`read_column_csv`, :func:`sim.world.price_paths.recorded_path`) and
 keeps it in the table (``InstrumentTable.path``), which :func:`sim.multi.one_path` replays. With an account
 snapshot as ``population.file``, each market takes the snapshot's rows of its asset and the snapshot's users are the
-accounts (:func:`sim.world.portfolio.file_accounts`); ``[portfolio]`` is then refused.
+accounts (:func:`sim.world.portfolio.file_accounts`); ``portfolio.share`` must then be 0.
 """
 
 from __future__ import annotations
@@ -341,14 +341,13 @@ def _with_snapshot(c: Checker, given: list[tuple[str, InstrumentTable]]) -> None
             c.fail(
                 f"{head}.book_depth_usd_1pct", "missing; required with population.file (no open interest to scale by)"
             )
-    for key in (f"portfolio.{k}" for k in specs(PortfolioTable)):
-        if key in c.given:
-            c.fail(
-                key,
-                "not used with population.file: the snapshot's users are the accounts (a user's cross rows in several "
-                "instruments are one cross account); leave [portfolio] out",
-                c.given[key],
-            )
+    if v["portfolio.share"] not in (0.0, BAD):  # the other portfolio keys do nothing at share 0
+        c.fail(
+            "portfolio.share",
+            "must be 0 with population.file: the snapshot's users are the accounts (a user's cross rows in several "
+            "instruments are one cross account), none is drawn",
+            c.given.get("portfolio.share", v["portfolio.share"]),
+        )
     for key in ("stops.share", "topups.share"):
         if v[key] not in (0.0, BAD):
             c.fail(
