@@ -392,8 +392,9 @@ def contagion(res, names=None):
 def one_path(inputs, names, betas, scn):
     """Every instrument follows the first market's fundamental path, its relative moves times the instrument's beta:
     ``p_m(t) = p_m(0)·(1 + β_m·(x(t)/x(0) − 1))``, as a gap's or a ramp's size is scaled (a GBM's draws and a replay's
-    recorded moves are the first market's). Refuses a beta that takes an instrument's path outside its book ladder
-    less its 1% margin, or to a price of 0 or below."""
+    recorded moves are the first market's); an instrument with a ``path_file`` replays its own recorded path instead,
+    on the first market's clock (as the scenario check put it: ``InstrumentTable.path``). Refuses a path outside an
+    instrument's book ladder less its 1% margin, or at a price of 0 or below."""
     from sim.errors import ScenarioError
 
     base = inputs[0]
@@ -401,18 +402,26 @@ def one_path(inputs, names, betas, scn):
     out = [base]
     problems = []
     for inp, name, beta in zip(inputs[1:], names[1:], betas[1:]):
-        path = inp.start_price * (1.0 + beta * rel)
+        own = getattr(scn.instruments, name).path
+        if own is not None:
+            t_ms, path = np.rint(own["t_s"] * 1000.0).astype(np.int64), np.asarray(own["price"], np.float64)
+            end = int(np.searchsorted(t_ms, inp.duration, side="right")) + 1  # the run reads up to its end
+            seen, head = path[:end], f"instruments.{name}.path_column = {getattr(scn.instruments, name).path_column!r}"
+            what = "its recorded path"
+        else:
+            t_ms, path = base.path_t, inp.start_price * (1.0 + beta * rel)
+            seen, head = path, f"instruments.{name}.beta = {beta:g}"
+            what = f"with shock.kind = {scn.shock.kind!r} the first market's path times the beta"
         lo = inp.grid_lo * inp.tick * 1.01
         hi = (inp.grid_lo + inp.n_levels - 1) * inp.tick * 0.99
-        if path.min() <= max(lo, 0.0) or path.max() >= hi:
+        if seen.min() <= max(lo, 0.0) or seen.max() >= hi:
             problems.append(
-                f"instruments.{name}.beta = {beta:g}: with shock.kind = {scn.shock.kind!r} the first market's path "
-                f"times the beta reaches {path.min():.6g}–{path.max():.6g} USD, outside {name}'s book ladder less its 1% "
-                f"margin ({lo:.6g}–{hi:.6g} USD for book.range_pct = {scn.book.range_pct:g}); a smaller beta or a "
-                "larger book.range_pct"
+                f"{head}: {what} reaches {seen.min():.6g}–{seen.max():.6g} USD, outside {name}'s book ladder less its "
+                f"1% margin ({lo:.6g}–{hi:.6g} USD for book.range_pct = {scn.book.range_pct:g}); "
+                + ("a larger book.range_pct" if own is not None else "a smaller beta or a larger book.range_pct")
             )
             continue
-        out.append(inp._replace(path_t=base.path_t, path_p=path))
+        out.append(inp._replace(path_t=t_ms, path_p=path))
     if problems:
         raise ScenarioError(problems)
     return out
@@ -441,7 +450,7 @@ def run_scenario(scn, progress=None, collateral=None, on_tick=None):
     from sim.config.instruments import market_scenarios, portfolio_rng
     from sim.engine import prepare
     from sim.world.collateral import holdings
-    from sim.world.portfolio import group_accounts
+    from sim.world.portfolio import file_accounts, group_accounts
 
     scenarios = market_scenarios(scn)
     names = [scn.market.asset] + [asset for asset, _ in scn.instruments.items()]
@@ -449,7 +458,10 @@ def run_scenario(scn, progress=None, collateral=None, on_tick=None):
     inputs = [prepare(s) for s in scenarios]
     if scn.shock.kind in ("gbm", "replay"):
         inputs = one_path(inputs, names, betas, scn)
-    row_acct = group_accounts(inputs, scn.portfolio, portfolio_rng(scn))
+    if scn.population.file is not None:  # an account snapshot: its users are the accounts
+        row_acct = file_accounts(inputs, [s.population.positions for s in scenarios])
+    else:
+        row_acct = group_accounts(inputs, scn.portfolio, portfolio_rng(scn))
     if scn.collateral.items():
         if collateral is not None:
             raise ValueError("collateral: the scenario has [collateral] already; give one or the other")

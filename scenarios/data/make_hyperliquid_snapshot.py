@@ -39,13 +39,21 @@ def _liq(side, q, mark, margin_available, l_rate):
     return mark - side * margin_available / q / (1.0 - l_rate * side)
 
 
-def rows(seed: int = 20251010, users: int = 40) -> list[dict]:
+def rows(seed: int = 20251010, users: int = 40, alt_users: int = 10) -> list[dict]:
+    """Every row: ``users`` accounts with a BTC position (a cross one may hold ETH and SOL too), then ``alt_users``
+    accounts without BTC (a cross one holds ETH, SOL or both, an isolated one ETH or SOL), drawn after the others so
+    that adding them left the first ones as they were."""
     rng = np.random.default_rng(seed)
     out = []
-    for u in range(users):
+    for u in range(users + alt_users):
         user = f"0xsim{u:04d}"
         cross = u % 3 != 0  # two in three accounts are cross
-        coins = ["BTC"] + ([c for c in ("ETH", "SOL") if rng.random() < 0.35] if cross else [])
+        if u < users:
+            coins = ["BTC"] + ([c for c in ("ETH", "SOL") if rng.random() < 0.35] if cross else [])
+        elif cross:
+            coins = [c for c in ("ETH", "SOL") if rng.random() < 0.7] or ["ETH"]
+        else:
+            coins = ["ETH" if rng.random() < 0.5 else "SOL"]
         positions = []
         for coin in coins:
             side = 1 if rng.random() < 0.6 else -1
@@ -101,7 +109,8 @@ def main(argv=None) -> None:
         f.write(
             "# A MADE-UP account snapshot in liqsim's snapshot format (sim/config/snapshot.py), written by\n"
             "# scenarios/data/make_hyperliquid_snapshot.py; no real user's data. Columns as Hyperliquid's info\n"
-            "# endpoint names them (clearinghouseState); marks BTC 121000, ETH 4350, SOL 222.\n"
+            "# endpoint names them (clearinghouseState); marks BTC 121000, ETH 4350, SOL 222. Users 0-39 hold BTC (a\n"
+            "# cross one may hold ETH and SOL too), users 40-49 ETH and/or SOL only; an isolated user holds one coin.\n"
         )
         w = csv.DictWriter(f, COLUMNS, lineterminator="\n")
         w.writeheader()

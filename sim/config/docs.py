@@ -104,8 +104,14 @@ INSTRUMENTS = [
     "and the asset (so its population, background orders and behaviour are drawn apart); every other setting is the "
     "scenario's. The markets come in the order `[market]`, then BTC, ETH, SOL, ALT. A `gbm` or `replay` shock is "
     "drawn (or read) once, for the first market, and every other instrument follows its relative moves times its "
-    "`beta`; a `flow` shock needs every `beta` to be 1, a replay needs `shock.rescale`, and `population.file` or "
-    "`book.file` are refused (their rows are the first market's). Each instrument's market is validated like a "
+    "`beta` (a replay then needs `shock.rescale`); a `flow` shock needs every `beta` to be 1. With a replay, an "
+    "instrument may replay a recorded path of its own instead: `path_file` and `path_column` (docs/model.md §6), on "
+    "the clock of `shock.file` (both in Unix seconds), a blank cell keeping the last price; the path's price at the "
+    "run's start is the instrument's start price unless `start_price_usd` is given (which, with `shock.rescale`, "
+    "scales the path to it, and without must equal it), and `shock.move_scale` applies to it too. `book.file` is "
+    "refused (its rows are the first market's); `population.file` may be an account snapshot only, whose rows go "
+    "to their coin's market and whose users are the accounts (docs/model.md §5.5). Each instrument's market is "
+    "validated like a "
     "scenario of its own, its problems named by the instrument's keys. `--set instruments.ETH.beta=1.5` overrides "
     "one key of an instrument. A run of several instruments goes through the several-market engine "
     "(docs/engine.md §13): `liqsim run` writes one folder for the whole run (docs/outputs.md) and `sim.run` returns a "
@@ -118,6 +124,14 @@ INSTRUMENTS = [
     "lot_size = 0.01",
     "open_interest_usd = 3e9",
     "beta = 1.6",
+    "",
+    "[instruments.ALT]                 # AVAX's tables, on its own recorded path",
+    'path_file = "data/alts_2025_10_10.csv"',
+    'path_column = "avax_close"',
+    'path_time = "bar_end"             # the close at the end of its bar',
+    "tick_size_usd = 0.001",
+    "lot_size = 1.0",
+    "open_interest_usd = 3e8",
     "```",
     "",
     *markdown_table(InstrumentTable),

@@ -7,19 +7,27 @@ one single-market scenario per instrument, built with :meth:`Scenario.with_overr
 user's (:func:`sim.config.scenario.load_scenario` builds them once to validate a scenario with instruments, every
 problem named by the instrument's key). ``[portfolio]`` says how many traders hold several instruments in one cross account
 (:func:`sim.world.portfolio.group_accounts` draws them, from :func:`portfolio_rng`).
+
+An instrument may replay a recorded path of its own (``path_file``, ``path_column``, ``path_time``): :func:`check`
+reads it onto the first market's clock (:func:`read_column_csv`, :func:`sim.world.price_paths.recorded_path`) and
+keeps it in the table (``InstrumentTable.path``), which :func:`sim.multi.one_path` replays. With an account
+snapshot as ``population.file``, each market takes the snapshot's rows of its asset and the snapshot's users are the
+accounts (:func:`sim.world.portfolio.file_accounts`); ``portfolio.share`` must then be 0.
 """
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import hashlib
 import math
-from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar, cast
 
 import numpy as np
 
 from sim import venues
+from sim.config import shipped
 from sim.config.schema import BAD, Checker, as_number, fmt, num, setting, specs
 from sim.errors import ScenarioError
 from sim.world.streams import generator
@@ -31,7 +39,13 @@ _REQ = "required"
 class InstrumentTable:
     """``[instruments.<ASSET>]``: one more instrument of the venue."""
 
-    start_price_usd: float = num(None, "(0, 1e9]", "USD", "Index, mark and last price at t = 0.", shown_default=_REQ)
+    start_price_usd: float | None = num(
+        None,
+        "(0, 1e9]",
+        "USD",
+        "Index, mark and last price at t = 0; unset with path_file = the recorded path's price at the run's start.",
+        shown_default="required (unless path_file)",
+    )
     tick_size_usd: float = num(
         None, "(0, 1e8]", "USD", "Price tick (at most a tenth of start_price_usd).", shown_default=_REQ
     )
@@ -40,8 +54,9 @@ class InstrumentTable:
         None,
         "(0, 1e13]",
         "USD",
-        "The instrument's open interest (its population.open_interest_usd).",
-        shown_default=_REQ,
+        "The instrument's open interest (its population.open_interest_usd); not with population.file (the "
+        "snapshot's rows are the positions).",
+        shown_default="required (unless population.file)",
     )
     n_positions: int | None = num(
         None,
@@ -58,13 +73,15 @@ class InstrumentTable:
         "[-10, 10]",
         "",
         "Its move per unit of the shock's relative move: a gap or ramp of shock.size_pct moves it by "
-        "beta × shock.size_pct. Other shock kinds need beta = 1.",
+        "beta × shock.size_pct; a GBM or replay moves it by beta × the first market's relative moves. A flow "
+        "needs beta = 1; not with path_file.",
     )
     book_depth_usd_1pct: float | None = num(
         None,
         "(0, 1e13]",
         "USD per side",
-        "Its book.depth_usd_1pct; unset = book.depth_usd_1pct × open_interest_usd / population.open_interest_usd.",
+        "Its book.depth_usd_1pct; unset = book.depth_usd_1pct × open_interest_usd / population.open_interest_usd "
+        "(required with population.file).",
         optional=True,
         shown_default="scaled by open interest",
     )
@@ -75,9 +92,41 @@ class InstrumentTable:
         optional=True,
         shown_default="from market.symbol",
     )
+    path_file: str | None = setting(
+        None,
+        "path",
+        "A CSV of recorded prices the instrument replays instead of the first market's path × beta (shock.kind = "
+        "'replay'): a timestamp column in Unix seconds, on the clock of shock.file, and path_column; a blank cell (a "
+        "bar without trades) keeps the last price. shock.rescale and shock.move_scale apply to it as to shock.file.",
+        optional=True,
+        shown_default="none: the first market's path × beta",
+    )
+    path_column: str | None = setting(
+        None,
+        "str",
+        "The column of path_file to replay (USD); required with path_file.",
+        optional=True,
+        allowed="a column of path_file",
+        shown_default="none",
+    )
+    path_time: str = setting(
+        "timestamp",
+        "str",
+        "When a row's price holds: at its timestamp, or at the end of its bar (timestamp + the file's seconds column: "
+        "for bar closes).",
+        choices=("timestamp", "bar_end"),
+    )
+    path: dict[str, Any] | None = field(default=None, compare=False, repr=False)  # path_file as the run replays it
+
+    def start_price(self) -> float:
+        """The start price: start_price_usd, else the recorded path's price at the run's start."""
+        if self.start_price_usd is not None:
+            return float(self.start_price_usd)
+        return float(self.path["start"]) if self.path is not None else math.nan
 
 
 REQUIRED_KEYS = ("start_price_usd", "tick_size_usd", "lot_size", "open_interest_usd")
+_UNLESS = {"start_price_usd": "path_file", "open_interest_usd": "population.file"}
 
 _INSTRUMENT_DOC = "An instrument beside [market]'s: see [instruments.<ASSET>] below."
 
@@ -160,13 +209,20 @@ def read_instrument(c: Checker, value: Any, key: str) -> Any:
     if not isinstance(value, dict):
         return c.fail(key, f"must be a table ([{key}]) of " + ", ".join(specs(InstrumentTable)), value)
     before = len(c.problems)
-    for name in REQUIRED_KEYS:
+    unless = {"path_file": "path_file" in value, "population.file": c.values.get("population.file") not in (None, BAD)}
+    needed = [k for k in REQUIRED_KEYS if not unless.get(_UNLESS.get(k, ""), False)]
+    for name in needed:
         if name not in value:
-            c.fail(f"{key}.{name}", "missing; every instrument needs " + ", ".join(REQUIRED_KEYS))
+            c.fail(f"{key}.{name}", "missing; every instrument needs " + ", ".join(_needs(needed)))
     parsed = c.table(InstrumentTable, value, key)
     if len(c.problems) > before:
         return BAD
     return InstrumentTable(**parsed)
+
+
+def _needs(needed: list[str]) -> list[str]:
+    """The required keys as a message lists them, with the ones a setting makes optional named."""
+    return [k if k in needed else f"{k} (unless {_UNLESS[k]})" for k in REQUIRED_KEYS if k in needed or k in _UNLESS]
 
 
 def read_counts(value: Any, key: str, fail: Any) -> Any:
@@ -197,9 +253,11 @@ def _int(text: str) -> Any:
         return None
 
 
-def check(c: Checker) -> None:
+def check(c: Checker, shock_path: dict[str, Any] | None = None) -> dict[str, InstrumentTable]:
     """The instruments against the rest of the scenario: each asset has a tier table in the venue's pack and is not
-    market.asset; the shock can move them all; the data files are the first market's. Runs after the venue check."""
+    market.asset; the shock can move them all; a snapshot's rows go to their coins' markets; each ``path_file`` is
+    read onto the first market's clock (``shock_path``: shock.file as read). Runs after the venue check; returns the
+    instruments whose table gained its recorded path."""
     v = c.values
     given = [(a, v[f"instruments.{a}"]) for a in venues.ASSETS if v[f"instruments.{a}"] not in (None, BAD)]
     if (
@@ -213,7 +271,7 @@ def check(c: Checker) -> None:
             c.given.get("portfolio.share", v["portfolio.share"]),
         )
     if not given:
-        return
+        return {}
     if c.ok("market.venue", "market.venue_version", "market.asset"):
         try:
             pk = venues.pack(v["market.venue"], v["market.venue_version"])
@@ -237,15 +295,199 @@ def check(c: Checker) -> None:
                     f"must be 1 with shock.kind = {kind!r} (a flow sends the same USD into every market, for now)",
                     c.given.get(f"instruments.{asset}.beta", t.beta),
                 )
-    if kind == "replay" and v["shock.rescale"] is False:
+    if kind == "replay" and v["shock.rescale"] is False and any(t.path_file is None for _, t in given):
         c.fail(
             "shock.rescale",
-            "must be true with [instruments]: each instrument replays the path's moves from its own start price",
+            "must be true with [instruments] that follow the first market's path (no path_file): each replays the "
+            "path's moves from its own start price",
             False,
         )
-    for key in ("population.file", "book.file"):
-        if v[key] not in (None, BAD):
-            c.fail(key, "cannot be used with [instruments] yet (its rows are the first instrument's)", c.given[key])
+    if v["book.file"] not in (None, BAD):
+        c.fail(
+            "book.file",
+            "cannot be used with [instruments] yet (its rows are the first instrument's)",
+            c.given["book.file"],
+        )
+    if v["population.file"] not in (None, BAD):
+        _with_snapshot(c, given)
+    return {asset: out for asset, t in given if (out := _recorded(c, asset, t, shock_path)) is not None}
+
+
+def _with_snapshot(c: Checker, given: list[tuple[str, InstrumentTable]]) -> None:
+    """``population.file`` with instruments: an account snapshot, whose rows of each instrument's coin are its
+    positions and whose users are the accounts; no key may draw what the file gives."""
+    from sim.config.snapshot import is_snapshot
+
+    v = c.values
+    if not is_snapshot(v["population.file"]):
+        c.fail(
+            "population.file",
+            "with [instruments] it must be an account snapshot (a szi column: each row goes to its coin's market); "
+            "a positions file's rows are the first instrument's",
+            c.given["population.file"],
+        )
+        return
+    for asset, t in given:
+        head = f"instruments.{asset}"
+        for name in ("open_interest_usd", "n_positions"):
+            if f"{head}.{name}" in c.given:
+                c.fail(
+                    f"{head}.{name}",
+                    f"not with population.file: the snapshot's rows of {asset} are the instrument's positions; leave "
+                    "it out",
+                    c.given[f"{head}.{name}"],
+                )
+        if t.book_depth_usd_1pct is None:
+            c.fail(
+                f"{head}.book_depth_usd_1pct", "missing; required with population.file (no open interest to scale by)"
+            )
+    if v["portfolio.share"] not in (0.0, BAD):  # the other portfolio keys do nothing at share 0
+        c.fail(
+            "portfolio.share",
+            "must be 0 with population.file: the snapshot's users are the accounts (a user's cross rows in several "
+            "instruments are one cross account), none is drawn",
+            c.given.get("portfolio.share", v["portfolio.share"]),
+        )
+    for key in ("stops.share", "topups.share"):
+        if v[key] not in (0.0, BAD):
+            c.fail(
+                key,
+                "must be 0 with population.file and [instruments]: a snapshot's cross accounts carry no stop-loss and "
+                "no top-up reserve",
+                c.given.get(key, v[key]),
+            )
+
+
+def _recorded(c: Checker, asset: str, t: InstrumentTable, shock_path: Any) -> InstrumentTable | None:
+    """An instrument's ``path_file`` read and checked, put on the first market's clock: the table with its ``path``
+    (run seconds, prices as replayed, start price), or None (no path_file, or a problem recorded)."""
+    from sim.config.files import EPOCH_S
+    from sim.world.market import replay_prices
+    from sim.world.price_paths import recorded_path
+
+    v, head = c.values, f"instruments.{asset}"
+
+    def raw(name: str) -> Any:
+        return c.given.get(f"{head}.{name}", getattr(t, name))
+
+    if t.path_file is None:
+        for name in ("path_column", "path_time"):
+            if f"{head}.{name}" in c.given:
+                c.fail(f"{head}.{name}", "only with path_file (the recorded path the instrument replays)", raw(name))
+        return None
+    if v["shock.kind"] != "replay":
+        return _refuse(
+            c,
+            f"{head}.path_file",
+            f"needs shock.kind = 'replay' (it is {v['shock.kind']!r}): the path is replayed on the clock of "
+            "shock.file; leave it out to follow the first market's path × beta",
+            raw("path_file"),
+        )
+    if f"{head}.beta" in c.given:
+        c.fail(f"{head}.beta", "not used with path_file (the instrument replays its own recorded moves)", raw("beta"))
+    if t.path_column is None:
+        return _refuse(c, f"{head}.path_column", "missing; path_file needs the column of prices to replay")
+    columns = csv_columns(t.path_file)
+    if columns is not None:
+        prices = [x for x in columns if x not in ("timestamp", "seconds")]
+        if t.path_column.strip().lower() not in prices:
+            what = f"not a price column of {t.path_file}; allowed: " + (", ".join(prices) or "none (no such column)")
+            return _refuse(c, f"{head}.path_column", what, raw("path_column"))
+        if t.path_time == "bar_end" and "seconds" not in columns:
+            what = f"bar_end needs a seconds column (each bar's length) in {t.path_file}; allowed here: timestamp"
+            return _refuse(c, f"{head}.path_time", what, raw("path_time"))
+    rows = c.read(f"{head}.path_file", read_column_csv, column=t.path_column, bar_end=t.path_time == "bar_end")
+    if rows is None or shock_path is None or not c.ok("shock.start_s", "shock.move_scale", "book.range_pct"):
+        return None
+    origin = float(shock_path["start_unix_s"])
+    if not EPOCH_S[0] <= origin <= EPOCH_S[1]:
+        what = "needs shock.file's timestamps in Unix time, so both files share one clock (shock.file's count from "
+        return _refuse(c, f"{head}.path_file", what + "an origin of their own)", raw("path_file"))
+    t_s, p = recorded_path(rows["unix_s"], rows["price"], origin - v["shock.start_s"])
+    duration = v["scenario.duration_s"] if c.ok("scenario.duration_s") else math.inf
+    if t_s.size == 0 or t_s[0] > duration or t_s[-1] < 0:
+        what = f"no price of column {t.path_column} within the run (shock.file's clock, from shock.start_s)"
+        return _refuse(c, f"{head}.path_file", what, raw("path_file"))
+    start = p[0] if t.start_price_usd is None else t.start_price_usd
+    if v["shock.rescale"] is False and abs(start / p[0] - 1.0) > 1e-9:
+        return _refuse(
+            c,
+            f"{head}.start_price_usd",
+            f"with shock.rescale = false it must be the path's price at the run's start, {p[0]:.10g} (path_column "
+            f"{t.path_column}); leave it out, or set shock.rescale = true to scale the path to it",
+            raw("start_price_usd"),
+        )
+    p = replay_prices(p, start, True, v["shock.move_scale"])
+    inside = p[: int(np.searchsorted(t_s, duration, side="right")) + 1]  # to the first point past the end
+    r = v["book.range_pct"]
+    lo, hi = start * (1 - (r - 1) / 100), start * (1 + (r - 1) / 100)
+    worst = inside.min() if inside.min() < lo else inside.max()
+    if not lo <= worst <= hi:
+        return _refuse(
+            c,
+            f"{head}.path_column",
+            f"the recorded path reaches {worst:.10g} USD, outside the book ladder less its 1% margin ({lo:.10g}–"
+            f"{hi:.10g} USD for book.range_pct = {fmt(r)}); book.range_pct would have to be at least "
+            f"{abs(worst / start - 1) * 100 + 1:.4g}",
+            raw("path_column"),
+        )
+    return dataclasses.replace(t, path={"t_s": t_s, "price": p, "start": float(start)})
+
+
+def _refuse(c: Checker, key: str, message: str, value: Any = None) -> InstrumentTable | None:
+    """Record a problem of a key and give None: the instrument has no recorded path."""
+    c.fail(key, message) if value is None else c.fail(key, message, value)
+    return None
+
+
+def csv_columns(path: str) -> list[str] | None:
+    """The header of a CSV file (its first line that is neither blank nor a ``#`` comment), lower case; None when
+    the file cannot be read (its reader then says why)."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            for line in f:
+                if line.strip() and not line.lstrip().startswith("#"):
+                    return [x.strip().lower() for x in next(csv.reader([line]))]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    return None
+
+
+def read_column_csv(path: str, column: str, bar_end: bool = False) -> dict[str, np.ndarray]:
+    """One price column of a CSV of bars or ticks: ``unix_s`` (each row's ``timestamp``, Unix seconds, plus its
+    ``seconds`` when ``bar_end``) and ``price`` (USD; NaN where the cell is blank: no trade in the bar). Rows in
+    time order; ``#`` lines are comments. Raises :class:`ScenarioError` listing every problem."""
+    from sim.config import files
+
+    col = column.strip().lower()
+    need = ("timestamp", *(("seconds",) if bar_end else ()), col)
+    others = [x for x in (csv_columns(path) or []) if x not in need]
+    t = files._CsvTable(path, need, others, comments=True, order=need, row_bytes=24)
+    stamps, prices = [], []
+    latest = -math.inf
+    for lines, cols in t.chunks():
+        stamp, ok, _ = files._floats(t, lines, cols["timestamp"], "timestamp", files._FINITE)
+        unix = ok & (stamp >= files.EPOCH_S[0]) & (stamp <= files.EPOCH_S[1])
+        what = "must be a Unix time in seconds (between 1990 and 2100), on the clock of shock.file"
+        t.problems_at(np.flatnonzero(ok & ~unix), lines, "timestamp", cols["timestamp"], what)
+        if bar_end:
+            length, ok_len, _ = files._floats(t, lines, cols["seconds"], "seconds", files._AT_LEAST_0)
+            stamp, unix = stamp + length, unix & ok_len
+        price, ok_p, blank = files._floats(t, lines, cols[col], col, files._POSITIVE, blank_ok=True)
+        keep = unix & (ok_p | blank)
+        before = np.maximum.accumulate(np.concatenate(([latest], stamp[keep])))[:-1]
+        early = stamp[keep] < before
+        what = "must not be earlier than the previous row's" + (" end (timestamp + seconds)" if bar_end else "")
+        t.problems_at(np.flatnonzero(keep)[early], lines, "timestamp", cols["timestamp"], what)
+        if keep.any():
+            latest = max(latest, float(stamp[keep].max()))
+        stamps.append(stamp[keep])
+        prices.append(np.where(blank, np.nan, price)[keep])
+    t.finish()
+    price = np.concatenate(prices)
+    if not np.isfinite(price).any():
+        raise ScenarioError(f"{path}: column {col} has no price (every cell is blank)")
+    return {"unix_s": np.concatenate(stamps), "price": price}
 
 
 # ------------------------------------------------------------------------------------------ market scenarios
@@ -302,26 +544,30 @@ def _single() -> dict[str, Any]:
 def _overrides(scn: _Scn, asset: str, t: InstrumentTable) -> dict[str, Any]:
     """The overrides that make instrument ``asset``'s market of a scenario."""
     pop, book = scn.population, scn.book
-    ratio = t.open_interest_usd / pop.open_interest_usd if pop.open_interest_usd > 0 else 1.0
-    scaled = pop.n_positions * ratio  # past the largest allowed, the check names instruments.<ASSET>.n_positions
-    n = t.n_positions if t.n_positions is not None else max(1, int(round(min(scaled, 1e15))))
-    depth = t.book_depth_usd_1pct if t.book_depth_usd_1pct is not None else book.depth_usd_1pct * ratio
     out = {
         **_single(),
         "scenario.name": f"{scn.scenario.name}-{asset}",
         "scenario.seed": instrument_seed(scn.scenario.seed, asset),
         "market.asset": asset,
         "market.symbol": t.symbol or symbol(scn.market.symbol, scn.market.asset, asset),
-        "market.start_price_usd": t.start_price_usd,
+        "market.start_price_usd": t.start_price(),
         "market.tick_size_usd": t.tick_size_usd,
         "market.lot_size": t.lot_size,
         "market.tiers": None,  # the pack's table for the asset
-        "population.open_interest_usd": t.open_interest_usd,
-        "population.n_positions": n,
-        "book.depth_usd_1pct": depth,
     }
+    if pop.file is None:
+        ratio = t.open_interest_usd / pop.open_interest_usd if pop.open_interest_usd > 0 else 1.0
+        scaled = pop.n_positions * ratio  # past the largest allowed, the check names instruments.<ASSET>.n_positions
+        n = t.n_positions if t.n_positions is not None else max(1, int(round(min(scaled, 1e15))))
+        depth = t.book_depth_usd_1pct if t.book_depth_usd_1pct is not None else book.depth_usd_1pct * ratio
+        out.update({"population.open_interest_usd": t.open_interest_usd, "population.n_positions": n})
+    else:  # a snapshot: the file's rows of the asset (the check requires the depth)
+        depth = t.book_depth_usd_1pct
+    out["book.depth_usd_1pct"] = depth
     if scn.shock.kind in ("gap", "ramp"):
         out["shock.size_pct"] = scn.shock.size_pct * t.beta
+    if t.path is not None:  # its own recorded path replaces the replay at the run (sim.multi.one_path)
+        out["shock.rescale"] = True
     return out
 
 
@@ -355,6 +601,8 @@ def market_scenarios(scn: S) -> list[S]:
     An instrument's scenario is ``scn`` with its asset (the pack's tier table), symbol, start price, tick, lot, open
     interest, number of positions and book depth; a gap's or ramp's size times its beta; and a seed of its own
     (:func:`instrument_seed`), so its population, background flow and behaviour are drawn apart from the others'.
+    With an account snapshot (``population.file``) each market's positions are the file's rows of its asset, a
+    user's cross equity shared among its rows of every market (:func:`sim.config.snapshot.read_snapshot_csv`).
     Raises :class:`ScenarioError` with every problem, named by the instrument's keys.
     """
     out = [scn.with_overrides(_single())]
@@ -367,6 +615,14 @@ def market_scenarios(scn: S) -> list[S]:
             problems += [_renamed(p, source, asset, t) for p in err.problems]
     if problems:
         raise ScenarioError(problems)
+    if scn.population.file is not None:  # a snapshot: each user's cross rows in the run's assets share its account
+        from sim.config.snapshot import read_snapshot_csv
+
+        run = {m.market.asset: m.market.start_price_usd for m in out}
+        for k, m in enumerate(out):
+            rows = read_snapshot_csv(m.population.file, m.market.asset, m.market.start_price_usd, run=run)
+            population = dataclasses.replace(m.population, positions=rows)
+            out[k] = dataclasses.replace(cast(Any, m), population=population)
     return out
 
 
@@ -377,8 +633,13 @@ def portfolio_rng(scn: Any) -> np.random.Generator:
     return generator(scn.scenario.seed if pf.seed is None else pf.seed, "portfolio")
 
 
-def to_dict(value: Any) -> Any:
-    """An instrument's table or the counts as TOML data (unset keys left out)."""
+def to_dict(value: Any, relative_to: Any = None) -> Any:
+    """An instrument's table or the counts as TOML data (unset keys left out; ``path_file`` as
+    :meth:`sim.config.scenario.Scenario.to_dict` writes data files)."""
     if isinstance(value, InstrumentTable):
-        return {k: x for k, x in dataclasses.asdict(value).items() if x is not None}
+        unused = ("beta",) if value.path_file is not None else ("path_time",)  # refused next to what is set
+        out = {k: x for k in specs(InstrumentTable) if (x := getattr(value, k)) is not None and k not in unused}
+        if "path_file" in out and relative_to is not None:
+            out["path_file"] = shipped.portable(out["path_file"], relative_to)
+        return out
     return {str(k): w for k, w in value}

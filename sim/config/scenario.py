@@ -142,7 +142,7 @@ class Scenario:
                 elif spec.kind == "mix" and not isinstance(value, str):  # a named mix stays its name
                     value = {mixes.lev_key(lev): w for lev, w in value}
                 elif spec.kind in ("instrument", "counts"):
-                    value = instruments.to_dict(value)
+                    value = instruments.to_dict(value, relative_to)
                 elif spec.kind == "holding":
                     value = collateral.to_dict(value)
                 table[key] = value
@@ -256,7 +256,7 @@ class _Checker(Checker):
 def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
     """Rules tying keys of different tables together; returns extra field values (the data files' arrays)."""
     extra: dict[str, dict[str, Any]]
-    v, extra = c.values, {"population": {}, "book": {}, "shock": {}}
+    v, extra = c.values, {"population": {}, "book": {}, "shock": {}, "instruments": {}}
     # bounds set by other keys, now that every key has been read; with no shock its start time is unused
     c.check_refs(TABLES, skip={"shock.start_s"} if v["shock.kind"] == "none" else set())
     resource_checks.check_resources(c)
@@ -309,7 +309,7 @@ def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
         extra["shock"] = {"path": path}
     _check_shock_range(c, extra["shock"].get("path"))
     _check_prices(c)
-    instruments.check(c)
+    extra["instruments"] = instruments.check(c, extra["shock"].get("path"))
     collateral.check(c)
     return extra
 

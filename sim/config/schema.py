@@ -279,7 +279,7 @@ class Checker:
                 p = Path(value).expanduser()
             except RuntimeError:  # ~name of no user
                 return self.fail(key, f"no such file ({cut(value.split('/')[0])}: no such user)", value)
-            base = Path.cwd() if self.base_dir is None or key in self.overridden else Path(self.base_dir)
+            base = Path.cwd() if self.base_dir is None or self._typed(key) else Path(self.base_dir)
             if p.is_absolute():
                 return str(p)
             try:
@@ -287,6 +287,14 @@ class Checker:
             except (OSError, RuntimeError):  # e.g. a name too long for the system: reading it reports that
                 return str(base / p)
         return None if kind == "path" else value
+
+    def _typed(self, key: str) -> bool:
+        """Whether a key's value was typed as an override: a key of a table's table (``instruments.ETH.path_file``)
+        is when it was overridden itself, or when its whole table was and none of the table's keys alone."""
+        if key in self.overridden:
+            return True
+        head = ".".join(key.split(".")[:2])
+        return head != key and head in self.overridden and not any(k.startswith(head + ".") for k in self.overridden)
 
     def custom(self, spec: Spec, value: Any, key: str) -> Any:
         """Read a value of a kind of the caller's own; subclasses override this."""
@@ -469,7 +477,8 @@ def apply_overrides(
     if (where := too_deep(raw)) is not None:
         raise ScenarioError(deep_problem("<dict>", where))
     raw = copy.deepcopy(raw)
-    done, problems = set(), []
+    done: set[str] = set()
+    problems: list[str] = []
     for dotted, value in overrides.items():
         tname, _, name = str(dotted).partition(".")
         table_specs = specs(tables[tname]) if tname in tables else {}
@@ -485,7 +494,7 @@ def apply_overrides(
                         inner.pop(sub, None)
                     else:
                         inner[sub] = copy.deepcopy(value)
-                    done.add(f"{tname}.{head}")
+                    done.update((f"{tname}.{head}", f"{tname}.{head}.{sub}"))
             continue
         if name in table_specs and isinstance(value, str):
             value = override_value(value, table_specs[name])

@@ -5,8 +5,8 @@ A snapshot is a CSV (``#`` lines are comments) with one row per (user, coin) pos
 
 =================  ===========================================================================================
 ``user``           account id (any text; rows of one user share its cross account)
-``coin``           the position's coin; rows of ``market.asset`` become the run's positions, the others only
-                   weigh on their user's cross account (below)
+``coin``           the position's coin; rows of ``market.asset`` (and of each instrument's asset, in a run of
+                   several) become the run's positions, the others only weigh on their user's cross account (below)
 ``szi``            signed size in coins (> 0 long, < 0 short; not 0)
 ``entryPx``        entry price, USD
 ``leverage_type``  ``cross`` or ``isolated``
@@ -29,6 +29,14 @@ its equity at the snapshot's mark what the account has for this coin: ``W + s·Q
 reserved; this is the assumption behind the venue's own cross liquidation price (Hyperliquid: ``margin_available =
 account_value − maintenance_margin_required``), so the run's liquidation price of the row is the venue's. An
 isolated row's wallet gives it equity ``marginUsed`` at the mark.
+
+In a run of several instruments (``[instruments]``, docs/model.md §5.5) each market takes the rows of its asset, and
+a user's cross rows in the run's assets are one cross account: the account value less the maintenance margin of
+its cross rows in other coins (held still, as above) is its equity, given to its rows: each its unrealised profit
+(so no row's wallet is below 0 while the account's cash covers its losses), the rest in proportion to their entry
+notional ``|szi|·entryPx``; the engine shares the slack out again at the start, so the split changes only the first
+bands. Isolated rows stay alone; rows of coins with no market take no part but the reserved margin. A row's mark
+without ``positionValue`` is its market's start price.
 """
 
 from __future__ import annotations
@@ -60,12 +68,21 @@ def is_snapshot(path: str | Path) -> bool:
     return False
 
 
-def read_snapshot_csv(path: str | Path, asset: str, start_price: float) -> dict[str, np.ndarray]:
+def read_snapshot_csv(
+    path: str | Path, asset: str, start_price: float, run: dict[str, float] | None = None
+) -> dict[str, np.ndarray]:
     """Read a snapshot (module docstring) as the positions of ``asset``.
+
+    ``run``: every market of the run, asset → start price (default: ``asset`` alone); the rows of other coins are
+    held still, and a user's cross account value is shared among its rows of the run's assets (module docstring).
+    An asset's rows are those whose coin is the asset (for ``ALT``, also :data:`sim.venues.ALT_COIN`'s).
 
     Returns the arrays of :func:`sim.config.files.read_positions_csv` (``side``, ``size``, ``entry_price``,
     ``wallet``, ``mode``, ``margin``, ``line``) for the rows of ``asset``, plus ``mark`` (the snapshot's mark of
-    each row), ``equity`` (the equity the row is given at that mark) and ``liquidation_px`` (NaN where not given).
+    each row), ``equity`` (the equity the row is given at that mark), ``liquidation_px`` (NaN where not given) and
+    ``user`` (the row's user, numbered from 0 in the order of the file's sorted user ids: the same number in every
+    market's rows); and ``held_still_coins`` and ``held_still_rows``: the coins of the file with no market in the
+    run and their numbers of rows.
 
     Raises
     ------
@@ -122,15 +139,31 @@ def read_snapshot_csv(path: str | Path, asset: str, start_price: float) -> dict[
             num[key].append(arr[keep])
     t.finish()
     a = {k: np.concatenate(v) for k, v in num.items()}
-    return _positions(t, a, np.array(users, dtype=object), np.array(coins, dtype=object), asset.upper(), start_price)
+    run = {asset: start_price} if run is None else run
+    return _positions(t, a, np.array(users, dtype=object), np.array(coins, dtype=object), asset, start_price, run)
 
 
-def _positions(t, a, users, coins, asset, p0):
-    """The rows of ``asset`` as run positions; the problems of users and rows raise here."""
-    mine = coins == asset
+def coin_names(asset: str) -> tuple[str, ...]:
+    """The coins whose rows are an asset's: the asset, and for ``ALT`` the coin its tables are (AVAX)."""
+    from sim.venues import ALT_COIN
+
+    asset = asset.upper()
+    return (asset, ALT_COIN) if asset == "ALT" else (asset,)
+
+
+def _positions(t, a, users, coins, asset, p0, run):
+    """The rows of ``asset`` as run positions (``run``: each run asset's start price); the problems of users and
+    rows raise here."""
+    mine = np.isin(coins, coin_names(asset))
+    start = np.full(users.size, p0)  # a row's mark when the file gives none: its market's start price
+    simulated = np.zeros(users.size, bool)
+    for name, price in run.items():
+        theirs = np.isin(coins, coin_names(name))
+        start[theirs], simulated[theirs] = price, True
     size, side = np.abs(a["szi"]), np.sign(a["szi"]).astype(np.int8)
-    mark = np.where(np.isfinite(a["value"]), a["value"] / np.where(size > 0, size, 1.0), p0)
-    mm_other = np.zeros(users.size)
+    mark = np.where(np.isfinite(a["value"]), a["value"] / np.where(size > 0, size, 1.0), start)
+    upnl = side * size * (mark - a["entry"])
+    equity = a["used"].copy()  # isolated rows; cross rows below
     order = np.argsort(users, kind="stable")
     starts = np.flatnonzero(np.r_[True, users[order][1:] != users[order][:-1]])
     for lo, hi in zip(starts, np.r_[starts[1:], order.size]):
@@ -140,19 +173,22 @@ def _positions(t, a, users, coins, asset, p0):
             t.file_level(f"{where}: accountValue differs between the user's rows; it is the account's, one value")
         if np.unique(coins[rows]).size < rows.size:
             t.file_level(f"{where}: more than one row for the same coin; a user holds one position per coin")
-        others = rows[(coins[rows] != asset) & (a["mode"][rows] == CROSS)]
+        others = rows[~simulated[rows] & (a["mode"][rows] == CROSS)]
         need = others[~(np.isfinite(a["value"][others]) & np.isfinite(a["maxlev"][others]))]
         for i in need[:3]:
             t.file_level(
-                f"{t.name}: line {a['line'][i]}: a cross position in {coins[i]} (not market.asset) needs "
+                f"{t.name}: line {a['line'][i]}: a cross position in {coins[i]} (no market of the run) needs "
                 "positionValue and maxLeverage: its maintenance margin is reserved from the user's account value"
             )
-        mm = float(np.sum(a["value"][others] / (2.0 * a["maxlev"][others])))
-        mm_other[rows] = mm
+        left = a["account"][rows[0]] - float(np.sum(a["value"][others] / (2.0 * a["maxlev"][others])))
+        shared = rows[simulated[rows] & (a["mode"][rows] == CROSS)]
+        if shared.size:  # each row its profit, and the rest of the equity by entry notional
+            gain = np.maximum(upnl[shared], 0.0)
+            notional = size[shared] * a["entry"][shared]
+            equity[shared] = gain + (left - gain.sum()) * notional / notional.sum()
     if not mine.any():
         t.file_level(f"{t.name}: no position in {asset} (market.asset); coins found: {', '.join(sorted(set(coins)))}")
-    equity = np.where(a["mode"] == CROSS, a["account"] - mm_other, a["used"])
-    wallet = equity - side * size * (mark - a["entry"])
+    wallet = equity - upnl
     broke = np.flatnonzero(mine & ~(wallet > 0))
     for i in broke[:3]:
         t.file_level(
@@ -173,4 +209,10 @@ def _positions(t, a, users, coins, asset, p0):
         "equity": equity,
         "liquidation_px": a["liq"],
     }
-    return {k: np.ascontiguousarray(v[mine]) for k, v in out.items()}
+    out["user"] = np.unique(users, return_inverse=True)[1].astype(np.int64)
+    held, count = np.unique(coins[~simulated].astype(str), return_counts=True)
+    return {
+        **{k: np.ascontiguousarray(v[mine]) for k, v in out.items()},
+        "held_still_coins": held,
+        "held_still_rows": count.astype(np.int64),
+    }

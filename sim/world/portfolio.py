@@ -117,3 +117,36 @@ def group_accounts(inputs: Sequence[Any], pf: Any, rng: np.random.Generator) -> 
         rows = rows[np.argsort(np.asarray(inp.pos_leverage)[rows], kind="stable")]  # lowest leverage first
         out[m][rows] = acct[mine[np.argsort(score[mine], kind="stable")]]
     return out
+
+
+def file_accounts(inputs: Sequence[Any], positions: Sequence[dict]) -> list[np.ndarray]:
+    """Cross accounts across markets read from an account snapshot (docs/model.md §5.5), for
+    :func:`sim.multi.simulate_markets`: a user's cross rows in several markets are one account; an isolated row, a
+    user's only cross row, the counterparty and arrivals are in none.
+
+    Parameters
+    ----------
+    inputs : list of sim.engine.Inputs
+        One per market; its first rows are its ``positions``' rows, in their order.
+    positions : list of dict
+        Each market's rows as :func:`sim.config.snapshot.read_snapshot_csv` reads them (``user``, ``mode``).
+
+    Returns
+    -------
+    list of int64 arrays
+        As :func:`group_accounts`: each market's account of each position row, −1 for none.
+    """
+    users = [np.where(p["mode"] == E.CROSS, p["user"], -1).astype(np.int64) for p in positions]
+    every = np.concatenate(users) if users else np.zeros(0, np.int64)
+    every = every[every >= 0]
+    n = int(every.max()) + 1 if every.size else 0
+    ids = np.cumsum(np.bincount(every, minlength=n) >= 2) - 1  # users with cross rows in several markets, from 0
+    several = np.bincount(every, minlength=n) >= 2
+    out = []
+    for inp, u in zip(inputs, users):
+        acct = np.full(inp.pos_kind.size, -1, np.int64)
+        member = u >= 0
+        member[member] = several[u[member]]
+        acct[: u.size][member] = ids[u[member]]
+        out.append(acct)
+    return out

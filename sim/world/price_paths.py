@@ -45,3 +45,31 @@ def gbm_path(shock_cfg, p0, duration_s, seed):
     log_moves = np.concatenate(([0.0], np.cumsum(steps)))
     prices = p0 * elementwise.exp(log_moves, log_moves)
     return np.concatenate(([0.0], t)), np.concatenate(([p0], prices))
+
+
+def recorded_path(unix_s, price, zero_unix_s):
+    """A recorded price column on a run's clock (docs/model.md §6): ``(t_s, price)`` with ``t_s`` in seconds from
+    the run's start, the Unix time ``zero_unix_s``.
+
+    A blank price (NaN: a bar without trades) keeps the last price, and rows before the first price are dropped.
+    Rows before the run's start are replaced by one point at ``t = 0`` with the path's price then, linear between
+    the points around it as the run reads a path (a repeated time is a jump: the later price holds). A path that
+    starts later holds its first price until then; ``t_s`` is empty when the column has no price.
+    """
+    unix_s = np.asarray(unix_s, np.float64)
+    price = np.asarray(price, np.float64)
+    known = np.isfinite(price)
+    if not known.any():
+        return np.zeros(0), np.zeros(0)
+    first = int(np.argmax(known))
+    t, p, known = unix_s[first:] - zero_unix_s, price[first:], known[first:]
+    last = np.where(known, np.arange(p.size), 0)
+    p = p[np.maximum.accumulate(last)]  # a blank cell keeps the last price
+    if t[0] >= 0.0:
+        return t, p
+    k = int(np.searchsorted(t, 0.0, side="right"))  # rows at or before the start: t[:k]
+    if k == t.size:
+        p0 = p[-1]
+    else:
+        p0 = p[k - 1] + (p[k] - p[k - 1]) * (0.0 - t[k - 1]) / (t[k] - t[k - 1])
+    return np.concatenate(([0.0], t[k:])), np.concatenate(([p0], p[k:]))
