@@ -755,8 +755,6 @@ def test_venue_rules_that_contradict_each_other_are_refused():
     assert "slices need a backstop" in msg
 
 
-
-
 def test_a_saved_default_scenario_reruns_on_a_venue_with_a_lower_maximum_leverage(tmp_path):
     """A saved scenario writes the default mix as its table (50× and 100× in it); read back on Hyperliquid (40×) it
     is capped like the default, so the run's scenario.toml reruns there. Another table must fit (test_mixes)."""

@@ -1,6 +1,6 @@
 """Rebuild the README's figures (the PNG files beside this script) from the shipped scenarios.
 
-    python docs/img/make_figures.py                       # all ten
+    python docs/img/make_figures.py                       # all eleven
     python docs/img/make_figures.py cascade venues        # some of them
     options: --out DIR (default: this folder), --sweep DIR (the severity study's sweep folder, default
              runs/severity: a finished sweep there is reused, an unfinished one resumed)
@@ -19,6 +19,7 @@ adl_policies.png     ``liqsim compare scenarios/venue_comparison.toml --venues b
 crowds.png           ``sim.studies.crowds.crowd_study(scn).plot()`` of the default scenario (endogenous prices)
 multi_asset_crash.png ``liqsim run scenarios/multi_asset_crash.toml`` (the instruments picture)
 usde_depeg.png       ``liqsim run scenarios/usde_depeg.toml``
+replay_2025_10_10_multi.png ``liqsim run scenarios/replay_2025_10_10_multi.toml``
 severity.png         ``liqsim sweep scenarios/leverage_mix_severity.toml --out runs/severity`` then
                      ``liqsim plot severity runs/severity`` (210 runs, about 15 s on two cores)
 ==================== ======================================================================================
@@ -54,6 +55,7 @@ NAMES = (
     "crowds",
     "multi_asset_crash",
     "usde_depeg",
+    "replay_2025_10_10_multi",
     "severity",
 )
 
@@ -82,7 +84,7 @@ def make(names, out, sweep):
             else:
                 cmp = compare(scn, venues=["binance"], policies=["venue_queue", "pro_rata", "leverage_drain"])
             cmp.plot().savefig(png, dpi=plots.COMPARISON_DPI)
-        elif name in ("multi_asset_crash", "usde_depeg"):
+        elif name in ("multi_asset_crash", "usde_depeg", "replay_2025_10_10_multi"):
             save_instruments_png(_run(name), png)
         elif name == "crowds":
             crowd_study(sim.load_scenario(SCENARIOS / "btc_flash_crash.toml")).plot().savefig(png, dpi=CROWDS_DPI)
