@@ -245,6 +245,8 @@ def main(argv=None):
         previous, installed = signal.signal(signal.SIGTERM, _on_sigterm), True
     try:
         if args.command == "warmup":
+            if args.instruments:
+                import sim.multi  # noqa: F401 (its kernels join what pending() and warmup() know)
             from sim._compile import pending
             from sim.compiling import warmup
 

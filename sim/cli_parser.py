@@ -47,7 +47,12 @@ def _parser():
     val.add_argument("file")
     add_overrides(val)
 
-    sub.add_parser("warmup", help="compile the kernels once so later runs start fast")
+    warm = sub.add_parser("warmup", help="compile the kernels once so later runs start fast")
+    warm.add_argument(
+        "--instruments",
+        action="store_true",
+        help="also the account layer of runs of several instruments ([instruments] scenarios; about 10 s more)",
+    )
 
     calc = sub.add_parser(
         "calc",

@@ -164,3 +164,18 @@ def test_bad_collateral_is_one_message_naming_the_key(overrides, message, tmp_pa
 def test_collateral_needs_instruments():
     with pytest.raises(sim.ScenarioError, match=r"collateral = 'USDe': needs \[instruments\]"):
         sim.load_scenario("btc_flash_crash", overrides={"collateral.USDe.share": 0.5})
+
+
+def test_warmup_with_instruments_leaves_nothing_for_a_run_of_several(compiled, tmp_path):
+    """`liqsim warmup --instruments` also compiles the account layer: afterwards, in a fresh process on the same
+    cache, nothing is pending with sim.multi imported."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    code = "import sim.multi; from sim._compile import pending; print(len(pending()))"
+    done = subprocess.run([sys.executable, "-m", "sim", "warmup", "--instruments"], env=env, capture_output=True)
+    assert done.returncode == 0
+    left = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert left.stdout.strip() == "0"
