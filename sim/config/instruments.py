@@ -182,6 +182,14 @@ class PortfolioTable:
         "Rank correlation of the leverages of one account's positions (a Gaussian copula over each instrument's "
         "leverage ranks).",
     )
+    side_correlation: float = num(
+        0.0,
+        "[-1, 1]",
+        "",
+        "How one account's positions go together in direction (a Gaussian copula over sides, as over leverages): "
+        "1 = all long or all short as far as each instrument's long and short counts allow, −1 = hedged pairs, "
+        "0 = each side drawn alone.",
+    )
     seed: int | None = num(
         None,
         "[0, 2**63)",

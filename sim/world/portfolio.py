@@ -21,6 +21,11 @@ share of each market's traders into accounts that hold positions in several mark
    ``ρ < 0`` an account of ``k`` places is held at ``r ≥ −1 / (k − 1)``, the least an equicorrelation can be). In
    each market the place with the lowest score takes the row with the lowest leverage, and so on up (ties in
    leverage broken at random): a Gaussian copula over leverage ranks.
+5. **Which sides** (``portfolio.side_correlation`` ≠ 0). Each place also draws a side score, equicorrelated within
+   the account like the leverage scores. In each market the places with the highest side scores take the market's
+   long rows among those drawn in step 4, the others its short rows, and step 4's matching of leverages runs within
+   each side. The rows are the same as at 0 (so each market's long and short counts in accounts are too); only who
+   holds which changes. At 0 nothing is drawn and step 4 alone places the rows.
 """
 
 from collections.abc import Sequence
@@ -109,13 +114,23 @@ def group_accounts(inputs: Sequence[Any], pf: Any, rng: np.random.Generator) -> 
     acct = ids[acct]
     n_acct = int(ids[-1] + 1) if ids.size else 0
     score = _scores(acct, n_acct, float(pf.leverage_correlation), rng)
+    chosen = []
     for m, (inp, e) in enumerate(zip(inputs, elig)):
         mine = np.flatnonzero(mkt == m)
+        rows = e[rng.permutation(e.size)[: mine.size]] if mine.size else e[:0]  # a random order: ties at random
+        chosen.append((mine, rows[np.argsort(np.asarray(inp.pos_leverage)[rows], kind="stable")]))  # lowest first
+    rho_side = float(getattr(pf, "side_correlation", 0.0))
+    side_score = _scores(acct, n_acct, rho_side, rng) if rho_side != 0.0 else None  # after the rows: the same rows
+    for m, (inp, (mine, rows)) in enumerate(zip(inputs, chosen)):
         if mine.size == 0:
             continue
-        rows = e[rng.permutation(e.size)[: mine.size]]  # in a random order, so a stable sort breaks ties at random
-        rows = rows[np.argsort(np.asarray(inp.pos_leverage)[rows], kind="stable")]  # lowest leverage first
-        out[m][rows] = acct[mine[np.argsort(score[mine], kind="stable")]]
+        if side_score is None:
+            out[m][rows] = acct[mine[np.argsort(score[mine], kind="stable")]]
+            continue
+        long_ = np.asarray(inp.pos_side)[rows] > 0
+        by_side = mine[np.argsort(-side_score[mine], kind="stable")]  # the highest side scores take the longs
+        for group, places in ((rows[long_], by_side[: int(long_.sum())]), (rows[~long_], by_side[int(long_.sum()) :])):
+            out[m][group] = acct[places[np.argsort(score[places], kind="stable")]]
     return out
 
 
