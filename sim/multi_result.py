@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim import enums as E
-from sim.outputs import atomic_folder, claim, json_ready, naming, write_csv
+from sim.outputs import atomic_folder, claim, json_ready, write_csv
+from sim.result import summary_document, writer
 
 #: A forced close's cause, by code (``enums.CAUSE_NAMES``): a row of no cross account; a row whose own loss was the
 #: largest part of its account's; one forced by the account's other positions (cross-asset); one forced by the
@@ -156,23 +157,8 @@ class MultiResult:
         single run's; ``accounts`` adds ``accounts_<ASSET>.csv`` and ``cross_rows.csv``. Returns the folder."""
         files = instrument_files(self.names)
         with claim(directory, "instruments", files) as target, atomic_folder(target, "instruments") as tmp:
-
-            def put(name, write):
-                with naming(target / name):
-                    write(tmp / name)
-
-            mk = self.scenario.market
-            doc = {
-                "scenario": self.scenario.scenario.name,
-                "seed": self.seed,
-                "venue": mk.venue,
-                "venue_version": mk.venue_version,
-                "adl_policy": self.scenario.adl.policy,
-                **self.summary,
-                "timings": self.timings,
-                "versions": self.versions,
-            }
-            put("summary.json", lambda p: p.write_text(json.dumps(json_ready(doc), indent=2) + "\n"))
+            put = writer(target, tmp)
+            put("summary.json", lambda p: p.write_text(json.dumps(json_ready(summary_document(self)), indent=2) + "\n"))
             put("instruments.csv", lambda p: write_csv(p, self.instruments(), "instruments"))
             for name in self.names:
                 res = self.markets[name]

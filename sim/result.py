@@ -16,6 +16,33 @@ from sim.outputs import OUTPUT_FILES, atomic_folder, claim, json_ready, label_co
 from sim.report import heatmaps
 
 
+def writer(target, tmp):
+    """``put(name, write)``: ``write(path)`` of file ``name`` in the folder being assembled (``tmp``), an error
+    naming it under its final place (``target``)."""
+
+    def put(name, write):
+        with naming(target / name):
+            write(tmp / name)
+
+    return put
+
+
+def summary_document(res):
+    """What ``summary.json`` holds for a run (or a run of several instruments): what ran, the summary, timings and
+    versions."""
+    mk = res.scenario.market
+    return {
+        "scenario": res.scenario.scenario.name,
+        "seed": res.seed,
+        "venue": mk.venue,
+        "venue_version": mk.venue_version,
+        "adl_policy": res.scenario.adl.policy,
+        **res.summary,
+        "timings": res.timings,
+        "versions": res.versions,
+    }
+
+
 @dataclass(frozen=True)
 class Result:
     """A finished run.
@@ -111,23 +138,8 @@ class Result:
         process is writing. Returns the folder's resolved path.
         """
         with claim(directory, "run", OUTPUT_FILES) as target, atomic_folder(target, "run") as tmp:
-
-            def put(name, write):
-                with naming(target / name):
-                    write(tmp / name)
-
-            mk = self.scenario.market
-            doc = {
-                "scenario": self.scenario.scenario.name,
-                "seed": self.seed,
-                "venue": mk.venue,
-                "venue_version": mk.venue_version,
-                "adl_policy": self.scenario.adl.policy,
-                **self.summary,
-                "timings": self.timings,
-                "versions": self.versions,
-            }
-            put("summary.json", lambda p: p.write_text(json.dumps(json_ready(doc), indent=2) + "\n"))
+            put = writer(target, tmp)
+            put("summary.json", lambda p: p.write_text(json.dumps(json_ready(summary_document(self)), indent=2) + "\n"))
             put("fills.csv", lambda p: write_csv(p, self.fills, "fills"))
             put("series.csv", lambda p: write_csv(p, self.series, "series"))
             put("adl.csv", lambda p: write_csv(p, self.adl_table(), "adl"))

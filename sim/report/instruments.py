@@ -7,16 +7,13 @@ account, rows whose own loss led their account's, rows forced by the account's o
 by its collateral, as horizontal stacked bars.
 """
 
-import os
-import uuid
-
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from sim.enums import CAUSE_NAMES
 from sim.report.legends import place_legends
-from sim.report.plotkit import CASCADE_DPI, CASCADE_FIGSIZE, _style, _usd, fmt_usd
+from sim.report.plotkit import CASCADE_FIGSIZE, _style, _usd, fmt_usd, write_png
 from sim.report.timeaxis import clock_origin, time_axis, time_window
 
 #: One colour per instrument, in the scenario's order (market.asset first).
@@ -142,14 +139,4 @@ def save_instruments_png(multi, path):
     fig = Figure(figsize=CASCADE_FIGSIZE, layout="constrained")
     FigureCanvasAgg(fig)
     plot_instruments(multi, fig=fig)
-    folder = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "xb") as fh:
-            fig.savefig(fh, format="png", dpi=CASCADE_DPI)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return write_png(fig, path)

@@ -1,6 +1,8 @@
 """Colours, number formats and small Axes helpers shared by the figures of :mod:`sim.report.plots`."""
 
 import math
+import os
+import uuid
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -21,6 +23,22 @@ CASCADE_DPI = 100
 
 # --------------------------------------------------------------------------------------------
 # Small helpers
+
+
+def write_png(fig, path, dpi=CASCADE_DPI):
+    """Write ``fig`` as a PNG at ``path`` atomically: to a temporary name in the same folder, then moved over
+    ``path`` with ``os.replace``; the temporary file is removed if anything fails. Returns ``path``."""
+    folder = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(tmp, "xb") as fh:
+            fig.savefig(fh, format="png", dpi=dpi)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
 
 
 def _axes(ax, figsize=(10.0, 4.0)):

@@ -14,8 +14,6 @@ composed of these panels places its legends last, with :func:`sim.report.legends
 """
 
 import math
-import os
-import uuid
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -56,6 +54,7 @@ from sim.report.plotkit import (  # noqa: F401 (fmt_usd, fmt_pct and the colours
     fmt_usd,
     scenario_name,
     shock_label,
+    write_png,
 )
 from sim.report.timeaxis import bar_label, bar_width, clock_origin, fit_y, time_axis, time_window
 from sim.world.market import shock_path
@@ -274,17 +273,7 @@ def save_cascade_png(result, path):
     fig = Figure(figsize=CASCADE_FIGSIZE, layout="constrained")
     FigureCanvasAgg(fig)
     plot_cascade(result, fig=fig)
-    folder = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "xb") as fh:
-            fig.savefig(fh, format="png", dpi=CASCADE_DPI)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return write_png(fig, path)
 
 
 # --------------------------------------------------------------------------------------------
