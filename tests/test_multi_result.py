@@ -205,3 +205,8 @@ def test_side_correlation_makes_portfolios_directional_and_cross_asset_liquidati
     plain = sim.run(sim.load_scenario("multi_asset_crash", overrides=base))
     directional = sim.run(sim.load_scenario("multi_asset_crash", overrides={**base, "portfolio.side_correlation": 0.9}))
     assert directional.summary["cross_asset_usd"] > 1.1 * plain.summary["cross_asset_usd"]  # 16% more here
+
+
+def test_collateral_needs_accounts_of_several_instruments():
+    with pytest.raises(sim.ScenarioError, match="collateral = 'USDe': is held by accounts of several instruments"):
+        sim.load_scenario("multi_asset_crash", overrides={"portfolio.share": 0.0, "collateral.USDe.share": 0.5})

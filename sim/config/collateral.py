@@ -29,7 +29,9 @@ DOLLARS = ("USDT", "USDC", "USDe")
 class HoldingTable:
     """``[collateral.<ASSET>]``: cross accounts posting part of their margin in this asset."""
 
-    share: float = num(1.0, "(0, 1]", "fraction", "Fraction of the scenario's cross accounts that hold it.")
+    share: float = num(
+        1.0, "(0, 1]", "fraction", "Fraction of the accounts of several instruments ([portfolio]) that hold it."
+    )
     margin_share: float = num(
         0.5,
         "(0, 1]",
@@ -147,6 +149,13 @@ def check(c: Checker) -> None:
             ", ".join(a for a, _ in given),
         )
         return
+    if v["portfolio.share"] == 0.0 and v["population.file"] is None:
+        c.fail(
+            "collateral",
+            "is held by accounts of several instruments, and there are none: needs portfolio.share above 0 (or an "
+            "account snapshot, population.file)",
+            ", ".join(a for a, _ in given),
+        )
     table, version = None, None
     if c.ok("market.venue", "market.venue_version"):
         version = v["market.venue_version"] or venues.DEFAULTS.get(v["market.venue"])
