@@ -141,8 +141,9 @@ INSTRUMENTS = [
 COLLATERAL = [
     "### `[collateral.<ASSET>]`",
     "",
-    "Collateral of the accounts that hold several instruments (`[portfolio]`, or an account snapshot), one table per asset (`USDT`, `USDC`, `USDe`, "
-    "`BTC`; the venue's collateral table says which it takes, docs/model.md §2.10). A share of the cross accounts "
+    "Collateral of the accounts that hold several instruments (`[portfolio]`, or an account snapshot), one table "
+    "per asset (`USDT`, `USDC`, `USDe`, `BTC`; the venue's collateral table says which it takes, docs/model.md "
+    "§2.10). A share of those accounts "
     "exchange `margin_share` of their USD margin for the asset at its start price; the venue's ratio (or `ratio`) "
     "counts it at less from the start, and its price moves the accounts' equity. A stablecoin stays at 1 USD unless "
     "`move_pct` is set: a depeg from `start_s` over `duration_s`, back to its peg from `back_s` if given. `BTC` "
