@@ -30,6 +30,7 @@ from sim.kernels.heap import heap_pop_nb, heap_push_nb
 from sim.kernels.liquidation import heap_insert_nb
 from sim.kernels.loop import path_price_nb
 from sim.kernels.margin import bankruptcy_price_nb, position_lp_nb, position_mm_nb
+from sim.kernels.prefetch import prefetch_nb
 
 
 @jit(entry=True)
@@ -261,6 +262,8 @@ def cross_round_nb(g, ca, cl, t, mark, tick, floor, mmr, cum, nk, basis, weight,
     for k in range(n_liq):  # the list is written anew below
         ca.liq_prev[k] = ca.liq[k]
     for k in range(nh):
+        if k + 16 < nh:
+            prefetch_nb(ca.crossed, held[k + 16])
         i = held[k]
         ca.crossed[i] = r
     n_coll = 0
@@ -284,7 +287,9 @@ def cross_round_nb(g, ca, cl, t, mark, tick, floor, mmr, cum, nk, basis, weight,
                 break
         cl.heap_n[c] = n
     ca.n[1] = 0
-    for k in range(nh + n_coll + n_liq):
+    n_all = nh + n_coll + n_liq
+    for k in range(n_all):
+        _ahead_nb(g, ca, held, nh, n_coll, n_all, k, r)
         if k < nh:
             a = ca.row_acct[held[k]]
         elif k < nh + n_coll:
@@ -296,6 +301,52 @@ def cross_round_nb(g, ca, cl, t, mark, tick, floor, mmr, cum, nk, basis, weight,
         look[a] = r
         _account_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, weight, method)
     return ca.n[2]
+
+
+@jit(inline="always")
+def _acct_at_nb(ca, held, nh, n_coll, n_all, k):
+    """The account of the ``k``-th entry of the round's list (held rows, crossed holdings, accounts being
+    liquidated); -1 for a holding or past the end (nothing to load ahead)."""
+    if k < nh:
+        return ca.row_acct[held[k]]
+    if k < nh + n_coll or k >= n_all:
+        return -1
+    return ca.liq_prev[k - nh - n_coll]
+
+
+@jit(inline="always")
+def _ahead_nb(g, ca, held, nh, n_coll, n_all, k, r):
+    """Start loading what the accounts a few places ahead in the round's list will read, one dependent step per
+    distance (a held row's account, then the account's row list, then its rows' fields): the accounts are far
+    apart in memory, and each one's loads wait on the one before, so without this the layer waits on memory."""
+    if k + 24 < nh:
+        prefetch_nb(ca.row_acct, held[k + 24])
+    a = _acct_at_nb(ca, held, nh, n_coll, n_all, k + 16)
+    if a >= 0:
+        prefetch_nb(ca.stamp, a)
+        prefetch_nb(ca.ptr, a)
+    a = _acct_at_nb(ca, held, nh, n_coll, n_all, k + 8)
+    if a >= 0 and ca.stamp[a] != r:
+        prefetch_nb(ca.rows, ca.ptr[a])
+        prefetch_nb(ca.eq, ca.ptr[a])
+        prefetch_nb(ca.mm, ca.ptr[a])
+        prefetch_nb(ca.wt, ca.ptr[a])
+    a = _acct_at_nb(ca, held, nh, n_coll, n_all, k + 4)
+    if a >= 0 and ca.stamp[a] != r:
+        for kk in range(ca.ptr[a], ca.ptr[a + 1]):
+            i = ca.rows[kk]
+            prefetch_nb(g.status, i)
+            prefetch_nb(g.side, i)
+            prefetch_nb(g.size, i)
+            prefetch_nb(g.entry, i)
+            prefetch_nb(g.wallet, i)
+            prefetch_nb(g.lp, i)
+            prefetch_nb(g.bp, i)
+            prefetch_nb(g.key, i)
+            prefetch_nb(g.version, i)
+            prefetch_nb(g.eligible, i)
+            prefetch_nb(ca.row_mkt, i)
+            prefetch_nb(ca.crossed, i)
 
 
 @jit
