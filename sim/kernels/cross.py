@@ -26,22 +26,29 @@ slice. Tiers are per market, padded: ``floor[m, :nk[m]]``.
 
 from sim import enums as E
 from sim._jit import jit
-from sim.kernels.heap import heap_pop_nb, heap_push_nb
-from sim.kernels.liquidation import heap_insert_nb
+from sim.kernels.heap import heap_compact_nb, heap_pop_nb, heap_push_nb
 from sim.kernels.loop import path_price_nb
 from sim.kernels.margin import bankruptcy_price_nb, position_lp_nb, position_mm_nb
 from sim.kernels.prefetch import prefetch_nb
 
 
-@jit(entry=True)
-def push_rows_nb(pos, trig, work, rows, n, lo, hi):
-    """Put the re-priced global rows ``rows[:n]`` that belong to the market of global rows ``[lo, hi)`` back in
-    its trigger index (``pos``, ``trig``, ``work``: that market's), unless they wait for a later tick (deferred:
-    the flush indexes their latest key)."""
-    for k in range(n):
-        i = rows[k]
-        if lo <= i < hi and pos.status[i - lo] == E.OPEN and pos.eligible[i - lo] <= work.tick:
-            heap_insert_nb(pos, trig, work, i - lo)
+@jit(inline="always")
+def _index_nb(g, ca, i, m, tick):
+    """Put re-priced global row ``i`` (market ``m``) back in its market's trigger index, unless it waits for a later
+    tick (deferred: the flush indexes its latest key); as the loop's own re-indexing does, on views of the heaps."""
+    if g.status[i] != E.OPEN or g.eligible[i] > tick[m]:
+        return
+    lo = ca.lo[m]
+    cap = (ca.heap_at[m + 1] - ca.heap_at[m]) >> 1
+    h = 0 if g.side[i] > 0 else 1
+    at = ca.heap_at[m] + h * cap
+    hk = ca.heap_key[at : at + cap]
+    hi = ca.heap_id[at : at + cap]
+    hv = ca.heap_ver[at : at + cap]
+    n = ca.heap_n[m, h]
+    if n >= cap:
+        n = heap_compact_nb(hk, hi, hv, n, g.version[lo : ca.lo[m + 1]], g.status[lo : ca.lo[m + 1]], E.OPEN)
+    ca.heap_n[m, h] = heap_push_nb(hk, hi, hv, n, g.key[i], i - lo, g.version[i])
 
 
 @jit(inline="always")
@@ -56,7 +63,7 @@ def _reprice_nb(g, i, m, floor, mmr, cum, nk, basis):
     g.version[i] += 1
 
 
-@jit
+@jit(inline="always")
 def _measure_nb(a, g, ca, cl, mark, floor, mmr, cum, nk, basis, weight):
     """Each row's equity, maintenance margin and weight at the marks (``ca.eq``, ``ca.mm``, ``ca.wt``); returns
     the account's equity and the sum of maintenance margins and of weights. A closed row's equity is the cash it
@@ -117,8 +124,8 @@ def _coll_push_nb(cl, j):
     cl.heap_n[c] = heap_push_nb(hk, hi, hv, n, -cl.w[j] / cl.k[j], j, cl.ver[j])
 
 
-@jit
-def _reallocate_nb(a, r, g, ca, cl, mark, floor, mmr, cum, nk, basis, slack, total_wt):
+@jit(inline="always")
+def _reallocate_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, slack, total_wt):
     """Share the slack of safe account ``a`` among its open rows by weight (closed rows' cash goes with it) and
     re-price them. Returns False, changing nothing, when a row handed over in this round (``r``) would still be
     past its band at its mark: the slack is rounding, the account is liquidatable."""
@@ -150,8 +157,10 @@ def _reallocate_nb(a, r, g, ca, cl, mark, floor, mmr, cum, nk, basis, slack, tot
             g.wallet[i] -= ca.eq[k]  # its cash joins the slack shared among the open rows
             continue
         g.wallet[i] += (ca.mm[k] - ca.eq[k]) + slack * (ca.wt[k] / total_wt)
-        _reprice_nb(g, i, ca.row_mkt[i], floor, mmr, cum, nk, basis)
-        ca.push[ca.n[3]] = i
+        m = ca.row_mkt[i]
+        _reprice_nb(g, i, m, floor, mmr, cum, nk, basis)
+        if r >= 0:  # in a round (at the start the caller sorts the indexes afresh)
+            _index_nb(g, ca, i, m, tick)
         ca.n[3] += 1
     return True
 
@@ -162,7 +171,7 @@ def _candidate_nb(g, ca, i, tick):
     return g.status[i] == E.OPEN and g.eligible[i] <= tick and ca.forced_at[i] != tick
 
 
-@jit
+@jit(inline="always")
 def _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, method, equity, total_mm):
     """Share the equity of liquidatable account ``a`` out by the venue's rule and force the rows the rule takes now
     (eligible this tick and not forced yet in it). Returns the number forced (0: it waits for a later tick)."""
@@ -238,7 +247,7 @@ def _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, method, 
             ca.forced[ca.n[2]] = i
             ca.n[2] += 1
             ca.n[6] += 1
-        ca.push[ca.n[3]] = i
+        _index_nb(g, ca, i, m, tick)
         ca.n[3] += 1
     return 1
 
@@ -248,9 +257,9 @@ def cross_round_nb(g, ca, cl, t, mark, tick, floor, mmr, cum, nk, basis, weight,
     """One round of the account layer after every market's tick (or after the liquidation work of the last round):
     the rows forced in the last round are cross rows again; every account that has a row in ``held[:nh]`` (global
     rows handed over by the markets), a collateral holding whose band the asset's price at time ``t`` crossed, or is
-    being liquidated is looked at, at the marks ``mark`` (one per market) and oracle ticks ``tick``. Fills
-    ``ca.push[:ca.n[3]]`` (rows to put back in their market's index) and ``ca.forced[:ca.n[2]]`` (rows forced: run
-    their markets' liquidation work again); returns the number forced."""
+    being liquidated is looked at, at the marks ``mark`` (one per market) and oracle ticks ``tick``. Puts every
+    re-priced row back in its market's index (``ca.heap_*``: the caller hands ``ca.heap_n`` over) and fills
+    ``ca.forced[:ca.n[2]]`` (rows forced: run their markets' liquidation work again); returns the number forced."""
     for k in range(ca.n[2]):
         g.cross[ca.forced[k]] = 1
     ca.n[2] = 0
@@ -289,7 +298,7 @@ def cross_round_nb(g, ca, cl, t, mark, tick, floor, mmr, cum, nk, basis, weight,
     ca.n[1] = 0
     n_all = nh + n_coll + n_liq
     for k in range(n_all):
-        _ahead_nb(g, ca, held, nh, n_coll, n_all, k, r)
+        _ahead_nb(g, ca, cl, held, nh, n_coll, n_all, k, r)
         if k < nh:
             a = ca.row_acct[held[k]]
         elif k < nh + n_coll:
@@ -315,7 +324,7 @@ def _acct_at_nb(ca, held, nh, n_coll, n_all, k):
 
 
 @jit(inline="always")
-def _ahead_nb(g, ca, held, nh, n_coll, n_all, k, r):
+def _ahead_nb(g, ca, cl, held, nh, n_coll, n_all, k, r):
     """Start loading what the accounts a few places ahead in the round's list will read, one dependent step per
     distance (a held row's account, then the account's row list, then its rows' fields): the accounts are far
     apart in memory, and each one's loads wait on the one before, so without this the layer waits on memory."""
@@ -325,6 +334,8 @@ def _ahead_nb(g, ca, held, nh, n_coll, n_all, k, r):
     if a >= 0:
         prefetch_nb(ca.stamp, a)
         prefetch_nb(ca.ptr, a)
+        prefetch_nb(ca.state, a)
+        prefetch_nb(cl.ptr, a)
     a = _acct_at_nb(ca, held, nh, n_coll, n_all, k + 8)
     if a >= 0 and ca.stamp[a] != r:
         prefetch_nb(ca.rows, ca.ptr[a])
@@ -347,6 +358,11 @@ def _ahead_nb(g, ca, held, nh, n_coll, n_all, k, r):
             prefetch_nb(g.eligible, i)
             prefetch_nb(ca.row_mkt, i)
             prefetch_nb(ca.crossed, i)
+            if ca.state[a] != 0:  # being liquidated: what a forced row's bookkeeping reads too
+                prefetch_nb(g.cross, i)
+                prefetch_nb(ca.forced_at, i)
+                prefetch_nb(ca.why, i)
+                prefetch_nb(ca.m0, i)
 
 
 @jit
@@ -363,7 +379,7 @@ def _holder_nb(cl, j):
     return lo
 
 
-@jit
+@jit(inline="always")
 def _account_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, weight, method):
     """Look at account ``a`` as a whole: share its slack out again if it is safe, else liquidate it."""
     equity, total_mm, total_wt = _measure_nb(a, g, ca, cl, mark, floor, mmr, cum, nk, basis, weight)
@@ -374,7 +390,7 @@ def _account_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, weight,
     if (
         slack > 0.0
         and total_wt > 0.0
-        and _reallocate_nb(a, r, g, ca, cl, mark, floor, mmr, cum, nk, basis, slack, total_wt)
+        and _reallocate_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, slack, total_wt)
     ):
         if ca.state[a] == 0:
             ca.n[4] += 1
@@ -397,7 +413,7 @@ def _account_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, weight,
 
 
 @jit(entry=True)
-def share_all_nb(g, ca, cl, mark, floor, mmr, cum, nk, basis, weight):
+def share_all_nb(g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, weight):
     """Share every safe account's slack out among its rows and holdings at the marks ``mark`` and the collateral's
     starting prices (the start of a run: the rows come with the margins they were opened with, so a 100× row in a
     rich account would cross its band at the first move), and index every holding's band. Re-prices the rows; the
@@ -409,7 +425,7 @@ def share_all_nb(g, ca, cl, mark, floor, mmr, cum, nk, basis, weight):
         equity, total_mm, total_wt = _measure_nb(a, g, ca, cl, mark, floor, mmr, cum, nk, basis, weight)
         slack = equity - total_mm
         if total_mm > 0.0 and slack > 0.0 and total_wt > 0.0:
-            _reallocate_nb(a, -1, g, ca, cl, mark, floor, mmr, cum, nk, basis, slack, total_wt)
+            _reallocate_nb(a, -1, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, slack, total_wt)
             n += 1
         else:
             for j in range(cl.ptr[a], cl.ptr[a + 1]):
