@@ -65,14 +65,16 @@ def _reprice_nb(g, i, m, floor, mmr, cum, nk, basis):
 
 @jit(inline="always")
 def _measure_nb(a, g, ca, cl, mark, floor, mmr, cum, nk, basis, weight):
-    """Each row's equity, maintenance margin and weight at the marks (``ca.eq``, ``ca.mm``, ``ca.wt``); returns
+    """Each row's equity, maintenance margin and weight at the marks (``ca.eq``, ``ca.mm``, ``ca.wt``, from their
+    start whatever the account: a scratch that stays in cache, read back by the account's next steps); returns
     the account's equity and the sum of maintenance margins and of weights. A closed row's equity is the cash it
     holds; it has no margin and no weight. Weight: the slack's share (notional × market weight) when the account is
     safe; a liquidated account's equity is shared by margin (under the trigger tiers) instead."""
     equity = 0.0
     total_mm = 0.0
     total_wt = 0.0
-    for k in range(ca.ptr[a], ca.ptr[a + 1]):
+    lo = ca.ptr[a]
+    for k in range(lo, ca.ptr[a + 1]):
         i = ca.rows[k]
         if g.status[i] == E.OPEN:
             m = ca.row_mkt[i]
@@ -81,16 +83,16 @@ def _measure_nb(a, g, ca, cl, mark, floor, mmr, cum, nk, basis, weight):
             nn = nk[m]
             eq = g.wallet[i] + g.side[i] * q * (x - g.entry[i])
             mm = position_mm_nb(q, g.entry[i], x, floor[m, :nn], mmr[m, :nn], cum[m, :nn], basis[m])
-            ca.eq[k] = eq
-            ca.mm[k] = mm
-            ca.wt[k] = q * x * weight[m]
+            ca.eq[k - lo] = eq
+            ca.mm[k - lo] = mm
+            ca.wt[k - lo] = q * x * weight[m]
             equity += eq
             total_mm += mm
-            total_wt += ca.wt[k]
+            total_wt += ca.wt[k - lo]
         else:
-            ca.eq[k] = g.wallet[i]
-            ca.mm[k] = 0.0
-            ca.wt[k] = 0.0
+            ca.eq[k - lo] = g.wallet[i]
+            ca.mm[k - lo] = 0.0
+            ca.wt[k - lo] = 0.0
             equity += g.wallet[i]
     for j in range(cl.ptr[a], cl.ptr[a + 1]):  # collateral: equity w + k·p, no margin
         c = cl.asset[j]
@@ -136,7 +138,7 @@ def _reallocate_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, slac
         if g.status[i] != E.OPEN or ca.crossed[i] != r:
             continue
         m = ca.row_mkt[i]
-        w = g.wallet[i] + ((ca.mm[k] - ca.eq[k]) + slack * (ca.wt[k] / total_wt))
+        w = g.wallet[i] + ((ca.mm[k - lo] - ca.eq[k - lo]) + slack * (ca.wt[k - lo] / total_wt))
         nn = nk[m]
         s = g.side[i]
         lp = position_lp_nb(s, g.size[i], g.entry[i], w, floor[m, :nn], mmr[m, :nn], cum[m, :nn], basis[m])
@@ -154,9 +156,9 @@ def _reallocate_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, slac
     for k in range(lo, hi):
         i = ca.rows[k]
         if g.status[i] != E.OPEN:
-            g.wallet[i] -= ca.eq[k]  # its cash joins the slack shared among the open rows
+            g.wallet[i] -= ca.eq[k - lo]  # its cash joins the slack shared among the open rows
             continue
-        g.wallet[i] += (ca.mm[k] - ca.eq[k]) + slack * (ca.wt[k] / total_wt)
+        g.wallet[i] += (ca.mm[k - lo] - ca.eq[k - lo]) + slack * (ca.wt[k - lo] / total_wt)
         m = ca.row_mkt[i]
         _reprice_nb(g, i, m, floor, mmr, cum, nk, basis)
         if r >= 0:  # in a round (at the start the caller sorts the indexes afresh)
@@ -186,7 +188,7 @@ def _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, method, 
             return 0  # dYdX: one liquidation order per account per block (an oracle tick here)
         if _candidate_nb(g, ca, i, tick[m]):
             n_cand += 1
-            if best < 0 or ca.mm[k] > ca.mm[best]:
+            if best < 0 or ca.mm[k - lo] > ca.mm[best - lo]:
                 best = k  # the largest maintenance margin, the first row on ties
     if n_cand == 0:
         return 0
@@ -218,16 +220,16 @@ def _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, method, 
     for k in range(lo, hi):  # the share-out, as changes of the rows' cash that sum to zero
         i = ca.rows[k]
         if g.status[i] != E.OPEN:
-            g.wallet[i] -= ca.eq[k]
+            g.wallet[i] -= ca.eq[k - lo]
             continue
         m = ca.row_mkt[i]
         if method == E.ACCT_CROSS:
             share = equity if k == pick else 0.0  # the row taken first holds the whole equity; the others none
         elif total_mm > 0.0:  # by the trigger tiers' margin (OKX's include the clearance fee, as its ratio does)
-            share = equity * (ca.mm[k] / total_mm)
+            share = equity * (ca.mm[k - lo] / total_mm)
         else:
             share = 0.0
-        g.wallet[i] += share - ca.eq[k]
+        g.wallet[i] += share - ca.eq[k - lo]
         _reprice_nb(g, i, m, floor, mmr, cum, nk, basis)
         taken = _candidate_nb(g, ca, i, tick[m]) and (pick < 0 or k == pick)  # open: the loop skipped closed rows
         if taken:
@@ -339,9 +341,6 @@ def _ahead_nb(g, ca, cl, held, nh, n_coll, n_all, k, r):
     a = _acct_at_nb(ca, held, nh, n_coll, n_all, k + 8)
     if a >= 0 and ca.stamp[a] != r:
         prefetch_nb(ca.rows, ca.ptr[a])
-        prefetch_nb(ca.eq, ca.ptr[a])
-        prefetch_nb(ca.mm, ca.ptr[a])
-        prefetch_nb(ca.wt, ca.ptr[a])
     a = _acct_at_nb(ca, held, nh, n_coll, n_all, k + 4)
     if a >= 0 and ca.stamp[a] != r:
         for kk in range(ca.ptr[a], ca.ptr[a + 1]):
