@@ -71,7 +71,7 @@ def global_table(parts):
     return g, views, lo
 
 
-def cross_accounts(row_acct, row_mkt, m0, lo=None, caps=()):
+def cross_accounts(row_acct, row_mkt, m0, lo, caps):
     """The account layer's arrays for global rows whose account is ``row_acct`` (−1: isolated), market
     ``row_mkt`` and market's starting mark ``m0``; the markets' rows start at ``lo`` and their re-index heaps hold
     ``caps`` entries each (:func:`shared_heaps`)."""
@@ -101,7 +101,7 @@ def cross_accounts(row_acct, row_mkt, m0, lo=None, caps=()):
         mm=np.zeros(r),
         wt=np.zeros(r),
         n=np.zeros(8, np.int64),
-        lo=np.zeros(1, np.int64) if lo is None else np.asarray(lo, np.int64),
+        lo=np.asarray(lo, np.int64),
         heap_key=np.zeros(2 * sum(caps)),
         heap_id=np.zeros(2 * sum(caps), np.int64),
         heap_ver=np.zeros(2 * sum(caps), np.int64),
@@ -316,7 +316,11 @@ def simulate_markets(inputs, row_acct, method, weight=None, collateral=None, pro
                 tick[m] = mm.perp.work["tick"]
             # rows handed over, accounts being liquidated, rows forced last round, or collateral prices to look at
             if nh or ca.n[1] or ca.n[2] or (has_collateral and rounds == 0):
-                held[:nh].sort()  # in row order: an account's rows are read and written near its neighbours'
+                # by account, then row: each account's data is read once, in one sweep over the accounts. The order
+                # changes no number: an account's look touches only its own rows, and the heaps order by (key, row)
+                keyed = ca.row_acct[held[:nh]] * n_rows + held[:nh]
+                keyed.sort()
+                held[:nh] = keyed % n_rows
                 for m, mm in enumerate(markets):
                     ca.heap_n[m] = mm.perp.work["heap_n"]
                 n_forced = cross_round_nb(
@@ -337,6 +341,7 @@ def simulate_markets(inputs, row_acct, method, weight=None, collateral=None, pro
         return rounds
 
     has_collateral = cl.price.size > 0
+    n_rows = g.side.size
     for mm in markets:
         start_nb(mm.ev, mm.mk, mm.perp.clk, mm.p)
     duration = inputs[0].duration

@@ -33,6 +33,16 @@ from sim.kernels.prefetch import prefetch_nb
 
 
 @jit(inline="always")
+def _market_nb(ca, i):
+    """The market of global row ``i``, from the markets' first rows (a few compares where ``ca.row_mkt[i]`` would
+    be one more cache line per row)."""
+    m = 0
+    while i >= ca.lo[m + 1]:
+        m += 1
+    return m
+
+
+@jit(inline="always")
 def _index_nb(g, ca, i, m, tick):
     """Put re-priced global row ``i`` (market ``m``) back in its market's trigger index, unless it waits for a later
     tick (deferred: the flush indexes its latest key); as the loop's own re-indexing does, on views of the heaps."""
@@ -77,7 +87,7 @@ def _measure_nb(a, g, ca, cl, mark, floor, mmr, cum, nk, basis, weight):
     for k in range(lo, ca.ptr[a + 1]):
         i = ca.rows[k]
         if g.status[i] == E.OPEN:
-            m = ca.row_mkt[i]
+            m = _market_nb(ca, i)
             q = g.size[i]
             x = mark[m]
             nn = nk[m]
@@ -137,7 +147,7 @@ def _reallocate_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, slac
         i = ca.rows[k]
         if g.status[i] != E.OPEN or ca.crossed[i] != r:
             continue
-        m = ca.row_mkt[i]
+        m = _market_nb(ca, i)
         w = g.wallet[i] + ((ca.mm[k - lo] - ca.eq[k - lo]) + slack * (ca.wt[k - lo] / total_wt))
         nn = nk[m]
         s = g.side[i]
@@ -159,7 +169,7 @@ def _reallocate_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, slac
             g.wallet[i] -= ca.eq[k - lo]  # its cash joins the slack shared among the open rows
             continue
         g.wallet[i] += (ca.mm[k - lo] - ca.eq[k - lo]) + slack * (ca.wt[k - lo] / total_wt)
-        m = ca.row_mkt[i]
+        m = _market_nb(ca, i)
         _reprice_nb(g, i, m, floor, mmr, cum, nk, basis)
         if r >= 0:  # in a round (at the start the caller sorts the indexes afresh)
             _index_nb(g, ca, i, m, tick)
@@ -183,7 +193,7 @@ def _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, method, 
     best = -1
     for k in range(lo, hi):
         i = ca.rows[k]
-        m = ca.row_mkt[i]
+        m = _market_nb(ca, i)
         if method == E.ACCT_DYDX and ca.forced_at[i] == tick[m]:
             return 0  # dYdX: one liquidation order per account per block (an oracle tick here)
         if _candidate_nb(g, ca, i, tick[m]):
@@ -196,11 +206,11 @@ def _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, method, 
     if method == E.ACCT_CROSS:
         pick = best
     elif method == E.ACCT_DYDX:
-        start = (a * 2654435761 + tick[ca.row_mkt[ca.rows[lo]]] * 40503) % n_cand
+        start = (a * 2654435761 + tick[_market_nb(ca, ca.rows[lo])] * 40503) % n_cand
         c = 0
         for k in range(lo, hi):
             i = ca.rows[k]
-            m = ca.row_mkt[i]
+            m = _market_nb(ca, i)
             if _candidate_nb(g, ca, i, tick[m]):
                 if c == start:
                     pick = k
@@ -216,13 +226,13 @@ def _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, method, 
     for k in range(lo, hi):
         i = ca.rows[k]
         if g.status[i] == E.OPEN:
-            pos_loss += max(0.0, -g.side[i] * g.size[i] * (mark[ca.row_mkt[i]] - ca.m0[i]))
+            pos_loss += max(0.0, -g.side[i] * g.size[i] * (mark[_market_nb(ca, i)] - ca.m0[i]))
     for k in range(lo, hi):  # the share-out, as changes of the rows' cash that sum to zero
         i = ca.rows[k]
         if g.status[i] != E.OPEN:
             g.wallet[i] -= ca.eq[k - lo]
             continue
-        m = ca.row_mkt[i]
+        m = _market_nb(ca, i)
         if method == E.ACCT_CROSS:
             share = equity if k == pick else 0.0  # the row taken first holds the whole equity; the others none
         elif total_mm > 0.0:  # by the trigger tiers' margin (OKX's include the clearance fee, as its ratio does)
@@ -355,7 +365,6 @@ def _ahead_nb(g, ca, cl, held, nh, n_coll, n_all, k, r):
             prefetch_nb(g.key, i)
             prefetch_nb(g.version, i)
             prefetch_nb(g.eligible, i)
-            prefetch_nb(ca.row_mkt, i)
             prefetch_nb(ca.crossed, i)
             if ca.state[a] != 0:  # being liquidated: what a forced row's bookkeeping reads too
                 prefetch_nb(g.cross, i)
@@ -396,7 +405,7 @@ def _account_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, weight,
         ca.state[a] = 0
         for k in range(ca.ptr[a], ca.ptr[a + 1]):
             i = ca.rows[k]
-            if g.status[i] == E.OPEN and g.eligible[i] > tick[ca.row_mkt[i]]:
+            if g.status[i] == E.OPEN and g.eligible[i] > tick[_market_nb(ca, i)]:
                 # a row waiting out a partial step's cooldown is out of its index, so its band would not be seen
                 # crossed: the account is looked at every round until the row is back
                 ca.liq[ca.n[1]] = a
