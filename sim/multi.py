@@ -91,7 +91,6 @@ def cross_accounts(row_acct, row_mkt, m0, lo, caps):
         m0=np.ascontiguousarray(m0, np.float64),
         state=np.zeros(n_acct, np.int8),
         stamp=np.zeros(n_acct, np.int64),
-        crossed=np.zeros(n, np.int64),
         forced_at=np.full(n, -1, np.int64),
         why=np.zeros(n, np.int8),
         liq=np.zeros(n_acct, np.int64),

@@ -303,7 +303,6 @@ class CrossAccounts(NamedTuple):
     m0: np.ndarray  # f8 (N,): its market's mark at the start (enums.WHY_*: losses since the start)
     state: np.ndarray  # int8 (A,), mutated: 0 healthy, 1 being liquidated
     stamp: np.ndarray  # int64 (A,), mutated: the last round that looked at the account
-    crossed: np.ndarray  # int64 (N,), mutated: the last round in which the row was handed over (its band crossed)
     forced_at: np.ndarray  # int64 (N,), mutated: the oracle tick of the row's last forced liquidation (at most one)
     why: np.ndarray  # int8 (N,), mutated: enums.WHY_* of the row's first forced liquidation (0: none)
     liq: np.ndarray  # int64 (A,), mutated: the accounts looked at every round: being liquidated, or with a row out

@@ -43,6 +43,15 @@ def _market_nb(ca, i):
 
 
 @jit(inline="always")
+def _among_nb(held, h0, h1, i):
+    """Row ``i`` is one of ``held[h0:h1]`` (an account's rows handed over this round: a few at most)."""
+    for k in range(h0, h1):
+        if held[k] == i:
+            return True
+    return False
+
+
+@jit(inline="always")
 def _index_nb(g, ca, i, m, tick):
     """Put re-priced global row ``i`` (market ``m``) back in its market's trigger index, unless it waits for a later
     tick (deferred: the flush indexes its latest key); as the loop's own re-indexing does, on views of the heaps."""
@@ -137,15 +146,15 @@ def _coll_push_nb(cl, j):
 
 
 @jit(inline="always")
-def _reallocate_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, slack, total_wt):
+def _reallocate_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, slack, total_wt, held, h0, h1):
     """Share the slack of safe account ``a`` among its open rows by weight (closed rows' cash goes with it) and
-    re-price them. Returns False, changing nothing, when a row handed over in this round (``r``) would still be
-    past its band at its mark: the slack is rounding, the account is liquidatable."""
+    re-price them. Returns False, changing nothing, when a row handed over in this round (``held[h0:h1]``, its
+    holdings: ``r``) would still be past its band at its mark: the slack is rounding, the account is liquidatable."""
     lo = ca.ptr[a]
     hi = ca.ptr[a + 1]
     for k in range(lo, hi):  # first, whether it holds
         i = ca.rows[k]
-        if g.status[i] != E.OPEN or ca.crossed[i] != r:
+        if g.status[i] != E.OPEN or not _among_nb(held, h0, h1, i):
             continue
         m = _market_nb(ca, i)
         w = g.wallet[i] + ((ca.mm[k - lo] - ca.eq[k - lo]) + slack * (ca.wt[k - lo] / total_wt))
@@ -268,10 +277,11 @@ def _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, method, 
 def cross_round_nb(g, ca, cl, t, mark, tick, floor, mmr, cum, nk, basis, weight, held, nh, method):
     """One round of the account layer after every market's tick (or after the liquidation work of the last round):
     the rows forced in the last round are cross rows again; every account that has a row in ``held[:nh]`` (global
-    rows handed over by the markets), a collateral holding whose band the asset's price at time ``t`` crossed, or is
-    being liquidated is looked at, at the marks ``mark`` (one per market) and oracle ticks ``tick``. Puts every
-    re-priced row back in its market's index (``ca.heap_*``: the caller hands ``ca.heap_n`` over) and fills
-    ``ca.forced[:ca.n[2]]`` (rows forced: run their markets' liquidation work again); returns the number forced."""
+    rows handed over by the markets, grouped by account: the caller sorts them by account), a collateral holding
+    whose band the asset's price at time ``t`` crossed, or is being liquidated is looked at, at the marks ``mark``
+    (one per market) and oracle ticks ``tick``. Puts every re-priced row back in its market's index (``ca.heap_*``:
+    the caller hands ``ca.heap_n`` over) and fills ``ca.forced[:ca.n[2]]`` (rows forced: run their markets'
+    liquidation work again); returns the number forced."""
     for k in range(ca.n[2]):
         g.cross[ca.forced[k]] = 1
     ca.n[2] = 0
@@ -282,11 +292,6 @@ def cross_round_nb(g, ca, cl, t, mark, tick, floor, mmr, cum, nk, basis, weight,
     n_liq = ca.n[1]
     for k in range(n_liq):  # the list is written anew below
         ca.liq_prev[k] = ca.liq[k]
-    for k in range(nh):
-        if k + 16 < nh:
-            prefetch_nb(ca.crossed, held[k + 16])
-        i = held[k]
-        ca.crossed[i] = r
     n_coll = 0
     for c in range(cl.price.size):  # each collateral asset's price, and the holdings whose band it crossed
         x = path_price_nb(cl.path_t[c, : cl.path_n[c]], cl.path_p[c, : cl.path_n[c]], t)
@@ -320,7 +325,10 @@ def cross_round_nb(g, ca, cl, t, mark, tick, floor, mmr, cum, nk, basis, weight,
         if a < 0 or look[a] == r:
             continue
         look[a] = r
-        _account_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, weight, method)
+        h1 = k  # the account's handed-over rows: the run of held rows from here (an account first met past the
+        while h1 < nh and ca.row_acct[held[h1]] == a:  # held rows has none, or it would have been met there)
+            h1 += 1
+        _account_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, weight, method, held, k, h1)
     return ca.n[2]
 
 
@@ -365,7 +373,6 @@ def _ahead_nb(g, ca, cl, held, nh, n_coll, n_all, k, r):
             prefetch_nb(g.key, i)
             prefetch_nb(g.version, i)
             prefetch_nb(g.eligible, i)
-            prefetch_nb(ca.crossed, i)
             if ca.state[a] != 0:  # being liquidated: what a forced row's bookkeeping reads too
                 prefetch_nb(g.cross, i)
                 prefetch_nb(ca.forced_at, i)
@@ -388,8 +395,9 @@ def _holder_nb(cl, j):
 
 
 @jit(inline="always")
-def _account_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, weight, method):
-    """Look at account ``a`` as a whole: share its slack out again if it is safe, else liquidate it."""
+def _account_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, weight, method, held, h0, h1):
+    """Look at account ``a`` as a whole (its rows handed over this round: ``held[h0:h1]``): share its slack out
+    again if it is safe, else liquidate it."""
     equity, total_mm, total_wt = _measure_nb(a, g, ca, cl, mark, floor, mmr, cum, nk, basis, weight)
     if total_mm <= 0.0:  # nothing open: nothing to liquidate, nothing to protect
         ca.state[a] = 0
@@ -398,7 +406,7 @@ def _account_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, weight,
     if (
         slack > 0.0
         and total_wt > 0.0
-        and _reallocate_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, slack, total_wt)
+        and _reallocate_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, slack, total_wt, held, h0, h1)
     ):
         if ca.state[a] == 0:
             ca.n[4] += 1
@@ -433,7 +441,7 @@ def share_all_nb(g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, weight):
         equity, total_mm, total_wt = _measure_nb(a, g, ca, cl, mark, floor, mmr, cum, nk, basis, weight)
         slack = equity - total_mm
         if total_mm > 0.0 and slack > 0.0 and total_wt > 0.0:
-            _reallocate_nb(a, -1, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, slack, total_wt)
+            _reallocate_nb(a, -1, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, slack, total_wt, ca.forced, 0, 0)
             n += 1
         else:
             for j in range(cl.ptr[a], cl.ptr[a + 1]):
