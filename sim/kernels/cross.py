@@ -433,7 +433,8 @@ def share_all_nb(g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, weight):
     """Share every safe account's slack out among its rows and holdings at the marks ``mark`` and the collateral's
     starting prices (the start of a run: the rows come with the margins they were opened with, so a 100× row in a
     rich account would cross its band at the first move), and index every holding's band. Re-prices the rows; the
-    caller re-sorts the markets' indexes. Returns the accounts shared out."""
+    caller re-sorts the markets' indexes (``tick``, the markets' oracle ticks, is not read: no row goes to a heap
+    here). Returns the accounts shared out."""
     for c in range(cl.price.size):
         cl.price[c] = cl.start[c]
     n = 0
