@@ -361,23 +361,30 @@ def _ahead_nb(g, ca, cl, held, nh, n_coll, n_all, k, r):
         prefetch_nb(ca.rows, ca.ptr[a])
     a = _acct_at_nb(ca, held, nh, n_coll, n_all, k + 4)
     if a >= 0 and ca.stamp[a] != r:
-        for kk in range(ca.ptr[a], ca.ptr[a + 1]):
-            i = ca.rows[kk]
-            prefetch_nb(g.status, i)
-            prefetch_nb(g.side, i)
-            prefetch_nb(g.size, i)
-            prefetch_nb(g.entry, i)
-            prefetch_nb(g.wallet, i)
-            prefetch_nb(g.lp, i)
-            prefetch_nb(g.bp, i)
-            prefetch_nb(g.key, i)
-            prefetch_nb(g.version, i)
-            prefetch_nb(g.eligible, i)
-            if ca.state[a] != 0:  # being liquidated: what a forced row's bookkeeping reads too
-                prefetch_nb(g.cross, i)
-                prefetch_nb(ca.forced_at, i)
-                prefetch_nb(ca.why, i)
-                prefetch_nb(ca.m0, i)
+        _rows_ahead_nb(g, ca, a, ca.state[a] != 0)
+
+
+@jit(inline="always")
+def _rows_ahead_nb(g, ca, a, liquidated):
+    """Start loading the fields of account ``a``'s rows that a look at it reads and writes (and, ``liquidated``,
+    what a forced row's bookkeeping reads too)."""
+    for kk in range(ca.ptr[a], ca.ptr[a + 1]):
+        i = ca.rows[kk]
+        prefetch_nb(g.status, i)
+        prefetch_nb(g.side, i)
+        prefetch_nb(g.size, i)
+        prefetch_nb(g.entry, i)
+        prefetch_nb(g.wallet, i)
+        prefetch_nb(g.lp, i)
+        prefetch_nb(g.bp, i)
+        prefetch_nb(g.key, i)
+        prefetch_nb(g.version, i)
+        prefetch_nb(g.eligible, i)
+        if liquidated:
+            prefetch_nb(g.cross, i)
+            prefetch_nb(ca.forced_at, i)
+            prefetch_nb(ca.why, i)
+            prefetch_nb(ca.m0, i)
 
 
 @jit
@@ -438,7 +445,10 @@ def share_all_nb(g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, weight):
     for c in range(cl.price.size):
         cl.price[c] = cl.start[c]
     n = 0
-    for a in range(ca.state.size):
+    n_acct = ca.state.size
+    for a in range(n_acct):
+        if a + 4 < n_acct:  # an account's rows are anywhere in the markets' tables
+            _rows_ahead_nb(g, ca, a + 4, False)
         equity, total_mm, total_wt = _measure_nb(a, g, ca, cl, mark, floor, mmr, cum, nk, basis, weight)
         slack = equity - total_mm
         if total_mm > 0.0 and slack > 0.0 and total_wt > 0.0:
