@@ -40,9 +40,8 @@ def _warm_screen(result, scn):
 
 def _warm_accounts(scn):
     """A tiny run of two markets whose first traders share cross accounts, with a collateral holding (an account
-    layer round at every tick), then an empty re-indexing: every kernel of sim.kernels.cross compiles."""
+    layer round at every tick): every kernel of sim.kernels.cross compiles."""
     from sim import enums as E
-    from sim.kernels.cross import push_rows_nb
     from sim.multi import simulate_markets
 
     small = scn.with_overrides({"stops.share": 0.0, "topups.share": 0.0, "scenario.duration_s": 20.0})
@@ -55,8 +54,6 @@ def _warm_accounts(scn):
         accts.append(a)
     coll = {"assets": [([0.0, 10.0], [1.0, 0.5], 1.0)], "account": [0], "asset": [0], "units": [100.0]}
     simulate_markets(inputs, accts, E.ACCT_CROSS, collateral=coll)
-    pos, _, _, trig, *_, perp = _allocate(inputs[0])
-    push_rows_nb(pos, trig, perp.work, np.zeros(1, np.int64), 0, 0, 0)
 
 
 def _warmup_scenario():

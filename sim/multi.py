@@ -23,7 +23,7 @@ import numpy as np
 from sim import enums as E
 from sim import state as S
 from sim.engine import Raw, _allocate, _params, _wrap
-from sim.kernels.cross import cross_round_nb, push_rows_nb, share_all_nb
+from sim.kernels.cross import cross_round_nb, share_all_nb
 from sim.kernels.heap import order_by_key_nb
 from sim.kernels.loop import path_price_nb, run_nb, start_nb
 
@@ -71,9 +71,10 @@ def global_table(parts):
     return g, views, lo
 
 
-def cross_accounts(row_acct, row_mkt, m0):
+def cross_accounts(row_acct, row_mkt, m0, lo, caps):
     """The account layer's arrays for global rows whose account is ``row_acct`` (−1: isolated), market
-    ``row_mkt`` and market's starting mark ``m0``."""
+    ``row_mkt`` and market's starting mark ``m0``; the markets' rows start at ``lo`` and their re-index heaps hold
+    ``caps`` entries each (:func:`shared_heaps`)."""
     row_acct = np.ascontiguousarray(row_acct, np.int64)
     n = row_acct.size
     n_acct = int(row_acct.max()) + 1 if n and row_acct.max() >= 0 else 0
@@ -90,18 +91,36 @@ def cross_accounts(row_acct, row_mkt, m0):
         m0=np.ascontiguousarray(m0, np.float64),
         state=np.zeros(n_acct, np.int8),
         stamp=np.zeros(n_acct, np.int64),
-        crossed=np.zeros(n, np.int64),
         forced_at=np.full(n, -1, np.int64),
         why=np.zeros(n, np.int8),
         liq=np.zeros(n_acct, np.int64),
         liq_prev=np.zeros(n_acct, np.int64),
         forced=np.zeros(n, np.int64),
-        push=np.zeros(n, np.int64),
         eq=np.zeros(r),
         mm=np.zeros(r),
         wt=np.zeros(r),
         n=np.zeros(8, np.int64),
+        lo=np.asarray(lo, np.int64),
+        heap_key=np.zeros(2 * sum(caps)),
+        heap_id=np.zeros(2 * sum(caps), np.int64),
+        heap_ver=np.zeros(2 * sum(caps), np.int64),
+        heap_at=np.concatenate([[0], np.cumsum([2 * c for c in caps])]).astype(np.int64),
+        heap_n=np.zeros((len(caps), 2), np.int64),
     )
+
+
+def shared_heaps(markets, ca):
+    """The markets with their re-index heaps (``Trigger.heap_*``) made views of the account layer's (``ca.heap_*``,
+    same memory), so that the layer puts re-priced rows back itself."""
+    out = []
+    for m, mm in enumerate(markets):
+        at, end = ca.heap_at[m], ca.heap_at[m + 1]
+        shape = mm.trig.heap_key.shape
+        views = {name: getattr(ca, name)[at:end].reshape(shape) for name in ("heap_key", "heap_id", "heap_ver")}
+        for name, view in views.items():
+            view[:] = getattr(mm.trig, name)
+        out.append(mm._replace(trig=mm.trig._replace(**views)))
+    return out
 
 
 def collateral_state(spec, n_acct):
@@ -218,19 +237,21 @@ def simulate_markets(inputs, row_acct, method, weight=None, collateral=None, pro
         raise ValueError("rows of cross accounts may carry no stop-loss and no top-up reserve")
     g.cross[member] = 1
     row_mkt = np.repeat(np.arange(n_mkt, dtype=np.int64), np.diff(lo))
-    ca = cross_accounts(accts, row_mkt, np.array([inp.start_price for inp in inputs])[row_mkt])
+    caps = [mm.trig.heap_key.shape[1] for mm in markets]
+    ca = cross_accounts(accts, row_mkt, np.array([inp.start_price for inp in inputs])[row_mkt], lo, caps)
+    markets = shared_heaps(markets, ca)
     cl = collateral_state(collateral, ca.state.size)
     floor, mmr, cum, nk, basis = _padded(markets)
     wts = np.ones(n_mkt) if weight is None else np.asarray(weight, np.float64)
     if wts.shape != (n_mkt,) or not np.all(np.isfinite(wts) & (wts > 0)):
         raise ValueError(f"weight: one finite number above 0 per market ({n_mkt}), got {weight!r}")
     mark = np.array([inp.start_price for inp in inputs])
-    if share_all_nb(g, ca, cl, mark, floor, mmr, cum, nk, basis, wts):  # bands balanced from the start
+    tick = np.zeros(n_mkt, np.int64)
+    if share_all_nb(g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, wts):  # bands balanced from the start
         for mm in markets:
             mm.pos.version[:] = 0
             mm.trig.order_long[:] = order_by_key_nb(mm.trig.ids_long, mm.pos.key)
             mm.trig.order_short[:] = order_by_key_nb(mm.trig.ids_short, mm.pos.key)
-    tick = np.zeros(n_mkt, np.int64)
     held = np.zeros(3 * g.side.size + 64 * n_mkt, np.int64)  # each market's held rows (2n + 64) and ADL'd ones
     seen = [0] * n_mkt  # each market's fills looked at for ADL'd rows of cross accounts
 
@@ -294,15 +315,19 @@ def simulate_markets(inputs, row_acct, method, weight=None, collateral=None, pro
                 tick[m] = mm.perp.work["tick"]
             # rows handed over, accounts being liquidated, rows forced last round, or collateral prices to look at
             if nh or ca.n[1] or ca.n[2] or (has_collateral and rounds == 0):
-                held[:nh].sort()  # in row order: an account's rows are read and written near its neighbours'
+                # by account, then row: each account's data is read once, in one sweep over the accounts. The order
+                # changes no number: an account's look touches only its own rows, and the heaps order by (key, row)
+                keyed = ca.row_acct[held[:nh]] * n_rows + held[:nh]
+                keyed.sort()
+                held[:nh] = keyed % n_rows
+                for m, mm in enumerate(markets):
+                    ca.heap_n[m] = mm.perp.work["heap_n"]
                 n_forced = cross_round_nb(
                     g, ca, cl, tick_time, mark, tick, floor, mmr, cum, nk, basis, wts, held, nh, method
                 )
+                for m, mm in enumerate(markets):
+                    mm.perp.work["heap_n"] = ca.heap_n[m]
                 rounds += 1
-                npush = int(ca.n[3])
-                if npush:
-                    for m, mm in enumerate(markets):
-                        push_rows_nb(mm.pos, mm.trig, mm.perp.work, ca.push, npush, lo[m], lo[m + 1])
                 kick.update(int(m) for m in np.unique(row_mkt[ca.forced[:n_forced]]))
             if not kick:
                 break
@@ -315,6 +340,7 @@ def simulate_markets(inputs, row_acct, method, weight=None, collateral=None, pro
         return rounds
 
     has_collateral = cl.price.size > 0
+    n_rows = g.side.size
     for mm in markets:
         start_nb(mm.ev, mm.mk, mm.perp.clk, mm.p)
     duration = inputs[0].duration

@@ -303,19 +303,23 @@ class CrossAccounts(NamedTuple):
     m0: np.ndarray  # f8 (N,): its market's mark at the start (enums.WHY_*: losses since the start)
     state: np.ndarray  # int8 (A,), mutated: 0 healthy, 1 being liquidated
     stamp: np.ndarray  # int64 (A,), mutated: the last round that looked at the account
-    crossed: np.ndarray  # int64 (N,), mutated: the last round in which the row was handed over (its band crossed)
     forced_at: np.ndarray  # int64 (N,), mutated: the oracle tick of the row's last forced liquidation (at most one)
     why: np.ndarray  # int8 (N,), mutated: enums.WHY_* of the row's first forced liquidation (0: none)
     liq: np.ndarray  # int64 (A,), mutated: the accounts looked at every round: being liquidated, or with a row out
     #                  of its index (a partial step's cooldown) ...
     liq_prev: np.ndarray  # int64 (A,), scratch: ... as the round found them
-    forced: np.ndarray  # int64 (N,), mutated: rows forced in the last round (liquidated, not handed over) ...
-    push: np.ndarray  # int64 (N,), mutated: rows re-priced in the last round, to put back in their market's index
-    eq: np.ndarray  # f8 (R,), scratch: each account row's equity ...
+    forced: np.ndarray  # int64 (N,), mutated: rows forced in the last round (liquidated, not handed over)
+    eq: np.ndarray  # f8 (R,), scratch: the equity of each row of the account being looked at (from index 0) ...
     mm: np.ndarray  # f8 (R,), scratch: ... maintenance margin ...
     wt: np.ndarray  # f8 (R,), scratch: ... and weight (its share of slack or deficit)
-    n: np.ndarray  # int64 (8,), mutated: 0 round, 1 accounts in liq, 2 rows in forced, 3 rows in push, 4 safe
-    #                re-allocations, 5 accounts that entered liquidation, 6 rows forced
+    n: np.ndarray  # int64 (8,), mutated: 0 round, 1 accounts in liq, 2 rows in forced, 3 rows re-priced in the
+    #                last round, 4 safe re-allocations, 5 accounts that entered liquidation, 6 rows forced
+    lo: np.ndarray  # int64 (M + 1,): market m's rows are global rows lo[m]..lo[m + 1] − 1
+    heap_key: np.ndarray  # f8 (H,): every market's re-index heaps end to end (Trigger.heap_* are views of these:
+    heap_id: np.ndarray  # int64 (H,)  the layer puts a re-priced row back at once, while its fields are at hand) ...
+    heap_ver: np.ndarray  # int64 (H,)
+    heap_at: np.ndarray  # int64 (M + 1,): ... market m's longs' heap, then its shorts', in [heap_at[m], heap_at[m + 1])
+    heap_n: np.ndarray  # int64 (M, 2), mutated: each heap's entries while the layer runs (WORK.heap_n otherwise)
 
 
 class Collateral(NamedTuple):

@@ -436,3 +436,44 @@ def test_contagion_leaves_out_the_funds_remainder_of_an_adl_with_no_holder_left(
         extra["qty"], extra["price"] = 1.0, 100.0
         res.markets[m] = raw._replace(fills=np.concatenate([raw.fills, extra]))
     assert contagion(res, ["BTC", "ETH"]) == before
+
+
+def assert_indexed(markets, g, ca, t):
+    """Every open row of a healthy cross account, out of cooldown, is in its market's trigger index at its key: a
+    valid entry of the re-index heap (which the account layer fills itself, through views of ``ca.heap_*``) or the
+    sorted index past its cursor. The heaps keep their order, (key, row)."""
+    for m, mk in enumerate(markets):
+        pos, trig, work = mk.pos, mk.trig, mk.perp.work
+        assert np.shares_memory(trig.heap_key, ca.heap_key) and np.shares_memory(trig.heap_id, ca.heap_id)
+        acct = ca.row_acct[ca.lo[m] : ca.lo[m + 1]]
+        live = (acct >= 0) & (pos.status == E.OPEN) & (pos.eligible <= work["tick"]) & (pos.cross == 1)
+        live[live] = ca.state[acct[live]] == 0
+        for h, side in ((0, 1), (1, -1)):
+            n = int(work["heap_n"][h])
+            hk, hi, hv = trig.heap_key[h, :n], trig.heap_id[h, :n], trig.heap_ver[h, :n]
+            child = np.arange(1, n)
+            up = (child - 1) // 2
+            assert not np.any((hk[child] > hk[up]) | ((hk[child] == hk[up]) & (hi[child] < hi[up]))), f"t={t}"
+            valid = (hv == pos.version[hi]) & (pos.status[hi] == E.OPEN)
+            assert np.array_equal(hk[valid], pos.key[hi[valid]]), f"t={t}: a heap entry's key is not its row's"
+            indexed = np.zeros(pos.side.size, bool)
+            indexed[hi[valid]] = True
+            rest = (trig.order_long if side > 0 else trig.order_short)[int(work["cur"][h]) :]
+            indexed[rest[pos.version[rest] == 0]] = True
+            lost = np.flatnonzero(live & (pos.side == side) & ~indexed)
+            assert lost.size == 0, f"t={t}: rows {lost[:5]} of market {m} are out of its index"
+
+
+@pytest.mark.parametrize("venue", ["binance", "okx", "hyperliquid", "dydx"])
+def test_every_row_of_a_healthy_account_stays_in_its_markets_index(compiled, venue):
+    """The account layer puts the rows it re-prices back in their markets' heaps itself, in whatever order it
+    looks at accounts: after every tick, no row that could cross its band is missing from its index."""
+    inputs = [market(venue, -6.0, 41), market(venue, -14.0, 42, ETH)]
+    seen = {"ticks": 0}
+
+    def check(t, markets, g, ca, cl):
+        seen["ticks"] += 1
+        assert_indexed(markets, g, ca, t)
+
+    out = simulate_markets(inputs, paired_accounts(inputs, share=0.8), METHOD[venue], on_tick=check)
+    assert seen["ticks"] == 121 and out.accounts.n[4] > 20  # re-sharings happened

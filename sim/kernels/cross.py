@@ -26,21 +26,48 @@ slice. Tiers are per market, padded: ``floor[m, :nk[m]]``.
 
 from sim import enums as E
 from sim._jit import jit
-from sim.kernels.heap import heap_pop_nb, heap_push_nb
-from sim.kernels.liquidation import heap_insert_nb
+from sim.kernels.heap import heap_compact_nb, heap_pop_nb, heap_push_nb
 from sim.kernels.loop import path_price_nb
 from sim.kernels.margin import bankruptcy_price_nb, position_lp_nb, position_mm_nb
+from sim.kernels.prefetch import prefetch_nb
 
 
-@jit(entry=True)
-def push_rows_nb(pos, trig, work, rows, n, lo, hi):
-    """Put the re-priced global rows ``rows[:n]`` that belong to the market of global rows ``[lo, hi)`` back in
-    its trigger index (``pos``, ``trig``, ``work``: that market's), unless they wait for a later tick (deferred:
-    the flush indexes their latest key)."""
-    for k in range(n):
-        i = rows[k]
-        if lo <= i < hi and pos.status[i - lo] == E.OPEN and pos.eligible[i - lo] <= work.tick:
-            heap_insert_nb(pos, trig, work, i - lo)
+@jit(inline="always")
+def _market_nb(ca, i):
+    """The market of global row ``i``, from the markets' first rows (a few compares where ``ca.row_mkt[i]`` would
+    be one more cache line per row)."""
+    m = 0
+    while i >= ca.lo[m + 1]:
+        m += 1
+    return m
+
+
+@jit(inline="always")
+def _among_nb(held, h0, h1, i):
+    """Row ``i`` is one of ``held[h0:h1]`` (an account's rows handed over this round: a few at most)."""
+    for k in range(h0, h1):
+        if held[k] == i:
+            return True
+    return False
+
+
+@jit(inline="always")
+def _index_nb(g, ca, i, m, tick):
+    """Put re-priced global row ``i`` (market ``m``) back in its market's trigger index, unless it waits for a later
+    tick (deferred: the flush indexes its latest key); as the loop's own re-indexing does, on views of the heaps."""
+    if g.status[i] != E.OPEN or g.eligible[i] > tick[m]:
+        return
+    lo = ca.lo[m]
+    cap = (ca.heap_at[m + 1] - ca.heap_at[m]) >> 1
+    h = 0 if g.side[i] > 0 else 1
+    at = ca.heap_at[m] + h * cap
+    hk = ca.heap_key[at : at + cap]
+    hi = ca.heap_id[at : at + cap]
+    hv = ca.heap_ver[at : at + cap]
+    n = ca.heap_n[m, h]
+    if n >= cap:
+        n = heap_compact_nb(hk, hi, hv, n, g.version[lo : ca.lo[m + 1]], g.status[lo : ca.lo[m + 1]], E.OPEN)
+    ca.heap_n[m, h] = heap_push_nb(hk, hi, hv, n, g.key[i], i - lo, g.version[i])
 
 
 @jit(inline="always")
@@ -55,34 +82,36 @@ def _reprice_nb(g, i, m, floor, mmr, cum, nk, basis):
     g.version[i] += 1
 
 
-@jit
+@jit(inline="always")
 def _measure_nb(a, g, ca, cl, mark, floor, mmr, cum, nk, basis, weight):
-    """Each row's equity, maintenance margin and weight at the marks (``ca.eq``, ``ca.mm``, ``ca.wt``); returns
+    """Each row's equity, maintenance margin and weight at the marks (``ca.eq``, ``ca.mm``, ``ca.wt``, from their
+    start whatever the account: a scratch that stays in cache, read back by the account's next steps); returns
     the account's equity and the sum of maintenance margins and of weights. A closed row's equity is the cash it
     holds; it has no margin and no weight. Weight: the slack's share (notional × market weight) when the account is
     safe; a liquidated account's equity is shared by margin (under the trigger tiers) instead."""
     equity = 0.0
     total_mm = 0.0
     total_wt = 0.0
-    for k in range(ca.ptr[a], ca.ptr[a + 1]):
+    lo = ca.ptr[a]
+    for k in range(lo, ca.ptr[a + 1]):
         i = ca.rows[k]
         if g.status[i] == E.OPEN:
-            m = ca.row_mkt[i]
+            m = _market_nb(ca, i)
             q = g.size[i]
             x = mark[m]
             nn = nk[m]
             eq = g.wallet[i] + g.side[i] * q * (x - g.entry[i])
             mm = position_mm_nb(q, g.entry[i], x, floor[m, :nn], mmr[m, :nn], cum[m, :nn], basis[m])
-            ca.eq[k] = eq
-            ca.mm[k] = mm
-            ca.wt[k] = q * x * weight[m]
+            ca.eq[k - lo] = eq
+            ca.mm[k - lo] = mm
+            ca.wt[k - lo] = q * x * weight[m]
             equity += eq
             total_mm += mm
-            total_wt += ca.wt[k]
+            total_wt += ca.wt[k - lo]
         else:
-            ca.eq[k] = g.wallet[i]
-            ca.mm[k] = 0.0
-            ca.wt[k] = 0.0
+            ca.eq[k - lo] = g.wallet[i]
+            ca.mm[k - lo] = 0.0
+            ca.wt[k - lo] = 0.0
             equity += g.wallet[i]
     for j in range(cl.ptr[a], cl.ptr[a + 1]):  # collateral: equity w + k·p, no margin
         c = cl.asset[j]
@@ -116,19 +145,19 @@ def _coll_push_nb(cl, j):
     cl.heap_n[c] = heap_push_nb(hk, hi, hv, n, -cl.w[j] / cl.k[j], j, cl.ver[j])
 
 
-@jit
-def _reallocate_nb(a, r, g, ca, cl, mark, floor, mmr, cum, nk, basis, slack, total_wt):
+@jit(inline="always")
+def _reallocate_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, slack, total_wt, held, h0, h1):
     """Share the slack of safe account ``a`` among its open rows by weight (closed rows' cash goes with it) and
-    re-price them. Returns False, changing nothing, when a row handed over in this round (``r``) would still be
-    past its band at its mark: the slack is rounding, the account is liquidatable."""
+    re-price them. Returns False, changing nothing, when a row handed over in this round (``held[h0:h1]``, its
+    holdings: ``r``) would still be past its band at its mark: the slack is rounding, the account is liquidatable."""
     lo = ca.ptr[a]
     hi = ca.ptr[a + 1]
     for k in range(lo, hi):  # first, whether it holds
         i = ca.rows[k]
-        if g.status[i] != E.OPEN or ca.crossed[i] != r:
+        if g.status[i] != E.OPEN or not _among_nb(held, h0, h1, i):
             continue
-        m = ca.row_mkt[i]
-        w = g.wallet[i] + ((ca.mm[k] - ca.eq[k]) + slack * (ca.wt[k] / total_wt))
+        m = _market_nb(ca, i)
+        w = g.wallet[i] + ((ca.mm[k - lo] - ca.eq[k - lo]) + slack * (ca.wt[k - lo] / total_wt))
         nn = nk[m]
         s = g.side[i]
         lp = position_lp_nb(s, g.size[i], g.entry[i], w, floor[m, :nn], mmr[m, :nn], cum[m, :nn], basis[m])
@@ -146,11 +175,13 @@ def _reallocate_nb(a, r, g, ca, cl, mark, floor, mmr, cum, nk, basis, slack, tot
     for k in range(lo, hi):
         i = ca.rows[k]
         if g.status[i] != E.OPEN:
-            g.wallet[i] -= ca.eq[k]  # its cash joins the slack shared among the open rows
+            g.wallet[i] -= ca.eq[k - lo]  # its cash joins the slack shared among the open rows
             continue
-        g.wallet[i] += (ca.mm[k] - ca.eq[k]) + slack * (ca.wt[k] / total_wt)
-        _reprice_nb(g, i, ca.row_mkt[i], floor, mmr, cum, nk, basis)
-        ca.push[ca.n[3]] = i
+        g.wallet[i] += (ca.mm[k - lo] - ca.eq[k - lo]) + slack * (ca.wt[k - lo] / total_wt)
+        m = _market_nb(ca, i)
+        _reprice_nb(g, i, m, floor, mmr, cum, nk, basis)
+        if r >= 0:  # in a round (at the start the caller sorts the indexes afresh)
+            _index_nb(g, ca, i, m, tick)
         ca.n[3] += 1
     return True
 
@@ -161,7 +192,7 @@ def _candidate_nb(g, ca, i, tick):
     return g.status[i] == E.OPEN and g.eligible[i] <= tick and ca.forced_at[i] != tick
 
 
-@jit
+@jit(inline="always")
 def _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, method, equity, total_mm):
     """Share the equity of liquidatable account ``a`` out by the venue's rule and force the rows the rule takes now
     (eligible this tick and not forced yet in it). Returns the number forced (0: it waits for a later tick)."""
@@ -171,12 +202,12 @@ def _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, method, 
     best = -1
     for k in range(lo, hi):
         i = ca.rows[k]
-        m = ca.row_mkt[i]
+        m = _market_nb(ca, i)
         if method == E.ACCT_DYDX and ca.forced_at[i] == tick[m]:
             return 0  # dYdX: one liquidation order per account per block (an oracle tick here)
         if _candidate_nb(g, ca, i, tick[m]):
             n_cand += 1
-            if best < 0 or ca.mm[k] > ca.mm[best]:
+            if best < 0 or ca.mm[k - lo] > ca.mm[best - lo]:
                 best = k  # the largest maintenance margin, the first row on ties
     if n_cand == 0:
         return 0
@@ -184,11 +215,11 @@ def _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, method, 
     if method == E.ACCT_CROSS:
         pick = best
     elif method == E.ACCT_DYDX:
-        start = (a * 2654435761 + tick[ca.row_mkt[ca.rows[lo]]] * 40503) % n_cand
+        start = (a * 2654435761 + tick[_market_nb(ca, ca.rows[lo])] * 40503) % n_cand
         c = 0
         for k in range(lo, hi):
             i = ca.rows[k]
-            m = ca.row_mkt[i]
+            m = _market_nb(ca, i)
             if _candidate_nb(g, ca, i, tick[m]):
                 if c == start:
                     pick = k
@@ -204,20 +235,20 @@ def _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, method, 
     for k in range(lo, hi):
         i = ca.rows[k]
         if g.status[i] == E.OPEN:
-            pos_loss += max(0.0, -g.side[i] * g.size[i] * (mark[ca.row_mkt[i]] - ca.m0[i]))
+            pos_loss += max(0.0, -g.side[i] * g.size[i] * (mark[_market_nb(ca, i)] - ca.m0[i]))
     for k in range(lo, hi):  # the share-out, as changes of the rows' cash that sum to zero
         i = ca.rows[k]
         if g.status[i] != E.OPEN:
-            g.wallet[i] -= ca.eq[k]
+            g.wallet[i] -= ca.eq[k - lo]
             continue
-        m = ca.row_mkt[i]
+        m = _market_nb(ca, i)
         if method == E.ACCT_CROSS:
             share = equity if k == pick else 0.0  # the row taken first holds the whole equity; the others none
         elif total_mm > 0.0:  # by the trigger tiers' margin (OKX's include the clearance fee, as its ratio does)
-            share = equity * (ca.mm[k] / total_mm)
+            share = equity * (ca.mm[k - lo] / total_mm)
         else:
             share = 0.0
-        g.wallet[i] += share - ca.eq[k]
+        g.wallet[i] += share - ca.eq[k - lo]
         _reprice_nb(g, i, m, floor, mmr, cum, nk, basis)
         taken = _candidate_nb(g, ca, i, tick[m]) and (pick < 0 or k == pick)  # open: the loop skipped closed rows
         if taken:
@@ -237,7 +268,7 @@ def _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, method, 
             ca.forced[ca.n[2]] = i
             ca.n[2] += 1
             ca.n[6] += 1
-        ca.push[ca.n[3]] = i
+        _index_nb(g, ca, i, m, tick)
         ca.n[3] += 1
     return 1
 
@@ -246,10 +277,11 @@ def _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, method, 
 def cross_round_nb(g, ca, cl, t, mark, tick, floor, mmr, cum, nk, basis, weight, held, nh, method):
     """One round of the account layer after every market's tick (or after the liquidation work of the last round):
     the rows forced in the last round are cross rows again; every account that has a row in ``held[:nh]`` (global
-    rows handed over by the markets), a collateral holding whose band the asset's price at time ``t`` crossed, or is
-    being liquidated is looked at, at the marks ``mark`` (one per market) and oracle ticks ``tick``. Fills
-    ``ca.push[:ca.n[3]]`` (rows to put back in their market's index) and ``ca.forced[:ca.n[2]]`` (rows forced: run
-    their markets' liquidation work again); returns the number forced."""
+    rows handed over by the markets, grouped by account: the caller sorts them by account), a collateral holding
+    whose band the asset's price at time ``t`` crossed, or is being liquidated is looked at, at the marks ``mark``
+    (one per market) and oracle ticks ``tick``. Puts every re-priced row back in its market's index (``ca.heap_*``:
+    the caller hands ``ca.heap_n`` over) and fills ``ca.forced[:ca.n[2]]`` (rows forced: run their markets'
+    liquidation work again); returns the number forced."""
     for k in range(ca.n[2]):
         g.cross[ca.forced[k]] = 1
     ca.n[2] = 0
@@ -260,9 +292,6 @@ def cross_round_nb(g, ca, cl, t, mark, tick, floor, mmr, cum, nk, basis, weight,
     n_liq = ca.n[1]
     for k in range(n_liq):  # the list is written anew below
         ca.liq_prev[k] = ca.liq[k]
-    for k in range(nh):
-        i = held[k]
-        ca.crossed[i] = r
     n_coll = 0
     for c in range(cl.price.size):  # each collateral asset's price, and the holdings whose band it crossed
         x = path_price_nb(cl.path_t[c, : cl.path_n[c]], cl.path_p[c, : cl.path_n[c]], t)
@@ -284,7 +313,9 @@ def cross_round_nb(g, ca, cl, t, mark, tick, floor, mmr, cum, nk, basis, weight,
                 break
         cl.heap_n[c] = n
     ca.n[1] = 0
-    for k in range(nh + n_coll + n_liq):
+    n_all = nh + n_coll + n_liq
+    for k in range(n_all):
+        _ahead_nb(g, ca, cl, held, nh, n_coll, n_all, k, r)
         if k < nh:
             a = ca.row_acct[held[k]]
         elif k < nh + n_coll:
@@ -294,8 +325,66 @@ def cross_round_nb(g, ca, cl, t, mark, tick, floor, mmr, cum, nk, basis, weight,
         if a < 0 or look[a] == r:
             continue
         look[a] = r
-        _account_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, weight, method)
+        h1 = k  # the account's handed-over rows: the run of held rows from here (an account first met past the
+        while h1 < nh and ca.row_acct[held[h1]] == a:  # held rows has none, or it would have been met there)
+            h1 += 1
+        _account_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, weight, method, held, k, h1)
     return ca.n[2]
+
+
+@jit(inline="always")
+def _acct_at_nb(ca, held, nh, n_coll, n_all, k):
+    """The account of the ``k``-th entry of the round's list (held rows, crossed holdings, accounts being
+    liquidated); -1 for a holding or past the end (nothing to load ahead)."""
+    if k < nh:
+        return ca.row_acct[held[k]]
+    if k < nh + n_coll or k >= n_all:
+        return -1
+    return ca.liq_prev[k - nh - n_coll]
+
+
+@jit(inline="always")
+def _ahead_nb(g, ca, cl, held, nh, n_coll, n_all, k, r):
+    """Start loading what the accounts a few places ahead in the round's list will read, one dependent step per
+    distance (a held row's account, then the account's row list, then its rows' fields): the accounts are far
+    apart in memory, and each one's loads wait on the one before, so without this the layer waits on memory."""
+    if k + 24 < nh:
+        prefetch_nb(ca.row_acct, held[k + 24])
+    a = _acct_at_nb(ca, held, nh, n_coll, n_all, k + 16)
+    if a >= 0:
+        prefetch_nb(ca.stamp, a)
+        prefetch_nb(ca.ptr, a)
+        prefetch_nb(ca.state, a)
+        prefetch_nb(cl.ptr, a)
+    a = _acct_at_nb(ca, held, nh, n_coll, n_all, k + 8)
+    if a >= 0 and ca.stamp[a] != r:
+        prefetch_nb(ca.rows, ca.ptr[a])
+    a = _acct_at_nb(ca, held, nh, n_coll, n_all, k + 4)
+    if a >= 0 and ca.stamp[a] != r:
+        _rows_ahead_nb(g, ca, a, ca.state[a] != 0)
+
+
+@jit(inline="always")
+def _rows_ahead_nb(g, ca, a, liquidated):
+    """Start loading the fields of account ``a``'s rows that a look at it reads and writes (and, ``liquidated``,
+    what a forced row's bookkeeping reads too)."""
+    for kk in range(ca.ptr[a], ca.ptr[a + 1]):
+        i = ca.rows[kk]
+        prefetch_nb(g.status, i)
+        prefetch_nb(g.side, i)
+        prefetch_nb(g.size, i)
+        prefetch_nb(g.entry, i)
+        prefetch_nb(g.wallet, i)
+        prefetch_nb(g.lp, i)
+        prefetch_nb(g.bp, i)
+        prefetch_nb(g.key, i)
+        prefetch_nb(g.version, i)
+        prefetch_nb(g.eligible, i)
+        if liquidated:
+            prefetch_nb(g.cross, i)
+            prefetch_nb(ca.forced_at, i)
+            prefetch_nb(ca.why, i)
+            prefetch_nb(ca.m0, i)
 
 
 @jit
@@ -312,9 +401,10 @@ def _holder_nb(cl, j):
     return lo
 
 
-@jit
-def _account_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, weight, method):
-    """Look at account ``a`` as a whole: share its slack out again if it is safe, else liquidate it."""
+@jit(inline="always")
+def _account_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, weight, method, held, h0, h1):
+    """Look at account ``a`` as a whole (its rows handed over this round: ``held[h0:h1]``): share its slack out
+    again if it is safe, else liquidate it."""
     equity, total_mm, total_wt = _measure_nb(a, g, ca, cl, mark, floor, mmr, cum, nk, basis, weight)
     if total_mm <= 0.0:  # nothing open: nothing to liquidate, nothing to protect
         ca.state[a] = 0
@@ -323,14 +413,14 @@ def _account_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, weight,
     if (
         slack > 0.0
         and total_wt > 0.0
-        and _reallocate_nb(a, r, g, ca, cl, mark, floor, mmr, cum, nk, basis, slack, total_wt)
+        and _reallocate_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, slack, total_wt, held, h0, h1)
     ):
         if ca.state[a] == 0:
             ca.n[4] += 1
         ca.state[a] = 0
         for k in range(ca.ptr[a], ca.ptr[a + 1]):
             i = ca.rows[k]
-            if g.status[i] == E.OPEN and g.eligible[i] > tick[ca.row_mkt[i]]:
+            if g.status[i] == E.OPEN and g.eligible[i] > tick[_market_nb(ca, i)]:
                 # a row waiting out a partial step's cooldown is out of its index, so its band would not be seen
                 # crossed: the account is looked at every round until the row is back
                 ca.liq[ca.n[1]] = a
@@ -346,19 +436,23 @@ def _account_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, weight,
 
 
 @jit(entry=True)
-def share_all_nb(g, ca, cl, mark, floor, mmr, cum, nk, basis, weight):
+def share_all_nb(g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, weight):
     """Share every safe account's slack out among its rows and holdings at the marks ``mark`` and the collateral's
     starting prices (the start of a run: the rows come with the margins they were opened with, so a 100× row in a
     rich account would cross its band at the first move), and index every holding's band. Re-prices the rows; the
-    caller re-sorts the markets' indexes. Returns the accounts shared out."""
+    caller re-sorts the markets' indexes (``tick``, the markets' oracle ticks, is not read: no row goes to a heap
+    here). Returns the accounts shared out."""
     for c in range(cl.price.size):
         cl.price[c] = cl.start[c]
     n = 0
-    for a in range(ca.state.size):
+    n_acct = ca.state.size
+    for a in range(n_acct):
+        if a + 4 < n_acct:  # an account's rows are anywhere in the markets' tables
+            _rows_ahead_nb(g, ca, a + 4, False)
         equity, total_mm, total_wt = _measure_nb(a, g, ca, cl, mark, floor, mmr, cum, nk, basis, weight)
         slack = equity - total_mm
         if total_mm > 0.0 and slack > 0.0 and total_wt > 0.0:
-            _reallocate_nb(a, -1, g, ca, cl, mark, floor, mmr, cum, nk, basis, slack, total_wt)
+            _reallocate_nb(a, -1, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, slack, total_wt, ca.forced, 0, 0)
             n += 1
         else:
             for j in range(cl.ptr[a], cl.ptr[a + 1]):
