@@ -22,9 +22,38 @@ def warmup(progress=None):
 
     scn = _warmup_scenario()
     if progress is None:
-        return _warm_screen(run(scn), scn)
+        return _warm_screen(_warm_run(scn), scn)
     with compile_progress(progress):
-        return _warm_screen(run(scn), scn)
+        return _warm_screen(_warm_run(scn), scn)
+
+
+def _warm_run(scn):
+    """:func:`sim.engine.run` of the warm-up scenario, with the event loop typed from the first second: when a helper
+    process would help (:func:`sim._compile.helper_wanted`), the tiny run is first prepared as plain Python and
+    simulated, so this process starts on the loop at once while the helper compiles the loop's kernels from the
+    other end and then the set-up kernels (:func:`compile_helper`); the run proper then loads those from the cache,
+    compiling only what the helper has not reached. Without a helper, the run alone."""
+    import dataclasses
+    import time
+
+    from sim._compile import compile_clock, helper_wanted, plain_python
+    from sim.engine import _start_compile_helper, simulate
+
+    helper = _start_compile_helper() if helper_wanted(_LOOP) else None
+    if helper is None:
+        return run(scn)
+    t0 = time.perf_counter()
+    try:
+        with compile_clock() as clock:
+            with plain_python():
+                inp = prepare(scn)
+            simulate(inp)
+            res = run(scn)
+    finally:
+        helper.stop()
+    # the run's own timings, with the warm-up's whole compile and time (the loop compiled before the run proper)
+    timings = dict(res.timings, compile_s=clock.seconds, total_s=time.perf_counter() - t0)
+    return dataclasses.replace(res, timings=timings)
 
 
 def _warm_screen(result, scn):
@@ -99,11 +128,12 @@ def compile_helper(parent):
     while the parent types the loop from the first; then the ones the parent compiles once the loop has run (the
     run's account table, warm-up's screened population); report each on standard output. Dies with ``parent``.
 
-    Its tiny run is prepared with the set-up kernels as plain Python (:func:`sim._compile.plain_python`): the parent
-    compiles those anyway, so the helper starts on the loop's kernels at once."""
+    Its tiny run is prepared with the set-up kernels as plain Python (:func:`sim._compile.plain_python`), so it starts
+    on the loop's kernels at once; it compiles the set-up kernels after them, for a warm-up that leaves them to it
+    (:func:`_warm_run`; a run has compiled them itself by then, and they load from the cache)."""
     import sys
 
-    from sim._compile import compile_kernels, ordered_callees, plain_python
+    from sim._compile import compile_kernels, ordered_callees, plain_python, reporting
     from sim.outputs import die_with_parent
 
     die_with_parent(parent)
@@ -117,6 +147,8 @@ def compile_helper(parent):
         sys.stdout.flush()
 
     compile_kernels(ordered_callees(_LOOP)[::-1], values, report)
+    with reporting(report):  # the set-up kernels, for a warm-up that prepared its first run as plain Python
+        loop_state(prepare(scn))
     _compile_after_loop(inp, values, scn, report)
 
 
