@@ -210,3 +210,13 @@ def test_side_correlation_makes_portfolios_directional_and_cross_asset_liquidati
 def test_collateral_needs_accounts_of_several_instruments():
     with pytest.raises(sim.ScenarioError, match="collateral = 'USDe': is held by accounts of several instruments"):
         sim.load_scenario("multi_asset_crash", overrides={"portfolio.share": 0.0, "collateral.USDe.share": 0.5})
+
+
+def test_the_markets_of_several_instruments_must_fit_in_memory_together(monkeypatch):
+    """Each instrument's market fits alone; together they do not: refused before anything is allocated, naming
+    population.n_positions and what would fit."""
+    monkeypatch.setenv("LIQSIM_MEMORY_LIMIT_GB", "1")
+    sim.load_scenario("btc_flash_crash", overrides={"population.n_positions": 1_000_000})  # the first market alone
+    with pytest.raises(sim.ScenarioError, match=r"population.n_positions = 1000000: with 3 more instrument\(s\)"):
+        sim.load_scenario("multi_asset_crash", overrides={"population.n_positions": 1_000_000})
+    sim.load_scenario("multi_asset_crash", overrides={"population.n_positions": 700_000})

@@ -261,6 +261,40 @@ def _int(text: str) -> Any:
         return None
 
 
+#: Bytes per position row that the account layer adds in a run of several instruments: the row's account, market
+#: and cause, its account's list entry, its scratch (equity, margin, weight) and its re-index heap entries.
+ACCOUNT_LAYER_BYTES = 8 + 8 + 8 + 1 + 8 + 24 + 48
+
+
+def _check_memory(c: Checker, given: list[tuple[str, InstrumentTable]]) -> None:
+    """Each instrument's market is checked alone (:func:`market_scenarios`); their sum must fit too. Refuses a run
+    whose markets' position rows together need more memory than is available, naming population.n_positions."""
+    from sim.config import memory
+
+    v = c.values
+    if v["population.file"] is not None or not c.ok("population.n_positions", "population.open_interest_usd"):
+        return
+    n0, oi0 = v["population.n_positions"], v["population.open_interest_usd"]
+    rows = float(n0 + 1)
+    for _, t in given:
+        scaled = n0 * t.open_interest_usd / oi0 if oi0 > 0 else n0
+        rows += (t.n_positions if t.n_positions is not None else max(1.0, round(min(scaled, 1e15)))) + 1
+    each = memory.PER["position"] + ACCOUNT_LAYER_BYTES
+    total = memory.FIXED + rows * each
+    room = memory.available()
+    if isinstance(room, str) or room is None or total <= room.bytes:
+        return  # a bad limit is reported by the market's own check
+    fit = int(float(f"{n0 * max(room.bytes - memory.FIXED, 0.0) / (rows * each):.3g}"))
+    c.fail(
+        "population.n_positions",
+        f"with {len(given)} more instrument(s) a run holds about {rows:,.0f} position rows in all, about "
+        f"{memory.size(total)} of memory ({each} B a row with the account layer), more than the "
+        f"{memory.size(room.bytes)} available ({room.source}): population.n_positions must be at most about {fit:,} "
+        "(the instruments' counts scale with it unless given)",
+        c.given.get("population.n_positions", n0),
+    )
+
+
 def check(c: Checker, shock_path: dict[str, Any] | None = None) -> dict[str, InstrumentTable]:
     """The instruments against the rest of the scenario: each asset has a tier table in the venue's pack and is not
     market.asset; the shock can move them all; a snapshot's rows go to their coins' markets; each ``path_file`` is
@@ -280,6 +314,7 @@ def check(c: Checker, shock_path: dict[str, Any] | None = None) -> dict[str, Ins
         )
     if not given:
         return {}
+    _check_memory(c, given)
     if c.ok("market.venue", "market.venue_version", "market.asset"):
         try:
             pk = venues.pack(v["market.venue"], v["market.venue_version"])
