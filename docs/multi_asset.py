@@ -44,8 +44,8 @@ def main():
     alone = sim.load_scenario("usde_depeg")
     on, off = sim.run(alone), sim.run(alone.with_overrides({"collateral.USDe.move_pct": 0.0}))
     print(
-        f"\nThe depeg alone (`scenarios/usde_depeg.toml`): {on.summary['n_positions']:,} positions, prices unmoved; "
-        f"${on.summary['liquidated_usd'] / 1e6:.1f}M liquidated, ${on.summary['collateral_driven_usd'] / 1e6:.1f}M "
+        f"\nThe depeg alone (`scenarios/usde_depeg.toml`, {on.summary['n_positions']:,} positions, prices unmoved): "
+        f"${on.summary['liquidated_usd'] / 1e6:.1f}M liquidated,\n${on.summary['collateral_driven_usd'] / 1e6:.1f}M "
         f"of it collateral-driven, {on.contagion['accounts_liquidated']} accounts; without the depeg "
         f"${off.summary['liquidated_usd'] / 1e6:.1f}M and {off.contagion['accounts_liquidated']} accounts."
     )
