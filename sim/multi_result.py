@@ -114,7 +114,8 @@ class MultiResult:
             s = res.summary
             out[i]["instrument"] = name
             out[i]["symbol"] = res.scenario.market.symbol
-            out[i]["beta"] = betas[name].beta if name in betas else 1.0
+            own = name in betas and getattr(betas[name], "path_file", None) is not None  # its own recorded path
+            out[i]["beta"] = np.nan if own else (betas[name].beta if name in betas else 1.0)
             out[i]["start_price"] = res.scenario.market.start_price_usd
             out[i]["low_pct"] = s["realized_drawdown_pct"]
             out[i]["positions"] = s["n_positions"]

@@ -71,8 +71,9 @@ def plot_causes(multi, ax):
     names = list(multi.names)
     y = np.arange(len(names))[::-1]
     left = np.zeros(len(names))
+    forced = [multi.forced(n) for n in names]
     for c, label in enumerate(CAUSE_NAMES):
-        width = np.array([multi.forced(n)[1][multi.forced(n)[2] == c].sum() for n in names]) / 1e6
+        width = np.array([usd[cause == c].sum() for _, usd, cause in forced]) / 1e6
         ax.barh(y, width, left=left, color=CAUSE_COLORS[c], height=0.6, label=label)
         left += width
     for yy, name in zip(y, names):
