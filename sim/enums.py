@@ -41,6 +41,8 @@ FUNDING = 7  # the insurance fund's funding payment on its inventory (no trade: 
 ARRIVAL = 8  # a new position opened during the run (a market order of an arriving trader, docs/model.md §5.4)
 ARB_FILL = 9  # a basis arbitrageur's perp order (docs/model.md §1.6)
 FLOW_FILL = 10  # a flow shock's perp order
+#: Fills that force a position closed: the liquidation waterfall's own (ADL victims are not liquidated).
+FORCED_KINDS = (LIQUIDATION, PARTIAL, TAKEOVER)
 FILL_KIND_NAMES = (
     "liquidation",
     "partial",

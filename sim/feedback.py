@@ -34,10 +34,7 @@ multiplier nor the split, which both describe the starting population.
 import numpy as np
 
 from sim import enums as E
-from sim.enums import ADL, LIQUIDATION, PARTIAL, TAKEOVER, TRADER
-
-#: Fill kinds that force-close a crossed position (ADL, which closes a winner, is not one).
-FORCED_KINDS = (LIQUIDATION, PARTIAL, TAKEOVER)
+from sim.enums import ADL, FORCED_KINDS, TRADER
 
 
 def path_at(path_t_s, path_p, t_s):

@@ -368,10 +368,6 @@ def simulate_markets(inputs, row_acct, method, weight=None, collateral=None, pro
     return MultiRaw(markets=raws, lo=lo, accounts=ca, rounds=total_rounds, collateral=cl)
 
 
-#: Fills that force a position closed (the liquidation waterfall's own; ADL victims are not liquidated).
-_FORCED = (E.LIQUIDATION, E.PARTIAL, E.TAKEOVER)
-
-
 def contagion(res, names=None):
     """What the cross accounts did to each market's liquidations (issue: accounts across instruments, item 9).
 
@@ -388,7 +384,7 @@ def contagion(res, names=None):
     for m, (name, raw) in enumerate(zip(names, res.markets)):
         f = raw.fills
         n_rows = int(res.lo[m + 1] - res.lo[m])  # the fund's remainder of an ADL with no holder left is not a row
-        forced = np.isin(f["kind"], _FORCED) & (f["account"] < n_rows)
+        forced = np.isin(f["kind"], E.FORCED_KINDS) & (f["account"] < n_rows)
         rows = f["account"][forced] + res.lo[m]  # position rows' global numbers (only rows get forced fills)
         usd = f["qty"][forced] * f["price"][forced]
         member = ca.row_acct[rows] >= 0

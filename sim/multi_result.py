@@ -27,7 +27,6 @@ CAUSES = E.CAUSE_NAMES
 #: Files of every instruments folder; the per-instrument ones are :func:`instrument_files`.
 FIXED_FILES = ("summary.json", "instruments.csv", "scenario.toml", "cascade.png", "cross_rows.csv")
 _PER_INSTRUMENT = ("fills", "series", "adl", "spot", "accounts")
-_FORCED = (E.LIQUIDATION, E.PARTIAL, E.TAKEOVER)
 CROSS_ROW_DTYPE = np.dtype([("instrument", "U8"), ("id", "i8"), ("cross_account", "i8"), ("cause", "U17")])
 INSTRUMENT_DTYPE = np.dtype(
     [
@@ -130,7 +129,7 @@ class MultiResult:
     def forced(self, name):
         """Forced closes of instrument ``name``: time (s), notional (USD) and cause (index into ``CAUSES``)."""
         f = self.markets[name].fills
-        sel = np.isin(f["kind"], _FORCED)
+        sel = np.isin(f["kind"], E.FORCED_KINDS)
         rows = self.cross_rows[(self.cross_rows["instrument"] == name) & (self.cross_rows["cause"] != "")]
         code = np.zeros(f.size, np.int64)  # by account id (a market's ids are its rows, then its other accounts)
         lookup = np.zeros(int(f["account"].max(initial=-1)) + 1, np.int64)
@@ -162,14 +161,8 @@ class MultiResult:
             put("summary.json", lambda p: p.write_text(json.dumps(json_ready(summary_document(self)), indent=2) + "\n"))
             put("instruments.csv", lambda p: write_csv(p, self.instruments(), "instruments"))
             for name in self.names:
-                res = self.markets[name]
-                put(f"fills_{name}.csv", lambda p, r=res: write_csv(p, r.fills, "fills"))
-                put(f"series_{name}.csv", lambda p, r=res: write_csv(p, r.series, "series"))
-                put(f"adl_{name}.csv", lambda p, r=res: write_csv(p, r.adl_table(), "adl"))
-                if res.spot is not None:
-                    put(f"spot_{name}.csv", lambda p, r=res: write_csv(p, r.spot_series(), "spot"))
-                if accounts:
-                    put(f"accounts_{name}.csv", lambda p, r=res: write_csv(p, r.accounts, "accounts"))
+                for table, records in self.markets[name].tables(accounts):
+                    put(f"{table}_{name}.csv", lambda p, r=records, t=table: write_csv(p, r(), t))
             if accounts:
                 put("cross_rows.csv", lambda p: write_csv(p, self.cross_rows, "cross_rows"))
             put("scenario.toml", lambda p: p.write_text(self.scenario.to_toml(relative_to=target)))

@@ -140,19 +140,24 @@ class Result:
         with claim(directory, "run", OUTPUT_FILES) as target, atomic_folder(target, "run") as tmp:
             put = writer(target, tmp)
             put("summary.json", lambda p: p.write_text(json.dumps(json_ready(summary_document(self)), indent=2) + "\n"))
-            put("fills.csv", lambda p: write_csv(p, self.fills, "fills"))
-            put("series.csv", lambda p: write_csv(p, self.series, "series"))
-            put("adl.csv", lambda p: write_csv(p, self.adl_table(), "adl"))
-            if self.spot is not None:
-                put("spot.csv", lambda p: write_csv(p, self.spot_series(), "spot"))
-            if accounts:
-                put("accounts.csv", lambda p: write_csv(p, self.accounts, "accounts"))
+            for table, records in self.tables(accounts):
+                put(f"{table}.csv", lambda p, r=records, t=table: write_csv(p, r(), t))
             put("scenario.toml", lambda p: p.write_text(self.scenario.to_toml(relative_to=target)))
             if plot:
                 from sim.report.plots import save_cascade_png
 
                 put("cascade.png", lambda p: save_cascade_png(self, p))
         return target
+
+    def tables(self, accounts=False):
+        """The run's CSV tables as ``(name, records)``, ``records()`` making the record array when it is written:
+        fills, series, adl, spot (endogenous prices only) and, with ``accounts``, accounts."""
+        out = [("fills", lambda: self.fills), ("series", lambda: self.series), ("adl", self.adl_table)]
+        if self.spot is not None:
+            out.append(("spot", self.spot_series))
+        if accounts:
+            out.append(("accounts", lambda: self.accounts))
+        return out
 
     def _repr_html_(self):
         s = self.summary
