@@ -408,6 +408,8 @@ def _allocate(inp):
         scr_i=np.empty((4, max(n, 4096)), np.int64),
         scr_f=np.empty((2, max(n, 4096))),
         counts=np.zeros(257, np.int64),
+        band_head=np.full((2, 1), -1, np.int32),  # no cross rows: sim.multi makes these views of its band index
+        band_ent=np.zeros((1, 3), np.int32),
     )
     book = new_book(inp.n_levels, inp.prof_bid, inp.prof_ask, inp.start_price)
     ev = S.Events(*(np.zeros(8, np.int64) for _ in range(4)))

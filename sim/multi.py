@@ -23,8 +23,7 @@ import numpy as np
 from sim import enums as E
 from sim import state as S
 from sim.engine import Raw, _allocate, _params, _wrap
-from sim.kernels.cross import cross_round_nb, share_all_nb
-from sim.kernels.heap import order_by_key_nb
+from sim.kernels.cross import cross_round_nb, index_bands_nb, share_all_nb
 from sim.kernels.loop import path_price_nb, run_nb, start_nb
 
 
@@ -71,10 +70,18 @@ def global_table(parts):
     return g, views, lo
 
 
-def cross_accounts(row_acct, row_mkt, m0, lo, caps):
-    """The account layer's arrays for global rows whose account is ``row_acct`` (−1: isolated), market
-    ``row_mkt`` and market's starting mark ``m0``; the markets' rows start at ``lo`` and their re-index heaps hold
-    ``caps`` entries each (:func:`shared_heaps`)."""
+#: Buckets of each side's band index (sim.kernels.bands): keys from 0 to twice the start price for longs (their
+#: liquidation prices), from −2 to 0 times it for shorts, so a bucket is 0.003% of the start price wide.
+BAND_BUCKETS = 1 << 16
+#: Entries of a market's band index per row of the market (at least 1: each row has at most one live entry, so a
+#: rewrite always frees room); at 2 the live entries are rewritten at most once per as many puts as there are rows.
+BAND_ROOM = 2
+
+
+def cross_accounts(row_acct, row_mkt, lo, caps, starts):
+    """The account layer's arrays for global rows whose account is ``row_acct`` (−1: isolated) and market
+    ``row_mkt``; the markets' rows start at ``lo``, their re-index heaps hold ``caps`` entries each and their marks
+    start at ``starts`` (:func:`shared_heaps`)."""
     row_acct = np.ascontiguousarray(row_acct, np.int64)
     n = row_acct.size
     n_acct = int(row_acct.max()) + 1 if n and row_acct.max() >= 0 else 0
@@ -83,12 +90,17 @@ def cross_accounts(row_acct, row_mkt, m0, lo, caps):
     ptr = np.zeros(n_acct + 1, np.int64)
     ptr[1:] = np.cumsum(np.bincount(row_acct[member], minlength=n_acct))
     r = rows.size
+    starts = np.asarray(starts, np.float64)
+    n_mkt = starts.size
+    sizes = np.diff(np.asarray(lo, np.int64))
+    band_at = np.concatenate([[0], np.cumsum(BAND_ROOM * sizes + 64)]).astype(np.int64)
+    band_inv = np.repeat((BAND_BUCKETS / (2.0 * starts))[:, None], 2, axis=1)
     return S.CrossAccounts(
         row_acct=row_acct,
         row_mkt=np.ascontiguousarray(row_mkt, np.int64),
         ptr=ptr,
         rows=rows,
-        m0=np.ascontiguousarray(m0, np.float64),
+        m0=starts[row_mkt],
         state=np.zeros(n_acct, np.int8),
         stamp=np.zeros(n_acct, np.int64),
         forced_at=np.full(n, -1, np.int64),
@@ -106,21 +118,48 @@ def cross_accounts(row_acct, row_mkt, m0, lo, caps):
         heap_ver=np.zeros(2 * sum(caps), np.int64),
         heap_at=np.concatenate([[0], np.cumsum([2 * c for c in caps])]).astype(np.int64),
         heap_n=np.zeros((len(caps), 2), np.int64),
+        band_head=np.full((n_mkt, 2, BAND_BUCKETS), -1, np.int32),
+        band_ent=np.zeros((int(band_at[-1]), 3), np.int32),
+        band_at=band_at,
+        band_n=np.zeros(n_mkt, np.int64),
+        band_top=np.full((n_mkt, 2), -1, np.int64),
+        band_lo=np.stack([np.zeros(n_mkt), -2.0 * starts], axis=1),
+        band_inv=band_inv,
     )
 
 
 def shared_heaps(markets, ca):
-    """The markets with their re-index heaps (``Trigger.heap_*``) made views of the account layer's (``ca.heap_*``,
-    same memory), so that the layer puts re-priced rows back itself."""
+    """The markets with their re-index heaps (``Trigger.heap_*``, empty at the start) and band indexes
+    (``Trigger.band_*``) made views of the account layer's (``ca.heap_*``, ``ca.band_*``: same memory), so that the
+    layer puts re-priced rows back itself."""
     out = []
     for m, mm in enumerate(markets):
+        if mm.perp.work["heap_n"].any():
+            raise ValueError("shared_heaps: the markets' heaps must be empty (the start of a run)")
         at, end = ca.heap_at[m], ca.heap_at[m + 1]
         shape = mm.trig.heap_key.shape
         views = {name: getattr(ca, name)[at:end].reshape(shape) for name in ("heap_key", "heap_id", "heap_ver")}
-        for name, view in views.items():
-            view[:] = getattr(mm.trig, name)
+        views["band_head"] = ca.band_head[m]
+        views["band_ent"] = ca.band_ent[ca.band_at[m] : ca.band_at[m + 1]]
+        mm.perp.work["band_lo"] = ca.band_lo[m]
+        mm.perp.work["band_inv"] = ca.band_inv[m]
         out.append(mm._replace(trig=mm.trig._replace(**views)))
     return out
+
+
+def sync_bands(markets, ca, to_layer):
+    """Each market's counts of its re-index heaps and band index, from its loop to the account layer
+    (``to_layer``) or back (the arrays themselves are shared)."""
+    for m, mm in enumerate(markets):
+        w = mm.perp.work
+        if to_layer:
+            ca.heap_n[m] = w["heap_n"]
+            ca.band_n[m] = w["band_n"]
+            ca.band_top[m] = w["band_top"]
+        else:
+            w["heap_n"] = ca.heap_n[m]
+            w["band_n"] = ca.band_n[m]
+            w["band_top"] = ca.band_top[m]
 
 
 def collateral_state(spec, n_acct):
@@ -238,7 +277,7 @@ def simulate_markets(inputs, row_acct, method, weight=None, collateral=None, pro
     g.cross[member] = 1
     row_mkt = np.repeat(np.arange(n_mkt, dtype=np.int64), np.diff(lo))
     caps = [mm.trig.heap_key.shape[1] for mm in markets]
-    ca = cross_accounts(accts, row_mkt, np.array([inp.start_price for inp in inputs])[row_mkt], lo, caps)
+    ca = cross_accounts(accts, row_mkt, lo, caps, [inp.start_price for inp in inputs])
     markets = shared_heaps(markets, ca)
     cl = collateral_state(collateral, ca.state.size)
     floor, mmr, cum, nk, basis = _padded(markets)
@@ -247,11 +286,14 @@ def simulate_markets(inputs, row_acct, method, weight=None, collateral=None, pro
         raise ValueError(f"weight: one finite number above 0 per market ({n_mkt}), got {weight!r}")
     mark = np.array([inp.start_price for inp in inputs])
     tick = np.zeros(n_mkt, np.int64)
-    if share_all_nb(g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, wts):  # bands balanced from the start
-        for mm in markets:
-            mm.pos.version[:] = 0
-            mm.trig.order_long[:] = order_by_key_nb(mm.trig.ids_long, mm.pos.key)
-            mm.trig.order_short[:] = order_by_key_nb(mm.trig.ids_short, mm.pos.key)
+    share_all_nb(g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, wts)  # bands balanced from the start
+    index_bands_nb(g, ca)  # every open cross row in its band index, at a version of at least 1 ...
+    sync_bands(markets, ca, to_layer=False)
+    for mm in markets:  # ... so the sorted index, where the isolated rows keep their order, passes over them
+        for order, ids in ((mm.trig.order_long, mm.trig.ids_long), (mm.trig.order_short, mm.trig.ids_short)):
+            alone = order[mm.pos.cross[order] == 0]
+            order[: alone.size] = alone
+            order[alone.size :] = ids[mm.pos.cross[ids] != 0]
     held = np.zeros(3 * g.side.size + 64 * n_mkt, np.int64)  # each market's held rows (2n + 64) and ADL'd ones
     seen = [0] * n_mkt  # each market's fills looked at for ADL'd rows of cross accounts
 
@@ -320,13 +362,11 @@ def simulate_markets(inputs, row_acct, method, weight=None, collateral=None, pro
                 keyed = ca.row_acct[held[:nh]] * n_rows + held[:nh]
                 keyed.sort()
                 held[:nh] = keyed % n_rows
-                for m, mm in enumerate(markets):
-                    ca.heap_n[m] = mm.perp.work["heap_n"]
+                sync_bands(markets, ca, to_layer=True)
                 n_forced = cross_round_nb(
                     g, ca, cl, tick_time, mark, tick, floor, mmr, cum, nk, basis, wts, held, nh, method
                 )
-                for m, mm in enumerate(markets):
-                    mm.perp.work["heap_n"] = ca.heap_n[m]
+                sync_bands(markets, ca, to_layer=False)
                 rounds += 1
                 kick.update(int(m) for m in np.unique(row_mkt[ca.forced[:n_forced]]))
             if not kick:

@@ -119,6 +119,11 @@ WORK = _group(
     ("win_cur", "i8"),  # ... and the next one to serve
     ("nwait", "i8"),  # dYdX: triggered rows waiting for a later window (Trigger.wait)
     ("nheld", "i8"),  # rows of cross accounts triggered since the account layer last looked (Trigger.held)
+    ("band_n", "i8"),  # entries written in the band index of cross rows (Trigger.band_ent; 0: none, as in a
+    #                    single-market run) ...
+    ("band_top", "i8", (2,)),  # ... each side's highest bucket that may hold one (-1: none) ...
+    ("band_lo", "f8", (2,)),  # ... and its buckets: bucket b holds keys from band_lo + b / band_inv (clamped to
+    ("band_inv", "f8", (2,)),  #     the first and the last bucket)
 )
 
 #: The event loop's clock and the cursors of what it reads and fills (``clk``).
@@ -290,6 +295,9 @@ class Trigger(NamedTuple):
     scr_i: np.ndarray  # int64 (4, max(n, 4096)), scratch: sorts in the event loop (ADL queue, index rebuild) ...
     scr_f: np.ndarray  # f8 (2, max(n, 4096)), ... which allocates nothing (sim._jit: no reference counting)
     counts: np.ndarray  # int64 (257,), scratch: the radix sort's digit counts
+    band_head: np.ndarray  # int32 (2, B): the bands of cross rows, bucketed by key (sim.kernels.bands): each
+    #                        bucket's first entry (-1: empty), row 0 longs, row 1 shorts ...
+    band_ent: np.ndarray  # int32 (C, 3): ... entries (row, its version when indexed, the bucket's next entry)
 
 
 class CrossAccounts(NamedTuple):
@@ -320,6 +328,13 @@ class CrossAccounts(NamedTuple):
     heap_ver: np.ndarray  # int64 (H,)
     heap_at: np.ndarray  # int64 (M + 1,): ... market m's longs' heap, then its shorts', in [heap_at[m], heap_at[m + 1])
     heap_n: np.ndarray  # int64 (M, 2), mutated: each heap's entries while the layer runs (WORK.heap_n otherwise)
+    band_head: np.ndarray  # int32 (M, 2, B): every market's band index of cross rows (Trigger.band_* are views of
+    band_ent: np.ndarray  # int32 (E, 3)       these; sim.kernels.bands) ...
+    band_at: np.ndarray  # int64 (M + 1,): ... market m's entries in [band_at[m], band_at[m + 1]) ...
+    band_n: np.ndarray  # int64 (M,), mutated: ... entries written, while the layer runs (WORK.band_n otherwise) ...
+    band_top: np.ndarray  # int64 (M, 2), mutated: ... highest bucket that may hold one (WORK.band_top otherwise) ...
+    band_lo: np.ndarray  # f8 (M, 2): ... and the buckets' keys (WORK.band_lo, band_inv)
+    band_inv: np.ndarray  # f8 (M, 2)
 
 
 class Collateral(NamedTuple):

@@ -438,13 +438,33 @@ def test_contagion_leaves_out_the_funds_remainder_of_an_adl_with_no_holder_left(
     assert contagion(res, ["BTC", "ETH"]) == before
 
 
+def band_entries(trig, work, side):
+    """The valid entries of a market's band index for ``side`` (rows, by walking each bucket's list), checking that
+    each sits in its key's bucket and that no bucket above ``band_top`` holds one."""
+    from sim.kernels.bands import band_bucket_nb
+
+    h = 0 if side > 0 else 1
+    head, ent = trig.band_head, trig.band_ent
+    lo, inv, top = work["band_lo"][h], work["band_inv"][h], int(work["band_top"][h])
+    rows = []
+    for b in np.flatnonzero(head[h] >= 0):
+        assert b <= top, f"bucket {b} holds entries above the top {top}"
+        e = head[h, b]
+        while e >= 0:
+            rows.append((int(ent[e, 0]), int(ent[e, 1]), b))
+            e = ent[e, 2]
+    return rows, (lambda key: band_bucket_nb(lo, inv, head.shape[1], key))
+
+
 def assert_indexed(markets, g, ca, t):
     """Every open row of a healthy cross account, out of cooldown, is in its market's trigger index at its key: a
-    valid entry of the re-index heap (which the account layer fills itself, through views of ``ca.heap_*``) or the
-    sorted index past its cursor. The heaps keep their order, (key, row)."""
+    valid entry of its band index (which the account layer fills itself, through views of ``ca.band_*``), of the
+    re-index heap or of the sorted index past its cursor. The heaps keep their order, (key, row); every band entry
+    is in its key's bucket."""
     for m, mk in enumerate(markets):
         pos, trig, work = mk.pos, mk.trig, mk.perp.work
         assert np.shares_memory(trig.heap_key, ca.heap_key) and np.shares_memory(trig.heap_id, ca.heap_id)
+        assert np.shares_memory(trig.band_ent, ca.band_ent) and np.shares_memory(trig.band_head, ca.band_head)
         acct = ca.row_acct[ca.lo[m] : ca.lo[m + 1]]
         live = (acct >= 0) & (pos.status == E.OPEN) & (pos.eligible <= work["tick"]) & (pos.cross == 1)
         live[live] = ca.state[acct[live]] == 0
@@ -458,10 +478,38 @@ def assert_indexed(markets, g, ca, t):
             assert np.array_equal(hk[valid], pos.key[hi[valid]]), f"t={t}: a heap entry's key is not its row's"
             indexed = np.zeros(pos.side.size, bool)
             indexed[hi[valid]] = True
+            entries, bucket = band_entries(trig, work, side)
+            for i, ver, b in entries:
+                if ver == pos.version[i] and pos.status[i] == E.OPEN:
+                    assert pos.cross[i] == 1 and pos.side[i] == side, f"t={t}: row {i} in the wrong band index"
+                    assert b == bucket(pos.key[i]), f"t={t}: row {i} is not in its key's bucket"
+                    indexed[i] = True
             rest = (trig.order_long if side > 0 else trig.order_short)[int(work["cur"][h]) :]
             indexed[rest[pos.version[rest] == 0]] = True
             lost = np.flatnonzero(live & (pos.side == side) & ~indexed)
             assert lost.size == 0, f"t={t}: rows {lost[:5]} of market {m} are out of its index"
+
+
+def test_rewriting_the_band_index_when_it_is_full_changes_nothing(compiled, monkeypatch):
+    """With room for one entry per row plus 64, the band index is rewritten with its live entries every few dozen
+    puts: every row stays indexed, and the run is the same bit for bit."""
+    import sim.multi
+
+    inputs = [market("binance", -6.0, 41), market("binance", -14.0, 42, ETH)]
+    accts = paired_accounts(inputs, share=0.8)
+    roomy = simulate_markets(inputs, accts, E.ACCT_CROSS)
+    monkeypatch.setattr(sim.multi, "BAND_ROOM", 1)
+    writes = []
+
+    def check(t, markets, g, ca, cl):
+        assert_indexed(markets, g, ca, t)
+        writes.append(int(ca.band_n.sum()))
+
+    tight = simulate_markets(inputs, accts, E.ACCT_CROSS, on_tick=check)
+    assert tight.accounts.band_ent.shape[0] < roomy.accounts.band_ent.shape[0]
+    assert any(b < a for a, b in zip(writes, writes[1:]))  # rewritten at least once
+    for a, b in zip(roomy.markets, tight.markets):
+        assert a.fills.tobytes() == b.fills.tobytes() and a.accounts.tobytes() == b.accounts.tobytes()
 
 
 @pytest.mark.parametrize("venue", ["binance", "okx", "hyperliquid", "dydx"])

@@ -211,8 +211,8 @@ def settle_funding_nb(t, pos, tiers, trig, sp, fl, px, acc, work, clk, tot, p):
 
 @jit(inline="always")
 def rebuild_index_nb(pos, tiers, trig, work):
-    """Every open row's prices again, and the sorted trigger index rebuilt from them (heaps emptied). A row
-    waiting out a cooldown gets version 1, so only the deferred list puts it back."""
+    """Every open row's prices again, and the sorted trigger index rebuilt from them (heaps and band index
+    emptied). A row waiting out a cooldown gets version 1, so only the deferred list puts it back."""
     init_prices_nb(pos, tiers, E.OPEN)
     status, version, eligible, tick = pos.status, pos.version, pos.eligible, work.tick
     for i in range(status.size):
@@ -228,3 +228,10 @@ def rebuild_index_nb(pos, tiers, trig, work):
     work.cur[1] = 0
     work.heap_n[0] = 0
     work.heap_n[1] = 0
+    if work.band_n > 0:  # the rows of cross accounts are in the sorted index too now (sim.kernels.bands)
+        for b in range(trig.band_head.shape[1]):
+            trig.band_head[0, b] = -1
+            trig.band_head[1, b] = -1
+        work.band_top[0] = -1
+        work.band_top[1] = -1
+        work.band_n = 0

@@ -1,8 +1,8 @@
-"""The account layer (docs/engine.md §12): cross accounts whose positions sit in several markets.
+"""The account layer (docs/engine.md §13): cross accounts whose positions sit in several markets.
 
 A market's event loop knows rows, not accounts. Each row of a cross account holds a part of its account's cash as
-its wallet, and so has an isolated liquidation price, its *band*, kept in its market's sorted trigger index like
-any other row's. While every row is on the safe side of its band the account is safe, since then
+its wallet, and so has an isolated liquidation price, its *band*, kept in its market's trigger index (its band
+index, sim.kernels.bands). While every row is on the safe side of its band the account is safe, since then
 ``Σ (wallet_k + uPnL_k) ≥ Σ MM_k``: a price move in one market costs nothing in the others, and the work per move
 is the rows whose band it crossed, not the accounts. A crossed band hands the row over (``Positions.cross``: the
 loop puts it in ``Trigger.held`` instead of liquidating it), and after every market's tick :func:`cross_round_nb`
@@ -26,6 +26,7 @@ slice. Tiers are per market, padded: ``floor[m, :nk[m]]``.
 
 from sim import enums as E
 from sim._jit import jit
+from sim.kernels.bands import band_bucket_nb, band_compact_nb, band_link_nb
 from sim.kernels.heap import heap_compact_nb, heap_pop_nb, heap_push_nb
 from sim.kernels.loop import path_price_nb
 from sim.kernels.margin import bankruptcy_price_nb, position_lp_nb, position_mm_nb
@@ -52,10 +53,48 @@ def _among_nb(held, h0, h1, i):
 
 
 @jit(inline="always")
+def _band_push_nb(g, ca, i, m):
+    """Put cross row ``i`` (global, market ``m``) in its market's band index at its key (sim.kernels.bands),
+    rewriting the index with its live entries first when its entries have run out."""
+    at = ca.band_at[m]
+    ent = ca.band_ent[at : ca.band_at[m + 1]]
+    head = ca.band_head[m]
+    lo = ca.lo[m]
+    n = ca.band_n[m]
+    if n >= ent.shape[0]:
+        hi = ca.lo[m + 1]
+        n = band_compact_nb(
+            head,
+            ent,
+            n,
+            ca.band_top[m],
+            ca.band_lo[m],
+            ca.band_inv[m],
+            g.side[lo:hi],
+            g.key[lo:hi],
+            g.version[lo:hi],
+            g.status[lo:hi],
+            g.cross[lo:hi],
+        )
+    h = 0 if g.side[i] > 0 else 1
+    b = band_bucket_nb(ca.band_lo[m, h], ca.band_inv[m, h], head.shape[1], g.key[i])
+    ent[n, 0] = i - lo
+    ent[n, 1] = g.version[i]
+    band_link_nb(head, ent, n, h, b)
+    if b > ca.band_top[m, h]:
+        ca.band_top[m, h] = b
+    ca.band_n[m] = n + 1
+
+
+@jit(inline="always")
 def _index_nb(g, ca, i, m, tick):
     """Put re-priced global row ``i`` (market ``m``) back in its market's trigger index, unless it waits for a later
-    tick (deferred: the flush indexes its latest key); as the loop's own re-indexing does, on views of the heaps."""
+    tick (deferred: the flush indexes its latest key): a cross row in the band index, a row just forced in the
+    re-index heap, where the loop liquidates it (as the loop's own re-indexing does, on views of the heaps)."""
     if g.status[i] != E.OPEN or g.eligible[i] > tick[m]:
+        return
+    if g.cross[i] != 0:
+        _band_push_nb(g, ca, i, m)
         return
     lo = ca.lo[m]
     cap = (ca.heap_at[m + 1] - ca.heap_at[m]) >> 1
@@ -279,8 +318,8 @@ def cross_round_nb(g, ca, cl, t, mark, tick, floor, mmr, cum, nk, basis, weight,
     the rows forced in the last round are cross rows again; every account that has a row in ``held[:nh]`` (global
     rows handed over by the markets, grouped by account: the caller sorts them by account), a collateral holding
     whose band the asset's price at time ``t`` crossed, or is being liquidated is looked at, at the marks ``mark``
-    (one per market) and oracle ticks ``tick``. Puts every re-priced row back in its market's index (``ca.heap_*``:
-    the caller hands ``ca.heap_n`` over) and fills ``ca.forced[:ca.n[2]]`` (rows forced: run their markets'
+    (one per market) and oracle ticks ``tick``. Puts every re-priced row back in its market's index (``ca.band_*``
+    and ``ca.heap_*``: the caller hands their counts over) and fills ``ca.forced[:ca.n[2]]`` (rows forced: run their markets'
     liquidation work again); returns the number forced."""
     for k in range(ca.n[2]):
         g.cross[ca.forced[k]] = 1
@@ -459,3 +498,16 @@ def share_all_nb(g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, weight):
                 _coll_push_nb(cl, j)
     ca.n[3] = 0
     return n
+
+
+@jit(entry=True)
+def index_bands_nb(g, ca):
+    """Put every open row of a cross account in its market's band index (the start of a run, after
+    :func:`share_all_nb`), each at a version of at least 1: the sorted start-of-run index, which reads only rows at
+    version 0, then passes over them."""
+    for m in range(ca.band_n.size):
+        for i in range(ca.lo[m], ca.lo[m + 1]):
+            if g.cross[i] != 0 and g.status[i] == E.OPEN:
+                if g.version[i] == 0:
+                    g.version[i] = 1
+                _band_push_nb(g, ca, i, m)

@@ -14,6 +14,7 @@ from sim import enums as E
 from sim._jit import jit
 from sim.kernels.adl import adl_begin_nb, adl_step_nb
 from sim.kernels.arrivals import arrival_nb
+from sim.kernels.bands import band_drain_nb
 from sim.kernels.behaviour import (
     apply_topups_nb,
     arm_topup_nb,
@@ -120,8 +121,9 @@ def run_nb(pos, tiers, book, trig, ev, mk, sp, spp, fl, series, px, acc, adl, wo
                         adl_begin_nb(pos, tiers, trig, px, acc, adl, work, p)
                 else:
                     work.phase = 0
+                    band_drain_nb(pos, trig, work, px.mark)  # as below
                     if work.nheld > 0:
-                        return E.ST_HELD  # as below
+                        return E.ST_HELD
                     if spp.on:
                         observe_basis_nb(now, book, sp, px, p)
             continue
@@ -140,6 +142,8 @@ def run_nb(pos, tiers, book, trig, ev, mk, sp, spp, fl, series, px, acc, adl, wo
                 adl_begin_nb(pos, tiers, trig, px, acc, adl, work, p)  # the side's pass is over: match its pool
             else:
                 work.phase = (work.phase + 1) % 3
+                if work.phase == 0:
+                    band_drain_nb(pos, trig, work, px.mark)  # the cross rows of the band index that the mark crossed
                 if work.phase == 0 and work.nheld > 0:
                     # rows of cross accounts crossed: the account layer looks at their accounts, then runs a closing
                     # pass of this tick's work (sim.multi), which ends here again with nothing held
