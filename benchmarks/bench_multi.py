@@ -9,6 +9,13 @@ index falling 8%, 14% and 22%), every trader row of each market in a cross accou
 (``--accounts`` accounts, so 3 × that many rows), run by :func:`sim.multi.simulate_markets` ``--repeats`` times.
 ``simulate_s`` is the median of the runs (the markets' allocation, the lockstep loop, the account layer and the
 wrap); building the populations (``prepare_s``) is apart. Target (issue: accounts across instruments) ≤ 1.5 s.
+
+A run writes about 1 GB of memory it has not touched before (the global position table, the account layer's
+arrays, the band index, the fills and the account tables at the end). On the virtual machines this was developed
+on, the host takes memory back about 2 s after the guest frees it, and writing such memory again costs 2.4 s per
+GB instead of 0.2 s: ``fresh_gb_s`` measures it before the runs. ``--touch-gb 3`` writes 3 GB just before each
+timed run, so that the run's first writes land on memory the host still backs: the run's own cost, as on a
+machine that keeps memory.
 """
 
 import argparse
@@ -35,6 +42,16 @@ MARKETS = (
 
 def note(msg):
     print(f"[bench_multi] {msg}", file=sys.stderr, flush=True)
+
+
+def fresh_gb_s():
+    """Seconds to write 1 GB of memory the process has not touched, after 3 s idle: on a virtual machine whose
+    host takes freed memory back, far more than the write itself, and a run pays it for every byte it touches
+    first."""
+    time.sleep(3.0)
+    t = time.perf_counter()
+    np.ones(125_000_000).sum()
+    return time.perf_counter() - t
 
 
 def build(n_accounts):
@@ -71,6 +88,12 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--accounts", type=int, default=1_000_000)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument(
+        "--touch-gb",
+        type=float,
+        default=0.0,
+        help="write this many GB of fresh memory and free it just before each timed run (see the module docstring)",
+    )
     args = ap.parse_args(argv)
     from sim import enums as E
     from sim.multi import simulate_markets
@@ -84,7 +107,10 @@ def main(argv=None):
     note(f"built 3 markets of {args.accounts} positions in {out['prepare_s']:.1f} s; first run (compiles) ...")
     first = simulate_markets(inputs, accts, E.ACCT_CROSS, weight=weight)
     times = []
+    out["fresh_gb_s"] = fresh_gb_s()
     for r in range(args.repeats):
+        if args.touch_gb > 0:
+            np.ones(int(args.touch_gb * 1.25e8)).sum()
         t = time.perf_counter()
         res = simulate_markets(inputs, accts, E.ACCT_CROSS, weight=weight)
         times.append(time.perf_counter() - t)

@@ -347,29 +347,59 @@ def _read_only(a, dtype):
     return view
 
 
-def _allocate(inp):
-    n = inp.pos_side.size
+def positions(inputs):
+    """The position table at the start of a run: the rows of ``inputs`` (one market's, or several markets' laid
+    end to end for sim.multi) with their prices still to be set. Columns the kernels never write are the inputs'
+    own arrays behind read-only views when there is one market (copies, read-only too, when there are several)."""
+
+    def column(name, dtype, copy):
+        parts = [getattr(inp, name) for inp in inputs]
+        if len(parts) == 1:
+            return np.array(parts[0], dtype) if copy else _read_only(parts[0], dtype)
+        whole = np.concatenate([np.asarray(a, dtype) for a in parts])
+        whole.flags.writeable = copy
+        return whole
+
+    n = sum(inp.pos_side.size for inp in inputs)
     # a row holding no more than rounding dust (e.g. a counterparty facing a balanced book) is flat
-    status = np.where(inp.pos_size > inp.lot * 1e-9, E.OPEN, E.FLAT).astype(np.int8)
-    pos = S.Positions(
-        side=_read_only(inp.pos_side, np.int8),
-        size=inp.pos_size.astype(np.float64),  # astype copies: the
-        entry=np.array(inp.pos_entry, np.float64),  # a copy: an arrival sets its entry
-        wallet=inp.pos_wallet.astype(np.float64),  # kernels mutate
-        kind=_read_only(inp.pos_kind, np.int8),
+    status = np.concatenate([np.where(inp.pos_size > inp.lot * 1e-9, E.OPEN, E.FLAT).astype(np.int8) for inp in inputs])
+    return S.Positions(
+        side=column("pos_side", np.int8, False),
+        size=column("pos_size", np.float64, True),  # copies: the kernels mutate size, wallet,
+        entry=column("pos_entry", np.float64, True),  # the entry (an arrival sets it)
+        wallet=column("pos_wallet", np.float64, True),
+        kind=column("pos_kind", np.int8, False),
         lp=np.zeros(n),
         bp=np.zeros(n),
-        key=np.zeros(n),  # size, wallet
+        key=np.zeros(n),
         status=status,
         version=np.zeros(n, np.int64),
         eligible=np.zeros(n, np.int64),
         cooldown=np.full(n, S.NEVER, np.int64),
-        stop=_read_only(inp.pos_stop, np.float64),
-        reserve=np.array(inp.pos_reserve, np.float64),
-        tu_delay=_read_only(inp.pos_delay, np.int64),
+        stop=column("pos_stop", np.float64, False),
+        reserve=column("pos_reserve", np.float64, True),  # and the top-up reserve
+        tu_delay=column("pos_delay", np.int64, False),
         tu_due=np.full(n, S.NEVER, np.int64),
         cross=np.zeros(n, np.int8),  # every row its own account; sim.multi marks the rows of cross accounts
     )
+
+
+def start_order(ids, pos):
+    """The sorted start-of-run trigger index of rows ``ids``: by key descending, then id ascending. Rows of cross
+    accounts (sim.multi marks them first) are not sorted but put last, in id order: they sit in their band index
+    (sim.kernels.bands) at a version the sorted index passes over."""
+    if not pos.cross.any():
+        return order_by_key_nb(ids, pos.key)
+    cross = pos.cross[ids] != 0
+    return np.concatenate([order_by_key_nb(ids[~cross], pos.key), ids[cross]])
+
+
+def _allocate(inp, pos=None):
+    """A run's state for ``inp``; ``pos``: its position table already made (:func:`positions`; sim.multi passes
+    views of the markets' global table)."""
+    pos = positions([inp]) if pos is None else pos
+    n = pos.side.size
+    status = pos.status
     floor, mmr, cum = (np.ascontiguousarray(a, np.float64) for a in (inp.tier_floor, inp.tier_mmr, inp.tier_cum))
     tiers = S.Tiers(floor, mmr, cum, int(inp.tier_basis), mmr / inp.tu_threshold, cum / inp.tu_threshold)
     init_prices_nb(pos, tiers, E.OPEN)
@@ -379,7 +409,7 @@ def _allocate(inp):
         listed[inp.arr_row0 :] = E.OPEN
     ids_long, ids_short, q_long, q_short = split_sides_nb(pos.side, listed, pos.kind, pos.size, E.OPEN, E.TRADER)
     sels = [ids_long, ids_short]
-    orders = [order_by_key_nb(sel, pos.key) for sel in sels]  # key desc, then id asc
+    orders = [start_order(sel, pos) for sel in sels]
     cap = n + 64
     n_ticks = inp.duration // inp.oracle_interval + 1
     dd_cap = (min(n_ticks, inp.adl_window // inp.oracle_interval + 1) + 2) if inp.adl_drawdown > 0 else 1

@@ -22,7 +22,7 @@ import numpy as np
 
 from sim import enums as E
 from sim import state as S
-from sim.engine import Raw, _allocate, _params, _wrap
+from sim.engine import Raw, _allocate, _params, _wrap, positions
 from sim.kernels.cross import cross_round_nb, index_bands_nb, share_all_nb
 from sim.kernels.loop import path_price_nb, run_nb, start_nb
 
@@ -54,19 +54,14 @@ class MultiRaw(NamedTuple):
     collateral: S.Collateral  # the holdings at the end (their cash, w; their value at the assets' last prices)
 
 
-def global_table(parts):
-    """The markets' position tables laid end to end, and each market's table as views of it (same memory; read-only
-    columns stay read-only, so the loop's compiled types are those of a single-market run)."""
-    whole = []
-    for cols in zip(*parts):
-        a = np.concatenate(cols)
-        if not cols[0].flags.writeable:
-            a.flags.writeable = False
-        whole.append(a)
-    g = S.Positions(*whole)
-    lo = np.zeros(len(parts) + 1, np.int64)
-    lo[1:] = np.cumsum([p.side.size for p in parts])
-    views = [S.Positions(*(col[lo[m] : lo[m + 1]] for col in g)) for m in range(len(parts))]
+def global_table(inputs):
+    """The markets' position tables laid end to end (:func:`sim.engine.positions`), each market's table as views of
+    it (same memory; read-only columns stay read-only, so the loop's compiled types are those of a single-market
+    run), and each market's first row."""
+    g = positions(inputs)
+    lo = np.zeros(len(inputs) + 1, np.int64)
+    lo[1:] = np.cumsum([inp.pos_side.size for inp in inputs])
+    views = [S.Positions(*(col[lo[m] : lo[m + 1]] for col in g)) for m in range(len(inputs))]
     return g, views, lo
 
 
@@ -97,10 +92,10 @@ def cross_accounts(row_acct, row_mkt, lo, caps, starts):
     band_inv = np.repeat((BAND_BUCKETS / (2.0 * starts))[:, None], 2, axis=1)
     return S.CrossAccounts(
         row_acct=row_acct,
-        row_mkt=np.ascontiguousarray(row_mkt, np.int64),
+        row_mkt=np.ascontiguousarray(row_mkt, np.int16),
         ptr=ptr,
         rows=rows,
-        m0=starts[row_mkt],
+        m0=starts,
         state=np.zeros(n_acct, np.int8),
         stamp=np.zeros(n_acct, np.int64),
         forced_at=np.full(n, -1, np.int64),
@@ -260,22 +255,22 @@ def simulate_markets(inputs, row_acct, method, weight=None, collateral=None, pro
     osc = {inp.oracle_interval for inp in inputs}
     if len(dur) != 1 or len(osc) != 1:
         raise ValueError("every market must have the same duration and oracle interval")
-    parts = [_allocate(inp) for inp in inputs]
-    g, views, lo = global_table([pt[0] for pt in parts])
-    fills = [pt[8] for pt in parts]
-    markets = []
-    for inp, pt, view in zip(inputs, parts, views):
-        _, tiers, book, trig, ev, mk, sp, spp, _, series, perp = pt
-        markets.append(Market(view, tiers, book, trig, ev, mk, sp, spp, series, perp, _params(inp)))
-    lp_start = [np.where(m.pos.status == E.FLAT, np.nan, m.pos.lp) for m in markets]
+    g, views, lo = global_table(inputs)
     accts = np.concatenate([np.asarray(a, np.int64) for a in row_acct])
     if accts.size != g.side.size:
         raise ValueError("row_acct must give an account (or −1) for every position row of every market")
     member = accts >= 0
     if np.any(member & ~np.isnan(g.stop)) or np.any(member & (g.reserve > 0.0)):
         raise ValueError("rows of cross accounts may carry no stop-loss and no top-up reserve")
-    g.cross[member] = 1
-    row_mkt = np.repeat(np.arange(n_mkt, dtype=np.int64), np.diff(lo))
+    g.cross[member] = 1  # before the markets' sorted indexes are made: they leave these rows to the band index
+    parts = [_allocate(inp, view) for inp, view in zip(inputs, views)]
+    fills = [pt[8] for pt in parts]
+    markets = []
+    for inp, pt, view in zip(inputs, parts, views):
+        _, tiers, book, trig, ev, mk, sp, spp, _, series, perp = pt
+        markets.append(Market(view, tiers, book, trig, ev, mk, sp, spp, series, perp, _params(inp)))
+    lp_start = [np.where(m.pos.status == E.FLAT, np.nan, m.pos.lp) for m in markets]
+    row_mkt = np.repeat(np.arange(n_mkt, dtype=np.int16), np.diff(lo))
     caps = [mm.trig.heap_key.shape[1] for mm in markets]
     ca = cross_accounts(accts, row_mkt, lo, caps, [inp.start_price for inp in inputs])
     markets = shared_heaps(markets, ca)
@@ -287,13 +282,9 @@ def simulate_markets(inputs, row_acct, method, weight=None, collateral=None, pro
     mark = np.array([inp.start_price for inp in inputs])
     tick = np.zeros(n_mkt, np.int64)
     share_all_nb(g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, wts)  # bands balanced from the start
-    index_bands_nb(g, ca)  # every open cross row in its band index, at a version of at least 1 ...
-    sync_bands(markets, ca, to_layer=False)
-    for mm in markets:  # ... so the sorted index, where the isolated rows keep their order, passes over them
-        for order, ids in ((mm.trig.order_long, mm.trig.ids_long), (mm.trig.order_short, mm.trig.ids_short)):
-            alone = order[mm.pos.cross[order] == 0]
-            order[: alone.size] = alone
-            order[alone.size :] = ids[mm.pos.cross[ids] != 0]
+    index_bands_nb(g, ca)  # every open cross row in its band index, at a version of at least 1, so the sorted index
+    sync_bands(markets, ca, to_layer=False)  # (the isolated rows by key, then these: sim.engine.start_order) passes
+    #                                          over them
     held = np.zeros(3 * g.side.size + 64 * n_mkt, np.int64)  # each market's held rows (2n + 64) and ADL'd ones
     seen = [0] * n_mkt  # each market's fills looked at for ADL'd rows of cross accounts
 

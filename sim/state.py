@@ -305,10 +305,10 @@ class CrossAccounts(NamedTuple):
     position tables laid end to end, market ``m``'s row ``i`` being global row ``lo[m] + i``."""
 
     row_acct: np.ndarray  # int64 (N,): the account of each global row (−1: an isolated row)
-    row_mkt: np.ndarray  # int64 (N,): its market
+    row_mkt: np.ndarray  # int16 (N,): its market
     ptr: np.ndarray  # int64 (A + 1,): account a's rows are rows[ptr[a]:ptr[a + 1]] ...
     rows: np.ndarray  # int64 (R,): ... global row ids
-    m0: np.ndarray  # f8 (N,): its market's mark at the start (enums.WHY_*: losses since the start)
+    m0: np.ndarray  # f8 (M,): each market's mark at the start (enums.WHY_*: losses since the start)
     state: np.ndarray  # int8 (A,), mutated: 0 healthy, 1 being liquidated
     stamp: np.ndarray  # int64 (A,), mutated: the last round that looked at the account
     forced_at: np.ndarray  # int64 (N,), mutated: the oracle tick of the row's last forced liquidation (at most one)

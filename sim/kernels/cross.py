@@ -274,7 +274,8 @@ def _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, method, 
     for k in range(lo, hi):
         i = ca.rows[k]
         if g.status[i] == E.OPEN:
-            pos_loss += max(0.0, -g.side[i] * g.size[i] * (mark[_market_nb(ca, i)] - ca.m0[i]))
+            m = _market_nb(ca, i)
+            pos_loss += max(0.0, -g.side[i] * g.size[i] * (mark[m] - ca.m0[m]))
     for k in range(lo, hi):  # the share-out, as changes of the rows' cash that sum to zero
         i = ca.rows[k]
         if g.status[i] != E.OPEN:
@@ -297,7 +298,7 @@ def _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, method, 
             g.cross[i] = 0
             ca.forced_at[i] = tick[m]
             if ca.why[i] == 0:  # which part of the account had lost the most since the start
-                own = max(0.0, -g.side[i] * g.size[i] * (mark[m] - ca.m0[i]))
+                own = max(0.0, -g.side[i] * g.size[i] * (mark[m] - ca.m0[m]))
                 if own >= pos_loss - own and own >= coll_loss:
                     ca.why[i] = E.WHY_OWN
                 elif coll_loss > pos_loss - own:
@@ -423,7 +424,6 @@ def _rows_ahead_nb(g, ca, a, liquidated):
             prefetch_nb(g.cross, i)
             prefetch_nb(ca.forced_at, i)
             prefetch_nb(ca.why, i)
-            prefetch_nb(ca.m0, i)
 
 
 @jit
