@@ -203,7 +203,10 @@ def child_scaling(n, n_small, repeats):
         ("small_crash_600s", n_small, {"scenario.duration_s": 600.0}),
         ("small_crash_1800s", n_small, {"scenario.duration_s": 1800.0}),
     ]
-    allocate = getattr(engine, "_allocate", None)  # private; only used to time the O(n) set-up
+    try:  # only used to time the O(n) set-up
+        from sim.allocate import allocate
+    except ImportError:  # a checkout from before sim.allocate
+        allocate = getattr(engine, "_allocate", None)
     out = {}
     for name, size, extra in cases:
         inp = raw = None  # the previous case's arrays go first (see child_size)

@@ -7,7 +7,8 @@ import sys
 
 import numpy as np
 
-from sim.engine import _LOOP, _account_rows, _allocate, _params, prepare, run
+from sim.allocate import allocate
+from sim.engine import _LOOP, _account_rows, _params, prepare, run
 from sim.world.population import generate
 
 
@@ -106,7 +107,7 @@ def _warmup_scenario():
 
 def loop_state(inp):
     """The event loop's named arguments for prepared inputs ``inp``, by parameter name (``pos``, ``p``, ...)."""
-    pos, tiers, book, trig, ev, mk, sp, spp, fills, series, perp = _allocate(inp)
+    pos, tiers, book, trig, ev, mk, sp, spp, fills, series, perp = allocate(inp)
     return dict(
         pos=pos,
         tiers=tiers,

@@ -22,7 +22,8 @@ import numpy as np
 
 from sim import enums as E
 from sim import state as S
-from sim.engine import Raw, _allocate, _params, _wrap, positions
+from sim.allocate import allocate, positions
+from sim.engine import Raw, _params, _wrap
 from sim.kernels.cross import cross_round_nb, index_bands_nb, share_all_nb
 from sim.kernels.loop import path_price_nb, run_nb, start_nb
 
@@ -55,7 +56,7 @@ class MultiRaw(NamedTuple):
 
 
 def global_table(inputs):
-    """The markets' position tables laid end to end (:func:`sim.engine.positions`), each market's table as views of
+    """The markets' position tables laid end to end (:func:`sim.allocate.positions`), each market's table as views of
     it (same memory; read-only columns stay read-only, so the loop's compiled types are those of a single-market
     run), and each market's first row."""
     g = positions(inputs)
@@ -263,7 +264,7 @@ def simulate_markets(inputs, row_acct, method, weight=None, collateral=None, pro
     if np.any(member & ~np.isnan(g.stop)) or np.any(member & (g.reserve > 0.0)):
         raise ValueError("rows of cross accounts may carry no stop-loss and no top-up reserve")
     g.cross[member] = 1  # before the markets' sorted indexes are made: they leave these rows to the band index
-    parts = [_allocate(inp, view) for inp, view in zip(inputs, views)]
+    parts = [allocate(inp, view) for inp, view in zip(inputs, views)]
     fills = [pt[8] for pt in parts]
     markets = []
     for inp, pt, view in zip(inputs, parts, views):
@@ -283,7 +284,7 @@ def simulate_markets(inputs, row_acct, method, weight=None, collateral=None, pro
     tick = np.zeros(n_mkt, np.int64)
     share_all_nb(g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, wts)  # bands balanced from the start
     index_bands_nb(g, ca)  # every open cross row in its band index, at a version of at least 1, so the sorted index
-    sync_bands(markets, ca, to_layer=False)  # (the isolated rows by key, then these: sim.engine.start_order) passes
+    sync_bands(markets, ca, to_layer=False)  # (the isolated rows by key, then these: sim.allocate.start_order) passes
     #                                          over them
     held = np.zeros(3 * g.side.size + 64 * n_mkt, np.int64)  # each market's held rows (2n + 64) and ADL'd ones
     seen = [0] * n_mkt  # each market's fills looked at for ADL'd rows of cross accounts

@@ -6,7 +6,8 @@ from dsl import make_input
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.engine import _params, new_book
+from sim.allocate import new_book
+from sim.engine import _params
 from sim.kernels.book import best_price_nb, depth_usd_nb, walk_nb, withdraw_nb
 
 

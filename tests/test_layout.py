@@ -36,10 +36,12 @@ LAYERS = [
     {"sim.result"},  # a finished run
     {
         "sim.engine",
+        "sim.allocate",
         "sim.compiling",
         "sim.multi",
         "sim.multi_result",
-    },  # run(scenario) -> Result; warm-up and the compile helper; several markets and their results
+    },  # run(scenario) -> Result; a run's state at its start; warm-up and the compile helper; several markets and their
+    # results
     {"sim.calc", "sim.calc_account"},  # the liquidation calculators: one position, an account
     {"sim.studies"},  # many runs: comparisons, sweeps, severity studies
     {

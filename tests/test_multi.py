@@ -512,6 +512,27 @@ def test_rewriting_the_band_index_when_it_is_full_changes_nothing(compiled, monk
         assert a.fills.tobytes() == b.fills.tobytes() and a.accounts.tobytes() == b.accounts.tobytes()
 
 
+def test_a_funding_settlement_mid_crash_puts_the_cross_rows_back_in_the_sorted_index(compiled):
+    """A funding settlement moves every wallet, re-prices every row and rebuilds the sorted index from all of them,
+    cross rows included, and empties the band index: no row is lost and no account missed, before or after."""
+    extra = {"market.time_to_funding_s": 40.0, "market.funding_rate_pct": 0.5, "funding.enabled": True}
+    inputs = [market("binance", -6.0, 51, extra), market("binance", -14.0, 52, {**ETH, **extra})]
+    seen = {"before": 0, "after": 0}
+
+    def check(t, markets, g, ca, cl):
+        assert_indexed(markets, g, ca, t)
+        assert_no_miss(markets, g, ca, t, cl)
+        if t == 40_000:  # the settlement's tick: the band index has only what the layer put back since
+            seen["after"] = int(ca.band_n.sum())
+        elif t == 39_000:
+            seen["before"] = int(ca.band_n.sum())
+
+    out = simulate_markets(inputs, paired_accounts(inputs, share=0.8), E.ACCT_CROSS, on_tick=check)
+    assert all(raw.behaviour["funding_settlements"] == 1 for raw in out.markets)
+    assert seen["after"] < seen["before"] / 2
+    assert out.accounts.n[5] > 20 and out.accounts.n[4] > 20
+
+
 @pytest.mark.parametrize("venue", ["binance", "okx", "hyperliquid", "dydx"])
 def test_every_row_of_a_healthy_account_stays_in_its_markets_index(compiled, venue):
     """The account layer puts the rows it re-prices back in their markets' heaps itself, in whatever order it

@@ -1,7 +1,7 @@
 """How much memory a run needs and how much the machine has, so a run that cannot fit is refused before it
 allocates anything (:func:`sim.config.resource_checks.check_resources`).
 
-The estimate adds up the arrays the engine allocates (:mod:`sim.engine`: ``prepare``, ``_allocate``, ``_wrap``;
+The estimate adds up the arrays the engine allocates (:mod:`sim.engine`: ``prepare``, ``_wrap``; :mod:`sim.allocate`;
 :mod:`sim.world`), item by item, as bytes per position row, per book level, per background order and so on
 (:data:`PER`). The per-position figure was checked against runs of 10⁵–3·10⁶ positions: the peak of NumPy's
 allocations under tracemalloc was 380 bytes a position with a mild shock and 462 in a crash that liquidated a third
