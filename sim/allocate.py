@@ -1,7 +1,7 @@
-"""A run's state at its start, from its inputs (docs/engine.md §2): the position table with every row's prices, the sorted trigger
-index and its heaps, the book, the event queue, the fill buffer, the series and the perp's groups, from
-:class:`sim.engine.Inputs`. :func:`allocate` makes one market's; sim.multi lays several markets' position tables end
-to end (:func:`positions`) and makes each market's state on its view.
+"""A run's state at its start: the position table with every row's prices, the sorted trigger index and its
+heaps, the book, the event queue, the fill buffer, the series and the perp's groups, from the inputs
+(:class:`sim.engine.Inputs`, docs/engine.md §2). :func:`allocate` makes one market's; sim.multi lays several
+markets' position tables end to end (:func:`positions`) and makes each market's state on its view.
 """
 
 import numpy as np
