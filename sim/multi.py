@@ -350,7 +350,8 @@ def simulate_markets(inputs, row_acct, method, weight=None, collateral=None, pro
             # rows handed over, accounts being liquidated, rows forced last round, or collateral prices to look at
             if nh or ca.n[1] or ca.n[2] or (has_collateral and rounds == 0):
                 # by account, then row: each account's data is read once, in one sweep over the accounts. The order
-                # changes no number: an account's look touches only its own rows, and the heaps order by (key, row)
+                # changes no number: an account's look touches only its own rows, and which rows a mark crosses
+                # does not depend on the order they went back in their index
                 keyed = ca.row_acct[held[:nh]] * n_rows + held[:nh]
                 keyed.sort()
                 held[:nh] = keyed % n_rows

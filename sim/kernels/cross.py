@@ -87,13 +87,14 @@ def _band_push_nb(g, ca, i, m):
 
 
 @jit(inline="always")
-def _index_nb(g, ca, i, m, tick):
+def _index_nb(g, ca, i, m, tick, cross):
     """Put re-priced global row ``i`` (market ``m``) back in its market's trigger index, unless it waits for a later
-    tick (deferred: the flush indexes its latest key): a cross row in the band index, a row just forced in the
-    re-index heap, where the loop liquidates it (as the loop's own re-indexing does, on views of the heaps)."""
+    tick (deferred: the flush indexes its latest key): a cross row (``cross``, its ``Positions.cross``, which the
+    caller knows) in the band index, a row just forced in the re-index heap, where the loop liquidates it (as the
+    loop's own re-indexing does, on views of the heaps)."""
     if g.status[i] != E.OPEN or g.eligible[i] > tick[m]:
         return
-    if g.cross[i] != 0:
+    if cross != 0:
         _band_push_nb(g, ca, i, m)
         return
     lo = ca.lo[m]
@@ -219,8 +220,8 @@ def _reallocate_nb(a, r, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, slac
         g.wallet[i] += (ca.mm[k - lo] - ca.eq[k - lo]) + slack * (ca.wt[k - lo] / total_wt)
         m = _market_nb(ca, i)
         _reprice_nb(g, i, m, floor, mmr, cum, nk, basis)
-        if r >= 0:  # in a round (at the start the caller sorts the indexes afresh)
-            _index_nb(g, ca, i, m, tick)
+        if r >= 0:  # in a round (at the start index_bands_nb indexes every row)
+            _index_nb(g, ca, i, m, tick, 1)  # a safe account's open rows are all cross rows
         ca.n[3] += 1
     return True
 
@@ -308,7 +309,7 @@ def _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, method, 
             ca.forced[ca.n[2]] = i
             ca.n[2] += 1
             ca.n[6] += 1
-        _index_nb(g, ca, i, m, tick)
+        _index_nb(g, ca, i, m, tick, g.cross[i])
         ca.n[3] += 1
     return 1
 
