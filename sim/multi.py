@@ -24,7 +24,7 @@ from sim import enums as E
 from sim import state as S
 from sim.allocate import allocate, positions
 from sim.engine import Raw, _params, _wrap
-from sim.kernels.cross import cross_round_nb, index_bands_nb, share_all_nb
+from sim.kernels.cross import cross_round_nb, group_rows_nb, index_bands_nb, share_all_nb
 from sim.kernels.loop import path_price_nb, run_nb, start_nb
 
 
@@ -81,10 +81,9 @@ def cross_accounts(row_acct, row_mkt, lo, caps, starts):
     row_acct = np.ascontiguousarray(row_acct, np.int64)
     n = row_acct.size
     n_acct = int(row_acct.max()) + 1 if n and row_acct.max() >= 0 else 0
-    member = np.flatnonzero(row_acct >= 0)
-    rows = member[np.argsort(row_acct[member], kind="stable")].astype(np.int64)
     ptr = np.zeros(n_acct + 1, np.int64)
-    ptr[1:] = np.cumsum(np.bincount(row_acct[member], minlength=n_acct))
+    rows = np.empty(int(np.count_nonzero(row_acct >= 0)), np.int64)
+    group_rows_nb(row_acct, ptr, rows)
     r = rows.size
     starts = np.asarray(starts, np.float64)
     n_mkt = starts.size

@@ -546,3 +546,18 @@ def test_every_row_of_a_healthy_account_stays_in_its_markets_index(compiled, ven
 
     out = simulate_markets(inputs, paired_accounts(inputs, share=0.8), METHOD[venue], on_tick=check)
     assert seen["ticks"] == 121 and out.accounts.n[4] > 20  # re-sharings happened
+
+
+@settings(deadline=None)
+@given(st.lists(st.integers(-1, 30), max_size=200))
+def test_each_accounts_rows_are_grouped_in_row_order(accounts):
+    """The accounts' row lists (a counting sort) are the stable argsort of the rows' accounts."""
+    from sim.kernels.cross import group_rows_nb
+
+    row_acct = np.array(accounts, np.int64)
+    n_acct = int(row_acct.max()) + 1 if row_acct.size and row_acct.max() >= 0 else 0
+    ptr, rows = np.zeros(n_acct + 1, np.int64), np.empty(int(np.count_nonzero(row_acct >= 0)), np.int64)
+    group_rows_nb(row_acct, ptr, rows)
+    member = np.flatnonzero(row_acct >= 0)
+    assert np.array_equal(rows, member[np.argsort(row_acct[member], kind="stable")])
+    assert np.array_equal(np.diff(ptr), np.bincount(row_acct[member], minlength=n_acct))

@@ -526,3 +526,25 @@ def index_bands_nb(g, ca):
                 if g.version[i] == 0:
                     g.version[i] = 1
                 _band_push_nb(g, ca, i, m)
+
+
+@jit(entry=True)
+def group_rows_nb(row_acct, ptr, rows):
+    """Each account's rows, in row order: ``rows[ptr[a]:ptr[a + 1]]`` are the rows ``i`` with ``row_acct[i] == a``
+    (−1: none); ``ptr`` (A + 1 zeros) and ``rows`` (one place per row of an account) are filled here, by a
+    counting sort: the stable argsort of the accounts in O(rows)."""
+    n_acct = ptr.size - 1
+    for i in range(row_acct.size):
+        a = row_acct[i]
+        if a >= 0:
+            ptr[a + 1] += 1
+    for a in range(n_acct):
+        ptr[a + 1] += ptr[a]
+    for i in range(row_acct.size):  # ptr[a] walks through account a's places, then is set back
+        a = row_acct[i]
+        if a >= 0:
+            rows[ptr[a]] = i
+            ptr[a] += 1
+    for a in range(n_acct, 0, -1):
+        ptr[a] = ptr[a - 1]
+    ptr[0] = 0
