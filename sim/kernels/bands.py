@@ -54,10 +54,28 @@ def band_top_nb(head, h, b):
     return b
 
 
+@jit(inline="always")
+def _band_step_nb(pos, trig, work, head, ent, e, h, x, lo, inv, nb):
+    """Entry ``e`` of a chain being read at threshold ``x``: its row held if the mark crossed its key, put back in its
+    key's bucket if not, dropped if stale (another version, or closed). Returns the chain's next entry."""
+    nxt = ent[e, 2]
+    i = ent[e, 0]
+    if pos.version[i] == ent[e, 1] and pos.status[i] == E.OPEN:
+        key = pos.key[i]
+        if key >= x:
+            hold_nb(trig, work, i)
+        else:  # not crossed: back in its bucket (the mark's or one below)
+            band_link_nb(head, ent, e, h, band_bucket_nb(lo, inv, nb, key))
+    return nxt
+
+
 @jit
 def band_drain_nb(pos, trig, work, mark):
     """Hand every open cross row whose band ``mark`` crossed over to the account layer (``Trigger.held``), from the
-    band index; drops the stale entries it reads and leaves the rows not crossed in their buckets."""
+    band index; drops the stale entries it reads and leaves the rows not crossed in their buckets.
+
+    A chain's entries sit anywhere in the buffer, so reading one waits on memory at every link: four chains (four
+    buckets) are read side by side, one link each in turn, so that four such waits overlap."""
     if work.band_n == 0:
         return
     head = trig.band_head
@@ -73,19 +91,37 @@ def band_drain_nb(pos, trig, work, mark):
         bt = band_bucket_nb(lo, inv, nb, x)
         if top < bt:
             continue  # every key is in a bucket below the mark's: below the mark
-        for b in range(top, bt - 1, -1):
-            e = head[h, b]
-            head[h, b] = -1
-            while e >= 0:
-                nxt = ent[e, 2]
-                i = ent[e, 0]
-                if pos.version[i] == ent[e, 1] and pos.status[i] == E.OPEN:
-                    key = pos.key[i]
-                    if key >= x:
-                        hold_nb(trig, work, i)
-                    else:  # not crossed: back in its bucket (the mark's or one below)
-                        band_link_nb(head, ent, e, h, band_bucket_nb(lo, inv, nb, key))
-                e = nxt
+        b = top  # the next bucket to open, from the top down to the mark's
+        e0 = e1 = e2 = e3 = -1
+        while True:
+            if e0 < 0 and b >= bt:
+                e0 = head[h, b]
+                head[h, b] = -1
+                b -= 1
+            if e1 < 0 and b >= bt:
+                e1 = head[h, b]
+                head[h, b] = -1
+                b -= 1
+            if e2 < 0 and b >= bt:
+                e2 = head[h, b]
+                head[h, b] = -1
+                b -= 1
+            if e3 < 0 and b >= bt:
+                e3 = head[h, b]
+                head[h, b] = -1
+                b -= 1
+            if e0 < 0 and e1 < 0 and e2 < 0 and e3 < 0:
+                if b < bt:
+                    break
+                continue  # four empty buckets opened
+            if e0 >= 0:
+                e0 = _band_step_nb(pos, trig, work, head, ent, e0, h, x, lo, inv, nb)
+            if e1 >= 0:
+                e1 = _band_step_nb(pos, trig, work, head, ent, e1, h, x, lo, inv, nb)
+            if e2 >= 0:
+                e2 = _band_step_nb(pos, trig, work, head, ent, e2, h, x, lo, inv, nb)
+            if e3 >= 0:
+                e3 = _band_step_nb(pos, trig, work, head, ent, e3, h, x, lo, inv, nb)
         work.band_top[h] = band_top_nb(head, h, bt)
 
 
