@@ -1,4 +1,4 @@
-"""The band index of cross rows (docs/engine.md §13.3): bucketed keys, so that putting a re-priced row back costs
+"""The band index of cross rows (docs/engine.md §13.2): bucketed keys, so that putting a re-priced row back costs
 O(1) and finding the crossed ones costs what they are.
 
 The rows of cross accounts are re-priced far more often than they are liquidated: every time an account's slack is
