@@ -261,9 +261,11 @@ def _int(text: str) -> Any:
         return None
 
 
-#: Bytes per position row that the account layer adds in a run of several instruments: the row's account, market
-#: and cause, its account's list entry, its scratch (equity, margin, weight) and its re-index heap entries.
-ACCOUNT_LAYER_BYTES = 8 + 8 + 8 + 1 + 8 + 24 + 48
+#: Bytes per position row that the account layer adds in a run of several instruments (sim.multi.cross_accounts):
+#: the row's account, market, last forced tick and cause, its place in the forced list and its account's list, its
+#: scratch (equity, margin, weight), its re-index heap entries (two per row, key, row, version), its band index
+#: entries (two per row, 12 bytes each) and its places in the held list (three per row).
+ACCOUNT_LAYER_BYTES = 8 + 2 + 8 + 1 + 8 + 8 + 24 + 48 + 24 + 24
 
 
 def _check_memory(c: Checker, given: list[tuple[str, InstrumentTable]]) -> None:
