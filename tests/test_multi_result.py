@@ -219,4 +219,4 @@ def test_the_markets_of_several_instruments_must_fit_in_memory_together(monkeypa
     sim.load_scenario("btc_flash_crash", overrides={"population.n_positions": 1_000_000})  # the first market alone
     with pytest.raises(sim.ScenarioError, match=r"population.n_positions = 1000000: with 3 more instrument\(s\)"):
         sim.load_scenario("multi_asset_crash", overrides={"population.n_positions": 1_000_000})
-    sim.load_scenario("multi_asset_crash", overrides={"population.n_positions": 700_000})
+    sim.load_scenario("multi_asset_crash", overrides={"population.n_positions": 600_000})
