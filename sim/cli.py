@@ -240,9 +240,12 @@ def main(argv=None):
     args.own_process = argv is None
     if args.own_process and args.command == "run":
         gc.disable()  # until _run's imports are done: importing makes few cycles, and they are bounded
-    installed, previous = False, None
+    installed, previous, previous_int = False, None, None
+    _STOPS.clear()
     with contextlib.suppress(ValueError):  # only the main thread may set a handler
         previous, installed = signal.signal(signal.SIGTERM, _on_sigterm), True
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # Python's own Ctrl-C, recorded too
+            previous_int = signal.signal(signal.SIGINT, _on_sigint)
     try:
         if args.command == "warmup":
             if args.instruments:
@@ -308,6 +311,8 @@ def main(argv=None):
             gc.enable()  # a run that stopped before its imports were done
         if installed:  # as it was (a handler set outside Python cannot be put back: then the default)
             signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+        if previous_int is not None:
+            signal.signal(signal.SIGINT, previous_int)
 
 
 def _cannot_write(err):
@@ -347,7 +352,13 @@ def _run(args, scn):
         _Compiling(sys.stderr, not args.quiet) as compiling,
     ):
         bar = _Progress(sys.stderr, not args.quiet and sys.stderr.isatty(), compiling=compiling)
-        res = run_several(scn, progress=bar) if several else run(scn, progress=bar)
+
+        def progress(fraction):
+            _stop_check()  # a Ctrl-C or SIGTERM that Python dropped stops the run here
+            bar(fraction)
+
+        res = run_several(scn, progress=progress) if several else run(scn, progress=progress)
+        _stop_check()
         target = res.save(out, plot=plot, accounts=args.accounts)
     if not args.quiet:
         print(_multi_text(res, target) if several else _run_text(res, target))
@@ -359,5 +370,23 @@ class _Terminated(KeyboardInterrupt):
     the same way."""
 
 
+#: The stops asked for by a signal during this command (see :func:`_stop_check`).
+_STOPS: list[type[KeyboardInterrupt]] = []
+
+
 def _on_sigterm(signum, frame):
+    _STOPS.append(_Terminated)
     raise _Terminated()
+
+
+def _on_sigint(signum, frame):
+    _STOPS.append(KeyboardInterrupt)
+    raise KeyboardInterrupt()
+
+
+def _stop_check():
+    """Raise again a stop that a signal asked for and Python dropped: an exception raised by a signal handler while
+    a finaliser runs (``__del__``: llvmlite disposes of the compiler's objects that way while kernels load) is only
+    printed as "Exception ignored", and the run would go on to its end and write its results."""
+    if _STOPS:
+        raise _STOPS[-1]()

@@ -359,6 +359,30 @@ def test_write_new_never_writes_over_a_file(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.csv"] and (tmp_path / "b.csv").read_text() == "mine"
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the dropped exception, printed
+@pytest.mark.parametrize("sig, code, word", [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")])
+def test_a_stop_that_python_drops_in_a_finaliser_still_stops_the_run(tmp_path, monkeypatch, capsys, sig, code, word):
+    """A signal that arrives while a finaliser runs (llvmlite disposes of compiler objects in ``__del__`` while the
+    kernels load) has its exception printed as "Exception ignored" and dropped; the run stops at its next progress
+    report all the same, and writes nothing."""
+    import gc
+
+    class Finaliser:
+        def __del__(self):
+            os.kill(os.getpid(), sig)  # the handler's exception is raised here, and dropped
+
+    def run(scn, progress=None):
+        Finaliser()
+        gc.collect()
+        progress(0.5)
+        raise AssertionError("the run went on after the stop")
+
+    monkeypatch.setattr(sim.engine, "run", run)
+    assert main(["run", *SMALL, "--out", str(tmp_path / "out")]) == code
+    assert capsys.readouterr().err.strip().endswith(f"liqsim: {word}; no results were written")
+    assert not list(tmp_path.iterdir())
+
+
 def test_ctrl_c_or_sigterm_during_a_run_ends_it_with_one_line_and_nothing_written(tmp_path, compiled):
     cmd = [sys.executable, "-m", "sim", "run", *SMALL, "--set", "population.n_positions=300000"]
     cmd += ["--set", "scenario.duration_s=3600", "--out", str(tmp_path / "out")]
