@@ -148,8 +148,9 @@ def _compare(args):
             scn,
             names["--venues"],
             names["--policies"],
-            progress=_Progress(sys.stderr, not args.quiet and sys.stderr.isatty(), compiling=compiling),
+            progress=_stopping(_Progress(sys.stderr, not args.quiet and sys.stderr.isatty(), compiling=compiling)),
         )
+        _stop_check()
         target = cmp.save(out, plot=scn.output.plot and not args.no_plot)
     if not args.quiet:
         print(_compare_text(cmp, target))
@@ -176,6 +177,7 @@ def _sweep(args):
     bar = _Progress(sys.stderr, not args.quiet and sys.stderr.isatty(), label="sweeping")
 
     def progress(done, total):
+        _stop_check()
         if done == 0:  # the clock of the ETA starts with the runs, not with the checks and the compile
             bar.restart()
         bar(done / total, f"  {done}/{total} runs")
@@ -351,13 +353,8 @@ def _run(args, scn):
         claim(out, kind, files),  # refuse before spending the run, not after; locked until saved
         _Compiling(sys.stderr, not args.quiet) as compiling,
     ):
-        bar = _Progress(sys.stderr, not args.quiet and sys.stderr.isatty(), compiling=compiling)
-
-        def progress(fraction):
-            _stop_check()  # a Ctrl-C or SIGTERM that Python dropped stops the run here
-            bar(fraction)
-
-        res = run_several(scn, progress=progress) if several else run(scn, progress=progress)
+        bar = _stopping(_Progress(sys.stderr, not args.quiet and sys.stderr.isatty(), compiling=compiling))
+        res = run_several(scn, progress=bar) if several else run(scn, progress=bar)
         _stop_check()
         target = res.save(out, plot=plot, accounts=args.accounts)
     if not args.quiet:
@@ -382,6 +379,16 @@ def _on_sigterm(signum, frame):
 def _on_sigint(signum, frame):
     _STOPS.append(KeyboardInterrupt)
     raise KeyboardInterrupt()
+
+
+def _stopping(report):
+    """``report`` (a progress display), with :func:`_stop_check` first at each call."""
+
+    def progress(*args, **kwargs):
+        _stop_check()
+        return report(*args, **kwargs)
+
+    return progress
 
 
 def _stop_check():
