@@ -55,9 +55,23 @@ def band_top_nb(head, h, b):
 
 
 @jit(inline="always")
+def _band_open_nb(head, h, b, bt, e):
+    """Chain cursor ``e`` and the next bucket ``b`` to open: a cursor that is done (-1) takes bucket ``b``'s chain
+    (the bucket emptied) while buckets down to ``bt`` remain."""
+    if e < 0 and b >= bt:
+        e = head[h, b]
+        head[h, b] = -1
+        b -= 1
+    return e, b
+
+
+@jit(inline="always")
 def _band_step_nb(pos, trig, work, head, ent, e, h, x, lo, inv, nb):
-    """Entry ``e`` of a chain being read at threshold ``x``: its row held if the mark crossed its key, put back in its
-    key's bucket if not, dropped if stale (another version, or closed). Returns the chain's next entry."""
+    """Entry ``e`` of a chain being read at threshold ``x`` (-1: none, returned as is): its row held if the mark
+    crossed its key, put back in its key's bucket if not, dropped if stale (another version, or closed). Returns the
+    chain's next entry."""
+    if e < 0:
+        return e
     nxt = ent[e, 2]
     i = ent[e, 0]
     if pos.version[i] == ent[e, 1] and pos.status[i] == E.OPEN:
@@ -92,36 +106,20 @@ def band_drain_nb(pos, trig, work, mark):
         if top < bt:
             continue  # every key is in a bucket below the mark's: below the mark
         b = top  # the next bucket to open, from the top down to the mark's
-        e0 = e1 = e2 = e3 = -1
+        e0 = e1 = e2 = e3 = -1  # the four chains' cursors (-1: done)
         while True:
-            if e0 < 0 and b >= bt:
-                e0 = head[h, b]
-                head[h, b] = -1
-                b -= 1
-            if e1 < 0 and b >= bt:
-                e1 = head[h, b]
-                head[h, b] = -1
-                b -= 1
-            if e2 < 0 and b >= bt:
-                e2 = head[h, b]
-                head[h, b] = -1
-                b -= 1
-            if e3 < 0 and b >= bt:
-                e3 = head[h, b]
-                head[h, b] = -1
-                b -= 1
+            e0, b = _band_open_nb(head, h, b, bt, e0)
+            e1, b = _band_open_nb(head, h, b, bt, e1)
+            e2, b = _band_open_nb(head, h, b, bt, e2)
+            e3, b = _band_open_nb(head, h, b, bt, e3)
             if e0 < 0 and e1 < 0 and e2 < 0 and e3 < 0:
                 if b < bt:
                     break
                 continue  # four empty buckets opened
-            if e0 >= 0:
-                e0 = _band_step_nb(pos, trig, work, head, ent, e0, h, x, lo, inv, nb)
-            if e1 >= 0:
-                e1 = _band_step_nb(pos, trig, work, head, ent, e1, h, x, lo, inv, nb)
-            if e2 >= 0:
-                e2 = _band_step_nb(pos, trig, work, head, ent, e2, h, x, lo, inv, nb)
-            if e3 >= 0:
-                e3 = _band_step_nb(pos, trig, work, head, ent, e3, h, x, lo, inv, nb)
+            e0 = _band_step_nb(pos, trig, work, head, ent, e0, h, x, lo, inv, nb)
+            e1 = _band_step_nb(pos, trig, work, head, ent, e1, h, x, lo, inv, nb)
+            e2 = _band_step_nb(pos, trig, work, head, ent, e2, h, x, lo, inv, nb)
+            e3 = _band_step_nb(pos, trig, work, head, ent, e3, h, x, lo, inv, nb)
         work.band_top[h] = band_top_nb(head, h, bt)
 
 
