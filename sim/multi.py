@@ -74,6 +74,26 @@ BAND_BUCKETS = 1 << 16
 BAND_ROOM = 2
 
 
+#: The move per unit of a market's weight that a row's share of its account's slack is scaled to when its market is
+#: still (0.1%: a unit weight is about BTC's), and the look-back of the recent move added to it (seconds).
+BASE_MOVE = 0.001
+TREND_S = 3.0
+
+
+def slack_weights(out, base, now, before):
+    """Each market's (and collateral asset's) slack weight per USD, ``out[:, 0]`` for longs (and holdings),
+    ``out[:, 1]`` for shorts: ``base · BASE_MOVE`` plus the part of the relative move from ``before`` to ``now``
+    that went against that side. A safe account's slack is shared out in proportion to notional times this weight,
+    so in a steady fall the rows that lose get the slack and cross their bands together, when the whole slack is
+    spent, where a share by volatility alone gives the rows that gain a part they never use and the losers cross
+    again and again (docs/engine.md §13.1). Any weights above 0 keep every band safe; these only change how often an
+    account is looked at."""
+    r = now / before - 1.0
+    out[:, 0] = base * BASE_MOVE + np.maximum(-r, 0.0)
+    out[:, 1] = base * BASE_MOVE + np.maximum(r, 0.0)
+    return out
+
+
 def cross_accounts(row_acct, row_mkt, lo, caps, starts):
     """The account layer's arrays for global rows whose account is ``row_acct`` (−1: isolated) and market
     ``row_mkt``; the markets' rows start at ``lo``, their re-index heaps hold ``caps`` entries each and their marks
@@ -221,7 +241,9 @@ def _padded(markets):
     return (*out, nk, basis)
 
 
-def simulate_markets(inputs, row_acct, method, weight=None, collateral=None, progress=None, on_tick=None):
+def simulate_markets(
+    inputs, row_acct, method, weight=None, collateral=None, progress=None, on_tick=None, trend_s=TREND_S
+):
     """Run several markets in lockstep with cross accounts across them.
 
     Parameters
@@ -235,18 +257,22 @@ def simulate_markets(inputs, row_acct, method, weight=None, collateral=None, pro
     method : int
         The venue's rule for a liquidatable account (``enums.ACCT_*``).
     weight : sequence of float, optional
-        Each market's share of an account's slack per USD of notional (a volatility scale); default 1 each.
+        Each market's volatility scale (default 1 each): with its recent move, the share of an account's slack a row
+        gets per USD of notional (:func:`slack_weights`).
     collateral : dict, optional
         Collateral held by the cross accounts, valued on price paths of its own (a depeg is a path):
         ``{"assets": [(t_s, price, weight), ...], "account": int array, "asset": int array, "units": float array}``,
         one entry per holding: its account, its asset (index into ``assets``) and its effective units (its amount
         times the venue's collateral ratio). ``t_s`` and ``price`` are the asset's path (seconds, USD; linear
-        between points); ``weight`` its share of slack per USD of value, like a market's.
+        between points); ``weight`` its volatility scale, like a market's.
     progress : callable, optional
         ``progress(fraction)`` after every 2% of the run.
     on_tick : callable, optional
         ``on_tick(t_ms, markets, g, accounts, collateral)`` after every oracle tick's work, the account layer's included
         (tests: the brute-force check that no liquidatable account is missed).
+    trend_s : float
+        The look-back of the recent moves in the slack weights, seconds (0: the volatility scales alone). It changes
+        how often accounts are looked at, not what happens to them (up to the rounding of their shares).
     """
     n_mkt = len(inputs)
     if n_mkt == 0 or len(row_acct) != n_mkt:
@@ -281,7 +307,10 @@ def simulate_markets(inputs, row_acct, method, weight=None, collateral=None, pro
         raise ValueError(f"weight: one finite number above 0 per market ({n_mkt}), got {weight!r}")
     mark = np.array([inp.start_price for inp in inputs])
     tick = np.zeros(n_mkt, np.int64)
-    share_all_nb(g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, wts)  # bands balanced from the start
+    base = np.concatenate([wts, cl.weight])
+    wside = np.zeros((base.size, 2))  # the slack weights (slack_weights), before any move: the scales alone
+    slack_weights(wside, base, np.ones(base.size), np.ones(base.size))
+    share_all_nb(g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, wside)  # bands balanced from the start
     index_bands_nb(g, ca)  # every open cross row in its band index, at a version of at least 1, so the sorted index
     sync_bands(markets, ca, to_layer=False)  # (the isolated rows by key, then these: sim.allocate.start_order) passes
     #                                          over them
@@ -356,7 +385,7 @@ def simulate_markets(inputs, row_acct, method, weight=None, collateral=None, pro
                 held[:nh] = keyed % n_rows
                 sync_bands(markets, ca, to_layer=True)
                 n_forced = cross_round_nb(
-                    g, ca, cl, tick_time, mark, tick, floor, mmr, cum, nk, basis, wts, held, nh, method
+                    g, ca, cl, tick_time, mark, tick, floor, mmr, cum, nk, basis, wside, held, nh, method
                 )
                 sync_bands(markets, ca, to_layer=False)
                 rounds += 1
@@ -377,11 +406,22 @@ def simulate_markets(inputs, row_acct, method, weight=None, collateral=None, pro
         start_nb(mm.ev, mm.mk, mm.perp.clk, mm.p)
     duration = inputs[0].duration
     interval = inputs[0].oracle_interval
+    back = max(1, int(round(trend_s * 1000.0 / interval))) if trend_s > 0 else 0  # the look-back, in oracle ticks
+    prices = np.zeros((back + 1, base.size))  # the marks and collateral prices of the last ticks, a ring
     total_rounds = 0
     next_report = 0.02
     tick_time = 0
+    n_tick = 0
     while tick_time <= duration:
         paused = [m for m in range(n_mkt) if run_to(m, tick_time) == E.ST_HELD]
+        if back:
+            now = prices[n_tick % (back + 1)]
+            for m, mm in enumerate(markets):
+                now[m] = mm.perp.px["mark"]
+            for c in range(cl.price.size):
+                now[n_mkt + c] = path_price_nb(cl.path_t[c, : cl.path_n[c]], cl.path_p[c, : cl.path_n[c]], tick_time)
+            slack_weights(wside, base, now, prices[max(n_tick - back, 0) % (back + 1)])
+        n_tick += 1
         total_rounds += accounts(paused)
         if on_tick is not None:
             on_tick(tick_time, markets, g, ca, cl)
@@ -496,8 +536,8 @@ class MultiRun(NamedTuple):
 def run_scenario(scn, progress=None, collateral=None, on_tick=None):
     """Run a scenario with ``[instruments]`` (and ``[portfolio]``): every instrument's market in lockstep, its
     traders grouped into cross accounts across them by the portfolio's draws (docs/model.md §5.5), liquidated by
-    the venue's rule. Each market's slack weight is its ``|beta|`` (a market the shock moves twice as far gets
-    twice the slack per USD). The accounts' collateral is the scenario's ``[collateral]``
+    the venue's rule. Each market's volatility scale for the slack is its ``|beta|`` (a market the shock moves twice
+    as far gets twice the slack per USD while prices are still: :func:`slack_weights`). The accounts' collateral is the scenario's ``[collateral]``
     (:func:`sim.world.collateral.holdings`), or ``collateral`` as :func:`simulate_markets` takes it (not both);
     ``on_tick``: as there."""
     from sim.config.collateral import assets

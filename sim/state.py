@@ -359,7 +359,7 @@ class Collateral(NamedTuple):
     path_n: np.ndarray  # int64 (C,): ... and its length
     price: np.ndarray  # f8 (C,), mutated: each asset's price at the round
     start: np.ndarray  # f8 (C,): at t = 0
-    weight: np.ndarray  # f8 (C,): its share of slack per USD of value (as a market's weight)
+    weight: np.ndarray  # f8 (C,): its volatility scale (as a market's weight; sim.multi.slack_weights)
     heap_key: np.ndarray  # f8 (C, H + 64): bands, a max-heap per asset ...
     heap_id: np.ndarray  # int64 (C, H + 64)
     heap_ver: np.ndarray  # int64 (C, H + 64)

@@ -151,10 +151,11 @@ def test_the_bands_never_miss_a_liquidatable_account(compiled, venue):
     share=st.floats(0.2, 1.0),
     seed=st.integers(0, 1000),
     weights=st.tuples(st.floats(0.2, 5.0), st.floats(0.2, 5.0), st.floats(0.2, 5.0)),
+    trend=st.sampled_from([0.0, 1.0, 3.0, 20.0]),
 )
-def test_randomized_runs_never_hold_a_liquidatable_account_healthy(compiled, venue, drops, share, seed, weights):
-    """Three markets moving apart or together, random account sets and slack weights, checked against the brute
-    force after every tick."""
+def test_randomized_runs_never_hold_a_liquidatable_account_healthy(compiled, venue, drops, share, seed, weights, trend):
+    """Three markets moving apart or together, random account sets, slack weights and look-backs of the recent
+    moves, checked against the brute force after every tick."""
     sol = {"market.asset": "SOL", "market.symbol": "SOLUSDT", "market.start_price_usd": 200.0, "market.lot_size": 0.1}
     extras = (None, ETH, sol)
     inputs = [
@@ -184,7 +185,35 @@ def test_randomized_runs_never_hold_a_liquidatable_account_healthy(compiled, ven
         weight=weights,
         collateral=coll,
         on_tick=lambda t, m, g, ca, cl: assert_no_miss(m, g, ca, t, cl),
+        trend_s=trend,
     )
+
+
+def test_recent_moves_steer_the_slack_to_the_losing_rows_fewer_looks_same_liquidations(compiled):
+    """With the slack shared by volatility alone, a row whose market falls faster than its scale says crosses its band
+    again and again while its account's other rows hold slack they do not use; weighting the recent move against
+    each side (sim.multi.slack_weights) looks at the accounts less often, and liquidates exactly the same."""
+    sol = {"market.asset": "SOL", "market.symbol": "SOLUSDT", "market.start_price_usd": 200.0, "market.lot_size": 0.1}
+    inputs = [
+        market("binance", d, 31 + k, {**(e or {}), "population.n_positions": 5000})
+        for k, (d, e) in enumerate(zip((-8.0, -14.0, -22.0), (None, ETH, sol)))
+    ]
+    accts = paired_accounts(inputs, share=1.0)
+    still, steered = (
+        simulate_markets(inputs, accts, E.ACCT_CROSS, weight=(1.0, 1.6, 2.4), trend_s=ts) for ts in (0.0, 3.0)
+    )
+    assert steered.accounts.n[4] < 0.9 * still.accounts.n[4]  # re-sharings: 2,993 against 3,487 here
+    assert steered.accounts.n[6] == still.accounts.n[6] > 1000  # the same rows forced ...
+    for a, b in zip(still.markets, steered.markets):  # ... at the same times, for the same notional: the shares'
+        assert a.fills.size == b.fills.size  # rounding can only swap two rows whose keys differ in the last bits
+        fa, fb = (
+            [f[k][np.lexsort((f["account"], f["kind"], f["t"]))] for k in ("t", "kind", "account")]
+            for f in (a.fills, b.fills)
+        )
+        for x, y in zip(fa, fb):
+            np.testing.assert_array_equal(x, y)
+        usd = [math.fsum(f["qty"] * f["price"]) for f in (a.fills, b.fills)]
+        assert usd[1] == pytest.approx(usd[0], rel=1e-9)
 
 
 def test_money_is_conserved_across_markets_and_contracts_within_each(compiled):

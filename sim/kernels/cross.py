@@ -9,8 +9,9 @@ loop puts it in ``Trigger.held`` instead of liquidating it), and after every mar
 looks at each handed-over account as a whole, at every market's mark:
 
 * **safe** (equity above the sum of maintenance margins): its slack, equity − maintenance, is shared out again
-  among its rows in proportion to each row's notional times its market's weight (a volatility scale), and every
-  row is re-priced and put back in its market's index;
+  among its rows in proportion to each row's notional times its weight (its market's volatility scale plus its
+  market's recent move against the row's side, ``sim.multi.slack_weights``), and every row is re-priced and put back
+  in its market's index;
 * **liquidatable**: its equity (or deficit) is shared out among its rows by the venue's rule (docs/model.md §2.11,
   ``enums.ACCT_*``) and the rows that rule liquidates now are *forced* (``cross = 0``, their key lifted to the
   mark): the caller runs their markets' liquidation work again at the same time, each forced row going through its
@@ -136,8 +137,10 @@ def _measure_nb(a, g, ca, cl, mark, floor, mmr, cum, nk, basis, weight):
     """Each row's equity, maintenance margin and weight at the marks (``ca.eq``, ``ca.mm``, ``ca.wt``, from their
     start whatever the account: a scratch that stays in cache, read back by the account's next steps); returns
     the account's equity and the sum of maintenance margins and of weights. A closed row's equity is the cash it
-    holds; it has no margin and no weight. Weight: the slack's share (notional × market weight) when the account is
-    safe; a liquidated account's equity is shared by margin (under the trigger tiers) instead."""
+    holds; it has no margin and no weight. Weight: the slack's share when the account is safe, a row's notional
+    times ``weight[m, 0]`` (a long) or ``weight[m, 1]`` (a short), a holding's value times ``weight[M + c, 0]``
+    (``M`` markets; ``sim.multi.slack_weights``); a liquidated account's equity is shared by margin (under the
+    trigger tiers) instead."""
     equity = 0.0
     total_mm = 0.0
     total_wt = 0.0
@@ -153,7 +156,7 @@ def _measure_nb(a, g, ca, cl, mark, floor, mmr, cum, nk, basis, weight):
             mm = position_mm_nb(q, g.entry[i], x, floor[m, :nn], mmr[m, :nn], cum[m, :nn], basis[m])
             ca.eq[k - lo] = eq
             ca.mm[k - lo] = mm
-            ca.wt[k - lo] = q * x * weight[m]
+            ca.wt[k - lo] = q * x * weight[m, 0 if g.side[i] > 0 else 1]
             equity += eq
             total_mm += mm
             total_wt += ca.wt[k - lo]
@@ -167,7 +170,7 @@ def _measure_nb(a, g, ca, cl, mark, floor, mmr, cum, nk, basis, weight):
         c = cl.asset[j]
         x = cl.price[c]
         cl.eq[j] = cl.w[j] + cl.k[j] * x
-        cl.wt[j] = cl.k[j] * x * cl.weight[c]
+        cl.wt[j] = cl.k[j] * x * weight[mark.size + c, 0]
         equity += cl.eq[j]
         total_wt += cl.wt[j]
     return equity, total_mm, total_wt

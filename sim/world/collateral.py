@@ -52,7 +52,7 @@ class Asset(NamedTuple):
     rows: tuple  # the venue's bracket-wise table ((floor in units, ratio), ...)
     t_s: np.ndarray  # its price path: seconds, USD
     price: np.ndarray
-    weight: float  # its share of an account's slack per USD of value
+    weight: float  # its volatility scale for an account's slack per USD of value (sim.multi.slack_weights)
 
 
 def holdings(seed: int, assets: list, inputs: list, row_acct: list) -> tuple[list, dict | None]:
