@@ -177,34 +177,37 @@ def sync_bands(markets, ca, to_layer):
             w["band_top"] = ca.band_top[m]
 
 
-def collateral_state(spec, n_acct):
-    """The account layer's collateral arrays from :func:`simulate_markets`' ``collateral`` (None: none)."""
+def collateral_state(spec, n_acct, n_mkt):
+    """The account layer's collateral arrays from :func:`simulate_markets`' ``collateral`` (None: none) in a run of
+    ``n_mkt`` markets."""
     spec = spec or {"assets": [], "account": [], "asset": [], "units": []}
     acct = np.asarray(spec["account"], np.int64)
     asset = np.asarray(spec["asset"], np.int64)
     units = np.asarray(spec["units"], np.float64)
-    paths = spec["assets"]
+    paths = [(*a, -1) if len(a) == 3 else tuple(a) for a in spec["assets"]]  # (t_s, price, weight, market)
     if not (acct.size == asset.size == units.size) or np.any(units <= 0):
         raise ValueError("collateral: one account, asset and positive number of units per holding")
     if acct.size and (acct.min() < 0 or acct.max() >= n_acct or asset.min() < 0 or asset.max() >= len(paths)):
         raise ValueError("collateral: a holding names an account or an asset that does not exist")
-    for t_s, price, weight in paths:
+    for t_s, price, weight, market in paths:
         if not (np.isfinite(weight) and weight > 0):
             raise ValueError(f"collateral: an asset's weight must be a finite number above 0, got {weight!r}")
         if len(t_s) == 0 or len(t_s) != len(price) or np.any(np.diff(t_s) < 0) or not np.all(np.asarray(price) > 0):
             raise ValueError("collateral: an asset's path needs times in order and a positive price at each")
+        if market not in range(-1, n_mkt):
+            raise ValueError(f"collateral: an asset's market must be one of the {n_mkt} markets or -1, got {market!r}")
     order = np.argsort(acct, kind="stable")
     acct, asset, units = acct[order], asset[order], units[order]
     ptr = np.zeros(n_acct + 1, np.int64)
     ptr[1:] = np.cumsum(np.bincount(acct, minlength=n_acct))
     n_assets = len(paths)
-    length = max([len(t) for t, _, _ in paths] or [1])
+    length = max([len(t) for t, *_ in paths] or [1])
     path_t = np.zeros((n_assets, length), np.int64)
     path_p = np.zeros((n_assets, length))
-    for c, (t_s, price, _) in enumerate(paths):
+    for c, (t_s, price, *_) in enumerate(paths):
         path_t[c, : len(t_s)] = np.round(np.asarray(t_s, np.float64) * 1000.0).astype(np.int64)
         path_p[c, : len(price)] = price
-    path_n = np.array([len(t) for t, _, _ in paths], np.int64)
+    path_n = np.array([len(t) for t, *_ in paths], np.int64)
     h = units.size
     return S.Collateral(
         ptr=ptr,
@@ -221,7 +224,8 @@ def collateral_state(spec, n_acct):
         path_n=path_n,
         price=np.zeros(n_assets),
         start=np.array([path_price_nb(path_t[c, : path_n[c]], path_p[c, : path_n[c]], 0) for c in range(n_assets)]),
-        weight=np.array([float(w) for _, _, w in paths]),
+        weight=np.array([float(w) for _, _, w, _ in paths]),
+        market=np.array([int(m) for *_, m in paths], np.int64),
         heap_key=np.zeros((n_assets, h + 64)),
         heap_id=np.zeros((n_assets, h + 64), np.int64),
         heap_ver=np.zeros((n_assets, h + 64), np.int64),
@@ -261,10 +265,12 @@ def simulate_markets(
         gets per USD of notional (:func:`slack_weights`).
     collateral : dict, optional
         Collateral held by the cross accounts, valued on price paths of its own (a depeg is a path):
-        ``{"assets": [(t_s, price, weight), ...], "account": int array, "asset": int array, "units": float array}``,
-        one entry per holding: its account, its asset (index into ``assets``) and its effective units (its amount
-        times the venue's collateral ratio). ``t_s`` and ``price`` are the asset's path (seconds, USD; linear
-        between points); ``weight`` its volatility scale, like a market's.
+        ``{"assets": [(t_s, price, weight[, market]), ...], "account": int array, "asset": int array, "units": float
+        array}``, one entry per holding: its account, its asset (index into ``assets``) and its effective units (its
+        amount times the venue's collateral ratio). ``t_s`` and ``price`` are the asset's path (seconds, USD; linear
+        between points); ``weight`` its volatility scale, like a market's; ``market``, if given and not −1, the
+        market whose index values it instead of the path after the start (BTC beside a BTC instrument: as the venue
+        does, at the index the flows move).
     progress : callable, optional
         ``progress(fraction)`` after every 2% of the run.
     on_tick : callable, optional
@@ -300,12 +306,13 @@ def simulate_markets(
     caps = [mm.trig.heap_key.shape[1] for mm in markets]
     ca = cross_accounts(accts, row_mkt, lo, caps, [inp.start_price for inp in inputs])
     markets = shared_heaps(markets, ca)
-    cl = collateral_state(collateral, ca.state.size)
+    cl = collateral_state(collateral, ca.state.size, n_mkt)
     floor, mmr, cum, nk, basis = _padded(markets)
     wts = np.ones(n_mkt) if weight is None else np.asarray(weight, np.float64)
     if wts.shape != (n_mkt,) or not np.all(np.isfinite(wts) & (wts > 0)):
         raise ValueError(f"weight: one finite number above 0 per market ({n_mkt}), got {weight!r}")
     mark = np.array([inp.start_price for inp in inputs])
+    index = mark.copy()  # the markets' index prices at the round (collateral valued at one)
     tick = np.zeros(n_mkt, np.int64)
     base = np.concatenate([wts, cl.weight])
     wside = np.zeros((base.size, 2))  # the slack weights (slack_weights), before any move: the scales alone
@@ -374,6 +381,7 @@ def simulate_markets(
                 nh += k
                 mm.perp.work["nheld"] = 0
                 mark[m] = mm.perp.px["mark"]
+                index[m] = mm.perp.px["index_price"]
                 tick[m] = mm.perp.work["tick"]
             # rows handed over, accounts being liquidated, rows forced last round, or collateral prices to look at
             if nh or ca.n[1] or ca.n[2] or (has_collateral and rounds == 0):
@@ -385,7 +393,7 @@ def simulate_markets(
                 held[:nh] = keyed % n_rows
                 sync_bands(markets, ca, to_layer=True)
                 n_forced = cross_round_nb(
-                    g, ca, cl, tick_time, mark, tick, floor, mmr, cum, nk, basis, wside, held, nh, method
+                    g, ca, cl, tick_time, mark, index, tick, floor, mmr, cum, nk, basis, wside, held, nh, method
                 )
                 sync_bands(markets, ca, to_layer=False)
                 rounds += 1
@@ -418,8 +426,12 @@ def simulate_markets(
             now = prices[n_tick % (back + 1)]
             for m, mm in enumerate(markets):
                 now[m] = mm.perp.px["mark"]
-            for c in range(cl.price.size):
-                now[n_mkt + c] = path_price_nb(cl.path_t[c, : cl.path_n[c]], cl.path_p[c, : cl.path_n[c]], tick_time)
+            for c, m in enumerate(cl.market):
+                now[n_mkt + c] = (
+                    markets[m].perp.px["index_price"]
+                    if m >= 0
+                    else path_price_nb(cl.path_t[c, : cl.path_n[c]], cl.path_p[c, : cl.path_n[c]], tick_time)
+                )
             slack_weights(wside, base, now, prices[max(n_tick - back, 0) % (back + 1)])
         n_tick += 1
         total_rounds += accounts(paused)

@@ -343,7 +343,8 @@ class Collateral(NamedTuple):
     the asset's price ``p`` is ``w + k·p`` and it has no maintenance margin. It starts with ``w = 0`` (the asset
     deposited); sharing an account's slack out moves cash between it and the account's positions (``w < 0``: cash
     borrowed against the asset), and its band, the price at which its equity is used up, ``−w/k``, sits in a heap
-    per asset. Asset prices follow exogenous paths (a depeg is a path)."""
+    per asset. An asset's price follows a path of its own (a depeg is a path), or a market's index (BTC held beside
+    a BTC instrument: the venue values it at its index, which the flows move)."""
 
     ptr: np.ndarray  # int64 (A + 1,): account a's holdings are [ptr[a], ptr[a + 1])
     asset: np.ndarray  # int64 (H,)
@@ -360,6 +361,7 @@ class Collateral(NamedTuple):
     price: np.ndarray  # f8 (C,), mutated: each asset's price at the round
     start: np.ndarray  # f8 (C,): at t = 0
     weight: np.ndarray  # f8 (C,): its volatility scale (as a market's weight; sim.multi.slack_weights)
+    market: np.ndarray  # int64 (C,): the market whose index prices it at each round; −1: its path
     heap_key: np.ndarray  # f8 (C, H + 64): bands, a max-heap per asset ...
     heap_id: np.ndarray  # int64 (C, H + 64)
     heap_ver: np.ndarray  # int64 (C, H + 64)

@@ -133,7 +133,8 @@ def test_holders_move_their_margin_into_collateral_at_its_start_price_less_the_h
     # Binance counts both at 0.95 (sim.venues.collateral): effective units = 0.95 × amount, amount = moved USD / price
     assert np.allclose(spec["units"][spec["asset"] == 0], 0.95 * 0.75 * margin[usde], rtol=1e-12)
     assert np.allclose(spec["units"][spec["asset"] == 1], 0.95 * 0.25 * margin[btc] / 121000.0, rtol=1e-12)
-    t_s, price, _ = spec["assets"][1]
+    t_s, price, _, market = spec["assets"][1]  # BTC: valued at the BTC market's index; its path gives the start
+    assert market == 0 and spec["assets"][0][3] == -1
     assert np.array_equal(price, inputs[0].path_p) and np.array_equal(t_s, inputs[0].path_t / 1000.0)
 
 
@@ -220,3 +221,36 @@ def test_the_markets_of_several_instruments_must_fit_in_memory_together(monkeypa
     with pytest.raises(sim.ScenarioError, match=r"population.n_positions = 1000000: with 3 more instrument\(s\)"):
         sim.load_scenario("multi_asset_crash", overrides={"population.n_positions": 1_000_000})
     sim.load_scenario("multi_asset_crash", overrides={"population.n_positions": 600_000})
+
+
+def test_btc_collateral_is_valued_at_the_btc_markets_index_which_the_cascade_moves(compiled, monkeypatch):
+    """Under prices formed by flows the BTC index falls below the shock's path as the cascade sells into the spot
+    venues; BTC collateral is valued at that index at every round (as the venue counts it), and valuing it on the
+    path instead liquidates less."""
+    import sim.config.collateral as coll
+    from sim.kernels.loop import path_price_nb
+    from sim.multi import run_scenario
+
+    over = {
+        **SMALL,
+        "prices.model": "endogenous",
+        "collateral.BTC.share": 1.0,
+        "collateral.BTC.margin_share": 0.5,
+    }
+    scn = sim.load_scenario("multi_asset_crash", overrides=over)
+    gap = []
+
+    def check(t, markets, g, ca, cl):
+        x = markets[0].perp.px["index_price"]
+        assert cl.market[0] == 0 and cl.price[0] == x
+        gap.append(x / path_price_nb(cl.path_t[0, : cl.path_n[0]], cl.path_p[0, : cl.path_n[0]], t) - 1.0)
+
+    on = run_scenario(scn, on_tick=check)
+    assert min(gap) < -0.03  # the index fell more than 3% below the path
+
+    assets = coll.assets
+    monkeypatch.setattr(coll, "assets", lambda *a: [x._replace(market=-1) for x in assets(*a)])
+    off = run_scenario(scn)
+    assert off.raw.collateral.market[0] == -1
+    usd = [sum(m["collateral_driven_usd"] for m in r.contagion["markets"].values()) for r in (on, off)]
+    assert usd[0] > 1.1 * usd[1] > 0, usd

@@ -4,8 +4,8 @@
 :mod:`sim.venues.collateral`) says that a share of the scenario's cross accounts hold part of their margin in that
 asset instead of USD (exchanged at its start price, then counted at the venue's ratio: a haircut), and how the
 asset's price moves: a stablecoin keeps its peg unless ``move_pct`` is set (a depeg: down over ``duration_s`` from
-``start_s``, back after ``back_s`` if given); BTC follows the BTC instrument's path (it must be one of the scenario's
-instruments). :func:`sim.world.collateral.holdings` draws the holders and builds what the account layer needs.
+``start_s``, back after ``back_s`` if given); BTC is valued at the BTC instrument's index (it must be one of the
+scenario's instruments). :func:`sim.world.collateral.holdings` draws the holders and builds what the account layer needs.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class HoldingTable:
         0.0,
         "(-100, 1000]",
         "%",
-        "A stablecoin's move from its peg (a depeg: −35); 0 = it keeps its peg. BTC follows the BTC instrument.",
+        "A stablecoin's move from its peg (a depeg: −35); 0 = it keeps its peg. BTC is valued at the BTC instrument's index.",
     )
     start_s: float = num(0.0, "≥ 0", "s", "When the move starts.")
     duration_s: float = num(60.0, "≥ 0", "s", "How long it takes (0: a gap).")
@@ -99,8 +99,9 @@ PEGGED_WEIGHT = 0.05
 
 
 def assets(scn: Any, names: list[str], inputs: list) -> list:
-    """The scenario's ``[collateral]`` as :class:`sim.world.collateral.Asset` records: a stablecoin's own path, BTC's
-    the BTC market's exogenous path (``inputs[names.index("BTC")]``), the venue's table unless a ratio is given."""
+    """The scenario's ``[collateral]`` as :class:`sim.world.collateral.Asset` records: a stablecoin's own path, BTC
+    the BTC market's index (its path, ``inputs[names.index("BTC")]``, gives the start price), the venue's table
+    unless a ratio is given."""
     from sim.venues.collateral import table
     from sim.world.collateral import Asset, dollar_path
 
@@ -109,11 +110,15 @@ def assets(scn: Any, names: list[str], inputs: list) -> list:
     for name, h in scn.collateral.items():
         if name in DOLLARS:
             t_s, price = (np.asarray(x, np.float64) for x in dollar_path(h))
-            weight = 1.0 if h.move_pct != 0.0 else PEGGED_WEIGHT
+            weight, market = (1.0 if h.move_pct != 0.0 else PEGGED_WEIGHT), -1
         else:
-            inp = inputs[names.index(name)]
+            market = names.index(name)
+            inp = inputs[market]
             t_s, price, weight = inp.path_t / 1000.0, np.asarray(inp.path_p, np.float64), 1.0
-        out.append(Asset(ASSETS.index(name), h.share, h.margin_share, h.ratio, rows.get(name, ()), t_s, price, weight))
+        asset = Asset(
+            ASSETS.index(name), h.share, h.margin_share, h.ratio, rows.get(name, ()), t_s, price, weight, market
+        )
+        out.append(asset)
     return out
 
 

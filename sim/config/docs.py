@@ -147,7 +147,8 @@ COLLATERAL = [
     "exchange `margin_share` of their USD margin for the asset at its start price; the venue's ratio (or `ratio`) "
     "counts it at less from the start, and its price moves the accounts' equity. A stablecoin stays at 1 USD unless "
     "`move_pct` is set: a depeg from `start_s` over `duration_s`, back to its peg from `back_s` if given. `BTC` "
-    "follows the BTC instrument's path and must be one of the scenario's instruments. The holders are drawn from "
+    "is valued at the BTC instrument's index, as the venue does (under prices formed by flows, the index the cascade "
+    "moves), and must be one of the scenario's instruments. The holders are drawn from "
     "`scenario.seed`; the run's contagion section reports the liquidations the collateral set off.",
     "",
     "```toml",

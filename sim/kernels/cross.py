@@ -330,12 +330,12 @@ def _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, method, 
 
 
 @jit(entry=True)
-def cross_round_nb(g, ca, cl, t, mark, tick, floor, mmr, cum, nk, basis, weight, held, nh, method):
+def cross_round_nb(g, ca, cl, t, mark, index, tick, floor, mmr, cum, nk, basis, weight, held, nh, method):
     """One round of the account layer after every market's tick (or after the liquidation work of the last round):
     the rows forced in the last round are cross rows again; every account that has a row in ``held[:nh]`` (global
     rows handed over by the markets, grouped by account: the caller sorts them by account), a collateral holding
-    whose band the asset's price at time ``t`` crossed, or is being liquidated is looked at, at the marks ``mark``
-    (one per market) and oracle ticks ``tick``. Puts every re-priced row back in its market's index (``ca.band_*``
+    whose band the asset's price at time ``t`` crossed (on its path, or its market's index in ``index``), or is
+    being liquidated is looked at, at the marks ``mark`` (one per market) and oracle ticks ``tick``. Puts every re-priced row back in its market's index (``ca.band_*``
     and ``ca.heap_*``: the caller hands their counts over) and fills ``ca.forced[:ca.n[2]]`` (rows forced: run their markets'
     liquidation work again); returns the number forced."""
     for k in range(ca.n[2]):
@@ -350,7 +350,8 @@ def cross_round_nb(g, ca, cl, t, mark, tick, floor, mmr, cum, nk, basis, weight,
         ca.liq_prev[k] = ca.liq[k]
     n_coll = 0
     for c in range(cl.price.size):  # each collateral asset's price, and the holdings whose band it crossed
-        x = path_price_nb(cl.path_t[c, : cl.path_n[c]], cl.path_p[c, : cl.path_n[c]], t)
+        m = cl.market[c]
+        x = index[m] if m >= 0 else path_price_nb(cl.path_t[c, : cl.path_n[c]], cl.path_p[c, : cl.path_n[c]], t)
         cl.price[c] = x
         hk = cl.heap_key[c]
         hi = cl.heap_id[c]

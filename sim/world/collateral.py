@@ -8,8 +8,9 @@ table: :mod:`sim.venues.collateral`), worth ``k·p`` at price ``p``, and the row
 the haircut lowers a holder's equity from the start, and a depeg or a crash of the asset lowers it further.
 
 Prices: a stablecoin's path is 1 USD, moved by ``move_pct`` from ``start_s`` over ``duration_s`` (back to 1 from
-``back_s`` over ``duration_s`` again when given); BTC's is the BTC instrument's exogenous path (its index under
-imposed prices; under endogenous prices the path the spot venues are driven by: an assumption, docs/model.md §2.10).
+``back_s`` over ``duration_s`` again when given); BTC's is the BTC market's index, as the venue values it (the
+shock path plus its coupling to the perp under imposed prices; formed by the spot venues' flows under endogenous
+prices), read at every round of the account layer.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class Asset(NamedTuple):
     t_s: np.ndarray  # its price path: seconds, USD
     price: np.ndarray
     weight: float  # its volatility scale for an account's slack per USD of value (sim.multi.slack_weights)
+    market: int  # the market whose index values it (BTC: the BTC instrument's); −1: its path
 
 
 def holdings(seed: int, assets: list, inputs: list, row_acct: list) -> tuple[list, dict | None]:
@@ -75,7 +77,7 @@ def holdings(seed: int, assets: list, inputs: list, row_acct: list) -> tuple[lis
         k = a.ratio * amount if a.ratio is not None else effective_units(a.rows, amount)
         keep = k > 0.0  # a ratio of 0 at every amount held counts for nothing: no holding
         moved[hold] += a.margin_share
-        paths.append((a.t_s, a.price, a.weight))
+        paths.append((a.t_s, a.price, a.weight, a.market))
         account.append(hold[keep])
         asset.append(np.full(int(keep.sum()), c, np.int64))
         units.append(k[keep])
