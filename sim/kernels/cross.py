@@ -249,7 +249,9 @@ def _candidate_nb(g, ca, i, tick):
 @jit(inline="always")
 def _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, method, equity, total_mm):
     """Share the equity of liquidatable account ``a`` out by the venue's rule and force the rows the rule takes now
-    (eligible this tick and not forced yet in it). Returns the number forced (0: it waits for a later tick)."""
+    (eligible this tick and not forced yet in it), into their markets' re-index heaps. Its other rows are re-priced
+    but stay out of the band index: the account is on the list, looked at every round until a safe share-out puts
+    them back. Returns the number forced (0: it waits for a later tick)."""
     lo = ca.ptr[a]
     hi = ca.ptr[a + 1]
     n_cand = 0
@@ -324,7 +326,7 @@ def _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, method, 
             ca.forced[ca.n[2]] = i
             ca.n[2] += 1
             ca.n[6] += 1
-        _index_nb(g, ca, i, m, tick, g.cross[i])
+            _index_nb(g, ca, i, m, tick, 0)
         ca.n[3] += 1
     return 1
 
@@ -335,9 +337,10 @@ def cross_round_nb(g, ca, cl, t, mark, index, tick, floor, mmr, cum, nk, basis, 
     the rows forced in the last round are cross rows again; every account that has a row in ``held[:nh]`` (global
     rows handed over by the markets, grouped by account: the caller sorts them by account), a collateral holding
     whose band the asset's price at time ``t`` crossed (on its path, or its market's index in ``index``), or is
-    being liquidated is looked at, at the marks ``mark`` (one per market) and oracle ticks ``tick``. Puts every re-priced row back in its market's index (``ca.band_*``
-    and ``ca.heap_*``: the caller hands their counts over) and fills ``ca.forced[:ca.n[2]]`` (rows forced: run their markets'
-    liquidation work again); returns the number forced."""
+    being liquidated is looked at, at the marks ``mark`` (one per market) and oracle ticks ``tick``. Puts the rows
+    of safe accounts back in their markets' band indexes and forced rows in their re-index heaps (``ca.band_*`` and
+    ``ca.heap_*``: the caller hands their counts over) and fills ``ca.forced[:ca.n[2]]`` (rows forced: run their
+    markets' liquidation work again); returns the number forced."""
     for k in range(ca.n[2]):
         g.cross[ca.forced[k]] = 1
     ca.n[2] = 0
