@@ -151,6 +151,10 @@ def test_holders_move_their_margin_into_collateral_at_its_start_price_less_the_h
             "collateral.USDe: the dydx 2026-03 pack does not take",
         ),
         ({"collateral.USDe.move_pct": -100}, "collateral.USDe.move_pct = -100: must be a number in (-100, 1000]"),
+        (
+            {"collateral.USDe.share": 0.5, "population.cross_share": 0.0},  # a traceback in holdings() before
+            "population.cross_share = 0.0: leaves no cross-margin traders to group into the accounts that hold",
+        ),
     ],
 )
 def test_bad_collateral_is_one_message_naming_the_key(overrides, message, tmp_path, capsys):
@@ -254,3 +258,16 @@ def test_btc_collateral_is_valued_at_the_btc_markets_index_which_the_cascade_mov
     assert off.raw.collateral.market[0] == -1
     usd = [sum(m["collateral_driven_usd"] for m in r.contagion["markets"].values()) for r in (on, off)]
     assert usd[0] > 1.1 * usd[1] > 0, usd
+
+
+def test_collateral_with_no_account_drawn_to_hold_it_runs_without_holdings(compiled):
+    """A population so small that the portfolio draws no account: the collateral has no holder, and the run goes on."""
+    from sim.config.collateral import assets
+    from sim.config.instruments import market_scenarios
+    from sim.engine import prepare
+    from sim.world.collateral import holdings
+
+    scn = sim.load_scenario("usde_depeg", overrides=SMALL)
+    inputs = [prepare(s) for s in market_scenarios(scn)]
+    none = [np.full(inp.pos_side.size, -1, np.int64) for inp in inputs]
+    assert holdings(0, assets(scn, ["BTC", "ETH"], inputs), inputs, none) == (inputs, None)

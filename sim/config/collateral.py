@@ -161,6 +161,14 @@ def check(c: Checker) -> None:
             "account snapshot, population.file)",
             ", ".join(a for a, _ in given),
         )
+    elif v["population.cross_share"] == 0.0 and v["population.file"] is None:
+        c.fail(
+            "population.cross_share",
+            "leaves no cross-margin traders to group into the accounts that hold the collateral ("
+            + ", ".join(a for a, _ in given)
+            + "); allowed: above 0 (up to 1), or no [collateral]",
+            0.0,
+        )
     table, version = None, None
     if c.ok("market.venue", "market.venue_version"):
         version = v["market.venue_version"] or venues.DEFAULTS.get(v["market.venue"])

@@ -60,9 +60,9 @@ class Asset(NamedTuple):
 def holdings(seed: int, assets: list, inputs: list, row_acct: list) -> tuple[list, dict | None]:
     """The holdings of ``assets`` as :func:`sim.multi.simulate_markets` takes them, and the inputs with the holders'
     wallets reduced by what they moved into collateral; ``None`` without assets."""
-    if not assets:
-        return inputs, None
     accts = np.concatenate([np.asarray(a, np.int64) for a in row_acct])
+    if not assets or not np.any(accts >= 0):  # no asset, or no account to hold it (a tiny population)
+        return inputs, None
     wallets = np.concatenate([np.asarray(inp.pos_wallet, np.float64) for inp in inputs])
     n_acct = int(accts.max(initial=-1)) + 1
     member = accts >= 0
