@@ -86,7 +86,7 @@ def slack_weights(out, base, now, before):
     that went against that side. A safe account's slack is shared out in proportion to notional times this weight,
     so in a steady fall the rows that lose get the slack and cross their bands together, when the whole slack is
     spent, where a share by volatility alone gives the rows that gain a part they never use and the losers cross
-    again and again (docs/engine.md §13.1). Any weights above 0 keep every band safe; these only change how often an
+    again and again (docs/engine.md §13.2). Any weights above 0 keep every band safe; these only change how often an
     account is looked at."""
     r = now / before - 1.0
     out[:, 0] = base * BASE_MOVE + np.maximum(-r, 0.0)
@@ -264,7 +264,8 @@ def simulate_markets(
         Each market's volatility scale (default 1 each): with its recent move, the share of an account's slack a row
         gets per USD of notional (:func:`slack_weights`).
     collateral : dict, optional
-        Collateral held by the cross accounts, valued on price paths of its own (a depeg is a path):
+        Collateral held by the cross accounts, valued on price paths of their own (a depeg is a path) or at a
+        market's index:
         ``{"assets": [(t_s, price, weight[, market]), ...], "account": int array, "asset": int array, "units": float
         array}``, one entry per holding: its account, its asset (index into ``assets``) and its effective units (its
         amount times the venue's collateral ratio). ``t_s`` and ``price`` are the asset's path (seconds, USD; linear
@@ -311,6 +312,8 @@ def simulate_markets(
     wts = np.ones(n_mkt) if weight is None else np.asarray(weight, np.float64)
     if wts.shape != (n_mkt,) or not np.all(np.isfinite(wts) & (wts > 0)):
         raise ValueError(f"weight: one finite number above 0 per market ({n_mkt}), got {weight!r}")
+    if not (np.isfinite(trend_s) and trend_s >= 0):
+        raise ValueError(f"trend_s: a finite number of seconds, 0 or more, got {trend_s!r}")
     mark = np.array([inp.start_price for inp in inputs])
     index = mark.copy()  # the markets' index prices at the round (collateral valued at one)
     tick = np.zeros(n_mkt, np.int64)

@@ -434,7 +434,7 @@ def test_one_gbm_path_drives_every_instrument_through_its_beta(compiled):
         run_scenario(sim.load_scenario("multi_asset_crash", overrides={**over, "instruments.SOL": None}))
 
 
-def test_weights_must_be_finite_and_above_zero(compiled):
+def test_weights_look_backs_and_collateral_markets_must_be_valid(compiled):
     """A market or a collateral asset with weight 0 would get no slack: its band at the price itself, a safe account
     taken for liquidatable. Refused, as are paths out of order."""
     inputs, accts = contagion_world(cross=True)
@@ -448,6 +448,11 @@ def test_weights_must_be_finite_and_above_zero(compiled):
         simulate_markets(
             [inp], [acct], E.ACCT_CROSS, collateral={**coll, "assets": [([0.0, 60.0, 20.0], [1.0, 1.0, 0.5], 1.0)]}
         )
+    with pytest.raises(ValueError, match="market must be one of the 1 markets or -1, got 1"):
+        simulate_markets([inp], [acct], E.ACCT_CROSS, collateral={**coll, "assets": [(*coll["assets"][0][:3], 1)]})
+    for trend in (-1.0, np.nan):
+        with pytest.raises(ValueError, match="trend_s"):
+            simulate_markets(inputs, accts, E.ACCT_CROSS, trend_s=trend)
 
 
 def test_contagion_leaves_out_the_funds_remainder_of_an_adl_with_no_holder_left(compiled):
