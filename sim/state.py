@@ -218,8 +218,8 @@ class Positions(NamedTuple):
     entry: np.ndarray  # f8, USD
     wallet: np.ndarray  # f8, USD, mutated
     kind: np.ndarray  # int8, enums.TRADER / COUNTERPARTY
-    lp: np.ndarray  # f8, liquidation price, mutated
-    bp: np.ndarray  # f8, bankruptcy price, mutated
+    lp: np.ndarray  # f8, liquidation price, mutated (a cross account's row: when forced; its band is its key)
+    bp: np.ndarray  # f8, bankruptcy price, mutated (likewise)
     key: np.ndarray  # f8, trigger key (LP for longs, -LP for shorts), mutated
     status: np.ndarray  # int8, enums status, mutated
     version: np.ndarray  # int64, bumped whenever the key changes
