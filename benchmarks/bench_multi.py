@@ -8,7 +8,9 @@ loads the kernels: three Binance markets (BTC, ETH, SOL; the default flash crash
 index falling 8%, 14% and 22%), every trader row of each market in a cross account holding one row of each market
 (``--accounts`` accounts, so 3 × that many rows), run by :func:`sim.multi.simulate_markets` ``--repeats`` times.
 ``simulate_s`` is the median of the runs (the markets' allocation, the lockstep loop, the account layer and the
-wrap); building the populations (``prepare_s``) is apart. Target (issue: accounts across instruments) ≤ 1.5 s.
+wrap); building the populations (``prepare_s``) is apart; ``phases_s`` the median of each part of a run
+(``simulate_markets(timings=...)``: start, loops, layer, python, end). Target (issue: accounts across instruments)
+≤ 1.5 s.
 
 A run writes about 1 GB of memory it has not touched before (the global position table, the account layer's
 arrays, the band index, the fills and the account tables at the end). On the virtual machines this was developed
@@ -107,17 +109,20 @@ def main(argv=None):
     note(f"built 3 markets of {args.accounts} positions in {out['prepare_s']:.1f} s; first run (compiles) ...")
     first = simulate_markets(inputs, accts, E.ACCT_CROSS, weight=weight)
     times = []
+    phases = []
     out["fresh_gb_s"] = fresh_gb_s()
     for r in range(args.repeats):
         if args.touch_gb > 0:
             np.ones(int(args.touch_gb * 1.25e8)).sum()
+        phases.append({})
         t = time.perf_counter()
-        res = simulate_markets(inputs, accts, E.ACCT_CROSS, weight=weight)
+        res = simulate_markets(inputs, accts, E.ACCT_CROSS, weight=weight, timings=phases[-1])
         times.append(time.perf_counter() - t)
         note(f"run {r + 1}: {times[-1]:.3f} s")
     ca = res.accounts
     out["simulate_s"] = statistics.median(times)
     out["all_s"] = times
+    out["phases_s"] = {k: statistics.median(p[k] for p in phases) for k in phases[0]}  # sim.multi: where it went
     out["rounds"] = int(res.rounds)
     out["accounts_liquidated"] = int(ca.n[5])
     out["rows_forced"] = int(ca.n[6])

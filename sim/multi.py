@@ -16,6 +16,7 @@ every share-out of one row's account changes nothing, and its forced rows are li
 loop takes them.
 """
 
+import time
 from typing import NamedTuple
 
 import numpy as np
@@ -246,7 +247,7 @@ def _padded(markets):
 
 
 def simulate_markets(
-    inputs, row_acct, method, weight=None, collateral=None, progress=None, on_tick=None, trend_s=TREND_S
+    inputs, row_acct, method, weight=None, collateral=None, progress=None, on_tick=None, trend_s=TREND_S, timings=None
 ):
     """Run several markets in lockstep with cross accounts across them.
 
@@ -280,7 +281,15 @@ def simulate_markets(
     trend_s : float
         The look-back of the recent moves in the slack weights, seconds (0: the volatility scales alone). It changes
         how often accounts are looked at, not what happens to them (up to the rounding of their shares).
+    timings : dict, optional
+        Filled with where the run's wall time went, in seconds: ``start`` (the markets' state, the account layer's
+        arrays, the first share-out and band index), ``loops`` (the markets' loops), ``layer`` (the account
+        layer's rounds), ``python`` (the lockstep's bookkeeping between them), ``end`` (the tables) and ``total``
+        (benchmarks/bench_multi.py reports them).
     """
+    clock = time.perf_counter
+    t_enter = clock()
+    spent = {"loops": 0.0, "layer": 0.0}
     n_mkt = len(inputs)
     if n_mkt == 0 or len(row_acct) != n_mkt:
         raise ValueError("one row_acct array per market is needed")
@@ -330,6 +339,7 @@ def simulate_markets(
     def run_to(m, t_stop):
         mm = markets[m]
         while True:
+            t0 = clock()
             status = run_nb(
                 mm.pos,
                 mm.tiers,
@@ -345,6 +355,7 @@ def simulate_markets(
                 mm.p,
                 t_stop,
             )
+            spent["loops"] += clock() - t0
             if status != E.ST_FILLS_FULL:
                 return status  # ST_HELD: its tick's work stopped with rows handed over; call again after the layer
             fills[m] = S.grow_fills(fills[m], 2 * fills[m].t.size)
@@ -395,9 +406,11 @@ def simulate_markets(
                 keyed.sort()
                 held[:nh] = keyed % n_rows
                 sync_bands(markets, ca, to_layer=True)
+                t0 = clock()
                 n_forced = cross_round_nb(
                     g, ca, cl, tick_time, mark, index, tick, floor, mmr, cum, nk, basis, wside, held, nh, method
                 )
+                spent["layer"] += clock() - t0
                 sync_bands(markets, ca, to_layer=False)
                 rounds += 1
                 kick.update(int(m) for m in np.unique(row_mkt[ca.forced[:n_forced]]))
@@ -415,6 +428,7 @@ def simulate_markets(
     n_rows = g.side.size
     for mm in markets:
         start_nb(mm.ev, mm.mk, mm.perp.clk, mm.p)
+    t_loop = clock()
     duration = inputs[0].duration
     interval = inputs[0].oracle_interval
     back = max(1, int(round(trend_s * 1000.0 / interval))) if trend_s > 0 else 0  # the look-back, in oracle ticks
@@ -448,10 +462,15 @@ def simulate_markets(
         run_to(m, duration)  # what is left after the last tick (its samples, its background orders)
     if progress is not None:
         progress(1.0)
+    t_end = clock()
     raws: list[Raw] = [
         _wrap(inp, mm.pos, fills[m], mm.series, mm.perp, lp_start[m], mm.sp)
         for m, (inp, mm) in enumerate(zip(inputs, markets))
     ]
+    if timings is not None:
+        done = clock()
+        python = (t_end - t_loop) - spent["loops"] - spent["layer"]
+        timings.update(start=t_loop - t_enter, **spent, python=python, end=done - t_end, total=done - t_enter)
     return MultiRaw(markets=raws, lo=lo, accounts=ca, rounds=total_rounds, collateral=cl)
 
 

@@ -595,3 +595,14 @@ def test_each_accounts_rows_are_grouped_in_row_order(accounts):
     member = np.flatnonzero(row_acct >= 0)
     assert np.array_equal(rows, member[np.argsort(row_acct[member], kind="stable")])
     assert np.array_equal(np.diff(ptr), np.bincount(row_acct[member], minlength=n_acct))
+
+
+def test_timings_say_where_the_run_went(compiled):
+    """``simulate_markets(timings=...)``: each part of the run's wall time, which add up to the whole."""
+    inputs, accts = contagion_world(cross=True)
+    tm = {}
+    simulate_markets(inputs, accts, E.ACCT_CROSS, timings=tm)
+    parts = ("start", "loops", "layer", "python", "end")
+    assert set(tm) == {*parts, "total"} and all(tm[k] >= 0.0 for k in parts)
+    assert tm["layer"] > 0.0 and tm["loops"] > 0.0
+    assert math.fsum(tm[k] for k in parts) == pytest.approx(tm["total"], rel=1e-9)
