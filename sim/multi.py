@@ -431,7 +431,9 @@ def simulate_markets(
     t_loop = clock()
     duration = inputs[0].duration
     interval = inputs[0].oracle_interval
-    back = max(1, int(round(trend_s * 1000.0 / interval))) if trend_s > 0 else 0  # the look-back, in oracle ticks
+    back = 0  # the look-back, in oracle ticks (at most the run's)
+    if trend_s > 0:
+        back = min(max(1, round(trend_s * 1000.0 / interval)), duration // interval + 1)
     prices = np.zeros((back + 1, base.size))  # the marks and collateral prices of the last ticks, a ring
     total_rounds = 0
     next_report = 0.02
@@ -571,9 +573,9 @@ def run_scenario(scn, progress=None, collateral=None, on_tick=None):
     """Run a scenario with ``[instruments]`` (and ``[portfolio]``): every instrument's market in lockstep, its
     traders grouped into cross accounts across them by the portfolio's draws (docs/model.md §5.5), liquidated by
     the venue's rule. Each market's volatility scale for the slack is its ``|beta|`` (a market the shock moves twice
-    as far gets twice the slack per USD while prices are still: :func:`slack_weights`). The accounts' collateral is the scenario's ``[collateral]``
-    (:func:`sim.world.collateral.holdings`), or ``collateral`` as :func:`simulate_markets` takes it (not both);
-    ``on_tick``: as there."""
+    as far gets twice the slack per USD while prices are still: :func:`slack_weights`). The accounts' collateral is
+    the scenario's ``[collateral]`` (:func:`sim.world.collateral.holdings`), or ``collateral`` as
+    :func:`simulate_markets` takes it (not both); ``on_tick``: as there."""
     from sim.config.collateral import assets
     from sim.config.instruments import market_scenarios, portfolio_rng
     from sim.engine import prepare

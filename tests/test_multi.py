@@ -453,6 +453,7 @@ def test_weights_look_backs_and_collateral_markets_must_be_valid(compiled):
     for trend in (-1.0, np.nan):
         with pytest.raises(ValueError, match="trend_s"):
             simulate_markets(inputs, accts, E.ACCT_CROSS, trend_s=trend)
+    simulate_markets(inputs, accts, E.ACCT_CROSS, trend_s=1e12)  # a look-back longer than the run: the whole run
 
 
 def test_contagion_leaves_out_the_funds_remainder_of_an_adl_with_no_holder_left(compiled):
