@@ -5,7 +5,8 @@
 asset instead of USD (exchanged at its start price, then counted at the venue's ratio: a haircut), and how the
 asset's price moves: a stablecoin keeps its peg unless ``move_pct`` is set (a depeg: down over ``duration_s`` from
 ``start_s``, back after ``back_s`` if given); BTC is valued at the BTC instrument's index (it must be one of the
-scenario's instruments). :func:`sim.world.collateral.holdings` draws the holders and builds what the account layer needs.
+scenario's instruments). :func:`sim.world.collateral.holdings` draws the holders and builds what the account layer
+needs.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ class HoldingTable:
         0.0,
         "(-100, 1000]",
         "%",
-        "A stablecoin's move from its peg (a depeg: −35); 0 = it keeps its peg. BTC is valued at the BTC instrument's index.",
+        "A stablecoin's move from its peg (a depeg: −35); 0 = it keeps its peg. BTC is valued at the BTC "
+        "instrument's index.",
     )
     start_s: float = num(0.0, "≥ 0", "s", "When the move starts.")
     duration_s: float = num(60.0, "≥ 0", "s", "How long it takes (0: a gap).")
