@@ -9,6 +9,7 @@ import numpy as np
 
 from sim.allocate import allocate
 from sim.engine import _LOOP, _account_rows, _params, prepare, run
+from sim.state import perp_cells
 from sim.world.population import generate
 
 
@@ -120,6 +121,7 @@ def loop_state(inp):
         fl=fills,
         series=series,
         **perp._asdict(),
+        pc=perp_cells(perp),
         p=_params(inp),
     )
 

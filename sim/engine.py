@@ -343,11 +343,12 @@ def simulate(inp, progress=None, n_chunks=50):
     pos, tiers, book, trig, ev, mk, sp, spp, fills, series, perp = allocate(inp)
     lp_start = np.where(pos.status == E.FLAT, np.nan, pos.lp)
     p = _params(inp)
+    pc = S.perp_cells(perp)
     start_nb(ev, mk, perp.clk, p)
     stops = np.linspace(0, inp.duration, n_chunks + 1)[1:].astype(np.int64)
     for t_stop in stops:
         while True:
-            status = run_nb(pos, tiers, book, trig, ev, mk, sp, spp, fills, series, *perp, p, t_stop)
+            status = run_nb(pos, tiers, book, trig, ev, mk, sp, spp, fills, series, pc, p, t_stop)
             if status != E.ST_FILLS_FULL:
                 break
             fills = S.grow_fills(fills, 2 * fills.t.size)

@@ -23,6 +23,7 @@ import numpy as np
 
 from sim import enums as E
 from sim import state as S
+from sim._jit import compiled
 from sim.allocate import allocate, positions
 from sim.engine import Raw, _params, _wrap
 from sim.kernels.cross import cross_round_nb, group_rows_nb, index_bands_nb, share_all_nb
@@ -43,6 +44,39 @@ class Market(NamedTuple):
     series: np.ndarray
     perp: S.Perp
     p: S.Params
+
+
+class Cells(NamedTuple):
+    """One-element views of the fields of a market's state records that the lockstep reads and writes at every tick
+    and round (``cells.nheld[0]``): a record's field read by name costs about a microsecond, an element of a view a
+    tenth of that, and a long run reads them hundreds of thousands of times."""
+
+    nheld: np.ndarray  # work: rows handed over by the loop
+    tick: np.ndarray  # work: the oracle tick count
+    phase: np.ndarray  # work: where the tick's liquidation work stands
+    heap_n: np.ndarray  # work: (1, 2) the re-index heaps' counts
+    band_n: np.ndarray  # work: entries written in the band index
+    band_top: np.ndarray  # work: (1, 2) each side's highest bucket with an entry
+    mark: np.ndarray  # px
+    index_price: np.ndarray  # px
+    nfills: np.ndarray  # clk: fills written
+
+
+def cells(perp):
+    """The :class:`Cells` of a market's state records ``perp`` (the same memory)."""
+    work = perp.work.base.view(np.ndarray)
+    px = perp.px.base.view(np.ndarray)
+    return Cells(
+        work["nheld"],
+        work["tick"],
+        work["phase"],
+        work["heap_n"],
+        work["band_n"],
+        work["band_top"],
+        px["mark"],
+        px["index_price"],
+        perp.clk.base.view(np.ndarray)["nfills"],
+    )
 
 
 class MultiRaw(NamedTuple):
@@ -163,19 +197,18 @@ def shared_heaps(markets, ca):
     return out
 
 
-def sync_bands(markets, ca, to_layer):
+def sync_bands(cs, ca, to_layer):
     """Each market's counts of its re-index heaps and band index, from its loop to the account layer
-    (``to_layer``) or back (the arrays themselves are shared)."""
-    for m, mm in enumerate(markets):
-        w = mm.perp.work
+    (``to_layer``) or back (the arrays themselves are shared); ``cs``: the markets' :class:`Cells`."""
+    for m, c in enumerate(cs):
         if to_layer:
-            ca.heap_n[m] = w["heap_n"]
-            ca.band_n[m] = w["band_n"]
-            ca.band_top[m] = w["band_top"]
+            ca.heap_n[m] = c.heap_n[0]
+            ca.band_n[m] = c.band_n[0]
+            ca.band_top[m] = c.band_top[0]
         else:
-            w["heap_n"] = ca.heap_n[m]
-            w["band_n"] = ca.band_n[m]
-            w["band_top"] = ca.band_top[m]
+            c.heap_n[0] = ca.heap_n[m]
+            c.band_n[0] = ca.band_n[m]
+            c.band_top[0] = ca.band_top[m]
 
 
 def collateral_state(spec, n_acct, n_mkt):
@@ -331,72 +364,73 @@ def simulate_markets(
     slack_weights(wside, base, np.ones(base.size), np.ones(base.size))
     share_all_nb(g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, wside)  # bands balanced from the start
     index_bands_nb(g, ca)  # every open cross row in its band index, at a version of at least 1, so the sorted index
-    sync_bands(markets, ca, to_layer=False)  # (the isolated rows by key, then these: sim.allocate.start_order) passes
-    #                                          over them
+    cs = [cells(mm.perp) for mm in markets]
+    sync_bands(cs, ca, to_layer=False)  # (the isolated rows by key, then these: sim.allocate.start_order) passes over
+    #                                     them
     held = np.zeros(3 * g.side.size + 64 * n_mkt, np.int64)  # each market's held rows (2n + 64) and ADL'd ones
     seen = [0] * n_mkt  # each market's fills looked at for ADL'd rows of cross accounts
+
+    pcs = [S.perp_cells(mm.perp) for mm in markets]
+    loop = [None] * n_mkt  # each market's loop, looked up for its arguments' types (sim._jit.compiled)
 
     def run_to(m, t_stop):
         mm = markets[m]
         while True:
+            args = (mm.pos, mm.tiers, mm.book, mm.trig, mm.ev, mm.mk, mm.sp, mm.spp, fills[m], mm.series, pcs[m])
+            if loop[m] is None:
+                loop[m] = compiled(run_nb, *args, mm.p, t_stop)
             t0 = clock()
-            status = run_nb(
-                mm.pos,
-                mm.tiers,
-                mm.book,
-                mm.trig,
-                mm.ev,
-                mm.mk,
-                mm.sp,
-                mm.spp,
-                fills[m],
-                mm.series,
-                *mm.perp,
-                mm.p,
-                t_stop,
-            )
+            status = loop[m](*args, mm.p, t_stop)
             spent["loops"] += clock() - t0
             if status != E.ST_FILLS_FULL:
                 return status  # ST_HELD: its tick's work stopped with rows handed over; call again after the layer
             fills[m] = S.grow_fills(fills[m], 2 * fills[m].t.size)
+            loop[m] = None
 
     def deleveraged():
         """Rows of cross accounts that ADL closed (in part) since the last look: at a price worse than the mark for
         them, so their accounts are looked at as if a band had been crossed."""
         rows = []
-        for m, mm in enumerate(markets):
-            nf = int(mm.perp.clk["nfills"])
+        for m, c in enumerate(cs):
+            nf = int(c.nfills[0])
+            if nf == seen[m]:
+                continue
             f = fills[m]
-            sel = (f.kind[seen[m] : nf] == E.ADL) & (f.account[seen[m] : nf] < lo[m + 1] - lo[m])
+            sel = f.kind[seen[m] : nf] == E.ADL
             if sel.any():
-                r = f.account[seen[m] : nf][sel] + lo[m]
+                r = f.account[seen[m] : nf][sel]
+                r = r[r < lo[m + 1] - lo[m]] + lo[m]
                 rows.append(r[ca.row_acct[r] >= 0])
             seen[m] = nf
         return np.unique(np.concatenate(rows)) if rows else np.zeros(0, np.int64)
 
-    def accounts(paused):
+    def accounts(paused, ring):
         """The account layer at this tick: rounds until no account needs more. ``paused``: the markets whose tick
         work stopped with rows held. A market whose rows a round forced gets a closing pass of its tick work, as
         does a paused market whose arbitrageurs look at the basis once the tick's forced orders are through (prices
         formed by flows); a paused market's other events at this time run at the start of its next call, in the
-        same order."""
+        same order. ``ring``: this tick's and the look-back's rows of ``prices`` (the slack weights, worked out
+        here: most ticks need none)."""
         rounds = 0
         adl = deleveraged()
         if not paused and ca.n[1] == 0 and ca.n[2] == 0 and not has_collateral and adl.size == 0:
             return rounds  # nothing handed over, nothing being liquidated: the common tick
+        if ring is not None:
+            slack_weights(wside, base, prices[ring[0]], prices[ring[1]])
         kick = {m for m in paused if markets[m].spp.on}
         while True:
             nh = adl.size
             held[:nh] = adl
             adl = adl[:0]
-            for m, mm in enumerate(markets):
-                k = int(mm.perp.work["nheld"])
-                held[nh : nh + k] = mm.trig.held[:k] + lo[m]
-                nh += k
-                mm.perp.work["nheld"] = 0
-                mark[m] = mm.perp.px["mark"]
-                index[m] = mm.perp.px["index_price"]
-                tick[m] = mm.perp.work["tick"]
+            for m, c in enumerate(cs):
+                k = int(c.nheld[0])
+                if k:
+                    held[nh : nh + k] = markets[m].trig.held[:k] + lo[m]
+                    nh += k
+                    c.nheld[0] = 0
+                mark[m] = c.mark[0]
+                index[m] = c.index_price[0]
+                tick[m] = c.tick[0]
             # rows handed over, accounts being liquidated, rows forced last round, or collateral prices to look at
             if nh or ca.n[1] or ca.n[2] or (has_collateral and rounds == 0):
                 # by account, then row: each account's data is read once, in one sweep over the accounts. The order
@@ -405,20 +439,20 @@ def simulate_markets(
                 keyed = ca.row_acct[held[:nh]] * n_rows + held[:nh]
                 keyed.sort()
                 held[:nh] = keyed % n_rows
-                sync_bands(markets, ca, to_layer=True)
+                sync_bands(cs, ca, to_layer=True)
                 t0 = clock()
-                n_forced = cross_round_nb(
+                n_forced = layer(
                     g, ca, cl, tick_time, mark, index, tick, floor, mmr, cum, nk, basis, wside, held, nh, method
                 )
                 spent["layer"] += clock() - t0
-                sync_bands(markets, ca, to_layer=False)
+                sync_bands(cs, ca, to_layer=False)
                 rounds += 1
                 kick.update(int(m) for m in np.unique(row_mkt[ca.forced[:n_forced]]))
             if not kick:
                 break
             again = set()
             for m in sorted(kick):
-                markets[m].perp.work["phase"] = 1  # this tick's liquidation work again: forced rows, then a pass
+                cs[m].phase[0] = 1  # this tick's liquidation work again: forced rows, then a pass
                 if run_to(m, tick_time - 1) == E.ST_HELD:  # the work only: the tick's other events wait
                     again.add(m)  # more rows handed over: another round, then another closing pass
             kick = again
@@ -426,6 +460,9 @@ def simulate_markets(
 
     has_collateral = cl.price.size > 0
     n_rows = g.side.size
+    layer = compiled(
+        cross_round_nb, g, ca, cl, 0, mark, index, tick, floor, mmr, cum, nk, basis, wside, held, 0, method
+    )
     for mm in markets:
         start_nb(mm.ev, mm.mk, mm.perp.clk, mm.p)
     t_loop = clock()
@@ -441,19 +478,20 @@ def simulate_markets(
     n_tick = 0
     while tick_time <= duration:
         paused = [m for m in range(n_mkt) if run_to(m, tick_time) == E.ST_HELD]
+        ring = None
         if back:
-            now = prices[n_tick % (back + 1)]
-            for m, mm in enumerate(markets):
-                now[m] = mm.perp.px["mark"]
+            ring = (n_tick % (back + 1), max(n_tick - back, 0) % (back + 1))
+            now = prices[ring[0]]
+            for m, c in enumerate(cs):
+                now[m] = c.mark[0]
             for c, m in enumerate(cl.market):
                 now[n_mkt + c] = (
-                    markets[m].perp.px["index_price"]
+                    cs[m].index_price[0]
                     if m >= 0
                     else path_price_nb(cl.path_t[c, : cl.path_n[c]], cl.path_p[c, : cl.path_n[c]], tick_time)
                 )
-            slack_weights(wside, base, now, prices[max(n_tick - back, 0) % (back + 1)])
         n_tick += 1
-        total_rounds += accounts(paused)
+        total_rounds += accounts(paused, ring)
         if on_tick is not None:
             on_tick(tick_time, markets, g, ca, cl)
         if progress is not None and tick_time >= next_report * duration:

@@ -190,6 +190,17 @@ def new_group(dtype, **values):
     return a.view(np.recarray)[0]
 
 
+def perp_cells(perp):
+    """The perp's groups as one-element arrays over the same memory (``cells[k][0]`` is ``perp[k]``), in
+    :class:`Perp`'s order: what the event loop's entry takes (:func:`sim.kernels.loop.run_nb`)."""
+    out = []
+    for r in perp:
+        if not isinstance(r.base, np.ndarray) or r.base.shape != (1,):
+            raise ValueError("perp_cells: a group that is not a view of its own one-element array (new_group)")
+        out.append(r.base.view(np.ndarray))
+    return tuple(out)
+
+
 def allocate_perp(start_price, fund_initial, funding_rate, time_to_funding, oi_long, oi_short, adl_seed=1):
     """The perp's groups at the start of a run: every price at ``start_price``, the fund's cash, balance, lowest
     balance and rolling peak at ``fund_initial``, the open interest given, the first funding at

@@ -82,12 +82,43 @@ def start_nb(ev, mk, clk, p):
 
 
 @jit(entry=True)
-def run_nb(pos, tiers, book, trig, ev, mk, sp, spp, fl, series, px, acc, adl, work, clk, tot, bh, arv, p, t_stop):
+def run_nb(pos, tiers, book, trig, ev, mk, sp, spp, fl, series, pc, p, t_stop):
     """Run events with time ≤ ``t_stop`` (ms). Returns a status code from :mod:`sim.enums`.
 
     Mutates every array argument. ``series`` is (n_samples, 12) float64; ``fl`` must have room for
-    4 more records whenever work is pending, else ``ST_FILLS_FULL`` is returned.
+    4 more records whenever work is pending, else ``ST_FILLS_FULL`` is returned. ``pc``: the perp's state records
+    as one-element arrays (:func:`sim.state.perp_cells`): a call from Python unboxes an array in a tenth of a
+    microsecond and a record in about two, and a run of several markets calls this at every oracle tick.
     """
+    px, acc, adl, work, clk, tot, bh, arv = pc
+    return _run_nb(
+        pos,
+        tiers,
+        book,
+        trig,
+        ev,
+        mk,
+        sp,
+        spp,
+        fl,
+        series,
+        px[0],
+        acc[0],
+        adl[0],
+        work[0],
+        clk[0],
+        tot[0],
+        bh[0],
+        arv[0],
+        p,
+        t_stop,
+    )
+
+
+@jit(inline="always")
+def _run_nb(pos, tiers, book, trig, ev, mk, sp, spp, fl, series, px, acc, adl, work, clk, tot, bh, arv, p, t_stop):
+    """:func:`run_nb` on the records themselves (inlined: the kernels it calls are the loop's, as the compile
+    helper reads them, sim._compile.ordered_callees)."""
     while True:
         if clk.nfills + 4 > fl.t.size:
             return E.ST_FILLS_FULL
