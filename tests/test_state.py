@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from sim import state as S
+from sim._jit import compiled
 from sim.kernels.adl import next_pool_nb
 from sim.kernels.liquidation import fund_equity_nb, fund_trade_nb, pool_add_nb
 
@@ -30,6 +31,35 @@ def test_every_group_is_a_record_of_its_own_array_with_the_documented_fields():
     assert perp.acc["fund_cash"] == perp.acc["fund_min"] == perp.acc["dd_peak"] == 1000.0
     assert (perp.px["oi_long"], perp.px["oi_short"], perp.px["funding_rate"]) == (3.0, 2.5, 1e-4)
     assert perp.bh["next_funding"] == 5000 and perp.acc["fund_q"] == 0.0 and perp.clk["nfills"] == 0
+
+
+def test_perp_cells_are_the_groups_memory_as_one_element_arrays():
+    perp = _perp()
+    cells = S.perp_cells(perp)
+    assert len(cells) == len(perp)
+    for group, cell in zip(perp, cells, strict=True):
+        assert type(cell) is np.ndarray and cell.shape == (1,) and cell.dtype == group.dtype
+    cells[0][0]["mark"] = 93.5  # written through the cell, read through the record, and back
+    assert perp.px.mark == 93.5
+    perp.work.nheld = 7
+    assert cells[3]["nheld"][0] == 7
+    shared = np.zeros(2, S.WORK).view(np.recarray)[0]  # a record of a two-element array: not a group
+    with pytest.raises(ValueError, match="one-element array"):
+        S.perp_cells(perp._replace(work=shared))
+
+
+def test_compiled_is_the_kernels_machine_code_for_those_types_and_a_stand_in_passes_through():
+    from sim.kernels.margin import bankruptcy_price_nb
+
+    f = compiled(bankruptcy_price_nb, 1, 2.0, 100.0, 50.0)
+    assert f is not bankruptcy_price_nb or not hasattr(bankruptcy_price_nb, "overloads")  # plain Python: itself
+    assert f(1, 2.0, 100.0, 50.0) == bankruptcy_price_nb(1, 2.0, 100.0, 50.0) == 75.0
+    assert f(-1, 4.0, 100.0, 20.0) == 105.0
+
+    def stand_in(*args):
+        return "called"
+
+    assert compiled(stand_in, 1, 2) is stand_in
 
 
 def test_the_fund_accounting_acts_on_the_accounts_group_alone():
