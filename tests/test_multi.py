@@ -607,3 +607,27 @@ def test_timings_say_where_the_run_went(compiled):
     assert set(tm) == {*parts, "total"} and all(tm[k] >= 0.0 for k in parts)
     assert tm["layer"] > 0.0 and tm["loops"] > 0.0
     assert math.fsum(tm[k] for k in parts) == pytest.approx(tm["total"], rel=1e-9)
+
+
+def test_a_fills_buffer_that_grows_mid_run_changes_nothing(compiled, monkeypatch):
+    """The lockstep calls each market's loop through its machine code looked up once (sim._jit.compiled); when a
+    market's fills run out the buffer is replaced by a larger one and the loop called again: with room for 64 fills
+    at the start, the run grows every market's buffer several times and gives the same fills and tables."""
+    import sim.state
+
+    inputs = [market("binance", -6.0, 41), market("binance", -14.0, 42, ETH)]
+    accts = paired_accounts(inputs, share=0.8)
+    roomy = simulate_markets(inputs, accts, E.ACCT_CROSS)
+    small = sim.state.allocate_fills
+    sizes = []
+
+    def grown(capacity):  # the markets' first buffers hold 64; the larger ones that replace them, what is asked
+        sizes.append(capacity)
+        return small(64 if len(sizes) <= len(inputs) else capacity)
+
+    monkeypatch.setattr(sim.state, "allocate_fills", grown)
+    tight = simulate_markets(inputs, accts, E.ACCT_CROSS)
+    assert len(sizes) > 2 * len(inputs)  # every market started with 64 and grew
+    for a, b in zip(roomy.markets, tight.markets):
+        assert a.fills.size > 4 * 64  # so each buffer grew at least twice
+        assert a.fills.tobytes() == b.fills.tobytes() and a.accounts.tobytes() == b.accounts.tobytes()
