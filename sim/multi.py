@@ -62,10 +62,10 @@ class Cells(NamedTuple):
     nfills: np.ndarray  # clk: fills written
 
 
-def cells(perp):
-    """The :class:`Cells` of a market's state records ``perp`` (the same memory)."""
-    work = perp.work.base.view(np.ndarray)
-    px = perp.px.base.view(np.ndarray)
+def cells(pc):
+    """The :class:`Cells` of a market's state records, from their one-element arrays ``pc``
+    (:func:`sim.state.perp_cells`; the same memory)."""
+    px, _, _, work, clk, *_ = pc
     return Cells(
         work["nheld"],
         work["tick"],
@@ -75,7 +75,7 @@ def cells(perp):
         work["band_top"],
         px["mark"],
         px["index_price"],
-        perp.clk.base.view(np.ndarray)["nfills"],
+        clk["nfills"],
     )
 
 
@@ -364,13 +364,13 @@ def simulate_markets(
     slack_weights(wside, base, np.ones(base.size), np.ones(base.size))
     share_all_nb(g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, wside)  # bands balanced from the start
     index_bands_nb(g, ca)  # every open cross row in its band index, at a version of at least 1, so the sorted index
-    cs = [cells(mm.perp) for mm in markets]
+    pcs = [S.perp_cells(mm.perp) for mm in markets]  # the loops take the state records as one-element arrays
+    cs = [cells(pc) for pc in pcs]
     sync_bands(cs, ca, to_layer=False)  # (the isolated rows by key, then these: sim.allocate.start_order) passes over
     #                                     them
     held = np.zeros(3 * g.side.size + 64 * n_mkt, np.int64)  # each market's held rows (2n + 64) and ADL'd ones
     seen = [0] * n_mkt  # each market's fills looked at for ADL'd rows of cross accounts
 
-    pcs = [S.perp_cells(mm.perp) for mm in markets]
     loop = [None] * n_mkt  # each market's loop, looked up for its arguments' types (sim._jit.compiled)
 
     def run_to(m, t_stop):
