@@ -26,7 +26,7 @@ from sim import state as S
 from sim._jit import compiled
 from sim.allocate import allocate, positions
 from sim.engine import Raw, _params, _wrap
-from sim.kernels.cross import cross_round_nb, group_rows_nb, index_bands_nb, share_all_nb
+from sim.kernels.cross import collateral_price_nb, cross_round_nb, group_rows_nb, index_bands_nb, share_all_nb
 from sim.kernels.loop import path_price_nb, run_nb, start_nb
 
 
@@ -459,6 +459,7 @@ def simulate_markets(
         return rounds
 
     has_collateral = cl.price.size > 0
+    coll_price = compiled(collateral_price_nb, cl, 0, index, 0) if has_collateral else None
     n_rows = g.side.size
     layer = compiled(
         cross_round_nb, g, ca, cl, 0, mark, index, tick, floor, mmr, cum, nk, basis, wside, held, 0, method
@@ -484,12 +485,9 @@ def simulate_markets(
             now = prices[ring[0]]
             for m, c in enumerate(cs):
                 now[m] = c.mark[0]
-            for c, m in enumerate(cl.market):
-                now[n_mkt + c] = (
-                    cs[m].index_price[0]
-                    if m >= 0
-                    else path_price_nb(cl.path_t[c, : cl.path_n[c]], cl.path_p[c, : cl.path_n[c]], tick_time)
-                )
+                index[m] = c.index_price[0]
+            for c in range(cl.price.size):  # as the account layer prices them
+                now[n_mkt + c] = coll_price(cl, c, index, tick_time)
         n_tick += 1
         total_rounds += accounts(paused, ring)
         if on_tick is not None:

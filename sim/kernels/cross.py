@@ -341,6 +341,16 @@ def _liquidate_nb(a, g, ca, cl, mark, tick, floor, mmr, cum, nk, basis, method, 
 
 
 @jit(entry=True)
+def collateral_price_nb(cl, c, index, t):
+    """Collateral asset ``c``'s price at time ``t`` (ms): the index of the market that prices it (``index``, one per
+    market; BTC beside a BTC instrument), else its own path."""
+    m = cl.market[c]
+    if m >= 0:
+        return index[m]
+    return path_price_nb(cl.path_t[c, : cl.path_n[c]], cl.path_p[c, : cl.path_n[c]], t)
+
+
+@jit(entry=True)
 def cross_round_nb(g, ca, cl, t, mark, index, tick, floor, mmr, cum, nk, basis, weight, held, nh, method):
     """One round of the account layer after every market's tick (or after the liquidation work of the last round):
     the rows forced in the last round are cross rows again; every account that has a row in ``held[:nh]`` (global
@@ -362,8 +372,7 @@ def cross_round_nb(g, ca, cl, t, mark, index, tick, floor, mmr, cum, nk, basis, 
         ca.liq_prev[k] = ca.liq[k]
     n_coll = 0
     for c in range(cl.price.size):  # each collateral asset's price, and the holdings whose band it crossed
-        m = cl.market[c]
-        x = index[m] if m >= 0 else path_price_nb(cl.path_t[c, : cl.path_n[c]], cl.path_p[c, : cl.path_n[c]], t)
+        x = collateral_price_nb(cl, c, index, t)
         cl.price[c] = x
         hk = cl.heap_key[c]
         hi = cl.heap_id[c]
