@@ -65,7 +65,8 @@ class Cells(NamedTuple):
 def cells(pc):
     """The :class:`Cells` of a market's state records, from their one-element arrays ``pc``
     (:func:`sim.state.perp_cells`; the same memory)."""
-    px, _, _, work, clk, *_ = pc
+    group = dict(zip(S.Perp._fields, pc))  # perp_cells keeps Perp's order
+    px, work, clk = group["px"], group["work"], group["clk"]
     return Cells(
         work["nheld"],
         work["tick"],
