@@ -261,7 +261,8 @@ def test_btc_collateral_is_valued_at_the_btc_markets_index_which_the_cascade_mov
 
 
 def test_collateral_with_no_account_drawn_to_hold_it_runs_without_holdings(compiled):
-    """A population so small that the portfolio draws no account: the collateral has no holder, and the run goes on."""
+    """A population so small that the portfolio draws no account: the collateral has no holder, its path is still
+    there, and the run goes on."""
     from sim.config.collateral import assets
     from sim.config.instruments import market_scenarios
     from sim.engine import prepare
@@ -270,4 +271,19 @@ def test_collateral_with_no_account_drawn_to_hold_it_runs_without_holdings(compi
     scn = sim.load_scenario("usde_depeg", overrides=SMALL)
     inputs = [prepare(s) for s in market_scenarios(scn)]
     none = [np.full(inp.pos_side.size, -1, np.int64) for inp in inputs]
-    assert holdings(0, assets(scn, ["BTC", "ETH"], inputs), inputs, none) == (inputs, None)
+    after, spec = holdings(0, assets(scn, ["BTC", "ETH"], inputs), inputs, none)
+    assert len(spec["assets"]) == 1 and all(np.array_equal(a.pos_wallet, b.pos_wallet) for a, b in zip(after, inputs))
+    assert spec["account"].size == spec["asset"].size == spec["units"].size == 0
+
+
+@pytest.mark.parametrize("overrides", [{"stops.share": 1.0}, {"population.n_positions": 4}])
+def test_collateral_nobody_holds_runs_to_the_end(overrides, compiled, tmp_path):
+    """Every trader kept isolated by a stop, or too few traders for a portfolio: the scenario's collateral has no
+    holder (a traceback at the end of the run before), the run writes its folder and reports the depeg's path."""
+    res = sim.run(sim.load_scenario("usde_depeg", overrides={**SMALL, **overrides}))
+    assert res.summary["collateral_driven_usd"] == 0.0
+    t, price = res.collateral["USDe"]
+    assert t.size == price.size >= 2 and price.min() < price[0]
+    sets = [x for k, v in {**SMALL, **overrides}.items() for x in ("--set", f"{k}={v}")]
+    assert main(["run", "usde_depeg", *sets, "--no-plot", "--quiet", "--out", str(tmp_path / "o")]) == 0
+    assert (tmp_path / "o" / "summary.json").exists()

@@ -59,9 +59,11 @@ class Asset(NamedTuple):
 
 def holdings(seed: int, assets: list, inputs: list, row_acct: list) -> tuple[list, dict | None]:
     """The holdings of ``assets`` as :func:`sim.multi.simulate_markets` takes them, and the inputs with the holders'
-    wallets reduced by what they moved into collateral; ``None`` without assets."""
+    wallets reduced by what they moved into collateral; ``None`` without assets. With no account to hold them (a
+    tiny population, or every trader kept isolated by stops or top-ups) the assets' paths are still there, with no
+    holding: the run reports them, and nothing moves."""
     accts = np.concatenate([np.asarray(a, np.int64) for a in row_acct])
-    if not assets or not np.any(accts >= 0):  # no asset, or no account to hold it (a tiny population)
+    if not assets:
         return inputs, None
     wallets = np.concatenate([np.asarray(inp.pos_wallet, np.float64) for inp in inputs])
     n_acct = int(accts.max(initial=-1)) + 1
@@ -81,11 +83,11 @@ def holdings(seed: int, assets: list, inputs: list, row_acct: list) -> tuple[lis
         account.append(hold[keep])
         asset.append(np.full(int(keep.sum()), c, np.int64))
         units.append(k[keep])
+    moved = np.append(moved, 0.0)  # an isolated row (account −1) moves nothing
     out, lo = [], 0
     for inp in inputs:
         n = inp.pos_wallet.size
-        acct = accts[lo : lo + n]
-        share = np.where(acct >= 0, moved[np.maximum(acct, 0)], 0.0)
+        share = moved[accts[lo : lo + n]]
         out.append(inp._replace(pos_wallet=inp.pos_wallet * (1.0 - share)))
         lo += n
     spec = {
