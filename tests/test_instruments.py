@@ -139,7 +139,16 @@ def test_one_key_of_an_instrument_can_be_overridden():
         ),
         (
             {"instruments.ETH": ETH, "portfolio.instruments": {"1": 0.5, "2": 0.5}},
-            "override: portfolio.instruments.1: the key must be a number of instruments: an integer ≥ 2",
+            "override: portfolio.instruments.1: the key must be a number of instruments: an integer in [2, 1000]",
+        ),
+        (
+            {"instruments.ETH": ETH, "portfolio.instruments": {"99999999999999999999": 1}},  # a traceback in a run before
+            "override: portfolio.instruments.99999999999999999999: the key must be a number of instruments: an "
+            "integer in [2, 1000]",
+        ),
+        (
+            {"instruments.ETH": ETH, "portfolio.instruments": {"+3": 1}},
+            "override: portfolio.instruments.+3: the key must be a number of instruments: an integer in [2, 1000]",
         ),
         (
             {"instruments.ETH": ETH, "portfolio.leverage_correlation": 2},

@@ -172,7 +172,7 @@ class PortfolioTable:
         "How many instruments such an account holds → weight (normalised), e.g. {2 = 0.6, 3 = 0.4}; counts above "
         "the number of instruments hold them all.",
         type_name="table",
-        allowed="integer ≥ 2 = weight ≥ 0",
+        allowed="integer in [2, 1000] = weight ≥ 0",
         shown_default="`{2 = 1}`",
     )
     leverage_correlation: float = num(
@@ -233,6 +233,11 @@ def _needs(needed: list[str]) -> list[str]:
     return [k if k in needed else f"{k} (unless {_UNLESS[k]})" for k in REQUIRED_KEYS if k in needed or k in _UNLESS]
 
 
+#: The largest count a ``portfolio.instruments`` key may give (counts above the run's instruments are capped at their
+#: number; this bound only keeps the count an integer the grouping's arrays hold).
+MAX_COUNT = 1000
+
+
 def read_counts(value: Any, key: str, fail: Any) -> Any:
     """``portfolio.instruments``: ``{count = weight}`` with integer counts ≥ 2 and weights ≥ 0, some positive."""
     if not isinstance(value, dict) or not value:
@@ -241,8 +246,8 @@ def read_counts(value: Any, key: str, fail: Any) -> Any:
     bad = False
     for k, w in value.items():
         n = as_number(k if not isinstance(k, str) else _int(k), integer=True)
-        if n is None or n < 2:
-            bad = fail(f"{key}.{k}", "the key must be a number of instruments: an integer ≥ 2") is BAD
+        if n is None or not 2 <= n <= MAX_COUNT:
+            bad = fail(f"{key}.{k}", f"the key must be a number of instruments: an integer in [2, {MAX_COUNT}]") is BAD
         elif isinstance(w, dict) or as_number(w) is None or w < 0:
             bad = fail(f"{key}.{k}", "the weight must be a number ≥ 0", w) is BAD
         elif n in found:
@@ -255,10 +260,8 @@ def read_counts(value: Any, key: str, fail: Any) -> Any:
 
 
 def _int(text: str) -> Any:
-    try:
-        return int(text.strip())
-    except ValueError:
-        return None
+    """A count written as a key: ASCII digits only (not `+3`, ` 2` or other scripts' digits, which ``int`` takes)."""
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 #: Bytes per position row that the account layer adds in a run of several instruments (sim.multi.cross_accounts):
