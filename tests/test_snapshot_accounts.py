@@ -159,3 +159,26 @@ def test_an_instrument_whose_coin_the_file_lacks_is_named(snap):
     assert info.value.problems == [
         f"{path}: no position in SOL (market.asset); coins found: BTC, ETH (in the market of instruments.SOL)"
     ]
+
+
+def test_a_blank_position_value_in_an_instruments_coin_is_its_markets_start_price(snap):
+    """a's ETH row without positionValue: ETH is a market of the run, so its mark is ETH's start price (4350, what
+    the file gave) and nothing changes; refused before, as if ETH were a coin held still. Without the ETH
+    instrument the row is held still and needs it: one message, not a second about a NaN wallet."""
+    full = [m.population.positions for m in market_scenarios(load_scenario(None, snap))]
+    path = snap["population.file"]
+    with open(path, "w") as f:
+        f.write(
+            HEAD
+            + ROWS.replace("a,ETH,100,4350,cross,10,43500,60000,435000,25", "a,ETH,100,4350,cross,10,43500,60000,,")
+        )
+    blank = [m.population.positions for m in market_scenarios(load_scenario(None, snap))]
+    for a, b in zip(full, blank):
+        for k in ("side", "size", "entry_price", "wallet", "mark", "equity"):
+            np.testing.assert_array_equal(a[k], b[k])
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(None, {**snap, "instruments.ETH": None})
+    assert info.value.problems == [
+        f"{path}: line 3: a cross position in ETH (no market of the run) needs positionValue and maxLeverage: its "
+        "maintenance margin is reserved from the user's account value"
+    ]

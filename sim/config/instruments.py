@@ -653,14 +653,21 @@ def market_scenarios(scn: S) -> list[S]:
     user's cross equity shared among its rows of every market (:func:`sim.config.snapshot.read_snapshot_csv`).
     Raises :class:`ScenarioError` with every problem, named by the instrument's keys.
     """
-    out = [scn.with_overrides(_single())]
-    problems: list[str] = []
-    for asset, t in scn.instruments.items():
-        source = "override" if f"instruments.{asset}" in scn.overridden else (scn.source or "<dict>")
-        try:
-            out.append(scn.with_overrides(_overrides(scn, asset, t)))
-        except ScenarioError as err:
-            problems += [_renamed(p, source, asset, t) for p in err.problems]
+    from sim.config.scenario import SNAPSHOT_RUN
+
+    run = {scn.market.asset: scn.market.start_price_usd, **{a: t.start_price() for a, t in scn.instruments.items()}}
+    token = SNAPSHOT_RUN.set(run)  # each market's snapshot rows of the others' coins are markets, not held still
+    try:
+        out = [scn.with_overrides(_single())]
+        problems: list[str] = []
+        for asset, t in scn.instruments.items():
+            source = "override" if f"instruments.{asset}" in scn.overridden else (scn.source or "<dict>")
+            try:
+                out.append(scn.with_overrides(_overrides(scn, asset, t)))
+            except ScenarioError as err:
+                problems += [_renamed(p, source, asset, t) for p in err.problems]
+    finally:
+        SNAPSHOT_RUN.reset(token)
     if problems:
         raise ScenarioError(problems)
     if scn.population.file is not None:  # a snapshot: each user's cross rows in the run's assets share its account

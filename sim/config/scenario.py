@@ -21,6 +21,7 @@ import copy
 import dataclasses
 import sys
 import warnings
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -262,33 +263,9 @@ def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
     resource_checks.check_resources(c)
     lot_checks.check_lot(c)
     tiers = _check_venue(c)
-    if v["population.file"] is not None:
-        for key in (f"population.{name}" for name in GENERATED if f"population.{name}" in c.given):
-            c.fail(key, "cannot be set together with population.file (the positions come from the file)", c.given[key])
-        if c.ok("population.file") and snapshot.is_snapshot(v["population.file"]):
-            positions = (
-                c.read(
-                    "population.file",
-                    snapshot.read_snapshot_csv,
-                    asset=v["market.asset"],
-                    start_price=v["market.start_price_usd"],
-                )
-                if c.ok("market.asset", "market.start_price_usd")
-                else None
-            )
-        else:
-            positions = c.read("population.file", files.read_positions_csv)
-        if positions is not None:
-            extra["population"] = {"positions": positions, "n_positions": len(positions["side"])}
-            if c.ok("market.start_price_usd") and tiers is not None:
-                c.problems.extend(
-                    population_checks.position_problems(
-                        positions, v["population.file"], v["market.start_price_usd"], tiers
-                    )
-                )
-    else:
-        population_checks.mixes_fit(c, tiers)
-        extra["population"] = population_checks.history(c)
+    given = [a for a in venues.ASSETS if v[f"instruments.{a}"] not in (None, BAD)]
+    if not given:  # with instruments, a snapshot is read once their start prices are known (below)
+        _population(c, extra, tiers, None)
     if c.ok("market.tick_size_usd", "market.start_price_usd", "book.range_pct"):
         levels = c.read(
             "book.file",
@@ -310,8 +287,60 @@ def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
     _check_shock_range(c, extra["shock"].get("path"))
     _check_prices(c)
     extra["instruments"] = instruments.check(c, extra["shock"].get("path"))
+    if given:
+        _population(c, extra, tiers, _run_prices(c, given, extra["instruments"]))
     collateral.check(c)
     return extra
+
+
+#: The run's markets (asset → start price) while :func:`sim.config.instruments.market_scenarios` builds each
+#: instrument's market as a scenario of its own: its snapshot rows of the other instruments' coins are then markets
+#: of the run, not coins held still (None: the scenario's own markets).
+SNAPSHOT_RUN: ContextVar[dict[str, float] | None] = ContextVar("SNAPSHOT_RUN", default=None)
+
+
+def _run_prices(c: _Checker, given: list[str], recorded: dict[str, Any]) -> dict[str, float] | None:
+    """Every market of the run, asset → start price (an instrument's recorded path gives its own), for reading a
+    snapshot; None if a start price is not known (a problem recorded elsewhere)."""
+    v = c.values
+    run = {v["market.asset"]: v["market.start_price_usd"]}
+    for a in given:
+        run[a] = recorded.get(a, v[f"instruments.{a}"]).start_price()
+    return run if all(isinstance(p, float) and np.isfinite(p) for p in run.values()) else None
+
+
+def _population(c: _Checker, extra: dict[str, dict[str, Any]], tiers: Any, run: dict[str, float] | None) -> None:
+    """``population.file`` read and checked (a snapshot's rows of ``market.asset``, its users' cross equity shared
+    among their rows of ``run``'s markets), or the drawn population's keys against the tiers."""
+    v = c.values
+    if v["population.file"] is not None:
+        for key in (f"population.{name}" for name in GENERATED if f"population.{name}" in c.given):
+            c.fail(key, "cannot be set together with population.file (the positions come from the file)", c.given[key])
+        if c.ok("population.file") and snapshot.is_snapshot(v["population.file"]):
+            positions = (
+                c.read(
+                    "population.file",
+                    snapshot.read_snapshot_csv,
+                    asset=v["market.asset"],
+                    start_price=v["market.start_price_usd"],
+                    run=run if run is not None else SNAPSHOT_RUN.get(),
+                )
+                if c.ok("market.asset", "market.start_price_usd")
+                else None
+            )
+        else:
+            positions = c.read("population.file", files.read_positions_csv)
+        if positions is not None:
+            extra["population"] = {"positions": positions, "n_positions": len(positions["side"])}
+            if c.ok("market.start_price_usd") and tiers is not None:
+                c.problems.extend(
+                    population_checks.position_problems(
+                        positions, v["population.file"], v["market.start_price_usd"], tiers
+                    )
+                )
+    else:
+        population_checks.mixes_fit(c, tiers)
+        extra["population"] = population_checks.history(c)
 
 
 def _check_prices(c: _Checker) -> None:

@@ -164,6 +164,7 @@ def _positions(t, a, users, coins, asset, p0, run):
     mark = np.where(np.isfinite(a["value"]), a["value"] / np.where(size > 0, size, 1.0), start)
     upnl = side * size * (mark - a["entry"])
     equity = a["used"].copy()  # isolated rows; cross rows below
+    reported = np.zeros(users.size, bool)
     order = np.argsort(users, kind="stable")
     starts = np.flatnonzero(np.r_[True, users[order][1:] != users[order][:-1]])
     for lo, hi in zip(starts, np.r_[starts[1:], order.size]):
@@ -175,6 +176,7 @@ def _positions(t, a, users, coins, asset, p0, run):
             t.file_level(f"{where}: more than one row for the same coin; a user holds one position per coin")
         others = rows[~simulated[rows] & (a["mode"][rows] == CROSS)]
         need = others[~(np.isfinite(a["value"][others]) & np.isfinite(a["maxlev"][others]))]
+        reported[rows] = need.size > 0  # the user's equity cannot be shared out: no second message about it
         for i in need[:3]:
             t.file_level(
                 f"{t.name}: line {a['line'][i]}: a cross position in {coins[i]} (no market of the run) needs "
@@ -189,7 +191,7 @@ def _positions(t, a, users, coins, asset, p0, run):
     if not mine.any():
         t.file_level(f"{t.name}: no position in {asset} (market.asset); coins found: {', '.join(sorted(set(coins)))}")
     wallet = equity - upnl
-    broke = np.flatnonzero(mine & ~(wallet > 0))
+    broke = np.flatnonzero(mine & ~(wallet > 0) & ~reported)
     for i in broke[:3]:
         t.file_level(
             f"{t.name}: line {a['line'][i]}: the wallet behind this position would be {wallet[i]:.10g} USD (equity "
