@@ -194,6 +194,12 @@ def test_a_path_needs_a_replay_its_columns_and_unix_times(tmp_path):
         f"{bars}: line 4: timestamp = '1760126300': must not be earlier than the previous row's",
         f"{bars}: line 5: eth = 'x': must be a number > 0",
     ]
+    # bars that overlap: the third starts 30 s into the second (accepted before, and its price replayed)
+    bars.write_text("timestamp,seconds,eth\n1760126400,60,4000\n1760126460,60,3990\n1760126490,60,3000\n")
+    assert problems_of({**REPLAY, "instruments.ETH": {**eth, "path_time": "bar_end"}}) == [
+        f"{bars}: line 4: timestamp = '1760126490': must not be earlier than the previous row's end (timestamp + "
+        "seconds)"
+    ]
 
 
 def test_the_scenario_is_written_back_and_read_again(tmp_path):

@@ -518,13 +518,14 @@ def read_column_csv(path: str, column: str, bar_end: bool = False) -> dict[str, 
         unix = ok & (stamp >= files.EPOCH_S[0]) & (stamp <= files.EPOCH_S[1])
         what = "must be a Unix time in seconds (between 1990 and 2100), on the clock of shock.file"
         t.problems_at(np.flatnonzero(ok & ~unix), lines, "timestamp", cols["timestamp"], what)
+        begin = stamp  # a bar's start: not before the previous bar's end (bars do not overlap)
         if bar_end:
             length, ok_len, _ = files._floats(t, lines, cols["seconds"], "seconds", files._AT_LEAST_0)
             stamp, unix = stamp + length, unix & ok_len
         price, ok_p, blank = files._floats(t, lines, cols[col], col, files._POSITIVE, blank_ok=True)
         keep = unix & (ok_p | blank)
         before = np.maximum.accumulate(np.concatenate(([latest], stamp[keep])))[:-1]
-        early = stamp[keep] < before
+        early = begin[keep] < before
         what = "must not be earlier than the previous row's" + (" end (timestamp + seconds)" if bar_end else "")
         t.problems_at(np.flatnonzero(keep)[early], lines, "timestamp", cols["timestamp"], what)
         if keep.any():
