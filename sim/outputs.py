@@ -69,6 +69,8 @@ OUTPUT_FILES = frozenset(
     {"summary.json", "fills.csv", "series.csv", "accounts.csv", "adl.csv", "spot.csv", "scenario.toml", "cascade.png"}
 )
 _HINT = "liqsim never deletes what it cannot prove it wrote: move or remove it yourself, or choose another folder"
+#: A folder kind as messages name it.
+_KIND_NAMES = {"run": "run", "comparison": "comparison", "sweep": "sweep", "instruments": "run of several instruments"}
 
 
 def versions():
@@ -247,7 +249,10 @@ def _not_ours(target, kind, expected, loose):
             )
         return f"holds files liqsim did not write ({shown}) and no {MARKER} marker"
     if doc["kind"] != kind:
-        return f"is a liqsim {doc['kind']} folder ({MARKER}), not a {kind}'s"
+        return (
+            f"holds a liqsim {_KIND_NAMES[doc['kind']]} ({MARKER}), not a {_KIND_NAMES[kind]}, and liqsim replaces a "
+            "folder only with one of the same kind"
+        )
     listed, pending = doc.get("files", {}), doc.get("pending", {})
     foreign, changed = [], []
     for path in entries:
@@ -295,7 +300,8 @@ def check_folder(target, kind, expected=frozenset(), loose=None):
         return
     found = _not_ours(target, kind, expected, loose or {})
     if found:
-        raise ScenarioError(f"{target}: output folder: {found}; {_HINT}")
+        hint = "move or remove it yourself, or choose another folder" if found.endswith("same kind") else _HINT
+        raise ScenarioError(f"{target}: output folder: {found}; {hint}")
 
 
 # ---------------------------------------------------------------------------------------------------- the lock

@@ -142,7 +142,10 @@ def test_one_key_of_an_instrument_can_be_overridden():
             "override: portfolio.instruments.1: the key must be a number of instruments: an integer in [2, 1000]",
         ),
         (
-            {"instruments.ETH": ETH, "portfolio.instruments": {"99999999999999999999": 1}},  # a traceback in a run before
+            {
+                "instruments.ETH": ETH,
+                "portfolio.instruments": {"99999999999999999999": 1},
+            },  # a traceback in a run before
             "override: portfolio.instruments.99999999999999999999: the key must be a number of instruments: an "
             "integer in [2, 1000]",
         ),

@@ -104,7 +104,8 @@ def test_only_an_untouched_folder_of_the_same_kind_is_replaced(small_run, tmp_pa
         ),
         "other kind": (
             copy("kind", lambda d: O.write_marker(d, {**marker, "kind": "comparison"})),
-            "is a liqsim comparison folder (.liqsim.json), not a run's",
+            "holds a liqsim comparison (.liqsim.json), not a run, and liqsim replaces a folder only with one of the "
+            "same kind; move or remove it yourself",
         ),
         "bad marker": (copy("bad", lambda d: (d / O.MARKER).write_text("{")), ".liqsim.json cannot be read"),
     }
@@ -126,7 +127,7 @@ def test_only_an_untouched_folder_of_the_same_kind_is_replaced(small_run, tmp_pa
 
 def test_a_comparison_and_a_run_do_not_take_each_others_folders(small_run, tmp_path):
     run_dir = small_run.save(tmp_path / "r", plot=False)
-    with pytest.raises(sim.ScenarioError, match=r"is a liqsim run folder \(.liqsim.json\), not a comparison's"):
+    with pytest.raises(sim.ScenarioError, match=r"holds a liqsim run \(.liqsim.json\), not a comparison,"):
         with O.claim(run_dir, "comparison"):
             pass
     assert sorted(p.name for p in run_dir.iterdir())[0] == O.MARKER
@@ -405,3 +406,14 @@ def test_ctrl_c_or_sigterm_during_a_run_ends_it_with_one_line_and_nothing_writte
         assert proc.returncode in (code, -sig), err
         assert err.split() == f"liqsim: {word}; no results were written".split()
         assert not list(tmp_path.iterdir())
+
+
+def test_a_run_of_several_instruments_does_not_take_a_runs_folder(small_run, tmp_path):
+    run_dir = small_run.save(tmp_path / "r", plot=False)
+    with pytest.raises(sim.ScenarioError) as err:
+        with O.claim(run_dir, "instruments"):
+            pass
+    assert str(err.value) == (
+        f"{run_dir}: output folder: holds a liqsim run (.liqsim.json), not a run of several instruments, and liqsim "
+        "replaces a folder only with one of the same kind; move or remove it yourself, or choose another folder"
+    )

@@ -633,7 +633,7 @@ def test_output_folders_that_are_not_a_sweeps_are_refused_before_anything(local_
         ("runs_notes", "holds files liqsim did not write (runs/notes.txt)"),
         ("edited", "holds files changed since liqsim wrote them (results.csv)"),
         ("unmarked", "but no .liqsim.json marker: it looks like the output of an older liqsim"),
-        ("a_run", "is a liqsim run folder (.liqsim.json), not a sweep's"),
+        ("a_run", "holds a liqsim run (.liqsim.json), not a sweep,"),
     ):
         with pytest.raises(ScenarioError, match=re.escape(needle)) as err:
             run_sweep(None, GRID, seeds=2, out=tmp_path / folder, overrides=SMALL)
