@@ -475,11 +475,25 @@ def _recorded(c: Checker, asset: str, t: InstrumentTable, shock_path: Any) -> In
             c,
             f"{head}.path_column",
             f"the recorded path reaches {worst:.10g} USD, outside the book ladder less its 1% margin ({lo:.10g}–"
-            f"{hi:.10g} USD for book.range_pct = {fmt(r)}); book.range_pct would have to be at least "
-            f"{abs(worst / start - 1) * 100 + 1:.4g}",
+            f"{hi:.10g} USD for book.range_pct = {fmt(r)}); {ladder_advice(worst, start)}",
             raw("path_column"),
         )
     return dataclasses.replace(t, path={"t_s": t_s, "price": p, "start": float(start)})
+
+
+#: book.range_pct's largest value (sim.config.tables.BookTable).
+RANGE_MAX_PCT = 95.0
+
+
+def ladder_advice(worst: float, start: float) -> str:
+    """What book.range_pct a path reaching ``worst`` from ``start`` needs, or that none can hold it."""
+    need = abs(worst / start - 1) * 100 + 1
+    if need <= RANGE_MAX_PCT:
+        return f"book.range_pct would have to be at least {need:.4g}"
+    return (
+        f"it would take book.range_pct = {need:.4g}, beyond its largest value {fmt(RANGE_MAX_PCT)}: the path moves too "
+        "far for any ladder; make the move smaller"
+    )
 
 
 def _refuse(c: Checker, key: str, message: str, value: Any = None) -> InstrumentTable | None:

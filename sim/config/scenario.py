@@ -490,8 +490,7 @@ def _check_shock_range(c: _Checker, path: dict[str, np.ndarray] | None) -> None:
         c.fail(
             key,
             f"the index path reaches {worst:.10g} USD, outside the book ladder less its 1% margin "
-            f"({lo:.10g}–{hi:.10g} USD for book.range_pct = {fmt(r)}); book.range_pct would have to be at "
-            f"least {abs(worst / p0 - 1) * 100 + 1:.4g}",
+            f"({lo:.10g}–{hi:.10g} USD for book.range_pct = {fmt(r)}); {instruments.ladder_advice(worst, p0)}",
             shown,
         )
 

@@ -16,10 +16,11 @@ import numpy as np
 from sim import venues
 from sim.config import behaviour, mixes, prices
 from sim.config.collateral import CollateralTable
-from sim.config.instruments import InstrumentsTable, PortfolioTable
+from sim.config.instruments import RANGE_MAX_PCT, InstrumentsTable, PortfolioTable
 from sim.config.schema import (
     REQUIRED,
     data_file,
+    fmt,
     num,
     setting,
 )
@@ -322,7 +323,7 @@ class BookTable:
     shape: float = num(0.8, "(0, 5]", "", "Cumulative depth within x% grows as x^shape.")
     range_pct: float = num(
         40.0,
-        "(0, 95]",
+        f"(0, {fmt(RANGE_MAX_PCT)}]",
         "%",
         "The ladder spans start_price·(1 ± range_pct/100); it must hold the whole shock path plus a 1-point margin.",
     )
