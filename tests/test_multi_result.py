@@ -58,7 +58,7 @@ def test_a_run_folder_is_not_replaced_by_a_run_of_several_instruments(compiled, 
     capsys.readouterr()
     assert main(["run", "multi_asset_crash", "--set", "population.n_positions=2000", "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "is a liqsim run folder" in err and "Traceback" not in err
+    assert "holds a liqsim run (.liqsim.json), not a run of several instruments" in err and "Traceback" not in err
     assert sorted(p.name for p in out.iterdir()) == before
 
 
@@ -169,6 +169,18 @@ def test_bad_collateral_is_one_message_naming_the_key(overrides, message, tmp_pa
 def test_collateral_needs_instruments():
     with pytest.raises(sim.ScenarioError, match=r"collateral = 'USDe': needs \[instruments\]"):
         sim.load_scenario("btc_flash_crash", overrides={"collateral.USDe.share": 0.5})
+
+
+def test_an_instruments_own_problem_is_the_only_message():
+    """A bad key of the only instrument: one message, not a second saying the collateral needs instruments."""
+    with pytest.raises(sim.ScenarioError) as err:
+        sim.load_scenario("usde_depeg", overrides={"instruments.ETH.lot_size": math.nan})
+    assert err.value.problems == ["override: instruments.ETH.lot_size = nan: must be a number in (0, 1e6]"]
+    with pytest.raises(sim.ScenarioError) as err:  # [instruments.ETH] beside market.asset = ETH: that alone
+        sim.load_scenario("usde_depeg", overrides={"market.asset": "ETH", "collateral.BTC.share": 0.5})
+    assert err.value.problems == [
+        "usde_depeg: instruments.ETH: is market.asset, the first instrument; list the other instruments"
+    ]
 
 
 def test_warmup_with_instruments_leaves_nothing_for_a_run_of_several(compiled, tmp_path):
