@@ -157,7 +157,7 @@ def test_an_instrument_whose_coin_the_file_lacks_is_named(snap):
     with pytest.raises(ScenarioError) as info:
         load_scenario(None, over)
     assert info.value.problems == [
-        f"{path}: no position in SOL (market.asset); coins found: BTC, ETH (in the market of instruments.SOL)"
+        f"{path}: no position in SOL (instruments.SOL); coins found: BTC, ETH"
     ]
 
 

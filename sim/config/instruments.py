@@ -654,6 +654,8 @@ def _renamed(problem: str, source: str, asset: str, t: InstrumentTable) -> str:
             for k, n in names.items():
                 rest = rest.replace(k, f"{head}.{n}")
             return f"{source}: {head}.{name}{rest}"
+    if " (market.asset)" in problem:  # the instrument's asset is its market's market.asset: name the instrument
+        return problem.replace(" (market.asset)", f" ({head})")
     return f"{problem} (in the market of {head})"
 
 
