@@ -105,7 +105,8 @@ class MultiResult:
         }
 
     def instruments(self):
-        """One record per instrument (``INSTRUMENT_DTYPE``): its move, positions, liquidations and their causes."""
+        """One record per instrument (``INSTRUMENT_DTYPE``): its move, positions, liquidations and their causes
+        (``beta`` NaN for an instrument on its own recorded path, which no beta scales)."""
         out = np.zeros(len(self.names), INSTRUMENT_DTYPE)
         betas = dict(self.scenario.instruments.items())
         for i, name in enumerate(self.names):
