@@ -37,7 +37,9 @@ def _parser():
     add_overrides(run)
     run.add_argument("--seed", type=_non_negative_int, help="random seed (overrides scenario.seed)")
     run.add_argument(
-        "--out", help="output folder (default: output.dir, or runs/<scenario.name if set, else the file's name>)"
+        "--out",
+        type=_folder,
+        help="output folder (default: output.dir, or runs/<scenario.name if set, else the file's name>)",
     )
     run.add_argument("--no-plot", action="store_true", help="do not draw cascade.png")
     run.add_argument("--accounts", action="store_true", help="also write accounts.csv (one row per account)")
@@ -115,7 +117,9 @@ def _parser():
     )
     add_overrides(cmp)
     cmp.add_argument("--seed", type=_non_negative_int, help="random seed of every run (overrides scenario.seed)")
-    cmp.add_argument("--out", help="output folder (default: runs/<scenario.name if set, else the file's name>-compare)")
+    cmp.add_argument(
+        "--out", type=_folder, help="output folder (default: runs/<scenario.name if set, else the file's name>-compare)"
+    )
     cmp.add_argument("--no-plot", action="store_true", help="do not draw comparison.png")
     cmp.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
@@ -149,6 +153,7 @@ def _parser():
     add_overrides(swp)
     swp.add_argument(
         "--out",
+        type=_folder,
         help="output folder (default: runs/<scenario.name if set, else the file's name>-sweep); "
         "an earlier sweep's folder resumes",
     )
@@ -196,7 +201,7 @@ def _parser():
         "--level", type=_number, default=0.95, metavar="P", help="confidence level of the bands (default 0.95)"
     )
     sev.add_argument(
-        "--out", metavar="FILE", help="the PNG to write (default: DIR/severity.png); the CSV goes beside it"
+        "--out", type=_png, metavar="FILE", help="the PNG to write (default: DIR/severity.png); the CSV goes beside it"
     )
     sev.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
@@ -220,6 +225,22 @@ def _non_negative_int(text):
     if value < 0 or value >= 2**63:
         raise argparse.ArgumentTypeError(f"--seed = {text!r}: must be a whole number in [0, 2**63)")
     return value
+
+
+def _folder(text):
+    """An --out folder: not empty (an empty one wrote to the default folder without a word)."""
+    return _given(text, "a folder")
+
+
+def _png(text):
+    """An --out file: not empty."""
+    return _given(text, "a file")
+
+
+def _given(text, what):
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"--out = {text!r}: an empty path; give {what}, or leave --out out")
+    return text
 
 
 def _number(text):

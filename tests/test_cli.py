@@ -147,6 +147,26 @@ def test_bad_seed_is_an_argument_error(capsys):
     assert "--seed" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("argv", "what"),
+    [
+        (["run", "calm", "--out", ""], "a folder"),
+        (["compare", "calm", "--out", " "], "a folder"),
+        (["sweep", "calm", "--out", ""], "a folder"),
+        (["plot", "severity", "some_sweep", "--out", ""], "a file"),
+    ],
+)
+def test_an_empty_out_is_an_argument_error(argv, what, capsys, tmp_path, monkeypatch):
+    """An empty --out wrote into the default folder without a word."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f"--out = {argv[-1]!r}: an empty path; give {what}, or leave --out out" in err
+    assert not (tmp_path / "runs").exists()
+
+
 def test_python_dash_m_sim_is_the_same_command(tmp_path, compiled):
     proc = subprocess.run(
         [sys.executable, "-m", "sim", "validate", "scenarios/btc_flash_crash.toml"], capture_output=True, text=True

@@ -156,9 +156,7 @@ def test_an_instrument_whose_coin_the_file_lacks_is_named(snap):
         f.write(HEAD + "".join(r + "\n" for r in ROWS.splitlines() if ",SOL," not in r))
     with pytest.raises(ScenarioError) as info:
         load_scenario(None, over)
-    assert info.value.problems == [
-        f"{path}: no position in SOL (instruments.SOL); coins found: BTC, ETH"
-    ]
+    assert info.value.problems == [f"{path}: no position in SOL (instruments.SOL); coins found: BTC, ETH"]
 
 
 def test_a_blank_position_value_in_an_instruments_coin_is_its_markets_start_price(snap):
