@@ -670,7 +670,7 @@ def market_scenarios(scn: S) -> list[S]:
     user's cross equity shared among its rows of every market (:func:`sim.config.snapshot.read_snapshot_csv`).
     Raises :class:`ScenarioError` with every problem, named by the instrument's keys.
     """
-    from sim.config.scenario import SNAPSHOT_RUN
+    from sim.config.snapshot import SNAPSHOT_RUN
 
     run = {scn.market.asset: scn.market.start_price_usd, **{a: t.start_price() for a, t in scn.instruments.items()}}
     token = SNAPSHOT_RUN.set(run)  # each market's snapshot rows of the others' coins are markets, not held still

@@ -21,7 +21,6 @@ import copy
 import dataclasses
 import sys
 import warnings
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -293,12 +292,6 @@ def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
     return extra
 
 
-#: The run's markets (asset → start price) while :func:`sim.config.instruments.market_scenarios` builds each
-#: instrument's market as a scenario of its own: its snapshot rows of the other instruments' coins are then markets
-#: of the run, not coins held still (None: the scenario's own markets).
-SNAPSHOT_RUN: ContextVar[dict[str, float] | None] = ContextVar("SNAPSHOT_RUN", default=None)
-
-
 def _run_prices(c: _Checker, given: list[str], recorded: dict[str, Any]) -> dict[str, float] | None:
     """Every market of the run, asset → start price (an instrument's recorded path gives its own), for reading a
     snapshot; None if a start price is not known (a problem recorded elsewhere)."""
@@ -323,7 +316,7 @@ def _population(c: _Checker, extra: dict[str, dict[str, Any]], tiers: Any, run: 
                     snapshot.read_snapshot_csv,
                     asset=v["market.asset"],
                     start_price=v["market.start_price_usd"],
-                    run=run if run is not None else SNAPSHOT_RUN.get(),
+                    run=run if run is not None else snapshot.SNAPSHOT_RUN.get(),
                 )
                 if c.ok("market.asset", "market.start_price_usd")
                 else None

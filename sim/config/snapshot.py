@@ -41,6 +41,7 @@ without ``positionValue`` is its market's start price.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +67,12 @@ def is_snapshot(path: str | Path) -> bool:
     except (OSError, UnicodeDecodeError):
         return False
     return False
+
+
+#: The run's markets (asset → start price) while :func:`sim.config.instruments.market_scenarios` builds each
+#: instrument's market as a scenario of its own: its snapshot rows of the other instruments' coins are then markets
+#: of the run, not coins held still (None: the scenario's own markets).
+SNAPSHOT_RUN: ContextVar[dict[str, float] | None] = ContextVar("SNAPSHOT_RUN", default=None)
 
 
 def read_snapshot_csv(
