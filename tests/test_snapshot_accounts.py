@@ -180,3 +180,17 @@ def test_a_blank_position_value_in_an_instruments_coin_is_its_markets_start_pric
         f"{path}: line 3: a cross position in ETH (no market of the run) needs positionValue and maxLeverage: its "
         "maintenance margin is reserved from the user's account value"
     ]
+
+
+def test_a_missing_or_plain_positions_file_beside_instruments_is_one_message(snap, tmp_path):
+    """Each said twice before: the positions reader's complaint followed the instruments' (or the reverse)."""
+    missing = str(tmp_path / "nofile.csv")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(None, {**snap, "population.file": missing})
+    assert info.value.problems == [f"override: population.file = {missing!r}: no such file ({missing})"]
+    plain = tmp_path / "plain.csv"
+    plain.write_text("side,size,entry_price,margin\nlong,1,121000,12100\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(None, {**snap, "population.file": str(plain)})
+    (msg,) = info.value.problems
+    assert "with [instruments] it must be an account snapshot" in msg

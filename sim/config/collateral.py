@@ -148,13 +148,10 @@ def check(c: Checker) -> None:
     given = [(a, v[f"collateral.{a}"]) for a in ASSETS if v[f"collateral.{a}"] not in (None, BAD)]
     if not given:
         return
-    assets = [v["market.asset"]] + [
-        a for a in ("BTC", "ETH", "SOL", "ALT") if v[f"instruments.{a}"] not in (None, BAD) and a != v["market.asset"]
-    ]
-    if any(v[f"instruments.{a}"] is BAD for a in ("BTC", "ETH", "SOL", "ALT")) or (
-        v["market.asset"] in ("BTC", "ETH", "SOL", "ALT") and v[f"instruments.{v['market.asset']}"] is not None
-    ):
+    listed = [a for a in venues.ASSETS if v[f"instruments.{a}"] is not None]
+    if any(v[f"instruments.{a}"] is BAD for a in listed) or v["market.asset"] in listed:
         return  # an instrument's own problem is reported; the collateral is checked once the instruments are right
+    assets = [v["market.asset"], *listed]
     if len(assets) == 1:
         c.fail(
             "collateral",

@@ -364,9 +364,12 @@ def check(c: Checker, shock_path: dict[str, Any] | None = None) -> dict[str, Ins
 def _with_snapshot(c: Checker, given: list[tuple[str, InstrumentTable]]) -> None:
     """``population.file`` with instruments: an account snapshot, whose rows of each instrument's coin are its
     positions and whose users are the accounts; no key may draw what the file gives."""
+    from sim.config.schema import file_problem
     from sim.config.snapshot import is_snapshot
 
     v = c.values
+    if file_problem(v["population.file"], "a CSV file") is not None:
+        return  # the positions reader says what it is
     if not is_snapshot(v["population.file"]):
         c.fail(
             "population.file",

@@ -262,7 +262,7 @@ def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
     resource_checks.check_resources(c)
     lot_checks.check_lot(c)
     tiers = _check_venue(c)
-    given = [a for a in venues.ASSETS if v[f"instruments.{a}"] not in (None, BAD)]
+    given = [a for a in venues.ASSETS if v[f"instruments.{a}"] is not None]
     if not given:  # with instruments, a snapshot is read once their start prices are known (below)
         _population(c, extra, tiers, None)
     if c.ok("market.tick_size_usd", "market.start_price_usd", "book.range_pct"):
@@ -286,8 +286,8 @@ def _cross_checks(c: _Checker) -> dict[str, dict[str, Any]]:
     _check_shock_range(c, extra["shock"].get("path"))
     _check_prices(c)
     extra["instruments"] = instruments.check(c, extra["shock"].get("path"))
-    if given:
-        _population(c, extra, tiers, _run_prices(c, given, extra["instruments"]))
+    if given and (run := _run_prices(c, given, extra["instruments"])) is not None:
+        _population(c, extra, tiers, run)  # (not read while an instrument has a problem: its rows' market is unknown)
     collateral.check(c)
     return extra
 
@@ -296,6 +296,8 @@ def _run_prices(c: _Checker, given: list[str], recorded: dict[str, Any]) -> dict
     """Every market of the run, asset → start price (an instrument's recorded path gives its own), for reading a
     snapshot; None if a start price is not known (a problem recorded elsewhere)."""
     v = c.values
+    if any(v[f"instruments.{a}"] is BAD for a in given):
+        return None
     run = {v["market.asset"]: v["market.start_price_usd"]}
     for a in given:
         run[a] = recorded.get(a, v[f"instruments.{a}"]).start_price()
@@ -321,8 +323,10 @@ def _population(c: _Checker, extra: dict[str, dict[str, Any]], tiers: Any, run: 
                 if c.ok("market.asset", "market.start_price_usd")
                 else None
             )
-        else:
+        elif run is None:
             positions = c.read("population.file", files.read_positions_csv)
+        else:  # with instruments only a snapshot is taken (refused by sim.config.instruments.check)
+            positions = None
         if positions is not None:
             extra["population"] = {"positions": positions, "n_positions": len(positions["side"])}
             if c.ok("market.start_price_usd") and tiers is not None:
